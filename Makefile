@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make                 build kmod/funnel.ko (newest installed Debian kernel) and ctl/
+# make KVER=...        build the module for another installed kernel
+# make kmods           build the module for every installed kernel (build/KVER/)
+# make deps            install build/test/demo dependencies (apt, root)
+# make check           everything: unit tests, lint, VM selftests on 6.1 and 6.12
+# make lint            checkpatch --strict and sparse (C=1) on kmod/
+
+SHELL    := /bin/bash
+TOP      := $(CURDIR)
+KVERS    := $(shell ls -1 /lib/modules 2>/dev/null | while read k; do \
+		[ -e /lib/modules/$$k/build/Makefile ] && echo $$k; done | sort -V)
+KVER     ?= $(lastword $(KVERS))
+KDIR      = /lib/modules/$(1)/build
+BUILD     = $(TOP)/build/$(1)
+KSRCS    := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
+	    selftests/vm/warn/Kbuild selftests/vm/warn/funnel_selftest_warn.c
+UAPI     := $(wildcard uapi/linux/*.h)
+
+.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers
+all: kmod ctl
+
+# One kbuild tree per kernel: build/KVER/ mirrors the sources with
+# symlinks, so builds for 6.1 and 6.12 never share objects.
+define kmod_rule
+$(call BUILD,$(1))/kmod/funnel.ko: $(KSRCS) $(UAPI) VERSION
+	@[ -e $(call KDIR,$(1))/Makefile ] || { echo "no headers for $(1): run make deps" >&2; exit 1; }
+	@mkdir -p $(call BUILD,$(1))/kmod $(call BUILD,$(1))/selftests/vm/warn
+	@for f in $(KSRCS); do ln -sfn $(TOP)/$$$$f $(call BUILD,$(1))/$$$$f; done
+	@ln -sfn $(TOP)/uapi $(call BUILD,$(1))/uapi
+	@ln -sfn $(TOP)/VERSION $(call BUILD,$(1))/VERSION
+	$(MAKE) -C $(call KDIR,$(1)) M=$(call BUILD,$(1)) W=$(W) C=$(C) modules
+endef
+$(foreach k,$(KVERS),$(eval $(call kmod_rule,$(k))))
+
+kmod: $(call BUILD,$(KVER))/kmod/funnel.ko
+	@ln -sfn ../build/$(KVER)/kmod/funnel.ko kmod/funnel.ko
+
+kmods: $(foreach k,$(KVERS),$(call BUILD,$(k))/kmod/funnel.ko)
+
+ctl:
+	$(MAKE) -C ctl
+
+# test tools that do not need libnl
+tools: build/tools/ulp_test
+build/tools/ulp_test: selftests/tools/ulp_test.c $(UAPI)
+	@mkdir -p build/tools
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $< -lpthread
+
+print-kvers:
+	@echo $(KVERS)
+
+deps:
+	@./scripts/deps.sh
+
+lint:
+	@./scripts/lint.sh $(KVERS)
+
+check: deps
+	@./selftests/check.sh
+
+clean:
+	rm -rf build kmod/funnel.ko
+	$(MAKE) -C ctl clean

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Funnel: many UDP/TCP services over one carrier, one stream each.
+ *
+ * The TCP ULP "funnel" frames a TCP connection into Funnel frames
+ * (Documentation/wire-format.md); the generic netlink family "funnel"
+ * controls it (Documentation/netlink/funnel.yaml).
+ */
+#include <linux/module.h>
+#include <net/tcp.h>
+#include <net/genetlink.h>
+
+#include "funnel.h"
+
+static int __init funnel_init(void)
+{
+	int err;
+
+	err = funnel_carrier_init();
+	if (err)
+		return err;
+
+	err = funnel_ulp_init();
+	if (err)
+		goto err_carrier;
+
+	err = funnel_nl_init();
+	if (err)
+		goto err_ulp;
+
+	pr_info("funnel %s loaded (wire version %u)\n", FUNNEL_VERSION,
+		FUNNEL_WIRE_VERSION);
+	return 0;
+
+err_ulp:
+	funnel_ulp_exit();
+err_carrier:
+	funnel_carrier_exit();
+	return err;
+}
+
+static void __exit funnel_exit(void)
+{
+	funnel_nl_exit();
+	funnel_ulp_exit();
+	funnel_carrier_exit();
+}
+
+module_init(funnel_init);
+module_exit(funnel_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The Funnel developers");
+MODULE_DESCRIPTION("Funnel: UDP and TCP services multiplexed over one carrier");
+MODULE_VERSION(FUNNEL_VERSION);
+MODULE_ALIAS_TCP_ULP("funnel");
+MODULE_ALIAS_GENL_FAMILY(FUNNEL_FAMILY_NAME);

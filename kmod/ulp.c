@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "funnel" TCP ULP: Funnel frames on a TCP carrier.
+ *
+ * Receive: strparser cuts the byte stream at the 16-bit length prefix;
+ * each complete frame is demultiplexed.  Control frames are queued for
+ * recvmsg(), one frame per call, charged to the socket's receive memory.
+ *
+ * Transmit: a frame is one skb holding prefix, header and body.  Frames
+ * leave in order and at most one of them is partially written to TCP at
+ * any time (tx_partial); it is resumed when TCP has room again, so frames
+ * never interleave.  Frames queued from contexts that cannot take the
+ * socket lock are pushed by a work item once the lock is free.
+ */
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/skbuff.h>
+#include <linux/uio.h>
+#include <net/inet_common.h>
+#include <net/inet_connection_sock.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "compat.h"
+#include "funnel.h"
+
+static struct proto funnel_prot;
+static struct proto_ops funnel_ops;
+static struct proto funnel6_prot;
+static struct proto_ops funnel6_ops;
+static const struct proto *saved_tcpv6_prot;
+static DEFINE_MUTEX(funnel6_prot_mutex);
+
+static struct workqueue_struct *funnel_wq;
+
+struct funnel_sock *funnel_sk(const struct sock *sk)
+{
+	return (__force struct funnel_sock *)inet_csk(sk)->icsk_ulp_data;
+}
+
+bool funnel_sk_is_ulp(const struct sock *sk)
+{
+	const struct proto *prot = READ_ONCE(sk->sk_prot);
+
+	return prot == &funnel_prot || prot == &funnel6_prot;
+}
+
+/* ---- receive ---- */
+
+static void funnel_rfree(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	atomic_sub(skb->truesize, &funnel_sk(sk)->rx_queued);
+	atomic_sub(skb->truesize, &sk->sk_rmem_alloc);
+}
+
+/* Frames up to this size are copied out of the (often much larger) TCP
+ * buffer they arrived in, so a small control frame does not pin and get
+ * charged for a whole receive buffer.
+ */
+#define FUNNEL_RX_COPYBREAK	2048
+
+static struct sk_buff *funnel_rx_compact(struct sk_buff *skb)
+{
+	struct strp_msg *rxm = strp_msg(skb);
+	struct sk_buff *nskb;
+
+	if (rxm->full_len > FUNNEL_RX_COPYBREAK)
+		return skb;
+
+	nskb = alloc_skb(rxm->full_len, GFP_ATOMIC);
+	if (!nskb)
+		return skb;
+	if (skb_copy_bits(skb, rxm->offset, skb_put(nskb, rxm->full_len),
+			  rxm->full_len) < 0) {
+		kfree_skb(nskb);
+		return skb;
+	}
+	strp_msg(nskb)->offset = 0;
+	strp_msg(nskb)->full_len = rxm->full_len;
+	consume_skb(skb);
+	return nskb;
+}
+
+/* Queue a frame for recvmsg().  The strparser message is narrowed to the
+ * frame itself (no length prefix).  The frames waiting in rxq may use up
+ * to sk_rcvbuf (one frame always fits), and are charged to sk_rmem_alloc,
+ * so TCP closes its window while the owner does not read.  Called with
+ * the socket locked.
+ */
+static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
+{
+	struct strp_msg *rxm = strp_msg(skb);
+	struct sock *sk = fs->sk;
+	int queued;
+
+	rxm->offset += FUNNEL_LEN_PREFIX;
+	rxm->full_len -= FUNNEL_LEN_PREFIX;
+	skb = funnel_rx_compact(skb);
+
+	queued = atomic_read(&fs->rx_queued);
+	if (queued && queued + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		kfree_skb(skb);
+		return;
+	}
+
+	skb_orphan(skb);
+	skb->sk = sk;
+	skb->destructor = funnel_rfree;
+	atomic_add(skb->truesize, &fs->rx_queued);
+	atomic_add(skb->truesize, &sk->sk_rmem_alloc);
+
+	skb_queue_tail(&fs->rxq, skb);
+	fs->saved_data_ready(sk);
+}
+
+static void funnel_rx_drop(struct funnel_sock *fs, struct sk_buff *skb,
+			   int reason)
+{
+	funnel_stat_inc(&fs->stats, reason);
+	kfree_skb(skb);
+}
+
+static void funnel_rcv(struct strparser *strp, struct sk_buff *skb)
+{
+	struct funnel_sock *fs = container_of(strp, struct funnel_sock, strp);
+	struct strp_msg *rxm = strp_msg(skb);
+	unsigned int len = rxm->full_len - FUNNEL_LEN_PREFIX;
+	struct funnel_hdr hdr;
+
+	if (skb_copy_bits(skb, rxm->offset + FUNNEL_LEN_PREFIX, &hdr,
+			  sizeof(hdr)) < 0) {
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
+	}
+
+	funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_FRAMES);
+	funnel_stat_add(&fs->stats, FUNNEL_A_STATS_RX_BYTES, len);
+
+	if (hdr.flags & FUNNEL_F_RESERVED) {
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
+	}
+
+	switch (hdr.type) {
+	case FUNNEL_T_CTRL:
+		funnel_rx_user(fs, skb);
+		return;
+	case FUNNEL_T_DATA:
+		if (hdr.stream == htons(FUNNEL_CTRL_STREAM)) {
+			funnel_rx_drop(fs, skb,
+				       FUNNEL_A_STATS_RX_DROP_MALFORMED);
+			return;
+		}
+		/* no kernel streams on this carrier */
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
+		return;
+	case FUNNEL_T_FLOW_END:
+		if (len != FUNNEL_HDR_LEN) {
+			funnel_rx_drop(fs, skb,
+				       FUNNEL_A_STATS_RX_DROP_MALFORMED);
+			return;
+		}
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
+		return;
+	default:
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_UNKNOWN_TYPE);
+		return;
+	}
+}
+
+static int funnel_parse(struct strparser *strp, struct sk_buff *skb)
+{
+	struct strp_msg *rxm = strp_msg(skb);
+	__be16 blen;
+	u16 len;
+	int err;
+
+	if (skb->len < rxm->offset + FUNNEL_LEN_PREFIX)
+		return 0;
+
+	err = skb_copy_bits(skb, rxm->offset, &blen, sizeof(blen));
+	if (err < 0)
+		return err;
+
+	len = be16_to_cpu(blen);
+	if (len < FUNNEL_HDR_LEN)
+		return -EPROTO;
+
+	return FUNNEL_LEN_PREFIX + len;
+}
+
+/* The byte stream cannot be trusted any more: stop parsing and report
+ * the error on the socket; the owner sees it from recvmsg() and poll().
+ */
+static void funnel_abort(struct strparser *strp, int err)
+{
+	struct funnel_sock *fs = container_of(strp, struct funnel_sock, strp);
+	struct sock *sk = strp->sk;
+
+	if (strp->stopped)
+		return;
+	strp_stop(strp);
+
+	switch (err) {
+	case -EPROTO:
+		fs->down_reason = FUNNEL_DOWN_BAD_LENGTH;
+		break;
+	case -EMSGSIZE:
+		fs->down_reason = FUNNEL_DOWN_OVERSIZE;
+		break;
+	default:
+		fs->down_reason = FUNNEL_DOWN_SOCK_ERROR;
+		break;
+	}
+	funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+
+	sk->sk_err = -err;
+	sk_error_report(sk);
+	queue_work(funnel_wq, &fs->down_work);
+}
+
+static void funnel_data_ready(struct sock *sk)
+{
+	strp_data_ready(&funnel_sk(sk)->strp);
+}
+
+static bool funnel_sock_is_readable(struct sock *sk)
+{
+	return !skb_queue_empty_lockless(&funnel_sk(sk)->rxq);
+}
+
+static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+			  int flags, int *addr_len)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+	struct strp_msg *rxm;
+	struct sk_buff *skb;
+	int off = 0, err = 0;
+	size_t copied;
+
+	if (flags & (MSG_OOB | MSG_ERRQUEUE))
+		return -EINVAL;
+
+	skb = __skb_recv_datagram(sk, &fs->rxq, flags, &off, &err);
+	if (!skb)
+		return err;
+
+	rxm = strp_msg(skb);
+	copied = min_t(size_t, len, rxm->full_len);
+	if (copied < rxm->full_len)
+		msg->msg_flags |= MSG_TRUNC;
+
+	err = skb_copy_datagram_msg(skb, rxm->offset, msg, copied);
+	if (!err)
+		err = (flags & MSG_TRUNC) ? rxm->full_len : copied;
+
+	consume_skb(skb);
+	return err;
+}
+
+/* ---- transmit ---- */
+
+static void funnel_tx_wake(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM);
+	rcu_read_unlock();
+}
+
+static void funnel_tx_purge(struct funnel_sock *fs)
+{
+	struct sk_buff *skb;
+
+	if (fs->tx_partial) {
+		kfree_skb(fs->tx_partial);
+		fs->tx_partial = NULL;
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+	}
+	while ((skb = skb_dequeue(&fs->txq))) {
+		kfree_skb(skb);
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+	}
+	atomic_set(&fs->tx_queued, 0);
+}
+
+/* Write queued frames to TCP until it has no room.  Socket locked. */
+static void funnel_tx_push(struct funnel_sock *fs)
+{
+	struct sock *sk = fs->sk;
+	struct sk_buff *skb;
+	int ret;
+
+	for (;;) {
+		skb = fs->tx_partial;
+		if (!skb) {
+			skb = skb_dequeue(&fs->txq);
+			if (!skb)
+				return;
+			fs->tx_partial = skb;
+			fs->tx_off = 0;
+		}
+
+		while (fs->tx_off < skb->len) {
+			ret = skb_send_sock_locked(sk, skb, fs->tx_off,
+						   skb->len - fs->tx_off);
+			if (ret == -EAGAIN)
+				return;		/* resumed by write_space */
+			if (ret <= 0) {
+				funnel_tx_purge(fs);
+				return;
+			}
+			fs->tx_off += ret;
+		}
+
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
+		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
+				skb->len - FUNNEL_LEN_PREFIX);
+		atomic_sub(skb->len, &fs->tx_queued);
+		fs->tx_partial = NULL;
+		consume_skb(skb);
+	}
+}
+
+static void funnel_tx_work(struct work_struct *work)
+{
+	struct funnel_sock *fs = container_of(work, struct funnel_sock,
+					      tx_work);
+	struct sock *sk = fs->sk;
+
+	lock_sock(sk);
+	if (!fs->closing)
+		funnel_tx_push(fs);
+	release_sock(sk);
+	funnel_tx_wake(sk);
+}
+
+static void funnel_write_space(struct sock *sk)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+
+	if (atomic_read(&fs->tx_queued))
+		queue_work(funnel_wq, &fs->tx_work);
+	fs->saved_write_space(sk);
+}
+
+static bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len)
+{
+	int queued = atomic_read(&fs->tx_queued);
+
+	return !queued || queued + len <= READ_ONCE(fs->sk->sk_sndbuf);
+}
+
+static bool funnel_tx_dead(const struct sock *sk)
+{
+	return sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) ||
+	       !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
+}
+
+/* Wait until the transmit queue has room for len bytes.  Socket locked. */
+static int funnel_tx_wait(struct sock *sk, unsigned int len, long *timeo)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (!funnel_tx_room(fs, len)) {
+		if (funnel_tx_dead(sk)) {
+			err = -EPIPE;
+			break;
+		}
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		sk_wait_event(sk, timeo,
+			      funnel_tx_room(fs, len) || funnel_tx_dead(sk),
+			      &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+/* A frame from userspace: header and body, without the length prefix. */
+static struct sk_buff *funnel_frame_from_user(struct sock *sk,
+					      struct msghdr *msg, size_t size,
+					      int *err)
+{
+	const struct funnel_hdr *hdr;
+	struct sk_buff *skb;
+
+	skb = alloc_skb_with_frags(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN,
+				   size - FUNNEL_HDR_LEN,
+				   PAGE_ALLOC_COSTLY_ORDER, err,
+				   sk->sk_allocation);
+	if (!skb)
+		return NULL;
+
+	skb_put(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN);
+	skb->data_len = size - FUNNEL_HDR_LEN;
+	skb->len += skb->data_len;
+	*(__be16 *)skb->data = htons(size);
+
+	*err = skb_copy_datagram_from_iter(skb, FUNNEL_LEN_PREFIX,
+					   &msg->msg_iter, size);
+	if (*err)
+		goto drop;
+
+	hdr = (const struct funnel_hdr *)(skb->data + FUNNEL_LEN_PREFIX);
+	if (hdr->flags & FUNNEL_F_RESERVED ||
+	    (hdr->type == FUNNEL_T_DATA &&
+	     hdr->stream == htons(FUNNEL_CTRL_STREAM))) {
+		*err = -EINVAL;
+		goto drop;
+	}
+	return skb;
+
+drop:
+	kfree_skb(skb);
+	return NULL;
+}
+
+static int funnel_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+	struct sk_buff *skb;
+	long timeo;
+	int err;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EINVAL;
+	if (size < FUNNEL_HDR_LEN)
+		return -EINVAL;
+	if (size > FUNNEL_MAX_FRAME)
+		return -EMSGSIZE;
+
+	skb = funnel_frame_from_user(sk, msg, size, &err);
+	if (!skb)
+		return err;
+
+	lock_sock(sk);
+	if (funnel_tx_dead(sk) || fs->closing) {
+		err = -EPIPE;
+		goto out_err;
+	}
+	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	err = funnel_tx_wait(sk, skb->len, &timeo);
+	if (err)
+		goto out_err;
+
+	atomic_add(skb->len, &fs->tx_queued);
+	skb_queue_tail(&fs->txq, skb);
+	funnel_tx_push(fs);
+	release_sock(sk);
+	return size;
+
+out_err:
+	release_sock(sk);
+	kfree_skb(skb);
+	if (err == -EPIPE)
+		err = sk_stream_error(sk, msg->msg_flags, err);
+	return err;
+}
+
+/* ---- life cycle ---- */
+
+static int funnel_disconnect(struct sock *sk, int flags)
+{
+	/* A carrier cannot be reused for a new connection: close it. */
+	return -EBUSY;
+}
+
+/* Why a carrier whose socket is being closed went down. */
+static u32 funnel_close_reason(const struct funnel_sock *fs)
+{
+	const struct sock *sk = fs->sk;
+
+	if (fs->down_reason)
+		return fs->down_reason;
+	if (sk->sk_err)
+		return FUNNEL_DOWN_SOCK_ERROR;
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return FUNNEL_DOWN_PEER_CLOSED;
+	return FUNNEL_DOWN_DELETED;
+}
+
+static void funnel_close(struct sock *sk, long timeout)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+	struct proto *prot = fs->sk_proto;
+
+	lock_sock(sk);
+	fs->closing = true;
+	strp_stop(&fs->strp);
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_data_ready = fs->saved_data_ready;
+	sk->sk_write_space = fs->saved_write_space;
+	write_unlock_bh(&sk->sk_callback_lock);
+	WRITE_ONCE(sk->sk_prot, prot);
+	release_sock(sk);
+
+	cancel_work_sync(&fs->tx_work);
+	strp_done(&fs->strp);
+	/* no parser runs any more, so no new down_work either */
+	cancel_work_sync(&fs->down_work);
+	funnel_carrier_unregister(fs, funnel_close_reason(fs));
+	skb_queue_purge(&fs->rxq);
+	funnel_tx_purge(fs);
+
+	prot->close(sk, timeout);
+}
+
+static void funnel_build_proto(struct proto *prot, struct proto_ops *ops,
+			       const struct proto *base,
+			       const struct proto_ops *base_ops)
+{
+	*prot = *base;
+	prot->close = funnel_close;
+	prot->disconnect = funnel_disconnect;
+	prot->recvmsg = funnel_recvmsg;
+	prot->sendmsg = funnel_sendmsg;
+	prot->sock_is_readable = funnel_sock_is_readable;
+
+	*ops = *base_ops;
+	/* splice() and sendfile() go through recvmsg/sendmsg, never
+	 * straight to the TCP byte stream under the framing.
+	 */
+	ops->splice_read = NULL;
+	ops->mmap = sock_no_mmap;
+	funnel_compat_ops(ops);
+}
+
+static int funnel_ulp_attach(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct strp_callbacks cb = {
+		.rcv_msg = funnel_rcv,
+		.parse_msg = funnel_parse,
+		.abort_parser = funnel_abort,
+	};
+	struct proto_ops *ops = &funnel_ops;
+	struct proto *prot = &funnel_prot;
+	struct funnel_sock *fs;
+	int err;
+
+	/* sockmap and other users of sk_user_data do not mix with us */
+	if (sk->sk_user_data)
+		return -EBUSY;
+	if (sk->sk_state != TCP_ESTABLISHED || !sk->sk_socket)
+		return -ENOTCONN;
+
+	if (sk->sk_family == AF_INET6) {
+		mutex_lock(&funnel6_prot_mutex);
+		if (sk->sk_prot != saved_tcpv6_prot) {
+			funnel_build_proto(&funnel6_prot, &funnel6_ops,
+					   sk->sk_prot, sk->sk_socket->ops);
+			saved_tcpv6_prot = sk->sk_prot;
+		}
+		mutex_unlock(&funnel6_prot_mutex);
+		prot = &funnel6_prot;
+		ops = &funnel6_ops;
+	} else if (sk->sk_prot != &tcp_prot) {
+		return -EPROTONOSUPPORT;
+	}
+
+	fs = kzalloc(sizeof(*fs), GFP_KERNEL_ACCOUNT);
+	if (!fs)
+		return -ENOMEM;
+
+	fs->sk = sk;
+	skb_queue_head_init(&fs->rxq);
+	skb_queue_head_init(&fs->txq);
+	INIT_WORK(&fs->tx_work, funnel_tx_work);
+	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
+	fs->sk_proto = sk->sk_prot;
+	fs->net = sock_net(sk);
+
+	err = strp_init(&fs->strp, sk, &cb);
+	if (err) {
+		kfree(fs);
+		return err;
+	}
+
+	write_lock_bh(&sk->sk_callback_lock);
+	fs->saved_data_ready = sk->sk_data_ready;
+	fs->saved_write_space = sk->sk_write_space;
+	rcu_assign_pointer(icsk->icsk_ulp_data, fs);
+	sk->sk_data_ready = funnel_data_ready;
+	sk->sk_write_space = funnel_write_space;
+	WRITE_ONCE(sk->sk_prot, prot);
+	WRITE_ONCE(sk->sk_socket->ops, ops);
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	funnel_no_task_frag(sk);
+
+	/* frames that arrived behind the preamble are parsed now */
+	strp_check_rcv(&fs->strp);
+	return 0;
+}
+
+/* The socket is being destroyed; funnel_close() already stopped us. */
+static void funnel_ulp_release(struct sock *sk)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+
+	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
+	kfree(fs);
+}
+
+static struct tcp_ulp_ops funnel_ulp_ops __read_mostly = {
+	.name		= "funnel",
+	.owner		= THIS_MODULE,
+	.init		= funnel_ulp_attach,
+	.release	= funnel_ulp_release,
+};
+
+int funnel_ulp_init(void)
+{
+	int err;
+
+	funnel_wq = alloc_workqueue("funnel", 0, 0);
+	if (!funnel_wq)
+		return -ENOMEM;
+
+	funnel_build_proto(&funnel_prot, &funnel_ops, &tcp_prot,
+			   &inet_stream_ops);
+
+	err = tcp_register_ulp(&funnel_ulp_ops);
+	if (err)
+		destroy_workqueue(funnel_wq);
+	return err;
+}
+
+void funnel_ulp_exit(void)
+{
+	tcp_unregister_ulp(&funnel_ulp_ops);
+	destroy_workqueue(funnel_wq);
+}

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: build everything, then run every test and count TAP lines.
+#   host:  unit tests (cmocka, spec check, clang build), lint
+#   VM:    the kmod selftests on each installed Debian kernel, one boot
+#          each, and the runner's own selftest
+# Ends with "N passed, N failed"; exit status 1 if anything failed.
+set -u
+top=$(cd "$(dirname "$0")/.. && pwd)
+cd "$top" || exit 1
+mkdir -p build
+tap=build/check.tap
+: > "$tap"
+t0=$(date +%s)
+
+kvers=$(make -s -f Makefile print-kvers)
+newest=$(echo "$kvers" | tr ' ' '\n' | tail -n 1)
+oldest=$(echo "$kvers" | tr ' ' '\n' | head -n 1)
+
+step() { # NAME CMD...: run CMD, keep its TAP lines, note its failure
+	local name=$1 rc; shift
+	echo "== $name"
+	"$@" 2>&1 | tee -a "$tap.raw" | grep -E '^(not )?ok |^#' | tee -a "$tap"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" != 0 ] && ! grep -q '^not ok' <(tail -n 200 "$tap.raw"); then
+		echo "not ok - $name: exit status $rc" | tee -a "$tap"
+	fi
+	: > "$tap.raw"
+}
+
+build() {
+	make kmods >build/build.log 2>&1 && make ctl tools >>build/build.log 2>&1
+	local rc=$?
+	if [ $rc = 0 ]; then echo "ok - build: funnel.ko for $kvers, funnelctl, tools"
+	else echo "not ok - build"; tail -n 30 build/build.log | sed 's/^/#   /'; fi
+	return $rc
+}
+
+step build build || { echo "0 passed, 1 failed"; exit 1; }
+step unit selftests/unit/run.sh
+step lint scripts/lint.sh $kvers
+for k in $kvers; do
+	vm() {
+		local s=$(date +%s) rc
+		selftests/vm/run -k "$1" -t 600 -- selftests/kmod/run-all.sh
+		rc=$?
+		if [ $rc = 0 ]; then echo "ok - vm $1: selftests pass, no kernel warning, taint O/E only, rmmod clean ($(( $(date +%s) - s ))s)"
+		else echo "not ok - vm $1: run failed ($rc)"; fi
+		return $rc
+	}
+	step "vm $k" vm "$k"
+done
+step "vm runner" selftests/vm/selftest.sh "$oldest"
+
+pass=$(grep -c '^ok ' "$tap")
+fail=$(grep -c '^not ok ' "$tap")
+echo "== make check took $(( $(date +%s) - t0 ))s"
+grep '^not ok ' "$tap" | sed 's/^/FAILED: /'
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

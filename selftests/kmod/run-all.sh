@@ -1,0 +1,11 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# All guest-side selftests of funnel.ko, in one VM boot (selftests/vm/run).
+# Prints TAP lines; exit status non-zero if any check failed.
+here=$(dirname "$0")
+tools=$FUNNEL_TOP/build/tools
+for t in "$here"/t_*.sh; do
+	# shellcheck source=/dev/null
+	( . "$here/lib.sh"; . "$t"; exit $FAILS ) || fails=1
+done
+exit ${fails:-0}
