@@ -6,7 +6,7 @@
 #          each, and the runner's own selftest
 # Ends with "N passed, N failed"; exit status 1 if anything failed.
 set -u
-top=$(cd "$(dirname "$0")/.. && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 mkdir -p build
 tap=build/check.tap
@@ -39,15 +39,20 @@ build() {
 step build build || { echo "0 passed, 1 failed"; exit 1; }
 step unit selftests/unit/run.sh
 step lint scripts/lint.sh $kvers
+vm() {
+	local s rc el
+	s=$(date +%s)
+	selftests/vm/run -k "$1" -t 600 -- selftests/kmod/run-all.sh
+	rc=$?
+	el=$(( $(date +%s) - s ))
+	if [ $rc = 0 ]; then
+		echo "ok - vm $1: selftests pass, no kernel warning, taint O/E only, rmmod clean (${el}s)"
+	else
+		echo "not ok - vm $1: run failed ($rc)"
+	fi
+	return $rc
+}
 for k in $kvers; do
-	vm() {
-		local s=$(date +%s) rc
-		selftests/vm/run -k "$1" -t 600 -- selftests/kmod/run-all.sh
-		rc=$?
-		if [ $rc = 0 ]; then echo "ok - vm $1: selftests pass, no kernel warning, taint O/E only, rmmod clean ($(( $(date +%s) - s ))s)"
-		else echo "not ok - vm $1: run failed ($rc)"; fi
-		return $rc
-	}
 	step "vm $k" vm "$k"
 done
 step "vm runner" selftests/vm/selftest.sh "$oldest"
