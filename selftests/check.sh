@@ -20,7 +20,7 @@ oldest=$(echo "$kvers" | tr ' ' '\n' | head -n 1)
 step() { # NAME CMD...: run CMD, keep its TAP lines, note its failure
 	local name=$1 rc; shift
 	echo "== $name"
-	"$@" 2>&1 | tee -a "$tap.raw" | grep -E '^(not )?ok |^#' | tee -a "$tap"
+	"$@" 2>&1 | tee -a "$tap.raw" | grep -E '^(not )?ok |^#|^vm/run: FAIL' | tee -a "$tap"
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" != 0 ] && ! grep -q '^not ok' <(tail -n 200 "$tap.raw"); then
 		echo "not ok - $name: exit status $rc" | tee -a "$tap"
