@@ -43,8 +43,11 @@ ctl:
 	$(MAKE) -C ctl
 
 # test tools that do not need libnl
-tools: build/tools/ulp_test
+tools: build/tools/ulp_test build/tools/udp_pump
 build/tools/ulp_test: selftests/tools/ulp_test.c $(UAPI)
+	@mkdir -p build/tools
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $< -lpthread
+build/tools/udp_pump: selftests/tools/udp_pump.c
 	@mkdir -p build/tools
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $< -lpthread
 

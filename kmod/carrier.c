@@ -56,6 +56,7 @@ void funnel_carrier_unregister(struct funnel_sock *fs, u32 reason)
 	if (id) {
 		xa_erase(&fn->carriers, id);
 		fs->carrier_id = 0;
+		funnel_streams_destroy(fs);
 	}
 	mutex_unlock(&fn->lock);
 
@@ -71,8 +72,10 @@ int funnel_carrier_del(struct net *net, u32 id, u32 reason)
 
 	mutex_lock(&fn->lock);
 	fs = xa_erase(&fn->carriers, id);
-	if (fs)
+	if (fs) {
 		fs->carrier_id = 0;
+		funnel_streams_destroy(fs);
+	}
 	mutex_unlock(&fn->lock);
 
 	if (!fs)
@@ -104,8 +107,11 @@ static void __net_exit funnel_net_exit(struct net *net)
 	struct funnel_net *fn = funnel_pernet(net);
 
 	/* every carrier socket holds a reference on its netns, so the
-	 * table is empty by now
+	 * table is empty by now; the kernel UDP sockets of its streams
+	 * (which hold none) are released by rcu_work items: wait for them
 	 */
+	rcu_barrier();
+	flush_workqueue(funnel_workqueue());
 	xa_destroy(&fn->carriers);
 }
 

@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <linux/net.h>
+#include <net/genetlink.h>
 #include <net/sock.h>
 
 /* 6.5 removed ->sendpage; sendfile()/splice() come through ->sendmsg with
@@ -41,6 +42,13 @@ static inline void funnel_no_task_frag(struct sock *sk)
 static inline void funnel_no_task_frag(struct sock *sk)
 {
 }
+#endif
+
+/* 6.2 moved the parsed attributes of a dump request into an info. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define funnel_dump_attrs(cb)	(genl_dumpit_info(cb)->info.attrs)
+#else
+#define funnel_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
 #endif
 
 #endif /* _FUNNEL_COMPAT_H */

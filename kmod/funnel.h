@@ -6,7 +6,10 @@
 #define _FUNNEL_H
 
 #include <linux/atomic.h>
+#include <linux/in6.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/xarray.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
@@ -37,7 +40,9 @@ struct funnel_sock {
 	struct proto *sk_proto;			/* the socket's TCP proto */
 	const struct proto_ops *sk_ops;		/* and its socket ops */
 
-	/* frames for recvmsg(), charged to sk_rmem_alloc */
+	/* frames for recvmsg(), charged to sk_rmem_alloc; the parser
+	 * pauses while they use up sk_rcvbuf
+	 */
 	struct sk_buff_head rxq;
 	atomic_t rx_queued;			/* truesize of rxq */
 
@@ -47,7 +52,7 @@ struct funnel_sock {
 	struct sk_buff_head txq;
 	struct sk_buff *tx_partial;
 	int tx_off;
-	atomic_t tx_queued;			/* bytes in txq */
+	atomic_t tx_queued;			/* truesize of txq */
 	struct work_struct tx_work;
 	bool closing;
 
@@ -58,15 +63,129 @@ struct funnel_sock {
 	struct work_struct down_work;
 	struct funnel_stats stats;
 
+	/* kernel streams by id, RCU readers; changed under funnel_net.lock */
+	struct xarray streams;
+	u32 nstreams;
+
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
-	void (*saved_destruct)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+};
+
+/* An IPv4 or IPv6 address with port, as the data path keeps them. */
+struct funnel_addr {
+	union {
+		__be32 v4;
+		struct in6_addr v6;
+	};
+	__be16 port;
+	u8 family;				/* AF_INET or AF_INET6 */
+	int ifindex;				/* scope of a link-local v6 */
+};
+
+/* A stream of a carrier: what the kernel does with its data frames. */
+struct funnel_stream {
+	struct funnel_sock *fs;		/* the carrier; outlives the stream */
+	struct net *net;
+	u16 id;
+	u32 kind;			/* enum funnel_stream_kind */
+	bool unordered;
+	struct funnel_addr local;	/* udp-listen: bound address */
+	struct funnel_addr remote;	/* udp-connect: target */
+	u32 flow_idle_ms;
+	u32 flow_max;
+	struct socket *lsock;		/* udp-listen: the listening socket */
+
+	/* flows, in two RCU hash tables; writers hold flow_lock */
+	spinlock_t flow_lock;
+	bool dead;			/* no new flows: being torn down */
+	u32 nflows;
+	u32 next_flow_id;
+	u32 hash_seed;
+	unsigned int hash_bits;
+	struct hlist_head *by_id;
+	struct hlist_head *by_addr;	/* udp-listen: by client address */
+	unsigned long limit_ntf_at;	/* last flow-limit-ntf, jiffies */
+
+	struct delayed_work gc_work;	/* expires idle flows */
+	struct work_struct connect_work; /* udp-connect: flow sockets */
+	struct list_head connecting;	/* flows waiting for their socket */
+	struct rcu_work free_work;
+
+	struct funnel_stats stats;
+};
+
+#define FUNNEL_FLOW_PENDING_MAX	32	/* datagrams held while connecting */
+
+/* One UDP flow of a stream. */
+struct funnel_flow {
+	struct hlist_node id_node;
+	struct hlist_node addr_node;
+	struct list_head list;		/* on the connecting list */
+	struct list_head gc_node;	/* expired or torn down */
+	refcount_t ref;			/* hash entry, connecting list */
+	bool unlinked;			/* out of the hash (flow_lock) */
+	struct funnel_stream *st;
+	u32 id;
+	struct funnel_addr peer;	/* client's source, or the target */
+	struct funnel_addr local;	/* address the client sent to */
+	struct socket *sock;		/* udp-connect: published once */
+	struct sk_buff_head pending;	/* udp-connect: before sock */
+	unsigned long last_used;	/* jiffies */
+	atomic64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+	struct rcu_work free_work;
 };
 
 struct funnel_sock *funnel_sk(const struct sock *sk);
 bool funnel_sk_is_ulp(const struct sock *sk);
 int funnel_ulp_init(void);
 void funnel_ulp_exit(void);
+
+int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb);
+struct workqueue_struct *funnel_workqueue(void);
+
+/* stream.c */
+struct funnel_stream_cfg {
+	u16 id;
+	u32 kind;
+	bool unordered;
+	struct funnel_addr local;
+	struct funnel_addr remote;
+	u32 flow_idle_ms;
+	u32 flow_max;
+};
+
+int funnel_stream_new(struct funnel_sock *fs,
+		      const struct funnel_stream_cfg *cfg,
+		      struct netlink_ext_ack *extack);
+int funnel_stream_del(struct funnel_sock *fs, u16 id);
+void funnel_streams_destroy(struct funnel_sock *fs);
+struct funnel_stream *funnel_stream_lookup(struct funnel_sock *fs, u16 id);
+void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
+		       const struct funnel_hdr *hdr, unsigned int off,
+		       unsigned int len);
+struct funnel_flow *funnel_flow_lookup_id(struct funnel_stream *st, u32 id);
+struct funnel_flow *funnel_flow_lookup_addr(struct funnel_stream *st,
+					    const struct funnel_addr *a);
+struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
+				    const struct funnel_addr *peer,
+				    const struct funnel_addr *local);
+void funnel_flow_end(struct funnel_stream *st, u32 id);
+void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
+			struct sk_buff *skb);
+u32 funnel_flow_idle_ms(const struct funnel_flow *flow);
+unsigned int funnel_flow_buckets(const struct funnel_stream *st);
+
+/* udp.c: the UDP side of kernel streams */
+int funnel_udp_listen_open(struct funnel_stream *st,
+			   struct netlink_ext_ack *extack);
+int funnel_udp_flow_open(struct funnel_stream *st, struct funnel_flow *flow,
+			 struct socket **sockp);
+void funnel_udp_sock_close(struct socket *sock);
+int funnel_udp_send(struct funnel_stream *st, struct funnel_flow *flow,
+		    struct sk_buff *skb);
+struct sk_buff *funnel_udp_payload_skb(const struct sk_buff *src,
+				       unsigned int off, unsigned int len);
 
 /* carrier.c: the per-netns table of registered carriers */
 struct funnel_net {
@@ -86,6 +205,7 @@ void funnel_carrier_exit(void);
 int funnel_nl_init(void);
 void funnel_nl_exit(void);
 void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason);
+void funnel_nl_notify_flow_limit(struct funnel_stream *st);
 int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 			   u32 portid, u32 seq, int flags);
 

@@ -12,6 +12,7 @@
 #include <net/ipv6.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "funnel.h"
 
 static struct genl_family funnel_nl_family;
@@ -36,6 +37,39 @@ static const struct nla_policy funnel_carrier_new_nl_policy[FUNNEL_A_SOCK_FD + 1
 
 static const struct nla_policy funnel_carrier_id_nl_policy[FUNNEL_A_CARRIER_ID + 1] = {
 	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static struct netlink_range_validation funnel_idle_range = {
+	.min = FUNNEL_FLOW_IDLE_MIN_MS,
+	.max = FUNNEL_FLOW_IDLE_MAX_MS,
+};
+
+static struct netlink_range_validation funnel_flow_max_range = {
+	.min = 1,
+	.max = FUNNEL_FLOW_MAX_LIMIT,
+};
+
+static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_FLOW_MAX + 1] = {
+	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
+	[FUNNEL_A_STREAM_KIND] = NLA_POLICY_RANGE(NLA_U32, FUNNEL_STREAM_USER,
+						  FUNNEL_STREAM_KIND_MAX),
+	[FUNNEL_A_UNORDERED] = { .type = NLA_FLAG },
+	[FUNNEL_A_LOCAL_IPV4] = { .type = NLA_BE32 },
+	[FUNNEL_A_LOCAL_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[FUNNEL_A_LOCAL_PORT] = { .type = NLA_BE16 },
+	[FUNNEL_A_REMOTE_IPV4] = { .type = NLA_BE32 },
+	[FUNNEL_A_REMOTE_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[FUNNEL_A_REMOTE_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
+	[FUNNEL_A_FLOW_IDLE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
+							&funnel_idle_range),
+	[FUNNEL_A_FLOW_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32,
+						    &funnel_flow_max_range),
+};
+
+static const struct nla_policy funnel_stream_id_nl_policy[FUNNEL_A_STREAM_ID + 1] = {
+	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
 /* ---- info ---- */
@@ -129,7 +163,7 @@ int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 
 	if (nla_put_u32(msg, FUNNEL_A_CARRIER_ID, fs->carrier_id) ||
 	    funnel_nl_put_addrs(msg, fs->sk) ||
-	    nla_put_u32(msg, FUNNEL_A_STREAM_COUNT, 0) ||
+	    nla_put_u32(msg, FUNNEL_A_STREAM_COUNT, fs->nstreams) ||
 	    funnel_nl_put_stats(msg, &fs->stats)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
@@ -286,6 +320,471 @@ static int funnel_nl_carrier_get_dumpit(struct sk_buff *skb,
 	return err ?: skb->len;
 }
 
+/* ---- streams ---- */
+
+/* One address attribute pair (ipv4 or ipv6) into a; absent: any IPv6. */
+static int funnel_nl_get_addr(struct genl_info *info, int a4, int a6,
+			      int aport, struct funnel_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (info->attrs[a4] && info->attrs[a6]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[a6],
+				    "give an IPv4 or an IPv6 address, not both");
+		return -EINVAL;
+	}
+	if (info->attrs[a4]) {
+		a->family = AF_INET;
+		a->v4 = nla_get_in_addr(info->attrs[a4]);
+	} else {
+		a->family = AF_INET6;
+		if (info->attrs[a6])
+			a->v6 = nla_get_in6_addr(info->attrs[a6]);
+	}
+	if (info->attrs[aport])
+		a->port = nla_get_be16(info->attrs[aport]);
+	return 0;
+}
+
+/* The first of attrs present in the request, or NULL. */
+static struct nlattr *funnel_nl_any_attr(struct genl_info *info,
+					 const int *attrs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (info->attrs[attrs[i]])
+			return info->attrs[attrs[i]];
+	return NULL;
+}
+
+static const int funnel_local_attrs[] = {
+	FUNNEL_A_LOCAL_IPV4, FUNNEL_A_LOCAL_IPV6, FUNNEL_A_LOCAL_PORT,
+};
+
+static const int funnel_remote_attrs[] = {
+	FUNNEL_A_REMOTE_IPV4, FUNNEL_A_REMOTE_IPV6, FUNNEL_A_REMOTE_PORT,
+};
+
+static const int funnel_flow_attrs[] = {
+	FUNNEL_A_FLOW_IDLE_MS, FUNNEL_A_FLOW_MAX,
+};
+
+static int funnel_nl_stream_cfg(struct genl_info *info,
+				struct funnel_stream_cfg *cfg)
+{
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *bad;
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->id = nla_get_u16(attrs[FUNNEL_A_STREAM_ID]);
+	cfg->kind = nla_get_u32(attrs[FUNNEL_A_STREAM_KIND]);
+	cfg->unordered = nla_get_flag(attrs[FUNNEL_A_UNORDERED]);
+	cfg->flow_idle_ms = FUNNEL_FLOW_IDLE_DEFAULT_MS;
+	if (attrs[FUNNEL_A_FLOW_IDLE_MS])
+		cfg->flow_idle_ms = nla_get_u32(attrs[FUNNEL_A_FLOW_IDLE_MS]);
+	cfg->flow_max = FUNNEL_FLOW_MAX_DEFAULT;
+	if (attrs[FUNNEL_A_FLOW_MAX])
+		cfg->flow_max = nla_get_u32(attrs[FUNNEL_A_FLOW_MAX]);
+
+	switch (cfg->kind) {
+	case FUNNEL_STREAM_USER:
+		bad = funnel_nl_any_attr(info, funnel_local_attrs,
+					 ARRAY_SIZE(funnel_local_attrs)) ?:
+		      funnel_nl_any_attr(info, funnel_remote_attrs,
+					 ARRAY_SIZE(funnel_remote_attrs)) ?:
+		      funnel_nl_any_attr(info, funnel_flow_attrs,
+					 ARRAY_SIZE(funnel_flow_attrs));
+		if (bad) {
+			NL_SET_ERR_MSG_ATTR(info->extack, bad,
+					    "a user stream has no addresses and no flows");
+			return -EINVAL;
+		}
+		return 0;
+	case FUNNEL_STREAM_UDP_LISTEN:
+		bad = funnel_nl_any_attr(info, funnel_remote_attrs,
+					 ARRAY_SIZE(funnel_remote_attrs));
+		if (bad) {
+			NL_SET_ERR_MSG_ATTR(info->extack, bad,
+					    "udp-listen takes a local address, not a remote one");
+			return -EINVAL;
+		}
+		if (GENL_REQ_ATTR_CHECK(info, FUNNEL_A_LOCAL_PORT))
+			return -EINVAL;
+		err = funnel_nl_get_addr(info, FUNNEL_A_LOCAL_IPV4,
+					 FUNNEL_A_LOCAL_IPV6,
+					 FUNNEL_A_LOCAL_PORT, &cfg->local);
+		if (!err && !cfg->local.port) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[FUNNEL_A_LOCAL_PORT],
+					    "udp-listen needs a nonzero local port");
+			err = -EINVAL;
+		}
+		return err;
+	default: /* FUNNEL_STREAM_UDP_CONNECT, by the policy */
+		bad = funnel_nl_any_attr(info, funnel_local_attrs,
+					 ARRAY_SIZE(funnel_local_attrs));
+		if (bad) {
+			NL_SET_ERR_MSG_ATTR(info->extack, bad,
+					    "udp-connect takes a remote address, not a local one");
+			return -EINVAL;
+		}
+		if (GENL_REQ_ATTR_CHECK(info, FUNNEL_A_REMOTE_PORT))
+			return -EINVAL;
+		if (!attrs[FUNNEL_A_REMOTE_IPV4] && !attrs[FUNNEL_A_REMOTE_IPV6]) {
+			NL_SET_ERR_MSG(info->extack,
+				       "udp-connect needs remote-ipv4 or remote-ipv6");
+			return -EINVAL;
+		}
+		err = funnel_nl_get_addr(info, FUNNEL_A_REMOTE_IPV4,
+					 FUNNEL_A_REMOTE_IPV6,
+					 FUNNEL_A_REMOTE_PORT, &cfg->remote);
+		if (err)
+			return err;
+		if ((cfg->remote.family == AF_INET &&
+		     (ipv4_is_zeronet(cfg->remote.v4) ||
+		      ipv4_is_multicast(cfg->remote.v4) ||
+		      ipv4_is_lbcast(cfg->remote.v4))) ||
+		    (cfg->remote.family == AF_INET6 &&
+		     (ipv6_addr_type(&cfg->remote.v6) &
+		      (IPV6_ADDR_ANY | IPV6_ADDR_MULTICAST |
+		       IPV6_ADDR_LINKLOCAL)))) {
+			NL_SET_ERR_MSG(info->extack,
+				       "udp-connect target must be a unicast address (not link-local)");
+			return -EINVAL;
+		}
+		return 0;
+	}
+}
+
+static int funnel_nl_stream_new_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
+	struct funnel_stream_cfg cfg;
+	struct funnel_sock *fs;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, FUNNEL_A_CARRIER_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, FUNNEL_A_STREAM_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, FUNNEL_A_STREAM_KIND))
+		return -EINVAL;
+	err = funnel_nl_stream_cfg(info, &cfg);
+	if (err)
+		return err;
+
+	mutex_lock(&fn->lock);
+	fs = funnel_nl_carrier_lookup(info);
+	err = fs ? funnel_stream_new(fs, &cfg, info->extack) : -ENOENT;
+	if (err == -EEXIST)
+		NL_SET_BAD_ATTR(info->extack, info->attrs[FUNNEL_A_STREAM_ID]);
+	mutex_unlock(&fn->lock);
+	return err;
+}
+
+static int funnel_nl_stream_del_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
+	struct funnel_sock *fs;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, FUNNEL_A_CARRIER_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, FUNNEL_A_STREAM_ID))
+		return -EINVAL;
+
+	mutex_lock(&fn->lock);
+	fs = funnel_nl_carrier_lookup(info);
+	err = fs ? funnel_stream_del(fs, nla_get_u16(info->attrs[FUNNEL_A_STREAM_ID])) :
+		   -ENOENT;
+	if (fs && err)
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[FUNNEL_A_STREAM_ID],
+				    "no such stream on this carrier");
+	mutex_unlock(&fn->lock);
+	return err;
+}
+
+static int funnel_nl_put_addr(struct sk_buff *msg, const struct funnel_addr *a,
+			      int a4, int a6, int aport)
+{
+	if (!a->family)
+		return 0;
+	if (a->family == AF_INET) {
+		if (nla_put_in_addr(msg, a4, a->v4))
+			return -EMSGSIZE;
+	} else if (nla_put_in6_addr(msg, a6, &a->v6)) {
+		return -EMSGSIZE;
+	}
+	return nla_put_be16(msg, aport, a->port);
+}
+
+static int funnel_nl_fill_stream(struct sk_buff *msg, struct funnel_sock *fs,
+				 struct funnel_stream *st, u32 portid,
+				 u32 seq, int flags)
+{
+	struct funnel_addr local = st->local;
+	void *hdr;
+
+	hdr = genlmsg_put(msg, portid, seq, &funnel_nl_family, flags,
+			  FUNNEL_CMD_STREAM_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+
+	if (nla_put_u32(msg, FUNNEL_A_CARRIER_ID, fs->carrier_id) ||
+	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
+	    nla_put_u32(msg, FUNNEL_A_STREAM_KIND, st->kind) ||
+	    (st->unordered && nla_put_flag(msg, FUNNEL_A_UNORDERED)))
+		goto nospace;
+	if (st->kind != FUNNEL_STREAM_USER &&
+	    (funnel_nl_put_addr(msg, &local, FUNNEL_A_LOCAL_IPV4,
+				FUNNEL_A_LOCAL_IPV6, FUNNEL_A_LOCAL_PORT) ||
+	     funnel_nl_put_addr(msg, &st->remote, FUNNEL_A_REMOTE_IPV4,
+				FUNNEL_A_REMOTE_IPV6, FUNNEL_A_REMOTE_PORT) ||
+	     nla_put_u32(msg, FUNNEL_A_FLOW_IDLE_MS, st->flow_idle_ms) ||
+	     nla_put_u32(msg, FUNNEL_A_FLOW_MAX, st->flow_max) ||
+	     nla_put_u32(msg, FUNNEL_A_FLOW_COUNT, READ_ONCE(st->nflows))))
+		goto nospace;
+	if (funnel_nl_put_stats(msg, &st->stats))
+		goto nospace;
+
+	genlmsg_end(msg, hdr);
+	return 0;
+
+nospace:
+	genlmsg_cancel(msg, hdr);
+	return -EMSGSIZE;
+}
+
+static int funnel_nl_stream_get_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
+	struct funnel_stream *st = NULL;
+	struct funnel_sock *fs;
+	struct sk_buff *msg;
+	int err = -ENOENT;
+
+	if (GENL_REQ_ATTR_CHECK(info, FUNNEL_A_CARRIER_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, FUNNEL_A_STREAM_ID))
+		return -EINVAL;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	mutex_lock(&fn->lock);
+	fs = funnel_nl_carrier_lookup(info);
+	if (fs) {
+		st = funnel_stream_lookup(fs, nla_get_u16(info->attrs[FUNNEL_A_STREAM_ID]));
+		if (!st)
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    info->attrs[FUNNEL_A_STREAM_ID],
+					    "no such stream on this carrier");
+	}
+	if (st)
+		err = funnel_nl_fill_stream(msg, fs, st, info->snd_portid,
+					    info->snd_seq, 0);
+	mutex_unlock(&fn->lock);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* Streams of one carrier (carrier-id given) or of all.  cb->args: [0] the
+ * carrier id to go on from, [1] the stream id to go on from.
+ */
+static int funnel_nl_stream_get_dumpit(struct sk_buff *skb,
+				       struct netlink_callback *cb)
+{
+	struct funnel_net *fn = funnel_pernet(sock_net(skb->sk));
+	struct nlattr **attrs = funnel_dump_attrs(cb);
+	unsigned long cid, sid, start = cb->args[0], last = ULONG_MAX;
+	struct funnel_stream *st;
+	struct funnel_sock *fs;
+	int err = 0;
+
+	if (attrs[FUNNEL_A_CARRIER_ID]) {
+		last = nla_get_u32(attrs[FUNNEL_A_CARRIER_ID]);
+		start = max(start, last);
+	}
+
+	mutex_lock(&fn->lock);
+	xa_for_each_range(&fn->carriers, cid, fs, start, last) {
+		if (cid != cb->args[0])
+			cb->args[1] = 0;
+		cb->args[0] = cid;
+		xa_for_each_start(&fs->streams, sid, st, cb->args[1]) {
+			err = funnel_nl_fill_stream(skb, fs, st,
+						    NETLINK_CB(cb->skb).portid,
+						    cb->nlh->nlmsg_seq,
+						    NLM_F_MULTI);
+			if (err)
+				goto out;
+			cb->args[1] = sid + 1;
+		}
+		cb->args[0] = cid + 1;
+		cb->args[1] = 0;
+	}
+out:
+	mutex_unlock(&fn->lock);
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+/* ---- flows ---- */
+
+static int funnel_nl_fill_flow(struct sk_buff *msg, struct funnel_sock *fs,
+			       struct funnel_stream *st,
+			       struct funnel_flow *flow, u32 portid, u32 seq)
+{
+	struct funnel_addr local = flow->local, remote = flow->peer;
+	struct socket *sock = READ_ONCE(flow->sock);
+	struct nlattr *nest;
+	void *hdr;
+
+	if (st->kind == FUNNEL_STREAM_UDP_LISTEN) {
+		local.port = st->local.port;
+	} else if (sock) {	/* the flow's own socket */
+		const struct sock *sk = sock->sk;
+
+		memset(&local, 0, sizeof(local));
+		local.family = sk->sk_family;
+		local.port = inet_sk(sk)->inet_sport;
+		if (local.family == AF_INET)
+			local.v4 = inet_sk(sk)->inet_saddr;
+		else
+			local.v6 = sk->sk_v6_rcv_saddr;
+	}
+
+	hdr = genlmsg_put(msg, portid, seq, &funnel_nl_family, NLM_F_MULTI,
+			  FUNNEL_CMD_FLOW_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(msg, FUNNEL_A_CARRIER_ID, fs->carrier_id) ||
+	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
+	    nla_put_u32(msg, FUNNEL_A_FLOW_ID, flow->id) ||
+	    funnel_nl_put_addr(msg, &local, FUNNEL_A_LOCAL_IPV4,
+			       FUNNEL_A_LOCAL_IPV6, FUNNEL_A_LOCAL_PORT) ||
+	    funnel_nl_put_addr(msg, &remote, FUNNEL_A_REMOTE_IPV4,
+			       FUNNEL_A_REMOTE_IPV6, FUNNEL_A_REMOTE_PORT) ||
+	    nla_put_u32(msg, FUNNEL_A_IDLE_MS, funnel_flow_idle_ms(flow)))
+		goto nospace;
+
+	nest = nla_nest_start(msg, FUNNEL_A_STATS);
+	if (!nest ||
+	    nla_put_u64_64bit(msg, FUNNEL_A_STATS_RX_FRAMES,
+			      atomic64_read(&flow->rx_frames),
+			      FUNNEL_A_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, FUNNEL_A_STATS_RX_BYTES,
+			      atomic64_read(&flow->rx_bytes),
+			      FUNNEL_A_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, FUNNEL_A_STATS_TX_FRAMES,
+			      atomic64_read(&flow->tx_frames),
+			      FUNNEL_A_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, FUNNEL_A_STATS_TX_BYTES,
+			      atomic64_read(&flow->tx_bytes),
+			      FUNNEL_A_STATS_PAD))
+		goto nospace;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return 0;
+
+nospace:
+	genlmsg_cancel(msg, hdr);
+	return -EMSGSIZE;
+}
+
+/* Flows of one stream.  cb->args: [0] hash bucket, [1] flows of it done.
+ * Flows that come or go during a dump may be missed or seen twice.
+ */
+static int funnel_nl_flow_get_dumpit(struct sk_buff *skb,
+				     struct netlink_callback *cb)
+{
+	struct funnel_net *fn = funnel_pernet(sock_net(skb->sk));
+	struct nlattr **attrs = funnel_dump_attrs(cb);
+	struct funnel_stream *st = NULL;
+	struct funnel_flow *flow;
+	struct funnel_sock *fs;
+	unsigned long b;
+	long n;
+	int err = 0;
+
+	if (!attrs[FUNNEL_A_CARRIER_ID] || !attrs[FUNNEL_A_STREAM_ID]) {
+		NL_SET_ERR_MSG(cb->extack, "flow dump needs carrier-id and stream-id");
+		return -EINVAL;
+	}
+
+	mutex_lock(&fn->lock);
+	fs = xa_load(&fn->carriers, nla_get_u32(attrs[FUNNEL_A_CARRIER_ID]));
+	if (fs)
+		st = funnel_stream_lookup(fs, nla_get_u16(attrs[FUNNEL_A_STREAM_ID]));
+	if (!st || st->kind == FUNNEL_STREAM_USER) {
+		mutex_unlock(&fn->lock);
+		if (!fs)
+			NL_SET_ERR_MSG(cb->extack, "no such carrier");
+		else if (!st)
+			NL_SET_ERR_MSG(cb->extack, "no such stream on this carrier");
+		else
+			NL_SET_ERR_MSG(cb->extack, "a user stream has no flows");
+		return -ENOENT;
+	}
+
+	rcu_read_lock();
+	for (b = cb->args[0]; b < funnel_flow_buckets(st); b++) {
+		n = 0;
+		hlist_for_each_entry_rcu(flow, &st->by_id[b], id_node) {
+			if (n++ < cb->args[1])
+				continue;
+			err = funnel_nl_fill_flow(skb, fs, st, flow,
+						  NETLINK_CB(cb->skb).portid,
+						  cb->nlh->nlmsg_seq);
+			if (err)
+				goto out;
+			cb->args[1] = n;
+		}
+		cb->args[0] = b + 1;
+		cb->args[1] = 0;
+	}
+out:
+	rcu_read_unlock();
+	mutex_unlock(&fn->lock);
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+void funnel_nl_notify_flow_limit(struct funnel_stream *st)
+{
+	u32 carrier_id = READ_ONCE(st->fs->carrier_id);
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!carrier_id ||
+	    !genl_has_listeners(&funnel_nl_family, st->net,
+				FUNNEL_NLGRP_EVENTS))
+		return;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!msg)
+		return;
+
+	hdr = genlmsg_put(msg, 0, 0, &funnel_nl_family, 0,
+			  FUNNEL_CMD_FLOW_LIMIT_NTF);
+	if (!hdr || nla_put_u32(msg, FUNNEL_A_CARRIER_ID, carrier_id) ||
+	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
+	    nla_put_u32(msg, FUNNEL_A_FLOW_MAX, st->flow_max)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&funnel_nl_family, st->net, msg, 0,
+				FUNNEL_NLGRP_EVENTS, GFP_ATOMIC);
+}
+
 void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason)
 {
 	struct sk_buff *msg;
@@ -337,6 +836,33 @@ static const struct genl_ops funnel_nl_ops[] = {
 		.dumpit	= funnel_nl_carrier_get_dumpit,
 		.policy	= funnel_carrier_id_nl_policy,
 		.maxattr = FUNNEL_A_CARRIER_ID,
+	},
+	{
+		.cmd	= FUNNEL_CMD_STREAM_NEW,
+		.doit	= funnel_nl_stream_new_doit,
+		.policy	= funnel_stream_new_nl_policy,
+		.maxattr = FUNNEL_A_FLOW_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= FUNNEL_CMD_STREAM_DEL,
+		.doit	= funnel_nl_stream_del_doit,
+		.policy	= funnel_stream_id_nl_policy,
+		.maxattr = FUNNEL_A_STREAM_ID,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= FUNNEL_CMD_STREAM_GET,
+		.doit	= funnel_nl_stream_get_doit,
+		.dumpit	= funnel_nl_stream_get_dumpit,
+		.policy	= funnel_stream_id_nl_policy,
+		.maxattr = FUNNEL_A_STREAM_ID,
+	},
+	{
+		.cmd	= FUNNEL_CMD_FLOW_GET,
+		.dumpit	= funnel_nl_flow_get_dumpit,
+		.policy	= funnel_stream_id_nl_policy,
+		.maxattr = FUNNEL_A_STREAM_ID,
 	},
 };
 

@@ -34,6 +34,11 @@ static DEFINE_MUTEX(funnel6_prot_mutex);
 
 static struct workqueue_struct *funnel_wq;
 
+struct workqueue_struct *funnel_workqueue(void)
+{
+	return funnel_wq;
+}
+
 struct funnel_sock *funnel_sk(const struct sock *sk)
 {
 	return (__force struct funnel_sock *)inet_csk(sk)->icsk_ulp_data;
@@ -62,6 +67,11 @@ static void funnel_rfree(struct sk_buff *skb)
  */
 #define FUNNEL_RX_COPYBREAK	2048
 
+static bool funnel_rx_full(const struct funnel_sock *fs)
+{
+	return atomic_read(&fs->rx_queued) >= READ_ONCE(fs->sk->sk_rcvbuf);
+}
+
 static struct sk_buff *funnel_rx_compact(struct sk_buff *skb)
 {
 	struct strp_msg *rxm = strp_msg(skb);
@@ -85,36 +95,58 @@ static struct sk_buff *funnel_rx_compact(struct sk_buff *skb)
 }
 
 /* Queue a frame for recvmsg().  The strparser message is narrowed to the
- * frame itself (no length prefix).  The frames waiting in rxq may use up
- * to sk_rcvbuf (one frame always fits), and are charged to sk_rmem_alloc,
- * so TCP closes its window while the owner does not read.  Called with
- * the socket locked.
+ * frame itself (no length prefix).  The queued frames are charged to
+ * sk_rmem_alloc; once they use up sk_rcvbuf the parser pauses, so the
+ * frames behind stay in TCP and TCP closes its window, until recvmsg()
+ * makes room.  Nothing for the daemon is ever dropped.  Called with the
+ * socket locked.
  */
 static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
 {
 	struct strp_msg *rxm = strp_msg(skb);
 	struct sock *sk = fs->sk;
-	int queued;
 
 	rxm->offset += FUNNEL_LEN_PREFIX;
 	rxm->full_len -= FUNNEL_LEN_PREFIX;
 	skb = funnel_rx_compact(skb);
-
-	queued = atomic_read(&fs->rx_queued);
-	if (queued && queued + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		kfree_skb(skb);
-		return;
-	}
 
 	skb_orphan(skb);
 	skb->sk = sk;
 	skb->destructor = funnel_rfree;
 	atomic_add(skb->truesize, &fs->rx_queued);
 	atomic_add(skb->truesize, &sk->sk_rmem_alloc);
-
 	skb_queue_tail(&fs->rxq, skb);
+
+	if (funnel_rx_full(fs)) {
+		strp_pause(&fs->strp);
+		/* pairs with the barrier in funnel_rx_resume(): either it
+		 * sees the pause, or we see the room it made
+		 */
+		smp_mb();
+		if (!funnel_rx_full(fs))
+			fs->strp.paused = 0;	/* under the socket lock */
+	}
 	fs->saved_data_ready(sk);
+}
+
+/* recvmsg() took a frame: let the parser go on if it waits for room.
+ * strparser's flags change only under the socket lock.
+ */
+static void funnel_rx_resume(struct funnel_sock *fs)
+{
+	struct sock *sk = fs->sk;
+
+	/* order our free of the frame (rx_queued) before reading the
+	 * pause flag: pairs with the smp_mb() in funnel_rx_user()
+	 */
+	smp_mb__after_atomic();
+	/* a hint only: it is read again under the socket lock */
+	if (!data_race(!!fs->strp.paused))
+		return;
+	lock_sock(sk);
+	if (fs->strp.paused && !fs->closing && !funnel_rx_full(fs))
+		strp_unpause(&fs->strp);
+	release_sock(sk);
 }
 
 static void funnel_rx_drop(struct funnel_sock *fs, struct sk_buff *skb,
@@ -129,6 +161,7 @@ static void funnel_rcv(struct strparser *strp, struct sk_buff *skb)
 	struct funnel_sock *fs = container_of(strp, struct funnel_sock, strp);
 	struct strp_msg *rxm = strp_msg(skb);
 	unsigned int len = rxm->full_len - FUNNEL_LEN_PREFIX;
+	struct funnel_stream *st;
 	struct funnel_hdr hdr;
 
 	if (skb_copy_bits(skb, rxm->offset + FUNNEL_LEN_PREFIX, &hdr,
@@ -150,26 +183,38 @@ static void funnel_rcv(struct strparser *strp, struct sk_buff *skb)
 		funnel_rx_user(fs, skb);
 		return;
 	case FUNNEL_T_DATA:
-		if (hdr.stream == htons(FUNNEL_CTRL_STREAM)) {
-			funnel_rx_drop(fs, skb,
-				       FUNNEL_A_STATS_RX_DROP_MALFORMED);
-			return;
-		}
-		/* no kernel streams on this carrier */
-		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
-		return;
 	case FUNNEL_T_FLOW_END:
-		if (len != FUNNEL_HDR_LEN) {
-			funnel_rx_drop(fs, skb,
-				       FUNNEL_A_STATS_RX_DROP_MALFORMED);
-			return;
-		}
-		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
-		return;
+		break;
 	default:
 		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_UNKNOWN_TYPE);
 		return;
 	}
+
+	if (hdr.stream == htons(FUNNEL_CTRL_STREAM) ||
+	    (hdr.type == FUNNEL_T_FLOW_END &&
+	     (len != FUNNEL_HDR_LEN || hdr.flags & FUNNEL_F_SEALED))) {
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
+	}
+
+	rcu_read_lock();
+	st = funnel_stream_lookup(fs, ntohs(hdr.stream));
+	if (!st) {
+		rcu_read_unlock();
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
+		return;
+	}
+	if (st->kind == FUNNEL_STREAM_USER) {
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_FRAMES);
+		funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_BYTES, len);
+		rcu_read_unlock();
+		funnel_rx_user(fs, skb);
+		return;
+	}
+	funnel_stream_rcv(st, skb, &hdr,
+			  rxm->offset + FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN,
+			  len - FUNNEL_HDR_LEN);
+	rcu_read_unlock();
 }
 
 static int funnel_parse(struct strparser *strp, struct sk_buff *skb)
@@ -223,6 +268,23 @@ static void funnel_abort(struct strparser *strp, int err)
 	queue_work(funnel_wq, &fs->down_work);
 }
 
+/* The peer closed or reset the connection: the carrier goes down now,
+ * not only when the owner closes the socket.
+ */
+static void funnel_state_change(struct sock *sk)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+
+	if ((sk->sk_shutdown & RCV_SHUTDOWN) || sk->sk_err ||
+	    sk->sk_state == TCP_CLOSE) {
+		if (!fs->down_reason)
+			fs->down_reason = sk->sk_err ? FUNNEL_DOWN_SOCK_ERROR :
+						       FUNNEL_DOWN_PEER_CLOSED;
+		queue_work(funnel_wq, &fs->down_work);
+	}
+	fs->saved_state_change(sk);
+}
+
 static void funnel_data_ready(struct sock *sk)
 {
 	strp_data_ready(&funnel_sk(sk)->strp);
@@ -246,8 +308,14 @@ static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		return -EINVAL;
 
 	skb = __skb_recv_datagram(sk, &fs->rxq, flags, &off, &err);
-	if (!skb)
+	if (!skb) {
+		/* every frame has been read and the peer closed: EOF, also
+		 * for MSG_DONTWAIT
+		 */
+		if (err == -EAGAIN && (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
+			return 0;
 		return err;
+	}
 
 	rxm = strp_msg(skb);
 	copied = min_t(size_t, len, rxm->full_len);
@@ -259,6 +327,8 @@ static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		err = (flags & MSG_TRUNC) ? rxm->full_len : copied;
 
 	consume_skb(skb);
+	if (!(flags & MSG_PEEK))
+		funnel_rx_resume(fs);
 	return err;
 }
 
@@ -323,7 +393,7 @@ static void funnel_tx_push(struct funnel_sock *fs)
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
 		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
 				skb->len - FUNNEL_LEN_PREFIX);
-		atomic_sub(skb->len, &fs->tx_queued);
+		atomic_sub(skb->truesize, &fs->tx_queued);
 		fs->tx_partial = NULL;
 		consume_skb(skb);
 	}
@@ -364,6 +434,52 @@ static bool funnel_tx_dead(const struct sock *sk)
 	       !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
 }
 
+/*
+ * Queue a complete frame (length prefix, header, body) from the kernel's
+ * own data path, in any context.  If no user context owns the socket the
+ * frame is pushed to TCP right away, else release_sock() pushes it (our
+ * release_cb).  A frame that does not fit in sk_sndbuf is dropped and
+ * counted.  Consumes skb.
+ */
+int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb)
+{
+	struct sock *sk = fs->sk;
+	int err = 0;
+
+	local_bh_disable();
+	bh_lock_sock(sk);
+	if (fs->closing || funnel_tx_dead(sk))
+		err = -EPIPE;
+	else if (!funnel_tx_room(fs, skb->truesize))
+		err = -ENOBUFS;
+	if (!err) {
+		atomic_add(skb->truesize, &fs->tx_queued);
+		skb_queue_tail(&fs->txq, skb);
+		if (!sock_owned_by_user(sk))
+			funnel_tx_push(fs);
+	}
+	bh_unlock_sock(sk);
+	local_bh_enable();
+
+	if (err) {
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		kfree_skb(skb);
+	}
+	return err;
+}
+
+/* release_sock(): push what was queued while a user context owned the
+ * socket.  Called with the socket's spinlock held, like tcp_release_cb().
+ */
+static void funnel_release_cb(struct sock *sk)
+{
+	struct funnel_sock *fs = funnel_sk(sk);
+
+	if (!fs->closing && atomic_read(&fs->tx_queued))
+		funnel_tx_push(fs);
+	fs->sk_proto->release_cb(sk);
+}
+
 /* Wait until the transmit queue has room for len bytes.  Socket locked. */
 static int funnel_tx_wait(struct sock *sk, unsigned int len, long *timeo)
 {
@@ -393,6 +509,19 @@ static int funnel_tx_wait(struct sock *sk, unsigned int len, long *timeo)
 	return err;
 }
 
+/* Data of udp-listen and udp-connect streams is the kernel's own. */
+static bool funnel_kernel_stream(struct funnel_sock *fs, u16 id)
+{
+	struct funnel_stream *st;
+	bool ret;
+
+	rcu_read_lock();
+	st = funnel_stream_lookup(fs, id);
+	ret = st && st->kind != FUNNEL_STREAM_USER;
+	rcu_read_unlock();
+	return ret;
+}
+
 /* A frame from userspace: header and body, without the length prefix. */
 static struct sk_buff *funnel_frame_from_user(struct sock *sk,
 					      struct msghdr *msg, size_t size,
@@ -419,9 +548,11 @@ static struct sk_buff *funnel_frame_from_user(struct sock *sk,
 		goto drop;
 
 	hdr = (const struct funnel_hdr *)(skb->data + FUNNEL_LEN_PREFIX);
-	if (hdr->flags & FUNNEL_F_RESERVED ||
+	if (hdr->flags & (FUNNEL_F_RESERVED | FUNNEL_F_SEALED |
+			  FUNNEL_F_KEY_PHASE) ||
 	    (hdr->type == FUNNEL_T_DATA &&
-	     hdr->stream == htons(FUNNEL_CTRL_STREAM))) {
+	     (hdr->stream == htons(FUNNEL_CTRL_STREAM) ||
+	      funnel_kernel_stream(funnel_sk(sk), ntohs(hdr->stream))))) {
 		*err = -EINVAL;
 		goto drop;
 	}
@@ -456,11 +587,11 @@ static int funnel_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		goto out_err;
 	}
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
-	err = funnel_tx_wait(sk, skb->len, &timeo);
+	err = funnel_tx_wait(sk, skb->truesize, &timeo);
 	if (err)
 		goto out_err;
 
-	atomic_add(skb->len, &fs->tx_queued);
+	atomic_add(skb->truesize, &fs->tx_queued);
 	skb_queue_tail(&fs->txq, skb);
 	funnel_tx_push(fs);
 	release_sock(sk);
@@ -502,20 +633,29 @@ static void funnel_close(struct sock *sk, long timeout)
 	struct proto *prot = fs->sk_proto;
 
 	lock_sock(sk);
+	/* what TCP can still take goes out; the rest is dropped, counted */
+	if (!funnel_tx_dead(sk))
+		funnel_tx_push(fs);
 	fs->closing = true;
 	strp_stop(&fs->strp);
 	write_lock_bh(&sk->sk_callback_lock);
 	sk->sk_data_ready = fs->saved_data_ready;
 	sk->sk_write_space = fs->saved_write_space;
+	sk->sk_state_change = fs->saved_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
 	WRITE_ONCE(sk->sk_prot, prot);
 	release_sock(sk);
 
 	cancel_work_sync(&fs->tx_work);
 	strp_done(&fs->strp);
-	/* no parser runs any more, so no new down_work either */
+	/* no parser or state change runs any more, so no new down_work */
 	cancel_work_sync(&fs->down_work);
 	funnel_carrier_unregister(fs, funnel_close_reason(fs));
+	/* the streams are gone; wait for whoever still saw one (UDP
+	 * receive) before the frames they may have queued are purged and
+	 * the socket goes
+	 */
+	synchronize_rcu();
 	skb_queue_purge(&fs->rxq);
 	funnel_tx_purge(fs);
 
@@ -532,6 +672,7 @@ static void funnel_build_proto(struct proto *prot, struct proto_ops *ops,
 	prot->recvmsg = funnel_recvmsg;
 	prot->sendmsg = funnel_sendmsg;
 	prot->sock_is_readable = funnel_sock_is_readable;
+	prot->release_cb = funnel_release_cb;
 
 	*ops = *base_ops;
 	/* splice() and sendfile() go through recvmsg/sendmsg, never
@@ -584,6 +725,7 @@ static int funnel_ulp_attach(struct sock *sk)
 	skb_queue_head_init(&fs->txq);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
+	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;
 	fs->net = sock_net(sk);
 
@@ -596,13 +738,17 @@ static int funnel_ulp_attach(struct sock *sk)
 	write_lock_bh(&sk->sk_callback_lock);
 	fs->saved_data_ready = sk->sk_data_ready;
 	fs->saved_write_space = sk->sk_write_space;
+	fs->saved_state_change = sk->sk_state_change;
 	rcu_assign_pointer(icsk->icsk_ulp_data, fs);
 	sk->sk_data_ready = funnel_data_ready;
 	sk->sk_write_space = funnel_write_space;
+	sk->sk_state_change = funnel_state_change;
 	WRITE_ONCE(sk->sk_prot, prot);
 	WRITE_ONCE(sk->sk_socket->ops, ops);
 	write_unlock_bh(&sk->sk_callback_lock);
 
+	/* frames go to TCP from softirq and from release_sock() too */
+	sk->sk_allocation = GFP_ATOMIC;
 	funnel_no_task_frag(sk);
 
 	/* frames that arrived behind the preamble are parsed now */
@@ -646,5 +792,7 @@ int funnel_ulp_init(void)
 void funnel_ulp_exit(void)
 {
 	tcp_unregister_ulp(&funnel_ulp_ops);
+	/* flows and streams free their sockets from rcu_work items */
+	rcu_barrier();
 	destroy_workqueue(funnel_wq);
 }

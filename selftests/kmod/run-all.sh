@@ -4,6 +4,7 @@
 # Prints TAP lines; exit status non-zero if any check failed.
 here=$(dirname "$0")
 tools=$FUNNEL_TOP/build/tools
+export PATH=$tools:$PATH
 for t in "$here"/t_*.sh; do
 	# shellcheck source=/dev/null
 	( . "$here/lib.sh"; . "$t"; exit $FAILS ) || fails=1

@@ -6,6 +6,7 @@
  *
  *   funnel-nl info
  *   funnel-nl raw [--dump] CMD [PATH=TYPE:VALUE...]
+ *   funnel-nl monitor [COUNT [SECONDS]]
  *
  * Exit status: 0 success, 1 the kernel (or netlink) refused, 2 bad usage.
  */
@@ -15,8 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include <netlink/attr.h>
+#include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
 #include <linux/funnel.h>
@@ -42,6 +47,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [--family NAME] info\n"
 		"       " PROG " [--family NAME] raw [--dump] CMD [PATH=TYPE:VALUE...]\n"
+		"       " PROG " monitor [COUNT [SECONDS]]\n"
 		"\n"
 		"CMD   a command of Documentation/netlink/funnel.yaml (info-get,\n"
 		"      carrier-new, stream-new, ...) or a number\n"
@@ -55,7 +61,12 @@ static void usage(FILE *f)
 		"extended ACK message on stderr with exit status 1.\n"
 		"\n"
 		"--family sends to another generic netlink family (tests of this\n"
-		"tool use nlctrl); give commands and attributes as numbers.\n");
+		"tool use nlctrl); give commands and attributes as numbers.\n"
+		"\n"
+		"monitor prints \"ready\", then each notification of the \"events\"\n"
+		"group as \"event=NAME\" and NAME=VALUE lines, a blank line after\n"
+		"each; it stops after COUNT events (0: no limit) or SECONDS\n"
+		"(default 60), with exit status 0 if it saw COUNT events.\n");
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -347,6 +358,74 @@ out_free:
 	return ret;
 }
 
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	unsigned int *count = arg;
+	struct genlmsghdr *gh;
+	const char *name;
+
+	if (!genlmsg_valid_hdr(nlh, 0))
+		return NL_SKIP;
+	gh = nlmsg_data(nlh);
+	name = funnel_cmd_name(gh->cmd);
+	if (name)
+		printf("event=%s\n", name);
+	else
+		printf("event=%u\n", gh->cmd);
+	nlprint_attrs(stdout, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0),
+		      FUNNEL_SET_FUNNEL, "");
+	printf("\n");
+	fflush(stdout);
+	(*count)++;
+	return NL_OK;
+}
+
+static int cmd_monitor(int argc, char **argv)
+{
+	unsigned long want = 0, secs = 60;
+	unsigned int count = 0;
+	struct funnel_genl g;
+	struct timeval tv;
+	time_t end;
+	char *e;
+	int grp;
+
+	if (argc > 1) {
+		want = strtoul(argv[1], &e, 10);
+		if (*e || !*argv[1])
+			return usage_error("monitor: bad count '%s'", argv[1]);
+	}
+	if (argc > 2) {
+		secs = strtoul(argv[2], &e, 10);
+		if (*e || !*argv[2] || !secs)
+			return usage_error("monitor: bad seconds '%s'", argv[2]);
+	}
+	if (argc > 3)
+		return usage_error("monitor: unexpected argument '%s'", argv[3]);
+	if (open_family(&g))
+		return EXIT_FAIL;
+	grp = genl_ctrl_resolve_grp(g.sk, FUNNEL_FAMILY_NAME,
+				    FUNNEL_MCGRP_EVENTS);
+	if (grp < 0 || nl_socket_add_membership(g.sk, grp) < 0) {
+		fprintf(stderr, PROG ": cannot join the events group\n");
+		funnel_genl_close(&g);
+		return EXIT_FAIL;
+	}
+	nl_socket_disable_seq_check(g.sk);
+	nl_socket_modify_cb(g.sk, NL_CB_VALID, NL_CB_CUSTOM, on_event, &count);
+	tv = (struct timeval){ .tv_sec = 0, .tv_usec = 200000 };
+	setsockopt(nl_socket_get_fd(g.sk), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	printf("ready\n");
+	fflush(stdout);
+	end = time(NULL) + (time_t)secs;
+	while ((!want || count < want) && time(NULL) < end)
+		nl_recvmsgs_default(g.sk);
+	funnel_genl_close(&g);
+	return !want || count >= want ? 0 : EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 2 && !strcmp(argv[1], "--family")) {
@@ -365,5 +444,7 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "raw"))
 		return cmd_raw(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "monitor"))
+		return cmd_monitor(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[1]);
 }

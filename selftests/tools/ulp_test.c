@@ -89,10 +89,21 @@ static int attach(int fd)
 	return setsockopt(fd, SOL_TCP, TCP_ULP, "funnel", sizeof("funnel"));
 }
 
+/* A lost frame must fail a check, not hang the run: 10 s timeouts. */
+static void timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = 10 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 static int funnel_pair(int family, struct pair *p)
 {
 	if (tcp_pair(family, p))
 		return -1;
+	timeouts(p->a);
+	timeouts(p->b);
 	if (attach(p->a) || attach(p->b))
 		return -1;
 	return 0;
@@ -210,6 +221,10 @@ static void t_errors(void)
 	errno = 0;
 	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
 	      "send-reserved-flag-einval", "reserved flag");
+	h->flags = FUNNEL_F_SEALED;
+	errno = 0;
+	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
+	      "send-sealed-flag-einval", "the kernel seals, not the caller");
 	make_frame(sbuf, 64, 0, FUNNEL_T_DATA, 0, 1);
 	errno = 0;
 	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
@@ -426,11 +441,65 @@ static void t_interleave(void)
 			next[s]++;
 		got++;
 	}
+	shutdown(p.b, SHUT_RDWR);	/* a failed reader frees the writers */
 	pthread_join(t1, &r1);
 	pthread_join(t2, &r2);
 	CHECK(!bad && got == 2 * IL_FRAMES, "interleave-two-writers",
 	      "%u frames, %u bad, writers sent %lu+%lu", got, bad,
 	      (unsigned long)(uintptr_t)r1, (unsigned long)(uintptr_t)r2);
+	close_pair(&p);
+}
+
+/* A reader that does not keep up slows the writer down (the parser
+ * pauses, TCP closes its window); no frame for it is ever dropped.
+ */
+#define BP_FRAMES 2000
+#define BP_LEN 4000
+
+static void *bp_writer(void *v)
+{
+	int fd = *(int *)v;
+	uint32_t i;
+
+	for (i = 0; i < BP_FRAMES; i++) {
+		make_frame(sbuf, BP_LEN, 0, FUNNEL_T_CTRL, i, i);
+		if (send(fd, sbuf, BP_LEN, 0) != BP_LEN)
+			break;
+	}
+	return (void *)(uintptr_t)i;
+}
+
+static void t_backpressure(void)
+{
+	int rcvbuf = 16384;
+	unsigned int got = 0, bad = 0;
+	struct pair p;
+	pthread_t t;
+	void *sent;
+
+	if (funnel_pair(AF_INET, &p) ||
+	    setsockopt(p.b, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf))) {
+		CHECK(0, "backpressure", "pair setup");
+		return;
+	}
+	pthread_create(&t, NULL, bp_writer, &p.a);
+	usleep(500000);			/* the reader lags behind */
+	while (got < BP_FRAMES) {
+		const struct funnel_hdr *h = (const struct funnel_hdr *)rbuf;
+		ssize_t n = recv(p.b, rbuf, sizeof(rbuf), 0);
+
+		if (n <= 0)
+			break;
+		if (n != BP_LEN || ntohl(h->flow) != got ||
+		    !frame_ok(rbuf, n, got))
+			bad++;
+		got++;
+	}
+	shutdown(p.b, SHUT_RDWR);
+	pthread_join(t, &sent);
+	CHECK(got == BP_FRAMES && !bad, "slow-reader-nothing-lost",
+	      "%u of %d frames, %u bad, writer sent %lu", got, BP_FRAMES, bad,
+	      (unsigned long)(uintptr_t)sent);
 	close_pair(&p);
 }
 
@@ -486,6 +555,7 @@ static const struct {
 	{ "drops", t_drops },
 	{ "poll", t_poll },
 	{ "interleave", t_interleave },
+	{ "backpressure", t_backpressure },
 	{ "early", t_early_frames },
 	{ "close-busy", t_close_busy },
 };

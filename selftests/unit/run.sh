@@ -8,6 +8,7 @@
 #   - the fuzz target over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
 #   - command-line tests of funnelctl and funnel-nl
+#   - udp_pump (built with gcc and clang, -Werror) on loopback
 # Build output goes to a log, shown on stderr when a build fails.  Builds
 # of ctl/ go to a temporary directory: the tree's own binaries are left
 # alone.  Exit status: non-zero if anything failed.
@@ -127,6 +128,20 @@ else
 	skip "clang build" "clang not installed"
 	skip "unit tests: clang build" "clang not installed"
 fi
+# udp_pump, with the language and warning flags of the top-level tools target
+pump_src=$top/selftests/tools/udp_pump.c
+pump_flags="-std=gnu11 -O2 -g -Wall -Wextra -Werror"
+pump_ok=0
+# shellcheck disable=SC2086
+build "udp_pump build (gcc)" gcc $pump_flags -o "$work/udp_pump" \
+	"$pump_src" -lpthread && pump_ok=1
+if command -v clang >/dev/null 2>&1; then
+	# shellcheck disable=SC2086
+	build "udp_pump build (clang)" clang $pump_flags \
+		-o "$work/udp_pump-clang" "$pump_src" -lpthread
+else
+	skip "udp_pump build (clang)" "clang not installed"
+fi
 
 # ---- cmocka ----
 
@@ -205,6 +220,9 @@ fi
 if [ $ctl_ok = 1 ]; then
 	suite "cli" sh "$here/test_cli.sh" "$work/ctl-gcc/funnelctl" \
 		"$work/ctl-gcc/funnel-nl"
+fi
+if [ $pump_ok = 1 ]; then
+	suite "udp_pump" sh "$here/test_udp_pump.sh" "$work/udp_pump"
 fi
 
 echo "1..$n"

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Benchmark: UDP through Funnel's kernel path, through a plain userspace
+# UDP-over-TCP relay (socat), and direct, in one VM run; prints rates and
+# the ratios between them.  Not a test: it never fails on a number.
+#
+#   bench/udp-paths.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
+#
+# Inside the guest (FUNNEL_TOP set) it runs the measurement itself.
+set -u
+secs=5
+if [ -z "${FUNNEL_TOP:-}" ]; then
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	kver=$(make -s -C "$top" print-kvers | tr ' ' '\n' | tail -n 1)
+	while getopts k:t: o; do
+		case $o in
+		k) kver=$OPTARG ;;
+		t) secs=$OPTARG ;;
+		*) echo "usage: $0 [-k KVER] [-t SECONDS]" >&2; exit 2 ;;
+		esac
+	done
+	make -s -C "$top" kmods ctl tools >/dev/null || exit 1
+	exec "$top/selftests/vm/run" -k "$kver" -t 600 -- \
+		env BENCH_SECS="$secs" bench/udp-paths.sh
+fi
+
+secs=${BENCH_SECS:-5}
+export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$PATH
+. "$FUNNEL_TOP/selftests/kmod/lib.sh"
+W=$(mktemp -d)
+modprobe funnel
+sites_up >/dev/null || exit 1
+ip -n fs addr add 10.99.0.3/24 dev vs
+ip netns exec fs udp_pump echo 127.0.0.1 7001 -q &
+ip netns exec fs udp_pump echo 10.99.0.3 7002 -q &
+
+# (a) kernel path: stream 1 request/response, stream 2 one-way
+tun s fs --listen 10.99.0.2:7000 --udp-connect 1:127.0.0.1:7001 \
+	--udp-connect 2:127.0.0.1:7101
+tun c fc --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:8001 \
+	--udp-listen 2:127.0.0.1:8101
+wait_files 20 "$W/s.id" "$W/c.id" || { echo "bench: carrier setup failed"; exit 1; }
+ip netns exec fc ip link set lo up
+# TCP_NODELAY on the carrier is funnel-tun's; socat gets the same below
+# (b) socat relay: UDP -> TCP -> UDP, one TCP connection each way
+ip netns exec fs socat TCP4-LISTEN:9001,reuseaddr,nodelay UDP4:127.0.0.1:7001 &
+ip netns exec fs socat TCP4-LISTEN:9002,reuseaddr,nodelay UDP4:127.0.0.1:7102 &
+sleep 0.5
+ip netns exec fc socat UDP4-LISTEN:8002 TCP4:10.99.0.2:9001,nodelay &
+ip netns exec fc socat UDP4-LISTEN:8102 TCP4:10.99.0.2:9002,nodelay &
+sleep 0.5
+
+rate() { sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p' | tail -n 1; }
+rr() { ip netns exec fc udp_pump rr "$@" -t "$secs" -w 1 -T 1000 2>&1 | rate; }
+oneway() { # CLIENT-PORT SINK-ADDR SINK-PORT
+	ip netns exec fs udp_pump sink "$2" "$3" -t "$secs" >"$W/sink" 2>&1 &
+	local s=$!
+	sleep 0.3
+	ip netns exec fc udp_pump blast 127.0.0.1 "$1" -t "$secs" -s 64 >/dev/null 2>&1
+	sleep 0.5
+	kill $s 2>/dev/null; wait $s 2>/dev/null
+	rate <"$W/sink"
+}
+
+echo "bench: $(uname -r), ${secs}s per run, 64-byte datagrams"
+k_rr=$(rr 127.0.0.1 8001); s_rr=$(rr 127.0.0.1 8002); d_rr=$(rr 10.99.0.3 7002)
+k_ow=$(oneway 8101 127.0.0.1 7101); s_ow=$(oneway 8102 127.0.0.1 7102)
+d_ow=$(ip netns exec fs udp_pump sink 10.99.0.3 7103 -t "$secs" >"$W/dsink" 2>&1 &
+	sleep 0.3; ip netns exec fc udp_pump blast 10.99.0.3 7103 -t "$secs" -s 64 >/dev/null 2>&1
+	sleep 0.5; pkill -f 'sink 10.99.0.3 7103'; sleep 0.2; rate <"$W/dsink")
+
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
+printf '%-28s %12s %12s\n' "funnel kernel path" "${k_rr:-0}" "${k_ow:-0}"
+printf '%-28s %12s %12s\n' "socat UDP-over-TCP relay" "${s_rr:-0}" "${s_ow:-0}"
+printf '%-28s %12s %12s\n' "direct (no tunnel)" "${d_rr:-0}" "${d_ow:-0}"
+echo "ratio kernel/socat:  rr $(ratio "$k_rr" "$s_rr")  one-way $(ratio "$k_ow" "$s_ow")"
+echo "ratio kernel/direct: rr $(ratio "$k_rr" "$d_rr")  one-way $(ratio "$k_ow" "$d_ow")"
+sites_down
+rm -rf "$W"

@@ -1,0 +1,625 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel streams of a carrier and the UDP flows of each stream.
+ *
+ * Streams hang off their carrier in an xarray that the receive path reads
+ * under RCU; they are added and removed under the netns's funnel_net.lock.
+ * Flows live in hash tables of their stream (by flow id, and on udp-listen
+ * streams also by client address), read under RCU and changed under the
+ * stream's flow_lock, from softirq (a new flow) and from the stream's
+ * works (expiry, teardown).
+ *
+ * A flow is referenced by its hash entry and, while its socket is being
+ * created, by the stream's connecting list.  The last reference clears
+ * the socket's user data; the socket and the memory go after an RCU grace
+ * period, in process context (rcu_work).  A stream is torn down the same
+ * way: unpublish, then free after a grace period.
+ */
+#include <linux/hash.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
+
+#include "funnel.h"
+
+static u32 funnel_id_hash(const struct funnel_stream *st, u32 id)
+{
+	return hash_32(id ^ st->hash_seed, st->hash_bits);
+}
+
+static u32 funnel_addr_hash(const struct funnel_stream *st,
+			    const struct funnel_addr *a)
+{
+	u32 h;
+
+	if (a->family == AF_INET)
+		h = jhash_2words((__force u32)a->v4, (__force u32)a->port,
+				 st->hash_seed);
+	else
+		h = jhash2((__force const u32 *)a->v6.s6_addr32, 4,
+			   st->hash_seed ^ (__force u32)a->port);
+	return h & ((1U << st->hash_bits) - 1);
+}
+
+static bool funnel_addr_eq(const struct funnel_addr *a,
+			   const struct funnel_addr *b)
+{
+	if (a->family != b->family || a->port != b->port)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4 == b->v4;
+	return ipv6_addr_equal(&a->v6, &b->v6);
+}
+
+unsigned int funnel_flow_buckets(const struct funnel_stream *st)
+{
+	return st->by_id ? 1U << st->hash_bits : 0;
+}
+
+u32 funnel_flow_idle_ms(const struct funnel_flow *flow)
+{
+	return jiffies_to_msecs(jiffies - READ_ONCE(flow->last_used));
+}
+
+/* ---- flows ---- */
+
+struct funnel_flow *funnel_flow_lookup_id(struct funnel_stream *st, u32 id)
+{
+	struct funnel_flow *flow;
+
+	hlist_for_each_entry_rcu(flow, &st->by_id[funnel_id_hash(st, id)],
+				 id_node, lockdep_is_held(&st->flow_lock))
+		if (flow->id == id)
+			return flow;
+	return NULL;
+}
+
+struct funnel_flow *funnel_flow_lookup_addr(struct funnel_stream *st,
+					    const struct funnel_addr *a)
+{
+	struct funnel_flow *flow;
+
+	hlist_for_each_entry_rcu(flow, &st->by_addr[funnel_addr_hash(st, a)],
+				 addr_node, lockdep_is_held(&st->flow_lock))
+		if (funnel_addr_eq(&flow->peer, a))
+			return flow;
+	return NULL;
+}
+
+static void funnel_flow_free_work(struct work_struct *work)
+{
+	struct funnel_flow *flow = container_of(to_rcu_work(work),
+						struct funnel_flow, free_work);
+
+	if (flow->sock)
+		funnel_udp_sock_close(flow->sock);
+	skb_queue_purge(&flow->pending);
+	kfree(flow);
+}
+
+static void funnel_flow_put(struct funnel_flow *flow)
+{
+	if (!refcount_dec_and_test(&flow->ref))
+		return;
+	/* nobody may find the flow through its socket any more */
+	if (flow->sock)
+		rcu_assign_sk_user_data(flow->sock->sk, NULL);
+	queue_rcu_work(funnel_workqueue(), &flow->free_work);
+}
+
+/* Take the flow out of the hash tables.  flow_lock held. */
+static void funnel_flow_unlink(struct funnel_stream *st,
+			       struct funnel_flow *flow)
+{
+	lockdep_assert_held(&st->flow_lock);
+	hlist_del_rcu(&flow->id_node);
+	if (st->by_addr)
+		hlist_del_rcu(&flow->addr_node);
+	flow->unlinked = true;
+	st->nflows--;
+}
+
+static void funnel_gc_schedule(struct funnel_stream *st)
+{
+	unsigned long delay;
+
+	/* idle/4, within [20 ms, 1 s]: a flow goes between idle and
+	 * idle + delay after its last datagram
+	 */
+	delay = msecs_to_jiffies(clamp_t(u32, st->flow_idle_ms / 4, 20, 1000));
+	queue_delayed_work(funnel_workqueue(), &st->gc_work, delay);
+}
+
+static void funnel_flow_limit(struct funnel_stream *st, bool *notify)
+{
+	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	/* at most one notification per second and stream */
+	if (!st->limit_ntf_at || time_after(jiffies, st->limit_ntf_at + HZ)) {
+		st->limit_ntf_at = jiffies ?: 1;
+		*notify = true;
+	}
+}
+
+/*
+ * The flow for id on a udp-connect stream, or for the client address peer
+ * (sent to local) on a udp-listen stream: the existing one, or a new one
+ * within flow-max.  A new udp-connect flow gets its socket from a work
+ * item.  Any context; the caller holds the RCU read lock.  Returns an
+ * ERR_PTR: -ENOSPC at the flow limit (counted here), -ENOMEM, -ESHUTDOWN.
+ */
+struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
+				    const struct funnel_addr *peer,
+				    const struct funnel_addr *local)
+{
+	struct funnel_flow *flow, *old;
+	bool notify = false;
+	int err = 0;
+
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC);
+	if (!flow)
+		return ERR_PTR(-ENOMEM);
+	refcount_set(&flow->ref, 1);
+	flow->st = st;
+	skb_queue_head_init(&flow->pending);
+	INIT_LIST_HEAD(&flow->list);
+	INIT_RCU_WORK(&flow->free_work, funnel_flow_free_work);
+	flow->last_used = jiffies;
+	flow->peer = *peer;
+	if (local)
+		flow->local = *local;
+
+	spin_lock_bh(&st->flow_lock);
+	old = id ? funnel_flow_lookup_id(st, id) :
+		   funnel_flow_lookup_addr(st, peer);
+	if (old) {			/* created meanwhile on another CPU */
+		spin_unlock_bh(&st->flow_lock);
+		kfree(flow);
+		return old;
+	}
+	if (st->dead) {
+		err = -ESHUTDOWN;
+		goto out_unlock;
+	}
+	if (st->nflows >= st->flow_max) {
+		funnel_flow_limit(st, &notify);
+		err = -ENOSPC;
+		goto out_unlock;
+	}
+
+	if (!id) {
+		/* the client side numbers its flows; skip 0 and live ids */
+		do {
+			id = st->next_flow_id++;
+		} while (!id || funnel_flow_lookup_id(st, id));
+	}
+	flow->id = id;
+	hlist_add_head_rcu(&flow->id_node, &st->by_id[funnel_id_hash(st, id)]);
+	if (st->by_addr)
+		hlist_add_head_rcu(&flow->addr_node,
+				   &st->by_addr[funnel_addr_hash(st, peer)]);
+	st->nflows++;
+	if (st->kind == FUNNEL_STREAM_UDP_CONNECT) {
+		refcount_inc(&flow->ref);	/* the connecting list's */
+		list_add_tail(&flow->list, &st->connecting);
+		queue_work(funnel_workqueue(), &st->connect_work);
+	}
+	funnel_gc_schedule(st);
+
+out_unlock:
+	spin_unlock_bh(&st->flow_lock);
+	if (notify)
+		funnel_nl_notify_flow_limit(st);
+	if (err) {
+		kfree(flow);
+		return ERR_PTR(err);
+	}
+	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_FLOWS_CREATED);
+	funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_FLOWS_CREATED);
+	return flow;
+}
+
+/* Send a FLOW_END frame for flow id on the carrier. */
+static void funnel_flow_end_send(struct funnel_stream *st, u32 id)
+{
+	struct funnel_hdr *hdr;
+	struct sk_buff *skb;
+
+	skb = alloc_skb(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN, GFP_KERNEL);
+	if (!skb)
+		return;
+	*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) = htons(FUNNEL_HDR_LEN);
+	hdr = skb_put(skb, FUNNEL_HDR_LEN);
+	hdr->stream = htons(st->id);
+	hdr->type = FUNNEL_T_FLOW_END;
+	hdr->flags = st->unordered ? FUNNEL_F_UNORDERED : 0;
+	hdr->flow = htonl(id);
+	funnel_tx_frame(st->fs, skb);
+}
+
+/* The peer ended flow id (FLOW_END).  Any context. */
+void funnel_flow_end(struct funnel_stream *st, u32 id)
+{
+	struct funnel_flow *flow;
+
+	spin_lock_bh(&st->flow_lock);
+	flow = funnel_flow_lookup_id(st, id);
+	if (flow)
+		funnel_flow_unlink(st, flow);
+	spin_unlock_bh(&st->flow_lock);
+
+	if (!flow) {
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		return;
+	}
+	funnel_flow_put(flow);
+}
+
+static void funnel_gc_work(struct work_struct *work)
+{
+	struct funnel_stream *st = container_of(to_delayed_work(work),
+						struct funnel_stream, gc_work);
+	unsigned long idle = msecs_to_jiffies(st->flow_idle_ms);
+	struct funnel_flow *flow;
+	struct hlist_node *tmp;
+	LIST_HEAD(expired);
+	unsigned int i;
+
+	spin_lock_bh(&st->flow_lock);
+	for (i = 0; i < funnel_flow_buckets(st); i++)
+		hlist_for_each_entry_safe(flow, tmp, &st->by_id[i], id_node) {
+			/* a flow whose socket is still being made stays */
+			if (!list_empty(&flow->list) ||
+			    time_before(jiffies,
+					READ_ONCE(flow->last_used) + idle))
+				continue;
+			funnel_flow_unlink(st, flow);
+			list_add_tail(&flow->gc_node, &expired);
+		}
+	if (st->nflows && !st->dead)
+		funnel_gc_schedule(st);
+	spin_unlock_bh(&st->flow_lock);
+
+	while (!list_empty(&expired)) {
+		flow = list_first_entry(&expired, struct funnel_flow, gc_node);
+		list_del(&flow->gc_node);
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_FLOWS_EXPIRED);
+		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_FLOWS_EXPIRED);
+		funnel_flow_end_send(st, flow->id);
+		funnel_flow_put(flow);
+	}
+}
+
+/* Drop what a connecting flow held, counted as queue drops. */
+static void funnel_flow_purge(struct funnel_stream *st,
+			      struct funnel_flow *flow)
+{
+	struct sk_buff *skb;
+
+	while ((skb = skb_dequeue(&flow->pending))) {
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		kfree_skb(skb);
+	}
+}
+
+/* udp-connect: make the socket of each new flow, in process context. */
+static void funnel_connect_work(struct work_struct *work)
+{
+	struct funnel_stream *st = container_of(work, struct funnel_stream,
+						connect_work);
+	struct funnel_flow *flow;
+	struct sk_buff_head q;
+	struct socket *sock;
+	struct sk_buff *skb;
+	int err;
+
+	__skb_queue_head_init(&q);
+	for (;;) {
+		spin_lock_bh(&st->flow_lock);
+		flow = list_first_entry_or_null(&st->connecting,
+						struct funnel_flow, list);
+		if (flow)
+			list_del_init(&flow->list);
+		spin_unlock_bh(&st->flow_lock);
+		if (!flow)
+			return;
+
+		err = funnel_udp_flow_open(st, flow, &sock);
+		if (err) {
+			net_dbg_ratelimited("funnel: stream %u: flow socket: %d\n",
+					    st->id, err);
+			spin_lock_bh(&st->flow_lock);
+			if (!flow->unlinked) {
+				funnel_flow_unlink(st, flow);
+				refcount_dec(&flow->ref);	/* the table's */
+			}
+			spin_unlock_bh(&st->flow_lock);
+			funnel_flow_purge(st, flow);
+			funnel_flow_put(flow);
+			continue;
+		}
+
+		/* publish the socket; what waited for it goes out now */
+		spin_lock_bh(&flow->pending.lock);
+		WRITE_ONCE(flow->sock, sock);
+		skb_queue_splice_init(&flow->pending, &q);
+		spin_unlock_bh(&flow->pending.lock);
+		local_bh_disable();
+		while ((skb = __skb_dequeue(&q)))
+			funnel_udp_send(st, flow, skb);
+		local_bh_enable();
+		funnel_flow_put(flow);
+	}
+}
+
+/* Hold a datagram for a flow whose socket is being made, or send it if
+ * the socket is there by now.  Any context, RCU read lock held.
+ */
+static void funnel_flow_hold(struct funnel_stream *st,
+			     struct funnel_flow *flow, struct sk_buff *skb)
+{
+	spin_lock_bh(&flow->pending.lock);
+	if (!flow->sock &&
+	    skb_queue_len(&flow->pending) < FUNNEL_FLOW_PENDING_MAX) {
+		__skb_queue_tail(&flow->pending, skb);
+		spin_unlock_bh(&flow->pending.lock);
+		return;
+	}
+	spin_unlock_bh(&flow->pending.lock);
+
+	if (READ_ONCE(flow->sock)) {
+		funnel_udp_send(st, flow, skb);
+		return;
+	}
+	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+	funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+	kfree_skb(skb);
+}
+
+static void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
+			       int reason)
+{
+	funnel_stat_inc(&st->stats, reason);
+	funnel_stat_inc(&st->fs->stats, reason);
+	kfree_skb(skb);
+}
+
+/*
+ * A DATA or FLOW_END frame for a udp-listen or udp-connect stream, from
+ * the carrier: the payload is len bytes at off in skb, which is ours.
+ * Called from the carrier's receive path with the RCU read lock held.
+ */
+void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
+		       const struct funnel_hdr *hdr, unsigned int off,
+		       unsigned int len)
+{
+	u32 id = ntohl(hdr->flow);
+	struct funnel_flow *flow;
+	struct sk_buff *pl;
+
+	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_FRAMES);
+	funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_BYTES,
+			FUNNEL_HDR_LEN + len);
+
+	if (!id) {
+		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
+	}
+	if (hdr->flags & FUNNEL_F_SEALED) {	/* no key on this stream */
+		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_NO_KEY);
+		return;
+	}
+	if (hdr->type == FUNNEL_T_FLOW_END) {
+		consume_skb(skb);
+		funnel_flow_end(st, id);
+		return;
+	}
+
+	flow = funnel_flow_lookup_id(st, id);
+	if (!flow && st->kind == FUNNEL_STREAM_UDP_LISTEN) {
+		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		return;
+	}
+	if (!flow) {
+		flow = funnel_flow_get(st, id, &st->remote, NULL);
+		if (PTR_ERR(flow) == -ENOSPC) {	/* counted already */
+			kfree_skb(skb);
+			return;
+		}
+		if (IS_ERR(flow)) {
+			funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			return;
+		}
+	}
+
+	pl = funnel_udp_payload_skb(skb, off, len);
+	consume_skb(skb);
+	if (!pl) {
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		return;
+	}
+
+	WRITE_ONCE(flow->last_used, jiffies);
+	atomic64_inc(&flow->rx_frames);
+	atomic64_add(FUNNEL_HDR_LEN + len, &flow->rx_bytes);
+
+	if (st->kind == FUNNEL_STREAM_UDP_CONNECT && !READ_ONCE(flow->sock))
+		funnel_flow_hold(st, flow, pl);
+	else
+		funnel_udp_send(st, flow, pl);
+}
+
+/* ---- streams ---- */
+
+struct funnel_stream *funnel_stream_lookup(struct funnel_sock *fs, u16 id)
+{
+	return xa_load(&fs->streams, id);
+}
+
+static void funnel_stream_free(struct funnel_stream *st)
+{
+	if (st->lsock)
+		funnel_udp_sock_close(st->lsock);
+	kvfree(st->by_id);
+	kvfree(st->by_addr);
+	kfree(st);
+}
+
+static void funnel_stream_free_work(struct work_struct *work)
+{
+	funnel_stream_free(container_of(to_rcu_work(work),
+					struct funnel_stream, free_work));
+}
+
+/* Tear down a stream that nobody can look up any more.  Process context. */
+static void funnel_stream_destroy(struct funnel_stream *st)
+{
+	struct funnel_flow *flow, *tmp;
+	struct hlist_node *n;
+	LIST_HEAD(connecting);
+	LIST_HEAD(gone);
+	unsigned int i;
+
+	spin_lock_bh(&st->flow_lock);
+	st->dead = true;
+	spin_unlock_bh(&st->flow_lock);
+	if (st->lsock)
+		rcu_assign_sk_user_data(st->lsock->sk, NULL);
+
+	/* neither work runs, nor is queued again (dead) after this */
+	cancel_delayed_work_sync(&st->gc_work);
+	cancel_work_sync(&st->connect_work);
+
+	spin_lock_bh(&st->flow_lock);
+	list_splice_init(&st->connecting, &connecting);
+	for (i = 0; i < funnel_flow_buckets(st); i++)
+		hlist_for_each_entry_safe(flow, n, &st->by_id[i], id_node) {
+			funnel_flow_unlink(st, flow);
+			list_add_tail(&flow->gc_node, &gone);
+		}
+	spin_unlock_bh(&st->flow_lock);
+
+	list_for_each_entry_safe(flow, tmp, &connecting, list) {
+		list_del_init(&flow->list);
+		funnel_flow_put(flow);
+	}
+	list_for_each_entry_safe(flow, tmp, &gone, gc_node) {
+		list_del(&flow->gc_node);
+		funnel_flow_put(flow);
+	}
+
+	queue_rcu_work(funnel_workqueue(), &st->free_work);
+}
+
+static int funnel_stream_alloc_hash(struct funnel_stream *st)
+{
+	unsigned int n;
+
+	/* about one bucket per flow, for up to 4096 flows */
+	n = roundup_pow_of_two(clamp_t(u32, st->flow_max, 16, 4096));
+	st->hash_bits = ilog2(n);
+	st->by_id = kvcalloc(n, sizeof(*st->by_id), GFP_KERNEL_ACCOUNT);
+	if (!st->by_id)
+		return -ENOMEM;
+	if (st->kind == FUNNEL_STREAM_UDP_LISTEN) {
+		st->by_addr = kvcalloc(n, sizeof(*st->by_addr),
+				       GFP_KERNEL_ACCOUNT);
+		if (!st->by_addr)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int funnel_stream_new(struct funnel_sock *fs,
+		      const struct funnel_stream_cfg *cfg,
+		      struct netlink_ext_ack *extack)
+{
+	struct funnel_stream *st;
+	int err;
+
+	lockdep_assert_held(&funnel_pernet(fs->net)->lock);
+
+	if (xa_load(&fs->streams, cfg->id)) {
+		NL_SET_ERR_MSG(extack, "stream exists on this carrier");
+		return -EEXIST;
+	}
+	if (fs->nstreams >= FUNNEL_STREAMS_MAX) {
+		NL_SET_ERR_MSG(extack, "carrier has the most streams it may have");
+		return -ENOSPC;
+	}
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	if (!st)
+		return -ENOMEM;
+	st->fs = fs;
+	st->net = fs->net;
+	st->id = cfg->id;
+	st->kind = cfg->kind;
+	st->unordered = cfg->unordered;
+	st->local = cfg->local;
+	st->remote = cfg->remote;
+	st->flow_idle_ms = cfg->flow_idle_ms;
+	st->flow_max = cfg->flow_max;
+	st->next_flow_id = 1;
+	st->hash_seed = get_random_u32();
+	spin_lock_init(&st->flow_lock);
+	INIT_LIST_HEAD(&st->connecting);
+	INIT_DELAYED_WORK(&st->gc_work, funnel_gc_work);
+	INIT_WORK(&st->connect_work, funnel_connect_work);
+	INIT_RCU_WORK(&st->free_work, funnel_stream_free_work);
+
+	if (st->kind != FUNNEL_STREAM_USER) {
+		err = funnel_stream_alloc_hash(st);
+		if (err)
+			goto err_free;
+	}
+	if (st->kind == FUNNEL_STREAM_UDP_LISTEN) {
+		/* receives from here on: everything above is ready */
+		err = funnel_udp_listen_open(st, extack);
+		if (err)
+			goto err_free;
+	}
+
+	err = xa_insert(&fs->streams, st->id, st, GFP_KERNEL_ACCOUNT);
+	if (err) {
+		funnel_stream_destroy(st);
+		return err;
+	}
+	fs->nstreams++;
+	return 0;
+
+err_free:
+	funnel_stream_free(st);
+	return err;
+}
+
+int funnel_stream_del(struct funnel_sock *fs, u16 id)
+{
+	struct funnel_stream *st;
+
+	lockdep_assert_held(&funnel_pernet(fs->net)->lock);
+	st = xa_erase(&fs->streams, id);
+	if (!st)
+		return -ENOENT;
+	fs->nstreams--;
+	funnel_stream_destroy(st);
+	return 0;
+}
+
+/* The carrier goes down: all its streams go.  funnel_net.lock held. */
+void funnel_streams_destroy(struct funnel_sock *fs)
+{
+	struct funnel_stream *st;
+	unsigned long id;
+
+	xa_for_each(&fs->streams, id, st) {
+		xa_erase(&fs->streams, id);
+		funnel_stream_destroy(st);
+	}
+	fs->nstreams = 0;
+}

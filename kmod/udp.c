@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The UDP side of kernel streams.
+ *
+ * udp-listen: one kernel UDP socket bound to the stream's local address;
+ * its encap_rcv hook turns each datagram into a DATA frame of the flow of
+ * its source address.  Replies leave from the listening port, from the
+ * address the client sent to.
+ *
+ * udp-connect: one kernel UDP socket per flow, connected to the stream's
+ * target from an ephemeral port; replies arrive on its encap_rcv hook.
+ *
+ * Datagrams to UDP are built here and sent with the UDP tunnel helpers,
+ * from whatever context the carrier's receive path runs in.
+ */
+#include <linux/skbuff.h>
+#include <linux/udp.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/route.h>
+#include <net/udp.h>
+#include <net/udp_tunnel.h>
+
+#include "funnel.h"
+
+#define FUNNEL_UDP_HEADROOM	(LL_MAX_HEADER + sizeof(struct ipv6hdr) + \
+				 sizeof(struct udphdr))
+/* payloads up to this size are copied into the linear area */
+#define FUNNEL_UDP_LINEAR_MAX	(2048 - FUNNEL_UDP_HEADROOM)
+
+static void funnel_udp_tx_drop(struct funnel_stream *st, struct sk_buff *skb,
+			       int reason)
+{
+	funnel_stat_inc(&st->stats, reason);
+	funnel_stat_inc(&st->fs->stats, reason);
+	kfree_skb(skb);
+}
+
+/*
+ * A datagram for the carrier: skb->data is at its UDP header.  It becomes
+ * a DATA frame of flow in place: the UDP header goes, the length prefix
+ * and the frame header come.  skb is consumed.
+ */
+void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
+			struct sk_buff *skb)
+{
+	unsigned int len = skb->len - sizeof(struct udphdr);
+	struct funnel_hdr *hdr;
+
+	if (len > FUNNEL_MAX_PAYLOAD) {
+		funnel_udp_tx_drop(st, skb, FUNNEL_A_STATS_TX_DROP_TOOBIG);
+		return;
+	}
+	__skb_pull(skb, sizeof(struct udphdr));
+	if (skb_cow_head(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN)) {
+		funnel_udp_tx_drop(st, skb, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return;
+	}
+	skb_scrub_packet(skb, true);
+
+	hdr = skb_push(skb, FUNNEL_HDR_LEN);
+	hdr->stream = htons(st->id);
+	hdr->type = FUNNEL_T_DATA;
+	hdr->flags = st->unordered ? FUNNEL_F_UNORDERED : 0;
+	hdr->flow = htonl(flow->id);
+	*(__be16 *)skb_push(skb, FUNNEL_LEN_PREFIX) =
+		htons(FUNNEL_HDR_LEN + len);
+
+	WRITE_ONCE(flow->last_used, jiffies);
+	if (funnel_tx_frame(st->fs, skb)) {
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return;
+	}
+	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_FRAMES);
+	funnel_stat_add(&st->stats, FUNNEL_A_STATS_TX_BYTES,
+			FUNNEL_HDR_LEN + len);
+	atomic64_inc(&flow->tx_frames);
+	atomic64_add(FUNNEL_HDR_LEN + len, &flow->tx_bytes);
+}
+
+static bool funnel_udp_src(const struct sk_buff *skb, struct funnel_addr *src,
+			   struct funnel_addr *dst)
+{
+	const struct udphdr *uh = udp_hdr(skb);
+
+	memset(src, 0, sizeof(*src));
+	memset(dst, 0, sizeof(*dst));
+	src->port = uh->source;
+	dst->port = uh->dest;
+	if (skb->protocol == htons(ETH_P_IP)) {
+		src->family = AF_INET;
+		dst->family = AF_INET;
+		src->v4 = ip_hdr(skb)->saddr;
+		dst->v4 = ip_hdr(skb)->daddr;
+		return true;
+	}
+	if (skb->protocol == htons(ETH_P_IPV6)) {
+		src->family = AF_INET6;
+		dst->family = AF_INET6;
+		src->v6 = ipv6_hdr(skb)->saddr;
+		dst->v6 = ipv6_hdr(skb)->daddr;
+		if (ipv6_addr_type(&src->v6) & IPV6_ADDR_LINKLOCAL)
+			src->ifindex = inet6_iif(skb);
+		return true;
+	}
+	return false;
+}
+
+/* encap_rcv of a udp-listen socket: softirq, RCU read lock held.
+ * Returns 0: the skb is always ours.
+ */
+static int funnel_udp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct funnel_addr src, dst;
+	struct funnel_stream *st;
+	struct funnel_flow *flow;
+
+	st = rcu_dereference_sk_user_data(sk);
+	if (!st || !funnel_udp_src(skb, &src, &dst))
+		goto drop;
+
+	flow = funnel_flow_lookup_addr(st, &src);
+	if (!flow) {
+		flow = funnel_flow_get(st, 0, &src, &dst);
+		if (IS_ERR(flow)) {
+			if (PTR_ERR(flow) != -ENOSPC)
+				funnel_stat_inc(&st->stats,
+						FUNNEL_A_STATS_TX_DROP_QUEUE);
+			goto drop;
+		}
+	}
+	funnel_stream_xmit(st, flow, skb);
+	return 0;
+
+drop:
+	kfree_skb(skb);
+	return 0;
+}
+
+/* encap_rcv of a flow socket of a udp-connect stream: a reply. */
+static int funnel_udp_flow_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct funnel_flow *flow = rcu_dereference_sk_user_data(sk);
+
+	if (!flow) {
+		kfree_skb(skb);
+		return 0;
+	}
+	funnel_stream_xmit(flow->st, flow, skb);
+	return 0;
+}
+
+/* A new skb holding len bytes at off of src, with room for UDP/IP. */
+struct sk_buff *funnel_udp_payload_skb(const struct sk_buff *src,
+				       unsigned int off, unsigned int len)
+{
+	unsigned int linear = len <= FUNNEL_UDP_LINEAR_MAX ? len : 0;
+	struct sk_buff *skb;
+	int i, err;
+
+	skb = alloc_skb_with_frags(FUNNEL_UDP_HEADROOM + linear, len - linear,
+				   0, &err, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, FUNNEL_UDP_HEADROOM);
+	if (skb_copy_bits(src, off, skb_put(skb, linear), linear))
+		goto err;
+	off += linear;
+
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+		skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+		if (skb_copy_bits(src, off, skb_frag_address(frag),
+				  skb_frag_size(frag)))
+			goto err;
+		off += skb_frag_size(frag);
+	}
+	skb->data_len = len - linear;
+	skb->len += skb->data_len;
+	return skb;
+
+err:
+	kfree_skb(skb);
+	return NULL;
+}
+
+static int funnel_udp_xmit4(struct net *net, struct sock *sk,
+			    struct sk_buff *skb, __be32 saddr, __be16 sport,
+			    __be32 daddr, __be16 dport)
+{
+	struct flowi4 fl4;
+	struct rtable *rt;
+
+	rt = ip_route_output_ports(net, &fl4, NULL, daddr, saddr, dport, sport,
+				   IPPROTO_UDP, 0, 0);
+	if (IS_ERR(rt)) {
+		kfree_skb(skb);
+		return PTR_ERR(rt);
+	}
+	if (sk && sk->sk_family != AF_INET)
+		sk = NULL;
+	/* df 0: a datagram larger than the path MTU leaves in fragments */
+	udp_tunnel_xmit_skb(rt, sk, skb, fl4.saddr, daddr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0, sport, dport,
+			    false, false);
+	return 0;
+}
+
+static int funnel_udp_xmit6(struct net *net, struct sock *sk,
+			    struct sk_buff *skb, const struct in6_addr *saddr,
+			    __be16 sport, const struct funnel_addr *dst)
+{
+	struct dst_entry *dst_entry;
+	struct flowi6 fl6 = {
+		.flowi6_proto	= IPPROTO_UDP,
+		.flowi6_oif	= dst->ifindex,
+		.daddr		= dst->v6,
+		.saddr		= *saddr,
+		.fl6_sport	= sport,
+		.fl6_dport	= dst->port,
+	};
+
+	dst_entry = ip6_dst_lookup_flow(net, sk, &fl6, NULL);
+	if (IS_ERR(dst_entry)) {
+		kfree_skb(skb);
+		return PTR_ERR(dst_entry);
+	}
+	skb->ignore_df = 1;
+	udp_tunnel6_xmit_skb(dst_entry, sk, skb, NULL, &fl6.saddr, &fl6.daddr,
+			     0, ip6_dst_hoplimit(dst_entry), 0, sport,
+			     dst->port, false);
+	return 0;
+}
+
+/*
+ * Send the payload skb to the UDP side of flow: from the listening socket
+ * to the client (udp-listen), or from the flow's socket to the target
+ * (udp-connect).  Consumes skb.
+ */
+int funnel_udp_send(struct funnel_stream *st, struct funnel_flow *flow,
+		    struct sk_buff *skb)
+{
+	struct sock *sk;
+	__be16 sport;
+	int err;
+
+	if (st->kind == FUNNEL_STREAM_UDP_LISTEN) {
+		sk = st->lsock->sk;
+		sport = inet_sk(sk)->inet_sport;
+		if (flow->peer.family == AF_INET)
+			err = funnel_udp_xmit4(st->net, sk, skb,
+					       flow->local.v4, sport,
+					       flow->peer.v4, flow->peer.port);
+		else
+			err = funnel_udp_xmit6(st->net, sk, skb,
+					       &flow->local.v6, sport,
+					       &flow->peer);
+	} else {
+		sk = flow->sock->sk;
+		sport = inet_sk(sk)->inet_sport;
+		if (st->remote.family == AF_INET)
+			err = funnel_udp_xmit4(st->net, sk, skb,
+					       inet_sk(sk)->inet_saddr, sport,
+					       st->remote.v4, st->remote.port);
+		else
+			err = funnel_udp_xmit6(st->net, sk, skb,
+					       &sk->sk_v6_rcv_saddr, sport,
+					       &st->remote);
+	}
+	if (err) {
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+	}
+	return err;
+}
+
+static void funnel_udp_cfg(struct udp_port_cfg *cfg,
+			   const struct funnel_addr *a, bool local)
+{
+	cfg->family = a->family;
+	cfg->use_udp_checksums = true;
+	cfg->use_udp6_tx_checksums = true;
+	cfg->use_udp6_rx_checksums = true;
+	if (local) {
+		if (a->family == AF_INET)
+			cfg->local_ip.s_addr = a->v4;
+		else
+			cfg->local_ip6 = a->v6;
+		cfg->local_udp_port = a->port;
+	} else {
+		if (a->family == AF_INET)
+			cfg->peer_ip.s_addr = a->v4;
+		else
+			cfg->peer_ip6 = a->v6;
+		cfg->peer_udp_port = a->port;
+	}
+}
+
+static void funnel_udp_encap(struct net *net, struct socket *sock,
+			     void *data, udp_tunnel_encap_rcv_t rcv)
+{
+	struct udp_tunnel_sock_cfg tcfg = {
+		.sk_user_data	= data,
+		.encap_type	= 1,
+		.encap_rcv	= rcv,
+	};
+
+	setup_udp_tunnel_sock(net, sock, &tcfg);
+}
+
+int funnel_udp_listen_open(struct funnel_stream *st,
+			   struct netlink_ext_ack *extack)
+{
+	struct udp_port_cfg cfg = {};
+	struct socket *sock;
+	int err;
+
+	funnel_udp_cfg(&cfg, &st->local, true);
+	err = udp_sock_create(st->net, &cfg, &sock);
+	if (err) {
+		if (err == -EADDRINUSE)
+			NL_SET_ERR_MSG(extack, "local address and port are in use");
+		else if (err == -EADDRNOTAVAIL)
+			NL_SET_ERR_MSG(extack, "local address is not an address of this host");
+		else
+			NL_SET_ERR_MSG(extack, "cannot open the listening UDP socket");
+		return err;
+	}
+	st->lsock = sock;
+	funnel_udp_encap(st->net, sock, st, funnel_udp_listen_rcv);
+	return 0;
+}
+
+int funnel_udp_flow_open(struct funnel_stream *st, struct funnel_flow *flow,
+			 struct socket **sockp)
+{
+	struct udp_port_cfg cfg = {};
+	int err;
+
+	funnel_udp_cfg(&cfg, &st->remote, false);
+	err = udp_sock_create(st->net, &cfg, sockp);
+	if (err)
+		return err;
+	funnel_udp_encap(st->net, *sockp, flow, funnel_udp_flow_rcv);
+	return 0;
+}
+
+/* The socket's user data is gone and a grace period passed. */
+void funnel_udp_sock_close(struct socket *sock)
+{
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	sock_release(sock);
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""A raw TCP peer of a funnel carrier, for the malformed-input tests.
+
+rawpeer.py HOST PORT CASE [READY-FILE]: connect, send the preamble
+(except for bad-preamble), wait until READY-FILE exists (the carrier and
+its streams are set up), then send what CASE says; exit 0 if what came
+back is right.
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+PREAMBLE = b"FUNNEL\x01\x00"
+DATA, CTRL, FLOW_END = 0, 1, 2
+SEALED = 0x02
+
+
+def frame(stream, ftype, flags, flow, body=b""):
+    hdr = struct.pack("!HBBI", stream, ftype, flags, flow)
+    return struct.pack("!H", len(hdr) + len(body)) + hdr + body
+
+
+def main():
+    host, port, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    s = socket.create_connection((host, port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if case == "bad-preamble":
+        s.sendall(b"HTTP/1.1")
+        time.sleep(1)
+        return 0
+    s.sendall(PREAMBLE)
+    if len(sys.argv) > 4:
+        for _ in range(100):
+            if os.path.exists(sys.argv[4]):
+                break
+            time.sleep(0.1)
+    if case == "drops":
+        # each of these is dropped and counted; the carrier goes on
+        s.sendall(frame(1, 9, 0, 1, b"x"))            # unknown type
+        s.sendall(frame(1, DATA, 0x80, 1, b"x"))      # reserved flag
+        s.sendall(frame(0, DATA, 0, 1, b"x"))         # DATA on stream 0
+        s.sendall(frame(1, FLOW_END, 0, 1, b"x"))     # FLOW_END with a body
+        s.sendall(frame(77, DATA, 0, 1, b"x"))        # unknown stream
+        s.sendall(frame(1, DATA, 0, 0, b"x"))         # flow 0, udp stream
+        s.sendall(frame(1, FLOW_END, 0, 4242))        # FLOW_END, no flow
+        s.sendall(frame(1, DATA, SEALED, 1, b"x" * 30))  # sealed, no key
+        # then a good datagram: the echo behind stream 1 returns it
+        s.sendall(frame(1, DATA, 0, 5, b"still-alive"))
+        want = frame(1, DATA, 0, 5, b"still-alive")
+        got = b""
+        while len(got) < len(want):
+            chunk = s.recv(len(want) - len(got))
+            if not chunk:
+                break
+            got += chunk
+        print("reply", got.hex(), flush=True)
+        # hold the carrier up until the test has read its counters
+        if len(sys.argv) > 4:
+            for _ in range(100):
+                if os.path.exists(sys.argv[4] + ".done"):
+                    break
+                time.sleep(0.1)
+        return 0 if got == want else 1
+    if case == "bad-length":
+        s.sendall(struct.pack("!H", 3) + b"abc")
+    elif case == "truncated":
+        s.sendall(frame(1, DATA, 0, 1, b"y" * 100)[:50])
+    elif case == "random":
+        s.sendall(os.urandom(70000))
+    else:
+        print("rawpeer: unknown case", case, file=sys.stderr)
+        return 2
+    time.sleep(0.5)
+    s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
