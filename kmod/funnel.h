@@ -171,6 +171,8 @@ struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 				    const struct funnel_addr *peer,
 				    const struct funnel_addr *local);
 void funnel_flow_end(struct funnel_stream *st, u32 id);
+void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
+			int reason);
 void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 			struct sk_buff *skb);
 u32 funnel_flow_idle_ms(const struct funnel_flow *flow);

@@ -380,8 +380,9 @@ static void funnel_flow_hold(struct funnel_stream *st,
 	kfree_skb(skb);
 }
 
-static void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
-			       int reason)
+/* Drop skb, counted on the stream and its carrier. */
+void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
+			int reason)
 {
 	funnel_stat_inc(&st->stats, reason);
 	funnel_stat_inc(&st->fs->stats, reason);

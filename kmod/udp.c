@@ -28,14 +28,6 @@
 /* payloads up to this size are copied into the linear area */
 #define FUNNEL_UDP_LINEAR_MAX	(2048 - FUNNEL_UDP_HEADROOM)
 
-static void funnel_udp_tx_drop(struct funnel_stream *st, struct sk_buff *skb,
-			       int reason)
-{
-	funnel_stat_inc(&st->stats, reason);
-	funnel_stat_inc(&st->fs->stats, reason);
-	kfree_skb(skb);
-}
-
 /*
  * A datagram for the carrier: skb->data is at its UDP header.  It becomes
  * a DATA frame of flow in place: the UDP header goes, the length prefix
@@ -48,12 +40,12 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 	struct funnel_hdr *hdr;
 
 	if (len > FUNNEL_MAX_PAYLOAD) {
-		funnel_udp_tx_drop(st, skb, FUNNEL_A_STATS_TX_DROP_TOOBIG);
+		funnel_stream_drop(st, skb, FUNNEL_A_STATS_TX_DROP_TOOBIG);
 		return;
 	}
 	__skb_pull(skb, sizeof(struct udphdr));
 	if (skb_cow_head(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN)) {
-		funnel_udp_tx_drop(st, skb, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stream_drop(st, skb, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}
 	skb_scrub_packet(skb, true);

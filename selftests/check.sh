@@ -42,7 +42,7 @@ step lint scripts/lint.sh $kvers
 vm() {
 	local s rc el
 	s=$(date +%s)
-	selftests/vm/run -k "$1" -t 600 -- selftests/kmod/run-all.sh
+	selftests/vm/run -k "$1" -t 900 -- selftests/kmod/run-all.sh
 	rc=$?
 	el=$(( $(date +%s) - s ))
 	if [ $rc = 0 ]; then

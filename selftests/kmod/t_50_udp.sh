@@ -21,13 +21,13 @@ ip netns exec fs udp_pump echo 127.0.0.1 7201 -q &
 ip netns exec fs udp_pump echo 127.0.0.1 7301 -q &
 
 # --- carrier A (IPv4): DNS on stream 1, 64 echo streams 101..164, a
-# small stream 3 (3 flows at most, 2 s idle)
+# small stream 3 (3 flows at most, 4 s idle)
 tun sa fs --listen 10.99.0.2:7000 --udp-connect 1:127.0.0.1:5353 \
 	--udp-connect-range 101:127.0.0.1:7101:64 \
-	--udp-connect 3:127.0.0.1:7201 --idle 2000 --max 3
+	--udp-connect 3:127.0.0.1:7201 --idle 4000 --max 3
 tun ca fc --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:5300 \
 	--udp-listen-range 101:127.0.0.1:8101:64 \
-	--udp-listen 3:127.0.0.1:5400 --idle 2000 --max 3
+	--udp-listen 3:127.0.0.1:5400 --idle 4000 --max 3
 # --- carrier B (IPv6): DNS over IPv6 to an IPv6 service
 tun sb fs --listen '[fd99::2]:7001' --udp-connect '1:[::1]:5353'
 tun cb fc --connect '[fd99::2]:7001' --udp-listen '1:[::1]:5301'
@@ -97,7 +97,7 @@ else
 	not_ok "udp: server: $n of 64 streams received exactly 50 datagrams"
 fi
 
-# --- flow limit and idle expiry on stream 3 (max 3, idle 2 s): five
+# --- flow limit and idle expiry on stream 3 (max 3, idle 4 s): five
 # clients at once, each from its own port
 ip netns exec fc funnel-nl monitor 1 30 >"$W/mon.out" 2>&1 &
 mon=$!
@@ -124,7 +124,7 @@ else
 	not_ok "udp: flow limit: flow-limit-ntf names the stream and its flow-max"
 	sed 's/^/#   /' "$W/mon.out"
 fi
-sleep 3
+sleep 6
 cf=$(nlget fc flow-count stream-get carrier-id=u32:"$ca" stream-id=u16:3)
 sf=$(nlget fs flow-count stream-get carrier-id=u32:"$sa" stream-id=u16:3)
 ce=$(nlget fc stats.flows-expired stream-get carrier-id=u32:"$ca" stream-id=u16:3)
