@@ -5,7 +5,7 @@
 #   - ctl/ (funnelctl, funnel-nl) built with gcc and with clang, -Werror
 #   - the cmocka tests (ASan+UBSan, gcc), also built with clang
 #   - spec_check.py (header vs YAML) and its negative tests
-#   - the fuzz target over generated seed inputs (and a short libFuzzer
+#   - the fuzz targets over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
 #   - command-line tests of funnelctl and funnel-nl
 #   - udp_pump (built with gcc and clang, -Werror) on loopback
@@ -146,7 +146,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec; do
+	for t in frame extack attrspec stmt ctrlmsg; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
@@ -204,8 +204,8 @@ have_libfuzzer() {
 }
 if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
 	skip "fuzz_frame: libFuzzer run" "clang with libFuzzer not available"
-elif build "fuzz_frame: libFuzzer build (clang)" make_ -C "$here" fuzz \
-	O="$work/fuzz"; then
+elif build "fuzz_frame: libFuzzer build (clang)" make_ -C "$here" \
+	O="$work/fuzz" "$work/fuzz/fuzz_frame-libfuzzer"; then
 	mkdir -p "$work/corpus"
 	cp "$seeds"/* "$work/corpus/"
 	"$work/fuzz/fuzz_frame-libfuzzer" -seed=1 -runs=30000 \
@@ -213,6 +213,110 @@ elif build "fuzz_frame: libFuzzer build (clang)" make_ -C "$here" fuzz \
 	st=$?
 	tap $st "fuzz_frame: 30000 libFuzzer runs"
 	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer.out" >&2
+fi
+
+# ---- statement parser fuzz target over seeds ----
+
+stmt_seeds=$work/stmt-seeds
+mkdir -p "$stmt_seeds"
+/usr/bin/python3 - "$stmt_seeds" "$work/stmt.dict" <<'EOF'
+import os, random, sys
+
+d = sys.argv[1]
+rnd = random.Random(1)
+good = [
+    "identity host/gw.example.com@EXAMPLE.COM keytab /etc/krb5.keytab",
+    "listen :9899", "listen 9899", "listen 192.0.2.1:9899", "listen [::1]:53",
+    "peer add gw1 192.0.2.1", "peer add gw1 [fd00::2]:9899 carrier tcp",
+    "peer add gw1 gw1.example.com:9899 principal host/gw1@R carrier sctp-udp",
+    "peer del gw1",
+    "service add dns udp 127.0.0.1:53",
+    "service add web tcp [fd00::80]:80 allow a@R,b@R,c",
+    "service add web tcp www.example.com:80 allow a",
+    "service del dns",
+    "map add udp 5353 peer gw1 service dns",
+    "map add tcp [::1]:8080 service web peer gw1",
+    "map del udp 127.0.0.1:53", "show", "stats", "stats --prometheus",
+    "plaintext",
+]
+bad = [
+    "mpa", "peer", "peer remove x", "listen ::1:53", "listen [::1]",
+    "map add udp 127.0.0.1:70000 peer a service b", "listen :0",
+    "peer add a h carrier quic", "service add s sctp h:1",
+    "service add s udp h:1 allow a,,b", "identity a keytab rel/path",
+    "peer add a h carrier tcp carrier tcp", "show extra",
+]
+other = ["", " ", "#", "# comment", "\t show # c\r\n", "listen :1#x",
+         "peer add gw1 #h"]
+words = sorted({w for line in good + bad for w in line.split()} |
+               {"[", "]", ":", ",", "#", "[::]", "0", "65535", "65536",
+                "allow", "a,b", "\x00", "\xff"})
+
+n = 0
+def put(data):
+    global n
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    with open(os.path.join(d, "s%04d" % n), "wb") as f:
+        f.write(data)
+    n += 1
+
+for line in good + bad + other:
+    put(line)
+for line in good:
+    put(line.replace(" ", "\x00"))          # argv form
+for _ in range(400):                         # shuffled vocabulary
+    k = rnd.randrange(1, 10)
+    put(rnd.choice([" ", "\t", "  "]).join(rnd.choice(words)
+                                           for _ in range(k)))
+for _ in range(400):                         # mutated good lines
+    b = bytearray(rnd.choice(good).encode())
+    for _ in range(rnd.randrange(1, 4)):
+        i = rnd.randrange(len(b))
+        op = rnd.randrange(3)
+        if op == 0:
+            b[i] = rnd.randrange(256)
+        elif op == 1:
+            del b[i]
+        else:
+            b.insert(i, rnd.choice(b"[]:,#. \t0123456789az\x00"))
+    put(bytes(b))
+for _ in range(8):
+    put(bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 300))))
+put("identity a keytab /" + "k" * 5000)
+put("peer add " + "n" * 100 + " h")
+put("show " + " " * 20000 + "x" * 20000)
+
+with open(sys.argv[2], "w") as f:
+    for w in sorted(set(words) - {"\x00", "\xff"}):
+        f.write('"%s"\n' % w.replace("\\", "\\\\").replace('"', '\\"'))
+EOF
+if [ $unit_ok = 1 ]; then
+	nseeds=$(find "$stmt_seeds" -type f | wc -l)
+	"$here/build/fuzz_stmt" "$stmt_seeds"/* >"$work/fuzz_stmt.out" 2>&1
+	st=$?
+	tap $st "fuzz_stmt over $nseeds seed inputs (ASan+UBSan)"
+	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_stmt.out" >&2
+fi
+if [ $unit_ok = 1 ]; then
+	"$here/build/fuzz_ctrlmsg" >"$work/fuzz_ctrlmsg.out" 2>&1
+	st=$?
+	tap $st "fuzz_ctrlmsg: 200000 mutated control messages (ASan+UBSan)"
+	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_ctrlmsg.out" >&2
+fi
+
+if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
+	skip "fuzz_stmt: libFuzzer run" "clang with libFuzzer not available"
+elif build "fuzz_stmt: libFuzzer build (clang)" make_ -C "$here" \
+	O="$work/fuzz" "$work/fuzz/fuzz_stmt-libfuzzer"; then
+	mkdir -p "$work/stmt-corpus"
+	cp "$stmt_seeds"/* "$work/stmt-corpus/"
+	"$work/fuzz/fuzz_stmt-libfuzzer" -seed=1 -runs=30000 -max_len=4096 \
+		-dict="$work/stmt.dict" "$work/stmt-corpus" \
+		>"$work/libfuzzer-stmt.out" 2>&1
+	st=$?
+	tap $st "fuzz_stmt: 30000 libFuzzer runs"
+	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-stmt.out" >&2
 fi
 
 # ---- command line ----

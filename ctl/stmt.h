@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Statements of the Funnel user interface: the commands funnelctl takes
+ * and the lines of the configuration file are the same language:
+ *
+ *   identity PRINCIPAL keytab PATH
+ *   listen [ADDR]:PORT
+ *   peer add NAME HOST[:PORT] [carrier auto|sctp|sctp-udp|tcp] [principal P]
+ *   peer del NAME
+ *   service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]
+ *   service del NAME
+ *   map add udp|tcp [ADDR:]PORT peer NAME service NAME
+ *   map del udp|tcp [ADDR:]PORT
+ *   show
+ *   stats [--prometheus]
+ *   plaintext
+ *
+ * Optional clauses ("carrier", "principal"; "peer" and "service" of map
+ * add) come in any order, each at most once.  IPv6 addresses are written
+ * in brackets: "[fd00::2]:9899".  listen and map take numeric addresses
+ * only; peer HOST and service TARGET may also be DNS names.  Words never
+ * contain white space or '#' (which starts a comment in a configuration
+ * line), so whatever stmt_parse_argv() accepts can be written as a line.
+ *
+ * Nothing here allocates memory or keeps state: a struct stmt holds
+ * everything in fixed-size arrays, owned by the caller.
+ */
+#ifndef FUNNEL_STMT_H
+#define FUNNEL_STMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+
+#define STMT_NAME_MAX		63	/* peer and service names */
+#define STMT_PRINCIPAL_MAX	255	/* Kerberos principal */
+#define STMT_PATH_MAX		4095	/* keytab path */
+#define STMT_HOST_MAX		253	/* DNS name (or numeric address text) */
+#define STMT_ALLOW_MAX		32	/* principals in an allow list */
+
+/*
+ * Longest configuration line stmt_parse_line() takes (the words and one
+ * separator each; comments and extra white space do not count), and a
+ * buffer of this size always holds the output of stmt_format().
+ */
+#define STMT_LINE_MAX		16384
+
+enum stmt_kind {
+	STMT_EMPTY = 0,		/* blank or comment-only line */
+	STMT_IDENTITY,
+	STMT_LISTEN,
+	STMT_PEER_ADD,
+	STMT_PEER_DEL,
+	STMT_SERVICE_ADD,
+	STMT_SERVICE_DEL,
+	STMT_MAP_ADD,
+	STMT_MAP_DEL,
+	STMT_SHOW,
+	STMT_STATS,
+	STMT_PLAINTEXT,
+};
+
+enum stmt_carrier {
+	STMT_CARRIER_AUTO = 0,	/* default: SCTP, then SCTP over UDP, then TCP */
+	STMT_CARRIER_SCTP,
+	STMT_CARRIER_SCTP_UDP,
+	STMT_CARRIER_TCP,
+};
+
+/*
+ * An address and port.  family is AF_INET or AF_INET6 for a numeric
+ * address (in4 or in6 set), or 0 when there is none: the ADDR of listen
+ * and map was omitted (any address), or the host is a DNS name (is_name;
+ * peer HOST and service TARGET only).
+ */
+struct stmt_addr {
+	int family;
+	bool is_name;
+	union {
+		struct in_addr in4;
+		struct in6_addr in6;
+	};
+	uint16_t port;		/* host order, 1..65535; 0: peer HOST
+				 * without a port (funneld's default) */
+	/*
+	 * The host as text, without brackets: a DNS name as written, a
+	 * numeric address in its canonical form (inet_ntop), "" when
+	 * omitted.
+	 */
+	char host[STMT_HOST_MAX + 1];
+};
+
+/*
+ * A parsed statement.  Fields a kind does not use are zero / "".
+ *
+ *   kind          fields
+ *   IDENTITY      principal, path
+ *   LISTEN        addr (family 0: any address)
+ *   PEER_ADD      name, addr (HOST[:PORT]), carrier, principal ("": any)
+ *   PEER_DEL      name
+ *   SERVICE_ADD   name, proto, addr (TARGET:PORT), allow[n_allow]
+ *                 (n_allow 0: no allow clause)
+ *   SERVICE_DEL   name
+ *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service
+ *   MAP_DEL       proto, addr
+ *   STATS         prometheus
+ *   SHOW, PLAINTEXT, EMPTY: none
+ */
+struct stmt {
+	enum stmt_kind kind;
+	char name[STMT_NAME_MAX + 1];
+	char principal[STMT_PRINCIPAL_MAX + 1];
+	char path[STMT_PATH_MAX + 1];
+	int proto;			/* IPPROTO_UDP or IPPROTO_TCP */
+	enum stmt_carrier carrier;
+	struct stmt_addr addr;
+	char peer[STMT_NAME_MAX + 1];
+	char service[STMT_NAME_MAX + 1];
+	unsigned int n_allow;
+	char allow[STMT_ALLOW_MAX][STMT_PRINCIPAL_MAX + 1];
+	bool prometheus;
+};
+
+/*
+ * Parse one statement given as words (argv[0] is the command, e.g.
+ * "peer").  Returns 0 with *out filled in, or -1 with a one-line message
+ * in err (errlen bytes, may be 0) naming what is wrong and the offending
+ * word, e.g. "map add: bad port '70000' in '127.0.0.1:70000' (1-65535)".
+ * On error *out is unspecified.  No words (argc 0) is an error.
+ */
+int stmt_parse_argv(int argc, char **argv, struct stmt *out,
+		    char *err, size_t errlen);
+
+/*
+ * Parse one line of a configuration file: words are separated by white
+ * space, '#' starts a comment that runs to the end of the line.  A blank
+ * or comment-only line gives kind STMT_EMPTY and returns 0.  Otherwise
+ * as stmt_parse_argv() on the words.
+ */
+int stmt_parse_line(const char *line, struct stmt *out,
+		    char *err, size_t errlen);
+
+/*
+ * Write s in canonical form (single spaces, clauses in the order of the
+ * grammar, default carrier omitted, IPv6 in brackets) to buf, like
+ * snprintf: returns the length of the whole text, which was truncated
+ * when it is >= len; -1 for an unknown kind.  STMT_EMPTY gives "".  The
+ * text parses back to the same struct stmt.
+ */
+int stmt_format(const struct stmt *s, char *buf, size_t len);
+
+/* "peer add", "stats", ...; "empty" for STMT_EMPTY, "?" if unknown. */
+const char *stmt_kind_name(enum stmt_kind kind);
+
+/* "auto", "sctp", "sctp-udp", "tcp"; "?" if unknown. */
+const char *stmt_carrier_name(enum stmt_carrier carrier);
+
+/* "udp", "tcp"; "?" for anything else. */
+const char *stmt_proto_name(int proto);
+
+#endif /* FUNNEL_STMT_H */
