@@ -141,6 +141,13 @@ bool funnel_sk_is_ulp(const struct sock *sk);
 int funnel_ulp_init(void);
 void funnel_ulp_exit(void);
 
+/* An event of a stream counts on the stream and on its carrier. */
+static inline void funnel_stream_count(struct funnel_stream *st, int idx)
+{
+	funnel_stat_inc(&st->stats, idx);
+	funnel_stat_inc(&st->fs->stats, idx);
+}
+
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb);
 struct workqueue_struct *funnel_workqueue(void);
 

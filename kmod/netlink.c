@@ -296,6 +296,16 @@ static int funnel_nl_carrier_get_doit(struct sk_buff *skb,
 	return genlmsg_reply(msg, info);
 }
 
+/* A dump round ends: a full message is not an error while it holds at
+ * least one object (the next round goes on from there).
+ */
+static int funnel_nl_dump_end(struct sk_buff *skb, int err)
+{
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
 static int funnel_nl_carrier_get_dumpit(struct sk_buff *skb,
 					struct netlink_callback *cb)
 {
@@ -315,9 +325,7 @@ static int funnel_nl_carrier_get_dumpit(struct sk_buff *skb,
 	}
 	mutex_unlock(&fn->lock);
 
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return funnel_nl_dump_end(skb, err);
 }
 
 /* ---- streams ---- */
@@ -630,9 +638,7 @@ static int funnel_nl_stream_get_dumpit(struct sk_buff *skb,
 	}
 out:
 	mutex_unlock(&fn->lock);
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return funnel_nl_dump_end(skb, err);
 }
 
 /* ---- flows ---- */
@@ -752,9 +758,7 @@ static int funnel_nl_flow_get_dumpit(struct sk_buff *skb,
 out:
 	rcu_read_unlock();
 	mutex_unlock(&fn->lock);
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return funnel_nl_dump_end(skb, err);
 }
 
 void funnel_nl_notify_flow_limit(struct funnel_stream *st)

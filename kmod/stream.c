@@ -134,8 +134,7 @@ static void funnel_gc_schedule(struct funnel_stream *st)
 
 static void funnel_flow_limit(struct funnel_stream *st, bool *notify)
 {
-	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
-	funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	funnel_stream_count(st, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 	/* at most one notification per second and stream */
 	if (!st->limit_ntf_at || time_after(jiffies, st->limit_ntf_at + HZ)) {
 		st->limit_ntf_at = jiffies ?: 1;
@@ -216,8 +215,7 @@ out_unlock:
 		kfree(flow);
 		return ERR_PTR(err);
 	}
-	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_FLOWS_CREATED);
-	funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_FLOWS_CREATED);
+	funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_CREATED);
 	return flow;
 }
 
@@ -251,8 +249,7 @@ void funnel_flow_end(struct funnel_stream *st, u32 id)
 	spin_unlock_bh(&st->flow_lock);
 
 	if (!flow) {
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
-		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		return;
 	}
 	funnel_flow_put(flow);
@@ -286,8 +283,7 @@ static void funnel_gc_work(struct work_struct *work)
 	while (!list_empty(&expired)) {
 		flow = list_first_entry(&expired, struct funnel_flow, gc_node);
 		list_del(&flow->gc_node);
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_FLOWS_EXPIRED);
-		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_FLOWS_EXPIRED);
+		funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_EXPIRED);
 		funnel_flow_end_send(st, flow->id);
 		funnel_flow_put(flow);
 	}
@@ -300,8 +296,7 @@ static void funnel_flow_purge(struct funnel_stream *st,
 	struct sk_buff *skb;
 
 	while ((skb = skb_dequeue(&flow->pending))) {
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		kfree_skb(skb);
 	}
 }
@@ -375,8 +370,7 @@ static void funnel_flow_hold(struct funnel_stream *st,
 		funnel_udp_send(st, flow, skb);
 		return;
 	}
-	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-	funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+	funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_QUEUE);
 	kfree_skb(skb);
 }
 
@@ -384,8 +378,7 @@ static void funnel_flow_hold(struct funnel_stream *st,
 void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
 			int reason)
 {
-	funnel_stat_inc(&st->stats, reason);
-	funnel_stat_inc(&st->fs->stats, reason);
+	funnel_stream_count(st, reason);
 	kfree_skb(skb);
 }
 
@@ -440,8 +433,7 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 	pl = funnel_udp_payload_skb(skb, off, len);
 	consume_skb(skb);
 	if (!pl) {
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		return;
 	}
 

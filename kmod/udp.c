@@ -116,8 +116,8 @@ static int funnel_udp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 		flow = funnel_flow_get(st, 0, &src, &dst);
 		if (IS_ERR(flow)) {
 			if (PTR_ERR(flow) != -ENOSPC)
-				funnel_stat_inc(&st->stats,
-						FUNNEL_A_STATS_TX_DROP_QUEUE);
+				funnel_stream_count(st,
+						    FUNNEL_A_STATS_TX_DROP_QUEUE);
 			goto drop;
 		}
 	}
@@ -259,10 +259,8 @@ int funnel_udp_send(struct funnel_stream *st, struct funnel_flow *flow,
 					       &sk->sk_v6_rcv_saddr, sport,
 					       &st->remote);
 	}
-	if (err) {
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		funnel_stat_inc(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-	}
+	if (err)
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_QUEUE);
 	return err;
 }
 
