@@ -1,0 +1,1107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Carriers: TCP connections between two funneld, with the preamble, the
+ * control protocol on stream 0 (Documentation/control-protocol.md),
+ * reconnect with backoff, keepalive, and one stream per map.
+ *
+ * A carrier runs either in funnel.ko (the ULP is attached and the kernel
+ * moves every DATA frame; funneld sends and receives CTRL frames with
+ * send() and recv() on the socket, one frame each) or in funneld (the
+ * userspace path: funneld frames and deframes the TCP byte stream itself
+ * and hands DATA frames to upath.c).  The control logic is the same.
+ *
+ * The side with "peer add" connects and opens a stream per map; the side
+ * that accepts serves its services.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/random.h>
+
+#include <linux/funnel.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "upath.h"
+
+#define CAR_TIMEOUT_MS		5000	/* connect, preamble, hello */
+#define CAR_BACKOFF_MIN_MS	500
+#define CAR_BACKOFF_MAX_MS	30000
+#define CAR_PINGS_MISSED_MAX	3
+#define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
+#define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
+#define CAR_RX_BATCH		16		/* reads per wakeup */
+
+static uint8_t rx_buf[FUNNEL_DEFRAMER_BUFSZ];
+
+static void car_io(struct loop *l, int fd, uint32_t events, void *arg);
+static void car_fail(struct carrier *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+const char *carrier_state_name(enum carrier_state st)
+{
+	switch (st) {
+	case CAR_IDLE:
+		return "idle";
+	case CAR_CONNECTING:
+		return "connecting";
+	case CAR_PREAMBLE:
+	case CAR_HELLO:
+		return "handshake";
+	case CAR_UP:
+		return "up";
+	case CAR_BACKOFF:
+		return "backoff";
+	}
+	return "?";
+}
+
+static const char *car_name(const struct carrier *c)
+{
+	return c->peer ? c->peer->s.name : c->remote_text;
+}
+
+static uint64_t random_u64(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = loop_now_ms() * 6364136223846793005ULL + (uint64_t)getpid();
+	return v;
+}
+
+/* ---- transmit ---- */
+
+/*
+ * The transmit queue holds whole frames, each with its 2-byte length
+ * prefix.  On the user path the bytes go to TCP as they are; on the
+ * kernel path each frame is handed to the ULP with one send() (without
+ * the prefix, which the kernel adds).
+ */
+static int car_flush(struct carrier *c)
+{
+	while (c->ooff < c->olen) {
+		ssize_t n;
+
+		if (c->kernel) {
+			uint8_t *p = c->obuf + c->ooff;
+			size_t flen = (size_t)p[0] << 8 | p[1];
+
+			n = send(c->fd, p + FUNNEL_LEN_PREFIX, flen,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n >= 0)
+				n = (ssize_t)(flen + FUNNEL_LEN_PREFIX);
+		} else {
+			n = send(c->fd, c->obuf + c->ooff, c->olen - c->ooff,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			return -errno;
+		}
+		c->ooff += (size_t)n;
+	}
+	if (c->ooff == c->olen)
+		c->ooff = c->olen = 0;
+	if (c->pollout != !!c->olen) {
+		c->pollout = !!c->olen;
+		loop_mod(c->d->loop, c->fd, EPOLLIN | (c->olen ? EPOLLOUT : 0));
+	}
+	return 0;
+}
+
+static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
+		     bool ctrl)
+{
+	size_t need = len + FUNNEL_LEN_PREFIX;
+
+	if (c->fd < 0 || (c->state != CAR_HELLO && c->state != CAR_UP))
+		return -1;
+	if (!ctrl && c->olen - c->ooff + need > CAR_TXQ_DATA_MAX)
+		return -1;
+	if (c->olen - c->ooff + need > CAR_TXQ_MAX) {
+		car_fail(c, "transmit queue overflow (peer not reading)");
+		return -1;
+	}
+	if (c->ooff && c->olen + need > c->ocap) {
+		memmove(c->obuf, c->obuf + c->ooff, c->olen - c->ooff);
+		c->olen -= c->ooff;
+		c->ooff = 0;
+	}
+	if (c->olen + need > c->ocap) {
+		size_t cap = c->ocap ? c->ocap : 65536;
+		uint8_t *b;
+
+		while (cap < c->olen + need)
+			cap *= 2;
+		b = realloc(c->obuf, cap);
+		if (!b)
+			return -1;
+		c->obuf = b;
+		c->ocap = cap;
+	}
+	funnel_len_prefix_encode(c->obuf + c->olen, len);
+	memcpy(c->obuf + c->olen + FUNNEL_LEN_PREFIX, frame, len);
+	c->olen += need;
+	if (!c->kernel) {
+		FST(&c->st, TX_FRAMES)++;
+		FST(&c->st, TX_BYTES) += len;
+	}
+	/* frames already waiting for room go out on EPOLLOUT */
+	if (!c->pollout) {
+		int err = car_flush(c);
+
+		if (err) {
+			car_fail(c, "send: %s", strerror(-err));
+			return ctrl ? 0 : -1;
+		}
+	}
+	return 0;
+}
+
+/* upath_send_fn: a DATA or FLOW_END frame from a userspace stream. */
+static int car_upath_send(void *arg, const uint8_t *frame, size_t len)
+{
+	return car_queue(arg, frame, len, false);
+}
+
+static void car_send_ctrl(struct carrier *c, struct ctrl_msg *m)
+{
+	uint8_t buf[FUNNEL_HDR_LEN + 1024];
+	struct funnel_frame f = { .stream = FUNNEL_CTRL_STREAM,
+				  .type = FUNNEL_T_CTRL };
+	const char *why;
+	int n;
+
+	n = ctrl_encode(m, buf + FUNNEL_HDR_LEN, sizeof(buf) - FUNNEL_HDR_LEN,
+			&why);
+	if (n < 0) {
+		log_err("%s: cannot encode %s: %s", car_name(c),
+			ctrl_type_name(m->type), why);
+		return;
+	}
+	funnel_hdr_encode(buf, &f);
+	log_debug("%s: send %s", car_name(c), ctrl_type_name(m->type));
+	car_queue(c, buf, FUNNEL_HDR_LEN + (size_t)n, true);
+}
+
+static void car_send_stream_msg(struct carrier *c, uint8_t type,
+				uint16_t stream, uint16_t reason,
+				const char *text)
+{
+	struct ctrl_msg m = { .type = type, .stream = stream,
+			      .reason = reason };
+
+	m.present = CTRL_BIT(CTRL_A_STREAM);
+	if (type == CTRL_OPEN_REFUSED || type == CTRL_CLOSE)
+		m.present |= CTRL_BIT(CTRL_A_REASON);
+	if (text && text[0]) {
+		snprintf(m.text, sizeof(m.text), "%s", text);
+		m.present |= CTRL_BIT(CTRL_A_TEXT);
+	}
+	car_send_ctrl(c, &m);
+}
+
+/* ---- streams ---- */
+
+static struct cstream *cs_find(struct carrier *c, uint16_t id)
+{
+	struct cstream *cs;
+
+	for (cs = c->streams; cs; cs = cs->next)
+		if (cs->id == id)
+			return cs;
+	return NULL;
+}
+
+static unsigned int cs_count(const struct carrier *c)
+{
+	unsigned int n = 0;
+
+	for (const struct cstream *cs = c->streams; cs; cs = cs->next)
+		n++;
+	return n;
+}
+
+/* Remove a stream from the carrier and from the data path. */
+static void cs_remove(struct carrier *c, struct cstream *cs)
+{
+	struct cstream **pp;
+	char err[DAEMON_TEXT_MAX];
+
+	for (pp = &c->streams; *pp; pp = &(*pp)->next) {
+		if (*pp == cs) {
+			*pp = cs->next;
+			break;
+		}
+	}
+	if (cs->in_kernel && c->fd >= 0 &&
+	    kpath_stream_del(&c->d->kp, c->kid, cs->id, err, sizeof(err)))
+		log_warn("%s: stream %u: %s", car_name(c), cs->id, err);
+	if (cs->up)
+		upath_stream_free(cs->up);
+	if (cs->map && cs->map->stream == cs->id)
+		cs->map->stream = 0;
+	free(cs);
+}
+
+static struct cstream *cs_add(struct carrier *c, uint16_t id,
+			      const char *service, const char *addr)
+{
+	struct cstream *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return NULL;
+	cs->id = id;
+	cs->proto = IPPROTO_UDP;
+	cs->unordered = true;
+	snprintf(cs->service, sizeof(cs->service), "%s", service);
+	snprintf(cs->addr, sizeof(cs->addr), "%s", addr);
+	cs->next = c->streams;
+	c->streams = cs;
+	return cs;
+}
+
+/* Install a stream in the data path; 0 or -1 with err. */
+static int cs_install(struct carrier *c, struct cstream *cs, int kind,
+		      const struct sockaddr_storage *ss, socklen_t len,
+		      char *err, size_t errlen)
+{
+	struct upath_stream_cfg cfg = {
+		.id = cs->id, .kind = kind, .unordered = cs->unordered,
+		.addr = *ss, .addrlen = len,
+	};
+
+	if (c->kernel) {
+		if (kpath_stream_new(&c->d->kp, c->kid, cs->id, kind,
+				     cs->unordered, ss, err, errlen))
+			return -1;
+		cs->in_kernel = true;
+		return 0;
+	}
+	cs->up = upath_stream_new(c->d->loop, &cfg, car_upath_send, c, err,
+				  errlen);
+	return cs->up ? 0 : -1;
+}
+
+/* Client side: open the stream of a map (the carrier is up). */
+static void car_open_map(struct carrier *c, struct map *m)
+{
+	struct ctrl_msg msg = { .type = CTRL_OPEN };
+	struct cstream *cs;
+	uint16_t id = 0;
+
+	for (unsigned int i = 0; i < FUNNEL_MAX_STREAM; i++) {
+		uint16_t cand = c->next_stream ? c->next_stream : 1;
+
+		c->next_stream = cand == FUNNEL_MAX_STREAM ? 1 : cand + 1;
+		if (!cs_find(c, cand)) {
+			id = cand;
+			break;
+		}
+	}
+	if (!id || cs_count(c) >= FUNNEL_STREAMS_MAX) {
+		m->state = MAP_CLOSED;
+		snprintf(m->reason, sizeof(m->reason),
+			 "too many streams on the carrier");
+		return;
+	}
+	cs = cs_add(c, id, m->s.service, m->addr);
+	if (!cs) {
+		m->state = MAP_CLOSED;
+		snprintf(m->reason, sizeof(m->reason), "out of memory");
+		return;
+	}
+	cs->map = m;
+	cs->state = CS_OPENING;
+	m->stream = id;
+	m->state = MAP_OPENING;
+	m->reason[0] = '\0';
+	msg.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_SERVICE) |
+		      CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED);
+	msg.stream = id;
+	snprintf(msg.service, sizeof(msg.service), "%s", m->s.service);
+	msg.proto = CTRL_PROTO_UDP;
+	msg.ordered = 0;
+	log_info("%s: opening stream %u for map %s %s -> service %s",
+		 car_name(c), id, stmt_proto_name(m->s.proto), m->addr,
+		 m->s.service);
+	car_send_ctrl(c, &msg);
+}
+
+void carrier_map_added(struct carrier *c, struct map *m)
+{
+	if (c->state == CAR_UP)
+		car_open_map(c, m);
+}
+
+void carrier_map_deleted(struct carrier *c, struct map *m)
+{
+	struct cstream *cs;
+
+	for (cs = c->streams; cs; cs = cs->next)
+		if (cs->map == m)
+			break;
+	if (!cs)
+		return;
+	log_info("%s: closing stream %u (map %s deleted)", car_name(c),
+		 cs->id, m->addr);
+	car_send_stream_msg(c, CTRL_CLOSE, cs->id, CTRL_R_CLOSED_BY_USER,
+			    "map deleted");
+	cs_remove(c, cs);
+}
+
+void carrier_service_deleted(struct daemon *d, const char *name)
+{
+	for (struct carrier *c = d->carriers; c; c = c->next) {
+		struct cstream *cs = c->streams, *next;
+
+		for (; cs; cs = next) {
+			next = cs->next;
+			if (cs->map || strcmp(cs->service, name))
+				continue;
+			log_info("%s: closing stream %u (service %s deleted)",
+				 car_name(c), cs->id, name);
+			car_send_stream_msg(c, CTRL_CLOSE, cs->id,
+					    CTRL_R_CLOSED_BY_USER,
+					    "service deleted");
+			cs_remove(c, cs);
+		}
+	}
+}
+
+/* ---- teardown, backoff ---- */
+
+static void car_close_fd(struct carrier *c)
+{
+	while (c->streams)
+		cs_remove(c, c->streams);
+	if (c->fd >= 0) {
+		loop_del(c->d->loop, c->fd);
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->kernel = false;
+	c->kid = 0;
+	free(c->obuf);
+	c->obuf = NULL;
+	c->olen = c->ocap = c->ooff = 0;
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->pre_have = 0;
+	c->pollout = false;
+	c->ping_outstanding = false;
+	c->pings_missed = 0;
+	c->up_since = 0;
+	loop_timer_cancel(c->d->loop, &c->t_timeout);
+	loop_timer_cancel(c->d->loop, &c->t_ping);
+	if (c->peer) {
+		for (struct map *m = c->d->maps; m; m = m->next) {
+			if (strcmp(m->s.peer, c->peer->s.name))
+				continue;
+			m->stream = 0;
+			if (m->state == MAP_OPENING || m->state == MAP_OPEN) {
+				m->state = MAP_WAITING;
+				snprintf(m->reason, sizeof(m->reason),
+					 "carrier down");
+			}
+		}
+	}
+}
+
+static void car_unlink(struct carrier *c)
+{
+	struct carrier **pp;
+
+	for (pp = &c->d->carriers; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+}
+
+/* Incoming carriers are freed from a timer, never under their own I/O. */
+static void car_reap(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
+
+	(void)l;
+	car_unlink(c);
+	free(c);
+}
+
+static void car_backoff_fire(struct loop *l, void *arg)
+{
+	(void)l;
+	carrier_start(arg);
+}
+
+static void car_fail(struct carrier *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->fd < 0 && c->state != CAR_CONNECTING)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
+	log_warn("%s: carrier %s: %s", car_name(c),
+		 c->state == CAR_UP ? "down" : "failed", c->last_error);
+	car_close_fd(c);
+	if (!c->peer) {
+		c->state = CAR_IDLE;
+		loop_timer_init(&c->t_backoff, car_reap, c);
+		loop_timer_arm(c->d->loop, &c->t_backoff, 0);
+		return;
+	}
+	if (c->d->stopping) {
+		c->state = CAR_IDLE;
+		return;
+	}
+	{
+		uint64_t j = random_u64() % (c->backoff_ms / 2 + 1);
+		uint64_t delay = c->backoff_ms * 3 / 4 + j;
+
+		c->state = CAR_BACKOFF;
+		c->next_try = loop_now_ms() + delay;
+		loop_timer_arm(c->d->loop, &c->t_backoff, delay);
+		log_info("%s: reconnecting in %llu ms", car_name(c),
+			 (unsigned long long)delay);
+		c->backoff_ms = c->backoff_ms * 2 > CAR_BACKOFF_MAX_MS ?
+				CAR_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	}
+}
+
+static void car_timeout(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
+
+	(void)l;
+	car_fail(c, "timed out %s",
+		 c->state == CAR_CONNECTING ? "connecting" :
+		 c->state == CAR_PREAMBLE ? "waiting for the preamble" :
+		 "waiting for the peer's HELLO");
+}
+
+static void car_ping(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
+	struct ctrl_msg m = { .type = CTRL_PING,
+			      .present = CTRL_BIT(CTRL_A_NONCE) };
+
+	if (c->ping_outstanding &&
+	    ++c->pings_missed >= CAR_PINGS_MISSED_MAX) {
+		car_fail(c, "dead peer: %u pings unanswered",
+			 c->pings_missed);
+		return;
+	}
+	c->ping_nonce = random_u64();
+	c->ping_outstanding = true;
+	m.nonce = c->ping_nonce;
+	car_send_ctrl(c, &m);
+	if (c->fd >= 0)
+		loop_timer_arm(l, &c->t_ping, c->d->keepalive_ms);
+}
+
+void carrier_free(struct carrier *c, int reason)
+{
+	if (c->state == CAR_UP && reason) {
+		for (struct cstream *cs = c->streams; cs; cs = cs->next)
+			car_send_stream_msg(c, CTRL_CLOSE, cs->id,
+					    (uint16_t)reason, NULL);
+		/* best effort: let queued frames reach TCP */
+		for (int i = 0; i < 50 && c->olen; i++) {
+			if (car_flush(c))
+				break;
+			if (c->olen)
+				usleep(2000);
+		}
+	}
+	car_close_fd(c);
+	loop_timer_cancel(c->d->loop, &c->t_backoff);
+	car_unlink(c);
+	free(c);
+}
+
+/* ---- set-up ---- */
+
+static struct carrier *car_alloc(struct daemon *d)
+{
+	struct carrier *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->d = d;
+	c->fd = -1;
+	c->backoff_ms = CAR_BACKOFF_MIN_MS;
+	loop_timer_init(&c->t_timeout, car_timeout, c);
+	loop_timer_init(&c->t_ping, car_ping, c);
+	loop_timer_init(&c->t_backoff, car_backoff_fire, c);
+	c->next = d->carriers;
+	d->carriers = c;
+	return c;
+}
+
+struct carrier *carrier_new_out(struct daemon *d, struct peer *p)
+{
+	struct carrier *c = car_alloc(d);
+
+	if (c)
+		c->peer = p;
+	return c;
+}
+
+static void car_send_hello(struct carrier *c)
+{
+	struct ctrl_msg m = { .type = CTRL_HELLO };
+
+	m.present = CTRL_BIT(CTRL_A_FEATURES) | CTRL_BIT(CTRL_A_NODE);
+	m.features = c->d->plaintext ? CTRL_FEAT_PLAINTEXT : CTRL_FEAT_GSS;
+	if (c->kernel)
+		m.features |= CTRL_FEAT_KERNEL;
+	snprintf(m.node, sizeof(m.node), "%s", c->d->node);
+	car_send_ctrl(c, &m);
+}
+
+/*
+ * The TCP connection is established and the preamble sent or checked:
+ * pick the data path, hand the socket to funnel.ko if it is the kernel,
+ * and say hello.
+ */
+static void car_established(struct carrier *c)
+{
+	struct daemon *d = c->d;
+	char err[DAEMON_TEXT_MAX];
+	socklen_t len;
+	int one = 1;
+
+	len = sizeof(c->local);
+	getsockname(c->fd, (struct sockaddr *)&c->local, &len);
+	addr_format(&c->local, c->local_text, sizeof(c->local_text));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	c->kernel = false;
+	if (d->dp != DP_USER) {
+		if (kpath_open(&d->kp, err, sizeof(err))) {
+			if (d->dp == DP_KERNEL) {
+				car_fail(c, "--datapath kernel: %s", err);
+				return;
+			}
+		} else {
+			c->kernel = true;
+		}
+	}
+	if (c->kernel) {
+		if (setsockopt(c->fd, IPPROTO_TCP, TCP_ULP, "funnel", 6)) {
+			car_fail(c, "TCP_ULP funnel: %s", strerror(errno));
+			return;
+		}
+		if (kpath_carrier_new(&d->kp, c->fd, &c->kid, err,
+				      sizeof(err))) {
+			car_fail(c, "%s", err);
+			return;
+		}
+	} else {
+		c->rbuf = malloc(FUNNEL_DEFRAMER_BUFSZ);
+		if (!c->rbuf) {
+			car_fail(c, "out of memory");
+			return;
+		}
+		funnel_deframer_init(&c->df, c->rbuf, FUNNEL_DEFRAMER_BUFSZ);
+		memset(&c->st, 0, sizeof(c->st));
+	}
+	c->state = CAR_HELLO;
+	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
+	c->pollout = false;
+	loop_mod(d->loop, c->fd, EPOLLIN);
+	log_debug("%s: connected %s -> %s, %s data path", car_name(c),
+		  c->local_text, c->remote_text, c->kernel ? "kernel" : "user");
+	car_send_hello(c);
+}
+
+void carrier_start(struct carrier *c)
+{
+	struct daemon *d = c->d;
+	struct stmt_addr a = c->peer->s.addr;
+	char err[DAEMON_TEXT_MAX];
+	socklen_t len;
+	int fd;
+
+	if (c->fd >= 0)
+		return;
+	loop_timer_cancel(d->loop, &c->t_backoff);
+	c->state = CAR_CONNECTING;
+	if (!a.port)
+		a.port = FUNNEL_DEFAULT_PORT;
+	if (addr_resolve(&a, SOCK_STREAM, &c->remote, &len, err,
+			 sizeof(err))) {
+		car_fail(c, "%s", err);
+		return;
+	}
+	addr_format(&c->remote, c->remote_text, sizeof(c->remote_text));
+	fd = socket(c->remote.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		car_fail(c, "socket: %s", strerror(errno));
+		return;
+	}
+	c->fd = fd;
+	if (connect(fd, (struct sockaddr *)&c->remote, len) &&
+	    errno != EINPROGRESS) {
+		car_fail(c, "connect %s: %s", c->remote_text, strerror(errno));
+		return;
+	}
+	if (loop_add(d->loop, fd, EPOLLOUT, car_io, c)) {
+		car_fail(c, "event loop: out of memory");
+		return;
+	}
+	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
+	log_debug("%s: connecting to %s", car_name(c), c->remote_text);
+}
+
+static void car_connected(struct carrier *c)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
+		car_fail(c, "connect %s: %s", c->remote_text,
+			 strerror(soerr ? soerr : errno));
+		return;
+	}
+	/* the send buffer of a fresh connection takes 8 bytes */
+	if (send(c->fd, FUNNEL_PREAMBLE, FUNNEL_PREAMBLE_LEN,
+		 MSG_DONTWAIT | MSG_NOSIGNAL) != FUNNEL_PREAMBLE_LEN) {
+		car_fail(c, "send preamble: %s", strerror(errno));
+		return;
+	}
+	car_established(c);
+}
+
+void carrier_accept(struct daemon *d, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct carrier *c;
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		     SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("accept: %s", strerror(errno));
+		return;
+	}
+	c = car_alloc(d);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->remote = ss;
+	addr_format(&ss, c->remote_text, sizeof(c->remote_text));
+	c->state = CAR_PREAMBLE;
+	if (loop_add(d->loop, fd, EPOLLIN, car_io, c)) {
+		car_fail(c, "event loop: out of memory");
+		return;
+	}
+	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
+	log_debug("incoming carrier from %s", c->remote_text);
+}
+
+/* Read exactly the preamble: what follows belongs to the ULP. */
+static void car_read_preamble(struct carrier *c)
+{
+	enum funnel_preamble_verdict v;
+	ssize_t n;
+
+	n = recv(c->fd, c->pre + c->pre_have, sizeof(c->pre) - c->pre_have,
+		 MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			car_fail(c, "recv: %s", strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		car_fail(c, "closed before the preamble");
+		return;
+	}
+	c->pre_have += (size_t)n;
+	v = funnel_preamble_check(c->pre, c->pre_have);
+	if (v == FUNNEL_PREAMBLE_NEED_MORE)
+		return;
+	if (v != FUNNEL_PREAMBLE_OK) {
+		car_fail(c, "bad preamble: %s", funnel_preamble_verdict_name(v));
+		return;
+	}
+	car_established(c);
+}
+
+/* ---- the control protocol ---- */
+
+static void car_up(struct carrier *c, const struct ctrl_msg *m)
+{
+	struct daemon *d = c->d;
+	bool peer_plain = m->features & CTRL_FEAT_PLAINTEXT;
+
+	snprintf(c->peer_node, sizeof(c->peer_node), "%s",
+		 m->present & CTRL_BIT(CTRL_A_NODE) ? m->node : "");
+	c->peer_features = m->features;
+	if (peer_plain != d->plaintext) {
+		car_fail(c, "plaintext mismatch: this side is %s, the peer is %s; both ends need the 'plaintext' statement",
+			 d->plaintext ? "plaintext" : "not plaintext",
+			 peer_plain ? "plaintext" : "not plaintext");
+		return;
+	}
+	if (!d->plaintext) {
+		car_fail(c, "GSS-API is not implemented in this version: configure 'plaintext' on both ends");
+		return;
+	}
+	loop_timer_cancel(d->loop, &c->t_timeout);
+	c->state = CAR_UP;
+	c->up_since = loop_now_ms();
+	c->backoff_ms = CAR_BACKOFF_MIN_MS;
+	c->last_error[0] = '\0';
+	if (c->was_up)
+		c->reconnects++;
+	c->was_up = true;
+	log_warn("%s: carrier up %s -> %s (node %s, %s data path) in PLAINTEXT: no authentication, no encryption",
+		 car_name(c), c->local_text, c->remote_text,
+		 c->peer_node[0] ? c->peer_node : "?",
+		 c->kernel ? "kernel" : "user");
+	loop_timer_arm(d->loop, &c->t_ping, d->keepalive_ms);
+	if (!c->peer)
+		return;
+	for (struct map *mp = d->maps; mp && c->state == CAR_UP;
+	     mp = mp->next)
+		if (!strcmp(mp->s.peer, c->peer->s.name))
+			car_open_map(c, mp);
+}
+
+static void car_refuse(struct carrier *c, uint16_t stream, uint16_t reason,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void car_refuse(struct carrier *c, uint16_t stream, uint16_t reason,
+		       const char *fmt, ...)
+{
+	char text[CTRL_TEXT_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_warn("%s: stream %u refused (%s): %s", car_name(c), stream,
+		 ctrl_reason_name(reason), text);
+	car_send_stream_msg(c, CTRL_OPEN_REFUSED, stream, reason, text);
+}
+
+/* Server side: a stream for one of our services. */
+static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
+{
+	struct service *svc = daemon_service(c->d, m->service);
+	char err[DAEMON_TEXT_MAX], target[64];
+	struct sockaddr_storage ss;
+	struct cstream *cs;
+	socklen_t len;
+
+	if (!svc) {
+		car_refuse(c, m->stream, CTRL_R_UNKNOWN_SERVICE,
+			   "no service '%s'", m->service);
+		return;
+	}
+	if ((m->proto == CTRL_PROTO_UDP) != (svc->s.proto == IPPROTO_UDP)) {
+		svc->refusals++;
+		car_refuse(c, m->stream, CTRL_R_PROTO_MISMATCH,
+			   "service '%s' is %s", m->service,
+			   stmt_proto_name(svc->s.proto));
+		return;
+	}
+	if (cs_find(c, m->stream)) {
+		svc->refusals++;
+		car_refuse(c, m->stream, CTRL_R_STREAM_IN_USE,
+			   "stream %u is open", m->stream);
+		return;
+	}
+	if (cs_count(c) >= FUNNEL_STREAMS_MAX) {
+		svc->refusals++;
+		car_refuse(c, m->stream, CTRL_R_LIMIT, "%u streams open",
+			   cs_count(c));
+		return;
+	}
+	if (addr_resolve(&svc->s.addr, SOCK_DGRAM, &ss, &len, err,
+			 sizeof(err))) {
+		svc->refusals++;
+		car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
+		return;
+	}
+	addr_format(&ss, target, sizeof(target));
+	cs = cs_add(c, m->stream, m->service, target);
+	if (!cs) {
+		svc->refusals++;
+		car_refuse(c, m->stream, CTRL_R_INTERNAL, "out of memory");
+		return;
+	}
+	cs->unordered = !m->ordered;
+	if (cs_install(c, cs, FUNNEL_STREAM_UDP_CONNECT, &ss, len, err,
+		       sizeof(err))) {
+		cs_remove(c, cs);
+		svc->refusals++;
+		car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
+		return;
+	}
+	cs->state = CS_OPEN;
+	svc->opens++;
+	log_info("%s: stream %u open for service %s -> %s", car_name(c),
+		 cs->id, svc->s.name, target);
+	car_send_stream_msg(c, CTRL_OPEN_OK, m->stream, 0, NULL);
+}
+
+/* Client side: the peer accepted our OPEN. */
+static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
+{
+	struct cstream *cs = cs_find(c, m->stream);
+	char err[DAEMON_TEXT_MAX];
+	struct map *mp;
+
+	if (!cs || cs->state != CS_OPENING || !cs->map) {
+		log_debug("%s: OPEN_OK for stream %u we do not open",
+			  car_name(c), m->stream);
+		return;
+	}
+	mp = cs->map;
+	if (cs_install(c, cs, FUNNEL_STREAM_UDP_LISTEN, &mp->local,
+		       mp->local_len, err, sizeof(err))) {
+		log_warn("%s: map %s: %s", car_name(c), mp->addr, err);
+		car_send_stream_msg(c, CTRL_CLOSE, cs->id, CTRL_R_INTERNAL,
+				    err);
+		cs_remove(c, cs);
+		mp->state = MAP_CLOSED;
+		snprintf(mp->reason, sizeof(mp->reason), "%s", err);
+		return;
+	}
+	cs->state = CS_OPEN;
+	mp->state = MAP_OPEN;
+	mp->reason[0] = '\0';
+	log_info("%s: stream %u open: map %s -> service %s", car_name(c),
+		 cs->id, mp->addr, mp->s.service);
+}
+
+static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
+			   bool closed)
+{
+	struct cstream *cs = cs_find(c, m->stream);
+	struct map *mp;
+
+	if (!cs)
+		return;
+	mp = cs->map;
+	log_warn("%s: stream %u %s by the peer: %s%s%s", car_name(c), cs->id,
+		 closed ? "closed" : "refused", ctrl_reason_name(m->reason),
+		 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
+		 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
+	if (mp) {
+		char rname[32];
+
+		snprintf(rname, sizeof(rname), "%s",
+			 ctrl_reason_name(m->reason));
+		for (char *p = rname; *p; p++)
+			if (*p == ' ')
+				*p = '-';
+		mp->state = closed ? MAP_CLOSED : MAP_REFUSED;
+		snprintf(mp->reason, sizeof(mp->reason), "%s%s%.200s", rname,
+			 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
+			 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
+	}
+	cs_remove(c, cs);
+}
+
+static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
+{
+	struct ctrl_msg m;
+	const char *why;
+
+	if (ctrl_decode(body, len, &m, &why)) {
+		car_fail(c, "malformed control message: %s", why);
+		return;
+	}
+	log_debug("%s: received %s", car_name(c), ctrl_type_name(m.type));
+	if (c->state == CAR_HELLO) {
+		if (m.type != CTRL_HELLO) {
+			car_fail(c, "protocol error: %s before HELLO",
+				 ctrl_type_name(m.type));
+			return;
+		}
+		car_up(c, &m);
+		return;
+	}
+	switch (m.type) {
+	case CTRL_HELLO:
+		car_fail(c, "protocol error: second HELLO");
+		break;
+	case CTRL_OPEN:
+		car_on_open(c, &m);
+		break;
+	case CTRL_OPEN_OK:
+		car_on_open_ok(c, &m);
+		break;
+	case CTRL_OPEN_REFUSED:
+		car_on_refused(c, &m, false);
+		break;
+	case CTRL_CLOSE:
+		car_on_refused(c, &m, true);
+		break;
+	case CTRL_PING:
+		m.type = CTRL_PONG;
+		car_send_ctrl(c, &m);
+		break;
+	case CTRL_PONG:
+		if (c->ping_outstanding && m.nonce == c->ping_nonce) {
+			c->ping_outstanding = false;
+			c->pings_missed = 0;
+		}
+		break;
+	}
+}
+
+/* ---- receive ---- */
+
+static void car_frame(struct carrier *c, const uint8_t *buf, size_t len)
+{
+	struct funnel_frame f;
+	enum funnel_verdict v = funnel_frame_parse(buf, len, &f);
+	struct cstream *cs;
+
+	if (!c->kernel) {
+		FST(&c->st, RX_FRAMES)++;
+		FST(&c->st, RX_BYTES) += len;
+	}
+	if (v == FUNNEL_FRAME_UNKNOWN_TYPE) {
+		FST(&c->st, RX_DROP_UNKNOWN_TYPE)++;
+		return;
+	}
+	if (v != FUNNEL_FRAME_OK) {
+		FST(&c->st, RX_DROP_MALFORMED)++;
+		return;
+	}
+	if (f.type == FUNNEL_T_CTRL) {
+		if (f.stream == FUNNEL_CTRL_STREAM)
+			car_ctrl(c, f.body, f.body_len);
+		else	/* per-stream GSS tokens: not in this version */
+			FST(&c->st, RX_DROP_NO_STREAM)++;
+		return;
+	}
+	if (f.flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) {
+		FST(&c->st, RX_DROP_NO_KEY)++;
+		return;
+	}
+	cs = cs_find(c, f.stream);
+	if (!cs || !cs->up) {
+		FST(&c->st, RX_DROP_NO_STREAM)++;
+		return;
+	}
+	upath_stream_input(cs->up, &f);
+}
+
+/* Kernel path: each recv() is one CTRL frame. */
+static void car_read_kernel(struct carrier *c)
+{
+	for (int i = 0; i < CAR_RX_BATCH && c->fd >= 0; i++) {
+		ssize_t n = recv(c->fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				car_fail(c, "recv: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			car_fail(c, "closed by the peer");
+			return;
+		}
+		car_frame(c, rx_buf, (size_t)n);
+	}
+}
+
+/* User path: deframe the byte stream. */
+static void car_read_user(struct carrier *c)
+{
+	for (int i = 0; i < CAR_RX_BATCH && c->fd >= 0; i++) {
+		ssize_t n = recv(c->fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT);
+		const uint8_t *p = rx_buf;
+		size_t left;
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				car_fail(c, "recv: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			car_fail(c, "closed by the peer%s",
+				 funnel_deframer_pending(&c->df) ?
+				 " in the middle of a frame" : "");
+			return;
+		}
+		left = (size_t)n;
+		while (c->fd >= 0) {
+			const uint8_t *frame;
+			size_t flen;
+			enum funnel_deframe_status st;
+
+			st = funnel_deframe(&c->df, &p, &left, &frame, &flen);
+			if (st == FUNNEL_DEFRAME_NEED_MORE)
+				break;
+			if (st != FUNNEL_DEFRAME_FRAME) {
+				car_fail(c, "%s",
+					 st == FUNNEL_DEFRAME_BAD_LENGTH ?
+					 "bad-length: length prefix below the header size" :
+					 "oversize frame");
+				return;
+			}
+			car_frame(c, frame, flen);
+		}
+	}
+}
+
+static void car_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct carrier *c = arg;
+
+	(void)l;
+	(void)fd;
+	switch (c->state) {
+	case CAR_CONNECTING:
+		car_connected(c);
+		return;
+	case CAR_PREAMBLE:
+		car_read_preamble(c);
+		return;
+	default:
+		break;
+	}
+	if ((events & EPOLLOUT) && c->olen) {
+		int err = car_flush(c);
+
+		if (err) {
+			car_fail(c, "send: %s", strerror(-err));
+			return;
+		}
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		if (c->kernel)
+			car_read_kernel(c);
+		else
+			car_read_user(c);
+	}
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * funneld's control socket: a Unix stream socket (mode 0600, and only
+ * root or funneld's own user may talk to it).  A request is one line,
+ * "text STATEMENT" or "json STATEMENT"; the reply is "ok" or "error" on
+ * a line, then the output or the message, then the connection closes.
+ */
+#ifndef FUNNEL_CTLSOCK_H
+#define FUNNEL_CTLSOCK_H
+
+#include <stddef.h>
+
+#include "daemon.h"
+
+int ctlsock_open(struct daemon *d, const char *path, char *err,
+		 size_t errlen);
+void ctlsock_close(struct daemon *d);
+
+#endif /* FUNNEL_CTLSOCK_H */

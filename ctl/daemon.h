@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * funneld's state: the configuration (listen, peers, services, maps) and
+ * the carriers with their streams.  One event loop, one thread.
+ *
+ *   daemon.c   statements (config file and funnelctl), show/stats
+ *   carrier.c  carriers: connect/accept, preamble, control protocol,
+ *              reconnect, keepalive, streams, userspace framing
+ *   kpath.c    funnel.ko over netlink; upath.c the userspace streams
+ *   ctlsock.c  the Unix control socket
+ */
+#ifndef FUNNEL_DAEMON_H
+#define FUNNEL_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "ctrlmsg.h"
+#include "frame.h"
+#include "fstats.h"
+#include "kpath.h"
+#include "loop.h"
+#include "stmt.h"
+
+#define FUNNEL_DEFAULT_PORT	9899	/* TCP carriers, peer HOST w/o port */
+#define DAEMON_TEXT_MAX		256
+
+enum datapath_mode { DP_AUTO, DP_KERNEL, DP_USER };
+
+struct carrier;
+
+struct listener {
+	struct listener *next;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+	char text[64];
+};
+
+struct peer {
+	struct peer *next;
+	struct stmt s;			/* the peer add statement */
+	struct carrier *car;		/* the outgoing carrier, always set */
+};
+
+struct service {
+	struct service *next;
+	struct stmt s;			/* the service add statement */
+	uint64_t opens, refusals;
+};
+
+enum map_state { MAP_WAITING, MAP_OPENING, MAP_OPEN, MAP_REFUSED,
+		 MAP_CLOSED };
+
+struct map {
+	struct map *next;
+	struct stmt s;			/* the map add statement */
+	struct sockaddr_storage local;	/* where the map listens */
+	socklen_t local_len;
+	char addr[64];			/* local as text */
+	uint16_t stream;		/* 0: none on the carrier now */
+	enum map_state state;
+	char reason[DAEMON_TEXT_MAX];
+};
+
+enum cstream_state { CS_OPENING, CS_OPEN };
+
+/* A stream of a carrier. */
+struct cstream {
+	struct cstream *next;
+	uint16_t id;
+	enum cstream_state state;
+	char service[CTRL_SERVICE_MAX + 1];
+	int proto;			/* IPPROTO_UDP */
+	bool unordered;
+	char addr[64];			/* map address or service target */
+	struct map *map;		/* outgoing carrier: its map */
+	bool in_kernel;			/* a funnel.ko stream exists */
+	struct upath_stream *up;	/* userspace path stream */
+};
+
+enum carrier_state {
+	CAR_IDLE,		/* outgoing, not started */
+	CAR_CONNECTING,		/* TCP connect in progress */
+	CAR_PREAMBLE,		/* incoming, waiting for the preamble */
+	CAR_HELLO,		/* waiting for the peer's HELLO */
+	CAR_UP,
+	CAR_BACKOFF,		/* outgoing, waiting to reconnect */
+};
+
+struct carrier {
+	struct carrier *next;		/* daemon's list */
+	struct daemon *d;
+	struct peer *peer;		/* NULL for incoming */
+	enum carrier_state state;
+	int fd;
+	bool kernel;			/* the carrier runs in funnel.ko */
+	uint32_t kid;			/* funnel.ko carrier id */
+	struct sockaddr_storage local, remote;
+	char local_text[64], remote_text[64];
+	char peer_node[CTRL_TEXT_MAX + 1];
+	uint32_t peer_features;
+
+	/* receive: preamble, then frames (deframed here on the user path) */
+	uint8_t pre[FUNNEL_PREAMBLE_LEN];
+	size_t pre_have;
+	uint8_t *rbuf;
+	struct funnel_deframer df;
+
+	/* transmit: whole frames with their length prefix */
+	uint8_t *obuf;
+	size_t olen, ocap, ooff;
+	bool pollout;			/* EPOLLOUT is being watched */
+
+	struct loop_timer t_timeout;	/* connect, preamble, hello */
+	struct loop_timer t_ping;
+	struct loop_timer t_backoff;
+	uint64_t ping_nonce;
+	bool ping_outstanding;
+	uint32_t pings_missed;
+	uint32_t backoff_ms;
+	uint32_t reconnects;
+	bool was_up;
+	uint64_t up_since;
+	uint64_t next_try;
+	char last_error[DAEMON_TEXT_MAX];
+
+	uint16_t next_stream;		/* outgoing: next id to try */
+	struct cstream *streams;
+	struct fstats st;		/* user path: carrier counters */
+};
+
+struct daemon {
+	struct loop *loop;
+	struct kpath kp;
+	enum datapath_mode dp;
+	bool plaintext;
+	struct stmt identity;		/* kind 0 when unset */
+	char node[CTRL_TEXT_MAX + 1];
+	uint32_t keepalive_ms;
+	uint64_t started;
+
+	struct listener *listeners;
+	struct peer *peers;
+	struct service *services;
+	struct map *maps;
+	struct carrier *carriers;
+	bool stopping;
+};
+
+/* daemon.c */
+/*
+ * Apply one statement.  Returns 0, or -1 with err naming the problem; on
+ * error nothing changed.  show and stats write their output to out
+ * (json: as JSON).  from_config refuses show and stats.
+ */
+int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
+		 bool json, FILE *out, char *err, size_t errlen);
+/* Load a configuration file; -1 with err "FILE:LINE: message". */
+int daemon_load(struct daemon *d, const char *path, bool must_exist,
+		char *err, size_t errlen);
+void daemon_shutdown(struct daemon *d);
+struct service *daemon_service(struct daemon *d, const char *name);
+struct map *daemon_map_find(struct daemon *d, int proto,
+			    const struct sockaddr_storage *ss);
+const char *map_state_name(enum map_state st);
+/* Resolve a stmt_addr (name or numeric) to a socket address. */
+int addr_resolve(const struct stmt_addr *a, int socktype,
+		 struct sockaddr_storage *ss, socklen_t *len,
+		 char *err, size_t errlen);
+void addr_format(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+/* carrier.c */
+struct carrier *carrier_new_out(struct daemon *d, struct peer *p);
+/* Start (or restart now) an outgoing carrier. */
+void carrier_start(struct carrier *c);
+/* Tear down and free (peer del, shutdown). */
+void carrier_free(struct carrier *c, int reason);
+/* Accept a TCP connection on a listener. */
+void carrier_accept(struct daemon *d, int lfd);
+/* The map was added / is being deleted: open or close its stream. */
+void carrier_map_added(struct carrier *c, struct map *m);
+void carrier_map_deleted(struct carrier *c, struct map *m);
+/* The service is deleted: close the streams that use it. */
+void carrier_service_deleted(struct daemon *d, const char *name);
+const char *carrier_state_name(enum carrier_state st);
+
+#endif /* FUNNEL_DAEMON_H */

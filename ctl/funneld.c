@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * funneld: the Funnel daemon.  Reads the configuration, listens on the
+ * control socket for funnelctl, brings carriers up and keeps them up,
+ * and runs the control protocol; DATA frames move in funnel.ko, or in
+ * funneld's userspace path when the kernel cannot take the carrier.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include "ctlsock.h"
+#include "daemon.h"
+#include "log.h"
+
+#ifndef FUNNEL_VERSION
+#error "build with -DFUNNEL_VERSION=\"x.y.z\" (see ctl/Makefile)"
+#endif
+
+#define PROG			"funneld"
+#define DEFAULT_CONFIG		"/etc/funnel/funnel.conf"
+#define DEFAULT_SOCKET		"/run/funnel/funneld.sock"
+#define DEFAULT_KEEPALIVE_S	10
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [-c CONFIG] [-s SOCKET] [-f] [--datapath auto|kernel|user]\n"
+		"               [-l LEVEL] [-n NODE] [--keepalive SECONDS]\n"
+		"\n"
+		"  -c, --config FILE      configuration (default " DEFAULT_CONFIG ")\n"
+		"  -s, --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
+		"  -f, --foreground       stay in the foreground, log to stderr\n"
+		"      --datapath MODE    auto (default): funnel.ko if loaded, else\n"
+		"                         userspace; kernel or user force one\n"
+		"  -l, --log-level LEVEL  error, warning, info (default), debug\n"
+		"  -n, --node NAME        node name sent to peers (default: host name)\n"
+		"      --keepalive SEC    ping interval, 1..3600 (default %d); a peer\n"
+		"                         is dead after 3 unanswered pings\n"
+		"  -V, --version          print the version\n"
+		"  -h, --help             this help\n", DEFAULT_KEEPALIVE_S);
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(try '" PROG " --help')\n");
+	return 2;
+}
+
+static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP ignored: change the running configuration with funnelctl");
+			continue;
+		}
+		log_info("signal %u: shutting down", si.ssi_signo);
+		loop_stop(l);
+	}
+}
+
+static int detach(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return chdir("/");
+}
+
+enum { OPT_DATAPATH = 256, OPT_KEEPALIVE };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "datapath", required_argument, NULL, OPT_DATAPATH },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = DEFAULT_CONFIG, *sock = DEFAULT_SOCKET;
+	bool config_given = false, fg = false;
+	int level = LOG_INFO, opt, sfd, ret;
+	struct daemon d = { .dp = DP_AUTO };
+	char err[2 * DAEMON_TEXT_MAX];
+	sigset_t mask;
+	long ka = DEFAULT_KEEPALIVE_S;
+	char *end;
+
+	while ((opt = getopt_long(argc, argv, "c:s:fl:n:Vh", longopts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			config_given = true;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'f':
+			fg = true;
+			break;
+		case OPT_DATAPATH:
+			if (!strcmp(optarg, "auto"))
+				d.dp = DP_AUTO;
+			else if (!strcmp(optarg, "kernel"))
+				d.dp = DP_KERNEL;
+			else if (!strcmp(optarg, "user"))
+				d.dp = DP_USER;
+			else
+				return usage_error("bad --datapath '%s' (auto, kernel or user)",
+						   optarg);
+			break;
+		case 'l':
+			level = log_level_parse(optarg);
+			if (level < 0)
+				return usage_error("bad log level '%s' (error, warning, info, debug)",
+						   optarg);
+			break;
+		case 'n':
+			if (!optarg[0] || strlen(optarg) > CTRL_TEXT_MAX)
+				return usage_error("bad node name '%s' (1..%d bytes)",
+						   optarg, CTRL_TEXT_MAX);
+			snprintf(d.node, sizeof(d.node), "%s", optarg);
+			break;
+		case OPT_KEEPALIVE:
+			errno = 0;
+			ka = strtol(optarg, &end, 10);
+			if (errno || *end || ka < 1 || ka > 3600)
+				return usage_error("bad --keepalive '%s' (1..3600 seconds)",
+						   optarg);
+			break;
+		case 'V':
+			printf(PROG " %s\n", FUNNEL_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error("unknown option or missing argument");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+
+	log_init(PROG, 1, level);
+	if (!d.node[0] && gethostname(d.node, sizeof(d.node) - 1))
+		snprintf(d.node, sizeof(d.node), "funneld");
+	d.keepalive_ms = (uint32_t)ka * 1000;
+	d.loop = loop_new();
+	if (!d.loop) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	d.started = loop_now_ms();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0 || loop_add(d.loop, sfd, EPOLLIN, on_signal, NULL)) {
+		fprintf(stderr, PROG ": signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+
+	if (d.dp != DP_USER && kpath_open(&d.kp, err, sizeof(err))) {
+		if (d.dp == DP_KERNEL) {
+			log_err("--datapath kernel: %s", err);
+			return 1;
+		}
+		log_info("userspace data path: %s", err);
+	} else {
+		log_info("%s data path", d.dp == DP_USER ? "userspace" : "kernel");
+	}
+
+	ret = daemon_load(&d, config, config_given, err, sizeof(err));
+	if (!ret)
+		ret = ctlsock_open(&d, sock, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		daemon_shutdown(&d);
+		ctlsock_close(&d);
+		loop_del(d.loop, sfd);
+		close(sfd);
+		kpath_close(&d.kp);
+		loop_free(d.loop);
+		return 1;
+	}
+	if (!fg) {
+		if (detach()) {
+			log_err("cannot detach: %s", strerror(errno));
+			return 1;
+		}
+		log_init(PROG, 0, level);
+	}
+	log_info("funneld %s running (node %s, control socket %s)",
+		 FUNNEL_VERSION, d.node, sock);
+
+	ret = loop_run(d.loop);
+	if (ret)
+		log_err("event loop: %s", strerror(-ret));
+	daemon_shutdown(&d);
+	ctlsock_close(&d);
+	loop_del(d.loop, sfd);
+	close(sfd);
+	kpath_close(&d.kp);
+	loop_free(d.loop);
+	log_info("stopped");
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/* funneld's requests to funnel.ko over generic netlink. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <linux/funnel.h>
+
+#include "kpath.h"
+
+static int kp_fail(struct kpath *k, const char *op, int err, char *buf,
+		   size_t len)
+{
+	const char *ext = funnel_genl_extack(&k->g);
+
+	if (buf && len)
+		snprintf(buf, len, "%s: %s%s%s", op, strerror(-err),
+			 ext[0] ? ": " : "", ext);
+	return err;
+}
+
+int kpath_open(struct kpath *k, char *err, size_t errlen)
+{
+	int ret;
+
+	if (k->open)
+		return 0;
+	ret = funnel_genl_open(&k->g);
+	if (ret) {
+		snprintf(err, errlen, "%s",
+			 ret == -ENOENT ? "funnel.ko is not loaded (no generic netlink family \"funnel\")" :
+			 strerror(-ret));
+		return ret;
+	}
+	k->open = true;
+	return 0;
+}
+
+void kpath_close(struct kpath *k)
+{
+	if (k->open)
+		funnel_genl_close(&k->g);
+	k->open = false;
+}
+
+static int on_carrier_id(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[FUNNEL_A_MAX + 1];
+	uint32_t *id = arg;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, FUNNEL_A_MAX, NULL) < 0 ||
+	    !tb[FUNNEL_A_CARRIER_ID])
+		return -EBADMSG;
+	*id = nla_get_u32(tb[FUNNEL_A_CARRIER_ID]);
+	return 0;
+}
+
+int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,
+		      char *err, size_t errlen)
+{
+	struct nl_msg *req;
+	int ret;
+
+	req = funnel_genl_msg(&k->g, FUNNEL_CMD_CARRIER_NEW, 0);
+	if (!req || nla_put_s32(req, FUNNEL_A_SOCK_FD, fd) < 0) {
+		nlmsg_free(req);
+		return kp_fail(k, "carrier-new", -ENOMEM, err, errlen);
+	}
+	*id = 0;
+	ret = funnel_genl_request(&k->g, req, on_carrier_id, id);
+	if (!ret && !*id)
+		ret = -EBADMSG;
+	return ret ? kp_fail(k, "carrier-new", ret, err, errlen) : 0;
+}
+
+static int put_addr(struct nl_msg *req, const struct sockaddr_storage *ss,
+		    bool remote)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		if (sin->sin_addr.s_addr != htonl(INADDR_ANY) &&
+		    nla_put_u32(req, remote ? FUNNEL_A_REMOTE_IPV4 :
+				FUNNEL_A_LOCAL_IPV4, sin->sin_addr.s_addr) < 0)
+			return -1;
+		return nla_put_u16(req, remote ? FUNNEL_A_REMOTE_PORT :
+				   FUNNEL_A_LOCAL_PORT, sin->sin_port);
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		if (!IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) &&
+		    nla_put(req, remote ? FUNNEL_A_REMOTE_IPV6 :
+			    FUNNEL_A_LOCAL_IPV6, 16, &sin6->sin6_addr) < 0)
+			return -1;
+		return nla_put_u16(req, remote ? FUNNEL_A_REMOTE_PORT :
+				   FUNNEL_A_LOCAL_PORT, sin6->sin6_port);
+	}
+	return -1;
+}
+
+int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		     int kind, bool unordered,
+		     const struct sockaddr_storage *addr,
+		     char *err, size_t errlen)
+{
+	struct nl_msg *req;
+	int ret, bad = 0;
+
+	req = funnel_genl_msg(&k->g, FUNNEL_CMD_STREAM_NEW, 0);
+	if (!req)
+		return kp_fail(k, "stream-new", -ENOMEM, err, errlen);
+	bad |= nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0;
+	bad |= nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0;
+	bad |= nla_put_u32(req, FUNNEL_A_STREAM_KIND, (uint32_t)kind) < 0;
+	bad |= put_addr(req, addr, kind == FUNNEL_STREAM_UDP_CONNECT) < 0;
+	if (unordered)
+		bad |= nla_put_flag(req, FUNNEL_A_UNORDERED) < 0;
+	if (bad) {
+		nlmsg_free(req);
+		return kp_fail(k, "stream-new", -EMSGSIZE, err, errlen);
+	}
+	ret = funnel_genl_request(&k->g, req, NULL, NULL);
+	return ret ? kp_fail(k, "stream-new", ret, err, errlen) : 0;
+}
+
+int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
+		     char *err, size_t errlen)
+{
+	struct nl_msg *req;
+	int ret;
+
+	req = funnel_genl_msg(&k->g, FUNNEL_CMD_STREAM_DEL, 0);
+	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0 ||
+	    nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0) {
+		nlmsg_free(req);
+		return kp_fail(k, "stream-del", -ENOMEM, err, errlen);
+	}
+	ret = funnel_genl_request(&k->g, req, NULL, NULL);
+	return ret ? kp_fail(k, "stream-del", ret, err, errlen) : 0;
+}
+
+static void get_stats(struct nlattr *nest, struct fstats *st)
+{
+	struct nlattr *a;
+	int rem;
+
+	memset(st, 0, sizeof(*st));
+	if (!nest)
+		return;
+	nla_for_each_nested(a, nest, rem) {
+		int t = nla_type(a);
+
+		if (t >= FUNNEL_A_STATS_RX_FRAMES && t < FSTATS_N &&
+		    nla_len(a) == 8)
+			st->v[t] = nla_get_u64(a);
+	}
+}
+
+struct stats_arg {
+	struct fstats *st;
+	uint32_t *nflows;
+};
+
+static int on_stats(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[FUNNEL_A_MAX + 1];
+	struct stats_arg *sa = arg;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, FUNNEL_A_MAX, NULL) < 0)
+		return -EBADMSG;
+	get_stats(tb[FUNNEL_A_STATS], sa->st);
+	if (sa->nflows && tb[FUNNEL_A_FLOW_COUNT])
+		*sa->nflows = nla_get_u32(tb[FUNNEL_A_FLOW_COUNT]);
+	return 0;
+}
+
+int kpath_carrier_stats(struct kpath *k, uint32_t carrier, struct fstats *st)
+{
+	struct stats_arg sa = { st, NULL };
+	struct nl_msg *req;
+
+	memset(st, 0, sizeof(*st));
+	req = funnel_genl_msg(&k->g, FUNNEL_CMD_CARRIER_GET, 0);
+	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0) {
+		nlmsg_free(req);
+		return -ENOMEM;
+	}
+	return funnel_genl_request(&k->g, req, on_stats, &sa);
+}
+
+int kpath_stream_stats(struct kpath *k, uint32_t carrier, uint16_t stream,
+		       struct fstats *st, uint32_t *nflows)
+{
+	struct stats_arg sa = { st, nflows };
+	struct nl_msg *req;
+
+	memset(st, 0, sizeof(*st));
+	*nflows = 0;
+	req = funnel_genl_msg(&k->g, FUNNEL_CMD_STREAM_GET, 0);
+	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0 ||
+	    nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0) {
+		nlmsg_free(req);
+		return -ENOMEM;
+	}
+	return funnel_genl_request(&k->g, req, on_stats, &sa);
+}
+
+static void get_addr(struct nlattr **tb, bool remote,
+		     struct sockaddr_storage *ss)
+{
+	struct nlattr *a4 = tb[remote ? FUNNEL_A_REMOTE_IPV4 : FUNNEL_A_LOCAL_IPV4];
+	struct nlattr *a6 = tb[remote ? FUNNEL_A_REMOTE_IPV6 : FUNNEL_A_LOCAL_IPV6];
+	struct nlattr *ap = tb[remote ? FUNNEL_A_REMOTE_PORT : FUNNEL_A_LOCAL_PORT];
+	uint16_t port = ap ? nla_get_u16(ap) : 0;
+
+	memset(ss, 0, sizeof(*ss));
+	if (a6 && nla_len(a6) == 16) {
+		struct sockaddr_in6 *sin6 = (void *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, nla_data(a6), 16);
+		sin6->sin6_port = port;
+	} else {
+		struct sockaddr_in *sin = (void *)ss;
+
+		sin->sin_family = AF_INET;
+		if (a4)
+			sin->sin_addr.s_addr = nla_get_u32(a4);
+		sin->sin_port = port;
+	}
+}
+
+struct flows_arg {
+	void (*fn)(const struct kpath_flow *f, void *arg);
+	void *arg;
+};
+
+static int on_flow(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[FUNNEL_A_MAX + 1];
+	struct flows_arg *fa = arg;
+	struct kpath_flow f;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, FUNNEL_A_MAX, NULL) < 0 ||
+	    !tb[FUNNEL_A_FLOW_ID])
+		return -EBADMSG;
+	memset(&f, 0, sizeof(f));
+	f.id = nla_get_u32(tb[FUNNEL_A_FLOW_ID]);
+	get_addr(tb, false, &f.local);
+	get_addr(tb, true, &f.remote);
+	if (tb[FUNNEL_A_IDLE_MS])
+		f.idle_ms = nla_get_u32(tb[FUNNEL_A_IDLE_MS]);
+	get_stats(tb[FUNNEL_A_STATS], &f.st);
+	fa->fn(&f, fa->arg);
+	return 0;
+}
+
+int kpath_flows(struct kpath *k, uint32_t carrier, uint16_t stream,
+		void (*fn)(const struct kpath_flow *f, void *arg), void *arg)
+{
+	struct flows_arg fa = { fn, arg };
+	struct nl_msg *req;
+
+	req = funnel_genl_msg(&k->g, FUNNEL_CMD_FLOW_GET, NLM_F_DUMP);
+	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0 ||
+	    nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0) {
+		nlmsg_free(req);
+		return -ENOMEM;
+	}
+	return funnel_genl_request(&k->g, req, on_flow, &fa);
+}

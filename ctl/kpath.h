@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * funneld's use of funnel.ko: carriers, streams and counters over the
+ * "funnel" generic netlink family (Documentation/netlink/funnel.yaml).
+ * Every function returns 0 or -errno and, on error, leaves a message in
+ * err naming the operation and the kernel's extended ACK.
+ */
+#ifndef FUNNEL_KPATH_H
+#define FUNNEL_KPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "fstats.h"
+#include "genl.h"
+
+struct kpath {
+	struct funnel_genl g;
+	bool open;
+};
+
+/* Resolve the family; -ENOENT when funnel.ko is not loaded. */
+int kpath_open(struct kpath *k, char *err, size_t errlen);
+void kpath_close(struct kpath *k);
+
+/* Hand a TCP socket that has the ULP to the kernel; *id gets its id. */
+int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,
+		      char *err, size_t errlen);
+
+/*
+ * A udp-listen (addr: local address to bind) or udp-connect (addr: the
+ * target) stream.
+ */
+int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		     int kind, bool unordered,
+		     const struct sockaddr_storage *addr,
+		     char *err, size_t errlen);
+int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
+		     char *err, size_t errlen);
+
+int kpath_carrier_stats(struct kpath *k, uint32_t carrier, struct fstats *st);
+int kpath_stream_stats(struct kpath *k, uint32_t carrier, uint16_t stream,
+		       struct fstats *st, uint32_t *nflows);
+
+/* A flow as flow-get reports it. */
+struct kpath_flow {
+	uint32_t id;
+	struct sockaddr_storage local, remote;
+	uint32_t idle_ms;
+	struct fstats st;
+};
+
+/* Call fn for each flow of a stream (dump). */
+int kpath_flows(struct kpath *k, uint32_t carrier, uint16_t stream,
+		void (*fn)(const struct kpath_flow *f, void *arg), void *arg);
+
+#endif /* FUNNEL_KPATH_H */
