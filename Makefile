@@ -6,6 +6,8 @@
 # make deps            install build/test/demo dependencies (apt, root)
 # make check           everything: unit tests, lint, VM selftests on 6.1 and 6.12
 # make lint            checkpatch --strict and sparse (C=1) on kmod/
+# make demo            two sites in the VM, DNS and RADIUS through Funnel
+# make install         install funneld, funnelctl, funnel.ko, man pages, unit
 
 SHELL    := /bin/bash
 TOP      := $(CURDIR)
@@ -18,7 +20,7 @@ KSRCS    := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
 	    selftests/vm/warn/Kbuild selftests/vm/warn/funnel_selftest_warn.c
 UAPI     := $(wildcard uapi/linux/*.h)
 
-.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers
+.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install
 all: kmod ctl
 
 # One kbuild tree per kernel: build/KVER/ mirrors the sources with
@@ -62,6 +64,13 @@ lint:
 
 check: deps
 	@./selftests/check.sh
+
+demo: deps
+	@$(MAKE) -s kmods ctl tools >/dev/null
+	@./scripts/demo.sh
+
+install: kmod ctl
+	@KVER=$(KVER) ./scripts/install.sh $(DESTDIR)
 
 clean:
 	rm -rf build kmod/funnel.ko

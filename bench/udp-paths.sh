@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Benchmark: UDP through Funnel's kernel path, through a plain userspace
-# UDP-over-TCP relay (socat), and direct, in one VM run; prints rates and
-# the ratios between them.  Not a test: it never fails on a number.
+# Benchmark: UDP through Funnel's kernel path, through funneld's
+# userspace path, through a plain userspace UDP-over-TCP relay (socat),
+# and direct, in one VM run; prints rates and the ratios between them.
+# Not a test: it never fails on a number.
 #
 #   bench/udp-paths.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #
@@ -25,7 +26,7 @@ if [ -z "${FUNNEL_TOP:-}" ]; then
 fi
 
 secs=${BENCH_SECS:-5}
-export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$PATH
+export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl:$PATH
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 W=$(mktemp -d)
 modprobe funnel
@@ -48,7 +49,12 @@ ip netns exec fs socat TCP4-LISTEN:9002,reuseaddr,nodelay UDP4:127.0.0.1:7102 &
 sleep 0.5
 ip netns exec fc socat UDP4-LISTEN:8002 TCP4:10.99.0.2:9001,nodelay &
 ip netns exec fc socat UDP4-LISTEN:8102 TCP4:10.99.0.2:9002,nodelay &
-sleep 0.5
+# (c) funneld's userspace path on both sites, same services
+printf 'listen 10.99.0.2:7500\nplaintext\nservice add rr udp 127.0.0.1:7001\nservice add ow udp 127.0.0.1:7201\n' >"$W/us.conf"
+printf 'plaintext\npeer add s 10.99.0.2:7500\nmap add udp 127.0.0.1:8003 peer s service rr\nmap add udp 127.0.0.1:8103 peer s service ow\n' >"$W/uc.conf"
+ip netns exec fs funneld -f --datapath user -l warning -c "$W/us.conf" -s "$W/us.sock" 2>"$W/us.log" &
+ip netns exec fc funneld -f --datapath user -l warning -c "$W/uc.conf" -s "$W/uc.sock" 2>"$W/uc.log" &
+sleep 2
 
 rate() { sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p' | tail -n 1; }
 rr() { ip netns exec fc udp_pump rr "$@" -t "$secs" -w 1 -T 1000 2>&1 | rate; }
@@ -64,7 +70,9 @@ oneway() { # CLIENT-PORT SINK-ADDR SINK-PORT
 
 echo "bench: $(uname -r), ${secs}s per run, 64-byte datagrams"
 k_rr=$(rr 127.0.0.1 8001); s_rr=$(rr 127.0.0.1 8002); d_rr=$(rr 10.99.0.3 7002)
+u_rr=$(rr 127.0.0.1 8003)
 k_ow=$(oneway 8101 127.0.0.1 7101); s_ow=$(oneway 8102 127.0.0.1 7102)
+u_ow=$(oneway 8103 127.0.0.1 7201)
 d_ow=$(ip netns exec fs udp_pump sink 10.99.0.3 7103 -t "$secs" >"$W/dsink" 2>&1 &
 	sleep 0.3; ip netns exec fc udp_pump blast 10.99.0.3 7103 -t "$secs" -s 64 >/dev/null 2>&1
 	sleep 0.5; pkill -f 'sink 10.99.0.3 7103'; sleep 0.2; rate <"$W/dsink")
@@ -72,9 +80,12 @@ d_ow=$(ip netns exec fs udp_pump sink 10.99.0.3 7103 -t "$secs" >"$W/dsink" 2>&1
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
 printf '%-28s %12s %12s\n' "funnel kernel path" "${k_rr:-0}" "${k_ow:-0}"
+printf '%-28s %12s %12s\n' "funneld userspace path" "${u_rr:-0}" "${u_ow:-0}"
 printf '%-28s %12s %12s\n' "socat UDP-over-TCP relay" "${s_rr:-0}" "${s_ow:-0}"
 printf '%-28s %12s %12s\n' "direct (no tunnel)" "${d_rr:-0}" "${d_ow:-0}"
 echo "ratio kernel/socat:  rr $(ratio "$k_rr" "$s_rr")  one-way $(ratio "$k_ow" "$s_ow")"
+echo "ratio kernel/user:   rr $(ratio "$k_rr" "$u_rr")  one-way $(ratio "$k_ow" "$u_ow")"
+echo "ratio user/socat:    rr $(ratio "$u_rr" "$s_rr")  one-way $(ratio "$u_ow" "$s_ow")"
 echo "ratio kernel/direct: rr $(ratio "$k_rr" "$d_rr")  one-way $(ratio "$k_ow" "$d_ow")"
 sites_down
 rm -rf "$W"

@@ -128,8 +128,10 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 
 	if (c->fd < 0 || (c->state != CAR_HELLO && c->state != CAR_UP))
 		return -1;
-	if (!ctrl && c->olen - c->ooff + need > CAR_TXQ_DATA_MAX)
+	if (!ctrl && c->olen - c->ooff + need > CAR_TXQ_DATA_MAX) {
+		FST(&c->st, TX_DROP_QUEUE)++;
 		return -1;
+	}
 	if (c->olen - c->ooff + need > CAR_TXQ_MAX) {
 		car_fail(c, "transmit queue overflow (peer not reading)");
 		return -1;
@@ -325,6 +327,7 @@ static void car_open_map(struct carrier *c, struct map *m)
 	}
 	cs->map = m;
 	cs->state = CS_OPENING;
+	m->last_open = loop_now_ms();
 	m->stream = id;
 	m->state = MAP_OPENING;
 	m->reason[0] = '\0';
@@ -338,6 +341,23 @@ static void car_open_map(struct carrier *c, struct map *m)
 		 car_name(c), id, stmt_proto_name(m->s.proto), m->addr,
 		 m->s.service);
 	car_send_ctrl(c, &msg);
+}
+
+/*
+ * Offer refused and closed maps again now and then: the peer may have
+ * added the service, or the local port may be free again.
+ */
+static void car_retry_maps(struct carrier *c)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!c->peer)
+		return;
+	for (struct map *m = c->d->maps; m && c->state == CAR_UP; m = m->next)
+		if (!m->stream && !strcmp(m->s.peer, c->peer->s.name) &&
+		    (m->state == MAP_REFUSED || m->state == MAP_CLOSED) &&
+		    now - m->last_open >= MAP_RETRY_MS)
+			car_open_map(c, m);
 }
 
 void carrier_map_added(struct carrier *c, struct map *m)
@@ -383,11 +403,22 @@ void carrier_service_deleted(struct daemon *d, const char *name)
 
 /* ---- teardown, backoff ---- */
 
-static void car_close_fd(struct carrier *c)
+/*
+ * abort: reset the connection instead of closing it in order.  A failed
+ * carrier's peer is dead or misbehaving; an orderly close would keep the
+ * socket (and with the ULP attached, funnel.ko) busy retransmitting a FIN
+ * nobody acknowledges.
+ */
+static void car_close_fd(struct carrier *c, bool abort)
 {
 	while (c->streams)
 		cs_remove(c, c->streams);
 	if (c->fd >= 0) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		if (abort)
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
 		loop_del(c->d->loop, c->fd);
 		close(c->fd);
 		c->fd = -1;
@@ -459,7 +490,7 @@ static void car_fail(struct carrier *c, const char *fmt, ...)
 	va_end(ap);
 	log_warn("%s: carrier %s: %s", car_name(c),
 		 c->state == CAR_UP ? "down" : "failed", c->last_error);
-	car_close_fd(c);
+	car_close_fd(c, true);
 	if (!c->peer) {
 		c->state = CAR_IDLE;
 		loop_timer_init(&c->t_backoff, car_reap, c);
@@ -511,8 +542,10 @@ static void car_ping(struct loop *l, void *arg)
 	c->ping_outstanding = true;
 	m.nonce = c->ping_nonce;
 	car_send_ctrl(c, &m);
-	if (c->fd >= 0)
-		loop_timer_arm(l, &c->t_ping, c->d->keepalive_ms);
+	if (c->fd < 0)
+		return;
+	loop_timer_arm(l, &c->t_ping, c->d->keepalive_ms);
+	car_retry_maps(c);
 }
 
 void carrier_free(struct carrier *c, int reason)
@@ -529,7 +562,7 @@ void carrier_free(struct carrier *c, int reason)
 				usleep(2000);
 		}
 	}
-	car_close_fd(c);
+	car_close_fd(c, false);
 	loop_timer_cancel(c->d->loop, &c->t_backoff);
 	car_unlink(c);
 	free(c);

@@ -146,6 +146,15 @@ static int bind_socket(const struct sockaddr_storage *ss, socklen_t len,
 	return fd;
 }
 
+static void host_port(const struct stmt_addr *a, uint16_t dflt, char *buf,
+		      size_t len)
+{
+	bool v6 = a->family == AF_INET6 && !a->is_name;
+
+	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "",
+		 a->port ? a->port : dflt);
+}
+
 /* ---- lookups ---- */
 
 static struct peer *peer_find(struct daemon *d, const char *name)
@@ -273,8 +282,12 @@ static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 	}
 	p->next = d->peers;
 	d->peers = p;
-	log_info("peer %s at %s:%u", s->name, s->addr.host,
-		 s->addr.port ? s->addr.port : FUNNEL_DEFAULT_PORT);
+	{
+		char hp[STMT_HOST_MAX + 16];
+
+		host_port(&s->addr, FUNNEL_DEFAULT_PORT, hp, sizeof(hp));
+		log_info("peer %s at %s", s->name, hp);
+	}
 	carrier_start(p->car);
 	return 0;
 }
@@ -367,8 +380,8 @@ static int map_addr(const struct stmt *s, struct sockaddr_storage *ss,
 			    sizeof(dummy));
 }
 
-static int do_map_add(struct daemon *d, const struct stmt *s, char *err,
-		      size_t errlen)
+static int do_map_add(struct daemon *d, const struct stmt *s,
+		      bool from_config, char *err, size_t errlen)
 {
 	struct peer *p = peer_find(d, s->peer);
 	struct sockaddr_storage ss;
@@ -393,11 +406,18 @@ static int do_map_add(struct daemon *d, const struct stmt *s, char *err,
 			 text);
 		return -1;
 	}
-	/* the port must be free now, not only when the stream opens */
+	/*
+	 * The port must be free now, not only when the stream opens.  At
+	 * start-up a port still held by a previous funneld's carrier is
+	 * only a warning: the map is offered again until it is free.
+	 */
 	fd = bind_socket(&ss, len, SOCK_DGRAM, "map add: bind", err, errlen);
-	if (fd < 0)
+	if (fd < 0 && !from_config)
 		return -1;
-	close(fd);
+	if (fd < 0)
+		log_warn("%s (will retry)", err);
+	else
+		close(fd);
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		snprintf(err, errlen, "map add: out of memory");
@@ -475,7 +495,7 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 	case STMT_SERVICE_DEL:
 		return do_service_del(d, s, err, errlen);
 	case STMT_MAP_ADD:
-		return do_map_add(d, s, err, errlen);
+		return do_map_add(d, s, from_config, err, errlen);
 	case STMT_MAP_DEL:
 		return do_map_del(d, s, err, errlen);
 	case STMT_SHOW:
@@ -703,15 +723,6 @@ static void allow_text(const struct stmt *s, char *buf, size_t len)
 	for (unsigned int i = 0; i < s->n_allow && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s",
 					 i ? "," : "", s->allow[i]);
-}
-
-static void host_port(const struct stmt_addr *a, uint16_t dflt, char *buf,
-		      size_t len)
-{
-	bool v6 = a->family == AF_INET6 && !a->is_name;
-
-	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "",
-		 a->port ? a->port : dflt);
 }
 
 static int snap_fill(struct daemon *d, struct snapshot *sn)

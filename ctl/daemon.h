@@ -63,7 +63,11 @@ struct map {
 	uint16_t stream;		/* 0: none on the carrier now */
 	enum map_state state;
 	char reason[DAEMON_TEXT_MAX];
+	uint64_t last_open;		/* when OPEN was last sent */
 };
+
+/* A refused or closed map is offered again this often. */
+#define MAP_RETRY_MS		30000
 
 enum cstream_state { CS_OPENING, CS_OPEN };
 

@@ -2,17 +2,29 @@
 /*
  * funnelctl: command-line tool for Funnel.
  *
- * Daemon commands (identity, listen, peer, service, map, show, stats) go
- * to funneld over its Unix socket and arrive with the daemon; "version"
- * asks funnel.ko directly over generic netlink.
+ * "version" asks funnel.ko directly over generic netlink.  Every other
+ * command is a statement (stmt.h): funnelctl parses it, so that a bad
+ * command fails here with exit status 2, and sends its canonical form to
+ * funneld over the Unix socket, one request per connection:
+ *
+ *   request:  "text STATEMENT\n" or "json STATEMENT\n", then end of file
+ *   reply:    "ok\n" or "error\n", then a body up to end of file
+ *
+ * The body of "ok" goes to standard output; the body of "error" is the
+ * message, printed on standard error with exit status 1.
  */
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <linux/funnel.h>
 
@@ -20,6 +32,7 @@
 #include "info.h"
 #include "json.h"
 #include "nlnames.h"
+#include "stmt.h"
 
 #ifndef FUNNEL_VERSION
 #error "build with -DFUNNEL_VERSION=\"x.y.z\" (see ctl/Makefile)"
@@ -30,6 +43,8 @@
 
 #define EXIT_FAIL		1	/* the command failed */
 #define EXIT_USAGE		2	/* bad command line */
+
+#define REPLY_MAX		(64U << 20)	/* longest reply of funneld */
 
 struct opts {
 	const char *socket;	/* used by daemon commands */
@@ -47,8 +62,23 @@ static void usage(FILE *f)
 		"      --json           machine-readable output\n"
 		"  -h, --help           show this help\n"
 		"\n"
-		"commands:\n"
-		"  version              versions of " PROG " and of funnel.ko\n");
+		"commands (sent to funneld; the statements of funnel.conf):\n"
+		"  identity PRINCIPAL keytab PATH  local identity, initiating and accepting\n"
+		"  listen [ADDR]:PORT              accept carriers\n"
+		"  peer add NAME HOST[:PORT] [carrier auto|sctp|sctp-udp|tcp] [principal P]\n"
+		"  peer del NAME\n"
+		"  service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]\n"
+		"  service del NAME\n"
+		"  map add udp|tcp [ADDR:]PORT peer NAME service NAME\n"
+		"  map del udp|tcp [ADDR:]PORT\n"
+		"  show                            peers, carriers, streams, flows, counters\n"
+		"  stats [--prometheus]            counters (Prometheus text format)\n"
+		"  plaintext                       carriers without GSS: no authentication,\n"
+		"                                  no encryption (needed on both ends)\n"
+		"IPv6 addresses go in brackets: [fd00::1]:9899.\n"
+		"\n"
+		"other commands:\n"
+		"  version                         versions of " PROG " and of funnel.ko\n");
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -170,6 +200,232 @@ static int cmd_version(const struct opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* ---- daemon commands ---- */
+
+struct reply {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+/*
+ * Connect to funneld; returns the socket, or -1 after a message: exit
+ * status in *status.
+ */
+static int daemon_connect(const char *path, int *status)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		*status = usage_error("socket path too long (max %zu bytes): '%s'",
+				      sizeof(sun.sun_path) - 1, path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": socket: %s\n", strerror(errno));
+		*status = EXIT_FAIL;
+		return -1;
+	}
+	err = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	/* Interrupted, the connection goes on: wait for it by trying again. */
+	while (err && errno == EINTR)
+		err = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (err && errno != EISCONN) {
+		fprintf(stderr, PROG ": cannot reach funneld at %s: %s "
+			"(is funneld running? -s selects another socket)\n",
+			path, strerror(errno));
+		close(fd);
+		*status = EXIT_FAIL;
+		return -1;
+	}
+	return fd;
+}
+
+/* Send len bytes; 0 or -errno.  No SIGPIPE when funneld has gone. */
+static int send_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Make room for more of the reply; 0, -ENOMEM or -EFBIG. */
+static int reply_grow(struct reply *r)
+{
+	size_t cap;
+	char *p;
+
+	if (r->len < r->cap)
+		return 0;
+	if (r->cap > REPLY_MAX)
+		return -EFBIG;
+	cap = r->cap ? r->cap * 2 : 4096;
+	if (cap > (size_t)REPLY_MAX + 1)
+		cap = (size_t)REPLY_MAX + 1;
+	p = realloc(r->buf, cap);
+	if (!p)
+		return -ENOMEM;
+	r->buf = p;
+	r->cap = cap;
+	return 0;
+}
+
+/* Read the reply up to end of file: 0, -errno or -EFBIG (too long). */
+static int read_reply(int fd, struct reply *r)
+{
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		err = reply_grow(r);
+		if (err)
+			return err;
+		n = read(fd, r->buf + r->len, r->cap - r->len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return 0;
+		r->len += (size_t)n;
+		if (r->len > REPLY_MAX)
+			return -EFBIG;
+	}
+}
+
+/* "ok" or "error" line: print what the body says; the exit status. */
+static int handle_reply(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t slen, blen;
+	const char *body;
+
+	if (!nl) {
+		fprintf(stderr, PROG ": funneld closed the connection %s\n",
+			len ? "early (incomplete reply)" : "without a reply");
+		return EXIT_FAIL;
+	}
+	slen = (size_t)(nl - buf);
+	body = nl + 1;
+	blen = len - slen - 1;
+	if (slen == 2 && !memcmp(buf, "ok", 2)) {
+		fwrite(body, 1, blen, stdout);
+		return 0;
+	}
+	if (slen == 5 && !memcmp(buf, "error", 5)) {
+		while (blen && body[blen - 1] == '\n')
+			blen--;
+		if (blen)
+			fprintf(stderr, PROG ": %.*s\n", (int)blen, body);
+		else
+			fprintf(stderr, PROG ": funneld reported an error without a message\n");
+		return EXIT_FAIL;
+	}
+	fprintf(stderr, PROG ": unexpected reply from funneld: '");
+	for (size_t i = 0; i < slen && i < 64; i++)
+		fputc(buf[i] >= 0x20 && buf[i] < 0x7f ? buf[i] : '?', stderr);
+	fprintf(stderr, "%s' (expected 'ok' or 'error')\n",
+		slen > 64 ? "..." : "");
+	return EXIT_FAIL;
+}
+
+/* One request and its reply; the exit status. */
+static int daemon_request(const char *path, const char *req, size_t len)
+{
+	struct reply r = { 0 };
+	int fd, status, serr, err;
+
+	fd = daemon_connect(path, &status);
+	if (fd < 0)
+		return status;
+	serr = send_all(fd, req, len);
+	if (!serr && shutdown(fd, SHUT_WR))
+		serr = -errno;
+	/* Even when sending failed, funneld may have said why. */
+	err = read_reply(fd, &r);
+	close(fd);
+	if (err == -EFBIG)
+		fprintf(stderr, PROG ": reply from funneld is too long (more than %u MiB)\n",
+			REPLY_MAX >> 20);
+	else if (err)
+		fprintf(stderr, PROG ": cannot read the reply of funneld: %s\n",
+			strerror(-err));
+	else if (serr && !r.len)
+		fprintf(stderr, PROG ": cannot send to funneld: %s\n",
+			strerror(-serr));
+	if (err || (serr && !r.len))
+		status = EXIT_FAIL;
+	else
+		status = handle_reply(r.buf ? r.buf : "", r.len);
+	free(r.buf);
+	return status;
+}
+
+/*
+ * Words of the statement: argv without "--json" for show and stats
+ * ("funnelctl show --json" as "funnelctl --json show").
+ */
+static int statement_words(int argc, char **argv, char **words, bool *json)
+{
+	bool output = !strcmp(argv[0], "show") || !strcmp(argv[0], "stats");
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (output && i && !strcmp(argv[i], "--json"))
+			*json = true;
+		else
+			words[n++] = argv[i];
+	}
+	return n;
+}
+
+static int cmd_statement(const struct opts *o, int argc, char **argv)
+{
+	static struct stmt st;		/* 13 KiB: not on the stack */
+	static char line[STMT_LINE_MAX + 16];
+	char err[512], **words;
+	bool json = o->json;
+	int n, len, off;
+
+	words = calloc((size_t)argc + 1, sizeof(*words));
+	if (!words) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return EXIT_FAIL;
+	}
+	n = statement_words(argc, argv, words, &json);
+	if (stmt_parse_argv(n, words, &st, err, sizeof(err))) {
+		free(words);
+		fprintf(stderr, PROG ": %s\n", err);
+		return EXIT_USAGE;
+	}
+	free(words);
+	if (st.kind == STMT_EMPTY)
+		return usage_error("missing command");
+	off = snprintf(line, sizeof(line), "%s ", json ? "json" : "text");
+	len = stmt_format(&st, line + off, sizeof(line) - (size_t)off - 1);
+	if (len < 0 || (size_t)len >= sizeof(line) - (size_t)off - 1) {
+		fprintf(stderr, PROG ": cannot format the command\n");
+		return EXIT_FAIL;
+	}
+	len += off;
+	line[len++] = '\n';
+	return daemon_request(o->socket, line, (size_t)len);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct opts *o, int argc, char **argv);
@@ -225,5 +481,5 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[optind], commands[i].name))
 			return finish(commands[i].fn(&o, argc - optind,
 						     argv + optind));
-	return usage_error("unknown command '%s'", argv[optind]);
+	return finish(cmd_statement(&o, argc - optind, argv + optind));
 }

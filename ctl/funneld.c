@@ -200,11 +200,6 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0 || loop_add(d.loop, sfd, EPOLLIN, on_signal, NULL)) {
-		fprintf(stderr, PROG ": signalfd: %s\n", strerror(errno));
-		return 1;
-	}
 
 	if (d.dp != DP_USER && kpath_open(&d.kp, err, sizeof(err))) {
 		if (d.dp == DP_KERNEL) {
@@ -223,8 +218,6 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		daemon_shutdown(&d);
 		ctlsock_close(&d);
-		loop_del(d.loop, sfd);
-		close(sfd);
 		kpath_close(&d.kp);
 		loop_free(d.loop);
 		return 1;
@@ -235,6 +228,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		log_init(PROG, 0, level);
+	}
+	/*
+	 * After detach(): a signalfd reports the signals of the process
+	 * that registered it with epoll, so the child makes its own.  The
+	 * signals are blocked since the start and wait until then.
+	 */
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0 || loop_add(d.loop, sfd, EPOLLIN, on_signal, NULL)) {
+		log_err("signalfd: %s", strerror(errno));
+		daemon_shutdown(&d);
+		ctlsock_close(&d);
+		kpath_close(&d.kp);
+		loop_free(d.loop);
+		return 1;
 	}
 	log_info("funneld %s running (node %s, control socket %s)",
 		 FUNNEL_VERSION, d.node, sock);

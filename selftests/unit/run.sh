@@ -146,7 +146,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt ctrlmsg; do
+	for t in frame extack attrspec stmt ctrlmsg show; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Command-line tests of funnelctl and funnel-nl that need no funnel.ko:
-# usage errors, "funnelctl version" with or without the module, and
-# funnel-nl's request, dump and extended-ACK paths against the generic
+# usage errors, "funnelctl version" with or without the module, funnelctl
+# statements against a missing socket and against a fake funneld (a small
+# Python Unix socket server: the request it got, replies good and bad),
+# and funnel-nl's request, dump and extended-ACK paths against the generic
 # netlink controller itself (family "nlctrl"), which every kernel has.
 #
 #   test_cli.sh [FUNNELCTL [FUNNEL_NL]]   (default: the in-tree builds)
@@ -121,6 +123,158 @@ if command -v valgrind >/dev/null 2>&1; then
 	tap $? "funnelctl version under valgrind: no errors or leaks"
 else
 	skip "funnelctl version under valgrind" "valgrind not installed"
+fi
+
+# ---- funnelctl statements and funneld ----
+
+nosock=$tmp/no-such.sock
+
+# expect_bad NAME TEXT ARGS...: a bad statement exits 2 with one line
+# "funnelctl: ..." containing TEXT on stderr, and asks no daemon
+expect_bad() {
+	name=$1 text=$2
+	shift 2
+	run "$funnelctl" -s "$nosock" "$@"
+	[ $rc -eq 2 ] && [ ! -s "$out" ] && [ "$(wc -l <"$err")" -eq 1 ] &&
+		grep -q '^funnelctl: ' "$err" && grep -qF -- "$text" "$err"
+	tap $? "$name"
+}
+
+expect_bad "funnelctl with an unknown statement exits 2 naming it" \
+	"funnelctl: unknown command 'mpa' (try: " mpa add udp 53
+expect_bad "funnelctl with a bad port exits 2 naming it" \
+	"funnelctl: map add: bad port '70000' in '127.0.0.1:70000' (1-65535)" \
+	map add udp 127.0.0.1:70000 peer a service b
+expect_bad "funnelctl with a missing word exits 2 naming it" \
+	"funnelctl: peer add: missing NAME" peer add
+expect_bad "funnelctl with a missing clause exits 2 naming it" \
+	"funnelctl: map add: missing 'service NAME'" map add udp 53 peer a
+expect_bad "funnelctl with IPv6 without brackets exits 2 naming it" \
+	"funnelctl: listen: IPv6 address must be in brackets: '::1:53'" \
+	listen ::1:53
+expect_bad "funnelctl with a bad protocol exits 2 naming it" \
+	"'sctp'" service add dns sctp 127.0.0.1:53
+expect_bad "funnelctl show with an extra word exits 2 naming it" \
+	"'extra'" show extra
+expect_bad "funnelctl with an unknown subcommand exits 2 naming it" \
+	"'remove'" peer remove gw1
+
+run "$funnelctl" -s "$nosock" show
+[ $rc -eq 1 ] && [ ! -s "$out" ] &&
+	[ "$(cat "$err")" = "funnelctl: cannot reach funneld at $nosock: No such file or directory (is funneld running? -s selects another socket)" ]
+tap $? "funnelctl without funneld: 'cannot reach funneld', exit 1"
+
+# The fake funneld: accepts one connection, keeps the request in a file,
+# answers REPLY (with Python escapes: \n) and closes.
+cat >"$tmp/fake.py" <<'PY'
+import socket, sys
+path, reply, request, ready = sys.argv[1:5]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(1)
+open(ready, "w").close()
+s.settimeout(20)
+c, _ = s.accept()
+c.settimeout(20)
+data = b""
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    data += d
+with open(request, "wb") as f:
+    f.write(data)
+c.sendall(reply.encode().decode("unicode_escape").encode("latin-1"))
+c.close()
+PY
+sock=$tmp/funneld.sock
+
+# fake REPLY [WRAPPER...] -- ARGS...: run [WRAPPER] funnelctl ARGS against
+# a fake funneld answering REPLY; sets $rc, $out, $err and $tmp/request
+fake() {
+	reply=$1
+	shift
+	rm -f "$sock" "$tmp/ready" "$tmp/request"
+	/usr/bin/python3 "$tmp/fake.py" "$sock" "$reply" "$tmp/request" \
+		"$tmp/ready" &
+	fake_pid=$!
+	i=0
+	while [ ! -e "$tmp/ready" ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	wrap=
+	while [ "$1" != -- ]; do
+		wrap="$wrap $1"
+		shift
+	done
+	shift
+	# shellcheck disable=SC2086
+	run $wrap "$funnelctl" -s "$sock" "$@"
+	wait $fake_pid
+}
+
+# request_is TEXT: the fake funneld got exactly TEXT and a newline
+request_is() {
+	printf '%s\n' "$1" | cmp -s - "$tmp/request"
+}
+
+fake 'error\nmap add: no peer '"'x'"'\n' -- map add udp 5300 service dns peer x
+[ $rc -eq 1 ] && [ ! -s "$out" ] &&
+	[ "$(cat "$err")" = "funnelctl: map add: no peer 'x'" ] &&
+	request_is "text map add udp 5300 peer x service dns"
+tap $? "funnelctl: 'error' reply: its message on stderr, exit 1; canonical request"
+
+fake 'ok\nhello\n' -- --json show
+[ $rc -eq 0 ] && [ ! -s "$err" ] && [ "$(cat "$out")" = hello ] &&
+	request_is "json show"
+tap $? "funnelctl: 'ok' reply: its body on stdout, exit 0; json request"
+
+fake 'ok\n{}\n' -- show --json
+[ $rc -eq 0 ] && [ "$(cat "$out")" = "{}" ] && request_is "json show"
+tap $? "funnelctl show --json is funnelctl --json show"
+
+fake 'ok\n' -- map add tcp '[::1]:8080' service web peer gw1
+[ $rc -eq 0 ] && [ ! -s "$out" ] && [ ! -s "$err" ] &&
+	request_is "text map add tcp [::1]:8080 peer gw1 service web"
+tap $? "funnelctl: 'ok' without a body prints nothing; IPv6 request"
+
+fake 'ok\n# HELP x\n' -- stats --prometheus
+[ $rc -eq 0 ] && [ "$(cat "$out")" = "# HELP x" ] &&
+	request_is "text stats --prometheus"
+tap $? "funnelctl stats --prometheus"
+
+fake 'garbage\n' -- show
+[ $rc -eq 1 ] && [ ! -s "$out" ] &&
+	[ "$(cat "$err")" = "funnelctl: unexpected reply from funneld: 'garbage' (expected 'ok' or 'error')" ]
+tap $? "funnelctl: a reply neither ok nor error: exit 1"
+
+fake '' -- show
+[ $rc -eq 1 ] && [ ! -s "$out" ] &&
+	[ "$(cat "$err")" = "funnelctl: funneld closed the connection without a reply" ]
+tap $? "funnelctl: funneld closing without a reply: exit 1"
+
+fake 'ok' -- show
+[ $rc -eq 1 ] && [ ! -s "$out" ] &&
+	[ "$(cat "$err")" = "funnelctl: funneld closed the connection early (incomplete reply)" ]
+tap $? "funnelctl: a reply cut before its first newline: exit 1"
+
+fake 'error\n' -- peer del gw1
+[ $rc -eq 1 ] &&
+	[ "$(cat "$err")" = "funnelctl: funneld reported an error without a message" ]
+tap $? "funnelctl: 'error' without a message: exit 1"
+
+if command -v valgrind >/dev/null 2>&1; then
+	fake 'ok\nhello\n' valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect -- show
+	[ $rc -eq 0 ] && [ "$(cat "$out")" = hello ]
+	tap $? "funnelctl show under valgrind: no errors or leaks"
+	fake 'error\nno\n' valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect -- peer del gw1
+	[ $rc -eq 1 ] && [ "$(cat "$err")" = "funnelctl: no" ]
+	tap $? "funnelctl error reply under valgrind: no errors or leaks"
+else
+	skip "funnelctl daemon commands under valgrind" "valgrind not installed"
 fi
 
 # ---- funnel-nl ----
