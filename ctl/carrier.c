@@ -40,6 +40,10 @@
 #define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
 #define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
 #define CAR_RX_BATCH		16		/* reads per wakeup */
+#define CAR_HANDSHAKES_MAX	64		/* incoming, not up yet */
+#define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 static uint8_t rx_buf[FUNNEL_DEFRAMER_BUFSZ];
 
@@ -121,19 +125,43 @@ static int car_flush(struct carrier *c)
 	return 0;
 }
 
+/*
+ * A failure noticed while sending is acted on from a timer: the sender
+ * (a stream, a control exchange) may hold pointers to streams that
+ * car_fail() would free under it.
+ */
+static void car_fail_later(struct carrier *c, const char *why)
+{
+	if (c->fail_why[0])
+		return;
+	snprintf(c->fail_why, sizeof(c->fail_why), "%s", why);
+	loop_timer_arm(c->d->loop, &c->t_fail, 0);
+}
+
+static void car_fail_fire(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
+	char why[DAEMON_TEXT_MAX];
+
+	(void)l;
+	snprintf(why, sizeof(why), "%s", c->fail_why);
+	car_fail(c, "%s", why);
+}
+
 static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 		     bool ctrl)
 {
 	size_t need = len + FUNNEL_LEN_PREFIX;
 
-	if (c->fd < 0 || (c->state != CAR_HELLO && c->state != CAR_UP))
+	if (c->fd < 0 || c->fail_why[0] ||
+	    (c->state != CAR_HELLO && c->state != CAR_UP))
 		return -1;
 	if (!ctrl && c->olen - c->ooff + need > CAR_TXQ_DATA_MAX) {
 		FST(&c->st, TX_DROP_QUEUE)++;
 		return -1;
 	}
 	if (c->olen - c->ooff + need > CAR_TXQ_MAX) {
-		car_fail(c, "transmit queue overflow (peer not reading)");
+		car_fail_later(c, "transmit queue overflow (peer not reading)");
 		return -1;
 	}
 	if (c->ooff && c->olen + need > c->ocap) {
@@ -165,8 +193,11 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 		int err = car_flush(c);
 
 		if (err) {
-			car_fail(c, "send: %s", strerror(-err));
-			return ctrl ? 0 : -1;
+			char why[64];
+
+			snprintf(why, sizeof(why), "send: %s", strerror(-err));
+			car_fail_later(c, why);
+			return -1;
 		}
 	}
 	return 0;
@@ -437,6 +468,8 @@ static void car_close_fd(struct carrier *c, bool abort)
 	c->up_since = 0;
 	loop_timer_cancel(c->d->loop, &c->t_timeout);
 	loop_timer_cancel(c->d->loop, &c->t_ping);
+	loop_timer_cancel(c->d->loop, &c->t_fail);
+	c->fail_why[0] = '\0';
 	if (c->peer) {
 		for (struct map *m = c->d->maps; m; m = m->next) {
 			if (strcmp(m->s.peer, c->peer->s.name))
@@ -490,6 +523,8 @@ static void car_fail(struct carrier *c, const char *fmt, ...)
 	va_end(ap);
 	log_warn("%s: carrier %s: %s", car_name(c),
 		 c->state == CAR_UP ? "down" : "failed", c->last_error);
+	if (!c->peer && c->state != CAR_UP)
+		c->d->handshakes--;
 	car_close_fd(c, true);
 	if (!c->peer) {
 		c->state = CAR_IDLE;
@@ -538,9 +573,11 @@ static void car_ping(struct loop *l, void *arg)
 			 c->pings_missed);
 		return;
 	}
-	c->ping_nonce = random_u64();
+	memmove(&c->ping_nonce[1], &c->ping_nonce[0],
+		sizeof(c->ping_nonce) - sizeof(c->ping_nonce[0]));
+	c->ping_nonce[0] = random_u64();
 	c->ping_outstanding = true;
-	m.nonce = c->ping_nonce;
+	m.nonce = c->ping_nonce[0];
 	car_send_ctrl(c, &m);
 	if (c->fd < 0)
 		return;
@@ -554,14 +591,12 @@ void carrier_free(struct carrier *c, int reason)
 		for (struct cstream *cs = c->streams; cs; cs = cs->next)
 			car_send_stream_msg(c, CTRL_CLOSE, cs->id,
 					    (uint16_t)reason, NULL);
-		/* best effort: let queued frames reach TCP */
-		for (int i = 0; i < 50 && c->olen; i++) {
-			if (car_flush(c))
-				break;
-			if (c->olen)
-				usleep(2000);
-		}
+		/* one last try to hand queued frames to TCP, no waiting */
+		if (c->olen && !c->fail_why[0])
+			car_flush(c);
 	}
+	if (!c->peer && c->state != CAR_UP && c->fd >= 0)
+		c->d->handshakes--;
 	car_close_fd(c, false);
 	loop_timer_cancel(c->d->loop, &c->t_backoff);
 	car_unlink(c);
@@ -582,6 +617,7 @@ static struct carrier *car_alloc(struct daemon *d)
 	loop_timer_init(&c->t_timeout, car_timeout, c);
 	loop_timer_init(&c->t_ping, car_ping, c);
 	loop_timer_init(&c->t_backoff, car_backoff_fire, c);
+	loop_timer_init(&c->t_fail, car_fail_fire, c);
 	c->next = d->carriers;
 	d->carriers = c;
 	return c;
@@ -638,9 +674,18 @@ static void car_established(struct carrier *c)
 	}
 	if (c->kernel) {
 		if (setsockopt(c->fd, IPPROTO_TCP, TCP_ULP, "funnel", 6)) {
-			car_fail(c, "TCP_ULP funnel: %s", strerror(errno));
-			return;
+			if (d->dp == DP_KERNEL) {
+				car_fail(c, "TCP_ULP funnel: %s",
+					 strerror(errno));
+				return;
+			}
+			/* the socket is plain TCP still: run it here */
+			log_warn("%s: TCP_ULP funnel: %s: userspace data path",
+				 car_name(c), strerror(errno));
+			c->kernel = false;
 		}
+	}
+	if (c->kernel) {
 		if (kpath_carrier_new(&d->kp, c->fd, &c->kid, err,
 				      sizeof(err))) {
 			car_fail(c, "%s", err);
@@ -723,6 +768,17 @@ static void car_connected(struct carrier *c)
 	car_established(c);
 }
 
+/* Out of file descriptors: stop accepting for a while, do not spin. */
+static struct loop_timer accept_pause;
+
+static void accept_resume(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+
+	for (struct listener *ln = d->listeners; ln; ln = ln->next)
+		loop_mod(l, ln->fd, EPOLLIN);
+}
+
 void carrier_accept(struct daemon *d, int lfd)
 {
 	struct sockaddr_storage ss;
@@ -733,8 +789,26 @@ void carrier_accept(struct daemon *d, int lfd)
 	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 		     SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("accept: %s: not accepting carriers for %u ms",
+				 strerror(errno), CAR_ACCEPT_PAUSE_MS);
+			for (struct listener *ln = d->listeners; ln;
+			     ln = ln->next)
+				loop_mod(d->loop, ln->fd, 0);
+			loop_timer_init(&accept_pause, accept_resume, d);
+			loop_timer_arm(d->loop, &accept_pause,
+				       CAR_ACCEPT_PAUSE_MS);
+		} else if (errno != EAGAIN && errno != EINTR) {
 			log_warn("accept: %s", strerror(errno));
+		}
+		return;
+	}
+	addr_format(&ss, d->scratch, sizeof(d->scratch));
+	if (d->handshakes >= CAR_HANDSHAKES_MAX) {
+		log_warn("incoming carrier from %s refused: %u carriers in their handshake",
+			 d->scratch, d->handshakes);
+		close(fd);
 		return;
 	}
 	c = car_alloc(d);
@@ -744,14 +818,20 @@ void carrier_accept(struct daemon *d, int lfd)
 	}
 	c->fd = fd;
 	c->remote = ss;
-	addr_format(&ss, c->remote_text, sizeof(c->remote_text));
+	snprintf(c->remote_text, sizeof(c->remote_text), "%s", d->scratch);
 	c->state = CAR_PREAMBLE;
+	d->handshakes++;
 	if (loop_add(d->loop, fd, EPOLLIN, car_io, c)) {
 		car_fail(c, "event loop: out of memory");
 		return;
 	}
 	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
 	log_debug("incoming carrier from %s", c->remote_text);
+}
+
+void carrier_pause_cancel(struct daemon *d)
+{
+	loop_timer_cancel(d->loop, &accept_pause);
 }
 
 /* Read exactly the preamble: what follows belongs to the ULP. */
@@ -803,6 +883,8 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		return;
 	}
 	loop_timer_cancel(d->loop, &c->t_timeout);
+	if (!c->peer)
+		d->handshakes--;
 	c->state = CAR_UP;
 	c->up_since = loop_now_ms();
 	c->backoff_ms = CAR_BACKOFF_MIN_MS;
@@ -850,6 +932,11 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 	struct cstream *cs;
 	socklen_t len;
 
+	if (c->peer) {
+		car_refuse(c, m->stream, CTRL_R_INTERNAL,
+			   "streams are opened by the side that connected the carrier");
+		return;
+	}
 	if (!svc) {
 		car_refuse(c, m->stream, CTRL_R_UNKNOWN_SERVICE,
 			   "no service '%s'", m->service);
@@ -936,20 +1023,26 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 			   bool closed)
 {
 	struct cstream *cs = cs_find(c, m->stream);
+	char rname[32];
 	struct map *mp;
 
-	if (!cs)
+	/* OPEN_REFUSED answers our OPEN; CLOSE may end any stream */
+	if (!cs || (!closed && (!cs->map || cs->state != CS_OPENING))) {
+		log_debug("%s: %s for stream %u ignored", car_name(c),
+			  ctrl_type_name(m->type), m->stream);
 		return;
+	}
 	mp = cs->map;
+	if (ctrl_reason_name(m->reason))
+		snprintf(rname, sizeof(rname), "%s",
+			 ctrl_reason_name(m->reason));
+	else
+		snprintf(rname, sizeof(rname), "reason %u", m->reason);
 	log_warn("%s: stream %u %s by the peer: %s%s%s", car_name(c), cs->id,
-		 closed ? "closed" : "refused", ctrl_reason_name(m->reason),
+		 closed ? "closed" : "refused", rname,
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
 	if (mp) {
-		char rname[32];
-
-		snprintf(rname, sizeof(rname), "%s",
-			 ctrl_reason_name(m->reason));
 		for (char *p = rname; *p; p++)
 			if (*p == ' ')
 				*p = '-';
@@ -1001,9 +1094,14 @@ static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 		car_send_ctrl(c, &m);
 		break;
 	case CTRL_PONG:
-		if (c->ping_outstanding && m.nonce == c->ping_nonce) {
-			c->ping_outstanding = false;
-			c->pings_missed = 0;
+		/* an answer to any recent ping: the peer is alive, even
+		 * when the round trip is longer than the ping interval
+		 */
+		for (size_t i = 0; i < ARRAY_SIZE(c->ping_nonce); i++) {
+			if (c->ping_outstanding && m.nonce == c->ping_nonce[i]) {
+				c->ping_outstanding = false;
+				c->pings_missed = 0;
+			}
 		}
 		break;
 	}

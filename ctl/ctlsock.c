@@ -21,6 +21,7 @@
 #define CTL_CLIENTS_MAX		16
 
 struct ctl_client {
+	struct ctl_client *next;
 	struct daemon *d;
 	int fd;
 	size_t len;
@@ -31,9 +32,19 @@ struct ctl_client {
 static int ctl_fd = -1;
 static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static unsigned int ctl_clients;
+static struct ctl_client *ctl_list;
+static struct loop_timer ctl_pause;
 
 static void client_close(struct ctl_client *cl)
 {
+	struct ctl_client **pp;
+
+	for (pp = &ctl_list; *pp; pp = &(*pp)->next) {
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	}
 	loop_timer_cancel(cl->d->loop, &cl->t);
 	loop_del(cl->d->loop, cl->fd);
 	close(cl->fd);
@@ -102,15 +113,27 @@ static void client_request(struct ctl_client *cl)
 		else if (s->kind != STMT_SHOW && s->kind != STMT_STATS)
 			log_info("funnelctl %s", line);
 	}
-	if (f)
+	if (f) {
 		fclose(f);
-	if (!ret) {
-		client_reply(cl, "ok\n", 3);
-		client_reply(cl, out ? out : "", out ? outlen : 0);
-	} else {
-		client_reply(cl, "error\n", 6);
-		client_reply(cl, err, strlen(err));
-		client_reply(cl, "\n", 1);
+		f = NULL;
+	}
+	/* one buffer, one send: "ok" and the output, or "error" and why */
+	{
+		char *reply = NULL;
+		size_t rlen = 0;
+		FILE *r = open_memstream(&reply, &rlen);
+
+		if (r) {
+			if (!ret) {
+				fputs("ok\n", r);
+				if (out)
+					fwrite(out, 1, outlen, r);
+			} else
+				fprintf(r, "error\n%s\n", err);
+			fclose(r);
+			client_reply(cl, reply, rlen);
+		}
+		free(reply);
 	}
 	free(out);
 	free(s);
@@ -158,14 +181,21 @@ static void ctl_accept(struct loop *l, int lfd, uint32_t events, void *arg)
 {
 	struct daemon *d = arg;
 	struct ctl_client *cl;
-	struct ucred cred;
+	struct ucred cred = { .uid = (uid_t)-1 };
 	socklen_t len = sizeof(cred);
 	int fd;
 
 	(void)events;
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* level-triggered: do not spin until an fd is free */
+			loop_mod(l, lfd, 0);
+			loop_timer_arm(l, &ctl_pause, 1000);
+		}
 		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
 		static const char no[] = "error\npermission denied: only root may control funneld\n";
@@ -190,7 +220,16 @@ static void ctl_accept(struct loop *l, int lfd, uint32_t events, void *arg)
 		return;
 	}
 	ctl_clients++;
+	cl->next = ctl_list;
+	ctl_list = cl;
 	loop_timer_arm(l, &cl->t, CTL_TIMEOUT_MS);
+}
+
+static void ctl_resume(struct loop *l, void *arg)
+{
+	(void)arg;
+	if (ctl_fd >= 0)
+		loop_mod(l, ctl_fd, EPOLLIN);
 }
 
 static int mkdir_parent(const char *path)
@@ -212,8 +251,10 @@ int ctlsock_open(struct daemon *d, const char *path, char *err,
 		 size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
 	int fd;
 
+	loop_timer_init(&ctl_pause, ctl_resume, NULL);
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "control socket path too long: %s", path);
 		return -1;
@@ -229,15 +270,27 @@ int ctlsock_open(struct daemon *d, const char *path, char *err,
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	/* a socket file nobody answers on is left over: replace it */
-	if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		close(fd);
-		snprintf(err, errlen, "control socket %s: another funneld is running there (use -s)",
-			 path);
-		return -1;
+	/*
+	 * A socket file nobody answers on is left over from a funneld that
+	 * died: replace it.  Anything else at the path is not ours.
+	 */
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			snprintf(err, errlen, "control socket %s: exists and is not a socket",
+				 path);
+			return -1;
+		}
+		if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+		    errno != ECONNREFUSED) {
+			close(fd);
+			snprintf(err, errlen, "control socket %s: another funneld is running there (use -s)",
+				 path);
+			return -1;
+		}
+		unlink(path);
 	}
 	close(fd);
-	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -255,7 +308,7 @@ int ctlsock_open(struct daemon *d, const char *path, char *err,
 			return -1;
 		}
 	}
-	if (chmod(path, 0600) || listen(fd, 16) ||
+	if (listen(fd, 16) ||
 	    loop_add(d->loop, fd, EPOLLIN, ctl_accept, d)) {
 		snprintf(err, errlen, "control socket %s: %s", path,
 			 strerror(errno));
@@ -270,6 +323,9 @@ int ctlsock_open(struct daemon *d, const char *path, char *err,
 
 void ctlsock_close(struct daemon *d)
 {
+	while (ctl_list)
+		client_close(ctl_list);
+	loop_timer_cancel(d->loop, &ctl_pause);
 	if (ctl_fd < 0)
 		return;
 	loop_del(d->loop, ctl_fd);

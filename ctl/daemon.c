@@ -578,6 +578,7 @@ void daemon_shutdown(struct daemon *d)
 		d->services = s->next;
 		free(s);
 	}
+	carrier_pause_cancel(d);
 	while (d->listeners) {
 		struct listener *ln = d->listeners;
 

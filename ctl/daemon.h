@@ -121,7 +121,9 @@ struct carrier {
 	struct loop_timer t_timeout;	/* connect, preamble, hello */
 	struct loop_timer t_ping;
 	struct loop_timer t_backoff;
-	uint64_t ping_nonce;
+	struct loop_timer t_fail;	/* a failure noticed while sending */
+	char fail_why[DAEMON_TEXT_MAX];	/* set: failing, send nothing */
+	uint64_t ping_nonce[3];		/* the last pings sent */
 	bool ping_outstanding;
 	uint32_t pings_missed;
 	uint32_t backoff_ms;
@@ -152,6 +154,8 @@ struct daemon {
 	struct map *maps;
 	struct carrier *carriers;
 	bool stopping;
+	unsigned int handshakes;	/* incoming carriers not up yet */
+	char scratch[64];
 };
 
 /* daemon.c */
@@ -190,5 +194,7 @@ void carrier_map_deleted(struct carrier *c, struct map *m);
 /* The service is deleted: close the streams that use it. */
 void carrier_service_deleted(struct daemon *d, const char *name);
 const char *carrier_state_name(enum carrier_state st);
+/* Shutdown: the accept pause timer must not outlive the loop. */
+void carrier_pause_cancel(struct daemon *d);
 
 #endif /* FUNNEL_DAEMON_H */

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
@@ -105,6 +107,40 @@ static int detach(void)
 
 enum { OPT_DATAPATH = 256, OPT_KEEPALIVE };
 
+/* HELLO's node name is text without control characters. */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Every flow of the userspace path and every carrier is a descriptor:
+ * take the hard limit, not the 1024 of the soft one.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* detach() changes to /: keep a relative -s path meaning the same. */
+static const char *absolute(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	snprintf(buf, len, "%s/%s", cwd, path);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -126,6 +162,7 @@ int main(int argc, char **argv)
 	char err[2 * DAEMON_TEXT_MAX];
 	sigset_t mask;
 	long ka = DEFAULT_KEEPALIVE_S;
+	char sockbuf[PATH_MAX + 128];
 	char *end;
 
 	while ((opt = getopt_long(argc, argv, "c:s:fl:n:Vh", longopts,
@@ -159,8 +196,9 @@ int main(int argc, char **argv)
 						   optarg);
 			break;
 		case 'n':
-			if (!optarg[0] || strlen(optarg) > CTRL_TEXT_MAX)
-				return usage_error("bad node name '%s' (1..%d bytes)",
+			if (!optarg[0] || strlen(optarg) > CTRL_TEXT_MAX ||
+			    !printable(optarg))
+				return usage_error("bad node name '%s' (1..%d bytes, no control characters)",
 						   optarg, CTRL_TEXT_MAX);
 			snprintf(d.node, sizeof(d.node), "%s", optarg);
 			break;
@@ -185,6 +223,8 @@ int main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 
 	log_init(PROG, 1, level);
+	raise_nofile();
+	sock = absolute(sock, sockbuf, sizeof(sockbuf));
 	if (!d.node[0] && gethostname(d.node, sizeof(d.node) - 1))
 		snprintf(d.node, sizeof(d.node), "funneld");
 	d.keepalive_ms = (uint32_t)ka * 1000;
@@ -204,6 +244,7 @@ int main(int argc, char **argv)
 	if (d.dp != DP_USER && kpath_open(&d.kp, err, sizeof(err))) {
 		if (d.dp == DP_KERNEL) {
 			log_err("--datapath kernel: %s", err);
+			loop_free(d.loop);
 			return 1;
 		}
 		log_info("userspace data path: %s", err);
