@@ -31,6 +31,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "tpath.h"
 #include "upath.h"
 
 #define CAR_TIMEOUT_MS		5000	/* connect, preamble, hello */
@@ -118,6 +119,13 @@ static int car_flush(struct carrier *c)
 	}
 	if (c->ooff == c->olen)
 		c->ooff = c->olen = 0;
+	if (c->tx_blocked && c->olen - c->ooff < CAR_TXQ_DATA_MAX / 2) {
+		/* TCP streams stopped reading when the queue was full */
+		c->tx_blocked = false;
+		for (struct cstream *cs = c->streams; cs; cs = cs->next)
+			if (cs->tp)
+				tpath_stream_resume(cs->tp);
+	}
 	if (c->pollout != !!c->olen) {
 		c->pollout = !!c->olen;
 		loop_mod(c->d->loop, c->fd, EPOLLIN | (c->olen ? EPOLLOUT : 0));
@@ -157,7 +165,7 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 	    (c->state != CAR_HELLO && c->state != CAR_UP))
 		return -1;
 	if (!ctrl && c->olen - c->ooff + need > CAR_TXQ_DATA_MAX) {
-		FST(&c->st, TX_DROP_QUEUE)++;
+		c->tx_blocked = true;
 		return -1;
 	}
 	if (c->olen - c->ooff + need > CAR_TXQ_MAX) {
@@ -203,8 +211,25 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 	return 0;
 }
 
-/* upath_send_fn: a DATA or FLOW_END frame from a userspace stream. */
+/*
+ * upath_send_fn: a DATA or FLOW_END frame from a UDP stream of the
+ * userspace path; a frame the queue cannot take is dropped.
+ */
 static int car_upath_send(void *arg, const uint8_t *frame, size_t len)
+{
+	struct carrier *c = arg;
+	int ret = car_queue(c, frame, len, false);
+
+	if (ret)
+		FST(&c->st, TX_DROP_QUEUE)++;
+	return ret;
+}
+
+/*
+ * The same for a TCP stream: a frame the queue cannot take is kept by
+ * the stream, which stops reading until tpath_stream_resume().
+ */
+static int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 {
 	return car_queue(arg, frame, len, false);
 }
@@ -284,12 +309,16 @@ static void cs_remove(struct carrier *c, struct cstream *cs)
 		log_warn("%s: stream %u: %s", car_name(c), cs->id, err);
 	if (cs->up)
 		upath_stream_free(cs->up);
+	if (cs->tp)
+		tpath_stream_free(cs->tp);
 	if (cs->map && cs->map->stream == cs->id)
 		cs->map->stream = 0;
+	if (cs->map)
+		map_hold(cs->map);
 	free(cs);
 }
 
-static struct cstream *cs_add(struct carrier *c, uint16_t id,
+static struct cstream *cs_add(struct carrier *c, uint16_t id, int proto,
 			      const char *service, const char *addr)
 {
 	struct cstream *cs = calloc(1, sizeof(*cs));
@@ -297,8 +326,9 @@ static struct cstream *cs_add(struct carrier *c, uint16_t id,
 	if (!cs)
 		return NULL;
 	cs->id = id;
-	cs->proto = IPPROTO_UDP;
-	cs->unordered = true;
+	cs->proto = proto;
+	/* UDP unordered, so that one loss delays nothing else; TCP ordered */
+	cs->unordered = proto == IPPROTO_UDP;
 	snprintf(cs->service, sizeof(cs->service), "%s", service);
 	snprintf(cs->addr, sizeof(cs->addr), "%s", addr);
 	cs->next = c->streams;
@@ -306,26 +336,53 @@ static struct cstream *cs_add(struct carrier *c, uint16_t id,
 	return cs;
 }
 
-/* Install a stream in the data path; 0 or -1 with err. */
-static int cs_install(struct carrier *c, struct cstream *cs, int kind,
+/*
+ * Install a stream in the data path; 0 or -1 with err.  listen: the map
+ * side (ss: the local address), else the service side (ss: the target).
+ * UDP streams run in funnel.ko on a kernel carrier; TCP streams always
+ * run in funneld (tpath.c), on a kernel carrier as "user" streams whose
+ * frames funnel.ko hands to funneld.
+ */
+static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		      const struct sockaddr_storage *ss, socklen_t len,
 		      char *err, size_t errlen)
 {
-	struct upath_stream_cfg cfg = {
-		.id = cs->id, .kind = kind, .unordered = cs->unordered,
-		.addr = *ss, .addrlen = len,
-	};
+	if (cs->proto == IPPROTO_TCP) {
+		struct tpath_stream_cfg tcfg = {
+			.id = cs->id, .addr = *ss, .addrlen = len,
+			.kind = listen ? TPATH_LISTEN : TPATH_CONNECT,
+		};
 
-	if (c->kernel) {
-		if (kpath_stream_new(&c->d->kp, c->kid, cs->id, kind,
-				     cs->unordered, ss, err, errlen))
-			return -1;
-		cs->in_kernel = true;
-		return 0;
+		if (c->kernel) {
+			if (kpath_stream_new(&c->d->kp, c->kid, cs->id,
+					     FUNNEL_STREAM_USER, false, NULL,
+					     err, errlen))
+				return -1;
+			cs->in_kernel = true;
+		}
+		cs->tp = tpath_stream_new(c->d->loop, &tcfg, car_tpath_send, c,
+					  err, errlen);
+		return cs->tp ? 0 : -1;
 	}
-	cs->up = upath_stream_new(c->d->loop, &cfg, car_upath_send, c, err,
-				  errlen);
-	return cs->up ? 0 : -1;
+	{
+		int kind = listen ? FUNNEL_STREAM_UDP_LISTEN :
+				    FUNNEL_STREAM_UDP_CONNECT;
+		struct upath_stream_cfg cfg = {
+			.id = cs->id, .kind = kind, .unordered = cs->unordered,
+			.addr = *ss, .addrlen = len,
+		};
+
+		if (c->kernel) {
+			if (kpath_stream_new(&c->d->kp, c->kid, cs->id, kind,
+					     cs->unordered, ss, err, errlen))
+				return -1;
+			cs->in_kernel = true;
+			return 0;
+		}
+		cs->up = upath_stream_new(c->d->loop, &cfg, car_upath_send, c,
+					  err, errlen);
+		return cs->up ? 0 : -1;
+	}
 }
 
 /* Client side: open the stream of a map (the carrier is up). */
@@ -350,7 +407,7 @@ static void car_open_map(struct carrier *c, struct map *m)
 			 "too many streams on the carrier");
 		return;
 	}
-	cs = cs_add(c, id, m->s.service, m->addr);
+	cs = cs_add(c, id, m->s.proto, m->s.service, m->addr);
 	if (!cs) {
 		m->state = MAP_CLOSED;
 		snprintf(m->reason, sizeof(m->reason), "out of memory");
@@ -366,8 +423,8 @@ static void car_open_map(struct carrier *c, struct map *m)
 		      CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED);
 	msg.stream = id;
 	snprintf(msg.service, sizeof(msg.service), "%s", m->s.service);
-	msg.proto = CTRL_PROTO_UDP;
-	msg.ordered = 0;
+	msg.proto = m->s.proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
+	msg.ordered = !cs->unordered;
 	log_info("%s: opening stream %u for map %s %s -> service %s",
 		 car_name(c), id, stmt_proto_name(m->s.proto), m->addr,
 		 m->s.service);
@@ -961,22 +1018,21 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 			   cs_count(c));
 		return;
 	}
-	if (addr_resolve(&svc->s.addr, SOCK_DGRAM, &ss, &len, err,
+	if (addr_resolve(&svc->s.addr, svc->s.proto == IPPROTO_TCP ?
+			 SOCK_STREAM : SOCK_DGRAM, &ss, &len, err,
 			 sizeof(err))) {
 		svc->refusals++;
 		car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
 		return;
 	}
 	addr_format(&ss, target, sizeof(target));
-	cs = cs_add(c, m->stream, m->service, target);
+	cs = cs_add(c, m->stream, svc->s.proto, m->service, target);
 	if (!cs) {
 		svc->refusals++;
 		car_refuse(c, m->stream, CTRL_R_INTERNAL, "out of memory");
 		return;
 	}
-	cs->unordered = !m->ordered;
-	if (cs_install(c, cs, FUNNEL_STREAM_UDP_CONNECT, &ss, len, err,
-		       sizeof(err))) {
+	if (cs_install(c, cs, false, &ss, len, err, sizeof(err))) {
 		cs_remove(c, cs);
 		svc->refusals++;
 		car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
@@ -1002,8 +1058,9 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 		return;
 	}
 	mp = cs->map;
-	if (cs_install(c, cs, FUNNEL_STREAM_UDP_LISTEN, &mp->local,
-		       mp->local_len, err, sizeof(err))) {
+	map_release(mp);
+	if (cs_install(c, cs, true, &mp->local, mp->local_len, err,
+		       sizeof(err))) {
 		log_warn("%s: map %s: %s", car_name(c), mp->addr, err);
 		car_send_stream_msg(c, CTRL_CLOSE, cs->id, CTRL_R_INTERNAL,
 				    err);
@@ -1139,6 +1196,10 @@ static void car_frame(struct carrier *c, const uint8_t *buf, size_t len)
 		return;
 	}
 	cs = cs_find(c, f.stream);
+	if (cs && cs->tp) {
+		tpath_stream_input(cs->tp, &f);
+		return;
+	}
 	if (!cs || !cs->up) {
 		FST(&c->st, RX_DROP_NO_STREAM)++;
 		return;

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "snap.h"
+#include "tpath.h"
 #include "upath.h"
 
 #ifndef FUNNEL_VERSION
@@ -153,6 +154,26 @@ static void host_port(const struct stmt_addr *a, uint16_t dflt, char *buf,
 
 	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "",
 		 a->port ? a->port : dflt);
+}
+
+void map_hold(struct map *m)
+{
+	char err[DAEMON_TEXT_MAX];
+
+	if (m->hold_fd >= 0)
+		return;
+	m->hold_fd = bind_socket(&m->local, m->local_len,
+				 m->s.proto == IPPROTO_TCP ? SOCK_STREAM :
+				 SOCK_DGRAM, "map: bind", err, sizeof(err));
+	if (m->hold_fd < 0)
+		log_debug("%s", err);
+}
+
+void map_release(struct map *m)
+{
+	if (m->hold_fd >= 0)
+		close(m->hold_fd);
+	m->hold_fd = -1;
 }
 
 /* ---- lookups ---- */
@@ -336,11 +357,6 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 			 s->name);
 		return -1;
 	}
-	if (s->proto != IPPROTO_UDP) {
-		snprintf(err, errlen, "service add: %s: TCP forwarding is not implemented in this version (udp only)",
-			 s->name);
-		return -1;
-	}
 	svc = calloc(1, sizeof(*svc));
 	if (!svc) {
 		snprintf(err, errlen, "service add: out of memory");
@@ -349,7 +365,8 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 	svc->s = *s;
 	svc->next = d->services;
 	d->services = svc;
-	log_info("service %s udp %s:%u", s->name, s->addr.host, s->addr.port);
+	log_info("service %s %s %s:%u", s->name, stmt_proto_name(s->proto),
+		 s->addr.host, s->addr.port);
 	return 0;
 }
 
@@ -390,10 +407,6 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 	char text[64];
 	int fd;
 
-	if (s->proto != IPPROTO_UDP) {
-		snprintf(err, errlen, "map add: tcp: TCP forwarding is not implemented in this version (udp only)");
-		return -1;
-	}
 	if (!p) {
 		snprintf(err, errlen, "map add: no peer '%s' (peer add first)",
 			 s->peer);
@@ -402,8 +415,8 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 	map_addr(s, &ss, &len);
 	addr_format(&ss, text, sizeof(text));
 	if (daemon_map_find(d, s->proto, &ss)) {
-		snprintf(err, errlen, "map add: udp %s is already mapped",
-			 text);
+		snprintf(err, errlen, "map add: %s %s is already mapped",
+			 stmt_proto_name(s->proto), text);
 		return -1;
 	}
 	/*
@@ -411,18 +424,20 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 	 * start-up a port still held by a previous funneld's carrier is
 	 * only a warning: the map is offered again until it is free.
 	 */
-	fd = bind_socket(&ss, len, SOCK_DGRAM, "map add: bind", err, errlen);
+	fd = bind_socket(&ss, len, s->proto == IPPROTO_TCP ? SOCK_STREAM :
+			 SOCK_DGRAM, "map add: bind", err, errlen);
 	if (fd < 0 && !from_config)
 		return -1;
 	if (fd < 0)
 		log_warn("%s (will retry)", err);
-	else
-		close(fd);
 	m = calloc(1, sizeof(*m));
 	if (!m) {
+		if (fd >= 0)
+			close(fd);
 		snprintf(err, errlen, "map add: out of memory");
 		return -1;
 	}
+	m->hold_fd = fd;
 	m->s = *s;
 	m->local = ss;
 	m->local_len = len;
@@ -436,8 +451,8 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 			pp = &(*pp)->next;
 		*pp = m;
 	}
-	log_info("map udp %s -> peer %s service %s", text, s->peer,
-		 s->service);
+	log_info("map %s %s -> peer %s service %s", stmt_proto_name(s->proto),
+		 text, s->peer, s->service);
 	carrier_map_added(p->car, m);
 	return 0;
 }
@@ -465,8 +480,9 @@ static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
 	for (pp = &d->maps; *pp != m; pp = &(*pp)->next)
 		;
 	*pp = m->next;
+	map_release(m);
 	free(m);
-	log_info("map udp %s deleted", text);
+	log_info("map %s %s deleted", stmt_proto_name(s->proto), text);
 	return 0;
 }
 
@@ -570,6 +586,7 @@ void daemon_shutdown(struct daemon *d)
 		struct map *m = d->maps;
 
 		d->maps = m->next;
+		map_release(m);
 		free(m);
 	}
 	while (d->services) {
@@ -655,7 +672,7 @@ static void snap_stream_fill(struct daemon *d, struct carrier *c,
 	snprintf(ss->addr, sizeof(ss->addr), "%s", cs->addr);
 	ss->state = cs->state == CS_OPEN ? "open" : "opening";
 	ss->unordered = cs->unordered;
-	if (cs->in_kernel) {
+	if (cs->in_kernel && !cs->tp) {
 		kpath_stream_stats(&d->kp, c->kid, cs->id, &ss->st,
 				   &ss->nflows);
 		kpath_flows(&d->kp, c->kid, cs->id, kflow_cb, &ff);
@@ -663,6 +680,11 @@ static void snap_stream_fill(struct daemon *d, struct carrier *c,
 		upath_stream_stats(cs->up, &ss->st);
 		ss->nflows = upath_stream_nflows(cs->up);
 		upath_stream_flows(cs->up, uflow_cb, &ff);
+	}
+	if (cs->tp) {
+		tpath_stream_stats(cs->tp, &ss->st);
+		ss->nflows = tpath_stream_nflows(cs->tp);
+		tpath_stream_flows(cs->tp, uflow_cb, &ff);
 	}
 }
 

@@ -64,6 +64,7 @@ struct map {
 	enum map_state state;
 	char reason[DAEMON_TEXT_MAX];
 	uint64_t last_open;		/* when OPEN was last sent */
+	int hold_fd;			/* keeps the port while not open */
 };
 
 /* A refused or closed map is offered again this often. */
@@ -82,7 +83,8 @@ struct cstream {
 	char addr[64];			/* map address or service target */
 	struct map *map;		/* outgoing carrier: its map */
 	bool in_kernel;			/* a funnel.ko stream exists */
-	struct upath_stream *up;	/* userspace path stream */
+	struct upath_stream *up;	/* userspace path stream (UDP) */
+	struct tpath_stream *tp;	/* TCP stream, on either path */
 };
 
 enum carrier_state {
@@ -117,6 +119,7 @@ struct carrier {
 	uint8_t *obuf;
 	size_t olen, ocap, ooff;
 	bool pollout;			/* EPOLLOUT is being watched */
+	bool tx_blocked;		/* a DATA frame did not fit */
 
 	struct loop_timer t_timeout;	/* connect, preamble, hello */
 	struct loop_timer t_ping;
@@ -174,6 +177,12 @@ struct service *daemon_service(struct daemon *d, const char *name);
 struct map *daemon_map_find(struct daemon *d, int proto,
 			    const struct sockaddr_storage *ss);
 const char *map_state_name(enum map_state st);
+/*
+ * While a map has no stream its port is held by a socket of funneld, so
+ * that nothing else takes it; released just before the stream binds.
+ */
+void map_hold(struct map *m);
+void map_release(struct map *m);
 /* Resolve a stmt_addr (name or numeric) to a socket address. */
 int addr_resolve(const struct stmt_addr *a, int socktype,
 		 struct sockaddr_storage *ss, socklen_t *len,

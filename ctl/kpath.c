@@ -117,7 +117,8 @@ int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 	bad |= nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0;
 	bad |= nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0;
 	bad |= nla_put_u32(req, FUNNEL_A_STREAM_KIND, (uint32_t)kind) < 0;
-	bad |= put_addr(req, addr, kind == FUNNEL_STREAM_UDP_CONNECT) < 0;
+	if (addr)
+		bad |= put_addr(req, addr, kind == FUNNEL_STREAM_UDP_CONNECT) < 0;
 	if (unordered)
 		bad |= nla_put_flag(req, FUNNEL_A_UNORDERED) < 0;
 	if (bad) {

@@ -30,8 +30,8 @@ int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,
 		      char *err, size_t errlen);
 
 /*
- * A udp-listen (addr: local address to bind) or udp-connect (addr: the
- * target) stream.
+ * A udp-listen (addr: local address to bind), udp-connect (addr: the
+ * target) or user (addr NULL: its frames go to funneld) stream.
  */
 int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		     int kind, bool unordered,

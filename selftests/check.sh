@@ -38,12 +38,18 @@ build() {
 
 step build build || { echo "0 passed, 1 failed"; exit 1; }
 step unit selftests/unit/run.sh
+step "host funneld" selftests/host/t_funneld_user.sh
 step lint scripts/lint.sh $kvers
 vm() {
 	local s rc el
 	s=$(date +%s)
-	selftests/vm/run -k "$1" -t 900 -- selftests/kmod/run-all.sh
-	rc=$?
+	selftests/vm/run -k "$1" -t 900 -- selftests/kmod/run-all.sh | tee build/vm-$1.out
+	rc=${PIPESTATUS[0]}
+	# a run whose TAP lines went missing must not pass as a clean one
+	if [ $rc = 0 ] && ! grep -q '^ok ' build/vm-$1.out; then
+		echo "# vm $1: the guest printed no test result"
+		rc=1
+	fi
 	el=$(( $(date +%s) - s ))
 	if [ $rc = 0 ]; then
 		echo "ok - vm $1: selftests pass, no kernel warning, taint O/E only, rmmod clean (${el}s)"
