@@ -24,11 +24,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/random.h>
 
 #include <linux/funnel.h>
 
+#include "carrier.h"
 #include "daemon.h"
 #include "log.h"
 #include "tpath.h"
@@ -40,17 +40,12 @@
 #define CAR_PINGS_MISSED_MAX	3
 #define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
 #define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
-#define CAR_RX_BATCH		16		/* reads per wakeup */
 #define CAR_HANDSHAKES_MAX	64		/* incoming, not up yet */
 #define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
-static uint8_t rx_buf[FUNNEL_DEFRAMER_BUFSZ];
-
 static void car_io(struct loop *l, int fd, uint32_t events, void *arg);
-static void car_fail(struct carrier *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 const char *carrier_state_name(enum carrier_state st)
 {
@@ -88,35 +83,14 @@ static uint64_t random_u64(void)
 
 /*
  * The transmit queue holds whole frames, each with its 2-byte length
- * prefix.  On the user path the bytes go to TCP as they are; on the
- * kernel path each frame is handed to the ULP with one send() (without
- * the prefix, which the kernel adds).
+ * prefix; the transport writes them (carrier_tcp.c).
  */
 static int car_flush(struct carrier *c)
 {
-	while (c->ooff < c->olen) {
-		ssize_t n;
+	int err = c->ops->write(c);
 
-		if (c->kernel) {
-			uint8_t *p = c->obuf + c->ooff;
-			size_t flen = (size_t)p[0] << 8 | p[1];
-
-			n = send(c->fd, p + FUNNEL_LEN_PREFIX, flen,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n >= 0)
-				n = (ssize_t)(flen + FUNNEL_LEN_PREFIX);
-		} else {
-			n = send(c->fd, c->obuf + c->ooff, c->olen - c->ooff,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				break;
-			return -errno;
-		}
-		c->ooff += (size_t)n;
-	}
+	if (err)
+		return err;
 	if (c->ooff == c->olen)
 		c->ooff = c->olen = 0;
 	if (c->tx_blocked && c->olen - c->ooff < CAR_TXQ_DATA_MAX / 2) {
@@ -136,7 +110,7 @@ static int car_flush(struct carrier *c)
 /*
  * A failure noticed while sending is acted on from a timer: the sender
  * (a stream, a control exchange) may hold pointers to streams that
- * car_fail() would free under it.
+ * carrier_fail() would free under it.
  */
 static void car_fail_later(struct carrier *c, const char *why)
 {
@@ -153,7 +127,7 @@ static void car_fail_fire(struct loop *l, void *arg)
 
 	(void)l;
 	snprintf(why, sizeof(why), "%s", c->fail_why);
-	car_fail(c, "%s", why);
+	carrier_fail(c, "%s", why);
 }
 
 static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
@@ -569,7 +543,7 @@ static void car_backoff_fire(struct loop *l, void *arg)
 	carrier_start(arg);
 }
 
-static void car_fail(struct carrier *c, const char *fmt, ...)
+void carrier_fail(struct carrier *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -612,7 +586,7 @@ static void car_timeout(struct loop *l, void *arg)
 	struct carrier *c = arg;
 
 	(void)l;
-	car_fail(c, "timed out %s",
+	carrier_fail(c, "timed out %s",
 		 c->state == CAR_CONNECTING ? "connecting" :
 		 c->state == CAR_PREAMBLE ? "waiting for the preamble" :
 		 "waiting for the peer's HELLO");
@@ -626,7 +600,7 @@ static void car_ping(struct loop *l, void *arg)
 
 	if (c->ping_outstanding &&
 	    ++c->pings_missed >= CAR_PINGS_MISSED_MAX) {
-		car_fail(c, "dead peer: %u pings unanswered",
+		carrier_fail(c, "dead peer: %u pings unanswered",
 			 c->pings_missed);
 		return;
 	}
@@ -670,6 +644,7 @@ static struct carrier *car_alloc(struct daemon *d)
 		return NULL;
 	c->d = d;
 	c->fd = -1;
+	c->ops = &carrier_tcp_ops;	/* auto and tcp; SCTP comes next */
 	c->backoff_ms = CAR_BACKOFF_MIN_MS;
 	loop_timer_init(&c->t_timeout, car_timeout, c);
 	loop_timer_init(&c->t_ping, car_ping, c);
@@ -711,18 +686,18 @@ static void car_established(struct carrier *c)
 	struct daemon *d = c->d;
 	char err[DAEMON_TEXT_MAX];
 	socklen_t len;
-	int one = 1;
+	int ret;
 
 	len = sizeof(c->local);
 	getsockname(c->fd, (struct sockaddr *)&c->local, &len);
 	addr_format(&c->local, c->local_text, sizeof(c->local_text));
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->ops->setup(c);
 
 	c->kernel = false;
 	if (d->dp != DP_USER) {
 		if (kpath_open(&d->kp, err, sizeof(err))) {
 			if (d->dp == DP_KERNEL) {
-				car_fail(c, "--datapath kernel: %s", err);
+				carrier_fail(c, "--datapath kernel: %s", err);
 				return;
 			}
 		} else {
@@ -730,28 +705,29 @@ static void car_established(struct carrier *c)
 		}
 	}
 	if (c->kernel) {
-		if (setsockopt(c->fd, IPPROTO_TCP, TCP_ULP, "funnel", 6)) {
+		ret = c->ops->kernel_attach(c);
+		if (ret) {
 			if (d->dp == DP_KERNEL) {
-				car_fail(c, "TCP_ULP funnel: %s",
-					 strerror(errno));
+				carrier_fail(c, "funnel.ko does not take this %s carrier: %s",
+					 c->ops->name, strerror(-ret));
 				return;
 			}
-			/* the socket is plain TCP still: run it here */
-			log_warn("%s: TCP_ULP funnel: %s: userspace data path",
-				 car_name(c), strerror(errno));
+			/* the socket is unchanged still: run it here */
+			log_warn("%s: funnel.ko does not take this %s carrier: %s: userspace data path",
+				 car_name(c), c->ops->name, strerror(-ret));
 			c->kernel = false;
 		}
 	}
 	if (c->kernel) {
 		if (kpath_carrier_new(&d->kp, c->fd, &c->kid, err,
 				      sizeof(err))) {
-			car_fail(c, "%s", err);
+			carrier_fail(c, "%s", err);
 			return;
 		}
 	} else {
 		c->rbuf = malloc(FUNNEL_DEFRAMER_BUFSZ);
 		if (!c->rbuf) {
-			car_fail(c, "out of memory");
+			carrier_fail(c, "out of memory");
 			return;
 		}
 		funnel_deframer_init(&c->df, c->rbuf, FUNNEL_DEFRAMER_BUFSZ);
@@ -780,26 +756,27 @@ void carrier_start(struct carrier *c)
 	c->state = CAR_CONNECTING;
 	if (!a.port)
 		a.port = FUNNEL_DEFAULT_PORT;
-	if (addr_resolve(&a, SOCK_STREAM, &c->remote, &len, err,
+	if (addr_resolve(&a, c->ops->socktype, &c->remote, &len, err,
 			 sizeof(err))) {
-		car_fail(c, "%s", err);
+		carrier_fail(c, "%s", err);
 		return;
 	}
 	addr_format(&c->remote, c->remote_text, sizeof(c->remote_text));
 	fd = socket(c->remote.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+		    c->ops->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    c->ops->protocol);
 	if (fd < 0) {
-		car_fail(c, "socket: %s", strerror(errno));
+		carrier_fail(c, "socket: %s", strerror(errno));
 		return;
 	}
 	c->fd = fd;
 	if (connect(fd, (struct sockaddr *)&c->remote, len) &&
 	    errno != EINPROGRESS) {
-		car_fail(c, "connect %s: %s", c->remote_text, strerror(errno));
+		carrier_fail(c, "connect %s: %s", c->remote_text, strerror(errno));
 		return;
 	}
 	if (loop_add(d->loop, fd, EPOLLOUT, car_io, c)) {
-		car_fail(c, "event loop: out of memory");
+		carrier_fail(c, "event loop: out of memory");
 		return;
 	}
 	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
@@ -808,18 +785,17 @@ void carrier_start(struct carrier *c)
 
 static void car_connected(struct carrier *c)
 {
+	char err[DAEMON_TEXT_MAX];
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
-		car_fail(c, "connect %s: %s", c->remote_text,
+		carrier_fail(c, "connect %s: %s", c->remote_text,
 			 strerror(soerr ? soerr : errno));
 		return;
 	}
-	/* the send buffer of a fresh connection takes 8 bytes */
-	if (send(c->fd, FUNNEL_PREAMBLE, FUNNEL_PREAMBLE_LEN,
-		 MSG_DONTWAIT | MSG_NOSIGNAL) != FUNNEL_PREAMBLE_LEN) {
-		car_fail(c, "send preamble: %s", strerror(errno));
+	if (c->ops->connected(c, err, sizeof(err))) {
+		carrier_fail(c, "%s", err);
 		return;
 	}
 	car_established(c);
@@ -879,7 +855,7 @@ void carrier_accept(struct daemon *d, int lfd)
 	c->state = CAR_PREAMBLE;
 	d->handshakes++;
 	if (loop_add(d->loop, fd, EPOLLIN, car_io, c)) {
-		car_fail(c, "event loop: out of memory");
+		carrier_fail(c, "event loop: out of memory");
 		return;
 	}
 	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
@@ -891,32 +867,15 @@ void carrier_pause_cancel(struct daemon *d)
 	loop_timer_cancel(d->loop, &accept_pause);
 }
 
-/* Read exactly the preamble: what follows belongs to the ULP. */
-static void car_read_preamble(struct carrier *c)
+static void car_accept_read(struct carrier *c)
 {
-	enum funnel_preamble_verdict v;
-	ssize_t n;
+	char err[DAEMON_TEXT_MAX];
+	int ret = c->ops->accept_read(c, err, sizeof(err));
 
-	n = recv(c->fd, c->pre + c->pre_have, sizeof(c->pre) - c->pre_have,
-		 MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			car_fail(c, "recv: %s", strerror(errno));
-		return;
-	}
-	if (n == 0) {
-		car_fail(c, "closed before the preamble");
-		return;
-	}
-	c->pre_have += (size_t)n;
-	v = funnel_preamble_check(c->pre, c->pre_have);
-	if (v == FUNNEL_PREAMBLE_NEED_MORE)
-		return;
-	if (v != FUNNEL_PREAMBLE_OK) {
-		car_fail(c, "bad preamble: %s", funnel_preamble_verdict_name(v));
-		return;
-	}
-	car_established(c);
+	if (ret < 0)
+		carrier_fail(c, "%s", err);
+	else if (ret > 0)
+		car_established(c);
 }
 
 /* ---- the control protocol ---- */
@@ -930,13 +889,13 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		 m->present & CTRL_BIT(CTRL_A_NODE) ? m->node : "");
 	c->peer_features = m->features;
 	if (peer_plain != d->plaintext) {
-		car_fail(c, "plaintext mismatch: this side is %s, the peer is %s; both ends need the 'plaintext' statement",
+		carrier_fail(c, "plaintext mismatch: this side is %s, the peer is %s; both ends need the 'plaintext' statement",
 			 d->plaintext ? "plaintext" : "not plaintext",
 			 peer_plain ? "plaintext" : "not plaintext");
 		return;
 	}
 	if (!d->plaintext) {
-		car_fail(c, "GSS-API is not implemented in this version: configure 'plaintext' on both ends");
+		carrier_fail(c, "GSS-API is not implemented in this version: configure 'plaintext' on both ends");
 		return;
 	}
 	loop_timer_cancel(d->loop, &c->t_timeout);
@@ -1117,13 +1076,13 @@ static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 	const char *why;
 
 	if (ctrl_decode(body, len, &m, &why)) {
-		car_fail(c, "malformed control message: %s", why);
+		carrier_fail(c, "malformed control message: %s", why);
 		return;
 	}
 	log_debug("%s: received %s", car_name(c), ctrl_type_name(m.type));
 	if (c->state == CAR_HELLO) {
 		if (m.type != CTRL_HELLO) {
-			car_fail(c, "protocol error: %s before HELLO",
+			carrier_fail(c, "protocol error: %s before HELLO",
 				 ctrl_type_name(m.type));
 			return;
 		}
@@ -1132,7 +1091,7 @@ static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 	}
 	switch (m.type) {
 	case CTRL_HELLO:
-		car_fail(c, "protocol error: second HELLO");
+		carrier_fail(c, "protocol error: second HELLO");
 		break;
 	case CTRL_OPEN:
 		car_on_open(c, &m);
@@ -1166,7 +1125,7 @@ static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 
 /* ---- receive ---- */
 
-static void car_frame(struct carrier *c, const uint8_t *buf, size_t len)
+void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 {
 	struct funnel_frame f;
 	enum funnel_verdict v = funnel_frame_parse(buf, len, &f);
@@ -1207,65 +1166,6 @@ static void car_frame(struct carrier *c, const uint8_t *buf, size_t len)
 	upath_stream_input(cs->up, &f);
 }
 
-/* Kernel path: each recv() is one CTRL frame. */
-static void car_read_kernel(struct carrier *c)
-{
-	for (int i = 0; i < CAR_RX_BATCH && c->fd >= 0; i++) {
-		ssize_t n = recv(c->fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				car_fail(c, "recv: %s", strerror(errno));
-			return;
-		}
-		if (n == 0) {
-			car_fail(c, "closed by the peer");
-			return;
-		}
-		car_frame(c, rx_buf, (size_t)n);
-	}
-}
-
-/* User path: deframe the byte stream. */
-static void car_read_user(struct carrier *c)
-{
-	for (int i = 0; i < CAR_RX_BATCH && c->fd >= 0; i++) {
-		ssize_t n = recv(c->fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT);
-		const uint8_t *p = rx_buf;
-		size_t left;
-
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				car_fail(c, "recv: %s", strerror(errno));
-			return;
-		}
-		if (n == 0) {
-			car_fail(c, "closed by the peer%s",
-				 funnel_deframer_pending(&c->df) ?
-				 " in the middle of a frame" : "");
-			return;
-		}
-		left = (size_t)n;
-		while (c->fd >= 0) {
-			const uint8_t *frame;
-			size_t flen;
-			enum funnel_deframe_status st;
-
-			st = funnel_deframe(&c->df, &p, &left, &frame, &flen);
-			if (st == FUNNEL_DEFRAME_NEED_MORE)
-				break;
-			if (st != FUNNEL_DEFRAME_FRAME) {
-				car_fail(c, "%s",
-					 st == FUNNEL_DEFRAME_BAD_LENGTH ?
-					 "bad-length: length prefix below the header size" :
-					 "oversize frame");
-				return;
-			}
-			car_frame(c, frame, flen);
-		}
-	}
-}
-
 static void car_io(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct carrier *c = arg;
@@ -1277,7 +1177,7 @@ static void car_io(struct loop *l, int fd, uint32_t events, void *arg)
 		car_connected(c);
 		return;
 	case CAR_PREAMBLE:
-		car_read_preamble(c);
+		car_accept_read(c);
 		return;
 	default:
 		break;
@@ -1286,14 +1186,10 @@ static void car_io(struct loop *l, int fd, uint32_t events, void *arg)
 		int err = car_flush(c);
 
 		if (err) {
-			car_fail(c, "send: %s", strerror(-err));
+			carrier_fail(c, "send: %s", strerror(-err));
 			return;
 		}
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-		if (c->kernel)
-			car_read_kernel(c);
-		else
-			car_read_user(c);
-	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		c->ops->read(c);
 }

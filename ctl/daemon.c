@@ -17,6 +17,7 @@
 
 #include <linux/funnel.h>
 
+#include "carrier.h"
 #include "daemon.h"
 #include "log.h"
 #include "snap.h"
@@ -696,7 +697,7 @@ static void snap_carrier_fill(struct daemon *d, struct carrier *c,
 
 	snprintf(sc->peer, sizeof(sc->peer), "%s", c->peer ? c->peer->s.name : "");
 	sc->incoming = !c->peer;
-	sc->transport = "tcp";
+	sc->transport = c->ops->name;
 	sc->datapath = c->fd < 0 ? "" : c->kernel ? "kernel" : "user";
 	sc->state = carrier_state_name(c->state);
 	snprintf(sc->local, sizeof(sc->local), "%s", c->fd >= 0 ? c->local_text : "");

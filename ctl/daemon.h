@@ -30,6 +30,7 @@
 enum datapath_mode { DP_AUTO, DP_KERNEL, DP_USER };
 
 struct carrier;
+struct carrier_ops;
 
 struct listener {
 	struct listener *next;
@@ -99,6 +100,7 @@ enum carrier_state {
 struct carrier {
 	struct carrier *next;		/* daemon's list */
 	struct daemon *d;
+	const struct carrier_ops *ops;	/* the transport (carrier.h) */
 	struct peer *peer;		/* NULL for incoming */
 	enum carrier_state state;
 	int fd;
