@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One GSS-API (Kerberos) security context, as funneld runs one per carrier
+ * control stream and one per service stream: acquire credentials, step
+ * the token exchange (tokens travel in CTRL frames), check the flags and
+ * the peer's principal, and derive the stream's AEAD keys with
+ * gss_pseudo_random().  Documentation/security.md defines the exchange,
+ * the required flags and the exact key derivation.
+ *
+ * Nothing here does I/O of its own apart from what libgssapi_krb5 does
+ * (reading keytabs and ccaches, asking the KDC for a service ticket in the
+ * initiator's first step).  Every failure leaves a one-line message in
+ * g->err, including the GSS major and minor status text.
+ */
+#ifndef FUNNEL_GSS_H
+#define FUNNEL_GSS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gssapi/gssapi.h>
+
+/* Output of fgss_derive(): key i->a || salt i->a || key a->i || salt a->i */
+#define FGSS_KEY_LEN		32
+#define FGSS_SALT_LEN		4
+#define FGSS_DIR_LEN		(FGSS_KEY_LEN + FGSS_SALT_LEN)
+#define FGSS_DERIVE_LEN		(2 * FGSS_DIR_LEN)	/* 72 */
+#define FGSS_OFF_I2A		0
+#define FGSS_OFF_A2I		FGSS_DIR_LEN
+
+/* A token must fit one CTRL frame body (FUNNEL_MAX_PAYLOAD). */
+#define FGSS_MAX_TOKEN		65527
+
+/* Flags both ends must have in ret_flags, or the context is refused. */
+#define FGSS_REQUIRED_FLAGS	(GSS_C_MUTUAL_FLAG | GSS_C_CONF_FLAG | \
+				 GSS_C_INTEG_FLAG | GSS_C_REPLAY_FLAG)
+/* Flags the initiator asks for. */
+#define FGSS_REQ_FLAGS		(FGSS_REQUIRED_FLAGS | GSS_C_SEQUENCE_FLAG)
+
+#define FGSS_ERR_MAX		512
+#define FGSS_NAME_MAX		256
+
+enum fgss_role {
+	FGSS_NONE = 0,
+	FGSS_INITIATOR,
+	FGSS_ACCEPTOR,
+};
+
+enum fgss_status {
+	FGSS_ERROR = -1,
+	FGSS_DONE = 0,		/* established; send out if non-empty */
+	FGSS_CONTINUE = 1,	/* send out, wait for the peer's token */
+};
+
+/* A token to send; free it with fgss_token_free(). */
+struct fgss_token {
+	void *data;
+	size_t len;
+};
+
+struct fgss {
+	enum fgss_role role;
+	gss_cred_id_t cred;
+	gss_ctx_id_t ctx;
+	gss_name_t target;		/* initiator: the acceptor's name */
+	OM_uint32 req_flags;		/* initiator: FGSS_REQ_FLAGS */
+	OM_uint32 ret_flags;		/* once established */
+	int established;
+	int failed;			/* a step failed: the context is dead */
+	char ccache[64];		/* private MEMORY ccache, or "" */
+	char peer[FGSS_NAME_MAX];	/* the other end's principal */
+	char err[FGSS_ERR_MAX];		/* last error, "" if none */
+};
+
+/*
+ * Initiator: acquire initiator credentials, from client_keytab (cred
+ * store "client_keytab", the keytab's first principal, tickets kept in
+ * a MEMORY ccache of this context alone, destroyed by fgss_free()) or,
+ * when it is NULL, from the default ccache.
+ * target names the acceptor: with a '/' it is a Kerberos principal
+ * ("funnel/hoster" or "funnel/hoster@REALM"), without one a host-based
+ * service name ("funnel@hoster", GSS_C_NT_HOSTBASED_SERVICE).  Returns
+ * 0, or -1 with g->err set; call fgss_free() in either case.
+ */
+int fgss_init(struct fgss *g, const char *target, const char *client_keytab);
+
+/*
+ * Acceptor: acquire acceptor credentials from keytab (cred store
+ * "keytab"), or from the default keytab when it is NULL.  Any principal
+ * in the keytab may be the target.  Returns 0 or -1 as fgss_init().
+ */
+int fgss_accept_init(struct fgss *g, const char *keytab);
+
+/*
+ * One step of the exchange.  in/in_len: the peer's token (NULL/0 for the
+ * initiator's first step).  out receives the token to send (len 0: none).
+ * FGSS_CONTINUE: send out and call again with the peer's answer.
+ * FGSS_DONE: established, flags checked, g->peer set; send out if its
+ * length is not 0.  FGSS_ERROR: g->err says why; out is empty and the
+ * context cannot be used any more.
+ */
+enum fgss_status fgss_step(struct fgss *g, const void *in, size_t in_len,
+			   struct fgss_token *out);
+
+void fgss_token_free(struct fgss_token *t);
+
+/* The peer's principal as text ("alice@FUNNEL.TEST"), "" before DONE. */
+const char *fgss_peer(const struct fgss *g);
+
+/*
+ * Allow-list check of the peer's principal: exact, case-sensitive match
+ * against one of the n entries.  n == 0 allows every principal.  Returns
+ * 0, or -1 with g->err "principal P is not authorized ...".
+ */
+int fgss_allowed(struct fgss *g, const char *const *allow, size_t n);
+
+/*
+ * Seconds the established context stays valid (GSS_C_INDEFINITE for no
+ * limit), 0 if expired; -1 on error with g->err set.
+ */
+long long fgss_lifetime(struct fgss *g);
+
+/*
+ * Keys of the given stream and key generation (1..0xffffffff; key id =
+ * generation): out = key i->a (32) || salt i->a (4) || key a->i (32) ||
+ * salt a->i (4), where i is the context initiator.  Returns 0, or -1 with
+ * g->err set (out zeroed).
+ */
+int fgss_derive(struct fgss *g, uint16_t stream, uint32_t generation,
+		uint8_t out[FGSS_DERIVE_LEN]);
+
+/* The exact PRF input of fgss_derive(); returns its length, no NUL. */
+size_t fgss_label(char *buf, size_t size, uint16_t stream, uint32_t generation);
+
+const char *fgss_error(const struct fgss *g);
+
+/* Release everything; g is zeroed and may be initialised again. */
+void fgss_free(struct fgss *g);
+
+#endif /* FUNNEL_GSS_H */
