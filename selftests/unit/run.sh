@@ -146,7 +146,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt ctrlmsg show; do
+	for t in frame extack attrspec stmt ctrlmsg show seal; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
@@ -213,6 +213,32 @@ elif build "fuzz_frame: libFuzzer build (clang)" make_ -C "$here" \
 	st=$?
 	tap $st "fuzz_frame: 30000 libFuzzer runs"
 	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer.out" >&2
+fi
+
+# ---- sealing fuzz target: frame seeds, then mutated sealed frames ----
+
+if [ $unit_ok = 1 ]; then
+	nseeds=$(find "$seeds" -type f | wc -l)
+	"$here/build/fuzz_seal" "$seeds"/* >"$work/fuzz_seal.out" 2>&1
+	st=$?
+	tap $st "fuzz_seal over $nseeds seed inputs (ASan+UBSan)"
+	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_seal.out" >&2
+	"$here/build/fuzz_seal" >"$work/fuzz_seal.out" 2>&1
+	st=$?
+	tap $st "fuzz_seal: 50000 mutated sealed frames (ASan+UBSan)"
+	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_seal.out" >&2
+fi
+if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
+	skip "fuzz_seal: libFuzzer run" "clang with libFuzzer not available"
+elif build "fuzz_seal: libFuzzer build (clang)" make_ -C "$here" \
+	O="$work/fuzz" "$work/fuzz/fuzz_seal-libfuzzer"; then
+	mkdir -p "$work/seal-corpus"
+	cp "$seeds"/* "$work/seal-corpus/"
+	"$work/fuzz/fuzz_seal-libfuzzer" -seed=1 -runs=20000 \
+		-max_len=70000 "$work/seal-corpus" >"$work/libfuzzer-seal.out" 2>&1
+	st=$?
+	tap $st "fuzz_seal: 20000 libFuzzer runs"
+	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-seal.out" >&2
 fi
 
 # ---- statement parser fuzz target over seeds ----
