@@ -18,6 +18,7 @@
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include "funnel.h"
 
@@ -195,8 +196,8 @@ err:
 /*
  * Run the AEAD in place over skb (ours, not shared): 16 bytes of AAD at
  * off, then cryptlen bytes (plaintext to seal, followed by room for the
- * tag; or ciphertext and tag to open).  Synchronous.  Returns 0, -EBADMSG for a tag mismatch, or
- * another error.
+ * tag; or ciphertext and tag to open).  Synchronous.  Returns 0,
+ * -EBADMSG for a tag mismatch, or another error.
  */
 static int funnel_aead_run(struct crypto_aead *tfm, struct sk_buff *skb,
 			   unsigned int off, unsigned int cryptlen,
@@ -243,17 +244,47 @@ out:
 /* ---- seal ---- */
 
 /*
+ * Does key, which sealed with counter seq (or is used up at seq), owe a
+ * key-expire-ntf?  From soft-limit on, until one went out, at most once
+ * a second: of the sealers racing here, the one whose cmpxchg wins
+ * sends it.
+ */
+static bool funnel_key_expire_due(struct funnel_key *key, u64 seq)
+{
+	unsigned long last, now = jiffies ?: 1;
+
+	if (!key->soft_limit || seq < key->soft_limit ||
+	    READ_ONCE(key->expire_ntf_sent))
+		return false;
+	last = READ_ONCE(key->expire_ntf_at);
+	if (last && !time_after(now, last + HZ))
+		return false;
+	return cmpxchg(&key->expire_ntf_at, last, now) == last;
+}
+
+/* Send the key-expire-ntf funnel_seal() asked for: RCU read lock held,
+ * no spinlock of the stream.  Sent once it reached a listener.
+ */
+void funnel_key_expire_notify(struct funnel_stream *st, struct funnel_key *key)
+{
+	if (!funnel_nl_notify_key_expire(st, key))
+		WRITE_ONCE(key->expire_ntf_sent, true);
+}
+
+/*
  * Seal the len plaintext bytes at off of src with the primary key of st
  * into a new frame: length prefix, hdr with S and K set, counter,
  * ciphertext, tag.  The caller holds the RCU read lock and keeps the
  * counters of an ordered stream in queue order.  src is not changed.
  * Returns NULL with *reason, a FUNNEL_A_STATS_* counter, when the frame
- * cannot be sealed.
+ * cannot be sealed.  *expired is the key, or NULL: the caller passes it
+ * to funnel_key_expire_notify() once it dropped its locks.
  */
 struct sk_buff *funnel_seal(struct funnel_stream *st,
 			    const struct funnel_hdr *hdr,
 			    const struct sk_buff *src, unsigned int off,
-			    unsigned int len, int *reason)
+			    unsigned int len, int *reason,
+			    struct funnel_key **expired)
 {
 	struct funnel_key *key;
 	struct funnel_hdr *h;
@@ -261,7 +292,8 @@ struct sk_buff *funnel_seal(struct funnel_stream *st,
 	__be64 ctr;
 	s64 seq;
 
-	key = rcu_dereference(st->keys[FUNNEL_KEY_SLOT_PRIMARY]);
+	*expired = NULL;
+	key = rcu_dereference(st->keys[READ_ONCE(st->primary)]);
 	if (!key) {
 		*reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
 		return NULL;
@@ -273,6 +305,9 @@ struct sk_buff *funnel_seal(struct funnel_stream *st,
 	/* a key seals at most hard-limit frames, counters 1..hard-limit */
 	seq = atomic64_fetch_add_unless(&key->tx_seq, 1, (s64)key->hard_limit);
 	if ((u64)seq == key->hard_limit) {
+		/* used up: the owed notification is still due */
+		if (funnel_key_expire_due(key, seq))
+			*expired = key;
 		*reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
 		return NULL;
 	}
@@ -304,27 +339,34 @@ struct sk_buff *funnel_seal(struct funnel_stream *st,
 		*reason = FUNNEL_A_STATS_TX_DROP_QUEUE;
 	}
 out:
-	/* the counter is used up either way: notify once, at soft-limit */
-	if ((u64)seq == key->soft_limit)
-		funnel_nl_notify_key_expire(st, key);
+	/* the counter is used up either way */
+	if (funnel_key_expire_due(key, seq))
+		*expired = key;
 	return skb;
 }
 
 /* ---- open ---- */
 
-/* The installed key whose key id has the parity of K. */
+/*
+ * The installed key whose key id has the parity of K; of two such, the
+ * primary.  Keys stay in their physical slots across key-swap, so a
+ * swap never hides a key from this scan; only the tie-break follows it.
+ */
 static struct funnel_key *funnel_rx_key(struct funnel_stream *st, u8 flags)
 {
 	u32 phase = !!(flags & FUNNEL_F_KEY_PHASE);
-	struct funnel_key *key;
+	struct funnel_key *key, *found = NULL;
+	unsigned int primary = READ_ONCE(st->primary);
 	int i;
 
 	for (i = 0; i <= FUNNEL_KEY_SLOT_MAX; i++) {
 		key = rcu_dereference(st->keys[i]);
-		if (key && (key->key_id & 1) == phase)
-			return key;
+		if (!key || (key->key_id & 1) != phase)
+			continue;
+		if (!found || i == primary)
+			found = key;
 	}
-	return NULL;
+	return found;
 }
 
 /* May counter c be accepted (wire-format.md 9.3)?  rx_lock held. */

@@ -116,10 +116,13 @@ struct funnel_stream {
 	struct list_head connecting;	/* flows waiting for their socket */
 	struct rcu_work free_work;
 
-	/* keys by slot (enum funnel_key_slot), RCU readers; changed under
-	 * funnel_net.lock
+	/* keys in two physical slots, RCU readers; changed under
+	 * funnel_net.lock.  primary is the physical slot of the primary
+	 * key: key-swap flips it, and a key stays in its slot while it is
+	 * installed, so a receiver always finds both keys
 	 */
 	struct funnel_key __rcu *keys[FUNNEL_KEY_SLOT_MAX + 1];
+	u8 primary;
 	spinlock_t tx_lock;		/* ordered: seal and queue as one */
 
 	struct funnel_stats stats;
@@ -234,6 +237,8 @@ struct funnel_key {
 	u8 enc_salt[FUNNEL_SALT_LEN];
 	u8 dec_salt[FUNNEL_SALT_LEN];
 	atomic64_t tx_seq;		/* the last counter used to seal */
+	unsigned long expire_ntf_at;	/* last key-expire-ntf try, jiffies */
+	bool expire_ntf_sent;		/* a key-expire-ntf went out */
 
 	/* replay state of the decrypt direction */
 	spinlock_t rx_lock;
@@ -251,7 +256,10 @@ bool funnel_stream_keyed(const struct funnel_stream *st);
 struct sk_buff *funnel_seal(struct funnel_stream *st,
 			    const struct funnel_hdr *hdr,
 			    const struct sk_buff *src, unsigned int off,
-			    unsigned int len, int *reason);
+			    unsigned int len, int *reason,
+			    struct funnel_key **expired);
+void funnel_key_expire_notify(struct funnel_stream *st,
+			      struct funnel_key *key);
 struct sk_buff *funnel_open(struct funnel_stream *st, const struct sk_buff *skb,
 			    unsigned int foff, unsigned int flen,
 			    const struct funnel_hdr *hdr, int *reason);
@@ -275,8 +283,8 @@ int funnel_nl_init(void);
 void funnel_nl_exit(void);
 void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason);
 void funnel_nl_notify_flow_limit(struct funnel_stream *st);
-void funnel_nl_notify_key_expire(struct funnel_stream *st,
-				 const struct funnel_key *key);
+int funnel_nl_notify_key_expire(struct funnel_stream *st,
+				const struct funnel_key *key);
 int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 			   u32 portid, u32 seq, int flags);
 

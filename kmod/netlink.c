@@ -5,6 +5,7 @@
  * Every operation has its own strict policy listing only the attributes it
  * takes; state-changing operations need CAP_NET_ADMIN in the netns.
  */
+#include <crypto/algapi.h>
 #include <linux/file.h>
 #include <linux/net.h>
 #include <net/genetlink.h>
@@ -909,7 +910,24 @@ static int funnel_nl_keyconf(struct genl_info *info, struct funnel_key_cfg *cfg)
 	if (!err)
 		err = funnel_nl_keydir(info, tb[FUNNEL_A_KEYCONF_DECRYPT_DIR],
 				       &cfg->dec_key, &cfg->dec_salt);
-	return err;
+	if (err)
+		return err;
+	/* one key both ways would seal each counter twice under one key */
+	if (!crypto_memneq(cfg->enc_key, cfg->dec_key, FUNNEL_KEY_LEN)) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    tb[FUNNEL_A_KEYCONF_DECRYPT_DIR],
+				    "encrypt and decrypt keys must differ");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The physical slot of logical slot (enum funnel_key_slot) of st.
+ * funnel_net.lock held.
+ */
+static u32 funnel_nl_phys_slot(const struct funnel_stream *st, u32 slot)
+{
+	return slot ^ st->primary;
 }
 
 /* The slot of a key-del or key-get request. */
@@ -953,6 +971,7 @@ static int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
 	struct funnel_key_cfg cfg;
 	struct funnel_stream *st;
 	struct funnel_key *key;
+	u32 slot;
 	int err;
 
 	err = funnel_nl_key_req_check(info, true);
@@ -960,6 +979,11 @@ static int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
 		err = funnel_nl_keyconf(info, &cfg);
 	if (err)
 		return err;
+
+	/* the AEADs are allocated (and may sleep) outside the lock */
+	key = funnel_key_alloc(&cfg, info->extack);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
 
 	mutex_lock(&fn->lock);
 	st = funnel_nl_stream_lookup(info);
@@ -973,29 +997,28 @@ static int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -EOPNOTSUPP;
 		goto out;
 	}
-	if (rcu_access_pointer(st->keys[cfg.slot])) {
+	slot = funnel_nl_phys_slot(st, cfg.slot);
+	if (rcu_access_pointer(st->keys[slot])) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_KEYCONF],
 				    "the slot holds a key (key-del it first)");
 		err = -EEXIST;
 		goto out;
 	}
-	key = funnel_key_alloc(&cfg, info->extack);
-	if (IS_ERR(key)) {
-		err = PTR_ERR(key);
-		goto out;
-	}
-	rcu_assign_pointer(st->keys[cfg.slot], key);
+	rcu_assign_pointer(st->keys[slot], key);
+	key = NULL;
 out:
 	mutex_unlock(&fn->lock);
+	/* never published: no reader saw it */
+	funnel_key_free(key);
 	return err;
 }
 
 static int funnel_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
-	struct funnel_key *primary, *secondary;
 	struct funnel_stream *st;
 	int err = 0;
+	u32 slot;
 
 	if (funnel_nl_key_req_check(info, false))
 		return -EINVAL;
@@ -1006,17 +1029,16 @@ static int funnel_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out;
 	}
-	primary = rcu_dereference_protected(st->keys[FUNNEL_KEY_SLOT_PRIMARY],
-					    lockdep_is_held(&fn->lock));
-	secondary = rcu_dereference_protected(st->keys[FUNNEL_KEY_SLOT_SECONDARY],
-					      lockdep_is_held(&fn->lock));
-	if (!secondary) {
+	slot = funnel_nl_phys_slot(st, FUNNEL_KEY_SLOT_SECONDARY);
+	if (!rcu_access_pointer(st->keys[slot])) {
 		NL_SET_ERR_MSG(info->extack, "the secondary slot is empty: nothing to swap to");
 		err = -ENOENT;
 		goto out;
 	}
-	rcu_assign_pointer(st->keys[FUNNEL_KEY_SLOT_PRIMARY], secondary);
-	rcu_assign_pointer(st->keys[FUNNEL_KEY_SLOT_SECONDARY], primary);
+	/* one store: both keys stay where receivers find them, sealing
+	 * moves to the other one
+	 */
+	WRITE_ONCE(st->primary, !st->primary);
 out:
 	mutex_unlock(&fn->lock);
 	return err;
@@ -1042,6 +1064,7 @@ static int funnel_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out;
 	}
+	slot = funnel_nl_phys_slot(st, slot);
 	key = rcu_replace_pointer(st->keys[slot], NULL,
 				  lockdep_is_held(&fn->lock));
 	if (!key) {
@@ -1056,10 +1079,13 @@ out:
 	return err;
 }
 
-/* keyconf of key: never the key bytes or salts. */
+/* keyconf of key: never the key bytes or salts.  tx-counter is the
+ * counter the next frame is sealed with, absent once the key is used up.
+ */
 static int funnel_nl_put_keyconf(struct sk_buff *msg, u32 slot,
 				 const struct funnel_key *key)
 {
+	u64 last = atomic64_read(&key->tx_seq);
 	struct nlattr *nest;
 
 	nest = nla_nest_start(msg, FUNNEL_A_KEYCONF);
@@ -1074,9 +1100,9 @@ static int funnel_nl_put_keyconf(struct sk_buff *msg, u32 slot,
 	    (key->hard_limit != U64_MAX &&
 	     nla_put_u64_64bit(msg, FUNNEL_A_KEYCONF_HARD_LIMIT,
 			       key->hard_limit, FUNNEL_A_KEYCONF_PAD)) ||
-	    nla_put_u64_64bit(msg, FUNNEL_A_KEYCONF_TX_COUNTER,
-			      atomic64_read(&key->tx_seq) + 1,
-			      FUNNEL_A_KEYCONF_PAD)) {
+	    (last < key->hard_limit &&
+	     nla_put_u64_64bit(msg, FUNNEL_A_KEYCONF_TX_COUNTER, last + 1,
+			       FUNNEL_A_KEYCONF_PAD))) {
 		nla_nest_cancel(msg, nest);
 		return -EMSGSIZE;
 	}
@@ -1092,7 +1118,7 @@ static int funnel_nl_key_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	void *hdr;
 	int err;
-	u32 slot;
+	u32 slot, phys;
 
 	err = funnel_nl_key_req_check(info, true);
 	if (!err)
@@ -1110,7 +1136,8 @@ static int funnel_nl_key_get_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOENT;
 		goto out;
 	}
-	key = rcu_dereference_protected(st->keys[slot],
+	phys = funnel_nl_phys_slot(st, slot);
+	key = rcu_dereference_protected(st->keys[phys],
 					lockdep_is_held(&fn->lock));
 	if (!key) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_KEYCONF],
@@ -1137,9 +1164,11 @@ out:
 	return err;
 }
 
-/* The primary key of st sealed its soft-limit'th frame.  Any context. */
-void funnel_nl_notify_key_expire(struct funnel_stream *st,
-				 const struct funnel_key *key)
+/* The primary key of st sealed with a counter at or past its soft limit.
+ * Any context.  0: a listener got the notification.
+ */
+int funnel_nl_notify_key_expire(struct funnel_stream *st,
+				const struct funnel_key *key)
 {
 	u32 carrier_id = READ_ONCE(st->fs->carrier_id);
 	struct sk_buff *msg;
@@ -1148,11 +1177,11 @@ void funnel_nl_notify_key_expire(struct funnel_stream *st,
 	if (!carrier_id ||
 	    !genl_has_listeners(&funnel_nl_family, st->net,
 				FUNNEL_NLGRP_EVENTS))
-		return;
+		return -ESRCH;
 
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
 	if (!msg)
-		return;
+		return -ENOMEM;
 
 	hdr = genlmsg_put(msg, 0, 0, &funnel_nl_family, 0,
 			  FUNNEL_CMD_KEY_EXPIRE_NTF);
@@ -1160,11 +1189,11 @@ void funnel_nl_notify_key_expire(struct funnel_stream *st,
 	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
 	    funnel_nl_put_keyconf(msg, FUNNEL_KEY_SLOT_PRIMARY, key)) {
 		nlmsg_free(msg);
-		return;
+		return -EMSGSIZE;
 	}
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&funnel_nl_family, st->net, msg, 0,
-				FUNNEL_NLGRP_EVENTS, GFP_ATOMIC);
+	return genlmsg_multicast_netns(&funnel_nl_family, st->net, msg, 0,
+				       FUNNEL_NLGRP_EVENTS, GFP_ATOMIC);
 }
 
 void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason)

@@ -26,22 +26,20 @@
 /* payloads up to this size are copied into the linear area */
 #define FUNNEL_UDP_LINEAR_MAX	(2048 - FUNNEL_UDP_HEADROOM)
 
-/*
- * A datagram for the carrier: skb->data is at its UDP header.  It becomes
- * a DATA frame of flow in place: the UDP header goes, the length prefix
- * and the frame header come.  skb is consumed.
- */
 /* Seal the datagram skb (at its UDP header) as a frame and queue it: *err
- * from the queue.  false: it could not be sealed, for *reason.
+ * from the queue.  false: it could not be sealed, for *reason.  *expired:
+ * see funnel_seal().
  */
 static bool funnel_seal_queue(struct funnel_stream *st,
 			      const struct funnel_hdr *h,
 			      const struct sk_buff *skb, unsigned int len,
-			      int *err, int *reason)
+			      int *err, int *reason,
+			      struct funnel_key **expired)
 {
 	struct sk_buff *frame;
 
-	frame = funnel_seal(st, h, skb, sizeof(struct udphdr), len, reason);
+	frame = funnel_seal(st, h, skb, sizeof(struct udphdr), len, reason,
+			    expired);
 	if (!frame)
 		return false;
 	*err = funnel_tx_frame(st->fs, frame);
@@ -58,6 +56,7 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 		.flags	= st->unordered ? FUNNEL_F_UNORDERED : 0,
 		.flow	= htonl(flow->id),
 	};
+	struct funnel_key *expired;
 	int reason, err;
 	bool sealed;
 
@@ -67,13 +66,15 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 		 */
 		if (st->unordered) {
 			sealed = funnel_seal_queue(st, &h, skb, len, &err,
-						   &reason);
+						   &reason, &expired);
 		} else {
 			spin_lock_bh(&st->tx_lock);
 			sealed = funnel_seal_queue(st, &h, skb, len, &err,
-						   &reason);
+						   &reason, &expired);
 			spin_unlock_bh(&st->tx_lock);
 		}
+		if (expired)
+			funnel_key_expire_notify(st, expired);
 		if (!sealed) {
 			funnel_stream_drop(st, skb, reason);
 			return;

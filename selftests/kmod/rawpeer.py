@@ -67,13 +67,17 @@ def main():
     if case == "vector":
         # the sealed example of wire-format.md section 14 (key 00..1f,
         # salt a0a1a2a3, key id 1, counter 1): the echo behind stream 5
-        # returns "hello", sealed by the same key and counter, so the
-        # reply is the same bytes; then the frame again: a replay
-        want = bytes.fromhex(
+        # returns "hello", sealed with counter 1 by the server's encrypt
+        # key 20..3f and salt b0b1b2b3; then the frame again: a replay
+        vec = bytes.fromhex(
             "00250005000700000001000000000000"
             "0001d8cad4e203cd036656fe8ba1245d"
             "c8abd6d13fccbf")
-        s.sendall(want)
+        want = bytes.fromhex(
+            "00250005000700000001000000000000"
+            "0001a8f225acdd41c663d9fe88330cd5"
+            "bd86c222176eac")
+        s.sendall(vec)
         got = b""
         while len(got) < len(want):
             chunk = s.recv(len(want) - len(got))
@@ -81,7 +85,7 @@ def main():
                 break
             got += chunk
         print("reply", got.hex(), flush=True)
-        s.sendall(want)
+        s.sendall(vec)
         if len(sys.argv) > 4:
             for _ in range(100):
                 if os.path.exists(sys.argv[4] + ".done"):
