@@ -6,7 +6,11 @@
 #define _FUNNEL_H
 
 #include <linux/atomic.h>
+#include <linux/bitmap.h>
 #include <linux/in6.h>
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/udp.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
@@ -112,6 +116,15 @@ struct funnel_stream {
 	struct list_head connecting;	/* flows waiting for their socket */
 	struct rcu_work free_work;
 
+	/* keys in two physical slots, RCU readers; changed under
+	 * funnel_net.lock.  primary is the physical slot of the primary
+	 * key: key-swap flips it, and a key stays in its slot while it is
+	 * installed, so a receiver always finds both keys
+	 */
+	struct funnel_key __rcu *keys[FUNNEL_KEY_SLOT_MAX + 1];
+	u8 primary;
+	spinlock_t tx_lock;		/* ordered: seal and queue as one */
+
 	struct funnel_stats stats;
 };
 
@@ -186,6 +199,9 @@ u32 funnel_flow_idle_ms(const struct funnel_flow *flow);
 unsigned int funnel_flow_buckets(const struct funnel_stream *st);
 
 /* udp.c: the UDP side of kernel streams */
+#define FUNNEL_UDP_HEADROOM	(LL_MAX_HEADER + sizeof(struct ipv6hdr) + \
+				 sizeof(struct udphdr))
+
 int funnel_udp_listen_open(struct funnel_stream *st,
 			   struct netlink_ext_ack *extack);
 int funnel_udp_flow_open(struct funnel_stream *st, struct funnel_flow *flow,
@@ -195,6 +211,58 @@ int funnel_udp_send(struct funnel_stream *st, struct funnel_flow *flow,
 		    struct sk_buff *skb);
 struct sk_buff *funnel_udp_payload_skb(const struct sk_buff *src,
 				       unsigned int off, unsigned int len);
+
+struct crypto_aead;
+
+/* crypto.c: AES-256-GCM sealing of DATA bodies (wire-format.md 9) */
+#define FUNNEL_REPLAY_WINDOW	1024
+
+struct funnel_key_cfg {
+	u32 slot;
+	u32 key_id;
+	u32 cipher;
+	const u8 *enc_key, *enc_salt;
+	const u8 *dec_key, *dec_salt;
+	u64 soft_limit;			/* 0: none */
+	u64 hard_limit;			/* 0: none */
+};
+
+struct funnel_key {
+	u32 key_id;
+	u32 cipher;
+	u64 soft_limit;
+	u64 hard_limit;
+	struct crypto_aead *enc;
+	struct crypto_aead *dec;
+	u8 enc_salt[FUNNEL_SALT_LEN];
+	u8 dec_salt[FUNNEL_SALT_LEN];
+	atomic64_t tx_seq;		/* the last counter used to seal */
+	unsigned long expire_ntf_at;	/* last key-expire-ntf try, jiffies */
+	bool expire_ntf_sent;		/* a key-expire-ntf went out */
+
+	/* replay state of the decrypt direction */
+	spinlock_t rx_lock;
+	u64 rx_high;			/* highest counter accepted, 0: none */
+	DECLARE_BITMAP(rx_seen, FUNNEL_REPLAY_WINDOW);
+
+	struct rcu_work free_work;
+};
+
+struct funnel_key *funnel_key_alloc(const struct funnel_key_cfg *cfg,
+				    struct netlink_ext_ack *extack);
+void funnel_key_free(struct funnel_key *key);
+void funnel_key_free_rcu(struct funnel_key *key);
+bool funnel_stream_keyed(const struct funnel_stream *st);
+struct sk_buff *funnel_seal(struct funnel_stream *st,
+			    const struct funnel_hdr *hdr,
+			    const struct sk_buff *src, unsigned int off,
+			    unsigned int len, int *reason,
+			    struct funnel_key **expired);
+void funnel_key_expire_notify(struct funnel_stream *st,
+			      struct funnel_key *key);
+struct sk_buff *funnel_open(struct funnel_stream *st, const struct sk_buff *skb,
+			    unsigned int foff, unsigned int flen,
+			    const struct funnel_hdr *hdr, int *reason);
 
 /* carrier.c: the per-netns table of registered carriers */
 struct funnel_net {
@@ -215,6 +283,8 @@ int funnel_nl_init(void);
 void funnel_nl_exit(void);
 void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason);
 void funnel_nl_notify_flow_limit(struct funnel_stream *st);
+int funnel_nl_notify_key_expire(struct funnel_stream *st,
+				const struct funnel_key *key);
 int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 			   u32 portid, u32 seq, int flags);
 

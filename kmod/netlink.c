@@ -5,6 +5,7 @@
  * Every operation has its own strict policy listing only the attributes it
  * takes; state-changing operations need CAP_NET_ADMIN in the netns.
  */
+#include <crypto/algapi.h>
 #include <linux/file.h>
 #include <linux/net.h>
 #include <net/genetlink.h>
@@ -72,6 +73,41 @@ static const struct nla_policy funnel_stream_id_nl_policy[FUNNEL_A_STREAM_ID + 1
 	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
+static const struct nla_policy funnel_keydir_nl_policy[FUNNEL_A_KEYDIR_MAX + 1] = {
+	[FUNNEL_A_KEYDIR_KEY] = NLA_POLICY_EXACT_LEN(FUNNEL_KEY_LEN),
+	[FUNNEL_A_KEYDIR_SALT] = NLA_POLICY_EXACT_LEN(FUNNEL_SALT_LEN),
+};
+
+/* key-new: everything but tx-counter, which is get only */
+static const struct nla_policy funnel_keyconf_nl_policy[FUNNEL_A_KEYCONF_HARD_LIMIT + 1] = {
+	[FUNNEL_A_KEYCONF_SLOT] = NLA_POLICY_MAX(NLA_U32, FUNNEL_KEY_SLOT_MAX),
+	[FUNNEL_A_KEYCONF_KEY_ID] = { .type = NLA_U32 },
+	[FUNNEL_A_KEYCONF_CIPHER] = NLA_POLICY_RANGE(NLA_U32,
+						     FUNNEL_CIPHER_AES_256_GCM,
+						     FUNNEL_CIPHER_MAX),
+	[FUNNEL_A_KEYCONF_ENCRYPT_DIR] = NLA_POLICY_NESTED(funnel_keydir_nl_policy),
+	[FUNNEL_A_KEYCONF_DECRYPT_DIR] = NLA_POLICY_NESTED(funnel_keydir_nl_policy),
+	[FUNNEL_A_KEYCONF_SOFT_LIMIT] = NLA_POLICY_MIN(NLA_U64, 1),
+	[FUNNEL_A_KEYCONF_HARD_LIMIT] = NLA_POLICY_MIN(NLA_U64, 1),
+};
+
+/* key-del, key-get: the slot only */
+static const struct nla_policy funnel_keyslot_nl_policy[FUNNEL_A_KEYCONF_SLOT + 1] = {
+	[FUNNEL_A_KEYCONF_SLOT] = NLA_POLICY_MAX(NLA_U32, FUNNEL_KEY_SLOT_MAX),
+};
+
+static const struct nla_policy funnel_key_new_nl_policy[FUNNEL_A_KEYCONF + 1] = {
+	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
+	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyconf_nl_policy),
+};
+
+static const struct nla_policy funnel_key_slot_nl_policy[FUNNEL_A_KEYCONF + 1] = {
+	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
+	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyslot_nl_policy),
+};
+
 /* ---- info ---- */
 
 static int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
@@ -90,7 +126,8 @@ static int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (nla_put_string(msg, FUNNEL_A_VERSION, FUNNEL_VERSION) ||
 	    nla_put_u32(msg, FUNNEL_A_WIRE_VERSION, FUNNEL_WIRE_VERSION) ||
-	    nla_put_u32(msg, FUNNEL_A_CAPS, FUNNEL_CAP_IPV6))
+	    nla_put_u32(msg, FUNNEL_A_CAPS,
+			FUNNEL_CAP_IPV6 | FUNNEL_CAP_AES_256_GCM))
 		goto nospace;
 
 	genlmsg_end(msg, hdr);
@@ -789,6 +826,376 @@ void funnel_nl_notify_flow_limit(struct funnel_stream *st)
 				FUNNEL_NLGRP_EVENTS, GFP_ATOMIC);
 }
 
+/* ---- keys ---- */
+
+/* The stream of carrier-id and stream-id, with an extack if there is
+ * none.  funnel_net.lock held.
+ */
+static struct funnel_stream *funnel_nl_stream_lookup(struct genl_info *info)
+{
+	struct funnel_stream *st;
+	struct funnel_sock *fs;
+
+	fs = funnel_nl_carrier_lookup(info);
+	if (!fs)
+		return NULL;
+	st = funnel_stream_lookup(fs, nla_get_u16(info->attrs[FUNNEL_A_STREAM_ID]));
+	if (!st)
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_STREAM_ID],
+				    "no such stream on this carrier");
+	return st;
+}
+
+/* One direction of a keyconf: key and salt, both required. */
+static int funnel_nl_keydir(struct genl_info *info, struct nlattr *nest,
+			    const u8 **key, const u8 **salt)
+{
+	struct nlattr *tb[FUNNEL_A_KEYDIR_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, FUNNEL_A_KEYDIR_MAX, nest,
+			       funnel_keydir_nl_policy, info->extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, FUNNEL_A_KEYDIR_KEY) ||
+	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, FUNNEL_A_KEYDIR_SALT)) {
+		NL_SET_ERR_MSG(info->extack, "a key direction needs key and salt");
+		return -EINVAL;
+	}
+	*key = nla_data(tb[FUNNEL_A_KEYDIR_KEY]);
+	*salt = nla_data(tb[FUNNEL_A_KEYDIR_SALT]);
+	return 0;
+}
+
+static const int funnel_keyconf_required[] = {
+	FUNNEL_A_KEYCONF_SLOT, FUNNEL_A_KEYCONF_KEY_ID, FUNNEL_A_KEYCONF_CIPHER,
+	FUNNEL_A_KEYCONF_ENCRYPT_DIR, FUNNEL_A_KEYCONF_DECRYPT_DIR,
+};
+
+static int funnel_nl_keyconf(struct genl_info *info, struct funnel_key_cfg *cfg)
+{
+	struct nlattr *nest = info->attrs[FUNNEL_A_KEYCONF];
+	struct nlattr *tb[FUNNEL_A_KEYCONF_HARD_LIMIT + 1];
+	unsigned int i;
+	int err;
+
+	err = nla_parse_nested(tb, FUNNEL_A_KEYCONF_HARD_LIMIT, nest,
+			       funnel_keyconf_nl_policy, info->extack);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(funnel_keyconf_required); i++)
+		if (NL_REQ_ATTR_CHECK(info->extack, nest, tb,
+				      funnel_keyconf_required[i])) {
+			NL_SET_ERR_MSG(info->extack,
+				       "key-new needs slot, key-id, cipher, encrypt-dir and decrypt-dir");
+			return -EINVAL;
+		}
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->slot = nla_get_u32(tb[FUNNEL_A_KEYCONF_SLOT]);
+	cfg->key_id = nla_get_u32(tb[FUNNEL_A_KEYCONF_KEY_ID]);
+	cfg->cipher = nla_get_u32(tb[FUNNEL_A_KEYCONF_CIPHER]);
+	if (tb[FUNNEL_A_KEYCONF_SOFT_LIMIT])
+		cfg->soft_limit = nla_get_u64(tb[FUNNEL_A_KEYCONF_SOFT_LIMIT]);
+	if (tb[FUNNEL_A_KEYCONF_HARD_LIMIT])
+		cfg->hard_limit = nla_get_u64(tb[FUNNEL_A_KEYCONF_HARD_LIMIT]);
+	if (cfg->soft_limit && cfg->hard_limit &&
+	    cfg->soft_limit > cfg->hard_limit) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[FUNNEL_A_KEYCONF_SOFT_LIMIT],
+				    "soft-limit is above hard-limit");
+		return -EINVAL;
+	}
+	err = funnel_nl_keydir(info, tb[FUNNEL_A_KEYCONF_ENCRYPT_DIR],
+			       &cfg->enc_key, &cfg->enc_salt);
+	if (!err)
+		err = funnel_nl_keydir(info, tb[FUNNEL_A_KEYCONF_DECRYPT_DIR],
+				       &cfg->dec_key, &cfg->dec_salt);
+	if (err)
+		return err;
+	/* one key both ways would seal each counter twice under one key */
+	if (!crypto_memneq(cfg->enc_key, cfg->dec_key, FUNNEL_KEY_LEN)) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    tb[FUNNEL_A_KEYCONF_DECRYPT_DIR],
+				    "encrypt and decrypt keys must differ");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The physical slot of logical slot (enum funnel_key_slot) of st.
+ * funnel_net.lock held.
+ */
+static u32 funnel_nl_phys_slot(const struct funnel_stream *st, u32 slot)
+{
+	return slot ^ st->primary;
+}
+
+/* The slot of a key-del or key-get request. */
+static int funnel_nl_keyslot(struct genl_info *info, u32 *slot)
+{
+	struct nlattr *nest = info->attrs[FUNNEL_A_KEYCONF];
+	struct nlattr *tb[FUNNEL_A_KEYCONF_SLOT + 1];
+	int err;
+
+	err = nla_parse_nested(tb, FUNNEL_A_KEYCONF_SLOT, nest,
+			       funnel_keyslot_nl_policy, info->extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, FUNNEL_A_KEYCONF_SLOT)) {
+		NL_SET_ERR_MSG(info->extack, "keyconf needs slot");
+		return -EINVAL;
+	}
+	*slot = nla_get_u32(tb[FUNNEL_A_KEYCONF_SLOT]);
+	return 0;
+}
+
+static int funnel_nl_key_req_check(struct genl_info *info, bool keyconf)
+{
+	if (GENL_REQ_ATTR_CHECK(info, FUNNEL_A_CARRIER_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, FUNNEL_A_STREAM_ID) ||
+	    (keyconf && GENL_REQ_ATTR_CHECK(info, FUNNEL_A_KEYCONF))) {
+		if (keyconf)
+			NL_SET_ERR_MSG(info->extack,
+				       "needs carrier-id, stream-id and keyconf");
+		else
+			NL_SET_ERR_MSG(info->extack,
+				       "needs carrier-id and stream-id");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
+	struct funnel_key_cfg cfg;
+	struct funnel_stream *st;
+	struct funnel_key *key;
+	u32 slot;
+	int err;
+
+	err = funnel_nl_key_req_check(info, true);
+	if (!err)
+		err = funnel_nl_keyconf(info, &cfg);
+	if (err)
+		return err;
+
+	/* the AEADs are allocated (and may sleep) outside the lock */
+	key = funnel_key_alloc(&cfg, info->extack);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+
+	mutex_lock(&fn->lock);
+	st = funnel_nl_stream_lookup(info);
+	if (!st) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (st->kind == FUNNEL_STREAM_USER) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_STREAM_ID],
+				    "user streams are sealed by userspace, not by the kernel");
+		err = -EOPNOTSUPP;
+		goto out;
+	}
+	slot = funnel_nl_phys_slot(st, cfg.slot);
+	if (rcu_access_pointer(st->keys[slot])) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_KEYCONF],
+				    "the slot holds a key (key-del it first)");
+		err = -EEXIST;
+		goto out;
+	}
+	rcu_assign_pointer(st->keys[slot], key);
+	key = NULL;
+out:
+	mutex_unlock(&fn->lock);
+	/* never published: no reader saw it */
+	funnel_key_free(key);
+	return err;
+}
+
+static int funnel_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
+	struct funnel_stream *st;
+	int err = 0;
+	u32 slot;
+
+	if (funnel_nl_key_req_check(info, false))
+		return -EINVAL;
+
+	mutex_lock(&fn->lock);
+	st = funnel_nl_stream_lookup(info);
+	if (!st) {
+		err = -ENOENT;
+		goto out;
+	}
+	slot = funnel_nl_phys_slot(st, FUNNEL_KEY_SLOT_SECONDARY);
+	if (!rcu_access_pointer(st->keys[slot])) {
+		NL_SET_ERR_MSG(info->extack, "the secondary slot is empty: nothing to swap to");
+		err = -ENOENT;
+		goto out;
+	}
+	/* one store: both keys stay where receivers find them, sealing
+	 * moves to the other one
+	 */
+	WRITE_ONCE(st->primary, !st->primary);
+out:
+	mutex_unlock(&fn->lock);
+	return err;
+}
+
+static int funnel_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
+	struct funnel_stream *st;
+	struct funnel_key *key;
+	int err;
+	u32 slot;
+
+	err = funnel_nl_key_req_check(info, true);
+	if (!err)
+		err = funnel_nl_keyslot(info, &slot);
+	if (err)
+		return err;
+
+	mutex_lock(&fn->lock);
+	st = funnel_nl_stream_lookup(info);
+	if (!st) {
+		err = -ENOENT;
+		goto out;
+	}
+	slot = funnel_nl_phys_slot(st, slot);
+	key = rcu_replace_pointer(st->keys[slot], NULL,
+				  lockdep_is_held(&fn->lock));
+	if (!key) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_KEYCONF],
+				    "the slot holds no key");
+		err = -ENOENT;
+		goto out;
+	}
+	funnel_key_free_rcu(key);
+out:
+	mutex_unlock(&fn->lock);
+	return err;
+}
+
+/* keyconf of key: never the key bytes or salts.  tx-counter is the
+ * counter the next frame is sealed with, absent once the key is used up.
+ */
+static int funnel_nl_put_keyconf(struct sk_buff *msg, u32 slot,
+				 const struct funnel_key *key)
+{
+	u64 last = atomic64_read(&key->tx_seq);
+	struct nlattr *nest;
+
+	nest = nla_nest_start(msg, FUNNEL_A_KEYCONF);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(msg, FUNNEL_A_KEYCONF_SLOT, slot) ||
+	    nla_put_u32(msg, FUNNEL_A_KEYCONF_KEY_ID, key->key_id) ||
+	    nla_put_u32(msg, FUNNEL_A_KEYCONF_CIPHER, key->cipher) ||
+	    (key->soft_limit &&
+	     nla_put_u64_64bit(msg, FUNNEL_A_KEYCONF_SOFT_LIMIT,
+			       key->soft_limit, FUNNEL_A_KEYCONF_PAD)) ||
+	    (key->hard_limit != U64_MAX &&
+	     nla_put_u64_64bit(msg, FUNNEL_A_KEYCONF_HARD_LIMIT,
+			       key->hard_limit, FUNNEL_A_KEYCONF_PAD)) ||
+	    (last < key->hard_limit &&
+	     nla_put_u64_64bit(msg, FUNNEL_A_KEYCONF_TX_COUNTER, last + 1,
+			       FUNNEL_A_KEYCONF_PAD))) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int funnel_nl_key_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
+	struct funnel_stream *st;
+	struct funnel_key *key;
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+	u32 slot, phys;
+
+	err = funnel_nl_key_req_check(info, true);
+	if (!err)
+		err = funnel_nl_keyslot(info, &slot);
+	if (err)
+		return err;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	mutex_lock(&fn->lock);
+	st = funnel_nl_stream_lookup(info);
+	if (!st) {
+		err = -ENOENT;
+		goto out;
+	}
+	phys = funnel_nl_phys_slot(st, slot);
+	key = rcu_dereference_protected(st->keys[phys],
+					lockdep_is_held(&fn->lock));
+	if (!key) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_KEYCONF],
+				    "the slot holds no key");
+		err = -ENOENT;
+		goto out;
+	}
+	hdr = genlmsg_put_reply(msg, info, &funnel_nl_family, 0,
+				FUNNEL_CMD_KEY_GET);
+	if (!hdr ||
+	    nla_put_u32(msg, FUNNEL_A_CARRIER_ID, st->fs->carrier_id) ||
+	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
+	    funnel_nl_put_keyconf(msg, slot, key)) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	genlmsg_end(msg, hdr);
+	mutex_unlock(&fn->lock);
+	return genlmsg_reply(msg, info);
+
+out:
+	mutex_unlock(&fn->lock);
+	nlmsg_free(msg);
+	return err;
+}
+
+/* The primary key of st sealed with a counter at or past its soft limit.
+ * Any context.  0: a listener got the notification.
+ */
+int funnel_nl_notify_key_expire(struct funnel_stream *st,
+				const struct funnel_key *key)
+{
+	u32 carrier_id = READ_ONCE(st->fs->carrier_id);
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!carrier_id ||
+	    !genl_has_listeners(&funnel_nl_family, st->net,
+				FUNNEL_NLGRP_EVENTS))
+		return -ESRCH;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!msg)
+		return -ENOMEM;
+
+	hdr = genlmsg_put(msg, 0, 0, &funnel_nl_family, 0,
+			  FUNNEL_CMD_KEY_EXPIRE_NTF);
+	if (!hdr || nla_put_u32(msg, FUNNEL_A_CARRIER_ID, carrier_id) ||
+	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
+	    funnel_nl_put_keyconf(msg, FUNNEL_KEY_SLOT_PRIMARY, key)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_multicast_netns(&funnel_nl_family, st->net, msg, 0,
+				       FUNNEL_NLGRP_EVENTS, GFP_ATOMIC);
+}
+
 void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason)
 {
 	struct sk_buff *msg;
@@ -867,6 +1274,34 @@ static const struct genl_ops funnel_nl_ops[] = {
 		.dumpit	= funnel_nl_flow_get_dumpit,
 		.policy	= funnel_stream_id_nl_policy,
 		.maxattr = FUNNEL_A_STREAM_ID,
+	},
+	{
+		.cmd	= FUNNEL_CMD_KEY_NEW,
+		.doit	= funnel_nl_key_new_doit,
+		.policy	= funnel_key_new_nl_policy,
+		.maxattr = FUNNEL_A_KEYCONF,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= FUNNEL_CMD_KEY_SWAP,
+		.doit	= funnel_nl_key_swap_doit,
+		.policy	= funnel_stream_id_nl_policy,
+		.maxattr = FUNNEL_A_STREAM_ID,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= FUNNEL_CMD_KEY_DEL,
+		.doit	= funnel_nl_key_del_doit,
+		.policy	= funnel_key_slot_nl_policy,
+		.maxattr = FUNNEL_A_KEYCONF,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= FUNNEL_CMD_KEY_GET,
+		.doit	= funnel_nl_key_get_doit,
+		.policy	= funnel_key_slot_nl_policy,
+		.maxattr = FUNNEL_A_KEYCONF,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };
 

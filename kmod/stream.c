@@ -394,6 +394,7 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 	u32 id = ntohl(hdr->flow);
 	struct funnel_flow *flow;
 	struct sk_buff *pl;
+	int reason;
 
 	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_FRAMES);
 	funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_BYTES,
@@ -403,38 +404,46 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		return;
 	}
-	if (hdr->flags & FUNNEL_F_SEALED) {	/* no key on this stream */
-		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_NO_KEY);
-		return;
-	}
-	if (hdr->type == FUNNEL_T_FLOW_END) {
+	if (hdr->type == FUNNEL_T_FLOW_END) {	/* never sealed */
 		consume_skb(skb);
 		funnel_flow_end(st, id);
 		return;
 	}
 
+	/* key checks, replay and tag (wire-format.md 12, step 9) before
+	 * the frame may find or create a flow
+	 */
+	if (funnel_stream_keyed(st) || hdr->flags & FUNNEL_F_SEALED) {
+		pl = funnel_open(st, skb, off - FUNNEL_HDR_LEN,
+				 FUNNEL_HDR_LEN + len, hdr, &reason);
+		if (!pl) {
+			funnel_stream_drop(st, skb, reason);
+			return;
+		}
+	} else {
+		pl = funnel_udp_payload_skb(skb, off, len);
+		if (!pl) {
+			funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			return;
+		}
+	}
+	consume_skb(skb);
+
 	flow = funnel_flow_lookup_id(st, id);
 	if (!flow && st->kind == FUNNEL_STREAM_UDP_LISTEN) {
-		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		funnel_stream_drop(st, pl, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		return;
 	}
 	if (!flow) {
 		flow = funnel_flow_get(st, id, &st->remote, NULL);
 		if (PTR_ERR(flow) == -ENOSPC) {	/* counted already */
-			kfree_skb(skb);
+			kfree_skb(pl);
 			return;
 		}
 		if (IS_ERR(flow)) {
-			funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			funnel_stream_drop(st, pl, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
-	}
-
-	pl = funnel_udp_payload_skb(skb, off, len);
-	consume_skb(skb);
-	if (!pl) {
-		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		return;
 	}
 
 	WRITE_ONCE(flow->last_used, jiffies);
@@ -456,6 +465,11 @@ struct funnel_stream *funnel_stream_lookup(struct funnel_sock *fs, u16 id)
 
 static void funnel_stream_free(struct funnel_stream *st)
 {
+	int i;
+
+	/* nobody sees the stream any more: its keys go with it */
+	for (i = 0; i <= FUNNEL_KEY_SLOT_MAX; i++)
+		funnel_key_free(rcu_dereference_protected(st->keys[i], true));
 	if (st->lsock)
 		funnel_udp_sock_close(st->lsock);
 	kvfree(st->by_id);
@@ -561,6 +575,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 	st->next_flow_id = 1;
 	st->hash_seed = get_random_u32();
 	spin_lock_init(&st->flow_lock);
+	spin_lock_init(&st->tx_lock);
 	INIT_LIST_HEAD(&st->connecting);
 	INIT_DELAYED_WORK(&st->gc_work, funnel_gc_work);
 	INIT_WORK(&st->connect_work, funnel_connect_work);

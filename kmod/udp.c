@@ -23,21 +23,66 @@
 
 #include "funnel.h"
 
-#define FUNNEL_UDP_HEADROOM	(LL_MAX_HEADER + sizeof(struct ipv6hdr) + \
-				 sizeof(struct udphdr))
 /* payloads up to this size are copied into the linear area */
 #define FUNNEL_UDP_LINEAR_MAX	(2048 - FUNNEL_UDP_HEADROOM)
 
-/*
- * A datagram for the carrier: skb->data is at its UDP header.  It becomes
- * a DATA frame of flow in place: the UDP header goes, the length prefix
- * and the frame header come.  skb is consumed.
+/* Seal the datagram skb (at its UDP header) as a frame and queue it: *err
+ * from the queue.  false: it could not be sealed, for *reason.  *expired:
+ * see funnel_seal().
  */
+static bool funnel_seal_queue(struct funnel_stream *st,
+			      const struct funnel_hdr *h,
+			      const struct sk_buff *skb, unsigned int len,
+			      int *err, int *reason,
+			      struct funnel_key **expired)
+{
+	struct sk_buff *frame;
+
+	frame = funnel_seal(st, h, skb, sizeof(struct udphdr), len, reason,
+			    expired);
+	if (!frame)
+		return false;
+	*err = funnel_tx_frame(st->fs, frame);
+	return true;
+}
+
 void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 			struct sk_buff *skb)
 {
-	unsigned int len = skb->len - sizeof(struct udphdr);
-	struct funnel_hdr *hdr;
+	unsigned int len = skb->len - sizeof(struct udphdr), wire;
+	struct funnel_hdr *hdr, h = {
+		.stream	= htons(st->id),
+		.type	= FUNNEL_T_DATA,
+		.flags	= st->unordered ? FUNNEL_F_UNORDERED : 0,
+		.flow	= htonl(flow->id),
+	};
+	struct funnel_key *expired;
+	int reason, err;
+	bool sealed;
+
+	if (funnel_stream_keyed(st)) {
+		/* the counter goes with the queue position on an ordered
+		 * stream: seal and queue as one step
+		 */
+		if (st->unordered) {
+			sealed = funnel_seal_queue(st, &h, skb, len, &err,
+						   &reason, &expired);
+		} else {
+			spin_lock_bh(&st->tx_lock);
+			sealed = funnel_seal_queue(st, &h, skb, len, &err,
+						   &reason, &expired);
+			spin_unlock_bh(&st->tx_lock);
+		}
+		if (expired)
+			funnel_key_expire_notify(st, expired);
+		if (!sealed) {
+			funnel_stream_drop(st, skb, reason);
+			return;
+		}
+		consume_skb(skb);
+		wire = FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + len;
+		goto sent;
+	}
 
 	if (len > FUNNEL_MAX_PAYLOAD) {
 		funnel_stream_drop(st, skb, FUNNEL_A_STATS_TX_DROP_TOOBIG);
@@ -51,23 +96,22 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 	skb_scrub_packet(skb, true);
 
 	hdr = skb_push(skb, FUNNEL_HDR_LEN);
-	hdr->stream = htons(st->id);
-	hdr->type = FUNNEL_T_DATA;
-	hdr->flags = st->unordered ? FUNNEL_F_UNORDERED : 0;
-	hdr->flow = htonl(flow->id);
+	*hdr = h;
 	*(__be16 *)skb_push(skb, FUNNEL_LEN_PREFIX) =
 		htons(FUNNEL_HDR_LEN + len);
+	wire = FUNNEL_HDR_LEN + len;
+	err = funnel_tx_frame(st->fs, skb);
 
+sent:
 	WRITE_ONCE(flow->last_used, jiffies);
-	if (funnel_tx_frame(st->fs, skb)) {
+	if (err) {
 		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}
 	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_FRAMES);
-	funnel_stat_add(&st->stats, FUNNEL_A_STATS_TX_BYTES,
-			FUNNEL_HDR_LEN + len);
+	funnel_stat_add(&st->stats, FUNNEL_A_STATS_TX_BYTES, wire);
 	atomic64_inc(&flow->tx_frames);
-	atomic64_add(FUNNEL_HDR_LEN + len, &flow->tx_bytes);
+	atomic64_add(wire, &flow->tx_bytes);
 }
 
 static bool funnel_udp_src(const struct sk_buff *skb, struct funnel_addr *src,
