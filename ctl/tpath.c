@@ -49,10 +49,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "flowtab.h"
 #include "tpath.h"
 
 /* Bytes from the carrier waiting for a flow's socket, at most. */
@@ -84,12 +84,11 @@ struct tpath_chunk {
 };
 
 struct tpath_flow {
-	struct tpath_flow *id_next, **id_pprev;
+	struct flowtab_node node;	/* by flow id: node.id */
 	struct tpath_flow *pend_next;	/* on the stream's pending list */
 	struct tpath_flow *paused_next, **paused_pprev;
 	struct tpath_flow *gc_next;	/* on the list of expired flows */
 	struct tpath_stream *s;
-	uint32_t id;
 	int fd;				/* -1 once closed */
 	uint32_t events;		/* watched in the loop now */
 	uint64_t last_used;		/* loop_now_ms() of the last frame */
@@ -104,7 +103,7 @@ struct tpath_flow {
 	uint8_t *pend;
 	size_t pend_len;
 
-	bool hashed;		/* in by_id, counted in nflows */
+	bool hashed;		/* in the flow id table */
 	bool in_loop;		/* fd is watched (not while paused after HUP) */
 	bool connecting;	/* tcp-connect: connect() not done yet */
 	bool paused;		/* on the paused list: no EPOLLIN */
@@ -134,13 +133,9 @@ struct tpath_stream {
 	bool listen_paused;		/* frames are pending */
 	struct loop_timer accept_t;	/* ends accept_paused */
 
-	uint32_t nflows;
-	uint32_t next_id;		/* tcp-listen: next flow id to try */
+	struct flowtab flows;		/* by flow id */
 	uint32_t last_id;		/* tcp-connect: the peer's newest id */
 	bool seen_id;			/* last_id is set */
-	uint32_t seed;
-	unsigned int hash_bits;
-	struct tpath_flow **by_id;
 
 	/* flows with frames the carrier refused, in the order sent */
 	struct tpath_flow *pend_head, *pend_tail;
@@ -253,36 +248,15 @@ static void sock_nodelay(int fd)
 
 /* ---- hash table ---- */
 
-/* A 32-bit finaliser: every input bit reaches every output bit. */
-static uint32_t mix32(uint32_t h)
+static struct tpath_flow *flow_of(struct flowtab_node *n)
 {
-	h ^= h >> 16;
-	h *= 0x85ebca6bU;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35U;
-	h ^= h >> 16;
-	return h;
-}
-
-static uint32_t hash_mask(const struct tpath_stream *s)
-{
-	return (1U << s->hash_bits) - 1;
-}
-
-static uint32_t id_hash(const struct tpath_stream *s, uint32_t id)
-{
-	return mix32(id ^ s->seed) & hash_mask(s);
+	return n ? flowtab_entry(n, struct tpath_flow, node) : NULL;
 }
 
 static struct tpath_flow *flow_lookup(const struct tpath_stream *s,
 				      uint32_t id)
 {
-	struct tpath_flow *flow;
-
-	for (flow = s->by_id[id_hash(s, id)]; flow; flow = flow->id_next)
-		if (flow->id == id)
-			return flow;
-	return NULL;
+	return flow_of(flowtab_lookup(&s->flows, id));
 }
 
 /* Between 20 ms and 1 s, as upath and the kernel. */
@@ -296,26 +270,16 @@ static uint64_t gc_period(const struct tpath_stream *s)
 /* Hash a new flow; with an idle timeout, the timer runs while flows do. */
 static void flow_link(struct tpath_stream *s, struct tpath_flow *flow)
 {
-	struct tpath_flow **head = &s->by_id[id_hash(s, flow->id)];
-
-	flow->id_next = *head;
-	if (*head)
-		(*head)->id_pprev = &flow->id_next;
-	flow->id_pprev = head;
-	*head = flow;
+	flowtab_insert(&s->flows, &flow->node);
 	flow->hashed = true;
-	s->nflows++;
 	if (s->idle_ms && !s->gc.armed)
 		loop_timer_arm(s->loop, &s->gc, gc_period(s));
 }
 
 static void flow_unlink(struct tpath_stream *s, struct tpath_flow *flow)
 {
-	*flow->id_pprev = flow->id_next;
-	if (flow->id_next)
-		flow->id_next->id_pprev = flow->id_pprev;
+	flowtab_remove(&s->flows, &flow->node);
 	flow->hashed = false;
-	s->nflows--;
 }
 
 /* ---- a flow's queue ---- */
@@ -596,7 +560,7 @@ static int end_send(struct tpath_stream *s, uint32_t id)
 static void flow_end_queue(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	flow->end_queued = true;
-	if (!s->pend_head && !end_send(s, flow->id))
+	if (!s->pend_head && !end_send(s, flow->node.id))
 		return;
 	if (s->dead)
 		return;
@@ -720,7 +684,7 @@ static void pend_flush(struct tpath_stream *s)
 			flow->pend = NULL;
 		}
 		if (flow->end_pend) {
-			if (end_send(s, flow->id))
+			if (end_send(s, flow->node.id))
 				goto out;
 			flow->end_pend = false;
 		}
@@ -747,7 +711,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 	struct funnel_frame f = {
 		.stream	= s->id,
 		.type	= FUNNEL_T_DATA,
-		.flow	= flow->id,
+		.flow	= flow->node.id,
 	};
 
 	for (int i = 0; i < TPATH_BUDGET; i++) {
@@ -867,19 +831,19 @@ static void gc_cb(struct loop *l, void *arg)
 {
 	struct tpath_stream *s = arg;
 	struct tpath_flow *expired = NULL, *flow, *next;
+	struct flowtab_node *n, *tmp;
 	uint64_t now = loop_now_ms();
 
 	(void)l;
 	stream_hold(s);
-	for (uint32_t b = 0; b <= hash_mask(s); b++) {
-		for (flow = s->by_id[b]; flow; flow = flow->id_next) {
-			if (flow->closed || now - flow->last_used < s->idle_ms)
-				continue;
-			flow->gc_next = expired;
-			expired = flow;
-		}
+	flowtab_for_each(&s->flows, n, tmp) {
+		flow = flow_of(n);
+		if (flow->closed || now - flow->last_used < s->idle_ms)
+			continue;
+		flow->gc_next = expired;
+		expired = flow;
 	}
-	if (s->nflows)
+	if (s->flows.count)
 		loop_timer_arm(s->loop, &s->gc, gc_period(s));
 
 	/* ending a flow frees that flow only */
@@ -912,8 +876,8 @@ static void accept_resume(struct loop *l, void *arg)
 
 /*
  * A flow for an accepted connection, within flow-max.  Its id is the
- * next one of the 32-bit counter that is neither 0 nor in use
- * (wire-format.md 8); nflows < flow_max <= 2^32 - 1 leaves one free.
+ * next free one (flowtab_alloc_id()); flows.count < flow_max <= 2^32 - 1
+ * leaves one free.
  */
 static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 					  const union tpath_sa *peer)
@@ -931,9 +895,7 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 		free(flow);
 		return NULL;
 	}
-	do {
-		flow->id = s->next_id++;
-	} while (!flow->id || flow_lookup(s, flow->id));
+	flow->node.id = flowtab_alloc_id(&s->flows);
 	flow_link(s, flow);
 	stream_count(s, FUNNEL_A_STATS_FLOWS_CREATED);
 	return flow;
@@ -967,7 +929,7 @@ static bool listen_accept(struct tpath_stream *s)
 		}
 		return false;
 	}
-	if (s->nflows >= s->flow_max) {
+	if (s->flows.count >= s->flow_max) {
 		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		close(fd);
 		return true;
@@ -983,7 +945,7 @@ static bool listen_accept(struct tpath_stream *s)
 	}
 	sock_nodelay(fd);
 	/* an empty DATA frame: the server side connects now */
-	f.flow = flow->id;
+	f.flow = flow->node.id;
 	funnel_hdr_encode(hdr, &f);
 	flow_data_send(s, flow, hdr, sizeof(hdr), &freed);
 	return !s->dead;
@@ -1098,7 +1060,7 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 	if (!flow)
 		return;
 	flow->s = s;
-	flow->id = id;
+	flow->node.id = id;
 	flow->fd = -1;
 	flow->eof = true;
 	flow->closed = true;
@@ -1117,7 +1079,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 {
 	struct tpath_flow *flow;
 
-	if (s->nflows >= s->flow_max) {
+	if (s->flows.count >= s->flow_max) {
 		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		flow_refuse(s, id);
 		return NULL;
@@ -1129,7 +1091,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 		return NULL;
 	}
 	flow->s = s;
-	flow->id = id;
+	flow->node.id = id;
 	flow->fd = -1;
 	flow->last_used = loop_now_ms();
 	flow->remote = s->addr;
@@ -1282,30 +1244,6 @@ static int check_cfg(const struct tpath_stream_cfg *cfg, char *err,
 	return 0;
 }
 
-/* About one bucket per flow, for up to 4096 flows, as upath. */
-static int alloc_hash(struct tpath_stream *s)
-{
-	uint32_t want = s->flow_max < 16 ? 16 :
-			s->flow_max > 4096 ? 4096 : s->flow_max;
-
-	s->hash_bits = 4;
-	while ((1U << s->hash_bits) < want)
-		s->hash_bits++;
-	s->by_id = calloc((size_t)1 << s->hash_bits, sizeof(*s->by_id));
-	return s->by_id ? 0 : -1;
-}
-
-static uint32_t hash_seed(const struct tpath_stream *s)
-{
-	uint32_t seed;
-
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
-		return seed;
-	/* no entropy yet (early boot): weaker, but still per stream */
-	return mix32((uint32_t)loop_now_ms() ^ (uint32_t)(uintptr_t)s ^
-		     (uint32_t)getpid());
-}
-
 struct tpath_stream *tpath_stream_new(struct loop *l,
 				      const struct tpath_stream_cfg *cfg,
 				      upath_send_fn send, void *send_arg,
@@ -1332,12 +1270,10 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	s->idle_ms = cfg->idle_ms;
 	s->flow_max = cfg->flow_max ? cfg->flow_max : FUNNEL_FLOW_MAX_DEFAULT;
 	s->fd = -1;
-	s->next_id = 1;
-	s->seed = hash_seed(s);
 	loop_timer_init(&s->gc, gc_cb, s);
 	loop_timer_init(&s->accept_t, accept_resume, s);
 
-	if (alloc_hash(s)) {
+	if (flowtab_init(&s->flows, s->flow_max)) {
 		snprintf(err, errlen, "out of memory");
 		goto err;
 	}
@@ -1353,6 +1289,7 @@ err:
 static void stream_destroy(struct tpath_stream *s)
 {
 	struct tpath_flow *flow, *next;
+	struct flowtab_node *n, *tmp;
 
 	loop_timer_cancel(s->loop, &s->gc);
 	loop_timer_cancel(s->loop, &s->accept_t);
@@ -1368,13 +1305,9 @@ static void stream_destroy(struct tpath_stream *s)
 		if (!flow->hashed)
 			flow_free(s, flow);
 	}
-	for (uint32_t b = 0; s->by_id && b <= hash_mask(s); b++) {
-		for (flow = s->by_id[b]; flow; flow = next) {
-			next = flow->id_next;
-			flow_free(s, flow);
-		}
-	}
-	free(s->by_id);
+	flowtab_for_each(&s->flows, n, tmp)
+		flow_free(s, flow_of(n));
+	flowtab_fini(&s->flows);
 	buf_put();
 	free(s);
 }
@@ -1397,7 +1330,7 @@ void tpath_stream_stats(const struct tpath_stream *s, struct fstats *out)
 
 uint32_t tpath_stream_nflows(const struct tpath_stream *s)
 {
-	return s->nflows;
+	return s->flows.count;
 }
 
 /* What flow-get reports of a flow. */
@@ -1407,7 +1340,7 @@ static void flow_info(const struct tpath_flow *flow, uint64_t now,
 	uint64_t idle = now - flow->last_used;
 
 	memset(fi, 0, sizeof(*fi));
-	fi->id = flow->id;
+	fi->id = flow->node.id;
 	fi->idle_ms = idle > UINT32_MAX ? UINT32_MAX : (uint32_t)idle;
 	FST(&fi->st, RX_FRAMES) = flow->rx_frames;
 	FST(&fi->st, RX_BYTES) = flow->rx_bytes;
@@ -1422,14 +1355,12 @@ void tpath_stream_flows(const struct tpath_stream *s,
 			void *arg)
 {
 	struct upath_flow_info fi;
-	struct tpath_flow *flow;
+	struct flowtab_node *n, *tmp;
 	uint64_t now = loop_now_ms();
 
-	for (uint32_t b = 0; b <= hash_mask(s); b++) {
-		for (flow = s->by_id[b]; flow; flow = flow->id_next) {
-			flow_info(flow, now, &fi);
-			if (fn(&fi, arg))
-				return;
-		}
+	flowtab_for_each(&s->flows, n, tmp) {
+		flow_info(flow_of(n), now, &fi);
+		if (fn(&fi, arg))
+			return;
 	}
 }

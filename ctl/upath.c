@@ -15,8 +15,8 @@
  * makes that socket in a work item and holds datagrams meanwhile; here
  * it is made at once, so nothing is ever held.
  *
- * Flows sit in hash tables of their stream, by flow id and (udp-listen)
- * by client address.  One timer per stream expires idle flows.
+ * Flows sit in hash tables of their stream, by flow id (flowtab.c) and
+ * (udp-listen) by client address.  One timer per stream expires idle flows.
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may fail the carrier and free its streams, this one
@@ -31,9 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
+#include "flowtab.h"
 #include "upath.h"
 
 /* Datagrams per recvmmsg() call, and per wakeup of one socket. */
@@ -55,11 +55,10 @@ union upath_sa {
 };
 
 struct upath_flow {
-	struct upath_flow *id_next, **id_pprev;
+	struct flowtab_node node;	/* by flow id: node.id */
 	struct upath_flow *addr_next, **addr_pprev;	/* udp-listen */
 	struct upath_flow *gc_next;	/* on the list of expired flows */
 	struct upath_stream *s;
-	uint32_t id;
 	int fd;				/* udp-connect: the flow's socket */
 	uint64_t last_used;		/* loop_now_ms() of the last frame */
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
@@ -88,12 +87,8 @@ struct upath_stream {
 	uint32_t flow_max;
 	int fd;				/* udp-listen: the listening socket */
 
-	uint32_t nflows;
-	uint32_t next_id;		/* udp-listen: next flow id to try */
-	uint32_t seed;
-	unsigned int hash_bits;
-	struct upath_flow **by_id;
-	struct upath_flow **by_addr;	/* udp-listen */
+	struct flowtab flows;		/* by flow id */
+	struct upath_flow **by_addr;	/* udp-listen, as many buckets */
 
 	struct loop_timer gc;		/* expires idle flows */
 	struct fstats st;
@@ -271,53 +266,36 @@ static void sa_format(const union upath_sa *a, char *buf, size_t len)
 
 /* ---- hash tables ---- */
 
-/* A 32-bit finaliser: every input bit reaches every output bit. */
-static uint32_t mix32(uint32_t h)
+static struct upath_flow *flow_of(struct flowtab_node *n)
 {
-	h ^= h >> 16;
-	h *= 0x85ebca6bU;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35U;
-	h ^= h >> 16;
-	return h;
+	return n ? flowtab_entry(n, struct upath_flow, node) : NULL;
 }
 
-static uint32_t hash_mask(const struct upath_stream *s)
-{
-	return (1U << s->hash_bits) - 1;
-}
-
-static uint32_t id_hash(const struct upath_stream *s, uint32_t id)
-{
-	return mix32(id ^ s->seed) & hash_mask(s);
-}
-
-/* Seeded, so that clients cannot choose addresses that share a bucket. */
+/*
+ * Seeded (with the seed of the id table), so that clients cannot choose
+ * addresses that share a bucket.
+ */
 static uint32_t addr_hash(const struct upath_stream *s,
 			  const union upath_sa *a)
 {
-	uint32_t h = s->seed ^ ((uint32_t)a->sa.sa_family << 16 | sa_port(a));
+	uint32_t h = s->flows.seed ^
+		     ((uint32_t)a->sa.sa_family << 16 | sa_port(a));
 	uint32_t w[4];
 
 	if (a->sa.sa_family == AF_INET) {
-		h = mix32(h ^ a->in.sin_addr.s_addr);
+		h = flowtab_mix32(h ^ a->in.sin_addr.s_addr);
 	} else {
 		memcpy(w, &a->in6.sin6_addr, sizeof(w));
 		for (int i = 0; i < 4; i++)
-			h = mix32(h ^ w[i]);
+			h = flowtab_mix32(h ^ w[i]);
 	}
-	return h & hash_mask(s);
+	return h & s->flows.mask;
 }
 
 static struct upath_flow *flow_lookup_id(const struct upath_stream *s,
 					 uint32_t id)
 {
-	struct upath_flow *flow;
-
-	for (flow = s->by_id[id_hash(s, id)]; flow; flow = flow->id_next)
-		if (flow->id == id)
-			return flow;
-	return NULL;
+	return flow_of(flowtab_lookup(&s->flows, id));
 }
 
 static struct upath_flow *flow_lookup_addr(const struct upath_stream *s,
@@ -343,14 +321,9 @@ static uint64_t gc_period(const struct upath_stream *s)
 /* Hash a new flow; the timer runs while the stream has flows. */
 static void flow_link(struct upath_stream *s, struct upath_flow *flow)
 {
-	struct upath_flow **head = &s->by_id[id_hash(s, flow->id)];
+	struct upath_flow **head;
 
-	flow->id_next = *head;
-	if (*head)
-		(*head)->id_pprev = &flow->id_next;
-	flow->id_pprev = head;
-	*head = flow;
-
+	flowtab_insert(&s->flows, &flow->node);
 	if (s->by_addr) {
 		head = &s->by_addr[addr_hash(s, &flow->peer)];
 		flow->addr_next = *head;
@@ -359,22 +332,18 @@ static void flow_link(struct upath_stream *s, struct upath_flow *flow)
 		flow->addr_pprev = head;
 		*head = flow;
 	}
-	s->nflows++;
 	if (!s->gc.armed)
 		loop_timer_arm(s->loop, &s->gc, gc_period(s));
 }
 
 static void flow_unlink(struct upath_stream *s, struct upath_flow *flow)
 {
-	*flow->id_pprev = flow->id_next;
-	if (flow->id_next)
-		flow->id_next->id_pprev = flow->id_pprev;
+	flowtab_remove(&s->flows, &flow->node);
 	if (s->by_addr) {
 		*flow->addr_pprev = flow->addr_next;
 		if (flow->addr_next)
 			flow->addr_next->addr_pprev = flow->addr_pprev;
 	}
-	s->nflows--;
 }
 
 /* Free an unhashed flow and close its socket, if it has one. */
@@ -424,7 +393,7 @@ static void stream_xmit(struct upath_stream *s, struct upath_flow *flow,
 		.stream	= s->id,
 		.type	= FUNNEL_T_DATA,
 		.flags	= s->flags,
-		.flow	= flow->id,
+		.flow	= flow->node.id,
 	};
 
 	if (toobig || len > FUNNEL_MAX_PAYLOAD) {
@@ -469,29 +438,28 @@ static void gc_cb(struct loop *l, void *arg)
 {
 	struct upath_stream *s = arg;
 	struct upath_flow *expired = NULL, *flow, *next;
+	struct flowtab_node *n, *tmp;
 	uint64_t now = loop_now_ms();
 
 	(void)l;
 	stream_hold(s);
 	/* unhash first: sending below must find none of them */
-	for (uint32_t b = 0; b <= hash_mask(s); b++) {
-		for (flow = s->by_id[b]; flow; flow = next) {
-			next = flow->id_next;
-			if (now - flow->last_used < s->idle_ms)
-				continue;
-			flow_unlink(s, flow);
-			flow->gc_next = expired;
-			expired = flow;
-		}
+	flowtab_for_each(&s->flows, n, tmp) {
+		flow = flow_of(n);
+		if (now - flow->last_used < s->idle_ms)
+			continue;
+		flow_unlink(s, flow);
+		flow->gc_next = expired;
+		expired = flow;
 	}
-	if (s->nflows)
+	if (s->flows.count)
 		loop_timer_arm(s->loop, &s->gc, gc_period(s));
 
 	for (flow = expired; flow; flow = next) {
 		next = flow->gc_next;
 		stream_count(s, FUNNEL_A_STATS_FLOWS_EXPIRED);
 		if (!s->dead)
-			flow_end_send(s, flow->id);
+			flow_end_send(s, flow->node.id);
 		flow_free(s, flow);
 	}
 	stream_release(s);
@@ -527,16 +495,16 @@ static void rx_local(struct msghdr *mh, struct upath_flow *flow)
 }
 
 /*
- * A flow for a new client, within flow-max.  Its id is the next one of
- * the 32-bit counter that is neither 0 nor in use (wire-format.md 8);
- * nflows < flow_max <= 2^32 - 1 guarantees one is free.
+ * A flow for a new client, within flow-max.  Its id is the next free one
+ * (flowtab_alloc_id()); flows.count < flow_max <= 2^32 - 1 guarantees
+ * one.
  */
 static struct upath_flow *listen_flow_new(struct upath_stream *s,
 					  struct msghdr *mh, uint64_t now)
 {
 	struct upath_flow *flow;
 
-	if (s->nflows >= s->flow_max) {
+	if (s->flows.count >= s->flow_max) {
 		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		return NULL;
 	}
@@ -552,9 +520,7 @@ static struct upath_flow *listen_flow_new(struct upath_stream *s,
 			mh->msg_namelen : sizeof(flow->peer);
 	memcpy(&flow->peer, mh->msg_name, flow->peerlen);
 	rx_local(mh, flow);
-	do {
-		flow->id = s->next_id++;
-	} while (!flow->id || flow_lookup_id(s, flow->id));
+	flow->node.id = flowtab_alloc_id(&s->flows);
 	flow_link(s, flow);
 	stream_count(s, FUNNEL_A_STATS_FLOWS_CREATED);
 	return flow;
@@ -745,7 +711,7 @@ static struct upath_flow *connect_flow_new(struct upath_stream *s,
 {
 	struct upath_flow *flow;
 
-	if (s->nflows >= s->flow_max) {
+	if (s->flows.count >= s->flow_max) {
 		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		return NULL;
 	}
@@ -755,7 +721,7 @@ static struct upath_flow *connect_flow_new(struct upath_stream *s,
 		return NULL;
 	}
 	flow->s = s;
-	flow->id = id;
+	flow->node.id = id;
 	flow->last_used = now;
 	flow->fd = -1;
 	stream_count(s, FUNNEL_A_STATS_FLOWS_CREATED);
@@ -875,37 +841,18 @@ static int check_cfg(const struct upath_stream_cfg *cfg, char *err,
 	return 0;
 }
 
-/* About one bucket per flow, for up to 4096 flows, as the kernel. */
+/* The flow id table; udp-listen's by-address one of the same size. */
 static int alloc_hash(struct upath_stream *s)
 {
-	uint32_t want = s->flow_max < 16 ? 16 :
-			s->flow_max > 4096 ? 4096 : s->flow_max;
-	size_t n;
-
-	s->hash_bits = 4;
-	while ((1U << s->hash_bits) < want)
-		s->hash_bits++;
-	n = (size_t)1 << s->hash_bits;
-	s->by_id = calloc(n, sizeof(*s->by_id));
-	if (!s->by_id)
+	if (flowtab_init(&s->flows, s->flow_max))
 		return -1;
 	if (s->kind == FUNNEL_STREAM_UDP_LISTEN) {
-		s->by_addr = calloc(n, sizeof(*s->by_addr));
+		s->by_addr = calloc((size_t)s->flows.mask + 1,
+				    sizeof(*s->by_addr));
 		if (!s->by_addr)
 			return -1;
 	}
 	return 0;
-}
-
-static uint32_t hash_seed(const struct upath_stream *s)
-{
-	uint32_t seed;
-
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
-		return seed;
-	/* no entropy yet (early boot): weaker, but still per stream */
-	return mix32((uint32_t)loop_now_ms() ^ (uint32_t)(uintptr_t)s ^
-		     (uint32_t)getpid());
 }
 
 struct upath_stream *upath_stream_new(struct loop *l,
@@ -936,8 +883,6 @@ struct upath_stream *upath_stream_new(struct loop *l,
 	s->idle_ms = cfg->idle_ms ? cfg->idle_ms : FUNNEL_FLOW_IDLE_DEFAULT_MS;
 	s->flow_max = cfg->flow_max ? cfg->flow_max : FUNNEL_FLOW_MAX_DEFAULT;
 	s->fd = -1;
-	s->next_id = 1;
-	s->seed = hash_seed(s);
 	loop_timer_init(&s->gc, gc_cb, s);
 
 	if (alloc_hash(s)) {
@@ -955,20 +900,16 @@ err:
 
 static void stream_destroy(struct upath_stream *s)
 {
-	struct upath_flow *flow, *next;
+	struct flowtab_node *n, *tmp;
 
 	loop_timer_cancel(s->loop, &s->gc);
 	if (s->fd >= 0) {
 		loop_del(s->loop, s->fd);
 		close(s->fd);
 	}
-	for (uint32_t b = 0; s->by_id && b <= hash_mask(s); b++) {
-		for (flow = s->by_id[b]; flow; flow = next) {
-			next = flow->id_next;
-			flow_free(s, flow);
-		}
-	}
-	free(s->by_id);
+	flowtab_for_each(&s->flows, n, tmp)
+		flow_free(s, flow_of(n));
+	flowtab_fini(&s->flows);
 	free(s->by_addr);
 	rx_put();
 	free(s);
@@ -992,7 +933,7 @@ void upath_stream_stats(const struct upath_stream *s, struct fstats *out)
 
 uint32_t upath_stream_nflows(const struct upath_stream *s)
 {
-	return s->nflows;
+	return s->flows.count;
 }
 
 /* What flow-get reports of a flow (funnel_nl_fill_flow()). */
@@ -1005,7 +946,7 @@ static void flow_info(const struct upath_stream *s,
 	uint64_t idle = now - flow->last_used;
 
 	memset(fi, 0, sizeof(*fi));
-	fi->id = flow->id;
+	fi->id = flow->node.id;
 	fi->idle_ms = idle > UINT32_MAX ? UINT32_MAX : (uint32_t)idle;
 	FST(&fi->st, RX_FRAMES) = flow->rx_frames;
 	FST(&fi->st, RX_BYTES) = flow->rx_bytes;
@@ -1040,14 +981,12 @@ void upath_stream_flows(const struct upath_stream *s,
 			void *arg)
 {
 	struct upath_flow_info fi;
-	struct upath_flow *flow;
+	struct flowtab_node *n, *tmp;
 	uint64_t now = loop_now_ms();
 
-	for (uint32_t b = 0; b <= hash_mask(s); b++) {
-		for (flow = s->by_id[b]; flow; flow = flow->id_next) {
-			flow_info(s, flow, now, &fi);
-			if (fn(&fi, arg))
-				return;
-		}
+	flowtab_for_each(&s->flows, n, tmp) {
+		flow_info(s, flow_of(n), now, &fi);
+		if (fn(&fi, arg))
+			return;
 	}
 }
