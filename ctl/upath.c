@@ -495,12 +495,12 @@ static void rx_local(struct msghdr *mh, struct upath_flow *flow)
 }
 
 /*
- * A flow for a new client, within flow-max.  Its id is the next free one
- * (flowtab_alloc_id()); flows.count < flow_max <= 2^32 - 1 guarantees
- * one.
+ * A new flow within the stream's flow-max (else flow-drop-limit), not yet
+ * in the table; oom names the counter of the datagram dropped when there
+ * is no memory (its direction differs between the two kinds).
  */
-static struct upath_flow *listen_flow_new(struct upath_stream *s,
-					  struct msghdr *mh, uint64_t now)
+static struct upath_flow *flow_alloc(struct upath_stream *s, uint64_t now,
+				     int oom)
 {
 	struct upath_flow *flow;
 
@@ -510,12 +510,28 @@ static struct upath_flow *listen_flow_new(struct upath_stream *s,
 	}
 	flow = calloc(1, sizeof(*flow));
 	if (!flow) {
-		stream_count(s, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		stream_count(s, oom);
 		return NULL;
 	}
 	flow->s = s;
 	flow->fd = -1;
 	flow->last_used = now;
+	return flow;
+}
+
+/*
+ * A flow for a new client, within flow-max.  Its id is the next free one
+ * (flowtab_alloc_id()); flows.count < flow_max <= 2^32 - 1 guarantees
+ * one.
+ */
+static struct upath_flow *listen_flow_new(struct upath_stream *s,
+					  struct msghdr *mh, uint64_t now)
+{
+	struct upath_flow *flow;
+
+	flow = flow_alloc(s, now, FUNNEL_A_STATS_TX_DROP_QUEUE);
+	if (!flow)
+		return NULL;
 	flow->peerlen = mh->msg_namelen < sizeof(flow->peer) ?
 			mh->msg_namelen : sizeof(flow->peer);
 	memcpy(&flow->peer, mh->msg_name, flow->peerlen);
@@ -711,19 +727,10 @@ static struct upath_flow *connect_flow_new(struct upath_stream *s,
 {
 	struct upath_flow *flow;
 
-	if (s->flows.count >= s->flow_max) {
-		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	flow = flow_alloc(s, now, FUNNEL_A_STATS_RX_DROP_QUEUE);
+	if (!flow)
 		return NULL;
-	}
-	flow = calloc(1, sizeof(*flow));
-	if (!flow) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		return NULL;
-	}
-	flow->s = s;
 	flow->node.id = id;
-	flow->last_used = now;
-	flow->fd = -1;
 	stream_count(s, FUNNEL_A_STATS_FLOWS_CREATED);
 	if (flow_open(s, flow)) {
 		stream_count(s, FUNNEL_A_STATS_RX_DROP_QUEUE);
