@@ -20,6 +20,8 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh
+. "$top/selftests/lib/kdc.sh"
 
 T_N=0 T_FAIL=0 T_START=$(date +%s)
 ok()     { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
@@ -27,6 +29,7 @@ not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
 diag()   { sed 's/^/#   /'; }
 
 cleanup() {
+	kdc_stop
 	svc_stop_all
 	echo "1..$T_N"
 	echo "# gss: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
@@ -43,81 +46,30 @@ for p in /usr/sbin/krb5kdc /usr/sbin/kdb5_util /usr/sbin/kadmin.local kinit ktut
 done
 
 svc_init
-svc_pick_port P_KDC
 K=$SVC_DIR/krb
-mkdir -p "$K"
-# nothing of the user's Kerberos setup is read or written
-export KRB5_CONFIG=$K/krb5.conf KRB5_KDC_PROFILE=$K/kdc.conf
-export KRB5CCNAME=FILE:$K/ccache KRB5_KTNAME=FILE:$K/default.keytab
-export KRB5_CLIENT_KTNAME=FILE:$K/default-client.keytab KRB5RCACHEDIR=$K
 export KRB5_TRACE=/dev/null
 
-write_conf() {
-	cat >"$K/kdc.conf" <<-EOF
-	[kdcdefaults]
-		kdc_ports = $P_KDC
-		kdc_tcp_ports = $P_KDC
-	[realms]
-		$REALM = {
-			database_name = $K/principal
-			key_stash_file = $K/stash
-			acl_file = $K/kadm5.acl
-			kdc_listen = 127.0.0.1:$P_KDC
-			kdc_tcp_listen = 127.0.0.1:$P_KDC
-			max_life = 10h
-			max_renewable_life = 1d
-			supported_enctypes = aes256-cts-hmac-sha1-96:normal aes256-cts-hmac-sha384-192:normal
-		}
-	[logging]
-		kdc = FILE:$K/kdc.log
-		default = FILE:$K/kdc.log
-	EOF
-	cat >"$K/krb5.conf" <<-EOF
-	[libdefaults]
-		default_realm = $REALM
-		rdns = false
-		dns_canonicalize_hostname = false
-		qualify_shortname = ""
-		dns_lookup_kdc = false
-		dns_lookup_realm = false
-	[realms]
-		$REALM = {
-			kdc = 127.0.0.1:$P_KDC
-		}
-	EOF
-}
-
 # a realm with three principals, each with its own keytab; bob's tickets
-# live 5 minutes at most
+# live 5 minutes at most.  kdc_start points KRB5_CONFIG, KRB5_KDC_PROFILE,
+# KRB5CCNAME, KRB5_KTNAME, KRB5_CLIENT_KTNAME and KRB5RCACHEDIR into $K:
+# nothing of the user's Kerberos setup is read or written
 make_realm() {
-	local p
-	write_conf
-	kdb5_util create -s -r $REALM -P "funnel-master-$$" >/dev/null || return 1
-	for p in funnel/hoster alice bob; do
-		kadmin.local -q "addprinc -randkey $p" >/dev/null 2>&1 || return 1
-	done
-	kadmin.local -q "modprinc -maxlife \"5 minutes\" bob" >/dev/null 2>&1 || return 1
-	kadmin.local -q "ktadd -k $K/hoster.keytab funnel/hoster" >/dev/null 2>&1 &&
-	kadmin.local -q "ktadd -k $K/alice.keytab alice" >/dev/null 2>&1 &&
-	kadmin.local -q "ktadd -k $K/bob.keytab bob" >/dev/null 2>&1 || return 1
+	kdc_start "$K" 127.0.0.1 || return 1
+	kdc_addprinc funnel/hoster && kdc_addprinc alice && kdc_addprinc bob "5 minutes" &&
+	kdc_keytab "$K/hoster.keytab" funnel/hoster &&
+	kdc_keytab "$K/alice.keytab" alice &&
+	kdc_keytab "$K/bob.keytab" bob || return 1
 	# a keytab for carol, whom the KDC does not know
 	printf 'addent -password -p carol@%s -k 1 -e aes256-cts-hmac-sha1-96\ncarol-pw\nwkt %s\nquit\n' \
 		$REALM "$K/carol.keytab" | ktutil >/dev/null 2>&1
 	[ -s "$K/carol.keytab" ]
 }
 
-start_kdc() {
-	/usr/sbin/krb5kdc -n -r $REALM >"$K/krb5kdc.out" 2>&1 &
-	svc_register kdc $!
-	svc_wait_port "" udp "$P_KDC" 5 127.0.0.1 && svc_wait_port "" tcp "$P_KDC" 5 127.0.0.1
-}
-
 t0=$(date +%s%N)
-if make_realm && start_kdc; then
-	ok "kdc: realm $REALM on 127.0.0.1:$P_KDC, principals funnel/hoster alice bob, keytabs ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+if make_realm; then
+	ok "kdc: realm $REALM on 127.0.0.1:$KDC_PORT, principals funnel/hoster alice bob, keytabs ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
 else
-	not_ok "kdc: set up realm $REALM and start krb5kdc"
-	tail -n 20 "$K/kdc.log" "$K/krb5kdc.out" 2>/dev/null | diag
+	not_ok "kdc: set up realm $REALM and start krb5kdc (kdc_start, kdc_addprinc, kdc_keytab)"
 	exit 1
 fi
 
@@ -284,7 +236,7 @@ expect_fail "replay detection not requested: context refused" \
 	"context refused: required flag missing: replay \(GSS_C_REPLAY_FLAG\)" -c "$AK" -k "$HK" -x replay
 
 # ---- KDC down
-svc_stop kdc
+kdc_down
 s=$(date +%s)
 expect_fail "KDC down: clear error, no crash" "Cannot contact any KDC for realm '$REALM'" -c "$AK" -k "$HK"
 el=$(( $(date +%s) - s ))
