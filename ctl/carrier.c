@@ -29,6 +29,7 @@
 #include <linux/funnel.h>
 
 #include "carrier.h"
+#include "csec.h"
 #include "daemon.h"
 #include "log.h"
 #include "tpath.h"
@@ -55,6 +56,7 @@ const char *carrier_state_name(enum carrier_state st)
 	case CAR_CONNECTING:
 		return "connecting";
 	case CAR_PREAMBLE:
+	case CAR_AUTH:
 	case CAR_HELLO:
 		return "handshake";
 	case CAR_UP:
@@ -65,7 +67,7 @@ const char *carrier_state_name(enum carrier_state st)
 	return "?";
 }
 
-static const char *car_name(const struct carrier *c)
+const char *carrier_name(const struct carrier *c)
 {
 	return c->peer ? c->peer->s.name : c->remote_text;
 }
@@ -136,7 +138,8 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 	size_t need = len + FUNNEL_LEN_PREFIX;
 
 	if (c->fd < 0 || c->fail_why[0] ||
-	    (c->state != CAR_HELLO && c->state != CAR_UP))
+	    (c->state != CAR_AUTH && c->state != CAR_HELLO &&
+	     c->state != CAR_UP))
 		return -1;
 	if (!ctrl && c->olen - c->ooff + need > CAR_TXQ_DATA_MAX) {
 		c->tx_blocked = true;
@@ -191,9 +194,13 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
  */
 static int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 {
-	struct carrier *c = arg;
-	int ret = car_queue(c, frame, len, false);
+	struct cstream *cs = arg;
+	struct carrier *c = cs->car;
+	int ret;
 
+	if (csec_seal(c, cs, frame, len, &frame, &len))
+		return -1;
+	ret = car_queue(c, frame, len, false);
 	if (ret)
 		FST(&c->st, TX_DROP_QUEUE)++;
 	return ret;
@@ -205,10 +212,42 @@ static int car_upath_send(void *arg, const uint8_t *frame, size_t len)
  */
 static int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 {
-	return car_queue(arg, frame, len, false);
+	struct cstream *cs = arg;
+	const uint8_t *out;
+	size_t outlen;
+
+	if (csec_seal(cs->car, cs, frame, len, &out, &outlen))
+		return -1;
+	/* a sealed copy is made again when the stream retries the frame */
+	return car_queue(cs->car, out, outlen, false);
 }
 
-static void car_send_ctrl(struct carrier *c, struct ctrl_msg *m)
+int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
+		       size_t len)
+{
+	struct funnel_frame f = { .stream = stream, .type = FUNNEL_T_CTRL };
+	uint8_t *buf;
+	int ret;
+
+	if (len > FUNNEL_MAX_PAYLOAD) {
+		car_fail_later(c, "GSS-API token too large for a frame");
+		return -1;
+	}
+	buf = malloc(FUNNEL_HDR_LEN + len);
+	if (!buf) {
+		car_fail_later(c, "out of memory");
+		return -1;
+	}
+	funnel_hdr_encode(buf, &f);
+	memcpy(buf + FUNNEL_HDR_LEN, tok, len);
+	log_debug("%s: send a %zu-byte token on stream %u", carrier_name(c),
+		  len, stream);
+	ret = car_queue(c, buf, FUNNEL_HDR_LEN + len, true);
+	free(buf);
+	return ret;
+}
+
+void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 {
 	uint8_t buf[FUNNEL_HDR_LEN + 1024];
 	struct funnel_frame f = { .stream = FUNNEL_CTRL_STREAM,
@@ -219,12 +258,12 @@ static void car_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 	n = ctrl_encode(m, buf + FUNNEL_HDR_LEN, sizeof(buf) - FUNNEL_HDR_LEN,
 			&why);
 	if (n < 0) {
-		log_err("%s: cannot encode %s: %s", car_name(c),
+		log_err("%s: cannot encode %s: %s", carrier_name(c),
 			ctrl_type_name(m->type), why);
 		return;
 	}
 	funnel_hdr_encode(buf, &f);
-	log_debug("%s: send %s", car_name(c), ctrl_type_name(m->type));
+	log_debug("%s: send %s", carrier_name(c), ctrl_type_name(m->type));
 	car_queue(c, buf, FUNNEL_HDR_LEN + (size_t)n, true);
 }
 
@@ -242,7 +281,7 @@ static void car_send_stream_msg(struct carrier *c, uint8_t type,
 		snprintf(m.text, sizeof(m.text), "%s", text);
 		m.present |= CTRL_BIT(CTRL_A_TEXT);
 	}
-	car_send_ctrl(c, &m);
+	carrier_send_ctrl(c, &m);
 }
 
 /* ---- streams ---- */
@@ -280,11 +319,12 @@ static void cs_remove(struct carrier *c, struct cstream *cs)
 	}
 	if (cs->in_kernel && c->fd >= 0 &&
 	    kpath_stream_del(&c->d->kp, c->kid, cs->id, err, sizeof(err)))
-		log_warn("%s: stream %u: %s", car_name(c), cs->id, err);
+		log_warn("%s: stream %u: %s", carrier_name(c), cs->id, err);
 	if (cs->up)
 		upath_stream_free(cs->up);
 	if (cs->tp)
 		tpath_stream_free(cs->tp);
+	csec_free(c, cs);
 	if (cs->map && cs->map->stream == cs->id)
 		cs->map->stream = 0;
 	if (cs->map)
@@ -299,6 +339,7 @@ static struct cstream *cs_add(struct carrier *c, uint16_t id, int proto,
 
 	if (!cs)
 		return NULL;
+	cs->car = c;
 	cs->id = id;
 	cs->proto = proto;
 	/* UDP unordered, so that one loss delays nothing else; TCP ordered */
@@ -321,6 +362,16 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		      const struct sockaddr_storage *ss, socklen_t len,
 		      char *err, size_t errlen)
 {
+	struct kpath_key kk, *key = NULL;
+
+	if (cs->sec) {
+		int r = csec_install_first(c, cs, &kk, err, errlen);
+
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			key = &kk;
+	}
 	if (cs->proto == IPPROTO_TCP) {
 		struct tpath_stream_cfg tcfg = {
 			.id = cs->id, .addr = *ss, .addrlen = len,
@@ -330,11 +381,11 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		if (c->kernel) {
 			if (kpath_stream_new(&c->d->kp, c->kid, cs->id,
 					     FUNNEL_STREAM_USER, false, NULL,
-					     err, errlen))
+					     NULL, err, errlen))
 				return -1;
 			cs->in_kernel = true;
 		}
-		cs->tp = tpath_stream_new(c->d->loop, &tcfg, car_tpath_send, c,
+		cs->tp = tpath_stream_new(c->d->loop, &tcfg, car_tpath_send, cs,
 					  err, errlen);
 		return cs->tp ? 0 : -1;
 	}
@@ -348,12 +399,13 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 
 		if (c->kernel) {
 			if (kpath_stream_new(&c->d->kp, c->kid, cs->id, kind,
-					     cs->unordered, ss, err, errlen))
+					     cs->unordered, ss, key, err,
+					     errlen))
 				return -1;
 			cs->in_kernel = true;
 			return 0;
 		}
-		cs->up = upath_stream_new(c->d->loop, &cfg, car_upath_send, c,
+		cs->up = upath_stream_new(c->d->loop, &cfg, car_upath_send, cs,
 					  err, errlen);
 		return cs->up ? 0 : -1;
 	}
@@ -390,6 +442,18 @@ static void car_open_map(struct carrier *c, struct map *m)
 	cs->map = m;
 	cs->state = CS_OPENING;
 	m->last_open = loop_now_ms();
+	if (!c->d->plaintext) {
+		char err[DAEMON_TEXT_MAX];
+
+		if (csec_client_start(c, cs, err, sizeof(err))) {
+			log_warn("%s: map %s: %s", carrier_name(c), m->addr,
+				 err);
+			cs_remove(c, cs);
+			m->state = MAP_CLOSED;
+			snprintf(m->reason, sizeof(m->reason), "%s", err);
+			return;
+		}
+	}
 	m->stream = id;
 	m->state = MAP_OPENING;
 	m->reason[0] = '\0';
@@ -400,9 +464,11 @@ static void car_open_map(struct carrier *c, struct map *m)
 	msg.proto = m->s.proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
 	msg.ordered = !cs->unordered;
 	log_info("%s: opening stream %u for map %s %s -> service %s",
-		 car_name(c), id, stmt_proto_name(m->s.proto), m->addr,
+		 carrier_name(c), id, stmt_proto_name(m->s.proto), m->addr,
 		 m->s.service);
-	car_send_ctrl(c, &msg);
+	carrier_send_ctrl(c, &msg);
+	if (cs->sec)
+		csec_send_first(c, cs);
 }
 
 /*
@@ -437,7 +503,7 @@ void carrier_map_deleted(struct carrier *c, struct map *m)
 			break;
 	if (!cs)
 		return;
-	log_info("%s: closing stream %u (map %s deleted)", car_name(c),
+	log_info("%s: closing stream %u (map %s deleted)", carrier_name(c),
 		 cs->id, m->addr);
 	car_send_stream_msg(c, CTRL_CLOSE, cs->id, CTRL_R_CLOSED_BY_USER,
 			    "map deleted");
@@ -454,7 +520,7 @@ void carrier_service_deleted(struct daemon *d, const char *name)
 			if (cs->map || strcmp(cs->service, name))
 				continue;
 			log_info("%s: closing stream %u (service %s deleted)",
-				 car_name(c), cs->id, name);
+				 carrier_name(c), cs->id, name);
 			car_send_stream_msg(c, CTRL_CLOSE, cs->id,
 					    CTRL_R_CLOSED_BY_USER,
 					    "service deleted");
@@ -492,6 +558,10 @@ static void car_close_fd(struct carrier *c, bool abort)
 	c->olen = c->ocap = c->ooff = 0;
 	free(c->rbuf);
 	c->rbuf = NULL;
+	free(c->sbuf);
+	c->sbuf = NULL;
+	csec_carrier_free(c);
+	c->peer_principal[0] = '\0';
 	c->pre_have = 0;
 	c->pollout = false;
 	c->ping_outstanding = false;
@@ -552,7 +622,7 @@ void carrier_fail(struct carrier *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
 	va_end(ap);
-	log_warn("%s: carrier %s: %s", car_name(c),
+	log_warn("%s: carrier %s: %s", carrier_name(c),
 		 c->state == CAR_UP ? "down" : "failed", c->last_error);
 	if (!c->peer && c->state != CAR_UP)
 		c->d->handshakes--;
@@ -574,7 +644,7 @@ void carrier_fail(struct carrier *c, const char *fmt, ...)
 		c->state = CAR_BACKOFF;
 		c->next_try = loop_now_ms() + delay;
 		loop_timer_arm(c->d->loop, &c->t_backoff, delay);
-		log_info("%s: reconnecting in %llu ms", car_name(c),
+		log_info("%s: reconnecting in %llu ms", carrier_name(c),
 			 (unsigned long long)delay);
 		c->backoff_ms = c->backoff_ms * 2 > CAR_BACKOFF_MAX_MS ?
 				CAR_BACKOFF_MAX_MS : c->backoff_ms * 2;
@@ -589,6 +659,7 @@ static void car_timeout(struct loop *l, void *arg)
 	carrier_fail(c, "timed out %s",
 		 c->state == CAR_CONNECTING ? "connecting" :
 		 c->state == CAR_PREAMBLE ? "waiting for the preamble" :
+		 c->state == CAR_AUTH ? "in the GSS-API exchange" :
 		 "waiting for the peer's HELLO");
 }
 
@@ -609,7 +680,7 @@ static void car_ping(struct loop *l, void *arg)
 	c->ping_nonce[0] = random_u64();
 	c->ping_outstanding = true;
 	m.nonce = c->ping_nonce[0];
-	car_send_ctrl(c, &m);
+	carrier_send_ctrl(c, &m);
 	if (c->fd < 0)
 		return;
 	loop_timer_arm(l, &c->t_ping, c->d->keepalive_ms);
@@ -664,7 +735,7 @@ struct carrier *carrier_new_out(struct daemon *d, struct peer *p)
 	return c;
 }
 
-static void car_send_hello(struct carrier *c)
+void carrier_hello(struct carrier *c)
 {
 	struct ctrl_msg m = { .type = CTRL_HELLO };
 
@@ -673,7 +744,41 @@ static void car_send_hello(struct carrier *c)
 	if (c->kernel)
 		m.features |= CTRL_FEAT_KERNEL;
 	snprintf(m.node, sizeof(m.node), "%s", c->d->node);
-	car_send_ctrl(c, &m);
+	c->state = CAR_HELLO;
+	carrier_send_ctrl(c, &m);
+}
+
+static void car_key_expire(uint32_t carrier, uint16_t stream,
+			   uint32_t key_id, void *arg)
+{
+	csec_key_expire(arg, carrier, stream, key_id);
+}
+
+static void car_events(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	kpath_events_read(&d->kp, car_key_expire, d);
+}
+
+/* funnel.ko's key-expire-ntf: the soft limit of a key starts a rekey. */
+static void car_events_open(struct daemon *d)
+{
+	char err[DAEMON_TEXT_MAX];
+	int fd = kpath_events_open(&d->kp, err, sizeof(err));
+
+	if (fd < 0) {
+		log_warn("%s: keys are renewed on their lifetime only", err);
+		return;
+	}
+	if (loop_add(d->loop, fd, EPOLLIN, car_events, d)) {
+		log_warn("event loop: out of memory");
+		return;
+	}
+	d->ev_fd = fd;
 }
 
 /*
@@ -714,7 +819,7 @@ static void car_established(struct carrier *c)
 			}
 			/* the socket is unchanged still: run it here */
 			log_warn("%s: funnel.ko does not take this %s carrier: %s: userspace data path",
-				 car_name(c), c->ops->name, strerror(-ret));
+				 carrier_name(c), c->ops->name, strerror(-ret));
 			c->kernel = false;
 		}
 	}
@@ -731,15 +836,27 @@ static void car_established(struct carrier *c)
 			return;
 		}
 		funnel_deframer_init(&c->df, c->rbuf, FUNNEL_DEFRAMER_BUFSZ);
-		memset(&c->st, 0, sizeof(c->st));
+	}
+	memset(&c->st, 0, sizeof(c->st));
+	if (!d->plaintext) {
+		c->sbuf = malloc(FUNNEL_MAX_FRAME + FUNNEL_SEAL_OVERHEAD);
+		if (!c->sbuf) {
+			carrier_fail(c, "out of memory");
+			return;
+		}
+		if (c->kernel && d->ev_fd < 0)
+			car_events_open(d);
 	}
 	c->state = CAR_HELLO;
 	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
 	c->pollout = false;
 	loop_mod(d->loop, c->fd, EPOLLIN);
-	log_debug("%s: connected %s -> %s, %s data path", car_name(c),
+	log_debug("%s: connected %s -> %s, %s data path", carrier_name(c),
 		  c->local_text, c->remote_text, c->kernel ? "kernel" : "user");
-	car_send_hello(c);
+	if (d->plaintext)
+		carrier_hello(c);
+	else
+		csec_carrier_start(c);
 }
 
 void carrier_start(struct carrier *c)
@@ -780,7 +897,7 @@ void carrier_start(struct carrier *c)
 		return;
 	}
 	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
-	log_debug("%s: connecting to %s", car_name(c), c->remote_text);
+	log_debug("%s: connecting to %s", carrier_name(c), c->remote_text);
 }
 
 static void car_connected(struct carrier *c)
@@ -894,8 +1011,8 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 			 peer_plain ? "plaintext" : "not plaintext");
 		return;
 	}
-	if (!d->plaintext) {
-		carrier_fail(c, "GSS-API is not implemented in this version: configure 'plaintext' on both ends");
+	if (!d->plaintext && !(m->features & CTRL_FEAT_GSS)) {
+		carrier_fail(c, "the peer offers no GSS-API");
 		return;
 	}
 	loop_timer_cancel(d->loop, &c->t_timeout);
@@ -908,10 +1025,16 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 	if (c->was_up)
 		c->reconnects++;
 	c->was_up = true;
-	log_warn("%s: carrier up %s -> %s (node %s, %s data path) in PLAINTEXT: no authentication, no encryption",
-		 car_name(c), c->local_text, c->remote_text,
-		 c->peer_node[0] ? c->peer_node : "?",
-		 c->kernel ? "kernel" : "user");
+	if (d->plaintext)
+		log_warn("%s: carrier up %s -> %s (node %s, %s data path) in PLAINTEXT: no authentication, no encryption",
+			 carrier_name(c), c->local_text, c->remote_text,
+			 c->peer_node[0] ? c->peer_node : "?",
+			 c->kernel ? "kernel" : "user");
+	else
+		log_info("%s: carrier up %s -> %s (node %s, %s, %s data path)",
+			 carrier_name(c), c->local_text, c->remote_text,
+			 c->peer_node[0] ? c->peer_node : "?",
+			 c->peer_principal, c->kernel ? "kernel" : "user");
 	loop_timer_arm(d->loop, &c->t_ping, d->keepalive_ms);
 	if (!c->peer)
 		return;
@@ -934,7 +1057,7 @@ static void car_refuse(struct carrier *c, uint16_t stream, uint16_t reason,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_warn("%s: stream %u refused (%s): %s", car_name(c), stream,
+	log_warn("%s: stream %u refused (%s): %s", carrier_name(c), stream,
 		 ctrl_reason_name(reason), text);
 	car_send_stream_msg(c, CTRL_OPEN_REFUSED, stream, reason, text);
 }
@@ -991,17 +1114,81 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		car_refuse(c, m->stream, CTRL_R_INTERNAL, "out of memory");
 		return;
 	}
-	if (cs_install(c, cs, false, &ss, len, err, sizeof(err))) {
-		cs_remove(c, cs);
-		svc->refusals++;
-		car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
+	cs->state = CS_OPENING;
+	if (!c->d->plaintext) {
+		/* the stream's context comes next, on stream N */
+		if (csec_server_start(c, cs, err, sizeof(err))) {
+			cs_remove(c, cs);
+			svc->refusals++;
+			car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
+		}
 		return;
 	}
+	carrier_stream_accept(c, cs, NULL, 0);
+}
+
+/*
+ * Server: the stream may open (its context, if any, is established and
+ * authorized): install it with its keys, send the context's last token,
+ * then OPEN_OK.
+ */
+void carrier_stream_accept(struct carrier *c, struct cstream *cs,
+			   const void *tok, size_t toklen)
+{
+	struct service *svc = daemon_service(c->d, cs->service);
+	char err[DAEMON_TEXT_MAX];
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (!svc || addr_resolve(&svc->s.addr, svc->s.proto == IPPROTO_TCP ?
+				 SOCK_STREAM : SOCK_DGRAM, &ss, &len, err,
+				 sizeof(err))) {
+		if (!svc)
+			snprintf(err, sizeof(err), "service %s is gone",
+				 cs->service);
+		carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
+		return;
+	}
+	if (cs_install(c, cs, false, &ss, len, err, sizeof(err))) {
+		carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
+		return;
+	}
+	if (toklen)
+		carrier_send_token(c, cs->id, tok, toklen);
 	cs->state = CS_OPEN;
 	svc->opens++;
-	log_info("%s: stream %u open for service %s -> %s", car_name(c),
-		 cs->id, svc->s.name, target);
-	car_send_stream_msg(c, CTRL_OPEN_OK, m->stream, 0, NULL);
+	log_info("%s: stream %u open for service %s -> %s", carrier_name(c),
+		 cs->id, svc->s.name, cs->addr);
+	car_send_stream_msg(c, CTRL_OPEN_OK, cs->id, 0, NULL);
+}
+
+/*
+ * A stream ends before it opened, or its context failed: the server
+ * refuses it, the client closes it; the other streams go on.
+ */
+void carrier_stream_fail(struct carrier *c, struct cstream *cs,
+			 uint16_t reason, const char *text)
+{
+	struct map *mp = cs->map;
+	uint16_t id = cs->id;
+
+	if (!c->peer) {
+		struct service *svc = daemon_service(c->d, cs->service);
+
+		if (svc)
+			svc->refusals++;
+		cs_remove(c, cs);
+		car_refuse(c, id, reason, "%s", text);
+		return;
+	}
+	log_warn("%s: stream %u closed (%s): %s", carrier_name(c), id,
+		 ctrl_reason_name(reason), text);
+	car_send_stream_msg(c, CTRL_CLOSE, id, reason, text);
+	cs_remove(c, cs);
+	if (mp) {
+		mp->state = MAP_CLOSED;
+		snprintf(mp->reason, sizeof(mp->reason), "%s", text);
+	}
 }
 
 /* Client side: the peer accepted our OPEN. */
@@ -1013,14 +1200,19 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 
 	if (!cs || cs->state != CS_OPENING || !cs->map) {
 		log_debug("%s: OPEN_OK for stream %u we do not open",
-			  car_name(c), m->stream);
+			  carrier_name(c), m->stream);
 		return;
 	}
 	mp = cs->map;
+	if (!c->d->plaintext && !csec_ready(cs)) {
+		carrier_stream_fail(c, cs, CTRL_R_NOT_AUTHORIZED,
+				    "OPEN_OK before the stream's GSS-API context was established");
+		return;
+	}
 	map_release(mp);
 	if (cs_install(c, cs, true, &mp->local, mp->local_len, err,
 		       sizeof(err))) {
-		log_warn("%s: map %s: %s", car_name(c), mp->addr, err);
+		log_warn("%s: map %s: %s", carrier_name(c), mp->addr, err);
 		car_send_stream_msg(c, CTRL_CLOSE, cs->id, CTRL_R_INTERNAL,
 				    err);
 		cs_remove(c, cs);
@@ -1031,7 +1223,7 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 	cs->state = CS_OPEN;
 	mp->state = MAP_OPEN;
 	mp->reason[0] = '\0';
-	log_info("%s: stream %u open: map %s -> service %s", car_name(c),
+	log_info("%s: stream %u open: map %s -> service %s", carrier_name(c),
 		 cs->id, mp->addr, mp->s.service);
 }
 
@@ -1044,7 +1236,7 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 
 	/* OPEN_REFUSED answers our OPEN; CLOSE may end any stream */
 	if (!cs || (!closed && (!cs->map || cs->state != CS_OPENING))) {
-		log_debug("%s: %s for stream %u ignored", car_name(c),
+		log_debug("%s: %s for stream %u ignored", carrier_name(c),
 			  ctrl_type_name(m->type), m->stream);
 		return;
 	}
@@ -1054,7 +1246,7 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 			 ctrl_reason_name(m->reason));
 	else
 		snprintf(rname, sizeof(rname), "reason %u", m->reason);
-	log_warn("%s: stream %u %s by the peer: %s%s%s", car_name(c), cs->id,
+	log_warn("%s: stream %u %s by the peer: %s%s%s", carrier_name(c), cs->id,
 		 closed ? "closed" : "refused", rname,
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
@@ -1079,7 +1271,7 @@ static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 		carrier_fail(c, "malformed control message: %s", why);
 		return;
 	}
-	log_debug("%s: received %s", car_name(c), ctrl_type_name(m.type));
+	log_debug("%s: received %s", carrier_name(c), ctrl_type_name(m.type));
 	if (c->state == CAR_HELLO) {
 		if (m.type != CTRL_HELLO) {
 			carrier_fail(c, "protocol error: %s before HELLO",
@@ -1105,9 +1297,23 @@ static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 	case CTRL_CLOSE:
 		car_on_refused(c, &m, true);
 		break;
+	case CTRL_REKEY_DONE: {
+		struct cstream *cs = cs_find(c, m.stream);
+
+		if (cs && !c->peer)
+			csec_rekey_done(c, cs, m.generation);
+		break;
+	}
+	case CTRL_REKEY: {
+		struct cstream *cs = cs_find(c, m.stream);
+
+		if (cs && c->peer)
+			csec_rekey_asked(c, cs, m.generation);
+		break;
+	}
 	case CTRL_PING:
 		m.type = CTRL_PONG;
-		car_send_ctrl(c, &m);
+		carrier_send_ctrl(c, &m);
 		break;
 	case CTRL_PONG:
 		/* an answer to any recent ping: the peer is alive, even
@@ -1144,17 +1350,33 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 		return;
 	}
 	if (f.type == FUNNEL_T_CTRL) {
-		if (f.stream == FUNNEL_CTRL_STREAM)
+		if (c->state == CAR_AUTH) {
+			if (f.stream == FUNNEL_CTRL_STREAM)
+				csec_carrier_token(c, f.body, f.body_len);
+			else
+				carrier_fail(c, "protocol error: a frame on stream %u before HELLO",
+					     f.stream);
+			return;
+		}
+		if (f.stream == FUNNEL_CTRL_STREAM) {
 			car_ctrl(c, f.body, f.body_len);
-		else	/* per-stream GSS tokens: not in this version */
+			return;
+		}
+		cs = cs_find(c, f.stream);
+		if (cs && cs->sec && c->state == CAR_UP)
+			csec_stream_token(c, cs, f.body, f.body_len);
+		else
 			FST(&c->st, RX_DROP_NO_STREAM)++;
 		return;
 	}
-	if (f.flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) {
+	cs = cs_find(c, f.stream);
+	if (cs && csec_user_sealed(cs)) {
+		if (f.type == FUNNEL_T_DATA && csec_open(c, cs, buf, len, &f))
+			return;
+	} else if (f.flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) {
 		FST(&c->st, RX_DROP_NO_KEY)++;
 		return;
 	}
-	cs = cs_find(c, f.stream);
 	if (cs && cs->tp) {
 		tpath_stream_input(cs->tp, &f);
 		return;

@@ -51,6 +51,25 @@ extern const struct carrier_ops carrier_tcp_ops;
 /* One whole frame (header and body) arrived on the carrier. */
 void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len);
 
+/* For csec.c: the carrier's side of contexts and keys. */
+const char *carrier_name(const struct carrier *c);
+void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m);
+/* A CTRL frame on stream (a GSS-API token); 0 or -1 (carrier failing). */
+int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
+		       size_t len);
+/* The carrier's context is established: send HELLO (state CAR_HELLO). */
+void carrier_hello(struct carrier *c);
+/*
+ * Server: the stream's context is established and authorized: install
+ * the stream with its keys, send tok (the context's last token), then
+ * OPEN_OK.  On failure the stream is refused and removed.
+ */
+void carrier_stream_accept(struct carrier *c, struct cstream *cs,
+			   const void *tok, size_t toklen);
+/* Refuse (server) or close (client) a stream and remove it. */
+void carrier_stream_fail(struct carrier *c, struct cstream *cs,
+			 uint16_t reason, const char *text);
+
 /* Give the carrier up: log, tear down, reconnect later (outgoing). */
 __attribute__((format(printf, 2, 3)))
 void carrier_fail(struct carrier *c, const char *fmt, ...);

@@ -26,12 +26,17 @@ static const struct {
 		CTRL_BIT(CTRL_A_TEXT) },
 	[CTRL_PING] = { CTRL_BIT(CTRL_A_NONCE), 0 },
 	[CTRL_PONG] = { CTRL_BIT(CTRL_A_NONCE), 0 },
+	[CTRL_REKEY_DONE] = {
+		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION), 0 },
+	[CTRL_REKEY] = {
+		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION), 0 },
 };
 
 static const char *const ctrl_type_names[CTRL_TYPE_MAX + 1] = {
 	[CTRL_HELLO] = "hello", [CTRL_OPEN] = "open",
 	[CTRL_OPEN_OK] = "open-ok", [CTRL_OPEN_REFUSED] = "open-refused",
 	[CTRL_CLOSE] = "close", [CTRL_PING] = "ping", [CTRL_PONG] = "pong",
+	[CTRL_REKEY_DONE] = "rekey-done", [CTRL_REKEY] = "rekey",
 };
 
 static const char *const ctrl_reason_names[] = {
@@ -118,6 +123,7 @@ static size_t attr_len(unsigned int a)
 	case CTRL_A_ORDERED:	return 1;
 	case CTRL_A_REASON:	return 2;
 	case CTRL_A_NONCE:	return 8;
+	case CTRL_A_GENERATION:	return 4;
 	default:		return 0;
 	}
 }
@@ -163,6 +169,11 @@ static int decode_attr(struct ctrl_msg *m, unsigned int a, const uint8_t *v,
 		break;
 	case CTRL_A_NONCE:
 		m->nonce = getn(v, 8);
+		break;
+	case CTRL_A_GENERATION:
+		m->generation = (uint32_t)getn(v, 4);
+		if (!m->generation)
+			return fail(why, "generation 0");
 		break;
 	case CTRL_A_SERVICE:
 		if (!service_ok(v, len))
@@ -264,6 +275,7 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *buf, size_t len,
 		case CTRL_A_ORDERED:  val[0] = m->ordered; break;
 		case CTRL_A_REASON:   putn(val, m->reason, 2); break;
 		case CTRL_A_NONCE:    putn(val, m->nonce, 8); break;
+		case CTRL_A_GENERATION: putn(val, m->generation, 4); break;
 		case CTRL_A_NODE:     s = m->node; break;
 		case CTRL_A_SERVICE:  s = m->service; break;
 		case CTRL_A_TEXT:     s = m->text; break;

@@ -27,7 +27,9 @@ enum ctrl_type {
 	CTRL_CLOSE,
 	CTRL_PING,
 	CTRL_PONG,
-	CTRL_TYPE_MAX = CTRL_PONG
+	CTRL_REKEY_DONE,
+	CTRL_REKEY,
+	CTRL_TYPE_MAX = CTRL_REKEY
 };
 
 enum ctrl_attr {
@@ -40,7 +42,8 @@ enum ctrl_attr {
 	CTRL_A_REASON,
 	CTRL_A_TEXT,
 	CTRL_A_NONCE,
-	CTRL_A_MAX = CTRL_A_NONCE
+	CTRL_A_GENERATION,
+	CTRL_A_MAX = CTRL_A_GENERATION
 };
 
 #define CTRL_BIT(a)		(1U << (a))
@@ -77,6 +80,7 @@ struct ctrl_msg {
 	uint8_t ordered;
 	uint16_t reason;		/* enum ctrl_reason */
 	uint64_t nonce;
+	uint32_t generation;		/* key generation, 1.. */
 	char node[CTRL_TEXT_MAX + 1];
 	char service[CTRL_SERVICE_MAX + 1];
 	char text[CTRL_TEXT_MAX + 1];

@@ -18,6 +18,7 @@
 #include <linux/funnel.h>
 
 #include "carrier.h"
+#include "csec.h"
 #include "daemon.h"
 #include "log.h"
 #include "snap.h"
@@ -498,8 +499,7 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		return 0;
 	case STMT_IDENTITY:
 		d->identity = *s;
-		log_warn("identity %s: GSS-API is not implemented in this version; the identity is not used yet",
-			 s->principal);
+		log_info("identity %s, keytab %s", s->principal, s->path);
 		return 0;
 	case STMT_LISTEN:
 		return do_listen(d, s, err, errlen);
@@ -673,6 +673,10 @@ static void snap_stream_fill(struct daemon *d, struct carrier *c,
 	snprintf(ss->addr, sizeof(ss->addr), "%s", cs->addr);
 	ss->state = cs->state == CS_OPEN ? "open" : "opening";
 	ss->unordered = cs->unordered;
+	ss->key_gen = csec_generation(cs);
+	ss->rekeys = csec_rekeys(cs);
+	snprintf(ss->principal, sizeof(ss->principal), "%s",
+		 csec_principal(cs));
 	if (cs->in_kernel && !cs->tp) {
 		kpath_stream_stats(&d->kp, c->kid, cs->id, &ss->st,
 				   &ss->nflows);
@@ -703,6 +707,8 @@ static void snap_carrier_fill(struct daemon *d, struct carrier *c,
 	snprintf(sc->local, sizeof(sc->local), "%s", c->fd >= 0 ? c->local_text : "");
 	snprintf(sc->remote, sizeof(sc->remote), "%s", c->remote_text);
 	snprintf(sc->peer_node, sizeof(sc->peer_node), "%s", c->peer_node);
+	snprintf(sc->principal, sizeof(sc->principal), "%s",
+		 c->peer_principal);
 	sc->kernel_id = c->kid;
 	sc->up_ms = c->state == CAR_UP ? now - c->up_since : 0;
 	sc->reconnects = c->reconnects;

@@ -73,9 +73,12 @@ struct map {
 
 enum cstream_state { CS_OPENING, CS_OPEN };
 
+struct csec;
+
 /* A stream of a carrier. */
 struct cstream {
 	struct cstream *next;
+	struct carrier *car;
 	uint16_t id;
 	enum cstream_state state;
 	char service[CTRL_SERVICE_MAX + 1];
@@ -86,12 +89,14 @@ struct cstream {
 	bool in_kernel;			/* a funnel.ko stream exists */
 	struct upath_stream *up;	/* userspace path stream (UDP) */
 	struct tpath_stream *tp;	/* TCP stream, on either path */
+	struct csec *sec;		/* GSS context and keys (csec.c) */
 };
 
 enum carrier_state {
 	CAR_IDLE,		/* outgoing, not started */
 	CAR_CONNECTING,		/* TCP connect in progress */
 	CAR_PREAMBLE,		/* incoming, waiting for the preamble */
+	CAR_AUTH,		/* GSS-API context of the carrier */
 	CAR_HELLO,		/* waiting for the peer's HELLO */
 	CAR_UP,
 	CAR_BACKOFF,		/* outgoing, waiting to reconnect */
@@ -110,6 +115,9 @@ struct carrier {
 	char local_text[64], remote_text[64];
 	char peer_node[CTRL_TEXT_MAX + 1];
 	uint32_t peer_features;
+	struct fgss *gss;		/* the carrier's context, CAR_AUTH */
+	char peer_principal[256];	/* authenticated, "" in plaintext */
+	uint8_t *sbuf;			/* sealing and opening (csec.c) */
 
 	/* receive: preamble, then frames (deframed here on the user path) */
 	uint8_t pre[FUNNEL_PREAMBLE_LEN];
@@ -159,6 +167,8 @@ struct daemon {
 	struct map *maps;
 	struct carrier *carriers;
 	bool stopping;
+	int ev_fd;			/* funnel.ko events, -1 if none */
+	uint64_t key_soft_limit;	/* frames, 0: the default */
 	unsigned int handshakes;	/* incoming carriers not up yet */
 	char scratch[64];
 };

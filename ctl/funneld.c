@@ -7,6 +7,7 @@
  */
 
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -40,6 +41,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [-c CONFIG] [-s SOCKET] [-f] [--datapath auto|kernel|user]\n"
 		"               [-l LEVEL] [-n NODE] [--keepalive SECONDS]\n"
+		"               [--key-soft-limit FRAMES]\n"
 		"\n"
 		"  -c, --config FILE      configuration (default " DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
@@ -50,6 +52,8 @@ static void usage(FILE *f)
 		"  -n, --node NAME        node name sent to peers (default: host name)\n"
 		"      --keepalive SEC    ping interval, 1..3600 (default %d); a peer\n"
 		"                         is dead after 3 unanswered pings\n"
+		"      --key-soft-limit N frames sealed with a key before the stream\n"
+		"                         is rekeyed, 16..4194304 (default 4194304)\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this help\n", DEFAULT_KEEPALIVE_S);
 }
@@ -105,7 +109,7 @@ static int detach(void)
 	return chdir("/");
 }
 
-enum { OPT_DATAPATH = 256, OPT_KEEPALIVE };
+enum { OPT_DATAPATH = 256, OPT_KEEPALIVE, OPT_SOFT_LIMIT };
 
 /* HELLO's node name is text without control characters. */
 static bool printable(const char *s)
@@ -151,6 +155,7 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "key-soft-limit", required_argument, NULL, OPT_SOFT_LIMIT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -158,7 +163,8 @@ int main(int argc, char **argv)
 	const char *config = DEFAULT_CONFIG, *sock = DEFAULT_SOCKET;
 	bool config_given = false, fg = false;
 	int level = LOG_INFO, opt, sfd, ret;
-	struct daemon d = { .dp = DP_AUTO };
+	struct daemon d = { .dp = DP_AUTO, .ev_fd = -1 };
+	unsigned long long soft;
 	char err[2 * DAEMON_TEXT_MAX];
 	sigset_t mask;
 	long ka = DEFAULT_KEEPALIVE_S;
@@ -208,6 +214,15 @@ int main(int argc, char **argv)
 			if (errno || *end || ka < 1 || ka > 3600)
 				return usage_error("bad --keepalive '%s' (1..3600 seconds)",
 						   optarg);
+			break;
+		case OPT_SOFT_LIMIT:
+			errno = 0;
+			soft = strtoull(optarg, &end, 10);
+			if (errno || *end || !isdigit((unsigned char)optarg[0]) ||
+			    soft < 16 || soft > (1ULL << 22))
+				return usage_error("bad --key-soft-limit '%s' (16..4194304 frames)",
+						   optarg);
+			d.key_soft_limit = soft;
 			break;
 		case 'V':
 			printf(PROG " %s\n", FUNNEL_VERSION);
@@ -294,6 +309,8 @@ int main(int argc, char **argv)
 	ctlsock_close(&d);
 	loop_del(d.loop, sfd);
 	close(sfd);
+	if (d.ev_fd >= 0)
+		loop_del(d.loop, d.ev_fd);
 	kpath_close(&d.kp);
 	loop_free(d.loop);
 	log_info("stopped");

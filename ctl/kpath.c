@@ -10,6 +10,9 @@
 
 #include <linux/funnel.h>
 
+#include <netlink/genl/ctrl.h>
+#include <netlink/socket.h>
+
 #include "kpath.h"
 
 static int kp_fail(struct kpath *k, const char *op, int err, char *buf,
@@ -45,6 +48,9 @@ void kpath_close(struct kpath *k)
 	if (k->open)
 		funnel_genl_close(&k->g);
 	k->open = false;
+	if (k->ev)
+		nl_socket_free(k->ev);
+	k->ev = NULL;
 }
 
 static int on_carrier_id(struct nl_msg *msg, void *arg)
@@ -103,9 +109,44 @@ static int put_addr(struct nl_msg *req, const struct sockaddr_storage *ss,
 	return -1;
 }
 
+static int put_keydir(struct nl_msg *req, int type, const uint8_t *key,
+		      const uint8_t *salt)
+{
+	struct nlattr *nest = nla_nest_start(req, type);
+
+	if (!nest || nla_put(req, FUNNEL_A_KEYDIR_KEY, FUNNEL_KEY_LEN, key) < 0 ||
+	    nla_put(req, FUNNEL_A_KEYDIR_SALT, FUNNEL_SALT_LEN, salt) < 0)
+		return -1;
+	nla_nest_end(req, nest);
+	return 0;
+}
+
+static int put_keyconf(struct nl_msg *req, uint32_t slot,
+		       const struct kpath_key *key)
+{
+	struct nlattr *nest = nla_nest_start(req, FUNNEL_A_KEYCONF);
+
+	if (!nest || nla_put_u32(req, FUNNEL_A_KEYCONF_SLOT, slot) < 0 ||
+	    nla_put_u32(req, FUNNEL_A_KEYCONF_KEY_ID, key->id) < 0 ||
+	    nla_put_u32(req, FUNNEL_A_KEYCONF_CIPHER,
+			FUNNEL_CIPHER_AES_256_GCM) < 0 ||
+	    put_keydir(req, FUNNEL_A_KEYCONF_ENCRYPT_DIR, key->enc_key,
+		       key->enc_salt) ||
+	    put_keydir(req, FUNNEL_A_KEYCONF_DECRYPT_DIR, key->dec_key,
+		       key->dec_salt) ||
+	    (key->soft_limit &&
+	     nla_put_u64(req, FUNNEL_A_KEYCONF_SOFT_LIMIT, key->soft_limit) < 0) ||
+	    (key->hard_limit &&
+	     nla_put_u64(req, FUNNEL_A_KEYCONF_HARD_LIMIT, key->hard_limit) < 0))
+		return -1;
+	nla_nest_end(req, nest);
+	return 0;
+}
+
 int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		     int kind, bool unordered,
 		     const struct sockaddr_storage *addr,
+		     const struct kpath_key *key,
 		     char *err, size_t errlen)
 {
 	struct nl_msg *req;
@@ -121,6 +162,8 @@ int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		bad |= put_addr(req, addr, kind == FUNNEL_STREAM_UDP_CONNECT) < 0;
 	if (unordered)
 		bad |= nla_put_flag(req, FUNNEL_A_UNORDERED) < 0;
+	if (key)
+		bad |= put_keyconf(req, FUNNEL_KEY_SLOT_PRIMARY, key) < 0;
 	if (bad) {
 		nlmsg_free(req);
 		return kp_fail(k, "stream-new", -EMSGSIZE, err, errlen);
@@ -143,6 +186,126 @@ int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
 	}
 	ret = funnel_genl_request(&k->g, req, NULL, NULL);
 	return ret ? kp_fail(k, "stream-del", ret, err, errlen) : 0;
+}
+
+/* A request naming carrier and stream, with an optional key slot. */
+static int key_op(struct kpath *k, uint8_t cmd, const char *op,
+		  uint32_t carrier, uint16_t stream, int slot,
+		  const struct kpath_key *key, char *err, size_t errlen)
+{
+	struct nl_msg *req = funnel_genl_msg(&k->g, cmd, 0);
+	struct nlattr *nest;
+	int ret, bad;
+
+	if (!req)
+		return kp_fail(k, op, -ENOMEM, err, errlen);
+	bad = nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0 ||
+	      nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0;
+	if (key) {
+		bad |= put_keyconf(req, (uint32_t)slot, key) < 0;
+	} else if (slot >= 0) {
+		nest = nla_nest_start(req, FUNNEL_A_KEYCONF);
+		bad |= !nest ||
+		       nla_put_u32(req, FUNNEL_A_KEYCONF_SLOT, (uint32_t)slot) < 0;
+		if (nest)
+			nla_nest_end(req, nest);
+	}
+	if (bad) {
+		nlmsg_free(req);
+		return kp_fail(k, op, -EMSGSIZE, err, errlen);
+	}
+	ret = funnel_genl_request(&k->g, req, NULL, NULL);
+	return ret ? kp_fail(k, op, ret, err, errlen) : 0;
+}
+
+int kpath_key_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		  uint32_t slot, const struct kpath_key *key,
+		  char *err, size_t errlen)
+{
+	return key_op(k, FUNNEL_CMD_KEY_NEW, "key-new", carrier, stream,
+		      (int)slot, key, err, errlen);
+}
+
+int kpath_key_swap(struct kpath *k, uint32_t carrier, uint16_t stream,
+		   char *err, size_t errlen)
+{
+	return key_op(k, FUNNEL_CMD_KEY_SWAP, "key-swap", carrier, stream, -1,
+		      NULL, err, errlen);
+}
+
+int kpath_key_del(struct kpath *k, uint32_t carrier, uint16_t stream,
+		  uint32_t slot, char *err, size_t errlen)
+{
+	return key_op(k, FUNNEL_CMD_KEY_DEL, "key-del", carrier, stream,
+		      (int)slot, NULL, err, errlen);
+}
+
+int kpath_events_open(struct kpath *k, char *err, size_t errlen)
+{
+	int grp, ret;
+
+	if (k->ev)
+		return nl_socket_get_fd(k->ev);
+	k->ev = nl_socket_alloc();
+	if (!k->ev) {
+		snprintf(err, errlen, "events: out of memory");
+		return -ENOMEM;
+	}
+	nl_socket_disable_seq_check(k->ev);
+	ret = genl_connect(k->ev);
+	if (!ret) {
+		grp = genl_ctrl_resolve_grp(k->ev, FUNNEL_FAMILY_NAME,
+					    FUNNEL_MCGRP_EVENTS);
+		ret = grp < 0 ? grp : nl_socket_add_membership(k->ev, grp);
+	}
+	if (!ret)
+		ret = nl_socket_set_nonblocking(k->ev);
+	if (ret) {
+		snprintf(err, errlen, "events group: %s", nl_geterror(ret));
+		nl_socket_free(k->ev);
+		k->ev = NULL;
+		return -EIO;
+	}
+	return nl_socket_get_fd(k->ev);
+}
+
+struct ev_arg {
+	void (*fn)(uint32_t carrier, uint16_t stream, uint32_t key_id,
+		   void *arg);
+	void *arg;
+};
+
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[FUNNEL_A_MAX + 1], *kc[FUNNEL_A_KEYCONF_MAX + 1];
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct ev_arg *ea = arg;
+
+	if (gh->cmd != FUNNEL_CMD_KEY_EXPIRE_NTF ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, FUNNEL_A_MAX, NULL) < 0 ||
+	    !tb[FUNNEL_A_CARRIER_ID] || !tb[FUNNEL_A_STREAM_ID] ||
+	    !tb[FUNNEL_A_KEYCONF] ||
+	    nla_parse_nested(kc, FUNNEL_A_KEYCONF_MAX, tb[FUNNEL_A_KEYCONF],
+			     NULL) < 0 || !kc[FUNNEL_A_KEYCONF_KEY_ID])
+		return NL_OK;
+	ea->fn(nla_get_u32(tb[FUNNEL_A_CARRIER_ID]),
+	       nla_get_u16(tb[FUNNEL_A_STREAM_ID]),
+	       nla_get_u32(kc[FUNNEL_A_KEYCONF_KEY_ID]), ea->arg);
+	return NL_OK;
+}
+
+void kpath_events_read(struct kpath *k,
+		       void (*fn)(uint32_t carrier, uint16_t stream,
+				  uint32_t key_id, void *arg), void *arg)
+{
+	struct ev_arg ea = { fn, arg };
+
+	if (!k->ev)
+		return;
+	nl_socket_modify_cb(k->ev, NL_CB_VALID, NL_CB_CUSTOM, on_event, &ea);
+	/* nonblocking: returns once the socket is empty */
+	while (nl_recvmsgs_default(k->ev) >= 0)
+		;
 }
 
 static void get_stats(struct nlattr *nest, struct fstats *st)

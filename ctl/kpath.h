@@ -19,6 +19,15 @@
 struct kpath {
 	struct funnel_genl g;
 	bool open;
+	struct nl_sock *ev;		/* "events" multicast group, or NULL */
+};
+
+/* One key of a stream: the encrypt and decrypt directions of one generation. */
+struct kpath_key {
+	uint32_t id;			/* key generation, K = id & 1 */
+	const uint8_t *enc_key, *enc_salt;	/* 32 and 4 bytes */
+	const uint8_t *dec_key, *dec_salt;
+	uint64_t soft_limit, hard_limit;	/* 0: the kernel's default */
 };
 
 /* Resolve the family; -ENOENT when funnel.ko is not loaded. */
@@ -36,9 +45,33 @@ int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,
 int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		     int kind, bool unordered,
 		     const struct sockaddr_storage *addr,
+		     const struct kpath_key *key,
 		     char *err, size_t errlen);
 int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
 		     char *err, size_t errlen);
+
+/*
+ * Keys (UDP streams only): key-new into slot (enum funnel_key_slot),
+ * key-swap (the secondary becomes primary), key-del of a slot.  stream-new
+ * above takes the first key with the stream (key NULL: plaintext).
+ */
+int kpath_key_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		  uint32_t slot, const struct kpath_key *key,
+		  char *err, size_t errlen);
+int kpath_key_swap(struct kpath *k, uint32_t carrier, uint16_t stream,
+		   char *err, size_t errlen);
+int kpath_key_del(struct kpath *k, uint32_t carrier, uint16_t stream,
+		  uint32_t slot, char *err, size_t errlen);
+
+/*
+ * Subscribe to the "events" group: returns the socket's fd (nonblocking)
+ * for the event loop, or -errno.  kpath_events_read() reads what is
+ * there and calls fn for each key-expire-ntf (carrier, stream, key id).
+ */
+int kpath_events_open(struct kpath *k, char *err, size_t errlen);
+void kpath_events_read(struct kpath *k,
+		       void (*fn)(uint32_t carrier, uint16_t stream,
+				  uint32_t key_id, void *arg), void *arg);
 
 int kpath_carrier_stats(struct kpath *k, uint32_t carrier, struct fstats *st);
 int kpath_stream_stats(struct kpath *k, uint32_t carrier, uint16_t stream,

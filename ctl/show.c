@@ -440,6 +440,12 @@ static void show_stream(FILE *f, const struct snap_stream *st)
 	}
 	if (st->unordered)
 		fputs(", unordered", f);
+	if (st->key_gen) {
+		fputs(", sealed by ", f);
+		put_clean(f, st->principal);
+		fprintf(f, ", key generation %" PRIu32 ", rekeys %" PRIu64,
+			st->key_gen, st->rekeys);
+	}
 	fprintf(f, ", %" PRIu32 " flow%s\n", st->nflows,
 		st->nflows == 1 ? "" : "s");
 	show_counters(f, "    ", &st->st);
@@ -485,6 +491,8 @@ static void show_carrier(FILE *f, const struct snap_carrier *c)
 	show_carrier_head(f, c);
 	if (!c->incoming && c->peer_node[0])
 		item(&l, "node %s", clean(buf, sizeof(buf), c->peer_node, false));
+	if (c->principal[0])
+		item(&l, "peer %s", clean(buf, sizeof(buf), c->principal, false));
 	if (c->up_ms)
 		item(&l, "up %s", fmt_duration(buf, sizeof(buf), c->up_ms));
 	item(&l, "reconnects %" PRIu32, c->reconnects);
@@ -678,6 +686,9 @@ static void json_stream(FILE *f, const struct snap_stream *st)
 	jstr(f, ",", "state", st->state);
 	jstr(f, ",", "reason", st->reason);
 	jbool(f, ",", "unordered", st->unordered);
+	ju64(f, ",", "key_generation", st->key_gen);
+	ju64(f, ",", "rekeys", st->rekeys);
+	jstr(f, ",", "principal", st->principal);
 	ju64(f, ",", "nflows", st->nflows);
 	jstats(f, &st->st);
 	jkey(f, ",", "flows");
@@ -701,6 +712,7 @@ static void json_carrier(FILE *f, const struct snap_carrier *c)
 	jstr(f, ",", "local", c->local);
 	jstr(f, ",", "remote", c->remote);
 	jstr(f, ",", "peer_node", c->peer_node);
+	jstr(f, ",", "principal", c->principal);
 	ju64(f, ",", "kernel_id", c->kernel_id);
 	ju64(f, ",", "up_ms", c->up_ms);
 	ju64(f, ",", "reconnects", c->reconnects);

@@ -40,6 +40,9 @@ struct snap_stream {
 	const char *state;
 	char reason[SNAP_TEXT_MAX];	/* why refused/closed; "" if none */
 	bool unordered;
+	uint32_t key_gen;		/* key generation in use, 0: plaintext */
+	uint64_t rekeys;
+	char principal[SNAP_TEXT_MAX];	/* the stream's client principal */
 	uint32_t nflows;
 	struct fstats st;
 	struct snap_flow *flows;
@@ -57,6 +60,7 @@ struct snap_carrier {
 	char local[SNAP_ADDR_MAX];
 	char remote[SNAP_ADDR_MAX];
 	char peer_node[SNAP_TEXT_MAX];	/* the peer's HELLO node name */
+	char principal[SNAP_TEXT_MAX];	/* the peer, authenticated; "" */
 	uint32_t kernel_id;		/* funnel.ko carrier id, 0 if none */
 	uint64_t up_ms;			/* time since up, 0 if not up */
 	uint32_t reconnects;		/* times brought up again */

@@ -173,6 +173,7 @@ struct funnel_stream_cfg {
 	struct funnel_addr remote;
 	u32 flow_idle_ms;
 	u32 flow_max;
+	struct funnel_key *key;	/* primary key or NULL; always consumed */
 };
 
 int funnel_stream_new(struct funnel_sock *fs,

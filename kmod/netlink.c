@@ -50,24 +50,6 @@ static struct netlink_range_validation funnel_flow_max_range = {
 	.max = FUNNEL_FLOW_MAX_LIMIT,
 };
 
-static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_FLOW_MAX + 1] = {
-	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
-	[FUNNEL_A_STREAM_KIND] = NLA_POLICY_RANGE(NLA_U32, FUNNEL_STREAM_USER,
-						  FUNNEL_STREAM_KIND_MAX),
-	[FUNNEL_A_UNORDERED] = { .type = NLA_FLAG },
-	[FUNNEL_A_LOCAL_IPV4] = { .type = NLA_BE32 },
-	[FUNNEL_A_LOCAL_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
-	[FUNNEL_A_LOCAL_PORT] = { .type = NLA_BE16 },
-	[FUNNEL_A_REMOTE_IPV4] = { .type = NLA_BE32 },
-	[FUNNEL_A_REMOTE_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
-	[FUNNEL_A_REMOTE_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
-	[FUNNEL_A_FLOW_IDLE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
-							&funnel_idle_range),
-	[FUNNEL_A_FLOW_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32,
-						    &funnel_flow_max_range),
-};
-
 static const struct nla_policy funnel_stream_id_nl_policy[FUNNEL_A_STREAM_ID + 1] = {
 	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
@@ -92,6 +74,25 @@ static const struct nla_policy funnel_keyconf_nl_policy[FUNNEL_A_KEYCONF_HARD_LI
 };
 
 /* key-del, key-get: the slot only */
+static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_KEYCONF + 1] = {
+	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
+	[FUNNEL_A_STREAM_KIND] = NLA_POLICY_RANGE(NLA_U32, FUNNEL_STREAM_USER,
+						  FUNNEL_STREAM_KIND_MAX),
+	[FUNNEL_A_UNORDERED] = { .type = NLA_FLAG },
+	[FUNNEL_A_LOCAL_IPV4] = { .type = NLA_BE32 },
+	[FUNNEL_A_LOCAL_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[FUNNEL_A_LOCAL_PORT] = { .type = NLA_BE16 },
+	[FUNNEL_A_REMOTE_IPV4] = { .type = NLA_BE32 },
+	[FUNNEL_A_REMOTE_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[FUNNEL_A_REMOTE_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
+	[FUNNEL_A_FLOW_IDLE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
+							&funnel_idle_range),
+	[FUNNEL_A_FLOW_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32,
+						    &funnel_flow_max_range),
+	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyconf_nl_policy),
+};
+
 static const struct nla_policy funnel_keyslot_nl_policy[FUNNEL_A_KEYCONF_SLOT + 1] = {
 	[FUNNEL_A_KEYCONF_SLOT] = NLA_POLICY_MAX(NLA_U32, FUNNEL_KEY_SLOT_MAX),
 };
@@ -502,6 +503,9 @@ static int funnel_nl_stream_cfg(struct genl_info *info,
 	}
 }
 
+static int funnel_nl_keyconf(struct genl_info *info,
+			     struct funnel_key_cfg *cfg);
+
 static int funnel_nl_stream_new_doit(struct sk_buff *skb,
 				     struct genl_info *info)
 {
@@ -517,9 +521,34 @@ static int funnel_nl_stream_new_doit(struct sk_buff *skb,
 	err = funnel_nl_stream_cfg(info, &cfg);
 	if (err)
 		return err;
+	if (info->attrs[FUNNEL_A_KEYCONF]) {
+		struct funnel_key_cfg kcfg;
+
+		if (cfg.kind == FUNNEL_STREAM_USER) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    info->attrs[FUNNEL_A_KEYCONF],
+					    "user streams are sealed by userspace, not by the kernel");
+			return -EOPNOTSUPP;
+		}
+		err = funnel_nl_keyconf(info, &kcfg);
+		if (err)
+			return err;
+		if (kcfg.slot != FUNNEL_KEY_SLOT_PRIMARY) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    info->attrs[FUNNEL_A_KEYCONF],
+					    "a new stream's key goes in the primary slot");
+			return -EINVAL;
+		}
+		/* allocated (and may sleep) outside the lock */
+		cfg.key = funnel_key_alloc(&kcfg, info->extack);
+		if (IS_ERR(cfg.key))
+			return PTR_ERR(cfg.key);
+	}
 
 	mutex_lock(&fn->lock);
 	fs = funnel_nl_carrier_lookup(info);
+	if (!fs)
+		funnel_key_free(cfg.key);
 	err = fs ? funnel_stream_new(fs, &cfg, info->extack) : -ENOENT;
 	if (err == -EEXIST)
 		NL_SET_BAD_ATTR(info->extack, info->attrs[FUNNEL_A_STREAM_ID]);
@@ -1252,7 +1281,7 @@ static const struct genl_ops funnel_nl_ops[] = {
 		.cmd	= FUNNEL_CMD_STREAM_NEW,
 		.doit	= funnel_nl_stream_new_doit,
 		.policy	= funnel_stream_new_nl_policy,
-		.maxattr = FUNNEL_A_FLOW_MAX,
+		.maxattr = FUNNEL_A_KEYCONF,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{

@@ -553,16 +553,22 @@ int funnel_stream_new(struct funnel_sock *fs,
 
 	if (xa_load(&fs->streams, cfg->id)) {
 		NL_SET_ERR_MSG(extack, "stream exists on this carrier");
-		return -EEXIST;
+		err = -EEXIST;
+		goto err_key;
 	}
 	if (fs->nstreams >= FUNNEL_STREAMS_MAX) {
 		NL_SET_ERR_MSG(extack, "carrier has the most streams it may have");
-		return -ENOSPC;
+		err = -ENOSPC;
+		goto err_key;
 	}
 
 	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
-	if (!st)
-		return -ENOMEM;
+	if (!st) {
+		err = -ENOMEM;
+		goto err_key;
+	}
+	/* keyed before anything can be received or sent on it */
+	RCU_INIT_POINTER(st->keys[FUNNEL_KEY_SLOT_PRIMARY], cfg->key);
 	st->fs = fs;
 	st->net = fs->net;
 	st->id = cfg->id;
@@ -603,6 +609,9 @@ int funnel_stream_new(struct funnel_sock *fs,
 
 err_free:
 	funnel_stream_free(st);
+	return err;
+err_key:
+	funnel_key_free(cfg->key);
 	return err;
 }
 

@@ -548,8 +548,12 @@ static struct sk_buff *funnel_frame_from_user(struct sock *sk,
 		goto drop;
 
 	hdr = (const struct funnel_hdr *)(skb->data + FUNNEL_LEN_PREFIX);
-	if (hdr->flags & (FUNNEL_F_RESERVED | FUNNEL_F_SEALED |
-			  FUNNEL_F_KEY_PHASE) ||
+	/* Userspace seals the DATA frames of its own (user) streams;
+	 * frames of kernel streams are the kernel's alone.
+	 */
+	if (hdr->flags & FUNNEL_F_RESERVED ||
+	    (hdr->type != FUNNEL_T_DATA &&
+	     hdr->flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) ||
 	    (hdr->type == FUNNEL_T_DATA &&
 	     (hdr->stream == htons(FUNNEL_CTRL_STREAM) ||
 	      funnel_kernel_stream(funnel_sk(sk), ntohs(hdr->stream))))) {

@@ -224,7 +224,7 @@ static void t_errors(void)
 	h->flags = FUNNEL_F_SEALED;
 	errno = 0;
 	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
-	      "send-sealed-flag-einval", "the kernel seals, not the caller");
+	      "send-sealed-ctrl-einval", "CTRL frames are never sealed");
 	make_frame(sbuf, 64, 0, FUNNEL_T_DATA, 0, 1);
 	errno = 0;
 	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,

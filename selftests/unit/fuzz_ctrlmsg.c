@@ -86,6 +86,12 @@ static size_t seed(unsigned int i, uint8_t *buf, size_t cap)
 		m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_REASON) |
 			    CTRL_BIT(CTRL_A_TEXT);
 		break;
+	case CTRL_REKEY_DONE:
+	case CTRL_REKEY:
+		m.present = CTRL_BIT(CTRL_A_STREAM) |
+			    CTRL_BIT(CTRL_A_GENERATION);
+		m.generation = i + 1;
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		break;

@@ -43,6 +43,13 @@ static struct ctrl_msg sample(unsigned int type)
 		m.reason = CTRL_R_UNKNOWN_SERVICE;
 		strcpy(m.text, "no service named dns");
 		break;
+	case CTRL_REKEY_DONE:
+	case CTRL_REKEY:
+		m.present = CTRL_BIT(CTRL_A_STREAM) |
+			    CTRL_BIT(CTRL_A_GENERATION);
+		m.stream = 9;
+		m.generation = 0xfffffffe;
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		m.nonce = 0x0102030405060708ULL;
@@ -138,7 +145,11 @@ static void test_refused(void **state)
 	(void)state;
 	REFUSED("version", 2, CTRL_PING, 0, 0, 0, 9, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1);
 	REFUSED("unknown message type", 1, 0, 0, 0);
-	REFUSED("unknown message type", 1, 8, 0, 0);
+	REFUSED("unknown message type", 1, 10, 0, 0);
+	REFUSED("generation 0", 1, CTRL_REKEY_DONE, 0, 0, 0, 3, 0, 2, 0, 1,
+		0, 10, 0, 4, 0, 0, 0, 0);
+	REFUSED("required attribute missing", 1, CTRL_REKEY_DONE, 0, 0,
+		0, 3, 0, 2, 0, 1);
 	REFUSED("required", 1, CTRL_PING, 0, 0);
 	REFUSED("wrong length", 1, CTRL_PING, 0, 0, 0, 9, 0, 4, 0, 0, 0, 1);
 	REFUSED("duplicate", 1, CTRL_OPEN_OK, 0, 0, 0, 3, 0, 2, 0, 1,

@@ -1,0 +1,291 @@
+# funneld with Kerberos (no plaintext): a throwaway MIT KDC in netns fs,
+# funneld on both sites authenticating the carrier and every stream with
+# GSS-API, keys derived per stream and installed in funnel.ko.  DNS and
+# RADIUS through sealed kernel streams with a capture of the carrier that
+# shows none of the payload; a service that allows only alice refuses
+# bob's stream while alice's traffic goes on; kernel sealing on one side
+# and userspace sealing on the other; rekeys forced by the key soft limit
+# and by a 70-second ticket lifetime during steady traffic with no
+# datagram lost; and the set-up errors (wrong keytab, missing keytab,
+# unknown principal, KDC down at start) with a clear error, retries and
+# no crash.
+modprobe funnel
+# shellcheck source=../lib/services.sh
+. "$FUNNEL_TOP/selftests/lib/services.sh"
+# shellcheck source=../lib/kdc.sh
+. "$FUNNEL_TOP/selftests/lib/kdc.sh"
+
+t85_k() { echo "$SVC_DIR/krb/$1.keytab"; }
+
+t85_conf_s() {
+	cat <<-EOF
+	identity funnel/site-s keytab $(t85_k site-s)
+	listen :9899
+	service add dns udp 127.0.0.1:5353 allow alice@FUNNEL.TEST,rita@FUNNEL.TEST
+	service add radius udp 127.0.0.1:1812 allow alice@FUNNEL.TEST
+	service add echo udp 127.0.0.1:7401 allow alice@FUNNEL.TEST,rita@FUNNEL.TEST
+	EOF
+}
+
+# t85_conf_c WHO [PEER-PRINCIPAL] [KEYTAB] [MAPS]
+t85_conf_c() {
+	local who=$1 pp=${2:-funnel/site-s} kt=${3:-$(t85_k "$1")}
+	printf 'identity %s keytab %s\npeer add s 10.99.0.2 principal %s\n' \
+		"$who" "$kt" "$pp"
+	printf '%s\n' "${4:-map add udp 127.0.0.1:5300 peer s service dns
+map add udp 127.0.0.1:18120 peer s service radius
+map add udp 127.0.0.1:7400 peer s service echo}"
+}
+
+t85_open='all(m["state"] == "open" for m in j["maps"])'
+
+t85_logs() {
+	local n
+	for n in "$@"; do
+		echo "# ---- funneld $n"
+		grep -v ' debug: ' "$SVC_DIR/$n.log" 2>/dev/null | tail -n 12 | sed 's/^/#   /'
+	done
+}
+
+# t85_rr NAME SECONDS PORT: udp_pump request/response through a map; the
+# summary line, status 0 iff something came back and nothing was lost
+t85_rr() {
+	local out
+	out=$(ip netns exec fc udp_pump rr 127.0.0.1 "$3" -t "$2" -w 1 -T 1000 2>&1 | tail -n 1)
+	echo "$out"
+	case $out in
+	*" lost 0 "*) [ "$(echo "$out" | sed -n 's/.* good \([0-9]*\) .*/\1/p')" -gt 0 ] ;;
+	*) return 1 ;;
+	esac
+}
+
+# t85_gen NAME SERVICE: key generation of the stream as NAME shows it
+t85_gen() { fd_json "$1" "stream('$2').get('key_generation', 0)"; }
+
+# t85_error NAME PATTERN SECONDS: the carrier's last error matches
+t85_error() {
+	fd_wait "$1" "$3" "'$2' in str(carrier('s').get('last_error')) and carrier('s').get('state') != 'up'"
+}
+
+t85_main() {
+	local out pid rc g0 g1 kid sid n cap
+
+	svc_init
+	if kdc_start "$SVC_DIR/krb" 10.99.0.2 fs &&
+	   kdc_addprinc funnel/site-s && kdc_addprinc alice &&
+	   kdc_addprinc bob && kdc_addprinc rita 70 &&
+	   kdc_keytab "$(t85_k site-s)" funnel/site-s &&
+	   kdc_keytab "$(t85_k alice)" alice &&
+	   kdc_keytab "$(t85_k bob)" bob &&
+	   kdc_keytab "$(t85_k rita)" rita; then
+		ok "gss: KDC for FUNNEL.TEST in netns fs at 10.99.0.2:$KDC_PORT, keytabs for funnel/site-s alice bob rita (70 s tickets)"
+	else
+		not_ok "gss: KDC up with principals and keytabs"
+		return
+	fi
+	if svc_dnsmasq dns fs 127.0.0.1 5353 && svc_freeradius radius fs 127.0.0.1 1812; then
+		ip netns exec fs udp_pump echo 127.0.0.1 7401 -q &
+		svc_register echo $!
+		ok "gss: server site: dnsmasq, freeradius and a UDP echo up"
+	else
+		not_ok "gss: server site: dnsmasq and freeradius up"
+		return
+	fi
+
+	# ---- kernel path both sides, sealed
+	if fd_start S fs "$(t85_conf_s)" --datapath kernel -n site-s &&
+	   fd_start C fc "$(t85_conf_c alice)" --datapath kernel -n site-c &&
+	   fd_wait C 15 "carrier('s').get('state') == 'up' and $t85_open"; then
+		ok "gss: kernel/kernel: carrier authenticated (peer $(fd_json C "carrier('s').get('principal')")), three sealed streams open"
+	else
+		not_ok "gss: kernel/kernel: carrier up and maps open"
+		fd_ctl C show 2>&1 | sed 's/^/#   /'; t85_logs C S
+		return
+	fi
+	check "gss: the server sees alice@FUNNEL.TEST on the carrier and on the dns stream" \
+		fd_json S "carrier().get('principal') == 'alice@FUNNEL.TEST' and stream('dns').get('principal') == 'alice@FUNNEL.TEST'"
+	check "gss: every stream is at key generation 1 on both sides" \
+		fd_json C "all(s.get('key_generation') == 1 for s in carrier('s')['streams'])"
+	check "gss: show says sealed, with the generation" \
+		sh -c "funnelctl -s $SVC_DIR/C.sock show | grep -q 'sealed.*key generation 1'"
+
+	# capture the carrier while a uniquely named query and a RADIUS
+	# request go through; the same capture on the server's loopback (the
+	# service side, plaintext) must see them: the check can fail
+	cap=$SVC_DIR/carrier.pcap
+	ip netns exec fs tcpdump -U -s 0 -i vs -w "$cap" tcp port 9899 >/dev/null 2>&1 &
+	pid=$!
+	ip netns exec fs tcpdump -U -s 0 -i lo -w "$cap.lo" udp port 5353 >/dev/null 2>&1 &
+	n=$!
+	sleep 1
+	out=$(ip netns exec fc dig @127.0.0.1 -p 5300 +short +tries=2 +time=2 sealedpayloadcheck.funnel.test 2>&1)
+	svc_radauth fc 127.0.0.1 18120 >"$SVC_DIR/rad.out" 2>&1; rc=$?
+	sleep 1
+	kill "$pid" "$n" 2>/dev/null; wait "$pid" "$n" 2>/dev/null
+	if [ $rc = 0 ]; then
+		ok "gss: radclient through the sealed radius stream: Access-Accept"
+	else
+		not_ok "gss: radclient through the sealed radius stream"; sed 's/^/#   /' "$SVC_DIR/rad.out"
+	fi
+	if grep -aq sealedpayloadcheck "$cap.lo" && [ -s "$cap" ] &&
+	   ! grep -aq -e sealedpayloadcheck -e "$SVC_RADIUS_USER" "$cap"; then
+		ok "gss: capture of the carrier ($(stat -c %s "$cap") bytes) has neither the query name nor the RADIUS user; the service side has it in clear (dig: ${out:-no answer})"
+	else
+		not_ok "gss: carrier capture without the payload (carrier $(grep -ac sealedpayloadcheck "$cap") hits, service side $(grep -ac sealedpayloadcheck "$cap.lo"))"
+	fi
+	out=$(svc_dig_many fc 127.0.0.1 5300 200) && ok "gss: kernel/kernel: 200 dig queries through the sealed dns stream: $out" ||
+		not_ok "gss: kernel/kernel: 200 dig queries: $out"
+	read -r kid sid < <(fd_json C "[carrier('s').get('kernel_id'), stream('dns').get('id')]" | tr '\n' ' ')
+	n=$(nlget fc stats.rx-drop-auth stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
+	g0=$(nlget fc stats.rx-frames stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
+	out=$(nlget fc keyconf.key-id key-get carrier-id=u32:"$kid" stream-id=u16:"$sid" keyconf.slot=u32:0)
+	if [ "${g0:-0}" -ge 200 ] && [ "$n" = 0 ] && [ "$out" = 1 ] &&
+	   [ "$(nlget fc keyconf.soft-limit key-get carrier-id=u32:"$kid" stream-id=u16:"$sid" keyconf.slot=u32:0)" = 4194304 ]; then
+		ok "gss: funnel.ko holds key 1 (soft limit 2^22) for the dns stream, opened $g0 frames, rx-drop-auth 0"
+	else
+		not_ok "gss: funnel.ko key and counters of the dns stream (key ${out:-none}, rx $g0, drop-auth $n)"
+	fi
+
+	# ---- bob is refused by dns (alice only) while alice's traffic flows
+	svc_dig_many fc 127.0.0.1 5300 200 >"$SVC_DIR/loop.out" 2>&1 &
+	pid=$!
+	if fd_start B fc "$(t85_conf_c bob funnel/site-s "" "map add udp 127.0.0.1:5310 peer s service dns")" --datapath kernel -n site-b &&
+	   fd_wait B 15 "'not-authorized' in str(map_(5310).get('reason'))"; then
+		ok "gss: bob's dns stream refused: $(fd_json B "map_(5310).get('reason')")"
+	else
+		not_ok "gss: bob's stream refused (not-authorized): $(fd_json B 'json.dumps(j["maps"])')"
+		t85_logs B S
+	fi
+	check "gss: the server logged who was refused" \
+		grep -q 'refused (not authorized): principal bob@FUNNEL.TEST' "$SVC_DIR/S.log"
+	check "gss: bob's carrier itself is up (authenticated, no service for him)" \
+		fd_json B "carrier('s').get('state') == 'up'"
+	wait $pid; rc=$?
+	[ $rc = 0 ] && ok "gss: alice's dig loop beside bob's refusal lost nothing: $(cat "$SVC_DIR/loop.out")" ||
+		not_ok "gss: alice's dig loop beside bob's refusal: $(cat "$SVC_DIR/loop.out")"
+	svc_stop B TERM
+
+	# ---- rekey on the key soft limit, under steady traffic
+	svc_stop C TERM
+	fd_start C fc "$(t85_conf_c alice)" --datapath kernel -n site-c --key-soft-limit 400
+	fd_wait C 15 "$t85_open"
+	if out=$(t85_rr C 8 7400); then
+		g1=$(t85_gen C echo)
+		if [ "${g1:-0}" -ge 3 ]; then
+			ok "gss: soft limit 400 frames: key generation 1 -> $g1 during 8 s of echo, nothing lost ($out)"
+		else
+			not_ok "gss: soft limit 400 frames: generation only ${g1:-?} ($out)"; t85_logs C S
+		fi
+	else
+		not_ok "gss: soft limit rekeys lose nothing: $out (generation $(t85_gen C echo))"; t85_logs C S
+	fi
+	check "gss: the server followed the rekeys (same generation)" \
+		test "$(t85_gen S echo)" = "$(t85_gen C echo)"
+
+	# ---- rekey on the ticket lifetime (rita's tickets live 70 s)
+	svc_stop C TERM
+	fd_start C fc "$(t85_conf_c rita funnel/site-s "" "map add udp 127.0.0.1:7400 peer s service echo")" --datapath kernel -n site-c
+	fd_wait C 15 "$t85_open"
+	g0=$(t85_gen C echo)
+	if out=$(t85_rr C 24 7400); then
+		g1=$(t85_gen C echo)
+		if [ "${g1:-0}" -ge $((g0 + 2)) ]; then
+			ok "gss: 70 s tickets: generation $g0 -> $g1 in 24 s of steady echo, nothing lost ($out)"
+		else
+			not_ok "gss: 70 s tickets: generation $g0 -> ${g1:-?} in 24 s ($out)"; t85_logs C S
+		fi
+	else
+		not_ok "gss: lifetime rekeys lose nothing: $out"; t85_logs C S
+	fi
+
+	# ---- kernel sealing on one side, userspace on the other
+	svc_stop C TERM
+	fd_start C fc "$(t85_conf_c alice)" --datapath user -n site-c
+	if fd_wait C 15 "carrier('s').get('state') == 'up' and carrier('s').get('datapath') == 'user' and $t85_open" &&
+	   out=$(svc_dig_many fc 127.0.0.1 5300 100) && svc_radauth fc 127.0.0.1 18120 >/dev/null; then
+		ok "gss: userspace-sealing client, kernel-sealing server: dns and radius answer ($out)"
+	else
+		not_ok "gss: userspace client, kernel server: ${out:-carrier not up}"; t85_logs C S
+	fi
+	svc_stop S TERM
+	fd_start S fs "$(t85_conf_s)" --datapath user -n site-s
+	svc_stop C TERM
+	fd_start C fc "$(t85_conf_c alice)" --datapath kernel -n site-c
+	if fd_wait C 15 "carrier('s').get('state') == 'up' and $t85_open" &&
+	   out=$(t85_rr C 3 7400); then
+		ok "gss: kernel-sealing client, userspace-sealing server: echo both ways ($out)"
+	else
+		not_ok "gss: kernel client, userspace server: ${out:-carrier not up}"; t85_logs C S
+	fi
+	svc_stop C TERM
+	svc_stop S TERM
+	fd_start S fs "$(t85_conf_s)" --datapath kernel -n site-s
+
+	# ---- set-up errors: a clear error, retries, no crash
+	fd_start C fc "$(t85_conf_c alice funnel/site-s "$SVC_DIR/krb/nosuch.keytab")" --datapath kernel -n site-c
+	if t85_error C "GSS-API" 15; then
+		ok "gss: missing keytab: $(fd_json C "carrier('s').get('last_error')")"
+	else
+		not_ok "gss: missing keytab gives a clear error: $(fd_json C "carrier('s').get('last_error')")"
+	fi
+	svc_stop C TERM
+	fd_start C fc "$(t85_conf_c alice funnel/nosuch)" --datapath kernel -n site-c
+	if t85_error C "not found" 15; then
+		ok "gss: unknown principal: $(fd_json C "carrier('s').get('last_error')")"
+	else
+		not_ok "gss: unknown principal gives a clear error: $(fd_json C "carrier('s').get('last_error')")"
+	fi
+	svc_stop C TERM
+	svc_stop S TERM
+	# the server holds alice's keytab, not its own key
+	fd_start S fs "$(t85_conf_s | sed "s|$(t85_k site-s)|$(t85_k alice)|")" --datapath kernel -n site-s
+	fd_start C fc "$(t85_conf_c alice)" --datapath kernel -n site-c
+	sleep 4
+	rc=$(fd_json C "carrier('s').get('reconnects', 0) + 0")
+	if grep -q 'GSS-API' "$SVC_DIR/S.log" && fd_json C "carrier('s').get('state') != 'up'" >/dev/null; then
+		ok "gss: wrong keytab on the server: refused ($(grep -o 'GSS-API: [^(]*' "$SVC_DIR/S.log" | tail -n 1)), client retries ($(fd_json C "carrier('s').get('last_error')"))"
+	else
+		not_ok "gss: wrong keytab on the server: $(fd_json C "carrier('s').get('state')") $(grep GSS "$SVC_DIR/S.log" | tail -n 1)"
+	fi
+	svc_stop C TERM
+	svc_stop S TERM
+	fd_start S fs "$(t85_conf_s)" --datapath kernel -n site-s
+	kdc_down
+	fd_start C fc "$(t85_conf_c alice)" --datapath kernel -n site-c
+	if t85_error C "KDC" 15; then
+		ok "gss: KDC down at start: $(fd_json C "carrier('s').get('last_error')")"
+	else
+		not_ok "gss: KDC down gives a clear error: $(fd_json C "carrier('s').get('last_error')")"
+	fi
+	kdc_up
+	if fd_wait C 40 "carrier('s').get('state') == 'up' and $t85_open" &&
+	   out=$(svc_dig_many fc 127.0.0.1 5300 20); then
+		ok "gss: KDC back: the carrier comes up by itself (reconnects $(fd_json C "carrier('s').get('reconnects')")), dns answers ($out)"
+	else
+		not_ok "gss: KDC back: carrier up again"; t85_logs C S
+	fi
+	for n in S C; do
+		if svc_alive "$(svc_pid $n)"; then
+			svc_stop $n TERM; rc=$?
+			[ $rc = 0 ] && ok "gss: funneld $n ran through every error and exits 0 on SIGTERM" ||
+				not_ok "gss: funneld $n exit $rc"
+		else
+			not_ok "gss: funneld $n died"; t85_logs $n
+		fi
+	done
+	for _ in $(seq 50); do
+		[ "$(cat /sys/module/funnel/refcnt 2>/dev/null)" = 0 ] && break
+		sleep 0.1
+	done
+	check "gss: no kernel carrier left once the daemons stopped" \
+		test "$(cat /sys/module/funnel/refcnt)" = 0
+}
+
+if sites_up; then
+	t85_main
+else
+	not_ok "gss: sites: two netns joined by veth"
+fi
+svc_stop_all
+kdc_stop
+sites_down
