@@ -1006,7 +1006,7 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		 m->present & CTRL_BIT(CTRL_A_NODE) ? m->node : "");
 	c->peer_features = m->features;
 	if (peer_plain != d->plaintext) {
-		carrier_fail(c, "plaintext mismatch: this side is %s, the peer is %s; both ends need the 'plaintext' statement",
+		carrier_fail(c, "plaintext mismatch: this side is %s, the peer is %s; both ends need the 'plaintext' statement, or neither",
 			 d->plaintext ? "plaintext" : "not plaintext",
 			 peer_plain ? "plaintext" : "not plaintext");
 		return;
@@ -1262,11 +1262,17 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 	cs_remove(c, cs);
 }
 
-static void car_ctrl(struct carrier *c, const uint8_t *body, size_t len)
+void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 {
 	struct ctrl_msg m;
 	const char *why;
 
+	if (c->state == CAR_HELLO && c->d->plaintext && len &&
+	    body[0] == 0x60) {
+		/* an initial GSS-API token (RFC 2743 3.1), not a HELLO */
+		carrier_fail(c, "plaintext mismatch: this side is plaintext, the peer starts GSS-API; both ends need the 'plaintext' statement, or neither");
+		return;
+	}
 	if (ctrl_decode(body, len, &m, &why)) {
 		carrier_fail(c, "malformed control message: %s", why);
 		return;
@@ -1359,7 +1365,7 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 			return;
 		}
 		if (f.stream == FUNNEL_CTRL_STREAM) {
-			car_ctrl(c, f.body, f.body_len);
+			carrier_ctrl(c, f.body, f.body_len);
 			return;
 		}
 		cs = cs_find(c, f.stream);

@@ -51,6 +51,9 @@ extern const struct carrier_ops carrier_tcp_ops;
 /* One whole frame (header and body) arrived on the carrier. */
 void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len);
 
+/* A control message (stream 0 CTRL frame body) of the peer. */
+void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len);
+
 /* For csec.c: the carrier's side of contexts and keys. */
 const char *carrier_name(const struct carrier *c);
 void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m);

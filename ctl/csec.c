@@ -41,9 +41,15 @@ struct csec {
 	struct cstream *cs;
 };
 
-static const char *initiator_keytab(const struct daemon *d)
+static const char *keytab(const struct daemon *d)
 {
 	return d->identity.kind ? d->identity.path : NULL;
+}
+
+/* This end's principal: the identity's, or any the credentials hold. */
+static const char *me(const struct daemon *d)
+{
+	return d->identity.kind ? d->identity.principal : NULL;
 }
 
 /*
@@ -86,14 +92,14 @@ int csec_carrier_start(struct carrier *c)
 	}
 	c->state = CAR_AUTH;
 	if (!c->peer) {
-		if (fgss_accept_init(c->gss, initiator_keytab(d))) {
+		if (fgss_accept_init_as(c->gss, keytab(d), me(d))) {
 			carrier_fail(c, "GSS-API: %s", fgss_error(c->gss));
 			return -1;
 		}
 		return 0;
 	}
 	target_name(c, target, sizeof(target));
-	if (fgss_init(c->gss, target, initiator_keytab(d)) ||
+	if (fgss_init_as(c->gss, target, keytab(d), me(d)) ||
 	    fgss_step(c->gss, NULL, 0, &t) == FGSS_ERROR) {
 		carrier_fail(c, "GSS-API: %s", fgss_error(c->gss));
 		return -1;
@@ -108,6 +114,16 @@ void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
 
 	if (c->gss->established) {
 		carrier_fail(c, "protocol error: a token after the context");
+		return;
+	}
+	if (len >= CTRL_HDR_LEN && tok[0] == CTRL_VERSION &&
+	    tok[1] == CTRL_HELLO) {
+		/* a peer without GSS-API says HELLO at once (a token is
+		 * ASN.1, 0x60...): answer ours, so that both ends log why
+		 */
+		csec_carrier_free(c);
+		carrier_hello(c);
+		carrier_ctrl(c, tok, len);
 		return;
 	}
 	st = fgss_step(c->gss, tok, len, &t);
@@ -318,7 +334,8 @@ int csec_client_start(struct carrier *c, struct cstream *cs,
 		return -1;
 	}
 	target_name(c, target, sizeof(target));
-	if (fgss_init(&sec->ng, target, initiator_keytab(c->d)) ||
+	if (fgss_init_as(&sec->ng, target, keytab(c->d),
+			 me(c->d)) ||
 	    fgss_step(&sec->ng, NULL, 0, &sec->first) == FGSS_ERROR) {
 		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
 		return -1;
@@ -340,8 +357,7 @@ int csec_server_start(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (fgss_accept_init(&sec->ng, c->d->identity.kind ?
-			     c->d->identity.path : NULL)) {
+	if (fgss_accept_init_as(&sec->ng, keytab(c->d), me(c->d))) {
 		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
 		return -1;
 	}
@@ -367,7 +383,8 @@ static void rekey_start(struct carrier *c, struct csec *sec)
 	}
 	sec->want_rekey = false;
 	target_name(c, target, sizeof(target));
-	if (fgss_init(&sec->ng, target, initiator_keytab(c->d)) ||
+	if (fgss_init_as(&sec->ng, target, keytab(c->d),
+			 me(c->d)) ||
 	    fgss_step(&sec->ng, NULL, 0, &t) == FGSS_ERROR) {
 		log_warn("%s: stream %u: rekey: GSS-API: %s (again in %u s)",
 			 carrier_name(c), sec->cs->id, fgss_error(&sec->ng),
@@ -474,8 +491,8 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 		/* the client starts a rekey: only the server takes that */
 		if (cs->state != CS_OPEN || sec->g.role != FGSS_ACCEPTOR ||
 		    sec->next_gen ||
-		    fgss_accept_init(&sec->ng, c->d->identity.kind ?
-				     c->d->identity.path : NULL)) {
+		    fgss_accept_init_as(&sec->ng, keytab(c->d),
+					me(c->d))) {
 			log_warn("%s: stream %u: unexpected token dropped%s%s",
 				 carrier_name(c), cs->id,
 				 sec->ng.err[0] ? ": " : "", sec->ng.err);

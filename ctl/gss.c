@@ -156,16 +156,34 @@ static int import_target(struct fgss *g, const char *target)
 	return 0;
 }
 
-/* Credentials of the krb5 mechanism from the store (n elements). */
+/*
+ * Credentials of the krb5 mechanism from the store (n elements), for
+ * principal "me" (NULL: whatever the store holds).
+ */
 static int acquire(struct fgss *g, gss_cred_usage_t usage,
-		   gss_const_key_value_set_t store, const char *what)
+		   gss_const_key_value_set_t store, const char *me,
+		   const char *what)
 {
 	gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
+	gss_name_t name = GSS_C_NO_NAME;
 	OM_uint32 major, minor;
 
-	major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE,
+	if (me) {
+		gss_buffer_desc buf = { strlen(me), (void *)me };
+
+		major = gss_import_name(&minor, &buf,
+					(gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME,
+					&name);
+		if (GSS_ERROR(major)) {
+			set_gss_err(g, "identity", major, minor);
+			return -1;
+		}
+	}
+	major = gss_acquire_cred_from(&minor, name, GSS_C_INDEFINITE,
 				      &mechs, usage, store, &g->cred, NULL,
 				      NULL);
+	if (name != GSS_C_NO_NAME)
+		gss_release_name(&minor, &name);
 	if (GSS_ERROR(major)) {
 		set_gss_err(g, what, major, minor);
 		return -1;
@@ -200,6 +218,12 @@ static void destroy_ccache(const char *name)
 
 int fgss_init(struct fgss *g, const char *target, const char *client_keytab)
 {
+	return fgss_init_as(g, target, client_keytab, NULL);
+}
+
+int fgss_init_as(struct fgss *g, const char *target, const char *client_keytab,
+		 const char *me)
+{
 	gss_key_value_element_desc el[2] = {
 		{ "client_keytab", client_keytab },
 		{ "ccache", g->ccache },
@@ -211,16 +235,21 @@ int fgss_init(struct fgss *g, const char *target, const char *client_keytab)
 	if (import_target(g, target))
 		return -1;
 	if (!client_keytab)
-		return acquire(g, GSS_C_INITIATE, GSS_C_NO_CRED_STORE,
+		return acquire(g, GSS_C_INITIATE, GSS_C_NO_CRED_STORE, me,
 			       "initiator credentials from the ccache");
 	if (check_keytab(g, "client keytab", client_keytab))
 		return -1;
 	private_ccache(g);
-	return acquire(g, GSS_C_INITIATE, &store,
+	return acquire(g, GSS_C_INITIATE, &store, me,
 		       "initiator credentials from client keytab");
 }
 
 int fgss_accept_init(struct fgss *g, const char *keytab)
+{
+	return fgss_accept_init_as(g, keytab, NULL);
+}
+
+int fgss_accept_init_as(struct fgss *g, const char *keytab, const char *me)
 {
 	gss_key_value_element_desc el = { "keytab", keytab };
 	gss_key_value_set_desc store = { 1, &el };
@@ -229,7 +258,7 @@ int fgss_accept_init(struct fgss *g, const char *keytab)
 	if (keytab && check_keytab(g, "keytab", keytab))
 		return -1;
 	return acquire(g, GSS_C_ACCEPT, keytab ? &store : GSS_C_NO_CRED_STORE,
-		       keytab ? "acceptor credentials from keytab" :
+		       me, keytab ? "acceptor credentials from keytab" :
 				"acceptor credentials from the default keytab");
 }
 

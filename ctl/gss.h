@@ -83,6 +83,9 @@ struct fgss {
  * 0, or -1 with g->err set; call fgss_free() in either case.
  */
 int fgss_init(struct fgss *g, const char *target, const char *client_keytab);
+/* The same as principal me ("alice", "funnel/hoster@REALM") alone. */
+int fgss_init_as(struct fgss *g, const char *target, const char *client_keytab,
+		 const char *me);
 
 /*
  * Acceptor: acquire acceptor credentials from keytab (cred store
@@ -90,6 +93,8 @@ int fgss_init(struct fgss *g, const char *target, const char *client_keytab);
  * in the keytab may be the target.  Returns 0 or -1 as fgss_init().
  */
 int fgss_accept_init(struct fgss *g, const char *keytab);
+/* The same, accepting only contexts for principal me. */
+int fgss_accept_init_as(struct fgss *g, const char *keytab, const char *me);
 
 /*
  * One step of the exchange.  in/in_len: the peer's token (NULL/0 for the

@@ -8,7 +8,8 @@
  * is a flow with the next flow id.  The flow is opened at once with an
  * empty DATA frame, so that the server side connects to the target even
  * when the target speaks first; the connection's bytes follow in DATA
- * frames, FUNNEL_MAX_PAYLOAD bytes at most each.
+ * frames, FUNNEL_MAX_SEALED_PAYLOAD bytes at most each (so that each
+ * can be sealed).
  *
  * tcp-connect (server side): a DATA frame with a new flow id opens a
  * non-blocking connection to the target; its payload waits in the flow's
@@ -724,7 +725,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			return false;
 		}
 		n = recv(flow->fd, tpath_buf + FUNNEL_HDR_LEN,
-			 FUNNEL_MAX_PAYLOAD, MSG_DONTWAIT);
+			 FUNNEL_MAX_SEALED_PAYLOAD, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -748,7 +749,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 		}
 		if (s->dead)
 			return false;
-		if (n < FUNNEL_MAX_PAYLOAD)
+		if (n < FUNNEL_MAX_SEALED_PAYLOAD)
 			return false;	/* drained, most likely */
 	}
 	return false;

@@ -146,18 +146,24 @@ else
 # Everything below is commented out: as installed, funneld accepts no
 # carrier and connects to no peer.
 
-# GSS-API (Kerberos) is not implemented in this version: carriers are
-# unencrypted, and both ends must say so with this statement.
-#plaintext
+# Every carrier and stream is authenticated with Kerberos (GSS-API) and
+# every stream sealed with AES-256-GCM.  This site's principal and its
+# keytab (root only, mode 0600):
+#identity funnel/hoster.example.net keytab /etc/funnel/funnel.keytab
 
-# --- a site that offers services: accept carriers on TCP port 9899 ---
+# --- a site that offers services: accept carriers on TCP port 9899;
+# allow: the client principals that may use the service ---
 #listen :9899
-#service add dns udp 127.0.0.1:53
+#service add dns udp 127.0.0.1:53 allow funnel/provider.example.net@EXAMPLE.NET
 
 # --- a site that uses them: connect to the other site (port 9899 by
-# default) and map a local port to one of its services ---
-#peer add hoster hoster.example.net
+# default) as its principal, and map a local port to one of its services ---
+#peer add hoster hoster.example.net principal funnel/hoster.example.net
 #map add udp 127.0.0.1:5300 peer hoster service dns
+
+# Without Kerberos, only if both ends say so (no authentication, no
+# encryption, a warning in the log and in 'funnelctl show'):
+#plaintext
 EOF
 	chmod 0644 "$conf"
 	say "$conf (example, everything commented out)"

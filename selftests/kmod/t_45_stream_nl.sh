@@ -30,7 +30,7 @@ refused "udp-listen with both IPv4 and IPv6" \
 refused "udp-listen on an address of no interface" \
 	"not an address of this host" $nl stream-new "$C" stream-id=u16:2 stream-kind=u32:2 local-port=be16:5999 local-ipv4=be32:0xc0000201
 refused "udp-listen on a port in use" \
-	"in use" sh -c "python3 -c 'import socket,time; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind((\"::\", 5998)); time.sleep(3)' & sleep 1; $nl stream-new $C stream-id=u16:2 stream-kind=u32:2 local-port=be16:5998"
+	"in use" sh -c "rm -f /tmp/t45.bound; python3 -c 'import socket,time; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind((\"::\", 5998)); open(\"/tmp/t45.bound\", \"w\").close(); time.sleep(3)' & for i in \$(seq 100); do [ -e /tmp/t45.bound ] && break; sleep 0.1; done; $nl stream-new $C stream-id=u16:2 stream-kind=u32:2 local-port=be16:5998"
 refused "udp-connect without a remote address" \
 	"needs remote-ipv4 or remote-ipv6" $nl stream-new "$C" stream-id=u16:2 stream-kind=u32:3 remote-port=be16:53
 refused "udp-connect remote-port 0" \

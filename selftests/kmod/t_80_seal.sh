@@ -95,6 +95,29 @@ refused "seal: key-new refuses tx-counter (get only)" "Unknown attribute type.*t
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 $kc $ed $dd keyconf.tx-counter=u64:5
 refused "seal: key-new on a user stream is refused" "sealed by userspace" \
 	$nl key-new carrier-id=u32:"$cu" stream-id=u16:9 $kc $ed $dd
+refused "seal: stream-new with a key on a user stream is refused" "sealed by userspace" \
+	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:20 stream-kind=u32:1 $kc $ed $dd
+refused "seal: stream-new with a key in the secondary slot is refused" "primary slot" \
+	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:21 stream-kind=u32:3 \
+	remote-ipv4=be32:0x7f000001 remote-port=be16:7399 keyconf.slot=u32:1 \
+	keyconf.key-id=u32:1 keyconf.cipher=u32:1 $ed $dd
+refused "seal: stream-new with a 31-byte key is refused" "binary attribute size out of range" \
+	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:22 stream-kind=u32:3 \
+	remote-ipv4=be32:0x7f000001 remote-port=be16:7399 $kc \
+	keyconf.encrypt-dir.key=hex:"${K1:2}" keyconf.encrypt-dir.salt=hex:$S1 $dd
+refused "seal: stream-new with identical keys is refused" "encrypt and decrypt keys must differ" \
+	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:23 stream-kind=u32:3 \
+	remote-ipv4=be32:0x7f000001 remote-port=be16:7399 $kc $ed \
+	keyconf.decrypt-dir.key=hex:$K1 keyconf.decrypt-dir.salt=hex:$S2
+if $nl stream-new carrier-id=u32:"$cu" stream-id=u16:24 stream-kind=u32:3 \
+	remote-ipv4=be32:0x7f000001 remote-port=be16:7399 $kc $ed $dd >"$W/snk.out" 2>&1 &&
+   [ "$(nlget fc keyconf.key-id key-get carrier-id=u32:"$cu" stream-id=u16:24 keyconf.slot=u32:0)" = 1 ] &&
+   [ -z "$(nlget fc keyconf.key-id key-get carrier-id=u32:"$cu" stream-id=u16:23 keyconf.slot=u32:0)" ] &&
+   $nl stream-del carrier-id=u32:"$cu" stream-id=u16:24 >>"$W/snk.out" 2>&1; then
+	ok "seal: stream-new with a key: the stream holds key 1 from the start; the refused ones left nothing"
+else
+	not_ok "seal: stream-new with a key"; sed 's/^/#   /' "$W/snk.out"
+fi
 refused "seal: key-swap with an empty secondary" "secondary slot is empty" \
 	$nl key-swap carrier-id=u32:"$ca" stream-id=u16:1
 refused "seal: key-del of an empty slot" "holds no key" \

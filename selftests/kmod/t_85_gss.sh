@@ -24,6 +24,7 @@ t85_conf_s() {
 	service add dns udp 127.0.0.1:5353 allow alice@FUNNEL.TEST,rita@FUNNEL.TEST
 	service add radius udp 127.0.0.1:1812 allow alice@FUNNEL.TEST
 	service add echo udp 127.0.0.1:7401 allow alice@FUNNEL.TEST,rita@FUNNEL.TEST
+	service add techo tcp 127.0.0.1:7901 allow alice@FUNNEL.TEST
 	EOF
 }
 
@@ -34,7 +35,15 @@ t85_conf_c() {
 		"$who" "$kt" "$pp"
 	printf '%s\n' "${4:-map add udp 127.0.0.1:5300 peer s service dns
 map add udp 127.0.0.1:18120 peer s service radius
-map add udp 127.0.0.1:7400 peer s service echo}"
+map add udp 127.0.0.1:7400 peer s service echo
+map add tcp 127.0.0.1:7902 peer s service techo}"
+}
+
+# t85_tcp WHAT: 1 MB through the TCP map (a sealed user stream), echoed
+t85_tcp() {
+	ip netns exec fc timeout 60 socat -t10 TCP:127.0.0.1:7902 - <"$SVC_DIR/big" >"$SVC_DIR/back" 2>/dev/null
+	check "gss: $1: 1 MB through the sealed TCP stream, echoed byte for byte" \
+		cmp -s "$SVC_DIR/big" "$SVC_DIR/back"
 }
 
 t85_open='all(m["state"] == "open" for m in j["maps"])'
@@ -86,7 +95,10 @@ t85_main() {
 	if svc_dnsmasq dns fs 127.0.0.1 5353 && svc_freeradius radius fs 127.0.0.1 1812; then
 		ip netns exec fs udp_pump echo 127.0.0.1 7401 -q &
 		svc_register echo $!
-		ok "gss: server site: dnsmasq, freeradius and a UDP echo up"
+		ip netns exec fs socat TCP-LISTEN:7901,fork,reuseaddr EXEC:cat 2>/dev/null &
+		svc_register techo $!
+		head -c 1000000 /dev/urandom >"$SVC_DIR/big"
+		ok "gss: server site: dnsmasq, freeradius, a UDP and a TCP echo up"
 	else
 		not_ok "gss: server site: dnsmasq and freeradius up"
 		return
@@ -96,7 +108,7 @@ t85_main() {
 	if fd_start S fs "$(t85_conf_s)" --datapath kernel -n site-s &&
 	   fd_start C fc "$(t85_conf_c alice)" --datapath kernel -n site-c &&
 	   fd_wait C 15 "carrier('s').get('state') == 'up' and $t85_open"; then
-		ok "gss: kernel/kernel: carrier authenticated (peer $(fd_json C "carrier('s').get('principal')")), three sealed streams open"
+		ok "gss: kernel/kernel: carrier authenticated (peer $(fd_json C "carrier('s').get('principal')")), four sealed streams open"
 	else
 		not_ok "gss: kernel/kernel: carrier up and maps open"
 		fd_ctl C show 2>&1 | sed 's/^/#   /'; t85_logs C S
@@ -113,13 +125,17 @@ t85_main() {
 	# request go through; the same capture on the server's loopback (the
 	# service side, plaintext) must see them: the check can fail
 	cap=$SVC_DIR/carrier.pcap
-	ip netns exec fs tcpdump -U -s 0 -i vs -w "$cap" tcp port 9899 >/dev/null 2>&1 &
+	ip netns exec fs tcpdump --immediate-mode -U -s 0 -i vs -w "$cap" tcp port 9899 2>"$cap.err" &
 	pid=$!
-	ip netns exec fs tcpdump -U -s 0 -i lo -w "$cap.lo" udp port 5353 >/dev/null 2>&1 &
+	ip netns exec fs tcpdump --immediate-mode -U -s 0 -i lo -w "$cap.lo" udp port 5353 2>"$cap.lo.err" &
 	n=$!
-	sleep 1
+	for _ in $(seq 50); do
+		grep -q listening "$cap.err" && grep -q listening "$cap.lo.err" && break
+		sleep 0.1
+	done
 	out=$(ip netns exec fc dig @127.0.0.1 -p 5300 +short +tries=2 +time=2 sealedpayloadcheck.funnel.test 2>&1)
 	svc_radauth fc 127.0.0.1 18120 >"$SVC_DIR/rad.out" 2>&1; rc=$?
+	echo tcpsealedmarker | ip netns exec fc timeout 10 socat -t5 TCP:127.0.0.1:7902 - >"$SVC_DIR/tcp.out" 2>&1
 	sleep 1
 	kill "$pid" "$n" 2>/dev/null; wait "$pid" "$n" 2>/dev/null
 	if [ $rc = 0 ]; then
@@ -127,14 +143,18 @@ t85_main() {
 	else
 		not_ok "gss: radclient through the sealed radius stream"; sed 's/^/#   /' "$SVC_DIR/rad.out"
 	fi
-	if grep -aq sealedpayloadcheck "$cap.lo" && [ -s "$cap" ] &&
-	   ! grep -aq -e sealedpayloadcheck -e "$SVC_RADIUS_USER" "$cap"; then
-		ok "gss: capture of the carrier ($(stat -c %s "$cap") bytes) has neither the query name nor the RADIUS user; the service side has it in clear (dig: ${out:-no answer})"
+	# the sealed query, answer, RADIUS and TCP frames must be in it
+	rc=$(tcpdump -r "$cap" -nn -q 2>/dev/null | awk '$NF >= 40 { n++ } END { print n + 0 }')
+	if grep -aq sealedpayloadcheck "$cap.lo" && [ "$rc" -ge 4 ] &&
+	   grep -q tcpsealedmarker "$SVC_DIR/tcp.out" &&
+	   ! grep -aq -e sealedpayloadcheck -e "$SVC_RADIUS_USER" -e tcpsealedmarker "$cap"; then
+		ok "gss: capture of the carrier ($rc segments of 40+ bytes) has neither the query name, the RADIUS user nor the TCP payload; the service side has the name in clear (dig: ${out:-no answer})"
 	else
 		not_ok "gss: carrier capture without the payload (carrier $(grep -ac sealedpayloadcheck "$cap") hits, service side $(grep -ac sealedpayloadcheck "$cap.lo"))"
 	fi
 	out=$(svc_dig_many fc 127.0.0.1 5300 200) && ok "gss: kernel/kernel: 200 dig queries through the sealed dns stream: $out" ||
 		not_ok "gss: kernel/kernel: 200 dig queries: $out"
+	t85_tcp "kernel/kernel"
 	read -r kid sid < <(fd_json C "[carrier('s').get('kernel_id'), stream('dns').get('id')]" | tr '\n' ' ')
 	n=$(nlget fc stats.rx-drop-auth stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
 	g0=$(nlget fc stats.rx-frames stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
@@ -207,6 +227,7 @@ t85_main() {
 	else
 		not_ok "gss: userspace client, kernel server: ${out:-carrier not up}"; t85_logs C S
 	fi
+	t85_tcp "userspace client, kernel server"
 	svc_stop S TERM
 	fd_start S fs "$(t85_conf_s)" --datapath user -n site-s
 	svc_stop C TERM
@@ -217,6 +238,7 @@ t85_main() {
 	else
 		not_ok "gss: kernel client, userspace server: ${out:-carrier not up}"; t85_logs C S
 	fi
+	t85_tcp "kernel client, userspace server"
 	svc_stop C TERM
 	svc_stop S TERM
 	fd_start S fs "$(t85_conf_s)" --datapath kernel -n site-s

@@ -87,7 +87,8 @@ static struct snap_stream streams0[] = {
 
 static struct snap_stream streams1[] = {
 	{ .id = 2, .service = "ntp", .proto = "udp", .addr = "127.0.0.1:123",
-	  .state = "open", .unordered = true, .nflows = 1, .flows = flows2,
+	  .state = "open", .unordered = true, .key_gen = 3, .rekeys = 2,
+	  .principal = "alice@FUNNEL.TEST", .nflows = 1, .flows = flows2,
 	  .n_flows = 1 },
 };
 
@@ -95,6 +96,7 @@ static struct snap_carrier carriers[] = {
 	{ .peer = "hoster", .transport = "tcp", .datapath = "kernel",
 	  .state = "up", .local = "10.0.0.1:40000", .remote = "192.0.2.1:9899",
 	  .peer_node = "hoster.example.com", .kernel_id = 7, .up_ms = 60000,
+	  .principal = "funnel/hoster@FUNNEL.TEST",
 	  .reconnects = 2, .streams = streams0, .n_streams = 2 },
 	{ .incoming = true, .transport = "tcp", .datapath = "user",
 	  .state = "up", .local = "192.0.2.10:9899",
@@ -392,11 +394,12 @@ static const char schema_py[] =
 "S = 'S'\n"
 "FLOW = {'id': 'u', 'local': 's', 'remote': 's', 'idle_ms': 'u', 'stats': S}\n"
 "STREAM = {'id': 'u', 'service': 's', 'proto': 's', 'addr': 's',\n"
-"          'state': 's', 'reason': 's', 'unordered': 'b', 'nflows': 'u',\n"
+"          'state': 's', 'reason': 's', 'unordered': 'b',\n"
+"          'key_generation': 'u', 'rekeys': 'u', 'principal': 's', 'nflows': 'u',\n"
 "          'stats': S, 'flows': [FLOW]}\n"
 "CARRIER = {'peer': 's', 'incoming': 'b', 'transport': 's',\n"
 "           'datapath': 's', 'state': 's', 'local': 's', 'remote': 's',\n"
-"           'peer_node': 's', 'kernel_id': 'u', 'up_ms': 'u',\n"
+"           'peer_node': 's', 'principal': 's', 'kernel_id': 'u', 'up_ms': 'u',\n"
 "           'reconnects': 'u', 'next_try_ms': 'u', 'last_error': 's',\n"
 "           'pings_missed': 'u', 'stats': S, 'streams': [STREAM]}\n"
 "SHOW = {'version': 's', 'datapath': 's', 'kernel_available': 'b',\n"
@@ -473,6 +476,9 @@ static const char schema_py[] =
 "    assert c[1]['peer'] == '' and c[1]['incoming'] is True\n"
 "    assert c[1]['peer_node'] == node, c[1]['peer_node']\n"
 "    assert c[1]['streams'][0]['unordered'] is True\n"
+"    assert c[1]['streams'][0]['key_generation'] == 3\n"
+"    assert c[1]['streams'][0]['principal'] == 'alice@FUNNEL.TEST'\n"
+"    assert c[0]['principal'] == 'funnel/hoster@FUNNEL.TEST'\n"
 "    assert c[1]['streams'][0]['stats'] == s2\n"
 "    assert c[2]['transport'] == '' and c[2]['local'] == ''\n"
 "    assert c[2]['next_try_ms'] == 2500 and c[2]['pings_missed'] == 3\n"
@@ -904,7 +910,7 @@ static void test_show_text(void **state)
 	assert_aligned(t, "maps:", "STATE", "  tcp", "refused");
 	assert_aligned(t, "maps:", "REASON", "  tcp", "no service");
 	assert_has_line(t, "carrier hoster: up, tcp 10.0.0.1:40000 -> 192.0.2.1:9899, datapath kernel (id 7)");
-	assert_has_line(t, "  node hoster.example.com, up 1m00s, reconnects 2");
+	assert_has_line(t, "  node hoster.example.com, peer funnel/hoster@FUNNEL.TEST, up 1m00s, reconnects 2");
 	assert_has_line(t, "  rx 120 frames 0 bytes, tx 0 frames 0 bytes");
 	assert_has_line(t, "  drops: rx-drop-malformed 1");
 	assert_has_line(t, "  stream 1 dns udp 127.0.0.1:5300: open, 2 flows");
@@ -913,7 +919,7 @@ static void test_show_text(void **state)
 	assert_has_line(t, "  stream 4 web tcp [::1]:8080: closed (peer reset), 0 flows");
 	assert_has_line(t, "carrier incoming from gw\"2\\x\\x0anode: up, tcp 192.0.2.10:9899 -> 192.0.2.5:41000, datapath user");
 	assert_has_line(t, "  up 999ms, reconnects 0");
-	assert_has_line(t, "  stream 2 ntp udp 127.0.0.1:123: open, unordered, 1 flow");
+	assert_has_line(t, "  stream 2 ntp udp 127.0.0.1:123: open, unordered, sealed by alice@FUNNEL.TEST, key generation 3, rekeys 2, 1 flow");
 	assert_has_line(t, "carrier backup: backoff, - -> [fd00::2]:9899, datapath user");
 	assert_has_line(t, "  reconnects 5, next try in 2.5s, pings missed 3");
 	assert_has_line(t, "  last error: connect: Connection refused");

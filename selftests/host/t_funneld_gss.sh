@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# funneld with Kerberos on this host, userspace data path (no VM): a
+# throwaway MIT KDC, two daemons over loopback under valgrind, the
+# carrier and every stream authenticated, frames sealed by funneld
+# (ctl/seal.c) on a UDP and a TCP stream, rekeys forced by a small key
+# soft limit during request/response traffic with nothing lost, a stream
+# refused by an allow list, a peer in plaintext refused, and SIGTERM:
+# no valgrind error, no leak.
+#
+# usage: selftests/host/t_funneld_gss.sh     (root not needed)
+# Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+export PATH=$top/ctl:$top/selftests/tools:$top/build/tools:$PATH
+# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
+. "$top/selftests/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh
+. "$top/selftests/lib/kdc.sh"
+
+T_N=0 T_FAIL=0 T_START=$(date +%s)
+ok()     { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
+diag()   { sed 's/^/#   /'; }
+check() {
+	local name=$1 out; shift
+	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name"; echo "$out" | diag; fi
+}
+cleanup() {
+	svc_stop_all
+	kdc_stop
+	echo "1..$T_N"
+	echo "# funneld gss: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in funneld funnelctl udp_pump socat valgrind python3; do
+	command -v "$p" >/dev/null || { not_ok "prerequisite: $p"; exit 1; }
+done
+svc_init
+L=127.0.0.1
+if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/hoster && kdc_addprinc alice &&
+   kdc_keytab "$SVC_DIR/hoster.keytab" funnel/hoster &&
+   kdc_keytab "$SVC_DIR/alice.keytab" alice; then
+	ok "kdc: FUNNEL.TEST on $L:$KDC_PORT, funnel/hoster and alice with keytabs"
+else
+	not_ok "kdc: set up"; exit 1
+fi
+svc_pick_port P_CAR; svc_pick_port P_UECHO; svc_pick_port P_TECHO
+svc_pick_port P_M1; svc_pick_port P_M2; svc_pick_port P_M3
+udp_pump echo $L "$P_UECHO" -q &
+svc_register uecho $!
+socat TCP-LISTEN:"$P_TECHO",bind=$L,fork,reuseaddr EXEC:cat 2>/dev/null &
+svc_register techo $!
+head -c 500000 /dev/urandom >"$SVC_DIR/big"
+
+conf_s="identity funnel/hoster keytab $SVC_DIR/hoster.keytab
+listen $L:$P_CAR
+service add echo udp $L:$P_UECHO allow alice@FUNNEL.TEST
+service add techo tcp $L:$P_TECHO allow alice@FUNNEL.TEST
+service add bobonly udp $L:$P_UECHO allow bob@FUNNEL.TEST"
+conf_c="identity alice keytab $SVC_DIR/alice.keytab
+peer add s $L:$P_CAR principal funnel/hoster
+map add udp $L:$P_M1 peer s service echo
+map add tcp $L:$P_M2 peer s service techo
+map add udp $L:$P_M3 peer s service bobonly"
+
+VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
+FD_START_TIMEOUT=30
+FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-S.txt" fd_start S "" "$conf_s" --datapath user --key-soft-limit 300 ||
+	not_ok "S starts"
+FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-C.txt" fd_start C "" "$conf_c" --datapath user --key-soft-limit 300 ||
+	not_ok "C starts"
+if fd_wait C 40 "carrier('s').get('state') == 'up' and map_($P_M1).get('state') == 'open' and map_($P_M2).get('state') == 'open' and map_($P_M3).get('state') == 'refused'"; then
+	ok "carrier up as $(fd_json C "carrier('s').get('principal')"), echo and techo open, sealed (generation $(fd_json C "stream('echo').get('key_generation')"))"
+else
+	not_ok "carrier up and maps open under valgrind"
+	fd_ctl C show 2>&1 | diag; tail -n 20 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
+fi
+check "bobonly refused: not authorized, alice named" \
+	fd_json C "'not-authorized' in map_($P_M3)['reason'] and 'alice@FUNNEL.TEST' in map_($P_M3)['reason']"
+out=$(udp_pump rr $L "$P_M1" -t 4 -w 1 -T 2000 2>&1 | tail -n 1)
+g=$(fd_json C "stream('echo').get('key_generation')")
+case $out in
+*" lost 0 "*) [ "${g:-0}" -ge 2 ] && ok "soft limit 300: 4 s of echo, generation 1 -> $g, $out" ||
+	not_ok "soft limit 300: generation ${g:-?} ($out)" ;;
+*) not_ok "soft limit 300: echo lost datagrams: $out (generation ${g:-?})" ;;
+esac
+# a rekey started by the last frames may still be finishing
+for _ in $(seq 30); do
+	g=$(fd_json C "stream('echo').get('key_generation')")
+	[ "$(fd_json S "stream('echo').get('key_generation')")" = "$g" ] && break
+	sleep 0.2
+done
+check "the server is at the client's generation ($g)" \
+	test "$(fd_json S "stream('echo').get('key_generation')")" = "$g"
+timeout 60 socat -t10 TCP:$L:"$P_M2" - <"$SVC_DIR/big" >"$SVC_DIR/back" 2>/dev/null
+check "500 kB through the sealed TCP stream, echoed byte for byte" cmp -s "$SVC_DIR/big" "$SVC_DIR/back"
+check "no frame refused by the opening side (rx-drop-auth, -replay, -no-key 0)" \
+	fd_json S "all(carrier()['stats'][k] == 0 for k in ('rx-drop-auth', 'rx-drop-replay', 'rx-drop-no-key'))"
+
+# a plaintext peer gets nothing
+svc_pick_port P_M4
+fd_start P "" "plaintext
+peer add s $L:$P_CAR
+map add udp $L:$P_M4 peer s service echo" --datapath user
+if fd_wait P 15 "'no GSS-API' in str(carrier('s').get('last_error')) or 'mismatch' in str(carrier('s').get('last_error'))"; then
+	ok "a plaintext peer is refused: $(fd_json P "carrier('s').get('last_error')")"
+else
+	not_ok "a plaintext peer is refused: $(fd_json P "carrier('s').get('last_error')")"
+fi
+svc_stop P TERM
+
+for s in C S; do
+	svc_stop $s TERM; rc=$?
+	sumline=$(grep -E 'ERROR SUMMARY' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== //')
+	if [ $rc = 0 ] && grep -q 'ERROR SUMMARY: 0 errors' "$SVC_DIR/vg-$s.txt" &&
+	   ! grep -qE 'definitely lost: [1-9]|indirectly lost: [1-9]' "$SVC_DIR/vg-$s.txt"; then
+		leak=$(grep -E 'definitely lost|All heap blocks were freed' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== *//')
+		ok "valgrind: $s: SIGTERM, exit 0, $sumline; ${leak:-no leak summary}"
+	else
+		not_ok "valgrind: $s: exit $rc, ${sumline:-no summary}"
+		grep -E -A 14 'Invalid|uninitialised|definitely lost|indirectly lost|Syscall param' \
+			"$SVC_DIR/vg-$s.txt" | head -n 80 | diag
+	fi
+done
+[ "$T_FAIL" = 0 ]
