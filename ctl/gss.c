@@ -216,6 +216,37 @@ static void destroy_ccache(const char *name)
 	krb5_free_context(kctx);
 }
 
+/*
+ * The initiator's credentials are for principal me: asked for by name,
+ * MIT reports a KDC that cannot be reached only as "no credentials", so
+ * they are acquired for the keytab's principal and compared afterwards.
+ */
+static int check_me(struct fgss *g, const char *me)
+{
+	gss_buffer_desc buf = { strlen(me), (void *)me };
+	gss_name_t want = GSS_C_NO_NAME, have = GSS_C_NO_NAME;
+	OM_uint32 major, minor;
+	int same = 0;
+
+	major = gss_import_name(&minor, &buf,
+				(gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME, &want);
+	if (GSS_ERROR(major)) {
+		set_gss_err(g, "identity", major, minor);
+		return -1;
+	}
+	major = gss_inquire_cred(&minor, g->cred, &have, NULL, NULL, NULL);
+	if (!GSS_ERROR(major))
+		major = gss_compare_name(&minor, want, have, &same);
+	if (GSS_ERROR(major))
+		set_gss_err(g, "initiator credentials", major, minor);
+	else if (!same)
+		set_err(g, "the credentials are not for the identity %s", me);
+	gss_release_name(&minor, &want);
+	if (have != GSS_C_NO_NAME)
+		gss_release_name(&minor, &have);
+	return GSS_ERROR(major) || !same ? -1 : 0;
+}
+
 int fgss_init(struct fgss *g, const char *target, const char *client_keytab)
 {
 	return fgss_init_as(g, target, client_keytab, NULL);
@@ -235,13 +266,15 @@ int fgss_init_as(struct fgss *g, const char *target, const char *client_keytab,
 	if (import_target(g, target))
 		return -1;
 	if (!client_keytab)
-		return acquire(g, GSS_C_INITIATE, GSS_C_NO_CRED_STORE, me,
-			       "initiator credentials from the ccache");
+		return acquire(g, GSS_C_INITIATE, GSS_C_NO_CRED_STORE, NULL,
+			       "initiator credentials from the ccache") ||
+		       (me && check_me(g, me)) ? -1 : 0;
 	if (check_keytab(g, "client keytab", client_keytab))
 		return -1;
 	private_ccache(g);
-	return acquire(g, GSS_C_INITIATE, &store, me,
-		       "initiator credentials from client keytab");
+	return acquire(g, GSS_C_INITIATE, &store, NULL,
+		       "initiator credentials from client keytab") ||
+	       (me && check_me(g, me)) ? -1 : 0;
 }
 
 int fgss_accept_init(struct fgss *g, const char *keytab)

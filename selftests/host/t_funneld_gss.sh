@@ -42,9 +42,9 @@ done
 svc_init
 L=127.0.0.1
 if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/hoster && kdc_addprinc alice &&
-   kdc_keytab "$SVC_DIR/hoster.keytab" funnel/hoster &&
-   kdc_keytab "$SVC_DIR/alice.keytab" alice; then
-	ok "kdc: FUNNEL.TEST on $L:$KDC_PORT, funnel/hoster and alice with keytabs"
+   kdc_addprinc bob && kdc_keytab "$SVC_DIR/hoster.keytab" funnel/hoster &&
+   kdc_keytab "$SVC_DIR/alice.keytab" alice && kdc_keytab "$SVC_DIR/bob.keytab" bob; then
+	ok "kdc: FUNNEL.TEST on $L:$KDC_PORT, funnel/hoster, alice and bob with keytabs"
 else
 	not_ok "kdc: set up"; exit 1
 fi
@@ -114,6 +114,18 @@ else
 	not_ok "a plaintext peer is refused: $(fd_json P "carrier('s').get('last_error')")"
 fi
 svc_stop P TERM
+
+# an identity whose key is not in the keytab: a clear error, no carrier
+svc_pick_port P_M5
+fd_start I "" "identity alice keytab $SVC_DIR/bob.keytab
+peer add s $L:$P_CAR principal funnel/hoster
+map add udp $L:$P_M5 peer s service echo" --datapath user
+if fd_wait I 15 "'not for the identity alice' in str(carrier('s').get('last_error'))"; then
+	ok "identity alice with bob's keytab: $(fd_json I "carrier('s').get('last_error')")"
+else
+	not_ok "identity alice with bob's keytab: $(fd_json I "carrier('s').get('last_error')")"
+fi
+svc_stop I TERM
 
 for s in C S; do
 	svc_stop $s TERM; rc=$?
