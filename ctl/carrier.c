@@ -398,9 +398,12 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		};
 
 		if (c->kernel) {
-			if (kpath_stream_new(&c->d->kp, c->kid, cs->id, kind,
-					     cs->unordered, ss, key, err,
-					     errlen))
+			int ret = kpath_stream_new(&c->d->kp, c->kid, cs->id,
+						   kind, cs->unordered, ss,
+						   key, err, errlen);
+
+			csec_forget_keys(cs);
+			if (ret)
 				return -1;
 			cs->in_kernel = true;
 			return 0;
@@ -1015,6 +1018,10 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		carrier_fail(c, "the peer offers no GSS-API");
 		return;
 	}
+	if (!d->plaintext && !c->peer_principal[0]) {
+		carrier_fail(c, "protocol error: HELLO without a GSS-API context");
+		return;
+	}
 	loop_timer_cancel(d->loop, &c->t_timeout);
 	if (!c->peer)
 		d->handshakes--;
@@ -1172,7 +1179,7 @@ void carrier_stream_fail(struct carrier *c, struct cstream *cs,
 	struct map *mp = cs->map;
 	uint16_t id = cs->id;
 
-	if (!c->peer) {
+	if (!c->peer && cs->state != CS_OPEN) {
 		struct service *svc = daemon_service(c->d, cs->service);
 
 		if (svc)

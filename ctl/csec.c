@@ -15,6 +15,7 @@
 #include "gss.h"
 #include "log.h"
 #include "seal.h"
+#include "tpath.h"
 
 struct csec {
 	struct fgss g;			/* established context of the keys */
@@ -118,12 +119,20 @@ void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
 	}
 	if (len >= CTRL_HDR_LEN && tok[0] == CTRL_VERSION &&
 	    tok[1] == CTRL_HELLO) {
-		/* a peer without GSS-API says HELLO at once (a token is
-		 * ASN.1, 0x60...): answer ours, so that both ends log why
+		struct ctrl_msg m;
+		const char *why;
+
+		/* a peer in plaintext says HELLO at once (a token is ASN.1,
+		 * 0x60...): answer ours so that it logs why, and give up;
+		 * a carrier never comes up without its context
 		 */
-		csec_carrier_free(c);
-		carrier_hello(c);
-		carrier_ctrl(c, tok, len);
+		if (!ctrl_decode(tok, len, &m, &why) &&
+		    m.features & CTRL_FEAT_PLAINTEXT) {
+			carrier_hello(c);
+			carrier_fail(c, "plaintext mismatch: this side is not plaintext, the peer is plaintext; both ends need the 'plaintext' statement, or neither");
+		} else {
+			carrier_fail(c, "protocol error: HELLO before the carrier's GSS-API context");
+		}
 		return;
 	}
 	st = fgss_step(c->gss, tok, len, &t);
@@ -226,8 +235,14 @@ int csec_install_first(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "cannot set up AES-256-GCM");
 		return -1;
 	}
-	memset(sec->keys, 0, sizeof(sec->keys));
+	explicit_bzero(sec->keys, sizeof(sec->keys));
 	return 0;
+}
+
+void csec_forget_keys(struct cstream *cs)
+{
+	if (cs->sec)
+		explicit_bzero(cs->sec->keys, sizeof(cs->sec->keys));
 }
 
 /* Install generation gen (sec->keys) as the secondary key. */
@@ -237,6 +252,10 @@ static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 	struct kpath_key kk;
 	int ret = 0;
 
+	/* the old key in the secondary slot goes now, not later: a timer
+	 * left running would delete the new one
+	 */
+	loop_timer_cancel(c->d->loop, &sec->t_del);
 	if (sec->user) {
 		ret = slot_set(c, sec, !sec->primary, gen);
 		if (ret)
@@ -244,9 +263,6 @@ static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 				 carrier_name(c), sec->cs->id);
 	} else {
 		fill_kpath_key(c->d, sec, gen, &kk);
-		/* the slot is free: the old secondary went CSEC_DEL_OLD_MS
-		 * after the last swap, and rekeys are that far apart
-		 */
 		kpath_key_del(&c->d->kp, c->kid, sec->cs->id,
 			      FUNNEL_KEY_SLOT_SECONDARY, NULL, 0);
 		ret = kpath_key_new(&c->d->kp, c->kid, sec->cs->id,
@@ -256,28 +272,42 @@ static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 			log_warn("%s: stream %u: %s", carrier_name(c),
 				 sec->cs->id, err);
 	}
-	memset(sec->keys, 0, sizeof(sec->keys));
+	explicit_bzero(sec->keys, sizeof(sec->keys));
 	return ret;
 }
 
-/* Make the secondary key primary; the old one goes CSEC_DEL_OLD_MS later. */
-static void swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
+/*
+ * Make the secondary key primary; the old one goes CSEC_DEL_OLD_MS later.
+ * -1: the swap failed, the stream is closed (the two ends would be out
+ * of step for good).
+ */
+static int swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
 {
+	struct cstream *cs = sec->cs;
 	char err[DAEMON_TEXT_MAX];
 
 	if (sec->user) {
+		if (!sec->used[!sec->primary]) {
+			snprintf(err, sizeof(err), "key swap: no new key");
+			goto fail;
+		}
 		sec->primary = !sec->primary;
-	} else if (kpath_key_swap(&c->d->kp, c->kid, sec->cs->id, err,
+	} else if (kpath_key_swap(&c->d->kp, c->kid, cs->id, err,
 				  sizeof(err))) {
-		log_warn("%s: stream %u: %s", carrier_name(c), sec->cs->id,
-			 err);
-		return;
+		goto fail;
 	}
 	sec->gen = gen;
 	sec->rekeys++;
 	loop_timer_arm(c->d->loop, &sec->t_del, CSEC_DEL_OLD_MS);
 	log_info("%s: stream %u: key generation %u in use", carrier_name(c),
-		 sec->cs->id, gen);
+		 cs->id, gen);
+	/* a TCP stream may have stopped on a frame it could not seal */
+	if (cs->tp)
+		tpath_stream_resume(cs->tp);
+	return 0;
+fail:
+	carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
+	return -1;
 }
 
 static void rekey_start(struct carrier *c, struct csec *sec);
@@ -305,8 +335,10 @@ static void arm_rekey(struct carrier *c, struct csec *sec)
 	long long margin, at;
 
 	if (sec->g.role != FGSS_INITIATOR || life < 0 ||
-	    life == (long long)GSS_C_INDEFINITE)
+	    life == (long long)GSS_C_INDEFINITE) {
+		loop_timer_cancel(c->d->loop, &sec->t_rekey);
 		return;
+	}
 	/* security.md section 6: the larger of 60 s and a tenth, but not
 	 * sooner than 10 s (half the lifetime if shorter) from now
 	 */
@@ -340,6 +372,7 @@ int csec_client_start(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
 		return -1;
 	}
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
 	return 0;
 }
 
@@ -361,6 +394,7 @@ int csec_server_start(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
 		return -1;
 	}
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
 	return 0;
 }
 
@@ -395,16 +429,32 @@ static void rekey_start(struct carrier *c, struct csec *sec)
 	}
 	log_debug("%s: stream %u: rekey to generation %u", carrier_name(c),
 		  sec->cs->id, sec->gen + 1);
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
 	send_token(c, sec->cs->id, &t);
 }
 
+/*
+ * t_rekey: the lifetime timer of an open stream (client), and the
+ * deadline of a context being run: a stream that does not open in
+ * time is given up, a rekey that does not complete is run again.
+ */
 static void rekey_fire(struct loop *l, void *arg)
 {
 	struct csec *sec = arg;
 
 	(void)l;
-	if (sec->cs->state == CS_OPEN)
-		rekey_start(sec->c, sec);
+	if (sec->cs->state != CS_OPEN) {
+		carrier_stream_fail(sec->c, sec->cs, CTRL_R_NOT_AUTHORIZED,
+				    "no GSS-API context within the time allowed");
+		return;
+	}
+	if (sec->ng.role) {
+		log_warn("%s: stream %u: rekey not done in %u s: again",
+			 carrier_name(sec->c), sec->cs->id,
+			 CSEC_DEADLINE_MS / 1000);
+		fgss_free(&sec->ng);
+	}
+	rekey_start(sec->c, sec);
 }
 
 static struct csec *sec_new(struct carrier *c, struct cstream *cs)
@@ -426,15 +476,16 @@ static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why)
 {
 	struct csec *sec = cs->sec;
 
-	if (cs->state == CS_OPEN) {
+	if (cs->state == CS_OPEN && sec->g.role == FGSS_INITIATOR) {
 		log_warn("%s: stream %u: rekey: %s", carrier_name(c), cs->id,
 			 why);
 		fgss_free(&sec->ng);
-		if (sec->g.role == FGSS_INITIATOR)
-			loop_timer_arm(c->d->loop, &sec->t_rekey,
-				       CSEC_RETRY_MS);
+		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
 		return;
 	}
+	/* the server: a refused rekey (not authorized any more, a bad
+	 * ticket) ends the stream; the client offers its map again
+	 */
 	carrier_stream_fail(c, cs, CTRL_R_NOT_AUTHORIZED, why);
 }
 
@@ -474,6 +525,8 @@ static int ctx_done(struct carrier *c, struct cstream *cs, uint32_t gen)
 	fgss_free(&sec->g);
 	sec->g = sec->ng;
 	memset(&sec->ng, 0, sizeof(sec->ng));
+	if (sec->g.role == FGSS_ACCEPTOR)	/* the client renews */
+		loop_timer_cancel(c->d->loop, &sec->t_rekey);
 	snprintf(sec->principal, sizeof(sec->principal), "%s",
 		 fgss_peer(&sec->g));
 	return 0;
@@ -488,9 +541,17 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 	uint32_t gen;
 
 	if (!sec->ng.role) {
-		/* the client starts a rekey: only the server takes that */
+		/* the client starts a rekey: only the server takes that; a
+		 * rekey whose REKEY_DONE never came is dropped for it
+		 */
+		if (cs->state == CS_OPEN && sec->g.role == FGSS_ACCEPTOR &&
+		    sec->next_gen) {
+			log_warn("%s: stream %u: generation %u dropped, the client rekeys again",
+				 carrier_name(c), cs->id, sec->next_gen);
+			sec->next_gen = 0;
+			del_fire(c->d->loop, sec);
+		}
 		if (cs->state != CS_OPEN || sec->g.role != FGSS_ACCEPTOR ||
-		    sec->next_gen ||
 		    fgss_accept_init_as(&sec->ng, keytab(c->d),
 					me(c->d))) {
 			log_warn("%s: stream %u: unexpected token dropped%s%s",
@@ -532,8 +593,13 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 			return;
 		}
 		/* rekey: decrypt with G+1 now, encrypt on REKEY_DONE */
-		if (!install_next(c, sec, gen))
-			sec->next_gen = gen;
+		if (install_next(c, sec, gen)) {
+			fgss_token_free(&t);
+			carrier_stream_fail(c, cs, CTRL_R_INTERNAL,
+					    "cannot install the new key");
+			return;
+		}
+		sec->next_gen = gen;
 		send_token(c, cs->id, &t);
 		return;
 	}
@@ -548,7 +614,8 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
 		return;
 	}
-	swap_keys(c, sec, gen);
+	if (swap_keys(c, sec, gen))
+		return;		/* the stream is closed */
 	{
 		struct ctrl_msg m = { .type = CTRL_REKEY_DONE,
 				      .stream = cs->id, .generation = gen };
@@ -626,7 +693,7 @@ void csec_free(struct carrier *c, struct cstream *cs)
 	fgss_token_free(&sec->first);
 	slot_free(sec, 0);
 	slot_free(sec, 1);
-	memset(sec->keys, 0, sizeof(sec->keys));
+	explicit_bzero(sec->keys, sizeof(sec->keys));
 	free(sec);
 	cs->sec = NULL;
 }

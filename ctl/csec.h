@@ -27,6 +27,8 @@
 #define CSEC_DEL_OLD_MS		1000
 /* A rekey that failed is tried again after this long. */
 #define CSEC_RETRY_MS		5000
+/* A stream's context must be established within this long. */
+#define CSEC_DEADLINE_MS	10000
 
 /*
  * Carrier context.  csec_carrier_start(): right after the preamble, the
@@ -65,6 +67,9 @@ bool csec_ready(const struct cstream *cs);
  */
 int csec_install_first(struct carrier *c, struct cstream *cs,
 		       struct kpath_key *kk, char *err, size_t errlen);
+
+/* The derived keys are in funnel.ko now: clear funneld's copy. */
+void csec_forget_keys(struct cstream *cs);
 
 /* Stream-removal: free the context, the keys and the timers. */
 void csec_free(struct carrier *c, struct cstream *cs);

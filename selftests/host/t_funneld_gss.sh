@@ -115,6 +115,29 @@ else
 fi
 svc_stop P TERM
 
+# a peer that skips the carrier's context and says HELLO (FEAT_GSS) at
+# once gets nothing: the server resets it, no carrier comes up
+out=$(python3 - "$L" "$P_CAR" <<'PYEOF'
+import socket, struct, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+# HELLO: version 1, type 1; FEATURES (1) = FEAT_GSS; NODE (2) = "forger"
+body = bytes([1, 1, 0, 0]) + struct.pack(">HHI", 1, 4, 1) + struct.pack(">HH", 2, 6) + b"forger"
+hdr = struct.pack(">HBBI", 0, 1, 0, 0)		# stream 0, CTRL
+s.sendall(b"FUNNEL\x01\x00" + struct.pack(">H", len(hdr + body)) + hdr + body)
+try:
+    got = s.recv(4096)
+    print("closed" if not got else "got %d bytes" % len(got))
+except ConnectionResetError:
+    print("reset")
+PYEOF
+)
+if grep -q "HELLO before the carrier's GSS-API context" "$SVC_DIR/S.log" &&
+   fd_json S "len(j['carriers']) == 1"; then
+	ok "a forged HELLO before the carrier's context: $out, logged, the only carrier is C's"
+else
+	not_ok "a forged HELLO before the carrier's context ($out): $(grep -c HELLO "$SVC_DIR/S.log") log lines, $(fd_json S "len(j['carriers'])") carriers"
+fi
+
 # an identity whose key is not in the keytab: a clear error, no carrier
 svc_pick_port P_M5
 fd_start I "" "identity alice keytab $SVC_DIR/bob.keytab
