@@ -68,7 +68,10 @@ def main():
         # the sealed example of wire-format.md section 14 (key 00..1f,
         # salt a0a1a2a3, key id 1, counter 1): the echo behind stream 5
         # returns "hello", sealed with counter 1 by the server's encrypt
-        # key 20..3f and salt b0b1b2b3; then the frame again: a replay
+        # key 20..3f and salt b0b1b2b3; then the frame again: a replay.
+        # Before it, the same frame with one ciphertext bit flipped: it
+        # fails its tag and, as it never verified, does not use up
+        # counter 1
         vec = bytes.fromhex(
             "00250005000700000001000000000000"
             "0001d8cad4e203cd036656fe8ba1245d"
@@ -77,6 +80,9 @@ def main():
             "00250005000700000001000000000000"
             "0001a8f225acdd41c663d9fe88330cd5"
             "bd86c222176eac")
+        flipped = bytearray(vec)
+        flipped[2 + 16] ^= 0x01
+        s.sendall(bytes(flipped))
         s.sendall(vec)
         got = b""
         while len(got) < len(want):

@@ -347,9 +347,10 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 rep=$(st fs "$sv" 5 rx-drop-replay) flows=$(st fs "$sv" 5 flows-created)
+auth=$(st fs "$sv" 5 rx-drop-auth)
 touch "$W/sv.keyed.done"
 if wait $py; then
-	ok "seal: the sealed example of wire-format.md 14 opens, and its echo seals as expected"
+	ok "seal: the sealed example of wire-format.md 14 opens after a copy with one flipped bit was refused, and its echo seals as expected"
 else
 	not_ok "seal: the sealed example of wire-format.md 14"
 	sed 's/^/#   /' "$W/vec.py"
@@ -359,6 +360,8 @@ if [ "$rep" = 1 ] && [ "$flows" = 1 ]; then
 else
 	not_ok "seal: the same frame again: rx-drop-replay $rep (flows $flows)"
 fi
+check "seal: the frame with one flipped bit is rx-drop-auth ($auth), the stream went on" \
+	test "$auth" = 1
 
 # --- stream-del and carrier close with keys installed free them (the
 # runner's final rmmod and kmemleak-free log check the rest)
