@@ -19,14 +19,8 @@ export PATH=$top/ctl:$top/selftests/tools:$top/build/tools:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh
 . "$top/selftests/lib/kdc.sh"
 
-T_N=0 T_FAIL=0 T_START=$(date +%s)
-ok()     { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
-not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
-diag()   { sed 's/^/#   /'; }
-check() {
-	local name=$1 out; shift
-	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name"; echo "$out" | diag; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$top/selftests/lib/tap.sh"
 cleanup() {
 	svc_stop_all
 	kdc_stop

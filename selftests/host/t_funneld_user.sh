@@ -19,15 +19,8 @@ export PATH=$top/ctl:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
 
-T_N=0 T_FAIL=0 T_START=$(date +%s)
-ok()     { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
-not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
-diag()   { sed 's/^/#   /'; }
-# check NAME CMD...: CMD must succeed (its output shown on failure)
-check() {
-	local name=$1 out; shift
-	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name"; echo "$out" | diag; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$top/selftests/lib/tap.sh"
 # expect_rc NAME RC PATTERN CMD...: CMD exits RC and prints PATTERN (grep -E)
 expect_rc() {
 	local name=$1 want=$2 pat=$3 out rc; shift 3

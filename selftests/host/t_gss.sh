@@ -23,10 +23,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh
 . "$top/selftests/lib/kdc.sh"
 
-T_N=0 T_FAIL=0 T_START=$(date +%s)
-ok()     { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
-not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
-diag()   { sed 's/^/#   /'; }
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$top/selftests/lib/tap.sh"
 
 cleanup() {
 	kdc_stop
