@@ -7,7 +7,11 @@
 # sealed frames really were sealed and opened.  Not a test: it never
 # fails on a number.
 #
-#   bench/seal.sh [-k KVER] [-t SECONDS] [-r ROUNDS]   (on the host: boots the VM)
+#   bench/seal.sh [-k KVER] [-t SECONDS] [-r ROUNDS] [-s SECTIONS] [-g]
+#                                              (on the host: boots the VM)
+#
+# -s "kernel user" picks the sections; -g leaves the kernel's AES-NI and
+# PCLMULQDQ modules unloaded, so gcm(aes) is the generic C code.
 #
 # Each rate is the best of ROUNDS (2) runs of SECONDS (5) each, plaintext
 # and sealed interleaved, in the opposite order every other round; the
@@ -26,24 +30,54 @@
 # from GSS-API, sealing by OpenSSL in funneld).
 set -u
 secs=5 rounds=2
-# aes_speed: OpenSSL's AES-256-GCM rate in kB/s for 64- and 1024-byte
-# buffers, "R64 R1024"
+SIZES="64 1200"
+# aes_speed: OpenSSL's AES-256-GCM rate in kB/s for buffers of each of
+# $SIZES bytes, "R64 R1200"
 aes_speed() {
 	local b
-	for b in 64 1024; do
+	for b in $SIZES; do
 		openssl speed -evp aes-256-gcm -seconds 1 -bytes $b 2>/dev/null |
 			awk '/^AES-256-GCM/ { sub(/k$/, "", $2); printf "%d ", $2 }'
 	done
 }
+# udp_speed UDP_PUMP SECONDS [NETNS]: datagrams per second that arrived
+# from one blast at one sink over 127.0.0.1, no Funnel, for each of
+# $SIZES, "R64 R1200"
+udp_speed() {
+	local b s t exe=()
+	[ -n "${3:-}" ] && exe=(ip netns exec "$3")
+	t=$(mktemp -d)
+	for b in $SIZES; do
+		"${exe[@]}" "$1" sink 127.0.0.1 9555 -t $(($2 + 2)) >"$t/sink" 2>&1 &
+		s=$!
+		sleep 0.3
+		"${exe[@]}" "$1" blast 127.0.0.1 9555 -t "$2" -s "$b" >"$t/blast" 2>&1
+		sleep 0.3
+		kill $s 2>/dev/null; wait $s 2>/dev/null
+		# the blast's rate, less what the sink did not get
+		awk '/^blast:/ { n = $3; r = $5 } /^sink:/ { m = $3 }
+		     END { printf "%d ", (n > 0 ? r * m / n : 0) }' "$t/blast" "$t/sink"
+	done
+	rm -rf "$t"
+}
 if [ -z "${FUNNEL_TOP:-}" ]; then
 	top=$(cd "$(dirname "$0")/.." && pwd)
 	kver=$(make -s -C "$top" print-kvers | tr ' ' '\n' | tail -n 1)
-	while getopts k:t:r: o; do
+	sections="kernel user" generic=0
+	while getopts k:t:r:s:g o; do
 		case $o in
 		k) kver=$OPTARG ;;
 		t) secs=$OPTARG ;;
 		r) rounds=$OPTARG ;;
-		*) echo "usage: $0 [-k KVER] [-t SECONDS] [-r ROUNDS]" >&2; exit 2 ;;
+		s) sections=$OPTARG ;;
+		g) generic=1 ;;
+		*) echo "usage: $0 [-k KVER] [-t SECONDS] [-r ROUNDS] [-s SECTIONS] [-g]" >&2; exit 2 ;;
+		esac
+	done
+	for n in $sections; do
+		case $n in
+		kernel|user) ;;
+		*) echo "$0: -s: sections are kernel and user, not $n" >&2; exit 2 ;;
 		esac
 	done
 	for n in "$secs" "$rounds"; do
@@ -57,23 +91,29 @@ if [ -z "${FUNNEL_TOP:-}" ]; then
 	# emulates AES-NI and PCLMULQDQ, so the guest's sealing cost is
 	# inflated by the ratio of the two
 	host_aes=$(aes_speed)
+	# plain UDP over loopback, no Funnel, here and in the guest: how much
+	# slower TCG runs the kernel's ordinary network code
+	host_udp=$(udp_speed "$top/build/tools/udp_pump" 2)
 	# hard timeout: boot, and 8 runs of a round of a section, slowly
 	exec "$top/selftests/vm/run" -k "$kver" -t $((300 + 32 * rounds * (secs + 3))) -- \
 		env BENCH_SECS="$secs" BENCH_ROUNDS="$rounds" BENCH_HOST_AES="$host_aes" \
+		BENCH_HOST_UDP="$host_udp" BENCH_SECTIONS="$sections" \
+		BENCH_GENERIC="$generic" \
 		"$top/bench/seal.sh"
 fi
 
 secs=${BENCH_SECS:-5}
-SIZES="64 1200"
-SECTIONS="kernel user"
+SECTIONS=${BENCH_SECTIONS:-kernel user}
 export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl:$PATH
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 W=$(mktemp -d)
 # On a machine with AES-NI udev loads these at boot (CPU modalias); the
 # test VM has no udev: without them the kernel builds gcm(aes) from the
-# generic C AES and GHASH
-modprobe aesni_intel 2>/dev/null
-modprobe ghash_clmulni_intel 2>/dev/null
+# generic C AES and GHASH, which is what -g measures
+if [ "${BENCH_GENERIC:-0}" = 0 ]; then
+	modprobe aesni_intel 2>/dev/null
+	modprobe ghash_clmulni_intel 2>/dev/null
+fi
 modprobe funnel
 sites_up >/dev/null || exit 1
 
@@ -155,6 +195,45 @@ per_frame() {
 	PF=$(awk -v f=$((f1 - f0)) -v b=$((b1 - b0)) 'BEGIN { if (f > 0) printf "%.1f", b / f; else print "n/a" }')
 }
 
+# aead_time SIZE CLIENT-PORT SINK-PORT: the mean time in microseconds of
+# the kernel's crypto_aead_encrypt and crypto_aead_decrypt calls ("ENC
+# DEC") during a 2-second sealed blast of SIZE-byte datagrams, from the
+# function graph tracer filtered to those two functions alone (the rest
+# of the path runs untraced), into CT[SIZE]
+declare -A CT
+aead_time() {
+	local t=/sys/kernel/tracing
+	[ -d $t/options ] || mount -t tracefs nodev $t 2>/dev/null
+	if ! { echo crypto_aead_encrypt >$t/set_ftrace_filter &&
+	       echo crypto_aead_decrypt >>$t/set_ftrace_filter &&
+	       echo function_graph >$t/current_tracer; } 2>/dev/null; then
+		CT[$1]="n/a n/a"
+		return
+	fi
+	echo 8192 >$t/buffer_size_kb
+	echo >$t/trace
+	echo 1 >$t/tracing_on
+	ip netns exec fs udp_pump sink 127.0.0.1 "$3" -t 3 >/dev/null 2>&1 &
+	local s=$!
+	sleep 0.3
+	ip netns exec fc udp_pump blast 127.0.0.1 "$2" -t 2 -s "$1" >/dev/null 2>&1
+	sleep 0.3
+	echo 0 >$t/tracing_on
+	kill $s 2>/dev/null; wait $s 2>/dev/null
+	CT[$1]=$(awk '/crypto_aead_(en|de)crypt\(\);/ {
+			for (i = 1; i < NF; i++)
+				if ($(i + 1) == "us" && $i ~ /^[0-9.]+$/) {
+					k = ($0 ~ /encrypt/) ? "e" : "d"
+					sum[k] += $i; n[k]++
+				}
+		}
+		END { printf "%.2f %.2f", n["e"] ? sum["e"] / n["e"] : 0,
+			  n["d"] ? sum["d"] / n["d"] : 0 }' $t/trace)
+	echo nop >$t/current_tracer
+	echo >$t/set_ftrace_filter
+	echo >$t/trace
+}
+
 bench_kernel() {
 	local sz round order v c o cp=() cs=() nc ns oc os qc qs dr acc
 	local -A pf
@@ -212,6 +291,14 @@ bench_kernel() {
 			cp+=("$sz B: ${pf[plain]}") cs+=("$sz B: ${pf[sealed]}")
 		done
 	done
+
+	# after the measurements, not to disturb them: the time of AES-GCM
+	# itself on this path (stream 2 of the sealed carrier), and plain
+	# UDP over loopback for the emulation factor of ordinary code
+	for sz in $SIZES; do
+		aead_time "$sz" 8012 7012
+	done
+	GUEST_UDP=$(udp_speed udp_pump 2 fc)
 
 	# what the sealed carrier did: the client sealed requests and the
 	# blast, the server opened them and sealed the echoes, the client
@@ -325,9 +412,53 @@ for sec in $SECTIONS; do
 done
 for l in "${SANITY[@]}"; do echo "sanity: $l"; done
 echo "crypto: the kernel's gcm(aes): $(awk '/^name/ { n = $3 } /^driver/ { d = $3 } /^priority/ && n == "gcm(aes)" { print d " (priority " $3 ")" }' /proc/crypto | sort -t'(' -k2 -rn | head -n 1)"
-read -r g64 g1k <<<"$(aes_speed)"
+g_aes=$(aes_speed)
+read -r g64 g1k <<<"$g_aes"
 read -r h64 h1k <<<"${BENCH_HOST_AES:-0 0}"
-echo "crypto: openssl AES-256-GCM kB/s, guest (TCG) / host: 64 B $g64 / $h64 ($(ratio "$h64" "$g64")x slower), 1024 B $g1k / $h1k ($(ratio "$h1k" "$g1k")x slower)"
+echo "crypto: openssl AES-256-GCM kB/s, guest (TCG) / host: 64 B $g64 / $h64 ($(ratio "$h64" "$g64")x slower), 1200 B $g1k / $h1k ($(ratio "$h1k" "$g1k")x slower)"
+# Where the kernel's sealing cost goes, and what it might be without
+# TCG's emulation of AES-NI and PCLMULQDQ.  Per unit of work (a datagram
+# one-way; a round trip, two seals and two opens, for rr):
+#   Tp, Ts   time per unit plaintext, sealed (1 / rate)
+#   aes      time inside crypto_aead_encrypt + crypto_aead_decrypt (the
+#            function graph tracer's means per call, in a separate run)
+#   rest     Ts - Tp - aes: what sealing adds outside those calls (the
+#            frame header and counter, the replay window, scatterlists,
+#            and whatever the calls cost TCG afterwards); rate noise of
+#            a few percent lands here too, so it can come out negative
+#   no-aes   Tp / (Tp + rest): the ratio if AES-GCM itself cost nothing
+#   est.     Tp / (Tp + rest + aes * Snet / Saes): AES-GCM at the host's
+#            speed relative to the rest of the path, where Saes is how
+#            much slower OpenSSL's AES-GCM runs in the guest than on the
+#            host and Snet how much slower plain UDP over loopback runs.
+#            An estimate, not a measurement: it assumes the kernel's
+#            AES-GCM is slowed as much as OpenSSL's, and the rest of the
+#            path as much as plain UDP.
+read -r -a gu <<<"${GUEST_UDP:-}"
+read -r -a hu <<<"${BENCH_HOST_UDP:-}"
+read -r -a ga <<<"$g_aes"
+read -r -a ha <<<"${BENCH_HOST_AES:-}"
+echo "udp: plain UDP over loopback, datagrams/s, guest (TCG) / host: $(i=0; for sz in $SIZES; do
+	printf '%s B %s / %s (%sx slower) ' "$sz" "${gu[$i]:-0}" "${hu[$i]:-0}" "$(ratio "${hu[$i]:-0}" "${gu[$i]:-0}")"; i=$((i + 1)); done)"
+printf '%-8s %6s %-8s %9s %9s %9s %9s %7s %7s %6s %6s\n' "cost" "bytes" "mode" "Tp us" "Ts us" "aes us" "rest us" "no-aes" "est." "Snet" "Saes"
+i=0
+for sz in $SIZES; do
+	read -r enc dec <<<"${CT[$sz]:-n/a n/a}"
+	for mode in rr ow; do
+		p=${R[kernel:plain:$mode:$sz]:-0} s=${R[kernel:sealed:$mode:$sz]:-0}
+		awk -v p="$p" -v s="$s" -v e="$enc" -v d="$dec" -v k=$([ $mode = rr ] && echo 2 || echo 1) \
+		    -v gu="${gu[$i]:-0}" -v hu="${hu[$i]:-0}" -v ga="${ga[$i]:-0}" -v ha="${ha[$i]:-0}" \
+		    -v sz="$sz" -v m="$([ $mode = rr ] && echo rr || echo one-way)" 'BEGIN {
+			if (p <= 0 || s <= 0 || e !~ /^[0-9.]+$/) { printf "%-8s %6s %-8s n/a\n", "kernel", sz, m; exit }
+			tp = 1e6 / p; ts = 1e6 / s; aes = k * (e + d); oth = ts - tp - aes
+			snet = (gu > 0) ? hu / gu : 0; saes = (ga > 0) ? ha / ga : 0
+			est = (snet > 0 && saes > 0) ? sprintf("%.2f", tp / (tp + oth + aes * snet / saes)) : "n/a"
+			printf "%-8s %6s %-8s %9.1f %9.1f %9.1f %9.1f %7.2f %7s %6.1f %6.1f\n", "kernel", sz, m,
+				tp, ts, aes, oth, tp / (tp + oth), est, snet, saes
+		}'
+	done
+	i=$((i + 1))
+done
 if [ -n "${V:-}" ]; then # V=1: every tool's last line and the stream counters
 	cat "$W/runs"
 	for ns in fc fs; do

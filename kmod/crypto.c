@@ -5,13 +5,21 @@
  * and counter), body = counter || ciphertext || tag.
  *
  * A key holds one synchronous "gcm(aes)" AEAD per direction, allocated
- * and keyed in process context by key-new.  Sealing and opening never
- * touch the caller's skb, which may be cloned or share its pages (TCP
- * receive queue, GRO): the data is first copied into an skb whose head
- * and pages are ours, and the AEAD runs in place over that copy through
- * a scatterlist (skb_to_sgvec).  The copy is needed anyway: a sealed
- * frame is longer than its datagram, and a datagram for UDP needs its
- * own headroom.
+ * and keyed in process context by key-new.  The AEAD runs in place, over
+ * an skb that is ours alone, through a scatterlist (skb_to_sgvec):
+ *
+ *  - sealing takes over the datagram's skb.  A linear skb is made
+ *    private (pskb_expand_head() unclones it) with room for the frame
+ *    header and the tag, and is sealed where it lies; any other one
+ *    (paged, possibly shared fragments) is first copied into a new skb.
+ *  - opening never touches the carrier's skb, which is cloned and shares
+ *    its pages with the TCP receive queue: the frame is copied into an
+ *    skb with headroom for UDP, as the plaintext path copies the payload,
+ *    and opened there.
+ *
+ * The request, its scatterlist and the nonce live in a per-CPU scratch
+ * area, used with BHs disabled: no allocation per frame beyond the skbs
+ * the plaintext path has too.
  */
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
@@ -31,6 +39,32 @@
 #define FUNNEL_PRIV_LINEAR_MAX	2048
 #define FUNNEL_PRIV_HEAD	64
 
+/* An AEAD request with its context: gcm(aes) needs a few hundred bytes;
+ * an implementation that needs more is refused at key-new.
+ */
+#define FUNNEL_AEAD_REQ_MAX	1024
+#define FUNNEL_IV_ALIGN		16
+
+struct funnel_aead_scratch {
+	/* the skbs funnel_aead_run() sees: a linear part, frags, no list */
+	struct scatterlist sg[MAX_SKB_FRAGS + 1];
+	u8 iv[FUNNEL_NONCE_LEN] __aligned(FUNNEL_IV_ALIGN);
+	u8 req[FUNNEL_AEAD_REQ_MAX] __aligned(CRYPTO_MINALIGN);
+};
+
+static struct funnel_aead_scratch __percpu *funnel_scratch;
+
+int funnel_crypto_init(void)
+{
+	funnel_scratch = alloc_percpu(struct funnel_aead_scratch);
+	return funnel_scratch ? 0 : -ENOMEM;
+}
+
+void funnel_crypto_exit(void)
+{
+	free_percpu(funnel_scratch);
+}
+
 /* ---- keys ---- */
 
 static struct crypto_aead *funnel_aead_new(const u8 *key,
@@ -46,6 +80,15 @@ static struct crypto_aead *funnel_aead_new(const u8 *key,
 	if (IS_ERR(tfm)) {
 		NL_SET_ERR_MSG(extack, "gcm(aes) is not available in this kernel");
 		return tfm;
+	}
+	/* requests run in funnel_scratch */
+	if (sizeof(struct aead_request) + crypto_aead_reqsize(tfm) >
+	    FUNNEL_AEAD_REQ_MAX ||
+	    crypto_aead_alignmask(tfm) >= FUNNEL_IV_ALIGN) {
+		NL_SET_ERR_MSG(extack,
+			       "this kernel's gcm(aes) needs a larger request than funnel provides");
+		crypto_free_aead(tfm);
+		return ERR_PTR(-EOPNOTSUPP);
 	}
 	err = crypto_aead_setkey(tfm, key, FUNNEL_KEY_LEN);
 	if (!err)
@@ -194,38 +237,30 @@ err:
 }
 
 /*
- * Run the AEAD in place over skb (ours, not shared): 16 bytes of AAD at
- * off, then cryptlen bytes (plaintext to seal, followed by room for the
- * tag; or ciphertext and tag to open).  Synchronous.  Returns 0,
- * -EBADMSG for a tag mismatch, or another error.
+ * Run the AEAD in place over skb (ours, not shared, no frag list): 16
+ * bytes of AAD at off, then cryptlen bytes (plaintext to seal, followed
+ * by room for the tag; or ciphertext and tag to open).  Synchronous.
+ * Returns 0, -EBADMSG for a tag mismatch, or another error.
  */
 static int funnel_aead_run(struct crypto_aead *tfm, struct sk_buff *skb,
 			   unsigned int off, unsigned int cryptlen,
 			   const u8 *salt, __be64 ctr, bool enc)
 {
-	unsigned int nsg = skb_shinfo(skb)->nr_frags + 1;
+	struct funnel_aead_scratch *s;
 	struct aead_request *req;
-	struct scatterlist *sg;
-	size_t sgoff, ivoff;
-	u8 *mem, *iv;
 	int err;
 
-	sgoff = ALIGN(sizeof(*req) + crypto_aead_reqsize(tfm),
-		      __alignof__(struct scatterlist));
-	ivoff = ALIGN(sgoff + nsg * sizeof(*sg), crypto_aead_alignmask(tfm) + 1);
-	mem = kmalloc(ivoff + FUNNEL_NONCE_LEN, GFP_ATOMIC);
-	if (!mem)
-		return -ENOMEM;
-	req = (struct aead_request *)mem;
-	sg = (struct scatterlist *)(mem + sgoff);
-	iv = mem + ivoff;
+	/* the scratch area is this CPU's until BHs are enabled again */
+	local_bh_disable();
+	s = this_cpu_ptr(funnel_scratch);
+	req = (struct aead_request *)s->req;
 
-	memcpy(iv, salt, FUNNEL_SALT_LEN);
-	memcpy(iv + FUNNEL_SALT_LEN, &ctr, FUNNEL_SEAL_CTR_LEN);
+	memcpy(s->iv, salt, FUNNEL_SALT_LEN);
+	memcpy(s->iv + FUNNEL_SALT_LEN, &ctr, FUNNEL_SEAL_CTR_LEN);
 
-	sg_init_table(sg, nsg);
+	sg_init_table(s->sg, skb_shinfo(skb)->nr_frags + 1);
 	/* sealing appends the tag: it is part of the output */
-	err = skb_to_sgvec(skb, sg, off, FUNNEL_AAD_LEN + cryptlen +
+	err = skb_to_sgvec(skb, s->sg, off, FUNNEL_AAD_LEN + cryptlen +
 			   (enc ? FUNNEL_SEAL_TAG_LEN : 0));
 	if (err < 0)
 		goto out;
@@ -233,11 +268,13 @@ static int funnel_aead_run(struct crypto_aead *tfm, struct sk_buff *skb,
 	aead_request_set_tfm(req, tfm);
 	aead_request_set_callback(req, 0, NULL, NULL);
 	aead_request_set_ad(req, FUNNEL_AAD_LEN);
-	aead_request_set_crypt(req, sg, sg, cryptlen, iv);
+	aead_request_set_crypt(req, s->sg, s->sg, cryptlen, s->iv);
 	/* the tfm is synchronous (funnel_aead_new): no -EINPROGRESS */
 	err = enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	/* the request context held GHASH state: not for the next frame */
+	memzero_explicit(s->req, sizeof(*req) + crypto_aead_reqsize(tfm));
 out:
-	kfree_sensitive(mem);
+	local_bh_enable();
 	return err;
 }
 
@@ -272,23 +309,57 @@ void funnel_key_expire_notify(struct funnel_stream *st, struct funnel_key *key)
 }
 
 /*
- * Seal the len plaintext bytes at off of src with the primary key of st
- * into a new frame: length prefix, hdr with S and K set, counter,
- * ciphertext, tag.  The caller holds the RCU read lock and keeps the
- * counters of an ordered stream in queue order.  src is not changed.
- * Returns NULL with *reason, a FUNNEL_A_STATS_* counter, when the frame
- * cannot be sealed.  *expired is the key, or NULL: the caller passes it
- * to funnel_key_expire_notify() once it dropped its locks.
+ * The frame skb for the len bytes at off of skb, which is consumed: room
+ * for the length prefix, header and counter before them and the tag
+ * after, in an skb that is ours alone.  Sealed in place when it is
+ * linear, else copied.  NULL when memory runs out.
+ */
+static struct sk_buff *funnel_seal_skb(struct sk_buff *skb, unsigned int off,
+				       unsigned int len)
+{
+	unsigned int head = FUNNEL_LEN_PREFIX + FUNNEL_AAD_LEN;
+	struct sk_buff *frame;
+	int nhead, ntail;
+
+	if (skb_is_nonlinear(skb)) {
+		frame = funnel_priv_skb(skb, off, len, 0, head,
+					FUNNEL_SEAL_TAG_LEN);
+		consume_skb(skb);
+		return frame;
+	}
+
+	__skb_pull(skb, off);
+	skb_trim(skb, len);
+	nhead = max_t(int, head - skb_headroom(skb), 0);
+	ntail = max_t(int, FUNNEL_SEAL_TAG_LEN - skb_tailroom(skb), 0);
+	/* a clone shares the data it is about to overwrite */
+	if ((skb_cloned(skb) || nhead || ntail) &&
+	    pskb_expand_head(skb, nhead, ntail, GFP_ATOMIC)) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	skb_scrub_packet(skb, true);
+	__skb_push(skb, head);
+	__skb_put(skb, FUNNEL_SEAL_TAG_LEN);
+	return skb;
+}
+
+/*
+ * Seal the len plaintext bytes at off of skb with the primary key of st
+ * into a frame: length prefix, hdr with S and K set, counter, ciphertext,
+ * tag.  skb is consumed; the frame may be skb itself.  The caller holds
+ * the RCU read lock and keeps the counters of an ordered stream in queue
+ * order.  Returns NULL with *reason, a FUNNEL_A_STATS_* counter, when
+ * the frame cannot be sealed.  *expired is the key, or NULL: the caller
+ * passes it to funnel_key_expire_notify() once it dropped its locks.
  */
 struct sk_buff *funnel_seal(struct funnel_stream *st,
-			    const struct funnel_hdr *hdr,
-			    const struct sk_buff *src, unsigned int off,
-			    unsigned int len, int *reason,
+			    const struct funnel_hdr *hdr, struct sk_buff *skb,
+			    unsigned int off, unsigned int len, int *reason,
 			    struct funnel_key **expired)
 {
 	struct funnel_key *key;
 	struct funnel_hdr *h;
-	struct sk_buff *skb;
 	__be64 ctr;
 	s64 seq;
 
@@ -296,11 +367,11 @@ struct sk_buff *funnel_seal(struct funnel_stream *st,
 	key = rcu_dereference(st->keys[READ_ONCE(st->primary)]);
 	if (!key) {
 		*reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
-		return NULL;
+		goto drop;
 	}
 	if (len > FUNNEL_MAX_SEALED_PAYLOAD) {
 		*reason = FUNNEL_A_STATS_TX_DROP_TOOBIG;
-		return NULL;
+		goto drop;
 	}
 	/* a key seals at most hard-limit frames, counters 1..hard-limit */
 	seq = atomic64_fetch_add_unless(&key->tx_seq, 1, (s64)key->hard_limit);
@@ -309,13 +380,11 @@ struct sk_buff *funnel_seal(struct funnel_stream *st,
 		if (funnel_key_expire_due(key, seq))
 			*expired = key;
 		*reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
-		return NULL;
+		goto drop;
 	}
 	seq++;
 
-	skb = funnel_priv_skb(src, off, len, 0,
-			      FUNNEL_LEN_PREFIX + FUNNEL_AAD_LEN,
-			      FUNNEL_SEAL_TAG_LEN);
+	skb = funnel_seal_skb(skb, off, len);
 	if (!skb) {
 		*reason = FUNNEL_A_STATS_TX_DROP_QUEUE;
 		goto out;
@@ -343,6 +412,10 @@ out:
 	if (funnel_key_expire_due(key, seq))
 		*expired = key;
 	return skb;
+
+drop:
+	kfree_skb(skb);
+	return NULL;
 }
 
 /* ---- open ---- */

@@ -254,10 +254,11 @@ struct funnel_key *funnel_key_alloc(const struct funnel_key_cfg *cfg,
 void funnel_key_free(struct funnel_key *key);
 void funnel_key_free_rcu(struct funnel_key *key);
 bool funnel_stream_keyed(const struct funnel_stream *st);
+int funnel_crypto_init(void);
+void funnel_crypto_exit(void);
 struct sk_buff *funnel_seal(struct funnel_stream *st,
-			    const struct funnel_hdr *hdr,
-			    const struct sk_buff *src, unsigned int off,
-			    unsigned int len, int *reason,
+			    const struct funnel_hdr *hdr, struct sk_buff *skb,
+			    unsigned int off, unsigned int len, int *reason,
 			    struct funnel_key **expired);
 void funnel_key_expire_notify(struct funnel_stream *st,
 			      struct funnel_key *key);

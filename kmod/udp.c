@@ -26,14 +26,13 @@
 /* payloads up to this size are copied into the linear area */
 #define FUNNEL_UDP_LINEAR_MAX	(2048 - FUNNEL_UDP_HEADROOM)
 
-/* Seal the datagram skb (at its UDP header) as a frame and queue it: *err
- * from the queue.  false: it could not be sealed, for *reason.  *expired:
- * see funnel_seal().
+/* Seal the datagram skb (at its UDP header), which is consumed, as a
+ * frame and queue it: *err from the queue.  false: it could not be
+ * sealed, for *reason.  *expired: see funnel_seal().
  */
 static bool funnel_seal_queue(struct funnel_stream *st,
-			      const struct funnel_hdr *h,
-			      const struct sk_buff *skb, unsigned int len,
-			      int *err, int *reason,
+			      const struct funnel_hdr *h, struct sk_buff *skb,
+			      unsigned int len, int *err, int *reason,
 			      struct funnel_key **expired)
 {
 	struct sk_buff *frame;
@@ -76,10 +75,9 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 		if (expired)
 			funnel_key_expire_notify(st, expired);
 		if (!sealed) {
-			funnel_stream_drop(st, skb, reason);
+			funnel_stream_count(st, reason);
 			return;
 		}
-		consume_skb(skb);
 		wire = FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + len;
 		goto sent;
 	}
