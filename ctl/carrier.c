@@ -198,12 +198,13 @@ static int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 	struct carrier *c = cs->car;
 	int ret;
 
-	if (csec_seal(c, cs, frame, len, &frame, &len))
-		return -1;
+	ret = csec_seal(c, cs, frame, len, &frame, &len);
+	if (ret)
+		return ret;
 	ret = car_queue(c, frame, len, false);
 	if (ret)
 		FST(&c->st, TX_DROP_QUEUE)++;
-	return ret;
+	return ret ? -ENOBUFS : 0;
 }
 
 /*

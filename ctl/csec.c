@@ -33,6 +33,7 @@ struct csec {
 	unsigned int primary;		/* slot index of the primary key */
 	bool used[2];
 	bool want_rekey;		/* asked while the old key was in use */
+	bool fresh;			/* the next rekey: fresh tickets */
 	struct seal_key tx[2];
 	struct seal_rx rx[2];
 
@@ -45,6 +46,20 @@ struct csec {
 static const char *keytab(const struct daemon *d)
 {
 	return d->identity.kind ? d->identity.path : NULL;
+}
+
+/*
+ * The MEMORY ccache the initiator contexts of this identity share, named
+ * on first use (daemon.c destroys it with the identity); NULL without a
+ * keytab, when the credentials come from the default ccache anyway.
+ */
+static const char *shared_ccache(struct daemon *d)
+{
+	if (!d->identity.kind)
+		return NULL;
+	if (!d->gss_ccache[0])
+		fgss_ccache_new(d->gss_ccache, sizeof(d->gss_ccache));
+	return d->gss_ccache;
 }
 
 /* This end's principal: the identity's, or any the credentials hold. */
@@ -100,7 +115,7 @@ int csec_carrier_start(struct carrier *c)
 		return 0;
 	}
 	target_name(c, target, sizeof(target));
-	if (fgss_init_as(c->gss, target, keytab(d), me(d)) ||
+	if (fgss_init_cc(c->gss, target, keytab(d), me(d), shared_ccache(d)) ||
 	    fgss_step(c->gss, NULL, 0, &t) == FGSS_ERROR) {
 		carrier_fail(c, "GSS-API: %s", fgss_error(c->gss));
 		return -1;
@@ -366,8 +381,8 @@ int csec_client_start(struct carrier *c, struct cstream *cs,
 		return -1;
 	}
 	target_name(c, target, sizeof(target));
-	if (fgss_init_as(&sec->ng, target, keytab(c->d),
-			 me(c->d)) ||
+	if (fgss_init_cc(&sec->ng, target, keytab(c->d), me(c->d),
+			 shared_ccache(c->d)) ||
 	    fgss_step(&sec->ng, NULL, 0, &sec->first) == FGSS_ERROR) {
 		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
 		return -1;
@@ -408,6 +423,7 @@ static void rekey_start(struct carrier *c, struct csec *sec)
 {
 	struct fgss_token t = { 0 };
 	char target[FGSS_NAME_MAX + 16];
+	bool fresh;
 
 	if (sec->ng.role)
 		return;		/* one at a time */
@@ -417,8 +433,13 @@ static void rekey_start(struct carrier *c, struct csec *sec)
 	}
 	sec->want_rekey = false;
 	target_name(c, target, sizeof(target));
-	if (fgss_init_as(&sec->ng, target, keytab(c->d),
-			 me(c->d)) ||
+	/* a rekey for the context's lifetime needs a new service ticket,
+	 * not the one the shared ccache holds: a private ccache of its own
+	 */
+	fresh = sec->fresh;
+	sec->fresh = false;
+	if (fgss_init_cc(&sec->ng, target, keytab(c->d), me(c->d),
+			 fresh ? NULL : shared_ccache(c->d)) ||
 	    fgss_step(&sec->ng, NULL, 0, &t) == FGSS_ERROR) {
 		log_warn("%s: stream %u: rekey: GSS-API: %s (again in %u s)",
 			 carrier_name(c), sec->cs->id, fgss_error(&sec->ng),
@@ -454,6 +475,7 @@ static void rekey_fire(struct loop *l, void *arg)
 			 CSEC_DEADLINE_MS / 1000);
 		fgss_free(&sec->ng);
 	}
+	sec->fresh = true;
 	rekey_start(sec->c, sec);
 }
 
@@ -718,10 +740,12 @@ int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
 		return 0;
 	n = seal_frame(&sec->tx[sec->primary], frame, frame + FUNNEL_HDR_LEN,
 		       len - FUNNEL_HDR_LEN, c->sbuf, FUNNEL_MAX_FRAME, &soft);
-	if (n < 0) {
+	if (n == -ENOKEY)
 		FST(&c->st, TX_DROP_NO_KEY)++;
-		return -1;
-	}
+	else if (n == -EIO)
+		FST(&c->st, TX_DROP_QUEUE)++;
+	if (n < 0)
+		return n == -EMSGSIZE || n == -ENOKEY ? n : -EIO;
 	if (soft)
 		soft_limit(c, sec);
 	*out = c->sbuf;

@@ -88,7 +88,9 @@ void csec_key_expire(struct daemon *d, uint32_t kid, uint16_t stream,
  * The userspace side of sealing, for streams funneld seals (cs->sec set
  * and sealed by funneld).  csec_seal(): a frame to send; returns the
  * frame to queue (the same one if it is not sealed, else the sealed copy
- * in c->sbuf) in *out, or -1 when it must be dropped (counted).
+ * in c->sbuf) in *out, or a negative errno when it must be dropped:
+ * -EMSGSIZE, too big to seal; -ENOKEY, the key is used up (counted as the
+ * carrier's tx-drop-no-key); -EIO, the cipher failed (tx-drop-queue).
  * csec_open(): a received DATA frame of the stream; 0 with *f the
  * plaintext frame (body in c->sbuf), or -1 when dropped (counted).
  */

@@ -20,6 +20,7 @@
 #include "carrier.h"
 #include "csec.h"
 #include "daemon.h"
+#include "gss.h"
 #include "log.h"
 #include "snap.h"
 #include "tpath.h"
@@ -498,6 +499,9 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 	case STMT_EMPTY:
 		return 0;
 	case STMT_IDENTITY:
+		/* the tickets of the old identity go with it */
+		fgss_ccache_destroy(d->gss_ccache);
+		d->gss_ccache[0] = '\0';
 		d->identity = *s;
 		log_info("identity %s, keytab %s", s->principal, s->path);
 		return 0;
@@ -597,6 +601,8 @@ void daemon_shutdown(struct daemon *d)
 		free(s);
 	}
 	carrier_pause_cancel(d);
+	fgss_ccache_destroy(d->gss_ccache);
+	d->gss_ccache[0] = '\0';
 	while (d->listeners) {
 		struct listener *ln = d->listeners;
 

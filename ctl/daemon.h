@@ -157,6 +157,7 @@ struct daemon {
 	enum datapath_mode dp;
 	bool plaintext;
 	struct stmt identity;		/* kind 0 when unset */
+	char gss_ccache[64];		/* csec.c: the identity's tickets */
 	char node[CTRL_TEXT_MAX + 1];
 	uint32_t keepalive_ms;
 	uint64_t started;

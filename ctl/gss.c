@@ -192,24 +192,25 @@ static int acquire(struct fgss *g, gss_cred_usage_t usage,
 }
 
 /*
- * Tickets obtained with a client keytab go to a MEMORY ccache of their
- * own: never into the user's ccache, and never a ticket of another
+ * Tickets obtained with a client keytab go to a MEMORY ccache of
+ * funneld's own (one context's, or shared by the contexts of one
+ * identity): never into the user's ccache, and never a ticket of another
  * principal found there.
  */
-static void private_ccache(struct fgss *g)
+void fgss_ccache_new(char *buf, size_t size)
 {
 	static unsigned int seq;
 
-	snprintf(g->ccache, sizeof(g->ccache), "MEMORY:funnel-gss-%ld-%u",
-		 (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	snprintf(buf, size, "MEMORY:funnel-gss-%ld-%u", (long)getpid(),
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 }
 
-static void destroy_ccache(const char *name)
+void fgss_ccache_destroy(const char *name)
 {
 	krb5_context kctx;
 	krb5_ccache cc;
 
-	if (krb5_init_context(&kctx))
+	if (!name[0] || krb5_init_context(&kctx))
 		return;
 	if (!krb5_cc_resolve(kctx, name, &cc))
 		krb5_cc_destroy(kctx, cc);
@@ -255,9 +256,15 @@ int fgss_init(struct fgss *g, const char *target, const char *client_keytab)
 int fgss_init_as(struct fgss *g, const char *target, const char *client_keytab,
 		 const char *me)
 {
+	return fgss_init_cc(g, target, client_keytab, me, NULL);
+}
+
+int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
+		 const char *me, const char *ccache)
+{
 	gss_key_value_element_desc el[2] = {
 		{ "client_keytab", client_keytab },
-		{ "ccache", g->ccache },
+		{ "ccache", ccache },
 	};
 	gss_key_value_set_desc store = { 2, el };
 
@@ -271,7 +278,10 @@ int fgss_init_as(struct fgss *g, const char *target, const char *client_keytab,
 		       (me && check_me(g, me)) ? -1 : 0;
 	if (check_keytab(g, "client keytab", client_keytab))
 		return -1;
-	private_ccache(g);
+	if (!ccache) {
+		fgss_ccache_new(g->ccache, sizeof(g->ccache));
+		el[1].value = g->ccache;
+	}
 	return acquire(g, GSS_C_INITIATE, &store, NULL,
 		       "initiator credentials from client keytab") ||
 	       (me && check_me(g, me)) ? -1 : 0;
@@ -542,7 +552,6 @@ void fgss_free(struct fgss *g)
 		gss_release_cred(&minor, &g->cred);
 	if (g->target != GSS_C_NO_NAME)
 		gss_release_name(&minor, &g->target);
-	if (g->ccache[0])
-		destroy_ccache(g->ccache);
+	fgss_ccache_destroy(g->ccache);
 	fgss_reset(g, FGSS_NONE);
 }

@@ -86,6 +86,20 @@ int fgss_init(struct fgss *g, const char *target, const char *client_keytab);
 /* The same as principal me ("alice", "funnel/hoster@REALM") alone. */
 int fgss_init_as(struct fgss *g, const char *target, const char *client_keytab,
 		 const char *me);
+/*
+ * The same with the tickets from client_keytab kept in ccache, a MEMORY
+ * ccache the caller shares between contexts (fgss_ccache_new()): the
+ * first context gets the TGT, later ones reuse it and the service
+ * tickets already there, so they need not ask the KDC.  NULL: a private
+ * ccache, fresh tickets, as fgss_init_as().  fgss_free() leaves a shared
+ * ccache alone.
+ */
+int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
+		 const char *me, const char *ccache);
+/* Name a new shared MEMORY ccache into buf (64 bytes is enough). */
+void fgss_ccache_new(char *buf, size_t size);
+/* Destroy a shared ccache and the tickets in it; "" does nothing. */
+void fgss_ccache_destroy(const char *name);
 
 /*
  * Acceptor: acquire acceptor credentials from keytab (cred store

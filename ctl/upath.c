@@ -402,7 +402,16 @@ static void stream_xmit(struct upath_stream *s, struct upath_flow *flow,
 	}
 	funnel_hdr_encode(buf, &f);
 	flow->last_used = now;
-	if (s->send(s->send_arg, buf, FUNNEL_HDR_LEN + len)) {
+	switch (s->send(s->send_arg, buf, FUNNEL_HDR_LEN + len)) {
+	case 0:
+		break;
+	case -EMSGSIZE:
+		stream_count(s, FUNNEL_A_STATS_TX_DROP_TOOBIG);
+		return;
+	case -ENOKEY:
+		stream_count(s, FUNNEL_A_STATS_TX_DROP_NO_KEY);
+		return;
+	default:
 		stream_count(s, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}

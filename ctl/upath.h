@@ -25,9 +25,11 @@ struct upath_stream;
 
 /*
  * Queue one frame (8-byte header and body, no length prefix) on the
- * carrier.  Returns 0, or -1 when the carrier cannot take it now (its
- * queue is full or it is going down): the caller drops the datagram and
- * counts tx-drop-queue.
+ * carrier.  Returns 0, or a negative errno and the caller drops the
+ * datagram: -EMSGSIZE, too big to seal (counted tx-drop-toobig); -ENOKEY,
+ * the stream's key is used up (tx-drop-no-key); any other, the carrier
+ * cannot take it now, its queue is full or it is going down
+ * (tx-drop-queue).
  */
 typedef int (*upath_send_fn)(void *arg, const uint8_t *frame, size_t len);
 

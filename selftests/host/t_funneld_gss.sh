@@ -92,10 +92,35 @@ for _ in $(seq 30); do
 done
 check "the server is at the client's generation ($g)" \
 	test "$(fd_json S "stream('echo').get('key_generation')")" = "$g"
+# the client's contexts share one ccache: one TGT and one ticket for
+# funnel/hoster serve the carrier, three streams and every rekey above
+# (soft-limit rekeys; a rekey for the ticket's end takes fresh tickets)
+issued() { grep 'ISSUE:' "$KDC_DIR/kdc.log" | grep -c "alice@FUNNEL.TEST for $1"; }
+n="$(issued krbtgt/)/$(issued funnel/hoster)"
+if [ "$n" = 1/1 ]; then
+	ok "alice's tickets from the KDC: 1 TGT, 1 for funnel/hoster ($g generations, 4 contexts)"
+else
+	not_ok "alice's tickets from the KDC: TGT/funnel/hoster $n, want 1/1 ($g generations)"
+fi
 timeout 60 socat -t10 TCP:$L:"$P_M2" - <"$SVC_DIR/big" >"$SVC_DIR/back" 2>/dev/null
 check "500 kB through the sealed TCP stream, echoed byte for byte" cmp -s "$SVC_DIR/big" "$SVC_DIR/back"
 check "no frame refused by the opening side (rx-drop-auth, -replay, -no-key 0)" \
 	fd_json S "all(carrier()['stats'][k] == 0 for k in ('rx-drop-auth', 'rx-drop-replay', 'rx-drop-no-key'))"
+
+# the largest datagram a sealed frame holds (65503 bytes) goes through;
+# one byte more is tx-drop-toobig on its stream, not a key problem
+out=$(udp_pump rr $L "$P_M1" -n 2 -w 1 -s 65503 -T 3000 2>&1 | tail -n 1)
+python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x' * 65504, ('$L', $P_M1))"
+for _ in $(seq 20); do
+	[ "$(fd_json C "stream('echo')['stats']['tx-drop-toobig']")" = 1 ] && break
+	sleep 0.2
+done
+case $out in
+*"good 2 bad 0 lost 0"*)
+	check "a 65504-byte datagram: the stream's tx-drop-toobig 1, no tx-drop-no-key (65503 bytes: 2 echoes)" \
+		fd_json C "stream('echo')['stats']['tx-drop-toobig'] == 1 and stream('echo')['stats']['tx-drop-no-key'] == 0 and carrier()['stats']['tx-drop-no-key'] == 0" ;;
+*) not_ok "65503-byte datagrams through the sealed stream: $out" ;;
+esac
 
 # a plaintext peer gets nothing
 svc_pick_port P_M4
