@@ -411,10 +411,9 @@ for sec in $SECTIONS; do
 	echo "$line"
 done
 for l in "${SANITY[@]}"; do echo "sanity: $l"; done
-# the gcm(aes) of highest priority, and the synchronous one funnel.ko
-# gets (it masks CRYPTO_ALG_ASYNC): on x86 the AES-NI/PCLMULQDQ GCM is
-# registered as an async (simd) AEAD only, so funnel.ko's is built from
-# the gcm template (ctr(aes-aesni) and ghash-generic)
+# the gcm(aes) funnel.ko takes for unordered streams (the kernel's best,
+# maybe async: on x86 the AES-NI/PCLMULQDQ GCM is a SIMD wrapper) and the
+# synchronous one it takes for ordered streams
 gcm_driver() {
 	awk -v want="$1" 'function flush() { if (n == "gcm(aes)" && t == "aead" &&
 			(want == "any" || a == want)) print p, d; n = t = a = "" }
@@ -422,7 +421,7 @@ gcm_driver() {
 		/^type/ { t = $3 } /^async/ { a = $3 } END { flush() }' /proc/crypto |
 		sort -rn | head -n 1 | awk '{ print $2 " (priority " $1 ")" }'
 }
-echo "crypto: the kernel's gcm(aes): $(gcm_driver any); funnel.ko's (synchronous): $(gcm_driver no)"
+echo "crypto: funnel.ko's gcm(aes): unordered streams (these): $(gcm_driver any); ordered streams (synchronous): $(gcm_driver no)"
 g_aes=$(aes_speed)
 read -r g64 g1k <<<"$g_aes"
 read -r h64 h1k <<<"${BENCH_HOST_AES:-0 0}"
@@ -441,8 +440,8 @@ echo "crypto: openssl AES-256-GCM kB/s, guest (TCG) / host: 64 B $g64 / $h64 ($(
 #            than on the host, Saes how much slower OpenSSL's AES-GCM
 #            runs: TCG slows AES-GCM far more than the rest of the path,
 #            so the guest's aes share overstates the share on hardware.
-#            Not scaled into an estimate here: funnel.ko's synchronous
-#            gcm(aes) (the crypto line above) is not OpenSSL's.
+#            Not scaled into an estimate here: the kernel's AES-GCM code
+#            (the crypto line above) is not OpenSSL's.
 read -r -a gu <<<"${GUEST_UDP:-}"
 read -r -a hu <<<"${BENCH_HOST_UDP:-}"
 read -r -a ga <<<"$g_aes"

@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <linux/net.h>
+#include <linux/crypto.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 
@@ -49,6 +50,21 @@ static inline void funnel_no_task_frag(struct sock *sk)
 #define funnel_dump_attrs(cb)	(genl_dumpit_info(cb)->info.attrs)
 #else
 #define funnel_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
+#endif
+
+/* 6.3 passes a completion callback its data, not the request. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define FUNNEL_CRYPTO_DONE_ARG	struct crypto_async_request *
+static inline void *funnel_crypto_done_data(struct crypto_async_request *req)
+{
+	return req->data;
+}
+#else
+#define FUNNEL_CRYPTO_DONE_ARG	void *
+static inline void *funnel_crypto_done_data(void *data)
+{
+	return data;
+}
 #endif
 
 #endif /* _FUNNEL_COMPAT_H */

@@ -4,9 +4,11 @@
  * nonce = salt || counter, AAD = the first 16 bytes of the frame (header
  * and counter), body = counter || ciphertext || tag.
  *
- * A key holds one synchronous "gcm(aes)" AEAD per direction, allocated
- * and keyed in process context by key-new.  The AEAD runs in place, over
- * an skb that is ours alone, through a scatterlist (skb_to_sgvec):
+ * A key holds one "gcm(aes)" AEAD per direction, allocated and keyed in
+ * process context by key-new: the kernel's best one, which may be
+ * asynchronous (on x86 the AES-NI GCM is a SIMD wrapper that hands the
+ * request to cryptd when the FPU cannot be used).  The AEAD runs in
+ * place, over an skb that is ours alone, through a scatterlist:
  *
  *  - sealing takes over the datagram's skb.  A linear skb is made
  *    private (pskb_expand_head() unclones it) with room for the frame
@@ -17,9 +19,13 @@
  *    skb with headroom for UDP, as the plaintext path copies the payload,
  *    and opened there.
  *
- * The request, its scatterlist and the nonce live in a per-CPU scratch
- * area, used with BHs disabled: no allocation per frame beyond the skbs
- * the plaintext path has too.
+ * Each operation is a struct funnel_crypt with its request.  What comes
+ * after the cipher (queue the sealed frame; check the replay window and
+ * deliver the opened datagram) is one function, called at once when the
+ * AEAD completes in the call and from the completion callback when it
+ * went asynchronous.  Until then the operation holds the carrier's
+ * socket and counts on its stream and key (inflight), whose freeing
+ * waits for it.
  */
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
@@ -28,6 +34,7 @@
 #include <linux/string.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
 #include "funnel.h"
 
 #define FUNNEL_NONCE_LEN	(FUNNEL_SALT_LEN + FUNNEL_SEAL_CTR_LEN)
@@ -39,56 +46,60 @@
 #define FUNNEL_PRIV_LINEAR_MAX	2048
 #define FUNNEL_PRIV_HEAD	64
 
-/* An AEAD request with its context: gcm(aes) needs a few hundred bytes;
- * an implementation that needs more is refused at key-new.
+/* One AEAD operation and what its completion needs; the request, the
+ * scatterlist and the nonce follow in the same allocation.
  */
-#define FUNNEL_AEAD_REQ_MAX	1024
-#define FUNNEL_IV_ALIGN		16
-
-struct funnel_aead_scratch {
-	/* the skbs funnel_aead_run() sees: a linear part, frags, no list */
-	struct scatterlist sg[MAX_SKB_FRAGS + 1];
-	u8 iv[FUNNEL_NONCE_LEN] __aligned(FUNNEL_IV_ALIGN);
-	u8 req[FUNNEL_AEAD_REQ_MAX] __aligned(CRYPTO_MINALIGN);
+struct funnel_crypt {
+	struct funnel_stream *st;
+	struct funnel_key *key;
+	struct sock *sk;		/* the carrier's, held */
+	struct sk_buff *skb;
+	u64 counter;			/* open: the frame's counter */
+	u32 flow;			/* open: the frame's flow id */
+	unsigned int len;		/* seal: wire bytes; open: payload */
+	bool enc;
+	struct aead_request *req;
+	struct scatterlist *sg;
+	u8 *iv;
 };
 
-static struct funnel_aead_scratch __percpu *funnel_scratch;
-
-int funnel_crypto_init(void)
-{
-	funnel_scratch = alloc_percpu(struct funnel_aead_scratch);
-	return funnel_scratch ? 0 : -ENOMEM;
-}
-
-void funnel_crypto_exit(void)
-{
-	free_percpu(funnel_scratch);
-}
+static char *gcm_driver;
+module_param(gcm_driver, charp, 0444);
+MODULE_PARM_DESC(gcm_driver,
+		 "crypto driver for AES-256-GCM of unordered streams (algorithm gcm(aes)); default: the best gcm(aes)");
 
 /* ---- keys ---- */
 
-static struct crypto_aead *funnel_aead_new(const u8 *key,
+/*
+ * An AEAD keyed with key: the kernel's best gcm(aes) (or gcm_driver's),
+ * or with sync its best synchronous one, for an ordered stream, whose
+ * frames must be queued in the order of their counters.
+ */
+#define FUNNEL_BAD_DRIVER "the gcm_driver module parameter names no usable gcm(aes)"
+
+static struct crypto_aead *funnel_aead_new(const u8 *key, bool sync,
 					   struct netlink_ext_ack *extack)
 {
+	const char *name = "gcm(aes)";
 	struct crypto_aead *tfm;
 	int err;
 
-	/* masking CRYPTO_ALG_ASYNC asks for a synchronous implementation:
-	 * requests complete in the call, in any context
-	 */
-	tfm = crypto_alloc_aead("gcm(aes)", 0, CRYPTO_ALG_ASYNC);
+	if (!sync && gcm_driver && *gcm_driver)
+		name = gcm_driver;
+	tfm = crypto_alloc_aead(name, 0, sync ? CRYPTO_ALG_ASYNC : 0);
 	if (IS_ERR(tfm)) {
-		NL_SET_ERR_MSG(extack, "gcm(aes) is not available in this kernel");
+		if (name == gcm_driver)
+			NL_SET_ERR_MSG(extack, FUNNEL_BAD_DRIVER);
+		else
+			NL_SET_ERR_MSG(extack, "gcm(aes) is not available in this kernel");
 		return tfm;
 	}
-	/* requests run in funnel_scratch */
-	if (sizeof(struct aead_request) + crypto_aead_reqsize(tfm) >
-	    FUNNEL_AEAD_REQ_MAX ||
-	    crypto_aead_alignmask(tfm) >= FUNNEL_IV_ALIGN) {
-		NL_SET_ERR_MSG(extack,
-			       "this kernel's gcm(aes) needs a larger request than funnel provides");
+	/* a driver named by gcm_driver must still be AES-GCM */
+	if (strcmp(crypto_tfm_alg_name(crypto_aead_tfm(tfm)), "gcm(aes)") ||
+	    crypto_aead_alignmask(tfm) >= ARCH_KMALLOC_MINALIGN) {
+		NL_SET_ERR_MSG(extack, FUNNEL_BAD_DRIVER);
 		crypto_free_aead(tfm);
-		return ERR_PTR(-EOPNOTSUPP);
+		return ERR_PTR(-EINVAL);
 	}
 	err = crypto_aead_setkey(tfm, key, FUNNEL_KEY_LEN);
 	if (!err)
@@ -117,8 +128,12 @@ void funnel_key_free(struct funnel_key *key)
 
 static void funnel_key_free_work(struct work_struct *work)
 {
-	funnel_key_free(container_of(to_rcu_work(work), struct funnel_key,
-				     free_work));
+	struct funnel_key *key = container_of(to_rcu_work(work),
+					      struct funnel_key, free_work);
+
+	/* no new operation can find the key; wait for those under way */
+	wait_var_event(&key->inflight, !atomic_read(&key->inflight));
+	funnel_key_free(key);
 }
 
 /* Free a key once no reader can see it, in process context. */
@@ -143,16 +158,17 @@ struct funnel_key *funnel_key_alloc(const struct funnel_key_cfg *cfg,
 	memcpy(key->enc_salt, cfg->enc_salt, FUNNEL_SALT_LEN);
 	memcpy(key->dec_salt, cfg->dec_salt, FUNNEL_SALT_LEN);
 	atomic64_set(&key->tx_seq, 0);
+	atomic_set(&key->inflight, 0);
 	spin_lock_init(&key->rx_lock);
 	INIT_RCU_WORK(&key->free_work, funnel_key_free_work);
 
-	key->enc = funnel_aead_new(cfg->enc_key, extack);
+	key->enc = funnel_aead_new(cfg->enc_key, cfg->sync, extack);
 	if (IS_ERR(key->enc)) {
 		err = PTR_ERR(key->enc);
 		key->enc = NULL;
 		goto err;
 	}
-	key->dec = funnel_aead_new(cfg->dec_key, extack);
+	key->dec = funnel_aead_new(cfg->dec_key, cfg->sync, extack);
 	if (IS_ERR(key->dec)) {
 		err = PTR_ERR(key->dec);
 		key->dec = NULL;
@@ -236,46 +252,121 @@ err:
 	return NULL;
 }
 
+/* ---- operations ---- */
+
+static void funnel_seal_finish(struct funnel_crypt *c, int err);
+static void funnel_open_finish(struct funnel_crypt *c, int err);
+
 /*
- * Run the AEAD in place over skb (ours, not shared, no frag list): 16
- * bytes of AAD at off, then cryptlen bytes (plaintext to seal, followed
- * by room for the tag; or ciphertext and tag to open).  Synchronous.
- * Returns 0, -EBADMSG for a tag mismatch, or another error.
+ * The end of an operation, in the context the receive path and UDP give
+ * (RCU read lock, BHs off): the next step, then the references go.
  */
-static int funnel_aead_run(struct crypto_aead *tfm, struct sk_buff *skb,
-			   unsigned int off, unsigned int cryptlen,
-			   const u8 *salt, __be64 ctr, bool enc)
+static void funnel_crypt_finish(struct funnel_crypt *c, int err)
 {
-	struct funnel_aead_scratch *s;
-	struct aead_request *req;
+	struct funnel_stream *st = c->st;
+	struct funnel_key *key = c->key;
+	struct sock *sk = c->sk;
+
+	if (c->enc)
+		funnel_seal_finish(c, err);
+	else
+		funnel_open_finish(c, err);
+	/* the request context held GHASH state */
+	kfree_sensitive(c);
+	/* wake_up_var() only hashes the address: st may be gone by then */
+	if (atomic_dec_and_test(&key->inflight))
+		wake_up_var(&key->inflight);
+	if (atomic_dec_and_test(&st->inflight))
+		wake_up_var(&st->inflight);
+	sock_put(sk);
+}
+
+/* The completion of an operation that went asynchronous (cryptd). */
+static void funnel_crypt_done(FUNNEL_CRYPTO_DONE_ARG areq, int err)
+{
+	struct funnel_crypt *c = funnel_crypto_done_data(areq);
+
+	/* a backlog notice: never asked for (no MAY_BACKLOG) */
+	if (err == -EINPROGRESS)
+		return;
+	rcu_read_lock();
+	local_bh_disable();
+	funnel_crypt_finish(c, err);
+	local_bh_enable();
+	rcu_read_unlock();
+}
+
+/*
+ * A new operation of key (tfm, one of its directions) on stream st over
+ * skb (ours, no frag list), which it takes over.  NULL when memory runs
+ * out; skb is then still the caller's.  RCU read lock held.
+ */
+static struct funnel_crypt *funnel_crypt_new(struct funnel_stream *st,
+					     struct funnel_key *key,
+					     struct crypto_aead *tfm,
+					     struct sk_buff *skb, bool enc)
+{
+	unsigned int nsg = skb_shinfo(skb)->nr_frags + 1;
+	size_t reqoff, sgoff, ivoff;
+	struct funnel_crypt *c;
+	u8 *mem;
+
+	reqoff = ALIGN(sizeof(*c), CRYPTO_MINALIGN);
+	sgoff = ALIGN(reqoff + sizeof(struct aead_request) +
+		      crypto_aead_reqsize(tfm), __alignof__(struct scatterlist));
+	ivoff = ALIGN(sgoff + nsg * sizeof(struct scatterlist),
+		      crypto_aead_alignmask(tfm) + 1);
+	mem = kmalloc(ivoff + FUNNEL_NONCE_LEN, GFP_ATOMIC);
+	if (!mem)
+		return NULL;
+	c = (struct funnel_crypt *)mem;
+	c->st = st;
+	c->key = key;
+	c->sk = st->fs->sk;
+	c->skb = skb;
+	c->enc = enc;
+	c->req = (struct aead_request *)(mem + reqoff);
+	c->sg = (struct scatterlist *)(mem + sgoff);
+	c->iv = mem + ivoff;
+	sg_init_table(c->sg, nsg);
+	aead_request_set_tfm(c->req, tfm);
+
+	/* released by funnel_crypt_finish(); freeing waits for them */
+	atomic_inc(&st->inflight);
+	atomic_inc(&key->inflight);
+	sock_hold(c->sk);
+	return c;
+}
+
+/*
+ * Run c's AEAD in place over c->skb: 16 bytes of AAD at off, then
+ * cryptlen bytes (plaintext to seal, followed by room for the tag; or
+ * ciphertext and tag to open).  funnel_crypt_finish() follows, now or
+ * from the completion callback.  RCU read lock held.
+ */
+static void funnel_crypt_run(struct funnel_crypt *c, unsigned int off,
+			     unsigned int cryptlen, const u8 *salt, __be64 ctr)
+{
+	struct aead_request *req = c->req;
+	struct scatterlist *sg = c->sg;
 	int err;
 
-	/* the scratch area is this CPU's until BHs are enabled again */
-	local_bh_disable();
-	s = this_cpu_ptr(funnel_scratch);
-	req = (struct aead_request *)s->req;
-
-	memcpy(s->iv, salt, FUNNEL_SALT_LEN);
-	memcpy(s->iv + FUNNEL_SALT_LEN, &ctr, FUNNEL_SEAL_CTR_LEN);
-
-	sg_init_table(s->sg, skb_shinfo(skb)->nr_frags + 1);
+	memcpy(c->iv, salt, FUNNEL_SALT_LEN);
+	memcpy(c->iv + FUNNEL_SALT_LEN, &ctr, FUNNEL_SEAL_CTR_LEN);
 	/* sealing appends the tag: it is part of the output */
-	err = skb_to_sgvec(skb, s->sg, off, FUNNEL_AAD_LEN + cryptlen +
-			   (enc ? FUNNEL_SEAL_TAG_LEN : 0));
-	if (err < 0)
-		goto out;
-
-	aead_request_set_tfm(req, tfm);
-	aead_request_set_callback(req, 0, NULL, NULL);
+	err = skb_to_sgvec(c->skb, sg, off, FUNNEL_AAD_LEN + cryptlen +
+			   (c->enc ? FUNNEL_SEAL_TAG_LEN : 0));
+	if (err < 0) {
+		funnel_crypt_finish(c, err);
+		return;
+	}
+	aead_request_set_callback(req, 0, funnel_crypt_done, c);
 	aead_request_set_ad(req, FUNNEL_AAD_LEN);
-	aead_request_set_crypt(req, s->sg, s->sg, cryptlen, s->iv);
-	/* the tfm is synchronous (funnel_aead_new): no -EINPROGRESS */
-	err = enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
-	/* the request context held GHASH state: not for the next frame */
-	memzero_explicit(s->req, sizeof(*req) + crypto_aead_reqsize(tfm));
-out:
-	local_bh_enable();
-	return err;
+	aead_request_set_crypt(req, sg, sg, cryptlen, c->iv);
+	err = c->enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	/* without MAY_BACKLOG, -EINPROGRESS is the only "queued" */
+	if (err != -EINPROGRESS)
+		funnel_crypt_finish(c, err);
 }
 
 /* ---- seal ---- */
@@ -344,33 +435,58 @@ static struct sk_buff *funnel_seal_skb(struct sk_buff *skb, unsigned int off,
 	return skb;
 }
 
+/* After the cipher: queue the sealed frame, count it. */
+static void funnel_seal_finish(struct funnel_crypt *c, int err)
+{
+	struct funnel_stream *st = c->st;
+
+	if (err) {
+		kfree_skb(c->skb);
+		funnel_stream_count(st, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return;
+	}
+	/* the carrier counts its own drop */
+	if (funnel_tx_frame(st->fs, c->skb)) {
+		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return;
+	}
+	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_FRAMES);
+	funnel_stat_add(&st->stats, FUNNEL_A_STATS_TX_BYTES, c->len);
+}
+
 /*
  * Seal the len plaintext bytes at off of skb with the primary key of st
- * into a frame: length prefix, hdr with S and K set, counter, ciphertext,
- * tag.  skb is consumed; the frame may be skb itself.  The caller holds
- * the RCU read lock and keeps the counters of an ordered stream in queue
- * order.  Returns NULL with *reason, a FUNNEL_A_STATS_* counter, when
- * the frame cannot be sealed.  *expired is the key, or NULL: the caller
- * passes it to funnel_key_expire_notify() once it dropped its locks.
+ * into a frame (length prefix, hdr with S and K set, counter, ciphertext,
+ * tag) and queue it on the carrier.  skb is consumed.  The caller holds
+ * the RCU read lock and, on an ordered stream, the stream's tx_lock, so
+ * that counters are queued in order (an ordered stream's AEAD is
+ * synchronous, see funnel_aead_new(): nothing overtakes).  An unordered
+ * stream's frame that goes asynchronous is queued when it completes.
+ * Returns true when the frame
+ * went to the cipher (counted by the stream when it is queued), false
+ * when it was dropped and counted.  *expired is the key, or NULL: the
+ * caller passes it to funnel_key_expire_notify() once it dropped its
+ * locks.
  */
-struct sk_buff *funnel_seal(struct funnel_stream *st,
-			    const struct funnel_hdr *hdr, struct sk_buff *skb,
-			    unsigned int off, unsigned int len, int *reason,
-			    struct funnel_key **expired)
+bool funnel_seal(struct funnel_stream *st, const struct funnel_hdr *hdr,
+		 struct sk_buff *skb, unsigned int off, unsigned int len,
+		 struct funnel_key **expired)
 {
+	struct funnel_crypt *c;
 	struct funnel_key *key;
 	struct funnel_hdr *h;
+	int reason;
 	__be64 ctr;
 	s64 seq;
 
 	*expired = NULL;
 	key = rcu_dereference(st->keys[READ_ONCE(st->primary)]);
 	if (!key) {
-		*reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
+		reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
 		goto drop;
 	}
 	if (len > FUNNEL_MAX_SEALED_PAYLOAD) {
-		*reason = FUNNEL_A_STATS_TX_DROP_TOOBIG;
+		reason = FUNNEL_A_STATS_TX_DROP_TOOBIG;
 		goto drop;
 	}
 	/* a key seals at most hard-limit frames, counters 1..hard-limit */
@@ -379,15 +495,18 @@ struct sk_buff *funnel_seal(struct funnel_stream *st,
 		/* used up: the owed notification is still due */
 		if (funnel_key_expire_due(key, seq))
 			*expired = key;
-		*reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
+		reason = FUNNEL_A_STATS_TX_DROP_NO_KEY;
 		goto drop;
 	}
 	seq++;
+	/* the counter is used up whatever happens next */
+	if (funnel_key_expire_due(key, seq))
+		*expired = key;
 
 	skb = funnel_seal_skb(skb, off, len);
 	if (!skb) {
-		*reason = FUNNEL_A_STATS_TX_DROP_QUEUE;
-		goto out;
+		funnel_stream_count(st, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return false;
 	}
 	*(__be16 *)skb->data = htons(FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD +
 				     len);
@@ -401,21 +520,19 @@ struct sk_buff *funnel_seal(struct funnel_stream *st,
 	memcpy(skb->data + FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN, &ctr,
 	       sizeof(ctr));
 
-	if (funnel_aead_run(key->enc, skb, FUNNEL_LEN_PREFIX, len,
-			    key->enc_salt, ctr, true)) {
-		kfree_skb(skb);
-		skb = NULL;
-		*reason = FUNNEL_A_STATS_TX_DROP_QUEUE;
+	c = funnel_crypt_new(st, key, key->enc, skb, true);
+	if (!c) {
+		reason = FUNNEL_A_STATS_TX_DROP_QUEUE;
+		goto drop;
 	}
-out:
-	/* the counter is used up either way */
-	if (funnel_key_expire_due(key, seq))
-		*expired = key;
-	return skb;
+	c->len = FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + len;
+	funnel_crypt_run(c, FUNNEL_LEN_PREFIX, len, key->enc_salt, ctr);
+	return true;
 
 drop:
+	funnel_stream_count(st, reason);
 	kfree_skb(skb);
-	return NULL;
+	return false;
 }
 
 /* ---- open ---- */
@@ -486,65 +603,84 @@ static bool funnel_replayed(const struct funnel_stream *st,
 	return !ok;
 }
 
+/* After the cipher: the replay window, then the datagram goes out. */
+static void funnel_open_finish(struct funnel_crypt *c, int err)
+{
+	struct funnel_stream *st = c->st;
+	struct sk_buff *pl = c->skb;
+	int reason;
+
+	if (err) {
+		reason = err == -EBADMSG ? FUNNEL_A_STATS_RX_DROP_AUTH :
+					   FUNNEL_A_STATS_RX_DROP_QUEUE;
+		goto drop;
+	}
+	/* the tag verified: now the counter counts as seen */
+	if (funnel_replayed(st, c->key, c->counter, true)) {
+		reason = FUNNEL_A_STATS_RX_DROP_REPLAY;
+		goto drop;
+	}
+	if (pskb_trim(pl, c->len - FUNNEL_SEAL_TAG_LEN) ||
+	    !pskb_pull(pl, FUNNEL_AAD_LEN)) {
+		reason = FUNNEL_A_STATS_RX_DROP_QUEUE;
+		goto drop;
+	}
+	funnel_stream_deliver(st, pl, c->flow, c->len);
+	return;
+
+drop:
+	funnel_stream_drop(st, pl, reason);
+}
+
 /*
  * The key checks, replay check and tag of a DATA frame of keyed stream
- * st, or a sealed DATA frame of any stream (wire-format.md 12, step 9).
- * The frame (header and body) is flen bytes at foff of skb, which is not
- * changed.  Returns the plaintext in a new skb with headroom for UDP, or
- * NULL with *reason, a FUNNEL_A_STATS_* counter.  RCU read lock held.
+ * st, or a sealed DATA frame of any stream (wire-format.md 12, step 9),
+ * then the delivery of its datagram (funnel_stream_deliver()).  The
+ * frame (header and body) is flen bytes at foff of skb, which is not
+ * changed: the frame is copied into an skb with headroom for UDP and
+ * opened there.  A frame that fails is dropped and counted.  RCU read
+ * lock held.
  */
-struct sk_buff *funnel_open(struct funnel_stream *st, const struct sk_buff *skb,
-			    unsigned int foff, unsigned int flen,
-			    const struct funnel_hdr *hdr, int *reason)
+void funnel_open(struct funnel_stream *st, const struct sk_buff *skb,
+		 unsigned int foff, unsigned int flen,
+		 const struct funnel_hdr *hdr)
 {
 	struct funnel_key *key = NULL;
+	struct funnel_crypt *c;
 	struct sk_buff *pl;
 	__be64 ctr;
-	u64 c;
-	int err;
+	u64 cnt;
 
 	if (hdr->flags & FUNNEL_F_SEALED)
 		key = funnel_rx_key(st, hdr->flags);
 	if (!key) {
-		*reason = FUNNEL_A_STATS_RX_DROP_NO_KEY;
-		return NULL;
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_NO_KEY);
+		return;
 	}
 	if (flen < FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD ||
 	    skb_copy_bits(skb, foff + FUNNEL_HDR_LEN, &ctr, sizeof(ctr))) {
-		*reason = FUNNEL_A_STATS_RX_DROP_MALFORMED;
-		return NULL;
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
 	}
-	c = be64_to_cpu(ctr);
-	if (funnel_replayed(st, key, c, false)) {
-		*reason = FUNNEL_A_STATS_RX_DROP_REPLAY;
-		return NULL;
+	cnt = be64_to_cpu(ctr);
+	/* no cipher for a frame the window refuses anyway */
+	if (funnel_replayed(st, key, cnt, false)) {
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_REPLAY);
+		return;
 	}
 
 	pl = funnel_priv_skb(skb, foff, flen, FUNNEL_UDP_HEADROOM, 0, 0);
 	if (!pl) {
-		*reason = FUNNEL_A_STATS_RX_DROP_QUEUE;
-		return NULL;
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		return;
 	}
-	err = funnel_aead_run(key->dec, pl, 0, flen - FUNNEL_AAD_LEN,
-			      key->dec_salt, ctr, false);
-	if (err) {
-		*reason = err == -EBADMSG ? FUNNEL_A_STATS_RX_DROP_AUTH :
-					    FUNNEL_A_STATS_RX_DROP_QUEUE;
-		goto drop;
+	c = funnel_crypt_new(st, key, key->dec, pl, false);
+	if (!c) {
+		funnel_stream_drop(st, pl, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		return;
 	}
-	/* the tag verified: now the counter counts as seen */
-	if (funnel_replayed(st, key, c, true)) {
-		*reason = FUNNEL_A_STATS_RX_DROP_REPLAY;
-		goto drop;
-	}
-	if (pskb_trim(pl, flen - FUNNEL_SEAL_TAG_LEN) ||
-	    !pskb_pull(pl, FUNNEL_AAD_LEN)) {
-		*reason = FUNNEL_A_STATS_RX_DROP_QUEUE;
-		goto drop;
-	}
-	return pl;
-
-drop:
-	kfree_skb(pl);
-	return NULL;
+	c->counter = cnt;
+	c->flow = ntohl(hdr->flow);
+	c->len = flen;
+	funnel_crypt_run(c, 0, flen - FUNNEL_AAD_LEN, key->dec_salt, ctr);
 }

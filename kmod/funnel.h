@@ -124,6 +124,7 @@ struct funnel_stream {
 	struct funnel_key __rcu *keys[FUNNEL_KEY_SLOT_MAX + 1];
 	u8 primary;
 	spinlock_t tx_lock;		/* ordered: seal and queue as one */
+	atomic_t inflight;		/* AEAD operations under way */
 
 	struct funnel_stats stats;
 };
@@ -185,6 +186,8 @@ struct funnel_stream *funnel_stream_lookup(struct funnel_sock *fs, u16 id);
 void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 		       const struct funnel_hdr *hdr, unsigned int off,
 		       unsigned int len);
+void funnel_stream_deliver(struct funnel_stream *st, struct sk_buff *pl,
+			   u32 id, unsigned int wire);
 struct funnel_flow *funnel_flow_lookup_id(struct funnel_stream *st, u32 id);
 struct funnel_flow *funnel_flow_lookup_addr(struct funnel_stream *st,
 					    const struct funnel_addr *a);
@@ -226,6 +229,7 @@ struct funnel_key_cfg {
 	const u8 *dec_key, *dec_salt;
 	u64 soft_limit;			/* 0: none */
 	u64 hard_limit;			/* 0: none */
+	bool sync;			/* a synchronous AEAD (ordered stream) */
 };
 
 struct funnel_key {
@@ -238,6 +242,7 @@ struct funnel_key {
 	u8 enc_salt[FUNNEL_SALT_LEN];
 	u8 dec_salt[FUNNEL_SALT_LEN];
 	atomic64_t tx_seq;		/* the last counter used to seal */
+	atomic_t inflight;		/* AEAD operations under way */
 	unsigned long expire_ntf_at;	/* last key-expire-ntf try, jiffies */
 	bool expire_ntf_sent;		/* a key-expire-ntf went out */
 
@@ -254,17 +259,14 @@ struct funnel_key *funnel_key_alloc(const struct funnel_key_cfg *cfg,
 void funnel_key_free(struct funnel_key *key);
 void funnel_key_free_rcu(struct funnel_key *key);
 bool funnel_stream_keyed(const struct funnel_stream *st);
-int funnel_crypto_init(void);
-void funnel_crypto_exit(void);
-struct sk_buff *funnel_seal(struct funnel_stream *st,
-			    const struct funnel_hdr *hdr, struct sk_buff *skb,
-			    unsigned int off, unsigned int len, int *reason,
-			    struct funnel_key **expired);
+bool funnel_seal(struct funnel_stream *st, const struct funnel_hdr *hdr,
+		 struct sk_buff *skb, unsigned int off, unsigned int len,
+		 struct funnel_key **expired);
 void funnel_key_expire_notify(struct funnel_stream *st,
 			      struct funnel_key *key);
-struct sk_buff *funnel_open(struct funnel_stream *st, const struct sk_buff *skb,
-			    unsigned int foff, unsigned int flen,
-			    const struct funnel_hdr *hdr, int *reason);
+void funnel_open(struct funnel_stream *st, const struct sk_buff *skb,
+		 unsigned int foff, unsigned int flen,
+		 const struct funnel_hdr *hdr);
 
 /* carrier.c: the per-netns table of registered carriers */
 struct funnel_net {

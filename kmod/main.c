@@ -16,13 +16,9 @@ static int __init funnel_init(void)
 {
 	int err;
 
-	err = funnel_crypto_init();
-	if (err)
-		return err;
-
 	err = funnel_carrier_init();
 	if (err)
-		goto err_crypto;
+		return err;
 
 	err = funnel_ulp_init();
 	if (err)
@@ -40,8 +36,6 @@ err_ulp:
 	funnel_ulp_exit();
 err_carrier:
 	funnel_carrier_exit();
-err_crypto:
-	funnel_crypto_exit();
 	return err;
 }
 
@@ -50,7 +44,6 @@ static void __exit funnel_exit(void)
 	funnel_nl_exit();
 	funnel_ulp_exit();
 	funnel_carrier_exit();
-	funnel_crypto_exit();
 }
 
 module_init(funnel_init);

@@ -533,6 +533,7 @@ static int funnel_nl_stream_new_doit(struct sk_buff *skb,
 		err = funnel_nl_keyconf(info, &kcfg);
 		if (err)
 			return err;
+		kcfg.sync = !cfg.unordered;
 		if (kcfg.slot != FUNNEL_KEY_SLOT_PRIMARY) {
 			NL_SET_ERR_MSG_ATTR(info->extack,
 					    info->attrs[FUNNEL_A_KEYCONF],
@@ -1009,6 +1010,15 @@ static int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
+	/* an ordered stream seals synchronously: the stream says which */
+	mutex_lock(&fn->lock);
+	st = funnel_nl_stream_lookup(info);
+	if (st)
+		cfg.sync = !st->unordered;
+	mutex_unlock(&fn->lock);
+	if (!st)
+		return -ENOENT;
+
 	/* the AEADs are allocated (and may sleep) outside the lock */
 	key = funnel_key_alloc(&cfg, info->extack);
 	if (IS_ERR(key))
@@ -1018,6 +1028,12 @@ static int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
 	st = funnel_nl_stream_lookup(info);
 	if (!st) {
 		err = -ENOENT;
+		goto out;
+	}
+	if (st->unordered == cfg.sync) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_STREAM_ID],
+				    "the stream was replaced meanwhile; try again");
+		err = -EAGAIN;
 		goto out;
 	}
 	if (st->kind == FUNNEL_STREAM_USER) {

@@ -392,9 +392,7 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 		       unsigned int len)
 {
 	u32 id = ntohl(hdr->flow);
-	struct funnel_flow *flow;
 	struct sk_buff *pl;
-	int reason;
 
 	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_FRAMES);
 	funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_BYTES,
@@ -411,23 +409,32 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 	}
 
 	/* key checks, replay and tag (wire-format.md 12, step 9) before
-	 * the frame may find or create a flow
+	 * the frame may find or create a flow: funnel_open() delivers
 	 */
 	if (funnel_stream_keyed(st) || hdr->flags & FUNNEL_F_SEALED) {
-		pl = funnel_open(st, skb, off - FUNNEL_HDR_LEN,
-				 FUNNEL_HDR_LEN + len, hdr, &reason);
-		if (!pl) {
-			funnel_stream_drop(st, skb, reason);
-			return;
-		}
-	} else {
-		pl = funnel_udp_payload_skb(skb, off, len);
-		if (!pl) {
-			funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_QUEUE);
-			return;
-		}
+		funnel_open(st, skb, off - FUNNEL_HDR_LEN, FUNNEL_HDR_LEN + len,
+			    hdr);
+		consume_skb(skb);
+		return;
+	}
+	pl = funnel_udp_payload_skb(skb, off, len);
+	if (!pl) {
+		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		return;
 	}
 	consume_skb(skb);
+	funnel_stream_deliver(st, pl, id, FUNNEL_HDR_LEN + len);
+}
+
+/*
+ * The datagram pl (ours, headroom for UDP) of a DATA frame of flow id,
+ * whose header and body were wire bytes: to its flow, which a
+ * udp-connect stream creates.  RCU read lock held, BHs off.
+ */
+void funnel_stream_deliver(struct funnel_stream *st, struct sk_buff *pl,
+			   u32 id, unsigned int wire)
+{
+	struct funnel_flow *flow;
 
 	flow = funnel_flow_lookup_id(st, id);
 	if (!flow && st->kind == FUNNEL_STREAM_UDP_LISTEN) {
@@ -448,7 +455,7 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 
 	WRITE_ONCE(flow->last_used, jiffies);
 	atomic64_inc(&flow->rx_frames);
-	atomic64_add(FUNNEL_HDR_LEN + len, &flow->rx_bytes);
+	atomic64_add(wire, &flow->rx_bytes);
 
 	if (st->kind == FUNNEL_STREAM_UDP_CONNECT && !READ_ONCE(flow->sock))
 		funnel_flow_hold(st, flow, pl);
@@ -467,7 +474,11 @@ static void funnel_stream_free(struct funnel_stream *st)
 {
 	int i;
 
-	/* nobody sees the stream any more: its keys go with it */
+	/* nobody finds the stream any more; AEAD operations still under
+	 * way end with a completion that uses it, its keys and carrier
+	 */
+	wait_var_event(&st->inflight, !atomic_read(&st->inflight));
+	/* its keys go with it */
 	for (i = 0; i <= FUNNEL_KEY_SLOT_MAX; i++)
 		funnel_key_free(rcu_dereference_protected(st->keys[i], true));
 	if (st->lsock)
@@ -582,6 +593,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 	st->hash_seed = get_random_u32();
 	spin_lock_init(&st->flow_lock);
 	spin_lock_init(&st->tx_lock);
+	atomic_set(&st->inflight, 0);
 	INIT_LIST_HEAD(&st->connecting);
 	INIT_DELAYED_WORK(&st->gc_work, funnel_gc_work);
 	INIT_WORK(&st->connect_work, funnel_connect_work);

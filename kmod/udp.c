@@ -26,25 +26,6 @@
 /* payloads up to this size are copied into the linear area */
 #define FUNNEL_UDP_LINEAR_MAX	(2048 - FUNNEL_UDP_HEADROOM)
 
-/* Seal the datagram skb (at its UDP header), which is consumed, as a
- * frame and queue it: *err from the queue.  false: it could not be
- * sealed, for *reason.  *expired: see funnel_seal().
- */
-static bool funnel_seal_queue(struct funnel_stream *st,
-			      const struct funnel_hdr *h, struct sk_buff *skb,
-			      unsigned int len, int *err, int *reason,
-			      struct funnel_key **expired)
-{
-	struct sk_buff *frame;
-
-	frame = funnel_seal(st, h, skb, sizeof(struct udphdr), len, reason,
-			    expired);
-	if (!frame)
-		return false;
-	*err = funnel_tx_frame(st->fs, frame);
-	return true;
-}
-
 void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 			struct sk_buff *skb)
 {
@@ -56,30 +37,32 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 		.flow	= htonl(flow->id),
 	};
 	struct funnel_key *expired;
-	int reason, err;
-	bool sealed;
+	bool sealing;
+	int err;
 
 	if (funnel_stream_keyed(st)) {
 		/* the counter goes with the queue position on an ordered
-		 * stream: seal and queue as one step
+		 * stream: seal and queue as one step.  The stream counts
+		 * the frame when it is queued; the flow when it is sealed.
 		 */
 		if (st->unordered) {
-			sealed = funnel_seal_queue(st, &h, skb, len, &err,
-						   &reason, &expired);
+			sealing = funnel_seal(st, &h, skb, sizeof(struct udphdr),
+					      len, &expired);
 		} else {
 			spin_lock_bh(&st->tx_lock);
-			sealed = funnel_seal_queue(st, &h, skb, len, &err,
-						   &reason, &expired);
+			sealing = funnel_seal(st, &h, skb, sizeof(struct udphdr),
+					      len, &expired);
 			spin_unlock_bh(&st->tx_lock);
 		}
 		if (expired)
 			funnel_key_expire_notify(st, expired);
-		if (!sealed) {
-			funnel_stream_count(st, reason);
-			return;
+		if (sealing) {
+			wire = FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + len;
+			WRITE_ONCE(flow->last_used, jiffies);
+			atomic64_inc(&flow->tx_frames);
+			atomic64_add(wire, &flow->tx_bytes);
 		}
-		wire = FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + len;
-		goto sent;
+		return;
 	}
 
 	if (len > FUNNEL_MAX_PAYLOAD) {
@@ -100,7 +83,6 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 	wire = FUNNEL_HDR_LEN + len;
 	err = funnel_tx_frame(st->fs, skb);
 
-sent:
 	WRITE_ONCE(flow->last_used, jiffies);
 	if (err) {
 		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);

@@ -47,6 +47,17 @@ sites_down() {
 	true
 }
 
+# module_idle: wait (up to 5 s) until nothing holds funnel.ko, so that
+# rmmod may run
+module_idle() {
+	local i
+	for i in $(seq 50); do
+		[ "$(cat /sys/module/funnel/refcnt 2>/dev/null)" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_files SECONDS FILE...: until every FILE exists
 wait_files() {
 	local n=$(( $1 * 10 )) f; shift

@@ -169,10 +169,7 @@ refused "udp: rmmod refused while carriers are live" "in use|busy" rmmod funnel
 check "udp: the carriers still forward after the refused rmmod" \
 	ip netns exec fc udp_pump rr 127.0.0.1 8101 -n 10
 sites_down
-for i in $(seq 50); do
-	[ "$(cat /sys/module/funnel/refcnt 2>/dev/null)" = 0 ] && break
-	sleep 0.1
-done
+module_idle
 check "udp: rmmod once the carriers are closed" rmmod funnel
 check "udp: modprobe again" modprobe funnel
 rm -rf "$W"

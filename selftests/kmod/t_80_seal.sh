@@ -6,9 +6,10 @@
 # back and forth under heavier traffic, soft and hard limits, a
 # key-expire-ntf sent again until heard, the test vector of section 14
 # and a replayed frame.
+SEAL=${SEAL:-seal}
 modprobe funnel
 W=$(mktemp -d)
-sites_up || not_ok "seal: two netns joined by veth"
+sites_up || not_ok "$SEAL: two netns joined by veth"
 peer=$FUNNEL_TOP/selftests/kmod/rawpeer.py
 
 K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
@@ -48,9 +49,9 @@ tun co fc --connect 10.99.0.2:7006 --udp-listen 1:127.0.0.1:5306
 tun su fs --listen 10.99.0.2:7004 --user 9
 tun cu fc --connect 10.99.0.2:7004 --user 9
 if wait_files 20 "$W"/{sa,ca,sb,cb,sc,cc,sd,cd,so,co,su,cu}.id; then
-	ok "seal: carriers set up"
+	ok "$SEAL: carriers set up"
 else
-	not_ok "seal: carriers set up"
+	not_ok "$SEAL: carriers set up"
 	tail -n 3 "$W"/*.out | sed 's/^/#   /'
 fi
 cid() { cat "$W/$1.id" 2>/dev/null; }
@@ -64,49 +65,49 @@ ed="keyconf.encrypt-dir.key=hex:$K1 keyconf.encrypt-dir.salt=hex:$S1"
 dd="keyconf.decrypt-dir.key=hex:$K2 keyconf.decrypt-dir.salt=hex:$S2"
 # shellcheck disable=SC2086
 {
-refused "seal: key-new refuses a 31-byte key" "binary attribute size out of range" \
+refused "$SEAL: key-new refuses a 31-byte key" "binary attribute size out of range" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 $kc \
 	keyconf.encrypt-dir.key=hex:"${K1:2}" keyconf.encrypt-dir.salt=hex:$S1 $dd
-refused "seal: key-new refuses a 3-byte salt" "binary attribute size out of range" \
+refused "$SEAL: key-new refuses a 3-byte salt" "binary attribute size out of range" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 $kc \
 	keyconf.encrypt-dir.key=hex:$K1 keyconf.encrypt-dir.salt=hex:a0a1a2 $dd
-refused "seal: key-new refuses cipher 99" "integer out of range" \
+refused "$SEAL: key-new refuses cipher 99" "integer out of range" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:0 \
 	keyconf.key-id=u32:1 keyconf.cipher=u32:99 $ed $dd
-refused "seal: key-new refuses slot 2" "integer out of range" \
+refused "$SEAL: key-new refuses slot 2" "integer out of range" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:2 \
 	keyconf.key-id=u32:1 keyconf.cipher=u32:1 $ed $dd
-refused "seal: key-new refuses identical encrypt and decrypt keys" \
+refused "$SEAL: key-new refuses identical encrypt and decrypt keys" \
 	"encrypt and decrypt keys must differ" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 $kc $ed \
 	keyconf.decrypt-dir.key=hex:$K1 keyconf.decrypt-dir.salt=hex:$S2
-refused "seal: key-new refuses a missing stream" "no such stream" \
+refused "$SEAL: key-new refuses a missing stream" "no such stream" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:99 $kc $ed $dd
-refused "seal: key-new refuses a missing carrier" "no such carrier" \
+refused "$SEAL: key-new refuses a missing carrier" "no such carrier" \
 	$nl key-new carrier-id=u32:9999 stream-id=u16:1 $kc $ed $dd
-refused "seal: key-new without key-id names it" "missing attribute keyconf.key-id" \
+refused "$SEAL: key-new without key-id names it" "missing attribute keyconf.key-id" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:0 \
 	keyconf.cipher=u32:1 $ed $dd
-refused "seal: key-new without salt" "needs key and salt" \
+refused "$SEAL: key-new without salt" "needs key and salt" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 $kc \
 	keyconf.encrypt-dir.key=hex:$K1 $dd
-refused "seal: key-new without keyconf" "missing attribute keyconf" \
+refused "$SEAL: key-new without keyconf" "missing attribute keyconf" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1
-refused "seal: key-new refuses tx-counter (get only)" "Unknown attribute type.*tx-counter" \
+refused "$SEAL: key-new refuses tx-counter (get only)" "Unknown attribute type.*tx-counter" \
 	$nl key-new carrier-id=u32:"$ca" stream-id=u16:1 $kc $ed $dd keyconf.tx-counter=u64:5
-refused "seal: key-new on a user stream is refused" "sealed by userspace" \
+refused "$SEAL: key-new on a user stream is refused" "sealed by userspace" \
 	$nl key-new carrier-id=u32:"$cu" stream-id=u16:9 $kc $ed $dd
-refused "seal: stream-new with a key on a user stream is refused" "sealed by userspace" \
+refused "$SEAL: stream-new with a key on a user stream is refused" "sealed by userspace" \
 	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:20 stream-kind=u32:1 $kc $ed $dd
-refused "seal: stream-new with a key in the secondary slot is refused" "primary slot" \
+refused "$SEAL: stream-new with a key in the secondary slot is refused" "primary slot" \
 	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:21 stream-kind=u32:3 \
 	remote-ipv4=be32:0x7f000001 remote-port=be16:7399 keyconf.slot=u32:1 \
 	keyconf.key-id=u32:1 keyconf.cipher=u32:1 $ed $dd
-refused "seal: stream-new with a 31-byte key is refused" "binary attribute size out of range" \
+refused "$SEAL: stream-new with a 31-byte key is refused" "binary attribute size out of range" \
 	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:22 stream-kind=u32:3 \
 	remote-ipv4=be32:0x7f000001 remote-port=be16:7399 $kc \
 	keyconf.encrypt-dir.key=hex:"${K1:2}" keyconf.encrypt-dir.salt=hex:$S1 $dd
-refused "seal: stream-new with identical keys is refused" "encrypt and decrypt keys must differ" \
+refused "$SEAL: stream-new with identical keys is refused" "encrypt and decrypt keys must differ" \
 	$nl stream-new carrier-id=u32:"$cu" stream-id=u16:23 stream-kind=u32:3 \
 	remote-ipv4=be32:0x7f000001 remote-port=be16:7399 $kc $ed \
 	keyconf.decrypt-dir.key=hex:$K1 keyconf.decrypt-dir.salt=hex:$S2
@@ -115,17 +116,17 @@ if $nl stream-new carrier-id=u32:"$cu" stream-id=u16:24 stream-kind=u32:3 \
    [ "$(nlget fc keyconf.key-id key-get carrier-id=u32:"$cu" stream-id=u16:24 keyconf.slot=u32:0)" = 1 ] &&
    [ -z "$(nlget fc keyconf.key-id key-get carrier-id=u32:"$cu" stream-id=u16:23 keyconf.slot=u32:0)" ] &&
    $nl stream-del carrier-id=u32:"$cu" stream-id=u16:24 >>"$W/snk.out" 2>&1; then
-	ok "seal: stream-new with a key: the stream holds key 1 from the start; the refused ones left nothing"
+	ok "$SEAL: stream-new with a key: the stream holds key 1 from the start; the refused ones left nothing"
 else
-	not_ok "seal: stream-new with a key"; sed 's/^/#   /' "$W/snk.out"
+	not_ok "$SEAL: stream-new with a key"; sed 's/^/#   /' "$W/snk.out"
 fi
-refused "seal: key-swap with an empty secondary" "secondary slot is empty" \
+refused "$SEAL: key-swap with an empty secondary" "secondary slot is empty" \
 	$nl key-swap carrier-id=u32:"$ca" stream-id=u16:1
-refused "seal: key-del of an empty slot" "holds no key" \
+refused "$SEAL: key-del of an empty slot" "holds no key" \
 	$nl key-del carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:1
-refused "seal: key-get of an empty slot" "holds no key" \
+refused "$SEAL: key-get of an empty slot" "holds no key" \
 	$nl key-get carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:0
-refused "seal: key-new needs CAP_NET_ADMIN" "Operation not permitted" \
+refused "$SEAL: key-new needs CAP_NET_ADMIN" "Operation not permitted" \
 	ip netns exec fc setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 	funnel-nl raw key-new carrier-id=u32:"$ca" stream-id=u16:1 $kc $ed $dd
 }
@@ -134,27 +135,27 @@ refused "seal: key-new needs CAP_NET_ADMIN" "Operation not permitted" \
 # K2/S2 = client dec; 1000 echoes, all sealed
 if key fc "$ca" 1 0 1 "$K1" "$S1" "$K2" "$S2" keyconf.soft-limit=u64:1000000 >"$W/kn.out" 2>&1 &&
    key fs "$sa" 1 0 1 "$K2" "$S2" "$K1" "$S1" >>"$W/kn.out" 2>&1; then
-	ok "seal: key-new on both sides of A"
+	ok "$SEAL: key-new on both sides of A"
 else
-	not_ok "seal: key-new on both sides of A"
+	not_ok "$SEAL: key-new on both sides of A"
 	sed 's/^/#   /' "$W/kn.out"
 fi
-refused "seal: key-new into a full slot" "holds a key" key fc "$ca" 1 0 3 "$K1" "$S1" "$K2" "$S2"
+refused "$SEAL: key-new into a full slot" "holds a key" key fc "$ca" 1 0 3 "$K1" "$S1" "$K2" "$S2"
 $nl key-get carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:0 >"$W/keyget.out" 2>&1
 if grep -q '^keyconf.key-id=1$' "$W/keyget.out" && grep -q '^keyconf.cipher=' "$W/keyget.out" &&
    grep -q '^keyconf.soft-limit=1000000$' "$W/keyget.out" &&
    grep -q '^keyconf.tx-counter=1$' "$W/keyget.out" &&
    ! grep -qE 'dir|\.key=|salt|0001020304|a0a1a2a3' "$W/keyget.out"; then
-	ok "seal: key-get: slot, key id, cipher, limits, counter; no key bytes"
+	ok "$SEAL: key-get: slot, key id, cipher, limits, counter; no key bytes"
 else
-	not_ok "seal: key-get: slot, key id, cipher, limits, counter; no key bytes"
+	not_ok "$SEAL: key-get: slot, key id, cipher, limits, counter; no key bytes"
 	sed 's/^/#   /' "$W/keyget.out"
 fi
 out=$(ip netns exec fc udp_pump rr 127.0.0.1 5301 -n 1000 -w 4 2>&1)
 if echo "$out" | grep -q 'good 1000 bad 0 lost 0'; then
-	ok "seal: matching keys: 1000 echoes through the sealed stream"
+	ok "$SEAL: matching keys: 1000 echoes through the sealed stream"
 else
-	not_ok "seal: matching keys: 1000 echoes through the sealed stream"
+	not_ok "$SEAL: matching keys: 1000 echoes through the sealed stream"
 	echo "$out" | sed 's/^/#   /'
 fi
 txc=$(nlget fc keyconf.tx-counter key-get carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:0)
@@ -162,9 +163,9 @@ rxb=$(st fs "$sa" 1 rx-bytes) rxf=$(st fs "$sa" 1 rx-frames)
 bad=$(( $(st fs "$sa" 1 rx-drop-auth) + $(st fs "$sa" 1 rx-drop-no-key) + $(st fs "$sa" 1 rx-drop-replay) ))
 # a 64-byte datagram is 8 + 24 + 64 bytes sealed
 if [ "$txc" = 1001 ] && [ "$rxf" = 1000 ] && [ "$rxb" = 96000 ] && [ "$bad" = 0 ]; then
-	ok "seal: counters: client sealed 1000 (tx-counter 1001), server took 1000 frames of 96 bytes"
+	ok "$SEAL: counters: client sealed 1000 (tx-counter 1001), server took 1000 frames of 96 bytes"
 else
-	not_ok "seal: counters: tx-counter $txc, server rx-frames $rxf rx-bytes $rxb drops $bad"
+	not_ok "$SEAL: counters: tx-counter $txc, server rx-frames $rxf rx-bytes $rxb drops $bad"
 fi
 
 # --- sealing takes over the datagram's skb: a linear one is sealed in
@@ -172,9 +173,9 @@ fi
 for sz in 8000 60000; do
 	out=$(ip netns exec fc udp_pump rr 127.0.0.1 5301 -n 20 -w 2 -s $sz 2>&1)
 	if echo "$out" | grep -q 'good 20 bad 0 lost 0'; then
-		ok "seal: 20 echoes of $sz bytes through the sealed stream"
+		ok "$SEAL: 20 echoes of $sz bytes through the sealed stream"
 	else
-		not_ok "seal: 20 echoes of $sz bytes through the sealed stream"
+		not_ok "$SEAL: 20 echoes of $sz bytes through the sealed stream"
 		echo "$out" | sed 's/^/#   /'
 	fi
 done
@@ -208,9 +209,9 @@ print("echoed", echoed, "intact", seen)
 PY
 )
 if [ "$out" = "echoed 5 intact 10" ]; then
-	ok "seal: clones of the datagrams on a packet socket stay plaintext (10 of 10); 5 echoes"
+	ok "$SEAL: clones of the datagrams on a packet socket stay plaintext (10 of 10); 5 echoes"
 else
-	not_ok "seal: clones of sealed datagrams: $out (want echoed 5 intact 10)"
+	not_ok "$SEAL: clones of sealed datagrams: $out (want echoed 5 intact 10)"
 fi
 
 # --- an ordered stream (O): counters strictly increasing, 8 requests
@@ -220,9 +221,9 @@ key fs "$so" 1 0 1 "$K2" "$S2" "$K1" "$S1" >/dev/null
 out=$(ip netns exec fc udp_pump rr 127.0.0.1 5306 -n 500 -w 8 2>&1)
 rep=$(st fs "$so" 1 rx-drop-replay)
 if echo "$out" | grep -q 'good 500 bad 0 lost 0' && [ "$rep" = 0 ]; then
-	ok "seal: ordered stream: 500 echoes, no counter out of order"
+	ok "$SEAL: ordered stream: 500 echoes, no counter out of order"
 else
-	not_ok "seal: ordered stream: rx-drop-replay $rep"
+	not_ok "$SEAL: ordered stream: rx-drop-replay $rep"
 	echo "$out" | sed 's/^/#   /'
 fi
 
@@ -239,9 +240,9 @@ sleep 1
 kill "$td"; wait "$td" 2>/dev/null
 a=$(grep -c -a "$marker-5301" "$W/cap.pcap") c=$(grep -c -a "$marker-5303" "$W/cap.pcap")
 if [ "$a" = 0 ] && [ "$c" -ge 1 ]; then
-	ok "seal: capture: the marker is not on the wire when sealed, is when not"
+	ok "$SEAL: capture: the marker is not on the wire when sealed, is when not"
 else
-	not_ok "seal: capture: marker sealed: $a times, unsealed: $c times on the wire"
+	not_ok "$SEAL: capture: marker sealed: $a times, unsealed: $c times on the wire"
 	sed 's/^/#   /' "$W/tcpdump.out"
 fi
 
@@ -252,9 +253,9 @@ key fs "$sb" 1 0 1 "$K2" "$S2" "$K3" "$S1" >/dev/null
 ip netns exec fc udp_pump rr 127.0.0.1 5302 -n 20 -w 20 -T 300 >/dev/null 2>&1
 auth=$(st fs "$sb" 1 rx-drop-auth) flows=$(st fs "$sb" 1 flows-created)
 if [ "$auth" = 20 ] && [ "$flows" = 0 ]; then
-	ok "seal: mismatched keys: 20 of 20 frames rx-drop-auth, no flow, nothing delivered"
+	ok "$SEAL: mismatched keys: 20 of 20 frames rx-drop-auth, no flow, nothing delivered"
 else
-	not_ok "seal: mismatched keys: rx-drop-auth $auth of 20, flows created $flows"
+	not_ok "$SEAL: mismatched keys: rx-drop-auth $auth of 20, flows created $flows"
 fi
 
 # --- (4) a key on one side only (C: the server): plain frames dropped
@@ -263,9 +264,9 @@ f0=$(st fs "$sc" 1 flows-created)
 ip netns exec fc udp_pump rr 127.0.0.1 5303 -n 10 -w 10 -T 300 >/dev/null 2>&1
 nokey=$(st fs "$sc" 1 rx-drop-no-key) flows=$(st fs "$sc" 1 flows-created)
 if [ "$nokey" = 10 ] && [ "$flows" = "$f0" ]; then
-	ok "seal: keyed on the server only: the 10 plain frames are rx-drop-no-key, no new flow"
+	ok "$SEAL: keyed on the server only: the 10 plain frames are rx-drop-no-key, no new flow"
 else
-	not_ok "seal: keyed on the server only: rx-drop-no-key $nokey of 10 (flows $f0 -> $flows)"
+	not_ok "$SEAL: keyed on the server only: rx-drop-no-key $nokey of 10 (flows $f0 -> $flows)"
 fi
 
 # --- (6) rekey on A under traffic: key id 2 into the secondary slot on
@@ -287,12 +288,12 @@ kid=$(nlget fc keyconf.key-id key-get carrier-id=u32:"$ca" stream-id=u16:1 keyco
 txc=$(nlget fc keyconf.tx-counter key-get carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:0)
 if [ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -q 'good 3000 bad 0 lost 0' "$W/rekey.out" &&
    [ "$kid" = 2 ] && [ "${txc:-0}" -gt 1 ]; then
-	ok "seal: rekey under traffic: 3000 echoes, none lost; key 2 sealed $((txc - 1)) of them"
+	ok "$SEAL: rekey under traffic: 3000 echoes, none lost; key 2 sealed $((txc - 1)) of them"
 else
-	not_ok "seal: rekey under traffic (rc $rc1 $rc2, key $kid, tx-counter $txc)"
+	not_ok "$SEAL: rekey under traffic (rc $rc1 $rc2, key $kid, tx-counter $txc)"
 	sed 's/^/#   /' "$W/rekey.out"
 fi
-check "seal: after the rekey only the primary slot holds a key" \
+check "$SEAL: after the rekey only the primary slot holds a key" \
 	sh -c "! ip netns exec fc funnel-nl raw key-get carrier-id=u32:$ca stream-id=u16:1 keyconf.slot=u32:1"
 
 # --- swaps under heavier traffic on A: key 3 (odd) next to key 2 (even)
@@ -318,9 +319,9 @@ kid=$(nlget fc keyconf.key-id key-get carrier-id=u32:"$ca" stream-id=u16:1 keyco
 txc=$(nlget fc keyconf.tx-counter key-get carrier-id=u32:"$ca" stream-id=u16:1 keyconf.slot=u32:1)
 if [ "$swaps" = 6 ] && grep -q 'bad 0 lost 0' "$W/swap.out" && [ "$nk1" = "$nk0" ] &&
    [ "$kid" = 2 ] && [ "${txc:-0}" -gt 1 ]; then
-	ok "seal: 6 swaps under 16 requests in flight: none lost, rx-drop-no-key unchanged"
+	ok "$SEAL: 6 swaps under 16 requests in flight: none lost, rx-drop-no-key unchanged"
 else
-	not_ok "seal: swaps under traffic (swaps $swaps, rx-drop-no-key $nk0 -> $nk1, primary key $kid, key 3 tx-counter $txc)"
+	not_ok "$SEAL: swaps under traffic (swaps $swaps, rx-drop-no-key $nk0 -> $nk1, primary key $kid, key 3 tx-counter $txc)"
 	sed 's/^/#   /' "$W/swap.out"
 fi
 
@@ -337,9 +338,9 @@ $nl key-get carrier-id=u32:"$cd" stream-id=u16:1 keyconf.slot=u32:0 >"$W/keyget.
 # a used-up key has no next counter: key-get leaves tx-counter out
 if echo "$out" | grep -q 'good 200 bad 0 lost 0' && [ "$nokey" = 5 ] &&
    grep -q '^keyconf.key-id=7$' "$W/keyget.out" && ! grep -q 'tx-counter' "$W/keyget.out"; then
-	ok "seal: hard limit 200: 200 frames sealed, the next 5 tx-drop-no-key, no tx-counter"
+	ok "$SEAL: hard limit 200: 200 frames sealed, the next 5 tx-drop-no-key, no tx-counter"
 else
-	not_ok "seal: hard limit: tx-drop-no-key $nokey of 5"
+	not_ok "$SEAL: hard limit: tx-drop-no-key $nokey of 5"
 	sed 's/^/#   /' "$W/keyget.out"
 	echo "$out" | sed 's/^/#   /'
 fi
@@ -349,9 +350,9 @@ n=$(grep -c '^event=key-expire-ntf' "$W/mon.out")
 if [ "$n" = 1 ] && grep -q "^carrier-id=$cd$" "$W/mon.out" &&
    grep -q '^keyconf.key-id=7$' "$W/mon.out" && grep -q '^keyconf.soft-limit=100$' "$W/mon.out" &&
    ! grep -qE '\.key=|salt' "$W/mon.out"; then
-	ok "seal: soft limit 100: one key-expire-ntf naming carrier, stream and key 7"
+	ok "$SEAL: soft limit 100: one key-expire-ntf naming carrier, stream and key 7"
 else
-	not_ok "seal: soft limit 100: $n key-expire-ntf"
+	not_ok "$SEAL: soft limit 100: $n key-expire-ntf"
 	sed 's/^/#   /' "$W/mon.out"
 fi
 
@@ -373,9 +374,9 @@ sleep 0.3
 kill "$mon" 2>/dev/null; wait "$mon" 2>/dev/null
 n=$(grep -c '^event=key-expire-ntf' "$W/mon2.out")
 if [ "$n" = 1 ] && grep -q '^keyconf.key-id=9$' "$W/mon2.out"; then
-	ok "seal: soft limit passed unheard: key-expire-ntf for key 9 once a listener is there, once"
+	ok "$SEAL: soft limit passed unheard: key-expire-ntf for key 9 once a listener is there, once"
 else
-	not_ok "seal: soft limit passed unheard: $n key-expire-ntf"
+	not_ok "$SEAL: soft limit passed unheard: $n key-expire-ntf"
 	sed 's/^/#   /' "$W/mon2.out"
 fi
 
@@ -397,26 +398,23 @@ rep=$(st fs "$sv" 5 rx-drop-replay) flows=$(st fs "$sv" 5 flows-created)
 auth=$(st fs "$sv" 5 rx-drop-auth)
 touch "$W/sv.keyed.done"
 if wait $py; then
-	ok "seal: the sealed example of wire-format.md 14 opens after a copy with one flipped bit was refused, and its echo seals as expected"
+	ok "$SEAL: the sealed example of wire-format.md 14 opens after a copy with one flipped bit was refused, and its echo seals as expected"
 else
-	not_ok "seal: the sealed example of wire-format.md 14"
+	not_ok "$SEAL: the sealed example of wire-format.md 14"
 	sed 's/^/#   /' "$W/vec.py"
 fi
 if [ "$rep" = 1 ] && [ "$flows" = 1 ]; then
-	ok "seal: the same frame again is rx-drop-replay"
+	ok "$SEAL: the same frame again is rx-drop-replay"
 else
-	not_ok "seal: the same frame again: rx-drop-replay $rep (flows $flows)"
+	not_ok "$SEAL: the same frame again: rx-drop-replay $rep (flows $flows)"
 fi
-check "seal: the frame with one flipped bit is rx-drop-auth ($auth), the stream went on" \
+check "$SEAL: the frame with one flipped bit is rx-drop-auth ($auth), the stream went on" \
 	test "$auth" = 1
 
 # --- stream-del and carrier close with keys installed free them (the
 # runner's final rmmod and kmemleak-free log check the rest)
-check "seal: stream-del with keys" $nl stream-del carrier-id=u32:"$ca" stream-id=u16:1
+check "$SEAL: stream-del with keys" $nl stream-del carrier-id=u32:"$ca" stream-id=u16:1
 sites_down
-for i in $(seq 50); do
-	[ "$(cat /sys/module/funnel/refcnt 2>/dev/null)" = 0 ] && break
-	sleep 0.1
-done
-check "seal: rmmod once the carriers are closed" rmmod funnel
+module_idle
+check "$SEAL: rmmod once the carriers are closed" rmmod funnel
 rm -rf "$W"

@@ -307,12 +307,7 @@ t85_main() {
 			not_ok "gss: funneld $n died"; t85_logs $n
 		fi
 	done
-	for _ in $(seq 50); do
-		[ "$(cat /sys/module/funnel/refcnt 2>/dev/null)" = 0 ] && break
-		sleep 0.1
-	done
-	check "gss: no kernel carrier left once the daemons stopped" \
-		test "$(cat /sys/module/funnel/refcnt)" = 0
+	check "gss: no kernel carrier left once the daemons stopped" module_idle
 }
 
 if sites_up; then
