@@ -157,20 +157,7 @@ measure_ow() {
 SANITY=()
 
 # --- section "kernel": funnel.ko's data path ------------------------------
-K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-K2=202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f
-K3=404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f
-K4=606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f
-S1=a0a1a2a3 S2=b0b1b2b3 S3=c0c1c2c3 S4=d0d1d2d3
-
-# key NS CARRIER STREAM KEY-ID ENC-KEY ENC-SALT DEC-KEY DEC-SALT: slot 0
-key() {
-	ip netns exec "$1" funnel-nl raw key-new carrier-id=u32:"$2" \
-		stream-id=u16:"$3" keyconf.slot=u32:0 \
-		keyconf.key-id=u32:"$4" keyconf.cipher=u32:1 \
-		keyconf.encrypt-dir.key=hex:"$5" keyconf.encrypt-dir.salt=hex:"$6" \
-		keyconf.decrypt-dir.key=hex:"$7" keyconf.decrypt-dir.salt=hex:"$8"
-}
+# keys: K1..K4, S1..S4 and key() of selftests/kmod/lib.sh
 # st NS CARRIER STREAM COUNTER: a counter of a stream
 st() { nlget "$1" "stats.$4" stream-get carrier-id=u32:"$2" stream-id=u16:"$3"; }
 # sealed NS CARRIER STREAM: frames that side sealed (next counter - 1)
@@ -265,10 +252,10 @@ bench_kernel() {
 	kss=$(cat "$W/kss.id") ksc=$(cat "$W/ksc.id")
 	# client's encrypt key = server's decrypt key and the other way round;
 	# each stream its own pair
-	if ! { key fc "$ksc" 1 1 "$K1" "$S1" "$K2" "$S2" &&
-	       key fs "$kss" 1 1 "$K2" "$S2" "$K1" "$S1" &&
-	       key fc "$ksc" 2 2 "$K3" "$S3" "$K4" "$S4" &&
-	       key fs "$kss" 2 2 "$K4" "$S4" "$K3" "$S3"; } >"$W/key.out" 2>&1; then
+	if ! { key fc "$ksc" 1 0 1 "$K1" "$S1" "$K2" "$S2" &&
+	       key fs "$kss" 1 0 1 "$K2" "$S2" "$K1" "$S1" &&
+	       key fc "$ksc" 2 0 2 "$K3" "$S3" "$K4" "$S4" &&
+	       key fs "$kss" 2 0 2 "$K4" "$S4" "$K3" "$S3"; } >"$W/key.out" 2>&1; then
 		echo "bench: kernel: key-new failed"
 		cat "$W/key.out"
 		return 1

@@ -12,22 +12,6 @@ W=$(mktemp -d)
 sites_up || not_ok "$SEAL: two netns joined by veth"
 peer=$FUNNEL_TOP/selftests/kmod/rawpeer.py
 
-K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-K2=202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f
-K3=404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f
-K4=606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f
-S1=a0a1a2a3 S2=b0b1b2b3 S3=c0c1c2c3 S4=d0d1d2d3
-
-# key NS CARRIER STREAM SLOT KEY-ID ENC-KEY ENC-SALT DEC-KEY DEC-SALT [ATTR...]
-key() {
-	local ns=$1 c=$2 s=$3 slot=$4 id=$5 ek=$6 es=$7 dk=$8 ds=$9
-	shift 9
-	ip netns exec "$ns" funnel-nl raw key-new carrier-id=u32:"$c" \
-		stream-id=u16:"$s" keyconf.slot=u32:"$slot" \
-		keyconf.key-id=u32:"$id" keyconf.cipher=u32:1 \
-		keyconf.encrypt-dir.key=hex:"$ek" keyconf.encrypt-dir.salt=hex:"$es" \
-		keyconf.decrypt-dir.key=hex:"$dk" keyconf.decrypt-dir.salt=hex:"$ds" "$@"
-}
 # st NS CARRIER STREAM COUNTER: a counter of a stream
 st() { nlget "$1" "stats.$4" stream-get carrier-id=u32:"$2" stream-id=u16:"$3"; }
 

@@ -29,18 +29,9 @@ sites_up >/dev/null || not_ok "seal-async: two netns joined by veth"
 ip netns exec fs udp_pump sink 127.0.0.1 7392 -t 6 >/dev/null 2>&1 &
 tun nsb fs --listen 10.99.0.2:7091 --udp-connect 1:127.0.0.1:7392 --unordered
 tun ncb fc --connect 10.99.0.2:7091 --udp-listen 1:127.0.0.1:5392 --unordered
-K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-K2=202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f
-# akey NS CARRIER ENC-KEY DEC-KEY: key 1 of stream 1
-akey() {
-	ip netns exec "$1" funnel-nl raw key-new carrier-id=u32:"$2" stream-id=u16:1 \
-		keyconf.slot=u32:0 keyconf.key-id=u32:1 keyconf.cipher=u32:1 \
-		keyconf.encrypt-dir.key=hex:"$3" keyconf.encrypt-dir.salt=hex:a0a1a2a3 \
-		keyconf.decrypt-dir.key=hex:"$4" keyconf.decrypt-dir.salt=hex:a0a1a2a3
-}
 if wait_files 20 "$W"/{nsb,ncb}.id &&
-   akey fc "$(cat "$W/ncb.id")" "$K1" "$K2" >/dev/null 2>&1 &&
-   akey fs "$(cat "$W/nsb.id")" "$K2" "$K1" >/dev/null 2>&1; then
+   key fc "$(cat "$W/ncb.id")" 1 0 1 "$K1" "$S1" "$K2" "$S2" >/dev/null 2>&1 &&
+   key fs "$(cat "$W/nsb.id")" 1 0 1 "$K2" "$S2" "$K1" "$S1" >/dev/null 2>&1; then
 	ip netns exec fc udp_pump blast 127.0.0.1 5392 -t 4 -s 1200 >"$W/blast.out" 2>&1 &
 	bl=$!
 	sleep 1.5
@@ -72,12 +63,7 @@ tun nca fc --connect 10.99.0.2:7090 --udp-listen 1:127.0.0.1:5391 --unordered
 if wait_files 20 "$W"/{nsa,nca}.id; then
 	refused "seal-async: key-new with gcm_driver rfc4106(gcm(aes)) is refused" \
 		"names no usable gcm\(aes\)" \
-		ip netns exec fc funnel-nl raw key-new carrier-id=u32:"$(cat "$W/nca.id")" \
-		stream-id=u16:1 keyconf.slot=u32:0 keyconf.key-id=u32:1 keyconf.cipher=u32:1 \
-		keyconf.encrypt-dir.key=hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
-		keyconf.encrypt-dir.salt=hex:a0a1a2a3 \
-		keyconf.decrypt-dir.key=hex:202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f \
-		keyconf.decrypt-dir.salt=hex:b0b1b2b3
+		key fc "$(cat "$W/nca.id")" 1 0 1 "$K1" "$S1" "$K2" "$S2"
 else
 	not_ok "seal-async: carrier for the refusal"
 fi
