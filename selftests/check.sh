@@ -3,7 +3,8 @@
 # make check: build everything, then run every test and count TAP lines.
 #   host:  unit tests (cmocka, spec check, clang build), lint
 #   VM:    the kmod selftests on each installed Debian kernel, one boot
-#          each, and the runner's own selftest
+#          each (the newest with slub_debug, init_on_free, page poison
+#          and KFENCE), and the runner's own selftest
 # Ends with "N passed, N failed"; exit status 1 if anything failed.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,10 +43,15 @@ step "host funneld" selftests/host/t_funneld_user.sh
 step "host gss" selftests/host/t_gss.sh
 step "host funneld gss" selftests/host/t_funneld_gss.sh
 step lint scripts/lint.sh $kvers
+# The newest kernel boots with the memory checkers it has (vm/run -d:
+# slub_debug=FZPU init_on_free=1 page_poison=1 KFENCE), so that a
+# use-after-free or double free fails the run instead of passing
+# silently; the oldest runs at full speed, where races show more.
 vm() {
-	local s rc el
+	local s rc el dbg=""
 	s=$(date +%s)
-	selftests/vm/run -k "$1" -t 900 -- selftests/kmod/run-all.sh | tee build/vm-$1.out
+	[ "$1" = "$newest" ] && dbg=-d
+	selftests/vm/run $dbg -k "$1" -t 1200 -- selftests/kmod/run-all.sh | tee build/vm-$1.out
 	rc=${PIPESTATUS[0]}
 	# a run whose TAP lines went missing must not pass as a clean one
 	if [ $rc = 0 ] && ! grep -q '^ok ' build/vm-$1.out; then
@@ -54,7 +60,7 @@ vm() {
 	fi
 	el=$(( $(date +%s) - s ))
 	if [ $rc = 0 ]; then
-		echo "ok - vm $1: selftests pass, no kernel warning, taint O/E only, rmmod clean (${el}s)"
+		echo "ok - vm $1${dbg:+ (memory checkers on)}: selftests pass, no kernel warning, taint O/E only, rmmod clean (${el}s)"
 	else
 		echo "not ok - vm $1: run failed ($rc)"
 	fi
