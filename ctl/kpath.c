@@ -71,8 +71,10 @@ int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,
 	struct nl_msg *req;
 	int ret;
 
+	/* socket-owner: if funneld dies, funnel.ko drops its carriers */
 	req = funnel_genl_msg(&k->g, FUNNEL_CMD_CARRIER_NEW, 0);
-	if (!req || nla_put_s32(req, FUNNEL_A_SOCK_FD, fd) < 0) {
+	if (!req || nla_put_s32(req, FUNNEL_A_SOCK_FD, fd) < 0 ||
+	    nla_put_flag(req, FUNNEL_A_SOCKET_OWNER) < 0) {
 		nlmsg_free(req);
 		return kp_fail(k, "carrier-new", -ENOMEM, err, errlen);
 	}

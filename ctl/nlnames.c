@@ -37,6 +37,9 @@ static const struct funnel_attr_desc funnel_attrs[FUNNEL_A_MAX + 1] = {
 	[FUNNEL_A_STATS]	= AN("stats", STATS),
 	[FUNNEL_A_KEYCONF]	= AN("keyconf", KEYCONF),
 	[FUNNEL_A_PAD]		= A("pad", PAD),
+	[FUNNEL_A_SOCKET_OWNER]	= A("socket-owner", FLAG),
+	[FUNNEL_A_CARRIER_FLOW_MAX] = A("carrier-flow-max", U32),
+	[FUNNEL_A_NETNS_FLOW_MAX] = A("netns-flow-max", U32),
 };
 
 static const struct funnel_attr_desc stats_attrs[FUNNEL_A_STATS_MAX + 1] = {
@@ -59,6 +62,7 @@ static const struct funnel_attr_desc stats_attrs[FUNNEL_A_STATS_MAX + 1] = {
 	[FUNNEL_A_STATS_FLOWS_CREATED]		= A("flows-created", U64),
 	[FUNNEL_A_STATS_FLOWS_EXPIRED]		= A("flows-expired", U64),
 	[FUNNEL_A_STATS_FLOW_DROP_LIMIT]	= A("flow-drop-limit", U64),
+	[FUNNEL_A_STATS_FLOWS_EVICTED]		= A("flows-evicted", U64),
 };
 
 static const struct funnel_attr_desc keyconf_attrs[FUNNEL_A_KEYCONF_MAX + 1] = {

@@ -82,6 +82,8 @@ static const char *const stat_help[FSTATS_N] = {
 	[FUNNEL_A_STATS_FLOWS_EXPIRED]		= "Flows expired",
 	[FUNNEL_A_STATS_FLOW_DROP_LIMIT]	=
 		"New flows refused: flow limit reached",
+	[FUNNEL_A_STATS_FLOWS_EVICTED]		=
+		"Idle flows ended for new ones at a flow limit",
 };
 
 static bool is_drop(unsigned int i)

@@ -24,8 +24,8 @@
  * deliver the opened datagram) is one function, called at once when the
  * AEAD completes in the call and from the completion callback when it
  * went asynchronous.  Until then the operation holds the carrier's
- * socket and counts on its stream and key (inflight), whose freeing
- * waits for it.
+ * socket and counts on its carrier, stream and key (inflight): freeing a
+ * key or a stream, and closing the carrier, wait for it.
  */
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
@@ -265,6 +265,7 @@ static void funnel_crypt_finish(struct funnel_crypt *c, int err)
 {
 	struct funnel_stream *st = c->st;
 	struct funnel_key *key = c->key;
+	struct funnel_sock *fs = st->fs;
 	struct sock *sk = c->sk;
 
 	if (c->enc)
@@ -273,11 +274,16 @@ static void funnel_crypt_finish(struct funnel_crypt *c, int err)
 		funnel_open_finish(c, err);
 	/* the request context held GHASH state */
 	kfree_sensitive(c);
-	/* wake_up_var() only hashes the address: st may be gone by then */
+	/* wake_up_var() only hashes the address: the key, the stream and
+	 * the carrier may each be gone once its count dropped; the carrier
+	 * (whose close() waits) goes last
+	 */
 	if (atomic_dec_and_test(&key->inflight))
 		wake_up_var(&key->inflight);
 	if (atomic_dec_and_test(&st->inflight))
 		wake_up_var(&st->inflight);
+	if (atomic_dec_and_test(&fs->inflight))
+		wake_up_var(&fs->inflight);
 	sock_put(sk);
 }
 
@@ -332,6 +338,7 @@ static struct funnel_crypt *funnel_crypt_new(struct funnel_stream *st,
 	aead_request_set_tfm(c->req, tfm);
 
 	/* released by funnel_crypt_finish(); freeing waits for them */
+	atomic_inc(&st->fs->inflight);
 	atomic_inc(&st->inflight);
 	atomic_inc(&key->inflight);
 	sock_hold(c->sk);

@@ -11,7 +11,9 @@
 #include <linux/ipv6.h>
 #include <linux/netdevice.h>
 #include <linux/udp.h>
+#include <linux/memcontrol.h>
 #include <linux/mutex.h>
+#include <linux/sched/mm.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
@@ -49,20 +51,26 @@ struct funnel_sock {
 	 */
 	struct sk_buff_head rxq;
 	atomic_t rx_queued;			/* truesize of rxq */
+	bool rx_pressure;			/* memory limits refused one */
 
 	/* frames to send, in order; tx_partial is the one frame on the
 	 * wire right now, resumed at tx_off when TCP has room again
 	 */
 	struct sk_buff_head txq;
+	struct sk_buff_head txq_ctrl;		/* CTRL frames: sent first */
 	struct sk_buff *tx_partial;
 	int tx_off;
+	bool tx_partial_ctrl;			/* tx_partial is from txq_ctrl */
 	atomic_t tx_queued;			/* truesize of txq */
+	atomic_t tx_ctrl_queued;		/* truesize of txq_ctrl */
 	struct work_struct tx_work;
 	bool closing;
+	bool tx_broken;				/* a frame was cut: no more */
 
 	/* carrier registration (carrier.c); id 0: not a carrier */
 	struct net *net;
 	u32 carrier_id;
+	u32 owner_portid;			/* socket-owner, 0: none */
 	u32 down_reason;			/* enum funnel_down_reason */
 	struct work_struct down_work;
 	struct funnel_stats stats;
@@ -70,6 +78,12 @@ struct funnel_sock {
 	/* kernel streams by id, RCU readers; changed under funnel_net.lock */
 	struct xarray streams;
 	u32 nstreams;
+	atomic_t nflows;			/* flows of all its streams */
+
+	/* AEAD operations of its streams under way: close() waits for
+	 * them, so nothing of the carrier is used after it returns
+	 */
+	atomic_t inflight;
 
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
@@ -110,6 +124,7 @@ struct funnel_stream {
 	struct hlist_head *by_id;
 	struct hlist_head *by_addr;	/* udp-listen: by client address */
 	unsigned long limit_ntf_at;	/* last flow-limit-ntf, jiffies */
+	unsigned int evict_cursor;	/* next bucket to look at */
 
 	struct delayed_work gc_work;	/* expires idle flows */
 	struct work_struct connect_work; /* udp-connect: flow sockets */
@@ -129,7 +144,21 @@ struct funnel_stream {
 	struct funnel_stats stats;
 };
 
-#define FUNNEL_FLOW_PENDING_MAX	32	/* datagrams held while connecting */
+/* datagrams held by a flow while its socket is made: at most this many
+ * and this many bytes (truesize); each netns holds at most
+ * FUNNEL_NETNS_PENDING_BYTES of them
+ */
+#define FUNNEL_FLOW_PENDING_MAX		32
+#define FUNNEL_FLOW_PENDING_BYTES	(64 * 1024)
+#define FUNNEL_NETNS_PENDING_BYTES	(4 * 1024 * 1024)
+
+/* a udp-listen flow idle this long may be evicted for a new one when a
+ * flow limit is reached (or the stream's idle timeout / 4, if shorter)
+ */
+#define FUNNEL_FLOW_EVICT_IDLE_MS	1000
+/* to find one to evict, flows looked at, in at most so many buckets */
+#define FUNNEL_FLOW_EVICT_SAMPLE	8
+#define FUNNEL_FLOW_EVICT_SCAN		256
 
 /* One UDP flow of a stream. */
 struct funnel_flow {
@@ -143,8 +172,10 @@ struct funnel_flow {
 	u32 id;
 	struct funnel_addr peer;	/* client's source, or the target */
 	struct funnel_addr local;	/* address the client sent to */
+	struct funnel_net *fn;		/* its netns's counters */
 	struct socket *sock;		/* udp-connect: published once */
 	struct sk_buff_head pending;	/* udp-connect: before sock */
+	u32 pending_bytes;		/* truesize of pending (its lock) */
 	unsigned long last_used;	/* jiffies */
 	atomic64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	struct rcu_work free_work;
@@ -154,6 +185,19 @@ struct funnel_sock *funnel_sk(const struct sock *sk);
 bool funnel_sk_is_ulp(const struct sock *sk);
 int funnel_ulp_init(void);
 void funnel_ulp_exit(void);
+
+/* The memory cgroup of the carrier's socket, which pays for what the
+ * kernel allocates for it in softirq (flows) and in works (flow sockets);
+ * NULL: none (set_active_memcg(NULL) charges as usual).
+ */
+static inline struct mem_cgroup *funnel_memcg(const struct funnel_sock *fs)
+{
+#ifdef CONFIG_MEMCG
+	if (mem_cgroup_sockets_enabled)
+		return READ_ONCE(fs->sk->sk_memcg);
+#endif
+	return NULL;
+}
 
 /* An event of a stream counts on the stream and on its carrier. */
 static inline void funnel_stream_count(struct funnel_stream *st, int idx)
@@ -195,6 +239,8 @@ struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 				    const struct funnel_addr *peer,
 				    const struct funnel_addr *local);
 void funnel_flow_end(struct funnel_stream *st, u32 id);
+u32 funnel_carrier_flows_max(void);
+u32 funnel_netns_flows_max(void);
 void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
 			int reason);
 void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
@@ -270,12 +316,18 @@ void funnel_open(struct funnel_stream *st, const struct sk_buff *skb,
 
 /* carrier.c: the per-netns table of registered carriers */
 struct funnel_net {
-	struct mutex lock;		/* protects carriers */
+	struct mutex lock;		/* protects carriers, next_id */
 	struct xarray carriers;		/* id -> struct funnel_sock */
+	u32 next_id;			/* cyclic ids: not reused soon */
+	atomic_t owned;			/* carriers with a socket-owner */
+	atomic_t nflows;		/* flows (and their sockets) */
+	atomic_t pending_bytes;		/* held by connecting flows */
 };
 
 struct funnel_net *funnel_pernet(const struct net *net);
-int funnel_carrier_register(struct funnel_sock *fs, u32 *id);
+int funnel_carrier_register(struct funnel_sock *fs, u32 owner, u32 *id,
+			    struct netlink_ext_ack *extack);
+void funnel_carrier_release_owner(struct net *net, u32 portid);
 void funnel_carrier_unregister(struct funnel_sock *fs, u32 reason);
 int funnel_carrier_del(struct net *net, u32 id, u32 reason);
 void funnel_carrier_down_work(struct work_struct *work);

@@ -12,13 +12,29 @@
 
 #include "funnel.h"
 
+static struct workqueue_struct *funnel_wq;
+
+struct workqueue_struct *funnel_workqueue(void)
+{
+	return funnel_wq;
+}
+
+/*
+ * The work queue is the first thing made and the last thing gone: every
+ * other part queues on it until it is torn down (carriers, streams, flows
+ * and keys free themselves from rcu_work items; the pernet exit flushes it).
+ */
 static int __init funnel_init(void)
 {
 	int err;
 
+	funnel_wq = alloc_workqueue("funnel", 0, 0);
+	if (!funnel_wq)
+		return -ENOMEM;
+
 	err = funnel_carrier_init();
 	if (err)
-		return err;
+		goto err_wq;
 
 	err = funnel_ulp_init();
 	if (err)
@@ -36,6 +52,10 @@ err_ulp:
 	funnel_ulp_exit();
 err_carrier:
 	funnel_carrier_exit();
+err_wq:
+	/* rcu_work items queue their work after a grace period */
+	rcu_barrier();
+	destroy_workqueue(funnel_wq);
 	return err;
 }
 
@@ -44,6 +64,8 @@ static void __exit funnel_exit(void)
 	funnel_nl_exit();
 	funnel_ulp_exit();
 	funnel_carrier_exit();
+	rcu_barrier();
+	destroy_workqueue(funnel_wq);
 }
 
 module_init(funnel_init);

@@ -3,7 +3,9 @@
  * The "funnel" generic netlink family (Documentation/netlink/funnel.yaml).
  *
  * Every operation has its own strict policy listing only the attributes it
- * takes; state-changing operations need CAP_NET_ADMIN in the netns.
+ * takes.  Every operation but info-get, and the "events" group, need
+ * CAP_NET_ADMIN in the netns: carriers, streams and flows name peers and
+ * clients, and their counters tell what they do.
  */
 #include <crypto/algapi.h>
 #include <linux/file.h>
@@ -22,8 +24,12 @@ enum funnel_nl_groups {
 	FUNNEL_NLGRP_EVENTS,
 };
 
+/* notifications name peers, streams and flows: CAP_NET_ADMIN only */
 static const struct genl_multicast_group funnel_nl_mcgrps[] = {
-	[FUNNEL_NLGRP_EVENTS] = { .name = FUNNEL_MCGRP_EVENTS },
+	[FUNNEL_NLGRP_EVENTS] = {
+		.name	= FUNNEL_MCGRP_EVENTS,
+		.flags	= GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 /* ---- policies, one per operation ---- */
@@ -32,8 +38,9 @@ static const struct genl_multicast_group funnel_nl_mcgrps[] = {
 static const struct nla_policy funnel_none_nl_policy[FUNNEL_A_MAX + 1] = {
 };
 
-static const struct nla_policy funnel_carrier_new_nl_policy[FUNNEL_A_SOCK_FD + 1] = {
+static const struct nla_policy funnel_carrier_new_nl_policy[FUNNEL_A_SOCKET_OWNER + 1] = {
 	[FUNNEL_A_SOCK_FD] = NLA_POLICY_MIN(NLA_S32, 0),
+	[FUNNEL_A_SOCKET_OWNER] = { .type = NLA_FLAG },
 };
 
 static const struct nla_policy funnel_carrier_id_nl_policy[FUNNEL_A_CARRIER_ID + 1] = {
@@ -113,6 +120,7 @@ static const struct nla_policy funnel_key_slot_nl_policy[FUNNEL_A_KEYCONF + 1] =
 
 static int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct sk_buff *msg;
 	void *hdr;
 
@@ -128,7 +136,13 @@ static int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (nla_put_string(msg, FUNNEL_A_VERSION, FUNNEL_VERSION) ||
 	    nla_put_u32(msg, FUNNEL_A_WIRE_VERSION, FUNNEL_WIRE_VERSION) ||
 	    nla_put_u32(msg, FUNNEL_A_CAPS,
-			FUNNEL_CAP_IPV6 | FUNNEL_CAP_AES_256_GCM))
+			FUNNEL_CAP_IPV6 | FUNNEL_CAP_AES_256_GCM) ||
+	    nla_put_u32(msg, FUNNEL_A_FLOW_COUNT,
+			atomic_read(&fn->nflows)) ||
+	    nla_put_u32(msg, FUNNEL_A_CARRIER_FLOW_MAX,
+			funnel_carrier_flows_max()) ||
+	    nla_put_u32(msg, FUNNEL_A_NETNS_FLOW_MAX,
+			funnel_netns_flows_max()))
 		goto nospace;
 
 	genlmsg_end(msg, hdr);
@@ -202,6 +216,9 @@ int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 	if (nla_put_u32(msg, FUNNEL_A_CARRIER_ID, fs->carrier_id) ||
 	    funnel_nl_put_addrs(msg, fs->sk) ||
 	    nla_put_u32(msg, FUNNEL_A_STREAM_COUNT, fs->nstreams) ||
+	    nla_put_u32(msg, FUNNEL_A_FLOW_COUNT, atomic_read(&fs->nflows)) ||
+	    (fs->owner_portid &&
+	     nla_put_flag(msg, FUNNEL_A_SOCKET_OWNER)) ||
 	    funnel_nl_put_stats(msg, &fs->stats)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
@@ -218,7 +235,7 @@ static int funnel_nl_carrier_new_doit(struct sk_buff *skb,
 	struct funnel_sock *fs;
 	struct socket *sock;
 	struct sk_buff *msg;
-	u32 id = 0;
+	u32 id = 0, owner = 0;
 	void *hdr;
 	int err;
 
@@ -251,14 +268,12 @@ static int funnel_nl_carrier_new_doit(struct sk_buff *skb,
 		goto out_put;
 	}
 
-	err = funnel_carrier_register(fs, &id);
-	if (err) {
-		if (err == -EEXIST)
-			NL_SET_ERR_MSG(info->extack, "socket is already a carrier");
-		else
-			NL_SET_ERR_MSG(info->extack, "cannot allocate a carrier id");
+	/* socket-owner: the carrier goes when this netlink socket closes */
+	if (nla_get_flag(info->attrs[FUNNEL_A_SOCKET_OWNER]))
+		owner = info->snd_portid;
+	err = funnel_carrier_register(fs, owner, &id, info->extack);
+	if (err)
 		goto out_free;
-	}
 
 	hdr = genlmsg_put_reply(msg, info, &funnel_nl_family, 0,
 				FUNNEL_CMD_CARRIER_NEW);
@@ -1276,7 +1291,7 @@ static const struct genl_ops funnel_nl_ops[] = {
 		.cmd	= FUNNEL_CMD_CARRIER_NEW,
 		.doit	= funnel_nl_carrier_new_doit,
 		.policy	= funnel_carrier_new_nl_policy,
-		.maxattr = FUNNEL_A_SOCK_FD,
+		.maxattr = FUNNEL_A_SOCKET_OWNER,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
@@ -1292,6 +1307,7 @@ static const struct genl_ops funnel_nl_ops[] = {
 		.dumpit	= funnel_nl_carrier_get_dumpit,
 		.policy	= funnel_carrier_id_nl_policy,
 		.maxattr = FUNNEL_A_CARRIER_ID,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= FUNNEL_CMD_STREAM_NEW,
@@ -1313,12 +1329,14 @@ static const struct genl_ops funnel_nl_ops[] = {
 		.dumpit	= funnel_nl_stream_get_dumpit,
 		.policy	= funnel_stream_id_nl_policy,
 		.maxattr = FUNNEL_A_STREAM_ID,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= FUNNEL_CMD_FLOW_GET,
 		.dumpit	= funnel_nl_flow_get_dumpit,
 		.policy	= funnel_stream_id_nl_policy,
 		.maxattr = FUNNEL_A_STREAM_ID,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= FUNNEL_CMD_KEY_NEW,
@@ -1363,12 +1381,37 @@ static struct genl_family funnel_nl_family __ro_after_init = {
 	.n_mcgrps	= ARRAY_SIZE(funnel_nl_mcgrps),
 };
 
+/* A netlink socket was closed: the carriers it owns go (socket-owner). */
+static int funnel_nl_sock_event(struct notifier_block *nb,
+				unsigned long state, void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (state == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
+	    n->portid)
+		funnel_carrier_release_owner(n->net, n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block funnel_nl_notifier = {
+	.notifier_call	= funnel_nl_sock_event,
+};
+
 int funnel_nl_init(void)
 {
-	return genl_register_family(&funnel_nl_family);
+	int err;
+
+	err = netlink_register_notifier(&funnel_nl_notifier);
+	if (err)
+		return err;
+	err = genl_register_family(&funnel_nl_family);
+	if (err)
+		netlink_unregister_notifier(&funnel_nl_notifier);
+	return err;
 }
 
 void funnel_nl_exit(void)
 {
 	genl_unregister_family(&funnel_nl_family);
+	netlink_unregister_notifier(&funnel_nl_notifier);
 }

@@ -24,6 +24,32 @@
 
 #include "funnel.h"
 
+/*
+ * Flow limits beyond each stream's flow-max: a carrier's streams and a
+ * netns's carriers share these, so a peer or the senders on a listening
+ * port cannot take more than this of the kernel's memory and, on the
+ * server side, of its ephemeral ports (a socket per flow).
+ */
+static unsigned int carrier_flows_max = 16384;
+module_param(carrier_flows_max, uint, 0644);
+MODULE_PARM_DESC(carrier_flows_max,
+		 "most UDP flows of all streams of one carrier (default 16384)");
+
+static unsigned int netns_flows_max = 65536;
+module_param(netns_flows_max, uint, 0644);
+MODULE_PARM_DESC(netns_flows_max,
+		 "most UDP flows of all carriers of one network namespace (default 65536)");
+
+u32 funnel_carrier_flows_max(void)
+{
+	return READ_ONCE(carrier_flows_max);
+}
+
+u32 funnel_netns_flows_max(void)
+{
+	return READ_ONCE(netns_flows_max);
+}
+
 static u32 funnel_id_hash(const struct funnel_stream *st, u32 id)
 {
 	return hash_32(id ^ st->hash_seed, st->hash_bits);
@@ -88,6 +114,26 @@ struct funnel_flow *funnel_flow_lookup_addr(struct funnel_stream *st,
 	return NULL;
 }
 
+/* Move the datagrams a flow holds to q (may be NULL: they are dropped)
+ * and give their bytes back to the netns.  Returns how many there were.
+ */
+static unsigned int funnel_flow_take_pending(struct funnel_flow *flow,
+					     struct sk_buff_head *q)
+{
+	struct sk_buff_head drop;
+	unsigned int n;
+
+	__skb_queue_head_init(&drop);
+	spin_lock_bh(&flow->pending.lock);
+	n = skb_queue_len(&flow->pending);
+	skb_queue_splice_init(&flow->pending, q ?: &drop);
+	atomic_sub(flow->pending_bytes, &flow->fn->pending_bytes);
+	flow->pending_bytes = 0;
+	spin_unlock_bh(&flow->pending.lock);
+	__skb_queue_purge(&drop);
+	return n;
+}
+
 static void funnel_flow_free_work(struct work_struct *work)
 {
 	struct funnel_flow *flow = container_of(to_rcu_work(work),
@@ -95,7 +141,7 @@ static void funnel_flow_free_work(struct work_struct *work)
 
 	if (flow->sock)
 		funnel_udp_sock_close(flow->sock);
-	skb_queue_purge(&flow->pending);
+	funnel_flow_take_pending(flow, NULL);
 	kfree(flow);
 }
 
@@ -109,7 +155,9 @@ static void funnel_flow_put(struct funnel_flow *flow)
 	queue_rcu_work(funnel_workqueue(), &flow->free_work);
 }
 
-/* Take the flow out of the hash tables.  flow_lock held. */
+/* Take the flow out of the hash tables and out of the counts of its
+ * stream, carrier and netns.  flow_lock held.
+ */
 static void funnel_flow_unlink(struct funnel_stream *st,
 			       struct funnel_flow *flow)
 {
@@ -119,6 +167,80 @@ static void funnel_flow_unlink(struct funnel_stream *st,
 		hlist_del_rcu(&flow->addr_node);
 	flow->unlinked = true;
 	st->nflows--;
+	atomic_dec(&st->fs->nflows);
+	atomic_dec(&flow->fn->nflows);
+}
+
+/* Count a new flow on its carrier and netns, within their limits. */
+static bool funnel_flow_charge(struct funnel_stream *st, struct funnel_net *fn)
+{
+	if (atomic_inc_return(&st->fs->nflows) > funnel_carrier_flows_max())
+		goto undo_carrier;
+	if (atomic_inc_return(&fn->nflows) > funnel_netns_flows_max())
+		goto undo_netns;
+	return true;
+
+undo_netns:
+	atomic_dec(&fn->nflows);
+undo_carrier:
+	atomic_dec(&st->fs->nflows);
+	return false;
+}
+
+/*
+ * A udp-listen flow to make room for a new one at a flow limit: the one
+ * idle longest of the first FUNNEL_FLOW_EVICT_SAMPLE flows found in up to
+ * FUNNEL_FLOW_EVICT_SCAN hash buckets from the stream's eviction cursor,
+ * if it has been idle at least FUNNEL_FLOW_EVICT_IDLE_MS (or a quarter of
+ * the idle timeout).  The cursor goes round the table from one call to
+ * the next, as a clock hand does, so the cost per new source stays
+ * bounded and a sparse table (a stream below its own flow-max at the
+ * carrier's or the netns's limit) is still covered.  NULL if no flow
+ * qualifies.  flow_lock held.
+ */
+static struct funnel_flow *funnel_flow_victim(struct funnel_stream *st)
+{
+	unsigned int mask = funnel_flow_buckets(st) - 1, seen = 0, i;
+	unsigned long min_idle, idle, best_idle = 0;
+	struct funnel_flow *flow, *best = NULL;
+
+	min_idle = msecs_to_jiffies(min_t(u32, FUNNEL_FLOW_EVICT_IDLE_MS,
+					  st->flow_idle_ms / 4));
+	for (i = 0; i <= mask && i < FUNNEL_FLOW_EVICT_SCAN &&
+	     seen < FUNNEL_FLOW_EVICT_SAMPLE; i++) {
+		hlist_for_each_entry(flow, &st->by_id[st->evict_cursor & mask],
+				     id_node) {
+			seen++;
+			idle = jiffies - READ_ONCE(flow->last_used);
+			if (idle >= min_idle && idle >= best_idle) {
+				best = flow;
+				best_idle = idle;
+			}
+		}
+		st->evict_cursor++;
+	}
+	return best;
+}
+
+/*
+ * Room for a new flow of st: within its flow-max and the limits of its
+ * carrier and netns.  A udp-listen stream evicts an idle flow for it if
+ * it must (*victim, unlinked: the caller ends it); a udp-connect stream
+ * refuses, as its peer, which evicts, ends flows itself.  flow_lock held.
+ */
+static bool funnel_flow_admit(struct funnel_stream *st, struct funnel_net *fn,
+			      struct funnel_flow **victim)
+{
+	*victim = NULL;
+	if (st->nflows < st->flow_max && funnel_flow_charge(st, fn))
+		return true;
+	if (st->kind != FUNNEL_STREAM_UDP_LISTEN || !st->nflows)
+		return false;
+	*victim = funnel_flow_victim(st);
+	if (!*victim)
+		return false;
+	funnel_flow_unlink(st, *victim);
+	return st->nflows < st->flow_max && funnel_flow_charge(st, fn);
 }
 
 static void funnel_gc_schedule(struct funnel_stream *st)
@@ -142,26 +264,35 @@ static void funnel_flow_limit(struct funnel_stream *st, bool *notify)
 	}
 }
 
+static void funnel_flow_end_send(struct funnel_stream *st, u32 id, gfp_t gfp);
+
 /*
  * The flow for id on a udp-connect stream, or for the client address peer
  * (sent to local) on a udp-listen stream: the existing one, or a new one
- * within flow-max.  A new udp-connect flow gets its socket from a work
- * item.  Any context; the caller holds the RCU read lock.  Returns an
- * ERR_PTR: -ENOSPC at the flow limit (counted here), -ENOMEM, -ESHUTDOWN.
+ * within the flow limits (funnel_flow_admit()).  A new udp-connect flow
+ * gets its socket from a work item.  The flow's memory is charged to the
+ * memory cgroup of the carrier's socket.  Any context; the caller holds
+ * the RCU read lock.  Returns an ERR_PTR: -ENOSPC at a flow limit
+ * (counted here), -ENOMEM, -ESHUTDOWN.
  */
 struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 				    const struct funnel_addr *peer,
 				    const struct funnel_addr *local)
 {
-	struct funnel_flow *flow, *old;
+	struct funnel_net *fn = funnel_pernet(st->net);
+	struct funnel_flow *flow, *old, *victim = NULL;
+	struct mem_cgroup *memcg;
 	bool notify = false;
 	int err = 0;
 
-	flow = kzalloc(sizeof(*flow), GFP_ATOMIC);
+	memcg = set_active_memcg(funnel_memcg(st->fs));
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_ACCOUNT);
+	set_active_memcg(memcg);
 	if (!flow)
 		return ERR_PTR(-ENOMEM);
 	refcount_set(&flow->ref, 1);
 	flow->st = st;
+	flow->fn = fn;
 	skb_queue_head_init(&flow->pending);
 	INIT_LIST_HEAD(&flow->list);
 	INIT_RCU_WORK(&flow->free_work, funnel_flow_free_work);
@@ -182,7 +313,7 @@ struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 		err = -ESHUTDOWN;
 		goto out_unlock;
 	}
-	if (st->nflows >= st->flow_max) {
+	if (!funnel_flow_admit(st, fn, &victim)) {
 		funnel_flow_limit(st, &notify);
 		err = -ENOSPC;
 		goto out_unlock;
@@ -209,6 +340,12 @@ struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 
 out_unlock:
 	spin_unlock_bh(&st->flow_lock);
+	if (victim) {
+		/* the peer frees its side (and its socket) too */
+		funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_EVICTED);
+		funnel_flow_end_send(st, victim->id, GFP_ATOMIC);
+		funnel_flow_put(victim);
+	}
 	if (notify)
 		funnel_nl_notify_flow_limit(st);
 	if (err) {
@@ -220,12 +357,12 @@ out_unlock:
 }
 
 /* Send a FLOW_END frame for flow id on the carrier. */
-static void funnel_flow_end_send(struct funnel_stream *st, u32 id)
+static void funnel_flow_end_send(struct funnel_stream *st, u32 id, gfp_t gfp)
 {
 	struct funnel_hdr *hdr;
 	struct sk_buff *skb;
 
-	skb = alloc_skb(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN, GFP_KERNEL);
+	skb = alloc_skb(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN, gfp);
 	if (!skb)
 		return;
 	*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) = htons(FUNNEL_HDR_LEN);
@@ -284,7 +421,7 @@ static void funnel_gc_work(struct work_struct *work)
 		flow = list_first_entry(&expired, struct funnel_flow, gc_node);
 		list_del(&flow->gc_node);
 		funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_EXPIRED);
-		funnel_flow_end_send(st, flow->id);
+		funnel_flow_end_send(st, flow->id, GFP_KERNEL);
 		funnel_flow_put(flow);
 	}
 }
@@ -293,12 +430,10 @@ static void funnel_gc_work(struct work_struct *work)
 static void funnel_flow_purge(struct funnel_stream *st,
 			      struct funnel_flow *flow)
 {
-	struct sk_buff *skb;
+	unsigned int n = funnel_flow_take_pending(flow, NULL);
 
-	while ((skb = skb_dequeue(&flow->pending))) {
-		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		kfree_skb(skb);
-	}
+	funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE, n);
+	funnel_stat_add(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE, n);
 }
 
 /* udp-connect: make the socket of each new flow, in process context. */
@@ -307,6 +442,7 @@ static void funnel_connect_work(struct work_struct *work)
 	struct funnel_stream *st = container_of(work, struct funnel_stream,
 						connect_work);
 	struct funnel_flow *flow;
+	struct mem_cgroup *memcg;
 	struct sk_buff_head q;
 	struct socket *sock;
 	struct sk_buff *skb;
@@ -323,7 +459,10 @@ static void funnel_connect_work(struct work_struct *work)
 		if (!flow)
 			return;
 
+		/* the socket, too, is charged to the carrier's cgroup */
+		memcg = set_active_memcg(funnel_memcg(st->fs));
 		err = funnel_udp_flow_open(st, flow, &sock);
+		set_active_memcg(memcg);
 		if (err) {
 			net_dbg_ratelimited("funnel: stream %u: flow socket: %d\n",
 					    st->id, err);
@@ -341,8 +480,8 @@ static void funnel_connect_work(struct work_struct *work)
 		/* publish the socket; what waited for it goes out now */
 		spin_lock_bh(&flow->pending.lock);
 		WRITE_ONCE(flow->sock, sock);
-		skb_queue_splice_init(&flow->pending, &q);
 		spin_unlock_bh(&flow->pending.lock);
+		funnel_flow_take_pending(flow, &q);
 		local_bh_disable();
 		while ((skb = __skb_dequeue(&q)))
 			funnel_udp_send(st, flow, skb);
@@ -357,12 +496,20 @@ static void funnel_connect_work(struct work_struct *work)
 static void funnel_flow_hold(struct funnel_stream *st,
 			     struct funnel_flow *flow, struct sk_buff *skb)
 {
+	struct funnel_net *fn = flow->fn;
+
 	spin_lock_bh(&flow->pending.lock);
 	if (!flow->sock &&
-	    skb_queue_len(&flow->pending) < FUNNEL_FLOW_PENDING_MAX) {
-		__skb_queue_tail(&flow->pending, skb);
-		spin_unlock_bh(&flow->pending.lock);
-		return;
+	    skb_queue_len(&flow->pending) < FUNNEL_FLOW_PENDING_MAX &&
+	    flow->pending_bytes + skb->truesize <= FUNNEL_FLOW_PENDING_BYTES) {
+		if (atomic_add_return(skb->truesize, &fn->pending_bytes) <=
+		    FUNNEL_NETNS_PENDING_BYTES) {
+			flow->pending_bytes += skb->truesize;
+			__skb_queue_tail(&flow->pending, skb);
+			spin_unlock_bh(&flow->pending.lock);
+			return;
+		}
+		atomic_sub(skb->truesize, &fn->pending_bytes);
 	}
 	spin_unlock_bh(&flow->pending.lock);
 

@@ -29,15 +29,8 @@ static struct proto funnel_prot;
 static struct proto_ops funnel_ops;
 static struct proto funnel6_prot;
 static struct proto_ops funnel6_ops;
-static const struct proto *saved_tcpv6_prot;
+static const struct proto *funnel6_built_from;
 static DEFINE_MUTEX(funnel6_prot_mutex);
-
-static struct workqueue_struct *funnel_wq;
-
-struct workqueue_struct *funnel_workqueue(void)
-{
-	return funnel_wq;
-}
 
 struct funnel_sock *funnel_sk(const struct sock *sk)
 {
@@ -53,12 +46,30 @@ bool funnel_sk_is_ulp(const struct sock *sk)
 
 /* ---- receive ---- */
 
+/* A frame on rxq: charged to the socket's receive memory.  Freed with
+ * the socket locked (recvmsg, close), as sk_mem_uncharge() wants.
+ */
+struct funnel_rx_cb {
+	struct strp_msg strp;
+	bool charged;			/* sk_mem_charge()d */
+};
+
+static struct funnel_rx_cb *funnel_rx_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct funnel_rx_cb) >
+		     sizeof_field(struct sk_buff, cb) -
+		     offsetof(struct sk_skb_cb, strp));
+	return (struct funnel_rx_cb *)strp_msg(skb);
+}
+
 static void funnel_rfree(struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
 
 	atomic_sub(skb->truesize, &funnel_sk(sk)->rx_queued);
 	atomic_sub(skb->truesize, &sk->sk_rmem_alloc);
+	if (funnel_rx_cb(skb)->charged)
+		sk_mem_uncharge(sk, skb->truesize);
 }
 
 /* Frames up to this size are copied out of the (often much larger) TCP
@@ -69,7 +80,8 @@ static void funnel_rfree(struct sk_buff *skb)
 
 static bool funnel_rx_full(const struct funnel_sock *fs)
 {
-	return atomic_read(&fs->rx_queued) >= READ_ONCE(fs->sk->sk_rcvbuf);
+	return atomic_read(&fs->rx_queued) >= READ_ONCE(fs->sk->sk_rcvbuf) ||
+	       READ_ONCE(fs->rx_pressure);
 }
 
 static struct sk_buff *funnel_rx_compact(struct sk_buff *skb)
@@ -96,10 +108,14 @@ static struct sk_buff *funnel_rx_compact(struct sk_buff *skb)
 
 /* Queue a frame for recvmsg().  The strparser message is narrowed to the
  * frame itself (no length prefix).  The queued frames are charged to
- * sk_rmem_alloc; once they use up sk_rcvbuf the parser pauses, so the
- * frames behind stay in TCP and TCP closes its window, until recvmsg()
- * makes room.  Nothing for the daemon is ever dropped.  Called with the
- * socket locked.
+ * sk_rmem_alloc and, within what the protocol's memory limits allow
+ * (sk_rmem_schedule()), to the socket's forward allocation; once they use
+ * up sk_rcvbuf, or the memory limits refuse one, the parser pauses, so
+ * the frames behind stay in TCP and TCP closes its window, until
+ * recvmsg() makes room.  Nothing for the daemon is ever dropped: the one
+ * frame the limits refused is queued all the same (there is always one
+ * on the queue, then, for recvmsg() to take and resume).  Called with
+ * the socket locked.
  */
 static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
 {
@@ -113,40 +129,30 @@ static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
 	skb_orphan(skb);
 	skb->sk = sk;
 	skb->destructor = funnel_rfree;
+	funnel_rx_cb(skb)->charged = sk_rmem_schedule(sk, skb, skb->truesize);
+	if (funnel_rx_cb(skb)->charged)
+		sk_mem_charge(sk, skb->truesize);
+	else
+		WRITE_ONCE(fs->rx_pressure, true);
 	atomic_add(skb->truesize, &fs->rx_queued);
 	atomic_add(skb->truesize, &sk->sk_rmem_alloc);
 	skb_queue_tail(&fs->rxq, skb);
 
-	if (funnel_rx_full(fs)) {
+	/* recvmsg() frees frames and resumes under the socket lock too */
+	if (funnel_rx_full(fs))
 		strp_pause(&fs->strp);
-		/* pairs with the barrier in funnel_rx_resume(): either it
-		 * sees the pause, or we see the room it made
-		 */
-		smp_mb();
-		if (!funnel_rx_full(fs))
-			fs->strp.paused = 0;	/* under the socket lock */
-	}
 	fs->saved_data_ready(sk);
 }
 
-/* recvmsg() took a frame: let the parser go on if it waits for room.
- * strparser's flags change only under the socket lock.
+/* recvmsg() took a frame: let the parser go on if it waits for room
+ * (the memory limits are asked again with the next frame).  Socket
+ * locked: strparser's flags change only under it.
  */
 static void funnel_rx_resume(struct funnel_sock *fs)
 {
-	struct sock *sk = fs->sk;
-
-	/* order our free of the frame (rx_queued) before reading the
-	 * pause flag: pairs with the smp_mb() in funnel_rx_user()
-	 */
-	smp_mb__after_atomic();
-	/* a hint only: it is read again under the socket lock */
-	if (!data_race(!!fs->strp.paused))
-		return;
-	lock_sock(sk);
+	WRITE_ONCE(fs->rx_pressure, false);
 	if (fs->strp.paused && !fs->closing && !funnel_rx_full(fs))
 		strp_unpause(&fs->strp);
-	release_sock(sk);
 }
 
 static void funnel_rx_drop(struct funnel_sock *fs, struct sk_buff *skb,
@@ -265,7 +271,7 @@ static void funnel_abort(struct strparser *strp, int err)
 
 	sk->sk_err = -err;
 	sk_error_report(sk);
-	queue_work(funnel_wq, &fs->down_work);
+	queue_work(funnel_workqueue(), &fs->down_work);
 }
 
 /* The peer closed or reset the connection: the carrier goes down now,
@@ -280,7 +286,7 @@ static void funnel_state_change(struct sock *sk)
 		if (!fs->down_reason)
 			fs->down_reason = sk->sk_err ? FUNNEL_DOWN_SOCK_ERROR :
 						       FUNNEL_DOWN_PEER_CLOSED;
-		queue_work(funnel_wq, &fs->down_work);
+		queue_work(funnel_workqueue(), &fs->down_work);
 	}
 	fs->saved_state_change(sk);
 }
@@ -326,9 +332,12 @@ static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	if (!err)
 		err = (flags & MSG_TRUNC) ? rxm->full_len : copied;
 
+	/* the frame's memory is uncharged under the socket lock */
+	lock_sock(sk);
 	consume_skb(skb);
 	if (!(flags & MSG_PEEK))
 		funnel_rx_resume(fs);
+	release_sock(sk);
 	return err;
 }
 
@@ -345,6 +354,41 @@ static void funnel_tx_wake(struct sock *sk)
 	rcu_read_unlock();
 }
 
+/*
+ * Two queues feed the one byte stream: CTRL frames from userspace
+ * (txq_ctrl) and every other frame (txq: the kernel's data frames and
+ * userspace's frames of user streams).  At each frame boundary a queued
+ * CTRL frame goes first, so keepalives, rekeys and stream set-up never
+ * wait behind a flood of data; within each queue frames keep their order.
+ * txq holds up to sk_sndbuf bytes (truesize), txq_ctrl up to its own
+ * FUNNEL_TX_CTRL_MAX, so data never takes the room of control frames.
+ */
+#define FUNNEL_TX_CTRL_MAX	(256 * 1024)
+
+/* TCP_NOTSENT_LOWAT of a carrier: bytes written to TCP but not yet sent
+ * that a CTRL frame may find ahead of it.  Enough to keep a fast path
+ * busy between two write_space rounds.
+ */
+#define FUNNEL_NOTSENT_LOWAT	(256 * 1024)
+
+static bool funnel_frame_is_ctrl(const struct sk_buff *skb)
+{
+	const struct funnel_hdr *hdr;
+
+	hdr = (const struct funnel_hdr *)(skb->data + FUNNEL_LEN_PREFIX);
+	return hdr->type == FUNNEL_T_CTRL;
+}
+
+static atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl)
+{
+	return ctrl ? &fs->tx_ctrl_queued : &fs->tx_queued;
+}
+
+static bool funnel_tx_pending(const struct funnel_sock *fs)
+{
+	return atomic_read(&fs->tx_queued) || atomic_read(&fs->tx_ctrl_queued);
+}
+
 static void funnel_tx_purge(struct funnel_sock *fs)
 {
 	struct sk_buff *skb;
@@ -354,11 +398,28 @@ static void funnel_tx_purge(struct funnel_sock *fs)
 		fs->tx_partial = NULL;
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 	}
-	while ((skb = skb_dequeue(&fs->txq))) {
+	while ((skb = skb_dequeue(&fs->txq_ctrl)) ||
+	       (skb = skb_dequeue(&fs->txq))) {
 		kfree_skb(skb);
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 	}
 	atomic_set(&fs->tx_queued, 0);
+	atomic_set(&fs->tx_ctrl_queued, 0);
+}
+
+/*
+ * TCP refused a frame for good (the connection failed, or a frame was cut
+ * in the middle): the byte stream cannot carry another frame.  Nothing
+ * more is queued; the carrier goes down from its down_work, which resets
+ * a connection that is still up.  Socket locked (or its spinlock held).
+ */
+static void funnel_tx_fail(struct funnel_sock *fs)
+{
+	WRITE_ONCE(fs->tx_broken, true);
+	funnel_tx_purge(fs);
+	if (!fs->down_reason)
+		fs->down_reason = FUNNEL_DOWN_SOCK_ERROR;
+	queue_work(funnel_workqueue(), &fs->down_work);
 }
 
 /* Write queued frames to TCP until it has no room.  Socket locked. */
@@ -368,10 +429,17 @@ static void funnel_tx_push(struct funnel_sock *fs)
 	struct sk_buff *skb;
 	int ret;
 
+	if (fs->tx_broken)
+		return;
 	for (;;) {
 		skb = fs->tx_partial;
 		if (!skb) {
-			skb = skb_dequeue(&fs->txq);
+			fs->tx_partial_ctrl = true;
+			skb = skb_dequeue(&fs->txq_ctrl);
+			if (!skb) {
+				fs->tx_partial_ctrl = false;
+				skb = skb_dequeue(&fs->txq);
+			}
 			if (!skb)
 				return;
 			fs->tx_partial = skb;
@@ -384,7 +452,7 @@ static void funnel_tx_push(struct funnel_sock *fs)
 			if (ret == -EAGAIN)
 				return;		/* resumed by write_space */
 			if (ret <= 0) {
-				funnel_tx_purge(fs);
+				funnel_tx_fail(fs);
 				return;
 			}
 			fs->tx_off += ret;
@@ -393,7 +461,8 @@ static void funnel_tx_push(struct funnel_sock *fs)
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
 		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
 				skb->len - FUNNEL_LEN_PREFIX);
-		atomic_sub(skb->truesize, &fs->tx_queued);
+		atomic_sub(skb->truesize,
+			   funnel_tx_count(fs, fs->tx_partial_ctrl));
 		fs->tx_partial = NULL;
 		consume_skb(skb);
 	}
@@ -416,21 +485,32 @@ static void funnel_write_space(struct sock *sk)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
 
-	if (atomic_read(&fs->tx_queued))
-		queue_work(funnel_wq, &fs->tx_work);
+	if (funnel_tx_pending(fs))
+		queue_work(funnel_workqueue(), &fs->tx_work);
 	fs->saved_write_space(sk);
 }
 
-static bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len)
+static bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len,
+			   bool ctrl)
 {
-	int queued = atomic_read(&fs->tx_queued);
+	int queued, max;
 
-	return !queued || queued + len <= READ_ONCE(fs->sk->sk_sndbuf);
+	if (ctrl) {
+		queued = atomic_read(&fs->tx_ctrl_queued);
+		max = FUNNEL_TX_CTRL_MAX;
+	} else {
+		queued = atomic_read(&fs->tx_queued);
+		max = READ_ONCE(fs->sk->sk_sndbuf);
+	}
+	return !queued || queued + len <= max;
 }
 
-static bool funnel_tx_dead(const struct sock *sk)
+static bool funnel_tx_dead(const struct funnel_sock *fs)
 {
-	return sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) ||
+	const struct sock *sk = fs->sk;
+
+	return fs->tx_broken || sk->sk_err ||
+	       (sk->sk_shutdown & SEND_SHUTDOWN) ||
 	       !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
 }
 
@@ -448,9 +528,9 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 
 	local_bh_disable();
 	bh_lock_sock(sk);
-	if (fs->closing || funnel_tx_dead(sk))
+	if (fs->closing || funnel_tx_dead(fs))
 		err = -EPIPE;
-	else if (!funnel_tx_room(fs, skb->truesize))
+	else if (!funnel_tx_room(fs, skb->truesize, false))
 		err = -ENOBUFS;
 	if (!err) {
 		atomic_add(skb->truesize, &fs->tx_queued);
@@ -475,21 +555,22 @@ static void funnel_release_cb(struct sock *sk)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
 
-	if (!fs->closing && atomic_read(&fs->tx_queued))
+	if (!fs->closing && funnel_tx_pending(fs))
 		funnel_tx_push(fs);
 	fs->sk_proto->release_cb(sk);
 }
 
-/* Wait until the transmit queue has room for len bytes.  Socket locked. */
-static int funnel_tx_wait(struct sock *sk, unsigned int len, long *timeo)
+/* Wait until a queue has room for len bytes.  Socket locked. */
+static int funnel_tx_wait(struct sock *sk, unsigned int len, bool ctrl,
+			  long *timeo)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err = 0;
 
 	add_wait_queue(sk_sleep(sk), &wait);
-	while (!funnel_tx_room(fs, len)) {
-		if (funnel_tx_dead(sk)) {
+	while (!funnel_tx_room(fs, len, ctrl)) {
+		if (funnel_tx_dead(fs)) {
 			err = -EPIPE;
 			break;
 		}
@@ -502,8 +583,8 @@ static int funnel_tx_wait(struct sock *sk, unsigned int len, long *timeo)
 			break;
 		}
 		sk_wait_event(sk, timeo,
-			      funnel_tx_room(fs, len) || funnel_tx_dead(sk),
-			      &wait);
+			      funnel_tx_room(fs, len, ctrl) ||
+			      funnel_tx_dead(fs), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return err;
@@ -572,6 +653,7 @@ static int funnel_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	struct funnel_sock *fs = funnel_sk(sk);
 	struct sk_buff *skb;
 	long timeo;
+	bool ctrl;
 	int err;
 
 	if (msg->msg_flags & MSG_OOB)
@@ -585,18 +667,19 @@ static int funnel_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	if (!skb)
 		return err;
 
+	ctrl = funnel_frame_is_ctrl(skb);
 	lock_sock(sk);
-	if (funnel_tx_dead(sk) || fs->closing) {
+	if (funnel_tx_dead(fs) || fs->closing) {
 		err = -EPIPE;
 		goto out_err;
 	}
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
-	err = funnel_tx_wait(sk, skb->truesize, &timeo);
+	err = funnel_tx_wait(sk, skb->truesize, ctrl, &timeo);
 	if (err)
 		goto out_err;
 
-	atomic_add(skb->truesize, &fs->tx_queued);
-	skb_queue_tail(&fs->txq, skb);
+	atomic_add(skb->truesize, funnel_tx_count(fs, ctrl));
+	skb_queue_tail(ctrl ? &fs->txq_ctrl : &fs->txq, skb);
 	funnel_tx_push(fs);
 	release_sock(sk);
 	return size;
@@ -638,7 +721,7 @@ static void funnel_close(struct sock *sk, long timeout)
 
 	lock_sock(sk);
 	/* what TCP can still take goes out; the rest is dropped, counted */
-	if (!funnel_tx_dead(sk))
+	if (!funnel_tx_dead(fs))
 		funnel_tx_push(fs);
 	fs->closing = true;
 	strp_stop(&fs->strp);
@@ -656,12 +739,18 @@ static void funnel_close(struct sock *sk, long timeout)
 	cancel_work_sync(&fs->down_work);
 	funnel_carrier_unregister(fs, funnel_close_reason(fs));
 	/* the streams are gone; wait for whoever still saw one (UDP
-	 * receive) before the frames they may have queued are purged and
-	 * the socket goes
+	 * receive), so that no new AEAD operation starts, then for the
+	 * operations under way: their completions use fs and this
+	 * module's code, which may both go once we return
 	 */
 	synchronize_rcu();
+	wait_var_event(&fs->inflight, !atomic_read(&fs->inflight));
+
+	/* frames still queued go, uncharged under the socket lock */
+	lock_sock(sk);
 	skb_queue_purge(&fs->rxq);
 	funnel_tx_purge(fs);
+	release_sock(sk);
 
 	prot->close(sk, timeout);
 }
@@ -687,6 +776,32 @@ static void funnel_build_proto(struct proto *prot, struct proto_ops *ops,
 	funnel_compat_ops(ops);
 }
 
+/*
+ * The IPv6 TCP proto our IPv6 proto is built from.  The ipv6 code may be
+ * a module, so it is built from the first IPv6 socket, once: a proto in
+ * use is never written again, and sockets of any other proto (one
+ * changed by BPF, say) are refused.
+ */
+static const struct proto *funnel6_base(const struct sock *sk)
+{
+	/* pairs with the release below: the proto is built before */
+	const struct proto *base = smp_load_acquire(&funnel6_built_from);
+
+	if (base)
+		return base;
+	mutex_lock(&funnel6_prot_mutex);
+	base = funnel6_built_from;
+	if (!base) {
+		funnel_build_proto(&funnel6_prot, &funnel6_ops, sk->sk_prot,
+				   sk->sk_socket->ops);
+		base = sk->sk_prot;
+		/* readers see the built proto before the pointer */
+		smp_store_release(&funnel6_built_from, base);
+	}
+	mutex_unlock(&funnel6_prot_mutex);
+	return base;
+}
+
 static int funnel_ulp_attach(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
@@ -707,13 +822,8 @@ static int funnel_ulp_attach(struct sock *sk)
 		return -ENOTCONN;
 
 	if (sk->sk_family == AF_INET6) {
-		mutex_lock(&funnel6_prot_mutex);
-		if (sk->sk_prot != saved_tcpv6_prot) {
-			funnel_build_proto(&funnel6_prot, &funnel6_ops,
-					   sk->sk_prot, sk->sk_socket->ops);
-			saved_tcpv6_prot = sk->sk_prot;
-		}
-		mutex_unlock(&funnel6_prot_mutex);
+		if (funnel6_base(sk) != sk->sk_prot)
+			return -EPROTONOSUPPORT;
 		prot = &funnel6_prot;
 		ops = &funnel6_ops;
 	} else if (sk->sk_prot != &tcp_prot) {
@@ -727,6 +837,7 @@ static int funnel_ulp_attach(struct sock *sk)
 	fs->sk = sk;
 	skb_queue_head_init(&fs->rxq);
 	skb_queue_head_init(&fs->txq);
+	skb_queue_head_init(&fs->txq_ctrl);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
@@ -754,6 +865,11 @@ static int funnel_ulp_attach(struct sock *sk)
 	/* frames go to TCP from softirq and from release_sock() too */
 	sk->sk_allocation = GFP_ATOMIC;
 	funnel_no_task_frag(sk);
+	/* keep the backlog in our queues, where CTRL frames overtake data,
+	 * not in TCP's write queue, unless the owner chose a low-water mark
+	 */
+	if (!READ_ONCE(tcp_sk(sk)->notsent_lowat))
+		WRITE_ONCE(tcp_sk(sk)->notsent_lowat, FUNNEL_NOTSENT_LOWAT);
 
 	/* frames that arrived behind the preamble are parsed now */
 	strp_check_rcv(&fs->strp);
@@ -778,25 +894,12 @@ static struct tcp_ulp_ops funnel_ulp_ops __read_mostly = {
 
 int funnel_ulp_init(void)
 {
-	int err;
-
-	funnel_wq = alloc_workqueue("funnel", 0, 0);
-	if (!funnel_wq)
-		return -ENOMEM;
-
 	funnel_build_proto(&funnel_prot, &funnel_ops, &tcp_prot,
 			   &inet_stream_ops);
-
-	err = tcp_register_ulp(&funnel_ulp_ops);
-	if (err)
-		destroy_workqueue(funnel_wq);
-	return err;
+	return tcp_register_ulp(&funnel_ulp_ops);
 }
 
 void funnel_ulp_exit(void)
 {
 	tcp_unregister_ulp(&funnel_ulp_ops);
-	/* flows and streams free their sockets from rcu_work items */
-	rcu_barrier();
-	destroy_workqueue(funnel_wq);
 }

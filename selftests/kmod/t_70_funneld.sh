@@ -148,10 +148,20 @@ t70_main() {
 	fd_wait C 10 "$t70_open"
 	check "funneld: radius answers on its new stream" svc_radauth fc 127.0.0.1 18120
 
-	# ---- kill -9 of the server daemon, restart: traffic resumes
-	svc_stop S KILL
-	fd_wait C 5 "carrier('s').get('state') != 'up'"
+	# ---- kill -9 of the server daemon under load, restart at once:
+	# funnel.ko keeps no carrier of the dead daemon, the port is free
+	# again, traffic resumes
+	ip netns exec fc udp_pump rr 127.0.0.1 5300 -t 4 -w 4 -T 300 >/dev/null 2>&1 &
+	load=$!
 	sleep 1
+	svc_stop S KILL
+	n=$(ip netns exec fs funnel-nl raw --dump carrier-get | grep -c carrier-id)
+	if [ "$n" = 0 ]; then
+		ok "funneld: kill -9 under load: no carrier of the dead daemon left in funnel.ko"
+	else
+		not_ok "funneld: kill -9 under load: $n carriers left in funnel.ko"
+		ip netns exec fs funnel-nl raw --dump carrier-get | sed 's/^/#   /'
+	fi
 	t0=$(date +%s.%N)
 	fd_start S fs "$t70_conf_s" --datapath kernel -n site-s
 	secs=99
@@ -161,6 +171,7 @@ t70_main() {
 		[ "$a" = "$SVC_DNS_ANSWER" ] && break
 		[ "${secs%.*}" -ge 15 ] && break
 	done
+	wait $load
 	rec=$(fd_json C 'carrier("s").get("reconnects")')
 	if [ "$a" = "$SVC_DNS_ANSWER" ]; then
 		ok "funneld: kill -9 and restart of the server: dns answers again after ${secs}s (reconnects $rec)"

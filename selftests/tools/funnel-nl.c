@@ -389,7 +389,7 @@ static int cmd_monitor(int argc, char **argv)
 	struct timeval tv;
 	time_t end;
 	char *e;
-	int grp;
+	int grp, err;
 
 	if (argc > 1) {
 		want = strtoul(argv[1], &e, 10);
@@ -407,8 +407,10 @@ static int cmd_monitor(int argc, char **argv)
 		return EXIT_FAIL;
 	grp = genl_ctrl_resolve_grp(g.sk, FUNNEL_FAMILY_NAME,
 				    FUNNEL_MCGRP_EVENTS);
-	if (grp < 0 || nl_socket_add_membership(g.sk, grp) < 0) {
-		fprintf(stderr, PROG ": cannot join the events group\n");
+	err = grp < 0 ? grp : nl_socket_add_membership(g.sk, grp);
+	if (err < 0) {
+		fprintf(stderr, PROG ": cannot join the events group: %s\n",
+			nl_geterror(err));
 		funnel_genl_close(&g);
 		return EXIT_FAIL;
 	}

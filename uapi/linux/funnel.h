@@ -98,6 +98,7 @@ enum funnel_down_reason {
 	FUNNEL_DOWN_SOCK_ERROR,		/* socket error (sk_err) */
 	FUNNEL_DOWN_DELETED,		/* CARRIER_DEL or the socket was closed */
 	FUNNEL_DOWN_NETNS_EXIT,		/* the carrier's netns went away */
+	FUNNEL_DOWN_OWNER_GONE,		/* its socket-owner's netlink socket closed */
 
 	/* private: */
 	__FUNNEL_DOWN_MAX,
@@ -150,6 +151,9 @@ enum {
 	FUNNEL_A_STATS,			/* nest: FUNNEL_A_STATS_* */
 	FUNNEL_A_KEYCONF,		/* nest: FUNNEL_A_KEYCONF_* */
 	FUNNEL_A_PAD,
+	FUNNEL_A_SOCKET_OWNER,		/* flag: carrier dies with this socket */
+	FUNNEL_A_CARRIER_FLOW_MAX,	/* u32: flows of one carrier, at most */
+	FUNNEL_A_NETNS_FLOW_MAX,	/* u32: flows of one netns, at most */
 
 	/* private: */
 	__FUNNEL_A_MAX,
@@ -177,6 +181,7 @@ enum {
 	FUNNEL_A_STATS_FLOWS_CREATED,
 	FUNNEL_A_STATS_FLOWS_EXPIRED,
 	FUNNEL_A_STATS_FLOW_DROP_LIMIT,	/* new flow refused: limit reached */
+	FUNNEL_A_STATS_FLOWS_EVICTED,	/* idle flow ended for a new one */
 
 	/* private: */
 	__FUNNEL_A_STATS_MAX,
