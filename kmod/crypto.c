@@ -453,7 +453,7 @@ static void funnel_seal_finish(struct funnel_crypt *c, int err)
 		return;
 	}
 	/* the carrier counts its own drop */
-	if (funnel_tx_frame(st->fs, c->skb)) {
+	if (funnel_tx_frame(st->fs, c->skb, false)) {
 		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}

@@ -129,6 +129,7 @@ struct funnel_stream {
 	struct delayed_work gc_work;	/* expires idle flows */
 	struct work_struct connect_work; /* udp-connect: flow sockets */
 	struct list_head connecting;	/* flows waiting for their socket */
+	struct list_head evicted;	/* unlinked, FLOW_END from gc_work */
 	struct rcu_work free_work;
 
 	/* keys in two physical slots, RCU readers; changed under
@@ -165,7 +166,7 @@ struct funnel_flow {
 	struct hlist_node id_node;
 	struct hlist_node addr_node;
 	struct list_head list;		/* on the connecting list */
-	struct list_head gc_node;	/* expired or torn down */
+	struct list_head gc_node;	/* evicted, expired or torn down */
 	refcount_t ref;			/* hash entry, connecting list */
 	bool unlinked;			/* out of the hash (flow_lock) */
 	struct funnel_stream *st;
@@ -206,7 +207,7 @@ static inline void funnel_stream_count(struct funnel_stream *st, int idx)
 	funnel_stat_inc(&st->fs->stats, idx);
 }
 
-int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb);
+int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio);
 struct workqueue_struct *funnel_workqueue(void);
 
 /* stream.c */

@@ -212,7 +212,8 @@ static struct funnel_flow *funnel_flow_victim(struct funnel_stream *st)
 				     id_node) {
 			seen++;
 			idle = jiffies - READ_ONCE(flow->last_used);
-			if (idle >= min_idle && idle >= best_idle) {
+			if (list_empty(&flow->list) && idle >= min_idle &&
+			    idle >= best_idle) {
 				best = flow;
 				best_idle = idle;
 			}
@@ -224,9 +225,12 @@ static struct funnel_flow *funnel_flow_victim(struct funnel_stream *st)
 
 /*
  * Room for a new flow of st: within its flow-max and the limits of its
- * carrier and netns.  A udp-listen stream evicts an idle flow for it if
- * it must (*victim, unlinked: the caller ends it); a udp-connect stream
- * refuses, as its peer, which evicts, ends flows itself.  flow_lock held.
+ * carrier and netns.  Either side evicts an idle flow for it if it must
+ * (*victim, unlinked: the caller ends it and tells the peer).  The server
+ * side (udp-connect) evicts too: its peer's FLOW_END for a flow it evicted
+ * may have been lost with the carrier, and a datagram for an evicted flow
+ * id only makes the flow again.  A flow whose socket is still being made
+ * is never chosen.  flow_lock held.
  */
 static bool funnel_flow_admit(struct funnel_stream *st, struct funnel_net *fn,
 			      struct funnel_flow **victim)
@@ -234,7 +238,7 @@ static bool funnel_flow_admit(struct funnel_stream *st, struct funnel_net *fn,
 	*victim = NULL;
 	if (st->nflows < st->flow_max && funnel_flow_charge(st, fn))
 		return true;
-	if (st->kind != FUNNEL_STREAM_UDP_LISTEN || !st->nflows)
+	if (!st->nflows)
 		return false;
 	*victim = funnel_flow_victim(st);
 	if (!*victim)
@@ -339,12 +343,24 @@ struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 	funnel_gc_schedule(st);
 
 out_unlock:
+	if (victim && st->kind == FUNNEL_STREAM_UDP_CONNECT) {
+		/* its FLOW_END from gc_work: the carrier's receive path,
+		 * which makes udp-connect flows, holds the carrier's lock
+		 */
+		list_add_tail(&victim->gc_node, &st->evicted);
+		mod_delayed_work(funnel_workqueue(), &st->gc_work, 0);
+	}
 	spin_unlock_bh(&st->flow_lock);
 	if (victim) {
-		/* the peer frees its side (and its socket) too */
 		funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_EVICTED);
-		funnel_flow_end_send(st, victim->id, GFP_ATOMIC);
-		funnel_flow_put(victim);
+		/* udp-listen: the FLOW_END goes before the new flow's first
+		 * DATA, so the peer frees the old flow before it sees the
+		 * new one and need not evict one of its own
+		 */
+		if (st->kind == FUNNEL_STREAM_UDP_LISTEN) {
+			funnel_flow_end_send(st, victim->id, GFP_ATOMIC);
+			funnel_flow_put(victim);
+		}
 	}
 	if (notify)
 		funnel_nl_notify_flow_limit(st);
@@ -371,7 +387,7 @@ static void funnel_flow_end_send(struct funnel_stream *st, u32 id, gfp_t gfp)
 	hdr->type = FUNNEL_T_FLOW_END;
 	hdr->flags = st->unordered ? FUNNEL_F_UNORDERED : 0;
 	hdr->flow = htonl(id);
-	funnel_tx_frame(st->fs, skb);
+	funnel_tx_frame(st->fs, skb, true);
 }
 
 /* The peer ended flow id (FLOW_END).  Any context. */
@@ -399,10 +415,12 @@ static void funnel_gc_work(struct work_struct *work)
 	unsigned long idle = msecs_to_jiffies(st->flow_idle_ms);
 	struct funnel_flow *flow;
 	struct hlist_node *tmp;
+	LIST_HEAD(evicted);
 	LIST_HEAD(expired);
 	unsigned int i;
 
 	spin_lock_bh(&st->flow_lock);
+	list_splice_init(&st->evicted, &evicted);
 	for (i = 0; i < funnel_flow_buckets(st); i++)
 		hlist_for_each_entry_safe(flow, tmp, &st->by_id[i], id_node) {
 			/* a flow whose socket is still being made stays */
@@ -412,15 +430,17 @@ static void funnel_gc_work(struct work_struct *work)
 				continue;
 			funnel_flow_unlink(st, flow);
 			list_add_tail(&flow->gc_node, &expired);
+			funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_EXPIRED);
 		}
 	if (st->nflows && !st->dead)
 		funnel_gc_schedule(st);
 	spin_unlock_bh(&st->flow_lock);
 
-	while (!list_empty(&expired)) {
-		flow = list_first_entry(&expired, struct funnel_flow, gc_node);
+	/* the peer frees its side (and its socket) too */
+	list_splice_tail(&expired, &evicted);
+	while (!list_empty(&evicted)) {
+		flow = list_first_entry(&evicted, struct funnel_flow, gc_node);
 		list_del(&flow->gc_node);
-		funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_EXPIRED);
 		funnel_flow_end_send(st, flow->id, GFP_KERNEL);
 		funnel_flow_put(flow);
 	}
@@ -662,6 +682,7 @@ static void funnel_stream_destroy(struct funnel_stream *st)
 
 	spin_lock_bh(&st->flow_lock);
 	list_splice_init(&st->connecting, &connecting);
+	list_splice_init(&st->evicted, &gone);
 	for (i = 0; i < funnel_flow_buckets(st); i++)
 		hlist_for_each_entry_safe(flow, n, &st->by_id[i], id_node) {
 			funnel_flow_unlink(st, flow);
@@ -744,6 +765,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 	INIT_LIST_HEAD(&st->connecting);
 	INIT_DELAYED_WORK(&st->gc_work, funnel_gc_work);
 	INIT_WORK(&st->connect_work, funnel_connect_work);
+	INIT_LIST_HEAD(&st->evicted);
 	INIT_RCU_WORK(&st->free_work, funnel_stream_free_work);
 
 	if (st->kind != FUNNEL_STREAM_USER) {

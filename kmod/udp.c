@@ -81,7 +81,7 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 	*(__be16 *)skb_push(skb, FUNNEL_LEN_PREFIX) =
 		htons(FUNNEL_HDR_LEN + len);
 	wire = FUNNEL_HDR_LEN + len;
-	err = funnel_tx_frame(st->fs, skb);
+	err = funnel_tx_frame(st->fs, skb, false);
 
 	WRITE_ONCE(flow->last_used, jiffies);
 	if (err) {

@@ -355,11 +355,12 @@ static void funnel_tx_wake(struct sock *sk)
 }
 
 /*
- * Two queues feed the one byte stream: CTRL frames from userspace
- * (txq_ctrl) and every other frame (txq: the kernel's data frames and
- * userspace's frames of user streams).  At each frame boundary a queued
- * CTRL frame goes first, so keepalives, rekeys and stream set-up never
- * wait behind a flood of data; within each queue frames keep their order.
+ * Two queues feed the one byte stream: CTRL frames from userspace and
+ * the kernel's FLOW_END frames (txq_ctrl), and every other frame (txq:
+ * the kernel's data frames and userspace's frames of user streams).  At
+ * each frame boundary a queued control frame goes first, so keepalives,
+ * rekeys, stream set-up and the end of flows never wait behind a flood
+ * of data; within each queue frames keep their order.
  * txq holds up to sk_sndbuf bytes (truesize), txq_ctrl up to its own
  * FUNNEL_TX_CTRL_MAX, so data never takes the room of control frames.
  */
@@ -518,10 +519,13 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
  * Queue a complete frame (length prefix, header, body) from the kernel's
  * own data path, in any context.  If no user context owns the socket the
  * frame is pushed to TCP right away, else release_sock() pushes it (our
- * release_cb).  A frame that does not fit in sk_sndbuf is dropped and
- * counted.  Consumes skb.
+ * release_cb).  A frame that does not fit in its queue is dropped and
+ * counted.  prio: the frame goes on the control queue (txq_ctrl), ahead
+ * of data, as FLOW_END does: a flow ended under a flood must still end on
+ * the peer, or the peer's flow table fills with flows nobody uses.
+ * Consumes skb.
  */
-int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb)
+int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
 	struct sock *sk = fs->sk;
 	int err = 0;
@@ -530,11 +534,11 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 	bh_lock_sock(sk);
 	if (fs->closing || funnel_tx_dead(fs))
 		err = -EPIPE;
-	else if (!funnel_tx_room(fs, skb->truesize, false))
+	else if (!funnel_tx_room(fs, skb->truesize, prio))
 		err = -ENOBUFS;
 	if (!err) {
-		atomic_add(skb->truesize, &fs->tx_queued);
-		skb_queue_tail(&fs->txq, skb);
+		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
+		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
 		if (!sock_owned_by_user(sk))
 			funnel_tx_push(fs);
 	}

@@ -1,10 +1,10 @@
 # Flow limits beyond a stream's flow-max: the carrier's (module parameter
 # carrier_flows_max) and the netns's (netns_flows_max).  At a limit a
-# udp-listen stream evicts a flow idle for a second or more (flows-evicted,
-# FLOW_END to the peer, which frees its flow and socket) and refuses new
-# sources while every flow is busy (flow-drop-limit); info-get and
-# carrier-get count the flows.  Flows are charged to the memory cgroup of
-# the carrier's socket, not to nobody.
+# stream evicts a flow idle for a second or more (flows-evicted, FLOW_END
+# to the peer, which frees its flow and socket), on the client and on
+# the server side, and refuses new sources while every flow is busy
+# (flow-drop-limit); info-get and carrier-get count the flows.  Flows are
+# charged to the memory cgroup of the carrier's socket, not to nobody.
 modprobe funnel
 W=$(mktemp -d)
 P=/sys/module/funnel/parameters
@@ -54,7 +54,10 @@ ip netns exec fs udp_pump echo 127.0.0.1 7551 -q &
 echo_pid=$!
 tun ls fs --listen 10.99.0.2:7550 --udp-connect 1:127.0.0.1:7551 --udp-connect 2:127.0.0.1:7551
 tun lc fc --connect 10.99.0.2:7550 --udp-listen 1:127.0.0.1:5551 --udp-listen 2:127.0.0.1:5552
-if ! wait_files 20 "$W"/ls.id "$W"/lc.id; then
+# a server side with a flow-max (10) below its client's (the default)
+tun ms fs --listen 10.99.0.2:7553 --udp-connect 1:127.0.0.1:7551 --max 10
+tun mc fc --connect 10.99.0.2:7553 --udp-listen 1:127.0.0.1:5553
+if ! wait_files 20 "$W"/ls.id "$W"/lc.id "$W"/ms.id "$W"/mc.id; then
 	not_ok "limits: funnel-tun pair up"
 else
 	cs=$(cat "$W/ls.id") cc=$(cat "$W/lc.id")
@@ -138,9 +141,28 @@ PY
 	check "limits: info-get reports the limits" \
 		sh -c "ip netns exec fc funnel-nl raw info-get | grep -qx 'netns-flow-max=65536' &&
 		       ip netns exec fc funnel-nl raw info-get | grep -qx 'carrier-flow-max=16384'"
+
+	# the server side evicts too: its client, below its own limit,
+	# keeps flows the server may end (as when a FLOW_END was lost), and
+	# new flow ids then take the place of idle ones instead of being
+	# refused until the idle timeout
+	ms=$(cat "$W/ms.id") mc=$(cat "$W/mc.id")
+	got1=$(t55_srcs fc 5553 10 34000)
+	sleep 1.3
+	got2=$(t55_srcs fc 5553 10 34100)
+	ev=$(t55_stat fs "$ms" 1 stats.flows-evicted)
+	drop=$(t55_stat fs "$ms" 1 stats.flow-drop-limit)
+	sleep 0.5
+	cn=$(t55_stat fc "$mc" 1 flow-count)
+	if [ "$got1" = 10 ] && [ "$got2" = 10 ] && [ "$ev" = 10 ] &&
+	   [ "$drop" = 0 ] && [ "$cn" = 10 ]; then
+		ok "limits: server flow-max 10: 10 new flow ids evict 10 idle server flows, all answered; the client freed its side (10 flows)"
+	else
+		not_ok "limits: server flow-max 10: answered $got1 then $got2 of 10, server flows-evicted $ev (10), flow-drop-limit $drop (0), client flows $cn (10)"
+	fi
 fi
-kill "$pid_ls" "$pid_lc" 2>/dev/null
-wait "$pid_ls" "$pid_lc" 2>/dev/null
+kill "$pid_ls" "$pid_lc" "$pid_ms" "$pid_mc" 2>/dev/null
+wait "$pid_ls" "$pid_lc" "$pid_ms" "$pid_mc" 2>/dev/null
 for _ in $(seq 30); do
 	[ "$(ip netns exec fc funnel-nl raw info-get | sed -n 's/^flow-count=//p')" = 0 ] && break
 	sleep 0.1
