@@ -7,6 +7,8 @@
 # make check           everything: unit tests, lint, VM selftests on 6.1 and 6.12
 # make lint            checkpatch --strict and sparse (C=1) on kmod/
 # make demo            two sites in the VM, DNS and RADIUS through Funnel
+# make soak            5 minutes of flood, resets, rekeys and a KDC outage in
+#                      the VM (KVER=..., SOAK_SECS=..., SOAK_DEBUG=1: -d)
 # make install         install funneld, funnelctl, funnel.ko, man pages, unit
 
 SHELL    := /bin/bash
@@ -20,7 +22,7 @@ KSRCS    := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
 	    selftests/vm/warn/Kbuild selftests/vm/warn/funnel_selftest_warn.c
 UAPI     := $(wildcard uapi/linux/*.h)
 
-.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install
+.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install soak
 all: kmod ctl
 
 # One kbuild tree per kernel: build/KVER/ mirrors the sources with
@@ -68,6 +70,11 @@ check: deps
 demo: deps
 	@$(MAKE) -s kmods ctl tools >/dev/null
 	@./scripts/demo.sh
+
+soak: deps
+	@$(MAKE) -s kmods ctl tools >/dev/null
+	@selftests/vm/run $(if $(SOAK_DEBUG),-d) -k $(KVER) -t $$(( $${SOAK_SECS:-300} + 600 )) \
+		-- env SOAK_SECS=$${SOAK_SECS:-300} selftests/soak/soak.sh
 
 install: kmod ctl
 	@KVER=$(KVER) ./scripts/install.sh $(DESTDIR)
