@@ -8,15 +8,25 @@
 # and the *versioned* image and header packages that each suite's
 # linux-image-amd64 / linux-headers-amd64 metapackage points at are installed
 # (the metapackage can only be at one version at a time).
+#
+# Under "set -e" every step that may be false is an "if" or ends in "|| die":
+# a bare "[ ... ] && cmd" is a failure when the test is false, and as the
+# last command of the EXIT trap it would become the script's exit status.
+#
+# Test hook (selftests/unit/test_deps.sh): FUNNEL_DEPS_ROOT is put in front
+# of every system path the script reads or writes; apt-get, apt-cache and id
+# are whatever PATH finds first.
 set -eu
 
 die() { echo "deps: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (apt-get install); try: sudo $0"
 command -v apt-get >/dev/null || die "apt-get not found: Funnel's dependencies are installed from Debian packages"
-[ -r /etc/debian_version ] || die "not a Debian system"
+root=${FUNNEL_DEPS_ROOT:-}
+[ -r "$root/etc/debian_version" ] || die "not a Debian system"
 
-stamp=/var/lib/funnel-deps.stamp
+stamp=$root/var/lib/funnel-deps.stamp
+log=$root/var/log/funnel-deps.log
 want_rev=3
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	echo "deps: already installed (FORCE=1 to redo)"
@@ -24,9 +34,9 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-bpo=/etc/apt/sources.list.d/funnel-backports.list
-if ! grep -rqs "${codename}-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+codename=$(. "$root/etc/os-release" && echo "${VERSION_CODENAME:-bookworm}")
+bpo=$root/etc/apt/sources.list.d/funnel-backports.list
+if ! grep -rqs "${codename}-backports" "$root/etc/apt/sources.list" "$root/etc/apt/sources.list.d/"; then
 	echo "deps: enabling ${codename}-backports for the 6.12 kernel ($bpo)"
 	echo "deb http://deb.debian.org/debian ${codename}-backports main" > "$bpo"
 fi
@@ -35,15 +45,28 @@ apt-get update -q >/dev/null || die "apt-get update failed"
 
 # Keep package maintainer scripts from starting the servers we install
 # (dnsmasq, freeradius, slapd...): the tests start their own instances.
-prc=/usr/sbin/policy-rc.d
+# A policy-rc.d that was there before is the machine's own (Debian's
+# container images ship one): it is used as it is and left alone.  Ours
+# carries a mark, so one left behind by a run that was killed with SIGKILL
+# is recognised as ours and removed at the end of the next run.
+prc=$root/usr/sbin/policy-rc.d
+prc_mark="# funnel scripts/deps.sh: removed when deps.sh ends"
 own_prc=0
-if [ ! -e "$prc" ]; then
-	printf '#!/bin/sh\nexit 101\n' > "$prc"
-	chmod 755 "$prc"
-	own_prc=1
-fi
-cleanup() { [ "$own_prc" = 1 ] && rm -f "$prc"; }
+cleanup() {
+	if [ "$own_prc" = 1 ]; then
+		rm -f "$prc"
+	fi
+}
 trap cleanup EXIT
+# dash runs the EXIT trap on "exit", not when a signal kills it.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if [ ! -e "$prc" ] || grep -qxF "$prc_mark" "$prc" 2>/dev/null; then
+	own_prc=1
+	printf '#!/bin/sh\n%s\nexit 101\n' "$prc_mark" > "$prc"
+	chmod 755 "$prc"
+fi
 
 # Resolve the versioned kernel image/headers a metapackage depends on in a suite.
 versioned() { # $1 metapackage, $2 suite
@@ -55,7 +78,9 @@ kpkgs=""
 for suite in "$codename" "${codename}-backports"; do
 	img=$(versioned linux-image-amd64 "$suite")
 	hdr=$(versioned linux-headers-amd64 "$suite")
-	[ -n "$img" ] && [ -n "$hdr" ] || die "cannot resolve kernel packages in $suite"
+	if [ -z "$img" ] || [ -z "$hdr" ]; then
+		die "cannot resolve kernel packages in $suite"
+	fi
 	# The signed image depends on an unsigned twin; either boots in QEMU.
 	kpkgs="$kpkgs $img $hdr"
 done
@@ -73,13 +98,13 @@ pkgs="
 	iperf3 ncat socat tcpdump
 "
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $kpkgs $pkgs >/tmp/funnel-deps.log 2>&1 ||
-	{ tail -n 30 /tmp/funnel-deps.log >&2; die "apt-get install failed (log: /tmp/funnel-deps.log)"; }
+apt-get install -y -q --no-install-recommends $kpkgs $pkgs >"$log" 2>&1 ||
+	{ tail -n 30 "$log" >&2; die "apt-get install failed (log: $log)"; }
 
 # checkpatch.pl ships inside the linux-source tarball: unpack the scripts once.
-cp_dir=/usr/local/share/funnel/checkpatch
+cp_dir=$root/usr/local/share/funnel/checkpatch
 if [ ! -x "$cp_dir/scripts/checkpatch.pl" ]; then
-	tarball=$(ls /usr/src/linux-source-6.1*.tar.* 2>/dev/null | head -n 1)
+	tarball=$(ls "$root"/usr/src/linux-source-6.1*.tar.* 2>/dev/null | head -n 1)
 	[ -n "$tarball" ] || die "linux-source-6.1 tarball not found"
 	top=$(tar -tf "$tarball" | head -n 1 | cut -d/ -f1)
 	mkdir -p "$cp_dir"

@@ -8,6 +8,7 @@
 #   - the fuzz targets over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
 #   - command-line tests of funnelctl and funnel-nl
+#   - scripts/deps.sh against stub apt commands (test_deps.sh)
 #   - udp_pump (built with gcc and clang, -Werror) on loopback
 # Build output goes to a log, shown on stderr when a build fails.  Builds
 # of ctl/ go to a temporary directory: the tree's own binaries are left
@@ -351,6 +352,7 @@ if [ $ctl_ok = 1 ]; then
 	suite "cli" sh "$here/test_cli.sh" "$work/ctl-gcc/funnelctl" \
 		"$work/ctl-gcc/funnel-nl"
 fi
+suite "deps" sh "$here/test_deps.sh"
 if [ $pump_ok = 1 ]; then
 	suite "udp_pump" sh "$here/test_udp_pump.sh" "$work/udp_pump"
 fi
