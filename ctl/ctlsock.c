@@ -106,6 +106,8 @@ static void client_request(struct ctl_client *cl)
 		/* err says what */
 	} else if (s->kind == STMT_EMPTY) {
 		snprintf(err, sizeof(err), "empty request");
+	} else if (json && stmt_json_refusal(s)) {
+		snprintf(err, sizeof(err), "%s", stmt_json_refusal(s));
 	} else {
 		ret = daemon_apply(d, s, false, json, f, err, sizeof(err));
 		if (ret)

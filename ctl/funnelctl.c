@@ -415,6 +415,8 @@ static int cmd_statement(const struct opts *o, int argc, char **argv)
 	free(words);
 	if (st.kind == STMT_EMPTY)
 		return usage_error("missing command");
+	if (json && stmt_json_refusal(&st))
+		return usage_error("%s", stmt_json_refusal(&st));
 	off = snprintf(line, sizeof(line), "%s ", json ? "json" : "text");
 	len = stmt_format(&st, line + off, sizeof(line) - (size_t)off - 1);
 	if (len < 0 || (size_t)len >= sizeof(line) - (size_t)off - 1) {

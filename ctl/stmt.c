@@ -539,6 +539,13 @@ static int parse_stats(struct parser *p, struct stmt *s)
 	return 0;
 }
 
+const char *stmt_json_refusal(const struct stmt *s)
+{
+	if (s->kind == STMT_STATS && s->prometheus)
+		return "stats: --prometheus and --json exclude each other (the Prometheus text format has no JSON form)";
+	return NULL;
+}
+
 /* Every statement: its command and subcommand words and its parser. */
 static const struct {
 	const char *cmd;

@@ -151,6 +151,12 @@ int stmt_parse_line(const char *line, struct stmt *out,
  */
 int stmt_format(const struct stmt *s, char *buf, size_t len);
 
+/*
+ * NULL if s may be asked for JSON output; else why not (a message for
+ * the user): "stats --prometheus" has only its text form.
+ */
+const char *stmt_json_refusal(const struct stmt *s);
+
 /* "peer add", "stats", ...; "empty" for STMT_EMPTY, "?" if unknown. */
 const char *stmt_kind_name(enum stmt_kind kind);
 

@@ -244,6 +244,14 @@ fake 'ok\n# HELP x\n' -- stats --prometheus
 	request_is "text stats --prometheus"
 tap $? "funnelctl stats --prometheus"
 
+for args in "--json stats --prometheus" "stats --prometheus --json" \
+	"stats --json --prometheus"; do
+	# shellcheck disable=SC2086
+	expect_usage "funnelctl $args: refused, exit 2" \
+		"stats: --prometheus and --json exclude each other" \
+		"$funnelctl" -s "$tmp/no-such.sock" $args
+done
+
 fake 'garbage\n' -- show
 [ $rc -eq 1 ] && [ ! -s "$out" ] &&
 	[ "$(cat "$err")" = "funnelctl: unexpected reply from funneld: 'garbage' (expected 'ok' or 'error')" ]
