@@ -2,13 +2,17 @@
 /* Minimal JSON output helpers. */
 
 #include "json.h"
+#include "utf8.h"
 
 void json_string(FILE *f, const char *s)
 {
 	unsigned char c;
+	bool valid;
+	size_t n;
 
 	fputc('"', f);
-	for (; (c = (unsigned char)*s); s++) {
+	for (; (c = (unsigned char)*s); s += n) {
+		n = 1;
 		switch (c) {
 		case '"':
 			fputs("\\\"", f);
@@ -26,10 +30,17 @@ void json_string(FILE *f, const char *s)
 			fputs("\\t", f);
 			break;
 		default:
-			if (c < 0x20)
+			if (c < 0x20 || c == 0x7f) {
 				fprintf(f, "\\u%04x", c);
-			else
+			} else if (c < 0x80) {
 				fputc(c, f);
+			} else {
+				n = utf8_seq(s, &valid);
+				if (valid)
+					fwrite(s, 1, n, f);
+				else
+					fputs("\\ufffd", f);
+			}
 		}
 	}
 	fputc('"', f);

@@ -6,8 +6,9 @@
  *
  * Nothing here allocates memory.  Strings of the snapshot may come from
  * the network (a peer's node name, a refusal reason), so the text formats
- * write control characters as \xNN; JSON and Prometheus escape them as
- * their formats require.
+ * write control characters and bytes that are not UTF-8 as \xNN; JSON and
+ * Prometheus escape them as their formats require and write U+FFFD for
+ * bytes that are not UTF-8: their output is always valid UTF-8.
  */
 
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 
 #include "json.h"
 #include "snap.h"
+#include "utf8.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -144,28 +146,36 @@ static void peer_stats(const struct snapshot *s, const char *peer,
 /* ---- text helpers ---- */
 
 /*
- * Copy s to out (len bytes, NUL-terminated, truncated), control
- * characters as \xNN.  word: also white space, '=' and '\', and "-"
- * for the empty string, so that the result is one word of a
+ * Copy s to out (len bytes, NUL-terminated, truncated between
+ * characters), control characters (C0, DEL, C1) and bytes that are not
+ * well-formed UTF-8 as \xNN.  word: also white space, '=' and '\', and
+ * "-" for the empty string, so that the result is one word of a
  * "key=value" line.
  */
 static const char *clean(char *out, size_t len, const char *s, bool word)
 {
-	size_t o = 0;
+	size_t o = 0, n;
 	unsigned char c;
+	bool esc, valid;
 
 	s = nn(s);
 	if (word && !*s)
 		s = "-";
-	for (; (c = (unsigned char)*s) && o + 1 < len; s++) {
-		if (c < 0x20 || c == 0x7f ||
-		    (word && (c == ' ' || c == '=' || c == '\\'))) {
-			if (o + 5 > len)
-				break;
-			snprintf(out + o, 5, "\\x%02x", c);
-			o += 4;
-		} else {
-			out[o++] = (char)c;
+	for (; (c = (unsigned char)*s) && o + 1 < len; s += n) {
+		n = utf8_seq(s, &valid);
+		esc = !valid || c < 0x20 || c == 0x7f ||
+		      (c == 0xc2 && (unsigned char)s[1] < 0xa0) ||
+		      (word && (c == ' ' || c == '=' || c == '\\'));
+		if (o + (esc ? 4 * n : n) + 1 > len)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (esc) {
+				snprintf(out + o, 5, "\\x%02x",
+					 (unsigned char)s[i]);
+				o += 4;
+			} else {
+				out[o++] = s[i];
+			}
 		}
 	}
 	out[o] = '\0';
@@ -934,20 +944,29 @@ static void prom_family(FILE *f, const char *name, const char *type,
 	fprintf(f, "\n# TYPE %s %s\n", name, type);
 }
 
-/* sep key="value", the value escaped (\\, \", \n) */
+/*
+ * sep key="value", the value escaped (\\, \", \n) and valid UTF-8: bytes
+ * that are not well-formed UTF-8 become U+FFFD (utf8.h).
+ */
 static void prom_label(FILE *f, const char *sep, const char *key,
 		       const char *v)
 {
+	bool valid;
+	size_t n;
+
 	fprintf(f, "%s%s=\"", sep, key);
-	for (v = nn(v); *v; v++) {
+	for (v = nn(v); *v; v += n) {
+		n = utf8_seq(v, &valid);
 		if (*v == '\\')
 			fputs("\\\\", f);
 		else if (*v == '"')
 			fputs("\\\"", f);
 		else if (*v == '\n')
 			fputs("\\n", f);
+		else if (valid)
+			fwrite(v, 1, n, f);
 		else
-			fputc(*v, f);
+			fputs(UTF8_REPLACEMENT, f);
 	}
 	fputc('"', f);
 }

@@ -1020,6 +1020,115 @@ static void test_incoming_not_counted(void **state)
 	free(t);
 }
 
+/*
+ * Peer-supplied text that is not UTF-8, with C0, DEL and C1 controls and
+ * a cut sequence: every format stays valid UTF-8 (Python decodes it
+ * strictly), JSON parses and holds Python's own decoding of the bytes
+ * (errors="replace"), Prometheus holds the same in its label values, the
+ * text formats carry no control character.
+ */
+#define NOT_UTF8	"x\xff\xfe\x01\xc2\x9b[31m\xe2\x82 \xed\xa0\x80\x7f|\xc3\xa9"
+#define NOT_UTF8_N	12	/* strings of the snapshot below set to it */
+
+static const char utf8_py[] =
+"import json, sys\n"
+"mode, path = sys.argv[1], sys.argv[2]\n"
+"want = bytes.fromhex(sys.argv[3]).decode('utf-8', 'replace')\n"
+"n = int(sys.argv[4])\n"
+"with open(path, 'rb') as f:\n"
+"    text = f.read().decode('utf-8')\n"
+"def strings(v):\n"
+"    if isinstance(v, dict):\n"
+"        for x in v.values():\n"
+"            yield from strings(x)\n"
+"    elif isinstance(v, list):\n"
+"        for x in v:\n"
+"            yield from strings(x)\n"
+"    elif isinstance(v, str):\n"
+"        yield v\n"
+"if mode == 'json':\n"
+"    got = [x for x in strings(json.loads(text)) if x == want]\n"
+"    assert len(got) >= n, (len(got), want, text)\n"
+"elif mode == 'prometheus':\n"
+"    assert text.count('\"' + want + '\"') >= n, (want, text)\n"
+"else:\n"
+"    bad = [c for c in text if c != '\\n' and\n"
+"           (ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0)]\n"
+"    assert not bad, bad\n";
+
+static void utf8_check(const char *mode, const char *text, int n)
+{
+	char path[] = "/tmp/test_show.XXXXXX";
+	char hex[2 * sizeof(NOT_UTF8)] = "", cmd[512];
+	FILE *p;
+	int fd, status;
+
+	if (access(PYTHON, X_OK))
+		skip();
+	for (size_t i = 0; i < sizeof(NOT_UTF8) - 1; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)NOT_UTF8[i]);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), PYTHON " - %s %s %s %d", mode, path, hex,
+		 n);
+	p = popen(cmd, "w");
+	assert_non_null(p);
+	fputs(utf8_py, p);
+	status = pclose(p);
+	unlink(path);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("python check '%s' failed (status %d) on:\n%s", mode,
+			 status, text);
+}
+
+static void test_not_utf8(void **state)
+{
+	static struct snap_flow fl = { .id = 1, .local = NOT_UTF8,
+				       .remote = NOT_UTF8 };
+	static struct snap_stream st = { .id = 1, .service = NOT_UTF8,
+					 .proto = "udp", .state = "closed",
+					 .reason = NOT_UTF8,
+					 .principal = NOT_UTF8, .flows = &fl,
+					 .n_flows = 1, .nflows = 1 };
+	static struct snap_carrier c = { .incoming = true, .state = "up",
+					 .remote = NOT_UTF8,
+					 .peer_node = NOT_UTF8,
+					 .principal = NOT_UTF8,
+					 .last_error = NOT_UTF8,
+					 .streams = &st, .n_streams = 1 };
+	static struct snap_map m = { .proto = "udp", .addr = "127.0.0.1:53",
+				     .peer = "p", .service = "s",
+				     .state = "refused", .reason = NOT_UTF8 };
+	static struct snap_peer pe = { .name = "p", .host = "h:1",
+				       .principal = NOT_UTF8 };
+	struct snapshot s = { .identity = NOT_UTF8, .carriers = &c,
+			      .n_carriers = 1, .maps = &m, .n_maps = 1,
+			      .peers = &pe, .n_peers = 1 };
+	char *t;
+
+	(void)state;
+	t = render(show_json, &s);
+	assert_json(t);
+	utf8_check("json", t, NOT_UTF8_N);
+	free(t);
+	t = render(stats_json, &s);
+	assert_json(t);
+	utf8_check("json", t, 3);	/* peer_node, remote, service */
+	free(t);
+	t = render(stats_prometheus, &s);
+	assert_prometheus(t);
+	utf8_check("prometheus", t, 3);
+	free(t);
+	t = render(show_text, &s);
+	utf8_check("text", t, 0);
+	free(t);
+	t = render(stats_text, &s);
+	utf8_check("text", t, 0);
+	free(t);
+}
+
 static void dump(void)
 {
 	fill_stats();
@@ -1048,6 +1157,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_incoming_not_counted),
+		cmocka_unit_test(test_not_utf8),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--dump")) {
