@@ -3,28 +3,41 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 
 #include "ctlsock.h"
 #include "log.h"
 
 #define CTL_REQ_MAX		(STMT_LINE_MAX + 16)
+/* a client that sends or reads nothing for this long is dropped */
 #define CTL_TIMEOUT_MS		5000
 #define CTL_CLIENTS_MAX		16
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
+/* one reply, and the replies of all clients still to be sent */
+#define CTL_REPLY_MAX		(16U << 20)
+#define CTL_OUT_MAX		(64U << 20)
 
+/*
+ * A client reads its request into buf, then gets its reply from out:
+ * sent without blocking, the rest on EPOLLOUT, then the connection
+ * closes.  A short reply (an error) is written in buf, which the request
+ * no longer needs; a long one is allocated and counted in ctl_out.
+ */
 struct ctl_client {
 	struct ctl_client *next;
 	struct daemon *d;
 	int fd;
-	size_t len;
+	size_t len;		/* request bytes in buf */
+	char *out;		/* the reply, NULL while reading the request */
+	size_t out_len, out_off;
 	struct loop_timer t;
 	char buf[CTL_REQ_MAX];
 };
@@ -34,6 +47,7 @@ static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static unsigned int ctl_clients;
 static struct ctl_client *ctl_list;
 static struct loop_timer ctl_pause;
+static size_t ctl_out;		/* bytes of allocated replies */
 
 static void client_close(struct ctl_client *cl)
 {
@@ -45,6 +59,10 @@ static void client_close(struct ctl_client *cl)
 			break;
 		}
 	}
+	if (cl->out && cl->out != cl->buf) {
+		ctl_out -= cl->out_len;
+		free(cl->out);
+	}
 	loop_timer_cancel(cl->d->loop, &cl->t);
 	loop_del(cl->d->loop, cl->fd);
 	close(cl->fd);
@@ -52,30 +70,83 @@ static void client_close(struct ctl_client *cl)
 	ctl_clients--;
 }
 
-static void client_reply(struct ctl_client *cl, const char *text, size_t len)
+/*
+ * Send what the socket takes of the reply; close the client when all of
+ * it is sent or the socket failed, else wait for EPOLLOUT.  cl may be
+ * gone on return.
+ */
+static void client_flush(struct ctl_client *cl)
 {
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_MS / 1000 };
-	int flags = fcntl(cl->fd, F_GETFL);
+	struct loop *l = cl->d->loop;
+	bool progress = false;
+	ssize_t n;
 
-	/* replies are small and funnelctl reads them at once: block, with
-	 * a bound, rather than keep a queue per client
-	 */
-	if (flags >= 0)
-		fcntl(cl->fd, F_SETFL, flags & ~O_NONBLOCK);
-	setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (len) {
-		ssize_t n = send(cl->fd, text, len, MSG_NOSIGNAL);
-
+	while (cl->out_off < cl->out_len) {
+		n = send(cl->fd, cl->out + cl->out_off,
+			 cl->out_len - cl->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (progress)
+				loop_timer_arm(l, &cl->t, CTL_TIMEOUT_MS);
+			loop_mod(l, cl->fd, EPOLLOUT);
+			return;
+		}
 		if (n <= 0)
 			break;
-		text += n;
-		len -= (size_t)n;
+		cl->out_off += (size_t)n;
+		progress = true;
 	}
+	client_close(cl);
 }
 
-/* Run the request line; the reply goes to a memory stream. */
+/* Reply with the text in cl->buf ("error\n..."): it is short. */
+__attribute__((format(printf, 2, 3)))
+static void client_error(struct ctl_client *cl, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	memcpy(cl->buf, "error\n", 6);
+	va_start(ap, fmt);
+	n = vsnprintf(cl->buf + 6, sizeof(cl->buf) - 7, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n > sizeof(cl->buf) - 8)
+		n = (int)(sizeof(cl->buf) - 8);
+	cl->buf[6 + n] = '\n';
+	cl->out = cl->buf;
+	cl->out_len = 6 + (size_t)n + 1;
+	cl->out_off = 0;
+	client_flush(cl);
+}
+
+/* Reply with buf (len bytes, malloc'd, taken over), within the bounds. */
+static void client_reply(struct ctl_client *cl, char *buf, size_t len)
+{
+	if (len > CTL_REPLY_MAX) {
+		free(buf);
+		client_error(cl, "the reply (%zu bytes) is longer than funneld sends (%u MiB)",
+			     len, CTL_REPLY_MAX >> 20);
+		return;
+	}
+	if (ctl_out + len > CTL_OUT_MAX) {
+		free(buf);
+		log_warn("control socket: %zu bytes of replies wait for their readers: a request refused",
+			 ctl_out);
+		client_error(cl, "funneld is busy: %zu bytes of replies wait for slow readers; try again",
+			     ctl_out);
+		return;
+	}
+	ctl_out += len;
+	cl->out = buf;
+	cl->out_len = len;
+	cl->out_off = 0;
+	client_flush(cl);
+}
+
+/* Run the request line; reply "ok" and the output, or "error" and why. */
 static void client_request(struct ctl_client *cl)
 {
 	struct daemon *d = cl->d;
@@ -92,15 +163,13 @@ static void client_request(struct ctl_client *cl)
 	} else if (!strncmp(line, "json ", 5)) {
 		json = true;
 	} else {
-		static const char bad[] = "error\nrequest must start with 'text ' or 'json '\n";
-
-		client_reply(cl, bad, sizeof(bad) - 1);
+		client_error(cl, "request must start with 'text ' or 'json '");
 		return;
 	}
 	line += 5;
 	s = malloc(sizeof(*s));
 	f = open_memstream(&out, &outlen);
-	if (!s || !f) {
+	if (!s || !f || fputs("ok\n", f) < 0) {
 		snprintf(err, sizeof(err), "out of memory");
 	} else if (stmt_parse_line(line, s, err, sizeof(err))) {
 		/* err says what */
@@ -115,30 +184,17 @@ static void client_request(struct ctl_client *cl)
 		else if (s->kind != STMT_SHOW && s->kind != STMT_STATS)
 			log_info("funnelctl %s", line);
 	}
-	if (f) {
-		fclose(f);
-		f = NULL;
-	}
-	/* one buffer, one send: "ok" and the output, or "error" and why */
-	{
-		char *reply = NULL;
-		size_t rlen = 0;
-		FILE *r = open_memstream(&reply, &rlen);
-
-		if (r) {
-			if (!ret) {
-				fputs("ok\n", r);
-				if (out)
-					fwrite(out, 1, outlen, r);
-			} else
-				fprintf(r, "error\n%s\n", err);
-			fclose(r);
-			client_reply(cl, reply, rlen);
-		}
-		free(reply);
-	}
-	free(out);
 	free(s);
+	if (f && fclose(f) && !ret) {
+		snprintf(err, sizeof(err), "out of memory");
+		ret = -1;
+	}
+	if (ret) {
+		free(out);
+		client_error(cl, "%s", err);	/* err is shorter than buf */
+		return;
+	}
+	client_reply(cl, out, outlen);
 }
 
 static void client_io(struct loop *l, int fd, uint32_t events, void *arg)
@@ -149,6 +205,10 @@ static void client_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)l;
 	(void)events;
+	if (cl->out) {
+		client_flush(cl);
+		return;
+	}
 	n = recv(fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len,
 		 MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -163,24 +223,49 @@ static void client_io(struct loop *l, int fd, uint32_t events, void *arg)
 	if (!nl && cl->len < sizeof(cl->buf) - 1)
 		return;
 	if (!nl || memchr(cl->buf, '\0', (size_t)(nl - cl->buf))) {
-		static const char bad[] = "error\nrequest too long or not text\n";
-
-		client_reply(cl, bad, sizeof(bad) - 1);
-	} else {
-		*nl = '\0';
-		client_request(cl);
+		client_error(cl, "request too long or not text");
+		return;
 	}
-	client_close(cl);
+	*nl = '\0';
+	client_request(cl);
 }
 
 static void client_timeout(struct loop *l, void *arg)
 {
+	struct ctl_client *cl = arg;
+
 	(void)l;
-	client_close(arg);
+	if (cl->out)
+		log_warn("control socket: a client read nothing for %d s: dropped with %zu of %zu bytes of its reply unsent",
+			 CTL_TIMEOUT_MS / 1000, cl->out_len - cl->out_off,
+			 cl->out_len);
+	client_close(cl);
+}
+
+/*
+ * Say why and close, without blocking.  What the client sent (a request
+ * at most) is read first: closing a Unix socket with unread data makes the client's next
+ * read fail with ECONNRESET instead of seeing the end of the reply.
+ */
+static void refuse(int fd, const char *msg, size_t len)
+{
+	char sink[4096];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < CTL_REQ_MAX &&
+	       (n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		got += (size_t)n;
+	if (send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* nothing more to say */
+	}
+	close(fd);
 }
 
 static void ctl_accept(struct loop *l, int lfd, uint32_t events, void *arg)
 {
+	static const char busy[] = "error\ntoo many control connections at once ("
+		STR(CTL_CLIENTS_MAX) "): try again\n";
 	struct daemon *d = arg;
 	struct ctl_client *cl;
 	struct ucred cred = { .uid = (uid_t)-1 };
@@ -203,13 +288,15 @@ static void ctl_accept(struct loop *l, int lfd, uint32_t events, void *arg)
 		static const char no[] = "error\npermission denied: only root may control funneld\n";
 
 		log_warn("control socket: refused uid %u", (unsigned int)cred.uid);
-		if (send(fd, no, sizeof(no) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-			/* nothing more to say */
-		}
-		close(fd);
+		refuse(fd, no, sizeof(no) - 1);
 		return;
 	}
-	if (ctl_clients >= CTL_CLIENTS_MAX || !(cl = calloc(1, sizeof(*cl)))) {
+	if (ctl_clients >= CTL_CLIENTS_MAX) {
+		refuse(fd, busy, sizeof(busy) - 1);
+		return;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
 		close(fd);
 		return;
 	}
