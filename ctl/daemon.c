@@ -21,6 +21,7 @@
 #include "csec.h"
 #include "daemon.h"
 #include "gss.h"
+#include "keytab.h"
 #include "log.h"
 #include "snap.h"
 #include "tpath.h"
@@ -499,6 +500,8 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 	case STMT_EMPTY:
 		return 0;
 	case STMT_IDENTITY:
+		if (keytab_check(s->path, err, errlen))
+			return -1;
 		/* the tickets of the old identity go with it */
 		fgss_ccache_destroy(d->gss_ccache);
 		d->gss_ccache[0] = '\0';

@@ -41,6 +41,7 @@ step build build || { echo "0 passed, 1 failed"; exit 1; }
 step unit selftests/unit/run.sh
 step "host funneld" selftests/host/t_funneld_user.sh
 step "host control socket" selftests/host/t_ctlsock.sh
+step "host keytab" selftests/host/t_keytab.sh
 step "host gss" selftests/host/t_gss.sh
 step "host funneld gss" selftests/host/t_funneld_gss.sh
 step lint scripts/lint.sh $kvers
