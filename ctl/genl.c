@@ -137,10 +137,23 @@ struct nl_msg *funnel_genl_msg(const struct funnel_genl *g, uint8_t cmd,
 		return NULL;
 	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, g->family, 0, flags,
 			 cmd, FUNNEL_FAMILY_VERSION)) {
-		nlmsg_free(msg);
+		funnel_genl_msg_free(msg);
 		return NULL;
 	}
 	return msg;
+}
+
+/*
+ * The buffer has a fixed size (libnl never reallocates it: a put that
+ * does not fit fails), so no stale copy of it exists elsewhere.  The
+ * kernel echoes no request in its error ACKs (NETLINK_CAP_ACK, above).
+ */
+void funnel_genl_msg_free(struct nl_msg *msg)
+{
+	if (!msg)
+		return;
+	explicit_bzero(nlmsg_hdr(msg), nlmsg_get_max_size(msg));
+	nlmsg_free(msg);
 }
 
 const char *funnel_genl_extack(const struct funnel_genl *g)
@@ -211,7 +224,7 @@ int funnel_genl_request(struct funnel_genl *g, struct nl_msg *req,
 	funnel_extack_clear(&g->ext);
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return -ENOMEM;
 	}
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &st);
@@ -236,6 +249,6 @@ int funnel_genl_request(struct funnel_genl *g, struct nl_msg *req,
 	funnel_extack_locate(nlh, nlh->nlmsg_len, GENL_HDRLEN, &g->ext);
 out:
 	nl_cb_put(cb);
-	nlmsg_free(req);
+	funnel_genl_msg_free(req);
 	return st.err;
 }

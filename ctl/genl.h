@@ -36,6 +36,13 @@ struct nl_msg *funnel_genl_msg(const struct funnel_genl *g, uint8_t cmd,
 			       int flags);
 
 /*
+ * Free a request that is not sent: its whole buffer is wiped first, since
+ * a request may hold key bytes (key-new, stream-new).  funnel_genl_request()
+ * frees the requests it sends in the same way.
+ */
+void funnel_genl_msg_free(struct nl_msg *msg);
+
+/*
  * Called for each reply message of a request.  Return 0, or a negative
  * errno: the request then fails with it (the rest of the replies are
  * still read and dropped).
@@ -44,7 +51,8 @@ typedef int (*funnel_genl_reply_fn)(struct nl_msg *msg, void *arg);
 
 /*
  * Send req with NLM_F_ACK, hand every reply to fn (may be NULL) and wait
- * for the ACK, the end of a dump or an error.  req is freed.  Returns 0 or
+ * for the ACK, the end of a dump or an error.  req is freed (and wiped,
+ * see funnel_genl_msg_free()).  Returns 0 or
  * -errno; g->ext holds the kernel's extended ACK (message, offending or
  * missing attribute) whether the request failed or not.
  */

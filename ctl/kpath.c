@@ -75,7 +75,7 @@ int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,
 	req = funnel_genl_msg(&k->g, FUNNEL_CMD_CARRIER_NEW, 0);
 	if (!req || nla_put_s32(req, FUNNEL_A_SOCK_FD, fd) < 0 ||
 	    nla_put_flag(req, FUNNEL_A_SOCKET_OWNER) < 0) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return kp_fail(k, "carrier-new", -ENOMEM, err, errlen);
 	}
 	*id = 0;
@@ -167,7 +167,7 @@ int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 	if (key)
 		bad |= put_keyconf(req, FUNNEL_KEY_SLOT_PRIMARY, key) < 0;
 	if (bad) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return kp_fail(k, "stream-new", -EMSGSIZE, err, errlen);
 	}
 	ret = funnel_genl_request(&k->g, req, NULL, NULL);
@@ -183,7 +183,7 @@ int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
 	req = funnel_genl_msg(&k->g, FUNNEL_CMD_STREAM_DEL, 0);
 	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0 ||
 	    nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return kp_fail(k, "stream-del", -ENOMEM, err, errlen);
 	}
 	ret = funnel_genl_request(&k->g, req, NULL, NULL);
@@ -213,7 +213,7 @@ static int key_op(struct kpath *k, uint8_t cmd, const char *op,
 			nla_nest_end(req, nest);
 	}
 	if (bad) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return kp_fail(k, op, -EMSGSIZE, err, errlen);
 	}
 	ret = funnel_genl_request(&k->g, req, NULL, NULL);
@@ -353,7 +353,7 @@ int kpath_carrier_stats(struct kpath *k, uint32_t carrier, struct fstats *st)
 	memset(st, 0, sizeof(*st));
 	req = funnel_genl_msg(&k->g, FUNNEL_CMD_CARRIER_GET, 0);
 	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return -ENOMEM;
 	}
 	return funnel_genl_request(&k->g, req, on_stats, &sa);
@@ -370,7 +370,7 @@ int kpath_stream_stats(struct kpath *k, uint32_t carrier, uint16_t stream,
 	req = funnel_genl_msg(&k->g, FUNNEL_CMD_STREAM_GET, 0);
 	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0 ||
 	    nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return -ENOMEM;
 	}
 	return funnel_genl_request(&k->g, req, on_stats, &sa);
@@ -435,7 +435,7 @@ int kpath_flows(struct kpath *k, uint32_t carrier, uint16_t stream,
 	req = funnel_genl_msg(&k->g, FUNNEL_CMD_FLOW_GET, NLM_F_DUMP);
 	if (!req || nla_put_u32(req, FUNNEL_A_CARRIER_ID, carrier) < 0 ||
 	    nla_put_u16(req, FUNNEL_A_STREAM_ID, stream) < 0) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return -ENOMEM;
 	}
 	return funnel_genl_request(&k->g, req, on_flow, &fa);

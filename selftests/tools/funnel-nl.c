@@ -333,12 +333,12 @@ static int cmd_raw(int argc, char **argv)
 		goto out_close;
 	ret = put_attrs(req, attrs, nattrs);
 	if (ret) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		goto out_close;
 	}
 	r.out = open_memstream(&text, &textlen);
 	if (!r.out) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		ret = EXIT_FAIL;
 		goto out_close;
 	}

@@ -452,7 +452,7 @@ static int carrier_new(struct funnel_genl *g, int fd, uint32_t *id)
 
 	req = funnel_genl_msg(g, FUNNEL_CMD_CARRIER_NEW, 0);
 	if (!req || nla_put_s32(req, FUNNEL_A_SOCK_FD, fd) < 0) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return nl_error(g, "carrier-new", -ENOMEM);
 	}
 	*id = 0;
@@ -505,7 +505,7 @@ static int stream_new(struct funnel_genl *g, uint32_t carrier,
 	if (so->has_max)
 		bad |= nla_put_u32(req, FUNNEL_A_FLOW_MAX, so->flow_max) < 0;
 	if (bad) {
-		nlmsg_free(req);
+		funnel_genl_msg_free(req);
 		return nl_error(g, "stream-new", -EMSGSIZE);
 	}
 	err = funnel_genl_request(g, req, NULL, NULL);
