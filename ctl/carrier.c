@@ -923,14 +923,32 @@ static void car_connected(struct carrier *c)
 }
 
 /* Out of file descriptors: stop accepting for a while, do not spin. */
-static struct loop_timer accept_pause;
-
 static void accept_resume(struct loop *l, void *arg)
 {
 	struct daemon *d = arg;
 
 	for (struct listener *ln = d->listeners; ln; ln = ln->next)
 		loop_mod(l, ln->fd, EPOLLIN);
+}
+
+void carrier_accept_init(struct daemon *d)
+{
+	loop_timer_init(&d->accept_pause, accept_resume, d);
+}
+
+/*
+ * Every listener stops until the pause ends.  Another listener of the
+ * same epoll round may fail too: the pause is armed once.
+ */
+static void listeners_pause(struct daemon *d)
+{
+	if (d->accept_pause.armed)
+		return;
+	log_warn("accept: %s: not accepting carriers for %u ms",
+		 strerror(errno), CAR_ACCEPT_PAUSE_MS);
+	for (struct listener *ln = d->listeners; ln; ln = ln->next)
+		loop_mod(d->loop, ln->fd, 0);
+	loop_timer_arm(d->loop, &d->accept_pause, CAR_ACCEPT_PAUSE_MS);
 }
 
 void carrier_accept(struct daemon *d, int lfd)
@@ -944,18 +962,10 @@ void carrier_accept(struct daemon *d, int lfd)
 		     SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			log_warn("accept: %s: not accepting carriers for %u ms",
-				 strerror(errno), CAR_ACCEPT_PAUSE_MS);
-			for (struct listener *ln = d->listeners; ln;
-			     ln = ln->next)
-				loop_mod(d->loop, ln->fd, 0);
-			loop_timer_init(&accept_pause, accept_resume, d);
-			loop_timer_arm(d->loop, &accept_pause,
-				       CAR_ACCEPT_PAUSE_MS);
-		} else if (errno != EAGAIN && errno != EINTR) {
+		    errno == ENOMEM)
+			listeners_pause(d);
+		else if (errno != EAGAIN && errno != EINTR)
 			log_warn("accept: %s", strerror(errno));
-		}
 		return;
 	}
 	addr_format(&ss, d->scratch, sizeof(d->scratch));
@@ -985,7 +995,7 @@ void carrier_accept(struct daemon *d, int lfd)
 
 void carrier_pause_cancel(struct daemon *d)
 {
-	loop_timer_cancel(d->loop, &accept_pause);
+	loop_timer_cancel(d->loop, &d->accept_pause);
 }
 
 static void car_accept_read(struct carrier *c)

@@ -267,6 +267,8 @@ static int do_listen(struct daemon *d, const struct stmt *s, char *err,
 		free(ln);
 		return -1;
 	}
+	if (!d->listeners)
+		carrier_accept_init(d);
 	ln->fd = fd;
 	ln->ss = ss;
 	ln->len = len;

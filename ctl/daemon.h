@@ -171,6 +171,7 @@ struct daemon {
 	int ev_fd;			/* funnel.ko events, -1 if none */
 	uint64_t key_soft_limit;	/* frames, 0: the default */
 	unsigned int handshakes;	/* incoming carriers not up yet */
+	struct loop_timer accept_pause;	/* listeners paused (EMFILE) */
 	char scratch[64];
 };
 
@@ -216,6 +217,8 @@ void carrier_map_deleted(struct carrier *c, struct map *m);
 /* The service is deleted: close the streams that use it. */
 void carrier_service_deleted(struct daemon *d, const char *name);
 const char *carrier_state_name(enum carrier_state st);
+/* The first listener: set up the accept pause timer (carrier.c). */
+void carrier_accept_init(struct daemon *d);
 /* Shutdown: the accept pause timer must not outlive the loop. */
 void carrier_pause_cancel(struct daemon *d);
 

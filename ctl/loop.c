@@ -56,6 +56,8 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
+	while (l->timers)
+		loop_timer_cancel(l, l->timers);
 	for (size_t i = 0; i < l->nfds; i++)
 		free(l->fds[i]);
 	free(l->fds);
@@ -129,6 +131,11 @@ void loop_del(struct loop *l, int fd)
 
 void loop_timer_init(struct loop_timer *t, loop_timer_cb cb, void *arg)
 {
+	/* clearing an armed timer would leave it linked in the list (or
+	 * link it twice when armed again): a cycle, and the loop spins
+	 */
+	if (t->armed && t->loop)
+		loop_timer_cancel(t->loop, t);
 	memset(t, 0, sizeof(*t));
 	t->cb = cb;
 	t->arg = arg;
@@ -147,6 +154,7 @@ void loop_timer_cancel(struct loop *l, struct loop_timer *t)
 		}
 	}
 	t->armed = false;
+	t->loop = NULL;
 	t->next = NULL;
 }
 
@@ -161,6 +169,7 @@ void loop_timer_arm(struct loop *l, struct loop_timer *t, uint64_t delay_ms)
 	t->next = *pp;
 	*pp = t;
 	t->armed = true;
+	t->loop = l;
 }
 
 /* Run the timers that are due; returns ms to the next one, or -1. */
@@ -173,6 +182,7 @@ static int loop_timers(struct loop *l)
 		l->timers = t->next;
 		t->next = NULL;
 		t->armed = false;
+		t->loop = NULL;
 		t->cb(l, t->arg);
 		if (l->stop)
 			return 0;

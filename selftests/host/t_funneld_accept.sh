@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# funneld accepting carriers under pressure, on this host (userspace
+# data path, no VM), under valgrind:
+#   - out of descriptors: funneld with two "listen" statements and a
+#     small RLIMIT_NOFILE (prlimit); connections to both listeners until
+#     accept() fails with EMFILE on both in one round; then `show`
+#     answers promptly, funneld is not spinning, and after the pause a
+#     real peer's carrier comes up on the second listener.
+# Ends with SIGTERM: exit 0, no valgrind error, no leak.
+#
+# usage: selftests/host/t_funneld_accept.sh     (root not needed)
+# Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
+# SVC_KEEP=1 keeps the temp dir (logs, configs).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+export PATH=$top/ctl:$PATH
+# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
+. "$top/selftests/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$top/selftests/lib/tap.sh"
+
+cleanup() {
+	svc_stop_all
+	echo "1..$T_N"
+	echo "# funneld accept: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in funneld funnelctl prlimit valgrind python3 timeout; do
+	command -v "$p" >/dev/null || { not_ok "prerequisite: $p not found"; exit 1; }
+done
+svc_init
+L=127.0.0.1
+svc_pick_port P_L1; svc_pick_port P_L2; svc_pick_port P_M
+
+VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
+	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
+	--track-fds=no --num-callers=30)
+FD_START_TIMEOUT=30
+
+# timed_show NAME: `show` within 2 s; prints the seconds it took
+timed_show() {
+	local t0 rc
+	t0=$(date +%s.%N)
+	timeout 2 funnelctl -s "$SVC_DIR/$1.sock" show >/dev/null 2>&1; rc=$?
+	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'
+	return $rc
+}
+# cpu_ticks PID: user + system clock ticks the process has used
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+vg_check() { # NAME: stop NAME with SIGTERM, its valgrind log clean
+	local s=$1 rc sumline leak
+	svc_stop "$s" TERM; rc=$?
+	sumline=$(grep -E 'ERROR SUMMARY' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== //')
+	if [ $rc = 0 ] && grep -q 'ERROR SUMMARY: 0 errors' "$SVC_DIR/vg-$s.txt"; then
+		leak=$(grep -E 'definitely lost|All heap blocks were freed' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== *//')
+		ok "valgrind: $s: SIGTERM, exit 0, $sumline; ${leak:-no leak summary}"
+	else
+		not_ok "valgrind: $s: exit $rc, ${sumline:-no summary}"
+		grep -E -A 12 'Invalid|uninitialised|definitely lost|indirectly lost|Syscall param' \
+			"$SVC_DIR/vg-$s.txt" | head -n 60 | diag
+		tail -n 20 "$SVC_DIR/$s.log" | diag
+	fi
+}
+
+# ---- EMFILE on two listeners in one round
+# 40 descriptors: valgrind keeps some of them for itself; funneld has
+# about 10 of its own, so a few dozen connections exhaust the rest
+conf_a="plaintext
+listen $L:$P_L1
+listen $L:$P_L2"
+FD_WRAP="prlimit --nofile=40:40 ${VG[*]} --log-file=$SVC_DIR/vg-A.txt" \
+	fd_start A "" "$conf_a" --datapath user -n site-a || { not_ok "A starts"; exit 1; }
+apid=$(svc_pid A)
+ok "A: funneld with listen $L:$P_L1 and $L:$P_L2 under RLIMIT_NOFILE 40"
+
+# 60 connections to each listener at once: both backlogs are full when
+# funneld runs out of descriptors, so both listeners fail in one round;
+# the connections stay open 1.5 s, then close
+python3 - "$L" "$P_L1" "$P_L2" <<'EOF' &
+import socket, sys, time
+host, ports = sys.argv[1], [int(p) for p in sys.argv[2:]]
+socks = []
+for i in range(60):
+    for p in ports:
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex((host, p))
+        socks.append(s)
+time.sleep(1.5)
+for s in socks:
+    s.close()
+EOF
+flood=$!
+wait $flood
+n=0
+for _ in $(seq 30); do
+	n=$(grep -c 'accept: Too many open files' "$SVC_DIR/A.log")
+	[ "$n" -ge 1 ] && break
+	sleep 0.1
+done
+if [ "$n" -ge 1 ]; then
+	ok "A: accept failed with EMFILE ($n log line(s): $(grep -m 1 'accept: Too many' "$SVC_DIR/A.log" | sed 's/.*accept:/accept:/'))"
+else
+	not_ok "A: accept never failed with EMFILE: the test does not exhaust descriptors"
+	tail -n 20 "$SVC_DIR/A.log" | diag
+fi
+# the pause (1 s) ends and the half-open carriers are closed; funneld
+# must be idle and answer
+sleep 2.5
+c0=$(cpu_ticks "$apid")
+sleep 1
+c1=$(cpu_ticks "$apid")
+busy=$(( ${c1:-0} - ${c0:-0} ))
+if [ -n "$c0" ] && [ "$busy" -le 30 ]; then
+	ok "A: idle after the pause (${busy} CPU ticks in 1 s)"
+else
+	not_ok "A: spinning after the pause: ${busy} CPU ticks in 1 s (of $(getconf CLK_TCK))"
+fi
+good=0 slow=""
+for _ in 1 2 3; do
+	if s=$(timed_show A); then good=$((good + 1)); fi
+	slow="$slow $s"
+done
+if [ $good = 3 ]; then
+	ok "A: show answers promptly after EMFILE (s:$slow)"
+else
+	not_ok "A: show answered $good of 3 times within 2 s (s:$slow)"
+	tail -n 20 "$SVC_DIR/A.log" | diag
+fi
+# accepting again: a real peer's carrier comes up on the second listener
+fd_start B "" "plaintext
+peer add a $L:$P_L2 carrier tcp
+map add udp $L:$P_M peer a service none" --datapath user -n site-b
+if fd_wait B 10 "carrier('a').get('state') == 'up'" &&
+   fd_wait A 5 "any(c.get('state') == 'up' and c.get('peer_node') == 'site-b' for c in j['carriers'])"; then
+	ok "A: accepts again after the pause: B's carrier up on $L:$P_L2"
+else
+	not_ok "A: B's carrier did not come up on $L:$P_L2"
+	fd_ctl B show 2>&1 | diag
+	tail -n 20 "$SVC_DIR/A.log" | diag
+fi
+svc_stop B TERM
+vg_check A
+[ "$T_FAIL" = 0 ]
