@@ -26,6 +26,7 @@
 #include "ctlsock.h"
 #include "daemon.h"
 #include "log.h"
+#include "sdnotify.h"
 
 #ifndef FUNNEL_VERSION
 #error "build with -DFUNNEL_VERSION=\"x.y.z\" (see ctl/Makefile)"
@@ -107,6 +108,27 @@ static int detach(void)
 			close(fd);
 	}
 	return chdir("/");
+}
+
+/*
+ * Tell systemd that funneld is ready (the configuration is loaded, the
+ * control socket listens) and start the watchdog pings it asks for.
+ */
+static void notify_ready(struct daemon *d, const char *sock)
+{
+	char state[PATH_MAX + 256];	/* sock is at most PATH_MAX + 128 */
+	uint64_t wd = sdnotify_watchdog_start(d->loop);
+	int ret;
+
+	snprintf(state, sizeof(state), "READY=1\nSTATUS=running, control socket %s",
+		 sock);
+	ret = sdnotify(state);
+	if (ret < 0)
+		log_warn("cannot notify systemd ($NOTIFY_SOCKET): %s",
+			 strerror(-ret));
+	else if (ret && wd)
+		log_info("systemd watchdog: a ping every %llu ms",
+			 (unsigned long long)wd);
 }
 
 enum { OPT_DATAPATH = 256, OPT_KEEPALIVE, OPT_SOFT_LIMIT };
@@ -301,10 +323,14 @@ int main(int argc, char **argv)
 	}
 	log_info("funneld %s running (node %s, control socket %s)",
 		 FUNNEL_VERSION, d.node, sock);
+	/* under systemd (Type=notify): started; the watchdog, if asked for */
+	notify_ready(&d, sock);
 
 	ret = loop_run(d.loop);
 	if (ret)
 		log_err("event loop: %s", strerror(-ret));
+	sdnotify("STOPPING=1");
+	sdnotify_watchdog_stop(d.loop);
 	daemon_shutdown(&d);
 	ctlsock_close(&d);
 	loop_del(d.loop, sfd);

@@ -2,21 +2,47 @@
 /* funneld's log. */
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/stat.h>
 
 #include "log.h"
 
 static int log_stderr = 1;
+static bool log_journal;	/* stderr is the journal: "<N>" and the text */
 static int log_level = LOG_INFO;
 static const char *log_ident = "funneld";
+
+/*
+ * systemd connects stderr to the journal and says so in $JOURNAL_STREAM
+ * ("DEVICE:INODE" of that stream): then each line starts with its syslog
+ * level as "<N>", which the journal takes as the priority, and carries no
+ * time (the journal has its own).
+ */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(2, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *ident, int to_stderr, int level)
 {
 	log_ident = ident;
 	log_stderr = to_stderr;
 	log_level = level;
+	log_journal = to_stderr && stderr_is_journal();
 	if (!to_stderr)
 		openlog(ident, LOG_PID, LOG_DAEMON);
 }
@@ -55,7 +81,11 @@ void logmsg(int level, const char *fmt, ...)
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
-	if (log_stderr) {
+	if (log_journal) {
+		fprintf(stderr, "<%d>", level);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else if (log_stderr) {
 		struct timespec ts;
 		struct tm tm;
 		char when[32];

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* funneld's log: stderr in the foreground, syslog (daemon) otherwise. */
+/*
+ * funneld's log: stderr in the foreground (with syslog levels as "<N>"
+ * when stderr is systemd's journal), syslog (daemon) otherwise.
+ */
 #ifndef FUNNEL_LOG_H
 #define FUNNEL_LOG_H
 

@@ -12,6 +12,9 @@
 #                                      (then depmod, when DESTDIR is empty)
 #   Documentation/man/*.5, *.8      -> /usr/local/share/man/man5, man8
 #   ctl/funneld.service             -> /etc/systemd/system/funneld.service
+#   ctl/funnel.sysusers             -> /etc/sysusers.d/funnel.conf, and the
+#                                      user "funnel" it names is created
+#                                      (systemd-sysusers, when DESTDIR is empty)
 #   an example configuration        -> /etc/funnel/funnel.conf,
 #                                      only if that file does not exist
 #
@@ -126,6 +129,13 @@ put Documentation/man/funneld.8 0644 /usr/local/share/man/man8/funneld.8
 put Documentation/man/funnelctl.8 0644 /usr/local/share/man/man8/funnelctl.8
 put Documentation/man/funnel.conf.5 0644 /usr/local/share/man/man5/funnel.conf.5
 put ctl/funneld.service 0644 /etc/systemd/system/funneld.service
+put ctl/funnel.sysusers 0644 /etc/sysusers.d/funnel.conf
+if [ -z "$destdir" ]; then
+	# the unit runs funneld as "funnel"
+	systemd-sysusers /etc/sysusers.d/funnel.conf ||
+		die "cannot create the user funnel (systemd-sysusers)"
+	say "user funnel: $(id funnel)"
+fi
 
 if [ -n "$ko" ]; then
 	put "$ko" 0644 "/lib/modules/$kver/extra/funnel.ko"
@@ -148,7 +158,7 @@ else
 
 # Every carrier and stream is authenticated with Kerberos (GSS-API) and
 # every stream sealed with AES-256-GCM.  This site's principal and its
-# keytab (root only, mode 0600):
+# keytab (owned by funneld's user "funnel", mode 0600):
 #identity funnel/hoster.example.net keytab /etc/funnel/funnel.keytab
 
 # --- a site that offers services: accept carriers on TCP port 9899;

@@ -45,6 +45,7 @@ step "host keytab" selftests/host/t_keytab.sh
 step "host gss" selftests/host/t_gss.sh
 step "host funneld gss" selftests/host/t_funneld_gss.sh
 step "host funneld accept" selftests/host/t_funneld_accept.sh
+step "host unit" selftests/host/t_unit.sh
 step lint scripts/lint.sh $kvers
 # The newest kernel boots with the memory checkers it has (vm/run -d:
 # slub_debug=FZPU init_on_free=1 page_poison=1 KFENCE), so that a
