@@ -42,6 +42,7 @@
 #define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
 #define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
 #define CAR_HANDSHAKES_MAX	64		/* incoming, not up yet */
+#define CAR_HANDSHAKES_PER_ADDR	8		/* of them from one address */
 #define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -951,6 +952,35 @@ static void listeners_pause(struct daemon *d)
 	loop_timer_arm(d->loop, &d->accept_pause, CAR_ACCEPT_PAUSE_MS);
 }
 
+/* The same host: family and address, the port aside. */
+static bool same_host(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       sizeof(struct in6_addr));
+	return false;
+}
+
+/* Incoming carriers from the host of ss still in their handshake. */
+static unsigned int handshakes_from(const struct daemon *d,
+				    const struct sockaddr_storage *ss)
+{
+	unsigned int n = 0;
+
+	for (const struct carrier *c = d->carriers; c; c = c->next)
+		if (!c->peer && c->state != CAR_UP && c->fd >= 0 &&
+		    same_host(&c->remote, ss))
+			n++;
+	return n;
+}
+
 void carrier_accept(struct daemon *d, int lfd)
 {
 	struct sockaddr_storage ss;
@@ -972,6 +1002,13 @@ void carrier_accept(struct daemon *d, int lfd)
 	if (d->handshakes >= CAR_HANDSHAKES_MAX) {
 		log_warn("incoming carrier from %s refused: %u carriers in their handshake",
 			 d->scratch, d->handshakes);
+		close(fd);
+		return;
+	}
+	/* one host cannot take every handshake slot from the others */
+	if (handshakes_from(d, &ss) >= CAR_HANDSHAKES_PER_ADDR) {
+		log_warn("incoming carrier from %s refused: %u carriers from that address in their handshake",
+			 d->scratch, CAR_HANDSHAKES_PER_ADDR);
 		close(fd);
 		return;
 	}

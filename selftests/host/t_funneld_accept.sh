@@ -8,6 +8,8 @@
 #     accept() fails with EMFILE on both in one round; then `show`
 #     answers promptly, funneld is not spinning, and after the pause a
 #     real peer's carrier comes up on the second listener.
+#   - at most 8 incoming carriers from one address in their handshake:
+#     the 9th and 10th are closed at once, another address is taken.
 # Ends with SIGTERM: exit 0, no valgrind error, no leak.
 #
 # usage: selftests/host/t_funneld_accept.sh     (root not needed)
@@ -79,7 +81,8 @@ ok "A: funneld with listen $L:$P_L1 and $L:$P_L2 under RLIMIT_NOFILE 40"
 
 # 60 connections to each listener at once: both backlogs are full when
 # funneld runs out of descriptors, so both listeners fail in one round;
-# the connections stay open 1.5 s, then close
+# the connections stay open 1.5 s, then close.  They come from 16
+# addresses, 8 at most from each (the per-address handshake limit)
 python3 - "$L" "$P_L1" "$P_L2" <<'EOF' &
 import socket, sys, time
 host, ports = sys.argv[1], [int(p) for p in sys.argv[2:]]
@@ -87,6 +90,7 @@ socks = []
 for i in range(60):
     for p in ports:
         s = socket.socket()
+        s.bind(("127.0.0.%d" % (2 + i % 16), 0))
         s.setblocking(False)
         s.connect_ex((host, p))
         socks.append(s)
@@ -144,5 +148,34 @@ else
 	tail -n 20 "$SVC_DIR/A.log" | diag
 fi
 svc_stop B TERM
+
+# ---- handshakes per address: 10 connections from 127.0.0.20 that say
+# nothing: funneld keeps 8 in their handshake and closes the other 2 at
+# once, while one from 127.0.0.21 is still taken
+python3 - "$L" "$P_L1" <<'EOF' >"$SVC_DIR/perhost.out"
+import select, socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect((host, port))
+    return s
+a = [conn("127.0.0.20") for _ in range(10)]
+time.sleep(0.5)
+b = conn("127.0.0.21")
+time.sleep(1)
+def closed(s):
+    r, _, _ = select.select([s], [], [], 0)
+    return bool(r) and s.recv(1) == b""
+print(sum(closed(s) for s in a), int(closed(b)))
+EOF
+read -r na nb <"$SVC_DIR/perhost.out"
+if [ "${na:-}" = 2 ] && [ "${nb:-}" = 0 ] &&
+   grep -q 'incoming carrier from 127.0.0.20:[0-9]* refused: 8 carriers from that address' "$SVC_DIR/A.log"; then
+	ok "A: 10 silent connections from one address: 8 kept in their handshake, 2 closed (logged); another address still taken"
+else
+	not_ok "A: per-address handshake limit: ${na:-?} of 10 closed (want 2), other address closed: ${nb:-?} (want 0)"
+	grep 'refused' "$SVC_DIR/A.log" | tail -n 5 | diag
+fi
 vg_check A
 [ "$T_FAIL" = 0 ]
