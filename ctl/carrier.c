@@ -36,6 +36,7 @@
 #include "upath.h"
 
 #define CAR_TIMEOUT_MS		5000	/* connect, preamble, hello */
+#define CAR_CONNECT_NEXT_MS	2000	/* connect, when more addresses wait */
 #define CAR_BACKOFF_MIN_MS	500
 #define CAR_BACKOFF_MAX_MS	30000
 #define CAR_PINGS_MISSED_MAX	3
@@ -326,6 +327,8 @@ static void cs_remove(struct carrier *c, struct cstream *cs)
 		upath_stream_free(cs->up);
 	if (cs->tp)
 		tpath_stream_free(cs->tp);
+	resolve_cancel(cs->resolving);
+	free(cs->accept_tok);
 	csec_free(c, cs);
 	if (cs->map && cs->map->stream == cs->id)
 		cs->map->stream = 0;
@@ -416,10 +419,54 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 	}
 }
 
-/* Client side: open the stream of a map (the carrier is up). */
-static void car_open_map(struct carrier *c, struct map *m)
+/* Client side: OPEN for a map's stream, then its context's first token. */
+static void car_send_open(struct carrier *c, struct cstream *cs)
 {
 	struct ctrl_msg msg = { .type = CTRL_OPEN };
+	struct map *m = cs->map;
+
+	msg.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_SERVICE) |
+		      CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED);
+	msg.stream = cs->id;
+	snprintf(msg.service, sizeof(msg.service), "%s", m->s.service);
+	msg.proto = m->s.proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
+	msg.ordered = !cs->unordered;
+	log_info("%s: opening stream %u for map %s %s -> service %s",
+		 carrier_name(c), cs->id, stmt_proto_name(m->s.proto), m->addr,
+		 m->s.service);
+	carrier_send_ctrl(c, &msg);
+	if (cs->sec)
+		csec_send_first(c, cs);
+}
+
+/* The map cannot open now (its stream, if any, is removed). */
+static void car_map_closed(struct carrier *c, struct map *m,
+			   struct cstream *cs, const char *why)
+{
+	if (cs)
+		cs_remove(c, cs);
+	m->state = MAP_CLOSED;
+	snprintf(m->reason, sizeof(m->reason), "%s", why);
+}
+
+void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
+			     const char *err)
+{
+	if (err) {
+		log_warn("%s: map %s: %s", carrier_name(c), cs->map->addr, err);
+		car_map_closed(c, cs->map, cs, err);
+		return;
+	}
+	car_send_open(c, cs);
+}
+
+/*
+ * Client side: open the stream of a map (the carrier is up).  With
+ * GSS-API, OPEN goes out once the first step of the stream's context is
+ * done (carrier_stream_prepared()).
+ */
+static void car_open_map(struct carrier *c, struct map *m)
+{
 	struct cstream *cs;
 	uint16_t id = 0;
 
@@ -433,47 +480,31 @@ static void car_open_map(struct carrier *c, struct map *m)
 		}
 	}
 	if (!id || cs_count(c) >= FUNNEL_STREAMS_MAX) {
-		m->state = MAP_CLOSED;
-		snprintf(m->reason, sizeof(m->reason),
-			 "too many streams on the carrier");
+		car_map_closed(c, m, NULL, "too many streams on the carrier");
 		return;
 	}
 	cs = cs_add(c, id, m->s.proto, m->s.service, m->addr);
 	if (!cs) {
-		m->state = MAP_CLOSED;
-		snprintf(m->reason, sizeof(m->reason), "out of memory");
+		car_map_closed(c, m, NULL, "out of memory");
 		return;
 	}
 	cs->map = m;
 	cs->state = CS_OPENING;
 	m->last_open = loop_now_ms();
+	m->stream = id;
+	m->state = MAP_OPENING;
+	m->reason[0] = '\0';
 	if (!c->d->plaintext) {
 		char err[DAEMON_TEXT_MAX];
 
 		if (csec_client_start(c, cs, err, sizeof(err))) {
 			log_warn("%s: map %s: %s", carrier_name(c), m->addr,
 				 err);
-			cs_remove(c, cs);
-			m->state = MAP_CLOSED;
-			snprintf(m->reason, sizeof(m->reason), "%s", err);
-			return;
+			car_map_closed(c, m, cs, err);
 		}
+		return;
 	}
-	m->stream = id;
-	m->state = MAP_OPENING;
-	m->reason[0] = '\0';
-	msg.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_SERVICE) |
-		      CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED);
-	msg.stream = id;
-	snprintf(msg.service, sizeof(msg.service), "%s", m->s.service);
-	msg.proto = m->s.proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
-	msg.ordered = !cs->unordered;
-	log_info("%s: opening stream %u for map %s %s -> service %s",
-		 carrier_name(c), id, stmt_proto_name(m->s.proto), m->addr,
-		 m->s.service);
-	carrier_send_ctrl(c, &msg);
-	if (cs->sec)
-		csec_send_first(c, cs);
+	car_send_open(c, cs);
 }
 
 /*
@@ -565,6 +596,8 @@ static void car_close_fd(struct carrier *c, bool abort)
 	c->rbuf = NULL;
 	free(c->sbuf);
 	c->sbuf = NULL;
+	resolve_cancel(c->resolving);
+	c->resolving = NULL;
 	csec_carrier_free(c);
 	c->peer_principal[0] = '\0';
 	c->pre_have = 0;
@@ -612,10 +645,13 @@ static void car_reap(struct loop *l, void *arg)
 	free(c);
 }
 
+static void car_start(struct carrier *c);
+static void car_connect_failed(struct carrier *c, const char *why);
+
 static void car_backoff_fire(struct loop *l, void *arg)
 {
 	(void)l;
-	carrier_start(arg);
+	car_start(arg);
 }
 
 void carrier_fail(struct carrier *c, const char *fmt, ...)
@@ -661,6 +697,10 @@ static void car_timeout(struct loop *l, void *arg)
 	struct carrier *c = arg;
 
 	(void)l;
+	if (c->state == CAR_CONNECTING && c->fd >= 0) {
+		car_connect_failed(c, "timed out");
+		return;
+	}
 	carrier_fail(c, "timed out %s",
 		 c->state == CAR_CONNECTING ? "connecting" :
 		 c->state == CAR_PREAMBLE ? "waiting for the preamble" :
@@ -864,25 +904,118 @@ static void car_established(struct carrier *c)
 		csec_carrier_start(c);
 }
 
-void carrier_start(struct carrier *c)
+/*
+ * An outgoing carrier is made in steps, none of which blocks the loop:
+ * the peer's HOST is resolved (a name: in a worker), the first step of
+ * the carrier's GSS-API context runs (in a worker: it may wait for the
+ * KDC, and the peer's handshake timer has not started yet), then each
+ * address is tried in turn until one connects.
+ */
+static void car_connect_next(struct carrier *c);
+
+void carrier_prepared(struct carrier *c, const char *err)
+{
+	if (err) {
+		carrier_fail(c, "GSS-API: %s", err);
+		return;
+	}
+	car_connect_next(c);
+}
+
+static void car_prepare(struct carrier *c)
+{
+	char err[DAEMON_TEXT_MAX];
+
+	if (c->d->plaintext) {
+		car_connect_next(c);
+		return;
+	}
+	/* carrier_prepared() follows */
+	if (csec_carrier_prepare(c, err, sizeof(err)))
+		carrier_fail(c, "%s", err);
+}
+
+static void car_resolved(void *arg, const struct resolve_addrs *r,
+			 const char *err)
+{
+	struct carrier *c = arg;
+
+	c->resolving = NULL;
+	if (!r->n) {
+		carrier_fail(c, "%s", err);
+		return;
+	}
+	c->addrs = *r;
+	c->addr_next = 0;
+	if (r->n > 1)
+		log_debug("%s: %s has %u addresses", carrier_name(c),
+			  c->peer->s.addr.host, r->n);
+	car_prepare(c);
+}
+
+static void car_start(struct carrier *c)
 {
 	struct daemon *d = c->d;
 	struct stmt_addr a = c->peer->s.addr;
 	char err[DAEMON_TEXT_MAX];
-	socklen_t len;
-	int fd;
 
-	if (c->fd >= 0)
+	if (c->fd >= 0 || c->state == CAR_CONNECTING)
 		return;
 	loop_timer_cancel(d->loop, &c->t_backoff);
 	c->state = CAR_CONNECTING;
+	c->addrs.n = 0;
+	c->addr_next = 0;
 	if (!a.port)
 		a.port = FUNNEL_DEFAULT_PORT;
-	if (addr_resolve(&a, c->ops->socktype, &c->remote, &len, err,
-			 sizeof(err))) {
-		carrier_fail(c, "%s", err);
+	if (!a.is_name) {
+		if (addr_resolve(&a, c->ops->socktype, &c->addrs.ss[0],
+				 &c->addrs.len[0], err, sizeof(err))) {
+			carrier_fail(c, "%s", err);
+			return;
+		}
+		c->addrs.n = 1;
+		car_prepare(c);
 		return;
 	}
+	snprintf(c->remote_text, sizeof(c->remote_text), "%.56s:%u", a.host,
+		 a.port);
+	c->resolving = resolve_start(daemon_workers_dns(d), &a,
+				     c->ops->socktype, car_resolved, c, err,
+				     sizeof(err));
+	if (!c->resolving)
+		carrier_fail(c, "%s", err);
+}
+
+void carrier_start(struct carrier *c)
+{
+	/* from the loop: also after funneld forked to detach */
+	loop_timer_arm(c->d->loop, &c->t_backoff, 0);
+}
+
+/* The connection attempt to this address failed: the next, or give up. */
+static void car_connect_failed(struct carrier *c, const char *why)
+{
+	if (c->addr_next >= c->addrs.n) {
+		carrier_fail(c, "connect %s: %s%s", c->remote_text, why,
+			     c->addrs.n > 1 ? " (and every other address of the peer)" : "");
+		return;
+	}
+	log_info("%s: connect %s: %s: trying the next address",
+		 carrier_name(c), c->remote_text, why);
+	loop_timer_cancel(c->d->loop, &c->t_timeout);
+	loop_del(c->d->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	car_connect_next(c);
+}
+
+static void car_connect_next(struct carrier *c)
+{
+	struct daemon *d = c->d;
+	unsigned int i = c->addr_next++;
+	int fd;
+
+	c->remote = c->addrs.ss[i];
 	addr_format(&c->remote, c->remote_text, sizeof(c->remote_text));
 	fd = socket(c->remote.ss_family,
 		    c->ops->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -892,17 +1025,17 @@ void carrier_start(struct carrier *c)
 		return;
 	}
 	c->fd = fd;
-	if (connect(fd, (struct sockaddr *)&c->remote, len) &&
-	    errno != EINPROGRESS) {
-		carrier_fail(c, "connect %s: %s", c->remote_text, strerror(errno));
-		return;
-	}
 	if (loop_add(d->loop, fd, EPOLLOUT, car_io, c)) {
 		carrier_fail(c, "event loop: out of memory");
 		return;
 	}
-	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
+	/* one address that does not answer must leave time for the others */
+	loop_timer_arm(d->loop, &c->t_timeout, c->addr_next < c->addrs.n ?
+		       CAR_CONNECT_NEXT_MS : CAR_TIMEOUT_MS);
 	log_debug("%s: connecting to %s", carrier_name(c), c->remote_text);
+	if (connect(fd, (struct sockaddr *)&c->remote, c->addrs.len[i]) &&
+	    errno != EINPROGRESS)
+		car_connect_failed(c, strerror(errno));
 }
 
 static void car_connected(struct carrier *c)
@@ -912,8 +1045,7 @@ static void car_connected(struct carrier *c)
 	socklen_t len = sizeof(soerr);
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
-		carrier_fail(c, "connect %s: %s", c->remote_text,
-			 strerror(soerr ? soerr : errno));
+		car_connect_failed(c, strerror(soerr ? soerr : errno));
 		return;
 	}
 	if (c->ops->connected(c, err, sizeof(err))) {
@@ -1117,14 +1249,41 @@ static void car_refuse(struct carrier *c, uint16_t stream, uint16_t reason,
 	car_send_stream_msg(c, CTRL_OPEN_REFUSED, stream, reason, text);
 }
 
+static void cs_accept(struct carrier *c, struct cstream *cs,
+		      const void *tok, size_t toklen);
+
+/* Server side: the name of a stream's target is resolved. */
+static void cs_resolved(void *arg, const struct resolve_addrs *r,
+			const char *err)
+{
+	struct cstream *cs = arg;
+	struct carrier *c = cs->car;
+
+	cs->resolving = NULL;
+	if (!r->n) {
+		carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
+		return;
+	}
+	/* a UDP target cannot say it does not answer: the first address */
+	cs->target = r->ss[0];
+	cs->target_len = r->len[0];
+	addr_format(&cs->target, cs->addr, sizeof(cs->addr));
+	if (c->d->plaintext || cs->accept_wait) {
+		uint8_t *tok = cs->accept_tok;
+
+		cs->accept_tok = NULL;
+		cs_accept(c, cs, tok, cs->accept_toklen);
+		free(tok);
+	}
+}
+
 /* Server side: a stream for one of our services. */
 static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 {
 	struct service *svc = daemon_service(c->d, m->service);
-	char err[DAEMON_TEXT_MAX], target[64];
-	struct sockaddr_storage ss;
+	char err[DAEMON_TEXT_MAX];
 	struct cstream *cs;
-	socklen_t len;
+	int socktype;
 
 	if (c->peer) {
 		car_refuse(c, m->stream, CTRL_R_INTERNAL,
@@ -1155,56 +1314,64 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 			   cs_count(c));
 		return;
 	}
-	if (addr_resolve(&svc->s.addr, svc->s.proto == IPPROTO_TCP ?
-			 SOCK_STREAM : SOCK_DGRAM, &ss, &len, err,
-			 sizeof(err))) {
-		svc->refusals++;
-		car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
-		return;
-	}
-	addr_format(&ss, target, sizeof(target));
-	cs = cs_add(c, m->stream, svc->s.proto, m->service, target);
+	socktype = svc->s.proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	cs = cs_add(c, m->stream, svc->s.proto, m->service, "");
 	if (!cs) {
 		svc->refusals++;
 		car_refuse(c, m->stream, CTRL_R_INTERNAL, "out of memory");
 		return;
 	}
 	cs->state = CS_OPENING;
+	/* the target: a name is resolved in a worker, while the stream's
+	 * context runs
+	 */
+	if (svc->s.addr.is_name) {
+		snprintf(cs->addr, sizeof(cs->addr), "%.56s:%u",
+			 svc->s.addr.host, svc->s.addr.port);
+		cs->resolving = resolve_start(daemon_workers_dns(c->d),
+					      &svc->s.addr, socktype,
+					      cs_resolved, cs, err,
+					      sizeof(err));
+		if (!cs->resolving)
+			goto refuse;
+	} else if (addr_resolve(&svc->s.addr, socktype, &cs->target,
+				&cs->target_len, err, sizeof(err))) {
+		goto refuse;
+	} else {
+		addr_format(&cs->target, cs->addr, sizeof(cs->addr));
+	}
 	if (!c->d->plaintext) {
 		/* the stream's context comes next, on stream N */
-		if (csec_server_start(c, cs, err, sizeof(err))) {
-			cs_remove(c, cs);
-			svc->refusals++;
-			car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
-		}
+		if (csec_server_start(c, cs, err, sizeof(err)))
+			goto refuse;
 		return;
 	}
 	carrier_stream_accept(c, cs, NULL, 0);
+	return;
+refuse:
+	cs_remove(c, cs);
+	svc->refusals++;
+	car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
 }
 
 /*
  * Server: the stream may open (its context, if any, is established and
- * authorized): install it with its keys, send the context's last token,
- * then OPEN_OK.
+ * authorized) and its target is known: install it with its keys, send
+ * the context's last token, then OPEN_OK.
  */
-void carrier_stream_accept(struct carrier *c, struct cstream *cs,
-			   const void *tok, size_t toklen)
+static void cs_accept(struct carrier *c, struct cstream *cs,
+		      const void *tok, size_t toklen)
 {
 	struct service *svc = daemon_service(c->d, cs->service);
 	char err[DAEMON_TEXT_MAX];
-	struct sockaddr_storage ss;
-	socklen_t len;
 
-	if (!svc || addr_resolve(&svc->s.addr, svc->s.proto == IPPROTO_TCP ?
-				 SOCK_STREAM : SOCK_DGRAM, &ss, &len, err,
-				 sizeof(err))) {
-		if (!svc)
-			snprintf(err, sizeof(err), "service %s is gone",
-				 cs->service);
+	if (!svc) {
+		snprintf(err, sizeof(err), "service %s is gone", cs->service);
 		carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
 		return;
 	}
-	if (cs_install(c, cs, false, &ss, len, err, sizeof(err))) {
+	if (cs_install(c, cs, false, &cs->target, cs->target_len, err,
+		       sizeof(err))) {
 		carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
 		return;
 	}
@@ -1215,6 +1382,27 @@ void carrier_stream_accept(struct carrier *c, struct cstream *cs,
 	log_info("%s: stream %u open for service %s -> %s", carrier_name(c),
 		 cs->id, svc->s.name, cs->addr);
 	car_send_stream_msg(c, CTRL_OPEN_OK, cs->id, 0, NULL);
+}
+
+void carrier_stream_accept(struct carrier *c, struct cstream *cs,
+			   const void *tok, size_t toklen)
+{
+	if (!cs->resolving) {
+		cs_accept(c, cs, tok, toklen);
+		return;
+	}
+	/* the target's name is still being resolved: wait for it */
+	if (toklen) {
+		cs->accept_tok = malloc(toklen);
+		if (!cs->accept_tok) {
+			carrier_stream_fail(c, cs, CTRL_R_INTERNAL,
+					    "out of memory");
+			return;
+		}
+		memcpy(cs->accept_tok, tok, toklen);
+		cs->accept_toklen = toklen;
+	}
+	cs->accept_wait = true;
 }
 
 /*

@@ -63,6 +63,17 @@ int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 /* The carrier's context is established: send HELLO (state CAR_HELLO). */
 void carrier_hello(struct carrier *c);
 /*
+ * Initiator: the first step of the carrier's context is done (err NULL:
+ * its token waits to be sent; else why it failed): connect now.
+ */
+void carrier_prepared(struct carrier *c, const char *err);
+/*
+ * Client: the first step of a stream's context is done (err NULL), or
+ * failed: send OPEN and the token, or give the map up for now.
+ */
+void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
+			     const char *err);
+/*
  * Server: the stream's context is established and authorized: install
  * the stream with its keys, send tok (the context's last token), then
  * OPEN_OK.  On failure the stream is refused and removed.

@@ -16,10 +16,21 @@
 #include "log.h"
 #include "seal.h"
 #include "tpath.h"
+#include "worker.h"
+
+struct gjob;
+
+/* The carrier's context, from its first step to HELLO. */
+struct csec_car {
+	struct fgss g;
+	struct fgss_token first;	/* initiator: sent after the preamble */
+	struct gjob *job;		/* initiator: the first step, running */
+};
 
 struct csec {
 	struct fgss g;			/* established context of the keys */
 	struct fgss ng;			/* context being run (ng.role set) */
+	struct gjob *job;		/* client: the first step of ng, running */
 	bool ready;			/* client: keys of generation 1 derived */
 	uint32_t gen;			/* generation installed (primary) */
 	uint32_t next_gen;		/* server: derived, waiting REKEY_DONE */
@@ -93,34 +104,153 @@ static int send_token(struct carrier *c, uint16_t stream,
 	return ret;
 }
 
+/* ---- an initiator's first step, in a worker ---- */
+
+/*
+ * fgss_init_cc() and the first fgss_step() of an initiator: the calls
+ * that may ask the KDC for a TGT and a service ticket, and wait for it
+ * (krb5's timeouts: 18 s and more for a KDC that drops packets).  They
+ * run in a worker thread on copies of their input; the context and the
+ * token come back to the loop, where cb takes them (and must free them)
+ * unless the requester cancelled the job.
+ */
+struct gjob {
+	struct worker_job w;		/* first: the job is the gjob */
+	char target[FGSS_NAME_MAX + 16];
+	char keytab[STMT_PATH_MAX + 1];	/* "": none (the default ccache) */
+	char me[STMT_PRINCIPAL_MAX + 1];	/* "": any */
+	char ccache[64];		/* "": a private one */
+	struct fgss g;
+	struct fgss_token tok;
+	bool ok;
+	void (*cb)(struct gjob *j, void *arg);
+	void *arg;
+};
+
+static void gjob_run(struct worker_job *w)
+{
+	struct gjob *j = (struct gjob *)w;
+
+	j->ok = !fgss_init_cc(&j->g, j->target, j->keytab[0] ? j->keytab : NULL,
+			      j->me[0] ? j->me : NULL,
+			      j->ccache[0] ? j->ccache : NULL) &&
+		fgss_step(&j->g, NULL, 0, &j->tok) != FGSS_ERROR;
+}
+
+static void gjob_done(struct worker_job *w, bool cancelled)
+{
+	struct gjob *j = (struct gjob *)w;
+
+	if (!cancelled)
+		j->cb(j, j->arg);
+	/* what cb did not take */
+	fgss_token_free(&j->tok);
+	fgss_free(&j->g);
+	free(j);
+}
+
+/*
+ * Start the first step of an initiator context for carrier c (fresh: a
+ * private ccache, fresh tickets).  NULL with err: not started.
+ */
+static struct gjob *gjob_start(struct carrier *c, bool fresh,
+			       void (*cb)(struct gjob *j, void *arg),
+			       void *arg, char *err, size_t errlen)
+{
+	struct daemon *d = c->d;
+	struct gjob *j = calloc(1, sizeof(*j));
+	const char *cc = fresh ? NULL : shared_ccache(d);
+	struct workers *wk;
+	int ret;
+
+	if (!j) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	target_name(c, j->target, sizeof(j->target));
+	snprintf(j->keytab, sizeof(j->keytab), "%s", keytab(d) ? keytab(d) : "");
+	snprintf(j->me, sizeof(j->me), "%s", me(d) ? me(d) : "");
+	snprintf(j->ccache, sizeof(j->ccache), "%s", cc ? cc : "");
+	j->cb = cb;
+	j->arg = arg;
+	wk = daemon_workers_gss(d);
+	ret = wk ? worker_submit(wk, &j->w, gjob_run, gjob_done) : -ENOMEM;
+	if (ret) {
+		snprintf(err, errlen, "GSS-API: %s",
+			 ret == -EAGAIN ? "too many contexts waiting for the KDC" :
+			 strerror(-ret));
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void gjob_cancel(struct gjob *j)
+{
+	if (j)
+		worker_cancel(&j->w);
+}
+
+/* The job's context and token become *g and *tok (cb only). */
+static void gjob_take(struct gjob *j, struct fgss *g, struct fgss_token *tok)
+{
+	*g = j->g;
+	memset(&j->g, 0, sizeof(j->g));
+	*tok = j->tok;
+	j->tok.data = NULL;
+	j->tok.len = 0;
+}
+
 /* ---- the carrier's context ---- */
+
+static void car_prepared(struct gjob *j, void *arg)
+{
+	struct carrier *c = arg;
+
+	c->gss->job = NULL;
+	if (!j->ok) {
+		carrier_prepared(c, fgss_error(&j->g));
+		return;
+	}
+	gjob_take(j, &c->gss->g, &c->gss->first);
+	carrier_prepared(c, NULL);
+}
+
+int csec_carrier_prepare(struct carrier *c, char *err, size_t errlen)
+{
+	csec_carrier_free(c);
+	c->gss = calloc(1, sizeof(*c->gss));
+	if (!c->gss) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->gss->job = gjob_start(c, false, car_prepared, c, err, errlen);
+	return c->gss->job ? 0 : -1;
+}
 
 int csec_carrier_start(struct carrier *c)
 {
 	struct daemon *d = c->d;
-	struct fgss_token t = { 0 };
-	char target[FGSS_NAME_MAX + 16];
 
+	c->state = CAR_AUTH;
+	if (c->peer) {
+		/* the first step ran before the connection was made */
+		if (!c->gss || !c->gss->g.role || c->gss->job) {
+			carrier_fail(c, "GSS-API: the first step is missing");
+			return -1;
+		}
+		return send_token(c, FUNNEL_CTRL_STREAM, &c->gss->first);
+	}
 	c->gss = calloc(1, sizeof(*c->gss));
 	if (!c->gss) {
 		carrier_fail(c, "out of memory");
 		return -1;
 	}
-	c->state = CAR_AUTH;
-	if (!c->peer) {
-		if (fgss_accept_init_as(c->gss, keytab(d), me(d))) {
-			carrier_fail(c, "GSS-API: %s", fgss_error(c->gss));
-			return -1;
-		}
-		return 0;
-	}
-	target_name(c, target, sizeof(target));
-	if (fgss_init_cc(c->gss, target, keytab(d), me(d), shared_ccache(d)) ||
-	    fgss_step(c->gss, NULL, 0, &t) == FGSS_ERROR) {
-		carrier_fail(c, "GSS-API: %s", fgss_error(c->gss));
+	if (fgss_accept_init_as(&c->gss->g, keytab(d), me(d))) {
+		carrier_fail(c, "GSS-API: %s", fgss_error(&c->gss->g));
 		return -1;
 	}
-	return send_token(c, FUNNEL_CTRL_STREAM, &t);
+	return 0;
 }
 
 void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
@@ -128,7 +258,7 @@ void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
 	struct fgss_token t = { 0 };
 	enum fgss_status st;
 
-	if (c->gss->established) {
+	if (c->gss->g.established) {
 		carrier_fail(c, "protocol error: a token after the context");
 		return;
 	}
@@ -150,9 +280,9 @@ void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
 		}
 		return;
 	}
-	st = fgss_step(c->gss, tok, len, &t);
+	st = fgss_step(&c->gss->g, tok, len, &t);
 	if (st == FGSS_ERROR) {
-		carrier_fail(c, "GSS-API: %s", fgss_error(c->gss));
+		carrier_fail(c, "GSS-API: %s", fgss_error(&c->gss->g));
 		return;
 	}
 	if (send_token(c, FUNNEL_CTRL_STREAM, &t) || c->fd < 0)
@@ -160,7 +290,7 @@ void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
 	if (st == FGSS_CONTINUE)
 		return;
 	snprintf(c->peer_principal, sizeof(c->peer_principal), "%s",
-		 fgss_peer(c->gss));
+		 fgss_peer(&c->gss->g));
 	log_info("%s: carrier authenticated: the peer is %s",
 		 carrier_name(c), c->peer_principal);
 	csec_carrier_free(c);
@@ -171,7 +301,9 @@ void csec_carrier_free(struct carrier *c)
 {
 	if (!c->gss)
 		return;
-	fgss_free(c->gss);
+	gjob_cancel(c->gss->job);
+	fgss_token_free(&c->gss->first);
+	fgss_free(&c->gss->g);
 	free(c->gss);
 	c->gss = NULL;
 }
@@ -370,25 +502,36 @@ static void arm_rekey(struct carrier *c, struct csec *sec)
 
 static struct csec *sec_new(struct carrier *c, struct cstream *cs);
 
+static void stream_prepared(struct gjob *j, void *arg)
+{
+	struct csec *sec = arg;
+	struct carrier *c = sec->c;
+
+	sec->job = NULL;
+	if (!j->ok) {
+		char why[FGSS_ERR_MAX + 16];
+
+		snprintf(why, sizeof(why), "GSS-API: %s", fgss_error(&j->g));
+		carrier_stream_prepared(c, sec->cs, why);
+		return;
+	}
+	gjob_take(j, &sec->ng, &sec->first);
+	/* the server's deadline starts with OPEN: ours too */
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
+	carrier_stream_prepared(c, sec->cs, NULL);
+}
+
 int csec_client_start(struct carrier *c, struct cstream *cs,
 		      char *err, size_t errlen)
 {
-	char target[FGSS_NAME_MAX + 16];
 	struct csec *sec = sec_new(c, cs);
 
 	if (!sec) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	target_name(c, target, sizeof(target));
-	if (fgss_init_cc(&sec->ng, target, keytab(c->d), me(c->d),
-			 shared_ccache(c->d)) ||
-	    fgss_step(&sec->ng, NULL, 0, &sec->first) == FGSS_ERROR) {
-		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
-		return -1;
-	}
-	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
-	return 0;
+	sec->job = gjob_start(c, false, stream_prepared, sec, err, errlen);
+	return sec->job ? 0 : -1;
 }
 
 void csec_send_first(struct carrier *c, struct cstream *cs)
@@ -418,40 +561,59 @@ bool csec_ready(const struct cstream *cs)
 	return cs->sec && cs->sec->ready;
 }
 
-/* Client: start a new context on an open stream. */
+static void rekey_prepared(struct gjob *j, void *arg)
+{
+	struct csec *sec = arg;
+	struct carrier *c = sec->c;
+	struct fgss_token t = { 0 };
+
+	sec->job = NULL;
+	if (!j->ok) {
+		log_warn("%s: stream %u: rekey: GSS-API: %s (again in %u s)",
+			 carrier_name(c), sec->cs->id, fgss_error(&j->g),
+			 CSEC_RETRY_MS / 1000);
+		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
+		return;
+	}
+	gjob_take(j, &sec->ng, &t);
+	log_debug("%s: stream %u: rekey to generation %u", carrier_name(c),
+		  sec->cs->id, sec->gen + 1);
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
+	send_token(c, sec->cs->id, &t);
+}
+
+/*
+ * Client: start a new context on an open stream.  Its first step runs in
+ * a worker; the stream goes on with its keys meanwhile.
+ */
 static void rekey_start(struct carrier *c, struct csec *sec)
 {
-	struct fgss_token t = { 0 };
-	char target[FGSS_NAME_MAX + 16];
+	char err[DAEMON_TEXT_MAX];
 	bool fresh;
 
-	if (sec->ng.role)
+	if (sec->ng.role || sec->job)
 		return;		/* one at a time */
 	if (sec->t_del.armed) {
 		sec->want_rekey = true;	/* once the old key is gone */
 		return;
 	}
 	sec->want_rekey = false;
-	target_name(c, target, sizeof(target));
 	/* a rekey for the context's lifetime needs a new service ticket,
 	 * not the one the shared ccache holds: a private ccache of its own
 	 */
 	fresh = sec->fresh;
 	sec->fresh = false;
-	if (fgss_init_cc(&sec->ng, target, keytab(c->d), me(c->d),
-			 fresh ? NULL : shared_ccache(c->d)) ||
-	    fgss_step(&sec->ng, NULL, 0, &t) == FGSS_ERROR) {
-		log_warn("%s: stream %u: rekey: GSS-API: %s (again in %u s)",
-			 carrier_name(c), sec->cs->id, fgss_error(&sec->ng),
+	/* no deadline while the KDC is asked: krb5 gives up by itself */
+	loop_timer_cancel(c->d->loop, &sec->t_rekey);
+	log_debug("%s: stream %u: rekey: a new context%s", carrier_name(c),
+		  sec->cs->id, fresh ? ", fresh tickets" : "");
+	sec->job = gjob_start(c, fresh, rekey_prepared, sec, err, sizeof(err));
+	if (!sec->job) {
+		log_warn("%s: stream %u: rekey: %s (again in %u s)",
+			 carrier_name(c), sec->cs->id, err,
 			 CSEC_RETRY_MS / 1000);
-		fgss_free(&sec->ng);
 		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
-		return;
 	}
-	log_debug("%s: stream %u: rekey to generation %u", carrier_name(c),
-		  sec->cs->id, sec->gen + 1);
-	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
-	send_token(c, sec->cs->id, &t);
 }
 
 /*
@@ -708,6 +870,7 @@ void csec_free(struct carrier *c, struct cstream *cs)
 
 	if (!sec)
 		return;
+	gjob_cancel(sec->job);
 	loop_timer_cancel(c->d->loop, &sec->t_rekey);
 	loop_timer_cancel(c->d->loop, &sec->t_del);
 	fgss_free(&sec->g);

@@ -31,19 +31,28 @@
 #define CSEC_DEADLINE_MS	10000
 
 /*
- * Carrier context.  csec_carrier_start(): right after the preamble, the
- * state is CAR_AUTH; the initiator sends its first token.  Returns 0, or
- * -1 after carrier_fail().  csec_carrier_token(): a stream-0 CTRL frame
- * while CAR_AUTH; once this end's context is established it sends HELLO
- * (state CAR_HELLO).
+ * Carrier context.  csec_carrier_prepare(): initiator, before it
+ * connects: the context's first step (credentials, tickets from the KDC,
+ * the first token) runs in a worker; carrier_prepared() follows, in the
+ * loop.  0, or -1 with err (carrier_prepared() is not called then).
+ * csec_carrier_start(): right after the preamble, the state is CAR_AUTH;
+ * the initiator sends its first token.  Returns 0, or -1 after
+ * carrier_fail().  csec_carrier_token(): a stream-0 CTRL frame while
+ * CAR_AUTH; once this end's context is established it sends HELLO (state
+ * CAR_HELLO).  csec_carrier_free() also cancels the first step.
  */
+int csec_carrier_prepare(struct carrier *c, char *err, size_t errlen);
 int csec_carrier_start(struct carrier *c);
 void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len);
 void csec_carrier_free(struct carrier *c);
 
 /*
- * Client: start the context of a stream about to be opened; its first
- * token is kept until csec_send_first() (after OPEN).  0, or -1 with err.
+ * Client: start the context of a stream about to be opened: its first
+ * step runs in a worker (it may wait for the KDC), then
+ * carrier_stream_prepared() is called; its first token is kept until
+ * csec_send_first() (after OPEN).  0, or -1 with err (no callback then).
+ * A rekey's first step runs in a worker too: the stream keeps its keys
+ * meanwhile.
  */
 int csec_client_start(struct carrier *c, struct cstream *cs,
 		      char *err, size_t errlen);

@@ -37,25 +37,13 @@ int addr_resolve(const struct stmt_addr *a, int socktype,
 		 struct sockaddr_storage *ss, socklen_t *len,
 		 char *err, size_t errlen)
 {
+	(void)socktype;
 	memset(ss, 0, sizeof(*ss));
 	if (a->is_name) {
-		struct addrinfo hints = { .ai_socktype = socktype,
-					  .ai_flags = AI_ADDRCONFIG };
-		struct addrinfo *res;
-		char port[8];
-		int ret;
-
-		snprintf(port, sizeof(port), "%u", a->port);
-		ret = getaddrinfo(a->host, port, &hints, &res);
-		if (ret) {
-			snprintf(err, errlen, "cannot resolve '%s': %s",
-				 a->host, gai_strerror(ret));
-			return -1;
-		}
-		memcpy(ss, res->ai_addr, res->ai_addrlen);
-		*len = res->ai_addrlen;
-		freeaddrinfo(res);
-		return 0;
+		/* never getaddrinfo() in the loop: resolve_start() */
+		snprintf(err, errlen, "'%s' is a name, not an address",
+			 a->host);
+		return -1;
 	}
 	if (a->family == AF_INET) {
 		struct sockaddr_in *sin = (void *)ss;
@@ -75,6 +63,30 @@ int addr_resolve(const struct stmt_addr *a, int socktype,
 		*len = sizeof(*sin6);
 	}
 	return 0;
+}
+
+/* Worker pools: threads, and jobs that may wait for one. */
+#define WK_DNS_THREADS		2
+#define WK_DNS_QUEUE		256
+#define WK_GSS_THREADS		4
+#define WK_GSS_QUEUE		(FUNNEL_STREAMS_MAX + 64)
+/* At shutdown, jobs still running are waited for this long (each pool). */
+#define WK_STOP_GRACE_MS	500
+
+struct workers *daemon_workers_dns(struct daemon *d)
+{
+	if (!d->wk_dns)
+		d->wk_dns = workers_new(d->loop, "dns", WK_DNS_THREADS,
+					WK_DNS_QUEUE);
+	return d->wk_dns;
+}
+
+struct workers *daemon_workers_gss(struct daemon *d)
+{
+	if (!d->wk_gss)
+		d->wk_gss = workers_new(d->loop, "gss", WK_GSS_THREADS,
+					WK_GSS_QUEUE);
+	return d->wk_gss;
 }
 
 void addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -583,6 +595,8 @@ int daemon_load(struct daemon *d, const char *path, bool must_exist,
 
 void daemon_shutdown(struct daemon *d)
 {
+	unsigned int left;
+
 	d->stopping = true;
 	while (d->carriers)
 		carrier_free(d->carriers, CTRL_R_SHUTDOWN);
@@ -606,7 +620,16 @@ void daemon_shutdown(struct daemon *d)
 		free(s);
 	}
 	carrier_pause_cancel(d);
-	fgss_ccache_destroy(d->gss_ccache);
+	/* every job was cancelled with its carrier or stream */
+	left = workers_free(d->wk_dns, WK_STOP_GRACE_MS) +
+	       workers_free(d->wk_gss, WK_STOP_GRACE_MS);
+	d->wk_dns = d->wk_gss = NULL;
+	if (left)
+		log_info("%u name or KDC lookup%s still running: left to the exit",
+			 left, left == 1 ? "" : "s");
+	/* a thread still in the KDC exchange may use the shared ccache */
+	if (!left)
+		fgss_ccache_destroy(d->gss_ccache);
 	d->gss_ccache[0] = '\0';
 	while (d->listeners) {
 		struct listener *ln = d->listeners;

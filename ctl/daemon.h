@@ -22,7 +22,9 @@
 #include "fstats.h"
 #include "kpath.h"
 #include "loop.h"
+#include "resolve.h"
 #include "stmt.h"
+#include "worker.h"
 
 #define FUNNEL_DEFAULT_PORT	9899	/* TCP carriers, peer HOST w/o port */
 #define DAEMON_TEXT_MAX		256
@@ -74,6 +76,7 @@ struct map {
 enum cstream_state { CS_OPENING, CS_OPEN };
 
 struct csec;
+struct csec_car;
 
 /* A stream of a carrier. */
 struct cstream {
@@ -90,11 +93,19 @@ struct cstream {
 	struct upath_stream *up;	/* userspace path stream (UDP) */
 	struct tpath_stream *tp;	/* TCP stream, on either path */
 	struct csec *sec;		/* GSS context and keys (csec.c) */
+
+	/* service side: the target, resolved when OPEN came */
+	struct resolve *resolving;	/* its name, in a worker */
+	struct sockaddr_storage target;
+	socklen_t target_len;		/* 0 until resolved */
+	bool accept_wait;		/* authorized, waiting for the target */
+	uint8_t *accept_tok;		/* the context's last token, meanwhile */
+	size_t accept_toklen;
 };
 
 enum carrier_state {
 	CAR_IDLE,		/* outgoing, not started */
-	CAR_CONNECTING,		/* TCP connect in progress */
+	CAR_CONNECTING,		/* resolving, first GSS-API step, TCP connect */
 	CAR_PREAMBLE,		/* incoming, waiting for the preamble */
 	CAR_AUTH,		/* GSS-API context of the carrier */
 	CAR_HELLO,		/* waiting for the peer's HELLO */
@@ -115,7 +126,10 @@ struct carrier {
 	char local_text[64], remote_text[64];
 	char peer_node[CTRL_TEXT_MAX + 1];
 	uint32_t peer_features;
-	struct fgss *gss;		/* the carrier's context, CAR_AUTH */
+	struct csec_car *gss;		/* the carrier's context (csec.c) */
+	struct resolve *resolving;	/* outgoing: the peer's HOST */
+	struct resolve_addrs addrs;	/* outgoing: tried in turn */
+	unsigned int addr_next;		/* the next of addrs to try */
 	char peer_principal[256];	/* authenticated, "" in plaintext */
 	uint8_t *sbuf;			/* sealing and opening (csec.c) */
 
@@ -171,6 +185,8 @@ struct daemon {
 	int ev_fd;			/* funnel.ko events, -1 if none */
 	uint64_t key_soft_limit;	/* frames, 0: the default */
 	unsigned int handshakes;	/* incoming carriers not up yet */
+	struct workers *wk_dns;		/* getaddrinfo (daemon_workers()) */
+	struct workers *wk_gss;		/* GSS-API calls that reach the KDC */
 	struct loop_timer accept_pause;	/* listeners paused (EMFILE) */
 	char scratch[64];
 };
@@ -197,15 +213,24 @@ const char *map_state_name(enum map_state st);
  */
 void map_hold(struct map *m);
 void map_release(struct map *m);
-/* Resolve a stmt_addr (name or numeric) to a socket address. */
+/*
+ * A numeric stmt_addr as a socket address (a name: -1, it is resolved
+ * in a worker with resolve_start()).
+ */
 int addr_resolve(const struct stmt_addr *a, int socktype,
 		 struct sockaddr_storage *ss, socklen_t *len,
 		 char *err, size_t errlen);
 void addr_format(const struct sockaddr_storage *ss, char *buf, size_t len);
+/*
+ * The worker pools, started on first use: getaddrinfo() (dns) and the
+ * GSS-API calls that may wait for a KDC (gss).  NULL: out of memory.
+ */
+struct workers *daemon_workers_dns(struct daemon *d);
+struct workers *daemon_workers_gss(struct daemon *d);
 
 /* carrier.c */
 struct carrier *carrier_new_out(struct daemon *d, struct peer *p);
-/* Start (or restart now) an outgoing carrier. */
+/* Start (or restart) an outgoing carrier, from the loop, at once. */
 void carrier_start(struct carrier *c);
 /* Tear down and free (peer del, shutdown). */
 void carrier_free(struct carrier *c, int reason);
