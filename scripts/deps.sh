@@ -27,7 +27,7 @@ root=${FUNNEL_DEPS_ROOT:-}
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=3
+want_rev=4
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	echo "deps: already installed (FORCE=1 to redo)"
 	exit 0
@@ -93,7 +93,7 @@ pkgs="
 	pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
 	libsctp-dev lksctp-tools libcmocka-dev valgrind libssl-dev
 	libkrb5-dev krb5-kdc krb5-admin-server krb5-user
-	iproute2 iputils-ping procps psmisc
+	iproute2 iputils-ping procps psmisc systemd util-linux
 	dnsmasq bind9-dnsutils freeradius freeradius-utils
 	iperf3 ncat socat tcpdump
 "
