@@ -153,12 +153,15 @@ struct funnel_stream {
 #define FUNNEL_FLOW_PENDING_BYTES	(64 * 1024)
 #define FUNNEL_NETNS_PENDING_BYTES	(4 * 1024 * 1024)
 
-/* a udp-listen flow idle this long may be evicted for a new one when a
- * flow limit is reached (or the stream's idle timeout / 4, if shorter)
+/* a flow idle this long may be evicted for a new one when a flow limit
+ * is reached (or the stream's idle timeout / 4, if shorter)
  */
 #define FUNNEL_FLOW_EVICT_IDLE_MS	1000
-/* to find one to evict, flows looked at, in at most so many buckets */
+/* to find one to evict: the idlest of the first so many that qualify,
+ * looking at so many flows at most, in so many buckets at most
+ */
 #define FUNNEL_FLOW_EVICT_SAMPLE	8
+#define FUNNEL_FLOW_EVICT_LOOK		64
 #define FUNNEL_FLOW_EVICT_SCAN		256
 
 /* One UDP flow of a stream. */

@@ -188,32 +188,38 @@ undo_carrier:
 }
 
 /*
- * A udp-listen flow to make room for a new one at a flow limit: the one
- * idle longest of the first FUNNEL_FLOW_EVICT_SAMPLE flows found in up to
- * FUNNEL_FLOW_EVICT_SCAN hash buckets from the stream's eviction cursor,
- * if it has been idle at least FUNNEL_FLOW_EVICT_IDLE_MS (or a quarter of
- * the idle timeout).  The cursor goes round the table from one call to
- * the next, as a clock hand does, so the cost per new source stays
- * bounded and a sparse table (a stream below its own flow-max at the
- * carrier's or the netns's limit) is still covered.  NULL if no flow
- * qualifies.  flow_lock held.
+ * A flow to make room for a new one at a flow limit: the one idle longest
+ * of the first FUNNEL_FLOW_EVICT_SAMPLE flows found that have been idle
+ * at least FUNNEL_FLOW_EVICT_IDLE_MS (or a quarter of the idle timeout),
+ * looking at no more than FUNNEL_FLOW_EVICT_LOOK flows in
+ * FUNNEL_FLOW_EVICT_SCAN hash buckets from the stream's eviction cursor.
+ * The cursor goes round the table from one call to the next, as a clock
+ * hand does, so the cost per new source stays bounded, busy flows met
+ * first do not hide an idle one behind them, and a sparse table (a
+ * stream below its own flow-max at the carrier's or the netns's limit)
+ * is still covered.  NULL if no flow qualifies.  flow_lock held.
  */
 static struct funnel_flow *funnel_flow_victim(struct funnel_stream *st)
 {
-	unsigned int mask = funnel_flow_buckets(st) - 1, seen = 0, i;
+	unsigned int mask = funnel_flow_buckets(st) - 1, seen = 0, found = 0;
 	unsigned long min_idle, idle, best_idle = 0;
 	struct funnel_flow *flow, *best = NULL;
+	unsigned int i;
 
 	min_idle = msecs_to_jiffies(min_t(u32, FUNNEL_FLOW_EVICT_IDLE_MS,
 					  st->flow_idle_ms / 4));
 	for (i = 0; i <= mask && i < FUNNEL_FLOW_EVICT_SCAN &&
-	     seen < FUNNEL_FLOW_EVICT_SAMPLE; i++) {
+	     seen < FUNNEL_FLOW_EVICT_LOOK &&
+	     found < FUNNEL_FLOW_EVICT_SAMPLE; i++) {
 		hlist_for_each_entry(flow, &st->by_id[st->evict_cursor & mask],
 				     id_node) {
 			seen++;
 			idle = jiffies - READ_ONCE(flow->last_used);
-			if (list_empty(&flow->list) && idle >= min_idle &&
-			    idle >= best_idle) {
+			/* not one whose socket is being made */
+			if (!list_empty(&flow->list) || idle < min_idle)
+				continue;
+			found++;
+			if (idle >= best_idle) {
 				best = flow;
 				best_idle = idle;
 			}

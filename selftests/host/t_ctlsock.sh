@@ -92,8 +92,11 @@ raw() {
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-s.shutdown(socket.SHUT_WR)
+try:
+    s.sendall(sys.argv[2].encode() + b"\n")
+    s.shutdown(socket.SHUT_WR)
+except (BrokenPipeError, ConnectionResetError):
+    pass    # refused and closed before the request went out: read why
 d = b""
 while True:
     x = s.recv(65536)
