@@ -44,6 +44,9 @@
 #define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
 #define CAR_HANDSHAKES_MAX	64		/* incoming, not up yet */
 #define CAR_HANDSHAKES_PER_ADDR	8		/* of them from one address */
+/* incoming carriers up, and their streams, of one principal at most */
+#define CAR_PRINCIPAL_CARRIERS	8
+#define CAR_PRINCIPAL_STREAMS	FUNNEL_STREAMS_MAX
 #define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -1100,6 +1103,32 @@ static bool same_host(const struct sockaddr_storage *a,
 	return false;
 }
 
+/*
+ * Incoming carriers up whose peer authenticated as principal, other than
+ * skip, and how many streams they have (*streams, may be NULL).  One
+ * principal (one peer's credentials, stolen or not) cannot take every
+ * carrier and stream this daemon would serve.
+ */
+static unsigned int principal_carriers(const struct daemon *d,
+				       const char *principal,
+				       const struct carrier *skip,
+				       unsigned int *streams)
+{
+	unsigned int n = 0;
+
+	if (streams)
+		*streams = 0;
+	for (const struct carrier *c = d->carriers; c; c = c->next) {
+		if (c == skip || c->peer || c->state != CAR_UP ||
+		    strcmp(c->peer_principal, principal))
+			continue;
+		n++;
+		if (streams)
+			*streams += cs_count(c);
+	}
+	return n;
+}
+
 /* Incoming carriers from the host of ss still in their handshake. */
 static unsigned int handshakes_from(const struct daemon *d,
 				    const struct sockaddr_storage *ss)
@@ -1134,6 +1163,7 @@ void carrier_accept(struct daemon *d, int lfd)
 	if (d->handshakes >= CAR_HANDSHAKES_MAX) {
 		log_warn("incoming carrier from %s refused: %u carriers in their handshake",
 			 d->scratch, d->handshakes);
+		d->refused_handshakes++;
 		close(fd);
 		return;
 	}
@@ -1141,6 +1171,7 @@ void carrier_accept(struct daemon *d, int lfd)
 	if (handshakes_from(d, &ss) >= CAR_HANDSHAKES_PER_ADDR) {
 		log_warn("incoming carrier from %s refused: %u carriers from that address in their handshake",
 			 d->scratch, CAR_HANDSHAKES_PER_ADDR);
+		d->refused_address++;
 		close(fd);
 		return;
 	}
@@ -1200,6 +1231,15 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 	}
 	if (!d->plaintext && !c->peer_principal[0]) {
 		carrier_fail(c, "protocol error: HELLO without a GSS-API context");
+		return;
+	}
+	if (!c->peer && !d->plaintext &&
+	    principal_carriers(d, c->peer_principal, c, NULL) >=
+	    CAR_PRINCIPAL_CARRIERS) {
+		d->refused_principal++;
+		carrier_fail(c, "refused: %s has %u incoming carriers up already (at most %u per principal)",
+			     c->peer_principal, CAR_PRINCIPAL_CARRIERS,
+			     CAR_PRINCIPAL_CARRIERS);
 		return;
 	}
 	loop_timer_cancel(d->loop, &c->t_timeout);
@@ -1313,6 +1353,20 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		car_refuse(c, m->stream, CTRL_R_LIMIT, "%u streams open",
 			   cs_count(c));
 		return;
+	}
+	if (!c->d->plaintext) {
+		unsigned int n;
+
+		principal_carriers(c->d, c->peer_principal, NULL, &n);
+		if (n >= CAR_PRINCIPAL_STREAMS) {
+			svc->refusals++;
+			c->d->refused_streams++;
+			car_refuse(c, m->stream, CTRL_R_LIMIT,
+				   "%s has %u streams open (at most %u per principal)",
+				   c->peer_principal, n,
+				   CAR_PRINCIPAL_STREAMS);
+			return;
+		}
 	}
 	socktype = svc->s.proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	cs = cs_add(c, m->stream, svc->s.proto, m->service, "");

@@ -803,6 +803,10 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		snprintf(sn->identity, sizeof(sn->identity), "%s",
 			 d->identity.principal);
 	sn->uptime_ms = loop_now_ms() - d->started;
+	sn->refused_handshakes = d->refused_handshakes;
+	sn->refused_address = d->refused_address;
+	sn->refused_principal = d->refused_principal;
+	sn->refused_streams = d->refused_streams;
 
 	sn->n_listens = LIST_LEN(d->listeners, struct listener);
 	sn->n_peers = LIST_LEN(d->peers, struct peer);

@@ -185,6 +185,12 @@ struct daemon {
 	int ev_fd;			/* funnel.ko events, -1 if none */
 	uint64_t key_soft_limit;	/* frames, 0: the default */
 	unsigned int handshakes;	/* incoming carriers not up yet */
+	/* incoming carriers refused: handshakes at the limit (all, or from
+	 * one address), or their principal's carriers at the limit; and
+	 * streams refused for their principal's limit
+	 */
+	uint64_t refused_handshakes, refused_address, refused_principal;
+	uint64_t refused_streams;
 	struct workers *wk_dns;		/* getaddrinfo (daemon_workers()) */
 	struct workers *wk_gss;		/* GSS-API calls that reach the KDC */
 	struct loop_timer accept_pause;	/* listeners paused (EMFILE) */

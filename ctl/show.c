@@ -832,11 +832,35 @@ static void text_map(FILE *f, const struct snapshot *s,
 	text_stats(f, prefix, &st);
 }
 
+/* The daemon's own refusal counters: name and value of each. */
+static const struct {
+	const char *name, *reason;
+	size_t off;
+} refused[] = {
+	{ "carriers-refused-handshakes", "handshakes",
+	  offsetof(struct snapshot, refused_handshakes) },
+	{ "carriers-refused-address", "address",
+	  offsetof(struct snapshot, refused_address) },
+	{ "carriers-refused-principal", "principal",
+	  offsetof(struct snapshot, refused_principal) },
+};
+
+static uint64_t refused_value(const struct snapshot *s, size_t i)
+{
+	return *(const uint64_t *)((const char *)s + refused[i].off);
+}
+
 void stats_text(FILE *f, const struct snapshot *s)
 {
 	char prefix[2 * CLEAN_MAX];
 	char name[CLEAN_MAX];
 	struct fstats st;
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		fprintf(f, "daemon %s %" PRIu64 "\n", refused[i].name,
+			refused_value(s, i));
+	fprintf(f, "daemon streams-refused-principal %" PRIu64 "\n",
+		s->refused_streams);
 
 	for (size_t i = 0; i < s->n_carriers; i++)
 		text_carrier(f, &s->carriers[i]);
@@ -913,7 +937,13 @@ static void stats_json_maps(FILE *f, const struct snapshot *s)
 
 void stats_json(FILE *f, const struct snapshot *s)
 {
-	jkey(f, "{", "carriers");
+	jkey(f, "{", "daemon");
+	fputc('{', f);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		ju64(f, i ? "," : "", refused[i].name, refused_value(s, i));
+	ju64(f, ",", "streams-refused-principal", s->refused_streams);
+	fputc('}', f);
+	jkey(f, ",", "carriers");
 	fputc('[', f);
 	for (size_t i = 0; i < s->n_carriers; i++) {
 		if (i)
@@ -1151,6 +1181,17 @@ void stats_prometheus(FILE *f, const struct snapshot *s)
 	prom_label(f, "", "version", s->version);
 	prom_label(f, ",", "datapath", s->datapath);
 	prom_value(f, 1);
+	prom_family(f, "funnel_carriers_refused_total", "counter",
+		    "Incoming carriers refused: too many in their handshake (handshakes), from one address (address), or up for one principal (principal)");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		fputs("funnel_carriers_refused_total{", f);
+		prom_label(f, "", "reason", refused[i].reason);
+		prom_value(f, refused_value(s, i));
+	}
+	prom_family(f, "funnel_streams_refused_principal_total", "counter",
+		    "Streams refused because their principal had the most streams open it may have");
+	fputs("funnel_streams_refused_principal_total{", f);
+	prom_value(f, s->refused_streams);
 	prom_carriers(f, s);
 	prom_streams(f, s);
 	prom_peers(f, s);

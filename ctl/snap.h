@@ -105,6 +105,12 @@ struct snapshot {
 	bool plaintext;
 	char identity[SNAP_TEXT_MAX];	/* "" if none */
 	uint64_t uptime_ms;
+	/* incoming carriers refused: too many in their handshake, too many
+	 * in it from one address, their principal's carriers at the limit;
+	 * streams refused at their principal's limit
+	 */
+	uint64_t refused_handshakes, refused_address, refused_principal;
+	uint64_t refused_streams;
 	char (*listens)[SNAP_ADDR_MAX];
 	size_t n_listens;
 	struct snap_peer *peers;

@@ -149,8 +149,10 @@ struct funnel_key *funnel_key_alloc(const struct funnel_key_cfg *cfg,
 	int err;
 
 	key = kzalloc(sizeof(*key), GFP_KERNEL_ACCOUNT);
-	if (!key)
+	if (!key) {
+		NL_SET_ERR_MSG(extack, "no memory for the key");
 		return ERR_PTR(-ENOMEM);
+	}
 	key->key_id = cfg->key_id;
 	key->cipher = cfg->cipher;
 	key->soft_limit = cfg->soft_limit;
@@ -317,6 +319,9 @@ static struct funnel_crypt *funnel_crypt_new(struct funnel_stream *st,
 	struct funnel_crypt *c;
 	u8 *mem;
 
+	/* an asynchronous cipher queues without bound: bound it here */
+	if (atomic_read(&st->fs->inflight) >= FUNNEL_CRYPT_INFLIGHT_MAX)
+		return NULL;
 	reqoff = ALIGN(sizeof(*c), CRYPTO_MINALIGN);
 	sgoff = ALIGN(reqoff + sizeof(struct aead_request) +
 		      crypto_aead_reqsize(tfm), __alignof__(struct scatterlist));
@@ -494,6 +499,11 @@ bool funnel_seal(struct funnel_stream *st, const struct funnel_hdr *hdr,
 	}
 	if (len > FUNNEL_MAX_SEALED_PAYLOAD) {
 		reason = FUNNEL_A_STATS_TX_DROP_TOOBIG;
+		goto drop;
+	}
+	/* no work (nor counter) for a frame the carrier has no room for */
+	if (!funnel_tx_room(st->fs, len + FUNNEL_SEAL_OVERHEAD, false)) {
+		reason = FUNNEL_A_STATS_TX_DROP_QUEUE;
 		goto drop;
 	}
 	/* a key seals at most hard-limit frames, counters 1..hard-limit */

@@ -150,7 +150,9 @@ struct funnel_stream {
  * FUNNEL_NETNS_PENDING_BYTES of them
  */
 #define FUNNEL_FLOW_PENDING_MAX		32
-#define FUNNEL_FLOW_PENDING_BYTES	(64 * 1024)
+/* AEAD operations under way on one carrier, at most */
+#define FUNNEL_CRYPT_INFLIGHT_MAX	256
+#define FUNNEL_FLOW_PENDING_BYTES	(256 * 1024)
 #define FUNNEL_NETNS_PENDING_BYTES	(4 * 1024 * 1024)
 
 /* a flow idle this long may be evicted for a new one when a flow limit
@@ -211,6 +213,7 @@ static inline void funnel_stream_count(struct funnel_stream *st, int idx)
 }
 
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio);
+bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl);
 struct workqueue_struct *funnel_workqueue(void);
 
 /* stream.c */

@@ -36,20 +36,23 @@ static int __init funnel_init(void)
 	if (err)
 		goto err_wq;
 
-	err = funnel_ulp_init();
+	err = funnel_nl_init();
 	if (err)
 		goto err_carrier;
 
-	err = funnel_nl_init();
+	/* last: once it is there, a socket may take the ULP (and a
+	 * reference on this module) at any time
+	 */
+	err = funnel_ulp_init();
 	if (err)
-		goto err_ulp;
+		goto err_nl;
 
 	pr_info("funnel %s loaded (wire version %u)\n", FUNNEL_VERSION,
 		FUNNEL_WIRE_VERSION);
 	return 0;
 
-err_ulp:
-	funnel_ulp_exit();
+err_nl:
+	funnel_nl_exit();
 err_carrier:
 	funnel_carrier_exit();
 err_wq:
@@ -61,8 +64,8 @@ err_wq:
 
 static void __exit funnel_exit(void)
 {
-	funnel_nl_exit();
 	funnel_ulp_exit();
+	funnel_nl_exit();
 	funnel_carrier_exit();
 	rcu_barrier();
 	destroy_workqueue(funnel_wq);

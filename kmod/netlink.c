@@ -125,8 +125,10 @@ static int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
+	if (!msg) {
+		NL_SET_ERR_MSG(info->extack, "no memory for the reply");
 		return -ENOMEM;
+	}
 
 	hdr = genlmsg_put_reply(msg, info, &funnel_nl_family, 0,
 				FUNNEL_CMD_INFO_GET);
@@ -137,18 +139,22 @@ static int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, FUNNEL_A_WIRE_VERSION, FUNNEL_WIRE_VERSION) ||
 	    nla_put_u32(msg, FUNNEL_A_CAPS,
 			FUNNEL_CAP_IPV6 | FUNNEL_CAP_AES_256_GCM) ||
-	    nla_put_u32(msg, FUNNEL_A_FLOW_COUNT,
-			atomic_read(&fn->nflows)) ||
 	    nla_put_u32(msg, FUNNEL_A_CARRIER_FLOW_MAX,
 			funnel_carrier_flows_max()) ||
 	    nla_put_u32(msg, FUNNEL_A_NETNS_FLOW_MAX,
 			funnel_netns_flows_max()))
+		goto nospace;
+	/* how busy the netns is: its administrator's to know */
+	if (netlink_ns_capable(skb, genl_info_net(info)->user_ns,
+			       CAP_NET_ADMIN) &&
+	    nla_put_u32(msg, FUNNEL_A_FLOW_COUNT, atomic_read(&fn->nflows)))
 		goto nospace;
 
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 
 nospace:
+	NL_SET_ERR_MSG(info->extack, "reply does not fit in a message");
 	nlmsg_free(msg);
 	return -EMSGSIZE;
 }
@@ -264,6 +270,7 @@ static int funnel_nl_carrier_new_doit(struct sk_buff *skb,
 	fs = funnel_sk(sock->sk);
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg) {
+		NL_SET_ERR_MSG(info->extack, "no memory for the reply");
 		err = -ENOMEM;
 		goto out_put;
 	}
@@ -279,6 +286,7 @@ static int funnel_nl_carrier_new_doit(struct sk_buff *skb,
 				FUNNEL_CMD_CARRIER_NEW);
 	if (!hdr || nla_put_u32(msg, FUNNEL_A_CARRIER_ID, id)) {
 		funnel_carrier_unregister(fs, FUNNEL_DOWN_DELETED);
+		NL_SET_ERR_MSG(info->extack, "reply does not fit: carrier not registered");
 		err = -EMSGSIZE;
 		goto out_free;
 	}
@@ -334,8 +342,10 @@ static int funnel_nl_carrier_get_doit(struct sk_buff *skb,
 		return -EINVAL;
 
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
+	if (!msg) {
+		NL_SET_ERR_MSG(info->extack, "no memory for the reply");
 		return -ENOMEM;
+	}
 
 	mutex_lock(&fn->lock);
 	fs = funnel_nl_carrier_lookup(info);
@@ -343,6 +353,8 @@ static int funnel_nl_carrier_get_doit(struct sk_buff *skb,
 					  info->snd_seq, 0) : -ENOENT;
 	mutex_unlock(&fn->lock);
 	if (err) {
+		if (err == -EMSGSIZE)
+			NL_SET_ERR_MSG(info->extack, "reply does not fit in a message");
 		nlmsg_free(msg);
 		return err;
 	}
@@ -660,8 +672,10 @@ static int funnel_nl_stream_get_doit(struct sk_buff *skb,
 		return -EINVAL;
 
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
+	if (!msg) {
+		NL_SET_ERR_MSG(info->extack, "no memory for the reply");
 		return -ENOMEM;
+	}
 
 	mutex_lock(&fn->lock);
 	fs = funnel_nl_carrier_lookup(info);
@@ -677,6 +691,8 @@ static int funnel_nl_stream_get_doit(struct sk_buff *skb,
 					    info->snd_seq, 0);
 	mutex_unlock(&fn->lock);
 	if (err) {
+		if (err == -EMSGSIZE)
+			NL_SET_ERR_MSG(info->extack, "reply does not fit in a message");
 		nlmsg_free(msg);
 		return err;
 	}
@@ -847,7 +863,23 @@ void funnel_nl_notify_flow_limit(struct funnel_stream *st)
 {
 	u32 carrier_id = READ_ONCE(st->fs->carrier_id);
 	struct sk_buff *msg;
+	u32 attr, limit;
 	void *hdr;
+
+	/* the limit that was reached: the stream's, its carrier's or the
+	 * netns's (the first one full, as funnel_flow_admit() tests them)
+	 */
+	if (READ_ONCE(st->nflows) >= st->flow_max) {
+		attr = FUNNEL_A_FLOW_MAX;
+		limit = st->flow_max;
+	} else if (atomic_read(&st->fs->nflows) >=
+		   funnel_carrier_flows_max()) {
+		attr = FUNNEL_A_CARRIER_FLOW_MAX;
+		limit = funnel_carrier_flows_max();
+	} else {
+		attr = FUNNEL_A_NETNS_FLOW_MAX;
+		limit = funnel_netns_flows_max();
+	}
 
 	if (!carrier_id ||
 	    !genl_has_listeners(&funnel_nl_family, st->net,
@@ -862,7 +894,7 @@ void funnel_nl_notify_flow_limit(struct funnel_stream *st)
 			  FUNNEL_CMD_FLOW_LIMIT_NTF);
 	if (!hdr || nla_put_u32(msg, FUNNEL_A_CARRIER_ID, carrier_id) ||
 	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
-	    nla_put_u32(msg, FUNNEL_A_FLOW_MAX, st->flow_max)) {
+	    nla_put_u32(msg, attr, limit)) {
 		nlmsg_free(msg);
 		return;
 	}
@@ -1187,8 +1219,10 @@ static int funnel_nl_key_get_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
+	if (!msg) {
+		NL_SET_ERR_MSG(info->extack, "no memory for the reply");
 		return -ENOMEM;
+	}
 
 	mutex_lock(&fn->lock);
 	st = funnel_nl_stream_lookup(info);
@@ -1211,6 +1245,7 @@ static int funnel_nl_key_get_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, FUNNEL_A_CARRIER_ID, st->fs->carrier_id) ||
 	    nla_put_u16(msg, FUNNEL_A_STREAM_ID, st->id) ||
 	    funnel_nl_put_keyconf(msg, slot, key)) {
+		NL_SET_ERR_MSG(info->extack, "reply does not fit in a message");
 		err = -EMSGSIZE;
 		goto out;
 	}

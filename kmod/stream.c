@@ -296,7 +296,8 @@ struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 	int err = 0;
 
 	memcg = set_active_memcg(funnel_memcg(st->fs));
-	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_ACCOUNT);
+	/* not GFP_ATOMIC: its __GFP_HIGH would charge past memory.max */
+	flow = kzalloc(sizeof(*flow), GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
 	set_active_memcg(memcg);
 	if (!flow)
 		return ERR_PTR(-ENOMEM);
@@ -396,20 +397,38 @@ static void funnel_flow_end_send(struct funnel_stream *st, u32 id, gfp_t gfp)
 	funnel_tx_frame(st->fs, skb, true);
 }
 
-/* The peer ended flow id (FLOW_END).  Any context. */
+static void funnel_flow_purge(struct funnel_stream *st,
+			      struct funnel_flow *flow);
+
+/*
+ * The peer ended flow id (FLOW_END).  A udp-connect flow whose socket is
+ * not made yet leaves the connecting list too: otherwise a peer sending
+ * DATA and FLOW_END in turn would grow that list (and make a socket for
+ * each entry) without the flow limits ever seeing it.  Any context.
+ */
 void funnel_flow_end(struct funnel_stream *st, u32 id)
 {
 	struct funnel_flow *flow;
+	bool connecting = false;
 
 	spin_lock_bh(&st->flow_lock);
 	flow = funnel_flow_lookup_id(st, id);
-	if (flow)
+	if (flow) {
 		funnel_flow_unlink(st, flow);
+		if (!list_empty(&flow->list)) {
+			list_del_init(&flow->list);
+			connecting = true;
+		}
+	}
 	spin_unlock_bh(&st->flow_lock);
 
 	if (!flow) {
 		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		return;
+	}
+	if (connecting) {
+		funnel_flow_purge(st, flow);
+		funnel_flow_put(flow);		/* the connecting list's */
 	}
 	funnel_flow_put(flow);
 }
@@ -525,9 +544,11 @@ static void funnel_flow_hold(struct funnel_stream *st,
 	struct funnel_net *fn = flow->fn;
 
 	spin_lock_bh(&flow->pending.lock);
+	/* the first datagram is held whatever its truesize */
 	if (!flow->sock &&
 	    skb_queue_len(&flow->pending) < FUNNEL_FLOW_PENDING_MAX &&
-	    flow->pending_bytes + skb->truesize <= FUNNEL_FLOW_PENDING_BYTES) {
+	    (!flow->pending_bytes ||
+	     flow->pending_bytes + skb->truesize <= FUNNEL_FLOW_PENDING_BYTES)) {
 		if (atomic_add_return(skb->truesize, &fn->pending_bytes) <=
 		    FUNNEL_NETNS_PENDING_BYTES) {
 			flow->pending_bytes += skb->truesize;
@@ -749,6 +770,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 
 	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 	if (!st) {
+		NL_SET_ERR_MSG(extack, "no memory for the stream");
 		err = -ENOMEM;
 		goto err_key;
 	}
@@ -776,8 +798,10 @@ int funnel_stream_new(struct funnel_sock *fs,
 
 	if (st->kind != FUNNEL_STREAM_USER) {
 		err = funnel_stream_alloc_hash(st);
-		if (err)
+		if (err) {
+			NL_SET_ERR_MSG(extack, "no memory for the stream's flow tables");
 			goto err_free;
+		}
 	}
 	if (st->kind == FUNNEL_STREAM_UDP_LISTEN) {
 		/* receives from here on: everything above is ready */
@@ -788,6 +812,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 
 	err = xa_insert(&fs->streams, st->id, st, GFP_KERNEL_ACCOUNT);
 	if (err) {
+		NL_SET_ERR_MSG(extack, "no memory to index the stream");
 		funnel_stream_destroy(st);
 		return err;
 	}

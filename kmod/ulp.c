@@ -395,17 +395,25 @@ static void funnel_tx_purge(struct funnel_sock *fs)
 	struct sk_buff *skb;
 
 	if (fs->tx_partial) {
+		atomic_sub(fs->tx_partial->truesize,
+			   funnel_tx_count(fs, fs->tx_partial_ctrl));
 		kfree_skb(fs->tx_partial);
 		fs->tx_partial = NULL;
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 	}
-	while ((skb = skb_dequeue(&fs->txq_ctrl)) ||
-	       (skb = skb_dequeue(&fs->txq))) {
+	/* frame by frame: a softirq may queue one meanwhile (the owner's
+	 * context holds the socket, not its spinlock)
+	 */
+	while ((skb = skb_dequeue(&fs->txq_ctrl))) {
+		atomic_sub(skb->truesize, &fs->tx_ctrl_queued);
 		kfree_skb(skb);
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 	}
-	atomic_set(&fs->tx_queued, 0);
-	atomic_set(&fs->tx_ctrl_queued, 0);
+	while ((skb = skb_dequeue(&fs->txq))) {
+		atomic_sub(skb->truesize, &fs->tx_queued);
+		kfree_skb(skb);
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+	}
 }
 
 /*
@@ -491,8 +499,7 @@ static void funnel_write_space(struct sock *sk)
 	fs->saved_write_space(sk);
 }
 
-static bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len,
-			   bool ctrl)
+bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl)
 {
 	int queued, max;
 
@@ -618,7 +625,7 @@ static struct sk_buff *funnel_frame_from_user(struct sock *sk,
 	skb = alloc_skb_with_frags(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN,
 				   size - FUNNEL_HDR_LEN,
 				   PAGE_ALLOC_COSTLY_ORDER, err,
-				   sk->sk_allocation);
+				   GFP_KERNEL_ACCOUNT);
 	if (!skb)
 		return NULL;
 
@@ -722,11 +729,14 @@ static void funnel_close(struct sock *sk, long timeout)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
 	struct proto *prot = fs->sk_proto;
+	bool cut;
 
 	lock_sock(sk);
 	/* what TCP can still take goes out; the rest is dropped, counted */
 	if (!funnel_tx_dead(fs))
 		funnel_tx_push(fs);
+	/* a frame TCP took in part: the byte stream ends inside it */
+	cut = fs->tx_partial && fs->tx_off && !fs->tx_broken;
 	fs->closing = true;
 	strp_stop(&fs->strp);
 	write_lock_bh(&sk->sk_callback_lock);
@@ -756,6 +766,9 @@ static void funnel_close(struct sock *sk, long timeout)
 	funnel_tx_purge(fs);
 	release_sock(sk);
 
+	/* the peer must not take a cut frame and a FIN for a clean end */
+	if (cut)
+		tcp_abort(sk, ECONNABORTED);
 	prot->close(sk, timeout);
 }
 
@@ -819,6 +832,11 @@ static int funnel_ulp_attach(struct sock *sk)
 	struct funnel_sock *fs;
 	int err;
 
+	/* a carrier's frames are the kernel's to queue and send: only the
+	 * network's administrator makes one (TCP_ULP itself asks nothing)
+	 */
+	if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
 	/* sockmap and other users of sk_user_data do not mix with us */
 	if (sk->sk_user_data)
 		return -EBUSY;

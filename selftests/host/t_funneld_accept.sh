@@ -53,21 +53,6 @@ timed_show() {
 }
 # cpu_ticks PID: user + system clock ticks the process has used
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
-vg_check() { # NAME: stop NAME with SIGTERM, its valgrind log clean
-	local s=$1 rc sumline leak
-	svc_stop "$s" TERM; rc=$?
-	sumline=$(grep -E 'ERROR SUMMARY' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== //')
-	if [ $rc = 0 ] && grep -q 'ERROR SUMMARY: 0 errors' "$SVC_DIR/vg-$s.txt"; then
-		leak=$(grep -E 'definitely lost|All heap blocks were freed' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== *//')
-		ok "valgrind: $s: SIGTERM, exit 0, $sumline; ${leak:-no leak summary}"
-	else
-		not_ok "valgrind: $s: exit $rc, ${sumline:-no summary}"
-		grep -E -A 12 'Invalid|uninitialised|definitely lost|indirectly lost|Syscall param' \
-			"$SVC_DIR/vg-$s.txt" | head -n 60 | diag
-		tail -n 20 "$SVC_DIR/$s.log" | diag
-	fi
-}
-
 # ---- EMFILE on two listeners in one round
 # 40 descriptors: valgrind keeps some of them for itself; funneld has
 # about 10 of its own, so a few dozen connections exhaust the rest
@@ -176,6 +161,19 @@ if [ "${na:-}" = 2 ] && [ "${nb:-}" = 0 ] &&
 else
 	not_ok "A: per-address handshake limit: ${na:-?} of 10 closed (want 2), other address closed: ${nb:-?} (want 0)"
 	grep 'refused' "$SVC_DIR/A.log" | tail -n 5 | diag
+fi
+# the refusals are counted, per reason, in every stats format
+st=$(fd_ctl A stats 2>&1)
+pr=$(fd_ctl A stats --prometheus 2>&1)
+js=$(fd_ctl A stats --json 2>&1)
+if echo "$st" | grep -qx 'daemon carriers-refused-address 2' &&
+   echo "$st" | grep -qx 'daemon carriers-refused-principal 0' &&
+   echo "$pr" | grep -qx 'funnel_carriers_refused_total{reason="address"} 2' &&
+   echo "$js" | python3 -c 'import json,sys; d=json.load(sys.stdin)["daemon"]; sys.exit(d["carriers-refused-address"] != 2)'; then
+	ok "A: stats count the 2 refused carriers as carriers-refused-address (text, Prometheus, JSON)"
+else
+	not_ok "A: stats: refusals per address not counted as 2"
+	echo "$st" | grep '^daemon' | diag
 fi
 vg_check A
 [ "$T_FAIL" = 0 ]

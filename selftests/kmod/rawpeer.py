@@ -98,6 +98,35 @@ def main():
                     break
                 time.sleep(0.1)
         return 0 if got == want else 1
+    if case == "end-connecting":
+        # 2000 new flow ids on the udp-connect stream 1, each ended by
+        # FLOW_END right behind its first DATA, in one burst: the flows
+        # whose socket was not made yet must leave the connecting list
+        # with their datagram dropped (rx-drop-queue), not get a socket
+        # each after they were ended
+        burst = b"".join(frame(1, DATA, 0, i, b"z" * 32) +
+                         frame(1, FLOW_END, 0, i)
+                         for i in range(1, 2001))
+        s.sendall(burst)
+        s.sendall(frame(1, DATA, 0, 9999, b"still-alive"))
+        want = frame(1, DATA, 0, 9999, b"still-alive")
+        got = b""
+        s.settimeout(20)
+        try:
+            while not got.endswith(want):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except socket.timeout:
+            pass
+        print("reply", "ok" if got.endswith(want) else "none", flush=True)
+        if len(sys.argv) > 4:
+            for _ in range(100):
+                if os.path.exists(sys.argv[4] + ".done"):
+                    break
+                time.sleep(0.1)
+        return 0 if got.endswith(want) else 1
     if case == "bad-length":
         s.sendall(struct.pack("!H", 3) + b"abc")
     elif case == "truncated":

@@ -9,15 +9,17 @@
 modprobe funnel
 here=$FUNNEL_TOP/selftests/kmod
 
-# t35_case NETNS CASE: ulpsock.py CASE in a fresh netns, its lines as TAP
+# t35_case NETNS CASE [WRAPPER...]: ulpsock.py CASE in a fresh netns (run
+# by WRAPPER, e.g. setpriv), its lines as TAP
 t35_case() {
-	local ns=$1 line
+	local ns=$1 c=$2 line
+	shift 2
 	ip netns add "$ns" && ip -n "$ns" link set lo up
-	ip netns exec "$ns" python3 "$here/ulpsock.py" "$2" 2>&1 |
+	ip netns exec "$ns" "$@" python3 "$here/ulpsock.py" "$c" 2>&1 |
 	while IFS= read -r line; do
 		case $line in
-		ok:*) ok "carrier: $2: ${line#ok: }" ;;
-		fail:*) not_ok "carrier: $2: ${line#fail: }" ;;
+		ok:*) ok "carrier: $c: ${line#ok: }" ;;
+		fail:*) not_ok "carrier: $c: ${line#fail: }" ;;
 		*) echo "#   $line" ;;
 		esac
 	done
@@ -26,6 +28,8 @@ t35_case() {
 
 t35_case t35a rst-before-new
 t35_case t35b no-owner
+t35_case t35d unpriv setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all
+t35_case t35e cut-frame
 
 # socket-owner, with the notification it sends
 ip netns add t35c && ip -n t35c link set lo up
@@ -91,8 +95,12 @@ done
 refused "carrier: unprivileged: joining the events group refused" \
 	"cannot join the events group: Operation not permitted" \
 	ip netns exec fc $nobody funnel-nl monitor 1 1
-check "carrier: unprivileged: info-get still answers" \
-	ip netns exec fc $nobody funnel-nl raw info-get
+check "carrier: unprivileged: info-get answers, without the netns's flow-count" \
+	sh -c "ip netns exec fc $nobody funnel-nl raw info-get >/tmp/t35-info.out &&
+	       grep -q '^netns-flow-max=' /tmp/t35-info.out &&
+	       ! grep -q '^flow-count=' /tmp/t35-info.out"
+check "carrier: root: info-get with the netns's flow-count" \
+	sh -c "ip netns exec fc funnel-nl raw info-get | grep -q '^flow-count='"
 # root of a user namespace is not root of the netns, which the initial
 # user namespace owns; in a netns of its own it is
 refused "carrier: root of a new user namespace: carrier dump of the host's netns refused" \

@@ -54,6 +54,28 @@ else
 fi
 wait "$pid_drops"
 
+# a peer ending each new flow right behind its first datagram: the flows
+# still waiting for their socket leave the connecting list (their
+# datagram dropped, rx-drop-queue) instead of getting a socket each after
+# they ended, which a peer could repeat without limit
+serve endc
+ip netns exec fc python3 "$peer" 10.99.0.2 $port end-connecting "$W/endc.id" >"$W/endc.py" 2>&1 &
+py=$!
+for i in $(seq 300); do grep -q '^reply' "$W/endc.py" && break; sleep 0.1; done
+id=$(cat "$W/endc.id")
+ip netns exec fs funnel-nl raw carrier-get carrier-id=u32:"$id" >"$W/endc.stats"
+touch "$W/endc.id.done"
+wait $py; rc=$?
+dq=$(sed -n 's/^stats.rx-drop-queue=//p' "$W/endc.stats")
+nf=$(sed -n 's/^stats.rx-drop-no-flow=//p' "$W/endc.stats")
+fl=$(sed -n 's/^flow-count=//p' "$W/endc.stats")
+if [ $rc = 0 ] && [ "${dq:-0}" -ge 1000 ] && [ "${nf:-1}" = 0 ] && [ "${fl:-9}" -le 1 ]; then
+	ok "malformed: 2000 flows ended behind their first datagram: $dq left the connecting list unsent, none unknown, $fl flow left; the next datagram is echoed"
+else
+	not_ok "malformed: 2000 flows ended behind their first datagram: rx-drop-queue $dq (want >= 1000), rx-drop-no-flow $nf (0), flow-count $fl (<= 1), echo rc $rc"
+fi
+wait "$pid_endc"
+
 # cases that tear the carrier down, each with its reason
 down_case() { # NAME CASE REASON-NUMBER DESCRIPTION
 	local id n=$1; shift

@@ -14,6 +14,12 @@ inherits a, so its own netlink socket is a separate one.
                   a is still open here
   no-owner        the same without socket-owner: the carrier stays while
                   a is open, and goes when a is closed
+  unpriv          (run without CAP_NET_ADMIN) TCP_ULP "funnel" is
+                  refused with EPERM
+  cut-frame       a sends 64000-byte frames to b, which does not read,
+                  until they queue; a is closed: b must never see the
+                  byte stream end inside a frame with a FIN (a frame
+                  TCP took in part makes close() reset the connection)
 """
 import socket
 import struct
@@ -111,7 +117,72 @@ def case_no_owner():
     b.close()
 
 
+def case_unpriv():
+    ls = socket.create_server(("127.0.0.1", 0))
+    a = socket.create_connection(ls.getsockname())
+    try:
+        a.setsockopt(socket.IPPROTO_TCP, TCP_ULP, b"funnel")
+        got = "attached"
+    except PermissionError:
+        got = "EPERM"
+    except OSError as e:
+        got = "error %s" % e
+    say(got == "EPERM", "TCP_ULP funnel without CAP_NET_ADMIN: %s" % got)
+    a.close()
+    ls.close()
+
+
+def case_cut_frame():
+    ls = socket.create_server(("127.0.0.1", 0))
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    a = socket.create_connection(ls.getsockname())
+    b, _ = ls.accept()
+    ls.close()
+    a.setsockopt(socket.IPPROTO_TCP, TCP_ULP, b"funnel")
+    body = b"c" * 64000
+    hdr = struct.pack("!HBBI", 1, 0, 0, 1)     # stream 1, DATA, flow 1
+    sent = 0
+    a.setblocking(False)
+    try:
+        while sent < 200:
+            a.send(hdr + body)
+            sent += 1
+    except BlockingIOError:
+        pass
+    say(0 < sent < 200, "%d frames queued before a's queues were full" % sent)
+    a.close()
+    time.sleep(0.3)
+    got = b""
+    end = "eof"
+    b.settimeout(5)
+    try:
+        while True:
+            chunk = b.recv(1 << 20)
+            if not chunk:
+                break
+            got += chunk
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        end = "timeout"
+    # walk the frames: where does the byte stream end?
+    off, frames = 0, 0
+    while off + 2 <= len(got):
+        flen = struct.unpack("!H", got[off:off + 2])[0]
+        if off + 2 + flen > len(got):
+            break
+        off += 2 + flen
+        frames += 1
+    whole = off == len(got)
+    say(end == "reset" or (end == "eof" and whole),
+        "b read %d bytes, %d whole frames, then %s%s" %
+        (len(got), frames, end, "" if whole else " inside a frame"))
+    b.close()
+
+
 CASES = {
+    "unpriv": case_unpriv,
+    "cut-frame": case_cut_frame,
     "rst-before-new": case_rst_before_new,
     "owner": case_owner,
     "no-owner": case_no_owner,
