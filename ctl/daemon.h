@@ -3,11 +3,16 @@
  * funneld's state: the configuration (listen, peers, services, maps) and
  * the carriers with their streams.  One event loop, one thread.
  *
- *   daemon.c   statements (config file and funnelctl), show/stats
+ *   daemon.c   statements (config file and funnelctl); the snapshot
+ *              (snap.h) that show.c prints for show and stats
  *   carrier.c  carriers: connect/accept, preamble, control protocol,
- *              reconnect, keepalive, streams, userspace framing
- *   kpath.c    funnel.ko over netlink; upath.c the userspace streams
- *   ctlsock.c  the Unix control socket
+ *              reconnect, keepalive, streams and map retries, userspace
+ *              framing; carrier_tcp.c the TCP transport (carrier.h)
+ *   csec.c     GSS-API contexts, keys and rekeys of carriers and streams
+ *   kpath.c    funnel.ko over netlink; upath.c the userspace UDP streams;
+ *              tpath.c the TCP streams (either data path)
+ *   ctlsock.c  the Unix control socket; keytab.c the identity's keytab;
+ *              sdnotify.c systemd's readiness and watchdog
  */
 #ifndef FUNNEL_DAEMON_H
 #define FUNNEL_DAEMON_H
@@ -85,7 +90,7 @@ struct cstream {
 	uint16_t id;
 	enum cstream_state state;
 	char service[CTRL_SERVICE_MAX + 1];
-	int proto;			/* IPPROTO_UDP */
+	int proto;			/* IPPROTO_UDP or IPPROTO_TCP */
 	bool unordered;
 	char addr[64];			/* map address or service target */
 	struct map *map;		/* outgoing carrier: its map */
@@ -201,7 +206,9 @@ struct daemon {
 /*
  * Apply one statement.  Returns 0, or -1 with err naming the problem; on
  * error nothing changed.  show and stats write their output to out
- * (json: as JSON).  from_config refuses show and stats.
+ * (json: as JSON; stats --prometheus ignores json, ctlsock.c refuses the
+ * pair).  from_config refuses show and stats; there a map whose port is
+ * busy is added all the same (a warning).
  */
 int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		 bool json, FILE *out, char *err, size_t errlen);

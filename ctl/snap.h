@@ -36,9 +36,12 @@ struct snap_stream {
 	 * Incoming carrier: the service's target ("127.0.0.1:53").
 	 */
 	char addr[SNAP_ADDR_MAX];
-	/* "opening", "open", "refused", "closed" */
+	/*
+	 * "opening", "open": a refused or closed stream is gone, its map
+	 * (snap_map) says why
+	 */
 	const char *state;
-	char reason[SNAP_TEXT_MAX];	/* why refused/closed; "" if none */
+	char reason[SNAP_TEXT_MAX];	/* not filled in yet: "" */
 	bool unordered;
 	uint32_t key_gen;		/* key generation in use, 0: plaintext */
 	uint64_t rekeys;
@@ -54,8 +57,8 @@ struct snap_carrier {
 	char peer[64];
 	bool incoming;
 	const char *transport;		/* "tcp" */
-	const char *datapath;		/* "kernel", "user" */
-	/* "connecting", "handshake", "up", "backoff", "down" */
+	const char *datapath;		/* "kernel", "user"; "" unconnected */
+	/* "idle", "connecting", "handshake", "up", "backoff" */
 	const char *state;
 	char local[SNAP_ADDR_MAX];
 	char remote[SNAP_ADDR_MAX];
@@ -90,12 +93,13 @@ struct snap_service {
 
 struct snap_map {
 	const char *proto;
-	char addr[SNAP_ADDR_MAX];	/* [ADDR:]PORT as bound */
+	char addr[SNAP_ADDR_MAX];	/* ADDR:PORT as bound */
 	char peer[64];
 	char service[64];
 	uint16_t stream;		/* 0 while not opened */
-	const char *state;		/* as snap_stream.state, or "waiting" */
-	char reason[SNAP_TEXT_MAX];
+	/* "waiting", "opening", "open", "refused", "closed" */
+	const char *state;
+	char reason[SNAP_TEXT_MAX];	/* why not open; "" if none */
 };
 
 struct snapshot {
