@@ -86,6 +86,12 @@ static uint64_t random_u64(void)
 	return v;
 }
 
+/* A backoff delay: 3/4 to 5/4 of step, so that retries do not align. */
+static uint64_t jittered(uint32_t step)
+{
+	return step * 3ULL / 4 + random_u64() % (step / 2 + 1);
+}
+
 /* ---- transmit ---- */
 
 /*
@@ -422,6 +428,8 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 	}
 }
 
+static void car_map_down(struct carrier *c, struct map *m);
+
 /* Client side: OPEN for a map's stream, then its context's first token. */
 static void car_send_open(struct carrier *c, struct cstream *cs)
 {
@@ -450,6 +458,7 @@ static void car_map_closed(struct carrier *c, struct map *m,
 		cs_remove(c, cs);
 	m->state = MAP_CLOSED;
 	snprintf(m->reason, sizeof(m->reason), "%s", why);
+	car_map_down(c, m);
 }
 
 void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
@@ -511,20 +520,62 @@ static void car_open_map(struct carrier *c, struct map *m)
 }
 
 /*
- * Offer refused and closed maps again now and then: the peer may have
- * added the service, or the local port may be free again.
+ * Offer refused and closed maps again, each on its own backoff (daemon.h,
+ * set by car_open_map()): the peer may have added the service, or the
+ * local port may be free again.  One timer of the carrier fires at the
+ * earliest retry; the keepalive has nothing to do with it.
  */
-static void car_retry_maps(struct carrier *c)
+static bool car_map_waits(const struct carrier *c, const struct map *m)
 {
+	return c->peer && !m->stream && !strcmp(m->s.peer, c->peer->s.name) &&
+	       (m->state == MAP_REFUSED || m->state == MAP_CLOSED);
+}
+
+static void car_arm_maps(struct carrier *c)
+{
+	uint64_t now = loop_now_ms(), first = UINT64_MAX;
+
+	for (struct map *m = c->d->maps; m; m = m->next)
+		if (car_map_waits(c, m) && m->next_open < first)
+			first = m->next_open;
+	if (c->state != CAR_UP || first == UINT64_MAX)
+		loop_timer_cancel(c->d->loop, &c->t_maps);
+	else
+		loop_timer_arm(c->d->loop, &c->t_maps,
+			       first > now ? first - now : 0);
+}
+
+static void car_maps_fire(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
 	uint64_t now = loop_now_ms();
 
-	if (!c->peer)
-		return;
+	(void)l;
 	for (struct map *m = c->d->maps; m && c->state == CAR_UP; m = m->next)
-		if (!m->stream && !strcmp(m->s.peer, c->peer->s.name) &&
-		    (m->state == MAP_REFUSED || m->state == MAP_CLOSED) &&
-		    now - m->last_open >= MAP_RETRY_MS)
+		if (car_map_waits(c, m) && now >= m->next_open)
 			car_open_map(c, m);
+	car_arm_maps(c);
+}
+
+/*
+ * Map m of carrier c was refused or closed: when to try it again, and the
+ * step after that.
+ */
+static void car_map_down(struct carrier *c, struct map *m)
+{
+	uint64_t delay;
+
+	if (c->state != CAR_UP)
+		return;
+	if (!m->retry_ms)
+		m->retry_ms = MAP_RETRY_MIN_MS;
+	delay = jittered(m->retry_ms);
+	m->next_open = loop_now_ms() + delay;
+	m->retry_ms = m->retry_ms * 2 > MAP_RETRY_MAX_MS ? MAP_RETRY_MAX_MS :
+			m->retry_ms * 2;
+	log_info("%s: map %s: next try in %llu ms", carrier_name(c), m->addr,
+		 (unsigned long long)delay);
+	car_arm_maps(c);
 }
 
 void carrier_map_added(struct carrier *c, struct map *m)
@@ -610,6 +661,7 @@ static void car_close_fd(struct carrier *c, bool abort)
 	c->up_since = 0;
 	loop_timer_cancel(c->d->loop, &c->t_timeout);
 	loop_timer_cancel(c->d->loop, &c->t_ping);
+	loop_timer_cancel(c->d->loop, &c->t_maps);
 	loop_timer_cancel(c->d->loop, &c->t_fail);
 	c->fail_why[0] = '\0';
 	if (c->peer) {
@@ -682,8 +734,7 @@ void carrier_fail(struct carrier *c, const char *fmt, ...)
 		return;
 	}
 	{
-		uint64_t j = random_u64() % (c->backoff_ms / 2 + 1);
-		uint64_t delay = c->backoff_ms * 3 / 4 + j;
+		uint64_t delay = jittered(c->backoff_ms);
 
 		c->state = CAR_BACKOFF;
 		c->next_try = loop_now_ms() + delay;
@@ -732,7 +783,6 @@ static void car_ping(struct loop *l, void *arg)
 	if (c->fd < 0)
 		return;
 	loop_timer_arm(l, &c->t_ping, c->d->keepalive_ms);
-	car_retry_maps(c);
 }
 
 void carrier_free(struct carrier *c, int reason)
@@ -769,6 +819,7 @@ static struct carrier *car_alloc(struct daemon *d)
 	loop_timer_init(&c->t_ping, car_ping, c);
 	loop_timer_init(&c->t_backoff, car_backoff_fire, c);
 	loop_timer_init(&c->t_fail, car_fail_fire, c);
+	loop_timer_init(&c->t_maps, car_maps_fire, c);
 	c->next = d->carriers;
 	d->carriers = c;
 	return c;
@@ -1485,6 +1536,7 @@ void carrier_stream_fail(struct carrier *c, struct cstream *cs,
 	if (mp) {
 		mp->state = MAP_CLOSED;
 		snprintf(mp->reason, sizeof(mp->reason), "%s", text);
+		car_map_down(c, mp);
 	}
 }
 
@@ -1515,10 +1567,12 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 		cs_remove(c, cs);
 		mp->state = MAP_CLOSED;
 		snprintf(mp->reason, sizeof(mp->reason), "%s", err);
+		car_map_down(c, mp);
 		return;
 	}
 	cs->state = CS_OPEN;
 	mp->state = MAP_OPEN;
+	mp->retry_ms = 0;	/* a later failure retries after a second */
 	mp->reason[0] = '\0';
 	log_info("%s: stream %u open: map %s -> service %s", carrier_name(c),
 		 cs->id, mp->addr, mp->s.service);
@@ -1557,6 +1611,8 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 			 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
 	}
 	cs_remove(c, cs);
+	if (mp)
+		car_map_down(c, mp);
 }
 
 void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)

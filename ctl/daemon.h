@@ -72,11 +72,18 @@ struct map {
 	enum map_state state;
 	char reason[DAEMON_TEXT_MAX];
 	uint64_t last_open;		/* when OPEN was last sent */
+	uint64_t next_open;		/* refused or closed: retry then */
+	uint32_t retry_ms;		/* the backoff step; 0: MAP_RETRY_MIN_MS */
 	int hold_fd;			/* keeps the port while not open */
 };
 
-/* A refused or closed map is offered again this often. */
-#define MAP_RETRY_MS		30000
+/*
+ * A refused or closed map is offered again on its own backoff, from
+ * MAP_RETRY_MIN_MS doubling to MAP_RETRY_MAX_MS (each delay 3/4 to 5/4 of
+ * the step); a map that opens starts again from the minimum.
+ */
+#define MAP_RETRY_MIN_MS	1000
+#define MAP_RETRY_MAX_MS	30000
 
 enum cstream_state { CS_OPENING, CS_OPEN };
 
@@ -154,6 +161,7 @@ struct carrier {
 	struct loop_timer t_ping;
 	struct loop_timer t_backoff;
 	struct loop_timer t_fail;	/* a failure noticed while sending */
+	struct loop_timer t_maps;	/* the next refused map's retry */
 	char fail_why[DAEMON_TEXT_MAX];	/* set: failing, send nothing */
 	uint64_t ping_nonce[3];		/* the last pings sent */
 	bool ping_outstanding;

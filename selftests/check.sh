@@ -42,6 +42,7 @@ step unit selftests/unit/run.sh
 step "host funneld" selftests/host/t_funneld_user.sh
 step "host control socket" selftests/host/t_ctlsock.sh
 step "host keytab" selftests/host/t_keytab.sh
+step "host map retry" selftests/host/t_mapretry.sh
 step "host gss" selftests/host/t_gss.sh
 step "host funneld gss" selftests/host/t_funneld_gss.sh
 step "host funneld accept" selftests/host/t_funneld_accept.sh
