@@ -361,10 +361,13 @@ static void funnel_tx_wake(struct sock *sk)
  * each frame boundary a queued control frame goes first, so keepalives,
  * rekeys, stream set-up and the end of flows never wait behind a flood
  * of data; within each queue frames keep their order.
- * txq holds up to sk_sndbuf bytes (truesize), txq_ctrl up to its own
- * FUNNEL_TX_CTRL_MAX, so data never takes the room of control frames.
+ * txq holds up to sk_sndbuf bytes (truesize), and at least
+ * FUNNEL_TX_DATA_MIN so that a few of the largest frames fit whatever
+ * TCP's autotuning says; txq_ctrl up to its own FUNNEL_TX_CTRL_MAX, so
+ * data never takes the room of control frames.
  */
 #define FUNNEL_TX_CTRL_MAX	(256 * 1024)
+#define FUNNEL_TX_DATA_MIN	(256 * 1024)
 
 /* TCP_NOTSENT_LOWAT of a carrier: bytes written to TCP but not yet sent
  * that a CTRL frame may find ahead of it.  Enough to keep a fast path
@@ -508,7 +511,8 @@ bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl)
 		max = FUNNEL_TX_CTRL_MAX;
 	} else {
 		queued = atomic_read(&fs->tx_queued);
-		max = READ_ONCE(fs->sk->sk_sndbuf);
+		max = max_t(int, READ_ONCE(fs->sk->sk_sndbuf),
+			    FUNNEL_TX_DATA_MIN);
 	}
 	return !queued || queued + len <= max;
 }

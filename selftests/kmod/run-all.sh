@@ -6,7 +6,9 @@ here=$(dirname "$0")
 tools=$FUNNEL_TOP/build/tools
 export PATH=$tools:$PATH
 for t in "$here"/t_*.sh; do
+	s=$(date +%s)
 	# shellcheck source=/dev/null
 	( . "$here/lib.sh"; . "$t"; exit $FAILS ) || fails=1
+	echo "# ${t##*/}: $(( $(date +%s) - s )) s"
 done
 exit ${fails:-0}
