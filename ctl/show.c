@@ -1190,8 +1190,8 @@ void stats_prometheus(FILE *f, const struct snapshot *s)
 	}
 	prom_family(f, "funnel_streams_refused_principal_total", "counter",
 		    "Streams refused because their principal had the most streams open it may have");
-	fputs("funnel_streams_refused_principal_total{", f);
-	prom_value(f, s->refused_streams);
+	fprintf(f, "funnel_streams_refused_principal_total %" PRIu64 "\n",
+		s->refused_streams);
 	prom_carriers(f, s);
 	prom_streams(f, s);
 	prom_peers(f, s);

@@ -115,6 +115,10 @@ static struct snapshot snap = {
 	.plaintext = true,
 	.identity = "host/gw1.example.com@EXAMPLE.COM",
 	.uptime_ms = 3723004,		/* 1h02m03s */
+	.refused_handshakes = 1,
+	.refused_address = 2,
+	.refused_principal = 3,
+	.refused_streams = 4,
 	.listens = listens,
 	.n_listens = 2,
 	.peers = peers,
@@ -413,7 +417,11 @@ static const char schema_py[] =
 "                  'service': 's', 'stream': 'u', 'state': 's',\n"
 "                  'reason': 's'}],\n"
 "        'carriers': [CARRIER]}\n"
-"STATS = {'carriers': [{'peer': 's', 'incoming': 'b', 'remote': 's',\n"
+"STATS = {'daemon': {'carriers-refused-handshakes': 'u',\n"
+"                    'carriers-refused-address': 'u',\n"
+"                    'carriers-refused-principal': 'u',\n"
+"                    'streams-refused-principal': 'u'},\n"
+"         'carriers': [{'peer': 's', 'incoming': 'b', 'remote': 's',\n"
 "                       'stats': S, 'streams': [{'id': 'u',\n"
 "                       'service': 's', 'stats': S}]}],\n"
 "         'peers': [{'name': 's', 'stats': S}],\n"
@@ -485,6 +493,10 @@ static const char schema_py[] =
 "    assert c[2]['last_error'] == 'connect: Connection refused'\n"
 "    assert c[2]['streams'] == []\n"
 "elif mode == 'stats-fixture':\n"
+"    assert doc['daemon'] == {'carriers-refused-handshakes': 1,\n"
+"                             'carriers-refused-address': 2,\n"
+"                             'carriers-refused-principal': 3,\n"
+"                             'streams-refused-principal': 4}, doc['daemon']\n"
 "    c = doc['carriers']\n"
 "    assert [x['peer'] for x in c] == ['hoster', node, 'backup'], c\n"
 "    assert [x['incoming'] for x in c] == [False, True, False]\n"
@@ -776,8 +788,15 @@ static void test_prometheus(void **state)
 	char *t = render(stats_prometheus, &snap);
 
 	(void)state;
-	/* info, carrier up and reconnects, stream flows, map open */
-	assert_int_equal(assert_prometheus(t), 5 + 4 * (int)n_named());
+	/* info, carriers and streams refused, carrier up and reconnects,
+	 * stream flows, map open
+	 */
+	assert_int_equal(assert_prometheus(t), 7 + 4 * (int)n_named());
+	assert_has_line(t, "# TYPE funnel_carriers_refused_total counter");
+	assert_has_line(t, "funnel_carriers_refused_total{reason=\"handshakes\"} 1");
+	assert_has_line(t, "funnel_carriers_refused_total{reason=\"address\"} 2");
+	assert_has_line(t, "funnel_carriers_refused_total{reason=\"principal\"} 3");
+	assert_has_line(t, "funnel_streams_refused_principal_total 4");
 	assert_has_line(t, "# TYPE funnel_info gauge");
 	assert_has_line(t, "funnel_info{version=\"0.1.0\",datapath=\"auto\"} 1");
 	assert_has_line(t, "funnel_carrier_up{" L_HOSTER "} 1");
@@ -831,7 +850,7 @@ static void test_stats_json(void **state)
 
 	(void)state;
 	assert_json(t);
-	assert_int_equal(strncmp(t, "{\"carriers\":[{\"peer\":\"hoster\",", 30), 0);
+	assert_non_null(strstr(t, "{\"daemon\":{\"carriers-refused-handshakes\":1,\"carriers-refused-address\":2,\"carriers-refused-principal\":3,\"streams-refused-principal\":4},\"carriers\":[{\"peer\":\"hoster\","));
 	free(t);
 }
 
@@ -847,15 +866,19 @@ static void test_stats_json_schema(void **state)
 static void test_stats_text(void **state)
 {
 	char *t = render(stats_text, &snap);
-	/* carriers 3 + streams 3 + peers 2 + maps 4 */
-	unsigned int lines = 0, objects = 12;
+	/* carriers 3 + streams 3 + peers 2 + maps 4, and 4 of the daemon */
+	unsigned int lines = 0, objects = 12, daemon = 4;
 	char line[256];
 
 	(void)state;
 	assert_clean_text(t);
 	for (const char *c = t; *c; c++)
 		lines += *c == '\n';
-	assert_int_equal(lines, objects * n_named());
+	assert_int_equal(lines, daemon + objects * n_named());
+	assert_has_line(t, "daemon carriers-refused-handshakes 1");
+	assert_has_line(t, "daemon carriers-refused-address 2");
+	assert_has_line(t, "daemon carriers-refused-principal 3");
+	assert_has_line(t, "daemon streams-refused-principal 4");
 	assert_has_line(t, "carrier peer=hoster rx-frames 120");
 	snprintf(line, sizeof(line),
 		 "carrier peer=hoster stream=1 service=dns rx-frames %" PRIu64,
@@ -955,13 +978,16 @@ static void test_empty(void **state)
 	assert_non_null(strstr(t, "\"listens\":[],\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[]}"));
 	free(t);
 	t = render(stats_json, &s);
-	assert_string_equal(t, "{\"carriers\":[],\"peers\":[],\"maps\":[]}\n");
+	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[]}\n");
 	free(t);
 	t = render(stats_text, &s);
-	assert_string_equal(t, "");
+	assert_string_equal(t, "daemon carriers-refused-handshakes 0\n"
+			       "daemon carriers-refused-address 0\n"
+			       "daemon carriers-refused-principal 0\n"
+			       "daemon streams-refused-principal 0\n");
 	free(t);
 	t = render(stats_prometheus, &s);
-	assert_int_equal(assert_prometheus(t), 5 + 4 * (int)n_named());
+	assert_int_equal(assert_prometheus(t), 7 + 4 * (int)n_named());
 	assert_has_line(t, "funnel_info{version=\"\",datapath=\"\"} 1");
 	free(t);
 
