@@ -47,6 +47,10 @@
 /* incoming carriers up, and their streams, of one principal at most */
 #define CAR_PRINCIPAL_CARRIERS	8
 #define CAR_PRINCIPAL_STREAMS	FUNNEL_STREAMS_MAX
+/* flows of the userspace data path (a socket each), per carrier; all
+ * carriers: DAEMON_USER_FLOWS_MAX (daemon.h)
+ */
+#define CAR_USER_FLOWS_MAX	16384
 #define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -291,6 +295,12 @@ static void car_send_stream_msg(struct carrier *c, uint8_t type,
 		m.present |= CTRL_BIT(CTRL_A_REASON);
 	if (text && text[0]) {
 		snprintf(m.text, sizeof(m.text), "%s", text);
+		/* the codec takes printable text only: a principal or an
+		 * error with a control character must not cost the message
+		 */
+		for (char *p = m.text; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		m.present |= CTRL_BIT(CTRL_A_TEXT);
 	}
 	carrier_send_ctrl(c, &m);
@@ -390,6 +400,7 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		struct tpath_stream_cfg tcfg = {
 			.id = cs->id, .addr = *ss, .addrlen = len,
 			.kind = listen ? TPATH_LISTEN : TPATH_CONNECT,
+			.budget = &c->flows,
 		};
 
 		if (c->kernel) {
@@ -408,7 +419,7 @@ static int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 				    FUNNEL_STREAM_UDP_CONNECT;
 		struct upath_stream_cfg cfg = {
 			.id = cs->id, .kind = kind, .unordered = cs->unordered,
-			.addr = *ss, .addrlen = len,
+			.addr = *ss, .addrlen = len, .budget = &c->flows,
 		};
 
 		if (c->kernel) {
@@ -815,6 +826,8 @@ static struct carrier *car_alloc(struct daemon *d)
 	c->fd = -1;
 	c->ops = &carrier_tcp_ops;	/* auto and tcp; SCTP comes next */
 	c->backoff_ms = CAR_BACKOFF_MIN_MS;
+	c->flows.max = CAR_USER_FLOWS_MAX;
+	c->flows.parent = &d->flows;
 	loop_timer_init(&c->t_timeout, car_timeout, c);
 	loop_timer_init(&c->t_ping, car_ping, c);
 	loop_timer_init(&c->t_backoff, car_backoff_fire, c);
@@ -1147,10 +1160,17 @@ static bool same_host(const struct sockaddr_storage *a,
 	if (a->ss_family == AF_INET)
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
 		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr,
-			       sizeof(struct in6_addr));
+	if (a->ss_family == AF_INET6) {
+		const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+		const struct in6_addr *y = &((const struct sockaddr_in6 *)b)->sin6_addr;
+
+		/* an IPv4 client of a dual-stack listener is its IPv4
+		 * address; an IPv6 host has a /64 to pick addresses from
+		 */
+		if (IN6_IS_ADDR_V4MAPPED(x) || IN6_IS_ADDR_V4MAPPED(y))
+			return !memcmp(x, y, sizeof(*x));
+		return !memcmp(x, y, 8);
+	}
 	return false;
 }
 
@@ -1180,7 +1200,9 @@ static unsigned int principal_carriers(const struct daemon *d,
 	return n;
 }
 
-/* Incoming carriers from the host of ss still in their handshake. */
+/* Incoming carriers from the host of ss (its IPv6 /64) still in their
+ * handshake.
+ */
 static unsigned int handshakes_from(const struct daemon *d,
 				    const struct sockaddr_storage *ss)
 {
@@ -1352,7 +1374,11 @@ static void cs_resolved(void *arg, const struct resolve_addrs *r,
 
 	cs->resolving = NULL;
 	if (!r->n) {
-		carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
+		/* the detail is ours: the peer learns no internal name */
+		log_warn("%s: stream %u: service %s: %s", carrier_name(c),
+			 cs->id, cs->service, err);
+		carrier_stream_fail(c, cs, CTRL_R_INTERNAL,
+				    "the service's target cannot be resolved now");
 		return;
 	}
 	/* a UDP target cannot say it does not answer: the first address */

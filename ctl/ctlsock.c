@@ -370,11 +370,16 @@ int ctlsock_open(struct daemon *d, const char *path, char *err,
 				 path);
 			return -1;
 		}
-		if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-		    errno != ECONNREFUSED) {
+		if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
 			close(fd);
 			snprintf(err, errlen, "control socket %s: another funneld is running there (use -s)",
 				 path);
+			return -1;
+		}
+		if (errno != ECONNREFUSED) {
+			snprintf(err, errlen, "control socket %s: cannot tell whether a funneld is running there: %s",
+				 path, strerror(errno));
+			close(fd);
 			return -1;
 		}
 		unlink(path);

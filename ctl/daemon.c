@@ -252,7 +252,7 @@ static int do_listen(struct daemon *d, const struct stmt *s, char *err,
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char text[64];
-	int fd;
+	int fd, ret;
 
 	addr_resolve(&s->addr, SOCK_STREAM, &ss, &len, err, errlen);
 	addr_format(&ss, text, sizeof(text));
@@ -273,8 +273,10 @@ static int do_listen(struct daemon *d, const struct stmt *s, char *err,
 		free(ln);
 		return -1;
 	}
-	if (listen(fd, 64) || loop_add(d->loop, fd, EPOLLIN, listener_io, d)) {
-		snprintf(err, errlen, "listen %s: %s", text, strerror(errno));
+	ret = listen(fd, 64) ? -errno : loop_add(d->loop, fd, EPOLLIN,
+						     listener_io, d);
+	if (ret) {
+		snprintf(err, errlen, "listen %s: %s", text, strerror(-ret));
 		close(fd);
 		free(ln);
 		return -1;
@@ -521,6 +523,9 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		d->gss_ccache[0] = '\0';
 		d->identity = *s;
 		log_info("identity %s, keytab %s", s->principal, s->path);
+		if (access(s->path, F_OK))
+			log_warn("identity %s: keytab %s does not exist yet: every GSS-API context fails until it does",
+				 s->principal, s->path);
 		return 0;
 	case STMT_LISTEN:
 		return do_listen(d, s, err, errlen);
@@ -545,6 +550,11 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		}
 		return do_show(d, s, json, out, err, errlen);
 	case STMT_PLAINTEXT:
+		/* carriers up with GSS-API would go on without it */
+		if (!from_config && !d->plaintext) {
+			snprintf(err, errlen, "plaintext: only in the configuration file (carriers up now are authenticated; restart funneld to change)");
+			return -1;
+		}
 		if (!d->plaintext)
 			log_warn("plaintext: carriers run WITHOUT authentication and encryption");
 		d->plaintext = true;
@@ -624,6 +634,7 @@ void daemon_shutdown(struct daemon *d)
 	left = workers_free(d->wk_dns, WK_STOP_GRACE_MS) +
 	       workers_free(d->wk_gss, WK_STOP_GRACE_MS);
 	d->wk_dns = d->wk_gss = NULL;
+	d->workers_left = left;
 	if (left)
 		log_info("%u name or KDC lookup%s still running: left to the exit",
 			 left, left == 1 ? "" : "s");

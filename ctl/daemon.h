@@ -24,6 +24,7 @@
 
 #include "ctrlmsg.h"
 #include "frame.h"
+#include "flowtab.h"
 #include "fstats.h"
 #include "kpath.h"
 #include "loop.h"
@@ -61,6 +62,13 @@ struct service {
 
 enum map_state { MAP_WAITING, MAP_OPENING, MAP_OPEN, MAP_REFUSED,
 		 MAP_CLOSED };
+
+/*
+ * Flows of the userspace data path, each with a socket, of all carriers
+ * together (a carrier's own limit is in carrier.c): well below the
+ * descriptor limit the unit sets (LimitNOFILE=524288).
+ */
+#define DAEMON_USER_FLOWS_MAX	65536
 
 struct map {
 	struct map *next;
@@ -131,6 +139,7 @@ struct carrier {
 	const struct carrier_ops *ops;	/* the transport (carrier.h) */
 	struct peer *peer;		/* NULL for incoming */
 	enum carrier_state state;
+	struct flowbudget flows;	/* its userspace-path flows */
 	int fd;
 	bool kernel;			/* the carrier runs in funnel.ko */
 	uint32_t kid;			/* funnel.ko carrier id */
@@ -207,6 +216,8 @@ struct daemon {
 	struct workers *wk_dns;		/* getaddrinfo (daemon_workers()) */
 	struct workers *wk_gss;		/* GSS-API calls that reach the KDC */
 	struct loop_timer accept_pause;	/* listeners paused (EMFILE) */
+	struct flowbudget flows;	/* userspace-path flows of all carriers */
+	unsigned int workers_left;	/* threads still running at shutdown */
 	char scratch[64];
 };
 

@@ -50,14 +50,37 @@ int flowtab_init(struct flowtab *t, uint32_t flow_max)
 	t->mask = (1U << bits) - 1;
 	t->count = 0;
 	t->next_id = 1;
+	t->budget = NULL;
 	t->buckets = calloc((size_t)t->mask + 1, sizeof(*t->buckets));
 	return t->buckets ? 0 : -1;
 }
 
+bool flowbudget_room(const struct flowbudget *b)
+{
+	for (; b; b = b->parent)
+		if (b->count >= b->max)
+			return false;
+	return true;
+}
+
+static void flowbudget_add(struct flowbudget *b, uint32_t n, bool add)
+{
+	for (; b; b = b->parent)
+		b->count = add ? b->count + n : b->count - n;
+}
+
 void flowtab_fini(struct flowtab *t)
 {
+	/* the flows still in the table are freed with it */
+	flowbudget_add(t->budget, t->count, false);
+	t->count = 0;
 	free(t->buckets);
 	t->buckets = NULL;
+}
+
+bool flowtab_room(const struct flowtab *t, uint32_t flow_max)
+{
+	return t->count < flow_max && flowbudget_room(t->budget);
 }
 
 struct flowtab_node *flowtab_lookup(const struct flowtab *t, uint32_t id)
@@ -80,6 +103,7 @@ void flowtab_insert(struct flowtab *t, struct flowtab_node *n)
 	n->pprev = head;
 	*head = n;
 	t->count++;
+	flowbudget_add(t->budget, 1, true);
 }
 
 void flowtab_remove(struct flowtab *t, struct flowtab_node *n)
@@ -88,6 +112,7 @@ void flowtab_remove(struct flowtab *t, struct flowtab_node *n)
 	if (n->next)
 		n->next->pprev = n->pprev;
 	t->count--;
+	flowbudget_add(t->budget, 1, false);
 }
 
 uint32_t flowtab_alloc_id(struct flowtab *t)

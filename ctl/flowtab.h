@@ -11,8 +11,24 @@
 #ifndef FUNNEL_FLOWTAB_H
 #define FUNNEL_FLOWTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Flows counted against a limit that several tables share: a carrier's
+ * (all its streams) and, through parent, the daemon's (all carriers), as
+ * funnel.ko's carrier_flows_max and netns_flows_max do in the kernel.
+ * Each flow of the userspace path holds a socket, so these also keep one
+ * peer's flows below the daemon's descriptor limit.
+ */
+struct flowbudget {
+	uint32_t count, max;
+	struct flowbudget *parent;	/* NULL at the top */
+};
+
+/* Is there room for one more flow in b and every budget above it? */
+bool flowbudget_room(const struct flowbudget *b);
 
 struct flowtab_node {
 	struct flowtab_node *next, **pprev;
@@ -25,6 +41,7 @@ struct flowtab {
 	uint32_t count;			/* nodes in the table */
 	uint32_t next_id;		/* flowtab_alloc_id(): next id to try */
 	struct flowtab_node **buckets;
+	struct flowbudget *budget;	/* insert/remove count here; or NULL */
 };
 
 /* The flow of type that embeds node n as member. */
@@ -43,15 +60,24 @@ struct flowtab {
 uint32_t flowtab_mix32(uint32_t h);
 
 /*
- * An empty table for flow_max flows: seeded, first id to hand out 1.
+ * An empty table for flow_max flows: seeded, first id to hand out 1, no
+ * budget (set t->budget after this).
  * 0, or -1 out of memory (flowtab_fini() is still to be called).
  */
 int flowtab_init(struct flowtab *t, uint32_t flow_max);
 
-/* Free the buckets (not the nodes). */
+/* Free the buckets (not the nodes), giving their count back to the
+ * budget.
+ */
 void flowtab_fini(struct flowtab *t);
 
 struct flowtab_node *flowtab_lookup(const struct flowtab *t, uint32_t id);
+
+/*
+ * May a new flow be added: below flow_max, and room in the table's
+ * budget?
+ */
+bool flowtab_room(const struct flowtab *t, uint32_t flow_max);
 
 /* Add n, whose id is set and not in the table yet. */
 void flowtab_insert(struct flowtab *t, struct flowtab_node *n);

@@ -265,6 +265,7 @@ int main(int argc, char **argv)
 	if (!d.node[0] && gethostname(d.node, sizeof(d.node) - 1))
 		snprintf(d.node, sizeof(d.node), "funneld");
 	d.keepalive_ms = (uint32_t)ka * 1000;
+	d.flows.max = DAEMON_USER_FLOWS_MAX;
 	d.loop = loop_new();
 	if (!d.loop) {
 		fprintf(stderr, PROG ": out of memory\n");
@@ -340,5 +341,12 @@ int main(int argc, char **argv)
 	kpath_close(&d.kp);
 	loop_free(d.loop);
 	log_info("stopped");
+	/* a thread still inside krb5 or getaddrinfo() must not meet the
+	 * libraries' exit-time destructors: leave without running them
+	 */
+	if (d.workers_left) {
+		fflush(NULL);
+		_exit(ret ? 1 : 0);
+	}
 	return ret ? 1 : 0;
 }

@@ -930,7 +930,7 @@ static bool listen_accept(struct tpath_stream *s)
 		}
 		return false;
 	}
-	if (s->flows.count >= s->flow_max) {
+	if (!flowtab_room(&s->flows, s->flow_max)) {
 		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		close(fd);
 		return true;
@@ -1080,7 +1080,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 {
 	struct tpath_flow *flow;
 
-	if (s->flows.count >= s->flow_max) {
+	if (!flowtab_room(&s->flows, s->flow_max)) {
 		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		flow_refuse(s, id);
 		return NULL;
@@ -1278,6 +1278,7 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		snprintf(err, errlen, "out of memory");
 		goto err;
 	}
+	s->flows.budget = cfg->budget;
 	if (s->kind == TPATH_LISTEN && listen_open(s, err, errlen))
 		goto err;
 	return s;

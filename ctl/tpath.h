@@ -43,6 +43,7 @@ struct tpath_stream_cfg {
 	socklen_t addrlen;
 	uint32_t flow_max;		/* 0: FUNNEL_FLOW_MAX_DEFAULT */
 	uint32_t idle_ms;		/* 0: no idle timeout (TCP default) */
+	struct flowbudget *budget;	/* shared flow limit, or NULL */
 };
 
 /*

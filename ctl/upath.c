@@ -513,7 +513,7 @@ static struct upath_flow *flow_alloc(struct upath_stream *s, uint64_t now,
 {
 	struct upath_flow *flow;
 
-	if (s->flows.count >= s->flow_max) {
+	if (!flowtab_room(&s->flows, s->flow_max)) {
 		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		return NULL;
 	}
@@ -905,6 +905,7 @@ struct upath_stream *upath_stream_new(struct loop *l,
 		snprintf(err, errlen, "out of memory");
 		goto err;
 	}
+	s->flows.budget = cfg->budget;
 	if (s->kind == FUNNEL_STREAM_UDP_LISTEN && listen_open(s, err, errlen))
 		goto err;
 	return s;

@@ -46,6 +46,7 @@ struct upath_stream_cfg {
 	socklen_t addrlen;
 	uint32_t idle_ms;		/* flow idle timeout; 0: default */
 	uint32_t flow_max;		/* flows at most; 0: default */
+	struct flowbudget *budget;	/* shared flow limit, or NULL */
 };
 
 /*

@@ -9,7 +9,9 @@
 #     answers promptly, funneld is not spinning, and after the pause a
 #     real peer's carrier comes up on the second listener.
 #   - at most 8 incoming carriers from one address in their handshake:
-#     the 9th and 10th are closed at once, another address is taken.
+#     the 9th and 10th are closed at once, another address is taken;
+#     the same for 10 IPv6 addresses of one /64 (in a namespace of our
+#     own); the refusals counted in stats.
 # Ends with SIGTERM: exit 0, no valgrind error, no leak.
 #
 # usage: selftests/host/t_funneld_accept.sh     (root not needed)
@@ -162,6 +164,56 @@ else
 	not_ok "A: per-address handshake limit: ${na:-?} of 10 closed (want 2), other address closed: ${nb:-?} (want 0)"
 	grep 'refused' "$SVC_DIR/A.log" | tail -n 5 | diag
 fi
+# ---- the same per IPv6 /64: 10 addresses of one /64 are one host (a
+# host picks addresses from its /64 at will), another /64 is another;
+# in a user and network namespace of our own, where we may add them
+if unshare -rn true 2>/dev/null; then
+	svc_pick_port P_L6
+	unshare -rn /bin/sh -s "$SVC_DIR" "$P_L6" <<'EOS' >"$SVC_DIR/v6.out" 2>&1
+dir=$1 port=$2
+ip link set lo up
+ip -6 addr add fd00:99::1/64 dev lo nodad
+for i in 20 21 22 23 24 25 26 27 28 29; do
+	ip -6 addr add fd00:99::$i/128 dev lo nodad
+done
+ip -6 addr add fd00:98::5/128 dev lo nodad
+printf 'listen [fd00:99::1]:%s\nplaintext\n' "$port" >"$dir/v6.conf"
+funneld -f -c "$dir/v6.conf" -s "$dir/v6.sock" --datapath user 2>"$dir/v6.log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$dir/v6.sock" ] && break; sleep 0.05; done
+python3 - "$port" <<'EOP'
+import select, socket, sys, time
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket(socket.AF_INET6)
+    s.bind((src, 0))
+    s.connect(("fd00:99::1", port))
+    return s
+a = [conn("fd00:99::%d" % (20 + i)) for i in range(10)]
+time.sleep(0.5)
+b = conn("fd00:98::5")
+time.sleep(1)
+def closed(s):
+    r, _, _ = select.select([s], [], [], 0)
+    return bool(r) and s.recv(1) == b""
+print("result", sum(closed(s) for s in a), int(closed(b)))
+EOP
+kill $pid; wait $pid
+EOS
+	read -r _ na nb <<EOF2
+$(grep '^result' "$SVC_DIR/v6.out")
+EOF2
+	if [ "${na:-}" = 2 ] && [ "${nb:-}" = 0 ] &&
+	   grep -q 'incoming carrier from \[fd00:99::2[0-9]\]:[0-9]* refused: 8 carriers from that address' "$SVC_DIR/v6.log"; then
+		ok "IPv6: 10 silent connections from 10 addresses of one /64: 8 kept, 2 closed; another /64 still taken"
+	else
+		not_ok "IPv6 /64: ${na:-?} of 10 closed (want 2), other /64 closed: ${nb:-?} (want 0)"
+		diag <"$SVC_DIR/v6.out"; tail -n 5 "$SVC_DIR/v6.log" | diag
+	fi
+else
+	ok "IPv6 /64 handshake limit # SKIP no user namespaces here"
+fi
+
 # the refusals are counted, per reason, in every stats format
 st=$(fd_ctl A stats 2>&1)
 pr=$(fd_ctl A stats --prometheus 2>&1)

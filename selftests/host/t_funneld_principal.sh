@@ -7,7 +7,8 @@
 # their carriers up and refuses the 9th after its GSS-API exchange
 # ("at most 8 per principal", counted as carriers-refused-principal in
 # stats); a client authenticating as bob still comes up, and its echo
-# works; SIGTERM: no valgrind error, no leak.
+# works; `funnelctl plaintext` at run time is refused; SIGTERM: no
+# valgrind error, no leak.
 #
 # usage: selftests/host/t_funneld_principal.sh     (root not needed)
 # Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
@@ -99,6 +100,14 @@ if fd_wait B 30 "carrier('s').get('state') == 'up' and map_($P_MB).get('state') 
 else
 	not_ok "bob's carrier and map up"
 	fd_ctl B show 2>&1 | diag
+fi
+# plaintext cannot be switched on under carriers that are authenticated
+out=$(fd_ctl S plaintext 2>&1); rc=$?
+if [ $rc != 0 ] && echo "$out" | grep -q 'only in the configuration file' &&
+   fd_json S "not j['plaintext']" >/dev/null; then
+	ok "funnelctl plaintext at run time is refused: $out"
+else
+	not_ok "funnelctl plaintext at run time: exit $rc, $out"
 fi
 for i in $(seq 9); do svc_stop "A$i" TERM; done
 svc_stop B TERM

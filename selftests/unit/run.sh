@@ -147,7 +147,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt ctrlmsg show seal json kpath loop; do
+	for t in frame extack attrspec stmt ctrlmsg show seal json kpath loop flowtab; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
