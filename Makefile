@@ -22,7 +22,7 @@ KSRCS    := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
 	    selftests/vm/warn/Kbuild selftests/vm/warn/funnel_selftest_warn.c
 UAPI     := $(wildcard uapi/linux/*.h)
 
-.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install soak
+.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install soak check-long
 all: kmod ctl
 
 # One kbuild tree per kernel: build/KVER/ mirrors the sources with
@@ -66,6 +66,10 @@ lint:
 
 check: deps
 	@./selftests/check.sh
+
+# make check, then the VM runner's own selftest (five more boots)
+check-long: deps
+	@FUNNEL_CHECK_LONG=1 ./selftests/check.sh
 
 demo: deps
 	@$(MAKE) -s kmods ctl tools >/dev/null

@@ -712,12 +712,19 @@ static int funnel_nl_stream_get_dumpit(struct sk_buff *skb,
 	struct funnel_sock *fs;
 	int err = 0;
 
+	mutex_lock(&fn->lock);
 	if (attrs[FUNNEL_A_CARRIER_ID]) {
 		last = nla_get_u32(attrs[FUNNEL_A_CARRIER_ID]);
+		/* a filter naming no carrier is an error, not an empty dump */
+		if (!cb->args[0] && !xa_load(&fn->carriers, last)) {
+			NL_SET_ERR_MSG_ATTR(cb->extack,
+					    attrs[FUNNEL_A_CARRIER_ID],
+					    "no such carrier");
+			err = -ENOENT;
+			goto out;
+		}
 		start = max(start, last);
 	}
-
-	mutex_lock(&fn->lock);
 	xa_for_each_range(&fn->carriers, cid, fs, start, last) {
 		if (cid != cb->args[0])
 			cb->args[1] = 0;

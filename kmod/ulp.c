@@ -739,8 +739,11 @@ static void funnel_close(struct sock *sk, long timeout)
 	/* what TCP can still take goes out; the rest is dropped, counted */
 	if (!funnel_tx_dead(fs))
 		funnel_tx_push(fs);
-	/* a frame TCP took in part: the byte stream ends inside it */
-	cut = fs->tx_partial && fs->tx_off && !fs->tx_broken;
+	/* a frame TCP took in part: the byte stream ends inside it; or TCP
+	 * refused one for good and the down_work cancelled below would
+	 * have reset the connection
+	 */
+	cut = fs->tx_broken || (fs->tx_partial && fs->tx_off);
 	fs->closing = true;
 	strp_stop(&fs->strp);
 	write_lock_bh(&sk->sk_callback_lock);
@@ -771,7 +774,7 @@ static void funnel_close(struct sock *sk, long timeout)
 	release_sock(sk);
 
 	/* the peer must not take a cut frame and a FIN for a clean end */
-	if (cut)
+	if (cut && inet_sk_state_load(sk) != TCP_CLOSE)
 		tcp_abort(sk, ECONNABORTED);
 	prot->close(sk, timeout);
 }

@@ -56,6 +56,8 @@ if echo "$out" | grep -qx 'flow-idle-ms=30000' && echo "$out" | grep -qx 'flow-m
 else
 	not_ok "stream-get shows the documented defaults"; echo "$out" | sed 's/^/#   /'
 fi
+refused "stream-get dump of a carrier that is not there" "no such carrier" \
+	$nl --dump stream-get carrier-id=u32:999999
 refused "flow-get of a user stream" "user stream has no flows" \
 	$nl --dump flow-get "$C" stream-id=u16:9
 refused "flow-get without stream-id" "needs carrier-id and stream-id" \
