@@ -356,16 +356,6 @@ else
 	not_ok "valgrind: carrier up under valgrind within 30 s"
 	logs C S
 fi
-for s in C S; do
-	svc_stop $s TERM; rc=$?
-	sumline=$(grep -E 'ERROR SUMMARY' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== //')
-	if [ $rc = 0 ] && grep -q 'ERROR SUMMARY: 0 errors' "$SVC_DIR/vg-$s.txt"; then
-		leak=$(grep -E 'definitely lost|All heap blocks were freed' "$SVC_DIR/vg-$s.txt" | tail -n 1 | sed 's/^==[0-9]*== *//')
-		ok "valgrind: $s: SIGTERM, exit 0, $sumline; ${leak:-no leak summary}"
-	else
-		not_ok "valgrind: $s: exit $rc, ${sumline:-no summary}"
-		grep -E -A 12 'Invalid|uninitialised|definitely lost|indirectly lost|Syscall param' \
-			"$SVC_DIR/vg-$s.txt" | head -n 60 | diag
-	fi
-done
+vg_check C
+vg_check S
 [ "$T_FAIL" = 0 ]
