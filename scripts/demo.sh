@@ -40,7 +40,7 @@ if [ "${1:-}" != --in-vm ]; then
 	[ -n "$kver" ] || die "no kernel in /lib/modules: run make deps"
 	[ -r "$top/build/$kver/kmod/funnel.ko" ] ||
 		die "funnel.ko for $kver is not built: run make kmods"
-	for p in ctl/funneld ctl/funnelctl; do
+	for p in ctl/bin/funneld ctl/bin/funnelctl; do
 		[ -x "$top/$p" ] || die "$p is not built: run make ctl"
 	done
 	for p in qemu-system-x86_64 dnsmasq freeradius dig radclient tcpdump \

@@ -7,12 +7,12 @@
 #
 # Installs, under DESTDIR (default: the running system, which needs root):
 #
-#   ctl/funneld, ctl/funnelctl      -> /usr/local/sbin/
+#   ctl/bin/funneld, funnelctl      -> /usr/local/sbin/
 #   build/KVER/kmod/funnel.ko       -> /lib/modules/KVER/extra/funnel.ko
 #                                      (then depmod, when DESTDIR is empty)
 #   Documentation/man/*.5, *.8      -> /usr/local/share/man/man5, man8
-#   ctl/funneld.service             -> /etc/systemd/system/funneld.service
-#   ctl/funnel.sysusers             -> /etc/sysusers.d/funnel.conf, and the
+#   ctl/funneld/funneld.service             -> /etc/systemd/system/funneld.service
+#   ctl/funneld/funnel.sysusers             -> /etc/sysusers.d/funnel.conf, and the
 #                                      user "funnel" it names is created
 #                                      (systemd-sysusers, when DESTDIR is empty)
 #   an example configuration        -> /etc/funnel/funnel.conf,
@@ -71,9 +71,9 @@ need() {	# need FILE WHY
 	[ -f "$top/$1" ] || missing+=("$1: $2")
 }
 
-need ctl/funneld "not built (run: make ctl)"
-need ctl/funnelctl "not built (run: make ctl)"
-need ctl/funneld.service "missing from the source tree"
+need ctl/bin/funneld "not built (run: make ctl)"
+need ctl/bin/funnelctl "not built (run: make ctl)"
+need ctl/funneld/funneld.service "missing from the source tree"
 for m in funneld.8 funnelctl.8 funnel.conf.5; do
 	need "Documentation/man/$m" "missing from the source tree"
 done
@@ -123,13 +123,13 @@ put() {	# put SOURCE MODE DEST
 
 echo "$prog: installing from $top${destdir:+ into $destdir}"
 
-put ctl/funneld 0755 /usr/local/sbin/funneld
-put ctl/funnelctl 0755 /usr/local/sbin/funnelctl
+put ctl/bin/funneld 0755 /usr/local/sbin/funneld
+put ctl/bin/funnelctl 0755 /usr/local/sbin/funnelctl
 put Documentation/man/funneld.8 0644 /usr/local/share/man/man8/funneld.8
 put Documentation/man/funnelctl.8 0644 /usr/local/share/man/man8/funnelctl.8
 put Documentation/man/funnel.conf.5 0644 /usr/local/share/man/man5/funnel.conf.5
-put ctl/funneld.service 0644 /etc/systemd/system/funneld.service
-put ctl/funnel.sysusers 0644 /etc/sysusers.d/funnel.conf
+put ctl/funneld/funneld.service 0644 /etc/systemd/system/funneld.service
+put ctl/funneld/funnel.sysusers 0644 /etc/sysusers.d/funnel.conf
 if [ -z "$destdir" ]; then
 	# the unit runs funneld as "funnel"
 	systemd-sysusers /etc/sysusers.d/funnel.conf ||

@@ -15,7 +15,7 @@
 # Prints TAP; exit 1 on failure.  SVC_KEEP=1 keeps the temp dir.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl:$PATH
+export PATH=$top/ctl/bin:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/tap.sh

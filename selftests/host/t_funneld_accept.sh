@@ -19,7 +19,7 @@
 # SVC_KEEP=1 keeps the temp dir (logs, configs).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl:$PATH
+export PATH=$top/ctl/bin:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/tap.sh

@@ -25,7 +25,7 @@
 # SVC_KEEP=1 keeps the temp dir.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl:$top/selftests/tools:$top/build/tools:$PATH
+export PATH=$top/ctl/bin:$top/selftests/tools:$top/build/tools:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh

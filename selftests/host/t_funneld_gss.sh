@@ -13,7 +13,7 @@
 # Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl:$top/selftests/tools:$top/build/tools:$PATH
+export PATH=$top/ctl/bin:$top/selftests/tools:$top/build/tools:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh

@@ -14,7 +14,7 @@
 # Prints TAP; exit 1 on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl:$PATH
+export PATH=$top/ctl/bin:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/tap.sh

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# funneld as systemd runs it (ctl/funneld.service), on this host:
+# funneld as systemd runs it (ctl/funneld/funneld.service), on this host:
 #   - the unit scores 3.0 or better in `systemd-analyze security
 #     --offline=true` and names the user, capabilities and watchdog
 #     funneld is documented to run with;
@@ -15,7 +15,7 @@
 # Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl:$PATH
+export PATH=$top/ctl/bin:$PATH
 # shellcheck source-path=SCRIPTDIR source=../lib/services.sh
 . "$top/selftests/lib/services.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-unit=$top/ctl/funneld.service
+unit=$top/ctl/funneld/funneld.service
 for p in systemd-analyze funneld funnelctl valgrind python3; do
 	command -v "$p" >/dev/null || { not_ok "prerequisite: $p not found"; exit 1; }
 done

@@ -85,7 +85,7 @@ t70_kcount() {
 t70_main() {
 	local rc t0 secs a rec c_tx s_rx pid
 	if ! command -v funneld >/dev/null; then
-		not_ok "funneld: ctl/funneld is built"
+		not_ok "funneld: ctl/bin/funneld is built"
 		return
 	fi
 	svc_init

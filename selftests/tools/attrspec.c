@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "attrspec.h"
-#include "nlnames.h"
+#include "common/nlnames.h"
 
 #define NLA_TYPE_LIMIT	0x3fff	/* 14 bits: the rest are NLA_F_* flags */
 

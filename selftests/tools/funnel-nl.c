@@ -27,9 +27,9 @@
 #include <linux/funnel.h>
 
 #include "attrspec.h"
-#include "genl.h"
-#include "info.h"
-#include "nlnames.h"
+#include "common/genl.h"
+#include "common/info.h"
+#include "common/nlnames.h"
 #include "nlprint.h"
 
 #define PROG		"funnel-nl"

@@ -38,9 +38,9 @@
 
 #include <linux/funnel.h>
 
-#include "frame.h"
-#include "genl.h"
-#include "nlnames.h"
+#include "common/frame.h"
+#include "common/genl.h"
+#include "common/nlnames.h"
 
 #ifndef TCP_ULP
 #define TCP_ULP 31

@@ -34,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gss.h"
+#include "funneld/sec/gss.h"
 
 #define PROG		"gss_pair"
 #define EXIT_FAIL	1

@@ -11,7 +11,7 @@
 
 #include <netlink/attr.h>
 
-#include "nlnames.h"
+#include "common/nlnames.h"
 
 void nlprint_attrs(FILE *f, const struct nlattr *head, int len,
 		   enum funnel_set_id set, const char *prefix);

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seal.h"
+#include "funneld/sec/seal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stmt.h"
+#include "common/stmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -349,7 +349,7 @@ fi
 # ---- command line ----
 
 if [ $ctl_ok = 1 ]; then
-	suite "cli" sh "$here/test_cli.sh" "$work/ctl-gcc/funnelctl" \
+	suite "cli" sh "$here/test_cli.sh" "$work/ctl-gcc/bin/funnelctl" \
 		"$work/ctl-gcc/funnel-nl"
 fi
 suite "deps" sh "$here/test_deps.sh"

@@ -6,7 +6,7 @@ From the YAML this generates small C programs of _Static_asserts (and a few
 runtime string comparisons), compiles them against the header and runs
 them: one TAP line per group of checks.  The reverse direction (every
 FUNNEL_A_*, FUNNEL_CMD_* and definition enumerator of the header is in the
-YAML) is checked by parsing the header.  ctl/nlnames.c, the name tables of
+YAML) is checked by parsing the header.  ctl/common/nlnames.c, the name tables of
 funnelctl and funnel-nl, is checked against the YAML the same way.
 
 Naming follows the kernel's ynl-gen-c for a genetlink family F:
@@ -356,8 +356,8 @@ def check_limits(spec):
 
 
 def nlnames_source(spec):
-    """Runtime checks of the tables in ctl/nlnames.c."""
-    out = [PROLOGUE, '#include "nlnames.h"\n', RUNTIME]
+    """Runtime checks of the tables in ctl/common/nlnames.c."""
+    out = [PROLOGUE, '#include "common/nlnames.h"\n', RUNTIME]
     out.append("""
 static void check_attr(const struct funnel_attr_set *s, unsigned int type,
 		       const char *name, int kind, int hint, int nest)
@@ -469,8 +469,8 @@ def main():
                                                      "funnel.h"))
     ap.add_argument("--spec", default=os.path.join(
         TOP, "Documentation", "netlink", "funnel.yaml"))
-    ap.add_argument("--names", default=os.path.join(TOP, "ctl", "nlnames.c"),
-                    help="ctl/nlnames.c to check ('' to skip)")
+    ap.add_argument("--names", default=os.path.join(TOP, "ctl", "common", "nlnames.c"),
+                    help="ctl/common/nlnames.c to check ('' to skip)")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
     args = ap.parse_args()
 
@@ -527,8 +527,10 @@ def main():
 
         if args.names:
             ok, out = cc.run(nlnames_source(spec), [args.names],
-                             [os.path.dirname(os.path.abspath(args.names))])
-            tap.result(ok, "ctl/nlnames.c: names and types match the yaml",
+                             # ctl/: includes are named from there
+                             [os.path.dirname(os.path.dirname(
+                                 os.path.abspath(args.names)))])
+            tap.result(ok, "ctl/common/nlnames.c: names and types match the yaml",
                        out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,7 +12,7 @@
 #include <linux/funnel.h>
 
 #include "attrspec.h"
-#include "nlnames.h"
+#include "common/nlnames.h"
 
 static uint8_t buf[64];
 static char err[256];

@@ -16,7 +16,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-funnelctl=${1:-$top/ctl/funnelctl}
+funnelctl=${1:-$top/ctl/bin/funnelctl}
 funnel_nl=${2:-$top/selftests/tools/funnel-nl}
 version=$(cat "$top/VERSION")
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "ctrlmsg.h"
+#include "common/ctrlmsg.h"
 
 static uint8_t buf[70000], buf2[1024];
 

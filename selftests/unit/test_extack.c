@@ -12,7 +12,7 @@
 
 #include <linux/genetlink.h>
 
-#include "extack.h"
+#include "common/extack.h"
 
 /* A netlink message under construction, 4-byte aligned. */
 static union {

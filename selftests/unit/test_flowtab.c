@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "flowtab.h"
+#include "funneld/datapath/flowtab.h"
 
 struct node {
 	struct flowtab_node n;

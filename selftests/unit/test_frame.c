@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "common/frame.h"
 
 #define MAX_FRAMES	4096
 

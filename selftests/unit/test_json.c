@@ -24,8 +24,8 @@
 
 #include <cmocka.h>
 
-#include "json.h"
-#include "utf8.h"
+#include "common/json.h"
+#include "common/utf8.h"
 
 #define PYTHON		"/usr/bin/python3"
 #define RANDOM_CASES	5000

@@ -34,7 +34,7 @@
 
 #include <linux/funnel.h>
 
-#include "kpath.h"
+#include "funneld/datapath/kpath.h"
 
 static uint8_t enc_key[FUNNEL_KEY_LEN], dec_key[FUNNEL_KEY_LEN];
 static uint8_t enc_salt[FUNNEL_SALT_LEN], dec_salt[FUNNEL_SALT_LEN];

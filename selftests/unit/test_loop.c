@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "funneld/loop.h"
 
 /* A callback that runs more often than this is looping on a bad list. */
 #define FIRES_MAX	20

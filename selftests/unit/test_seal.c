@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "seal.h"
+#include "funneld/sec/seal.h"
 
 #define FRAME_MAX	(FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + \
 			 FUNNEL_MAX_SEALED_PAYLOAD)

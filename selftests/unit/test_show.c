@@ -29,8 +29,8 @@
 
 #include <cmocka.h>
 
-#include "fstats.h"
-#include "snap.h"
+#include "common/fstats.h"
+#include "funneld/report/snap.h"
 
 #define PYTHON		"/usr/bin/python3"
 #define NODE		"gw\"2\\x\nnode"	/* an incoming peer's node name */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "stmt.h"
+#include "common/stmt.h"
 
 #define MAX_WORDS	64
 

@@ -1,0 +1,899 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * funneld's statements: the configuration file and funnelctl commands
+ * go through daemon_apply(), which checks everything first and changes
+ * nothing when it refuses.  Also the snapshot that show and stats print.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <linux/funnel.h>
+
+#include "funneld/carrier/transport.h"
+#include "funneld/sec/csec.h"
+#include "funneld/daemon.h"
+#include "funneld/sec/gss.h"
+#include "funneld/keytab.h"
+#include "funneld/log.h"
+#include "funneld/report/snap.h"
+#include "funneld/datapath/tpath.h"
+#include "funneld/datapath/upath.h"
+
+#ifndef FUNNEL_VERSION
+#error "build with -DFUNNEL_VERSION"
+#endif
+
+/* ---- addresses ---- */
+
+int addr_resolve(const struct stmt_addr *a, int socktype,
+		 struct sockaddr_storage *ss, socklen_t *len,
+		 char *err, size_t errlen)
+{
+	(void)socktype;
+	memset(ss, 0, sizeof(*ss));
+	if (a->is_name) {
+		/* never getaddrinfo() in the loop: resolve_start() */
+		snprintf(err, errlen, "'%s' is a name, not an address",
+			 a->host);
+		return -1;
+	}
+	if (a->family == AF_INET) {
+		struct sockaddr_in *sin = (void *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a->in4;
+		sin->sin_port = htons(a->port);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (void *)ss;
+
+		/* no address: the any address, dual-stack */
+		sin6->sin6_family = AF_INET6;
+		if (a->family == AF_INET6)
+			sin6->sin6_addr = a->in6;
+		sin6->sin6_port = htons(a->port);
+		*len = sizeof(*sin6);
+	}
+	return 0;
+}
+
+/* Worker pools: threads, and jobs that may wait for one. */
+#define WK_DNS_THREADS		2
+#define WK_DNS_QUEUE		256
+#define WK_GSS_THREADS		4
+#define WK_GSS_QUEUE		(FUNNEL_STREAMS_MAX + 64)
+/* At shutdown, jobs still running are waited for this long (each pool). */
+#define WK_STOP_GRACE_MS	500
+
+struct workers *daemon_workers_dns(struct daemon *d)
+{
+	if (!d->wk_dns)
+		d->wk_dns = workers_new(d->loop, "dns", WK_DNS_THREADS,
+					WK_DNS_QUEUE);
+	return d->wk_dns;
+}
+
+struct workers *daemon_workers_gss(struct daemon *d)
+{
+	if (!d->wk_gss)
+		d->wk_gss = workers_new(d->loop, "gss", WK_GSS_THREADS,
+					WK_GSS_QUEUE);
+	return d->wk_gss;
+}
+
+void addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], host,
+				  sizeof(host));
+			snprintf(buf, len, "%s:%u", host,
+				 ntohs(sin6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+				  sizeof(host));
+			snprintf(buf, len, "[%s]:%u", host,
+				 ntohs(sin6->sin6_port));
+		}
+	} else {
+		snprintf(buf, len, "-");
+	}
+}
+
+static bool addr_equal(const struct sockaddr_storage *a,
+		       const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	{
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+	}
+}
+
+/* Open a socket bound to ss (v6 any address: dual-stack). -1 + err. */
+static int bind_socket(const struct sockaddr_storage *ss, socklen_t len,
+		       int type, const char *what, char *err, size_t errlen)
+{
+	char text[64];
+	int fd, one = 1, zero = 0;
+
+	addr_format(ss, text, sizeof(text));
+	fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s %s: socket: %s", what, text,
+			 strerror(errno));
+		return -1;
+	}
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (const struct sockaddr *)ss, len)) {
+		snprintf(err, errlen, "%s %s: %s", what, text,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void host_port(const struct stmt_addr *a, uint16_t dflt, char *buf,
+		      size_t len)
+{
+	bool v6 = a->family == AF_INET6 && !a->is_name;
+
+	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "",
+		 a->port ? a->port : dflt);
+}
+
+void map_hold(struct map *m)
+{
+	char err[DAEMON_TEXT_MAX];
+
+	if (m->hold_fd >= 0)
+		return;
+	m->hold_fd = bind_socket(&m->local, m->local_len,
+				 m->s.proto == IPPROTO_TCP ? SOCK_STREAM :
+				 SOCK_DGRAM, "map: bind", err, sizeof(err));
+	if (m->hold_fd < 0)
+		log_debug("%s", err);
+}
+
+void map_release(struct map *m)
+{
+	if (m->hold_fd >= 0)
+		close(m->hold_fd);
+	m->hold_fd = -1;
+}
+
+/* ---- lookups ---- */
+
+static struct peer *peer_find(struct daemon *d, const char *name)
+{
+	for (struct peer *p = d->peers; p; p = p->next)
+		if (!strcmp(p->s.name, name))
+			return p;
+	return NULL;
+}
+
+struct service *daemon_service(struct daemon *d, const char *name)
+{
+	for (struct service *s = d->services; s; s = s->next)
+		if (!strcmp(s->s.name, name))
+			return s;
+	return NULL;
+}
+
+struct map *daemon_map_find(struct daemon *d, int proto,
+			    const struct sockaddr_storage *ss)
+{
+	for (struct map *m = d->maps; m; m = m->next)
+		if (m->s.proto == proto && addr_equal(&m->local, ss))
+			return m;
+	return NULL;
+}
+
+const char *map_state_name(enum map_state st)
+{
+	switch (st) {
+	case MAP_WAITING:
+		return "waiting";
+	case MAP_OPENING:
+		return "opening";
+	case MAP_OPEN:
+		return "open";
+	case MAP_REFUSED:
+		return "refused";
+	case MAP_CLOSED:
+		return "closed";
+	}
+	return "?";
+}
+
+/* ---- statements ---- */
+
+static void listener_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)events;
+	carrier_accept(arg, fd);
+}
+
+static int do_listen(struct daemon *d, const struct stmt *s, char *err,
+		     size_t errlen)
+{
+	struct listener *ln;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64];
+	int fd, ret;
+
+	addr_resolve(&s->addr, SOCK_STREAM, &ss, &len, err, errlen);
+	addr_format(&ss, text, sizeof(text));
+	for (ln = d->listeners; ln; ln = ln->next) {
+		if (addr_equal(&ln->ss, &ss)) {
+			snprintf(err, errlen, "listen: already listening on %s",
+				 text);
+			return -1;
+		}
+	}
+	ln = calloc(1, sizeof(*ln));
+	if (!ln) {
+		snprintf(err, errlen, "listen: out of memory");
+		return -1;
+	}
+	fd = bind_socket(&ss, len, SOCK_STREAM, "listen", err, errlen);
+	if (fd < 0) {
+		free(ln);
+		return -1;
+	}
+	ret = listen(fd, 64) ? -errno : loop_add(d->loop, fd, EPOLLIN,
+						     listener_io, d);
+	if (ret) {
+		snprintf(err, errlen, "listen %s: %s", text, strerror(-ret));
+		close(fd);
+		free(ln);
+		return -1;
+	}
+	if (!d->listeners)
+		carrier_accept_init(d);
+	ln->fd = fd;
+	ln->ss = ss;
+	ln->len = len;
+	snprintf(ln->text, sizeof(ln->text), "%s", text);
+	ln->next = d->listeners;
+	d->listeners = ln;
+	log_info("listening for carriers on tcp %s", text);
+	return 0;
+}
+
+static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
+		       size_t errlen)
+{
+	struct peer *p;
+
+	if (peer_find(d, s->name)) {
+		snprintf(err, errlen, "peer add: peer '%s' exists (peer del first)",
+			 s->name);
+		return -1;
+	}
+	if (s->carrier == STMT_CARRIER_SCTP ||
+	    s->carrier == STMT_CARRIER_SCTP_UDP) {
+		snprintf(err, errlen, "peer add: carrier %s: SCTP carriers are not implemented in this version (use tcp or auto)",
+			 stmt_carrier_name(s->carrier));
+		return -1;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "peer add: out of memory");
+		return -1;
+	}
+	p->s = *s;
+	p->car = carrier_new_out(d, p);
+	if (!p->car) {
+		free(p);
+		snprintf(err, errlen, "peer add: out of memory");
+		return -1;
+	}
+	p->next = d->peers;
+	d->peers = p;
+	{
+		char hp[STMT_HOST_MAX + 16];
+
+		host_port(&s->addr, FUNNEL_DEFAULT_PORT, hp, sizeof(hp));
+		log_info("peer %s at %s", s->name, hp);
+	}
+	carrier_start(p->car);
+	return 0;
+}
+
+static unsigned int maps_of_peer(struct daemon *d, const char *name)
+{
+	unsigned int n = 0;
+
+	for (struct map *m = d->maps; m; m = m->next)
+		n += !strcmp(m->s.peer, name);
+	return n;
+}
+
+static int do_peer_del(struct daemon *d, const struct stmt *s, char *err,
+		       size_t errlen)
+{
+	struct peer **pp, *p = peer_find(d, s->name);
+	unsigned int n;
+
+	if (!p) {
+		snprintf(err, errlen, "peer del: no peer '%s'", s->name);
+		return -1;
+	}
+	n = maps_of_peer(d, s->name);
+	if (n) {
+		snprintf(err, errlen, "peer del: peer '%s' is used by %u map%s (map del first)",
+			 s->name, n, n == 1 ? "" : "s");
+		return -1;
+	}
+	for (pp = &d->peers; *pp != p; pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	carrier_free(p->car, CTRL_R_CLOSED_BY_USER);
+	free(p);
+	log_info("peer %s deleted", s->name);
+	return 0;
+}
+
+static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
+			  size_t errlen)
+{
+	struct service *svc;
+
+	if (daemon_service(d, s->name)) {
+		snprintf(err, errlen, "service add: service '%s' exists (service del first)",
+			 s->name);
+		return -1;
+	}
+	svc = calloc(1, sizeof(*svc));
+	if (!svc) {
+		snprintf(err, errlen, "service add: out of memory");
+		return -1;
+	}
+	svc->s = *s;
+	svc->next = d->services;
+	d->services = svc;
+	log_info("service %s %s %s:%u", s->name, stmt_proto_name(s->proto),
+		 s->addr.host, s->addr.port);
+	return 0;
+}
+
+static int do_service_del(struct daemon *d, const struct stmt *s, char *err,
+			  size_t errlen)
+{
+	struct service **pp, *svc = daemon_service(d, s->name);
+
+	if (!svc) {
+		snprintf(err, errlen, "service del: no service '%s'", s->name);
+		return -1;
+	}
+	carrier_service_deleted(d, s->name);
+	for (pp = &d->services; *pp != svc; pp = &(*pp)->next)
+		;
+	*pp = svc->next;
+	free(svc);
+	log_info("service %s deleted", s->name);
+	return 0;
+}
+
+static int map_addr(const struct stmt *s, struct sockaddr_storage *ss,
+		    socklen_t *len)
+{
+	char dummy[8];
+
+	return addr_resolve(&s->addr, SOCK_DGRAM, ss, len, dummy,
+			    sizeof(dummy));
+}
+
+static int do_map_add(struct daemon *d, const struct stmt *s,
+		      bool from_config, char *err, size_t errlen)
+{
+	struct peer *p = peer_find(d, s->peer);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct map *m;
+	char text[64];
+	int fd;
+
+	if (!p) {
+		snprintf(err, errlen, "map add: no peer '%s' (peer add first)",
+			 s->peer);
+		return -1;
+	}
+	map_addr(s, &ss, &len);
+	addr_format(&ss, text, sizeof(text));
+	if (daemon_map_find(d, s->proto, &ss)) {
+		snprintf(err, errlen, "map add: %s %s is already mapped",
+			 stmt_proto_name(s->proto), text);
+		return -1;
+	}
+	/*
+	 * The port must be free now, not only when the stream opens.  At
+	 * start-up a port still held by a previous funneld's carrier is
+	 * only a warning: the map is offered again until it is free.
+	 */
+	fd = bind_socket(&ss, len, s->proto == IPPROTO_TCP ? SOCK_STREAM :
+			 SOCK_DGRAM, "map add: bind", err, errlen);
+	if (fd < 0 && !from_config)
+		return -1;
+	if (fd < 0)
+		log_warn("%s (will retry)", err);
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "map add: out of memory");
+		return -1;
+	}
+	m->hold_fd = fd;
+	m->s = *s;
+	m->local = ss;
+	m->local_len = len;
+	snprintf(m->addr, sizeof(m->addr), "%s", text);
+	m->state = MAP_WAITING;
+	/* keep the order of the statements: append */
+	{
+		struct map **pp = &d->maps;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = m;
+	}
+	log_info("map %s %s -> peer %s service %s", stmt_proto_name(s->proto),
+		 text, s->peer, s->service);
+	carrier_map_added(p->car, m);
+	return 0;
+}
+
+static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
+		      size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct map **pp, *m;
+	struct peer *p;
+	socklen_t len;
+	char text[64];
+
+	map_addr(s, &ss, &len);
+	addr_format(&ss, text, sizeof(text));
+	m = daemon_map_find(d, s->proto, &ss);
+	if (!m) {
+		snprintf(err, errlen, "map del: no map %s %s",
+			 stmt_proto_name(s->proto), text);
+		return -1;
+	}
+	p = peer_find(d, m->s.peer);
+	if (p)
+		carrier_map_deleted(p->car, m);
+	for (pp = &d->maps; *pp != m; pp = &(*pp)->next)
+		;
+	*pp = m->next;
+	map_release(m);
+	free(m);
+	log_info("map %s %s deleted", stmt_proto_name(s->proto), text);
+	return 0;
+}
+
+static int do_show(struct daemon *d, const struct stmt *s, bool json,
+		   FILE *out, char *err, size_t errlen);
+
+int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
+		 bool json, FILE *out, char *err, size_t errlen)
+{
+	switch (s->kind) {
+	case STMT_EMPTY:
+		return 0;
+	case STMT_IDENTITY:
+		if (keytab_check(s->path, err, errlen))
+			return -1;
+		/* the tickets of the old identity go with it */
+		fgss_ccache_destroy(d->gss_ccache);
+		d->gss_ccache[0] = '\0';
+		d->identity = *s;
+		log_info("identity %s, keytab %s", s->principal, s->path);
+		if (access(s->path, F_OK))
+			log_warn("identity %s: keytab %s does not exist yet: every GSS-API context fails until it does",
+				 s->principal, s->path);
+		return 0;
+	case STMT_LISTEN:
+		return do_listen(d, s, err, errlen);
+	case STMT_PEER_ADD:
+		return do_peer_add(d, s, err, errlen);
+	case STMT_PEER_DEL:
+		return do_peer_del(d, s, err, errlen);
+	case STMT_SERVICE_ADD:
+		return do_service_add(d, s, err, errlen);
+	case STMT_SERVICE_DEL:
+		return do_service_del(d, s, err, errlen);
+	case STMT_MAP_ADD:
+		return do_map_add(d, s, from_config, err, errlen);
+	case STMT_MAP_DEL:
+		return do_map_del(d, s, err, errlen);
+	case STMT_SHOW:
+	case STMT_STATS:
+		if (from_config) {
+			snprintf(err, errlen, "%s: not a configuration statement",
+				 stmt_kind_name(s->kind));
+			return -1;
+		}
+		return do_show(d, s, json, out, err, errlen);
+	case STMT_PLAINTEXT:
+		/* carriers up with GSS-API would go on without it */
+		if (!from_config && !d->plaintext) {
+			snprintf(err, errlen, "plaintext: only in the configuration file (carriers up now are authenticated; restart funneld to change)");
+			return -1;
+		}
+		if (!d->plaintext)
+			log_warn("plaintext: carriers run WITHOUT authentication and encryption");
+		d->plaintext = true;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown statement");
+	return -1;
+}
+
+int daemon_load(struct daemon *d, const char *path, bool must_exist,
+		char *err, size_t errlen)
+{
+	char msg[DAEMON_TEXT_MAX];
+	unsigned int lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	struct stmt *s;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	s = malloc(sizeof(*s));
+	if (!s) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		lineno++;
+		if (stmt_parse_line(line, s, msg, sizeof(msg)) ||
+		    daemon_apply(d, s, true, false, NULL, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			ret = -1;
+			break;
+		}
+	}
+	free(line);
+	free(s);
+	fclose(f);
+	return ret;
+}
+
+void daemon_shutdown(struct daemon *d)
+{
+	unsigned int left;
+
+	d->stopping = true;
+	while (d->carriers)
+		carrier_free(d->carriers, CTRL_R_SHUTDOWN);
+	while (d->peers) {
+		struct peer *p = d->peers;
+
+		d->peers = p->next;
+		free(p);
+	}
+	while (d->maps) {
+		struct map *m = d->maps;
+
+		d->maps = m->next;
+		map_release(m);
+		free(m);
+	}
+	while (d->services) {
+		struct service *s = d->services;
+
+		d->services = s->next;
+		free(s);
+	}
+	carrier_pause_cancel(d);
+	/* every job was cancelled with its carrier or stream */
+	left = workers_free(d->wk_dns, WK_STOP_GRACE_MS) +
+	       workers_free(d->wk_gss, WK_STOP_GRACE_MS);
+	d->wk_dns = d->wk_gss = NULL;
+	d->workers_left = left;
+	if (left)
+		log_info("%u name or KDC lookup%s still running: left to the exit",
+			 left, left == 1 ? "" : "s");
+	/* a thread still in the KDC exchange may use the shared ccache */
+	if (!left)
+		fgss_ccache_destroy(d->gss_ccache);
+	d->gss_ccache[0] = '\0';
+	while (d->listeners) {
+		struct listener *ln = d->listeners;
+
+		d->listeners = ln->next;
+		loop_del(d->loop, ln->fd);
+		close(ln->fd);
+		free(ln);
+	}
+}
+
+/* ---- show and stats ---- */
+
+static size_t list_len(const void *head, size_t next_off)
+{
+	size_t n = 0;
+
+	for (const char *p = head; p; p = *(const char * const *)(p + next_off))
+		n++;
+	return n;
+}
+
+#define LIST_LEN(head, type) list_len(head, offsetof(type, next))
+
+struct flow_fill {
+	struct snap_stream *ss;
+	size_t cap;
+};
+
+static void add_flow(struct flow_fill *ff, uint32_t id,
+		     const struct sockaddr_storage *local,
+		     const struct sockaddr_storage *remote, uint32_t idle,
+		     const struct fstats *st)
+{
+	struct snap_stream *ss = ff->ss;
+	struct snap_flow *f;
+
+	if (ss->n_flows == ff->cap) {
+		size_t cap = ff->cap ? ff->cap * 2 : 16;
+		struct snap_flow *nf = realloc(ss->flows, cap * sizeof(*nf));
+
+		if (!nf)
+			return;
+		ss->flows = nf;
+		ff->cap = cap;
+	}
+	f = &ss->flows[ss->n_flows++];
+	memset(f, 0, sizeof(*f));
+	f->id = id;
+	addr_format(local, f->local, sizeof(f->local));
+	addr_format(remote, f->remote, sizeof(f->remote));
+	f->idle_ms = idle;
+	f->st = *st;
+}
+
+static void kflow_cb(const struct kpath_flow *kf, void *arg)
+{
+	add_flow(arg, kf->id, &kf->local, &kf->remote, kf->idle_ms, &kf->st);
+}
+
+static int uflow_cb(const struct upath_flow_info *fi, void *arg)
+{
+	add_flow(arg, fi->id, &fi->local, &fi->remote, fi->idle_ms, &fi->st);
+	return 0;
+}
+
+static void snap_stream_fill(struct daemon *d, struct carrier *c,
+			     struct cstream *cs, struct snap_stream *ss)
+{
+	struct flow_fill ff = { ss, 0 };
+
+	ss->id = cs->id;
+	snprintf(ss->service, sizeof(ss->service), "%s", cs->service);
+	ss->proto = stmt_proto_name(cs->proto);
+	snprintf(ss->addr, sizeof(ss->addr), "%s", cs->addr);
+	ss->state = cs->state == CS_OPEN ? "open" : "opening";
+	ss->unordered = cs->unordered;
+	ss->key_gen = csec_generation(cs);
+	ss->rekeys = csec_rekeys(cs);
+	snprintf(ss->principal, sizeof(ss->principal), "%s",
+		 csec_principal(cs));
+	if (cs->in_kernel && !cs->tp) {
+		kpath_stream_stats(&d->kp, c->kid, cs->id, &ss->st,
+				   &ss->nflows);
+		kpath_flows(&d->kp, c->kid, cs->id, kflow_cb, &ff);
+	} else if (cs->up) {
+		upath_stream_stats(cs->up, &ss->st);
+		ss->nflows = upath_stream_nflows(cs->up);
+		upath_stream_flows(cs->up, uflow_cb, &ff);
+	}
+	if (cs->tp) {
+		tpath_stream_stats(cs->tp, &ss->st);
+		ss->nflows = tpath_stream_nflows(cs->tp);
+		tpath_stream_flows(cs->tp, uflow_cb, &ff);
+	}
+}
+
+static void snap_carrier_fill(struct daemon *d, struct carrier *c,
+			      struct snap_carrier *sc)
+{
+	uint64_t now = loop_now_ms();
+	size_t i = 0;
+
+	snprintf(sc->peer, sizeof(sc->peer), "%s", c->peer ? c->peer->s.name : "");
+	sc->incoming = !c->peer;
+	sc->transport = c->ops->name;
+	sc->datapath = c->fd < 0 ? "" : c->kernel ? "kernel" : "user";
+	sc->state = carrier_state_name(c->state);
+	snprintf(sc->local, sizeof(sc->local), "%s", c->fd >= 0 ? c->local_text : "");
+	snprintf(sc->remote, sizeof(sc->remote), "%s", c->remote_text);
+	snprintf(sc->peer_node, sizeof(sc->peer_node), "%s", c->peer_node);
+	snprintf(sc->principal, sizeof(sc->principal), "%s",
+		 c->peer_principal);
+	sc->kernel_id = c->kid;
+	sc->up_ms = c->state == CAR_UP ? now - c->up_since : 0;
+	sc->reconnects = c->reconnects;
+	sc->next_try_ms = c->state == CAR_BACKOFF && c->next_try > now ?
+			  c->next_try - now : 0;
+	snprintf(sc->last_error, sizeof(sc->last_error), "%s", c->last_error);
+	sc->pings_missed = c->pings_missed;
+	if (c->kernel && c->kid)
+		kpath_carrier_stats(&d->kp, c->kid, &sc->st);
+	else
+		sc->st = c->st;
+	sc->n_streams = LIST_LEN(c->streams, struct cstream);
+	sc->streams = calloc(sc->n_streams ? sc->n_streams : 1,
+			     sizeof(*sc->streams));
+	if (!sc->streams) {
+		sc->n_streams = 0;
+		return;
+	}
+	for (struct cstream *cs = c->streams; cs; cs = cs->next)
+		snap_stream_fill(d, c, cs, &sc->streams[i++]);
+}
+
+static void snap_free(struct snapshot *sn)
+{
+	for (size_t i = 0; i < sn->n_carriers; i++) {
+		for (size_t j = 0; j < sn->carriers[i].n_streams; j++)
+			free(sn->carriers[i].streams[j].flows);
+		free(sn->carriers[i].streams);
+	}
+	free(sn->carriers);
+	free(sn->listens);
+	free(sn->peers);
+	free(sn->services);
+	free(sn->maps);
+}
+
+static void allow_text(const struct stmt *s, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < s->n_allow && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? "," : "", s->allow[i]);
+}
+
+static int snap_fill(struct daemon *d, struct snapshot *sn)
+{
+	size_t i;
+
+	memset(sn, 0, sizeof(*sn));
+	sn->version = FUNNEL_VERSION;
+	sn->datapath = d->dp == DP_AUTO ? "auto" :
+		       d->dp == DP_KERNEL ? "kernel" : "user";
+	sn->kernel_available = d->kp.open;
+	sn->plaintext = d->plaintext;
+	if (d->identity.kind)
+		snprintf(sn->identity, sizeof(sn->identity), "%s",
+			 d->identity.principal);
+	sn->uptime_ms = loop_now_ms() - d->started;
+	sn->refused_handshakes = d->refused_handshakes;
+	sn->refused_address = d->refused_address;
+	sn->refused_principal = d->refused_principal;
+	sn->refused_streams = d->refused_streams;
+
+	sn->n_listens = LIST_LEN(d->listeners, struct listener);
+	sn->n_peers = LIST_LEN(d->peers, struct peer);
+	sn->n_services = LIST_LEN(d->services, struct service);
+	sn->n_maps = LIST_LEN(d->maps, struct map);
+	sn->n_carriers = LIST_LEN(d->carriers, struct carrier);
+	sn->listens = calloc(sn->n_listens + 1, sizeof(*sn->listens));
+	sn->peers = calloc(sn->n_peers + 1, sizeof(*sn->peers));
+	sn->services = calloc(sn->n_services + 1, sizeof(*sn->services));
+	sn->maps = calloc(sn->n_maps + 1, sizeof(*sn->maps));
+	sn->carriers = calloc(sn->n_carriers + 1, sizeof(*sn->carriers));
+	if (!sn->listens || !sn->peers || !sn->services || !sn->maps ||
+	    !sn->carriers) {
+		sn->n_carriers = 0;
+		snap_free(sn);
+		return -1;
+	}
+	i = 0;
+	for (struct listener *ln = d->listeners; ln; ln = ln->next)
+		snprintf(sn->listens[i++], SNAP_ADDR_MAX, "%s", ln->text);
+	i = 0;
+	for (struct peer *p = d->peers; p; p = p->next, i++) {
+		struct snap_peer *sp = &sn->peers[i];
+
+		snprintf(sp->name, sizeof(sp->name), "%s", p->s.name);
+		host_port(&p->s.addr, FUNNEL_DEFAULT_PORT, sp->host,
+			  sizeof(sp->host));
+		sp->carrier = stmt_carrier_name(p->s.carrier);
+		snprintf(sp->principal, sizeof(sp->principal), "%s",
+			 p->s.principal);
+	}
+	i = 0;
+	for (struct service *s = d->services; s; s = s->next, i++) {
+		struct snap_service *ss = &sn->services[i];
+
+		snprintf(ss->name, sizeof(ss->name), "%s", s->s.name);
+		ss->proto = stmt_proto_name(s->s.proto);
+		host_port(&s->s.addr, 0, ss->target, sizeof(ss->target));
+		allow_text(&s->s, ss->allow, sizeof(ss->allow));
+		ss->opens = s->opens;
+		ss->refusals = s->refusals;
+	}
+	i = 0;
+	for (struct map *m = d->maps; m; m = m->next, i++) {
+		struct snap_map *sm = &sn->maps[i];
+
+		sm->proto = stmt_proto_name(m->s.proto);
+		snprintf(sm->addr, sizeof(sm->addr), "%s", m->addr);
+		snprintf(sm->peer, sizeof(sm->peer), "%s", m->s.peer);
+		snprintf(sm->service, sizeof(sm->service), "%s", m->s.service);
+		sm->stream = m->stream;
+		sm->state = map_state_name(m->state);
+		snprintf(sm->reason, sizeof(sm->reason), "%s", m->reason);
+	}
+	i = 0;
+	for (struct carrier *c = d->carriers; c; c = c->next)
+		snap_carrier_fill(d, c, &sn->carriers[i++]);
+	return 0;
+}
+
+static int do_show(struct daemon *d, const struct stmt *s, bool json,
+		   FILE *out, char *err, size_t errlen)
+{
+	struct snapshot sn;
+
+	if (snap_fill(d, &sn)) {
+		snprintf(err, errlen, "%s: out of memory",
+			 stmt_kind_name(s->kind));
+		return -1;
+	}
+	if (s->kind == STMT_SHOW)
+		(json ? show_json : show_text)(out, &sn);
+	else if (s->prometheus)
+		stats_prometheus(out, &sn);
+	else
+		(json ? stats_json : stats_text)(out, &sn);
+	snap_free(&sn);
+	return 0;
+}

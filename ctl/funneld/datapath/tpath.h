@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * funneld's TCP forwarding: a TCP map or service runs on an ordered
+ * stream, one flow per TCP connection, in funneld on both data paths
+ * (funnel.ko carries these streams as "user" streams and hands their
+ * frames to funneld).
+ *
+ *   client (map) side, TCP_LISTEN: a listening socket; each accepted
+ *     connection is a flow with the next flow id; its bytes go out in
+ *     DATA frames of that flow, in order; FLOW_END when it closes.
+ *   server (service) side, TCP_CONNECT: a DATA frame with a new flow id
+ *     opens a TCP connection to the target; bytes both ways; FLOW_END
+ *     from either side closes the flow (after the queued bytes are
+ *     written).
+ *
+ * No frame is ever dropped on an ordered stream: when the carrier cannot
+ * take more, reading from the TCP sockets pauses until it can
+ * (tpath_stream_resume()); bytes for a flow whose socket cannot take
+ * them are queued, up to a bound per flow, beyond which the flow is
+ * reset and FLOW_END sent.
+ */
+#ifndef FUNNEL_TPATH_H
+#define FUNNEL_TPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/frame.h"
+#include "common/fstats.h"
+#include "funneld/loop.h"
+#include "funneld/datapath/upath.h"	/* upath_send_fn, struct upath_flow_info */
+
+enum tpath_kind { TPATH_LISTEN = 1, TPATH_CONNECT };
+
+struct tpath_stream;
+
+struct tpath_stream_cfg {
+	uint16_t id;			/* stream id */
+	enum tpath_kind kind;
+	struct sockaddr_storage addr;	/* LISTEN: bind; CONNECT: target */
+	socklen_t addrlen;
+	uint32_t flow_max;		/* 0: FUNNEL_FLOW_MAX_DEFAULT */
+	uint32_t idle_ms;		/* 0: no idle timeout (TCP default) */
+	struct flowbudget *budget;	/* shared flow limit, or NULL */
+};
+
+/*
+ * send() returns -1 when the carrier's queue is full: the stream then
+ * stops reading its sockets until tpath_stream_resume().
+ */
+struct tpath_stream *tpath_stream_new(struct loop *l,
+				      const struct tpath_stream_cfg *cfg,
+				      upath_send_fn send, void *send_arg,
+				      char *err, size_t errlen);
+void tpath_stream_free(struct tpath_stream *s);
+
+/* A DATA or FLOW_END frame of this stream from the carrier. */
+void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f);
+
+/* The carrier has room again: read the sockets again. */
+void tpath_stream_resume(struct tpath_stream *s);
+
+void tpath_stream_stats(const struct tpath_stream *s, struct fstats *out);
+uint32_t tpath_stream_nflows(const struct tpath_stream *s);
+void tpath_stream_flows(const struct tpath_stream *s,
+			int (*fn)(const struct upath_flow_info *fi, void *arg),
+			void *arg);
+
+#endif /* FUNNEL_TPATH_H */

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A snapshot of funneld's state for "show" and "stats": plain data that
+ * funneld fills in (daemon.c) and show.c renders as text, JSON or the
+ * Prometheus text exposition format.  Every string is NUL-terminated;
+ * addresses are written as "1.2.3.4:53" or "[fd00::1]:53".
+ */
+#ifndef FUNNEL_SNAP_H
+#define FUNNEL_SNAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/fstats.h"
+
+#define SNAP_ADDR_MAX	272	/* "[ipv6]:port", or a DNS name and port */
+#define SNAP_TEXT_MAX	256
+
+struct snap_flow {
+	uint32_t id;
+	char local[SNAP_ADDR_MAX];
+	char remote[SNAP_ADDR_MAX];
+	uint32_t idle_ms;
+	struct fstats st;
+};
+
+/* A stream of a carrier: one map (outgoing carrier) or one service use. */
+struct snap_stream {
+	uint16_t id;
+	char service[64];		/* service name */
+	const char *proto;		/* "udp", "tcp" */
+	/*
+	 * Outgoing carrier: the map's local address ("127.0.0.1:5300").
+	 * Incoming carrier: the service's target ("127.0.0.1:53").
+	 */
+	char addr[SNAP_ADDR_MAX];
+	/*
+	 * "opening", "open": a refused or closed stream is gone, its map
+	 * (snap_map) says why
+	 */
+	const char *state;
+	char reason[SNAP_TEXT_MAX];	/* not filled in yet: "" */
+	bool unordered;
+	uint32_t key_gen;		/* key generation in use, 0: plaintext */
+	uint64_t rekeys;
+	char principal[SNAP_TEXT_MAX];	/* the stream's client principal */
+	uint32_t nflows;
+	struct fstats st;
+	struct snap_flow *flows;
+	size_t n_flows;
+};
+
+struct snap_carrier {
+	/* the peer's name (outgoing) or "" (incoming) */
+	char peer[64];
+	bool incoming;
+	const char *transport;		/* "tcp" */
+	const char *datapath;		/* "kernel", "user"; "" unconnected */
+	/* "idle", "connecting", "handshake", "up", "backoff" */
+	const char *state;
+	char local[SNAP_ADDR_MAX];
+	char remote[SNAP_ADDR_MAX];
+	char peer_node[SNAP_TEXT_MAX];	/* the peer's HELLO node name */
+	char principal[SNAP_TEXT_MAX];	/* the peer, authenticated; "" */
+	uint32_t kernel_id;		/* funnel.ko carrier id, 0 if none */
+	uint64_t up_ms;			/* time since up, 0 if not up */
+	uint32_t reconnects;		/* times brought up again */
+	uint64_t next_try_ms;		/* backoff: ms to the next attempt */
+	char last_error[SNAP_TEXT_MAX];	/* "" if none */
+	uint32_t pings_missed;
+	struct fstats st;		/* carrier-level counters */
+	struct snap_stream *streams;
+	size_t n_streams;
+};
+
+struct snap_peer {
+	char name[64];
+	char host[SNAP_ADDR_MAX];	/* HOST:PORT as configured */
+	const char *carrier;		/* "auto", "sctp", "sctp-udp", "tcp" */
+	char principal[SNAP_TEXT_MAX];	/* "" if any */
+};
+
+struct snap_service {
+	char name[64];
+	const char *proto;
+	char target[SNAP_ADDR_MAX];
+	char allow[SNAP_TEXT_MAX];	/* "alice@R,bob@R", "" if none */
+	uint64_t opens;			/* streams opened for it */
+	uint64_t refusals;		/* opens refused */
+};
+
+struct snap_map {
+	const char *proto;
+	char addr[SNAP_ADDR_MAX];	/* ADDR:PORT as bound */
+	char peer[64];
+	char service[64];
+	uint16_t stream;		/* 0 while not opened */
+	/* "waiting", "opening", "open", "refused", "closed" */
+	const char *state;
+	char reason[SNAP_TEXT_MAX];	/* why not open; "" if none */
+};
+
+struct snapshot {
+	const char *version;		/* FUNNEL_VERSION */
+	const char *datapath;		/* "auto", "kernel", "user" (option) */
+	bool kernel_available;		/* funnel.ko answers */
+	bool plaintext;
+	char identity[SNAP_TEXT_MAX];	/* "" if none */
+	uint64_t uptime_ms;
+	/* incoming carriers refused: too many in their handshake, too many
+	 * in it from one address, their principal's carriers at the limit;
+	 * streams refused at their principal's limit
+	 */
+	uint64_t refused_handshakes, refused_address, refused_principal;
+	uint64_t refused_streams;
+	char (*listens)[SNAP_ADDR_MAX];
+	size_t n_listens;
+	struct snap_peer *peers;
+	size_t n_peers;
+	struct snap_service *services;
+	size_t n_services;
+	struct snap_map *maps;
+	size_t n_maps;
+	struct snap_carrier *carriers;
+	size_t n_carriers;
+};
+
+/* Human-readable "show" output. */
+void show_text(FILE *f, const struct snapshot *s);
+/* "show --json": one JSON object, newline-terminated. */
+void show_json(FILE *f, const struct snapshot *s);
+/* "stats": counters per peer, carrier, stream and map, as text. */
+void stats_text(FILE *f, const struct snapshot *s);
+/* "stats --json" */
+void stats_json(FILE *f, const struct snapshot *s);
+/* "stats --prometheus": text exposition format 0.0.4. */
+void stats_prometheus(FILE *f, const struct snapshot *s);
+
+#endif /* FUNNEL_SNAP_H */

@@ -1,0 +1,976 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Security of carriers and streams: GSS-API contexts, keys and rekeys
+ * (see csec.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/funnel.h>
+
+#include "funneld/carrier/transport.h"
+#include "funneld/sec/csec.h"
+#include "funneld/sec/gss.h"
+#include "funneld/log.h"
+#include "funneld/sec/seal.h"
+#include "funneld/datapath/tpath.h"
+#include "funneld/worker.h"
+
+struct gjob;
+
+/* The carrier's context, from its first step to HELLO. */
+struct csec_car {
+	struct fgss g;
+	struct fgss_token first;	/* initiator: sent after the preamble */
+	struct gjob *job;		/* initiator: the first step, running */
+};
+
+struct csec {
+	struct fgss g;			/* established context of the keys */
+	struct fgss ng;			/* context being run (ng.role set) */
+	struct gjob *job;		/* client: the first step of ng, running */
+	bool ready;			/* client: keys of generation 1 derived */
+	uint32_t gen;			/* generation installed (primary) */
+	uint32_t next_gen;		/* server: derived, waiting REKEY_DONE */
+	uint64_t rekeys;
+	char principal[FGSS_NAME_MAX];	/* the initiator's principal */
+	uint8_t keys[FGSS_DERIVE_LEN];	/* last derived, cleared once used */
+	struct fgss_token first;	/* client: first token, after OPEN */
+
+	/* sealing in funneld */
+	bool user;
+	unsigned int primary;		/* slot index of the primary key */
+	bool used[2];
+	bool want_rekey;		/* asked while the old key was in use */
+	bool fresh;			/* the next rekey: fresh tickets */
+	struct seal_key tx[2];
+	struct seal_rx rx[2];
+
+	struct loop_timer t_rekey;	/* client: before the context ends */
+	struct loop_timer t_del;	/* delete the old (secondary) key */
+	struct carrier *c;
+	struct cstream *cs;
+};
+
+static const char *keytab(const struct daemon *d)
+{
+	return d->identity.kind ? d->identity.path : NULL;
+}
+
+/*
+ * The MEMORY ccache the initiator contexts of this identity share, named
+ * on first use (daemon.c destroys it with the identity); NULL without a
+ * keytab, when the credentials come from the default ccache anyway.
+ */
+static const char *shared_ccache(struct daemon *d)
+{
+	if (!d->identity.kind)
+		return NULL;
+	if (!d->gss_ccache[0])
+		fgss_ccache_new(d->gss_ccache, sizeof(d->gss_ccache));
+	return d->gss_ccache;
+}
+
+/* This end's principal: the identity's, or any the credentials hold. */
+static const char *me(const struct daemon *d)
+{
+	return d->identity.kind ? d->identity.principal : NULL;
+}
+
+/*
+ * The acceptor's name as the initiator asks for it: the peer's
+ * "principal" clause, else the host-based service funnel@HOST.
+ */
+static void target_name(const struct carrier *c, char *buf, size_t len)
+{
+	const struct peer *p = c->peer;
+
+	if (p->s.principal[0])
+		snprintf(buf, len, "%s", p->s.principal);
+	else
+		snprintf(buf, len, "funnel@%s", p->s.addr.host);
+}
+
+static int send_token(struct carrier *c, uint16_t stream,
+		      struct fgss_token *t)
+{
+	int ret = 0;
+
+	if (t->len)
+		ret = carrier_send_token(c, stream, t->data, t->len);
+	fgss_token_free(t);
+	return ret;
+}
+
+/* ---- an initiator's first step, in a worker ---- */
+
+/*
+ * fgss_init_cc() and the first fgss_step() of an initiator: the calls
+ * that may ask the KDC for a TGT and a service ticket, and wait for it
+ * (krb5's timeouts: 18 s and more for a KDC that drops packets).  They
+ * run in a worker thread on copies of their input; the context and the
+ * token come back to the loop, where cb takes them (and must free them)
+ * unless the requester cancelled the job.
+ */
+struct gjob {
+	struct worker_job w;		/* first: the job is the gjob */
+	char target[FGSS_NAME_MAX + 16];
+	char keytab[STMT_PATH_MAX + 1];	/* "": none (the default ccache) */
+	char me[STMT_PRINCIPAL_MAX + 1];	/* "": any */
+	char ccache[64];		/* "": a private one */
+	struct fgss g;
+	struct fgss_token tok;
+	bool ok;
+	void (*cb)(struct gjob *j, void *arg);
+	void *arg;
+};
+
+static void gjob_run(struct worker_job *w)
+{
+	struct gjob *j = (struct gjob *)w;
+
+	j->ok = !fgss_init_cc(&j->g, j->target, j->keytab[0] ? j->keytab : NULL,
+			      j->me[0] ? j->me : NULL,
+			      j->ccache[0] ? j->ccache : NULL) &&
+		fgss_step(&j->g, NULL, 0, &j->tok) != FGSS_ERROR;
+}
+
+static void gjob_done(struct worker_job *w, bool cancelled)
+{
+	struct gjob *j = (struct gjob *)w;
+
+	if (!cancelled)
+		j->cb(j, j->arg);
+	/* what cb did not take */
+	fgss_token_free(&j->tok);
+	fgss_free(&j->g);
+	free(j);
+}
+
+/*
+ * Start the first step of an initiator context for carrier c (fresh: a
+ * private ccache, fresh tickets).  NULL with err: not started.
+ */
+static struct gjob *gjob_start(struct carrier *c, bool fresh,
+			       void (*cb)(struct gjob *j, void *arg),
+			       void *arg, char *err, size_t errlen)
+{
+	struct daemon *d = c->d;
+	struct gjob *j = calloc(1, sizeof(*j));
+	const char *cc = fresh ? NULL : shared_ccache(d);
+	struct workers *wk;
+	int ret;
+
+	if (!j) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	target_name(c, j->target, sizeof(j->target));
+	snprintf(j->keytab, sizeof(j->keytab), "%s", keytab(d) ? keytab(d) : "");
+	snprintf(j->me, sizeof(j->me), "%s", me(d) ? me(d) : "");
+	snprintf(j->ccache, sizeof(j->ccache), "%s", cc ? cc : "");
+	j->cb = cb;
+	j->arg = arg;
+	wk = daemon_workers_gss(d);
+	ret = wk ? worker_submit(wk, &j->w, gjob_run, gjob_done) : -ENOMEM;
+	if (ret) {
+		snprintf(err, errlen, "GSS-API: %s",
+			 ret == -EAGAIN ? "too many contexts waiting for the KDC" :
+			 strerror(-ret));
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void gjob_cancel(struct gjob *j)
+{
+	if (j)
+		worker_cancel(&j->w);
+}
+
+/* The job's context and token become *g and *tok (cb only). */
+static void gjob_take(struct gjob *j, struct fgss *g, struct fgss_token *tok)
+{
+	*g = j->g;
+	memset(&j->g, 0, sizeof(j->g));
+	*tok = j->tok;
+	j->tok.data = NULL;
+	j->tok.len = 0;
+}
+
+/* ---- the carrier's context ---- */
+
+static void car_prepared(struct gjob *j, void *arg)
+{
+	struct carrier *c = arg;
+
+	c->gss->job = NULL;
+	if (!j->ok) {
+		carrier_prepared(c, fgss_error(&j->g));
+		return;
+	}
+	gjob_take(j, &c->gss->g, &c->gss->first);
+	carrier_prepared(c, NULL);
+}
+
+int csec_carrier_prepare(struct carrier *c, char *err, size_t errlen)
+{
+	csec_carrier_free(c);
+	c->gss = calloc(1, sizeof(*c->gss));
+	if (!c->gss) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->gss->job = gjob_start(c, false, car_prepared, c, err, errlen);
+	return c->gss->job ? 0 : -1;
+}
+
+int csec_carrier_start(struct carrier *c)
+{
+	struct daemon *d = c->d;
+
+	c->state = CAR_AUTH;
+	if (c->peer) {
+		/* the first step ran before the connection was made */
+		if (!c->gss || !c->gss->g.role || c->gss->job) {
+			carrier_fail(c, "GSS-API: the first step is missing");
+			return -1;
+		}
+		return send_token(c, FUNNEL_CTRL_STREAM, &c->gss->first);
+	}
+	c->gss = calloc(1, sizeof(*c->gss));
+	if (!c->gss) {
+		carrier_fail(c, "out of memory");
+		return -1;
+	}
+	if (fgss_accept_init_as(&c->gss->g, keytab(d), me(d))) {
+		carrier_fail(c, "GSS-API: %s", fgss_error(&c->gss->g));
+		return -1;
+	}
+	return 0;
+}
+
+void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
+{
+	struct fgss_token t = { 0 };
+	enum fgss_status st;
+
+	if (c->gss->g.established) {
+		carrier_fail(c, "protocol error: a token after the context");
+		return;
+	}
+	if (len >= CTRL_HDR_LEN && tok[0] == CTRL_VERSION &&
+	    tok[1] == CTRL_HELLO) {
+		struct ctrl_msg m;
+		const char *why;
+
+		/* a peer in plaintext says HELLO at once (a token is ASN.1,
+		 * 0x60...): answer ours so that it logs why, and give up;
+		 * a carrier never comes up without its context
+		 */
+		if (!ctrl_decode(tok, len, &m, &why) &&
+		    m.features & CTRL_FEAT_PLAINTEXT) {
+			carrier_hello(c);
+			carrier_fail(c, "plaintext mismatch: this side is not plaintext, the peer is plaintext; both ends need the 'plaintext' statement, or neither");
+		} else {
+			carrier_fail(c, "protocol error: HELLO before the carrier's GSS-API context");
+		}
+		return;
+	}
+	st = fgss_step(&c->gss->g, tok, len, &t);
+	if (st == FGSS_ERROR) {
+		carrier_fail(c, "GSS-API: %s", fgss_error(&c->gss->g));
+		return;
+	}
+	if (send_token(c, FUNNEL_CTRL_STREAM, &t) || c->fd < 0)
+		return;
+	if (st == FGSS_CONTINUE)
+		return;
+	snprintf(c->peer_principal, sizeof(c->peer_principal), "%s",
+		 fgss_peer(&c->gss->g));
+	log_info("%s: carrier authenticated: the peer is %s",
+		 carrier_name(c), c->peer_principal);
+	csec_carrier_free(c);
+	carrier_hello(c);
+}
+
+void csec_carrier_free(struct carrier *c)
+{
+	if (!c->gss)
+		return;
+	gjob_cancel(c->gss->job);
+	fgss_token_free(&c->gss->first);
+	fgss_free(&c->gss->g);
+	free(c->gss);
+	c->gss = NULL;
+}
+
+/* ---- keys ---- */
+
+/* This end's encrypt and decrypt halves of sec->keys. */
+static void halves(const struct csec *sec, const uint8_t **enc,
+		   const uint8_t **dec)
+{
+	bool init = sec->g.role == FGSS_INITIATOR;
+
+	*enc = sec->keys + (init ? FGSS_OFF_I2A : FGSS_OFF_A2I);
+	*dec = sec->keys + (init ? FGSS_OFF_A2I : FGSS_OFF_I2A);
+}
+
+static void fill_kpath_key(const struct daemon *d, const struct csec *sec,
+			   uint32_t gen, struct kpath_key *kk)
+{
+	const uint8_t *enc, *dec;
+
+	halves(sec, &enc, &dec);
+	kk->id = gen;
+	kk->enc_key = enc;
+	kk->enc_salt = enc + FGSS_KEY_LEN;
+	kk->dec_key = dec;
+	kk->dec_salt = dec + FGSS_KEY_LEN;
+	kk->soft_limit = d->key_soft_limit ? d->key_soft_limit :
+			 CSEC_SOFT_LIMIT;
+	kk->hard_limit = CSEC_HARD_LIMIT > kk->soft_limit ? CSEC_HARD_LIMIT :
+			 kk->soft_limit;
+}
+
+static void slot_free(struct csec *sec, unsigned int i)
+{
+	if (!sec->used[i])
+		return;
+	seal_key_free(&sec->tx[i]);
+	seal_rx_free(&sec->rx[i]);
+	sec->used[i] = false;
+}
+
+/* Put generation gen (sec->keys) into physical slot i of funneld's keys. */
+static int slot_set(struct carrier *c, struct csec *sec, unsigned int i,
+		    uint32_t gen)
+{
+	struct kpath_key kk;
+
+	fill_kpath_key(c->d, sec, gen, &kk);
+	slot_free(sec, i);
+	if (seal_key_init(&sec->tx[i], gen, kk.enc_key, kk.enc_salt,
+			  kk.soft_limit, kk.hard_limit))
+		return -1;
+	if (seal_rx_init(&sec->rx[i], gen, kk.dec_key, kk.dec_salt,
+			 !sec->cs->unordered)) {
+		seal_key_free(&sec->tx[i]);
+		return -1;
+	}
+	sec->used[i] = true;
+	return 0;
+}
+
+int csec_install_first(struct carrier *c, struct cstream *cs,
+		       struct kpath_key *kk, char *err, size_t errlen)
+{
+	struct csec *sec = cs->sec;
+
+	sec->gen = 1;
+	sec->user = !c->kernel || cs->proto != IPPROTO_UDP;
+	if (!sec->user) {
+		fill_kpath_key(c->d, sec, 1, kk);
+		return 1;
+	}
+	sec->primary = 0;
+	if (slot_set(c, sec, 0, 1)) {
+		snprintf(err, errlen, "cannot set up AES-256-GCM");
+		return -1;
+	}
+	explicit_bzero(sec->keys, sizeof(sec->keys));
+	return 0;
+}
+
+void csec_forget_keys(struct cstream *cs)
+{
+	if (cs->sec)
+		explicit_bzero(cs->sec->keys, sizeof(cs->sec->keys));
+}
+
+/* Install generation gen (sec->keys) as the secondary key. */
+static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
+{
+	char err[DAEMON_TEXT_MAX];
+	struct kpath_key kk;
+	int ret = 0;
+
+	/* the old key in the secondary slot goes now, not later: a timer
+	 * left running would delete the new one
+	 */
+	loop_timer_cancel(c->d->loop, &sec->t_del);
+	if (sec->user) {
+		ret = slot_set(c, sec, !sec->primary, gen);
+		if (ret)
+			log_warn("%s: stream %u: cannot set up AES-256-GCM",
+				 carrier_name(c), sec->cs->id);
+	} else {
+		fill_kpath_key(c->d, sec, gen, &kk);
+		kpath_key_del(&c->d->kp, c->kid, sec->cs->id,
+			      FUNNEL_KEY_SLOT_SECONDARY, NULL, 0);
+		ret = kpath_key_new(&c->d->kp, c->kid, sec->cs->id,
+				    FUNNEL_KEY_SLOT_SECONDARY, &kk, err,
+				    sizeof(err));
+		if (ret)
+			log_warn("%s: stream %u: %s", carrier_name(c),
+				 sec->cs->id, err);
+	}
+	explicit_bzero(sec->keys, sizeof(sec->keys));
+	return ret;
+}
+
+/*
+ * Make the secondary key primary; the old one goes CSEC_DEL_OLD_MS later.
+ * -1: the swap failed, the stream is closed (the two ends would be out
+ * of step for good).
+ */
+static int swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
+{
+	struct cstream *cs = sec->cs;
+	char err[DAEMON_TEXT_MAX];
+
+	if (sec->user) {
+		if (!sec->used[!sec->primary]) {
+			snprintf(err, sizeof(err), "key swap: no new key");
+			goto fail;
+		}
+		sec->primary = !sec->primary;
+	} else if (kpath_key_swap(&c->d->kp, c->kid, cs->id, err,
+				  sizeof(err))) {
+		goto fail;
+	}
+	sec->gen = gen;
+	sec->rekeys++;
+	loop_timer_arm(c->d->loop, &sec->t_del, CSEC_DEL_OLD_MS);
+	log_info("%s: stream %u: key generation %u in use", carrier_name(c),
+		 cs->id, gen);
+	/* a TCP stream may have stopped on a frame it could not seal */
+	if (cs->tp)
+		tpath_stream_resume(cs->tp);
+	return 0;
+fail:
+	carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
+	return -1;
+}
+
+static void rekey_start(struct carrier *c, struct csec *sec);
+
+static void del_fire(struct loop *l, void *arg)
+{
+	struct csec *sec = arg;
+	struct carrier *c = sec->c;
+
+	(void)l;
+	if (sec->user)
+		slot_free(sec, !sec->primary);
+	else
+		kpath_key_del(&c->d->kp, c->kid, sec->cs->id,
+			      FUNNEL_KEY_SLOT_SECONDARY, NULL, 0);
+	if (sec->want_rekey && sec->g.role == FGSS_INITIATOR)
+		rekey_start(c, sec);
+}
+
+/* ---- stream contexts ---- */
+
+static void arm_rekey(struct carrier *c, struct csec *sec)
+{
+	long long life = fgss_lifetime(&sec->g);
+	long long margin, at;
+
+	if (sec->g.role != FGSS_INITIATOR || life < 0 ||
+	    life == (long long)GSS_C_INDEFINITE) {
+		loop_timer_cancel(c->d->loop, &sec->t_rekey);
+		return;
+	}
+	/* security.md section 6: the larger of 60 s and a tenth, but not
+	 * sooner than 10 s (half the lifetime if shorter) from now
+	 */
+	margin = life / 10 > 60 ? life / 10 : 60;
+	at = life - margin;
+	if (at < (life / 2 < 10 ? life / 2 : 10))
+		at = life / 2 < 10 ? life / 2 : 10;
+	if (at < 1)
+		at = 1;
+	loop_timer_arm(c->d->loop, &sec->t_rekey, (uint64_t)at * 1000);
+	log_debug("%s: stream %u: context valid %lld s, rekey in %lld s",
+		  carrier_name(c), sec->cs->id, life, at);
+}
+
+static struct csec *sec_new(struct carrier *c, struct cstream *cs);
+
+static void stream_prepared(struct gjob *j, void *arg)
+{
+	struct csec *sec = arg;
+	struct carrier *c = sec->c;
+
+	sec->job = NULL;
+	if (!j->ok) {
+		char why[FGSS_ERR_MAX + 16];
+
+		snprintf(why, sizeof(why), "GSS-API: %s", fgss_error(&j->g));
+		carrier_stream_prepared(c, sec->cs, why);
+		return;
+	}
+	gjob_take(j, &sec->ng, &sec->first);
+	/* the server's deadline starts with OPEN: ours too */
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
+	carrier_stream_prepared(c, sec->cs, NULL);
+}
+
+int csec_client_start(struct carrier *c, struct cstream *cs,
+		      char *err, size_t errlen)
+{
+	struct csec *sec = sec_new(c, cs);
+
+	if (!sec) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	sec->job = gjob_start(c, false, stream_prepared, sec, err, errlen);
+	return sec->job ? 0 : -1;
+}
+
+void csec_send_first(struct carrier *c, struct cstream *cs)
+{
+	send_token(c, cs->id, &cs->sec->first);
+}
+
+int csec_server_start(struct carrier *c, struct cstream *cs,
+		      char *err, size_t errlen)
+{
+	struct csec *sec = sec_new(c, cs);
+
+	if (!sec) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (fgss_accept_init_as(&sec->ng, keytab(c->d), me(c->d))) {
+		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
+		return -1;
+	}
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
+	return 0;
+}
+
+bool csec_ready(const struct cstream *cs)
+{
+	return cs->sec && cs->sec->ready;
+}
+
+static void rekey_prepared(struct gjob *j, void *arg)
+{
+	struct csec *sec = arg;
+	struct carrier *c = sec->c;
+	struct fgss_token t = { 0 };
+
+	sec->job = NULL;
+	if (!j->ok) {
+		log_warn("%s: stream %u: rekey: GSS-API: %s (again in %u s)",
+			 carrier_name(c), sec->cs->id, fgss_error(&j->g),
+			 CSEC_RETRY_MS / 1000);
+		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
+		return;
+	}
+	gjob_take(j, &sec->ng, &t);
+	log_debug("%s: stream %u: rekey to generation %u", carrier_name(c),
+		  sec->cs->id, sec->gen + 1);
+	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
+	send_token(c, sec->cs->id, &t);
+}
+
+/*
+ * Client: start a new context on an open stream.  Its first step runs in
+ * a worker; the stream goes on with its keys meanwhile.
+ */
+static void rekey_start(struct carrier *c, struct csec *sec)
+{
+	char err[DAEMON_TEXT_MAX];
+	bool fresh;
+
+	if (sec->ng.role || sec->job)
+		return;		/* one at a time */
+	if (sec->t_del.armed) {
+		sec->want_rekey = true;	/* once the old key is gone */
+		return;
+	}
+	sec->want_rekey = false;
+	/* a rekey for the context's lifetime needs a new service ticket,
+	 * not the one the shared ccache holds: a private ccache of its own
+	 */
+	fresh = sec->fresh;
+	sec->fresh = false;
+	/* no deadline while the KDC is asked: krb5 gives up by itself */
+	loop_timer_cancel(c->d->loop, &sec->t_rekey);
+	log_debug("%s: stream %u: rekey: a new context%s", carrier_name(c),
+		  sec->cs->id, fresh ? ", fresh tickets" : "");
+	sec->job = gjob_start(c, fresh, rekey_prepared, sec, err, sizeof(err));
+	if (!sec->job) {
+		log_warn("%s: stream %u: rekey: %s (again in %u s)",
+			 carrier_name(c), sec->cs->id, err,
+			 CSEC_RETRY_MS / 1000);
+		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
+	}
+}
+
+/*
+ * t_rekey: the lifetime timer of an open stream (client), and the
+ * deadline of a context being run: a stream that does not open in
+ * time is given up, a rekey that does not complete is run again.
+ */
+static void rekey_fire(struct loop *l, void *arg)
+{
+	struct csec *sec = arg;
+
+	(void)l;
+	if (sec->cs->state != CS_OPEN) {
+		carrier_stream_fail(sec->c, sec->cs, CTRL_R_NOT_AUTHORIZED,
+				    "no GSS-API context within the time allowed");
+		return;
+	}
+	if (sec->ng.role) {
+		log_warn("%s: stream %u: rekey not done in %u s: again",
+			 carrier_name(sec->c), sec->cs->id,
+			 CSEC_DEADLINE_MS / 1000);
+		fgss_free(&sec->ng);
+	}
+	sec->fresh = true;
+	rekey_start(sec->c, sec);
+}
+
+static struct csec *sec_new(struct carrier *c, struct cstream *cs)
+{
+	struct csec *sec = calloc(1, sizeof(*sec));
+
+	if (!sec)
+		return NULL;
+	sec->c = c;
+	sec->cs = cs;
+	loop_timer_init(&sec->t_rekey, rekey_fire, sec);
+	loop_timer_init(&sec->t_del, del_fire, sec);
+	cs->sec = sec;
+	return sec;
+}
+
+/* The context being run failed: the stream ends, or the rekey is retried. */
+static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why)
+{
+	struct csec *sec = cs->sec;
+
+	if (cs->state == CS_OPEN && sec->g.role == FGSS_INITIATOR) {
+		log_warn("%s: stream %u: rekey: %s", carrier_name(c), cs->id,
+			 why);
+		fgss_free(&sec->ng);
+		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
+		return;
+	}
+	/* the server: a refused rekey (not authorized any more, a bad
+	 * ticket) ends the stream; the client offers its map again
+	 */
+	carrier_stream_fail(c, cs, CTRL_R_NOT_AUTHORIZED, why);
+}
+
+/* Server: the allow list of the stream's service. */
+static int authorized(struct carrier *c, struct cstream *cs, struct fgss *g)
+{
+	const struct service *svc = daemon_service(c->d, cs->service);
+	const char *allow[STMT_ALLOW_MAX];
+
+	if (!svc) {
+		snprintf(g->err, sizeof(g->err), "service %s is gone",
+			 cs->service);
+		return -1;
+	}
+	for (unsigned int i = 0; i < svc->s.n_allow; i++)
+		allow[i] = svc->s.allow[i];
+	return fgss_allowed(g, allow, svc->s.n_allow);
+}
+
+/* The context being run is established: it becomes the keys' context. */
+static int ctx_done(struct carrier *c, struct cstream *cs, uint32_t gen)
+{
+	struct csec *sec = cs->sec;
+	const char *who = fgss_peer(&sec->ng);
+
+	if (sec->g.role && strcmp(who, sec->principal) &&
+	    sec->ng.role == FGSS_ACCEPTOR) {
+		snprintf(sec->ng.err, sizeof(sec->ng.err),
+			 "rekey by %s, the stream is %s's", who,
+			 sec->principal);
+		return -1;
+	}
+	if (sec->ng.role == FGSS_ACCEPTOR && authorized(c, cs, &sec->ng))
+		return -1;
+	if (fgss_derive(&sec->ng, cs->id, gen, sec->keys))
+		return -1;
+	fgss_free(&sec->g);
+	sec->g = sec->ng;
+	memset(&sec->ng, 0, sizeof(sec->ng));
+	if (sec->g.role == FGSS_ACCEPTOR)	/* the client renews */
+		loop_timer_cancel(c->d->loop, &sec->t_rekey);
+	snprintf(sec->principal, sizeof(sec->principal), "%s",
+		 fgss_peer(&sec->g));
+	return 0;
+}
+
+void csec_stream_token(struct carrier *c, struct cstream *cs,
+		       const uint8_t *tok, size_t len)
+{
+	struct csec *sec = cs->sec;
+	struct fgss_token t = { 0 };
+	enum fgss_status st;
+	uint32_t gen;
+
+	if (!sec->ng.role) {
+		/* the client starts a rekey: only the server takes that; a
+		 * rekey whose REKEY_DONE never came is dropped for it
+		 */
+		if (cs->state == CS_OPEN && sec->g.role == FGSS_ACCEPTOR &&
+		    sec->next_gen) {
+			log_warn("%s: stream %u: generation %u dropped, the client rekeys again",
+				 carrier_name(c), cs->id, sec->next_gen);
+			sec->next_gen = 0;
+			del_fire(c->d->loop, sec);
+		}
+		if (cs->state != CS_OPEN || sec->g.role != FGSS_ACCEPTOR ||
+		    fgss_accept_init_as(&sec->ng, keytab(c->d),
+					me(c->d))) {
+			log_warn("%s: stream %u: unexpected token dropped%s%s",
+				 carrier_name(c), cs->id,
+				 sec->ng.err[0] ? ": " : "", sec->ng.err);
+			fgss_free(&sec->ng);
+			return;
+		}
+	}
+	st = fgss_step(&sec->ng, tok, len, &t);
+	if (st == FGSS_ERROR) {
+		char why[FGSS_ERR_MAX + 16];
+
+		snprintf(why, sizeof(why), "GSS-API: %s", fgss_error(&sec->ng));
+		ctx_failed(c, cs, why);
+		return;
+	}
+	if (st == FGSS_CONTINUE) {
+		send_token(c, cs->id, &t);
+		return;
+	}
+	gen = cs->state == CS_OPEN ? sec->gen + 1 : 1;
+	if (ctx_done(c, cs, gen)) {
+		char why[FGSS_ERR_MAX + 16];
+
+		fgss_token_free(&t);
+		snprintf(why, sizeof(why), "%s", fgss_error(&sec->ng));
+		ctx_failed(c, cs, why);
+		return;
+	}
+	if (sec->g.role == FGSS_ACCEPTOR) {
+		if (cs->state != CS_OPEN) {
+			/* install, last token, OPEN_OK (carrier.c) */
+			log_info("%s: stream %u: %s authenticated for service %s",
+				 carrier_name(c), cs->id, sec->principal,
+				 cs->service);
+			carrier_stream_accept(c, cs, t.data, t.len);
+			fgss_token_free(&t);
+			return;
+		}
+		/* rekey: decrypt with G+1 now, encrypt on REKEY_DONE */
+		if (install_next(c, sec, gen)) {
+			fgss_token_free(&t);
+			carrier_stream_fail(c, cs, CTRL_R_INTERNAL,
+					    "cannot install the new key");
+			return;
+		}
+		sec->next_gen = gen;
+		send_token(c, cs->id, &t);
+		return;
+	}
+	fgss_token_free(&t);
+	arm_rekey(c, sec);
+	if (cs->state != CS_OPEN) {
+		sec->ready = true;	/* OPEN_OK comes next */
+		return;
+	}
+	/* client rekey: the server decrypts G+1 already */
+	if (install_next(c, sec, gen)) {
+		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
+		return;
+	}
+	if (swap_keys(c, sec, gen))
+		return;		/* the stream is closed */
+	{
+		struct ctrl_msg m = { .type = CTRL_REKEY_DONE,
+				      .stream = cs->id, .generation = gen };
+
+		m.present = CTRL_BIT(CTRL_A_STREAM) |
+			    CTRL_BIT(CTRL_A_GENERATION);
+		carrier_send_ctrl(c, &m);
+	}
+}
+
+void csec_rekey_done(struct carrier *c, struct cstream *cs, uint32_t gen)
+{
+	struct csec *sec = cs->sec;
+
+	if (!sec || !sec->next_gen || gen != sec->next_gen) {
+		log_warn("%s: stream %u: REKEY_DONE for generation %u ignored",
+			 carrier_name(c), cs->id, gen);
+		return;
+	}
+	sec->next_gen = 0;
+	swap_keys(c, sec, gen);
+}
+
+/* A key of this end reached its soft limit: the client rekeys, or is asked. */
+static void soft_limit(struct carrier *c, struct csec *sec)
+{
+	struct ctrl_msg m = { .type = CTRL_REKEY, .stream = sec->cs->id,
+			      .generation = sec->gen };
+
+	log_info("%s: stream %u: key %u reached its soft limit",
+		 carrier_name(c), sec->cs->id, sec->gen);
+	if (sec->g.role == FGSS_INITIATOR) {
+		rekey_start(c, sec);
+		return;
+	}
+	m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION);
+	carrier_send_ctrl(c, &m);
+}
+
+void csec_rekey_asked(struct carrier *c, struct cstream *cs, uint32_t gen)
+{
+	struct csec *sec = cs->sec;
+
+	if (sec && cs->state == CS_OPEN && gen == sec->gen)
+		rekey_start(c, sec);
+}
+
+void csec_key_expire(struct daemon *d, uint32_t kid, uint16_t stream,
+		     uint32_t key_id)
+{
+	for (struct carrier *c = d->carriers; c; c = c->next) {
+		struct cstream *cs;
+
+		if (!c->kernel || c->kid != kid)
+			continue;
+		for (cs = c->streams; cs; cs = cs->next)
+			if (cs->id == stream)
+				break;
+		if (cs && cs->sec && cs->sec->gen == key_id)
+			soft_limit(c, cs->sec);
+		return;
+	}
+}
+
+void csec_free(struct carrier *c, struct cstream *cs)
+{
+	struct csec *sec = cs->sec;
+
+	if (!sec)
+		return;
+	gjob_cancel(sec->job);
+	loop_timer_cancel(c->d->loop, &sec->t_rekey);
+	loop_timer_cancel(c->d->loop, &sec->t_del);
+	fgss_free(&sec->g);
+	fgss_free(&sec->ng);
+	fgss_token_free(&sec->first);
+	slot_free(sec, 0);
+	slot_free(sec, 1);
+	explicit_bzero(sec->keys, sizeof(sec->keys));
+	free(sec);
+	cs->sec = NULL;
+}
+
+/* ---- sealing in funneld ---- */
+
+bool csec_user_sealed(const struct cstream *cs)
+{
+	return cs->sec && cs->sec->user && cs->sec->gen;
+}
+
+int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
+	      size_t len, const uint8_t **out, size_t *outlen)
+{
+	struct csec *sec = cs->sec;
+	bool soft = false;
+	int n;
+
+	*out = frame;
+	*outlen = len;
+	if (!csec_user_sealed(cs) || frame[2] != FUNNEL_T_DATA)
+		return 0;
+	n = seal_frame(&sec->tx[sec->primary], frame, frame + FUNNEL_HDR_LEN,
+		       len - FUNNEL_HDR_LEN, c->sbuf, FUNNEL_MAX_FRAME, &soft);
+	if (n == -ENOKEY)
+		FST(&c->st, TX_DROP_NO_KEY)++;
+	else if (n == -EIO)
+		FST(&c->st, TX_DROP_QUEUE)++;
+	if (n < 0)
+		return n == -EMSGSIZE || n == -ENOKEY ? n : -EIO;
+	if (soft)
+		soft_limit(c, sec);
+	*out = c->sbuf;
+	*outlen = (size_t)n;
+	return 0;
+}
+
+int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,
+	      size_t len, struct funnel_frame *f)
+{
+	struct csec *sec = cs->sec;
+	struct seal_rx *slot[2] = { NULL, NULL };
+	enum seal_verdict v;
+	struct seal_rx *rx;
+	size_t n = 0;
+
+	if (!(f->flags & FUNNEL_F_SEALED)) {
+		FST(&c->st, RX_DROP_NO_KEY)++;
+		return -1;
+	}
+	if (sec->used[sec->primary])
+		slot[FUNNEL_KEY_SLOT_PRIMARY] = &sec->rx[sec->primary];
+	if (sec->used[!sec->primary])
+		slot[FUNNEL_KEY_SLOT_SECONDARY] = &sec->rx[!sec->primary];
+	rx = seal_rx_pick(slot, f->flags);
+	v = rx ? seal_open(rx, buf, len, c->sbuf, FUNNEL_MAX_FRAME, &n) :
+		 SEAL_NO_KEY;
+	switch (v) {
+	case SEAL_OK:
+		break;
+	case SEAL_MALFORMED:
+		FST(&c->st, RX_DROP_MALFORMED)++;
+		return -1;
+	case SEAL_NO_KEY:
+		FST(&c->st, RX_DROP_NO_KEY)++;
+		return -1;
+	case SEAL_REPLAY:
+		FST(&c->st, RX_DROP_REPLAY)++;
+		return -1;
+	case SEAL_AUTH:
+		FST(&c->st, RX_DROP_AUTH)++;
+		return -1;
+	}
+	f->flags &= (uint8_t)~(FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
+	f->body = c->sbuf;
+	f->body_len = n;
+	return 0;
+}
+
+/* ---- show ---- */
+
+uint32_t csec_generation(const struct cstream *cs)
+{
+	return cs->sec ? cs->sec->gen : 0;
+}
+
+uint64_t csec_rekeys(const struct cstream *cs)
+{
+	return cs->sec ? cs->sec->rekeys : 0;
+}
+
+const char *csec_principal(const struct cstream *cs)
+{
+	return cs->sec ? cs->sec->principal : "";
+}
