@@ -17,224 +17,19 @@
 
 #include <linux/funnel.h>
 
-#include "funneld/carrier/transport.h"
-#include "funneld/sec/csec.h"
+#include "funneld/carrier/carrier.h"
 #include "funneld/daemon.h"
-#include "funneld/sec/gss.h"
 #include "funneld/keytab.h"
 #include "funneld/log.h"
 #include "funneld/report/snap.h"
-#include "funneld/datapath/tpath.h"
-#include "funneld/datapath/upath.h"
+#include "funneld/sec/gss.h"
+
+/* At shutdown, jobs still running are waited for this long (each pool). */
+#define WK_STOP_GRACE_MS	500
 
 #ifndef FUNNEL_VERSION
 #error "build with -DFUNNEL_VERSION"
 #endif
-
-/* ---- addresses ---- */
-
-int addr_resolve(const struct stmt_addr *a, int socktype,
-		 struct sockaddr_storage *ss, socklen_t *len,
-		 char *err, size_t errlen)
-{
-	(void)socktype;
-	memset(ss, 0, sizeof(*ss));
-	if (a->is_name) {
-		/* never getaddrinfo() in the loop: resolve_start() */
-		snprintf(err, errlen, "'%s' is a name, not an address",
-			 a->host);
-		return -1;
-	}
-	if (a->family == AF_INET) {
-		struct sockaddr_in *sin = (void *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr = a->in4;
-		sin->sin_port = htons(a->port);
-		*len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (void *)ss;
-
-		/* no address: the any address, dual-stack */
-		sin6->sin6_family = AF_INET6;
-		if (a->family == AF_INET6)
-			sin6->sin6_addr = a->in6;
-		sin6->sin6_port = htons(a->port);
-		*len = sizeof(*sin6);
-	}
-	return 0;
-}
-
-/* Worker pools: threads, and jobs that may wait for one. */
-#define WK_DNS_THREADS		2
-#define WK_DNS_QUEUE		256
-#define WK_GSS_THREADS		4
-#define WK_GSS_QUEUE		(FUNNEL_STREAMS_MAX + 64)
-/* At shutdown, jobs still running are waited for this long (each pool). */
-#define WK_STOP_GRACE_MS	500
-
-struct workers *daemon_workers_dns(struct daemon *d)
-{
-	if (!d->wk_dns)
-		d->wk_dns = workers_new(d->loop, "dns", WK_DNS_THREADS,
-					WK_DNS_QUEUE);
-	return d->wk_dns;
-}
-
-struct workers *daemon_workers_gss(struct daemon *d)
-{
-	if (!d->wk_gss)
-		d->wk_gss = workers_new(d->loop, "gss", WK_GSS_THREADS,
-					WK_GSS_QUEUE);
-	return d->wk_gss;
-}
-
-void addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], host,
-				  sizeof(host));
-			snprintf(buf, len, "%s:%u", host,
-				 ntohs(sin6->sin6_port));
-		} else {
-			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
-				  sizeof(host));
-			snprintf(buf, len, "[%s]:%u", host,
-				 ntohs(sin6->sin6_port));
-		}
-	} else {
-		snprintf(buf, len, "-");
-	}
-}
-
-static bool addr_equal(const struct sockaddr_storage *a,
-		       const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	{
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
-	}
-}
-
-/* Open a socket bound to ss (v6 any address: dual-stack). -1 + err. */
-static int bind_socket(const struct sockaddr_storage *ss, socklen_t len,
-		       int type, const char *what, char *err, size_t errlen)
-{
-	char text[64];
-	int fd, one = 1, zero = 0;
-
-	addr_format(ss, text, sizeof(text));
-	fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s %s: socket: %s", what, text,
-			 strerror(errno));
-		return -1;
-	}
-	if (type == SOCK_STREAM)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (const struct sockaddr *)ss, len)) {
-		snprintf(err, errlen, "%s %s: %s", what, text,
-			 strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void host_port(const struct stmt_addr *a, uint16_t dflt, char *buf,
-		      size_t len)
-{
-	bool v6 = a->family == AF_INET6 && !a->is_name;
-
-	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "",
-		 a->port ? a->port : dflt);
-}
-
-void map_hold(struct map *m)
-{
-	char err[DAEMON_TEXT_MAX];
-
-	if (m->hold_fd >= 0)
-		return;
-	m->hold_fd = bind_socket(&m->local, m->local_len,
-				 m->s.proto == IPPROTO_TCP ? SOCK_STREAM :
-				 SOCK_DGRAM, "map: bind", err, sizeof(err));
-	if (m->hold_fd < 0)
-		log_debug("%s", err);
-}
-
-void map_release(struct map *m)
-{
-	if (m->hold_fd >= 0)
-		close(m->hold_fd);
-	m->hold_fd = -1;
-}
-
-/* ---- lookups ---- */
-
-static struct peer *peer_find(struct daemon *d, const char *name)
-{
-	for (struct peer *p = d->peers; p; p = p->next)
-		if (!strcmp(p->s.name, name))
-			return p;
-	return NULL;
-}
-
-struct service *daemon_service(struct daemon *d, const char *name)
-{
-	for (struct service *s = d->services; s; s = s->next)
-		if (!strcmp(s->s.name, name))
-			return s;
-	return NULL;
-}
-
-struct map *daemon_map_find(struct daemon *d, int proto,
-			    const struct sockaddr_storage *ss)
-{
-	for (struct map *m = d->maps; m; m = m->next)
-		if (m->s.proto == proto && addr_equal(&m->local, ss))
-			return m;
-	return NULL;
-}
-
-const char *map_state_name(enum map_state st)
-{
-	switch (st) {
-	case MAP_WAITING:
-		return "waiting";
-	case MAP_OPENING:
-		return "opening";
-	case MAP_OPEN:
-		return "open";
-	case MAP_REFUSED:
-		return "refused";
-	case MAP_CLOSED:
-		return "closed";
-	}
-	return "?";
-}
 
 /* ---- statements ---- */
 
@@ -298,7 +93,7 @@ static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 {
 	struct peer *p;
 
-	if (peer_find(d, s->name)) {
+	if (config_peer(d, s->name)) {
 		snprintf(err, errlen, "peer add: peer '%s' exists (peer del first)",
 			 s->name);
 		return -1;
@@ -345,7 +140,7 @@ static unsigned int maps_of_peer(struct daemon *d, const char *name)
 static int do_peer_del(struct daemon *d, const struct stmt *s, char *err,
 		       size_t errlen)
 {
-	struct peer **pp, *p = peer_find(d, s->name);
+	struct peer **pp, *p = config_peer(d, s->name);
 	unsigned int n;
 
 	if (!p) {
@@ -372,7 +167,7 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 {
 	struct service *svc;
 
-	if (daemon_service(d, s->name)) {
+	if (config_service(d, s->name)) {
 		snprintf(err, errlen, "service add: service '%s' exists (service del first)",
 			 s->name);
 		return -1;
@@ -393,7 +188,7 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 static int do_service_del(struct daemon *d, const struct stmt *s, char *err,
 			  size_t errlen)
 {
-	struct service **pp, *svc = daemon_service(d, s->name);
+	struct service **pp, *svc = config_service(d, s->name);
 
 	if (!svc) {
 		snprintf(err, errlen, "service del: no service '%s'", s->name);
@@ -420,7 +215,7 @@ static int map_addr(const struct stmt *s, struct sockaddr_storage *ss,
 static int do_map_add(struct daemon *d, const struct stmt *s,
 		      bool from_config, char *err, size_t errlen)
 {
-	struct peer *p = peer_find(d, s->peer);
+	struct peer *p = config_peer(d, s->peer);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct map *m;
@@ -434,7 +229,7 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 	}
 	map_addr(s, &ss, &len);
 	addr_format(&ss, text, sizeof(text));
-	if (daemon_map_find(d, s->proto, &ss)) {
+	if (config_map_find(d, s->proto, &ss)) {
 		snprintf(err, errlen, "map add: %s %s is already mapped",
 			 stmt_proto_name(s->proto), text);
 		return -1;
@@ -488,13 +283,13 @@ static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
 
 	map_addr(s, &ss, &len);
 	addr_format(&ss, text, sizeof(text));
-	m = daemon_map_find(d, s->proto, &ss);
+	m = config_map_find(d, s->proto, &ss);
 	if (!m) {
 		snprintf(err, errlen, "map del: no map %s %s",
 			 stmt_proto_name(s->proto), text);
 		return -1;
 	}
-	p = peer_find(d, m->s.peer);
+	p = config_peer(d, m->s.peer);
 	if (p)
 		carrier_map_deleted(p->car, m);
 	for (pp = &d->maps; *pp != m; pp = &(*pp)->next)
@@ -665,125 +460,9 @@ static size_t list_len(const void *head, size_t next_off)
 
 #define LIST_LEN(head, type) list_len(head, offsetof(type, next))
 
-struct flow_fill {
-	struct snap_stream *ss;
-	size_t cap;
-};
-
-static void add_flow(struct flow_fill *ff, uint32_t id,
-		     const struct sockaddr_storage *local,
-		     const struct sockaddr_storage *remote, uint32_t idle,
-		     const struct fstats *st)
-{
-	struct snap_stream *ss = ff->ss;
-	struct snap_flow *f;
-
-	if (ss->n_flows == ff->cap) {
-		size_t cap = ff->cap ? ff->cap * 2 : 16;
-		struct snap_flow *nf = realloc(ss->flows, cap * sizeof(*nf));
-
-		if (!nf)
-			return;
-		ss->flows = nf;
-		ff->cap = cap;
-	}
-	f = &ss->flows[ss->n_flows++];
-	memset(f, 0, sizeof(*f));
-	f->id = id;
-	addr_format(local, f->local, sizeof(f->local));
-	addr_format(remote, f->remote, sizeof(f->remote));
-	f->idle_ms = idle;
-	f->st = *st;
-}
-
-static void kflow_cb(const struct kpath_flow *kf, void *arg)
-{
-	add_flow(arg, kf->id, &kf->local, &kf->remote, kf->idle_ms, &kf->st);
-}
-
-static int uflow_cb(const struct upath_flow_info *fi, void *arg)
-{
-	add_flow(arg, fi->id, &fi->local, &fi->remote, fi->idle_ms, &fi->st);
-	return 0;
-}
-
-static void snap_stream_fill(struct daemon *d, struct carrier *c,
-			     struct cstream *cs, struct snap_stream *ss)
-{
-	struct flow_fill ff = { ss, 0 };
-
-	ss->id = cs->id;
-	snprintf(ss->service, sizeof(ss->service), "%s", cs->service);
-	ss->proto = stmt_proto_name(cs->proto);
-	snprintf(ss->addr, sizeof(ss->addr), "%s", cs->addr);
-	ss->state = cs->state == CS_OPEN ? "open" : "opening";
-	ss->unordered = cs->unordered;
-	ss->key_gen = csec_generation(cs);
-	ss->rekeys = csec_rekeys(cs);
-	snprintf(ss->principal, sizeof(ss->principal), "%s",
-		 csec_principal(cs));
-	if (cs->in_kernel && !cs->tp) {
-		kpath_stream_stats(&d->kp, c->kid, cs->id, &ss->st,
-				   &ss->nflows);
-		kpath_flows(&d->kp, c->kid, cs->id, kflow_cb, &ff);
-	} else if (cs->up) {
-		upath_stream_stats(cs->up, &ss->st);
-		ss->nflows = upath_stream_nflows(cs->up);
-		upath_stream_flows(cs->up, uflow_cb, &ff);
-	}
-	if (cs->tp) {
-		tpath_stream_stats(cs->tp, &ss->st);
-		ss->nflows = tpath_stream_nflows(cs->tp);
-		tpath_stream_flows(cs->tp, uflow_cb, &ff);
-	}
-}
-
-static void snap_carrier_fill(struct daemon *d, struct carrier *c,
-			      struct snap_carrier *sc)
-{
-	uint64_t now = loop_now_ms();
-	size_t i = 0;
-
-	snprintf(sc->peer, sizeof(sc->peer), "%s", c->peer ? c->peer->s.name : "");
-	sc->incoming = !c->peer;
-	sc->transport = c->ops->name;
-	sc->datapath = c->fd < 0 ? "" : c->kernel ? "kernel" : "user";
-	sc->state = carrier_state_name(c->state);
-	snprintf(sc->local, sizeof(sc->local), "%s", c->fd >= 0 ? c->local_text : "");
-	snprintf(sc->remote, sizeof(sc->remote), "%s", c->remote_text);
-	snprintf(sc->peer_node, sizeof(sc->peer_node), "%s", c->peer_node);
-	snprintf(sc->principal, sizeof(sc->principal), "%s",
-		 c->peer_principal);
-	sc->kernel_id = c->kid;
-	sc->up_ms = c->state == CAR_UP ? now - c->up_since : 0;
-	sc->reconnects = c->reconnects;
-	sc->next_try_ms = c->state == CAR_BACKOFF && c->next_try > now ?
-			  c->next_try - now : 0;
-	snprintf(sc->last_error, sizeof(sc->last_error), "%s", c->last_error);
-	sc->pings_missed = c->pings_missed;
-	if (c->kernel && c->kid)
-		kpath_carrier_stats(&d->kp, c->kid, &sc->st);
-	else
-		sc->st = c->st;
-	sc->n_streams = LIST_LEN(c->streams, struct cstream);
-	sc->streams = calloc(sc->n_streams ? sc->n_streams : 1,
-			     sizeof(*sc->streams));
-	if (!sc->streams) {
-		sc->n_streams = 0;
-		return;
-	}
-	for (struct cstream *cs = c->streams; cs; cs = cs->next)
-		snap_stream_fill(d, c, cs, &sc->streams[i++]);
-}
-
 static void snap_free(struct snapshot *sn)
 {
-	for (size_t i = 0; i < sn->n_carriers; i++) {
-		for (size_t j = 0; j < sn->carriers[i].n_streams; j++)
-			free(sn->carriers[i].streams[j].flows);
-		free(sn->carriers[i].streams);
-	}
-	free(sn->carriers);
+	carrier_snap_free(sn);
 	free(sn->listens);
 	free(sn->peers);
 	free(sn->services);
@@ -823,15 +502,12 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 	sn->n_peers = LIST_LEN(d->peers, struct peer);
 	sn->n_services = LIST_LEN(d->services, struct service);
 	sn->n_maps = LIST_LEN(d->maps, struct map);
-	sn->n_carriers = LIST_LEN(d->carriers, struct carrier);
 	sn->listens = calloc(sn->n_listens + 1, sizeof(*sn->listens));
 	sn->peers = calloc(sn->n_peers + 1, sizeof(*sn->peers));
 	sn->services = calloc(sn->n_services + 1, sizeof(*sn->services));
 	sn->maps = calloc(sn->n_maps + 1, sizeof(*sn->maps));
-	sn->carriers = calloc(sn->n_carriers + 1, sizeof(*sn->carriers));
 	if (!sn->listens || !sn->peers || !sn->services || !sn->maps ||
-	    !sn->carriers) {
-		sn->n_carriers = 0;
+	    carrier_snap_fill(d, sn)) {
 		snap_free(sn);
 		return -1;
 	}
@@ -872,9 +548,6 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		sm->state = map_state_name(m->state);
 		snprintf(sm->reason, sizeof(sm->reason), "%s", m->reason);
 	}
-	i = 0;
-	for (struct carrier *c = d->carriers; c; c = c->next)
-		snap_carrier_fill(d, c, &sn->carriers[i++]);
 	return 0;
 }
 

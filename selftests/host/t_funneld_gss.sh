@@ -4,7 +4,7 @@
 # funneld with Kerberos on this host, userspace data path (no VM): a
 # throwaway MIT KDC, two daemons over loopback under valgrind, the
 # carrier and every stream authenticated, frames sealed by funneld
-# (ctl/seal.c) on a UDP and a TCP stream, rekeys forced by a small key
+# (ctl/funneld/sec/seal.c) on a UDP and a TCP stream, rekeys forced by a small key
 # soft limit during request/response traffic with nothing lost, a stream
 # refused by an allow list, a peer in plaintext refused, and SIGTERM:
 # no valgrind error, no leak.

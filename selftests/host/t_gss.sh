@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# GSS-API contexts and key derivation (ctl/gss.c, Documentation/
+# GSS-API contexts and key derivation (ctl/funneld/sec/gss.c, Documentation/
 # security.md) against a throwaway MIT KDC in a temp dir: realm
 # FUNNEL.TEST, principals funnel/hoster, alice and bob, their keytabs.
 # selftests/tools/gss_pair runs initiator and acceptor in one process.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gss_pair: a GSS-API initiator and acceptor (ctl/gss.c) in one process,
+ * gss_pair: a GSS-API initiator and acceptor (ctl/funneld/sec/gss.c) in one process,
  * exchanging their tokens in memory, then deriving keys on both sides.
  *
  *   gss_pair [-t TARGET] [-c CLIENT_KEYTAB] [-k KEYTAB] [-a PRINCIPAL]...

@@ -5,6 +5,7 @@
 #   - ctl/ (funnelctl, funnel-nl) built with gcc and with clang, -Werror
 #   - the cmocka tests (ASan+UBSan, gcc), also built with clang
 #   - spec_check.py (header vs YAML) and its negative tests
+#   - scripts/layers.py (ctl/'s includes one way) and its negative tests
 #   - the fuzz targets over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
 #   - command-line tests of funnelctl and funnel-nl
@@ -156,6 +157,11 @@ fi
 
 suite "spec" /usr/bin/python3 "$here/spec_check.py"
 suite "spec-negative" sh "$here/spec_check_selftest.sh"
+
+# ---- ctl/'s includes point one way (architecture.md section 3.0) ----
+
+suite "layers" /usr/bin/python3 "$top/scripts/layers.py"
+suite "layers-negative" sh "$here/layers_selftest.sh"
 
 # ---- fuzz target over seeds ----
 

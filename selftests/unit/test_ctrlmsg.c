@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of the control protocol codec (ctl/ctrlmsg.c). */
+/* Unit tests of the control protocol codec (ctl/common/ctrlmsg.c). */
 
 #include <setjmp.h>
 #include <stdarg.h>

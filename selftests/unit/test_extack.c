@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of the extended ACK parser (ctl/extack.c). */
+/* Unit tests of the extended ACK parser (ctl/common/extack.c). */
 
 #include <errno.h>
 #include <setjmp.h>

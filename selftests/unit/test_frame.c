@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of the frame codec (ctl/frame.c). */
+/* Unit tests of the frame codec (ctl/common/frame.c). */
 
 #include <setjmp.h>
 #include <stdarg.h>

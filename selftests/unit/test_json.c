@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of json_string() (ctl/json.c) and utf8_seq() (ctl/utf8.c):
+ * Unit tests of json_string() (ctl/common/json.c) and utf8_seq() (ctl/utf8.c):
  * whatever bytes a string holds (it may come from a peer), the JSON text
  * is valid and valid UTF-8.  utf8_seq() is checked on the boundaries of
  * RFC 3629; json_string() on fixed cases, then on thousands of random

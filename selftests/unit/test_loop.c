@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of ctl/loop.c, funneld's event loop: timers fire once, in
+ * Unit tests of ctl/funneld/loop.c, funneld's event loop: timers fire once, in
  * deadline order; re-initialising or re-arming an armed timer leaves
  * the loop's timer list sound (once a cycle: funneld spun at 100% CPU);
  * cancelling from a callback; loop_free() with a timer still armed.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of frame sealing (ctl/seal.c) against wire-format.md
+ * Unit tests of frame sealing (ctl/funneld/sec/seal.c) against wire-format.md
  * section 9: known answers, round trips, tampering, replay windows,
  * limits and key phases.
  */

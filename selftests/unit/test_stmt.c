@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of the statement parser (ctl/stmt.c). */
+/* Unit tests of the statement parser (ctl/common/stmt.c). */
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -16,7 +16,7 @@
 
 #include <linux/funnel.h>
 
-#include "funneld/carrier/transport.h"
+#include "funneld/carrier/priv.h"
 
 #define TCP_RX_BATCH	16		/* reads per wakeup */
 

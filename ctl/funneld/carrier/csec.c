@@ -10,8 +10,8 @@
 
 #include <linux/funnel.h>
 
-#include "funneld/carrier/transport.h"
-#include "funneld/sec/csec.h"
+#include "funneld/carrier/priv.h"
+#include "funneld/carrier/csec.h"
 #include "funneld/sec/gss.h"
 #include "funneld/log.h"
 #include "funneld/sec/seal.h"
@@ -173,7 +173,7 @@ static struct gjob *gjob_start(struct carrier *c, bool fresh,
 	snprintf(j->ccache, sizeof(j->ccache), "%s", cc ? cc : "");
 	j->cb = cb;
 	j->arg = arg;
-	wk = daemon_workers_gss(d);
+	wk = config_workers_gss(d);
 	ret = wk ? worker_submit(wk, &j->w, gjob_run, gjob_done) : -ENOMEM;
 	if (ret) {
 		snprintf(err, errlen, "GSS-API: %s",
@@ -676,7 +676,7 @@ static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why)
 /* Server: the allow list of the stream's service. */
 static int authorized(struct carrier *c, struct cstream *cs, struct fgss *g)
 {
-	const struct service *svc = daemon_service(c->d, cs->service);
+	const struct service *svc = config_service(c->d, cs->service);
 	const char *allow[STMT_ALLOW_MAX];
 
 	if (!svc) {

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "funneld/daemon.h"
+#include "funneld/carrier/priv.h"
 #include "common/frame.h"
 #include "funneld/datapath/kpath.h"
 

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside carrier/: the carrier and its streams, and the calls between
+ * carrier.c (life cycle, transmit, receive), accept.c (incoming
+ * carriers and their limits), stream.c (streams and maps), ctrl.c (the
+ * control protocol), csec.c (contexts, keys, rekeys) and the transports.
+ * Nothing outside carrier/ includes this file.
+ */
+#ifndef FUNNEL_CARRIER_PRIV_H
+#define FUNNEL_CARRIER_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ctrlmsg.h"
+#include "common/frame.h"
+#include "common/fstats.h"
+#include "funneld/carrier/carrier.h"
+#include "funneld/carrier/transport.h"
+#include "funneld/config.h"
+#include "funneld/datapath/flowtab.h"
+#include "funneld/loop.h"
+#include "funneld/resolve.h"
+
+/* Limits and timers of carriers (operations.md lists them). */
+#define CAR_TIMEOUT_MS		5000	/* connect, preamble, hello */
+#define CAR_CONNECT_NEXT_MS	2000	/* connect, when more addresses wait */
+#define CAR_BACKOFF_MIN_MS	500
+#define CAR_BACKOFF_MAX_MS	30000
+#define CAR_PINGS_MISSED_MAX	3
+#define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
+#define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
+#define CAR_HANDSHAKES_MAX	64		/* incoming, not up yet */
+#define CAR_HANDSHAKES_PER_ADDR	8		/* of them from one address */
+/* incoming carriers up, and their streams, of one principal at most */
+#define CAR_PRINCIPAL_CARRIERS	8
+#define CAR_PRINCIPAL_STREAMS	FUNNEL_STREAMS_MAX
+/* flows of the userspace data path (a socket each), per carrier; all
+ * carriers: DAEMON_USER_FLOWS_MAX (daemon.h)
+ */
+#define CAR_USER_FLOWS_MAX	16384
+#define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+enum cstream_state { CS_OPENING, CS_OPEN };
+
+struct csec;
+struct csec_car;
+
+/* A stream of a carrier. */
+struct cstream {
+	struct cstream *next;
+	struct carrier *car;
+	uint16_t id;
+	enum cstream_state state;
+	char service[CTRL_SERVICE_MAX + 1];
+	int proto;			/* IPPROTO_UDP or IPPROTO_TCP */
+	bool unordered;
+	char addr[64];			/* map address or service target */
+	struct map *map;		/* outgoing carrier: its map */
+	bool in_kernel;			/* a funnel.ko stream exists */
+	struct upath_stream *up;	/* userspace path stream (UDP) */
+	struct tpath_stream *tp;	/* TCP stream, on either path */
+	struct csec *sec;		/* GSS context and keys (csec.c) */
+
+	/* service side: the target, resolved when OPEN came */
+	struct resolve *resolving;	/* its name, in a worker */
+	struct sockaddr_storage target;
+	socklen_t target_len;		/* 0 until resolved */
+	bool accept_wait;		/* authorized, waiting for the target */
+	uint8_t *accept_tok;		/* the context's last token, meanwhile */
+	size_t accept_toklen;
+};
+
+enum carrier_state {
+	CAR_IDLE,		/* outgoing, not started */
+	CAR_CONNECTING,		/* resolving, first GSS-API step, TCP connect */
+	CAR_PREAMBLE,		/* incoming, waiting for the preamble */
+	CAR_AUTH,		/* GSS-API context of the carrier */
+	CAR_HELLO,		/* waiting for the peer's HELLO */
+	CAR_UP,
+	CAR_BACKOFF,		/* outgoing, waiting to reconnect */
+};
+
+struct carrier {
+	struct carrier *next;		/* daemon's list */
+	struct daemon *d;
+	const struct carrier_ops *ops;	/* the transport (carrier.h) */
+	struct peer *peer;		/* NULL for incoming */
+	enum carrier_state state;
+	struct flowbudget flows;	/* its userspace-path flows */
+	int fd;
+	bool kernel;			/* the carrier runs in funnel.ko */
+	uint32_t kid;			/* funnel.ko carrier id */
+	struct sockaddr_storage local, remote;
+	char local_text[64], remote_text[64];
+	char peer_node[CTRL_TEXT_MAX + 1];
+	uint32_t peer_features;
+	struct csec_car *gss;		/* the carrier's context (csec.c) */
+	struct resolve *resolving;	/* outgoing: the peer's HOST */
+	struct resolve_addrs addrs;	/* outgoing: tried in turn */
+	unsigned int addr_next;		/* the next of addrs to try */
+	char peer_principal[256];	/* authenticated, "" in plaintext */
+	uint8_t *sbuf;			/* sealing and opening (csec.c) */
+
+	/* receive: preamble, then frames (deframed here on the user path) */
+	uint8_t pre[FUNNEL_PREAMBLE_LEN];
+	size_t pre_have;
+	uint8_t *rbuf;
+	struct funnel_deframer df;
+
+	/* transmit: whole frames with their length prefix */
+	uint8_t *obuf;
+	size_t olen, ocap, ooff;
+	bool pollout;			/* EPOLLOUT is being watched */
+	bool tx_blocked;		/* a DATA frame did not fit */
+
+	struct loop_timer t_timeout;	/* connect, preamble, hello */
+	struct loop_timer t_ping;
+	struct loop_timer t_backoff;
+	struct loop_timer t_fail;	/* a failure noticed while sending */
+	struct loop_timer t_maps;	/* the next refused map's retry */
+	char fail_why[DAEMON_TEXT_MAX];	/* set: failing, send nothing */
+	uint64_t ping_nonce[3];		/* the last pings sent */
+	bool ping_outstanding;
+	uint32_t pings_missed;
+	uint32_t backoff_ms;
+	uint32_t reconnects;
+	bool was_up;
+	uint64_t up_since;
+	uint64_t next_try;
+	char last_error[DAEMON_TEXT_MAX];
+
+	uint16_t next_stream;		/* outgoing: next id to try */
+	struct cstream *streams;
+	struct fstats st;		/* user path: carrier counters */
+};
+
+
+/* One whole frame (header and body) arrived on the carrier. */
+void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len);
+
+/* A control message (stream 0 CTRL frame body) of the peer. */
+void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len);
+
+/* For csec.c: the carrier's side of contexts and keys. */
+const char *carrier_name(const struct carrier *c);
+void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m);
+/* A CTRL frame on stream (a GSS-API token); 0 or -1 (carrier failing). */
+int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
+		       size_t len);
+/* The carrier's context is established: send HELLO (state CAR_HELLO). */
+void carrier_hello(struct carrier *c);
+/*
+ * Initiator: the first step of the carrier's context is done (err NULL:
+ * its token waits to be sent; else why it failed): connect now.
+ */
+void carrier_prepared(struct carrier *c, const char *err);
+/*
+ * Client: the first step of a stream's context is done (err NULL), or
+ * failed: send OPEN and the token, or give the map up for now.
+ */
+void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
+			     const char *err);
+/*
+ * Server: the stream's context is established and authorized: install
+ * the stream with its keys, send tok (the context's last token), then
+ * OPEN_OK.  On failure the stream is refused and removed.
+ */
+void carrier_stream_accept(struct carrier *c, struct cstream *cs,
+			   const void *tok, size_t toklen);
+/* Refuse (server) or close (client) a stream and remove it. */
+void carrier_stream_fail(struct carrier *c, struct cstream *cs,
+			 uint16_t reason, const char *text);
+
+/* Give the carrier up: log, tear down, reconnect later (outgoing). */
+__attribute__((format(printf, 2, 3)))
+void carrier_fail(struct carrier *c, const char *fmt, ...);
+
+const char *carrier_state_name(enum carrier_state st);
+
+/* carrier.c */
+uint64_t jittered(uint32_t step);
+int car_upath_send(void *arg, const uint8_t *frame, size_t len);
+int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
+void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
+			 uint16_t reason, const char *text);
+struct carrier *car_alloc(struct daemon *d);
+void car_established(struct carrier *c);
+void car_io(struct loop *l, int fd, uint32_t events, void *arg);
+
+/* stream.c */
+struct cstream *cs_find(struct carrier *c, uint16_t id);
+unsigned int cs_count(const struct carrier *c);
+void cs_remove(struct carrier *c, struct cstream *cs);
+struct cstream *cs_add(struct carrier *c, uint16_t id, int proto,
+		       const char *service, const char *addr);
+int cs_install(struct carrier *c, struct cstream *cs, bool listen,
+	       const struct sockaddr_storage *ss, socklen_t len, char *err,
+	       size_t errlen);
+void car_open_map(struct carrier *c, struct map *m);
+void car_maps_fire(struct loop *l, void *arg);
+void car_map_down(struct carrier *c, struct map *m);
+
+/* accept.c */
+unsigned int principal_carriers(const struct daemon *d, const char *principal,
+				const struct carrier *skip,
+				unsigned int *streams);
+void car_accept_read(struct carrier *c);
+
+#endif /* FUNNEL_CARRIER_PRIV_H */

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A carrier's streams: one per map on the side that connects (opened,
+ * retried with backoff, closed when the map goes), one per OPEN on the
+ * side that serves; each installed in funnel.ko or in the userspace
+ * path (upath.c for UDP, tpath.c for TCP).
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <linux/funnel.h>
+
+#include "funneld/carrier/csec.h"
+#include "funneld/carrier/priv.h"
+#include "funneld/datapath/tpath.h"
+#include "funneld/datapath/upath.h"
+#include "funneld/log.h"
+
+/* ---- streams ---- */
+
+struct cstream *cs_find(struct carrier *c, uint16_t id)
+{
+	struct cstream *cs;
+
+	for (cs = c->streams; cs; cs = cs->next)
+		if (cs->id == id)
+			return cs;
+	return NULL;
+}
+
+unsigned int cs_count(const struct carrier *c)
+{
+	unsigned int n = 0;
+
+	for (const struct cstream *cs = c->streams; cs; cs = cs->next)
+		n++;
+	return n;
+}
+
+/* Remove a stream from the carrier and from the data path. */
+void cs_remove(struct carrier *c, struct cstream *cs)
+{
+	struct cstream **pp;
+	char err[DAEMON_TEXT_MAX];
+
+	for (pp = &c->streams; *pp; pp = &(*pp)->next) {
+		if (*pp == cs) {
+			*pp = cs->next;
+			break;
+		}
+	}
+	if (cs->in_kernel && c->fd >= 0 &&
+	    kpath_stream_del(&c->d->kp, c->kid, cs->id, err, sizeof(err)))
+		log_warn("%s: stream %u: %s", carrier_name(c), cs->id, err);
+	if (cs->up)
+		upath_stream_free(cs->up);
+	if (cs->tp)
+		tpath_stream_free(cs->tp);
+	resolve_cancel(cs->resolving);
+	free(cs->accept_tok);
+	csec_free(c, cs);
+	if (cs->map && cs->map->stream == cs->id)
+		cs->map->stream = 0;
+	if (cs->map)
+		map_hold(cs->map);
+	free(cs);
+}
+
+struct cstream *cs_add(struct carrier *c, uint16_t id, int proto,
+		       const char *service, const char *addr)
+{
+	struct cstream *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return NULL;
+	cs->car = c;
+	cs->id = id;
+	cs->proto = proto;
+	/* UDP unordered, so that one loss delays nothing else; TCP ordered */
+	cs->unordered = proto == IPPROTO_UDP;
+	snprintf(cs->service, sizeof(cs->service), "%s", service);
+	snprintf(cs->addr, sizeof(cs->addr), "%s", addr);
+	cs->next = c->streams;
+	c->streams = cs;
+	return cs;
+}
+
+/*
+ * Install a stream in the data path; 0 or -1 with err.  listen: the map
+ * side (ss: the local address), else the service side (ss: the target).
+ * UDP streams run in funnel.ko on a kernel carrier; TCP streams always
+ * run in funneld (tpath.c), on a kernel carrier as "user" streams whose
+ * frames funnel.ko hands to funneld.
+ */
+int cs_install(struct carrier *c, struct cstream *cs, bool listen,
+	       const struct sockaddr_storage *ss, socklen_t len, char *err,
+	       size_t errlen)
+{
+	struct kpath_key kk, *key = NULL;
+
+	if (cs->sec) {
+		int r = csec_install_first(c, cs, &kk, err, errlen);
+
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			key = &kk;
+	}
+	if (cs->proto == IPPROTO_TCP) {
+		struct tpath_stream_cfg tcfg = {
+			.id = cs->id, .addr = *ss, .addrlen = len,
+			.kind = listen ? TPATH_LISTEN : TPATH_CONNECT,
+			.budget = &c->flows,
+		};
+
+		if (c->kernel) {
+			if (kpath_stream_new(&c->d->kp, c->kid, cs->id,
+					     FUNNEL_STREAM_USER, false, NULL,
+					     NULL, err, errlen))
+				return -1;
+			cs->in_kernel = true;
+		}
+		cs->tp = tpath_stream_new(c->d->loop, &tcfg, car_tpath_send, cs,
+					  err, errlen);
+		return cs->tp ? 0 : -1;
+	}
+	{
+		int kind = listen ? FUNNEL_STREAM_UDP_LISTEN :
+				    FUNNEL_STREAM_UDP_CONNECT;
+		struct upath_stream_cfg cfg = {
+			.id = cs->id, .kind = kind, .unordered = cs->unordered,
+			.addr = *ss, .addrlen = len, .budget = &c->flows,
+		};
+
+		if (c->kernel) {
+			int ret = kpath_stream_new(&c->d->kp, c->kid, cs->id,
+						   kind, cs->unordered, ss,
+						   key, err, errlen);
+
+			csec_forget_keys(cs);
+			if (ret)
+				return -1;
+			cs->in_kernel = true;
+			return 0;
+		}
+		cs->up = upath_stream_new(c->d->loop, &cfg, car_upath_send, cs,
+					  err, errlen);
+		return cs->up ? 0 : -1;
+	}
+}
+
+
+/* Client side: OPEN for a map's stream, then its context's first token. */
+static void car_send_open(struct carrier *c, struct cstream *cs)
+{
+	struct ctrl_msg msg = { .type = CTRL_OPEN };
+	struct map *m = cs->map;
+
+	msg.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_SERVICE) |
+		      CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED);
+	msg.stream = cs->id;
+	snprintf(msg.service, sizeof(msg.service), "%s", m->s.service);
+	msg.proto = m->s.proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
+	msg.ordered = !cs->unordered;
+	log_info("%s: opening stream %u for map %s %s -> service %s",
+		 carrier_name(c), cs->id, stmt_proto_name(m->s.proto), m->addr,
+		 m->s.service);
+	carrier_send_ctrl(c, &msg);
+	if (cs->sec)
+		csec_send_first(c, cs);
+}
+
+/* The map cannot open now (its stream, if any, is removed). */
+static void car_map_closed(struct carrier *c, struct map *m,
+			   struct cstream *cs, const char *why)
+{
+	if (cs)
+		cs_remove(c, cs);
+	m->state = MAP_CLOSED;
+	snprintf(m->reason, sizeof(m->reason), "%s", why);
+	car_map_down(c, m);
+}
+
+void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
+			     const char *err)
+{
+	if (err) {
+		log_warn("%s: map %s: %s", carrier_name(c), cs->map->addr, err);
+		car_map_closed(c, cs->map, cs, err);
+		return;
+	}
+	car_send_open(c, cs);
+}
+
+/*
+ * Client side: open the stream of a map (the carrier is up).  With
+ * GSS-API, OPEN goes out once the first step of the stream's context is
+ * done (carrier_stream_prepared()).
+ */
+void car_open_map(struct carrier *c, struct map *m)
+{
+	struct cstream *cs;
+	uint16_t id = 0;
+
+	for (unsigned int i = 0; i < FUNNEL_MAX_STREAM; i++) {
+		uint16_t cand = c->next_stream ? c->next_stream : 1;
+
+		c->next_stream = cand == FUNNEL_MAX_STREAM ? 1 : cand + 1;
+		if (!cs_find(c, cand)) {
+			id = cand;
+			break;
+		}
+	}
+	if (!id || cs_count(c) >= FUNNEL_STREAMS_MAX) {
+		car_map_closed(c, m, NULL, "too many streams on the carrier");
+		return;
+	}
+	cs = cs_add(c, id, m->s.proto, m->s.service, m->addr);
+	if (!cs) {
+		car_map_closed(c, m, NULL, "out of memory");
+		return;
+	}
+	cs->map = m;
+	cs->state = CS_OPENING;
+	m->last_open = loop_now_ms();
+	m->stream = id;
+	m->state = MAP_OPENING;
+	m->reason[0] = '\0';
+	if (!c->d->plaintext) {
+		char err[DAEMON_TEXT_MAX];
+
+		if (csec_client_start(c, cs, err, sizeof(err))) {
+			log_warn("%s: map %s: %s", carrier_name(c), m->addr,
+				 err);
+			car_map_closed(c, m, cs, err);
+		}
+		return;
+	}
+	car_send_open(c, cs);
+}
+
+/*
+ * Offer refused and closed maps again, each on its own backoff (daemon.h,
+ * set by car_open_map()): the peer may have added the service, or the
+ * local port may be free again.  One timer of the carrier fires at the
+ * earliest retry; the keepalive has nothing to do with it.
+ */
+static bool car_map_waits(const struct carrier *c, const struct map *m)
+{
+	return c->peer && !m->stream && !strcmp(m->s.peer, c->peer->s.name) &&
+	       (m->state == MAP_REFUSED || m->state == MAP_CLOSED);
+}
+
+static void car_arm_maps(struct carrier *c)
+{
+	uint64_t now = loop_now_ms(), first = UINT64_MAX;
+
+	for (struct map *m = c->d->maps; m; m = m->next)
+		if (car_map_waits(c, m) && m->next_open < first)
+			first = m->next_open;
+	if (c->state != CAR_UP || first == UINT64_MAX)
+		loop_timer_cancel(c->d->loop, &c->t_maps);
+	else
+		loop_timer_arm(c->d->loop, &c->t_maps,
+			       first > now ? first - now : 0);
+}
+
+void car_maps_fire(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
+	uint64_t now = loop_now_ms();
+
+	(void)l;
+	for (struct map *m = c->d->maps; m && c->state == CAR_UP; m = m->next)
+		if (car_map_waits(c, m) && now >= m->next_open)
+			car_open_map(c, m);
+	car_arm_maps(c);
+}
+
+/*
+ * Map m of carrier c was refused or closed: when to try it again, and the
+ * step after that.
+ */
+void car_map_down(struct carrier *c, struct map *m)
+{
+	uint64_t delay;
+
+	if (c->state != CAR_UP)
+		return;
+	if (!m->retry_ms)
+		m->retry_ms = MAP_RETRY_MIN_MS;
+	delay = jittered(m->retry_ms);
+	m->next_open = loop_now_ms() + delay;
+	m->retry_ms = m->retry_ms * 2 > MAP_RETRY_MAX_MS ? MAP_RETRY_MAX_MS :
+			m->retry_ms * 2;
+	log_info("%s: map %s: next try in %llu ms", carrier_name(c), m->addr,
+		 (unsigned long long)delay);
+	car_arm_maps(c);
+}
+
+void carrier_map_added(struct carrier *c, struct map *m)
+{
+	if (c->state == CAR_UP)
+		car_open_map(c, m);
+}
+
+void carrier_map_deleted(struct carrier *c, struct map *m)
+{
+	struct cstream *cs;
+
+	for (cs = c->streams; cs; cs = cs->next)
+		if (cs->map == m)
+			break;
+	if (!cs)
+		return;
+	log_info("%s: closing stream %u (map %s deleted)", carrier_name(c),
+		 cs->id, m->addr);
+	car_send_stream_msg(c, CTRL_CLOSE, cs->id, CTRL_R_CLOSED_BY_USER,
+			    "map deleted");
+	cs_remove(c, cs);
+}
+
+void carrier_service_deleted(struct daemon *d, const char *name)
+{
+	for (struct carrier *c = d->carriers; c; c = c->next) {
+		struct cstream *cs = c->streams, *next;
+
+		for (; cs; cs = next) {
+			next = cs->next;
+			if (cs->map || strcmp(cs->service, name))
+				continue;
+			log_info("%s: closing stream %u (service %s deleted)",
+				 carrier_name(c), cs->id, name);
+			car_send_stream_msg(c, CTRL_CLOSE, cs->id,
+					    CTRL_R_CLOSED_BY_USER,
+					    "service deleted");
+			cs_remove(c, cs);
+		}
+	}
+}
