@@ -387,6 +387,15 @@ void carrier_fail(struct carrier *c, const char *fmt, ...)
 		 c->state == CAR_UP ? "down" : "failed", c->last_error);
 	if (!c->peer && c->state != CAR_UP)
 		c->d->handshakes--;
+	/*
+	 * The backoff starts again from its minimum only after a carrier
+	 * that stayed up: one the peer drops right after HELLO (refused for
+	 * its principal's limit, say) backs off like a failed connect
+	 * instead of a full handshake twice a second.
+	 */
+	if (c->state == CAR_UP &&
+	    loop_now_ms() - c->up_since >= CAR_BACKOFF_STABLE_MS)
+		c->backoff_ms = CAR_BACKOFF_MIN_MS;
 	car_close_fd(c, true);
 	if (!c->peer) {
 		c->state = CAR_IDLE;

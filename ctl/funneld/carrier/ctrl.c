@@ -61,7 +61,6 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		d->handshakes--;
 	c->state = CAR_UP;
 	c->up_since = loop_now_ms();
-	c->backoff_ms = CAR_BACKOFF_MIN_MS;
 	c->last_error[0] = '\0';
 	if (c->was_up)
 		c->reconnects++;

@@ -28,6 +28,7 @@
 #define CAR_CONNECT_NEXT_MS	2000	/* connect, when more addresses wait */
 #define CAR_BACKOFF_MIN_MS	500
 #define CAR_BACKOFF_MAX_MS	30000
+#define CAR_BACKOFF_STABLE_MS	10000	/* up this long: backoff from the minimum */
 #define CAR_PINGS_MISSED_MAX	3
 #define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
 #define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
