@@ -81,9 +81,10 @@ static bool same_host(const struct sockaddr_storage *a,
  * principal (one peer's credentials, stolen or not) cannot take every
  * carrier and stream this daemon would serve.
  */
-unsigned int principal_carriers(const struct daemon *d, const char *principal,
-				const struct carrier *skip,
-				unsigned int *streams)
+unsigned int car_principal_carriers(const struct daemon *d,
+				    const char *principal,
+				    const struct carrier *skip,
+				    unsigned int *streams)
 {
 	unsigned int n = 0;
 

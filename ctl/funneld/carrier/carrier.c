@@ -70,7 +70,7 @@ static uint64_t random_u64(void)
 }
 
 /* A backoff delay: 3/4 to 5/4 of step, so that retries do not align. */
-uint64_t jittered(uint32_t step)
+uint64_t car_jittered(uint32_t step)
 {
 	return step * 3ULL / 4 + random_u64() % (step / 2 + 1);
 }
@@ -408,7 +408,7 @@ void carrier_fail(struct carrier *c, const char *fmt, ...)
 		return;
 	}
 	{
-		uint64_t delay = jittered(c->backoff_ms);
+		uint64_t delay = car_jittered(c->backoff_ms);
 
 		c->state = CAR_BACKOFF;
 		c->next_try = loop_now_ms() + delay;

@@ -48,7 +48,7 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		return;
 	}
 	if (!c->peer && !d->plaintext &&
-	    principal_carriers(d, c->peer_principal, c, NULL) >=
+	    car_principal_carriers(d, c->peer_principal, c, NULL) >=
 	    CAR_PRINCIPAL_CARRIERS) {
 		d->refused_principal++;
 		carrier_fail(c, "refused: %s has %u incoming carriers up already (at most %u per principal)",
@@ -174,7 +174,7 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 	if (!c->d->plaintext) {
 		unsigned int n;
 
-		principal_carriers(c->d, c->peer_principal, NULL, &n);
+		car_principal_carriers(c->d, c->peer_principal, NULL, &n);
 		if (n >= CAR_PRINCIPAL_STREAMS) {
 			svc->refusals++;
 			c->d->refused_streams++;

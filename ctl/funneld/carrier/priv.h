@@ -38,7 +38,7 @@
 #define CAR_PRINCIPAL_CARRIERS	8
 #define CAR_PRINCIPAL_STREAMS	FUNNEL_STREAMS_MAX
 /* flows of the userspace data path (a socket each), per carrier; all
- * carriers: DAEMON_USER_FLOWS_MAX (daemon.h)
+ * carriers: DAEMON_USER_FLOWS_MAX (config.h)
  */
 #define CAR_USER_FLOWS_MAX	16384
 #define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
@@ -183,32 +183,51 @@ void carrier_fail(struct carrier *c, const char *fmt, ...);
 const char *carrier_state_name(enum carrier_state st);
 
 /* carrier.c */
-uint64_t jittered(uint32_t step);
+/* step, varied by up to a quarter either way */
+uint64_t car_jittered(uint32_t step);
+/* the send functions given to upath and tpath streams (arg: the stream) */
 int car_upath_send(void *arg, const uint8_t *frame, size_t len);
 int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
+/* a control message about one stream (OPEN_OK, REFUSED, CLOSE...) */
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
 			 uint16_t reason, const char *text);
+/* a new carrier, linked into d's list, not started */
 struct carrier *car_alloc(struct daemon *d);
+/* the connection is up (either side): set it up and start the handshake */
 void car_established(struct carrier *c);
+/* the carrier socket's event callback */
 void car_io(struct loop *l, int fd, uint32_t events, void *arg);
 
 /* stream.c */
+/* a stream by id, NULL if none; how many; remove and free one */
 struct cstream *cs_find(struct carrier *c, uint16_t id);
 unsigned int cs_count(const struct carrier *c);
 void cs_remove(struct carrier *c, struct cstream *cs);
+/* a new stream in state CS_OPENING; NULL: out of memory */
 struct cstream *cs_add(struct carrier *c, uint16_t id, int proto,
 		       const char *service, const char *addr);
+/*
+ * Create the stream's data path: in funnel.ko or in funneld, listening
+ * on ss (map side) or forwarding to it (service side); -1 with err.
+ */
 int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 	       const struct sockaddr_storage *ss, socklen_t len, char *err,
 	       size_t errlen);
+/* client side: open m's stream now; the retry timer; m's stream is gone */
 void car_open_map(struct carrier *c, struct map *m);
 void car_maps_fire(struct loop *l, void *arg);
 void car_map_down(struct carrier *c, struct map *m);
 
 /* accept.c */
-unsigned int principal_carriers(const struct daemon *d, const char *principal,
-				const struct carrier *skip,
-				unsigned int *streams);
+/*
+ * Incoming carriers up of principal (not counting skip); their streams
+ * in *streams when not NULL.
+ */
+unsigned int car_principal_carriers(const struct daemon *d,
+				    const char *principal,
+				    const struct carrier *skip,
+				    unsigned int *streams);
+/* acceptor: read the preamble (the transport's accept_read) */
 void car_accept_read(struct carrier *c);
 
 #endif /* FUNNEL_CARRIER_PRIV_H */

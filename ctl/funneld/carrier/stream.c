@@ -296,7 +296,7 @@ void car_map_down(struct carrier *c, struct map *m)
 		return;
 	if (!m->retry_ms)
 		m->retry_ms = MAP_RETRY_MIN_MS;
-	delay = jittered(m->retry_ms);
+	delay = car_jittered(m->retry_ms);
 	m->next_open = loop_now_ms() + delay;
 	m->retry_ms = m->retry_ms * 2 > MAP_RETRY_MAX_MS ? MAP_RETRY_MAX_MS :
 			m->retry_ms * 2;
