@@ -55,7 +55,7 @@ enum map_state { MAP_WAITING, MAP_OPENING, MAP_OPEN, MAP_REFUSED,
 
 /*
  * Flows of the userspace data path, each with a socket, of all carriers
- * together (a carrier's own limit is in carrier.c): well below the
+ * together (a carrier's own limit is in carrier/priv.h): well below the
  * descriptor limit the unit sets (LimitNOFILE=524288).
  */
 #define DAEMON_USER_FLOWS_MAX	65536

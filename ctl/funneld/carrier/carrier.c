@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Carriers: TCP connections between two funneld, with the preamble, the
- * control protocol on stream 0 (Documentation/control-protocol.md),
- * reconnect with backoff, keepalive, and one stream per map.
+ * A carrier's life: connect (outgoing, every address of the peer in
+ * turn) or accept (accept.c), the preamble and the handshake, up,
+ * keepalive, failure and reconnect with backoff, teardown; what it
+ * sends (a queue of whole frames on the userspace path) and receives.
+ * The control protocol is ctrl.c's, the streams stream.c's.
  *
  * A carrier runs either in funnel.ko (the ULP is attached and the kernel
  * moves every DATA frame; funneld sends and receives CTRL frames with
  * send() and recv() on the socket, one frame each) or in funneld (the
- * userspace path: funneld frames and deframes the TCP byte stream itself
- * and hands DATA frames to upath.c).  The control logic is the same.
+ * userspace path: funneld frames and deframes the byte stream itself
+ * and hands DATA frames to upath.c and tpath.c).  The control logic is
+ * the same.
  *
  * The side with "peer add" connects and opens a stream per map; the side
  * that accepts serves its services.
@@ -79,7 +82,7 @@ uint64_t car_jittered(uint32_t step)
 
 /*
  * The transmit queue holds whole frames, each with its 2-byte length
- * prefix; the transport writes them (carrier_tcp.c).
+ * prefix; the transport writes them (tcp.c).
  */
 static int car_flush(struct carrier *c)
 {

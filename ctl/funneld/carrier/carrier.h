@@ -22,7 +22,7 @@ void carrier_map_added(struct carrier *c, struct map *m);
 void carrier_map_deleted(struct carrier *c, struct map *m);
 /* The service is deleted: close the streams that use it. */
 void carrier_service_deleted(struct daemon *d, const char *name);
-/* The first listener: set up the accept pause timer (carrier.c). */
+/* The first listener: set up the accept pause timer (accept.c). */
 void carrier_accept_init(struct daemon *d);
 /* Shutdown: the accept pause timer must not outlive the loop. */
 void carrier_pause_cancel(struct daemon *d);

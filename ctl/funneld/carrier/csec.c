@@ -768,7 +768,7 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 	}
 	if (sec->g.role == FGSS_ACCEPTOR) {
 		if (cs->state != CS_OPEN) {
-			/* install, last token, OPEN_OK (carrier.c) */
+			/* install, last token, OPEN_OK (ctrl.c) */
 			log_info("%s: stream %u: %s authenticated for service %s",
 				 carrier_name(c), cs->id, sec->principal,
 				 cs->service);

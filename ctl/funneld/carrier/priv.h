@@ -88,7 +88,7 @@ enum carrier_state {
 struct carrier {
 	struct carrier *next;		/* daemon's list */
 	struct daemon *d;
-	const struct carrier_ops *ops;	/* the transport (carrier.h) */
+	const struct carrier_ops *ops;	/* the transport (transport.h) */
 	struct peer *peer;		/* NULL for incoming */
 	enum carrier_state state;
 	struct flowbudget flows;	/* its userspace-path flows */

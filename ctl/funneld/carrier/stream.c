@@ -247,7 +247,7 @@ void car_open_map(struct carrier *c, struct map *m)
 }
 
 /*
- * Offer refused and closed maps again, each on its own backoff (daemon.h,
+ * Offer refused and closed maps again, each on its own backoff (config.h,
  * set by car_open_map()): the peer may have added the service, or the
  * local port may be free again.  One timer of the carrier fires at the
  * earliest retry; the keepalive has nothing to do with it.
