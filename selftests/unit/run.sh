@@ -148,7 +148,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt ctrlmsg show seal json kpath loop flowtab; do
+	for t in frame extack attrspec stmt ctrlmsg show seal json kpath loop flowtab dpstream; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the "show" and "stats" renderers (ctl/show.c): a snapshot
+ * Unit tests of the "show" and "stats" renderers (ctl/funneld/report/): a snapshot
  * with an outgoing, an incoming and a backing-off carrier, streams, flows,
  * maps and strings that need escaping, rendered in all five formats.
  *
@@ -11,7 +11,8 @@
  * its samples, no duplicate series, and the values.
  *
  *   test_show            run the tests (TAP with CMOCKA_MESSAGE_OUTPUT=TAP)
- *   test_show --dump     print the five renderings of the test snapshot
+ *   test_show --dump     print the five renderings of each test snapshot
+ *                        (what show.golden holds)
  */
 
 #include <setjmp.h>
@@ -952,13 +953,21 @@ static void test_show_text(void **state)
 	free(t);
 }
 
+/* A carrier, stream, map and service with NULL for every string pointer. */
+static struct snap_stream nulls_stream = { .id = 1 };
+static struct snap_carrier nulls_carrier = { .streams = &nulls_stream,
+					     .n_streams = 1 };
+static struct snap_map nulls_map = { .stream = 1 };
+static struct snap_service nulls_service;
+static const struct snapshot nulls_snap = {
+	.carriers = &nulls_carrier, .n_carriers = 1,
+	.maps = &nulls_map, .n_maps = 1,
+	.services = &nulls_service, .n_services = 1,
+};
+
 /* A snapshot with nothing in it and NULL for every string pointer. */
 static void test_empty(void **state)
 {
-	static struct snap_stream st = { .id = 1 };
-	static struct snap_carrier c = { .streams = &st, .n_streams = 1 };
-	static struct snap_map m = { .stream = 1 };
-	static struct snap_service v;
 	struct snapshot s = { 0 };
 	char *t;
 
@@ -992,12 +1001,7 @@ static void test_empty(void **state)
 	free(t);
 
 	/* NULL proto, state, transport ...: rendered as "" (or "-" in text) */
-	s.carriers = &c;
-	s.n_carriers = 1;
-	s.maps = &m;
-	s.n_maps = 1;
-	s.services = &v;
-	s.n_services = 1;
+	s = nulls_snap;
 	t = render(show_text, &s);
 	assert_clean_text(t);
 	free(t);
@@ -1109,29 +1113,34 @@ static void utf8_check(const char *mode, const char *text, int n)
 			 status, text);
 }
 
+static struct snap_flow utf8_flow = { .id = 1, .local = NOT_UTF8,
+				      .remote = NOT_UTF8 };
+static struct snap_stream utf8_stream = { .id = 1, .service = NOT_UTF8,
+					  .proto = "udp", .state = "closed",
+					  .reason = NOT_UTF8,
+					  .principal = NOT_UTF8,
+					  .flows = &utf8_flow, .n_flows = 1,
+					  .nflows = 1 };
+static struct snap_carrier utf8_carrier = { .incoming = true, .state = "up",
+					    .remote = NOT_UTF8,
+					    .peer_node = NOT_UTF8,
+					    .principal = NOT_UTF8,
+					    .last_error = NOT_UTF8,
+					    .streams = &utf8_stream,
+					    .n_streams = 1 };
+static struct snap_map utf8_map = { .proto = "udp", .addr = "127.0.0.1:53",
+				    .peer = "p", .service = "s",
+				    .state = "refused", .reason = NOT_UTF8 };
+static struct snap_peer utf8_peer = { .name = "p", .host = "h:1",
+				      .principal = NOT_UTF8 };
+static const struct snapshot utf8_snap = {
+	.identity = NOT_UTF8, .carriers = &utf8_carrier, .n_carriers = 1,
+	.maps = &utf8_map, .n_maps = 1, .peers = &utf8_peer, .n_peers = 1,
+};
+
 static void test_not_utf8(void **state)
 {
-	static struct snap_flow fl = { .id = 1, .local = NOT_UTF8,
-				       .remote = NOT_UTF8 };
-	static struct snap_stream st = { .id = 1, .service = NOT_UTF8,
-					 .proto = "udp", .state = "closed",
-					 .reason = NOT_UTF8,
-					 .principal = NOT_UTF8, .flows = &fl,
-					 .n_flows = 1, .nflows = 1 };
-	static struct snap_carrier c = { .incoming = true, .state = "up",
-					 .remote = NOT_UTF8,
-					 .peer_node = NOT_UTF8,
-					 .principal = NOT_UTF8,
-					 .last_error = NOT_UTF8,
-					 .streams = &st, .n_streams = 1 };
-	static struct snap_map m = { .proto = "udp", .addr = "127.0.0.1:53",
-				     .peer = "p", .service = "s",
-				     .state = "refused", .reason = NOT_UTF8 };
-	static struct snap_peer pe = { .name = "p", .host = "h:1",
-				       .principal = NOT_UTF8 };
-	struct snapshot s = { .identity = NOT_UTF8, .carriers = &c,
-			      .n_carriers = 1, .maps = &m, .n_maps = 1,
-			      .peers = &pe, .n_peers = 1 };
+	const struct snapshot s = utf8_snap;
 	char *t;
 
 	(void)state;
@@ -1155,18 +1164,105 @@ static void test_not_utf8(void **state)
 	free(t);
 }
 
-static void dump(void)
+/* ---- the output as it was: byte for byte ---- */
+
+static const struct {
+	const char *name;
+	render_fn fn;
+} formats[] = {
+	{ "show", show_text },
+	{ "show --json", show_json },
+	{ "stats", stats_text },
+	{ "stats --json", stats_json },
+	{ "stats --prometheus", stats_prometheus },
+};
+
+/*
+ * Every snapshot above in every format, each after a "---- " line; the
+ * Prometheus text of the fixture only (the others add no sample, and most
+ * of that text is the same HELP lines again).
+ */
+static void dump(FILE *f)
 {
+	const struct snapshot empty = { 0 };
+	const struct {
+		const char *name;
+		const struct snapshot *s;
+	} snaps[] = {
+		{ "fixture", &snap },
+		{ "empty", &empty },
+		{ "nulls", &nulls_snap },
+		{ "not-utf8", &utf8_snap },
+	};
+
 	fill_stats();
-	show_text(stdout, &snap);
-	fputs("----\n", stdout);
-	show_json(stdout, &snap);
-	fputs("----\n", stdout);
-	stats_text(stdout, &snap);
-	fputs("----\n", stdout);
-	stats_json(stdout, &snap);
-	fputs("----\n", stdout);
-	stats_prometheus(stdout, &snap);
+	for (size_t i = 0; i < sizeof(snaps) / sizeof(snaps[0]); i++) {
+		for (size_t j = 0; j < sizeof(formats) / sizeof(formats[0]);
+		     j++) {
+			if (i && formats[j].fn == stats_prometheus)
+				continue;
+			fprintf(f, "---- %s: %s\n", snaps[i].name,
+				formats[j].name);
+			formats[j].fn(f, snaps[i].s);
+		}
+	}
+}
+
+static void dump_mem(FILE *f, const struct snapshot *s)
+{
+	(void)s;
+	dump(f);
+}
+
+/* The whole of a file, NUL-terminated; free() it. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	if (!f)
+		fail_msg("%s: cannot open", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len >= 0);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Each format of each snapshot is what show.golden holds: the JSON field
+ * names, their order and the text layouts are an interface.  After a
+ * change of the output on purpose: test_show --dump > show.golden.
+ */
+static void test_golden(void **state)
+{
+	char *want = slurp(SHOW_GOLDEN), *got = render(dump_mem, &snap);
+	const char *w = want, *g = got;
+	unsigned int line = 1;
+
+	(void)state;
+	while (*w && *w == *g) {
+		line += *w == '\n';
+		w++;
+		g++;
+	}
+	if (*w || *g) {
+		while (w > want && w[-1] != '\n') {
+			w--;
+			g--;
+		}
+		fail_msg(SHOW_GOLDEN " line %u differs:\nwant: %.*s\ngot:  %.*s",
+			 line, (int)strcspn(w, "\n"), w, (int)strcspn(g, "\n"),
+			 g);
+	}
+	free(want);
+	free(got);
 }
 
 int main(int argc, char **argv)
@@ -1184,10 +1280,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_incoming_not_counted),
 		cmocka_unit_test(test_not_utf8),
+		cmocka_unit_test(test_golden),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--dump")) {
-		dump();
+		dump(stdout);
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -166,6 +166,7 @@ for p in (port, port + 1):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", p))
     socks.append(s)
+print("bound", flush=True)
 while True:
     for s in select.select(socks, [], [])[0]:
         data, src = s.recvfrom(65536)
@@ -173,7 +174,12 @@ while True:
 EOF
 	swap_pid=$!
 	pids="$pids $swap_pid"
-	sleep 0.5
+	# python3 may take longer than a moment to start (a pyenv shim)
+	i=0
+	while [ $i -lt 100 ] && ! grep -q '^bound$' "$tmp/swap.out"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	run "$pump" rr 127.0.0.1 "$((base + 110))-$((base + 111))" -n 5 -w 5 -T 200
 	[ $rc -eq 1 ] && grep -q 'ports 2 sent 10 good 0 bad 10 lost 10' "$out"
 	tap $? "rr counts replies from the wrong port as bad"

@@ -4,6 +4,9 @@
  * stream, the TCP counterpart of upath.c (same flow ids, hashing and
  * counters, same "freed from inside its own callback" rule).
  *
+ * The stream/flow lifecycle is dpstream.c's, as for UDP; here: the TCP
+ * sockets, the queues, the frames that wait for room on the carrier.
+ *
  * tcp-listen (client side): a listening socket; each accepted connection
  * is a flow with the next flow id.  The flow is opened at once with an
  * empty DATA frame, so that the server side connects to the target even
@@ -43,7 +46,6 @@
  */
 #define _GNU_SOURCE
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -53,7 +55,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "funneld/datapath/flowtab.h"
+#include "funneld/datapath/dpstream.h"
 #include "funneld/datapath/tpath.h"
 
 /* Bytes from the carrier waiting for a flow's socket, at most. */
@@ -69,14 +71,6 @@
 /* Out of file descriptors: no accept() for this long. */
 #define TPATH_ACCEPT_PAUSE_MS	1000
 
-/* An IPv4 or IPv6 socket address. */
-union tpath_sa {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-	struct sockaddr_storage ss;
-};
-
 /* Part of a flow's queue: bytes [head, tail) of data wait. */
 struct tpath_chunk {
 	struct tpath_chunk *next;
@@ -85,16 +79,11 @@ struct tpath_chunk {
 };
 
 struct tpath_flow {
-	struct flowtab_node node;	/* by flow id: node.id */
+	struct dp_flow dp;		/* dp.fd: -1 once closed */
 	struct tpath_flow *pend_next;	/* on the stream's pending list */
 	struct tpath_flow *paused_next, **paused_pprev;
-	struct tpath_flow *gc_next;	/* on the list of expired flows */
-	struct tpath_stream *s;
-	int fd;				/* -1 once closed */
 	uint32_t events;		/* watched in the loop now */
-	uint64_t last_used;		/* loop_now_ms() of the last frame */
-	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	union tpath_sa local, remote;
+	union dp_sa local, remote;
 
 	/* bytes from the carrier for the socket */
 	struct tpath_chunk *q_head, *q_tail;
@@ -118,23 +107,13 @@ struct tpath_flow {
 };
 
 struct tpath_stream {
-	struct loop *loop;
-	upath_send_fn send;
-	void *send_arg;
-	uint16_t id;
+	struct dp_stream dp;		/* dp.fd: tcp-listen's socket */
 	enum tpath_kind kind;
-	union tpath_sa addr;		/* bound address, or the target */
-	socklen_t addrlen;
-	uint32_t idle_ms;		/* 0: flows never expire */
-	uint32_t flow_max;
-
-	int fd;				/* tcp-listen: the listening socket */
-	uint32_t lev;			/* its events watched now */
+	uint32_t lev;			/* the listening socket's events now */
 	bool accept_paused;		/* out of file descriptors */
 	bool listen_paused;		/* frames are pending */
 	struct loop_timer accept_t;	/* ends accept_paused */
 
-	struct flowtab flows;		/* by flow id */
 	uint32_t last_id;		/* tcp-connect: the peer's newest id */
 	bool seen_id;			/* last_id is set */
 
@@ -143,13 +122,18 @@ struct tpath_stream {
 	/* flows whose socket is not read until the pending list empties */
 	struct tpath_flow *paused;
 
-	struct loop_timer gc;		/* expires idle flows */
-	struct fstats st;
-
-	unsigned int busy;		/* callbacks of ours running */
-	bool dead;			/* freed meanwhile: free at the end */
 	bool flushing;			/* in pend_flush() */
 };
+
+static struct tpath_stream *tstream(const struct dp_stream *d)
+{
+	return dp_entry(d, struct tpath_stream, dp);
+}
+
+static struct tpath_flow *tflow(const struct dp_flow *f)
+{
+	return f ? dp_entry(f, struct tpath_flow, dp) : NULL;
+}
 
 /*
  * The read buffer, shared by every stream: room for a frame header, then
@@ -157,87 +141,7 @@ struct tpath_stream {
  * one callback at a time, and a frame is copied by send() or into its
  * flow before the callback returns.
  */
-static uint8_t *tpath_buf;
-static unsigned int tpath_buf_users;
-
-static int buf_get(void)
-{
-	if (!tpath_buf_users) {
-		tpath_buf = malloc(FUNNEL_HDR_LEN + FUNNEL_MAX_PAYLOAD);
-		if (!tpath_buf)
-			return -1;
-	}
-	tpath_buf_users++;
-	return 0;
-}
-
-static void buf_put(void)
-{
-	if (--tpath_buf_users)
-		return;
-	free(tpath_buf);
-	tpath_buf = NULL;
-}
-
-/* ---- addresses ---- */
-
-static uint16_t sa_port(const union tpath_sa *a)
-{
-	return ntohs(a->sa.sa_family == AF_INET ? a->in.sin_port :
-						  a->in6.sin6_port);
-}
-
-static bool sa_valid(const union tpath_sa *a, socklen_t len)
-{
-	if (a->sa.sa_family == AF_INET)
-		return len >= sizeof(a->in);
-	return a->sa.sa_family == AF_INET6 && len >= sizeof(a->in6);
-}
-
-static socklen_t sa_len(const union tpath_sa *a)
-{
-	return a->sa.sa_family == AF_INET ? sizeof(a->in) : sizeof(a->in6);
-}
-
-/* As the kernel reports it: an IPv4 client of a dual-stack socket is IPv4. */
-static void sa_report(struct sockaddr_storage *out, const union tpath_sa *a)
-{
-	memset(out, 0, sizeof(*out));
-	if (a->sa.sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr)) {
-		struct sockaddr_in *in = (struct sockaddr_in *)out;
-
-		in->sin_family = AF_INET;
-		in->sin_port = a->in6.sin6_port;
-		memcpy(&in->sin_addr, &a->in6.sin6_addr.s6_addr[12], 4);
-		return;
-	}
-	if (a->sa.sa_family == AF_INET || a->sa.sa_family == AF_INET6)
-		memcpy(out, a, sa_len(a));
-}
-
-/* "192.0.2.1:80" or "[2001:db8::1]:80", for error messages. */
-static void sa_format(const union tpath_sa *a, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (a->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &a->in.sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, sa_port(a));
-	} else {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, sa_port(a));
-	}
-}
-
-/* Our end of a connected socket, or nothing. */
-static void sock_local(int fd, union tpath_sa *out)
-{
-	socklen_t len = sizeof(*out);
-
-	if (getsockname(fd, &out->sa, &len) || !sa_valid(out, len))
-		memset(out, 0, sizeof(*out));
-}
+static struct dp_shared tpath_buf;
 
 /* Bytes go out as they come: the sender has coalesced them already. */
 static void sock_nodelay(int fd)
@@ -249,37 +153,22 @@ static void sock_nodelay(int fd)
 
 /* ---- hash table ---- */
 
-static struct tpath_flow *flow_of(struct flowtab_node *n)
-{
-	return n ? flowtab_entry(n, struct tpath_flow, node) : NULL;
-}
-
 static struct tpath_flow *flow_lookup(const struct tpath_stream *s,
 				      uint32_t id)
 {
-	return flow_of(flowtab_lookup(&s->flows, id));
-}
-
-/* Between 20 ms and 1 s, as upath and the kernel. */
-static uint64_t gc_period(const struct tpath_stream *s)
-{
-	uint32_t ms = s->idle_ms / 4;
-
-	return ms < 20 ? 20 : ms > 1000 ? 1000 : ms;
+	return tflow(dp_flow_lookup(&s->dp, id));
 }
 
 /* Hash a new flow; with an idle timeout, the timer runs while flows do. */
 static void flow_link(struct tpath_stream *s, struct tpath_flow *flow)
 {
-	flowtab_insert(&s->flows, &flow->node);
+	dp_flow_link(&s->dp, &flow->dp);
 	flow->hashed = true;
-	if (s->idle_ms && !s->gc.armed)
-		loop_timer_arm(s->loop, &s->gc, gc_period(s));
 }
 
 static void flow_unlink(struct tpath_stream *s, struct tpath_flow *flow)
 {
-	flowtab_remove(&s->flows, &flow->node);
+	dp_flow_unlink(&s->dp, &flow->dp);
 	flow->hashed = false;
 }
 
@@ -371,7 +260,7 @@ static int q_write(struct tpath_flow *flow)
 			want += c->tail - c->head;
 			mh.msg_iovlen++;
 		}
-		n = sendmsg(flow->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = sendmsg(flow->dp.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -384,37 +273,6 @@ static int q_write(struct tpath_flow *flow)
 			return 0;	/* the socket is full */
 	}
 	return 0;
-}
-
-/* ---- callbacks ---- */
-
-static void stream_destroy(struct tpath_stream *s);
-
-/* A callback of s starts: s stays allocated until stream_release(). */
-static void stream_hold(struct tpath_stream *s)
-{
-	s->busy++;
-}
-
-/* It ends: free s if tpath_stream_free() was called meanwhile. */
-static void stream_release(struct tpath_stream *s)
-{
-	if (!--s->busy && s->dead)
-		stream_destroy(s);
-}
-
-static void stream_count(struct tpath_stream *s, int idx)
-{
-	s->st.v[idx]++;
-}
-
-/* The carrier's send(); nothing goes to a carrier that freed us. */
-static int stream_send(struct tpath_stream *s, const uint8_t *frame,
-		       size_t len)
-{
-	if (s->dead)
-		return -1;
-	return s->send(s->send_arg, frame, len);
 }
 
 /* ---- events of a flow's socket ---- */
@@ -445,13 +303,13 @@ static int flow_watch(struct tpath_stream *s, struct tpath_flow *flow)
 	if (!flow->in_loop) {
 		if (flow->paused)
 			return 0;
-		if (loop_add(s->loop, flow->fd, ev, flow_cb, flow))
+		if (loop_add(s->dp.loop, flow->dp.fd, ev, flow_cb, flow))
 			return -1;
 		flow->in_loop = true;
 		flow->events = ev;
 		return 0;
 	}
-	if (ev != flow->events && !loop_mod(s->loop, flow->fd, ev))
+	if (ev != flow->events && !loop_mod(s->dp.loop, flow->dp.fd, ev))
 		flow->events = ev;
 	return 0;
 }
@@ -473,7 +331,7 @@ static void flow_pause(struct tpath_stream *s, struct tpath_flow *flow,
 		s->paused = flow;
 	}
 	if (hup && flow->in_loop) {
-		loop_del(s->loop, flow->fd);
+		loop_del(s->dp.loop, flow->dp.fd);
 		flow->in_loop = false;
 		return;
 	}
@@ -495,10 +353,10 @@ static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	if (flow->paused)
 		flow_unpause_list(flow);
-	if (flow->fd >= 0) {
+	if (flow->dp.fd >= 0) {
 		if (flow->in_loop)
-			loop_del(s->loop, flow->fd);
-		close(flow->fd);
+			loop_del(s->dp.loop, flow->dp.fd);
+		close(flow->dp.fd);
 	}
 	q_free(flow);
 	free(flow->pend);
@@ -511,18 +369,18 @@ static void flow_close(struct tpath_stream *s, struct tpath_flow *flow,
 {
 	if (flow->paused)
 		flow_unpause_list(flow);
-	if (flow->fd >= 0) {
+	if (flow->dp.fd >= 0) {
 		if (rst) {
 			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
-			setsockopt(flow->fd, SOL_SOCKET, SO_LINGER, &lg,
+			setsockopt(flow->dp.fd, SOL_SOCKET, SO_LINGER, &lg,
 				   sizeof(lg));
 		}
 		if (flow->in_loop)
-			loop_del(s->loop, flow->fd);
-		close(flow->fd);
+			loop_del(s->dp.loop, flow->dp.fd);
+		close(flow->dp.fd);
 	}
-	flow->fd = -1;
+	flow->dp.fd = -1;
 	flow->in_loop = false;
 	flow->connecting = false;
 	flow->eof = true;
@@ -543,27 +401,13 @@ static void pend_add(struct tpath_stream *s, struct tpath_flow *flow)
 	s->pend_tail = flow;
 }
 
-static int end_send(struct tpath_stream *s, uint32_t id)
-{
-	struct funnel_frame f = {
-		.stream	= s->id,
-		.type	= FUNNEL_T_FLOW_END,
-		.flow	= id,
-	};
-	uint8_t hdr[FUNNEL_HDR_LEN];
-
-	funnel_hdr_encode(hdr, &f);
-	/* counted on the carrier only, as upath and the kernel do */
-	return stream_send(s, hdr, sizeof(hdr));
-}
-
 /* Send FLOW_END for the flow, now or after the frames pending. */
 static void flow_end_queue(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	flow->end_queued = true;
-	if (!s->pend_head && !end_send(s, flow->node.id))
+	if (!s->pend_head && !dp_send_end(&s->dp, flow->dp.node.id))
 		return;
-	if (s->dead)
+	if (s->dp.dead)
 		return;
 	flow->end_pend = true;
 	pend_add(s, flow);
@@ -600,16 +444,6 @@ static bool flow_reset(struct tpath_stream *s, struct tpath_flow *flow,
 
 /* ---- frames to the carrier ---- */
 
-static void flow_tx_count(struct tpath_stream *s, struct tpath_flow *flow,
-			  size_t len)
-{
-	/* bytes are those of the frame, header included, as in upath */
-	FST(&s->st, TX_FRAMES)++;
-	FST(&s->st, TX_BYTES) += len;
-	flow->tx_frames++;
-	flow->tx_bytes += len;
-}
-
 /*
  * Send a DATA frame of the flow (header encoded, len bytes in all), now
  * or after the frames pending: a frame the carrier refuses is copied into
@@ -620,15 +454,15 @@ static int flow_data_send(struct tpath_stream *s, struct tpath_flow *flow,
 			  const uint8_t *frame, size_t len, bool *freed)
 {
 	*freed = false;
-	if (!s->pend_head && !stream_send(s, frame, len)) {
-		flow_tx_count(s, flow, len);
+	if (!s->pend_head && !dp_send(&s->dp, frame, len)) {
+		dp_flow_tx(&s->dp, &flow->dp, len);
 		return 0;
 	}
-	if (s->dead)
+	if (s->dp.dead)
 		return -1;
 	flow->pend = malloc(len);
 	if (!flow->pend) {
-		stream_count(s, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		*freed = flow_reset(s, flow, true);
 		return -1;
 	}
@@ -648,7 +482,7 @@ static void stream_unblock(struct tpath_stream *s)
 {
 	struct tpath_flow *flow;
 
-	if (s->dead)
+	if (s->dp.dead)
 		return;
 	if (s->listen_paused) {
 		s->listen_paused = false;
@@ -658,7 +492,7 @@ static void stream_unblock(struct tpath_stream *s)
 		flow_unpause_list(flow);
 		if (flow_watch(s, flow))
 			flow_reset(s, flow, true);
-		if (s->dead)
+		if (s->dp.dead)
 			return;
 	}
 }
@@ -678,14 +512,14 @@ static void pend_flush(struct tpath_stream *s)
 	s->flushing = true;
 	while ((flow = s->pend_head)) {
 		if (flow->pend) {
-			if (stream_send(s, flow->pend, flow->pend_len))
+			if (dp_send(&s->dp, flow->pend, flow->pend_len))
 				goto out;
-			flow_tx_count(s, flow, flow->pend_len);
+			dp_flow_tx(&s->dp, &flow->dp, flow->pend_len);
 			free(flow->pend);
 			flow->pend = NULL;
 		}
 		if (flow->end_pend) {
-			if (end_send(s, flow->node.id))
+			if (dp_send_end(&s->dp, flow->dp.node.id))
 				goto out;
 			flow->end_pend = false;
 		}
@@ -709,11 +543,7 @@ out:
 static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 		      bool hup)
 {
-	struct funnel_frame f = {
-		.stream	= s->id,
-		.type	= FUNNEL_T_DATA,
-		.flow	= flow->node.id,
-	};
+	uint8_t *buf = tpath_buf.p;
 
 	for (int i = 0; i < TPATH_BUDGET; i++) {
 		bool freed;
@@ -724,7 +554,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			flow_pause(s, flow, hup);
 			return false;
 		}
-		n = recv(flow->fd, tpath_buf + FUNNEL_HDR_LEN,
+		n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN,
 			 FUNNEL_MAX_SEALED_PAYLOAD, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -739,15 +569,15 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			flow_end_queue(s, flow);
 			return flow_settle(s, flow);
 		}
-		flow->last_used = loop_now_ms();
-		funnel_hdr_encode(tpath_buf, &f);
-		if (flow_data_send(s, flow, tpath_buf,
+		flow->dp.last_used = loop_now_ms();
+		dp_hdr(&s->dp, buf, FUNNEL_T_DATA, flow->dp.node.id);
+		if (flow_data_send(s, flow, buf,
 				   FUNNEL_HDR_LEN + (size_t)n, &freed)) {
-			if (!freed && !s->dead && !flow->closed)
+			if (!freed && !s->dp.dead && !flow->closed)
 				flow_pause(s, flow, hup);
 			return freed;
 		}
-		if (s->dead)
+		if (s->dp.dead)
 			return false;
 		if (n < FUNNEL_MAX_SEALED_PAYLOAD)
 			return false;	/* drained, most likely */
@@ -764,7 +594,7 @@ static bool flow_flush(struct tpath_stream *s, struct tpath_flow *flow)
 	if (q_write(flow))
 		return flow_reset(s, flow, false);
 	if (!flow->qlen && flow->peer_end && !flow->wr_shut) {
-		shutdown(flow->fd, SHUT_WR);
+		shutdown(flow->dp.fd, SHUT_WR);
 		flow->wr_shut = true;
 	}
 	flow_watch(s, flow);
@@ -777,12 +607,12 @@ static void flow_connected(struct tpath_stream *s, struct tpath_flow *flow)
 	socklen_t len = sizeof(int);
 	int err = 0;
 
-	if (getsockopt(flow->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+	if (getsockopt(flow->dp.fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
 		flow_reset(s, flow, false);
 		return;
 	}
 	flow->connecting = false;
-	sock_local(flow->fd, &flow->local);
+	dp_sa_local(flow->dp.fd, &flow->local);
 	flow_flush(s, flow);
 }
 
@@ -801,7 +631,7 @@ static void flow_event(struct tpath_stream *s, struct tpath_flow *flow,
 	}
 	if ((events & EPOLLOUT) && flow->qlen && flow_flush(s, flow))
 		return;
-	if (s->dead || flow->closed)
+	if (s->dp.dead || flow->closed)
 		return;
 	if (events & (EPOLLIN | EPOLLHUP)) {
 		/* a hang-up while not reading: written to a reset socket */
@@ -817,43 +647,29 @@ static void flow_event(struct tpath_stream *s, struct tpath_flow *flow,
 static void flow_cb(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct tpath_flow *flow = arg;
-	struct tpath_stream *s = flow->s;
+	struct tpath_stream *s = tstream(flow->dp.s);
 
 	(void)l;
 	(void)fd;
-	stream_hold(s);		/* and so its flows, this one too */
+	dp_hold(&s->dp);	/* and so its flows, this one too */
 	flow_event(s, flow, events);
-	stream_release(s);
+	dp_release(&s->dp);
 }
 
 /* ---- idle expiry ---- */
 
-static void gc_cb(struct loop *l, void *arg)
+/* A closed flow only waits to send what is pending: it does not expire. */
+static bool expire_take(struct dp_stream *s, struct dp_flow *flow)
 {
-	struct tpath_stream *s = arg;
-	struct tpath_flow *expired = NULL, *flow, *next;
-	struct flowtab_node *n, *tmp;
-	uint64_t now = loop_now_ms();
+	(void)s;
+	return !tflow(flow)->closed;
+}
 
-	(void)l;
-	stream_hold(s);
-	flowtab_for_each(&s->flows, n, tmp) {
-		flow = flow_of(n);
-		if (flow->closed || now - flow->last_used < s->idle_ms)
-			continue;
-		flow->gc_next = expired;
-		expired = flow;
-	}
-	if (s->flows.count)
-		loop_timer_arm(s->loop, &s->gc, gc_period(s));
-
-	/* ending a flow frees that flow only */
-	for (flow = expired; flow && !s->dead; flow = next) {
-		next = flow->gc_next;
-		stream_count(s, FUNNEL_A_STATS_FLOWS_EXPIRED);
-		flow_reset(s, flow, false);
-	}
-	stream_release(s);
+/* Ending a flow frees that flow only: the others taken stay. */
+static void expire(struct dp_stream *s, struct dp_flow *flow)
+{
+	if (!s->dead)
+		flow_reset(tstream(s), tflow(flow), false);
 }
 
 /* ---- tcp-listen ---- */
@@ -862,7 +678,8 @@ static void listen_watch(struct tpath_stream *s)
 {
 	uint32_t ev = s->accept_paused || s->listen_paused ? 0 : EPOLLIN;
 
-	if (s->fd >= 0 && ev != s->lev && !loop_mod(s->loop, s->fd, ev))
+	if (s->dp.fd >= 0 && ev != s->lev &&
+	    !loop_mod(s->dp.loop, s->dp.fd, ev))
 		s->lev = ev;
 }
 
@@ -881,42 +698,37 @@ static void accept_resume(struct loop *l, void *arg)
  * leaves one free.
  */
 static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
-					  const union tpath_sa *peer)
+					  const union dp_sa *peer)
 {
 	struct tpath_flow *flow = calloc(1, sizeof(*flow));
 
 	if (!flow)
 		return NULL;
-	flow->s = s;
-	flow->fd = fd;
-	flow->last_used = loop_now_ms();
+	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
+	flow->dp.fd = fd;
 	flow->remote = *peer;
-	sock_local(fd, &flow->local);
+	dp_sa_local(fd, &flow->local);
 	if (flow_watch(s, flow)) {
 		free(flow);
 		return NULL;
 	}
-	flow->node.id = flowtab_alloc_id(&s->flows);
+	flow->dp.node.id = flowtab_alloc_id(&s->dp.flows);
 	flow_link(s, flow);
-	stream_count(s, FUNNEL_A_STATS_FLOWS_CREATED);
+	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
 	return flow;
 }
 
 /* Accept one connection; false when there is no more to accept now. */
 static bool listen_accept(struct tpath_stream *s)
 {
-	struct funnel_frame f = {
-		.stream	= s->id,
-		.type	= FUNNEL_T_DATA,
-	};
 	uint8_t hdr[FUNNEL_HDR_LEN];
-	union tpath_sa peer;
+	union dp_sa peer;
 	socklen_t len = sizeof(peer);
 	struct tpath_flow *flow;
 	bool freed;
 	int fd;
 
-	fd = accept4(s->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(s->dp.fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EINTR || errno == ECONNABORTED)
 			return true;
@@ -925,17 +737,16 @@ static bool listen_accept(struct tpath_stream *s)
 			/* level-triggered: do not spin until one is free */
 			s->accept_paused = true;
 			listen_watch(s);
-			loop_timer_arm(s->loop, &s->accept_t,
+			loop_timer_arm(s->dp.loop, &s->accept_t,
 				       TPATH_ACCEPT_PAUSE_MS);
 		}
 		return false;
 	}
-	if (!flowtab_room(&s->flows, s->flow_max)) {
-		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	if (!dp_flow_room(&s->dp)) {
 		close(fd);
 		return true;
 	}
-	if (!sa_valid(&peer, len)) {
+	if (!dp_sa_valid(&peer, len)) {
 		close(fd);
 		return true;
 	}
@@ -946,10 +757,9 @@ static bool listen_accept(struct tpath_stream *s)
 	}
 	sock_nodelay(fd);
 	/* an empty DATA frame: the server side connects now */
-	f.flow = flow->node.id;
-	funnel_hdr_encode(hdr, &f);
+	dp_hdr(&s->dp, hdr, FUNNEL_T_DATA, flow->dp.node.id);
 	flow_data_send(s, flow, hdr, sizeof(hdr), &freed);
-	return !s->dead;
+	return !s->dp.dead;
 }
 
 static void listen_cb(struct loop *l, int fd, uint32_t events, void *arg)
@@ -959,7 +769,7 @@ static void listen_cb(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	(void)fd;
 	(void)events;
-	stream_hold(s);
+	dp_hold(&s->dp);
 	for (int i = 0; i < TPATH_ACCEPT_BATCH; i++) {
 		if (s->pend_head) {
 			s->listen_paused = true;
@@ -969,49 +779,20 @@ static void listen_cb(struct loop *l, int fd, uint32_t events, void *arg)
 		if (!listen_accept(s))
 			break;
 	}
-	stream_release(s);
+	dp_release(&s->dp);
 }
 
-static int listen_open(struct tpath_stream *s, char *err, size_t errlen)
+/* The listening socket's options: 0, or -1 and errno. */
+static int listen_opts(int fd, int family)
 {
-	int family = s->addr.sa.sa_family, one = 1, zero = 0;
-	char where[INET6_ADDRSTRLEN + 8];
-	int fd, ret;
+	int one = 1, zero = 0;
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "TCP socket: %s", strerror(errno));
-		return -1;
-	}
 	/* dual stack whatever net.ipv6.bindv6only says */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    (family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))) {
-		snprintf(err, errlen, "TCP socket options: %s",
-			 strerror(errno));
-		goto err;
-	}
-	sa_format(&s->addr, where, sizeof(where));
-	if (bind(fd, &s->addr.sa, s->addrlen)) {
-		snprintf(err, errlen, "bind %s: %s", where, strerror(errno));
-		goto err;
-	}
-	if (listen(fd, SOMAXCONN)) {
-		snprintf(err, errlen, "listen %s: %s", where, strerror(errno));
-		goto err;
-	}
-	ret = loop_add(s->loop, fd, EPOLLIN, listen_cb, s);
-	if (ret) {
-		snprintf(err, errlen, "event loop: %s", strerror(-ret));
-		goto err;
-	}
-	s->fd = fd;
-	s->lev = EPOLLIN;
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero))))
+		return -1;
 	return 0;
-
-err:
-	close(fd);
-	return -1;
 }
 
 /* ---- tcp-connect ---- */
@@ -1021,25 +802,25 @@ static int flow_connect(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	int fd;
 
-	fd = socket(s->addr.sa.sa_family,
+	fd = socket(s->dp.addr.sa.sa_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	sock_nodelay(fd);
-	if (connect(fd, &s->addr.sa, s->addrlen)) {
+	if (connect(fd, &s->dp.addr.sa, s->dp.addrlen)) {
 		if (errno != EINPROGRESS) {
 			close(fd);
 			return -1;
 		}
 		flow->connecting = true;
 	}
-	flow->fd = fd;
+	flow->dp.fd = fd;
 	if (flow_watch(s, flow)) {
 		close(fd);
-		flow->fd = -1;
+		flow->dp.fd = -1;
 		return -1;
 	}
-	sock_local(fd, &flow->local);
+	dp_sa_local(fd, &flow->local);
 	return 0;
 }
 
@@ -1052,17 +833,16 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 {
 	struct tpath_flow *flow;
 
-	if (!s->pend_head && !end_send(s, id))
+	if (!s->pend_head && !dp_send_end(&s->dp, id))
 		return;
-	if (s->dead)
+	if (s->dp.dead)
 		return;
 	flow = calloc(1, sizeof(*flow));
 	/* without it, the client side ends the flow when its client does */
 	if (!flow)
 		return;
-	flow->s = s;
-	flow->node.id = id;
-	flow->fd = -1;
+	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
+	flow->dp.node.id = id;
 	flow->eof = true;
 	flow->closed = true;
 	flow->end_queued = true;
@@ -1080,26 +860,23 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 {
 	struct tpath_flow *flow;
 
-	if (!flowtab_room(&s->flows, s->flow_max)) {
-		stream_count(s, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	if (!dp_flow_room(&s->dp)) {
 		flow_refuse(s, id);
 		return NULL;
 	}
 	flow = calloc(1, sizeof(*flow));
 	if (!flow) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_refuse(s, id);
 		return NULL;
 	}
-	flow->s = s;
-	flow->node.id = id;
-	flow->fd = -1;
-	flow->last_used = loop_now_ms();
-	flow->remote = s->addr;
+	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
+	flow->dp.node.id = id;
+	flow->remote = s->dp.addr;
 	flow_link(s, flow);
-	stream_count(s, FUNNEL_A_STATS_FLOWS_CREATED);
+	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
 	if (flow_connect(s, flow)) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, false);
 		return NULL;
 	}
@@ -1121,7 +898,8 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 			 const uint8_t *p, size_t len)
 {
 	if (!flow->qlen && !flow->connecting) {
-		ssize_t n = send(flow->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send(flow->dp.fd, p, len,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
@@ -1136,7 +914,7 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	if (!len)
 		return;
 	if (flow->qlen + len > TPATH_QUEUE_MAX || q_append(flow, p, len)) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
 		return;
 	}
@@ -1149,40 +927,27 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id)
 	struct tpath_flow *flow = flow_lookup(s, id);
 
 	if (!flow) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		return;
 	}
 	if (flow->peer_end)
 		return;
 	flow->peer_end = true;
-	flow->last_used = loop_now_ms();
+	flow->dp.last_used = loop_now_ms();
 	if (!flow->closed && !flow->connecting && !flow->qlen) {
-		shutdown(flow->fd, SHUT_WR);
+		shutdown(flow->dp.fd, SHUT_WR);
 		flow->wr_shut = true;
 	}
 	flow_settle(s, flow);
 }
 
-/* The order of checks and counters is upath's (funnel_stream_rcv()). */
 void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 {
 	struct tpath_flow *flow;
 
-	if (f->type != FUNNEL_T_DATA && f->type != FUNNEL_T_FLOW_END)
-		return;		/* not ours: the carrier's bug */
-	FST(&s->st, RX_FRAMES)++;
-	FST(&s->st, RX_BYTES) += FUNNEL_HDR_LEN + f->body_len;
-
-	if (!f->flow) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	if (!dp_input(&s->dp, f))
 		return;
-	}
-	if (f->flags & FUNNEL_F_SEALED) {	/* no key on this stream */
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_NO_KEY);
-		return;
-	}
-
-	stream_hold(s);
+	dp_hold(&s->dp);
 	if (f->type == FUNNEL_T_FLOW_END) {
 		flow_peer_end(s, f->flow);
 		goto out;
@@ -1190,7 +955,7 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 
 	flow = flow_lookup(s, f->flow);
 	if (!flow && (s->kind == TPATH_LISTEN || !id_is_new(s, f->flow))) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		goto out;
 	}
 	if (!flow) {
@@ -1202,103 +967,47 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 	}
 	/* after its FLOW_END, or reset here: nowhere to write it */
 	if (flow->closed || flow->peer_end) {
-		stream_count(s, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		goto out;
 	}
-	flow->last_used = loop_now_ms();
-	flow->rx_frames++;
-	flow->rx_bytes += FUNNEL_HDR_LEN + f->body_len;
+	dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
 	if (f->body_len)
 		flow_deliver(s, flow, f->body, f->body_len);
 out:
-	stream_release(s);
+	dp_release(&s->dp);
 }
 
 void tpath_stream_resume(struct tpath_stream *s)
 {
-	stream_hold(s);
+	dp_hold(&s->dp);
 	pend_flush(s);
-	stream_release(s);
+	dp_release(&s->dp);
 }
 
 /* ---- streams ---- */
 
-static int check_cfg(const struct tpath_stream_cfg *cfg, char *err,
-		     size_t errlen)
+/* What flow-get reports of a flow's addresses. */
+static void flow_addrs(const struct dp_stream *s, const struct dp_flow *f,
+		       struct upath_flow_info *fi)
 {
-	const union tpath_sa *a = (const union tpath_sa *)&cfg->addr;
+	const struct tpath_flow *flow = tflow(f);
 
-	if (cfg->kind != TPATH_LISTEN && cfg->kind != TPATH_CONNECT) {
-		snprintf(err, errlen, "stream kind %d is not a TCP kind",
-			 (int)cfg->kind);
-		return -1;
-	}
-	if (!sa_valid(a, cfg->addrlen)) {
-		snprintf(err, errlen, "stream address is not IPv4 or IPv6");
-		return -1;
-	}
-	if (!sa_port(a)) {
-		snprintf(err, errlen, "stream %s port is 0",
-			 cfg->kind == TPATH_LISTEN ? "local" : "target");
-		return -1;
-	}
-	return 0;
+	(void)s;
+	dp_sa_report(&fi->local, &flow->local);
+	dp_sa_report(&fi->remote, &flow->remote);
 }
 
-struct tpath_stream *tpath_stream_new(struct loop *l,
-				      const struct tpath_stream_cfg *cfg,
-				      upath_send_fn send, void *send_arg,
-				      char *err, size_t errlen)
+static void op_flow_free(struct dp_stream *s, struct dp_flow *flow)
 {
-	struct tpath_stream *s;
-
-	if (check_cfg(cfg, err, errlen))
-		return NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s || buf_get()) {
-		free(s);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	s->loop = l;
-	s->send = send;
-	s->send_arg = send_arg;
-	s->id = cfg->id;
-	s->kind = cfg->kind;
-	s->addrlen = cfg->addrlen < sizeof(s->addr) ? cfg->addrlen :
-						       sizeof(s->addr);
-	memcpy(&s->addr, &cfg->addr, s->addrlen);
-	s->idle_ms = cfg->idle_ms;
-	s->flow_max = cfg->flow_max ? cfg->flow_max : FUNNEL_FLOW_MAX_DEFAULT;
-	s->fd = -1;
-	loop_timer_init(&s->gc, gc_cb, s);
-	loop_timer_init(&s->accept_t, accept_resume, s);
-
-	if (flowtab_init(&s->flows, s->flow_max)) {
-		snprintf(err, errlen, "out of memory");
-		goto err;
-	}
-	s->flows.budget = cfg->budget;
-	if (s->kind == TPATH_LISTEN && listen_open(s, err, errlen))
-		goto err;
-	return s;
-
-err:
-	tpath_stream_free(s);
-	return NULL;
+	flow_free(tstream(s), tflow(flow));
 }
 
-static void stream_destroy(struct tpath_stream *s)
+static void stream_destroy(struct dp_stream *d)
 {
+	struct tpath_stream *s = tstream(d);
 	struct tpath_flow *flow, *next;
-	struct flowtab_node *n, *tmp;
 
-	loop_timer_cancel(s->loop, &s->gc);
-	loop_timer_cancel(s->loop, &s->accept_t);
-	if (s->fd >= 0) {
-		loop_del(s->loop, s->fd);
-		close(s->fd);
-	}
+	loop_timer_cancel(d->loop, &s->accept_t);
 	while ((flow = s->paused))
 		flow_unpause_list(flow);
 	/* refused flows waiting to send FLOW_END are on this list only */
@@ -1307,62 +1016,86 @@ static void stream_destroy(struct tpath_stream *s)
 		if (!flow->hashed)
 			flow_free(s, flow);
 	}
-	flowtab_for_each(&s->flows, n, tmp)
-		flow_free(s, flow_of(n));
-	flowtab_fini(&s->flows);
-	buf_put();
+	dp_stream_fini(d);
+	dp_shared_put(&tpath_buf);
 	free(s);
+}
+
+static const struct dp_ops tpath_ops = {
+	.destroy	= stream_destroy,
+	.flow_free	= op_flow_free,
+	.expire_take	= expire_take,
+	.expire		= expire,
+	.flow_addrs	= flow_addrs,
+};
+
+struct tpath_stream *tpath_stream_new(struct loop *l,
+				      const struct tpath_stream_cfg *cfg,
+				      upath_send_fn send, void *send_arg,
+				      char *err, size_t errlen)
+{
+	bool listen = cfg->kind == TPATH_LISTEN;
+	const struct dp_cfg dc = {
+		.id		= cfg->id,
+		.addr		= &cfg->addr,
+		.addrlen	= cfg->addrlen,
+		.idle_ms	= cfg->idle_ms,
+		.flow_max	= cfg->flow_max,
+		.budget		= cfg->budget,
+	};
+	struct tpath_stream *s;
+
+	if (!listen && cfg->kind != TPATH_CONNECT) {
+		snprintf(err, errlen, "stream kind %d is not a TCP kind",
+			 (int)cfg->kind);
+		return NULL;
+	}
+	if (dp_check_addr(&cfg->addr, cfg->addrlen, listen, err, errlen))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s || dp_shared_get(&tpath_buf,
+				FUNNEL_HDR_LEN + FUNNEL_MAX_PAYLOAD)) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->kind = cfg->kind;
+	loop_timer_init(&s->accept_t, accept_resume, s);
+	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
+			   errlen))
+		goto err;
+	if (listen) {
+		if (dp_listen_open(&s->dp, SOCK_STREAM, listen_opts, listen_cb,
+				   s, err, errlen))
+			goto err;
+		s->lev = EPOLLIN;
+	}
+	return s;
+
+err:
+	tpath_stream_free(s);
+	return NULL;
 }
 
 void tpath_stream_free(struct tpath_stream *s)
 {
-	if (!s)
-		return;
-	if (s->busy) {		/* from the carrier's send(), in a callback */
-		s->dead = true;
-		return;
-	}
-	stream_destroy(s);
+	if (s)
+		dp_stream_free(&s->dp);
 }
 
 void tpath_stream_stats(const struct tpath_stream *s, struct fstats *out)
 {
-	*out = s->st;
+	dp_stream_stats(&s->dp, out);
 }
 
 uint32_t tpath_stream_nflows(const struct tpath_stream *s)
 {
-	return s->flows.count;
-}
-
-/* What flow-get reports of a flow. */
-static void flow_info(const struct tpath_flow *flow, uint64_t now,
-		      struct upath_flow_info *fi)
-{
-	uint64_t idle = now - flow->last_used;
-
-	memset(fi, 0, sizeof(*fi));
-	fi->id = flow->node.id;
-	fi->idle_ms = idle > UINT32_MAX ? UINT32_MAX : (uint32_t)idle;
-	FST(&fi->st, RX_FRAMES) = flow->rx_frames;
-	FST(&fi->st, RX_BYTES) = flow->rx_bytes;
-	FST(&fi->st, TX_FRAMES) = flow->tx_frames;
-	FST(&fi->st, TX_BYTES) = flow->tx_bytes;
-	sa_report(&fi->local, &flow->local);
-	sa_report(&fi->remote, &flow->remote);
+	return dp_stream_nflows(&s->dp);
 }
 
 void tpath_stream_flows(const struct tpath_stream *s,
 			int (*fn)(const struct upath_flow_info *fi, void *arg),
 			void *arg)
 {
-	struct upath_flow_info fi;
-	struct flowtab_node *n, *tmp;
-	uint64_t now = loop_now_ms();
-
-	flowtab_for_each(&s->flows, n, tmp) {
-		flow_info(flow_of(n), now, &fi);
-		if (fn(&fi, arg))
-			return;
-	}
+	dp_stream_flows(&s->dp, fn, arg);
 }

@@ -30,7 +30,7 @@
 #include "common/frame.h"
 #include "common/fstats.h"
 #include "funneld/loop.h"
-#include "funneld/datapath/upath.h"	/* upath_send_fn, struct upath_flow_info */
+#include "funneld/datapath/dpif.h"	/* upath_send_fn, struct upath_flow_info */
 
 enum tpath_kind { TPATH_LISTEN = 1, TPATH_CONNECT };
 

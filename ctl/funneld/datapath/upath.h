@@ -20,18 +20,9 @@
 #include "common/fstats.h"
 #include "common/frame.h"
 #include "funneld/loop.h"
+#include "funneld/datapath/dpif.h"	/* upath_send_fn, struct upath_flow_info */
 
 struct upath_stream;
-
-/*
- * Queue one frame (8-byte header and body, no length prefix) on the
- * carrier.  Returns 0, or a negative errno and the caller drops the
- * datagram: -EMSGSIZE, too big to seal (counted tx-drop-toobig); -ENOKEY,
- * the stream's key is used up (tx-drop-no-key); any other, the carrier
- * cannot take it now, its queue is full or it is going down
- * (tx-drop-queue).
- */
-typedef int (*upath_send_fn)(void *arg, const uint8_t *frame, size_t len);
 
 struct upath_stream_cfg {
 	uint16_t id;			/* stream id, 1..65535 */
@@ -72,19 +63,10 @@ void upath_stream_input(struct upath_stream *s, const struct funnel_frame *f);
 /* The stream's counters (the FUNNEL_A_STATS_* of stream-get). */
 void upath_stream_stats(const struct upath_stream *s, struct fstats *out);
 
-/* Flows of the stream, as flow-get reports them. */
-struct upath_flow_info {
-	uint32_t id;
-	struct sockaddr_storage local;	/* listen: our socket; connect: ours */
-	struct sockaddr_storage remote;	/* listen: the client; connect: target */
-	uint32_t idle_ms;		/* since the flow's last frame */
-	struct fstats st;		/* rx/tx frames and bytes */
-};
-
 /* Number of flows now. */
 uint32_t upath_stream_nflows(const struct upath_stream *s);
 
-/* Call fn for each flow (at most while it returns 0). */
+/* Call fn for each flow, as flow-get reports it (while fn returns 0). */
 void upath_stream_flows(const struct upath_stream *s,
 			int (*fn)(const struct upath_flow_info *fi, void *arg),
 			void *arg);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A snapshot of funneld's state for "show" and "stats": plain data that
- * funneld fills in (daemon.c) and show.c renders as text, JSON or the
- * Prometheus text exposition format.  Every string is NUL-terminated;
- * addresses are written as "1.2.3.4:53" or "[fd00::1]:53".
+ * funneld fills in (daemon.c) and report/ renders: as text (text.c), as
+ * JSON (json.c) or in the Prometheus text exposition format (prom.c).
+ * Every string is NUL-terminated; addresses are written as "1.2.3.4:53"
+ * or "[fd00::1]:53".
  */
 #ifndef FUNNEL_SNAP_H
 #define FUNNEL_SNAP_H
