@@ -11,8 +11,10 @@ Documentation/architecture.md, in the block between the lines
 A part lists its files or folders (a folder: every file below it that
 no longer entry names), then the parts it may include besides itself.
 Every .c and .h file under ctl/ must belong to exactly one part, every
-quoted include must name a file of its own part or of an allowed one,
-and the allowed edges must have no cycle.  Prints TAP; exit 1 on failure.
+include of a file of ctl/ (quoted, or in angle brackets) must name it
+by its plain path from ctl/, a file of its own part or of an allowed
+one, a priv.h only from its own folder, and the allowed edges must have
+no cycle.  Prints TAP; exit 1 on failure.
 
 usage: layers.py [--doc FILE] [--ctl DIR]
 """
@@ -22,6 +24,8 @@ import re
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A header of this name holds what the files of its folder share only.
+PRIVATE = "priv.h"
 
 
 def parse_doc(path):
@@ -120,11 +124,19 @@ def main():
             continue
         with open(os.path.join(a.ctl, f)) as fh:
             for ln, line in enumerate(fh, 1):
-                m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
+                m = re.match(r'\s*#\s*include\s*(?:"([^"]+)"|<([^>]+)>)',
+                             line)
                 if not m:
                     continue
-                inc = m.group(1)
-                if not os.path.exists(os.path.join(a.ctl, inc)):
+                inc = m.group(1) or m.group(2)
+                here = os.path.exists(os.path.join(a.ctl, inc))
+                if m.group(2) and not here:
+                    continue            # a system header
+                if os.path.normpath(inc) != inc:
+                    wrong.append("ctl/%s:%d: \"%s\" is not a plain path "
+                                 "from ctl/" % (f, ln, inc))
+                    continue
+                if not here:
                     wrong.append("ctl/%s:%d: \"%s\" is not a path from ctl/"
                                  % (f, ln, inc))
                     continue
@@ -133,6 +145,10 @@ def main():
                     wrong.append("ctl/%s:%d: %s includes %s (%s), which "
                                  "architecture.md does not allow"
                                  % (f, ln, p, inc, q))
+                elif os.path.basename(inc) == PRIVATE and \
+                        not f.startswith(os.path.dirname(inc) + "/"):
+                    wrong.append("ctl/%s:%d: %s is private to %s/"
+                                 % (f, ln, inc, os.path.dirname(inc)))
     result(not wrong, "every include points the way architecture.md draws",
            wrong)
     print("1..%d" % n)

@@ -75,6 +75,21 @@ sed -i '1a #include "frame.h"' "$tmp/ctl/common/stmt.c"
 must_refuse "an include not named from ctl/" '"frame.h" is not a path from ctl/'
 
 fresh
+sed -i '1a #include "common/../funneld/carrier/priv.h"' "$tmp/ctl/common/frame.c"
+must_refuse "an include through .. out of its folder" \
+	'"common/../funneld/carrier/priv.h" is not a plain path from ctl/'
+
+fresh
+sed -i '1a #include <funneld/carrier/priv.h>' "$tmp/ctl/common/frame.c"
+must_refuse "an include of ctl/ in angle brackets" \
+	'ctl/common/frame.c:2: common includes funneld/carrier/priv.h (carrier)'
+
+fresh
+sed -i '1a #include "funneld/carrier/priv.h"' "$tmp/ctl/funneld/daemon.c"
+must_refuse "carrier/priv.h outside carrier/" \
+	'ctl/funneld/daemon.c:2: funneld/carrier/priv.h is private to funneld/carrier/'
+
+fresh
 echo 'int x;' > "$tmp/ctl/funneld/newpart.c"
 must_refuse "a file in no part" 'ctl/funneld/newpart.c is in no part'
 
