@@ -81,12 +81,17 @@ vm() {
 # services starting), and one guest keeps less than one of the two cores
 # busy; side by side they save about 7 of make check's minutes.  Each
 # guest's output is kept and shown whole, in order, once both are done.
+vm_pids=""
 vm_bg() { # KVER: vm KVER in the background, output and status kept
 	( vm "$1" > "build/vm-$1.step" 2>&1; echo $? > "build/vm-$1.rc" ) &
+	vm_pids="$vm_pids $!"
 }
-vm_show() { # KVER: what vm KVER printed, and its status
+vm_show() { # KVER: what vm KVER printed, and its status (no status: 1)
+	local rc
 	cat "build/vm-$1.step"
-	return "$(cat "build/vm-$1.rc" 2>/dev/null || echo 1)"
+	rc=$(cat "build/vm-$1.rc" 2>/dev/null)
+	case "$rc" in ''|*[!0-9]*) rc=1 ;; esac
+	return "$rc"
 }
 if [ "${FUNNEL_CHECK_SERIAL:-0}" = 1 ]; then
 	for k in $kvers; do
@@ -94,12 +99,16 @@ if [ "${FUNNEL_CHECK_SERIAL:-0}" = 1 ]; then
 	done
 else
 	s=$(date +%s)
+	# interrupted: vm/run (a child of each background subshell) stops
+	# its guest when it gets SIGTERM
+	trap 'for p in $vm_pids; do pkill -TERM -P "$p"; kill "$p"; done 2>/dev/null; exit 130' INT TERM
 	for k in $kvers; do
 		rm -f "build/vm-$k.step" "build/vm-$k.rc"
 		vm_bg "$k"
 	done
 	wait
-	echo "# guests side by side: $(( $(date +%s) - s )) s"
+	trap - INT TERM
+	echo "# guests side by side: $(( $(date +%s) - s )) s (each guest's own time: its ok line)"
 	for k in $kvers; do
 		step "vm $k" vm_show "$k"
 	done
