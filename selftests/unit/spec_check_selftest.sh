@@ -21,18 +21,8 @@ names="$top/ctl/nlnames.c"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-
-tap() { # STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+# shellcheck source=selftests/unit/tap.sh
+. "$here/tap.sh"
 
 run_check() { # spec_check.py ARGS...; output kept in $tmp/out
 	/usr/bin/python3 "$check" "$@" >"$tmp/out" 2>&1
@@ -97,5 +87,4 @@ must_refuse "operations.md with an unknown counter" --operations "$ops" \
 must_refuse "funnelctl.8 without a counter" --man "$man" \
 	's/^\.B flows\\-evicted$/.B flows/' 'flows-evicted is missing from'
 
-echo "1..$n"
-exit $failed
+tap_end

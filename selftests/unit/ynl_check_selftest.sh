@@ -18,22 +18,12 @@ files="$spec uapi/linux/funnel_netlink.h kmod/netlink-gen.h kmod/netlink-gen.c"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-
-tap() { # STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+# shellcheck source=selftests/unit/tap.sh
+. "$here/tap.sh"
 
 # The tools, unpacked once for the tree, copied: the copy's spec link is
 # this test's to point elsewhere.
-ksrc=$("$ynl" unpack) || { tap 1 "the ynl tools are unpacked"; echo "1..$n"; exit 1; }
+ksrc=$("$ynl" unpack) || { tap 1 "the ynl tools are unpacked"; tap_end; }
 cp -a "$ksrc" "$tmp/ksrc"
 
 fresh_tree() {
@@ -88,5 +78,4 @@ must_fail "a hand edit of netlink-gen.c" kmod/netlink-gen.c \
 	's/NLA_POLICY_MIN(NLA_U16, 1)/NLA_POLICY_MIN(NLA_U16, 2)/' \
 	'not ok .* kmod/netlink-gen.c is what'
 
-echo "1..$n"
-exit $failed
+tap_end
