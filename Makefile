@@ -10,6 +10,10 @@
 # make soak            5 minutes of flood, resets, rekeys and a KDC outage in
 #                      the VM (KVER=..., SOAK_SECS=..., SOAK_DEBUG=1: -d)
 # make install         install funneld, funnelctl, funnel.ko, man pages, unit
+# make ynl             unpack the kernel's netlink tools (tools/net/ynl of
+#                      linux-source-6.12) into build/ksrc-6.12 for the tests
+# make ynl-gen         regenerate uapi/linux/funnel_netlink.h and
+#                      kmod/netlink-gen.[ch] from Documentation/netlink/specs/
 
 SHELL    := /bin/bash
 TOP      := $(CURDIR)
@@ -22,7 +26,8 @@ KSRCS    := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
 	    selftests/vm/warn/Kbuild selftests/vm/warn/funnel_selftest_warn.c
 UAPI     := $(wildcard uapi/linux/*.h)
 
-.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install soak check-long
+.PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install soak check-long \
+	ynl ynl-gen
 all: kmod ctl
 
 # One kbuild tree per kernel: build/KVER/ mirrors the sources with
@@ -54,6 +59,13 @@ build/tools/ulp_test: selftests/tools/ulp_test.c $(UAPI)
 build/tools/udp_pump: selftests/tools/udp_pump.c
 	@mkdir -p build/tools
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $< -lpthread
+
+# the VM test t_47_ynl.sh runs cli.py from here: the guest's root is read-only
+ynl:
+	@./scripts/ynl.sh unpack >/dev/null
+
+ynl-gen:
+	@./scripts/ynl.sh gen
 
 print-kvers:
 	@echo $(KVERS)

@@ -9,6 +9,7 @@
 #include <linux/version.h>
 #include <linux/net.h>
 #include <linux/crypto.h>
+#include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 
@@ -50,6 +51,111 @@ static inline void funnel_no_task_frag(struct sock *sk)
 #define funnel_dump_attrs(cb)	(genl_dumpit_info(cb)->info.attrs)
 #else
 #define funnel_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
+#endif
+
+/* The operations of the family: kmod/netlink-gen.c, which the kernel's
+ * ynl-gen-c.py writes, has a table of struct genl_split_ops (6.2 split a
+ * command's do and dump into two operations with a policy each), sorted by
+ * command, a command's do before its dump.  funnel_genl_set_ops() gives
+ * the family a copy in which an operation that takes no attributes (the
+ * spec lists none, the table has no policy) has the policy none: 6.12
+ * would pass it any attribute unchecked, where the family refuses every
+ * attribute an operation does not take.
+ *
+ * 6.1 takes one struct genl_ops per command: the do and the dump of a
+ * command are merged into one with the do's policy (on 6.1 a dump
+ * accepts the attributes of its command's do, and ignores them), and the
+ * flags but GENL_CMD_CAP_*, which 6.1 derives itself.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+struct genl_split_ops {
+	int (*doit)(struct sk_buff *skb, struct genl_info *info);
+	int (*dumpit)(struct sk_buff *skb, struct netlink_callback *cb);
+	const struct nla_policy *policy;
+	unsigned int maxattr;
+	u8 cmd;
+	u8 flags;
+};
+
+static inline int funnel_genl_set_ops(struct genl_family *family,
+				      const struct genl_split_ops *split,
+				      unsigned int n,
+				      const struct nla_policy *none,
+				      unsigned int none_maxattr)
+{
+	struct genl_ops *ops, *op = NULL;
+	unsigned int i, n_ops = 0;
+
+	ops = kcalloc(n, sizeof(*ops), GFP_KERNEL);
+	if (!ops)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!op || op->cmd != split[i].cmd) {
+			op = &ops[n_ops++];
+			op->cmd = split[i].cmd;
+			op->flags = split[i].flags &
+				    ~(GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP);
+		}
+		if (split[i].doit)
+			op->doit = split[i].doit;
+		if (split[i].dumpit)
+			op->dumpit = split[i].dumpit;
+		if (!op->policy) {
+			op->policy = split[i].policy;
+			op->maxattr = split[i].maxattr;
+		}
+	}
+	for (i = 0; i < n_ops; i++)
+		if (!ops[i].policy) {
+			ops[i].policy = none;
+			ops[i].maxattr = none_maxattr;
+		}
+	family->ops = ops;
+	family->n_ops = n_ops;
+	return 0;
+}
+
+static inline void funnel_genl_free_ops(struct genl_family *family)
+{
+	kfree(family->ops);
+}
+
+/* 6.1's struct nla_policy points to a range it does not write through
+ * without const; the generated policies' ranges are const.
+ */
+#undef NLA_POLICY_FULL_RANGE
+#define NLA_POLICY_FULL_RANGE(tp, _range) {				\
+	.type = NLA_ENSURE_UINT_OR_BINARY_TYPE(tp),			\
+	.validation_type = NLA_VALIDATE_RANGE_PTR,			\
+	.range = (struct netlink_range_validation *)(_range),		\
+}
+#else
+static inline int funnel_genl_set_ops(struct genl_family *family,
+				      const struct genl_split_ops *split,
+				      unsigned int n,
+				      const struct nla_policy *none,
+				      unsigned int none_maxattr)
+{
+	struct genl_split_ops *ops;
+	unsigned int i;
+
+	ops = kmemdup(split, n * sizeof(*split), GFP_KERNEL);
+	if (!ops)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (!ops[i].policy) {
+			ops[i].policy = none;
+			ops[i].maxattr = none_maxattr;
+		}
+	family->split_ops = ops;
+	family->n_split_ops = n;
+	return 0;
+}
+
+static inline void funnel_genl_free_ops(struct genl_family *family)
+{
+	kfree(family->split_ops);
+}
 #endif
 
 /* 6.3 passes a completion callback its data, not the request. */

@@ -4,7 +4,7 @@
  *
  * The TCP ULP "funnel" frames a TCP connection into Funnel frames
  * (Documentation/wire-format.md); the generic netlink family "funnel"
- * controls it (Documentation/netlink/funnel.yaml).
+ * controls it (Documentation/netlink/specs/funnel.yaml).
  */
 #include <linux/module.h>
 #include <net/tcp.h>

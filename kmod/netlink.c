@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The "funnel" generic netlink family (Documentation/netlink/funnel.yaml).
+ * The "funnel" generic netlink family (Documentation/netlink/specs/funnel.yaml).
  *
- * Every operation has its own strict policy listing only the attributes it
- * takes.  Every operation but info-get, and the "events" group, need
- * CAP_NET_ADMIN in the netns: carriers, streams and flows name peers and
- * clients, and their counters tell what they do.
+ * The attribute policies and the operation table are generated from the
+ * spec (netlink-gen.c, by the kernel's ynl-gen-c.py): every operation has
+ * its own strict policy listing only the attributes it takes.  Every
+ * operation but info-get, and the "events" group, need CAP_NET_ADMIN in
+ * the netns: carriers, streams and flows name peers and clients, and their
+ * counters tell what they do.
  */
 #include <crypto/algapi.h>
 #include <linux/file.h>
@@ -17,108 +19,29 @@
 
 #include "compat.h"
 #include "funnel.h"
+#include "netlink-gen.h"
 
 static struct genl_family funnel_nl_family;
 
-enum funnel_nl_groups {
-	FUNNEL_NLGRP_EVENTS,
-};
-
-/* notifications name peers, streams and flows: CAP_NET_ADMIN only */
-static const struct genl_multicast_group funnel_nl_mcgrps[] = {
+/* notifications name peers, streams and flows: CAP_NET_ADMIN only (the
+ * generated table in netlink-gen.c has no flags)
+ */
+static const struct genl_multicast_group funnel_nl_groups[] = {
 	[FUNNEL_NLGRP_EVENTS] = {
 		.name	= FUNNEL_MCGRP_EVENTS,
 		.flags	= GENL_MCAST_CAP_NET_ADMIN,
 	},
 };
 
-/* ---- policies, one per operation ---- */
-
-/* info-get takes no attribute: every one is refused as unsupported */
-static const struct nla_policy funnel_none_nl_policy[FUNNEL_A_MAX + 1] = {
-};
-
-static const struct nla_policy funnel_carrier_new_nl_policy[FUNNEL_A_SOCKET_OWNER + 1] = {
-	[FUNNEL_A_SOCK_FD] = NLA_POLICY_MIN(NLA_S32, 0),
-	[FUNNEL_A_SOCKET_OWNER] = { .type = NLA_FLAG },
-};
-
-static const struct nla_policy funnel_carrier_id_nl_policy[FUNNEL_A_CARRIER_ID + 1] = {
-	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-};
-
-static struct netlink_range_validation funnel_idle_range = {
-	.min = FUNNEL_FLOW_IDLE_MIN_MS,
-	.max = FUNNEL_FLOW_IDLE_MAX_MS,
-};
-
-static struct netlink_range_validation funnel_flow_max_range = {
-	.min = 1,
-	.max = FUNNEL_FLOW_MAX_LIMIT,
-};
-
-static const struct nla_policy funnel_stream_id_nl_policy[FUNNEL_A_STREAM_ID + 1] = {
-	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
-};
-
-static const struct nla_policy funnel_keydir_nl_policy[FUNNEL_A_KEYDIR_MAX + 1] = {
-	[FUNNEL_A_KEYDIR_KEY] = NLA_POLICY_EXACT_LEN(FUNNEL_KEY_LEN),
-	[FUNNEL_A_KEYDIR_SALT] = NLA_POLICY_EXACT_LEN(FUNNEL_SALT_LEN),
-};
-
-/* key-new: everything but tx-counter, which is get only */
-static const struct nla_policy funnel_keyconf_nl_policy[FUNNEL_A_KEYCONF_HARD_LIMIT + 1] = {
-	[FUNNEL_A_KEYCONF_SLOT] = NLA_POLICY_MAX(NLA_U32, FUNNEL_KEY_SLOT_MAX),
-	[FUNNEL_A_KEYCONF_KEY_ID] = { .type = NLA_U32 },
-	[FUNNEL_A_KEYCONF_CIPHER] = NLA_POLICY_RANGE(NLA_U32,
-						     FUNNEL_CIPHER_AES_256_GCM,
-						     FUNNEL_CIPHER_MAX),
-	[FUNNEL_A_KEYCONF_ENCRYPT_DIR] = NLA_POLICY_NESTED(funnel_keydir_nl_policy),
-	[FUNNEL_A_KEYCONF_DECRYPT_DIR] = NLA_POLICY_NESTED(funnel_keydir_nl_policy),
-	[FUNNEL_A_KEYCONF_SOFT_LIMIT] = NLA_POLICY_MIN(NLA_U64, 1),
-	[FUNNEL_A_KEYCONF_HARD_LIMIT] = NLA_POLICY_MIN(NLA_U64, 1),
-};
-
-/* key-del, key-get: the slot only */
-static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_KEYCONF + 1] = {
-	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
-	[FUNNEL_A_STREAM_KIND] = NLA_POLICY_RANGE(NLA_U32, FUNNEL_STREAM_USER,
-						  FUNNEL_STREAM_KIND_MAX),
-	[FUNNEL_A_UNORDERED] = { .type = NLA_FLAG },
-	[FUNNEL_A_LOCAL_IPV4] = { .type = NLA_BE32 },
-	[FUNNEL_A_LOCAL_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
-	[FUNNEL_A_LOCAL_PORT] = { .type = NLA_BE16 },
-	[FUNNEL_A_REMOTE_IPV4] = { .type = NLA_BE32 },
-	[FUNNEL_A_REMOTE_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
-	[FUNNEL_A_REMOTE_PORT] = NLA_POLICY_MIN(NLA_BE16, 1),
-	[FUNNEL_A_FLOW_IDLE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
-							&funnel_idle_range),
-	[FUNNEL_A_FLOW_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32,
-						    &funnel_flow_max_range),
-	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyconf_nl_policy),
-};
-
-static const struct nla_policy funnel_keyslot_nl_policy[FUNNEL_A_KEYCONF_SLOT + 1] = {
-	[FUNNEL_A_KEYCONF_SLOT] = NLA_POLICY_MAX(NLA_U32, FUNNEL_KEY_SLOT_MAX),
-};
-
-static const struct nla_policy funnel_key_new_nl_policy[FUNNEL_A_KEYCONF + 1] = {
-	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
-	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyconf_nl_policy),
-};
-
-static const struct nla_policy funnel_key_slot_nl_policy[FUNNEL_A_KEYCONF + 1] = {
-	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
-	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyslot_nl_policy),
+/* The policy of the operations that take no attribute (info-get, the
+ * carrier-get dump): each one is refused as unsupported.
+ */
+static const struct nla_policy funnel_nl_no_attrs[FUNNEL_A_MAX + 1] = {
 };
 
 /* ---- info ---- */
 
-static int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
+int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct sk_buff *msg;
@@ -234,8 +157,7 @@ int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 	return 0;
 }
 
-static int funnel_nl_carrier_new_doit(struct sk_buff *skb,
-				      struct genl_info *info)
+int funnel_nl_carrier_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct funnel_sock *fs;
@@ -314,8 +236,7 @@ static struct funnel_sock *funnel_nl_carrier_lookup(struct genl_info *info)
 	return fs;
 }
 
-static int funnel_nl_carrier_del_doit(struct sk_buff *skb,
-				      struct genl_info *info)
+int funnel_nl_carrier_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *attr = info->attrs[FUNNEL_A_CARRIER_ID];
 
@@ -330,8 +251,7 @@ static int funnel_nl_carrier_del_doit(struct sk_buff *skb,
 	return 0;
 }
 
-static int funnel_nl_carrier_get_doit(struct sk_buff *skb,
-				      struct genl_info *info)
+int funnel_nl_carrier_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_sock *fs;
@@ -371,8 +291,8 @@ static int funnel_nl_dump_end(struct sk_buff *skb, int err)
 	return err ?: skb->len;
 }
 
-static int funnel_nl_carrier_get_dumpit(struct sk_buff *skb,
-					struct netlink_callback *cb)
+int funnel_nl_carrier_get_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb)
 {
 	struct funnel_net *fn = funnel_pernet(sock_net(skb->sk));
 	struct funnel_sock *fs;
@@ -533,8 +453,7 @@ static int funnel_nl_stream_cfg(struct genl_info *info,
 static int funnel_nl_keyconf(struct genl_info *info,
 			     struct funnel_key_cfg *cfg);
 
-static int funnel_nl_stream_new_doit(struct sk_buff *skb,
-				     struct genl_info *info)
+int funnel_nl_stream_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_stream_cfg cfg;
@@ -584,8 +503,7 @@ static int funnel_nl_stream_new_doit(struct sk_buff *skb,
 	return err;
 }
 
-static int funnel_nl_stream_del_doit(struct sk_buff *skb,
-				     struct genl_info *info)
+int funnel_nl_stream_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_sock *fs;
@@ -658,8 +576,7 @@ nospace:
 	return -EMSGSIZE;
 }
 
-static int funnel_nl_stream_get_doit(struct sk_buff *skb,
-				     struct genl_info *info)
+int funnel_nl_stream_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_stream *st = NULL;
@@ -702,8 +619,8 @@ static int funnel_nl_stream_get_doit(struct sk_buff *skb,
 /* Streams of one carrier (carrier-id given) or of all.  cb->args: [0] the
  * carrier id to go on from, [1] the stream id to go on from.
  */
-static int funnel_nl_stream_get_dumpit(struct sk_buff *skb,
-				       struct netlink_callback *cb)
+int funnel_nl_stream_get_dumpit(struct sk_buff *skb,
+				struct netlink_callback *cb)
 {
 	struct funnel_net *fn = funnel_pernet(sock_net(skb->sk));
 	struct nlattr **attrs = funnel_dump_attrs(cb);
@@ -812,8 +729,7 @@ nospace:
 /* Flows of one stream.  cb->args: [0] hash bucket, [1] flows of it done.
  * Flows that come or go during a dump may be missed or seen twice.
  */
-static int funnel_nl_flow_get_dumpit(struct sk_buff *skb,
-				     struct netlink_callback *cb)
+int funnel_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct funnel_net *fn = funnel_pernet(sock_net(skb->sk));
 	struct nlattr **attrs = funnel_dump_attrs(cb);
@@ -956,6 +872,9 @@ static const int funnel_keyconf_required[] = {
 	FUNNEL_A_KEYCONF_ENCRYPT_DIR, FUNNEL_A_KEYCONF_DECRYPT_DIR,
 };
 
+/* A keyconf to install (key-new, stream-new).  Parsed up to hard-limit:
+ * tx-counter, which key-get returns, is refused as an unknown attribute.
+ */
 static int funnel_nl_keyconf(struct genl_info *info, struct funnel_key_cfg *cfg)
 {
 	struct nlattr *nest = info->attrs[FUNNEL_A_KEYCONF];
@@ -1014,7 +933,9 @@ static u32 funnel_nl_phys_slot(const struct funnel_stream *st, u32 slot)
 	return slot ^ st->primary;
 }
 
-/* The slot of a key-del or key-get request. */
+/* The slot of a key-del or key-get request: parsed up to slot, so any
+ * other keyconf attribute is refused as unknown.
+ */
 static int funnel_nl_keyslot(struct genl_info *info, u32 *slot)
 {
 	struct nlattr *nest = info->attrs[FUNNEL_A_KEYCONF];
@@ -1022,7 +943,7 @@ static int funnel_nl_keyslot(struct genl_info *info, u32 *slot)
 	int err;
 
 	err = nla_parse_nested(tb, FUNNEL_A_KEYCONF_SLOT, nest,
-			       funnel_keyslot_nl_policy, info->extack);
+			       funnel_keyconf_nl_policy, info->extack);
 	if (err)
 		return err;
 	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, FUNNEL_A_KEYCONF_SLOT)) {
@@ -1049,7 +970,7 @@ static int funnel_nl_key_req_check(struct genl_info *info, bool keyconf)
 	return 0;
 }
 
-static int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
+int funnel_nl_key_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_key_cfg cfg;
@@ -1112,7 +1033,7 @@ out:
 	return err;
 }
 
-static int funnel_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
+int funnel_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_stream *st;
@@ -1143,7 +1064,7 @@ out:
 	return err;
 }
 
-static int funnel_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info)
+int funnel_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_stream *st;
@@ -1209,7 +1130,7 @@ static int funnel_nl_put_keyconf(struct sk_buff *msg, u32 slot,
 	return 0;
 }
 
-static int funnel_nl_key_get_doit(struct sk_buff *skb, struct genl_info *info)
+int funnel_nl_key_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct funnel_net *fn = funnel_pernet(genl_info_net(info));
 	struct funnel_stream *st;
@@ -1322,105 +1243,15 @@ void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason)
 				FUNNEL_NLGRP_EVENTS, GFP_KERNEL);
 }
 
-static const struct genl_ops funnel_nl_ops[] = {
-	{
-		.cmd	= FUNNEL_CMD_INFO_GET,
-		.doit	= funnel_nl_info_get_doit,
-		.policy	= funnel_none_nl_policy,
-		.maxattr = FUNNEL_A_MAX,
-	},
-	{
-		.cmd	= FUNNEL_CMD_CARRIER_NEW,
-		.doit	= funnel_nl_carrier_new_doit,
-		.policy	= funnel_carrier_new_nl_policy,
-		.maxattr = FUNNEL_A_SOCKET_OWNER,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_CARRIER_DEL,
-		.doit	= funnel_nl_carrier_del_doit,
-		.policy	= funnel_carrier_id_nl_policy,
-		.maxattr = FUNNEL_A_CARRIER_ID,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_CARRIER_GET,
-		.doit	= funnel_nl_carrier_get_doit,
-		.dumpit	= funnel_nl_carrier_get_dumpit,
-		.policy	= funnel_carrier_id_nl_policy,
-		.maxattr = FUNNEL_A_CARRIER_ID,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_STREAM_NEW,
-		.doit	= funnel_nl_stream_new_doit,
-		.policy	= funnel_stream_new_nl_policy,
-		.maxattr = FUNNEL_A_KEYCONF,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_STREAM_DEL,
-		.doit	= funnel_nl_stream_del_doit,
-		.policy	= funnel_stream_id_nl_policy,
-		.maxattr = FUNNEL_A_STREAM_ID,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_STREAM_GET,
-		.doit	= funnel_nl_stream_get_doit,
-		.dumpit	= funnel_nl_stream_get_dumpit,
-		.policy	= funnel_stream_id_nl_policy,
-		.maxattr = FUNNEL_A_STREAM_ID,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_FLOW_GET,
-		.dumpit	= funnel_nl_flow_get_dumpit,
-		.policy	= funnel_stream_id_nl_policy,
-		.maxattr = FUNNEL_A_STREAM_ID,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_KEY_NEW,
-		.doit	= funnel_nl_key_new_doit,
-		.policy	= funnel_key_new_nl_policy,
-		.maxattr = FUNNEL_A_KEYCONF,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_KEY_SWAP,
-		.doit	= funnel_nl_key_swap_doit,
-		.policy	= funnel_stream_id_nl_policy,
-		.maxattr = FUNNEL_A_STREAM_ID,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_KEY_DEL,
-		.doit	= funnel_nl_key_del_doit,
-		.policy	= funnel_key_slot_nl_policy,
-		.maxattr = FUNNEL_A_KEYCONF,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= FUNNEL_CMD_KEY_GET,
-		.doit	= funnel_nl_key_get_doit,
-		.policy	= funnel_key_slot_nl_policy,
-		.maxattr = FUNNEL_A_KEYCONF,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-};
-
 static struct genl_family funnel_nl_family __ro_after_init = {
 	.name		= FUNNEL_FAMILY_NAME,
 	.version	= FUNNEL_FAMILY_VERSION,
 	.netnsok	= true,
 	.parallel_ops	= true,
 	.module		= THIS_MODULE,
-	.ops		= funnel_nl_ops,
-	.n_ops		= ARRAY_SIZE(funnel_nl_ops),
 	.resv_start_op	= FUNNEL_CMD_MAX + 1,
-	.mcgrps		= funnel_nl_mcgrps,
-	.n_mcgrps	= ARRAY_SIZE(funnel_nl_mcgrps),
+	.mcgrps		= funnel_nl_groups,
+	.n_mcgrps	= ARRAY_SIZE(funnel_nl_groups),
 };
 
 /* A netlink socket was closed: the carriers it owns go (socket-owner). */
@@ -1443,12 +1274,24 @@ int funnel_nl_init(void)
 {
 	int err;
 
-	err = netlink_register_notifier(&funnel_nl_notifier);
+	/* the operations of netlink-gen.c */
+	err = funnel_genl_set_ops(&funnel_nl_family, funnel_nl_ops,
+				  ARRAY_SIZE(funnel_nl_ops), funnel_nl_no_attrs,
+				  FUNNEL_A_MAX);
 	if (err)
 		return err;
+	err = netlink_register_notifier(&funnel_nl_notifier);
+	if (err)
+		goto out_ops;
 	err = genl_register_family(&funnel_nl_family);
 	if (err)
-		netlink_unregister_notifier(&funnel_nl_notifier);
+		goto out_notifier;
+	return 0;
+
+out_notifier:
+	netlink_unregister_notifier(&funnel_nl_notifier);
+out_ops:
+	funnel_genl_free_ops(&funnel_nl_family);
 	return err;
 }
 
@@ -1456,4 +1299,5 @@ void funnel_nl_exit(void)
 {
 	genl_unregister_family(&funnel_nl_family);
 	netlink_unregister_notifier(&funnel_nl_notifier);
+	funnel_genl_free_ops(&funnel_nl_family);
 }

@@ -27,7 +27,7 @@ root=${FUNNEL_DEPS_ROOT:-}
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=4
+want_rev=5
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	echo "deps: already installed (FORCE=1 to redo)"
 	exit 0
@@ -89,6 +89,7 @@ echo "deps: kernels:$kpkgs"
 pkgs="
 	build-essential clang kmod bc flex bison libelf-dev sparse
 	linux-source-6.1 python3 python3-yaml
+	linux-source-6.12 python3-jsonschema
 	qemu-system-x86 busybox-static cpio xz-utils zstd
 	pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
 	libsctp-dev lksctp-tools libcmocka-dev valgrind libssl-dev
@@ -104,7 +105,7 @@ apt-get install -y -q --no-install-recommends $kpkgs $pkgs >"$log" 2>&1 ||
 # checkpatch.pl ships inside the linux-source tarball: unpack the scripts once.
 cp_dir=$root/usr/local/share/funnel/checkpatch
 if [ ! -x "$cp_dir/scripts/checkpatch.pl" ]; then
-	tarball=$(ls "$root"/usr/src/linux-source-6.1*.tar.* 2>/dev/null | head -n 1)
+	tarball=$(ls "$root"/usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n 1)
 	[ -n "$tarball" ] || die "linux-source-6.1 tarball not found"
 	top=$(tar -tf "$tarball" | head -n 1 | cut -d/ -f1)
 	mkdir -p "$cp_dir"

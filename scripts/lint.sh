@@ -24,7 +24,7 @@ checkpatch() {
 }
 if [ -x "$cp" ]; then
 	bad=0
-	for f in kmod/*.c kmod/*.h uapi/linux/funnel.h selftests/vm/warn/*.c; do
+	for f in kmod/*.c kmod/*.h uapi/linux/*.h selftests/vm/warn/*.c; do
 		case "$f" in
 		# the protos/ops copied from TCP's at run time are not const
 		kmod/ulp.c) checkpatch "$f" CONST_STRUCT || bad=1 ;;

@@ -33,9 +33,9 @@ step() { # NAME CMD...: run CMD, keep its TAP lines, note its failure
 }
 
 build() {
-	make kmods >build/build.log 2>&1 && make ctl tools >>build/build.log 2>&1
+	make kmods >build/build.log 2>&1 && make ctl tools ynl >>build/build.log 2>&1
 	local rc=$?
-	if [ $rc = 0 ]; then echo "ok - build: funnel.ko for $kvers, funnelctl, tools"
+	if [ $rc = 0 ]; then echo "ok - build: funnel.ko for $kvers, funnelctl, tools, ynl"
 	else echo "not ok - build"; tail -n 30 build/build.log | sed 's/^/#   /'; fi
 	return $rc
 }

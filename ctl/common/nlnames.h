@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Names and types of the "funnel" netlink family, spelled as in
- * Documentation/netlink/funnel.yaml.  selftests/unit/spec_check.py checks
+ * Documentation/netlink/specs/funnel.yaml.  selftests/unit/spec_check.py checks
  * these tables against the YAML.
  */
 #ifndef FUNNEL_NLNAMES_H

@@ -49,7 +49,7 @@ static void usage(FILE *f)
 		"       " PROG " [--family NAME] raw [--dump] CMD [PATH=TYPE:VALUE...]\n"
 		"       " PROG " monitor [COUNT [SECONDS]]\n"
 		"\n"
-		"CMD   a command of Documentation/netlink/funnel.yaml (info-get,\n"
+		"CMD   a command of Documentation/netlink/specs/funnel.yaml (info-get,\n"
 		"      carrier-new, stream-new, ...) or a number\n"
 		"PATH  an attribute name or number (carrier-id, stream-id, 7, ...);\n"
 		"      nested: keyconf.encrypt-dir.key\n"

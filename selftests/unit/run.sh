@@ -4,7 +4,11 @@
 # Build and run every userspace unit test; print one TAP stream on stdout:
 #   - ctl/ (funnelctl, funnel-nl) built with gcc and with clang, -Werror
 #   - the cmocka tests (ASan+UBSan, gcc), also built with clang
-#   - spec_check.py (header vs YAML) and its negative tests
+#   - scripts/ynl.sh check: the kernel's ynl-gen-c.py (linux-source-6.12)
+#     accepts the netlink spec and regenerates the committed uAPI header
+#     and kmod/netlink-gen.[ch] byte for byte; and its negative tests
+#   - spec_check.py (ctl/common/nlnames.c and the documentation vs the
+#     spec) and its negative tests
 #   - scripts/layers.py (ctl/'s includes one way) and its negative tests
 #   - the fuzz targets over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
@@ -155,6 +159,8 @@ fi
 
 # ---- spec ----
 
+suite "ynl" sh "$top/scripts/ynl.sh" check
+suite "ynl-negative" sh "$here/ynl_check_selftest.sh"
 suite "spec" /usr/bin/python3 "$here/spec_check.py"
 suite "spec-negative" sh "$here/spec_check_selftest.sh"
 

@@ -1,24 +1,25 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""Check that uapi/linux/funnel.h and Documentation/netlink/funnel.yaml agree.
+"""Check what the kernel's ynl-gen-c.py does not: the spec's documentation
+and the texts and tables that repeat it.
 
-From the YAML this generates small C programs of _Static_asserts (and a few
-runtime string comparisons), compiles them against the header and runs
-them: one TAP line per group of checks.  The reverse direction (every
-FUNNEL_A_*, FUNNEL_CMD_* and definition enumerator of the header is in the
-YAML) is checked by parsing the header.  ctl/common/nlnames.c, the name tables of
-funnelctl and funnel-nl, is checked against the YAML the same way.
+The uAPI header and the kernel's policies and operation table are
+generated from Documentation/netlink/specs/funnel.yaml and compared byte
+for byte with the committed ones (scripts/ynl.sh check); this script
+checks the rest, one TAP line per group:
 
-Naming follows the kernel's ynl-gen-c for a genetlink family F:
-  attribute set F          F_A_<ATTR>        (name-prefix overrides)
-  attribute set S          F_A_<S>_<ATTR>
-  operations               F_CMD_<OP>
-  definition D             F_<D>_<ENTRY>     (name-prefix overrides)
-  const D                  F_<D>
-Attributes and operations are numbered from 1, or from a "value:" on.
+  - the spec documents every operation;
+  - ctl/common/nlnames.c, the name tables of funnelctl and funnel-nl, has the
+    spec's attribute names, types and numbers, commands and capability
+    bits (C programs compiled against the generated uAPI header);
+  - the counters of the "stats" attribute set are those of the counter
+    tables of Documentation/architecture.md (section 10) and
+    operations.md and of the COUNTERS section of funnelctl(8);
+  - the operation table of architecture.md (section 11) has every
+    request operation with its modes (do, dump) and privilege, and its
+    notification paragraph every event and the multicast group.
 
-Exit status: 0 when everything agrees, 1 when something does not, 2 on
-bad usage.
+Exit status: 0 when everything agrees, 1 when something does not.
 """
 
 import argparse
@@ -33,23 +34,6 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
-
-# Definitions whose C names do not follow ynl's default prefix and that
-# have no name-prefix in the YAML (yet): the header's spelling.
-PREFIX_FALLBACK = {
-    "stream-kind": "funnel-stream-",
-    "down-reason": "funnel-down-",
-    "caps": "funnel-cap-",
-}
-
-# Attribute checks that the header also states as constants.
-CHECK_CONSTANTS = {
-    ("funnel", "flow-idle-ms", "min"): "FUNNEL_FLOW_IDLE_MIN_MS",
-    ("funnel", "flow-idle-ms", "max"): "FUNNEL_FLOW_IDLE_MAX_MS",
-    ("funnel", "flow-max", "max"): "FUNNEL_FLOW_MAX_LIMIT",
-    ("keydir", "key", "exact-len"): "FUNNEL_KEY_LEN",
-    ("keydir", "salt", "exact-len"): "FUNNEL_SALT_LEN",
-}
 
 NLNAMES_KINDS = {
     "u8": "FUNNEL_NLA_U8", "u16": "FUNNEL_NLA_U16", "u32": "FUNNEL_NLA_U32",
@@ -88,53 +72,15 @@ class Tap:
 
 
 class Spec:
-    """The names and numbers the YAML defines."""
+    """What the YAML defines, named as ynl-gen-c.py names it in C."""
 
     def __init__(self, doc):
         self.doc = doc
         self.family = doc["name"]
-        self.notes = []
-
-    def definitions(self):
-        """Yield (definition, list of (C name, C value expression))."""
-        for d in self.doc.get("definitions", []):
-            if d["type"] == "const":
-                name = d.get("name-prefix", self.family + "-") + d["name"]
-                yield d, [(c_name(name), str(d["value"]))]
-                continue
-            prefix = d.get("name-prefix")
-            if prefix is None:
-                prefix = PREFIX_FALLBACK.get(d["name"])
-                if prefix is not None:
-                    self.notes.append(
-                        "definition %s has no name-prefix; assuming the "
-                        "header's %s" % (d["name"], c_name(prefix) + "*"))
-                else:
-                    prefix = "%s-%s-" % (self.family, d["name"])
-            value = d.get("value-start", 0)
-            items = []
-            for e in d["entries"]:
-                ename = e if isinstance(e, str) else e["name"]
-                if isinstance(e, dict) and "value" in e:
-                    value = e["value"]
-                if d["type"] == "flags":
-                    expr = "(1U << %d)" % value
-                else:
-                    expr = str(value)
-                items.append((c_name(prefix + ename), expr))
-                value += 1
-            yield d, items
-
-    def enum_tag(self, d):
-        """C tag of an enum definition, or None."""
-        if d["type"] != "enum":
-            return None
-        tag = d.get("enum-name", "%s-%s" % (self.family, d["name"]))
-        return None if tag is None else tag.replace("-", "_")
 
     def attr_sets(self):
-        """Yield (set, prefix, list of (attr, C name, value))."""
-        for s in self.doc.get("attribute-sets", []):
+        """Yield (set, list of (attr, C name, value)), unused ones left out."""
+        for s in self.doc["attribute-sets"]:
             prefix = s.get("name-prefix")
             if prefix is None:
                 if s["name"] == self.family:
@@ -146,62 +92,35 @@ class Spec:
             for a in s["attributes"]:
                 if "value" in a:
                     value = a["value"]
-                items.append((a, c_name(prefix + a["name"]), value))
+                if a.get("type") != "unused":
+                    items.append((a, c_name(prefix + a["name"]), value))
                 value += 1
-            yield s, prefix, items
+            yield s, items
 
     def operations(self):
-        """(prefix, list of (op, C name, value))."""
-        ops = self.doc.get("operations", {})
+        """List of (op, C name, modes): modes of "do", "dump", "event"."""
+        ops = self.doc["operations"]
         prefix = ops.get("name-prefix", self.family + "-cmd-")
-        value = 1
         items = []
-        for o in ops.get("list", []):
-            if "value" in o:
-                value = o["value"]
-            items.append((o, c_name(prefix + o["name"]), value))
-            value += 1
-        return prefix, items
+        for o in ops["list"]:
+            modes = [m for m in ("do", "dump", "event") if m in o]
+            if modes:
+                items.append((o, c_name(prefix + o["name"]), modes))
+        return items
 
-    def all_names(self):
-        names = set()
-        for _, items in self.definitions():
-            names.update(n for n, _ in items)
-        for _, _, items in self.attr_sets():
-            names.update(n for _, n, _ in items)
-        names.update(n for _, n, _ in self.operations()[1])
-        return names
-
-
-def parse_header(text):
-    """Enums of the header: list of (tag or None, [enumerator names])."""
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    text = re.sub(r"//[^\n]*", " ", text)
-    enums = []
-    for m in re.finditer(r"\benum\s+(\w+)?\s*\{(.*?)\}", text, flags=re.S):
-        names = []
-        for item in m.group(2).split(","):
-            item = item.strip()
-            if item:
-                names.append(re.match(r"(\w+)", item).group(1))
-        enums.append((m.group(1), names))
-    defines = re.findall(r"^\s*#\s*define\s+(\w+)", text, flags=re.M)
-    return enums, defines
-
-
-def is_private(name):
-    return (name.startswith("__") or name.endswith("_MAX") or
-            name.endswith("_UNSPEC"))
+    def counters(self):
+        """Names of the counters of the stats set, in order."""
+        for s, items in self.attr_sets():
+            if s["name"] == "stats":
+                return [a["name"] for a, _, _ in items if a["type"] != "pad"]
+        return []
 
 
 class Compiler:
-    def __init__(self, cc, header, tmp):
+    def __init__(self, cc, uapi, tmp):
         self.cc = cc
+        self.uapi = uapi
         self.tmp = tmp
-        inc = os.path.join(tmp, "include", "linux")
-        os.makedirs(inc)
-        shutil.copy(header, os.path.join(inc, "funnel.h"))
-        self.inc = os.path.join(tmp, "include")
         self.count = 0
 
     def run(self, source, extra_src=(), extra_inc=()):
@@ -210,7 +129,7 @@ class Compiler:
         base = os.path.join(self.tmp, "check%d" % self.count)
         with open(base + ".c", "w") as f:
             f.write(source)
-        cmd = [self.cc, "-std=gnu11", "-Wall", "-Werror", "-I", self.inc]
+        cmd = [self.cc, "-std=gnu11", "-Wall", "-Werror", "-I", self.uapi]
         for d in extra_inc:
             cmd += ["-I", d]
         cmd += ["-o", base, base + ".c"] + list(extra_src)
@@ -225,13 +144,11 @@ class Compiler:
         return p.returncode == 0, p.stdout.splitlines()[:30]
 
 
-PROLOGUE = """#include <stdio.h>
+NLNAMES_PROLOGUE = """#include <stdio.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <linux/funnel.h>
-"""
+#include "common/nlnames.h"
 
-RUNTIME = """
 static int failures;
 
 static void check_str(const char *what, const char *got, const char *want)
@@ -250,115 +167,7 @@ static void check_int(const char *what, long long got, long long want)
 		failures++;
 	}
 }
-"""
 
-
-def static_checks(asserts):
-    body = "".join("_Static_assert(%s, %s);\n" % (cond, c_str(msg))
-                   for cond, msg in asserts)
-    return PROLOGUE + body + "int main(void) { return 0; }\n"
-
-
-def check_definitions(spec, enums):
-    asserts = []
-    by_tag = dict((tag, names) for tag, names in enums if tag)
-    for d, items in spec.definitions():
-        for cname, expr in items:
-            asserts.append(("%s == %s" % (cname, expr),
-                            "definition %s: %s must be %s"
-                            % (d["name"], cname, expr)))
-        tag = spec.enum_tag(d)
-        if tag:
-            asserts.append(("sizeof(enum %s) > 0" % tag,
-                            "definition %s: enum %s" % (d["name"], tag)))
-            public = [n for n in by_tag.get(tag, []) if not is_private(n)]
-            maxes = [n for n in by_tag.get(tag, [])
-                     if n.endswith("_MAX") and not n.startswith("__")]
-            for m in maxes:
-                asserts.append(("%s == %s" % (m, items[-1][0]),
-                                "definition %s: %s must be its last entry"
-                                % (d["name"], m)))
-            if tag in by_tag and public != [n for n, _ in items]:
-                asserts.append(("0", "definition %s: enum %s has %s, the "
-                                "YAML %s" % (d["name"], tag, " ".join(public),
-                                             " ".join(n for n, _ in items))))
-    return asserts
-
-
-def check_attr_set(s, prefix, items):
-    asserts = []
-    for a, cname, value in items:
-        asserts.append(("%s == %d" % (cname, value),
-                        "attribute-set %s: %s must be %d"
-                        % (s["name"], cname, value)))
-    if items:
-        last = items[-1][1]
-        maxname = c_name(prefix) + "MAX"
-        asserts.append(("%s == %s" % (maxname, last),
-                        "attribute-set %s: %s must be %s"
-                        % (s["name"], maxname, last)))
-    return asserts
-
-
-def check_operations(spec):
-    prefix, items = spec.operations()
-    asserts = []
-    for o, cname, value in items:
-        asserts.append(("%s == %d" % (cname, value),
-                        "operation %s: %s must be %d"
-                        % (o["name"], cname, value)))
-    if items:
-        maxname = c_name(prefix) + "MAX"
-        asserts.append(("%s == %s" % (maxname, items[-1][1]),
-                        "operations: %s must be %s" % (maxname, items[-1][1])))
-    return asserts
-
-
-def family_source(spec):
-    doc = spec.doc
-    lines = [PROLOGUE, RUNTIME, "int main(void)\n{\n"]
-    fam = c_name(spec.family)
-    lines.append('\tcheck_str("%s_FAMILY_NAME", %s_FAMILY_NAME, %s);\n'
-                 % (fam, fam, c_str(spec.family)))
-    lines.append('\tcheck_int("%s_FAMILY_VERSION", %s_FAMILY_VERSION, %d);\n'
-                 % (fam, fam, doc.get("version", 1)))
-    for g in doc.get("mcast-groups", {}).get("list", []):
-        macro = "%s_MCGRP_%s" % (fam, c_name(g["name"]))
-        lines.append('\tcheck_str("%s", %s, %s);\n'
-                     % (macro, macro, c_str(g["name"])))
-    lines.append("\treturn failures != 0;\n}\n")
-    return "".join(lines)
-
-
-def check_limits(spec):
-    asserts = []
-    seen = set()
-    diag = []
-    for s, _, items in spec.attr_sets():
-        for a, cname, _ in items:
-            for key, value in (a.get("checks") or {}).items():
-                const = CHECK_CONSTANTS.get((s["name"], a["name"], key))
-                seen.add((s["name"], a["name"], key))
-                if const:
-                    asserts.append(("%s == %s" % (const, value),
-                                    "%s.%s checks %s: %s must be %s"
-                                    % (s["name"], a["name"], key, const,
-                                       value)))
-                elif key == "exact-len" and a.get("display-hint") == "ipv6":
-                    asserts.append(("sizeof(struct in6_addr) == %s" % value,
-                                    "%s.%s: an IPv6 address is 16 bytes"
-                                    % (s["name"], a["name"])))
-    for key, const in sorted(CHECK_CONSTANTS.items()):
-        if key not in seen:
-            diag.append("the YAML has no %s check on %s.%s (header: %s)"
-                        % (key[2], key[0], key[1], const))
-    return asserts, diag
-
-
-def nlnames_source(spec):
-    """Runtime checks of the tables in ctl/common/nlnames.c."""
-    out = [PROLOGUE, '#include "common/nlnames.h"\n', RUNTIME]
-    out.append("""
 static void check_attr(const struct funnel_attr_set *s, unsigned int type,
 		       const char *name, int kind, int hint, int nest)
 {
@@ -394,15 +203,20 @@ static void check_count(const struct funnel_attr_set *s, unsigned int want)
 int main(void)
 {
 	const struct funnel_attr_set *s;
-""")
+"""
+
+
+def nlnames_source(spec):
+    """Runtime checks of the tables in ctl/common/nlnames.c."""
+    out = [NLNAMES_PROLOGUE]
     set_ids = {}
-    for s, _, _ in spec.attr_sets():
+    for s, _ in spec.attr_sets():
         set_ids[s["name"]] = "FUNNEL_SET_" + c_name(s["name"])
-    for s, _, items in spec.attr_sets():
+    for s, items in spec.attr_sets():
         out.append("\ts = funnel_attr_set(%s);\n" % set_ids[s["name"]])
         out.append('\tcheck_str("nlnames set name", s->name, %s);\n'
                    % c_str(s["name"]))
-        for a, cname, _ in items:
+        for a, cname, value in items:
             kind = NLNAMES_KINDS.get(a["type"], "-1")
             hint = "FUNNEL_HINT_NONE"
             if a.get("display-hint") == "ipv4":
@@ -412,17 +226,20 @@ int main(void)
             elif a.get("byte-order") == "big-endian":
                 hint = "FUNNEL_HINT_BE"
             nest = set_ids.get(a.get("nested-attributes"), "-1")
+            # the YAML's number, and the generated header's C name for it
+            out.append("\t_Static_assert(%s == %d, %s);\n"
+                       % (cname, value, c_str("%s is %d" % (cname, value))))
             out.append("\tcheck_attr(s, %s, %s, %s, %s, %s);\n"
                        % (cname, c_str(a["name"]), kind, hint, nest))
         out.append("\tcheck_count(s, %d);\n" % len(items))
-    _, ops = spec.operations()
+    ops = spec.operations()
     for o, cname, _ in ops:
         out.append('\tcheck_str("nlnames command %s", funnel_cmd_name(%s), %s);\n'
                    % (cname, cname, c_str(o["name"])))
     if ops:
         out.append('\tcheck_int("nlnames funnel_cmd_max()", funnel_cmd_max(), %s);\n'
                    % ops[-1][1])
-    for d, items in spec.definitions():
+    for d in spec.doc.get("definitions", []):
         if d["type"] != "flags":
             continue
         for bit, e in enumerate(d["entries"]):
@@ -433,44 +250,137 @@ int main(void)
     return "".join(out)
 
 
-def reverse_check(spec, enums, defines):
-    names = spec.all_names()
-    fam = c_name(spec.family)
-    tags = set()
-    for d, _ in spec.definitions():
-        tag = spec.enum_tag(d)
-        if tag:
-            tags.add(tag)
-    flag_prefixes = set()
-    for d, items in spec.definitions():
-        if d["type"] == "flags" and items:
-            first = items[0][0]
-            entry = d["entries"][0]
-            ename = entry if isinstance(entry, str) else entry["name"]
-            flag_prefixes.add(first[:-len(c_name(ename))])
-    missing = []
-    for tag, enumerators in enums:
-        for n in enumerators:
-            if is_private(n) or n.endswith("_PAD"):
+def md_table(text, header):
+    """Rows (lists of cells) of the markdown table whose header row starts
+    with header; None when there is none."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(header):
+            rows = []
+            for row in lines[i + 2:]:
+                if not row.startswith("|"):
+                    break
+                rows.append([c.strip() for c in row.strip("|").split("|")])
+            return rows
+    return None
+
+
+def names_in(cell):
+    return re.findall(r"`([a-z0-9-]+)`", cell)
+
+
+def compare(what, listed, want, where):
+    """Diagnostics for a list of names that should be the set want."""
+    diag = []
+    for n in sorted(set(want) - set(listed)):
+        diag.append("%s: %s is missing from %s" % (what, n, where))
+    for n in sorted(set(listed) - set(want)):
+        diag.append("%s: %s names %s, which the spec does not have"
+                    % (what, where, n))
+    for n in sorted(set(x for x in listed if listed.count(x) > 1)):
+        diag.append("%s: %s lists %s twice" % (what, where, n))
+    return diag
+
+
+def check_counter_table(spec, path, header):
+    try:
+        with open(path) as f:
+            rows = md_table(f.read(), header)
+    except OSError as e:
+        return [str(e)]
+    if rows is None:
+        return ["%s has no table starting %r" % (path, header)]
+    listed = [n for r in rows for n in names_in(r[0])]
+    return compare("counters", listed, spec.counters(), path)
+
+
+def check_man_counters(spec, path):
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        return [str(e)]
+    try:
+        start = lines.index(".SH COUNTERS")
+    except ValueError:
+        return ["%s has no COUNTERS section" % path]
+    listed = []
+    for i in range(start + 1, len(lines) - 1):
+        if lines[i].startswith(".SH"):
+            break
+        # the tag line of each .TP entry names its counters
+        if lines[i] == ".TP":
+            tag = lines[i + 1].replace("\\-", "-")
+            listed += re.findall(r"\b[a-z]+(?:-[a-z0-9]+)+\b", tag)
+    return compare("counters", listed, spec.counters(),
+                   path + " (COUNTERS)")
+
+
+def check_operations_table(spec, path):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        return [str(e)]
+    diag = []
+    rows = md_table(text, "| operation | privilege |")
+    if rows is None:
+        return ["%s has no table starting '| operation | privilege |'" % path]
+    ops = dict((o["name"], (o, modes)) for o, _, modes in spec.operations())
+    requests = [n for n, (o, m) in ops.items() if "event" not in m]
+    listed = []
+    for r in rows:
+        m = re.search(r"\(([a-z, ]+)\)", r[0])
+        modes = [x.strip() for x in m.group(1).split(",")] if m else ["do"]
+        admin = r[1].startswith("CAP_NET_ADMIN")
+        for name in names_in(r[0]):
+            listed.append(name)
+            if name not in ops:
                 continue
-            if (n.startswith(fam + "_A_") or n.startswith(fam + "_CMD_") or
-                    tag in tags):
-                if n not in names:
-                    missing.append(n)
-    for n in defines:
-        if any(n.startswith(p) for p in flag_prefixes) and n not in names:
-            missing.append(n)
-    return missing
+            o, spec_modes = ops[name]
+            if sorted(modes) != sorted(spec_modes):
+                diag.append("operation %s: %s says %s, the spec has %s"
+                            % (name, path, ", ".join(modes),
+                               ", ".join(spec_modes)))
+            if admin != ("uns-admin-perm" in o.get("flags", [])):
+                diag.append("operation %s: %s says privilege %r, the spec's "
+                            "flags are %s" % (name, path, r[1],
+                                              o.get("flags", [])))
+    diag += compare("operations", listed, requests, path)
+
+    m = re.search(r'^Notifications on "([a-z-]+)":(.*?)\n\n', text,
+                  flags=re.S | re.M)
+    if not m:
+        return diag + ["%s has no 'Notifications on \"GROUP\":' paragraph"
+                       % path]
+    groups = [g["name"] for g in spec.doc.get("mcast-groups", {})["list"]]
+    if [m.group(1)] != groups:
+        diag.append("%s names the group %r, the spec has %s"
+                    % (path, m.group(1), groups))
+    events = [n for n, (o, modes) in ops.items() if "event" in modes]
+    listed = [n for n in names_in(m.group(2)) if n.endswith("-ntf")]
+    diag += compare("notifications", listed, events, path)
+    for n in events:
+        if ops[n][0].get("mcgrp") not in groups:
+            diag.append("notification %s: its mcgrp is not a group of the "
+                        "spec" % n)
+    return diag
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--header", default=os.path.join(TOP, "uapi", "linux",
-                                                     "funnel.h"))
     ap.add_argument("--spec", default=os.path.join(
-        TOP, "Documentation", "netlink", "funnel.yaml"))
+        TOP, "Documentation", "netlink", "specs", "funnel.yaml"))
+    ap.add_argument("--uapi", default=os.path.join(TOP, "uapi"),
+                    help="directory with linux/funnel.h and linux/funnel_netlink.h")
     ap.add_argument("--names", default=os.path.join(TOP, "ctl", "common", "nlnames.c"),
                     help="ctl/common/nlnames.c to check ('' to skip)")
+    ap.add_argument("--architecture", default=os.path.join(
+        TOP, "Documentation", "architecture.md"))
+    ap.add_argument("--operations", default=os.path.join(
+        TOP, "Documentation", "operations.md"))
+    ap.add_argument("--man", default=os.path.join(
+        TOP, "Documentation", "man", "funnelctl.8"))
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
     args = ap.parse_args()
 
@@ -478,62 +388,47 @@ def main():
     try:
         with open(args.spec) as f:
             doc = yaml.safe_load(f)
-        with open(args.header) as f:
-            header_text = f.read()
         spec = Spec(doc)
-        for key in ("name", "attribute-sets", "operations"):
-            if key not in doc:
-                raise ValueError("no '%s' in the spec" % key)
-    except (OSError, yaml.YAMLError, ValueError, TypeError, KeyError) as e:
-        tap.result(False, "yaml: spec and header can be read",
-                   [str(e)])
+        spec.operations()
+        list(spec.attr_sets())
+    except (OSError, yaml.YAMLError, TypeError, KeyError) as e:
+        tap.result(False, "the spec can be read", ["%s: %s" % (args.spec, e)])
         tap.plan()
         return 1
-    diag = []
-    uapi = doc.get("uapi-header")
-    if uapi and not os.path.abspath(args.header).endswith(os.sep + uapi):
-        diag.append("note: checking %s, the spec names %s"
-                    % (args.header, uapi))
-    tap.result(True, "yaml: spec and header can be read", diag)
+    tap.result(True, "the spec can be read")
 
-    enums, defines = parse_header(header_text)
-    tmp = tempfile.mkdtemp(prefix="spec_check.")
-    try:
-        cc = Compiler(args.cc, args.header, tmp)
+    undocumented = [o["name"] for o, _, _ in spec.operations()
+                    if not o.get("doc", "").strip()]
+    tap.result(not undocumented, "every operation of the spec has a doc",
+               ["operation %s has no doc" % n for n in undocumented])
 
-        asserts = check_definitions(spec, enums)
-        ok, out = cc.run(static_checks(asserts))
-        tap.result(ok, "yaml: definitions (enums, flags, consts)",
-                   out + ["note: " + n for n in spec.notes])
-
-        for s, prefix, items in spec.attr_sets():
-            ok, out = cc.run(static_checks(check_attr_set(s, prefix, items)))
-            tap.result(ok, "yaml: attribute-set %s" % s["name"], out)
-
-        ok, out = cc.run(static_checks(check_operations(spec)))
-        tap.result(ok, "yaml: operations", out)
-
-        ok, out = cc.run(family_source(spec))
-        tap.result(ok, "yaml: family name, version and multicast groups", out)
-
-        asserts, diag = check_limits(spec)
-        ok, out = cc.run(static_checks(asserts))
-        tap.result(ok and not diag, "yaml: attribute checks match header "
-                   "constants", out + diag)
-
-        missing = reverse_check(spec, enums, defines)
-        tap.result(not missing, "header: every netlink name is in the yaml",
-                   ["%s is not in the YAML" % n for n in missing])
-
-        if args.names:
+    if args.names:
+        tmp = tempfile.mkdtemp(prefix="spec_check.")
+        try:
+            cc = Compiler(args.cc, args.uapi, tmp)
             ok, out = cc.run(nlnames_source(spec), [args.names],
                              # ctl/: includes are named from there
                              [os.path.dirname(os.path.dirname(
                                  os.path.abspath(args.names)))])
-            tap.result(ok, "ctl/common/nlnames.c: names and types match the yaml",
-                       out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        tap.result(ok, "ctl/common/nlnames.c: names, types and numbers match the spec",
+                   out)
+
+    diag = check_counter_table(spec, args.architecture,
+                               "| counter | carrier | stream | flow |")
+    tap.result(not diag, "architecture.md: the counter table has the stats "
+               "set's counters", diag)
+    diag = check_counter_table(spec, args.operations,
+                               "| counter | look here when |")
+    tap.result(not diag, "operations.md: the counter table has the stats "
+               "set's counters", diag)
+    diag = check_man_counters(spec, args.man)
+    tap.result(not diag, "funnelctl.8: COUNTERS has the stats set's counters",
+               diag)
+    diag = check_operations_table(spec, args.architecture)
+    tap.result(not diag, "architecture.md: the operation table and the "
+               "notifications match the spec", diag)
     tap.plan()
     return 1 if tap.failed else 0
 

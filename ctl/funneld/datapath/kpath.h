@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * funneld's use of funnel.ko: carriers, streams and counters over the
- * "funnel" generic netlink family (Documentation/netlink/funnel.yaml).
+ * "funnel" generic netlink family (Documentation/netlink/specs/funnel.yaml).
  * Every function returns 0 or -errno and, on error, leaves a message in
  * err naming the operation and the kernel's extended ACK.
  */
