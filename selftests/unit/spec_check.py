@@ -408,8 +408,7 @@ def main():
             cc = Compiler(args.cc, args.uapi, tmp)
             ok, out = cc.run(nlnames_source(spec), [args.names],
                              # ctl/: includes are named from there
-                             [os.path.dirname(os.path.dirname(
-                                 os.path.abspath(args.names)))])
+                             [os.path.join(TOP, "ctl")])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         tap.result(ok, "ctl/common/nlnames.c: names, types and numbers match the spec",
