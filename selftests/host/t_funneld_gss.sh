@@ -76,7 +76,7 @@ else
 	fd_ctl C show 2>&1 | diag; tail -n 20 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
 fi
 check "bobonly refused: not authorized, alice named" \
-	fd_json C "'not-authorized' in map_($P_M3)['reason'] and 'alice@FUNNEL.TEST' in map_($P_M3)['reason']"
+	fd_wait C 5 "'not-authorized' in map_($P_M3)['reason'] and 'alice@FUNNEL.TEST' in map_($P_M3)['reason']"
 out=$(udp_pump rr $L "$P_M1" -t 4 -w 1 -T 2000 2>&1 | tail -n 1)
 g=$(fd_json C "stream('echo').get('key_generation')")
 case $out in

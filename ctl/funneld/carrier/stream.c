@@ -232,7 +232,7 @@ void car_open_map(struct carrier *c, struct map *m)
 	m->last_open = loop_now_ms();
 	m->stream = id;
 	m->state = MAP_OPENING;
-	m->reason[0] = '\0';
+	/* the last refusal's reason stays until the map opens */
 	if (!c->d->plaintext) {
 		char err[DAEMON_TEXT_MAX];
 
