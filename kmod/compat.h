@@ -77,18 +77,25 @@ struct genl_split_ops {
 	u8 flags;
 };
 
-static inline int funnel_genl_set_ops(struct genl_family *family,
-				      const struct genl_split_ops *split,
-				      unsigned int n,
-				      const struct nla_policy *none,
-				      unsigned int none_maxattr)
+/* the operations funnel.ko registers, as this kernel's family takes them */
+#define funnel_genl_op genl_ops
+
+/*
+ * Fill ops (n entries at most, the caller's __ro_after_init array) from
+ * the generated split operations: 6.1 has no split operations, so a
+ * command's do and dump become one operation with the do's policy and
+ * flags.  An operation with no policy gets none (no attributes taken).
+ */
+static inline void funnel_genl_set_ops(struct genl_family *family,
+				       struct funnel_genl_op *ops,
+				       const struct genl_split_ops *split,
+				       unsigned int n,
+				       const struct nla_policy *none,
+				       unsigned int none_maxattr)
 {
-	struct genl_ops *ops, *op = NULL;
+	struct genl_ops *op = NULL;
 	unsigned int i, n_ops = 0;
 
-	ops = kcalloc(n, sizeof(*ops), GFP_KERNEL);
-	if (!ops)
-		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (!op || op->cmd != split[i].cmd) {
 			op = &ops[n_ops++];
@@ -112,12 +119,6 @@ static inline int funnel_genl_set_ops(struct genl_family *family,
 		}
 	family->ops = ops;
 	family->n_ops = n_ops;
-	return 0;
-}
-
-static inline void funnel_genl_free_ops(struct genl_family *family)
-{
-	kfree(family->ops);
 }
 
 /* 6.1's struct nla_policy points to a range it does not write through
@@ -130,18 +131,19 @@ static inline void funnel_genl_free_ops(struct genl_family *family)
 	.range = (struct netlink_range_validation *)(_range),		\
 }
 #else
-static inline int funnel_genl_set_ops(struct genl_family *family,
-				      const struct genl_split_ops *split,
-				      unsigned int n,
-				      const struct nla_policy *none,
-				      unsigned int none_maxattr)
+#define funnel_genl_op genl_split_ops
+
+/* Fill ops from the generated split operations; see the 6.1 version. */
+static inline void funnel_genl_set_ops(struct genl_family *family,
+				       struct funnel_genl_op *ops,
+				       const struct genl_split_ops *split,
+				       unsigned int n,
+				       const struct nla_policy *none,
+				       unsigned int none_maxattr)
 {
-	struct genl_split_ops *ops;
 	unsigned int i;
 
-	ops = kmemdup(split, n * sizeof(*split), GFP_KERNEL);
-	if (!ops)
-		return -ENOMEM;
+	memcpy(ops, split, n * sizeof(*split));
 	for (i = 0; i < n; i++)
 		if (!ops[i].policy) {
 			ops[i].policy = none;
@@ -149,12 +151,6 @@ static inline int funnel_genl_set_ops(struct genl_family *family,
 		}
 	family->split_ops = ops;
 	family->n_split_ops = n;
-	return 0;
-}
-
-static inline void funnel_genl_free_ops(struct genl_family *family)
-{
-	kfree(family->split_ops);
 }
 #endif
 

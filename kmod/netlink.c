@@ -1243,6 +1243,14 @@ void funnel_nl_notify_down(struct net *net, u32 carrier_id, u32 reason)
 				FUNNEL_NLGRP_EVENTS, GFP_KERNEL);
 }
 
+/*
+ * The family's operations: netlink-gen.c's, with a policy for those that
+ * take no attribute, written once in funnel_nl_init() (compat.h).  On
+ * 6.1 a command's do and dump are one entry, so there are at most as
+ * many entries as generated operations.
+ */
+static struct funnel_genl_op funnel_nl_ops_rt[ARRAY_SIZE(funnel_nl_ops)] __ro_after_init;
+
 static struct genl_family funnel_nl_family __ro_after_init = {
 	.name		= FUNNEL_FAMILY_NAME,
 	.version	= FUNNEL_FAMILY_VERSION,
@@ -1274,24 +1282,16 @@ int funnel_nl_init(void)
 {
 	int err;
 
-	/* the operations of netlink-gen.c */
-	err = funnel_genl_set_ops(&funnel_nl_family, funnel_nl_ops,
-				  ARRAY_SIZE(funnel_nl_ops), funnel_nl_no_attrs,
-				  FUNNEL_A_MAX);
-	if (err)
-		return err;
+	/* the operations of netlink-gen.c, read-only once init is done */
+	funnel_genl_set_ops(&funnel_nl_family, funnel_nl_ops_rt, funnel_nl_ops,
+			    ARRAY_SIZE(funnel_nl_ops), funnel_nl_no_attrs,
+			    FUNNEL_A_MAX);
 	err = netlink_register_notifier(&funnel_nl_notifier);
 	if (err)
-		goto out_ops;
+		return err;
 	err = genl_register_family(&funnel_nl_family);
 	if (err)
-		goto out_notifier;
-	return 0;
-
-out_notifier:
-	netlink_unregister_notifier(&funnel_nl_notifier);
-out_ops:
-	funnel_genl_free_ops(&funnel_nl_family);
+		netlink_unregister_notifier(&funnel_nl_notifier);
 	return err;
 }
 
@@ -1299,5 +1299,4 @@ void funnel_nl_exit(void)
 {
 	genl_unregister_family(&funnel_nl_family);
 	netlink_unregister_notifier(&funnel_nl_notifier);
-	funnel_genl_free_ops(&funnel_nl_family);
 }
