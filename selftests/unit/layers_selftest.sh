@@ -16,18 +16,8 @@ check="$top/scripts/layers.py"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-
-tap() { # STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+# shellcheck source=selftests/unit/tap.sh
+. "$here/tap.sh"
 
 fresh() { # a new copy of ctl/'s sources and of architecture.md
 	rm -rf "$tmp/ctl" "$tmp/arch.md"
@@ -97,5 +87,4 @@ fresh
 sed -i 's/^common: common\/ -> -$/common: common\/ -> funnelctl/' "$tmp/arch.md"
 must_refuse "a cycle in the layers" 'cycle: '
 
-echo "1..$n"
-exit $failed
+tap_end
