@@ -181,7 +181,7 @@ fd_start hoster hoster "$conf_h" -n hoster || fail "funneld did not start in hos
 step "provider: funneld, then two maps added with funnelctl while it runs"
 conf_p="# /tmp/funnel-demo/provider.conf
 identity provider keytab $KRB/provider.keytab
-peer add hoster 10.0.0.2 principal funnel/hoster"
+peer add hoster 10.0.0.2 carrier tcp principal funnel/hoster"
 echo "$conf_p" | sed 's/^/    /'
 echo "  $ ip netns exec provider funneld -f -c $SVC_DIR/provider.conf -s $SVC_DIR/provider.sock -n provider &"
 fd_start provider provider "$conf_p" -n provider || fail "funneld did not start in provider"

@@ -310,15 +310,13 @@ static bool valid_dns_name(const char *s)
  * ADDR_NO_PORT also without ":PORT", with ADDR_NO_HOST also ":PORT" and
  * "PORT".  what names the word in "missing" messages.
  */
-static int parse_addr(struct parser *p, const char *what, unsigned int flags,
-		      struct stmt_addr *a)
+static int parse_addr_word(struct parser *p, const char *w, const char *what,
+			   unsigned int flags, struct stmt_addr *a)
 {
-	const char *w = need(p, what), *port = NULL, *c, *end;
+	const char *port = NULL, *c, *end;
 	char host[STMT_HOST_MAX + 1];
 	size_t hlen;
 
-	if (!w)
-		return -1;
 	if (w[0] == '[') {
 		end = strchr(w, ']');
 		if (!end)
@@ -382,6 +380,84 @@ static int parse_addr(struct parser *p, const char *what, unsigned int flags,
 	return parse_port(p, port, strlen(port), w, &a->port);
 }
 
+static int parse_addr(struct parser *p, const char *what, unsigned int flags,
+		      struct stmt_addr *a)
+{
+	const char *w = need(p, what);
+
+	return w ? parse_addr_word(p, w, what, flags, a) : -1;
+}
+
+/*
+ * The HOST[,HOST...][:PORT] of peer add: the port, if any, follows the
+ * last host and applies to every one.
+ */
+static int parse_peer_hosts(struct parser *p, struct stmt *s)
+{
+	const char *w = need(p, "HOST[:PORT]");
+	char part[STMT_HOST_MAX + 16];	/* "[HOST]:PORT" */
+	const char *c;
+	unsigned int n = 0;
+
+	if (!w)
+		return -1;
+	for (c = w;; n++) {
+		const char *comma = strchr(c, ',');
+		size_t len = comma ? (size_t)(comma - c) : strlen(c);
+		struct stmt_addr *a = n ? &s->more[n - 1] : &s->addr;
+
+		if (n == STMT_PEER_ADDRS_MAX)
+			return fail(p, "more than %d addresses in '%s'",
+				    STMT_PEER_ADDRS_MAX, w);
+		if (!len)
+			return fail(p, "empty address in '%s'", w);
+		if (len >= sizeof(part))
+			return fail(p, "host name too long (%zu characters, max %d) in '%s'",
+				    len, STMT_HOST_MAX, w);
+		memcpy(part, c, len);
+		part[len] = '\0';
+		if (parse_addr_word(p, part, "HOST[:PORT]",
+				    ADDR_NAME | ADDR_NO_PORT, a))
+			return -1;
+		if (!comma)
+			break;
+		if (a->port)
+			return fail(p, "a port only after the last address, in '%s'",
+				    w);
+		c = comma + 1;
+	}
+	s->n_more = n;
+	if (n) {
+		s->addr.port = s->more[n - 1].port;
+		for (unsigned int i = 0; i < n; i++)
+			s->more[i].port = s->addr.port;
+	}
+	return 0;
+}
+
+/* "lifetime MS" (UDP only): the PR-SCTP lifetime of sent datagrams */
+static int parse_lifetime(struct parser *p, struct stmt *s)
+{
+	const char *w;
+	unsigned long v = 0;
+	size_t i;
+
+	if (s->has_lifetime)
+		return fail(p, "duplicate 'lifetime'");
+	if (!(w = need(p, "MS after 'lifetime'")))
+		return -1;
+	for (i = 0; w[i] && is_digit(w[i]) && v <= STMT_LIFETIME_MAX; i++)
+		v = v * 10 + (unsigned long)(w[i] - '0');
+	if (!i || w[i] || v > STMT_LIFETIME_MAX)
+		return fail(p, "bad lifetime '%s' (0-%d ms; 0: fully reliable)",
+			    w, STMT_LIFETIME_MAX);
+	if (s->proto != IPPROTO_UDP)
+		return fail(p, "'lifetime' is for udp only (tcp data is never abandoned)");
+	s->has_lifetime = true;
+	s->lifetime_ms = (uint32_t)v;
+	return 0;
+}
+
 /* ---- statements ---- */
 
 static int parse_identity(struct parser *p, struct stmt *s)
@@ -416,7 +492,7 @@ static int parse_peer_add(struct parser *p, struct stmt *s)
 
 	if (!(w = need(p, "NAME")) || check_name(p, "name", w, s->name))
 		return -1;
-	if (parse_addr(p, "HOST[:PORT]", ADDR_NAME | ADDR_NO_PORT, &s->addr))
+	if (parse_peer_hosts(p, s))
 		return -1;
 	while ((w = next(p))) {
 		if (!strcmp(w, "carrier")) {
@@ -454,16 +530,21 @@ static int parse_service_add(struct parser *p, struct stmt *s)
 	if (parse_proto(p, &s->proto) ||
 	    parse_addr(p, "TARGET:PORT", ADDR_NAME, &s->addr))
 		return -1;
-	if (!(w = next(p)))
-		return 0;
-	if (strcmp(w, "allow"))
-		return fail(p, "unexpected word '%s'", w);
-	if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")) ||
-	    parse_allow(p, w, s))
-		return -1;
-	if (p->i < p->n && !strcmp(p->w[p->i], "allow"))
-		return fail(p, "duplicate 'allow'");
-	return done(p);
+	while ((w = next(p))) {
+		if (!strcmp(w, "allow")) {
+			if (s->n_allow)
+				return fail(p, "duplicate 'allow'");
+			if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")) ||
+			    parse_allow(p, w, s))
+				return -1;
+		} else if (!strcmp(w, "lifetime")) {
+			if (parse_lifetime(p, s))
+				return -1;
+		} else {
+			return fail(p, "unexpected word '%s'", w);
+		}
+	}
+	return 0;
 }
 
 static int parse_map_add(struct parser *p, struct stmt *s)
@@ -485,6 +566,9 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 				return fail(p, "duplicate 'service'");
 			if (!(w = need(p, "NAME after 'service'")) ||
 			    check_name(p, "service name", w, s->service))
+				return -1;
+		} else if (!strcmp(w, "lifetime")) {
+			if (parse_lifetime(p, s))
 				return -1;
 		} else {
 			return fail(p, "unexpected word '%s'", w);
@@ -699,7 +783,21 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 		break;
 	case STMT_PEER_ADD:
 		put(&o, "peer add %s ", s->name);
-		put_addr(&o, &s->addr, "");
+		{
+			struct stmt_addr a = s->addr;
+
+			/* the port once, after the last address */
+			a.port = s->n_more ? 0 : s->addr.port;
+			put_addr(&o, &a, "");
+			for (unsigned int i = 0; i < s->n_more &&
+			     i < STMT_PEER_ADDRS_MAX - 1; i++) {
+				a = s->more[i];
+				if (i + 1 < s->n_more)
+					a.port = 0;
+				put(&o, ",");
+				put_addr(&o, &a, "");
+			}
+		}
 		if (s->carrier != STMT_CARRIER_AUTO)
 			put(&o, " carrier %s", stmt_carrier_name(s->carrier));
 		if (s->principal[0])
@@ -710,6 +808,8 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 		put_addr(&o, &s->addr, "");
 		for (unsigned int i = 0; i < s->n_allow && i < STMT_ALLOW_MAX; i++)
 			put(&o, "%s%s", i ? "," : " allow ", s->allow[i]);
+		if (s->has_lifetime)
+			put(&o, " lifetime %u", s->lifetime_ms);
 		break;
 	case STMT_PEER_DEL:
 	case STMT_SERVICE_DEL:
@@ -722,6 +822,8 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 		put_addr(&o, &s->addr, "");
 		if (s->kind == STMT_MAP_ADD)
 			put(&o, " peer %s service %s", s->peer, s->service);
+		if (s->kind == STMT_MAP_ADD && s->has_lifetime)
+			put(&o, " lifetime %u", s->lifetime_ms);
 		break;
 	case STMT_SHOW:
 	case STMT_PLAINTEXT:

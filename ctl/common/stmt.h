@@ -5,18 +5,24 @@
  *
  *   identity PRINCIPAL keytab PATH
  *   listen [ADDR]:PORT
- *   peer add NAME HOST[:PORT] [carrier auto|sctp|sctp-udp|tcp] [principal P]
+ *   peer add NAME HOST[,HOST...][:PORT] [carrier auto|sctp|sctp-udp|tcp]
+ *            [principal P]
  *   peer del NAME
  *   service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]
+ *               [lifetime MS]
  *   service del NAME
- *   map add udp|tcp [ADDR:]PORT peer NAME service NAME
+ *   map add udp|tcp [ADDR:]PORT peer NAME service NAME [lifetime MS]
  *   map del udp|tcp [ADDR:]PORT
  *   show
  *   stats [--prometheus]
  *   plaintext
  *
- * Optional clauses ("carrier", "principal"; "peer" and "service" of map
- * add) come in any order, each at most once.  IPv6 addresses are written
+ * Optional clauses ("carrier", "principal"; "allow", "lifetime"; "peer",
+ * "service" and "lifetime" of map add) come in any order, each at most
+ * once.  "lifetime" (UDP only) is the PR-SCTP lifetime of the datagrams
+ * this end sends on an SCTP carrier, in ms, 0: fully reliable.  A peer
+ * may have several addresses, for SCTP multihoming: the port after the
+ * last applies to all.  IPv6 addresses are written
  * in brackets: "[fd00::2]:9899".  listen and map take numeric addresses
  * only; peer HOST and service TARGET may also be DNS names.  Words never
  * contain white space or '#' (which starts a comment in a configuration
@@ -39,6 +45,8 @@
 #define STMT_PATH_MAX		4095	/* keytab path */
 #define STMT_HOST_MAX		253	/* DNS name (or numeric address text) */
 #define STMT_ALLOW_MAX		32	/* principals in an allow list */
+#define STMT_PEER_ADDRS_MAX	4	/* addresses of a peer (multihoming) */
+#define STMT_LIFETIME_MAX	600000	/* lifetime MS, at most */
 
 /*
  * Longest configuration line stmt_parse_line() takes (the words and one
@@ -98,10 +106,12 @@ struct stmt_addr {
  *   kind          fields
  *   IDENTITY      principal, path
  *   LISTEN        addr (family 0: any address)
- *   PEER_ADD      name, addr (HOST[:PORT]), carrier, principal ("": any)
+ *   PEER_ADD      name, addr (HOST[:PORT]), more[n_more] (its other
+ *                 HOSTs, same port), carrier, principal ("": any)
  *   PEER_DEL      name
  *   SERVICE_ADD   name, proto, addr (TARGET:PORT), allow[n_allow]
- *                 (n_allow 0: no allow clause)
+ *                 (n_allow 0: no allow clause), lifetime
+ *   (SERVICE_ADD and MAP_ADD: has_lifetime, lifetime_ms)
  *   SERVICE_DEL   name
  *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service
  *   MAP_DEL       proto, addr
@@ -116,6 +126,10 @@ struct stmt {
 	int proto;			/* IPPROTO_UDP or IPPROTO_TCP */
 	enum stmt_carrier carrier;
 	struct stmt_addr addr;
+	unsigned int n_more;
+	struct stmt_addr more[STMT_PEER_ADDRS_MAX - 1];
+	bool has_lifetime;
+	uint32_t lifetime_ms;
 	char peer[STMT_NAME_MAX + 1];
 	char service[STMT_NAME_MAX + 1];
 	unsigned int n_allow;

@@ -32,6 +32,8 @@ struct carrier;
 
 struct listener {
 	struct listener *next;
+	struct daemon *d;
+	int proto;			/* IPPROTO_TCP or IPPROTO_SCTP */
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd;
@@ -93,6 +95,16 @@ struct daemon {
 	char node[CTRL_TEXT_MAX + 1];
 	uint32_t keepalive_ms;
 	uint64_t started;
+
+	/* SCTP in this netns (carrier_sctp_init()): sctp_ok, else why
+	 * not; the UDP encapsulation port (net.sctp.udp_port), 0: off,
+	 * and why
+	 */
+	bool sctp_ok;
+	char sctp_why[DAEMON_TEXT_MAX];
+	uint16_t sctp_udp_port;
+	bool sctp_udp_set;		/* funneld set net.sctp.udp_port */
+	char sctp_udp_why[DAEMON_TEXT_MAX];
 
 	struct listener *listeners;
 	struct peer *peers;

@@ -35,41 +35,47 @@
 
 static void listener_io(struct loop *l, int fd, uint32_t events, void *arg)
 {
+	struct listener *ln = arg;
+
 	(void)l;
+	(void)fd;
 	(void)events;
-	carrier_accept(arg, fd);
+	carrier_accept(ln->d, ln);
 }
 
-static int do_listen(struct daemon *d, const struct stmt *s, char *err,
-		     size_t errlen)
+/* One listening socket of proto on ss, added to d's listeners. */
+static int listener_add(struct daemon *d, int proto,
+			const struct sockaddr_storage *ss, socklen_t len,
+			const char *text, char *err, size_t errlen)
 {
-	struct listener *ln;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char text[64];
+	struct listener *ln = calloc(1, sizeof(*ln));
+	char e[DAEMON_TEXT_MAX];
 	int fd, ret;
 
-	addr_resolve(&s->addr, SOCK_STREAM, &ss, &len, err, errlen);
-	addr_format(&ss, text, sizeof(text));
-	for (ln = d->listeners; ln; ln = ln->next) {
-		if (addr_equal(&ln->ss, &ss)) {
-			snprintf(err, errlen, "listen: already listening on %s",
-				 text);
-			return -1;
-		}
-	}
-	ln = calloc(1, sizeof(*ln));
 	if (!ln) {
 		snprintf(err, errlen, "listen: out of memory");
 		return -1;
 	}
-	fd = bind_socket(&ss, len, SOCK_STREAM, "listen", err, errlen);
+	if (proto == IPPROTO_SCTP) {
+		fd = carrier_sctp_listener(ss, len, e, sizeof(e));
+		if (fd < 0)
+			snprintf(err, errlen, "listen %s: %s", text, e);
+	} else {
+		fd = bind_socket(ss, len, SOCK_STREAM, "listen", err, errlen);
+		if (fd >= 0 && listen(fd, 64)) {
+			snprintf(err, errlen, "listen %s: %s", text,
+				 strerror(errno));
+			close(fd);
+			fd = -1;
+		}
+	}
 	if (fd < 0) {
 		free(ln);
 		return -1;
 	}
-	ret = listen(fd, 64) ? -errno : loop_add(d->loop, fd, EPOLLIN,
-						     listener_io, d);
+	ln->d = d;
+	ln->proto = proto;
+	ret = loop_add(d->loop, fd, EPOLLIN, listener_io, ln);
 	if (ret) {
 		snprintf(err, errlen, "listen %s: %s", text, strerror(-ret));
 		close(fd);
@@ -79,12 +85,66 @@ static int do_listen(struct daemon *d, const struct stmt *s, char *err,
 	if (!d->listeners)
 		carrier_accept_init(d);
 	ln->fd = fd;
-	ln->ss = ss;
+	ln->ss = *ss;
 	ln->len = len;
 	snprintf(ln->text, sizeof(ln->text), "%s", text);
 	ln->next = d->listeners;
 	d->listeners = ln;
-	log_info("listening for carriers on tcp %s", text);
+	return 0;
+}
+
+static void listener_del(struct daemon *d, struct listener *ln)
+{
+	struct listener **pp;
+
+	for (pp = &d->listeners; *pp; pp = &(*pp)->next) {
+		if (*pp == ln) {
+			*pp = ln->next;
+			break;
+		}
+	}
+	loop_del(d->loop, ln->fd);
+	close(ln->fd);
+	free(ln);
+}
+
+/*
+ * listen: carriers of every kind on one port number: a TCP socket and,
+ * when the kernel has SCTP, an SCTP socket (which takes SCTP over UDP
+ * too, with net.sctp.udp_port set).  Both or neither.
+ */
+static int do_listen(struct daemon *d, const struct stmt *s, char *err,
+		     size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64];
+
+	addr_resolve(&s->addr, SOCK_STREAM, &ss, &len, err, errlen);
+	addr_format(&ss, text, sizeof(text));
+	for (struct listener *ln = d->listeners; ln; ln = ln->next) {
+		if (addr_equal(&ln->ss, &ss)) {
+			snprintf(err, errlen, "listen: already listening on %s",
+				 text);
+			return -1;
+		}
+	}
+	if (listener_add(d, IPPROTO_TCP, &ss, len, text, err, errlen))
+		return -1;
+	if (d->sctp_ok &&
+	    listener_add(d, IPPROTO_SCTP, &ss, len, text, err, errlen)) {
+		listener_del(d, d->listeners);
+		return -1;
+	}
+	if (!d->sctp_ok)
+		log_info("listening for carriers on %s: tcp (%s)", text,
+			 d->sctp_why);
+	else if (d->sctp_udp_port)
+		log_info("listening for carriers on %s: tcp, sctp, sctp-udp (udp %u)",
+			 text, d->sctp_udp_port);
+	else
+		log_info("listening for carriers on %s: tcp, sctp (sctp-udp: %s)",
+			 text, d->sctp_udp_why);
 	return 0;
 }
 
@@ -98,10 +158,15 @@ static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 			 s->name);
 		return -1;
 	}
-	if (s->carrier == STMT_CARRIER_SCTP ||
-	    s->carrier == STMT_CARRIER_SCTP_UDP) {
-		snprintf(err, errlen, "peer add: carrier %s: SCTP carriers are not implemented in this version (use tcp or auto)",
-			 stmt_carrier_name(s->carrier));
+	if ((s->carrier == STMT_CARRIER_SCTP ||
+	     s->carrier == STMT_CARRIER_SCTP_UDP) && !d->sctp_ok) {
+		snprintf(err, errlen, "peer add: carrier %s: %s (use tcp or auto)",
+			 stmt_carrier_name(s->carrier), d->sctp_why);
+		return -1;
+	}
+	if (s->carrier == STMT_CARRIER_SCTP_UDP && !d->sctp_udp_port) {
+		snprintf(err, errlen, "peer add: carrier sctp-udp: %s",
+			 d->sctp_udp_why);
 		return -1;
 	}
 	p = calloc(1, sizeof(*p));
@@ -513,7 +578,21 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 	}
 	i = 0;
 	for (struct listener *ln = d->listeners; ln; ln = ln->next)
-		snprintf(sn->listens[i++], SNAP_ADDR_MAX, "%s", ln->text);
+		if (ln->proto != IPPROTO_SCTP)
+			snprintf(sn->listens[i++], SNAP_ADDR_MAX, "%s", ln->text);
+	sn->n_listens = i;
+	if (!i)
+		sn->accepts[0] = '\0';
+	else if (!d->sctp_ok)
+		snprintf(sn->accepts, sizeof(sn->accepts), "tcp; sctp: %.200s",
+			 d->sctp_why);
+	else if (!d->sctp_udp_port)
+		snprintf(sn->accepts, sizeof(sn->accepts),
+			 "tcp, sctp; sctp-udp: %.200s", d->sctp_udp_why);
+	else
+		snprintf(sn->accepts, sizeof(sn->accepts),
+			 "tcp, sctp, sctp-udp on udp %u%s", d->sctp_udp_port,
+			 d->sctp_udp_set ? " (net.sctp.udp_port set by funneld)" : "");
 	i = 0;
 	for (struct peer *p = d->peers; p; p = p->next, i++) {
 		struct snap_peer *sp = &sn->peers[i];

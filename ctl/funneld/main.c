@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "funneld/ctlsock.h"
+#include "funneld/carrier/carrier.h"
 #include "funneld/daemon.h"
 #include "funneld/log.h"
 #include "funneld/sdnotify.h"
@@ -290,6 +291,8 @@ int main(int argc, char **argv)
 		log_info("%s data path", d.dp == DP_USER ? "userspace" : "kernel");
 	}
 
+	/* before the first listener and peer: their sockets take it */
+	carrier_sctp_init(&d);
 	ret = daemon_load(&d, config, config_given, err, sizeof(err));
 	if (!ret)
 		ret = ctlsock_open(&d, sock, err, sizeof(err));

@@ -15,7 +15,7 @@ service add radius udp 127.0.0.1:1812"
 t70_maps="map add udp 127.0.0.1:5300 peer s service dns
 map add udp 127.0.0.1:18120 peer s service radius"
 t70_conf_c="plaintext
-peer add s 10.99.0.2
+peer add s 10.99.0.2 carrier tcp
 $t70_maps"
 t70_conf_c6="plaintext
 peer add s [fd99::2]:9899 carrier tcp

@@ -10,7 +10,7 @@ sites_up || not_ok "tcp: two netns joined by veth"
 ip netns exec fs socat TCP-LISTEN:7901,fork,reuseaddr EXEC:cat 2>/dev/null &
 head -c 3000000 /dev/urandom >"$W/big"
 printf 'listen :9899\nplaintext\nservice add techo tcp 127.0.0.1:7901\nservice add closed tcp 127.0.0.1:7999\n' >"$W/s.conf"
-printf 'plaintext\npeer add s 10.99.0.2\nmap add tcp 127.0.0.1:7902 peer s service techo\nmap add tcp 127.0.0.1:7903 peer s service closed\n' >"$W/c.conf"
+printf 'plaintext\npeer add s 10.99.0.2 carrier tcp\nmap add tcp 127.0.0.1:7902 peer s service techo\nmap add tcp 127.0.0.1:7903 peer s service closed\n' >"$W/c.conf"
 
 q() { # NS SOCK EXPR
 	timeout 5 ip netns exec "$1" funnelctl -s "$2" --json show 2>/dev/null |

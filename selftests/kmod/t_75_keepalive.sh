@@ -11,7 +11,7 @@ sites_up || not_ok "keepalive: two netns joined by veth"
 
 ip netns exec fs udp_pump echo 127.0.0.1 7701 -q &
 printf 'listen [fd99::2]:9899\nplaintext\nservice add echo udp 127.0.0.1:7701\n' >"$W/s.conf"
-printf 'plaintext\npeer add s [fd99::2]\nmap add udp 127.0.0.1:7801 peer s service echo\n' >"$W/c.conf"
+printf 'plaintext\npeer add s [fd99::2] carrier tcp\nmap add udp 127.0.0.1:7801 peer s service echo\n' >"$W/c.conf"
 ip netns exec fs funneld -f --keepalive 1 --datapath kernel -c "$W/s.conf" \
 	-s "$W/s.sock" 2>"$W/s.log" &
 ip netns exec fc funneld -f --keepalive 1 --datapath kernel -c "$W/c.conf" \

@@ -37,7 +37,7 @@ t85_conf_s() {
 # t85_conf_c WHO [PEER-PRINCIPAL] [KEYTAB] [MAPS]
 t85_conf_c() {
 	local who=$1 pp=${2:-funnel/site-s} kt=${3:-$(t85_k "$1")}
-	printf 'identity %s keytab %s\npeer add s 10.99.0.2 principal %s\n' \
+	printf 'identity %s keytab %s\npeer add s 10.99.0.2 carrier tcp principal %s\n' \
 		"$who" "$kt" "$pp"
 	printf '%s\n' "${4:-map add udp 127.0.0.1:5300 peer s service dns
 map add udp 127.0.0.1:18120 peer s service radius

@@ -403,13 +403,14 @@ static const char schema_py[] =
 "          'key_generation': 'u', 'rekeys': 'u', 'principal': 's', 'nflows': 'u',\n"
 "          'stats': S, 'flows': [FLOW]}\n"
 "CARRIER = {'peer': 's', 'incoming': 'b', 'transport': 's',\n"
+"           'transport_why': 's', 'paths': 's', 'abandoned': 'u',\n"
 "           'datapath': 's', 'state': 's', 'local': 's', 'remote': 's',\n"
 "           'peer_node': 's', 'principal': 's', 'kernel_id': 'u', 'up_ms': 'u',\n"
 "           'reconnects': 'u', 'next_try_ms': 'u', 'last_error': 's',\n"
 "           'pings_missed': 'u', 'stats': S, 'streams': [STREAM]}\n"
 "SHOW = {'version': 's', 'datapath': 's', 'kernel_available': 'b',\n"
 "        'plaintext': 'b', 'identity': 's', 'uptime_ms': 'u',\n"
-"        'listens': ['s'],\n"
+"        'listens': ['s'], 'accepts': 's',\n"
 "        'peers': [{'name': 's', 'host': 's', 'carrier': 's',\n"
 "                   'principal': 's'}],\n"
 "        'services': [{'name': 's', 'proto': 's', 'target': 's',\n"
@@ -984,7 +985,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[]}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[]}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[]}\n");

@@ -618,6 +618,50 @@ static void test_err_address(void **state)
 	}
 }
 
+/* SCTP: several peer addresses (multihoming) and PR-SCTP lifetimes. */
+static void test_sctp_clauses(void **state)
+{
+	(void)state;
+	canon("peer add gw 10.0.0.1,10.0.1.1:7000 carrier sctp", NULL);
+	assert_int_equal(st.n_more, 1);
+	assert_int_equal(st.addr.port, 7000);
+	assert_int_equal(st.more[0].port, 7000);
+	assert_string_equal(st.more[0].host, "10.0.1.1");
+	canon("peer add gw [fd00::1],[fd01::1],192.0.2.1", NULL);
+	assert_int_equal(st.n_more, 2);
+	assert_int_equal(st.addr.port, 0);
+	canon("peer add gw a.example,b.example:9899", NULL);
+	canon("service add dns udp 127.0.0.1:53 lifetime 250 allow a@R",
+	      "service add dns udp 127.0.0.1:53 allow a@R lifetime 250");
+	assert_true(st.has_lifetime);
+	assert_int_equal(st.lifetime_ms, 250);
+	canon("service add dns udp 127.0.0.1:53 lifetime 0", NULL);
+	assert_true(st.has_lifetime);
+	assert_int_equal(st.lifetime_ms, 0);
+	canon("map add udp 5300 lifetime 600000 peer p service s",
+	      "map add udp 5300 peer p service s lifetime 600000");
+	bad_exact("peer add gw 10.0.0.1:7000,10.0.1.1",
+		  "peer add: a port only after the last address, in '10.0.0.1:7000,10.0.1.1'");
+	bad_exact("peer add gw 10.0.0.1,,10.0.1.1",
+		  "peer add: empty address in '10.0.0.1,,10.0.1.1'");
+	bad_exact("peer add gw a,b,c,d,e",
+		  "peer add: more than 4 addresses in 'a,b,c,d,e'");
+	bad_exact("peer add gw 10.0.0.1,fd00::1",
+		  "peer add: IPv6 address must be in brackets: 'fd00::1' (e.g. '[fd00::1]:9899')");
+	bad_exact("service add web tcp 127.0.0.1:80 lifetime 100",
+		  "service add: 'lifetime' is for udp only (tcp data is never abandoned)");
+	bad_exact("map add udp 5300 peer p service s lifetime 600001",
+		  "map add: bad lifetime '600001' (0-600000 ms; 0: fully reliable)");
+	bad_exact("map add udp 5300 peer p service s lifetime -1",
+		  "map add: bad lifetime '-1' (0-600000 ms; 0: fully reliable)");
+	bad_exact("map add udp 5300 peer p service s lifetime 1 lifetime 2",
+		  "map add: duplicate 'lifetime'");
+	bad_exact("service add dns udp 127.0.0.1:53 lifetime",
+		  "service add: missing MS after 'lifetime'");
+	bad_exact("service add dns udp 127.0.0.1:53 allow a@R allow b@R",
+		  "service add: duplicate 'allow'");
+}
+
 static void test_err_carrier_proto(void **state)
 {
 	(void)state;
@@ -1004,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_err_port),
 		cmocka_unit_test(test_err_address),
 		cmocka_unit_test(test_err_carrier_proto),
+		cmocka_unit_test(test_sctp_clauses),
 		cmocka_unit_test(test_err_name),
 		cmocka_unit_test(test_err_principal_path),
 		cmocka_unit_test(test_err_duplicate),

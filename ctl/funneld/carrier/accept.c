@@ -116,8 +116,9 @@ static unsigned int handshakes_from(const struct daemon *d,
 	return n;
 }
 
-void carrier_accept(struct daemon *d, int lfd)
+void carrier_accept(struct daemon *d, struct listener *ln)
 {
+	int lfd = ln->fd;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct carrier *c;
@@ -159,12 +160,18 @@ void carrier_accept(struct daemon *d, int lfd)
 	snprintf(c->remote_text, sizeof(c->remote_text), "%s", d->scratch);
 	c->state = CAR_PREAMBLE;
 	d->handshakes++;
+	if (ln->proto == IPPROTO_SCTP)
+		c->ops = car_sctp_is_udp(fd) ? &carrier_sctp_udp_ops :
+					       &carrier_sctp_ops;
 	if (loop_add(d->loop, fd, EPOLLIN, car_io, c)) {
 		carrier_fail(c, "event loop: out of memory");
 		return;
 	}
 	loop_timer_arm(d->loop, &c->t_timeout, CAR_TIMEOUT_MS);
-	log_debug("incoming carrier from %s", c->remote_text);
+	log_debug("incoming %s carrier from %s", c->ops->name, c->remote_text);
+	/* SCTP has no preamble: the association is up */
+	if (!c->ops->accept_read)
+		car_established(c);
 }
 
 void carrier_pause_cancel(struct daemon *d)

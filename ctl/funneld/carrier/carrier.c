@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/random.h>
+#include <netinet/sctp.h>
 
 #include <linux/funnel.h>
 
@@ -331,7 +332,11 @@ static void car_close_fd(struct carrier *c, bool abort)
 	loop_timer_cancel(c->d->loop, &c->t_ping);
 	loop_timer_cancel(c->d->loop, &c->t_maps);
 	loop_timer_cancel(c->d->loop, &c->t_fail);
+	loop_timer_cancel(c->d->loop, &c->t_streams);
 	c->fail_why[0] = '\0';
+	c->rlen = 0;
+	c->streams_asked = 0;
+	c->sctp_in = c->sctp_out = 0;
 	if (c->peer) {
 		for (struct map *m = c->d->maps; m; m = m->next) {
 			if (strcmp(m->s.peer, c->peer->s.name))
@@ -429,7 +434,11 @@ static void car_timeout(struct loop *l, void *arg)
 
 	(void)l;
 	if (c->state == CAR_CONNECTING && c->fd >= 0) {
-		car_connect_failed(c, "timed out");
+		char why[64];
+
+		snprintf(why, sizeof(why), "no answer in %u s",
+			 c->connect_ms / 1000);
+		car_connect_failed(c, why);
 		return;
 	}
 	carrier_fail(c, "timed out %s",
@@ -490,7 +499,7 @@ struct carrier *car_alloc(struct daemon *d)
 		return NULL;
 	c->d = d;
 	c->fd = -1;
-	c->ops = &carrier_tcp_ops;	/* auto and tcp; SCTP comes next */
+	c->ops = &carrier_tcp_ops;	/* incoming: the listener's */
 	c->backoff_ms = CAR_BACKOFF_MIN_MS;
 	c->flows.max = CAR_USER_FLOWS_MAX;
 	c->flows.parent = &d->flows;
@@ -499,6 +508,7 @@ struct carrier *car_alloc(struct daemon *d)
 	loop_timer_init(&c->t_backoff, car_backoff_fire, c);
 	loop_timer_init(&c->t_fail, car_fail_fire, c);
 	loop_timer_init(&c->t_maps, car_maps_fire, c);
+	loop_timer_init(&c->t_streams, car_streams_fire, c);
 	c->next = d->carriers;
 	d->carriers = c;
 	return c;
@@ -637,6 +647,135 @@ void car_established(struct carrier *c)
 		csec_carrier_start(c);
 }
 
+/* ---- kinds of carrier and addresses (outgoing) ---- */
+
+__attribute__((format(printf, 2, 3)))
+static void car_kind_note(struct carrier *c, const char *fmt, ...);
+
+static const struct carrier_ops *car_kind_ops(enum stmt_carrier k)
+{
+	switch (k) {
+	case STMT_CARRIER_SCTP:
+		return &carrier_sctp_ops;
+	case STMT_CARRIER_SCTP_UDP:
+		return &carrier_sctp_udp_ops;
+	default:
+		return &carrier_tcp_ops;
+	}
+}
+
+/*
+ * The kinds of carrier to try, in turn: the peer's, or for auto native
+ * SCTP, SCTP over UDP, then TCP; the one that worked last time first.
+ */
+static void car_kinds(struct carrier *c)
+{
+	static const enum stmt_carrier order[] = {
+		STMT_CARRIER_SCTP, STMT_CARRIER_SCTP_UDP, STMT_CARRIER_TCP,
+	};
+
+	struct daemon *d = c->d;
+
+	c->try_i = 0;
+	c->try_n = 0;
+	c->kind_why[0] = '\0';
+	if (c->peer->s.carrier != STMT_CARRIER_AUTO) {
+		c->try_ops[c->try_n++] = car_kind_ops(c->peer->s.carrier);
+		c->ops = c->try_ops[0];
+		return;
+	}
+	if (!d->sctp_ok)
+		car_kind_note(c, "sctp: %s", d->sctp_why);
+	else if (d->dp == DP_KERNEL && !kpath_has_sctp(&d->kp))
+		car_kind_note(c, "sctp: --datapath kernel, and funnel.ko takes no SCTP carrier");
+	else if (!d->sctp_udp_port)
+		car_kind_note(c, "sctp-udp: %s", d->sctp_udp_why);
+	if (c->worked)
+		c->try_ops[c->try_n++] = c->worked;
+	for (unsigned int i = 0; i < ARRAY_SIZE(order); i++) {
+		const struct carrier_ops *o = car_kind_ops(order[i]);
+
+		if (o == c->worked ||
+		    (o->protocol == IPPROTO_SCTP &&
+		     (!d->sctp_ok ||
+		      (d->dp == DP_KERNEL && !kpath_has_sctp(&d->kp)))) ||
+		    (o == &carrier_sctp_udp_ops && !d->sctp_udp_port))
+			continue;
+		c->try_ops[c->try_n++] = o;
+	}
+	c->ops = c->try_ops[0];
+}
+
+/* auto: what happened to a kind, "sctp: no answer in 3 s; sctp-udp: ok" */
+__attribute__((format(printf, 2, 3)))
+static void car_kind_note(struct carrier *c, const char *fmt, ...)
+{
+	size_t n = strlen(c->kind_why);
+	va_list ap;
+
+	if (!c->peer || c->peer->s.carrier != STMT_CARRIER_AUTO ||
+	    n + 3 >= sizeof(c->kind_why))
+		return;
+	if (n) {
+		memcpy(c->kind_why + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(c->kind_why + n, sizeof(c->kind_why) - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The peer's other addresses (peer add NAME HOST1,HOST2): numeric ones
+ * join the list (SCTP: one association over all; TCP: tried in turn).
+ */
+static void car_more_addrs(struct carrier *c)
+{
+	const struct stmt *ps = &c->peer->s;
+	char err[DAEMON_TEXT_MAX];
+
+	for (unsigned int i = 0; i < ps->n_more; i++) {
+		struct stmt_addr a = ps->more[i];
+		unsigned int n = c->addrs.n;
+
+		if (n == RESOLVE_MAX)
+			break;
+		if (a.is_name) {
+			log_warn("%s: %s: only numeric addresses after the first",
+				 carrier_name(c), a.host);
+			continue;
+		}
+		if (!a.port)
+			a.port = FUNNEL_DEFAULT_PORT;
+		if (addr_resolve(&a, SOCK_STREAM, &c->addrs.ss[n],
+				 &c->addrs.len[n], err, sizeof(err)))
+			continue;
+		c->addrs.n++;
+	}
+}
+
+/* SCTP: one association to every address of the family of address i. */
+static int car_connectx(struct carrier *c, unsigned int i)
+{
+	uint8_t packed[RESOLVE_MAX * sizeof(struct sockaddr_in6)];
+	size_t off = 0;
+	int n = 0;
+
+	for (unsigned int j = 0; j < c->addrs.n; j++) {
+		unsigned int k = (i + j) % c->addrs.n;
+
+		if (c->addrs.ss[k].ss_family != c->remote.ss_family)
+			continue;
+		memcpy(packed + off, &c->addrs.ss[k], c->addrs.len[k]);
+		off += c->addrs.len[k];
+		n++;
+	}
+	if (sctp_connectx(c->fd, (struct sockaddr *)packed, n, NULL) &&
+	    errno != EINPROGRESS)
+		return -errno;
+	return -EINPROGRESS;
+}
+
 /*
  * An outgoing carrier is made in steps, none of which blocks the loop:
  * the peer's HOST is resolved (a name: in a worker), the first step of
@@ -680,6 +819,7 @@ static void car_resolved(void *arg, const struct resolve_addrs *r,
 	}
 	c->addrs = *r;
 	c->addr_next = 0;
+	car_more_addrs(c);
 	if (r->n > 1)
 		log_debug("%s: %s has %u addresses", carrier_name(c),
 			  c->peer->s.addr.host, r->n);
@@ -698,6 +838,7 @@ static void car_start(struct carrier *c)
 	c->state = CAR_CONNECTING;
 	c->addrs.n = 0;
 	c->addr_next = 0;
+	car_kinds(c);
 	if (!a.port)
 		a.port = FUNNEL_DEFAULT_PORT;
 	if (!a.is_name) {
@@ -707,6 +848,7 @@ static void car_start(struct carrier *c)
 			return;
 		}
 		c->addrs.n = 1;
+		car_more_addrs(c);
 		car_prepare(c);
 		return;
 	}
@@ -728,7 +870,25 @@ void carrier_start(struct carrier *c)
 /* The connection attempt to this address failed: the next, or give up. */
 static void car_connect_failed(struct carrier *c, const char *why)
 {
+	if (c->addr_next >= c->addrs.n && c->try_i + 1 < c->try_n) {
+		/* auto: the next kind of carrier, from the first address */
+		car_kind_note(c, "%s: %s", c->ops->name, why);
+		log_info("%s: %s carrier to %s: %s: trying %s", carrier_name(c),
+			 c->ops->name, c->remote_text, why,
+			 c->try_ops[c->try_i + 1]->name);
+		c->ops = c->try_ops[++c->try_i];
+		c->addr_next = 0;
+		loop_timer_cancel(c->d->loop, &c->t_timeout);
+		if (c->fd >= 0) {
+			loop_del(c->d->loop, c->fd);
+			close(c->fd);
+			c->fd = -1;
+		}
+		car_connect_next(c);
+		return;
+	}
 	if (c->addr_next >= c->addrs.n) {
+		car_kind_note(c, "%s: %s", c->ops->name, why);
 		carrier_fail(c, "connect %s: %s%s", c->remote_text, why,
 			     c->addrs.n > 1 ? " (and every other address of the peer)" : "");
 		return;
@@ -746,10 +906,17 @@ static void car_connect_next(struct carrier *c)
 {
 	struct daemon *d = c->d;
 	unsigned int i = c->addr_next++;
-	int fd;
+	char err[DAEMON_TEXT_MAX];
+	uint32_t timeout;
+	int fd, ret;
 
 	c->remote = c->addrs.ss[i];
 	addr_format(&c->remote, c->remote_text, sizeof(c->remote_text));
+	if (c->ops->protocol == IPPROTO_SCTP && !d->sctp_ok) {
+		c->addr_next = c->addrs.n;
+		car_connect_failed(c, d->sctp_why);
+		return;
+	}
 	fd = socket(c->remote.ss_family,
 		    c->ops->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    c->ops->protocol);
@@ -762,13 +929,32 @@ static void car_connect_next(struct carrier *c)
 		carrier_fail(c, "event loop: out of memory");
 		return;
 	}
-	/* one address that does not answer must leave time for the others */
-	loop_timer_arm(d->loop, &c->t_timeout, c->addr_next < c->addrs.n ?
-		       CAR_CONNECT_NEXT_MS : CAR_TIMEOUT_MS);
-	log_debug("%s: connecting to %s", carrier_name(c), c->remote_text);
-	if (connect(fd, (struct sockaddr *)&c->remote, c->addrs.len[i]) &&
-	    errno != EINPROGRESS)
-		car_connect_failed(c, strerror(errno));
+	if (c->ops->prepare && c->ops->prepare(c, err, sizeof(err))) {
+		c->addr_next = c->addrs.n;
+		car_connect_failed(c, err);
+		return;
+	}
+	/* one address that does not answer must leave time for the others;
+	 * auto: a kind that does not answer, for the next kinds
+	 */
+	timeout = CAR_TIMEOUT_MS;
+	if (c->ops->multihome)
+		c->addr_next = c->addrs.n;
+	if (c->addr_next < c->addrs.n)
+		timeout = CAR_CONNECT_NEXT_MS;
+	else if (c->try_i + 1 < c->try_n)
+		timeout = CAR_AUTO_TRY_MS;
+	c->connect_ms = timeout;
+	loop_timer_arm(d->loop, &c->t_timeout, timeout);
+	log_debug("%s: connecting to %s (%s)", carrier_name(c), c->remote_text,
+		  c->ops->name);
+	if (c->ops->multihome)
+		ret = car_connectx(c, i);
+	else
+		ret = connect(fd, (struct sockaddr *)&c->remote,
+			      c->addrs.len[i]) ? -errno : 0;
+	if (ret && ret != -EINPROGRESS)
+		car_connect_failed(c, strerror(-ret));
 }
 
 static void car_connected(struct carrier *c)
@@ -785,7 +971,56 @@ static void car_connected(struct carrier *c)
 		carrier_fail(c, "%s", err);
 		return;
 	}
+	car_kind_note(c, "%s: ok", c->ops->name);
+	c->worked = c->ops;
 	car_established(c);
+}
+
+/* ---- kernel path: one frame per call, every transport ---- */
+
+#define CAR_KERNEL_RX_BATCH	16	/* reads per wakeup */
+
+static uint8_t kernel_rx_buf[FUNNEL_MAX_FRAME + 1];
+
+void car_read_kernel(struct carrier *c)
+{
+	for (int i = 0; i < CAR_KERNEL_RX_BATCH && c->fd >= 0; i++) {
+		ssize_t n = recv(c->fd, kernel_rx_buf, sizeof(kernel_rx_buf),
+				 MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				carrier_fail(c, "recv: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			carrier_fail(c, "closed by the peer");
+			return;
+		}
+		carrier_frame(c, kernel_rx_buf, (size_t)n);
+	}
+}
+
+/*
+ * Each queued frame is handed to funnel.ko with one send() without its
+ * length prefix; the kernel takes a frame whole or not at all.
+ */
+int car_write_kernel(struct carrier *c)
+{
+	while (c->ooff < c->olen) {
+		uint8_t *p = c->obuf + c->ooff;
+		size_t flen = (size_t)p[0] << 8 | p[1];
+
+		if (send(c->fd, p + FUNNEL_LEN_PREFIX, flen,
+			 MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		c->ooff += flen + FUNNEL_LEN_PREFIX;
+	}
+	return 0;
 }
 
 /* ---- receive ---- */

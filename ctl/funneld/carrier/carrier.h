@@ -15,8 +15,16 @@ struct carrier *carrier_new_out(struct daemon *d, struct peer *p);
 void carrier_start(struct carrier *c);
 /* Tear down and free (peer del, shutdown). */
 void carrier_free(struct carrier *c, int reason);
-/* Accept a TCP connection on a listener. */
-void carrier_accept(struct daemon *d, int lfd);
+/* Accept a connection (TCP) or an association (SCTP) on a listener. */
+void carrier_accept(struct daemon *d, struct listener *ln);
+/*
+ * SCTP in this netns, SCTP over UDP (sets net.sctp.udp_port when 0):
+ * fills d->sctp_*; before the first listener and peer.
+ */
+void carrier_sctp_init(struct daemon *d);
+/* An SCTP listening socket on ss (its options set); -1 with err. */
+int carrier_sctp_listener(const struct sockaddr_storage *ss, socklen_t len,
+			  char *err, size_t errlen);
 /* The map was added / is being deleted: open or close its stream. */
 void carrier_map_added(struct carrier *c, struct map *m);
 void carrier_map_deleted(struct carrier *c, struct map *m);

@@ -171,6 +171,19 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 			   cs_count(c));
 		return;
 	}
+	if (c->ops->stream_room) {
+		char err[DAEMON_TEXT_MAX];
+
+		/* SCTP: the client adds streams before it opens one */
+		if (c->ops->stream_room(c, m->stream, err, sizeof(err)) != 1) {
+			svc->refusals++;
+			car_refuse(c, m->stream, CTRL_R_LIMIT,
+				   "stream %u beyond the association's %u streams",
+				   m->stream, c->sctp_in < c->sctp_out ?
+				   c->sctp_in : c->sctp_out);
+			return;
+		}
+	}
 	if (!c->d->plaintext) {
 		unsigned int n;
 
@@ -193,6 +206,9 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		return;
 	}
 	cs->state = CS_OPENING;
+	if (svc->s.proto == IPPROTO_UDP)
+		cs->lifetime_ms = svc->s.has_lifetime ? svc->s.lifetime_ms :
+				  CAR_LIFETIME_MS;
 	/* the target: a name is resolved in a worker, while the stream's
 	 * context runs
 	 */

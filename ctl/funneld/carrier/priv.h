@@ -26,6 +26,10 @@
 /* Limits and timers of carriers (operations.md lists them). */
 #define CAR_TIMEOUT_MS		5000	/* connect, preamble, hello */
 #define CAR_CONNECT_NEXT_MS	2000	/* connect, when more addresses wait */
+#define CAR_AUTO_TRY_MS		3000	/* connect, auto: when more kinds wait */
+#define CAR_STREAMS_POLL_MS	100	/* SCTP: added streams there yet? */
+/* SCTP: the PR-SCTP lifetime of UDP datagrams, unless configured */
+#define CAR_LIFETIME_MS		1000
 #define CAR_BACKOFF_MIN_MS	500
 #define CAR_BACKOFF_MAX_MS	30000
 #define CAR_BACKOFF_STABLE_MS	10000	/* up this long: backoff from the minimum */
@@ -59,6 +63,7 @@ struct cstream {
 	char service[CTRL_SERVICE_MAX + 1];
 	int proto;			/* IPPROTO_UDP or IPPROTO_TCP */
 	bool unordered;
+	uint32_t lifetime_ms;		/* UDP on SCTP: PR-SCTP lifetime */
 	char addr[64];			/* map address or service target */
 	struct map *map;		/* outgoing carrier: its map */
 	bool in_kernel;			/* a funnel.ko stream exists */
@@ -111,6 +116,24 @@ struct carrier {
 	size_t pre_have;
 	uint8_t *rbuf;
 	struct funnel_deframer df;
+	size_t rlen;			/* SCTP: a message read in part */
+
+	/* outgoing: the transports to try (auto: several), and why the
+	 * ones before the one in use were not used
+	 */
+	const struct carrier_ops *try_ops[3];
+	unsigned int try_n, try_i;
+	const struct carrier_ops *worked;	/* auto: the last that did */
+	char kind_why[DAEMON_TEXT_MAX];
+	uint32_t connect_ms;		/* the connect timeout armed */
+
+	/* SCTP: streams of the association, each way (as last seen), and
+	 * the add-streams request under way
+	 */
+	uint16_t sctp_in, sctp_out;
+	unsigned int streams_asked;
+	uint64_t streams_asked_at;
+	struct loop_timer t_streams;	/* maps waiting for streams */
 
 	/* transmit: whole frames with their length prefix */
 	uint8_t *obuf;
@@ -216,6 +239,8 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 /* client side: open m's stream now; the retry timer; m's stream is gone */
 void car_open_map(struct carrier *c, struct map *m);
 void car_maps_fire(struct loop *l, void *arg);
+/* SCTP: maps waiting for streams of the association, tried again */
+void car_streams_fire(struct loop *l, void *arg);
 void car_map_down(struct carrier *c, struct map *m);
 
 /* accept.c */

@@ -98,6 +98,14 @@ static void snap_carrier_fill(struct daemon *d, struct carrier *c,
 	snprintf(sc->peer, sizeof(sc->peer), "%s", c->peer ? c->peer->s.name : "");
 	sc->incoming = !c->peer;
 	sc->transport = c->ops->name;
+	snprintf(sc->transport_why, sizeof(sc->transport_why), "%s",
+		 c->kind_why);
+	if (c->ops->protocol == IPPROTO_SCTP && c->fd >= 0 &&
+	    c->state != CAR_CONNECTING)
+	{
+		car_sctp_paths(c, sc->paths, sizeof(sc->paths));
+		sc->abandoned = car_sctp_abandoned(c);
+	}
 	sc->datapath = c->fd < 0 ? "" : c->kernel ? "kernel" : "user";
 	sc->state = carrier_state_name(c->state);
 	snprintf(sc->local, sizeof(sc->local), "%s", c->fd >= 0 ? c->local_text : "");

@@ -209,18 +209,48 @@ void car_open_map(struct carrier *c, struct map *m)
 	struct cstream *cs;
 	uint16_t id = 0;
 
-	for (unsigned int i = 0; i < FUNNEL_MAX_STREAM; i++) {
-		uint16_t cand = c->next_stream ? c->next_stream : 1;
+	if (c->ops->stream_room) {
+		/* SCTP: the lowest id free, the association has few */
+		for (unsigned int cand = 1; cand <= FUNNEL_MAX_STREAM; cand++) {
+			if (!cs_find(c, (uint16_t)cand)) {
+				id = (uint16_t)cand;
+				break;
+			}
+		}
+	} else {
+		for (unsigned int i = 0; i < FUNNEL_MAX_STREAM; i++) {
+			uint16_t cand = c->next_stream ? c->next_stream : 1;
 
-		c->next_stream = cand == FUNNEL_MAX_STREAM ? 1 : cand + 1;
-		if (!cs_find(c, cand)) {
-			id = cand;
-			break;
+			c->next_stream = cand == FUNNEL_MAX_STREAM ? 1 : cand + 1;
+			if (!cs_find(c, cand)) {
+				id = cand;
+				break;
+			}
 		}
 	}
 	if (!id || cs_count(c) >= FUNNEL_STREAMS_MAX) {
 		car_map_closed(c, m, NULL, "too many streams on the carrier");
 		return;
+	}
+	if (c->ops->stream_room) {
+		char err[DAEMON_TEXT_MAX];
+		int r = c->ops->stream_room(c, id, err, sizeof(err));
+
+		if (r < 0) {
+			car_map_closed(c, m, NULL, err);
+			return;
+		}
+		if (!r) {
+			/* car_streams_fire() tries again */
+			m->state = MAP_WAITING;
+			snprintf(m->reason, sizeof(m->reason),
+				 "waiting for SCTP streams (the association has %u)",
+				 c->sctp_in < c->sctp_out ? c->sctp_in :
+				 c->sctp_out);
+			loop_timer_arm(c->d->loop, &c->t_streams,
+				       CAR_STREAMS_POLL_MS);
+			return;
+		}
 	}
 	cs = cs_add(c, id, m->s.proto, m->s.service, m->addr);
 	if (!cs) {
@@ -229,6 +259,9 @@ void car_open_map(struct carrier *c, struct map *m)
 	}
 	cs->map = m;
 	cs->state = CS_OPENING;
+	if (m->s.proto == IPPROTO_UDP)
+		cs->lifetime_ms = m->s.has_lifetime ? m->s.lifetime_ms :
+				  CAR_LIFETIME_MS;
 	m->last_open = loop_now_ms();
 	m->stream = id;
 	m->state = MAP_OPENING;
@@ -270,6 +303,17 @@ static void car_arm_maps(struct carrier *c)
 	else
 		loop_timer_arm(c->d->loop, &c->t_maps,
 			       first > now ? first - now : 0);
+}
+
+void car_streams_fire(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
+
+	(void)l;
+	for (struct map *m = c->d->maps; m && c->state == CAR_UP; m = m->next)
+		if (c->peer && !m->stream && m->state == MAP_WAITING &&
+		    !strcmp(m->s.peer, c->peer->s.name))
+			car_open_map(c, m);
 }
 
 void car_maps_fire(struct loop *l, void *arg)

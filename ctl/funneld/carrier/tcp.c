@@ -78,25 +78,6 @@ static int tcp_kernel_attach(struct carrier *c)
 	return 0;
 }
 
-/* Kernel path: each recv() is one frame (CTRL, or of a user stream). */
-static void tcp_read_kernel(struct carrier *c)
-{
-	for (int i = 0; i < TCP_RX_BATCH && c->fd >= 0; i++) {
-		ssize_t n = recv(c->fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				carrier_fail(c, "recv: %s", strerror(errno));
-			return;
-		}
-		if (n == 0) {
-			carrier_fail(c, "closed by the peer");
-			return;
-		}
-		carrier_frame(c, rx_buf, (size_t)n);
-	}
-}
-
 /* User path: deframe the byte stream. */
 static void tcp_read_user(struct carrier *c)
 {
@@ -140,34 +121,20 @@ static void tcp_read_user(struct carrier *c)
 static void tcp_read(struct carrier *c)
 {
 	if (c->kernel)
-		tcp_read_kernel(c);
+		car_read_kernel(c);
 	else
 		tcp_read_user(c);
 }
 
-/*
- * The queue holds frames with their length prefix.  On the user path
- * the bytes go to TCP as they are; on the kernel path each frame is
- * handed to the ULP with one send() without the prefix, which the kernel
- * adds; the ULP takes a frame whole or not at all.
- */
+/* The queue holds frames with their length prefix: the byte stream. */
 static int tcp_write(struct carrier *c)
 {
+	if (c->kernel)
+		return car_write_kernel(c);
 	while (c->ooff < c->olen) {
-		ssize_t n;
-
-		if (c->kernel) {
-			uint8_t *p = c->obuf + c->ooff;
-			size_t flen = (size_t)p[0] << 8 | p[1];
-
-			n = send(c->fd, p + FUNNEL_LEN_PREFIX, flen,
+		ssize_t n = send(c->fd, c->obuf + c->ooff, c->olen - c->ooff,
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n >= 0)
-				n = (ssize_t)(flen + FUNNEL_LEN_PREFIX);
-		} else {
-			n = send(c->fd, c->obuf + c->ooff, c->olen - c->ooff,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-		}
+
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)

@@ -2,21 +2,28 @@
 /*
  * The transport of a carrier, between carrier.c (control protocol,
  * streams, reconnect: the same for every transport) and one file per
- * transport (tcp.c; SCTP comes next).  A transport knows how a
+ * transport (tcp.c, sctp.c).  A transport knows how a
  * connection is made and checked, how frames are delimited on it, and
  * how it is handed to funnel.ko.
  */
 #ifndef FUNNEL_CARRIER_TRANSPORT_H
 #define FUNNEL_CARRIER_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct carrier;
 
 struct carrier_ops {
-	const char *name;		/* "tcp", shown in show */
+	const char *name;		/* "tcp", "sctp", "sctp-udp": in show */
 	int socktype, protocol;		/* for socket() */
+	bool multihome;			/* one connect to every address */
+	/*
+	 * Options of a new socket (c->fd), before connect(); NULL: none.
+	 * 0, or -1 with err.
+	 */
+	int (*prepare)(struct carrier *c, char *err, size_t errlen);
 	/*
 	 * Initiator: the connection is established; send what precedes
 	 * frames (TCP: the preamble).  0, or -1 with err.
@@ -44,8 +51,35 @@ struct carrier_ops {
 	 * and the frame) and advance c->ooff.  0, or -errno.
 	 */
 	int (*write)(struct carrier *c);
+	/*
+	 * Can stream id be used on the connection?  1: yes; 0: not yet
+	 * (asked for, try again shortly); -1: never (err says why).  NULL:
+	 * every id can.
+	 */
+	int (*stream_room)(struct carrier *c, uint16_t id, char *err,
+			   size_t errlen);
 };
 
 extern const struct carrier_ops carrier_tcp_ops;
+extern const struct carrier_ops carrier_sctp_ops;
+extern const struct carrier_ops carrier_sctp_udp_ops;
+
+/* Kernel path, every transport: one whole frame per recv() and send(). */
+void car_read_kernel(struct carrier *c);
+int car_write_kernel(struct carrier *c);
+
+/*
+ * The options of an SCTP carrier socket (also a listener's), before
+ * connect() or listen(): streams, reconfiguration, timers, events, and
+ * with udp_encap the remote UDP encapsulation port.  0, or -1 with err.
+ */
+int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
+		      size_t errlen);
+/* The association's paths, "ADDR (primary, active), ADDR (inactive)". */
+void car_sctp_paths(struct carrier *c, char *buf, size_t len);
+/* Messages PR-SCTP abandoned (sent or not) on the association. */
+uint64_t car_sctp_abandoned(struct carrier *c);
+/* An accepted SCTP association: does it come encapsulated in UDP? */
+bool car_sctp_is_udp(int fd);
 
 #endif /* FUNNEL_CARRIER_TRANSPORT_H */

@@ -13,6 +13,7 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/socket.h>
 
+#include "common/info.h"
 #include "funneld/datapath/kpath.h"
 
 static int kp_fail(struct kpath *k, const char *op, int err, char *buf,
@@ -40,7 +41,20 @@ int kpath_open(struct kpath *k, char *err, size_t errlen)
 		return ret;
 	}
 	k->open = true;
+	k->caps_known = false;
 	return 0;
+}
+
+bool kpath_has_sctp(struct kpath *k)
+{
+	if (k->open && !k->caps_known) {
+		struct funnel_info info = { 0 };
+
+		k->caps_known = true;
+		if (!funnel_info_get(&k->g, &info) && info.has_caps)
+			k->caps = info.caps;
+	}
+	return k->open && (k->caps & (1U << 2));	/* FUNNEL_CAP_SCTP */
 }
 
 void kpath_close(struct kpath *k)

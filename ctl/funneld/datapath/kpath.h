@@ -20,6 +20,8 @@ struct kpath {
 	struct funnel_genl g;
 	bool open;
 	struct nl_sock *ev;		/* "events" multicast group, or NULL */
+	uint32_t caps;			/* FUNNEL_CAP_*, from info-get */
+	bool caps_known;		/* info-get asked since the open */
 };
 
 /* One key of a stream: the encrypt and decrypt directions of one generation. */
@@ -33,6 +35,8 @@ struct kpath_key {
 /* Resolve the family; -ENOENT when funnel.ko is not loaded. */
 int kpath_open(struct kpath *k, char *err, size_t errlen);
 void kpath_close(struct kpath *k);
+/* Does funnel.ko take SCTP carriers (kpath open)? */
+bool kpath_has_sctp(struct kpath *k);
 
 /* Hand a TCP socket that has the ULP to the kernel; *id gets its id. */
 int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,

@@ -57,7 +57,13 @@ struct snap_carrier {
 	/* the peer's name (outgoing) or "" (incoming) */
 	char peer[64];
 	bool incoming;
-	const char *transport;		/* "tcp" */
+	const char *transport;		/* "tcp", "sctp", "sctp-udp" */
+	/* auto: why the kinds before it were not used; "" if none */
+	char transport_why[SNAP_TEXT_MAX];
+	/* SCTP: the peer's addresses, "ADDR (primary, active), ..." */
+	char paths[SNAP_TEXT_MAX];
+	/* SCTP: datagrams PR-SCTP abandoned past their lifetime */
+	uint64_t abandoned;
 	const char *datapath;		/* "kernel", "user"; "" unconnected */
 	/* "idle", "connecting", "handshake", "up", "backoff" */
 	const char *state;
@@ -118,6 +124,10 @@ struct snapshot {
 	uint64_t refused_streams;
 	char (*listens)[SNAP_ADDR_MAX];
 	size_t n_listens;
+	/* the kinds of carrier listeners take, "tcp, sctp, sctp-udp (udp
+	 * 9899)", or why not every kind; "" without a listener
+	 */
+	char accepts[SNAP_TEXT_MAX];
 	struct snap_peer *peers;
 	size_t n_peers;
 	struct snap_service *services;

@@ -286,6 +286,11 @@ static void show_header(FILE *f, const struct snapshot *s)
 		fputs(i ? ", " : " ", f);
 		put_clean(f, s->listens[i]);
 	}
+	if (s->n_listens && s->accepts[0]) {
+		fputs(" (", f);
+		put_clean(f, s->accepts);
+		fputc(')', f);
+	}
 	fputs(s->n_listens ? "\n" : " none\n", f);
 }
 
@@ -391,6 +396,14 @@ static void show_carrier(FILE *f, const struct snap_carrier *c)
 		item(&l, "node %s", clean(buf, sizeof(buf), c->peer_node, false));
 	if (c->principal[0])
 		item(&l, "peer %s", clean(buf, sizeof(buf), c->principal, false));
+	if (c->transport_why[0])
+		item(&l, "auto: %s", clean(buf, sizeof(buf), c->transport_why,
+					   false));
+	if (c->paths[0])
+		item(&l, "paths %s", clean(buf, sizeof(buf), c->paths, false));
+	if (c->abandoned)
+		item(&l, "abandoned %" PRIu64 " (PR-SCTP lifetime)",
+		     c->abandoned);
 	if (c->up_ms)
 		item(&l, "up %s", fmt_duration(buf, sizeof(buf), c->up_ms));
 	item(&l, "reconnects %" PRIu32, c->reconnects);

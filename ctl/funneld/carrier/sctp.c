@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SCTP carriers (Documentation/wire-format.md section 2): native SCTP
+ * and SCTP over UDP (RFC 6951), one-to-one style sockets.  SCTP keeps
+ * message boundaries: one frame is one SCTP message, with no preamble
+ * and no length prefix.  CTRL frames travel on SCTP stream 0, ordered;
+ * DATA and FLOW_END on the SCTP stream of their header, unordered when
+ * the frame carries U, and DATA of unordered streams with the stream's
+ * PR-SCTP lifetime (RFC 3758).  An association starts with
+ * SCTP_INIT_STREAMS streams each way and grows with RFC 6525 add-streams
+ * when a map needs a higher stream id.
+ *
+ * On the kernel path funnel.ko reads and writes the socket: funneld sends
+ * and receives one whole frame per call, as on TCP, and funnel.ko picks
+ * the SCTP stream and the ordering.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <netinet/sctp.h>
+#include <sys/socket.h>
+
+#include <linux/funnel.h>
+
+#include "funneld/carrier/priv.h"
+#include "funneld/log.h"
+
+#define SCTP_RX_BATCH		16	/* reads per wakeup */
+#define SCTP_INIT_STREAMS	32	/* each way, stream 0 included */
+#define SCTP_ADD_STEP		32	/* streams added at a time, at least */
+#define SCTP_ADD_WAIT_MS	3000	/* for the peer to answer add-streams */
+/* timers of the association: a lost datagram is sent again well within
+ * its lifetime, and a dead path is noticed in seconds, not minutes
+ */
+#define SCTP_RTO_INITIAL_MS	1000
+#define SCTP_RTO_MIN_MS		200
+#define SCTP_RTO_MAX_MS		3000
+#define SCTP_HB_INTERVAL_MS	1000
+#define SCTP_PATH_MAX_RETRANS	3
+
+/* Options every carrier socket needs before connect() or listen(). */
+int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
+		      size_t errlen)
+{
+	struct sctp_initmsg init = {
+		.sinit_num_ostreams = SCTP_INIT_STREAMS,
+		.sinit_max_instreams = 65535,
+	};
+	struct sctp_assoc_value reconf = { .assoc_id = SCTP_FUTURE_ASSOC,
+					   .assoc_value = 1 };
+	struct sctp_assoc_value strreset = {
+		.assoc_id = SCTP_FUTURE_ASSOC,
+		.assoc_value = SCTP_ENABLE_CHANGE_ASSOC_REQ,
+	};
+	struct sctp_rtoinfo rto = {
+		.srto_initial = SCTP_RTO_INITIAL_MS,
+		.srto_max = SCTP_RTO_MAX_MS,
+		.srto_min = SCTP_RTO_MIN_MS,
+	};
+	struct sctp_paddrparams pp = {
+		.spp_hbinterval = SCTP_HB_INTERVAL_MS,
+		.spp_pathmaxrxt = SCTP_PATH_MAX_RETRANS,
+		.spp_flags = SPP_HB_ENABLE,
+	};
+	struct sctp_event ev = { .se_assoc_id = SCTP_FUTURE_ASSOC,
+				 .se_type = SCTP_PEER_ADDR_CHANGE, .se_on = 1 };
+	int one = 1;
+	const char *what;
+
+	if (setsockopt(fd, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init))) {
+		what = "SCTP_INITMSG";
+		goto fail;
+	}
+	if (setsockopt(fd, IPPROTO_SCTP, SCTP_RECONFIG_SUPPORTED, &reconf,
+		       sizeof(reconf)) ||
+	    setsockopt(fd, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &strreset,
+		       sizeof(strreset))) {
+		what = "stream reconfiguration (RFC 6525)";
+		goto fail;
+	}
+	if (setsockopt(fd, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto)) ||
+	    setsockopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp,
+		       sizeof(pp))) {
+		what = "SCTP timers";
+		goto fail;
+	}
+	if (setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_SCTP, SCTP_RECVRCVINFO, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev))) {
+		what = "SCTP socket options";
+		goto fail;
+	}
+	if (udp_encap) {
+		struct sctp_udpencaps ue = { .sue_assoc_id = SCTP_FUTURE_ASSOC,
+					     .sue_port = htons(udp_port) };
+
+		if (setsockopt(fd, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT,
+			       &ue, sizeof(ue))) {
+			what = "SCTP_REMOTE_UDP_ENCAPS_PORT (Linux 5.11 or later)";
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	return -1;
+}
+
+static int sctp_prepare(struct carrier *c, char *err, size_t errlen)
+{
+	bool encap = c->ops == &carrier_sctp_udp_ops;
+
+	if (encap && !c->d->sctp_udp_port) {
+		snprintf(err, errlen, "%s", c->d->sctp_udp_why);
+		return -1;
+	}
+	return car_sctp_sockopts(c->fd, encap, c->d->sctp_udp_port, err,
+				 errlen);
+}
+
+static int sctp_connected(struct carrier *c, char *err, size_t errlen)
+{
+	(void)c;
+	(void)err;
+	(void)errlen;
+	return 0;		/* no preamble: the association is the start */
+}
+
+static void sctp_setup(struct carrier *c)
+{
+	(void)c;		/* every option was set before connect/listen */
+}
+
+static int sctp_kernel_attach(struct carrier *c)
+{
+	/* funnel.ko takes the socket itself at carrier-new */
+	return kpath_has_sctp(&c->d->kp) ? 0 : -EPROTONOSUPPORT;
+}
+
+/*
+ * Is an SCTP message of sid a well-placed frame?  CTRL on stream 0,
+ * DATA and FLOW_END on their own stream.
+ */
+static bool sctp_frame_placed(const uint8_t *buf, size_t len, uint16_t sid)
+{
+	uint16_t stream;
+
+	if (len < FUNNEL_HDR_LEN)
+		return false;
+	stream = (uint16_t)(buf[0] << 8 | buf[1]);
+	if (buf[2] == FUNNEL_T_CTRL)
+		return sid == FUNNEL_CTRL_STREAM;
+	return sid == stream;
+}
+
+static void sctp_notification(struct carrier *c, const uint8_t *buf,
+			      size_t len)
+{
+	struct sctp_paddr_change pc;
+	struct sockaddr_storage ss;
+	char addr[64];
+
+	if (len < sizeof(pc))
+		return;
+	memcpy(&pc, buf, sizeof(pc));
+	if (pc.spc_type != SCTP_PEER_ADDR_CHANGE)
+		return;
+	memcpy(&ss, buf + offsetof(struct sctp_paddr_change, spc_aaddr),
+	       sizeof(ss));
+	addr_format(&ss, addr, sizeof(addr));
+	switch (pc.spc_state) {
+	case SCTP_ADDR_UNREACHABLE:
+		log_warn("%s: SCTP path to %s unreachable", carrier_name(c),
+			 addr);
+		break;
+	case SCTP_ADDR_AVAILABLE:
+		log_info("%s: SCTP path to %s available", carrier_name(c),
+			 addr);
+		break;
+	case SCTP_ADDR_MADE_PRIM:
+		log_info("%s: SCTP primary path now %s", carrier_name(c),
+			 addr);
+		break;
+	default:
+		break;
+	}
+}
+
+/* User path: one message a frame, reassembled until MSG_EOR. */
+static void sctp_read_user(struct carrier *c)
+{
+	for (int i = 0; i < SCTP_RX_BATCH && c->fd >= 0; i++) {
+		char cbuf[CMSG_SPACE(sizeof(struct sctp_rcvinfo))];
+		struct iovec iov = { .iov_base = c->rbuf + c->rlen,
+				     .iov_len = FUNNEL_DEFRAMER_BUFSZ - c->rlen };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct sctp_rcvinfo ri = { 0 };
+		struct cmsghdr *cm;
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+		size_t len;
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				carrier_fail(c, "recv: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			carrier_fail(c, "closed by the peer%s",
+				     c->rlen ? " in the middle of a frame" : "");
+			return;
+		}
+		c->rlen += (size_t)n;
+		if (!(mh.msg_flags & MSG_EOR)) {
+			if (c->rlen == FUNNEL_DEFRAMER_BUFSZ) {
+				carrier_fail(c, "oversize frame (an SCTP message over %u bytes)",
+					     FUNNEL_MAX_FRAME);
+				return;
+			}
+			continue;
+		}
+		len = c->rlen;
+		c->rlen = 0;
+		if (mh.msg_flags & MSG_NOTIFICATION) {
+			sctp_notification(c, c->rbuf, len);
+			continue;
+		}
+		if (len > FUNNEL_MAX_FRAME) {
+			carrier_fail(c, "oversize frame (an SCTP message over %u bytes)",
+				     FUNNEL_MAX_FRAME);
+			return;
+		}
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == IPPROTO_SCTP &&
+			    cm->cmsg_type == SCTP_RCVINFO &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(ri)))
+				memcpy(&ri, CMSG_DATA(cm), sizeof(ri));
+		if (!sctp_frame_placed(c->rbuf, len, ri.rcv_sid)) {
+			FST(&c->st, RX_FRAMES)++;
+			FST(&c->st, RX_BYTES) += len;
+			FST(&c->st, RX_DROP_MALFORMED)++;
+			continue;
+		}
+		carrier_frame(c, c->rbuf, len);
+	}
+}
+
+static void sctp_read(struct carrier *c)
+{
+	if (c->kernel)
+		car_read_kernel(c);
+	else
+		sctp_read_user(c);
+}
+
+/* The stream's PR-SCTP lifetime, for a DATA frame of an unordered stream. */
+static uint32_t sctp_lifetime(struct carrier *c, const uint8_t *frame)
+{
+	struct cstream *cs;
+
+	if (frame[2] != FUNNEL_T_DATA || !(frame[3] & FUNNEL_F_UNORDERED))
+		return 0;
+	cs = cs_find(c, (uint16_t)(frame[0] << 8 | frame[1]));
+	return cs ? cs->lifetime_ms : 0;
+}
+
+/* User path: each queued frame is one SCTP message. */
+static int sctp_write_user(struct carrier *c)
+{
+	while (c->ooff < c->olen) {
+		uint8_t *p = c->obuf + c->ooff;
+		size_t flen = (size_t)p[0] << 8 | p[1];
+		uint8_t *frame = p + FUNNEL_LEN_PREFIX;
+		union {
+			char buf[CMSG_SPACE(sizeof(struct sctp_sndinfo)) +
+				 CMSG_SPACE(sizeof(struct sctp_prinfo))];
+			struct cmsghdr align;
+		} cb;
+		struct iovec iov = { .iov_base = frame, .iov_len = flen };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cb.buf,
+				     .msg_controllen = CMSG_SPACE(sizeof(struct sctp_sndinfo)) };
+		struct sctp_sndinfo si = { 0 };
+		struct cmsghdr *cm;
+		uint32_t ttl = sctp_lifetime(c, frame);
+
+		memset(&cb, 0, sizeof(cb));
+		if (frame[2] != FUNNEL_T_CTRL) {
+			si.snd_sid = (uint16_t)(frame[0] << 8 | frame[1]);
+			if (frame[3] & FUNNEL_F_UNORDERED)
+				si.snd_flags = SCTP_UNORDERED;
+		}
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_SCTP;
+		cm->cmsg_type = SCTP_SNDINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(si));
+		memcpy(CMSG_DATA(cm), &si, sizeof(si));
+		if (ttl) {
+			struct sctp_prinfo pi = { .pr_policy = SCTP_PR_SCTP_TTL,
+						  .pr_value = ttl };
+
+			mh.msg_controllen = sizeof(cb.buf);
+			cm = CMSG_NXTHDR(&mh, cm);
+			cm->cmsg_level = IPPROTO_SCTP;
+			cm->cmsg_type = SCTP_PRINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+		if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		c->ooff += flen + FUNNEL_LEN_PREFIX;
+	}
+	return 0;
+}
+
+static int sctp_write(struct carrier *c)
+{
+	return c->kernel ? car_write_kernel(c) : sctp_write_user(c);
+}
+
+/*
+ * Are there streams for id both ways?  1: yes; 0: not yet (more were
+ * asked for: try again shortly); -1: there will not be (err says why).
+ */
+static int sctp_stream_room(struct carrier *c, uint16_t id, char *err,
+			    size_t errlen)
+{
+	struct sctp_status ss = { 0 };
+	struct sctp_add_streams as = { 0 };
+	socklen_t len = sizeof(ss);
+	unsigned int want;
+
+	if (getsockopt(c->fd, IPPROTO_SCTP, SCTP_STATUS, &ss, &len)) {
+		snprintf(err, errlen, "SCTP_STATUS: %s", strerror(errno));
+		return -1;
+	}
+	c->sctp_in = ss.sstat_instrms;
+	c->sctp_out = ss.sstat_outstrms;
+	if (id < ss.sstat_instrms && id < ss.sstat_outstrms)
+		return 1;
+	if (c->streams_asked > id &&
+	    loop_now_ms() - c->streams_asked_at < SCTP_ADD_WAIT_MS)
+		return 0;
+	if (c->streams_asked > id) {
+		snprintf(err, errlen, "the peer did not add SCTP streams (the association has %u)",
+			 ss.sstat_instrms < ss.sstat_outstrms ?
+			 ss.sstat_instrms : ss.sstat_outstrms);
+		c->streams_asked = 0;
+		return -1;
+	}
+	want = (unsigned int)id + SCTP_ADD_STEP;
+	if (want > 65535)
+		want = 65535;
+	if (want > ss.sstat_instrms)
+		as.sas_instrms = (uint16_t)(want - ss.sstat_instrms);
+	if (want > ss.sstat_outstrms)
+		as.sas_outstrms = (uint16_t)(want - ss.sstat_outstrms);
+	if (setsockopt(c->fd, IPPROTO_SCTP, SCTP_ADD_STREAMS, &as, sizeof(as))) {
+		if (errno == EINPROGRESS)
+			return 0;	/* another request is under way */
+		snprintf(err, errlen, "cannot add SCTP streams (the association has %u): %s",
+			 ss.sstat_instrms < ss.sstat_outstrms ?
+			 ss.sstat_instrms : ss.sstat_outstrms,
+			 errno == ENOPROTOOPT ?
+			 "the peer does not take stream reconfiguration (RFC 6525)" :
+			 strerror(errno));
+		return -1;
+	}
+	log_info("%s: adding SCTP streams: %u in, %u out (association had %u/%u)",
+		 carrier_name(c), as.sas_instrms, as.sas_outstrms,
+		 ss.sstat_instrms, ss.sstat_outstrms);
+	c->streams_asked = want;
+	c->streams_asked_at = loop_now_ms();
+	return 0;
+}
+
+/* native SCTP and SCTP over UDP differ in one socket option (prepare) */
+#define SCTP_CARRIER_OPS(kind) {		\
+	.name = kind,				\
+	.socktype = SOCK_STREAM,		\
+	.protocol = IPPROTO_SCTP,		\
+	.multihome = true,			\
+	.prepare = sctp_prepare,		\
+	.connected = sctp_connected,		\
+	.setup = sctp_setup,			\
+	.kernel_attach = sctp_kernel_attach,	\
+	.read = sctp_read,			\
+	.write = sctp_write,			\
+	.stream_room = sctp_stream_room,	\
+}
+
+const struct carrier_ops carrier_sctp_ops = SCTP_CARRIER_OPS("sctp");
+const struct carrier_ops carrier_sctp_udp_ops = SCTP_CARRIER_OPS("sctp-udp");
+
+#define SCTP_UDP_PORT_SYSCTL	"/proc/sys/net/sctp/udp_port"
+#define SCTP_UDP_PORT_DEFAULT	9899	/* RFC 6951 */
+
+static int sysctl_read_u16(const char *path, uint16_t *v)
+{
+	FILE *f = fopen(path, "re");
+	unsigned int x;
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%u", &x) == 1 && x <= 65535;
+	fclose(f);
+	if (!ok)
+		return -EINVAL;
+	*v = (uint16_t)x;
+	return 0;
+}
+
+static int sysctl_write_u16(const char *path, uint16_t v)
+{
+	FILE *f = fopen(path, "we");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%u\n", v) < 0)
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * Is there SCTP in this network namespace, and SCTP over UDP?  Opening an
+ * SCTP socket loads sctp.ko; SCTP over UDP needs net.sctp.udp_port (the
+ * local encapsulation port, per netns), which funneld sets to 9899 when
+ * it is 0.  Sockets made before take no encapsulation: this runs before
+ * the first listener and the first peer.
+ */
+void carrier_sctp_init(struct daemon *d)
+{
+	uint16_t port = 0;
+	int fd, ret;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
+	if (fd < 0) {
+		snprintf(d->sctp_why, sizeof(d->sctp_why),
+			 "no SCTP in this kernel (%s)", strerror(errno));
+		snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why), "%s",
+			 d->sctp_why);
+		log_info("%s: carriers are TCP only", d->sctp_why);
+		return;
+	}
+	close(fd);
+	d->sctp_ok = true;
+	ret = sysctl_read_u16(SCTP_UDP_PORT_SYSCTL, &port);
+	if (!ret && !port) {
+		ret = sysctl_write_u16(SCTP_UDP_PORT_SYSCTL,
+				       SCTP_UDP_PORT_DEFAULT);
+		if (!ret) {
+			port = SCTP_UDP_PORT_DEFAULT;
+			d->sctp_udp_set = true;
+			log_info("SCTP over UDP: set net.sctp.udp_port to %u",
+				 port);
+		} else {
+			snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why),
+				 "net.sctp.udp_port is 0 and funneld cannot set it (%s): set net.sctp.udp_port=%u",
+				 strerror(-ret), SCTP_UDP_PORT_DEFAULT);
+			log_warn("SCTP over UDP off: %s", d->sctp_udp_why);
+			return;
+		}
+	} else if (ret) {
+		snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why),
+			 "cannot read %s: %s", SCTP_UDP_PORT_SYSCTL,
+			 strerror(-ret));
+		log_warn("SCTP over UDP off: %s", d->sctp_udp_why);
+		return;
+	}
+	d->sctp_udp_port = port;
+}
+
+int carrier_sctp_listener(const struct sockaddr_storage *ss,
+			  socklen_t len, char *err, size_t errlen)
+{
+	char e[DAEMON_TEXT_MAX];
+	int fd;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_SCTP);
+	if (fd < 0) {
+		snprintf(err, errlen, "SCTP socket: %s", strerror(errno));
+		return -1;
+	}
+	if (car_sctp_sockopts(fd, false, 0, e, sizeof(e))) {
+		snprintf(err, errlen, "SCTP listener: %s", e);
+		close(fd);
+		return -1;
+	}
+	{
+		int one = 1, zero = 0;
+
+		/* dual stack, as the TCP listener */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ss->ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+				   sizeof(zero));
+	}
+	if (bind(fd, (const struct sockaddr *)ss, len) || listen(fd, 64)) {
+		snprintf(err, errlen, "SCTP %s: %s", errno == EADDRINUSE ?
+			 "bind" : "listen", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* An accepted association: encapsulated in UDP? */
+bool car_sctp_is_udp(int fd)
+{
+	struct sctp_udpencaps ue = { 0 };
+	socklen_t len = sizeof(ue);
+
+	if (getsockopt(fd, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &ue,
+		       &len))
+		return false;
+	return ue.sue_port != 0;
+}
+
+void car_sctp_paths(struct carrier *c, char *buf, size_t len)
+{
+	struct sctp_setprim prim = { 0 };
+	socklen_t plen = sizeof(prim);
+	struct sockaddr *addrs = NULL;
+	size_t off = 0, alen;
+	uint8_t *p;
+	int n;
+
+	buf[0] = '\0';
+	n = sctp_getpaddrs(c->fd, 0, &addrs);
+	if (n <= 0)
+		return;
+	if (getsockopt(c->fd, IPPROTO_SCTP, SCTP_PRIMARY_ADDR, &prim, &plen))
+		memset(&prim, 0, sizeof(prim));
+	p = (uint8_t *)addrs;
+	for (int i = 0; i < n && off + 1 < len; i++, p += alen) {
+		struct sctp_paddrinfo pi = { 0 };
+		struct sockaddr_storage ss = { 0 };
+		socklen_t pilen = sizeof(pi);
+		char text[64];
+		int r;
+
+		memcpy(&ss.ss_family, p, sizeof(ss.ss_family));
+		alen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						  sizeof(struct sockaddr_in);
+		memcpy(&ss, p, alen);
+		memcpy(&pi.spinfo_address, &ss, sizeof(ss));
+		if (getsockopt(c->fd, IPPROTO_SCTP, SCTP_GET_PEER_ADDR_INFO,
+			       &pi, &pilen))
+			pi.spinfo_state = -1;
+		addr_format(&ss, text, sizeof(text));
+		r = snprintf(buf + off, len - off, "%s%s (%s%s)", i ? ", " : "",
+			     text,
+			     !memcmp(&prim.ssp_addr, &ss, alen) ? "primary, " : "",
+			     pi.spinfo_state == SCTP_ACTIVE ? "active" :
+			     pi.spinfo_state == SCTP_INACTIVE ? "inactive" :
+			     pi.spinfo_state == SCTP_PF ? "potentially failed" :
+			     pi.spinfo_state == SCTP_UNCONFIRMED ? "unconfirmed" :
+			     "unknown");
+		if (r < 0)
+			break;
+		off += (size_t)r;
+	}
+	sctp_freepaddrs(addrs);
+}
+
+uint64_t car_sctp_abandoned(struct carrier *c)
+{
+	struct sctp_prstatus ps = { .sprstat_policy = SCTP_PR_SCTP_ALL };
+	socklen_t len = sizeof(ps);
+
+	if (getsockopt(c->fd, IPPROTO_SCTP, SCTP_PR_ASSOC_STATUS, &ps, &len))
+		return 0;
+	return ps.sprstat_abandoned_unsent + ps.sprstat_abandoned_sent;
+}
