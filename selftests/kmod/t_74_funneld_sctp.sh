@@ -141,6 +141,31 @@ for line in sys.stdin:
 	check "sctp over udp: show names the encapsulation port" \
 		sh -c "funnelctl -s $SVC_DIR/S.sock show | grep -q 'sctp-udp on udp 9899'"
 
+	# ---- malformed input from a raw SCTP peer (plaintext server)
+	if fd_start R fs "plaintext
+listen :9898
+service add echo udp 127.0.0.1:7401" --datapath user -n site-r; then
+		: >"$SVC_DIR/raw.state"
+		ip netns exec fc python3 "$FUNNEL_TOP/selftests/kmod/fdsctp_peer.py" \
+			10.99.0.2 9898 echo "$SVC_DIR/raw.state" >"$SVC_DIR/raw.out" 2>&1 &
+		pid=$!
+		for _ in $(seq 100); do grep -q malformed-sent "$SVC_DIR/raw.state" && break; sleep 0.1; done
+		n=$(fd_json R "carrier().get('stats', {}).get('rx-drop-malformed')")
+		echo go >>"$SVC_DIR/raw.state"
+		wait "$pid"; i=$?
+		if [ "${n:-0}" = 4 ] && [ $i = 0 ] &&
+		   fd_wait R 5 "not j['carriers']" && grep -q 'oversize frame' "$SVC_DIR/R.log" &&
+		   fd_json R "len(j['services']) == 1" >/dev/null; then
+			ok "sctp malformed: short, wrong-stream, off-stream-0 CTRL and reserved-flag messages: rx-drop-malformed $n, echo before and after; a 70000-byte message ends the association (oversize), funneld goes on"
+		else
+			not_ok "sctp malformed (rx-drop-malformed ${n:-?}, peer exit $i)"
+			sed 's/^/#   /' "$SVC_DIR/raw.out"; t74_logs R
+		fi
+		svc_stop R TERM
+	else
+		not_ok "sctp malformed: plaintext funneld up"
+	fi
+
 	# The rest (auto, add-streams, PR-SCTP, multihoming) is funneld's own
 	# logic over the same SCTP features of both kernels: on 6.12 only,
 	# to keep make check in its time (set T74_FULL=1 to run it on 6.1)

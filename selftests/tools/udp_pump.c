@@ -374,8 +374,41 @@ struct rr {
 	struct rr_port *ports;
 	unsigned int nports;
 	uint64_t sent, good, bad, lost, outstanding, resolved;
+	uint32_t *lat_us;		/* round trips of good replies */
+	size_t nlat, lat_cap;
 	uint8_t req[DGRAM_BUF];
 };
+
+/* Keep the round trip of a good reply (memory runs out: not kept). */
+static void rr_lat_add(struct rr *rr, uint64_t ns)
+{
+	if (rr->nlat == rr->lat_cap) {
+		size_t cap = rr->lat_cap ? rr->lat_cap * 2 : 65536;
+		uint32_t *l = realloc(rr->lat_us, cap * sizeof(*l));
+
+		if (!l)
+			return;
+		rr->lat_us = l;
+		rr->lat_cap = cap;
+	}
+	rr->lat_us[rr->nlat++] = ns / 1000 > UINT32_MAX ? UINT32_MAX :
+				 (uint32_t)(ns / 1000);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-th quantile (per mille) of the kept round trips, in us. */
+static uint32_t rr_lat_q(const struct rr *rr, unsigned int per_mille)
+{
+	size_t i = (rr->nlat * per_mille + 999) / 1000;
+
+	return rr->nlat ? rr->lat_us[i ? i - 1 : 0] : 0;
+}
 
 /* Send requests on p until the window is full.  -1: fatal error. */
 static int rr_fill(struct rr *rr, struct rr_port *p, bool stopping,
@@ -407,7 +440,7 @@ static int rr_fill(struct rr *rr, struct rr_port *p, bool stopping,
 
 static bool rr_reply_ok(struct rr *rr, struct rr_port *p, uint8_t *b,
 			size_t len, int flags,
-			const struct sockaddr_storage *from)
+			const struct sockaddr_storage *from, uint64_t now)
 {
 	uint32_t magic, hi, lo;
 	uint16_t port, zero;
@@ -431,6 +464,7 @@ static bool rr_reply_ok(struct rr *rr, struct rr_port *p, uint8_t *b,
 	s->busy = false;
 	rr->outstanding--;
 	rr->resolved++;
+	rr_lat_add(rr, now - s->sent_ns);
 	return true;
 }
 
@@ -442,10 +476,13 @@ static void rr_recv(struct rr *rr, struct rr_port *p)
 	int n;
 
 	do {
+		uint64_t now;
+
 		n = recv_batch(p->fd, msgs, iov, from);
+		now = now_ns();
 		for (int i = 0; i < n; i++) {
 			if (rr_reply_ok(rr, p, bufs[i], msgs[i].msg_len,
-					msgs[i].msg_hdr.msg_flags, &from[i]))
+					msgs[i].msg_hdr.msg_flags, &from[i], now))
 				rr->good++;
 			else
 				rr->bad++;
@@ -529,11 +566,14 @@ static int rr_run(struct rr *rr)
 		}
 	}
 
-	printf("rr: ports %u sent %llu good %llu bad %llu lost %llu rate %llu/s\n",
+	qsort(rr->lat_us, rr->nlat, sizeof(*rr->lat_us), cmp_u32);
+	/* one line: tests read the last line and its words */
+	printf("rr: ports %u sent %llu good %llu bad %llu lost %llu rate %llu/s p50 %uus p99 %uus p99.9 %uus\n",
 	       rr->nports, (unsigned long long)rr->sent,
 	       (unsigned long long)rr->good, (unsigned long long)rr->bad,
 	       (unsigned long long)rr->lost,
-	       (unsigned long long)per_second(rr->good, now_ns() - start));
+	       (unsigned long long)per_second(rr->good, now_ns() - start),
+	       rr_lat_q(rr, 500), rr_lat_q(rr, 990), rr_lat_q(rr, 999));
 	if (rr->bad || (rr->lost && (!rr->seconds || rr->strict)))
 		return EXIT_FAIL;
 	return 0;

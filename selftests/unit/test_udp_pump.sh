@@ -109,12 +109,15 @@ pids="$pids $echo_pid"
 if wait_port 127.0.0.1 "$last"; then
 	run "$pump" rr 127.0.0.1 "$base-$last" -n 1000 -w 8
 	[ $rc -eq 0 ] &&
-		grep -Eqx 'rr: ports 64 sent 64000 good 64000 bad 0 lost 0 rate [0-9]+/s' "$out"
+		grep -Eqx 'rr: ports 64 sent 64000 good 64000 bad 0 lost 0 rate [0-9]+/s p50 [0-9]+us p99 [0-9]+us p99.9 [0-9]+us' "$out"
 	tap $? "rr -n 1000 -w 8 over 64 ports: all good, none bad or lost"
+	read -r p50 p99 p999 < <(sed -n 's/.* p50 \([0-9]*\)us p99 \([0-9]*\)us p99.9 \([0-9]*\)us$/\1 \2 \3/p' "$out")
+	[ "${p50:-0}" -gt 0 ] && [ "$p50" -le "$p99" ] && [ "$p99" -le "$p999" ]
+	tap $? "rr prints its round trips: p50 ${p50:-?} <= p99 ${p99:-?} <= p99.9 ${p999:-?} us, p50 above 0"
 
 	run "$pump" rr 127.0.0.1 "$base-$last" -t 1 -w 4 -s 1400
 	[ $rc -eq 0 ] &&
-		grep -Eqx 'rr: ports 64 sent [1-9][0-9]* good [1-9][0-9]* bad 0 lost 0 rate [1-9][0-9]*/s' "$out"
+		grep -Eqx 'rr: ports 64 sent [1-9][0-9]* good [1-9][0-9]* bad 0 lost 0 rate [1-9][0-9]*/s p50 [0-9]+us p99 [0-9]+us p99.9 [0-9]+us' "$out"
 	tap $? "rr -t 1 with 1400-byte requests: good, none bad or lost"
 else
 	tap 1 "echo on 64 ports answers"
@@ -145,7 +148,7 @@ fi
 
 # Nothing listens on these ports: every request is lost.
 run "$pump" rr 127.0.0.1 "$((base + 100))-$((base + 103))" -n 3 -w 2 -T 200
-[ $rc -eq 1 ] && grep -Eqx 'rr: ports 4 sent 12 good 0 bad 0 lost 12 rate 0/s' "$out"
+[ $rc -eq 1 ] && grep -Eqx 'rr: ports 4 sent 12 good 0 bad 0 lost 12 rate 0/s p50 0us p99 0us p99.9 0us' "$out"
 tap $? "rr against nothing: all lost, exit 1"
 
 run "$pump" rr 127.0.0.1 "$((base + 100))" -t 1 -T 200

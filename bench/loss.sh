@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Benchmark: request/response latency of 20 UDP services through one
+# carrier when the link between the sites loses packets: native SCTP,
+# SCTP over UDP and the TCP carrier, at 0%, 1% and 3% loss each way
+# (netem), in one VM run.  Prints p50, p99 and p99.9 of the answered
+# requests, the answered fraction, and the TCP/SCTP ratio of p99 at each
+# loss.  Not a test: it never fails on a number.
+#
+#   bench/loss.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
+#
+# funneld runs with --datapath auto and plaintext (the carrier is what is
+# measured, not the crypto): funnel.ko carries the TCP carrier, and an
+# SCTP carrier too when funnel.ko takes SCTP; `show` says which.
+set -u
+secs=8
+if [ -z "${FUNNEL_TOP:-}" ]; then
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	kver=$(make -s -C "$top" print-kvers | tr ' ' '\n' | tail -n 1)
+	while getopts k:t: o; do
+		case $o in
+		k) kver=$OPTARG ;;
+		t) secs=$OPTARG ;;
+		*) echo "usage: $0 [-k KVER] [-t SECONDS]" >&2; exit 2 ;;
+		esac
+	done
+	make -s -C "$top" kmods ctl tools >/dev/null || exit 1
+	exec "$top/selftests/vm/run" -k "$kver" -t 900 -- \
+		env BENCH_SECS="$secs" bench/loss.sh
+fi
+
+secs=${BENCH_SECS:-8}
+export PATH=$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
+. "$FUNNEL_TOP/selftests/kmod/lib.sh"
+W=$(mktemp -d)
+modprobe funnel
+modprobe sctp
+sites_up >/dev/null || exit 1
+NSVC=20
+ip netns exec fs udp_pump echo 127.0.0.1 7401-$((7400 + NSVC)) -q &
+
+conf_s="plaintext
+listen :9899"
+conf_c="plaintext
+peer add s 10.99.0.2 carrier KIND"
+for i in $(seq 1 $NSVC); do
+	conf_s="$conf_s
+service add e$i udp 127.0.0.1:$((7400 + i))"
+	conf_c="$conf_c
+map add udp 127.0.0.1:$((8400 + i)) peer s service e$i"
+done
+echo "$conf_s" >"$W/s.conf"
+
+# loss PERCENT: netem on both ends of the link (each way)
+loss() {
+	ip netns exec fc tc qdisc replace dev vc root netem loss "$1%"
+	ip netns exec fs tc qdisc replace dev vs root netem loss "$1%"
+}
+
+# field NAME LINE: the number after NAME in udp_pump's summary
+field() { echo "$2" | sed -n "s/.* $1 \([0-9]*\).*/\1/p"; }
+
+run_kind() { # KIND
+	local kind=$1 out dp l
+	ip netns exec fs funneld -f -l warning -c "$W/s.conf" -s "$W/s.sock" 2>"$W/s.log" &
+	local spid=$!
+	echo "${conf_c//KIND/$kind}" >"$W/c.conf"
+	ip netns exec fc funneld -f -l warning -c "$W/c.conf" -s "$W/c.sock" 2>"$W/c.log" &
+	local cpid=$!
+	# every map open: its "state":"open" and its stream's
+	for _ in $(seq 150); do
+		[ "$(ip netns exec fc funnelctl -s "$W/c.sock" --json show 2>/dev/null |
+			grep -o '"state":"open"' | wc -l)" -ge $((2 * NSVC)) ] && break
+		sleep 0.2
+	done
+	dp=$(ip netns exec fc funnelctl -s "$W/c.sock" show 2>/dev/null | sed -n 's/^carrier s: up, \([a-z-]*\) .*datapath \([a-z]*\).*/\1 \2/p')
+	for l in 0 1 3; do
+		loss "$l"
+		out=$(ip netns exec fc udp_pump rr 127.0.0.1 8401-$((8400 + NSVC)) -t "$secs" -w 1 -T 1000 2>&1 | tail -n 1)
+		printf '%-9s %-14s %4s%% %8s %8s %8s %9s  %s\n' "$kind" "${dp:-?}" "$l" \
+			"$(field p50 "$out")" "$(field p99 "$out")" "$(field p99.9 "$out")" \
+			"$(awk -v g="$(field good "$out")" -v s="$(field sent "$out")" 'BEGIN { if (s) printf "%.4f", g / s; else print "n/a" }')" \
+			"$out" >>"$W/table"
+		eval "p99_${kind//-/_}_$l=$(field p99 "$out")"
+	done
+	loss 0
+	kill $cpid $spid 2>/dev/null; wait $cpid $spid 2>/dev/null
+}
+
+echo "bench: $(uname -r), $NSVC UDP services, request/response (1 outstanding each), ${secs}s per point, netem loss each way"
+for k in sctp sctp-udp tcp; do run_kind $k; done
+printf '%-9s %-14s %5s %8s %8s %8s %9s\n' carrier "kind datapath" loss "p50 us" "p99 us" "p99.9 us" answered
+cut -c1-75 "$W/table"
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+for l in 0 1 3; do
+	eval "t=\${p99_tcp_$l:-0} s=\${p99_sctp_$l:-0} u=\${p99_sctp_udp_$l:-0}"
+	echo "loss $l%: p99 tcp/sctp $(ratio "$t" "$s"), tcp/sctp-udp $(ratio "$t" "$u")"
+done
+echo "raw lines:"
+sed 's/^/  /' "$W/table"
+sites_down >/dev/null 2>&1
