@@ -332,7 +332,7 @@ listen 10.99.0.2:7100
 service add rr udp 127.0.0.1:7101
 service add ow udp 127.0.0.1:7102" --datapath user -l warning &&
 	fd_start upc fc "plaintext
-peer add s 10.99.0.2:7100
+peer add s 10.99.0.2:7100 carrier tcp
 map add udp 127.0.0.1:8101 peer s service rr
 map add udp 127.0.0.1:8102 peer s service ow" --datapath user -l warning &&
 	fd_start uss fs "identity funnel/s keytab $W/s.kt
@@ -340,7 +340,7 @@ listen 10.99.0.2:7110
 service add rr udp 127.0.0.1:7111 allow c@FUNNEL.TEST
 service add ow udp 127.0.0.1:7112 allow c@FUNNEL.TEST" --datapath user -l warning &&
 	fd_start usc fc "identity c keytab $W/c.kt
-peer add s 10.99.0.2:7110 principal funnel/s
+peer add s 10.99.0.2:7110 carrier tcp principal funnel/s
 map add udp 127.0.0.1:8111 peer s service rr
 map add udp 127.0.0.1:8112 peer s service ow" --datapath user -l warning ||
 		{ echo "bench: user: funneld did not start"; return 1; }

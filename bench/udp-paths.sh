@@ -51,7 +51,7 @@ ip netns exec fc socat UDP4-LISTEN:8002 TCP4:10.99.0.2:9001,nodelay &
 ip netns exec fc socat UDP4-LISTEN:8102 TCP4:10.99.0.2:9002,nodelay &
 # (c) funneld's userspace path on both sites, same services
 printf 'listen 10.99.0.2:7500\nplaintext\nservice add rr udp 127.0.0.1:7001\nservice add ow udp 127.0.0.1:7201\n' >"$W/us.conf"
-printf 'plaintext\npeer add s 10.99.0.2:7500\nmap add udp 127.0.0.1:8003 peer s service rr\nmap add udp 127.0.0.1:8103 peer s service ow\n' >"$W/uc.conf"
+printf 'plaintext\npeer add s 10.99.0.2:7500 carrier tcp\nmap add udp 127.0.0.1:8003 peer s service rr\nmap add udp 127.0.0.1:8103 peer s service ow\n' >"$W/uc.conf"
 ip netns exec fs funneld -f --datapath user -l warning -c "$W/us.conf" -s "$W/us.sock" 2>"$W/us.log" &
 ip netns exec fc funneld -f --datapath user -l warning -c "$W/uc.conf" -s "$W/uc.sock" 2>"$W/uc.log" &
 sleep 2

@@ -419,6 +419,9 @@ static int parse_peer_hosts(struct parser *p, struct stmt *s)
 		if (parse_addr_word(p, part, "HOST[:PORT]",
 				    ADDR_NAME | ADDR_NO_PORT, a))
 			return -1;
+		if (n && a->is_name)
+			return fail(p, "only the first address may be a name: '%s' in '%s'",
+				    a->host, w);
 		if (!comma)
 			break;
 		if (a->port)

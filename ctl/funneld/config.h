@@ -100,11 +100,13 @@ struct daemon {
 	 * not; the UDP encapsulation port (net.sctp.udp_port), 0: off,
 	 * and why
 	 */
+	bool sctp_asked, sctp_udp_asked;	/* carrier_sctp_need() */
 	bool sctp_ok;
 	char sctp_why[DAEMON_TEXT_MAX];
 	uint16_t sctp_udp_port;
 	bool sctp_udp_set;		/* funneld set net.sctp.udp_port */
 	char sctp_udp_why[DAEMON_TEXT_MAX];
+	char sctp_listen_why[DAEMON_TEXT_MAX];	/* an SCTP listener failed */
 
 	struct listener *listeners;
 	struct peer *peers;

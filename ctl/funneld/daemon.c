@@ -93,21 +93,6 @@ static int listener_add(struct daemon *d, int proto,
 	return 0;
 }
 
-static void listener_del(struct daemon *d, struct listener *ln)
-{
-	struct listener **pp;
-
-	for (pp = &d->listeners; *pp; pp = &(*pp)->next) {
-		if (*pp == ln) {
-			*pp = ln->next;
-			break;
-		}
-	}
-	loop_del(d->loop, ln->fd);
-	close(ln->fd);
-	free(ln);
-}
-
 /*
  * listen: carriers of every kind on one port number: a TCP socket and,
  * when the kernel has SCTP, an SCTP socket (which takes SCTP over UDP
@@ -129,12 +114,15 @@ static int do_listen(struct daemon *d, const struct stmt *s, char *err,
 			return -1;
 		}
 	}
+	carrier_sctp_need(d, true);
 	if (listener_add(d, IPPROTO_TCP, &ss, len, text, err, errlen))
 		return -1;
 	if (d->sctp_ok &&
 	    listener_add(d, IPPROTO_SCTP, &ss, len, text, err, errlen)) {
-		listener_del(d, d->listeners);
-		return -1;
+		/* TCP carriers still come in: say why not SCTP */
+		log_warn("%s: carriers on tcp only", err);
+		snprintf(d->sctp_listen_why, sizeof(d->sctp_listen_why), "%s",
+			 err);
 	}
 	if (!d->sctp_ok)
 		log_info("listening for carriers on %s: tcp (%s)", text,
@@ -158,6 +146,8 @@ static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 			 s->name);
 		return -1;
 	}
+	if (s->carrier != STMT_CARRIER_TCP)
+		carrier_sctp_need(d, s->carrier != STMT_CARRIER_SCTP);
 	if ((s->carrier == STMT_CARRIER_SCTP ||
 	     s->carrier == STMT_CARRIER_SCTP_UDP) && !d->sctp_ok) {
 		snprintf(err, errlen, "peer add: carrier %s: %s (use tcp or auto)",
@@ -583,9 +573,9 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 	sn->n_listens = i;
 	if (!i)
 		sn->accepts[0] = '\0';
-	else if (!d->sctp_ok)
+	else if (!d->sctp_ok || d->sctp_listen_why[0])
 		snprintf(sn->accepts, sizeof(sn->accepts), "tcp; sctp: %.200s",
-			 d->sctp_why);
+			 d->sctp_ok ? d->sctp_listen_why : d->sctp_why);
 	else if (!d->sctp_udp_port)
 		snprintf(sn->accepts, sizeof(sn->accepts),
 			 "tcp, sctp; sctp-udp: %.200s", d->sctp_udp_why);

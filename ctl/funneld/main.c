@@ -291,8 +291,6 @@ int main(int argc, char **argv)
 		log_info("%s data path", d.dp == DP_USER ? "userspace" : "kernel");
 	}
 
-	/* before the first listener and peer: their sockets take it */
-	carrier_sctp_init(&d);
 	ret = daemon_load(&d, config, config_given, err, sizeof(err));
 	if (!ret)
 		ret = ctlsock_open(&d, sock, err, sizeof(err));

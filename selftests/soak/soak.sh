@@ -59,7 +59,7 @@ listen :9899
 service add dns udp 127.0.0.1:5353 allow alice@FUNNEL.TEST
 service add echo udp 127.0.0.1:7401 allow alice@FUNNEL.TEST"
 conf_c="identity alice keytab $(k alice)
-peer add s 10.99.0.2 principal funnel/site-s
+peer add s 10.99.0.2 carrier tcp principal funnel/site-s
 map add udp 127.0.0.1:5300 peer s service dns
 map add udp 127.0.0.1:7400 peer s service echo"
 up='carrier("s").get("state") == "up" and all(m["state"] == "open" for m in j["maps"])'

@@ -630,7 +630,9 @@ static void test_sctp_clauses(void **state)
 	canon("peer add gw [fd00::1],[fd01::1],192.0.2.1", NULL);
 	assert_int_equal(st.n_more, 2);
 	assert_int_equal(st.addr.port, 0);
-	canon("peer add gw a.example,b.example:9899", NULL);
+	canon("peer add gw a.example,192.0.2.1:9899", NULL);
+	bad_exact("peer add gw a.example,b.example",
+		  "peer add: only the first address may be a name: 'b.example' in 'a.example,b.example'");
 	canon("service add dns udp 127.0.0.1:53 lifetime 250 allow a@R",
 	      "service add dns udp 127.0.0.1:53 allow a@R lifetime 250");
 	assert_true(st.has_lifetime);
@@ -644,8 +646,8 @@ static void test_sctp_clauses(void **state)
 		  "peer add: a port only after the last address, in '10.0.0.1:7000,10.0.1.1'");
 	bad_exact("peer add gw 10.0.0.1,,10.0.1.1",
 		  "peer add: empty address in '10.0.0.1,,10.0.1.1'");
-	bad_exact("peer add gw a,b,c,d,e",
-		  "peer add: more than 4 addresses in 'a,b,c,d,e'");
+	bad_exact("peer add gw a,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5",
+		  "peer add: more than 4 addresses in 'a,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5'");
 	bad_exact("peer add gw 10.0.0.1,fd00::1",
 		  "peer add: IPv6 address must be in brackets: 'fd00::1' (e.g. '[fd00::1]:9899')");
 	bad_exact("service add web tcp 127.0.0.1:80 lifetime 100",

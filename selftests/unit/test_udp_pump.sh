@@ -111,7 +111,8 @@ if wait_port 127.0.0.1 "$last"; then
 	[ $rc -eq 0 ] &&
 		grep -Eqx 'rr: ports 64 sent 64000 good 64000 bad 0 lost 0 rate [0-9]+/s p50 [0-9]+us p99 [0-9]+us p99.9 [0-9]+us' "$out"
 	tap $? "rr -n 1000 -w 8 over 64 ports: all good, none bad or lost"
-	read -r p50 p99 p999 < <(sed -n 's/.* p50 \([0-9]*\)us p99 \([0-9]*\)us p99.9 \([0-9]*\)us$/\1 \2 \3/p' "$out")
+	lat=$(sed -n 's/.* p50 \([0-9]*\)us p99 \([0-9]*\)us p99.9 \([0-9]*\)us$/\1 \2 \3/p' "$out")
+	p50=${lat%% *} p999=${lat##* } p99=${lat#* }; p99=${p99%% *}
 	[ "${p50:-0}" -gt 0 ] && [ "$p50" -le "$p99" ] && [ "$p99" -le "$p999" ]
 	tap $? "rr prints its round trips: p50 ${p50:-?} <= p99 ${p99:-?} <= p99.9 ${p999:-?} us, p50 above 0"
 

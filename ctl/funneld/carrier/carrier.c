@@ -199,6 +199,24 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 	ret = csec_seal(c, cs, frame, len, &frame, &len);
 	if (ret)
 		return ret;
+	if (c->ops->send_now && !c->kernel && (frame[3] & FUNNEL_F_UNORDERED)) {
+		if (c->fd < 0 || c->fail_why[0] || c->state != CAR_UP)
+			return -ENOBUFS;
+		ret = c->ops->send_now(c, frame, len);
+		if (!ret) {
+			FST(&c->st, TX_FRAMES)++;
+			FST(&c->st, TX_BYTES) += len;
+			return 0;
+		}
+		FST(&c->st, TX_DROP_QUEUE)++;
+		if (ret != -EAGAIN && ret != -ENOBUFS && ret != -ENOMEM) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "send: %s", strerror(-ret));
+			car_fail_later(c, why);
+		}
+		return -ENOBUFS;
+	}
 	ret = car_queue(c, frame, len, false);
 	if (ret)
 		FST(&c->st, TX_DROP_QUEUE)++;
@@ -336,13 +354,16 @@ static void car_close_fd(struct carrier *c, bool abort)
 	c->fail_why[0] = '\0';
 	c->rlen = 0;
 	c->streams_asked = 0;
+	memset(c->closed, 0, sizeof(c->closed));
+	c->closed_next = 0;
 	c->sctp_in = c->sctp_out = 0;
 	if (c->peer) {
 		for (struct map *m = c->d->maps; m; m = m->next) {
 			if (strcmp(m->s.peer, c->peer->s.name))
 				continue;
 			m->stream = 0;
-			if (m->state == MAP_OPENING || m->state == MAP_OPEN) {
+			if (m->state == MAP_OPENING || m->state == MAP_OPEN ||
+			    m->state == MAP_WAITING) {
 				m->state = MAP_WAITING;
 				snprintf(m->reason, sizeof(m->reason),
 					 "carrier down");
@@ -396,6 +417,13 @@ void carrier_fail(struct carrier *c, const char *fmt, ...)
 	if (!c->peer && c->state != CAR_UP)
 		c->d->handshakes--;
 	/*
+	 * auto: a kind that connects and then fails before the carrier is
+	 * up (a middlebox that passes INIT and drops DATA, a peer that does
+	 * not take it) goes last next time, so the others are tried
+	 */
+	if (c->state == CAR_AUTH || c->state == CAR_HELLO)
+		car_kind_demote(c, true);
+	/*
 	 * The backoff starts again from its minimum only after a carrier
 	 * that stayed up: one the peer drops right after HELLO (refused for
 	 * its principal's limit, say) backs off like a failed connect
@@ -438,6 +466,8 @@ static void car_timeout(struct loop *l, void *arg)
 
 		snprintf(why, sizeof(why), "no answer in %u s",
 			 c->connect_ms / 1000);
+		/* blocked on the way, most likely: try it last for a while */
+		car_kind_demote(c, true);
 		car_connect_failed(c, why);
 		return;
 	}
@@ -605,8 +635,11 @@ void car_established(struct carrier *c)
 					 c->ops->name, strerror(-ret));
 				return;
 			}
-			/* the socket is unchanged still: run it here */
-			log_warn("%s: funnel.ko does not take this %s carrier: %s: userspace data path",
+			/* the socket is unchanged still: run it here
+			 * (expected for SCTP while funnel.ko has no SCTP)
+			 */
+			logmsg(c->ops->protocol == IPPROTO_SCTP ? LOG_INFO :
+			       LOG_WARNING, "%s: funnel.ko does not take this %s carrier: %s: userspace data path",
 				 carrier_name(c), c->ops->name, strerror(-ret));
 			c->kernel = false;
 		}
@@ -664,17 +697,32 @@ static const struct carrier_ops *car_kind_ops(enum stmt_carrier k)
 	}
 }
 
+static unsigned int car_kind_index(const struct carrier_ops *o)
+{
+	return o == &carrier_sctp_ops ? 0 : o == &carrier_sctp_udp_ops ? 1 : 2;
+}
+
+void car_kind_demote(struct carrier *c, bool demote)
+{
+	if (!c->peer || c->peer->s.carrier != STMT_CARRIER_AUTO)
+		return;
+	c->demoted_until[car_kind_index(c->ops)] = demote ?
+		loop_now_ms() + CAR_AUTO_DEMOTE_MS : 0;
+}
+
 /*
  * The kinds of carrier to try, in turn: the peer's, or for auto native
- * SCTP, SCTP over UDP, then TCP; the one that worked last time first.
+ * SCTP, SCTP over UDP, then TCP, those that lately did not answer (or
+ * failed before the carrier was up) after the others.  A peer that is
+ * down for a while (refused) keeps its order.
  */
 static void car_kinds(struct carrier *c)
 {
 	static const enum stmt_carrier order[] = {
 		STMT_CARRIER_SCTP, STMT_CARRIER_SCTP_UDP, STMT_CARRIER_TCP,
 	};
-
 	struct daemon *d = c->d;
+	uint64_t now = loop_now_ms();
 
 	c->try_i = 0;
 	c->try_n = 0;
@@ -686,22 +734,22 @@ static void car_kinds(struct carrier *c)
 	}
 	if (!d->sctp_ok)
 		car_kind_note(c, "sctp: %s", d->sctp_why);
-	else if (d->dp == DP_KERNEL && !kpath_has_sctp(&d->kp))
-		car_kind_note(c, "sctp: --datapath kernel, and funnel.ko takes no SCTP carrier");
 	else if (!d->sctp_udp_port)
 		car_kind_note(c, "sctp-udp: %s", d->sctp_udp_why);
-	if (c->worked)
-		c->try_ops[c->try_n++] = c->worked;
-	for (unsigned int i = 0; i < ARRAY_SIZE(order); i++) {
-		const struct carrier_ops *o = car_kind_ops(order[i]);
+	for (unsigned int last = 0; last < 2; last++) {
+		for (unsigned int i = 0; i < ARRAY_SIZE(order); i++) {
+			const struct carrier_ops *o = car_kind_ops(order[i]);
+			bool demoted = now < c->demoted_until[i];
 
-		if (o == c->worked ||
-		    (o->protocol == IPPROTO_SCTP &&
-		     (!d->sctp_ok ||
-		      (d->dp == DP_KERNEL && !kpath_has_sctp(&d->kp)))) ||
-		    (o == &carrier_sctp_udp_ops && !d->sctp_udp_port))
-			continue;
-		c->try_ops[c->try_n++] = o;
+			if (demoted != !!last ||
+			    (o->protocol == IPPROTO_SCTP && !d->sctp_ok) ||
+			    (o == &carrier_sctp_udp_ops && !d->sctp_udp_port))
+				continue;
+			if (demoted)
+				car_kind_note(c, "%s: failed lately, tried last",
+					      o->name);
+			c->try_ops[c->try_n++] = o;
+		}
 	}
 	c->ops = c->try_ops[0];
 }
@@ -740,11 +788,6 @@ static void car_more_addrs(struct carrier *c)
 
 		if (n == RESOLVE_MAX)
 			break;
-		if (a.is_name) {
-			log_warn("%s: %s: only numeric addresses after the first",
-				 carrier_name(c), a.host);
-			continue;
-		}
 		if (!a.port)
 			a.port = FUNNEL_DEFAULT_PORT;
 		if (addr_resolve(&a, SOCK_STREAM, &c->addrs.ss[n],
@@ -908,6 +951,7 @@ static void car_connect_next(struct carrier *c)
 	unsigned int i = c->addr_next++;
 	char err[DAEMON_TEXT_MAX];
 	uint32_t timeout;
+	bool multi;
 	int fd, ret;
 
 	c->remote = c->addrs.ss[i];
@@ -938,7 +982,11 @@ static void car_connect_next(struct carrier *c)
 	 * auto: a kind that does not answer, for the next kinds
 	 */
 	timeout = CAR_TIMEOUT_MS;
-	if (c->ops->multihome)
+	/* multihoming: the addresses the peer was given, not those of a
+	 * name (each of those is tried in turn, as over TCP)
+	 */
+	multi = c->ops->multihome && c->peer->s.n_more;
+	if (multi)
 		c->addr_next = c->addrs.n;
 	if (c->addr_next < c->addrs.n)
 		timeout = CAR_CONNECT_NEXT_MS;
@@ -948,7 +996,7 @@ static void car_connect_next(struct carrier *c)
 	loop_timer_arm(d->loop, &c->t_timeout, timeout);
 	log_debug("%s: connecting to %s (%s)", carrier_name(c), c->remote_text,
 		  c->ops->name);
-	if (c->ops->multihome)
+	if (multi)
 		ret = car_connectx(c, i);
 	else
 		ret = connect(fd, (struct sockaddr *)&c->remote,
@@ -972,7 +1020,6 @@ static void car_connected(struct carrier *c)
 		return;
 	}
 	car_kind_note(c, "%s: ok", c->ops->name);
-	c->worked = c->ops;
 	car_established(c);
 }
 

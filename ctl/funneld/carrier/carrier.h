@@ -18,10 +18,11 @@ void carrier_free(struct carrier *c, int reason);
 /* Accept a connection (TCP) or an association (SCTP) on a listener. */
 void carrier_accept(struct daemon *d, struct listener *ln);
 /*
- * SCTP in this netns, SCTP over UDP (sets net.sctp.udp_port when 0):
- * fills d->sctp_*; before the first listener and peer.
+ * SCTP in this netns (the first call), and with udp SCTP over UDP (sets
+ * net.sctp.udp_port when 0): fills d->sctp_*; before the socket of the
+ * listener or peer that needs it.
  */
-void carrier_sctp_init(struct daemon *d);
+void carrier_sctp_need(struct daemon *d, bool udp);
 /* An SCTP listening socket on ss (its options set); -1 with err. */
 int carrier_sctp_listener(const struct sockaddr_storage *ss, socklen_t len,
 			  char *err, size_t errlen);

@@ -445,7 +445,9 @@ static int swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
 	}
 	sec->gen = gen;
 	sec->rekeys++;
-	loop_timer_arm(c->d->loop, &sec->t_del, CSEC_DEL_OLD_MS);
+	loop_timer_arm(c->d->loop, &sec->t_del,
+		       c->ops->protocol == IPPROTO_SCTP ? CSEC_DEL_OLD_SCTP_MS :
+		       CSEC_DEL_OLD_MS);
 	log_info("%s: stream %u: key generation %u in use", carrier_name(c),
 		 cs->id, gen);
 	/* a TCP stream may have stopped on a frame it could not seal */

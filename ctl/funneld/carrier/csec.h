@@ -23,8 +23,14 @@
 /* Per key, frames sealed: security.md section 6. */
 #define CSEC_SOFT_LIMIT		(1ULL << 22)
 #define CSEC_HARD_LIMIT		(1ULL << 23)
-/* The old key of a stream is deleted this long after a swap. */
+/*
+ * The old key of a stream is deleted this long after a swap.  On SCTP a
+ * DATA frame sealed with it may trail the REKEY_DONE on stream 0 by as
+ * long as SCTP retransmits it (10 tries, up to 3 s apart): its streams
+ * keep the old key CSEC_DEL_OLD_SCTP_MS.
+ */
 #define CSEC_DEL_OLD_MS		1000
+#define CSEC_DEL_OLD_SCTP_MS	30000
 /* A rekey that failed is tried again after this long. */
 #define CSEC_RETRY_MS		5000
 /* A stream's context must be established within this long. */

@@ -61,6 +61,8 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		d->handshakes--;
 	c->state = CAR_UP;
 	c->up_since = loop_now_ms();
+	/* auto: this kind is in the running again */
+	car_kind_demote(c, false);
 	c->last_error[0] = '\0';
 	if (c->was_up)
 		c->reconnects++;
@@ -175,12 +177,10 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		char err[DAEMON_TEXT_MAX];
 
 		/* SCTP: the client adds streams before it opens one */
-		if (c->ops->stream_room(c, m->stream, err, sizeof(err)) != 1) {
+		if (c->ops->stream_room(c, m->stream, false, err,
+					sizeof(err)) != 1) {
 			svc->refusals++;
-			car_refuse(c, m->stream, CTRL_R_LIMIT,
-				   "stream %u beyond the association's %u streams",
-				   m->stream, c->sctp_in < c->sctp_out ?
-				   c->sctp_in : c->sctp_out);
+			car_refuse(c, m->stream, CTRL_R_LIMIT, "%s", err);
 			return;
 		}
 	}

@@ -27,7 +27,14 @@
 #define CAR_TIMEOUT_MS		5000	/* connect, preamble, hello */
 #define CAR_CONNECT_NEXT_MS	2000	/* connect, when more addresses wait */
 #define CAR_AUTO_TRY_MS		3000	/* connect, auto: when more kinds wait */
+#define CAR_AUTO_DEMOTE_MS	600000	/* auto: a kind that failed goes last */
 #define CAR_STREAMS_POLL_MS	100	/* SCTP: added streams there yet? */
+/* SCTP: a closed stream's id is not used again for this long (its last
+ * frames may still be retransmitted), unless every id is taken; the
+ * last CAR_CLOSED_IDS closed ids are remembered
+ */
+#define CAR_STREAM_QUARANTINE_MS	30000
+#define CAR_CLOSED_IDS			64
 /* SCTP: the PR-SCTP lifetime of UDP datagrams, unless configured */
 #define CAR_LIFETIME_MS		1000
 #define CAR_BACKOFF_MIN_MS	500
@@ -123,7 +130,10 @@ struct carrier {
 	 */
 	const struct carrier_ops *try_ops[3];
 	unsigned int try_n, try_i;
-	const struct carrier_ops *worked;	/* auto: the last that did */
+	/* auto: a kind that did not answer, or failed before the carrier
+	 * was up, is tried after the others until then (CAR_AUTO_DEMOTE_MS)
+	 */
+	uint64_t demoted_until[3];	/* sctp, sctp-udp, tcp */
 	char kind_why[DAEMON_TEXT_MAX];
 	uint32_t connect_ms;		/* the connect timeout armed */
 
@@ -134,6 +144,11 @@ struct carrier {
 	unsigned int streams_asked;
 	uint64_t streams_asked_at;
 	struct loop_timer t_streams;	/* maps waiting for streams */
+	struct {
+		uint16_t id;
+		uint64_t at;
+	} closed[CAR_CLOSED_IDS];	/* outgoing SCTP: ids just closed */
+	unsigned int closed_next;
 
 	/* transmit: whole frames with their length prefix */
 	uint8_t *obuf;
@@ -216,6 +231,8 @@ void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
 			 uint16_t reason, const char *text);
 /* a new carrier, linked into d's list, not started */
 struct carrier *car_alloc(struct daemon *d);
+/* auto: the kind in use goes last for a while (demote), or not (false) */
+void car_kind_demote(struct carrier *c, bool demote);
 /* the connection is up (either side): set it up and start the handshake */
 void car_established(struct carrier *c);
 /* the carrier socket's event callback */

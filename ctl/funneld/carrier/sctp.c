@@ -50,8 +50,15 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 {
 	struct sctp_initmsg init = {
 		.sinit_num_ostreams = SCTP_INIT_STREAMS,
-		.sinit_max_instreams = 65535,
+		/* what a peer may ask for before it is authenticated: more
+		 * come with add-streams, which needs no higher value here
+		 */
+		.sinit_max_instreams = SCTP_INIT_STREAMS,
 	};
+	struct sctp_assoc_value pr = { .assoc_id = SCTP_FUTURE_ASSOC,
+				       .assoc_value = 1 };
+	struct sctp_assoc_value sched = { .assoc_id = SCTP_FUTURE_ASSOC,
+					  .assoc_value = SCTP_SS_RR };
 	struct sctp_assoc_value reconf = { .assoc_id = SCTP_FUTURE_ASSOC,
 					   .assoc_value = 1 };
 	struct sctp_assoc_value strreset = {
@@ -90,6 +97,15 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 		what = "SCTP timers";
 		goto fail;
 	}
+	if (setsockopt(fd, IPPROTO_SCTP, SCTP_PR_SUPPORTED, &pr, sizeof(pr))) {
+		what = "PR-SCTP (RFC 3758)";
+		goto fail;
+	}
+	/* streams take turns on the wire: a bulk TCP service does not
+	 * hold the datagrams of the others behind it (best effort)
+	 */
+	setsockopt(fd, IPPROTO_SCTP, SCTP_STREAM_SCHEDULER, &sched,
+		   sizeof(sched));
 	if (setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one)) ||
 	    setsockopt(fd, IPPROTO_SCTP, SCTP_RECVRCVINFO, &one, sizeof(one)) ||
 	    setsockopt(fd, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev))) {
@@ -174,18 +190,22 @@ static void sctp_notification(struct carrier *c, const uint8_t *buf,
 	memcpy(&ss, buf + offsetof(struct sctp_paddr_change, spc_aaddr),
 	       sizeof(ss));
 	addr_format(&ss, addr, sizeof(addr));
+	/* an incoming peer names its addresses itself, before it is
+	 * authenticated: its path changes are not worth more than debug
+	 */
 	switch (pc.spc_state) {
 	case SCTP_ADDR_UNREACHABLE:
-		log_warn("%s: SCTP path to %s unreachable", carrier_name(c),
-			 addr);
+		logmsg(c->peer ? LOG_WARNING : LOG_DEBUG,
+		       "%s: SCTP path to %s unreachable", carrier_name(c),
+		       addr);
 		break;
 	case SCTP_ADDR_AVAILABLE:
-		log_info("%s: SCTP path to %s available", carrier_name(c),
-			 addr);
+		logmsg(c->peer ? LOG_INFO : LOG_DEBUG,
+		       "%s: SCTP path to %s available", carrier_name(c), addr);
 		break;
 	case SCTP_ADDR_MADE_PRIM:
-		log_info("%s: SCTP primary path now %s", carrier_name(c),
-			 addr);
+		logmsg(c->peer ? LOG_INFO : LOG_DEBUG,
+		       "%s: SCTP primary path now %s", carrier_name(c), addr);
 		break;
 	default:
 		break;
@@ -196,12 +216,15 @@ static void sctp_notification(struct carrier *c, const uint8_t *buf,
 static void sctp_read_user(struct carrier *c)
 {
 	for (int i = 0; i < SCTP_RX_BATCH && c->fd >= 0; i++) {
-		char cbuf[CMSG_SPACE(sizeof(struct sctp_rcvinfo))];
+		union {
+			char buf[CMSG_SPACE(sizeof(struct sctp_rcvinfo))];
+			struct cmsghdr align;
+		} cb;
 		struct iovec iov = { .iov_base = c->rbuf + c->rlen,
 				     .iov_len = FUNNEL_DEFRAMER_BUFSZ - c->rlen };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
+				     .msg_control = cb.buf,
+				     .msg_controllen = sizeof(cb.buf) };
 		struct sctp_rcvinfo ri = { 0 };
 		struct cmsghdr *cm;
 		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
@@ -271,57 +294,75 @@ static uint32_t sctp_lifetime(struct carrier *c, const uint8_t *frame)
 	return cs ? cs->lifetime_ms : 0;
 }
 
+/* User path: one frame as one SCTP message.  0, or -errno. */
+static int sctp_send_frame(struct carrier *c, const uint8_t *frame,
+			   size_t flen)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct sctp_sndinfo)) +
+			 CMSG_SPACE(sizeof(struct sctp_prinfo))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { .iov_base = (void *)frame, .iov_len = flen };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cb.buf,
+			     .msg_controllen = CMSG_SPACE(sizeof(struct sctp_sndinfo)) };
+	struct sctp_sndinfo si = { 0 };
+	struct cmsghdr *cm;
+	uint32_t ttl = sctp_lifetime(c, frame);
+
+	memset(&cb, 0, sizeof(cb));
+	if (frame[2] != FUNNEL_T_CTRL) {
+		si.snd_sid = (uint16_t)(frame[0] << 8 | frame[1]);
+		if (frame[3] & FUNNEL_F_UNORDERED)
+			si.snd_flags = SCTP_UNORDERED;
+	}
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = IPPROTO_SCTP;
+	cm->cmsg_type = SCTP_SNDINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(si));
+	memcpy(CMSG_DATA(cm), &si, sizeof(si));
+	if (ttl) {
+		struct sctp_prinfo pi = { .pr_policy = SCTP_PR_SCTP_TTL,
+					  .pr_value = ttl };
+
+		mh.msg_controllen = sizeof(cb.buf);
+		cm = CMSG_NXTHDR(&mh, cm);
+		cm->cmsg_level = IPPROTO_SCTP;
+		cm->cmsg_type = SCTP_PRINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+	return 0;
+}
+
 /* User path: each queued frame is one SCTP message. */
 static int sctp_write_user(struct carrier *c)
 {
 	while (c->ooff < c->olen) {
 		uint8_t *p = c->obuf + c->ooff;
 		size_t flen = (size_t)p[0] << 8 | p[1];
-		uint8_t *frame = p + FUNNEL_LEN_PREFIX;
-		union {
-			char buf[CMSG_SPACE(sizeof(struct sctp_sndinfo)) +
-				 CMSG_SPACE(sizeof(struct sctp_prinfo))];
-			struct cmsghdr align;
-		} cb;
-		struct iovec iov = { .iov_base = frame, .iov_len = flen };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cb.buf,
-				     .msg_controllen = CMSG_SPACE(sizeof(struct sctp_sndinfo)) };
-		struct sctp_sndinfo si = { 0 };
-		struct cmsghdr *cm;
-		uint32_t ttl = sctp_lifetime(c, frame);
+		int ret = sctp_send_frame(c, p + FUNNEL_LEN_PREFIX, flen);
 
-		memset(&cb, 0, sizeof(cb));
-		if (frame[2] != FUNNEL_T_CTRL) {
-			si.snd_sid = (uint16_t)(frame[0] << 8 | frame[1]);
-			if (frame[3] & FUNNEL_F_UNORDERED)
-				si.snd_flags = SCTP_UNORDERED;
-		}
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_SCTP;
-		cm->cmsg_type = SCTP_SNDINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(si));
-		memcpy(CMSG_DATA(cm), &si, sizeof(si));
-		if (ttl) {
-			struct sctp_prinfo pi = { .pr_policy = SCTP_PR_SCTP_TTL,
-						  .pr_value = ttl };
-
-			mh.msg_controllen = sizeof(cb.buf);
-			cm = CMSG_NXTHDR(&mh, cm);
-			cm->cmsg_level = IPPROTO_SCTP;
-			cm->cmsg_type = SCTP_PRINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		}
-		if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				return 0;
-			return -errno;
-		}
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret)
+			return ret;
 		c->ooff += flen + FUNNEL_LEN_PREFIX;
 	}
 	return 0;
+}
+
+/*
+ * User path, a datagram of an unordered stream: to the kernel now or
+ * never, so that its PR-SCTP lifetime counts from when it was sent and
+ * it waits behind nothing in funneld's queue.
+ */
+static int sctp_send_now(struct carrier *c, const uint8_t *frame, size_t len)
+{
+	return c->kernel ? -EOPNOTSUPP : sctp_send_frame(c, frame, len);
 }
 
 static int sctp_write(struct carrier *c)
@@ -333,8 +374,8 @@ static int sctp_write(struct carrier *c)
  * Are there streams for id both ways?  1: yes; 0: not yet (more were
  * asked for: try again shortly); -1: there will not be (err says why).
  */
-static int sctp_stream_room(struct carrier *c, uint16_t id, char *err,
-			    size_t errlen)
+static int sctp_stream_room(struct carrier *c, uint16_t id, bool add,
+			    char *err, size_t errlen)
 {
 	struct sctp_status ss = { 0 };
 	struct sctp_add_streams as = { 0 };
@@ -349,6 +390,12 @@ static int sctp_stream_room(struct carrier *c, uint16_t id, char *err,
 	c->sctp_out = ss.sstat_outstrms;
 	if (id < ss.sstat_instrms && id < ss.sstat_outstrms)
 		return 1;
+	if (!add) {
+		snprintf(err, errlen, "stream %u beyond the association's %u streams",
+			 id, ss.sstat_instrms < ss.sstat_outstrms ?
+			 ss.sstat_instrms : ss.sstat_outstrms);
+		return -1;
+	}
 	if (c->streams_asked > id &&
 	    loop_now_ms() - c->streams_asked_at < SCTP_ADD_WAIT_MS)
 		return 0;
@@ -367,8 +414,16 @@ static int sctp_stream_room(struct carrier *c, uint16_t id, char *err,
 	if (want > ss.sstat_outstrms)
 		as.sas_outstrms = (uint16_t)(want - ss.sstat_outstrms);
 	if (setsockopt(c->fd, IPPROTO_SCTP, SCTP_ADD_STREAMS, &as, sizeof(as))) {
-		if (errno == EINPROGRESS)
-			return 0;	/* another request is under way */
+		if (errno == EINPROGRESS) {
+			/* another request is under way: ours is asked
+			 * again, within the same time
+			 */
+			if (!c->streams_asked) {
+				c->streams_asked = id + 1;
+				c->streams_asked_at = loop_now_ms();
+			}
+			return 0;
+		}
 		snprintf(err, errlen, "cannot add SCTP streams (the association has %u): %s",
 			 ss.sstat_instrms < ss.sstat_outstrms ?
 			 ss.sstat_instrms : ss.sstat_outstrms,
@@ -398,6 +453,7 @@ static int sctp_stream_room(struct carrier *c, uint16_t id, char *err,
 	.read = sctp_read,			\
 	.write = sctp_write,			\
 	.stream_room = sctp_stream_room,	\
+	.send_now = sctp_send_now,		\
 }
 
 const struct carrier_ops carrier_sctp_ops = SCTP_CARRIER_OPS("sctp");
@@ -437,28 +493,47 @@ static int sysctl_write_u16(const char *path, uint16_t v)
 }
 
 /*
- * Is there SCTP in this network namespace, and SCTP over UDP?  Opening an
- * SCTP socket loads sctp.ko; SCTP over UDP needs net.sctp.udp_port (the
- * local encapsulation port, per netns), which funneld sets to 9899 when
+ * Is there SCTP in this network namespace, and SCTP over UDP?  Asked
+ * when a listener or a peer first needs it, not before: opening an SCTP
+ * socket loads sctp.ko, and SCTP over UDP needs net.sctp.udp_port (the
+ * local encapsulation port, per netns: every SCTP socket of the netns
+ * then takes SCTP in UDP on that port), which funneld sets to 9899 when
  * it is 0.  Sockets made before take no encapsulation: this runs before
- * the first listener and the first peer.
+ * the socket of the listener or peer that needs it.
  */
-void carrier_sctp_init(struct daemon *d)
+void carrier_sctp_need(struct daemon *d, bool udp)
 {
 	uint16_t port = 0;
 	int fd, ret;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
-	if (fd < 0) {
-		snprintf(d->sctp_why, sizeof(d->sctp_why),
-			 "no SCTP in this kernel (%s)", strerror(errno));
-		snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why), "%s",
-			 d->sctp_why);
-		log_info("%s: carriers are TCP only", d->sctp_why);
-		return;
+	if (!d->sctp_asked) {
+		d->sctp_asked = true;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
+		if (fd < 0) {
+			snprintf(d->sctp_why, sizeof(d->sctp_why),
+				 "no SCTP in this kernel (%s)", strerror(errno));
+			snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why),
+				 "%s", d->sctp_why);
+			log_info("%s: carriers are TCP only", d->sctp_why);
+		} else {
+			close(fd);
+			d->sctp_ok = true;
+			snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why),
+				 "not asked for");
+		}
+		/* an SCTP carrier would be accepted or made only to fail */
+		if (d->sctp_ok && d->dp == DP_KERNEL &&
+		    !kpath_has_sctp(&d->kp)) {
+			d->sctp_ok = false;
+			snprintf(d->sctp_why, sizeof(d->sctp_why),
+				 "--datapath kernel, and funnel.ko takes no SCTP carrier");
+			snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why),
+				 "%s", d->sctp_why);
+		}
 	}
-	close(fd);
-	d->sctp_ok = true;
+	if (!d->sctp_ok || !udp || d->sctp_udp_asked)
+		return;
+	d->sctp_udp_asked = true;
 	ret = sysctl_read_u16(SCTP_UDP_PORT_SYSCTL, &port);
 	if (!ret && !port) {
 		ret = sysctl_write_u16(SCTP_UDP_PORT_SYSCTL,

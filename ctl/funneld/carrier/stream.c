@@ -56,6 +56,11 @@ void cs_remove(struct carrier *c, struct cstream *cs)
 			break;
 		}
 	}
+	if (c->peer && c->ops->stream_room && c->fd >= 0) {
+		c->closed[c->closed_next].id = cs->id;
+		c->closed[c->closed_next].at = loop_now_ms();
+		c->closed_next = (c->closed_next + 1) % CAR_CLOSED_IDS;
+	}
 	if (cs->in_kernel && c->fd >= 0 &&
 	    kpath_stream_del(&c->d->kp, c->kid, cs->id, err, sizeof(err)))
 		log_warn("%s: stream %u: %s", carrier_name(c), cs->id, err);
@@ -204,19 +209,41 @@ void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
  * GSS-API, OPEN goes out once the first step of the stream's context is
  * done (carrier_stream_prepared()).
  */
+/* SCTP: was id closed less than CAR_STREAM_QUARANTINE_MS ago? */
+static bool cs_quarantined(const struct carrier *c, uint16_t id)
+{
+	uint64_t now = loop_now_ms();
+
+	for (unsigned int i = 0; i < CAR_CLOSED_IDS; i++)
+		if (c->closed[i].id == id &&
+		    now - c->closed[i].at < CAR_STREAM_QUARANTINE_MS)
+			return true;
+	return false;
+}
+
 void car_open_map(struct carrier *c, struct map *m)
 {
 	struct cstream *cs;
 	uint16_t id = 0;
 
 	if (c->ops->stream_room) {
-		/* SCTP: the lowest id free, the association has few */
+		/* SCTP: the lowest id free, the association has few; not
+		 * one closed just now, unless there is no other
+		 */
+		uint16_t fallback = 0;
+
 		for (unsigned int cand = 1; cand <= FUNNEL_MAX_STREAM; cand++) {
-			if (!cs_find(c, (uint16_t)cand)) {
+			if (cs_find(c, (uint16_t)cand))
+				continue;
+			if (!cs_quarantined(c, (uint16_t)cand)) {
 				id = (uint16_t)cand;
 				break;
 			}
+			if (!fallback)
+				fallback = (uint16_t)cand;
 		}
+		if (!id)
+			id = fallback;
 	} else {
 		for (unsigned int i = 0; i < FUNNEL_MAX_STREAM; i++) {
 			uint16_t cand = c->next_stream ? c->next_stream : 1;
@@ -234,7 +261,7 @@ void car_open_map(struct carrier *c, struct map *m)
 	}
 	if (c->ops->stream_room) {
 		char err[DAEMON_TEXT_MAX];
-		int r = c->ops->stream_room(c, id, err, sizeof(err));
+		int r = c->ops->stream_room(c, id, true, err, sizeof(err));
 
 		if (r < 0) {
 			car_map_closed(c, m, NULL, err);

@@ -53,11 +53,18 @@ struct carrier_ops {
 	int (*write)(struct carrier *c);
 	/*
 	 * Can stream id be used on the connection?  1: yes; 0: not yet
-	 * (asked for, try again shortly); -1: never (err says why).  NULL:
-	 * every id can.
+	 * (add: more were asked for, try again shortly); -1: no (err says
+	 * why).  NULL: every id can.
 	 */
-	int (*stream_room)(struct carrier *c, uint16_t id, char *err,
-			   size_t errlen);
+	int (*stream_room)(struct carrier *c, uint16_t id, bool add,
+			   char *err, size_t errlen);
+	/*
+	 * Send one unordered DATA frame now, not behind the queue (its
+	 * PR-SCTP lifetime starts in the kernel, not in funneld's queue);
+	 * 0, or -errno (-EAGAIN: no room, the frame is dropped).  NULL:
+	 * frames are queued.
+	 */
+	int (*send_now)(struct carrier *c, const uint8_t *frame, size_t len);
 };
 
 extern const struct carrier_ops carrier_tcp_ops;
