@@ -22,13 +22,19 @@
 #   fd_start NAME NS CONFIG-TEXT [FUNNELD-ARGS...]   funneld -f, waits for
 #                                    its socket $SVC_DIR/NAME.sock
 #   fd_ctl NAME ARGS...              funnelctl -s that socket (in its NS)
-#   fd_json NAME PYTHON-EXPR...      evaluate EXPRs over `show --json` (as j)
+#   fd_json NAME PYTHON-EXPR...      evaluate EXPRs over `show --json` (as j;
+#                                    by one python process, fdjson.py)
 #   fd_wait NAME SECONDS PYTHON-EXPR until EXPR is true
 #   fd_stop NAME [SIGNAL]            signal (TERM) and wait; returns its exit
 #
 # The answers: www.funnel.test (any *.funnel.test) -> 192.0.2.53,
 # hN.funnel.test -> 198.51.100.(N+1) for N in 0..49; RADIUS user
 # alice/wonderland, secret funnel-secret, clients 127/8 10/8 ::1 fd00::/8.
+
+# this file's directory (fdjson.py is there), absolute
+SVC_LIB=${BASH_SOURCE[0]%/*}
+[ "$SVC_LIB" = "${BASH_SOURCE[0]}" ] && SVC_LIB=.
+case $SVC_LIB in /*) ;; *) SVC_LIB=$PWD/$SVC_LIB ;; esac
 
 SVC_DNS_ANSWER=192.0.2.53
 SVC_RADIUS_SECRET=funnel-secret
@@ -109,6 +115,15 @@ svc_pid() { awk -v n="$1" '$1 == n { p = $2 } END { print p }' "$SVC_DIR/.pids";
 
 svc_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
+# svc_running PID: PID exists and is no zombie (read from /proc: no ps
+# to start at every turn of a wait loop, 0.3 s each in the TCG VM)
+svc_running() {
+	local st
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
 # svc_kill PID SIGNAL: signal, wait up to 15 s (then KILL); the exit status
 # if PID is our child, else 0.  (Its stderr is closed so that bash's
 # "Killed" job notice does not land in the test output.)
@@ -118,7 +133,7 @@ svc_kill() {
 		if svc_alive "$pid"; then
 			kill -s "$sig" "$pid"
 			# a child that exited stays a zombie until waited for
-			while [ $n -gt 0 ] && ps -o stat= -p "$pid" | grep -qv Z; do
+			while [ $n -gt 0 ] && svc_running "$pid"; do
 				sleep 0.05; n=$((n - 1))
 			done
 			[ $n = 0 ] && kill -KILL "$pid"
@@ -407,56 +422,56 @@ fd_ctl() {
 # (j is the object; carrier([PEER]), stream(SERVICE[, CARRIER]) and
 # map_(PORT) find things, {} if absent).  One EXPR: a list prints one
 # element a line, None nothing, a bool "true"/"false" and sets the exit
-# status.  Several EXPRs: one line each (lists space-separated), in one
-# funnelctl and python run (python starts slowly in the TCG VM).
+# status.  Several EXPRs: one line each (lists space-separated).
+# One python process (fdjson.py, started at the first call, ended by
+# svc_stop_all) answers every call: python starts slowly in the TCG VM,
+# where a new one for each poll cost 0.6 s.  funnelctl runs here, not in
+# NAME's netns: the control socket is a path, the same from every netns.
 fd_json() {
-	local name=$1 js; shift
-	js=$(fd_ctl "$name" --json show 2>/dev/null) || return 1
-	printf '%s' "$js" | "${FD_PYTHON:-python3}" -S -c '
-import json, sys
-j = json.load(sys.stdin)
-def carrier(peer=None):
-    for c in j.get("carriers", []):
-        if peer is None or c.get("peer") == peer:
-            return c
-    return {}
-def stream(service, c=None):
-    for c in ([c] if c else j.get("carriers", [])):
-        for s in c.get("streams", []):
-            if s.get("service") == service:
-                return s
-    return {}
-def map_(port):
-    for m in j.get("maps", []):
-        if str(m.get("addr", "")).endswith(":" + str(port)) or str(m.get("addr")) == str(port):
-            return m
-    return {}
-exprs = sys.argv[1:]
-rc = 0
-for e in exprs:
-    try:
-        v = eval("(" + e + "\n)")
-    except Exception as x:
-        print("fd_json: %s: %r" % (e, x), file=sys.stderr)
-        if len(exprs) == 1:
-            sys.exit(1)
-        v, rc = None, 1
-    if isinstance(v, bool):
-        print("true" if v else "false")
-        if len(exprs) == 1 and not v:
-            sys.exit(1)
-    elif len(exprs) > 1:
-        print("" if v is None else " ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-    elif isinstance(v, (list, tuple)):
-        for x in v: print(x)
-    elif v is not None:
-        print(v)
-sys.exit(rc)
-' "$@"
+	local name=$1 js id e req line w r rc=; shift
+	js=$(funnelctl -s "$SVC_DIR/$name.sock" --json show 2>/dev/null) || return 1
+	fdj_start || return 1
+	id=$BASHPID.$RANDOM
+	req=$id
+	for e in "$@"; do req+=$'\x1f'${e//$'\n'/$'\x01'}; done
+	req+=$'\x1f'${js//$'\n'/ }
+	exec {w}<>"$SVC_DIR/.fdj.in" {r}<>"$SVC_DIR/.fdj.out"
+	printf '%s\n' "$req" >&"$w"
+	while IFS= read -r -t 60 -u "$r" line; do
+		case $line in
+		"$id o "*) printf '%s\n' "${line#"$id o "}" ;;
+		"$id e "*) printf '%s\n' "${line#"$id e "}" >&2 ;;
+		"$id end "*) rc=${line#"$id end "}; break ;;
+		esac
+	done
+	exec {w}>&- {r}<&-
+	case $rc in
+	[0-9]) return "$rc" ;;
+	'') svc_log "fd_json: no answer from fdjson.py in 60 s ($SVC_DIR/fdjson.log)" ;;
+	esac
+	return 1
 }
 
-# fd_wait NAME SECONDS EXPR: until fd_json EXPR is true (by the clock:
-# one fd_json takes a second in the TCG VM)
+# fdj_start: fdjson.py --serve for fd_json, unless it runs already; its
+# requests and answers go through the FIFOs $SVC_DIR/.fdj.in and .fdj.out
+# (opened read-write by both sides: no open blocks, and a caller in a
+# subshell finds them by name)
+fdj_start() {
+	local d pid=
+	svc_init || return 1
+	d=$SVC_DIR
+	read -r pid 2>/dev/null <"$d/.fdj.pid"
+	svc_alive "$pid" && return 0
+	rm -f "$d/.fdj.in" "$d/.fdj.out"
+	mkfifo "$d/.fdj.in" "$d/.fdj.out" || return 1
+	"${FD_PYTHON:-python3}" -S "$SVC_LIB/fdjson.py" --serve "$d" \
+		<>"$d/.fdj.in" 1<>"$d/.fdj.out" 2>>"$d/fdjson.log" &
+	pid=$!
+	echo "$pid" >"$d/.fdj.pid"
+	svc_register fdjson "$pid"
+}
+
+# fd_wait NAME SECONDS EXPR: until fd_json EXPR is true (by the clock)
 fd_wait() {
 	local end=$(( SECONDS + $2 ))
 	while :; do

@@ -451,39 +451,58 @@ static void t_interleave(void)
 }
 
 /* A reader that does not keep up slows the writer down (the parser
- * pauses, TCP closes its window); no frame for it is ever dropped.
+ * pauses, TCP closes its window); no frame for it is ever dropped.  The
+ * writer's send buffer is small (128 KiB, the doubled 64 KiB), so that
+ * 200 frames of 4000 bytes, 800 KB, are far more than both buffers hold:
+ * the writer must wait for the reader.  (Each window the reader opens
+ * again takes about 36 ms in the TCG test VM: 2000 frames took 72 s.)
  */
-#define BP_FRAMES 2000
+#define BP_FRAMES 200
 #define BP_LEN 4000
+
+struct bp_arg {
+	int fd;
+	unsigned int sent;	/* frames sent so far */
+};
 
 static void *bp_writer(void *v)
 {
-	int fd = *(int *)v;
+	struct bp_arg *a = v;
+	uint8_t *buf = malloc(BP_LEN);
 	uint32_t i;
 
-	for (i = 0; i < BP_FRAMES; i++) {
-		make_frame(sbuf, BP_LEN, 0, FUNNEL_T_CTRL, i, i);
-		if (send(fd, sbuf, BP_LEN, 0) != BP_LEN)
+	for (i = 0; i < BP_FRAMES && buf; i++) {
+		make_frame(buf, BP_LEN, 0, FUNNEL_T_CTRL, i, i);
+		if (send(a->fd, buf, BP_LEN, 0) != BP_LEN)
 			break;
+		__atomic_store_n(&a->sent, i + 1, __ATOMIC_RELAXED);
 	}
+	free(buf);
 	return (void *)(uintptr_t)i;
 }
 
 static void t_backpressure(void)
 {
-	int rcvbuf = 16384;
-	unsigned int got = 0, bad = 0;
+	int rcvbuf = 16384, sndbuf = 65536;
+	unsigned int got = 0, bad = 0, early;
+	struct bp_arg wa;
 	struct pair p;
 	pthread_t t;
 	void *sent;
 
 	if (funnel_pair(AF_INET, &p) ||
-	    setsockopt(p.b, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf))) {
+	    setsockopt(p.b, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    setsockopt(p.a, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf))) {
 		CHECK(0, "backpressure", "pair setup");
 		return;
 	}
-	pthread_create(&t, NULL, bp_writer, &p.a);
+	wa = (struct bp_arg){ .fd = p.a };
+	pthread_create(&t, NULL, bp_writer, &wa);
 	usleep(500000);			/* the reader lags behind */
+	early = __atomic_load_n(&wa.sent, __ATOMIC_RELAXED);
+	CHECK(early < BP_FRAMES, "slow-reader-writer-waits",
+	      "the writer sent all %u frames before the reader read one",
+	      early);
 	while (got < BP_FRAMES) {
 		const struct funnel_hdr *h = (const struct funnel_hdr *)rbuf;
 		ssize_t n = recv(p.b, rbuf, sizeof(rbuf), 0);
