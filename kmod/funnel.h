@@ -245,6 +245,8 @@ int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 int funnel_sctp_stream_check(struct funnel_sock *fs, u16 id,
 			     struct netlink_ext_ack *extack);
 u64 funnel_sctp_abandoned(struct funnel_sock *fs, int sid);
+bool funnel_sctp_addrs(struct funnel_sock *fs, struct funnel_addr *local,
+		       struct funnel_addr *remote);
 void funnel_sctp_shutdown(struct sock *sk);
 struct workqueue_struct *funnel_workqueue(void);
 

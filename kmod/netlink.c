@@ -133,6 +133,28 @@ ports:
 	return 0;
 }
 
+/* An SCTP carrier's addresses: those of its primary path. */
+static int funnel_nl_put_sctp_addrs(struct sk_buff *msg,
+				    struct funnel_sock *fs)
+{
+	struct funnel_addr l, r;
+
+	if (!funnel_sctp_addrs(fs, &l, &r))
+		return funnel_nl_put_addrs(msg, fs->sk);
+	if (l.family == AF_INET6) {
+		if (nla_put_in6_addr(msg, FUNNEL_A_LOCAL_IPV6, &l.v6) ||
+		    nla_put_in6_addr(msg, FUNNEL_A_REMOTE_IPV6, &r.v6))
+			return -EMSGSIZE;
+	} else if (nla_put_in_addr(msg, FUNNEL_A_LOCAL_IPV4, l.v4) ||
+		   nla_put_in_addr(msg, FUNNEL_A_REMOTE_IPV4, r.v4)) {
+		return -EMSGSIZE;
+	}
+	if (nla_put_be16(msg, FUNNEL_A_LOCAL_PORT, l.port) ||
+	    nla_put_be16(msg, FUNNEL_A_REMOTE_PORT, r.port))
+		return -EMSGSIZE;
+	return 0;
+}
+
 int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 			   u32 portid, u32 seq, int flags)
 {
@@ -147,7 +169,8 @@ int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 	    nla_put_u32(msg, FUNNEL_A_TRANSPORT,
 			fs->sctp ? FUNNEL_TRANSPORT_SCTP :
 				   FUNNEL_TRANSPORT_TCP) ||
-	    funnel_nl_put_addrs(msg, fs->sk) ||
+	    (fs->sctp ? funnel_nl_put_sctp_addrs(msg, fs) :
+			funnel_nl_put_addrs(msg, fs->sk)) ||
 	    nla_put_u32(msg, FUNNEL_A_STREAM_COUNT, fs->nstreams) ||
 	    nla_put_u32(msg, FUNNEL_A_FLOW_COUNT, atomic_read(&fs->nflows)) ||
 	    (fs->owner_portid &&

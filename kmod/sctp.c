@@ -965,6 +965,43 @@ static struct sctp_association *funnel_sctp_asoc(struct funnel_sock *fs)
 	return list_first_entry(&ep->asocs, struct sctp_association, asocs);
 }
 
+static void funnel_sctp_addr(struct funnel_addr *a, const union sctp_addr *sa)
+{
+	a->family = sa->sa.sa_family;
+	if (a->family == AF_INET6) {
+		a->v6 = sa->v6.sin6_addr;
+		a->port = sa->v6.sin6_port;
+	} else {
+		a->v4 = sa->v4.sin_addr.s_addr;
+		a->port = sa->v4.sin_port;
+	}
+}
+
+/* The addresses of the association's primary path (the socket's own are
+ * those it was bound to, often the any address): false if it has none.
+ */
+bool funnel_sctp_addrs(struct funnel_sock *fs, struct funnel_addr *local,
+		       struct funnel_addr *remote)
+{
+	struct sctp_association *asoc;
+	struct sctp_transport *t;
+	bool ret = false;
+
+	memset(local, 0, sizeof(*local));
+	memset(remote, 0, sizeof(*remote));
+	lock_sock(fs->sk);
+	asoc = funnel_sctp_asoc(fs);
+	t = asoc ? asoc->peer.primary_path : NULL;
+	if (t) {
+		funnel_sctp_addr(local, &t->saddr);
+		local->port = inet_sk(fs->sk)->inet_sport;
+		funnel_sctp_addr(remote, &t->ipaddr);
+		ret = local->family == remote->family;
+	}
+	release_sock(fs->sk);
+	return ret;
+}
+
 /* stream-new: the stream's SCTP stream must exist both ways. */
 int funnel_sctp_stream_check(struct funnel_sock *fs, u16 id,
 			     struct netlink_ext_ack *extack)
