@@ -10,7 +10,8 @@ sctppeer.py server ADDR PORT CASE     one association, then CASE:
               a 60000-byte CTRL frame; "BYE": close
     malformed wait for READY file $SCTPPEER_READY, send short, wrong-stream,
               CTRL-on-5, unknown-type and reserved-flag messages, then a
-              good DATA of stream 1 whose echo must come back
+              good DATA of stream 1 whose echo must come back; hold the
+              association until the file $SCTPPEER_DONE exists
     oversize  wait for $SCTPPEER_READY, send a 70000-byte message
     close     wait for $SCTPPEER_READY, close (SHUTDOWN)
     abort     wait for $SCTPPEER_READY, close with SO_LINGER 0 (ABORT)
@@ -100,9 +101,9 @@ def accept_one(addr, port):
     return s
 
 
-def wait_ready():
-    path = os.environ.get("SCTPPEER_READY")
-    for _ in range(150):
+def wait_ready(var="SCTPPEER_READY"):
+    path = os.environ.get(var)
+    for _ in range(1200):
         if not path or os.path.exists(path):
             return
         time.sleep(0.1)
@@ -120,7 +121,7 @@ def server(addr, port, case):
                 info = struct.pack("!HHI", sid, flags & SCTP_UNORDERED, len(data))
                 raw_send(s, hdr(0, CTRL) + b"ECHO" + info, 0)
             elif body.startswith(b"STALL"):
-                time.sleep(3)
+                time.sleep(1.5)
             elif body.startswith(b"BIG"):
                 raw_send(s, hdr(0, CTRL) + bytes(60000), 0)
             elif body.startswith(b"BYE"):
@@ -139,7 +140,17 @@ def server(addr, port, case):
         ok(data == hdr(1, DATA, 0, 5) + b"still-alive" and sid == 1,
            "malformed: after 6 bad messages a good one gets its echo on SCTP stream 1",
            "got %r on %r" % (data, sid))
-        time.sleep(3)
+        wait_ready("SCTPPEER_DONE")
+        # unread data would make close() an ABORT
+        s.settimeout(0.2)
+        try:
+            while True:
+                data, sid, _ = raw_recv(s)
+                if not data:
+                    break
+                print("# unread %r on %r" % (data[:16], sid), flush=True)
+        except (socket.timeout, OSError):
+            pass
     elif case == "oversize":
         raw_send(s, hdr(0, CTRL) + bytes(70000), 0)
         time.sleep(1.5)
@@ -308,7 +319,7 @@ def owner(addr, port):
     rc, out = carrier_new(s.fileno(), ["socket-owner=flag"])
     ok(rc == 0, "carrier-new with socket-owner", out)
     # the child (the owner) has exited: the association is shut down
-    time.sleep(3)
+    time.sleep(1)
     s.close()
     return 0
 

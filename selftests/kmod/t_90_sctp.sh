@@ -39,8 +39,19 @@ down_seen() {
 	done
 	not_ok "$4"
 	tail -n 12 "$W/mon-$1.out" | sed 's/^/#   /'
+	return 1
 }
 
+# listening NAME...: until each sctppeer.py server NAME listens
+listening() {
+	local n
+	for n in "$@"; do
+		for i in $(seq 100); do
+			grep -q '^# listening' "$W/$n" 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+}
 records=""
 for i in $(seq 0 19); do
 	records="$records --host-record=h$i.funnel.test,192.0.2.$((i + 1))"
@@ -60,17 +71,48 @@ wait_files 5 "$W/mon-fs.out" "$W/mon-fc.out" && sleep 0.3
 check "sctp: info-get names the sctp cap" \
 	sh -c "funnel-nl info | grep -q 'sctp'"
 
+# --- raw peers: malformed messages, oversize, abort, close, owner gone
+for c in malformed:7011 oversize:7012 abort:7013 close:7014; do
+	ip netns exec fs env SCTPPEER_READY="$W/${c%:*}.id" \
+		SCTPPEER_DONE="$W/malformed.done" python3 "$peer" \
+		server 10.99.0.2 "${c#*:}" "${c%:*}" >"$W/${c%:*}.py" 2>&1 &
+done
+listening malformed.py oversize.py abort.py close.py
+for c in malformed:7011 oversize:7012 abort:7013 close:7014; do
+	tun "${c%:*}" fc --sctp --connect 10.99.0.2:"${c#*:}" \
+		--udp-connect 1:127.0.0.1:7201
+done
+
+# --- the funneld side of an attached socket, and a socket owner going
+# away, meanwhile
+ip netns exec fs python3 "$peer" server 10.99.0.2 7010 echo >"$W/echo.py" 2>&1 &
+echo_srv=$!
+listening echo.py
+ip netns exec fc python3 "$peer" api 10.99.0.2 7010 >"$W/api.out" 2>&1 &
+api=$!
+ip netns exec fs python3 "$peer" server 10.99.0.2 7015 eof >"$W/owner-srv.out" 2>&1 &
+owner_srv=$!
+listening owner-srv.out
+ip netns exec fc python3 "$peer" owner 10.99.0.2 7015 >"$W/owner.out" 2>&1 &
+owner=$!
+
 # --- A: IPv4, plain; B: IPv6, sealed; C: CTRL frames among datagrams;
 # P: a stream with a PR-SCTP lifetime of 200 ms
 tun sa fs --sctp --listen 10.99.0.2:7000 --udp-connect 1:127.0.0.1:5353
-tun ca fc --sctp --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:5300
 tun sb fs --sctp --listen '[fd99::2]:7001' --udp-connect '1:[::1]:5353' --unordered
-tun cb fc --sctp --connect '[fd99::2]:7001' --udp-listen '1:[::1]:5301' --unordered
 tun sc fs --sctp --listen 10.99.0.2:7002 --udp-connect 1:127.0.0.1:7301 \
 	--ctrl-send 400 --ctrl-expect 400 --ctrl-delay 300
+tun sp fs --sctp --listen 10.99.0.2:7003 --udp-connect 1:127.0.0.1:7401
+# (an SCTP connect() to a port nobody listens on yet may wait for INIT
+# retransmissions: the listeners first)
+for i in $(seq 50); do
+	[ "$(ip netns exec fs ss -Hln --sctp | grep -c ':700[0-3] ')" = 4 ] && break
+	sleep 0.1
+done
+tun ca fc --sctp --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:5300
+tun cb fc --sctp --connect '[fd99::2]:7001' --udp-listen '1:[::1]:5301' --unordered
 tun cc fc --sctp --connect 10.99.0.2:7002 --udp-listen 1:127.0.0.1:5500 \
 	--ctrl-send 400 --ctrl-expect 400 --ctrl-delay 300
-tun sp fs --sctp --listen 10.99.0.2:7003 --udp-connect 1:127.0.0.1:7401
 tun cp fc --sctp --connect 10.99.0.2:7003 --udp-listen 1:127.0.0.1:5600 --pr-ttl 200
 if wait_files 20 "$W"/{sa,ca,sb,cb,sc,cc,sp,cp}.id; then
 	ok "sctp: four SCTP carriers with their streams set up by funnel-tun --sctp"
@@ -90,16 +132,16 @@ rr_c=$!
 dns_test() { # NAME PORT SERVER
 	local i
 	: >"$W/q.txt"; : >"$W/want.txt"
-	for i in $(seq 0 499); do
+	for i in $(seq 0 199); do
 		echo "h$((i % 20)).funnel.test A" >>"$W/q.txt"
 		echo "192.0.2.$((i % 20 + 1))" >>"$W/want.txt"
 	done
 	ip netns exec fc dig @"$3" -p "$2" +short +tries=3 +time=5 \
 		-f "$W/q.txt" >"$W/got.txt" 2>&1
 	if cmp -s "$W/want.txt" "$W/got.txt"; then
-		ok "sctp: $1: 500 dig queries through the carrier, all answered right"
+		ok "sctp: $1: 200 dig queries through the carrier, all answered right"
 	else
-		not_ok "sctp: $1: 500 dig queries through the carrier, all answered right"
+		not_ok "sctp: $1: 200 dig queries through the carrier, all answered right"
 		diff "$W/want.txt" "$W/got.txt" | head -n 5 | sed 's/^/#   /'
 	fi
 }
@@ -116,7 +158,7 @@ fi
 txc=$(nlget fc keyconf.tx-counter key-get carrier-id=u32:"$cb" stream-id=u16:1 keyconf.slot=u32:0)
 rxf=$(nlget fs stats.rx-frames stream-get carrier-id=u32:"$sb" stream-id=u16:1)
 bad=$(nlget fs stats.rx-drop-auth stream-get carrier-id=u32:"$sb" stream-id=u16:1)
-if [ "${txc:-0}" -gt 500 ] && [ "${rxf:-0}" -ge 500 ] && [ "$bad" = 0 ]; then
+if [ "${txc:-0}" -gt 200 ] && [ "${rxf:-0}" -ge 200 ] && [ "$bad" = 0 ]; then
 	ok "sctp: sealed: the client sealed $((txc - 1)) frames, the server opened $rxf"
 else
 	not_ok "sctp: sealed: tx-counter ${txc:-?}, server rx-frames ${rxf:-?}, rx-drop-auth ${bad:-?}"
@@ -146,6 +188,28 @@ else
 	cat "$W/sc.out" "$W/cc.out" | sed 's/^/#   /'
 fi
 
+# --- the results of the funneld side, before the link stalls
+wait $api
+sctp_tap <"$W/api.out"
+wait $echo_srv || sed 's/^/#   /' "$W/echo.py"
+wait $owner
+sctp_tap <"$W/owner.out"
+wait $owner_srv
+if grep -qx eof "$W/owner-srv.out"; then
+	ok "sctp: the socket owner gone: the association is shut down"
+else
+	not_ok "sctp: the socket owner gone: the association is shut down"
+	sed 's/^/#   /' "$W/owner-srv.out"
+fi
+# the malformed peer holds its carrier up until malformed.done: counters now
+for i in $(seq 100); do
+	grep -q 'malformed: after' "$W/malformed.py" && break
+	sleep 0.1
+done
+mid=$(cat "$W/malformed.id")
+ip netns exec fc funnel-nl raw carrier-get carrier-id=u32:"$mid" >"$W/malformed.stats"
+touch "$W/malformed.done"
+
 # --- PR-SCTP: datagrams sent while the link is stalled longer than the
 # 200 ms lifetime are abandoned, not delivered late
 ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 10 >/dev/null 2>&1
@@ -157,67 +221,22 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(50):
     s.sendto(b"stale %d" % i, ("127.0.0.1", 5600))
     time.sleep(0.01)'
-sleep 1.5
+sleep 1
 ip netns exec fc tc qdisc del dev vc root
-sleep 3.5
+sleep 1
 rx1=$(nlget fs stats.rx-frames stream-get carrier-id=u32:"$sp" stream-id=u16:1)
 ab=$(nlget fc tx-abandoned stream-get carrier-id=u32:"$cp" stream-id=u16:1)
 abc=$(nlget fc tx-abandoned carrier-get carrier-id=u32:"$cp")
 late=$((rx1 - rx0))
 if [ "${rx0:-0}" -ge 10 ] && [ "$late" -le 5 ] && [ "${ab:-0}" -ge 45 ] &&
    [ "$abc" = "$ab" ]; then
-	ok "sctp: PR-SCTP: of 50 datagrams sent into a 1.5 s stall, $late delivered late, $ab abandoned"
+	ok "sctp: PR-SCTP: of 50 datagrams sent into a 1 s stall, $late delivered late, $ab abandoned"
 else
 	not_ok "sctp: PR-SCTP: of 50 stalled datagrams ${late} delivered late (want <= 5), ${ab:-?} abandoned (carrier ${abc:-?})"
 fi
 check "sctp: PR-SCTP: the stream carries datagrams again after the stall" \
 	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 10 -T 3000
 
-# --- the funneld side of an attached socket
-# listening NAME...: until each sctppeer.py server NAME listens
-listening() {
-	local n
-	for n in "$@"; do
-		for i in $(seq 100); do
-			grep -q '^# listening' "$W/$n" 2>/dev/null && break
-			sleep 0.1
-		done
-	done
-}
-ip netns exec fs python3 "$peer" server 10.99.0.2 7010 echo >"$W/echo.py" 2>&1 &
-echo_srv=$!
-listening echo.py
-ip netns exec fc python3 "$peer" api 10.99.0.2 7010 2>&1 | sctp_tap
-wait $echo_srv || sed 's/^/#   /' "$W/echo.py"
-
-# --- raw peers: malformed messages, oversize, abort, close, owner gone
-for c in malformed:7011 oversize:7012 abort:7013 close:7014; do
-	ip netns exec fs env SCTPPEER_READY="$W/${c%:*}.id" python3 "$peer" \
-		server 10.99.0.2 "${c#*:}" "${c%:*}" >"$W/${c%:*}.py" 2>&1 &
-done
-listening malformed.py oversize.py abort.py close.py
-for c in malformed:7011 oversize:7012 abort:7013 close:7014; do
-	tun "${c%:*}" fc --sctp --connect 10.99.0.2:"${c#*:}" \
-		--udp-connect 1:127.0.0.1:7201
-done
-# the malformed peer holds its carrier up 3 s after its echo: counters now
-for i in $(seq 100); do
-	grep -q 'malformed: after' "$W/malformed.py" && break
-	sleep 0.1
-done
-mid=$(cat "$W/malformed.id")
-ip netns exec fc funnel-nl raw carrier-get carrier-id=u32:"$mid" >"$W/malformed.stats"
-ip netns exec fs python3 "$peer" server 10.99.0.2 7015 eof >"$W/owner-srv.out" 2>&1 &
-owner_srv=$!
-listening owner-srv.out
-ip netns exec fc python3 "$peer" owner 10.99.0.2 7015 2>&1 | sctp_tap
-wait $owner_srv
-if grep -qx eof "$W/owner-srv.out"; then
-	ok "sctp: the socket owner gone: the association is shut down"
-else
-	not_ok "sctp: the socket owner gone: the association is shut down"
-	sed 's/^/#   /' "$W/owner-srv.out"
-fi
 id=$(awk '/^event=carrier-down-ntf/ { e = 1 } e && /^carrier-id=/ { c = substr($0, 12) } e && /^reason=7$/ { print c; exit }' "$W/mon-fc.out")
 [ -n "$id" ] && ok "sctp: the socket owner gone: carrier-down-ntf reason owner-gone" ||
 	not_ok "sctp: the socket owner gone: carrier-down-ntf reason owner-gone"
@@ -236,7 +255,8 @@ fi
 down_seen fc "$(cat "$W/oversize.id")" 3 "sctp: a 70008-byte message: carrier down, reason oversize"
 down_seen fc "$(cat "$W/abort.id")" 4 "sctp: the peer aborts: carrier down, reason sock-error"
 down_seen fc "$(cat "$W/close.id")" 1 "sctp: the peer closes: carrier down, reason peer-closed"
-down_seen fc "$mid" 1 "sctp: malformed: the carrier stayed up until the peer closed"
+down_seen fc "$mid" 1 "sctp: malformed: the carrier stayed up until the peer closed" ||
+	sed 's/^/#   /' "$W/malformed.py" "$W/malformed.out"
 wait "$pid_oversize" "$pid_abort" "$pid_close" "$pid_malformed"
 check "sctp: oversize: funneld's recv() fails with EMSGSIZE" grep -q 'recv: Message too long' "$W/oversize.out"
 check "sctp: abort: funneld's recv() fails with ECONNRESET" grep -q 'recv: Connection reset by peer' "$W/abort.out"
