@@ -365,6 +365,7 @@ static int funnel_sctp_recvmsg(struct socket *sock, struct msghdr *msg,
 		skb = funnel_sctp_rx_next(fs, flags & MSG_PEEK);
 		if (skb)
 			break;
+		/* pairs with funnel_sctp_rx_end(): rx_err is set before */
 		if (smp_load_acquire(&fs->rx_end)) {
 			err = -xchg(&fs->rx_err, 0);
 			break;
@@ -412,6 +413,7 @@ static __poll_t funnel_sctp_poll(struct file *file, struct socket *sock,
 	mask &= ~(EPOLLIN | EPOLLRDNORM | EPOLLRDBAND | EPOLLRDHUP | EPOLLERR);
 	if (!skb_queue_empty_lockless(&fs->rxq))
 		mask |= EPOLLIN | EPOLLRDNORM;
+	/* pairs with funnel_sctp_rx_end(), as in recvmsg() */
 	if (smp_load_acquire(&fs->rx_end)) {
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 		if (READ_ONCE(fs->rx_err))
@@ -826,14 +828,14 @@ static int funnel_sctp_refusal(struct socket *sock,
 		return -EINVAL;
 	}
 	if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN)) {
-		NL_SET_ERR_MSG(extack, "an SCTP carrier needs CAP_NET_ADMIN in the socket's network namespace");
+		NL_SET_ERR_MSG(extack, "an SCTP carrier needs CAP_NET_ADMIN in its netns");
 		return -EPERM;
 	}
 	if (funnel_sctp_is_ours(sock)) {
 		NL_SET_ERR_MSG(extack, "socket is already a carrier");
 		return -EEXIST;
 	}
-	if (rcu_access_pointer(sk->sk_user_data)) {
+	if (READ_ONCE(sk->sk_user_data)) {
 		NL_SET_ERR_MSG(extack, "socket is in use by another kernel user (sk_user_data)");
 		return -EBUSY;
 	}
@@ -868,7 +870,8 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 		*errp = funnel_sctp_setopt(sk, SCTP_EXPLICIT_EOR, 0);
 #endif
 	if (*errp) {
-		NL_SET_ERR_MSG(extack, "cannot set the socket up for whole messages with their stream (SCTP_RECVRCVINFO 1, SCTP_FRAGMENT_INTERLEAVE 0, SCTP_EXPLICIT_EOR 0)");
+		NL_SET_ERR_MSG(extack,
+			       "cannot set SCTP_RECVRCVINFO, SCTP_FRAGMENT_INTERLEAVE, SCTP_EXPLICIT_EOR");
 		return NULL;
 	}
 
