@@ -232,8 +232,11 @@ bool funnel_tx_pending(const struct funnel_sock *fs);
 atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl);
 bool funnel_rx_full(const struct funnel_sock *fs);
 void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb);
+int funnel_rx_deliver(struct funnel_sock *fs, struct sk_buff *skb,
+		      struct msghdr *msg, size_t len, int flags);
 bool funnel_user_hdr_ok(struct funnel_sock *fs, const struct funnel_hdr *hdr);
 u32 funnel_close_reason(const struct funnel_sock *fs);
+void funnel_tx_purge(struct funnel_sock *fs);
 
 /* sctp.c: SCTP carriers */
 struct funnel_sock *funnel_sctp_attach(struct socket *sock,

@@ -327,18 +327,6 @@ static struct sk_buff *funnel_sctp_rx_next(struct funnel_sock *fs, bool peek)
 	return skb;
 }
 
-/* A frame was taken: the reader goes on if it stopped for room.  Socket
- * locked (as funnel_rx_frame() is when it pauses the reader).
- */
-static void funnel_sctp_rx_resume(struct funnel_sock *fs)
-{
-	WRITE_ONCE(fs->rx_pressure, false);
-	if (fs->rx_paused && !fs->closing && !funnel_rx_full(fs)) {
-		WRITE_ONCE(fs->rx_paused, false);
-		queue_work(funnel_workqueue(), &fs->rx_work);
-	}
-}
-
 /*
  * One whole frame a call (header and body, no prefix, no cmsg), from
  * rxq; when the reader met the association's end and rxq is empty: 0, or
@@ -350,9 +338,7 @@ static int funnel_sctp_recvmsg(struct socket *sock, struct msghdr *msg,
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	struct sock *sk = sock->sk;
 	struct funnel_sock *fs = funnel_sctp_fs(sk);
-	struct strp_msg *rxm;
 	struct sk_buff *skb;
-	size_t copied;
 	long timeo;
 	int err = 0;
 
@@ -383,22 +369,7 @@ static int funnel_sctp_recvmsg(struct socket *sock, struct msghdr *msg,
 	remove_wait_queue(sk_sleep(sk), &wait);
 	if (!skb)
 		return err;
-
-	rxm = strp_msg(skb);
-	copied = min_t(size_t, len, rxm->full_len);
-	if (copied < rxm->full_len)
-		msg->msg_flags |= MSG_TRUNC;
-	err = skb_copy_datagram_msg(skb, rxm->offset, msg, copied);
-	if (!err)
-		err = (flags & MSG_TRUNC) ? rxm->full_len : copied;
-
-	/* the frame's memory is uncharged under the socket lock */
-	lock_sock(sk);
-	consume_skb(skb);
-	if (!(flags & MSG_PEEK))
-		funnel_sctp_rx_resume(fs);
-	release_sock(sk);
-	return err;
+	return funnel_rx_deliver(fs, skb, msg, len, flags);
 }
 
 /* SCTP's poll, but readable when rxq is (SCTP's receive queue is ours). */
@@ -551,22 +522,6 @@ static void funnel_sctp_tx_push(struct funnel_sock *fs)
 		if (!READ_ONCE(fs->down_reason))
 			WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_SOCK_ERROR);
 		queue_work(funnel_workqueue(), &fs->down_work);
-	}
-}
-
-static void funnel_sctp_tx_purge(struct funnel_sock *fs)
-{
-	struct sk_buff *skb;
-
-	while ((skb = skb_dequeue(&fs->txq_ctrl))) {
-		atomic_sub(skb->truesize, &fs->tx_ctrl_queued);
-		kfree_skb(skb);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
-	}
-	while ((skb = skb_dequeue(&fs->txq))) {
-		atomic_sub(skb->truesize, &fs->tx_queued);
-		kfree_skb(skb);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 	}
 }
 
@@ -742,7 +697,7 @@ static void funnel_sctp_free(struct funnel_sock *fs)
 
 	lock_sock(sk);
 	skb_queue_purge(&fs->rxq);
-	funnel_sctp_tx_purge(fs);
+	funnel_tx_purge(fs);
 	release_sock(sk);
 
 	kvfree(fs->rx_buf);

@@ -158,15 +158,22 @@ static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
 	fs->saved_data_ready(sk);
 }
 
-/* recvmsg() took a frame: let the parser go on if it waits for room
- * (the memory limits are asked again with the next frame).  Socket
- * locked: strparser's flags change only under it.
+/* recvmsg() took a frame: let the parser (TCP) or the reader (SCTP) go
+ * on if it waits for room (the memory limits are asked again with the
+ * next frame).  Socket locked: strparser's flags change only under it,
+ * and funnel_rx_user() pauses the reader under it.
  */
 static void funnel_rx_resume(struct funnel_sock *fs)
 {
 	WRITE_ONCE(fs->rx_pressure, false);
-	if (fs->strp.paused && !fs->closing && !funnel_rx_full(fs))
+	if (fs->closing || funnel_rx_full(fs))
+		return;
+	if (!fs->sctp && fs->strp.paused) {
 		strp_unpause(&fs->strp);
+	} else if (fs->sctp && fs->rx_paused) {
+		WRITE_ONCE(fs->rx_paused, false);
+		queue_work(funnel_workqueue(), &fs->rx_work);
+	}
 }
 
 static void funnel_rx_drop(struct funnel_sock *fs, struct sk_buff *skb,
@@ -329,10 +336,8 @@ static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			  int flags, int *addr_len)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
-	struct strp_msg *rxm;
 	struct sk_buff *skb;
 	int off = 0, err = 0;
-	size_t copied;
 
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return -EINVAL;
@@ -346,6 +351,21 @@ static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			return 0;
 		return err;
 	}
+	return funnel_rx_deliver(fs, skb, msg, len, flags);
+}
+
+/*
+ * recvmsg() of TCP and SCTP carriers: copy the frame skb (taken off rxq,
+ * or peeked with a reference) to msg, free it under the socket lock and
+ * let the receive side go on.
+ */
+int funnel_rx_deliver(struct funnel_sock *fs, struct sk_buff *skb,
+		      struct msghdr *msg, size_t len, int flags)
+{
+	struct sock *sk = fs->sk;
+	struct strp_msg *rxm;
+	size_t copied;
+	int err;
 
 	rxm = strp_msg(skb);
 	copied = min_t(size_t, len, rxm->full_len);
@@ -417,7 +437,7 @@ bool funnel_tx_pending(const struct funnel_sock *fs)
 	return atomic_read(&fs->tx_queued) || atomic_read(&fs->tx_ctrl_queued);
 }
 
-static void funnel_tx_purge(struct funnel_sock *fs)
+void funnel_tx_purge(struct funnel_sock *fs)
 {
 	struct sk_buff *skb;
 

@@ -52,15 +52,7 @@ listening() {
 		done
 	done
 }
-records=""
-for i in $(seq 0 19); do
-	records="$records --host-record=h$i.funnel.test,192.0.2.$((i + 1))"
-done
-# shellcheck disable=SC2086
-ip netns exec fs dnsmasq --keep-in-foreground --conf-file=/dev/null \
-	--no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.1 \
-	--listen-address=::1 --port=5353 --pid-file= --user=root --group=root \
-	$records >"$W/dnsmasq.out" 2>&1 &
+dns_server
 ip netns exec fs udp_pump echo 127.0.0.1 7301 -q &
 ip netns exec fs udp_pump echo 127.0.0.1 7401 -q &
 ip netns exec fc udp_pump echo 127.0.0.1 7201 -q &
@@ -165,28 +157,7 @@ else
 fi
 
 # --- CTRL frames both ways among 10k datagrams (carrier C)
-wait $rr_c
-if grep -q 'good 10000 bad 0 lost 0' "$W/rr-c.out"; then
-	ok "sctp: 10000 datagrams through carrier C while control frames flowed"
-else
-	not_ok "sctp: 10000 datagrams through carrier C while control frames flowed"
-	sed 's/^/#   /' "$W/rr-c.out"
-fi
-for i in $(seq 100); do
-	a=$(nlget fc stats.rx-frames carrier-get carrier-id=u32:"$cc")
-	b=$(nlget fs stats.rx-frames carrier-get carrier-id=u32:"$sc")
-	[ "$a" = 10400 ] && [ "$b" = 10400 ] && break
-	sleep 0.1
-done
-kill "$pid_sc" "$pid_cc"
-wait "$pid_sc" "$pid_cc"
-if grep -q 'sent 400 received 400 bad 0' "$W/sc.out" &&
-   grep -q 'sent 400 received 400 bad 0' "$W/cc.out"; then
-	ok "sctp: 400 control frames each way, one recv() each, arrived intact"
-else
-	not_ok "sctp: 400 control frames each way arrived intact"
-	cat "$W/sc.out" "$W/cc.out" | sed 's/^/#   /'
-fi
+interleaved sctp
 
 # --- the results of the funneld side, before the link stalls
 wait $api
