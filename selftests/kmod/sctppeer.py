@@ -38,6 +38,10 @@ SCTP_RECVRCVINFO = 32
 SCTP_SNDINFO = 2     # cmsg types (enum sctp_cmsg_type)
 SCTP_RCVINFO = 3
 SCTP_UNORDERED = 1
+SCTP_RECONFIG_SUPPORTED = 117
+SCTP_ENABLE_STREAM_RESET = 118
+SCTP_ADD_STREAMS = 121
+SCTP_ENABLE_CHANGE_ASSOC_REQ = 0x04
 DATA, CTRL, FLOW_END = 0, 1, 2
 F_UNORDERED, F_SEALED = 0x01, 0x02
 FAILS = 0
@@ -61,7 +65,14 @@ def hdr(stream, ftype, flags=0, flow=0):
 def sctp_socket(family=socket.AF_INET, kind=socket.SOCK_STREAM, streams=8):
     s = socket.socket(family, kind, socket.IPPROTO_SCTP)
     s.setsockopt(SOL_SCTP, SCTP_INITMSG, struct.pack("HHHH", streams, streams, 0, 0))
+    # RFC 6525 stream reconfiguration, for SCTP_ADD_STREAMS
+    s.setsockopt(SOL_SCTP, SCTP_RECONFIG_SUPPORTED, struct.pack("iI", 0, 1))
     return s
+
+
+def allow_add_streams(s):
+    s.setsockopt(SOL_SCTP, SCTP_ENABLE_STREAM_RESET,
+                 struct.pack("iI", 0, SCTP_ENABLE_CHANGE_ASSOC_REQ))
 
 
 def raw_send(s, data, sid, flags=0):
@@ -98,6 +109,7 @@ def accept_one(addr, port):
     lst.close()
     s.setsockopt(SOL_SCTP, SCTP_RECVRCVINFO, 1)
     s.setsockopt(SOL_SCTP, SCTP_NODELAY, 1)
+    allow_add_streams(s)
     return s
 
 
@@ -211,6 +223,7 @@ def api(addr, port):
     s = sctp_socket(fam, streams=8)
     s.connect((addr, port))
     s.setsockopt(SOL_SCTP, SCTP_NODELAY, 1)
+    allow_add_streams(s)
     rc, out = carrier_new(s.fileno(), ns="fs")
     ok(rc and "another network namespace" in out,
        "carrier-new refuses a socket of another netns", out)
@@ -231,6 +244,26 @@ def api(addr, port):
                   "local-port=be16:5700"], s.fileno())
     ok(rc and "beyond the association's" in out and "add streams first" in out,
        "stream-new refuses stream 8 of an association with 8 streams", out)
+    # what funneld does: add streams to the live association (RFC 6525),
+    # then the stream; setsockopt passes through to SCTP
+    try:
+        s.setsockopt(SOL_SCTP, SCTP_ADD_STREAMS, struct.pack("iHH", 0, 2, 2))
+        err = 0
+    except OSError as e:
+        err = e.errno
+    for _ in range(30):
+        rc, out = nl(["stream-new", "carrier-id=u32:" + cid, "stream-id=u16:9",
+                      "stream-kind=u32:1"], s.fileno())
+        if rc == 0:
+            break
+        time.sleep(0.1)
+    ok(err == 0 and rc == 0,
+       "after SCTP_ADD_STREAMS (2 each way) stream-new takes stream 9",
+       "setsockopt errno %s; %s" % (err, out))
+    rc, out = nl(["stream-new", "carrier-id=u32:" + cid, "stream-id=u16:10",
+                  "stream-kind=u32:1"], s.fileno())
+    ok(rc and "add streams first" in out,
+       "and refuses stream 10 of its 10 streams", out)
     rc, out = nl(["stream-new", "carrier-id=u32:" + cid, "stream-id=u16:7",
                   "stream-kind=u32:2", "local-ipv4=be32:0x7f000001",
                   "local-port=be16:5700", "pr-ttl-ms=u32:500"], s.fileno())
