@@ -126,8 +126,9 @@ int funnel_carrier_del(struct net *net, u32 id, u32 reason)
 
 /*
  * The netlink socket portid of net was closed: the carriers it owns go
- * down, and their connections are reset, so the peer reconnects at once
- * to whoever owns the port now.  Process context (the closer's).
+ * down, and their connections are reset (TCP) or shut down (SCTP), so the
+ * peer reconnects at once to whoever owns the port now.  Process context
+ * (the closer's).
  */
 void funnel_carrier_release_owner(struct net *net, u32 portid)
 {
@@ -159,7 +160,11 @@ void funnel_carrier_release_owner(struct net *net, u32 portid)
 		for (i = 0; i < n; i++) {
 			funnel_nl_notify_down(net, ids[i],
 					      FUNNEL_DOWN_OWNER_GONE);
-			tcp_abort(sks[i], ECONNABORTED);
+			/* SCTP: no abort a module can call; see sctp.c */
+			if (sks[i]->sk_protocol == IPPROTO_SCTP)
+				funnel_sctp_shutdown(sks[i]);
+			else
+				tcp_abort(sks[i], ECONNABORTED);
 			sock_put(sks[i]);
 		}
 	} while (n == FUNNEL_OWNER_BATCH);
@@ -176,7 +181,7 @@ void funnel_carrier_down_work(struct work_struct *work)
 	 * so the connection is reset (which runs us once more, on a closed
 	 * socket)
 	 */
-	if (READ_ONCE(fs->tx_broken) &&
+	if (READ_ONCE(fs->tx_broken) && !fs->sctp &&
 	    inet_sk_state_load(fs->sk) != TCP_CLOSE)
 		tcp_abort(fs->sk, EPIPE);
 }

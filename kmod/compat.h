@@ -169,4 +169,24 @@ static inline void *funnel_crypto_done_data(void *data)
 }
 #endif
 
+/* 6.2 added formatted extack messages; 6.1 gets the text without the
+ * numbers.
+ */
+#ifdef NL_SET_ERR_MSG_FMT
+static inline void funnel_set_err_msg_streams(struct netlink_ext_ack *extack,
+					      unsigned int id, unsigned int n)
+{
+	NL_SET_ERR_MSG_FMT(extack,
+			   "stream %u beyond the association's %u streams: add streams first",
+			   id, n);
+}
+#else
+static inline void funnel_set_err_msg_streams(struct netlink_ext_ack *extack,
+					      unsigned int id, unsigned int n)
+{
+	NL_SET_ERR_MSG(extack,
+		       "stream beyond the association's streams: add streams first");
+}
+#endif
+
 #endif /* _FUNNEL_COMPAT_H */

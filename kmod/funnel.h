@@ -88,6 +88,19 @@ struct funnel_sock {
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
+
+	/* SCTP carriers (sctp.c): a reader work item instead of strp */
+	bool sctp;
+	bool rx_paused;				/* rxq full: recvmsg resumes */
+	bool rx_end;				/* the association's end read */
+	int rx_err;				/* for recvmsg() then; 0: EOF */
+	int rx_sid;				/* SCTP stream of rx_buf, -1: ? */
+	u32 rx_len;				/* bytes of a message in rx_buf */
+	u8 *rx_buf;				/* FUNNEL_MAX_FRAME + 1 bytes */
+	u8 *tx_buf;				/* a non-linear frame, copied */
+	struct work_struct rx_work;
+	struct wait_queue_entry tx_wait;	/* SCTP's write space */
+	const struct proto_ops *orig_ops;	/* SCTP's socket ops */
 };
 
 /* An IPv4 or IPv6 address with port, as the data path keeps them. */
@@ -112,6 +125,7 @@ struct funnel_stream {
 	struct funnel_addr remote;	/* udp-connect: target */
 	u32 flow_idle_ms;
 	u32 flow_max;
+	u32 pr_ttl_ms;			/* SCTP carriers: DATA's lifetime */
 	struct socket *lsock;		/* udp-listen: the listening socket */
 
 	/* flows, in two RCU hash tables; writers hold flow_lock */
@@ -214,6 +228,29 @@ static inline void funnel_stream_count(struct funnel_stream *st, int idx)
 
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio);
 bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl);
+bool funnel_tx_pending(const struct funnel_sock *fs);
+atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl);
+bool funnel_rx_full(const struct funnel_sock *fs);
+void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb);
+int funnel_rx_deliver(struct funnel_sock *fs, struct sk_buff *skb,
+		      struct msghdr *msg, size_t len, int flags);
+bool funnel_user_hdr_ok(struct funnel_sock *fs, const struct funnel_hdr *hdr);
+u32 funnel_close_reason(const struct funnel_sock *fs);
+void funnel_tx_purge(struct funnel_sock *fs);
+
+/* sctp.c: SCTP carriers */
+struct funnel_sock *funnel_sctp_attach(struct socket *sock,
+				       struct netlink_ext_ack *extack,
+				       int *errp);
+void funnel_sctp_detach(struct funnel_sock *fs);
+int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
+			 bool prio);
+int funnel_sctp_stream_check(struct funnel_sock *fs, u16 id,
+			     struct netlink_ext_ack *extack);
+u64 funnel_sctp_abandoned(struct funnel_sock *fs, int sid);
+bool funnel_sctp_addrs(struct funnel_sock *fs, struct funnel_addr *local,
+		       struct funnel_addr *remote);
+void funnel_sctp_shutdown(struct sock *sk);
 struct workqueue_struct *funnel_workqueue(void);
 
 /* stream.c */
@@ -225,6 +262,7 @@ struct funnel_stream_cfg {
 	struct funnel_addr remote;
 	u32 flow_idle_ms;
 	u32 flow_max;
+	u32 pr_ttl_ms;
 	struct funnel_key *key;	/* primary key or NULL; always consumed */
 };
 

@@ -56,7 +56,7 @@ static const struct nla_policy funnel_carrier_get_nl_policy[FUNNEL_A_CARRIER_ID 
 };
 
 /* FUNNEL_CMD_STREAM_NEW - do */
-static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_KEYCONF + 1] = {
+static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_PR_TTL_MS + 1] = {
 	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
 	[FUNNEL_A_STREAM_KIND] = NLA_POLICY_RANGE(NLA_U32, 1, 3),
@@ -69,6 +69,7 @@ static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_KEYCONF + 1]
 	[FUNNEL_A_REMOTE_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[FUNNEL_A_FLOW_IDLE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &funnel_a_flow_idle_ms_range),
 	[FUNNEL_A_FLOW_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32, &funnel_a_flow_max_range),
+	[FUNNEL_A_PR_TTL_MS] = { .type = NLA_U32, },
 	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyconf_nl_policy),
 };
 
@@ -159,7 +160,7 @@ const struct genl_split_ops funnel_nl_ops[14] = {
 		.cmd		= FUNNEL_CMD_STREAM_NEW,
 		.doit		= funnel_nl_stream_new_doit,
 		.policy		= funnel_stream_new_nl_policy,
-		.maxattr	= FUNNEL_A_KEYCONF,
+		.maxattr	= FUNNEL_A_PR_TTL_MS,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

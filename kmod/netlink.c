@@ -61,7 +61,8 @@ int funnel_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (nla_put_string(msg, FUNNEL_A_VERSION, FUNNEL_VERSION) ||
 	    nla_put_u32(msg, FUNNEL_A_WIRE_VERSION, FUNNEL_WIRE_VERSION) ||
 	    nla_put_u32(msg, FUNNEL_A_CAPS,
-			FUNNEL_CAP_IPV6 | FUNNEL_CAP_AES_256_GCM) ||
+			FUNNEL_CAP_IPV6 | FUNNEL_CAP_AES_256_GCM |
+			(IS_ENABLED(CONFIG_IP_SCTP) ? FUNNEL_CAP_SCTP : 0)) ||
 	    nla_put_u32(msg, FUNNEL_A_CARRIER_FLOW_MAX,
 			funnel_carrier_flows_max()) ||
 	    nla_put_u32(msg, FUNNEL_A_NETNS_FLOW_MAX,
@@ -132,6 +133,28 @@ ports:
 	return 0;
 }
 
+/* An SCTP carrier's addresses: those of its primary path. */
+static int funnel_nl_put_sctp_addrs(struct sk_buff *msg,
+				    struct funnel_sock *fs)
+{
+	struct funnel_addr l, r;
+
+	if (!funnel_sctp_addrs(fs, &l, &r))
+		return funnel_nl_put_addrs(msg, fs->sk);
+	if (l.family == AF_INET6) {
+		if (nla_put_in6_addr(msg, FUNNEL_A_LOCAL_IPV6, &l.v6) ||
+		    nla_put_in6_addr(msg, FUNNEL_A_REMOTE_IPV6, &r.v6))
+			return -EMSGSIZE;
+	} else if (nla_put_in_addr(msg, FUNNEL_A_LOCAL_IPV4, l.v4) ||
+		   nla_put_in_addr(msg, FUNNEL_A_REMOTE_IPV4, r.v4)) {
+		return -EMSGSIZE;
+	}
+	if (nla_put_be16(msg, FUNNEL_A_LOCAL_PORT, l.port) ||
+	    nla_put_be16(msg, FUNNEL_A_REMOTE_PORT, r.port))
+		return -EMSGSIZE;
+	return 0;
+}
+
 int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 			   u32 portid, u32 seq, int flags)
 {
@@ -143,11 +166,18 @@ int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 		return -EMSGSIZE;
 
 	if (nla_put_u32(msg, FUNNEL_A_CARRIER_ID, fs->carrier_id) ||
-	    funnel_nl_put_addrs(msg, fs->sk) ||
+	    nla_put_u32(msg, FUNNEL_A_TRANSPORT,
+			fs->sctp ? FUNNEL_TRANSPORT_SCTP :
+				   FUNNEL_TRANSPORT_TCP) ||
+	    (fs->sctp ? funnel_nl_put_sctp_addrs(msg, fs) :
+			funnel_nl_put_addrs(msg, fs->sk)) ||
 	    nla_put_u32(msg, FUNNEL_A_STREAM_COUNT, fs->nstreams) ||
 	    nla_put_u32(msg, FUNNEL_A_FLOW_COUNT, atomic_read(&fs->nflows)) ||
 	    (fs->owner_portid &&
 	     nla_put_flag(msg, FUNNEL_A_SOCKET_OWNER)) ||
+	    (fs->sctp &&
+	     nla_put_u64_64bit(msg, FUNNEL_A_TX_ABANDONED,
+			       funnel_sctp_abandoned(fs, -1), FUNNEL_A_PAD)) ||
 	    funnel_nl_put_stats(msg, &fs->stats)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
@@ -164,6 +194,7 @@ int funnel_nl_carrier_new_doit(struct sk_buff *skb, struct genl_info *info)
 	struct socket *sock;
 	struct sk_buff *msg;
 	u32 id = 0, owner = 0;
+	bool sctp;
 	void *hdr;
 	int err;
 
@@ -178,7 +209,8 @@ int funnel_nl_carrier_new_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	err = -EINVAL;
-	if (!sock->sk || !funnel_sk_is_ulp(sock->sk)) {
+	sctp = sock->sk && sock->sk->sk_protocol == IPPROTO_SCTP;
+	if (!sock->sk || (!sctp && !funnel_sk_is_ulp(sock->sk))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FUNNEL_A_SOCK_FD],
 				    "socket has no funnel ULP (setsockopt TCP_ULP \"funnel\" first)");
 		goto out_put;
@@ -189,12 +221,19 @@ int funnel_nl_carrier_new_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_put;
 	}
 
-	fs = funnel_sk(sock->sk);
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg) {
 		NL_SET_ERR_MSG(info->extack, "no memory for the reply");
 		err = -ENOMEM;
 		goto out_put;
+	}
+	if (sctp) {
+		/* SCTP has no ULP: the socket is taken over here */
+		fs = funnel_sctp_attach(sock, info->extack, &err);
+		if (!fs)
+			goto out_free;
+	} else {
+		fs = funnel_sk(sock->sk);
 	}
 
 	/* socket-owner: the carrier goes when this netlink socket closes */
@@ -202,7 +241,7 @@ int funnel_nl_carrier_new_doit(struct sk_buff *skb, struct genl_info *info)
 		owner = info->snd_portid;
 	err = funnel_carrier_register(fs, owner, &id, info->extack);
 	if (err)
-		goto out_free;
+		goto out_detach;
 
 	hdr = genlmsg_put_reply(msg, info, &funnel_nl_family, 0,
 				FUNNEL_CMD_CARRIER_NEW);
@@ -210,12 +249,15 @@ int funnel_nl_carrier_new_doit(struct sk_buff *skb, struct genl_info *info)
 		funnel_carrier_unregister(fs, FUNNEL_DOWN_DELETED);
 		NL_SET_ERR_MSG(info->extack, "reply does not fit: carrier not registered");
 		err = -EMSGSIZE;
-		goto out_free;
+		goto out_detach;
 	}
 	genlmsg_end(msg, hdr);
 	sockfd_put(sock);
 	return genlmsg_reply(msg, info);
 
+out_detach:
+	if (sctp)
+		funnel_sctp_detach(fs);
 out_free:
 	nlmsg_free(msg);
 out_put:
@@ -379,9 +421,17 @@ static int funnel_nl_stream_cfg(struct genl_info *info,
 	cfg->flow_max = FUNNEL_FLOW_MAX_DEFAULT;
 	if (attrs[FUNNEL_A_FLOW_MAX])
 		cfg->flow_max = nla_get_u32(attrs[FUNNEL_A_FLOW_MAX]);
+	/* taken on TCP carriers too, where it means nothing */
+	if (attrs[FUNNEL_A_PR_TTL_MS])
+		cfg->pr_ttl_ms = nla_get_u32(attrs[FUNNEL_A_PR_TTL_MS]);
 
 	switch (cfg->kind) {
 	case FUNNEL_STREAM_USER:
+		if (attrs[FUNNEL_A_PR_TTL_MS]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[FUNNEL_A_PR_TTL_MS],
+					    "pr-ttl-ms is for the kernel's udp streams; funneld sends a user stream's frames");
+			return -EINVAL;
+		}
 		bad = funnel_nl_any_attr(info, funnel_local_attrs,
 					 ARRAY_SIZE(funnel_local_attrs)) ?:
 		      funnel_nl_any_attr(info, funnel_remote_attrs,
@@ -563,7 +613,12 @@ static int funnel_nl_fill_stream(struct sk_buff *msg, struct funnel_sock *fs,
 				FUNNEL_A_REMOTE_IPV6, FUNNEL_A_REMOTE_PORT) ||
 	     nla_put_u32(msg, FUNNEL_A_FLOW_IDLE_MS, st->flow_idle_ms) ||
 	     nla_put_u32(msg, FUNNEL_A_FLOW_MAX, st->flow_max) ||
+	     nla_put_u32(msg, FUNNEL_A_PR_TTL_MS, st->pr_ttl_ms) ||
 	     nla_put_u32(msg, FUNNEL_A_FLOW_COUNT, READ_ONCE(st->nflows))))
+		goto nospace;
+	if (fs->sctp &&
+	    nla_put_u64_64bit(msg, FUNNEL_A_TX_ABANDONED,
+			      funnel_sctp_abandoned(fs, st->id), FUNNEL_A_PAD))
 		goto nospace;
 	if (funnel_nl_put_stats(msg, &st->stats))
 		goto nospace;

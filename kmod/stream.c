@@ -767,6 +767,11 @@ int funnel_stream_new(struct funnel_sock *fs,
 		err = -ENOSPC;
 		goto err_key;
 	}
+	if (fs->sctp) {
+		err = funnel_sctp_stream_check(fs, cfg->id, extack);
+		if (err)
+			goto err_key;
+	}
 
 	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 	if (!st) {
@@ -785,6 +790,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 	st->remote = cfg->remote;
 	st->flow_idle_ms = cfg->flow_idle_ms;
 	st->flow_max = cfg->flow_max;
+	st->pr_ttl_ms = cfg->pr_ttl_ms;
 	st->next_flow_id = 1;
 	st->hash_seed = get_random_u32();
 	spin_lock_init(&st->flow_lock);

@@ -51,6 +51,7 @@ bool funnel_sk_is_ulp(const struct sock *sk)
  */
 struct funnel_rx_cb {
 	struct strp_msg strp;
+	struct funnel_sock *fs;		/* whose rx_queued it counts in */
 	bool charged;			/* sk_mem_charge()d */
 };
 
@@ -64,10 +65,12 @@ static struct funnel_rx_cb *funnel_rx_cb(struct sk_buff *skb)
 
 static void funnel_rfree(struct sk_buff *skb)
 {
+	struct funnel_sock *fs = funnel_rx_cb(skb)->fs;
 	struct sock *sk = skb->sk;
 
-	atomic_sub(skb->truesize, &funnel_sk(sk)->rx_queued);
-	atomic_sub(skb->truesize, &sk->sk_rmem_alloc);
+	atomic_sub(skb->truesize, &fs->rx_queued);
+	if (!fs->sctp)
+		atomic_sub(skb->truesize, &sk->sk_rmem_alloc);
 	if (funnel_rx_cb(skb)->charged)
 		sk_mem_uncharge(sk, skb->truesize);
 }
@@ -78,7 +81,7 @@ static void funnel_rfree(struct sk_buff *skb)
  */
 #define FUNNEL_RX_COPYBREAK	2048
 
-static bool funnel_rx_full(const struct funnel_sock *fs)
+bool funnel_rx_full(const struct funnel_sock *fs)
 {
 	return atomic_read(&fs->rx_queued) >= READ_ONCE(fs->sk->sk_rcvbuf) ||
 	       READ_ONCE(fs->rx_pressure);
@@ -116,6 +119,11 @@ static struct sk_buff *funnel_rx_compact(struct sk_buff *skb)
  * frame the limits refused is queued all the same (there is always one
  * on the queue, then, for recvmsg() to take and resume).  Called with
  * the socket locked.
+ *
+ * On an SCTP carrier the reader (sctp.c) pauses instead of the parser,
+ * and the frames are not added to sk_rmem_alloc: SCTP drops, rather than
+ * windows, what arrives while sk_rmem_alloc is above sk_rcvbuf, so the
+ * kernel streams' datagrams behind would wait for retransmissions.
  */
 static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
 {
@@ -129,30 +137,43 @@ static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
 	skb_orphan(skb);
 	skb->sk = sk;
 	skb->destructor = funnel_rfree;
+	funnel_rx_cb(skb)->fs = fs;
 	funnel_rx_cb(skb)->charged = sk_rmem_schedule(sk, skb, skb->truesize);
 	if (funnel_rx_cb(skb)->charged)
 		sk_mem_charge(sk, skb->truesize);
 	else
 		WRITE_ONCE(fs->rx_pressure, true);
 	atomic_add(skb->truesize, &fs->rx_queued);
-	atomic_add(skb->truesize, &sk->sk_rmem_alloc);
+	if (!fs->sctp)
+		atomic_add(skb->truesize, &sk->sk_rmem_alloc);
 	skb_queue_tail(&fs->rxq, skb);
 
 	/* recvmsg() frees frames and resumes under the socket lock too */
-	if (funnel_rx_full(fs))
-		strp_pause(&fs->strp);
+	if (funnel_rx_full(fs)) {
+		if (fs->sctp)
+			WRITE_ONCE(fs->rx_paused, true);
+		else
+			strp_pause(&fs->strp);
+	}
 	fs->saved_data_ready(sk);
 }
 
-/* recvmsg() took a frame: let the parser go on if it waits for room
- * (the memory limits are asked again with the next frame).  Socket
- * locked: strparser's flags change only under it.
+/* recvmsg() took a frame: let the parser (TCP) or the reader (SCTP) go
+ * on if it waits for room (the memory limits are asked again with the
+ * next frame).  Socket locked: strparser's flags change only under it,
+ * and funnel_rx_user() pauses the reader under it.
  */
 static void funnel_rx_resume(struct funnel_sock *fs)
 {
 	WRITE_ONCE(fs->rx_pressure, false);
-	if (fs->strp.paused && !fs->closing && !funnel_rx_full(fs))
+	if (fs->closing || funnel_rx_full(fs))
+		return;
+	if (!fs->sctp && fs->strp.paused) {
 		strp_unpause(&fs->strp);
+	} else if (fs->sctp && fs->rx_paused) {
+		WRITE_ONCE(fs->rx_paused, false);
+		queue_work(funnel_workqueue(), &fs->rx_work);
+	}
 }
 
 static void funnel_rx_drop(struct funnel_sock *fs, struct sk_buff *skb,
@@ -162,9 +183,14 @@ static void funnel_rx_drop(struct funnel_sock *fs, struct sk_buff *skb,
 	kfree_skb(skb);
 }
 
-static void funnel_rcv(struct strparser *strp, struct sk_buff *skb)
+/*
+ * One frame, length prefix included, at strp_msg(skb)'s offset: wire-format.md
+ * section 12.  From the strparser (TCP, softirq or its work, the socket
+ * locked) and from the SCTP reader (sctp.c: a work item, the socket
+ * locked, BHs off).  Consumes skb.
+ */
+void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 {
-	struct funnel_sock *fs = container_of(strp, struct funnel_sock, strp);
 	struct strp_msg *rxm = strp_msg(skb);
 	unsigned int len = rxm->full_len - FUNNEL_LEN_PREFIX;
 	struct funnel_stream *st;
@@ -221,6 +247,11 @@ static void funnel_rcv(struct strparser *strp, struct sk_buff *skb)
 			  rxm->offset + FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN,
 			  len - FUNNEL_HDR_LEN);
 	rcu_read_unlock();
+}
+
+static void funnel_rcv(struct strparser *strp, struct sk_buff *skb)
+{
+	funnel_rx_frame(container_of(strp, struct funnel_sock, strp), skb);
 }
 
 static int funnel_parse(struct strparser *strp, struct sk_buff *skb)
@@ -305,10 +336,8 @@ static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			  int flags, int *addr_len)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
-	struct strp_msg *rxm;
 	struct sk_buff *skb;
 	int off = 0, err = 0;
-	size_t copied;
 
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return -EINVAL;
@@ -322,6 +351,21 @@ static int funnel_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			return 0;
 		return err;
 	}
+	return funnel_rx_deliver(fs, skb, msg, len, flags);
+}
+
+/*
+ * recvmsg() of TCP and SCTP carriers: copy the frame skb (taken off rxq,
+ * or peeked with a reference) to msg, free it under the socket lock and
+ * let the receive side go on.
+ */
+int funnel_rx_deliver(struct funnel_sock *fs, struct sk_buff *skb,
+		      struct msghdr *msg, size_t len, int flags)
+{
+	struct sock *sk = fs->sk;
+	struct strp_msg *rxm;
+	size_t copied;
+	int err;
 
 	rxm = strp_msg(skb);
 	copied = min_t(size_t, len, rxm->full_len);
@@ -383,17 +427,17 @@ static bool funnel_frame_is_ctrl(const struct sk_buff *skb)
 	return hdr->type == FUNNEL_T_CTRL;
 }
 
-static atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl)
+atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl)
 {
 	return ctrl ? &fs->tx_ctrl_queued : &fs->tx_queued;
 }
 
-static bool funnel_tx_pending(const struct funnel_sock *fs)
+bool funnel_tx_pending(const struct funnel_sock *fs)
 {
 	return atomic_read(&fs->tx_queued) || atomic_read(&fs->tx_ctrl_queued);
 }
 
-static void funnel_tx_purge(struct funnel_sock *fs)
+void funnel_tx_purge(struct funnel_sock *fs)
 {
 	struct sk_buff *skb;
 
@@ -541,6 +585,8 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	struct sock *sk = fs->sk;
 	int err = 0;
 
+	if (fs->sctp)
+		return funnel_sctp_tx_frame(fs, skb, prio);
 	local_bh_disable();
 	bh_lock_sock(sk);
 	if (fs->closing || funnel_tx_dead(fs))
@@ -618,6 +664,21 @@ static bool funnel_kernel_stream(struct funnel_sock *fs, u16 id)
 	return ret;
 }
 
+/*
+ * May userspace send a frame with this header?  Userspace seals the DATA
+ * frames of its own (user) streams; frames of kernel streams are the
+ * kernel's alone.  Any context.
+ */
+bool funnel_user_hdr_ok(struct funnel_sock *fs, const struct funnel_hdr *hdr)
+{
+	return !(hdr->flags & FUNNEL_F_RESERVED ||
+		 (hdr->type != FUNNEL_T_DATA &&
+		  hdr->flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) ||
+		 (hdr->type == FUNNEL_T_DATA &&
+		  (hdr->stream == htons(FUNNEL_CTRL_STREAM) ||
+		   funnel_kernel_stream(fs, ntohs(hdr->stream)))));
+}
+
 /* A frame from userspace: header and body, without the length prefix. */
 static struct sk_buff *funnel_frame_from_user(struct sock *sk,
 					      struct msghdr *msg, size_t size,
@@ -644,15 +705,7 @@ static struct sk_buff *funnel_frame_from_user(struct sock *sk,
 		goto drop;
 
 	hdr = (const struct funnel_hdr *)(skb->data + FUNNEL_LEN_PREFIX);
-	/* Userspace seals the DATA frames of its own (user) streams;
-	 * frames of kernel streams are the kernel's alone.
-	 */
-	if (hdr->flags & FUNNEL_F_RESERVED ||
-	    (hdr->type != FUNNEL_T_DATA &&
-	     hdr->flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) ||
-	    (hdr->type == FUNNEL_T_DATA &&
-	     (hdr->stream == htons(FUNNEL_CTRL_STREAM) ||
-	      funnel_kernel_stream(funnel_sk(sk), ntohs(hdr->stream))))) {
+	if (!funnel_user_hdr_ok(funnel_sk(sk), hdr)) {
 		*err = -EINVAL;
 		goto drop;
 	}
@@ -716,7 +769,7 @@ static int funnel_disconnect(struct sock *sk, int flags)
 }
 
 /* Why a carrier whose socket is being closed went down. */
-static u32 funnel_close_reason(const struct funnel_sock *fs)
+u32 funnel_close_reason(const struct funnel_sock *fs)
 {
 	const struct sock *sk = fs->sk;
 

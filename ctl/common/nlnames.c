@@ -40,6 +40,9 @@ static const struct funnel_attr_desc funnel_attrs[FUNNEL_A_MAX + 1] = {
 	[FUNNEL_A_SOCKET_OWNER]	= A("socket-owner", FLAG),
 	[FUNNEL_A_CARRIER_FLOW_MAX] = A("carrier-flow-max", U32),
 	[FUNNEL_A_NETNS_FLOW_MAX] = A("netns-flow-max", U32),
+	[FUNNEL_A_TRANSPORT]	= A("transport", U32),
+	[FUNNEL_A_PR_TTL_MS]	= A("pr-ttl-ms", U32),
+	[FUNNEL_A_TX_ABANDONED]	= A("tx-abandoned", U64),
 };
 
 static const struct funnel_attr_desc stats_attrs[FUNNEL_A_STATS_MAX + 1] = {
@@ -116,6 +119,7 @@ static const struct {
 } cap_names[] = {
 	{ FUNNEL_CAP_AES_256_GCM, "aes-256-gcm" },
 	{ FUNNEL_CAP_IPV6, "ipv6" },
+	{ FUNNEL_CAP_SCTP, "sctp" },
 };
 
 static const char *const kind_names[] = {

@@ -105,3 +105,48 @@ nlget() {
 	local ns=$1 key=$2; shift 2
 	ip netns exec "$ns" funnel-nl raw "$@" | sed -n "s/^$key=//p" | head -n 1
 }
+
+# interleaved PREFIX: the end of the check "CTRL frames among datagrams":
+# funnel-tun sc (fs) and cc (fc) each sent and expect 400 CTRL frames
+# while udp_pump rr sent 10000 datagrams through cc (its output in
+# $W/rr-c.out, its pid in $rr_c)
+interleaved() {
+	local p=$1 a b i cc sc
+	wait "$rr_c"
+	if grep -q 'good 10000 bad 0 lost 0' "$W/rr-c.out"; then
+		ok "$p: 10000 datagrams through carrier C while control frames flowed"
+	else
+		not_ok "$p: 10000 datagrams through carrier C while control frames flowed"
+		sed 's/^/#   /' "$W/rr-c.out"
+	fi
+	cc=$(cat "$W/cc.id" 2>/dev/null) sc=$(cat "$W/sc.id" 2>/dev/null)
+	for i in $(seq 100); do
+		a=$(nlget fc stats.rx-frames carrier-get carrier-id=u32:"$cc")
+		b=$(nlget fs stats.rx-frames carrier-get carrier-id=u32:"$sc")
+		[ "$a" = 10400 ] && [ "$b" = 10400 ] && break
+		sleep 0.1
+	done
+	kill "$pid_sc" "$pid_cc"
+	wait "$pid_sc" "$pid_cc"
+	if grep -q 'sent 400 received 400 bad 0' "$W/sc.out" &&
+	   grep -q 'sent 400 received 400 bad 0' "$W/cc.out"; then
+		ok "$p: interleaving: 400 control frames each way arrived intact"
+	else
+		not_ok "$p: interleaving: control frames each way arrived intact"
+		cat "$W/sc.out" "$W/cc.out" | sed 's/^/#   /'
+	fi
+}
+
+# dns_server: dnsmasq in fs on 127.0.0.1 and ::1 port 5353, in the
+# background, answering hN.funnel.test (N 0..19) with 192.0.2.N+1
+dns_server() {
+	local records="" i
+	for i in $(seq 0 19); do
+		records="$records --host-record=h$i.funnel.test,192.0.2.$((i + 1))"
+	done
+	# shellcheck disable=SC2086
+	ip netns exec fs dnsmasq --keep-in-foreground --conf-file=/dev/null \
+		--no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.1 \
+		--listen-address=::1 --port=5353 --pid-file= --user=root --group=root \
+		$records >"$W/dnsmasq.out" 2>&1 &
+}

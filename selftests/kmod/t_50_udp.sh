@@ -7,15 +7,7 @@ W=$(mktemp -d)
 sites_up || not_ok "sites: two netns joined by veth"
 
 # --- the server site: dnsmasq on 127.0.0.1 and ::1, UDP echo ports
-records=""
-for i in $(seq 0 19); do
-	records="$records --host-record=h$i.funnel.test,192.0.2.$((i + 1))"
-done
-# shellcheck disable=SC2086
-ip netns exec fs dnsmasq --keep-in-foreground --conf-file=/dev/null \
-	--no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.1 \
-	--listen-address=::1 --port=5353 --pid-file= --user=root --group=root \
-	$records >"$W/dnsmasq.out" 2>&1 &
+dns_server
 ip netns exec fs udp_pump echo 127.0.0.1 7101-7164 -q &
 ip netns exec fs udp_pump echo 127.0.0.1 7201 -q &
 ip netns exec fs udp_pump echo 127.0.0.1 7301 -q &
@@ -139,29 +131,7 @@ check "udp: after expiry a new source is served again" \
 	ip netns exec fc udp_pump rr 127.0.0.1 5400 -n 20
 
 # --- the interleaving result
-wait $rr_c
-if grep -q 'good 10000 bad 0 lost 0' "$W/rr-c.out"; then
-	ok "udp: 10000 datagrams through carrier C while control frames flowed"
-else
-	not_ok "udp: 10000 datagrams through carrier C while control frames flowed"
-	sed 's/^/#   /' "$W/rr-c.out"
-fi
-cc=$(cat "$W/cc.id" 2>/dev/null) sc=$(cat "$W/sc.id" 2>/dev/null)
-for i in $(seq 100); do
-	a=$(nlget fc stats.rx-frames carrier-get carrier-id=u32:"$cc")
-	b=$(nlget fs stats.rx-frames carrier-get carrier-id=u32:"$sc")
-	[ "$a" = 10400 ] && [ "$b" = 10400 ] && break
-	sleep 0.2
-done
-kill "$pid_sc" "$pid_cc"
-wait "$pid_sc" "$pid_cc"
-if grep -q 'sent 400 received 400 bad 0' "$W/sc.out" &&
-   grep -q 'sent 400 received 400 bad 0' "$W/cc.out"; then
-	ok "udp: interleaving: 400 control frames each way arrived intact"
-else
-	not_ok "udp: interleaving: control frames each way arrived intact"
-	cat "$W/sc.out" "$W/cc.out" | sed 's/^/#   /'
-fi
+interleaved udp
 
 # --- unload while carriers are live is refused; the carriers go with
 # their sockets, and then it succeeds (the runner checks the final rmmod)

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/sctp.h>
 #include <linux/sockios.h>
 
 #include <netlink/attr.h>
@@ -76,8 +77,8 @@ struct stream_opt {
 	uint32_t count;
 	struct endpoint ep;	/* local (udp-listen) or remote (udp-connect) */
 	bool unordered;
-	bool has_idle, has_max;
-	uint32_t idle_ms, flow_max;
+	bool has_idle, has_max, has_ttl;
+	uint32_t idle_ms, flow_max, pr_ttl_ms;
 };
 
 /* The CTRL frame exchange. */
@@ -89,6 +90,9 @@ struct ctrl_run {
 	bool error, peer_closed;
 	uint64_t send_after;		/* --ctrl-delay: ms clock */
 };
+
+static bool use_sctp;
+static uint32_t sctp_streams = 256;
 
 static int sig_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_signal;
@@ -106,6 +110,9 @@ static void usage(FILE *f)
 		"--listen accepts one connection and reads the preamble (5 s);\n"
 		"--connect retries for 10 s and sends it.  Then the funnel ULP is\n"
 		"attached and the socket registered with carrier-new.\n"
+		"--sctp: the carrier is a one-to-one SCTP socket instead (no\n"
+		"preamble, no ULP; SCTP_NODELAY; --sctp-streams N streams each way,\n"
+		"default 256).\n"
 		"\n"
 		"Streams, created in order with stream-new:\n"
 		"  --udp-listen ID:[ADDR:]PORT             a udp-listen stream\n"
@@ -115,7 +122,7 @@ static void usage(FILE *f)
 		"  --udp-connect-range ID:ADDR:PORT:COUNT   COUNT udp-connect streams\n"
 		"      (stream ids and ports increase by one)\n"
 		"Modifiers of the streams of the preceding stream option:\n"
-		"  --unordered   --idle MS   --max N\n"
+		"  --unordered   --idle MS   --max N   --pr-ttl MS (pr-ttl-ms)\n"
 		"\n"
 		"Options:\n"
 		"  --ready FILE      when set up, write the carrier id to FILE\n"
@@ -282,6 +289,32 @@ static void endpoint_sockaddr(const struct endpoint *ep,
 
 /* ---- carrier socket ---- */
 
+/* A TCP socket, or with --sctp a one-to-one SCTP socket asking for
+ * sctp_streams streams each way.
+ */
+static int carrier_socket(int family)
+{
+	struct sctp_initmsg im = {
+		.sinit_num_ostreams = (uint16_t)sctp_streams,
+		.sinit_max_instreams = (uint16_t)sctp_streams,
+	};
+	int fd;
+
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC,
+		    use_sctp ? IPPROTO_SCTP : 0);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (use_sctp &&
+	    setsockopt(fd, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im))) {
+		fprintf(stderr, PROG ": SCTP_INITMSG: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int listen_accept(const struct endpoint *ep, const char *arg)
 {
 	struct sockaddr_storage ss;
@@ -289,11 +322,9 @@ static int listen_accept(const struct endpoint *ep, const char *arg)
 	int l, fd, one = 1;
 
 	endpoint_sockaddr(ep, &ss, &len);
-	l = socket(ep->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0) {
-		fprintf(stderr, PROG ": socket: %s\n", strerror(errno));
+	l = carrier_socket(ep->family);
+	if (l < 0)
 		return -1;
-	}
 	if (setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(l, (struct sockaddr *)&ss, len) || listen(l, 1)) {
 		fprintf(stderr, PROG ": listen %s: %s\n", arg, strerror(errno));
@@ -369,11 +400,9 @@ static int connect_retry(const struct endpoint *ep, const char *arg)
 
 	endpoint_sockaddr(ep, &ss, &len);
 	for (;;) {
-		fd = socket(ep->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			fprintf(stderr, PROG ": socket: %s\n", strerror(errno));
+		fd = carrier_socket(ep->family);
+		if (fd < 0)
 			return -1;
-		}
 		if (!connect(fd, (struct sockaddr *)&ss, len))
 			break;
 		err = errno;
@@ -386,7 +415,7 @@ static int connect_retry(const struct endpoint *ep, const char *arg)
 		}
 		sleep_ms(CONNECT_RETRY_MS);
 	}
-	if (send_all(fd, FUNNEL_PREAMBLE, FUNNEL_PREAMBLE_LEN)) {
+	if (!use_sctp && send_all(fd, FUNNEL_PREAMBLE, FUNNEL_PREAMBLE_LEN)) {
 		fprintf(stderr, PROG ": send preamble: %s\n", strerror(errno));
 		close(fd);
 		return -1;
@@ -504,6 +533,8 @@ static int stream_new(struct funnel_genl *g, uint32_t carrier,
 		bad |= nla_put_u32(req, FUNNEL_A_FLOW_IDLE_MS, so->idle_ms) < 0;
 	if (so->has_max)
 		bad |= nla_put_u32(req, FUNNEL_A_FLOW_MAX, so->flow_max) < 0;
+	if (so->has_ttl)
+		bad |= nla_put_u32(req, FUNNEL_A_PR_TTL_MS, so->pr_ttl_ms) < 0;
 	if (bad) {
 		funnel_genl_msg_free(req);
 		return nl_error(g, "stream-new", -EMSGSIZE);
@@ -645,9 +676,19 @@ static bool ctrl_done(const struct ctrl_run *r)
  */
 static bool tx_drained(int fd, uint64_t *empty_since)
 {
+	struct sctp_status st = { 0 };
+	socklen_t len = sizeof(st);
 	int outq = 0;
 
-	if (ioctl(fd, SIOCOUTQ, &outq) || outq) {
+	if (use_sctp) {
+		if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len))
+			outq = -1;
+		else
+			outq = (int)(st.sstat_unackdata + st.sstat_penddata);
+	} else if (ioctl(fd, SIOCOUTQ, &outq)) {
+		outq = -1;
+	}
+	if (outq) {
 		*empty_since = 0;
 		return false;
 	}
@@ -793,7 +834,7 @@ enum {
 	OPT_USER, OPT_UDP_LISTEN_RANGE, OPT_UDP_CONNECT_RANGE, OPT_UNORDERED,
 	OPT_IDLE, OPT_MAX, OPT_READY, OPT_CTRL_SEND, OPT_CTRL_EXPECT,
 	OPT_EXIT_WHEN_DONE,
-	OPT_CTRL_DELAY,
+	OPT_CTRL_DELAY, OPT_SCTP, OPT_SCTP_STREAMS, OPT_PR_TTL,
 };
 
 static const struct option options[] = {
@@ -812,6 +853,9 @@ static const struct option options[] = {
 	{ "ctrl-expect",	required_argument, NULL, OPT_CTRL_EXPECT },
 	{ "exit-when-done",	no_argument,	   NULL, OPT_EXIT_WHEN_DONE },
 	{ "ctrl-delay",		required_argument, NULL, OPT_CTRL_DELAY },
+	{ "sctp",		no_argument,	   NULL, OPT_SCTP },
+	{ "sctp-streams",	required_argument, NULL, OPT_SCTP_STREAMS },
+	{ "pr-ttl",		required_argument, NULL, OPT_PR_TTL },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -875,14 +919,26 @@ int main(int argc, char **argv)
 		case OPT_USER:
 			kind = FUNNEL_STREAM_USER;
 			break;
+		case OPT_SCTP:
+			use_sctp = true;
+			break;
+		case OPT_SCTP_STREAMS:
+			if (parse_u32(optarg, 1, 65535, &sctp_streams))
+				return usage_error("bad --sctp-streams '%s'", optarg);
+			break;
 		case OPT_UNORDERED:
 		case OPT_IDLE:
 		case OPT_MAX:
+		case OPT_PR_TTL:
 			if (!last)
 				return usage_error("'%s' must follow a stream option",
 						   name);
 			if (opt == OPT_UNORDERED) {
 				last->unordered = true;
+			} else if (opt == OPT_PR_TTL) {
+				if (parse_u32(optarg, 0, UINT32_MAX, &last->pr_ttl_ms))
+					return usage_error("bad --pr-ttl '%s'", optarg);
+				last->has_ttl = true;
 			} else if (opt == OPT_IDLE) {
 				if (parse_u32(optarg, 0, UINT32_MAX, &last->idle_ms))
 					return usage_error("bad --idle '%s'", optarg);
@@ -931,7 +987,7 @@ int main(int argc, char **argv)
 
 	if (listening) {
 		run.fd = listen_accept(&carrier_ep, carrier_arg);
-		if (run.fd >= 0 && read_preamble(run.fd)) {
+		if (run.fd >= 0 && !use_sctp && read_preamble(run.fd)) {
 			close(run.fd);
 			return EXIT_FAIL;
 		}
@@ -941,8 +997,11 @@ int main(int argc, char **argv)
 	if (run.fd < 0)
 		return EXIT_FAIL;
 	/* frames are datagrams: no Nagle delay behind a small one */
-	setsockopt(run.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (setsockopt(run.fd, SOL_TCP, TCP_ULP, "funnel", 6)) {
+	if (use_sctp)
+		setsockopt(run.fd, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one));
+	else
+		setsockopt(run.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!use_sctp && setsockopt(run.fd, SOL_TCP, TCP_ULP, "funnel", 6)) {
 		fprintf(stderr, PROG ": TCP_ULP funnel: %s\n", strerror(errno));
 		close(run.fd);
 		return EXIT_FAIL;

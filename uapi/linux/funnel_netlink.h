@@ -82,10 +82,29 @@ enum funnel_key_slot {
  * enum funnel_caps
  * @FUNNEL_CAP_AES_256_GCM: Kernel sealing is available.
  * @FUNNEL_CAP_IPV6: IPv6 carriers and streams.
+ * @FUNNEL_CAP_SCTP: SCTP carriers: carrier-new takes a one-to-one SCTP socket
+ *   with its association established (no ULP step).
  */
 enum funnel_caps {
 	FUNNEL_CAP_AES_256_GCM = 1,
 	FUNNEL_CAP_IPV6 = 2,
+	FUNNEL_CAP_SCTP = 4,
+};
+
+/**
+ * enum funnel_transport - The transport of a carrier.
+ * @FUNNEL_TRANSPORT_TCP: A TCP connection with the funnel ULP; frames are
+ *   length-prefixed.
+ * @FUNNEL_TRANSPORT_SCTP: An SCTP association (one-to-one socket); one frame
+ *   per SCTP message, on the SCTP stream of the frame's stream.
+ */
+enum funnel_transport {
+	FUNNEL_TRANSPORT_TCP = 1,
+	FUNNEL_TRANSPORT_SCTP,
+
+	/* private: */
+	__FUNNEL_TRANSPORT_MAX,
+	FUNNEL_TRANSPORT_MAX = (__FUNNEL_TRANSPORT_MAX - 1)
 };
 
 enum {
@@ -117,6 +136,9 @@ enum {
 	FUNNEL_A_SOCKET_OWNER,
 	FUNNEL_A_CARRIER_FLOW_MAX,
 	FUNNEL_A_NETNS_FLOW_MAX,
+	FUNNEL_A_TRANSPORT,
+	FUNNEL_A_PR_TTL_MS,
+	FUNNEL_A_TX_ABANDONED,
 
 	__FUNNEL_A_MAX,
 	FUNNEL_A_MAX = (__FUNNEL_A_MAX - 1)

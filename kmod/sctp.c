@@ -1,0 +1,1038 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SCTP carriers: a one-to-one SCTP socket (SOCK_STREAM) whose association
+ * carries Funnel frames, one frame per SCTP message, without the length
+ * prefix (wire-format.md section 2).
+ *
+ * SCTP has no ULP.  carrier-new takes the socket over: its sk_data_ready,
+ * sk_write_space and sk_state_change (as fs/dlm/lowcomms.c does), a wait
+ * queue entry on its wait queue (SCTP wakes it when send buffer space is
+ * freed, and calls no sk_write_space then), and its socket operations,
+ * which become ours (funnel_sctp4_ops, funnel_sctp6_ops: what funneld's
+ * send(), recv(), poll() and close() reach).  SCTP's own proto is not
+ * touched: the kernel side calls it through sk->sk_prot.
+ *
+ * Receive: sk_data_ready (softirq) queues rx_work; rx_work reads SCTP
+ * messages with sk_prot->recvmsg(MSG_DONTWAIT) and SCTP_RCVINFO, joins
+ * the parts of one delivered in parts, and hands each frame to
+ * funnel_rx_frame() (ulp.c), as the strparser does on TCP.  Frames for
+ * funneld go on fs->rxq; while it is full the reader stops, SCTP's receive
+ * queue fills and its window closes, until funneld's recvmsg() makes room.
+ *
+ * Transmit: funneld's sendmsg() goes to SCTP at once, in its context;
+ * the kernel's own frames are queued (any context) and sent by tx_work
+ * with MSG_DONTWAIT; when SCTP has no room, tx_work waits for the wait
+ * queue entry's wake-up.
+ */
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/sched/signal.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+#include <net/inet_common.h>
+#include <net/sctp/sctp.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "funnel.h"
+
+/* reader: messages read per run of rx_work before it yields */
+#define FUNNEL_SCTP_RX_BUDGET	64
+
+/* room for every receive cmsg SCTP may add (SCTP_NXTINFO if funneld
+ * turned it on, SCTP_RCVINFO, and the old SCTP_SNDRCV if subscribed)
+ */
+#define FUNNEL_SCTP_RX_CMSG	(CMSG_SPACE(sizeof(struct sctp_nxtinfo)) + \
+				 CMSG_SPACE(sizeof(struct sctp_rcvinfo)) + \
+				 CMSG_SPACE(sizeof(struct sctp_sndrcvinfo)))
+#define FUNNEL_SCTP_TX_CMSG	(CMSG_SPACE(sizeof(struct sctp_sndinfo)) + \
+				 CMSG_SPACE(sizeof(struct sctp_prinfo)))
+
+/* The carrier of an SCTP socket whose operations are ours: it lives as
+ * long as they are (until funnel_sctp_release()).
+ */
+static struct funnel_sock *funnel_sctp_fs(const struct sock *sk)
+{
+	struct funnel_sock *fs;
+
+	rcu_read_lock();
+	fs = rcu_dereference_sk_user_data(sk);
+	rcu_read_unlock();
+	return fs;
+}
+
+/* ---- callbacks: softirq, or release_sock() ---- */
+
+/* A callback that runs while funnel_sctp_stop() restores them finds no
+ * carrier; it calls the socket's callback (the restored one) instead.
+ */
+static void funnel_sctp_data_ready(struct sock *sk)
+{
+	struct funnel_sock *fs;
+
+	rcu_read_lock();
+	fs = rcu_dereference_sk_user_data(sk);
+	if (fs && !READ_ONCE(fs->rx_paused))
+		queue_work(funnel_workqueue(), &fs->rx_work);
+	rcu_read_unlock();
+	if (!fs && READ_ONCE(sk->sk_data_ready) != funnel_sctp_data_ready)
+		sk->sk_data_ready(sk);
+}
+
+static void funnel_sctp_state_change(struct sock *sk)
+{
+	void (*saved)(struct sock *sk) = NULL;
+	struct funnel_sock *fs;
+
+	rcu_read_lock();
+	fs = rcu_dereference_sk_user_data(sk);
+	if (fs) {
+		saved = fs->saved_state_change;
+		/* an abort or a lost association: down now (what is still
+		 * queued is lost anyway); a SHUTDOWN from the peer: the
+		 * reader reads up to its end first, then goes down
+		 */
+		if (READ_ONCE(sk->sk_err)) {
+			if (!READ_ONCE(fs->down_reason))
+				WRITE_ONCE(fs->down_reason,
+					   FUNNEL_DOWN_SOCK_ERROR);
+			queue_work(funnel_workqueue(), &fs->down_work);
+		}
+		queue_work(funnel_workqueue(), &fs->rx_work);
+	}
+	rcu_read_unlock();
+	if (saved)
+		saved(sk);
+	else if (READ_ONCE(sk->sk_state_change) != funnel_sctp_state_change)
+		sk->sk_state_change(sk);
+}
+
+/* SO_SNDBUF and the like */
+static void funnel_sctp_write_space(struct sock *sk)
+{
+	void (*saved)(struct sock *sk) = NULL;
+	struct funnel_sock *fs;
+
+	rcu_read_lock();
+	fs = rcu_dereference_sk_user_data(sk);
+	if (fs) {
+		saved = fs->saved_write_space;
+		if (funnel_tx_pending(fs))
+			queue_work(funnel_workqueue(), &fs->tx_work);
+	}
+	rcu_read_unlock();
+	if (saved)
+		saved(sk);
+	else if (READ_ONCE(sk->sk_write_space) != funnel_sctp_write_space)
+		sk->sk_write_space(sk);
+}
+
+/* SCTP freed send buffer space (__sctp_write_space() wakes the socket's
+ * wait queue with EPOLLOUT), or anything else woke the queue.  Called
+ * with the queue's lock held.
+ */
+static int funnel_sctp_wake(struct wait_queue_entry *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	struct funnel_sock *fs = container_of(wait, struct funnel_sock,
+					      tx_wait);
+	__poll_t mask = key_to_poll(key);
+
+	if ((!mask || (mask & EPOLLOUT)) && funnel_tx_pending(fs))
+		queue_work(funnel_workqueue(), &fs->tx_work);
+	return 0;
+}
+
+/* ---- receive: rx_work ---- */
+
+/* The association's receive side ended: EOF (err 0) or an error; funneld
+ * reads what is queued, then 0 or the error; the carrier goes down.
+ */
+static void funnel_sctp_rx_end(struct funnel_sock *fs, int err, u32 reason)
+{
+	if (!READ_ONCE(fs->down_reason))
+		WRITE_ONCE(fs->down_reason, reason);
+	WRITE_ONCE(fs->rx_err, err);
+	/* recvmsg() reads rx_err after it sees rx_end */
+	smp_store_release(&fs->rx_end, true);
+	fs->saved_data_ready(fs->sk);
+	queue_work(funnel_workqueue(), &fs->down_work);
+}
+
+/* The SCTP stream a message came on, from its SCTP_RCVINFO; -1: none. */
+static int funnel_sctp_rcv_sid(const u8 *cbuf, size_t used)
+{
+	const struct cmsghdr *c;
+	struct sctp_rcvinfo ri;
+	size_t off = 0;
+
+	while (off + sizeof(*c) <= used) {
+		c = (const struct cmsghdr *)(cbuf + off);
+		if (c->cmsg_len < sizeof(*c) || off + c->cmsg_len > used)
+			break;
+		if (c->cmsg_level == IPPROTO_SCTP &&
+		    c->cmsg_type == SCTP_RCVINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(ri))) {
+			memcpy(&ri, CMSG_DATA(c), sizeof(ri));
+			return ri.rcv_sid;
+		}
+		off += CMSG_ALIGN(c->cmsg_len);
+	}
+	return -1;
+}
+
+/*
+ * A whole message: wire-format.md section 2's checks (an 8-byte header at
+ * least; CTRL on SCTP stream 0; DATA and FLOW_END on the SCTP stream their
+ * header names), then section 12 as on TCP (funnel_rx_frame()).
+ */
+static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
+{
+	const struct funnel_hdr *hdr = (const struct funnel_hdr *)fs->rx_buf;
+	struct sock *sk = fs->sk;
+	struct sk_buff *skb;
+	bool ok = true;
+	int err;
+
+	if (len < FUNNEL_HDR_LEN) {
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
+	}
+	switch (hdr->type) {
+	case FUNNEL_T_CTRL:
+		ok = fs->rx_sid == FUNNEL_CTRL_STREAM;
+		break;
+	case FUNNEL_T_DATA:
+	case FUNNEL_T_FLOW_END:
+		ok = fs->rx_sid == ntohs(hdr->stream);
+		break;
+	}
+	if (!ok) {
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_FRAMES);
+		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_RX_BYTES, len);
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
+	}
+
+	/* the frame as the strparser would give it: prefix, header, body */
+	skb = alloc_skb_with_frags(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN,
+				   len - FUNNEL_HDR_LEN,
+				   PAGE_ALLOC_COSTLY_ORDER, &err, GFP_KERNEL);
+	if (!skb) {
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		return;
+	}
+	skb_put(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN);
+	skb->data_len = len - FUNNEL_HDR_LEN;
+	skb->len += skb->data_len;
+	*(__be16 *)skb->data = htons(len);
+	if (skb_store_bits(skb, FUNNEL_LEN_PREFIX, fs->rx_buf, len)) {
+		kfree_skb(skb);
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		return;
+	}
+	strp_msg(skb)->offset = 0;
+	strp_msg(skb)->full_len = FUNNEL_LEN_PREFIX + len;
+
+	/* as in the strparser's softirq: the socket locked, BHs off */
+	lock_sock(sk);
+	local_bh_disable();
+	funnel_rx_frame(fs, skb);
+	local_bh_enable();
+	release_sock(sk);
+}
+
+/*
+ * Read one message, or one part of it, into rx_buf.  Returns 1 when
+ * something was read, 0 when SCTP has nothing, < 0 at the end.
+ */
+static int funnel_sctp_read(struct funnel_sock *fs)
+{
+	struct sock *sk = fs->sk;
+	u8 cbuf[FUNNEL_SCTP_RX_CMSG];
+	struct msghdr msg = {};
+	int n, addr_len = 0;
+	struct kvec iov;
+
+	iov.iov_base = fs->rx_buf + fs->rx_len;
+	iov.iov_len = FUNNEL_MAX_FRAME + 1 - fs->rx_len;
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &iov, 1, iov.iov_len);
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	n = sk->sk_prot->recvmsg(sk, &msg, iov.iov_len, MSG_DONTWAIT,
+				 &addr_len);
+	if (n == -EAGAIN)
+		return 0;
+	if (n < 0) {
+		funnel_sctp_rx_end(fs, -n, FUNNEL_DOWN_SOCK_ERROR);
+		return n;
+	}
+	/* notifications are ours, and thrown away */
+	if (msg.msg_flags & MSG_NOTIFICATION)
+		return 1;
+	if (!n) {
+		funnel_sctp_rx_end(fs, 0, FUNNEL_DOWN_PEER_CLOSED);
+		return -EPIPE;
+	}
+
+	if (!fs->rx_len)
+		fs->rx_sid = funnel_sctp_rcv_sid(cbuf,
+						 sizeof(cbuf) - msg.msg_controllen);
+	fs->rx_len += n;
+	if (fs->rx_len > FUNNEL_MAX_FRAME) {
+		/* never buffer more: the carrier goes down */
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_sctp_rx_end(fs, EMSGSIZE, FUNNEL_DOWN_OVERSIZE);
+		return -EMSGSIZE;
+	}
+	if (!(msg.msg_flags & MSG_EOR))
+		return 1;		/* delivered in parts: more to come */
+
+	n = fs->rx_len;
+	fs->rx_len = 0;
+	funnel_sctp_rx_msg(fs, n);
+	return 1;
+}
+
+static void funnel_sctp_rx_work(struct work_struct *work)
+{
+	struct funnel_sock *fs = container_of(work, struct funnel_sock,
+					      rx_work);
+	int i;
+
+	for (i = 0; i < FUNNEL_SCTP_RX_BUDGET; i++) {
+		if (READ_ONCE(fs->closing) || READ_ONCE(fs->rx_end) ||
+		    READ_ONCE(fs->rx_paused))
+			return;
+		if (funnel_sctp_read(fs) <= 0)
+			return;
+	}
+	/* more, maybe: after the other work items */
+	queue_work(funnel_workqueue(), &fs->rx_work);
+}
+
+/* ---- funneld's recvmsg(), poll() ---- */
+
+static struct sk_buff *funnel_sctp_rx_next(struct funnel_sock *fs, bool peek)
+{
+	struct sk_buff *skb;
+
+	if (!peek)
+		return skb_dequeue(&fs->rxq);
+	spin_lock_bh(&fs->rxq.lock);
+	skb = skb_peek(&fs->rxq);
+	if (skb)
+		skb_get(skb);
+	spin_unlock_bh(&fs->rxq.lock);
+	return skb;
+}
+
+/*
+ * One whole frame a call (header and body, no prefix, no cmsg), from
+ * rxq; when the reader met the association's end and rxq is empty: 0, or
+ * once its error.
+ */
+static int funnel_sctp_recvmsg(struct socket *sock, struct msghdr *msg,
+			       size_t len, int flags)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct sock *sk = sock->sk;
+	struct funnel_sock *fs = funnel_sctp_fs(sk);
+	struct sk_buff *skb;
+	long timeo;
+	int err = 0;
+
+	if (flags & (MSG_OOB | MSG_ERRQUEUE))
+		return -EINVAL;
+
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		skb = funnel_sctp_rx_next(fs, flags & MSG_PEEK);
+		if (skb)
+			break;
+		/* pairs with funnel_sctp_rx_end(): rx_err is set before */
+		if (smp_load_acquire(&fs->rx_end)) {
+			err = -xchg(&fs->rx_err, 0);
+			break;
+		}
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (!skb)
+		return err;
+	return funnel_rx_deliver(fs, skb, msg, len, flags);
+}
+
+/* SCTP's poll, but readable when rxq is (SCTP's receive queue is ours). */
+static __poll_t funnel_sctp_poll(struct file *file, struct socket *sock,
+				 poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	struct funnel_sock *fs = funnel_sctp_fs(sk);
+	__poll_t mask;
+
+	mask = fs->orig_ops->poll(file, sock, wait);
+	mask &= ~(EPOLLIN | EPOLLRDNORM | EPOLLRDBAND | EPOLLRDHUP | EPOLLERR);
+	if (!skb_queue_empty_lockless(&fs->rxq))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	/* pairs with funnel_sctp_rx_end(), as in recvmsg() */
+	if (smp_load_acquire(&fs->rx_end)) {
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+		if (READ_ONCE(fs->rx_err))
+			mask |= EPOLLERR;
+	}
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	return mask;
+}
+
+/* ---- transmit ---- */
+
+/* Send one frame (header and body at off in buf) as one SCTP message:
+ * CTRL on SCTP stream 0, ordered; every other frame on the SCTP stream of
+ * its header, unordered iff it has the U flag; ttl_ms: PR-SCTP lifetime.
+ */
+static int funnel_sctp_send(struct sock *sk, struct msghdr *msg, size_t len,
+			    const struct funnel_hdr *hdr, u32 ttl_ms)
+{
+	u8 cbuf[FUNNEL_SCTP_TX_CMSG] __aligned(sizeof(size_t)) = {};
+	struct sctp_sndinfo *si;
+	struct sctp_prinfo *pi;
+	struct cmsghdr *c;
+	int ret;
+
+	msg->msg_control = cbuf;
+	msg->msg_controllen = CMSG_SPACE(sizeof(*si));
+	msg->msg_control_is_user = false;
+
+	c = (struct cmsghdr *)cbuf;
+	c->cmsg_level = IPPROTO_SCTP;
+	c->cmsg_type = SCTP_SNDINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(*si));
+	si = CMSG_DATA(c);
+	if (hdr->type != FUNNEL_T_CTRL) {
+		si->snd_sid = ntohs(hdr->stream);
+		if (hdr->flags & FUNNEL_F_UNORDERED)
+			si->snd_flags = SCTP_UNORDERED;
+	}
+	if (ttl_ms) {
+		c = (struct cmsghdr *)(cbuf + CMSG_SPACE(sizeof(*si)));
+		c->cmsg_level = IPPROTO_SCTP;
+		c->cmsg_type = SCTP_PRINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = CMSG_DATA(c);
+		pi->pr_policy = SCTP_PR_SCTP_TTL;
+		pi->pr_value = ttl_ms;
+		msg->msg_controllen += CMSG_SPACE(sizeof(*pi));
+	}
+	ret = sk->sk_prot->sendmsg(sk, msg, len);
+	msg->msg_control = NULL;
+	msg->msg_controllen = 0;
+	return ret;
+}
+
+/* The lifetime of a kernel frame: DATA of a stream with pr-ttl-ms. */
+static u32 funnel_sctp_ttl(struct funnel_sock *fs, const struct funnel_hdr *hdr)
+{
+	struct funnel_stream *st;
+	u32 ttl = 0;
+
+	if (hdr->type != FUNNEL_T_DATA)
+		return 0;
+	rcu_read_lock();
+	st = funnel_stream_lookup(fs, ntohs(hdr->stream));
+	if (st)
+		ttl = st->pr_ttl_ms;
+	rcu_read_unlock();
+	return ttl;
+}
+
+/* A frame of the kernel's (length prefix, header, body) to SCTP, without
+ * waiting.  Process context (tx_work, close).
+ */
+static int funnel_sctp_send_frame(struct funnel_sock *fs, struct sk_buff *skb)
+{
+	unsigned int len = skb->len - FUNNEL_LEN_PREFIX;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct funnel_hdr hdr;
+	struct kvec iov;
+
+	if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, &hdr, sizeof(hdr)))
+		return -EINVAL;
+	if (skb_is_nonlinear(skb)) {
+		if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, fs->tx_buf, len))
+			return -EINVAL;
+		iov.iov_base = fs->tx_buf;
+	} else {
+		iov.iov_base = skb->data + FUNNEL_LEN_PREFIX;
+	}
+	iov.iov_len = len;
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
+	return funnel_sctp_send(fs->sk, &msg, len, &hdr,
+				funnel_sctp_ttl(fs, &hdr));
+}
+
+/* Send what is queued until SCTP has no room: CTRL-queue first. */
+static void funnel_sctp_tx_push(struct funnel_sock *fs)
+{
+	struct sk_buff *skb;
+	bool ctrl;
+	int ret;
+
+	while (!READ_ONCE(fs->tx_broken)) {
+		ctrl = true;
+		skb = skb_dequeue(&fs->txq_ctrl);
+		if (!skb) {
+			ctrl = false;
+			skb = skb_dequeue(&fs->txq);
+		}
+		if (!skb)
+			return;
+
+		ret = funnel_sctp_send_frame(fs, skb);
+		if (ret == -EAGAIN) {
+			/* still counted: a wake-up meanwhile queues us */
+			skb_queue_head(ctrl ? &fs->txq_ctrl : &fs->txq, skb);
+			return;
+		}
+		atomic_sub(skb->truesize, funnel_tx_count(fs, ctrl));
+		if (ret >= 0) {
+			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
+			funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
+					skb->len - FUNNEL_LEN_PREFIX);
+			consume_skb(skb);
+			continue;
+		}
+		kfree_skb(skb);
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		/* this frame alone: no memory, or a stream SCTP refuses */
+		if (ret == -ENOMEM || ret == -EINVAL || ret == -EMSGSIZE)
+			continue;
+		/* the association is gone: nothing more goes */
+		WRITE_ONCE(fs->tx_broken, true);
+		if (!READ_ONCE(fs->down_reason))
+			WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_SOCK_ERROR);
+		queue_work(funnel_workqueue(), &fs->down_work);
+	}
+}
+
+static void funnel_sctp_tx_work(struct work_struct *work)
+{
+	struct funnel_sock *fs = container_of(work, struct funnel_sock,
+					      tx_work);
+
+	if (!READ_ONCE(fs->closing))
+		funnel_sctp_tx_push(fs);
+}
+
+static bool funnel_sctp_tx_dead(const struct funnel_sock *fs)
+{
+	const struct sock *sk = fs->sk;
+
+	return READ_ONCE(fs->closing) || READ_ONCE(fs->tx_broken) ||
+	       (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	       !((1 << inet_sk_state_load(sk)) &
+		 (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
+}
+
+/* funnel_tx_frame() on an SCTP carrier: queue, tx_work sends.  Any
+ * context; consumes skb.
+ */
+int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
+			 bool prio)
+{
+	int err = 0;
+
+	if (funnel_sctp_tx_dead(fs))
+		err = -EPIPE;
+	else if (!funnel_tx_room(fs, skb->truesize, prio))
+		err = -ENOBUFS;
+	if (err) {
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		kfree_skb(skb);
+		return err;
+	}
+	atomic_add(skb->truesize, funnel_tx_count(fs, prio));
+	skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
+	queue_work(funnel_workqueue(), &fs->tx_work);
+	return 0;
+}
+
+/*
+ * funneld's sendmsg(): one whole frame (header and body, no prefix) a
+ * call, no control messages, no address; the checks of the TCP ULP's
+ * sendmsg().  SCTP waits for room as it does for any sender (MSG_DONTWAIT:
+ * -EAGAIN, then EPOLLOUT once there is room).
+ */
+static int funnel_sctp_sendmsg(struct socket *sock, struct msghdr *msg,
+			       size_t size)
+{
+	struct sock *sk = sock->sk;
+	struct funnel_sock *fs = funnel_sctp_fs(sk);
+	struct funnel_hdr hdr;
+	int ret;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EINVAL;
+	if (msg->msg_controllen || msg->msg_namelen)
+		return -EINVAL;
+	if (size < FUNNEL_HDR_LEN)
+		return -EINVAL;
+	if (size > FUNNEL_MAX_FRAME)
+		return -EMSGSIZE;
+	if (copy_from_iter(&hdr, sizeof(hdr), &msg->msg_iter) != sizeof(hdr))
+		return -EFAULT;
+	iov_iter_revert(&msg->msg_iter, sizeof(hdr));
+	if (!funnel_user_hdr_ok(fs, &hdr))
+		return -EINVAL;
+
+	ret = funnel_sctp_send(sk, msg, size, &hdr, 0);
+	if (ret >= 0) {
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
+		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES, size);
+	}
+	return ret;
+}
+
+/* ---- the socket operations: ours, the rest SCTP's ---- */
+
+/* funnel.ko reads SCTP_RCVINFO, one message at a time, whole messages */
+static bool funnel_sctp_opt_ours(int level, int optname)
+{
+	if (level != SOL_SCTP)
+		return false;
+#ifdef SCTP_EXPLICIT_EOR
+	if (optname == SCTP_EXPLICIT_EOR)
+		return true;
+#endif
+	return optname == SCTP_RECVRCVINFO ||
+	       optname == SCTP_FRAGMENT_INTERLEAVE ||
+	       optname == SCTP_INTERLEAVING_SUPPORTED;
+}
+
+static int funnel_sctp_setsockopt(struct socket *sock, int level, int optname,
+				  sockptr_t optval, unsigned int optlen)
+{
+	if (funnel_sctp_opt_ours(level, optname))
+		return -EBUSY;
+	return funnel_sctp_fs(sock->sk)->orig_ops->setsockopt(sock, level,
+							       optname, optval,
+							       optlen);
+}
+
+static int funnel_sctp_getsockopt(struct socket *sock, int level, int optname,
+				  char __user *optval, int __user *optlen)
+{
+	return funnel_sctp_fs(sock->sk)->orig_ops->getsockopt(sock, level,
+							       optname, optval,
+							       optlen);
+}
+
+static int funnel_sctp_getname(struct socket *sock, struct sockaddr *addr,
+			       int peer)
+{
+	return funnel_sctp_fs(sock->sk)->orig_ops->getname(sock, addr, peer);
+}
+
+static int funnel_sctp_ioctl(struct socket *sock, unsigned int cmd,
+			     unsigned long arg)
+{
+	return funnel_sctp_fs(sock->sk)->orig_ops->ioctl(sock, cmd, arg);
+}
+
+static int funnel_sctp_shutdown_op(struct socket *sock, int how)
+{
+	return funnel_sctp_fs(sock->sk)->orig_ops->shutdown(sock, how);
+}
+
+/*
+ * Stop the carrier's use of the socket: no callback, wake-up or work item
+ * of ours runs once this returns.  The callbacks are restored first, then
+ * the carrier is gone from sk_user_data; a callback still running saw it
+ * or calls the restored one, and a grace period covers it.
+ */
+static void funnel_sctp_stop(struct funnel_sock *fs)
+{
+	struct sock *sk = fs->sk;
+
+	lock_sock(sk);
+	fs->closing = true;
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_data_ready = fs->saved_data_ready;
+	sk->sk_write_space = fs->saved_write_space;
+	sk->sk_state_change = fs->saved_state_change;
+	rcu_assign_sk_user_data(sk, NULL);
+	write_unlock_bh(&sk->sk_callback_lock);
+	release_sock(sk);
+
+	remove_wait_queue(sk_sleep(sk), &fs->tx_wait);
+	synchronize_rcu();
+	cancel_work_sync(&fs->rx_work);
+	cancel_work_sync(&fs->tx_work);
+	/* no reader or sender runs: no new down_work */
+	cancel_work_sync(&fs->down_work);
+}
+
+/* The carrier is unregistered and stopped: drop what is queued, free. */
+static void funnel_sctp_free(struct funnel_sock *fs)
+{
+	struct sock *sk = fs->sk;
+
+	/* the streams are gone; wait for whoever still saw one (UDP
+	 * receive), then for the AEAD operations under way: their
+	 * completions use fs and may queue a frame (refused: closing)
+	 */
+	synchronize_rcu();
+	wait_var_event(&fs->inflight, !atomic_read(&fs->inflight));
+	cancel_work_sync(&fs->tx_work);
+
+	lock_sock(sk);
+	skb_queue_purge(&fs->rxq);
+	funnel_tx_purge(fs);
+	release_sock(sk);
+
+	kvfree(fs->rx_buf);
+	kvfree(fs->tx_buf);
+	kfree(fs);
+}
+
+/*
+ * funneld's close() (the last reference to the socket's file): what SCTP
+ * takes now is sent, the callbacks and SCTP's operations are restored,
+ * the carrier unregistered, the work items and AEAD operations waited
+ * for; then SCTP closes the socket.  The socket layer drops the reference
+ * on this module (our operations' owner) after we return.
+ */
+static int funnel_sctp_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct funnel_sock *fs = funnel_sctp_fs(sk);
+	const struct proto_ops *orig = fs->orig_ops;
+
+	cancel_work_sync(&fs->tx_work);
+	if (!funnel_sctp_tx_dead(fs))
+		funnel_sctp_tx_push(fs);
+	funnel_sctp_stop(fs);
+	funnel_carrier_unregister(fs, funnel_close_reason(fs));
+	funnel_sctp_free(fs);
+
+	WRITE_ONCE(sock->ops, orig);
+	return orig->release(sock);
+}
+
+#define FUNNEL_SCTP_OPS(fam)						\
+{									\
+	.family		= fam,						\
+	.owner		= THIS_MODULE,					\
+	.release	= funnel_sctp_release,				\
+	.bind		= sock_no_bind,					\
+	.connect	= sock_no_connect,				\
+	.socketpair	= sock_no_socketpair,				\
+	.accept		= sock_no_accept,				\
+	.getname	= funnel_sctp_getname,				\
+	.poll		= funnel_sctp_poll,				\
+	.ioctl		= funnel_sctp_ioctl,				\
+	.listen		= sock_no_listen,				\
+	.shutdown	= funnel_sctp_shutdown_op,			\
+	.setsockopt	= funnel_sctp_setsockopt,			\
+	.getsockopt	= funnel_sctp_getsockopt,			\
+	.sendmsg	= funnel_sctp_sendmsg,				\
+	.recvmsg	= funnel_sctp_recvmsg,				\
+	.mmap		= sock_no_mmap,					\
+}
+
+static const struct proto_ops funnel_sctp4_ops = FUNNEL_SCTP_OPS(PF_INET);
+static const struct proto_ops funnel_sctp6_ops = FUNNEL_SCTP_OPS(PF_INET6);
+
+static bool funnel_sctp_is_ours(const struct socket *sock)
+{
+	const struct proto_ops *ops = READ_ONCE(sock->ops);
+
+	return ops == &funnel_sctp4_ops || ops == &funnel_sctp6_ops;
+}
+
+/* ---- carrier-new, and its undoing ---- */
+
+static int funnel_sctp_setopt(struct sock *sk, int optname, int val)
+{
+	return sk->sk_prot->setsockopt(sk, SOL_SCTP, optname,
+				       KERNEL_SOCKPTR(&val), sizeof(val));
+}
+
+/* Can this SCTP socket be a carrier?  0, or why not in extack. */
+static int funnel_sctp_refusal(struct socket *sock,
+			       struct netlink_ext_ack *extack)
+{
+	struct sock *sk = sock->sk;
+
+	if (sk->sk_type != SOCK_STREAM) {
+		NL_SET_ERR_MSG(extack, "an SCTP carrier is a one-to-one socket (SOCK_STREAM)");
+		return -EINVAL;
+	}
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6) {
+		NL_SET_ERR_MSG(extack, "an SCTP carrier is an AF_INET or AF_INET6 socket");
+		return -EINVAL;
+	}
+	if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG(extack, "an SCTP carrier needs CAP_NET_ADMIN in its netns");
+		return -EPERM;
+	}
+	if (funnel_sctp_is_ours(sock)) {
+		NL_SET_ERR_MSG(extack, "socket is already a carrier");
+		return -EEXIST;
+	}
+	if (READ_ONCE(sk->sk_user_data)) {
+		NL_SET_ERR_MSG(extack, "socket is in use by another kernel user (sk_user_data)");
+		return -EBUSY;
+	}
+	if (inet_sk_state_load(sk) != SCTP_SS_ESTABLISHED) {
+		NL_SET_ERR_MSG(extack, "the SCTP association is not established");
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+/*
+ * carrier-new with an SCTP socket: check it, make its reads whole
+ * messages with their stream (SCTP_RCVINFO, no fragment interleave, no
+ * explicit EOR), and take it over.  Returns the carrier, not yet
+ * registered, or NULL with *errp and extack set.
+ */
+struct funnel_sock *funnel_sctp_attach(struct socket *sock,
+				       struct netlink_ext_ack *extack,
+				       int *errp)
+{
+	struct sock *sk = sock->sk;
+	struct funnel_sock *fs;
+
+	*errp = funnel_sctp_refusal(sock, extack);
+	if (*errp)
+		return NULL;
+	*errp = funnel_sctp_setopt(sk, SCTP_RECVRCVINFO, 1);
+	if (!*errp)
+		*errp = funnel_sctp_setopt(sk, SCTP_FRAGMENT_INTERLEAVE, 0);
+#ifdef SCTP_EXPLICIT_EOR
+	if (!*errp)
+		*errp = funnel_sctp_setopt(sk, SCTP_EXPLICIT_EOR, 0);
+#endif
+	if (*errp) {
+		NL_SET_ERR_MSG(extack,
+			       "cannot set SCTP_RECVRCVINFO, SCTP_FRAGMENT_INTERLEAVE, SCTP_EXPLICIT_EOR");
+		return NULL;
+	}
+
+	*errp = -ENOMEM;
+	fs = kzalloc(sizeof(*fs), GFP_KERNEL_ACCOUNT);
+	if (!fs)
+		goto nomem;
+	fs->rx_buf = kvmalloc(FUNNEL_MAX_FRAME + 1, GFP_KERNEL_ACCOUNT);
+	fs->tx_buf = kvmalloc(FUNNEL_MAX_FRAME, GFP_KERNEL_ACCOUNT);
+	if (!fs->rx_buf || !fs->tx_buf)
+		goto nomem;
+
+	fs->sk = sk;
+	fs->sctp = true;
+	fs->net = sock_net(sk);
+	fs->rx_sid = -1;
+	skb_queue_head_init(&fs->rxq);
+	skb_queue_head_init(&fs->txq);
+	skb_queue_head_init(&fs->txq_ctrl);
+	INIT_WORK(&fs->rx_work, funnel_sctp_rx_work);
+	INIT_WORK(&fs->tx_work, funnel_sctp_tx_work);
+	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
+	init_waitqueue_func_entry(&fs->tx_wait, funnel_sctp_wake);
+	xa_init(&fs->streams);
+
+	lock_sock(sk);
+	/* again, now that nothing changes under us */
+	*errp = funnel_sctp_refusal(sock, extack);
+	if (*errp) {
+		release_sock(sk);
+		goto free;
+	}
+	fs->orig_ops = sock->ops;
+	write_lock_bh(&sk->sk_callback_lock);
+	fs->saved_data_ready = sk->sk_data_ready;
+	fs->saved_write_space = sk->sk_write_space;
+	fs->saved_state_change = sk->sk_state_change;
+	rcu_assign_sk_user_data(sk, fs);
+	sk->sk_data_ready = funnel_sctp_data_ready;
+	sk->sk_write_space = funnel_sctp_write_space;
+	sk->sk_state_change = funnel_sctp_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+	/* the socket's file holds a reference on the owner of its
+	 * operations: this module from now on (its sock stays SCTP's, and
+	 * holds SCTP)
+	 */
+	__module_get(THIS_MODULE);
+	WRITE_ONCE(sock->ops, sk->sk_family == AF_INET6 ? &funnel_sctp6_ops :
+							  &funnel_sctp4_ops);
+	module_put(fs->orig_ops->owner);
+	release_sock(sk);
+
+	add_wait_queue(sk_sleep(sk), &fs->tx_wait);
+	/* what arrived before is read now */
+	queue_work(funnel_workqueue(), &fs->rx_work);
+	return fs;
+
+nomem:
+	NL_SET_ERR_MSG(extack, "no memory for the carrier");
+free:
+	if (fs) {
+		kvfree(fs->rx_buf);
+		kvfree(fs->tx_buf);
+	}
+	kfree(fs);
+	return NULL;
+}
+
+/* carrier-new failed after funnel_sctp_attach(): give the socket back as
+ * it was (the carrier is not registered).  The netlink operation holds
+ * this module.
+ */
+void funnel_sctp_detach(struct funnel_sock *fs)
+{
+	struct socket *sock = fs->sk->sk_socket;
+	const struct proto_ops *orig = fs->orig_ops;
+
+	funnel_sctp_stop(fs);
+	funnel_sctp_free(fs);
+	__module_get(orig->owner);
+	WRITE_ONCE(sock->ops, orig);
+	module_put(THIS_MODULE);
+}
+
+/* ---- what the rest of funnel.ko asks of an SCTP carrier ---- */
+
+/* The association of a registered carrier, or NULL.  Socket locked. */
+static struct sctp_association *funnel_sctp_asoc(struct funnel_sock *fs)
+{
+	struct sctp_endpoint *ep = sctp_sk(fs->sk)->ep;
+
+	if (!ep || list_empty(&ep->asocs))
+		return NULL;
+	return list_first_entry(&ep->asocs, struct sctp_association, asocs);
+}
+
+static void funnel_sctp_addr(struct funnel_addr *a, const union sctp_addr *sa)
+{
+	a->family = sa->sa.sa_family;
+	if (a->family == AF_INET6) {
+		a->v6 = sa->v6.sin6_addr;
+		a->port = sa->v6.sin6_port;
+	} else {
+		a->v4 = sa->v4.sin_addr.s_addr;
+		a->port = sa->v4.sin_port;
+	}
+}
+
+/* The addresses of the association's primary path (the socket's own are
+ * those it was bound to, often the any address): false if it has none.
+ */
+bool funnel_sctp_addrs(struct funnel_sock *fs, struct funnel_addr *local,
+		       struct funnel_addr *remote)
+{
+	struct sctp_association *asoc;
+	struct sctp_transport *t;
+	bool ret = false;
+
+	memset(local, 0, sizeof(*local));
+	memset(remote, 0, sizeof(*remote));
+	lock_sock(fs->sk);
+	asoc = funnel_sctp_asoc(fs);
+	t = asoc ? asoc->peer.primary_path : NULL;
+	if (t) {
+		funnel_sctp_addr(local, &t->saddr);
+		local->port = inet_sk(fs->sk)->inet_sport;
+		funnel_sctp_addr(remote, &t->ipaddr);
+		ret = local->family == remote->family;
+	}
+	release_sock(fs->sk);
+	return ret;
+}
+
+/* stream-new: the stream's SCTP stream must exist both ways. */
+int funnel_sctp_stream_check(struct funnel_sock *fs, u16 id,
+			     struct netlink_ext_ack *extack)
+{
+	struct sctp_association *asoc;
+	unsigned int n = 0;
+	bool up;
+
+	lock_sock(fs->sk);
+	asoc = funnel_sctp_asoc(fs);
+	up = !!asoc;
+	if (asoc)
+		n = min(asoc->stream.outcnt, asoc->stream.incnt);
+	release_sock(fs->sk);
+
+	if (!up) {
+		NL_SET_ERR_MSG(extack, "the carrier's association is gone");
+		return -ENOTCONN;
+	}
+	if (id >= n) {
+		funnel_set_err_msg_streams(extack, id, n);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+static u64 funnel_sctp_pr_sum(const __u64 *a, const __u64 *b)
+{
+	u64 n = 0;
+	int i;
+
+	for (i = 0; i <= SCTP_PR_INDEX(MAX); i++)
+		n += a[i] + b[i];
+	return n;
+}
+
+/* Messages the association abandoned (PR-SCTP), sent or not yet sent: of
+ * SCTP stream sid, or all of them (sid < 0).  Process context.
+ */
+u64 funnel_sctp_abandoned(struct funnel_sock *fs, int sid)
+{
+	struct sctp_association *asoc;
+	struct sctp_stream_out *so;
+	u64 n = 0;
+
+	lock_sock(fs->sk);
+	asoc = funnel_sctp_asoc(fs);
+	if (asoc && sid < 0) {
+		n = funnel_sctp_pr_sum(asoc->abandoned_sent,
+				       asoc->abandoned_unsent);
+	} else if (asoc && sid < asoc->stream.outcnt) {
+		so = SCTP_SO(&asoc->stream, sid);
+		if (so && so->ext)
+			n = funnel_sctp_pr_sum(so->ext->abandoned_sent,
+					       so->ext->abandoned_unsent);
+	}
+	release_sock(fs->sk);
+	return n;
+}
+
+/*
+ * The carrier's owner went away: end the association.  SCTP offers a
+ * module no abort: sctp_primitive_ABORT() is not exported, sendmsg()
+ * refuses SCTP_ABORT on a one-to-one socket, and SCTP has no
+ * diag_destroy.  So it is shut down (SHUTDOWN: what was sent is still
+ * delivered, then the peer sees the end), as shutdown(SHUT_WR) would.
+ */
+void funnel_sctp_shutdown(struct sock *sk)
+{
+	lock_sock(sk);
+	if (sk->sk_state == SCTP_SS_ESTABLISHED) {
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SEND_SHUTDOWN);
+		sk->sk_prot->shutdown(sk, SEND_SHUTDOWN);
+	}
+	release_sock(sk);
+}
