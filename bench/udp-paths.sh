@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Benchmark: UDP through Funnel's kernel path, through funneld's
 # userspace path, through a plain userspace UDP-over-TCP relay (socat),
-# and direct, in one VM run; prints rates and the ratios between them.
+# and direct, in one VM run; the same through an SCTP carrier on
+# funnel.ko's path and on funneld's; prints rates and the ratios.
 # Not a test: it never fails on a number.
 #
 #   bench/udp-paths.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
@@ -26,7 +27,7 @@ if [ -z "${FUNNEL_TOP:-}" ]; then
 fi
 
 secs=${BENCH_SECS:-5}
-export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl:$PATH
+export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 W=$(mktemp -d)
 modprobe funnel
@@ -54,7 +55,20 @@ printf 'listen 10.99.0.2:7500\nplaintext\nservice add rr udp 127.0.0.1:7001\nser
 printf 'plaintext\npeer add s 10.99.0.2:7500 carrier tcp\nmap add udp 127.0.0.1:8003 peer s service rr\nmap add udp 127.0.0.1:8103 peer s service ow\n' >"$W/uc.conf"
 ip netns exec fs funneld -f --datapath user -l warning -c "$W/us.conf" -s "$W/us.sock" 2>"$W/us.log" &
 ip netns exec fc funneld -f --datapath user -l warning -c "$W/uc.conf" -s "$W/uc.sock" 2>"$W/uc.log" &
-sleep 2
+# (d) SCTP carriers through funneld: funnel.ko's path and funneld's
+# (plaintext, lifetime 0: the numbers compare forwarding, not PR-SCTP)
+modprobe sctp
+sctp_pair() { # NAME PORT DATAPATH CLIENT-RR-PORT CLIENT-OW-PORT
+	printf 'listen 10.99.0.2:%s\nplaintext\nservice add rr udp 127.0.0.1:7001 lifetime 0\nservice add ow udp 127.0.0.1:%s lifetime 0\n' \
+		"$2" "$((7300 + $2 % 10))" >"$W/$1s.conf"
+	printf 'plaintext\npeer add s 10.99.0.2:%s carrier sctp\nmap add udp 127.0.0.1:%s peer s service rr lifetime 0\nmap add udp 127.0.0.1:%s peer s service ow lifetime 0\n' \
+		"$2" "$4" "$5" >"$W/$1c.conf"
+	ip netns exec fs funneld -f --datapath "$3" -l warning -c "$W/$1s.conf" -s "$W/$1s.sock" 2>"$W/$1s.log" &
+	ip netns exec fc funneld -f --datapath "$3" -l warning -c "$W/$1c.conf" -s "$W/$1c.sock" 2>"$W/$1c.log" &
+}
+sctp_pair sk 7601 kernel 8004 8104
+sctp_pair su 7602 user 8005 8105
+sleep 4
 
 rate() { sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p' | tail -n 1; }
 rr() { ip netns exec fc udp_pump rr "$@" -t "$secs" -w 1 -T 1000 2>&1 | rate; }
@@ -73,6 +87,9 @@ k_rr=$(rr 127.0.0.1 8001); s_rr=$(rr 127.0.0.1 8002); d_rr=$(rr 10.99.0.3 7002)
 u_rr=$(rr 127.0.0.1 8003)
 k_ow=$(oneway 8101 127.0.0.1 7101); s_ow=$(oneway 8102 127.0.0.1 7102)
 u_ow=$(oneway 8103 127.0.0.1 7201)
+sk_rr=$(rr 127.0.0.1 8004); su_rr=$(rr 127.0.0.1 8005)
+sk_ow=$(oneway 8104 127.0.0.1 7301); su_ow=$(oneway 8105 127.0.0.1 7302)
+sk_dp=$(ip netns exec fc funnelctl -s "$W/skc.sock" show 2>/dev/null | sed -n 's/^carrier s: up, \([a-z-]*\) .*datapath \([a-z]*\).*/\1 \2/p')
 d_ow=$(ip netns exec fs udp_pump sink 10.99.0.3 7103 -t "$secs" >"$W/dsink" 2>&1 &
 	sleep 0.3; ip netns exec fc udp_pump blast 10.99.0.3 7103 -t "$secs" -s 64 >/dev/null 2>&1
 	sleep 0.5; pkill -f 'sink 10.99.0.3 7103'; sleep 0.2; rate <"$W/dsink")
@@ -81,11 +98,15 @@ ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a
 printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
 printf '%-28s %12s %12s\n' "funnel kernel path" "${k_rr:-0}" "${k_ow:-0}"
 printf '%-28s %12s %12s\n' "funneld userspace path" "${u_rr:-0}" "${u_ow:-0}"
+printf '%-28s %12s %12s\n' "sctp, kernel path (${sk_dp:-?})" "${sk_rr:-0}" "${sk_ow:-0}"
+printf '%-28s %12s %12s\n' "sctp, funneld userspace path" "${su_rr:-0}" "${su_ow:-0}"
 printf '%-28s %12s %12s\n' "socat UDP-over-TCP relay" "${s_rr:-0}" "${s_ow:-0}"
 printf '%-28s %12s %12s\n' "direct (no tunnel)" "${d_rr:-0}" "${d_ow:-0}"
 echo "ratio kernel/socat:  rr $(ratio "$k_rr" "$s_rr")  one-way $(ratio "$k_ow" "$s_ow")"
 echo "ratio kernel/user:   rr $(ratio "$k_rr" "$u_rr")  one-way $(ratio "$k_ow" "$u_ow")"
 echo "ratio user/socat:    rr $(ratio "$u_rr" "$s_rr")  one-way $(ratio "$u_ow" "$s_ow")"
 echo "ratio kernel/direct: rr $(ratio "$k_rr" "$d_rr")  one-way $(ratio "$k_ow" "$d_ow")"
+echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
+echo "sctp/tcp (kernel):   rr $(ratio "$sk_rr" "$k_rr")  one-way $(ratio "$sk_ow" "$k_ow")"
 sites_down
 rm -rf "$W"

@@ -57,7 +57,7 @@ if [ "${1:-}" != --in-vm ]; then
 	 Inside it, two network namespaces stand for two sites, joined by a
 	 veth "wire":
 
-	   provider 10.0.0.1, fd00::1  <---- one Funnel carrier (TCP 9899) ---->  hoster 10.0.0.2, fd00::2
+	   provider 10.0.0.1, fd00::1  <---- one Funnel carrier (SCTP 9899) --->  hoster 10.0.0.2, fd00::2
 	     dig, radclient                                                         dnsmasq :53, freeradius :1812
 	     funneld: identity provider@FUNNEL.TEST,                                krb5kdc: realm FUNNEL.TEST (throwaway)
 	       peer hoster, principal funnel/hoster                                 funneld: identity funnel/hoster, listen :9899
@@ -181,7 +181,7 @@ fd_start hoster hoster "$conf_h" -n hoster || fail "funneld did not start in hos
 step "provider: funneld, then two maps added with funnelctl while it runs"
 conf_p="# /tmp/funnel-demo/provider.conf
 identity provider keytab $KRB/provider.keytab
-peer add hoster 10.0.0.2 carrier tcp principal funnel/hoster"
+peer add hoster 10.0.0.2 principal funnel/hoster"
 echo "$conf_p" | sed 's/^/    /'
 echo "  $ ip netns exec provider funneld -f -c $SVC_DIR/provider.conf -s $SVC_DIR/provider.sock -n provider &"
 fd_start provider provider "$conf_p" -n provider || fail "funneld did not start in provider"
@@ -218,9 +218,9 @@ echo "$rad" | sed 's/^/  /'
 step "On the wire: a capture of the carrier while one query goes through"
 secret=nobody-reads-this.funnel.test
 cap=$SVC_DIR/carrier.pcap
-echo "  \$ ip netns exec hoster tcpdump -i wire -w $cap tcp port 9899 &    (and on hoster's lo: udp port 53)"
+echo "  \$ ip netns exec hoster tcpdump -i wire -w $cap sctp or port 9899 &    (and on hoster's lo: udp port 53)"
 rm -f "$cap" "$cap.lo"
-ip netns exec hoster tcpdump --immediate-mode -U -s 0 -i wire -w "$cap" tcp port 9899 >/dev/null 2>"$cap.err" &
+ip netns exec hoster tcpdump --immediate-mode -U -s 0 -i wire -w "$cap" sctp or port 9899 >/dev/null 2>"$cap.err" &
 tpid=$!
 ip netns exec hoster tcpdump --immediate-mode -U -s 0 -i lo -w "$cap.lo" udp port 53 >/dev/null 2>"$cap.lo.err" &
 tpid_lo=$!
@@ -233,16 +233,17 @@ ip netns exec provider dig @127.0.0.1 -p 5300 +short +tries=2 +time=2 "$secret" 
 sleep 1
 kill "$tpid" "$tpid_lo" 2>/dev/null
 wait "$tpid" "$tpid_lo" 2>/dev/null
-echo "  \$ tcpdump -r $cap -nn -q -t      (the segments of 70 bytes or more)"
-segs=$(tcpdump -r "$cap" -nn -q -t 2>/dev/null)
-echo "$segs" | awk '$NF + 0 >= 70' | head -n 6 | sed 's/^/    /'
-small=$(echo "$segs" | awk '$NF + 0 > 0 && $NF + 0 < 70 { print $NF }')
-[ -n "$small" ] && echo "    (and $(echo "$small" | wc -l) smaller ones, of $(echo "$small" | sort -nu | paste -sd/) bytes)"
+echo "  \$ tcpdump -r $cap -nn -q -t      (the packets of 120 bytes or more: the sealed query and answer)"
+# the packets' lengths (whatever the carrier: SCTP, SCTP in UDP, TCP)
+segs=$(tcpdump -r "$cap" -nn -q -t -e 2>/dev/null | sed -n 's/.*, length \([0-9]*\): \(.*\)/\1 \2/p')
+echo "$segs" | awk '$1 + 0 >= 120' | cut -d' ' -f2- | head -n 6 | sed 's/^/    /'
+small=$(echo "$segs" | awk '$1 + 0 > 0 && $1 + 0 < 120 { print $1 }')
+[ -n "$small" ] && echo "    (and $(echo "$small" | wc -l) smaller ones, of $(echo "$small" | sort -nu | paste -sd/) bytes: acknowledgements)"
 echo "  \$ tcpdump -r $cap.lo -nn -t      (hoster's lo: funneld <-> dnsmasq)"
 tcpdump -r "$cap.lo" -nn -t 2>/dev/null | head -n 4 | sed 's/^/    /'
 # the sealed query and answer are on the wire (frames at least as long
 # as the 70-byte DNS messages), and the name is nowhere in them
-sealed_segs=$(echo "$segs" | awk '$NF + 0 >= 70' | wc -l)
+sealed_segs=$(echo "$segs" | awk '$1 + 0 >= 120' | wc -l)
 on_wire=$(grep -ac "${secret%%.*}" "$cap" 2>/dev/null)
 on_lo=$(grep -ac "${secret%%.*}" "$cap.lo" 2>/dev/null)
 echo "  \"${secret%%.*}\" in the carrier capture: ${on_wire:-0} times ($sealed_segs sealed DNS segments);" \

@@ -10,6 +10,7 @@
 # links goes down; PR-SCTP abandons datagrams older than their lifetime
 # while the link is stalled.
 modprobe sctp
+modprobe funnel
 # shellcheck source=../lib/services.sh
 . "$FUNNEL_TOP/selftests/lib/services.sh"
 # shellcheck source=../lib/kdc.sh
@@ -58,13 +59,18 @@ t74_up() {
 	return 1
 }
 
-# t74_services WHAT KIND: DNS and RADIUS answered, sealed, over KIND
+# t74_services WHAT KIND [DP-C/DP-S]: DNS and RADIUS answered, sealed,
+# over KIND (on those data paths)
 t74_services() {
-	local out
+	local out dp
 	check "sctp $1: the carrier is $2 on both sides, sealed (key generation 1)" \
 		fd_json C "carrier('s').get('transport') == '$2' and stream('dns').get('key_generation') == 1"
 	check "sctp $1: the server's carrier is $2 too" \
 		fd_json S "carrier().get('transport') == '$2'"
+	if [ -n "${3:-}" ]; then
+		dp=$(fd_json C "carrier('s').get('datapath')")/$(fd_json S "carrier().get('datapath')")
+		check "sctp $1: data paths $dp (client/server)" test "$dp" = "$3"
+	fi
 	out=$(svc_dig_many fc 127.0.0.1 5300 100) && ok "sctp $1: 100 dig queries answered: $out" ||
 		not_ok "sctp $1: 100 dig queries: $out"
 	if out=$(svc_radauth fc 127.0.0.1 18120); then
@@ -75,7 +81,7 @@ t74_services() {
 }
 
 t74_main() {
-	local out cap pid n s1 s2 i ids
+	local out cap pid n s1 s2 i ids kid sid q
 
 	svc_init
 	if kdc_start "$SVC_DIR/krb" 10.99.0.2 fs &&
@@ -140,6 +146,21 @@ for line in sys.stdin:
 	fi
 	check "sctp over udp: show names the encapsulation port" \
 		sh -c "funnelctl -s $SVC_DIR/S.sock show | grep -q 'sctp-udp on udp 9899'"
+
+	# ---- funnel.ko carries SCTP: kernel on both sides, and mixed
+	if t74_up "kernel/kernel" 10.99.0.2 sctp kernel kernel; then
+		t74_services "native, kernel/kernel" sctp kernel/kernel
+		read -r kid sid < <(fd_json C "[carrier('s').get('kernel_id'), stream('echo').get('id')]" | tr '\n' ' ')
+		out=$(nlget fc pr-ttl-ms stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
+		check "sctp kernel/kernel: funnel.ko has the echo stream with its 300 ms lifetime (pr-ttl-ms ${out:-none})" \
+			test "$out" = 300
+		out=$(nlget fc transport carrier-get carrier-id=u32:"$kid")
+		check "sctp kernel/kernel: funnel.ko's carrier is sctp (transport ${out:-none})" test "$out" = 2
+	fi
+	t74_up "mixed" 10.99.0.2 sctp kernel user &&
+		t74_services "native, kernel client/user server" sctp kernel/user
+	t74_up "over udp, kernel/kernel" 10.99.0.2 sctp-udp kernel kernel &&
+		t74_services "over udp, ipv4, kernel/kernel" sctp-udp kernel/kernel
 
 	# ---- malformed input from a raw SCTP peer (plaintext server)
 	if fd_start R fs "plaintext

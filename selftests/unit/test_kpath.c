@@ -153,7 +153,7 @@ static void test_stream_new_sent(void **state)
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin->sin_port = htons(5300);
-	ret = kpath_stream_new(&k, 1, 1, FUNNEL_STREAM_UDP_LISTEN, true, &ss,
+	ret = kpath_stream_new(&k, 1, 1, FUNNEL_STREAM_UDP_LISTEN, true, 0, &ss,
 			       &key, err, sizeof(err));
 	assert_true(ret < 0);
 	assert_int_equal(sends_with_key, 1);
@@ -173,7 +173,7 @@ static void test_stream_new_unsent(void **state)
 
 	(void)state;
 	reset();
-	ret = kpath_stream_new(&k, 1, 1, FUNNEL_STREAM_UDP_LISTEN, true, &ss,
+	ret = kpath_stream_new(&k, 1, 1, FUNNEL_STREAM_UDP_LISTEN, true, 0, &ss,
 			       &key, err, sizeof(err));
 	assert_int_equal(ret, -EMSGSIZE);
 	assert_int_equal(sends, 0);

@@ -43,6 +43,10 @@
 #define SCTP_RTO_MAX_MS		3000
 #define SCTP_HB_INTERVAL_MS	1000
 #define SCTP_PATH_MAX_RETRANS	3
+/* a SACK waits at most this long (the default, 200 ms, equals the lowest
+ * RTO: a datagram answered by nothing would be sent again for nothing)
+ */
+#define SCTP_SACK_DELAY_MS	40
 
 /* Options every carrier socket needs before connect() or listen(). */
 int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
@@ -75,6 +79,9 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 		.spp_pathmaxrxt = SCTP_PATH_MAX_RETRANS,
 		.spp_flags = SPP_HB_ENABLE,
 	};
+	struct sctp_sack_info sack = { .sack_assoc_id = SCTP_FUTURE_ASSOC,
+				       .sack_delay = SCTP_SACK_DELAY_MS,
+				       .sack_freq = 2 };
 	struct sctp_event ev = { .se_assoc_id = SCTP_FUTURE_ASSOC,
 				 .se_type = SCTP_PEER_ADDR_CHANGE, .se_on = 1 };
 	int one = 1;
@@ -92,6 +99,8 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 		goto fail;
 	}
 	if (setsockopt(fd, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto)) ||
+	    setsockopt(fd, IPPROTO_SCTP, SCTP_DELAYED_SACK, &sack,
+		       sizeof(sack)) ||
 	    setsockopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp,
 		       sizeof(pp))) {
 		what = "SCTP timers";

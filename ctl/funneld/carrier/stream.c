@@ -127,8 +127,8 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 
 		if (c->kernel) {
 			if (kpath_stream_new(&c->d->kp, c->kid, cs->id,
-					     FUNNEL_STREAM_USER, false, NULL,
-					     NULL, err, errlen))
+					     FUNNEL_STREAM_USER, false, 0,
+					     NULL, NULL, err, errlen))
 				return -1;
 			cs->in_kernel = true;
 		}
@@ -145,9 +145,11 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		};
 
 		if (c->kernel) {
+			uint32_t ttl = c->ops->protocol == IPPROTO_SCTP ?
+				       cs->lifetime_ms : 0;
 			int ret = kpath_stream_new(&c->d->kp, c->kid, cs->id,
-						   kind, cs->unordered, ss,
-						   key, err, errlen);
+						   kind, cs->unordered, ttl,
+						   ss, key, err, errlen);
 
 			csec_forget_keys(cs);
 			if (ret)

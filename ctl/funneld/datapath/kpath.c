@@ -54,7 +54,7 @@ bool kpath_has_sctp(struct kpath *k)
 		if (!funnel_info_get(&k->g, &info) && info.has_caps)
 			k->caps = info.caps;
 	}
-	return k->open && (k->caps & (1U << 2));	/* FUNNEL_CAP_SCTP */
+	return k->open && (k->caps & FUNNEL_CAP_SCTP);
 }
 
 void kpath_close(struct kpath *k)
@@ -160,7 +160,7 @@ static int put_keyconf(struct nl_msg *req, uint32_t slot,
 }
 
 int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
-		     int kind, bool unordered,
+		     int kind, bool unordered, uint32_t pr_ttl_ms,
 		     const struct sockaddr_storage *addr,
 		     const struct kpath_key *key,
 		     char *err, size_t errlen)
@@ -178,6 +178,8 @@ int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		bad |= put_addr(req, addr, kind == FUNNEL_STREAM_UDP_CONNECT) < 0;
 	if (unordered)
 		bad |= nla_put_flag(req, FUNNEL_A_UNORDERED) < 0;
+	if (pr_ttl_ms)
+		bad |= nla_put_u32(req, FUNNEL_A_PR_TTL_MS, pr_ttl_ms) < 0;
 	if (key)
 		bad |= put_keyconf(req, FUNNEL_KEY_SLOT_PRIMARY, key) < 0;
 	if (bad) {

@@ -38,16 +38,21 @@ void kpath_close(struct kpath *k);
 /* Does funnel.ko take SCTP carriers (kpath open)? */
 bool kpath_has_sctp(struct kpath *k);
 
-/* Hand a TCP socket that has the ULP to the kernel; *id gets its id. */
+/*
+ * Hand a carrier socket to the kernel (TCP: with the ULP attached; SCTP:
+ * the association up); *id gets its id.
+ */
 int kpath_carrier_new(struct kpath *k, int fd, uint32_t *id,
 		      char *err, size_t errlen);
 
 /*
  * A udp-listen (addr: local address to bind), udp-connect (addr: the
- * target) or user (addr NULL: its frames go to funneld) stream.
+ * target) or user (addr NULL: its frames go to funneld) stream;
+ * pr_ttl_ms: the PR-SCTP lifetime of its datagrams on an SCTP carrier
+ * (0: none, and for user streams).
  */
 int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
-		     int kind, bool unordered,
+		     int kind, bool unordered, uint32_t pr_ttl_ms,
 		     const struct sockaddr_storage *addr,
 		     const struct kpath_key *key,
 		     char *err, size_t errlen);
