@@ -242,7 +242,6 @@ void funnel_tx_purge(struct funnel_sock *fs);
 struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 				       struct netlink_ext_ack *extack,
 				       int *errp);
-void funnel_sctp_detach(struct funnel_sock *fs);
 int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 			 bool prio);
 int funnel_sctp_stream_check(struct funnel_sock *fs, u16 id,

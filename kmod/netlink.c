@@ -256,8 +256,10 @@ int funnel_nl_carrier_new_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 
 out_detach:
-	if (sctp)
-		funnel_sctp_detach(fs);
+	/* an SCTP socket stays taken over, unregistered, as a TCP socket
+	 * keeps its ULP: its operations may be in use by now, and
+	 * funneld's close() gives it back
+	 */
 out_free:
 	nlmsg_free(msg);
 out_put:

@@ -249,9 +249,9 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 static int funnel_sctp_read(struct funnel_sock *fs)
 {
 	struct sock *sk = fs->sk;
-	u8 cbuf[FUNNEL_SCTP_RX_CMSG];
+	u8 cbuf[FUNNEL_SCTP_RX_CMSG] __aligned(8);
 	struct msghdr msg = {};
-	int n, addr_len = 0;
+	int n, sid, addr_len = 0;
 	struct kvec iov;
 
 	iov.iov_base = fs->rx_buf + fs->rx_len;
@@ -275,9 +275,17 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 		return -EPIPE;
 	}
 
+	sid = funnel_sctp_rcv_sid(cbuf, sizeof(cbuf) - msg.msg_controllen);
+	if (fs->rx_len && sid != fs->rx_sid) {
+		/* the message in parts was given up (its rest abandoned):
+		 * what came of it is dropped, this part starts a new one
+		 */
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		memmove(fs->rx_buf, fs->rx_buf + fs->rx_len, n);
+		fs->rx_len = 0;
+	}
 	if (!fs->rx_len)
-		fs->rx_sid = funnel_sctp_rcv_sid(cbuf,
-						 sizeof(cbuf) - msg.msg_controllen);
+		fs->rx_sid = sid;
 	fs->rx_len += n;
 	if (fs->rx_len > FUNNEL_MAX_FRAME) {
 		/* never buffer more: the carrier goes down */
@@ -538,10 +546,12 @@ static bool funnel_sctp_tx_dead(const struct funnel_sock *fs)
 {
 	const struct sock *sk = fs->sk;
 
+	/* SCTP sends nothing new once the peer's SHUTDOWN came (its
+	 * CLOSING, TCP's CLOSE_WAIT): the reader ends the carrier
+	 */
 	return READ_ONCE(fs->closing) || READ_ONCE(fs->tx_broken) ||
 	       (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
-	       !((1 << inet_sk_state_load(sk)) &
-		 (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
+	       inet_sk_state_load(sk) != TCP_ESTABLISHED;
 }
 
 /* funnel_tx_frame() on an SCTP carrier: queue, tx_work sends.  Any
@@ -718,9 +728,13 @@ static int funnel_sctp_release(struct socket *sock)
 	struct funnel_sock *fs = funnel_sctp_fs(sk);
 	const struct proto_ops *orig = fs->orig_ops;
 
-	cancel_work_sync(&fs->tx_work);
-	if (!funnel_sctp_tx_dead(fs))
-		funnel_sctp_tx_push(fs);
+	/* what SCTP takes now goes, pushed by the sender work alone (one
+	 * sender at a time: it owns tx_buf)
+	 */
+	if (!funnel_sctp_tx_dead(fs)) {
+		queue_work(funnel_workqueue(), &fs->tx_work);
+		flush_work(&fs->tx_work);
+	}
 	funnel_sctp_stop(fs);
 	funnel_carrier_unregister(fs, funnel_close_reason(fs));
 	funnel_sctp_free(fs);
@@ -859,6 +873,16 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 		release_sock(sk);
 		goto free;
 	}
+	/* the socket's file holds a reference on the owner of its
+	 * operations: this module from now on (its sock stays SCTP's, and
+	 * holds SCTP); none while the module is going away
+	 */
+	if (!try_module_get(THIS_MODULE)) {
+		release_sock(sk);
+		NL_SET_ERR_MSG(extack, "funnel.ko is being unloaded");
+		*errp = -ENODEV;
+		goto free;
+	}
 	fs->orig_ops = sock->ops;
 	write_lock_bh(&sk->sk_callback_lock);
 	fs->saved_data_ready = sk->sk_data_ready;
@@ -869,11 +893,6 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	sk->sk_write_space = funnel_sctp_write_space;
 	sk->sk_state_change = funnel_sctp_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
-	/* the socket's file holds a reference on the owner of its
-	 * operations: this module from now on (its sock stays SCTP's, and
-	 * holds SCTP)
-	 */
-	__module_get(THIS_MODULE);
 	WRITE_ONCE(sock->ops, sk->sk_family == AF_INET6 ? &funnel_sctp6_ops :
 							  &funnel_sctp4_ops);
 	module_put(fs->orig_ops->owner);
@@ -893,22 +912,6 @@ free:
 	}
 	kfree(fs);
 	return NULL;
-}
-
-/* carrier-new failed after funnel_sctp_attach(): give the socket back as
- * it was (the carrier is not registered).  The netlink operation holds
- * this module.
- */
-void funnel_sctp_detach(struct funnel_sock *fs)
-{
-	struct socket *sock = fs->sk->sk_socket;
-	const struct proto_ops *orig = fs->orig_ops;
-
-	funnel_sctp_stop(fs);
-	funnel_sctp_free(fs);
-	__module_get(orig->owner);
-	WRITE_ONCE(sock->ops, orig);
-	module_put(THIS_MODULE);
 }
 
 /* ---- what the rest of funnel.ko asks of an SCTP carrier ---- */

@@ -351,8 +351,21 @@ def owner(addr, port):
     s.connect((addr, port))
     rc, out = carrier_new(s.fileno(), ["socket-owner=flag"])
     ok(rc == 0, "carrier-new with socket-owner", out)
-    # the child (the owner) has exited: the association is shut down
-    time.sleep(1)
+    # the child (the owner) has exited: funnel.ko shuts the association
+    # down while this socket is still open (SCTP_STATUS leaves
+    # ESTABLISHED, or the association is gone)
+    state = None
+    for _ in range(50):
+        try:
+            st = s.getsockopt(132, 14, 256)     # SCTP_STATUS
+            state = struct.unpack_from("=i", st, 4)[0]
+        except OSError:
+            state = "gone"
+        if state != 4:                          # SCTP_ESTABLISHED
+            break
+        time.sleep(0.1)
+    ok(state != 4, "socket owner gone: funnel.ko shut the association down, the socket still open",
+       "state %r" % (state,))
     s.close()
     return 0
 

@@ -237,7 +237,8 @@ static void test_caps_format(void **state)
 	assert_string_equal(tiny, "aes-256");
 	assert_string_equal(funnel_cap_name(0), "aes-256-gcm");
 	assert_string_equal(funnel_cap_name(1), "ipv6");
-	assert_null(funnel_cap_name(2));
+	assert_string_equal(funnel_cap_name(2), "sctp");
+	assert_null(funnel_cap_name(3));
 	assert_null(funnel_cap_name(40));
 }
 
