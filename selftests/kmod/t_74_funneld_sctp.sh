@@ -80,6 +80,52 @@ t74_services() {
 	fi
 }
 
+# t74_trials: what operators do to a kernel SCTP carrier that is up.
+# The KDC goes away: open streams keep their keys and answer, a map added
+# meanwhile opens on the tickets funneld holds.  kill -9 of the server
+# under load: funnel.ko keeps nothing of the dead daemon's association,
+# a new server on the same port is reached again over sctp.
+t74_trials() {
+	local out n a load t0 secs
+
+	kdc_down
+	fd_ctl C map add udp 127.0.0.1:7398 peer s service echo >/dev/null 2>&1
+	if fd_wait C 15 "map_(7398).get('state') == 'open'" &&
+	   out=$(svc_dig_many fc 127.0.0.1 5300 20) &&
+	   ip netns exec fc udp_pump rr 127.0.0.1 7398 -n 50 -T 1000 >/dev/null 2>&1; then
+		ok "sctp trial: KDC down: dns answers ($out), a map added meanwhile opens and echoes 50/50"
+	else
+		not_ok "sctp trial: KDC down (dns ${out:-?}; map $(fd_json C "map_(7398)"))"
+		t74_logs C S
+	fi
+	kdc_up
+	fd_ctl C map del udp 127.0.0.1:7398 >/dev/null 2>&1
+
+	ip netns exec fc udp_pump rr 127.0.0.1 7400 -t 4 -w 4 -T 300 >/dev/null 2>&1 &
+	load=$!
+	sleep 1
+	svc_stop S KILL
+	n=$(ip netns exec fs funnel-nl raw --dump carrier-get | grep -c carrier-id)
+	check "sctp trial: kill -9 of the server under load: no carrier of it left in funnel.ko ($n)" \
+		test "$n" = 0
+	t0=$(date +%s.%N)
+	fd_start S fs "$(t74_conf_s)" --datapath kernel -n site-s
+	while :; do
+		a=$(ip netns exec fc dig @127.0.0.1 -p 5300 +short +tries=1 +time=1 www.funnel.test 2>/dev/null)
+		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+		[ "$a" = "$SVC_DNS_ANSWER" ] && break
+		[ "${secs%.*}" -ge 20 ] && break
+	done
+	wait $load
+	if [ "$a" = "$SVC_DNS_ANSWER" ] &&
+	   fd_wait C 10 "carrier('s').get('transport') == 'sctp' and carrier('s').get('datapath') == 'kernel' and $t74_open"; then
+		ok "sctp trial: server restarted after kill -9: dns answers again after ${secs}s over sctp in the kernel (reconnects $(fd_json C "carrier('s').get('reconnects')"))"
+	else
+		not_ok "sctp trial: server restarted after kill -9: no dns answer or not sctp/kernel within 20 s"
+		fd_ctl C show 2>&1 | sed 's/^/#   /'; t74_logs C S
+	fi
+}
+
 t74_main() {
 	local out cap pid n s1 s2 i ids kid sid q
 
@@ -156,6 +202,7 @@ for line in sys.stdin:
 			test "$out" = 300
 		out=$(nlget fc transport carrier-get carrier-id=u32:"$kid")
 		check "sctp kernel/kernel: funnel.ko's carrier is sctp (transport ${out:-none})" test "$out" = 2
+		t74_trials
 	fi
 	t74_up "mixed" 10.99.0.2 sctp kernel user &&
 		t74_services "native, kernel client/user server" sctp kernel/user

@@ -5,7 +5,7 @@
  *
  *   udp_pump echo [-q] ADDR PORT[-LASTPORT]
  *   udp_pump rr ADDR PORT[-LASTPORT] [-n COUNT] [-t SECONDS] [-s SIZE]
- *            [-w WINDOW] [-T TIMEOUT_MS] [-S]
+ *            [-w WINDOW] [-T TIMEOUT_MS] [-r RATE] [-S]
  *   udp_pump blast ADDR PORT -t SECONDS [-s SIZE]
  *   udp_pump sink ADDR PORT -t SECONDS
  *
@@ -69,10 +69,12 @@ static void help(void)
 	       "    echo every datagram to its sender, until SIGTERM/SIGINT;\n"
 	       "    then print \"echo: N datagrams\" (not with -q)\n"
 	       "rr ADDR PORT[-LASTPORT] [-n COUNT] [-t SECONDS] [-s SIZE] [-w WINDOW]\n"
-	       "   [-T TIMEOUT_MS] [-S]\n"
+	       "   [-T TIMEOUT_MS] [-r RATE] [-S]\n"
 	       "    requests and replies on every port at once, one socket each:\n"
 	       "    SIZE bytes (64, at least 16), WINDOW outstanding per port (1),\n"
-	       "    unanswered after TIMEOUT_MS (2000): lost.  -n: COUNT requests\n"
+	       "    unanswered after TIMEOUT_MS (2000): lost.  -r: at most RATE\n"
+	       "    requests per second per port, evenly spaced (default: as fast\n"
+	       "    as the window allows).  -n: COUNT requests\n"
 	       "    per port; -t: for SECONDS (one of the two is needed).  Prints\n"
 	       "    \"rr: ports P sent S good G bad B lost L rate R/s\"; exit 0 iff\n"
 	       "    no bad and no lost reply (with -t lost ones only count with -S)\n"
@@ -364,12 +366,13 @@ struct rr_port {
 	uint16_t port;
 	struct sockaddr_storage dst;
 	uint64_t next_seq;		/* also: requests issued */
+	uint64_t next_ns;		/* -r: the next request not before */
 	struct slot *slots;		/* seq % window */
 };
 
 struct rr {
 	struct target t;
-	uint64_t count, seconds, size, window, timeout_ms;
+	uint64_t count, seconds, size, window, timeout_ms, rate;
 	bool strict;
 	struct rr_port *ports;
 	unsigned int nports;
@@ -419,7 +422,7 @@ static int rr_fill(struct rr *rr, struct rr_port *p, bool stopping,
 		ssize_t n;
 
 		/* the slot frees when its request is answered or lost */
-		if (s->busy)
+		if (s->busy || (rr->rate && now < p->next_ns))
 			break;
 		put_payload(rr->req, rr->size, p->port, p->next_seq);
 		n = sendto(p->fd, rr->req, rr->size, 0,
@@ -432,6 +435,9 @@ static int rr_fill(struct rr *rr, struct rr_port *p, bool stopping,
 		s->seq = p->next_seq++;
 		s->sent_ns = now;
 		s->busy = true;
+		if (rr->rate)	/* paced: a late request does not bunch up the next */
+			p->next_ns = (now - p->next_ns > NSEC / rr->rate ?
+				      now : p->next_ns) + NSEC / rr->rate;
 		rr->sent++;
 		rr->outstanding++;
 	}
@@ -524,6 +530,8 @@ static int rr_run(struct rr *rr)
 		p->port = (uint16_t)(rr->t.first + i);
 		p->dst = rr->t.ss;
 		set_port(&p->dst, p->port);
+		/* paced ports start spread over one interval */
+		p->next_ns = rr->rate ? now_ns() + NSEC / rr->rate * i / rr->nports : 0;
 		p->slots = calloc(rr->window, sizeof(*p->slots));
 		if (!p->slots)
 			return fail("calloc");
@@ -589,7 +597,7 @@ static int cmd_rr(int argc, char **argv)
 	rr.size = 64;
 	rr.window = 1;
 	rr.timeout_ms = 2000;
-	while ((opt = getopt(argc, argv, ":n:t:s:w:T:S")) != -1) {
+	while ((opt = getopt(argc, argv, ":n:t:s:w:T:r:S")) != -1) {
 		switch (opt) {
 		case 'n':
 			num = &rr.count, min = 1, max = UINT32_MAX;
@@ -605,6 +613,9 @@ static int cmd_rr(int argc, char **argv)
 			break;
 		case 'T':
 			num = &rr.timeout_ms, min = 1, max = 3600000;
+			break;
+		case 'r':
+			num = &rr.rate, min = 1, max = 1000000;
 			break;
 		case 'S':
 			rr.strict = true;

@@ -92,6 +92,8 @@ expect_usage "rr with a bad option exits 2" "'-x'" \
 	"$pump" rr 127.0.0.1 "$base" -n 1 -x
 expect_usage "rr with SIZE below 16 exits 2" "'15'" \
 	"$pump" rr 127.0.0.1 "$base" -n 1 -s 15
+expect_usage "rr with RATE 0 exits 2" "bad value '0'" \
+	"$pump" rr 127.0.0.1 "$base" -n 1 -r 0
 expect_usage "echo with a bad address exits 2" "'localhost'" \
 	"$pump" echo localhost "$base"
 expect_usage "echo with a reversed port range exits 2" "'$last-$base'" \
@@ -120,6 +122,13 @@ if wait_port 127.0.0.1 "$last"; then
 	[ $rc -eq 0 ] &&
 		grep -Eqx 'rr: ports 64 sent [1-9][0-9]* good [1-9][0-9]* bad 0 lost 0 rate [1-9][0-9]*/s p50 [0-9]+us p99 [0-9]+us p99.9 [0-9]+us' "$out"
 	tap $? "rr -t 1 with 1400-byte requests: good, none bad or lost"
+
+	# paced: 64 ports x 50/s x 2 s = 6400, not the thousands the
+	# window alone allows (a pacing that does nothing fails here)
+	run "$pump" rr 127.0.0.1 "$base-$last" -t 2 -w 4 -r 50
+	sent=$(sed -n 's/^rr: ports 64 sent \([0-9]*\) .*/\1/p' "$out")
+	[ $rc -eq 0 ] && [ "${sent:-0}" -ge 5800 ] && [ "$sent" -le 6600 ]
+	tap $? "rr -r 50 paces 64 ports for 2 s: ${sent:-?} requests (6400 expected)"
 else
 	tap 1 "echo on 64 ports answers"
 fi
