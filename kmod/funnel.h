@@ -98,6 +98,7 @@ struct funnel_sock {
 	u32 rx_len;				/* bytes of a message in rx_buf */
 	u8 *rx_buf;				/* FUNNEL_MAX_FRAME + 1 bytes */
 	u8 *tx_buf;				/* a non-linear frame, copied */
+	atomic64_t tx_expired;			/* lifetime spent in txq */
 	struct work_struct rx_work;
 	struct wait_queue_entry tx_wait;	/* SCTP's write space */
 	const struct proto_ops *orig_ops;	/* SCTP's socket ops */
@@ -126,6 +127,7 @@ struct funnel_stream {
 	u32 flow_idle_ms;
 	u32 flow_max;
 	u32 pr_ttl_ms;			/* SCTP carriers: DATA's lifetime */
+	atomic64_t tx_expired;		/* its lifetime spent in our txq */
 	struct socket *lsock;		/* udp-listen: the listening socket */
 
 	/* flows, in two RCU hash tables; writers hold flow_lock */

@@ -22,6 +22,10 @@ static const struct netlink_range_validation funnel_a_flow_max_range = {
 	.max	= FUNNEL_FLOW_MAX_LIMIT,
 };
 
+static const struct netlink_range_validation funnel_a_pr_ttl_ms_range = {
+	.max	= 600000ULL,
+};
+
 /* Common nested types */
 const struct nla_policy funnel_keyconf_nl_policy[FUNNEL_A_KEYCONF_TX_COUNTER + 1] = {
 	[FUNNEL_A_KEYCONF_SLOT] = NLA_POLICY_MAX(NLA_U32, 1),
@@ -69,7 +73,7 @@ static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_PR_TTL_MS + 
 	[FUNNEL_A_REMOTE_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[FUNNEL_A_FLOW_IDLE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &funnel_a_flow_idle_ms_range),
 	[FUNNEL_A_FLOW_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32, &funnel_a_flow_max_range),
-	[FUNNEL_A_PR_TTL_MS] = { .type = NLA_U32, },
+	[FUNNEL_A_PR_TTL_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &funnel_a_pr_ttl_ms_range),
 	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyconf_nl_policy),
 };
 

@@ -620,7 +620,8 @@ static int funnel_nl_fill_stream(struct sk_buff *msg, struct funnel_sock *fs,
 		goto nospace;
 	if (fs->sctp &&
 	    nla_put_u64_64bit(msg, FUNNEL_A_TX_ABANDONED,
-			      funnel_sctp_abandoned(fs, st->id), FUNNEL_A_PAD))
+			      funnel_sctp_abandoned(fs, st->id) +
+			      atomic64_read(&st->tx_expired), FUNNEL_A_PAD))
 		goto nospace;
 	if (funnel_nl_put_stats(msg, &st->stats))
 		goto nospace;

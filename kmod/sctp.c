@@ -48,6 +48,13 @@
 #define FUNNEL_SCTP_TX_CMSG	(CMSG_SPACE(sizeof(struct sctp_sndinfo)) + \
 				 CMSG_SPACE(sizeof(struct sctp_prinfo)))
 
+/* a kernel frame in txq: when it was queued (its lifetime runs from then) */
+struct funnel_sctp_cb {
+	u64 queued_ns;
+};
+
+#define FUNNEL_SCTP_CB(skb)	((struct funnel_sctp_cb *)(skb)->cb)
+
 /* The carrier of an SCTP socket whose operations are ours: it lives as
  * long as they are (until funnel_sctp_release()).
  */
@@ -448,20 +455,36 @@ static int funnel_sctp_send(struct sock *sk, struct msghdr *msg, size_t len,
 	return ret;
 }
 
-/* The lifetime of a kernel frame: DATA of a stream with pr-ttl-ms. */
-static u32 funnel_sctp_ttl(struct funnel_sock *fs, const struct funnel_hdr *hdr)
+/*
+ * What is left of a kernel frame's lifetime (DATA of a stream with
+ * pr-ttl-ms; 0: none) after its wait in txq.  -ETIME: spent there; the
+ * frame is abandoned as SCTP would abandon it, and counted with SCTP's.
+ */
+static int funnel_sctp_ttl(struct funnel_sock *fs, struct sk_buff *skb,
+			   const struct funnel_hdr *hdr, u32 *ttl)
 {
 	struct funnel_stream *st;
-	u32 ttl = 0;
+	u64 waited_ms;
+	int ret = 0;
 
+	*ttl = 0;
 	if (hdr->type != FUNNEL_T_DATA)
 		return 0;
+	waited_ms = div_u64(ktime_get_ns() - FUNNEL_SCTP_CB(skb)->queued_ns,
+			    NSEC_PER_MSEC);
 	rcu_read_lock();
 	st = funnel_stream_lookup(fs, ntohs(hdr->stream));
-	if (st)
-		ttl = st->pr_ttl_ms;
+	if (st && st->pr_ttl_ms) {
+		if (waited_ms >= st->pr_ttl_ms) {
+			atomic64_inc(&st->tx_expired);
+			atomic64_inc(&fs->tx_expired);
+			ret = -ETIME;
+		} else {
+			*ttl = st->pr_ttl_ms - (u32)waited_ms;
+		}
+	}
 	rcu_read_unlock();
-	return ttl;
+	return ret;
 }
 
 /* A frame of the kernel's (length prefix, header, body) to SCTP, without
@@ -473,9 +496,14 @@ static int funnel_sctp_send_frame(struct funnel_sock *fs, struct sk_buff *skb)
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
 	struct funnel_hdr hdr;
 	struct kvec iov;
+	u32 ttl;
+	int ret;
 
 	if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, &hdr, sizeof(hdr)))
 		return -EINVAL;
+	ret = funnel_sctp_ttl(fs, skb, &hdr, &ttl);
+	if (ret)
+		return ret;
 	if (skb_is_nonlinear(skb)) {
 		if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, fs->tx_buf, len))
 			return -EINVAL;
@@ -485,8 +513,7 @@ static int funnel_sctp_send_frame(struct funnel_sock *fs, struct sk_buff *skb)
 	}
 	iov.iov_len = len;
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
-	return funnel_sctp_send(fs->sk, &msg, len, &hdr,
-				funnel_sctp_ttl(fs, &hdr));
+	return funnel_sctp_send(fs->sk, &msg, len, &hdr, ttl);
 }
 
 /* Send what is queued until SCTP has no room: CTRL-queue first. */
@@ -518,6 +545,10 @@ static void funnel_sctp_tx_push(struct funnel_sock *fs)
 			funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
 					skb->len - FUNNEL_LEN_PREFIX);
 			consume_skb(skb);
+			continue;
+		}
+		if (ret == -ETIME) {	/* abandoned: counted as such */
+			kfree_skb(skb);
 			continue;
 		}
 		kfree_skb(skb);
@@ -572,6 +603,7 @@ int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 		return err;
 	}
 	atomic_add(skb->truesize, funnel_tx_count(fs, prio));
+	FUNNEL_SCTP_CB(skb)->queued_ns = ktime_get_ns();
 	skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
 	queue_work(funnel_workqueue(), &fs->tx_work);
 	return 0;
@@ -815,6 +847,28 @@ static int funnel_sctp_refusal(struct socket *sock,
 	return 0;
 }
 
+/* The association's features a carrier cannot use (socket locked):
+ * I-DATA (RFC 8260) delivers the parts of messages of different streams
+ * interleaved, and the reader joins the parts of one message at a time.
+ */
+static int funnel_sctp_asoc_refusal(struct sock *sk,
+				    struct netlink_ext_ack *extack)
+{
+	struct sctp_endpoint *ep = sctp_sk(sk)->ep;
+	struct sctp_association *asoc;
+
+	if (!ep || list_empty(&ep->asocs)) {
+		NL_SET_ERR_MSG(extack, "the SCTP association is not established");
+		return -ENOTCONN;
+	}
+	asoc = list_first_entry(&ep->asocs, struct sctp_association, asocs);
+	if (asoc->peer.intl_capable) {
+		NL_SET_ERR_MSG(extack, "a carrier cannot use I-DATA (RFC 8260 interleaving)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /*
  * carrier-new with an SCTP socket: check it, make its reads whole
  * messages with their stream (SCTP_RCVINFO, no fragment interleave, no
@@ -829,6 +883,11 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	struct funnel_sock *fs;
 
 	*errp = funnel_sctp_refusal(sock, extack);
+	if (!*errp) {
+		lock_sock(sk);
+		*errp = funnel_sctp_asoc_refusal(sk, extack);
+		release_sock(sk);
+	}
 	if (*errp)
 		return NULL;
 	*errp = funnel_sctp_setopt(sk, SCTP_RECVRCVINFO, 1);
@@ -869,6 +928,8 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	lock_sock(sk);
 	/* again, now that nothing changes under us */
 	*errp = funnel_sctp_refusal(sock, extack);
+	if (!*errp)
+		*errp = funnel_sctp_asoc_refusal(sk, extack);
 	if (*errp) {
 		release_sock(sk);
 		goto free;
@@ -1012,7 +1073,8 @@ u64 funnel_sctp_abandoned(struct funnel_sock *fs, int sid)
 	asoc = funnel_sctp_asoc(fs);
 	if (asoc && sid < 0) {
 		n = funnel_sctp_pr_sum(asoc->abandoned_sent,
-				       asoc->abandoned_unsent);
+				       asoc->abandoned_unsent) +
+		    atomic64_read(&fs->tx_expired);
 	} else if (asoc && sid < asoc->stream.outcnt) {
 		so = SCTP_SO(&asoc->stream, sid);
 		if (so && so->ext)

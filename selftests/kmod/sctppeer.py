@@ -42,6 +42,8 @@ SCTP_RECONFIG_SUPPORTED = 117
 SCTP_ENABLE_STREAM_RESET = 118
 SCTP_ADD_STREAMS = 121
 SCTP_ENABLE_CHANGE_ASSOC_REQ = 0x04
+SCTP_FRAGMENT_INTERLEAVE = 18
+SCTP_INTERLEAVING_SUPPORTED = 125
 DATA, CTRL, FLOW_END = 0, 1, 2
 F_UNORDERED, F_SEALED = 0x01, 0x02
 FAILS = 0
@@ -205,6 +207,44 @@ def recv_frame(s, timeout=5):
     return data, anc, flags
 
 
+def idata_refused(fam):
+    """An association with I-DATA (RFC 8260) between two sockets of this
+    netns on loopback: carrier-new refuses it, and leaves the socket's
+    options as they were."""
+    loop = "::1" if fam == socket.AF_INET6 else "127.0.0.1"
+    sysctl = "/proc/sys/net/sctp/intl_enable"
+    with open(sysctl) as f:
+        old = f.read().strip()
+    with open(sysctl, "w") as f:
+        f.write("1")
+    socks = []
+    try:
+        for _ in range(2):
+            x = sctp_socket(fam)
+            x.setsockopt(SOL_SCTP, SCTP_FRAGMENT_INTERLEAVE, 2)
+            x.setsockopt(SOL_SCTP, SCTP_INTERLEAVING_SUPPORTED,
+                         struct.pack("iI", 0, 1))
+            socks.append(x)
+        lst, c = socks
+        lst.bind((loop, 0))
+        lst.listen(1)
+        c.connect(lst.getsockname()[:2])
+        a, _ = lst.accept()
+        socks.append(a)
+        fi0 = c.getsockopt(SOL_SCTP, SCTP_FRAGMENT_INTERLEAVE)
+        rc, out = carrier_new(c.fileno())
+        fi = c.getsockopt(SOL_SCTP, SCTP_FRAGMENT_INTERLEAVE)
+        ok(rc and "I-DATA" in out and fi == fi0 != 0,
+           "carrier-new refuses an association with I-DATA (RFC 8260), "
+           "the socket's fragment interleave left as it was",
+           "%s; fragment interleave %s, before %s" % (out, fi, fi0))
+    finally:
+        for x in socks:
+            x.close()
+        with open(sysctl, "w") as f:
+            f.write(old)
+
+
 def api(addr, port):
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
 
@@ -219,6 +259,7 @@ def api(addr, port):
     ok(rc and "association is not established" in out,
        "carrier-new refuses a socket without an association", out)
     un.close()
+    idata_refused(fam)
 
     s = sctp_socket(fam, streams=8)
     s.connect((addr, port))
@@ -272,6 +313,10 @@ def api(addr, port):
                  s.fileno())
     ok("pr-ttl-ms=500" in out and "tx-abandoned=0" in out,
        "stream-get reports pr-ttl-ms and tx-abandoned", out)
+    rc, out = nl(["stream-new", "carrier-id=u32:" + cid, "stream-id=u16:6",
+                  "stream-kind=u32:1", "pr-ttl-ms=u32:600001"], s.fileno())
+    ok(rc and "out of range" in out and "pr-ttl-ms" in out,
+       "stream-new refuses pr-ttl-ms 600001 (above funneld's 10 minutes)", out)
     rc, out = nl(["stream-new", "carrier-id=u32:" + cid, "stream-id=u16:3",
                   "stream-kind=u32:1"], s.fileno())
     ok(rc == 0, "stream-new: user stream 3", out)

@@ -213,6 +213,31 @@ fi
 check "sctp: PR-SCTP: the stream carries datagrams again after the stall" \
 	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 10 -T 3000
 
+# --- the same as one burst of 300 datagrams of 1000 bytes: more than
+# SCTP's send buffer takes; the rest waits in funnel.ko's queue, and the
+# lifetime runs there too (abandoned, never sent late with a new one)
+rx0=$(nlget fs stats.rx-frames stream-get carrier-id=u32:"$sp" stream-id=u16:1)
+ab0=$(nlget fc tx-abandoned stream-get carrier-id=u32:"$cp" stream-id=u16:1)
+dq0=$(nlget fc stats.tx-drop-queue carrier-get carrier-id=u32:"$cp")
+ip netns exec fc tc qdisc add dev vc root netem loss 100%
+ip netns exec fc python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(300):
+    s.sendto(b"%04d" % i + bytes(996), ("127.0.0.1", 5600))'
+sleep 1
+ip netns exec fc tc qdisc del dev vc root
+sleep 1.5
+rx1=$(nlget fs stats.rx-frames stream-get carrier-id=u32:"$sp" stream-id=u16:1)
+ab=$(nlget fc tx-abandoned stream-get carrier-id=u32:"$cp" stream-id=u16:1)
+dq=$(nlget fc stats.tx-drop-queue carrier-get carrier-id=u32:"$cp")
+late=$((rx1 - rx0)) ab=$((ab - ab0)) dq=$((dq - dq0))
+if [ "$late" -le 5 ] && [ "$ab" -ge 100 ] && [ $((ab + dq)) -ge 295 ]; then
+	ok "sctp: PR-SCTP: of a burst of 300 datagrams into a 1 s stall, $late delivered late, $ab abandoned (in SCTP or in funnel.ko's queue), $dq beyond the queue's room"
+else
+	not_ok "sctp: PR-SCTP: burst of 300 into a stall: $late delivered late (want <= 5), $ab abandoned, $dq dropped at the queue (want >= 295 together)"
+fi
+
 id=$(awk '/^event=carrier-down-ntf/ { e = 1 } e && /^carrier-id=/ { c = substr($0, 12) } e && /^reason=7$/ { print c; exit }' "$W/mon-fc.out")
 if [ -n "$id" ]; then
 	ok "sctp: the socket owner gone: carrier-down-ntf reason owner-gone"
