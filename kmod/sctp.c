@@ -38,6 +38,8 @@
 
 /* reader: messages read per run of rx_work before it yields */
 #define FUNNEL_SCTP_RX_BUDGET	64
+/* a frame up to this long is handed on in one linear buffer */
+#define FUNNEL_SCTP_RX_LINEAR	2048
 
 /* room for every receive cmsg SCTP may add (SCTP_NXTINFO if funneld
  * turned it on, SCTP_RCVINFO, and the old SCTP_SNDRCV if subscribed)
@@ -221,22 +223,35 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 		return;
 	}
 
-	/* the frame as the strparser would give it: prefix, header, body */
-	skb = alloc_skb_with_frags(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN,
-				   len - FUNNEL_HDR_LEN,
-				   PAGE_ALLOC_COSTLY_ORDER, &err, GFP_KERNEL);
-	if (!skb) {
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		return;
-	}
-	skb_put(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN);
-	skb->data_len = len - FUNNEL_HDR_LEN;
-	skb->len += skb->data_len;
-	*(__be16 *)skb->data = htons(len);
-	if (skb_store_bits(skb, FUNNEL_LEN_PREFIX, fs->rx_buf, len)) {
-		kfree_skb(skb);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		return;
+	/* the frame as the strparser would give it: prefix, header, body;
+	 * one linear buffer for a datagram-sized frame, pages beyond
+	 */
+	if (len <= FUNNEL_SCTP_RX_LINEAR) {
+		skb = alloc_skb(FUNNEL_LEN_PREFIX + len, GFP_KERNEL);
+		if (!skb) {
+			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			return;
+		}
+		*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) = htons(len);
+		skb_put_data(skb, fs->rx_buf, len);
+	} else {
+		skb = alloc_skb_with_frags(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN,
+					   len - FUNNEL_HDR_LEN,
+					   PAGE_ALLOC_COSTLY_ORDER, &err,
+					   GFP_KERNEL);
+		if (!skb) {
+			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			return;
+		}
+		skb_put(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN);
+		skb->data_len = len - FUNNEL_HDR_LEN;
+		skb->len += skb->data_len;
+		*(__be16 *)skb->data = htons(len);
+		if (skb_store_bits(skb, FUNNEL_LEN_PREFIX, fs->rx_buf, len)) {
+			kfree_skb(skb);
+			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			return;
+		}
 	}
 	strp_msg(skb)->offset = 0;
 	strp_msg(skb)->full_len = FUNNEL_LEN_PREFIX + len;
