@@ -1,11 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Benchmark: request/response latency of 20 UDP services through one
+# Benchmark: request/response latency of UDP services through one
 # carrier when the link between the sites loses packets: native SCTP,
 # SCTP over UDP and the TCP carrier, at 0%, 1% and 3% loss each way
-# (netem), in one VM run.  Prints p50, p99 and p99.9 of the answered
-# requests, the answered fraction, and the TCP/SCTP ratio of p99 at each
-# loss.  Not a test: it never fails on a number.
+# (netem), in one VM run, under two loads: "pingpong", one service, one
+# request outstanding, 100 requests/s (what sockperf's ping-pong does:
+# a lost datagram that nothing follows waits for a retransmission
+# timeout); "20 svc", 20 services at 50 requests/s each, one outstanding
+# each (a loss is noticed by what follows it).  Prints p50, p99 and p99.9
+# of the answered requests, the answered fraction, and the TCP/SCTP
+# ratio of p99 for each load and loss.  Not a test: it never fails on a
+# number.
 #
 #   bench/loss.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #
@@ -13,7 +18,7 @@
 # measured, not the crypto): funnel.ko carries the TCP carrier, and an
 # SCTP carrier too when funnel.ko takes SCTP; `show` says which.
 set -u
-secs=8
+secs=10
 if [ -z "${FUNNEL_TOP:-}" ]; then
 	top=$(cd "$(dirname "$0")/.." && pwd)
 	kver=$(make -s -C "$top" print-kvers | tr ' ' '\n' | tail -n 1)
@@ -29,7 +34,7 @@ if [ -z "${FUNNEL_TOP:-}" ]; then
 		env BENCH_SECS="$secs" bench/loss.sh
 fi
 
-secs=${BENCH_SECS:-8}
+secs=${BENCH_SECS:-10}
 export PATH=$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 W=$(mktemp -d)
@@ -74,27 +79,36 @@ run_kind() { # KIND
 		sleep 0.2
 	done
 	dp=$(ip netns exec fc funnelctl -s "$W/c.sock" show 2>/dev/null | sed -n 's/^carrier s: up, \([a-z-]*\) .*datapath \([a-z]*\).*/\1 \2/p')
-	for l in 0 1 3; do
-		loss "$l"
-		out=$(ip netns exec fc udp_pump rr 127.0.0.1 8401-$((8400 + NSVC)) -t "$secs" -w 1 -T 1000 2>&1 | tail -n 1)
-		printf '%-9s %-14s %4s%% %8s %8s %8s %9s  %s\n' "$kind" "${dp:-?}" "$l" \
-			"$(field p50 "$out")" "$(field p99 "$out")" "$(field p99.9 "$out")" \
-			"$(awk -v g="$(field good "$out")" -v s="$(field sent "$out")" 'BEGIN { if (s) printf "%.4f", g / s; else print "n/a" }')" \
-			"$out" >>"$W/table"
-		eval "p99_${kind//-/_}_$l=$(field p99 "$out")"
+	for load in pingpong svc20; do
+		case $load in
+		pingpong) ports=8401 rate=100 ;;
+		svc20) ports=8401-$((8400 + NSVC)) rate=50 ;;
+		esac
+		for l in 0 1 3; do
+			loss "$l"
+			out=$(ip netns exec fc udp_pump rr 127.0.0.1 "$ports" -t "$secs" -w 1 -r "$rate" -T 1000 2>&1 | tail -n 1)
+			printf '%-8s %-9s %-14s %4s%% %8s %8s %8s %9s  %s\n' "$load" "$kind" "${dp:-?}" "$l" \
+				"$(field p50 "$out")" "$(field p99 "$out")" "$(field p99.9 "$out")" \
+				"$(awk -v g="$(field good "$out")" -v s="$(field sent "$out")" 'BEGIN { if (s) printf "%.4f", g / s; else print "n/a" }')" \
+				"$out" >>"$W/table"
+			eval "p99_${load}_${kind//-/_}_$l=$(field p99 "$out")"
+		done
 	done
 	loss 0
 	kill $cpid $spid 2>/dev/null; wait $cpid $spid 2>/dev/null
 }
 
-echo "bench: $(uname -r), $NSVC UDP services, request/response (1 outstanding each), ${secs}s per point, netem loss each way"
+echo "bench: $(uname -r), pingpong (1 service, 100/s) and 20 svc ($NSVC services, 50/s each), 1 outstanding each, ${secs}s per point, netem loss each way"
 for k in sctp sctp-udp tcp; do run_kind $k; done
-printf '%-9s %-14s %5s %8s %8s %8s %9s\n' carrier "kind datapath" loss "p50 us" "p99 us" "p99.9 us" answered
-cut -c1-75 "$W/table"
+printf '%-8s %-9s %-14s %5s %8s %8s %8s %9s\n' load carrier "kind datapath" loss "p50 us" "p99 us" "p99.9 us" answered
+cut -c1-84 "$W/table"
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
-for l in 0 1 3; do
-	eval "t=\${p99_tcp_$l:-0} s=\${p99_sctp_$l:-0} u=\${p99_sctp_udp_$l:-0}"
-	echo "loss $l%: p99 tcp/sctp $(ratio "$t" "$s"), tcp/sctp-udp $(ratio "$t" "$u")"
+for load in pingpong svc20; do
+	for l in 0 1 3; do
+		t=0 s=0 u=0
+		eval "t=\${p99_${load}_tcp_$l:-0} s=\${p99_${load}_sctp_$l:-0} u=\${p99_${load}_sctp_udp_$l:-0}"
+		echo "$load, loss $l%: p99 tcp/sctp $(ratio "$t" "$s"), tcp/sctp-udp $(ratio "$t" "$u")"
+	done
 done
 echo "raw lines:"
 sed 's/^/  /' "$W/table"

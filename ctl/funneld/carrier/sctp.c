@@ -36,17 +36,22 @@
 #define SCTP_ADD_STEP		32	/* streams added at a time, at least */
 #define SCTP_ADD_WAIT_MS	3000	/* for the peer to answer add-streams */
 /* timers of the association: a lost datagram is sent again well within
- * its lifetime, and a dead path is noticed in seconds, not minutes
+ * its lifetime, and a dead path is noticed in seconds, not minutes.  The
+ * lowest RTO is a quarter of TCP's (200 ms): a request whose datagram is
+ * lost and that nothing follows waits for the RTO, SRTT + 4 RTTVAR on a
+ * path whose round trip is long, at least this on a short one
+ * (bench/loss.sh, ping-pong)
  */
 #define SCTP_RTO_INITIAL_MS	1000
-#define SCTP_RTO_MIN_MS		200
+#define SCTP_RTO_MIN_MS		50
 #define SCTP_RTO_MAX_MS		3000
 #define SCTP_HB_INTERVAL_MS	1000
 #define SCTP_PATH_MAX_RETRANS	3
-/* a SACK waits at most this long (the default, 200 ms, equals the lowest
- * RTO: a datagram answered by nothing would be sent again for nothing)
+/* a SACK waits at most this long, well below the lowest RTO (the
+ * default, 200 ms, would have a datagram answered by nothing sent again
+ * for nothing)
  */
-#define SCTP_SACK_DELAY_MS	40
+#define SCTP_SACK_DELAY_MS	20
 
 /* Options every carrier socket needs before connect() or listen(). */
 int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
