@@ -10,6 +10,8 @@
 #   - spec_check.py (ctl/common/nlnames.c and the documentation vs the
 #     spec) and its negative tests
 #   - scripts/layers.py (ctl/'s includes one way) and its negative tests
+#   - show --json of the test snapshots against Documentation/
+#     funnel-show.schema.json, and stats --prometheus through promtool
 #   - the fuzz targets over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
 #   - command-line tests of funnelctl and funnel-nl
@@ -155,6 +157,14 @@ if [ $unit_ok = 1 ]; then
 	for t in frame extack attrspec stmt ctrlmsg show seal json kpath loop flowtab dpstream; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
+fi
+
+# ---- show --json against its schema, stats --prometheus through promtool ----
+
+if [ $unit_ok = 1 ] && "$here/build/test_show" --dump >"$work/show.dump"; then
+	suite "show-schema" /usr/bin/python3 "$here/show_schema.py" --dump \
+		"$work/show.dump"
+	suite "prometheus" sh "$here/prom_check.sh" "$work/show.dump"
 fi
 
 # ---- spec ----
