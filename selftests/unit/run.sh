@@ -14,7 +14,8 @@
 #     funnel-show.schema.json, and stats --prometheus through promtool
 #   - the fuzz targets over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
-#   - command-line tests of funnelctl and funnel-nl
+#   - command-line tests of funnelctl and funnel-nl, and funnelctl's bash
+#     completion
 #   - scripts/deps.sh against stub apt commands (test_deps.sh)
 #   - udp_pump (built with gcc and clang, -Werror) on loopback
 # Build output goes to a log, shown on stderr when a build fails.  Builds
@@ -154,7 +155,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt ctrlmsg show seal json kpath loop flowtab dpstream; do
+	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
@@ -373,6 +374,8 @@ fi
 if [ $ctl_ok = 1 ]; then
 	suite "cli" sh "$here/test_cli.sh" "$work/ctl-gcc/bin/funnelctl" \
 		"$work/ctl-gcc/funnel-nl"
+	suite "completion" bash "$here/test_completion.sh" \
+		"$work/ctl-gcc/bin/funnelctl"
 fi
 suite "deps" sh "$here/test_deps.sh"
 if [ $pump_ok = 1 ]; then
