@@ -98,7 +98,7 @@ pkgs="
 	dnsmasq bind9-dnsutils freeradius freeradius-utils
 	iperf3 ncat socat tcpdump tshark nftables
 	prometheus
-	dkms debhelper lintian dpkg-dev fakeroot
+	dkms dh-dkms debhelper lintian dpkg-dev fakeroot
 "
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $kpkgs $pkgs >"$log" 2>&1 ||
