@@ -5,7 +5,10 @@
 # dpkg-buildpackage -us -uc in a copy of the source tree (the tree itself
 # is left alone), then checked with lintian.
 #
-#   scripts/deb.sh [OUTDIR [VERSION]]
+#   scripts/deb.sh [-b] [OUTDIR [VERSION]]
+#
+# -b: binary packages only (dpkg-buildpackage -b), no debug symbols, ctl/
+# built with make -j$(nproc): what the package tests of make check use.
 #
 # OUTDIR (default build/deb) gets the .deb, .dsc, .tar.xz, .buildinfo and
 # .changes files and lintian.log.  VERSION (default: debian/changelog's)
@@ -16,6 +19,12 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bflags=()
+if [ "${1:-}" = -b ]; then
+	bflags=(-b)
+	export DEB_BUILD_OPTIONS="parallel=$(nproc) noddebs${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}"
+	shift
+fi
 out=${1:-$top/build/deb}
 ver=${2:-}
 mkdir -p "$out"
@@ -57,7 +66,7 @@ if [ "$ver" != "$(cd "$src" && dpkg-parsechangelog -S Version)" ]; then
 fi
 
 echo "deb.sh: building funnel $ver in $src"
-(cd "$src" && dpkg-buildpackage -us -uc) >"$out/build.log" 2>&1 ||
+(cd "$src" && dpkg-buildpackage -us -uc "${bflags[@]}") >"$out/build.log" 2>&1 ||
 	{ tail -n 40 "$out/build.log" >&2; die "dpkg-buildpackage failed (log: $out/build.log)"; }
 for f in "$work"/funnel*_"$ver"*; do
 	mv "$f" "$out/"
