@@ -81,7 +81,8 @@ lint:
 check: deps
 	@./selftests/check.sh
 
-# make check, then the VM runner's own selftest (five more boots)
+# make check, then the VM runner's own selftest (five more boots) and the
+# package tests (selftests/pkg: DKMS on the host, a guest on each kernel)
 check-long: deps
 	@FUNNEL_CHECK_LONG=1 ./selftests/check.sh
 

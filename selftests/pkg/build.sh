@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$top/build/deb-test}
 # shellcheck source=../lib/tap.sh
 . "$top/selftests/lib/tap.sh"
-trap 'echo "1..$T_N"' EXIT
+trap 'echo "1..$T_N"; exit $(( T_FAIL > 0 ))' EXIT
 
 rm -rf "$out"
 mkdir -p "$out"
