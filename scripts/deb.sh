@@ -22,7 +22,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bflags=()
 if [ "${1:-}" = -b ]; then
 	bflags=(-b)
-	export DEB_BUILD_OPTIONS="parallel=$(nproc) noddebs${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}"
+	DEB_BUILD_OPTIONS="parallel=$(nproc) noddebs${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}"
+	export DEB_BUILD_OPTIONS
 	shift
 fi
 out=${1:-$top/build/deb}
@@ -46,7 +47,7 @@ mkdir -p "$src"
 # build products); without git, the directories the packages use.
 if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
 	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-		xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' |
+		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 		tar --null -T - -cf -) | tar -C "$src" -xf -
 else
 	(cd "$top" && tar --exclude='*.o' --exclude='*.d' --exclude='*.ko' \
@@ -80,4 +81,5 @@ if ! lintian --fail-on error,warning --tag-display-limit 0 -I --pedantic "$chang
 	cat "$out/lintian.log" >&2
 	die "lintian: errors or warnings (above; log: $out/lintian.log)"
 fi
-echo "deb.sh: lintian: no error or warning$( [ -s "$out/lintian.log" ] && printf ' (%s other tags, lintian.log)' "$(wc -l <"$out/lintian.log")")"
+tags=$(grep -c '^[IPXO]: ' "$out/lintian.log" || true)
+echo "deb.sh: lintian: no error or warning, $tags info or pedantic tags (lintian.log)"
