@@ -10,6 +10,8 @@
 # make soak            5 minutes of flood, resets, rekeys and a KDC outage in
 #                      the VM (KVER=..., SOAK_SECS=..., SOAK_DEBUG=1: -d)
 # make install         install funneld, funnelctl, funnel.ko, man pages, unit
+# make deb             Debian packages funnel and funnel-dkms in build/deb/
+#                      (dpkg-buildpackage in a copy of the tree; lintian)
 # make ynl             unpack the kernel's netlink tools (tools/net/ynl of
 #                      linux-source-6.12) into build/ksrc-6.12 for the tests
 # make ynl-gen         regenerate uapi/linux/funnel_netlink.h and
@@ -27,7 +29,7 @@ KSRCS    := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
 UAPI     := $(wildcard uapi/linux/*.h)
 
 .PHONY: all kmod kmods ctl tools deps check lint clean print-kvers demo install soak check-long \
-	ynl ynl-gen
+	ynl ynl-gen deb
 all: kmod ctl
 
 # One kbuild tree per kernel: build/KVER/ mirrors the sources with
@@ -79,7 +81,8 @@ lint:
 check: deps
 	@./selftests/check.sh
 
-# make check, then the VM runner's own selftest (five more boots)
+# make check, then the VM runner's own selftest (five more boots) and the
+# package tests (selftests/pkg: DKMS on the host, a guest on each kernel)
 check-long: deps
 	@FUNNEL_CHECK_LONG=1 ./selftests/check.sh
 
@@ -94,6 +97,9 @@ soak: deps
 
 install: kmod ctl
 	@KVER=$(KVER) ./scripts/install.sh $(DESTDIR)
+
+deb:
+	@./scripts/deb.sh
 
 clean:
 	rm -rf build kmod/funnel.ko

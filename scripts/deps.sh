@@ -27,7 +27,7 @@ root=${FUNNEL_DEPS_ROOT:-}
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=6
+want_rev=7
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	echo "deps: already installed (FORCE=1 to redo)"
 	exit 0
@@ -97,6 +97,8 @@ pkgs="
 	iproute2 iputils-ping procps psmisc systemd util-linux
 	dnsmasq bind9-dnsutils freeradius freeradius-utils
 	iperf3 ncat socat tcpdump tshark nftables
+	prometheus
+	dkms dh-dkms debhelper lintian dpkg-dev fakeroot
 "
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $kpkgs $pkgs >"$log" 2>&1 ||

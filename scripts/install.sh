@@ -15,8 +15,10 @@
 #   ctl/funneld/funnel.sysusers             -> /etc/sysusers.d/funnel.conf, and the
 #                                      user "funnel" it names is created
 #                                      (systemd-sysusers, when DESTDIR is empty)
-#   an example configuration        -> /etc/funnel/funnel.conf,
+#   ctl/funneld/funnel.conf.example -> /etc/funnel/funnel.conf,
 #                                      only if that file does not exist
+#   funnelctl completion bash       -> /usr/local/share/bash-completion/
+#                                      completions/funnelctl
 #
 # Environment:
 #   KVER=VERSION   the kernel to install funnel.ko for (default: uname -r);
@@ -34,7 +36,7 @@ prog=install.sh
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 usage() {
-	sed -n '4,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 die() {
@@ -74,6 +76,7 @@ need() {	# need FILE WHY
 need ctl/bin/funneld "not built (run: make ctl)"
 need ctl/bin/funnelctl "not built (run: make ctl)"
 need ctl/funneld/funneld.service "missing from the source tree"
+need ctl/funneld/funnel.conf.example "missing from the source tree"
 for m in funneld.8 funnelctl.8 funnel.conf.5; do
 	need "Documentation/man/$m" "missing from the source tree"
 done
@@ -130,6 +133,10 @@ put Documentation/man/funnelctl.8 0644 /usr/local/share/man/man8/funnelctl.8
 put Documentation/man/funnel.conf.5 0644 /usr/local/share/man/man5/funnel.conf.5
 put ctl/funneld/funneld.service 0644 /etc/systemd/system/funneld.service
 put ctl/funneld/funnel.sysusers 0644 /etc/sysusers.d/funnel.conf
+comp=/usr/local/share/bash-completion/completions/funnelctl
+install -d "$destdir${comp%/*}"
+"$top/ctl/bin/funnelctl" completion bash >"$destdir$comp"
+say "$destdir$comp"
 if [ -z "$destdir" ]; then
 	# the unit runs funneld as "funnel"
 	systemd-sysusers /etc/sysusers.d/funnel.conf ||
@@ -146,36 +153,7 @@ if [ -e "$conf" ]; then
 	say "$conf exists: left as it is"
 else
 	install -d -m 0755 "$destdir/etc/funnel"
-	cat >"$conf" <<'EOF'
-# /etc/funnel/funnel.conf: configuration of funneld, see funnel.conf(5).
-#
-# One statement a line, the same ones funnelctl takes; '#' starts a
-# comment.  funneld reads this file when it starts; changes made with
-# funnelctl while it runs are not written back here.
-#
-# Everything below is commented out: as installed, funneld accepts no
-# carrier and connects to no peer.
-
-# Every carrier and stream is authenticated with Kerberos (GSS-API) and
-# every stream sealed with AES-256-GCM.  This site's principal and its
-# keytab (owned by funneld's user "funnel", mode 0600):
-#identity funnel/hoster.example.net keytab /etc/funnel/funnel.keytab
-
-# --- a site that offers services: accept carriers on TCP port 9899;
-# allow: the client principals that may use the service ---
-#listen :9899
-#service add dns udp 127.0.0.1:53 allow funnel/provider.example.net@EXAMPLE.NET
-
-# --- a site that uses them: connect to the other site (port 9899 by
-# default) as its principal, and map a local port to one of its services ---
-#peer add hoster hoster.example.net principal funnel/hoster.example.net
-#map add udp 127.0.0.1:5300 peer hoster service dns
-
-# Without Kerberos, only if both ends say so (no authentication, no
-# encryption, a warning in the log and in 'funnelctl show'):
-#plaintext
-EOF
-	chmod 0644 "$conf"
+	install -m 0644 "$top/ctl/funneld/funnel.conf.example" "$conf"
 	say "$conf (example, everything commented out)"
 fi
 

@@ -5,7 +5,8 @@
 #   VM:    the kmod selftests on each installed Debian kernel, one boot
 #          each, side by side on 4 cores or more (the newest with slub_debug,
 #          init_on_free, page poison and KFENCE); make check-long adds
-#          the runner's own selftest
+#          the runner's own selftest and the package tests (selftests/pkg:
+#          funnel-dkms on the host, funnel in a guest on each kernel)
 # Ends with "N passed, N failed"; exit status 1 if anything failed.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +62,9 @@ step "host funneld accept" selftests/host/t_funneld_accept.sh
 step "host unit" selftests/host/t_unit.sh
 step "host funneld async" selftests/host/t_funneld_async.sh
 step "host funneld principal" selftests/host/t_funneld_principal.sh
+# make deb (dpkg-buildpackage -b, lintian) and the upgrade's version;
+# make check-long installs them (below)
+step packages selftests/pkg/build.sh
 step lint scripts/lint.sh $kvers
 # The newest kernel boots with the memory checkers it has (vm/run -d:
 # slub_debug=FZPU init_on_free=1 page_poison=1 KFENCE), so that a
@@ -128,6 +132,13 @@ fi
 # make check-long: what does not fit in make check's 25 minutes
 if [ "${FUNNEL_CHECK_LONG:-}" = 1 ]; then
 	step "vm runner" selftests/vm/selftest.sh "$oldest"
+	# the packages: funnel-dkms built by DKMS on the host for every
+	# kernel (minutes in a TCG guest), then funnel installed, run,
+	# upgraded and purged in a guest on each kernel with that module
+	step "packages dkms" selftests/pkg/t_dkms.sh
+	for k in $kvers; do
+		step "packages vm $k" selftests/vm/run -k "$k" -t 900 -- selftests/pkg/t_pkg.sh
+	done
 fi
 
 pass=$(grep -c '^ok ' "$tap")

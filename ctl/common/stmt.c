@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/grammar.h"
 #include "common/stmt.h"
 
 #define COMMANDS	"identity, listen, peer, service, map, show, stats, plaintext"
@@ -32,13 +33,6 @@ struct parser {
 	const char *cmd;	/* error message prefix, NULL for none */
 	char *err;
 	size_t errlen;
-};
-
-static const char *const carrier_names[] = {
-	[STMT_CARRIER_AUTO]	= "auto",
-	[STMT_CARRIER_SCTP]	= "sctp",
-	[STMT_CARRIER_SCTP_UDP]	= "sctp-udp",
-	[STMT_CARRIER_TCP]	= "tcp",
 };
 
 static const char *const kind_names[] = {
@@ -67,9 +61,9 @@ const char *stmt_kind_name(enum stmt_kind kind)
 
 const char *stmt_carrier_name(enum stmt_carrier carrier)
 {
-	if ((unsigned int)carrier >= ARRAY_SIZE(carrier_names))
+	if ((unsigned int)carrier > STMT_CARRIER_TCP)
 		return "?";
-	return carrier_names[carrier];
+	return gram_carriers[carrier];
 }
 
 const char *stmt_proto_name(int proto)
@@ -212,9 +206,9 @@ static int parse_proto(struct parser *p, int *proto)
 
 	if (!w)
 		return -1;
-	if (!strcmp(w, "udp"))
+	if (!strcmp(w, gram_protos[0]))
 		*proto = IPPROTO_UDP;
-	else if (!strcmp(w, "tcp"))
+	else if (!strcmp(w, gram_protos[1]))
 		*proto = IPPROTO_TCP;
 	else
 		return fail(p, "bad protocol '%s' (udp, tcp)", w);
@@ -472,7 +466,7 @@ static int parse_identity(struct parser *p, struct stmt *s)
 		return -1;
 	if (!(w = need(p, "'keytab PATH'")))
 		return -1;
-	if (strcmp(w, "keytab"))
+	if (strcmp(w, GRAM_KEYTAB))
 		return fail(p, "expected 'keytab', got '%s'", w);
 	if (!(w = need(p, "PATH after 'keytab'")) ||
 	    check_path(p, w, s->path))
@@ -498,26 +492,29 @@ static int parse_peer_add(struct parser *p, struct stmt *s)
 	if (parse_peer_hosts(p, s))
 		return -1;
 	while ((w = next(p))) {
-		if (!strcmp(w, "carrier")) {
+		switch (gram_clause_of(w)) {
+		case CL_CARRIER:
 			if (seen_carrier)
 				return fail(p, "duplicate 'carrier'");
 			seen_carrier = true;
 			if (!(w = need(p, "carrier after 'carrier' (" CARRIERS ")")))
 				return -1;
-			for (i = 0; i < ARRAY_SIZE(carrier_names); i++)
-				if (!strcmp(w, carrier_names[i]))
+			for (i = 0; gram_carriers[i]; i++)
+				if (!strcmp(w, gram_carriers[i]))
 					break;
-			if (i == ARRAY_SIZE(carrier_names))
+			if (!gram_carriers[i])
 				return fail(p, "unknown carrier '%s' (" CARRIERS ")", w);
 			s->carrier = (enum stmt_carrier)i;
-		} else if (!strcmp(w, "principal")) {
+			break;
+		case CL_PRINCIPAL:
 			if (seen_principal)
 				return fail(p, "duplicate 'principal'");
 			seen_principal = true;
 			if (!(w = need(p, "PRINCIPAL after 'principal'")) ||
 			    check_principal(p, w, strlen(w), s->principal))
 				return -1;
-		} else {
+			break;
+		default:
 			return fail(p, "unexpected word '%s'", w);
 		}
 	}
@@ -534,16 +531,19 @@ static int parse_service_add(struct parser *p, struct stmt *s)
 	    parse_addr(p, "TARGET:PORT", ADDR_NAME, &s->addr))
 		return -1;
 	while ((w = next(p))) {
-		if (!strcmp(w, "allow")) {
+		switch (gram_clause_of(w)) {
+		case CL_ALLOW:
 			if (s->n_allow)
 				return fail(p, "duplicate 'allow'");
 			if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")) ||
 			    parse_allow(p, w, s))
 				return -1;
-		} else if (!strcmp(w, "lifetime")) {
+			break;
+		case CL_LIFETIME:
 			if (parse_lifetime(p, s))
 				return -1;
-		} else {
+			break;
+		default:
 			return fail(p, "unexpected word '%s'", w);
 		}
 	}
@@ -558,22 +558,26 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 	    parse_addr(p, "[ADDR:]PORT", ADDR_NO_HOST, &s->addr))
 		return -1;
 	while ((w = next(p))) {
-		if (!strcmp(w, "peer")) {
+		switch (gram_clause_of(w)) {
+		case CL_PEER:
 			if (s->peer[0])
 				return fail(p, "duplicate 'peer'");
 			if (!(w = need(p, "NAME after 'peer'")) ||
 			    check_name(p, "peer name", w, s->peer))
 				return -1;
-		} else if (!strcmp(w, "service")) {
+			break;
+		case CL_SERVICE:
 			if (s->service[0])
 				return fail(p, "duplicate 'service'");
 			if (!(w = need(p, "NAME after 'service'")) ||
 			    check_name(p, "service name", w, s->service))
 				return -1;
-		} else if (!strcmp(w, "lifetime")) {
+			break;
+		case CL_LIFETIME:
 			if (parse_lifetime(p, s))
 				return -1;
-		} else {
+			break;
+		default:
 			return fail(p, "unexpected word '%s'", w);
 		}
 	}
@@ -617,7 +621,7 @@ static int parse_stats(struct parser *p, struct stmt *s)
 	const char *w;
 
 	while ((w = next(p))) {
-		if (strcmp(w, "--prometheus"))
+		if (gram_clause_of(w) != CL_PROMETHEUS)
 			return fail(p, "unexpected word '%s'", w);
 		if (s->prometheus)
 			return fail(p, "duplicate '--prometheus'");
@@ -633,24 +637,22 @@ const char *stmt_json_refusal(const struct stmt *s)
 	return NULL;
 }
 
-/* Every statement: its command and subcommand words and its parser. */
-static const struct {
-	const char *cmd;
-	const char *sub;	/* NULL: none */
-	enum stmt_kind kind;
-	int (*parse)(struct parser *p, struct stmt *s);
-} statements[] = {
-	{ "identity",	NULL,	STMT_IDENTITY,		parse_identity },
-	{ "listen",	NULL,	STMT_LISTEN,		parse_listen },
-	{ "peer",	"add",	STMT_PEER_ADD,		parse_peer_add },
-	{ "peer",	"del",	STMT_PEER_DEL,		parse_del },
-	{ "service",	"add",	STMT_SERVICE_ADD,	parse_service_add },
-	{ "service",	"del",	STMT_SERVICE_DEL,	parse_del },
-	{ "map",	"add",	STMT_MAP_ADD,		parse_map_add },
-	{ "map",	"del",	STMT_MAP_DEL,		parse_map_del },
-	{ "show",	NULL,	STMT_SHOW,		parse_bare },
-	{ "stats",	NULL,	STMT_STATS,		parse_stats },
-	{ "plaintext",	NULL,	STMT_PLAINTEXT,		parse_bare },
+/*
+ * The parser of each kind of statement; its command and subcommand
+ * words are in gram_stmts[] (grammar.c).
+ */
+static int (*const parsers[])(struct parser *p, struct stmt *s) = {
+	[STMT_IDENTITY]		= parse_identity,
+	[STMT_LISTEN]		= parse_listen,
+	[STMT_PEER_ADD]		= parse_peer_add,
+	[STMT_PEER_DEL]		= parse_del,
+	[STMT_SERVICE_ADD]	= parse_service_add,
+	[STMT_SERVICE_DEL]	= parse_del,
+	[STMT_MAP_ADD]		= parse_map_add,
+	[STMT_MAP_DEL]		= parse_map_del,
+	[STMT_SHOW]		= parse_bare,
+	[STMT_STATS]		= parse_stats,
+	[STMT_PLAINTEXT]	= parse_bare,
 };
 
 int stmt_parse_argv(int argc, char **argv, struct stmt *out,
@@ -666,18 +668,20 @@ int stmt_parse_argv(int argc, char **argv, struct stmt *out,
 		err[0] = '\0';
 	if (argc < 1)
 		return fail(&p, "missing command (try: " COMMANDS ")");
-	for (size_t i = 0; i < ARRAY_SIZE(statements); i++) {
-		if (strcmp(argv[0], statements[i].cmd))
+	for (size_t i = 0; i < gram_n_stmts; i++) {
+		const struct gram_stmt *g = &gram_stmts[i];
+
+		if (strcmp(argv[0], g->cmd))
 			continue;
-		cmd = statements[i].cmd;
-		if (statements[i].sub) {
-			if (argc < 2 || strcmp(argv[1], statements[i].sub))
+		cmd = g->cmd;
+		if (g->sub) {
+			if (argc < 2 || strcmp(argv[1], g->sub))
 				continue;
 			p.i = 2;
 		}
-		out->kind = statements[i].kind;
+		out->kind = g->kind;
 		p.cmd = stmt_kind_name(out->kind);
-		return statements[i].parse(&p, out);
+		return parsers[g->kind](&p, out);
 	}
 	if (!cmd)
 		return fail(&p, "unknown command '%s' (try: " COMMANDS ")",

@@ -7,6 +7,8 @@
 #ifndef FUNNELCTL_H
 #define FUNNELCTL_H
 
+#include <stddef.h>
+
 #define PROG			"funnelctl"
 #define DEFAULT_SOCKET		"/run/funnel/funneld.sock"
 
@@ -21,6 +23,16 @@ struct opts {
 /* main.c: a message and "(try --help)" on stderr; returns EXIT_USAGE. */
 __attribute__((format(printf, 1, 2)))
 int usage_error(const char *fmt, ...);
+
+/* main.c: the commands that are not statements, i = 0... until NULL. */
+const char *command_name(size_t i);
+
+/*
+ * complete.c: "funnelctl completion bash" (the script) and "funnelctl
+ * __complete WORD..." (what may follow WORDs; used by the script).
+ */
+int cmd_completion(const struct opts *o, int argc, char **argv);
+int cmd_complete(const struct opts *o, int argc, char **argv);
 
 /* version.c: "funnelctl version" (funnel.ko over generic netlink). */
 int cmd_version(const struct opts *o, int argc, char **argv);

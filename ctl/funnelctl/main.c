@@ -40,7 +40,8 @@ static void usage(FILE *f)
 		"IPv6 addresses go in brackets: [fd00::1]:9899.\n"
 		"\n"
 		"other commands:\n"
-		"  version                         versions of " PROG " and of funnel.ko\n");
+		"  version                         versions of " PROG " and of funnel.ko\n"
+		"  completion bash                 a bash completion script for " PROG "\n");
 }
 
 int usage_error(const char *fmt, ...)
@@ -60,7 +61,15 @@ static const struct {
 	int (*fn)(const struct opts *o, int argc, char **argv);
 } commands[] = {
 	{ "version", cmd_version },
+	{ "completion", cmd_completion },
+	{ "__complete", cmd_complete },
 };
+
+const char *command_name(size_t i)
+{
+	return i < sizeof(commands) / sizeof(commands[0]) ?
+		commands[i].name : NULL;
+}
 
 static int finish(int status)
 {

@@ -48,7 +48,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for p in funneld funnelctl dnsmasq freeradius dig radclient valgrind python3 ss; do
+for p in funneld funnelctl dnsmasq freeradius dig radclient valgrind python3 ss promtool; do
 	command -v "$p" >/dev/null || { not_ok "prerequisite: $p not found (make ctl; make deps)"; exit 1; }
 done
 
@@ -166,6 +166,27 @@ if echo "$out" | grep -qE '^funnel_[a-z_]+(\{[^}]*\})? [0-9]+' && ! echo "$out" 
 else
 	not_ok "stats --prometheus: exposition format"
 	echo "$out" | head -n 10 | diag
+fi
+
+# the real thing through promtool and the JSON schema, both sites
+for site in C S; do
+	if fd_ctl $site stats --prometheus >"$SVC_DIR/$site.prom" 2>&1 &&
+	   promtool check metrics <"$SVC_DIR/$site.prom" >"$SVC_DIR/$site.promtool" 2>&1 &&
+	   [ ! -s "$SVC_DIR/$site.promtool" ]; then
+		ok "stats --prometheus: $site: promtool check metrics finds nothing"
+	else
+		not_ok "stats --prometheus: $site: promtool check metrics"
+		head -n 10 "$SVC_DIR/$site.promtool" | diag
+	fi
+	fd_ctl $site --json show >"$SVC_DIR/$site.show.json" 2>&1
+done
+/usr/bin/python3 "$top/selftests/unit/show_schema.py" "C=$SVC_DIR/C.show.json" \
+	"S=$SVC_DIR/S.show.json" >"$SVC_DIR/schema.out" 2>&1
+if [ $? = 0 ] && [ "$(grep -c '^ok ' "$SVC_DIR/schema.out")" = 3 ]; then
+	ok "show --json: both sites valid under Documentation/funnel-show.schema.json"
+else
+	not_ok "show --json: both sites valid under Documentation/funnel-show.schema.json"
+	diag <"$SVC_DIR/schema.out"
 fi
 
 # ---- a map to an unknown service is refused; dns goes on

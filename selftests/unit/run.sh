@@ -10,9 +10,12 @@
 #   - spec_check.py (ctl/common/nlnames.c and the documentation vs the
 #     spec) and its negative tests
 #   - scripts/layers.py (ctl/'s includes one way) and its negative tests
+#   - show --json of the test snapshots against Documentation/
+#     funnel-show.schema.json, and stats --prometheus through promtool
 #   - the fuzz targets over generated seed inputs (and a short libFuzzer
 #     run when clang's libFuzzer is there)
-#   - command-line tests of funnelctl and funnel-nl
+#   - command-line tests of funnelctl and funnel-nl, and funnelctl's bash
+#     completion
 #   - scripts/deps.sh against stub apt commands (test_deps.sh)
 #   - udp_pump (built with gcc and clang, -Werror) on loopback
 # Build output goes to a log, shown on stderr when a build fails.  Builds
@@ -152,9 +155,17 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt ctrlmsg show seal json kpath loop flowtab dpstream; do
+	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
+fi
+
+# ---- show --json against its schema, stats --prometheus through promtool ----
+
+if [ $unit_ok = 1 ] && "$here/build/test_show" --dump >"$work/show.dump"; then
+	suite "show-schema" /usr/bin/python3 "$here/show_schema.py" --dump \
+		"$work/show.dump"
+	suite "prometheus" sh "$here/prom_check.sh" "$work/show.dump"
 fi
 
 # ---- spec ----
@@ -363,6 +374,8 @@ fi
 if [ $ctl_ok = 1 ]; then
 	suite "cli" sh "$here/test_cli.sh" "$work/ctl-gcc/bin/funnelctl" \
 		"$work/ctl-gcc/funnel-nl"
+	suite "completion" bash "$here/test_completion.sh" \
+		"$work/ctl-gcc/bin/funnelctl"
 fi
 suite "deps" sh "$here/test_deps.sh"
 if [ $pump_ok = 1 ]; then

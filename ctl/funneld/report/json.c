@@ -233,6 +233,13 @@ static void listens(const struct jw *w, const void *obj)
 	fputc(']', w->f);
 }
 
+/* The version of the "show --json" document (report.h) */
+static void schema_version(const struct jw *w, const void *obj)
+{
+	(void)obj;
+	fprintf(w->f, "%u", REPORT_SHOW_SCHEMA_VERSION);
+}
+
 static void daemon_counters(const struct jw *w, const void *obj)
 {
 	const struct report_daemon_counter *dc;
@@ -354,6 +361,7 @@ static const struct jfield snapshot_fields[] = {
 	A("maps", BOTH, struct snapshot, maps, n_maps, map_obj),
 	A("carriers", SHOW, struct snapshot, carriers, n_carriers,
 	  carrier_obj),
+	FN("schema_version", SHOW, schema_version),
 };
 static const struct jobject snapshot_obj =
 	OBJECT(struct snapshot, snapshot_fields);

@@ -14,6 +14,14 @@
 #include "common/fstats.h"
 #include "funneld/report/snap.h"
 
+/*
+ * The version of the "show --json" document, its member "schema_version":
+ * Documentation/funnel-show.schema.json describes this version.  Raised
+ * at every change of the document's members (one added, removed or of
+ * another type), together with the schema.
+ */
+#define REPORT_SHOW_SCHEMA_VERSION	1U
+
 /* s, or "" for NULL (the snapshot's constant strings may be NULL). */
 static inline const char *report_str(const char *s)
 {

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Completion of statements from the grammar tables (grammar.h): the
+ * words that may come next after the words typed so far.
+ */
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "common/grammar.h"
+
+static bool one_of(const char *w, const char *const *words)
+{
+	for (; *words; words++)
+		if (!strcmp(w, *words))
+			return true;
+	return false;
+}
+
+static void each(const char *const *words,
+		 void (*fn)(const char *word, void *arg), void *arg)
+{
+	for (; *words; words++)
+		fn(*words, arg);
+}
+
+/* "lifetime" is for udp only: is the statement's protocol udp? */
+static bool is_udp(const struct gram_stmt *g, char *const w[])
+{
+	for (unsigned int k = 0; k < g->n_args; k++)
+		if (g->args[k].words == gram_protos)
+			return !strcmp(w[k], gram_protos[0]);
+	return false;
+}
+
+/* After the command (and subcommand) of g: its n words w. */
+static const char *complete_args(const struct gram_stmt *g, int n,
+				 char *const w[],
+				 void (*fn)(const char *word, void *arg),
+				 void *arg)
+{
+	const struct gram_clause_desc *cd;
+	unsigned int used = 0;
+	enum gram_clause c;
+	int i;
+
+	for (int k = 0; k < n && k < (int)g->n_args; k++)
+		if (g->args[k].words && !one_of(w[k], g->args[k].words))
+			return NULL;
+	if (n < (int)g->n_args) {
+		if (g->args[n].words) {
+			each(g->args[n].words, fn, arg);
+			return NULL;
+		}
+		return g->args[n].placeholder;
+	}
+	for (i = (int)g->n_args; i < n; i++) {
+		c = gram_clause_of(w[i]);
+		if (c == CL_N || !(g->clauses & CL_BIT(c)) ||
+		    (used & CL_BIT(c)))
+			return NULL;
+		used |= CL_BIT(c);
+		cd = &gram_clauses[c];
+		if (!cd->words && !cd->value)
+			continue;
+		if (i + 1 == n) {	/* its value comes next */
+			if (cd->words) {
+				each(cd->words, fn, arg);
+				return NULL;
+			}
+			return cd->value;
+		}
+		if (cd->words && !one_of(w[i + 1], cd->words))
+			return NULL;
+		i++;
+	}
+	for (c = 0; c < CL_N; c++) {
+		if (!(g->clauses & CL_BIT(c)) || (used & CL_BIT(c)))
+			continue;
+		if (c == CL_LIFETIME && !is_udp(g, w))
+			continue;
+		fn(gram_clauses[c].word, arg);
+	}
+	return NULL;
+}
+
+const char *stmt_complete(int argc, char *const argv[],
+			  void (*fn)(const char *word, void *arg), void *arg)
+{
+	const struct gram_stmt *g;
+
+	for (unsigned int i = 0; i < gram_n_stmts; i++) {
+		g = &gram_stmts[i];
+		if (!argc) {
+			/* each command once (peer add, peer del: "peer") */
+			if (!i || strcmp(g->cmd, gram_stmts[i - 1].cmd))
+				fn(g->cmd, arg);
+			continue;
+		}
+		if (strcmp(argv[0], g->cmd))
+			continue;
+		if (!g->sub)
+			return complete_args(g, argc - 1, argv + 1, fn, arg);
+		if (argc == 1) {
+			fn(g->sub, arg);
+			continue;
+		}
+		if (!strcmp(argv[1], g->sub))
+			return complete_args(g, argc - 2, argv + 2, fn, arg);
+	}
+	return NULL;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The words of the statement language (stmt.h), as data: which commands
+ * there are, the positional words of each, and its optional clauses.
+ * stmt.c parses with these tables (a keyword it takes is a keyword
+ * here) and stmt_complete() (complete.c) offers what they list, so the
+ * shell completion of funnelctl cannot offer what the parser refuses or
+ * miss what it takes; selftests/unit/test_complete.c checks both ways.
+ */
+#ifndef FUNNEL_GRAMMAR_H
+#define FUNNEL_GRAMMAR_H
+
+#include "common/stmt.h"
+
+/* The optional clauses: a keyword, and the value that follows it. */
+enum gram_clause {
+	CL_CARRIER,		/* carrier auto|sctp|sctp-udp|tcp */
+	CL_PRINCIPAL,		/* principal P */
+	CL_ALLOW,		/* allow PRINCIPAL[,PRINCIPAL...] */
+	CL_LIFETIME,		/* lifetime MS (udp only) */
+	CL_PEER,		/* peer NAME */
+	CL_SERVICE,		/* service NAME */
+	CL_PROMETHEUS,		/* --prometheus */
+	CL_N
+};
+
+#define CL_BIT(c)	(1U << (c))
+
+struct gram_clause_desc {
+	const char *word;
+	/* the value: its words (NULL-terminated) or, with words NULL, a
+	 * placeholder; both NULL: the clause has no value
+	 */
+	const char *const *words;
+	const char *value;
+};
+
+extern const struct gram_clause_desc gram_clauses[CL_N];
+
+/*
+ * A positional word: one of words (NULL-terminated), or with words NULL
+ * anything, shown as the placeholder ("NAME", "PATH"...).
+ */
+struct gram_arg {
+	const char *placeholder;
+	const char *const *words;
+};
+
+#define GRAM_ARGS_MAX	3
+
+struct gram_stmt {
+	const char *cmd;
+	const char *sub;		/* NULL: none */
+	enum stmt_kind kind;
+	unsigned int n_args;
+	struct gram_arg args[GRAM_ARGS_MAX];
+	unsigned int clauses;		/* CL_BIT()s */
+};
+
+extern const struct gram_stmt gram_stmts[];
+extern const unsigned int gram_n_stmts;
+
+/* Values: "udp", "tcp" (IPPROTO_UDP, IPPROTO_TCP); carrier names in the
+ * order of enum stmt_carrier.
+ */
+extern const char *const gram_protos[];
+extern const char *const gram_carriers[];
+#define GRAM_KEYTAB	"keytab"	/* identity PRINCIPAL keytab PATH */
+
+/* The clause whose keyword is w, or CL_N. */
+enum gram_clause gram_clause_of(const char *w);
+
+/*
+ * Completion (complete.c): what may follow the words argv[0..argc-1] of
+ * a statement.  Calls fn(word, arg) for each keyword that may come next
+ * and returns the placeholder of a free word that may come next ("NAME",
+ * "PATH"...), or NULL when none may.  Words that fit no statement give
+ * nothing.  Free words are not checked (any word fits a NAME).
+ */
+const char *stmt_complete(int argc, char *const argv[],
+			  void (*fn)(const char *word, void *arg), void *arg);
+
+#endif /* FUNNEL_GRAMMAR_H */

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Check "funnelctl --json show" documents against
+Documentation/funnel-show.schema.json (JSON Schema 2020-12); TAP on stdout.
+
+  show_schema.py --dump FILE    the "show --json" documents of each test
+                                snapshot in FILE (test_show --dump), and
+                                documents the schema must refuse, made
+                                from the first of them
+  show_schema.py NAME=FILE...   each FILE is one document (a running
+                                funneld's "show --json"), named NAME
+
+Exit status 1 if a result is not ok.
+"""
+
+import copy
+import json
+import os
+import sys
+
+import jsonschema
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+SCHEMA = os.path.join(TOP, "Documentation", "funnel-show.schema.json")
+
+n = 0
+failed = False
+
+
+def tap(good, name, why=""):
+    global n, failed
+    n += 1
+    print("%sok %d - %s" % ("" if good else "not ", n, name))
+    if not good:
+        failed = True
+        for line in str(why).splitlines()[:8]:
+            print("#   " + line)
+
+
+def errors(validator, doc):
+    return sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+
+
+def dump_documents(path):
+    """(name, document) of each "---- NAME: show --json" section"""
+    docs = []
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("---- ") and line.endswith(": show --json"):
+            docs.append((line[5:-len(": show --json")],
+                         json.loads(lines[i + 1])))
+    return docs
+
+
+def mutations(doc):
+    """(what, document) pairs the schema must refuse"""
+    def changed(what, fn):
+        d = copy.deepcopy(doc)
+        fn(d)
+        return (what, d)
+
+    def carrier(d):
+        return d["carriers"][0]
+
+    def stream(d):
+        return d["carriers"][0]["streams"][0]
+
+    return [
+        changed("no schema_version", lambda d: d.pop("schema_version", None)),
+        changed("schema_version 2", lambda d: d.update(schema_version=2)),
+        changed("a member the schema does not know",
+                lambda d: d.update(extra=1)),
+        changed("a carrier without its state",
+                lambda d: carrier(d).pop("state")),
+        changed("a stream's rx-frames negative",
+                lambda d: stream(d)["stats"].update({"rx-frames": -1})),
+        changed("a stream's rx-frames a string",
+                lambda d: stream(d)["stats"].update({"rx-frames": "1"})),
+        changed("a counter the schema does not know",
+                lambda d: stream(d)["stats"].update({"rx-oops": 0})),
+        changed("plaintext a number", lambda d: d.update(plaintext=1)),
+        changed("a listen address a number",
+                lambda d: d["listens"].append(9899)),
+        changed("a map's stream negative",
+                lambda d: d["maps"][0].update(stream=-5)),
+        changed("a counter above 2^64 - 1",
+                lambda d: carrier(d)["stats"].update({"tx-bytes": 1 << 64})),
+        changed("idle_ms a fraction",
+                lambda d: stream(d)["flows"][0].update(idle_ms=1.5)),
+        changed("peers an object", lambda d: d.update(peers={})),
+    ]
+
+
+def main(argv):
+    with open(SCHEMA, encoding="utf-8") as f:
+        schema = json.load(f)
+    cls = jsonschema.Draft202012Validator
+    try:
+        cls.check_schema(schema)
+        tap(True, "funnel-show.schema.json is a valid JSON Schema 2020-12")
+    except jsonschema.SchemaError as e:
+        tap(False, "funnel-show.schema.json is a valid JSON Schema", e)
+        return 1
+    v = cls(schema)
+    version = schema["properties"]["schema_version"]["const"]
+
+    if argv[:1] == ["--dump"]:
+        docs = dump_documents(argv[1])
+        tap(len(docs) >= 4, "%d show --json documents in %s" %
+            (len(docs), os.path.basename(argv[1])))
+        for name, doc in docs:
+            e = errors(v, doc)
+            tap(not e, "snapshot %s: show --json valid (schema_version %s)"
+                % (name, doc.get("schema_version")),
+                "\n".join("%s: %s" % (list(x.path), x.message) for x in e))
+        for what, bad in mutations(docs[0][1]):
+            tap(bool(errors(v, bad)), "refused: %s" % what)
+    else:
+        for arg in argv:
+            name, path = arg.split("=", 1)
+            with open(path, encoding="utf-8") as f:
+                doc = json.load(f)
+            e = errors(v, doc)
+            tap(not e and doc.get("schema_version") == version,
+                "%s: show --json valid, schema_version %s, %d carriers" %
+                (name, doc.get("schema_version"), len(doc.get("carriers", []))),
+                "\n".join("%s: %s" % (list(x.path), x.message) for x in e))
+    print("1..%d" % n)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bash completion of funnelctl: the script of "funnelctl completion bash"
+# loaded into bash and run as bash runs it at a TAB (COMP_LINE,
+# COMP_POINT), against what the grammar allows at that point.  That the
+# candidates agree with the parser everywhere is test_complete.c's part.
+#
+#   test_completion.sh [FUNNELCTL]     (default: ctl/bin/funnelctl)
+#
+# Prints TAP; exits non-zero if a test failed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+funnelctl=${1:-$top/ctl/bin/funnelctl}
+# shellcheck source=tap.sh
+. "$here/tap.sh"
+
+script=$("$funnelctl" completion bash)
+tap $? "funnelctl completion bash: exit 0"
+bash -n <<<"$script"
+tap $? "the script is valid bash"
+"$funnelctl" completion zsh >/dev/null 2>&1
+[ $? = 2 ]
+tap $? "funnelctl completion zsh: exit 2 (bash only)"
+
+# complete LINE: the candidates bash offers at the end of LINE, sorted, on
+# one line; "funnelctl" in LINE is the one under test
+complete_line() {
+	bash -c '
+		eval "$1"
+		COMP_LINE=$2
+		COMP_POINT=${#2}
+		COMPREPLY=()
+		_funnelctl
+		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' \
+		_ "$script" "$funnelctl${1#funnelctl}" | sed 's/ $//'
+}
+
+# expect LINE WANT: the candidates at the end of LINE are WANT
+expect() {
+	local got
+	got=$(complete_line "$1")
+	[ "$got" = "$2" ]
+	tap $? "'$1<TAB>': '$2'$([ "$got" = "$2" ] || echo " (got '$got')")"
+}
+
+expect "funnelctl " "--help --json --socket -s completion identity listen map peer plaintext service show stats version"
+expect "funnelctl pe" "peer"
+expect "funnelctl peer " "add del"
+expect "funnelctl peer add gw " ""
+expect "funnelctl peer add gw 192.0.2.1:9899 " "carrier principal"
+expect "funnelctl peer add gw 192.0.2.1:9899 carrier sc" "sctp sctp-udp"
+expect "funnelctl peer add gw [fd00::2]:9899 carrier tcp " "principal"
+expect "funnelctl service add dns " "tcp udp"
+expect "funnelctl service add dns udp 127.0.0.1:53 " "allow lifetime"
+expect "funnelctl service add web tcp 127.0.0.1:80 " "allow"
+expect "funnelctl map add udp 127.0.0.1:5300 peer gw " "lifetime service"
+expect "funnelctl map add tcp [::1]:8080 " "peer service"
+expect "funnelctl map del " "tcp udp"
+expect "funnelctl --json stats " ""
+expect "funnelctl -s /run/x.sock stats " "--json --prometheus"
+expect "funnelctl stats --prometheus " ""
+expect "funnelctl show " "--json"
+expect "funnelctl identity funnel/gw@R " "keytab"
+expect "funnelctl identity funnel/gw@R keytab $top/selftests/unit/test_compl" \
+	"$top/selftests/unit/test_complete.c $top/selftests/unit/test_completion.sh"
+expect "funnelctl -s $top/selftests/unit/test_compl" \
+	"$top/selftests/unit/test_complete.c $top/selftests/unit/test_completion.sh"
+expect "funnelctl frobnicate " ""
+expect "funnelctl version " ""
+expect "funnelctl completion " "bash"
+
+if command -v valgrind >/dev/null 2>&1; then
+	valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect \
+		"$funnelctl" __complete map add udp 5300 peer gw >/dev/null 2>&1
+	tap $? "funnelctl __complete under valgrind: no errors or leaks"
+fi
+tap_end
