@@ -48,6 +48,7 @@ static const char *const ctrl_reason_names[] = {
 	[CTRL_R_INTERNAL] = "internal error",
 	[CTRL_R_CLOSED_BY_USER] = "closed by the user",
 	[CTRL_R_SHUTDOWN] = "shutdown",
+	[CTRL_R_INTEGRITY] = "integrity",
 };
 
 const char *ctrl_type_name(unsigned int type)

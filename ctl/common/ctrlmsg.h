@@ -66,6 +66,7 @@ enum ctrl_reason {
 	CTRL_R_INTERNAL,
 	CTRL_R_CLOSED_BY_USER,
 	CTRL_R_SHUTDOWN,
+	CTRL_R_INTEGRITY,	/* a frame of a keyed ordered stream failed */
 };
 
 /* A message.  present has CTRL_BIT(attr) for each attribute it holds;

@@ -76,6 +76,7 @@ static void test_roundtrip(void **state)
 	assert_null(ctrl_type_name(0));
 	assert_null(ctrl_type_name(CTRL_TYPE_MAX + 1));
 	assert_string_equal(ctrl_reason_name(CTRL_R_NOT_AUTHORIZED), "not authorized");
+	assert_string_equal(ctrl_reason_name(CTRL_R_INTEGRITY), "integrity");
 	assert_null(ctrl_reason_name(999));
 }
 

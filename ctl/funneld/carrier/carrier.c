@@ -130,8 +130,13 @@ static void car_fail_fire(struct loop *l, void *arg)
 	carrier_fail(c, "%s", why);
 }
 
-static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
-		     bool ctrl)
+/*
+ * Make room in the transmit queue for a frame of len bytes: 0, or -1
+ * when it cannot take it now (tx_blocked for DATA) or at all.  A frame
+ * is sealed only after this, so that a counter once taken is always
+ * sent (wire-format.md 9.1): car_queue() then cannot fail for it.
+ */
+static int car_reserve(struct carrier *c, size_t len, bool ctrl)
 {
 	size_t need = len + FUNNEL_LEN_PREFIX;
 
@@ -164,6 +169,16 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 		c->obuf = b;
 		c->ocap = cap;
 	}
+	return 0;
+}
+
+static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
+		     bool ctrl)
+{
+	size_t need = len + FUNNEL_LEN_PREFIX;
+
+	if (car_reserve(c, len, ctrl))
+		return -1;
 	funnel_len_prefix_encode(c->obuf + c->olen, len);
 	memcpy(c->obuf + c->olen + FUNNEL_LEN_PREFIX, frame, len);
 	c->olen += need;
@@ -196,6 +211,13 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 	struct carrier *c = cs->car;
 	int ret;
 
+	/* room first: a sealed frame is never dropped for want of it */
+	if (!(c->ops->send_now && !c->kernel &&
+	      (frame[3] & FUNNEL_F_UNORDERED)) &&
+	    car_reserve(c, len + csec_overhead(cs), false)) {
+		FST(&c->st, TX_DROP_QUEUE)++;
+		return -ENOBUFS;
+	}
 	ret = csec_seal(c, cs, frame, len, &frame, &len);
 	if (ret)
 		return ret;
@@ -233,9 +255,13 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 	const uint8_t *out;
 	size_t outlen;
 
-	if (csec_seal(cs->car, cs, frame, len, &out, &outlen))
+	/* sealed only once the queue has room: the stream keeps the
+	 * plaintext of a frame refused and retries it, and the counter it
+	 * would have taken is the next frame's (no gap, wire-format.md 9.1)
+	 */
+	if (car_reserve(cs->car, len + csec_overhead(cs), false) ||
+	    csec_seal(cs->car, cs, frame, len, &out, &outlen))
 		return -1;
-	/* a sealed copy is made again when the stream retries the frame */
 	return car_queue(cs->car, out, outlen, false);
 }
 
@@ -1112,8 +1138,16 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 	}
 	cs = cs_find(c, f.stream);
 	if (cs && csec_user_sealed(cs)) {
-		if (f.type == FUNNEL_T_DATA && csec_open(c, cs, buf, len, &f))
+		if (csec_sealed_type(cs, f.type) &&
+		    csec_open(c, cs, buf, len, &f)) {
+			/* a byte stream with a hole or a forged part: its
+			 * flows cannot go on (wire-format.md 9.3)
+			 */
+			if (!cs->unordered)
+				carrier_stream_fail(c, cs, CTRL_R_INTEGRITY,
+						    "a frame failed its integrity check: every flow reset");
 			return;
+		}
 	} else if (f.flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) {
 		FST(&c->st, RX_DROP_NO_KEY)++;
 		return;

@@ -892,6 +892,17 @@ bool csec_user_sealed(const struct cstream *cs)
 	return cs->sec && cs->sec->user && cs->sec->gen;
 }
 
+bool csec_sealed_type(const struct cstream *cs, uint8_t type)
+{
+	return type == FUNNEL_T_DATA ||
+	       (type == FUNNEL_T_FLOW_END && !cs->unordered);
+}
+
+size_t csec_overhead(const struct cstream *cs)
+{
+	return csec_user_sealed(cs) ? FUNNEL_SEAL_OVERHEAD : 0;
+}
+
 int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
 	      size_t len, const uint8_t **out, size_t *outlen)
 {
@@ -901,7 +912,7 @@ int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
 
 	*out = frame;
 	*outlen = len;
-	if (!csec_user_sealed(cs) || frame[2] != FUNNEL_T_DATA)
+	if (!csec_user_sealed(cs) || !csec_sealed_type(cs, frame[2]))
 		return 0;
 	n = seal_frame(&sec->tx[sec->primary], frame, frame + FUNNEL_HDR_LEN,
 		       len - FUNNEL_HDR_LEN, c->sbuf, FUNNEL_MAX_FRAME, &soft);
