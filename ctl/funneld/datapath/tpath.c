@@ -26,8 +26,14 @@
  * socket a side sends FLOW_END and keeps writing what still arrives; on
  * FLOW_END from the peer it shuts its socket down for writing once the
  * flow's queue is written.  The flow is freed when both directions are
- * done.  An error, a reset or idle expiry ends the flow at once, with
- * FLOW_END if it was not sent yet.
+ * done.  Idle expiry ends the flow at once, with FLOW_END if it was not
+ * sent yet.  An error or a reset of the socket (the client's or the
+ * service's RST, a refused connection, a queue overflow) ends it at once
+ * with FLOW_END and R (FUNNEL_F_RESET), even after a FLOW_END: the peer
+ * closes its socket with a reset (SO_LINGER 0) and sends nothing back.
+ * A stream that ends (its carrier lost, closed, or failed an integrity
+ * check) resets the sockets of the flows it still has: a client never
+ * takes a cut-off transfer for a complete one.
  *
  * Nothing is dropped for want of room on the carrier: a frame the
  * carrier refuses (send() returns -1) waits in its flow, on the stream's
@@ -101,6 +107,7 @@ struct tpath_flow {
 	bool end_pend;		/* FLOW_END waits there (after pend) */
 	bool eof;		/* reading is over (EOF, error, reset) */
 	bool end_queued;	/* FLOW_END sent, or waiting to be */
+	bool rst_out;		/* the FLOW_END to send has R: a reset */
 	bool peer_end;		/* the peer's FLOW_END came */
 	bool wr_shut;		/* shutdown(SHUT_WR) done */
 	bool closed;		/* socket closed, queue dropped */
@@ -348,12 +355,24 @@ static void flow_unpause_list(struct tpath_flow *flow)
 
 /* ---- ending flows ---- */
 
-/* Free a flow that is off every list but the hash table. */
+/* SO_LINGER 0: close() sends a RST, not a FIN. */
+static void sock_rst(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/*
+ * Free a flow that is off every list but the hash table.  A socket still
+ * open (the stream ends under it) is reset.
+ */
 static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	if (flow->paused)
 		flow_unpause_list(flow);
 	if (flow->dp.fd >= 0) {
+		sock_rst(flow->dp.fd);
 		if (flow->in_loop)
 			loop_del(s->dp.loop, flow->dp.fd);
 		close(flow->dp.fd);
@@ -370,12 +389,8 @@ static void flow_close(struct tpath_stream *s, struct tpath_flow *flow,
 	if (flow->paused)
 		flow_unpause_list(flow);
 	if (flow->dp.fd >= 0) {
-		if (rst) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-			setsockopt(flow->dp.fd, SOL_SOCKET, SO_LINGER, &lg,
-				   sizeof(lg));
-		}
+		if (rst)
+			sock_rst(flow->dp.fd);
 		if (flow->in_loop)
 			loop_del(s->dp.loop, flow->dp.fd);
 		close(flow->dp.fd);
@@ -401,11 +416,18 @@ static void pend_add(struct tpath_stream *s, struct tpath_flow *flow)
 	s->pend_tail = flow;
 }
 
+/* The flow's FLOW_END, with R if it was reset.  0 if it went out. */
+static int end_send(struct tpath_stream *s, const struct tpath_flow *flow)
+{
+	return flow->rst_out ? dp_send_reset(&s->dp, flow->dp.node.id) :
+			       dp_send_end(&s->dp, flow->dp.node.id);
+}
+
 /* Send FLOW_END for the flow, now or after the frames pending. */
 static void flow_end_queue(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	flow->end_queued = true;
-	if (!s->pend_head && !dp_send_end(&s->dp, flow->dp.node.id))
+	if (!s->pend_head && !end_send(s, flow))
 		return;
 	if (s->dp.dead)
 		return;
@@ -430,16 +452,30 @@ static bool flow_settle(struct tpath_stream *s, struct tpath_flow *flow)
 }
 
 /*
- * End the flow at once: close its socket (with a reset if rst), drop its
- * queue, send FLOW_END if it was not sent.  True if the flow was freed.
+ * Reset the flow at once: close its socket (with a reset if rst: the
+ * socket itself failed otherwise), drop its queue, send FLOW_END with R,
+ * also after a FLOW_END already sent (a FLOW_END still waiting becomes
+ * the reset).  True if the flow was freed.
  */
 static bool flow_reset(struct tpath_stream *s, struct tpath_flow *flow,
 		       bool rst)
 {
+	bool tell = !flow->end_queued || !flow->end_pend;
+
 	flow_close(s, flow, rst);
-	if (!flow->end_queued)
+	flow->rst_out = true;
+	if (tell)
 		flow_end_queue(s, flow);
 	return flow_settle(s, flow);
+}
+
+/* Idle expiry: close the socket in order, FLOW_END if not sent. */
+static void flow_expire(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	flow_close(s, flow, false);
+	if (!flow->end_queued)
+		flow_end_queue(s, flow);
+	flow_settle(s, flow);
 }
 
 /* ---- frames to the carrier ---- */
@@ -519,7 +555,7 @@ static void pend_flush(struct tpath_stream *s)
 			flow->pend = NULL;
 		}
 		if (flow->end_pend) {
-			if (dp_send_end(&s->dp, flow->dp.node.id))
+			if (end_send(s, flow))
 				goto out;
 			flow->end_pend = false;
 		}
@@ -669,7 +705,7 @@ static bool expire_take(struct dp_stream *s, struct dp_flow *flow)
 static void expire(struct dp_stream *s, struct dp_flow *flow)
 {
 	if (!s->dead)
-		flow_reset(tstream(s), tflow(flow), false);
+		flow_expire(tstream(s), tflow(flow));
 }
 
 /* ---- tcp-listen ---- */
@@ -921,13 +957,30 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	flow_watch(s, flow);
 }
 
-/* The peer is done sending on the flow. */
-static void flow_peer_end(struct tpath_stream *s, uint32_t id)
+/*
+ * The peer reset the flow: reset its socket, drop what waits for it, send
+ * nothing back.
+ */
+static void flow_peer_reset(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	flow->peer_end = true;
+	flow->end_queued = true;
+	if (!flow->closed)
+		flow_close(s, flow, true);
+	flow_settle(s, flow);
+}
+
+/* The peer is done sending on the flow (rst: it reset the flow). */
+static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 {
 	struct tpath_flow *flow = flow_lookup(s, id);
 
 	if (!flow) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		return;
+	}
+	if (rst) {
+		flow_peer_reset(s, flow);
 		return;
 	}
 	if (flow->peer_end)
@@ -949,7 +1002,7 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		return;
 	dp_hold(&s->dp);
 	if (f->type == FUNNEL_T_FLOW_END) {
-		flow_peer_end(s, f->flow);
+		flow_peer_end(s, f->flow, f->flags & FUNNEL_F_RESET);
 		goto out;
 	}
 
