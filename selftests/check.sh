@@ -61,6 +61,7 @@ step "host funneld accept" selftests/host/t_funneld_accept.sh
 step "host unit" selftests/host/t_unit.sh
 step "host funneld async" selftests/host/t_funneld_async.sh
 step "host funneld principal" selftests/host/t_funneld_principal.sh
+step "host funneld tcp services" selftests/host/t_funneld_tcpsvc.sh
 step lint scripts/lint.sh $kvers
 # The newest kernel boots with the memory checkers it has (vm/run -d:
 # slub_debug=FZPU init_on_free=1 page_poison=1 KFENCE), so that a
