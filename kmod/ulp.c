@@ -674,7 +674,8 @@ static bool funnel_kernel_stream(struct funnel_sock *fs, u16 id)
  * May userspace send a frame with this header?  Userspace seals the DATA
  * and FLOW_END frames of its own (user) streams, and sets R on their
  * FLOW_END; DATA of kernel streams is the kernel's alone, and their
- * FLOW_END is never sealed.  Any context.
+ * FLOW_END is never sealed.  It seals the CTRL frames of stream 0 (the
+ * carrier's control messages), no other CTRL frame.  Any context.
  */
 bool funnel_user_hdr_ok(struct funnel_sock *fs, const struct funnel_hdr *hdr)
 {
@@ -690,6 +691,8 @@ bool funnel_user_hdr_ok(struct funnel_sock *fs, const struct funnel_hdr *hdr)
 	case FUNNEL_T_FLOW_END:
 		return !sealed || (hdr->stream != htons(FUNNEL_CTRL_STREAM) &&
 				   !funnel_kernel_stream(fs, ntohs(hdr->stream)));
+	case FUNNEL_T_CTRL:
+		return !sealed || hdr->stream == htons(FUNNEL_CTRL_STREAM);
 	default:
 		return !sealed;
 	}

@@ -158,6 +158,25 @@ mitm_case end rx-drop-no-key
 check "the client closed those maps' streams: integrity, named in its log" \
 	test "$(grep -c 'closed by the peer: integrity' "$SVC_DIR/C.log")" = 6
 
+# ---- stream 0: the control messages after the carrier's context ----
+
+# a map added now sends OPEN; one bit of it flipped on the way: the
+# server gives the carrier up, the client connects again, every map opens
+python3 "$MITM" ctl "$P_CTL" forge 0 >"$SVC_DIR/act-ctl" &
+actpid=$!
+sleep 0.2
+svc_pick_port P_NEW
+fd_ctl C map add tcp $L:"$P_NEW" peer s service echo >/dev/null
+wait "$actpid"
+act=$(cat "$SVC_DIR/act-ctl")
+if fd_wait C 30 "carrier('s').get('reconnects', 0) >= 1 and carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" &&
+   grep -q 'a control message failed its integrity check (rx-drop-auth)' "$SVC_DIR/S.log"; then
+	ok "stream 0 forged ($act): the server gives the carrier up (rx-drop-auth), it comes back, $(fd_json C "len(j['maps'])") maps open"
+else
+	not_ok "stream 0 forged ($act): carrier given up and back: $(fd_json C "carrier('s').get('state')") $(fd_json C "carrier('s').get('reconnects')")"
+	grep -E 'integrity|carrier' "$SVC_DIR/S.log" | tail -n 5 | diag
+fi
+
 # ---- the carrier cut mid-transfer ----
 
 python3 "$PROBE" echo $L "${PORT[cut]}" 100000 hold >"$SVC_DIR/cut.out" &

@@ -8,8 +8,9 @@
       initiator's preamble, then length-prefixed frames both ways.
       Commands on 127.0.0.1:CTRL_PORT, one line "ACTION STREAM [NTH]",
       act on the NTH (1 unless given) next sealed DATA frame with a
-      payload of that stream from the initiator (the client side) to
-      the acceptor; the answer, once done, is one line
+      payload of that stream (stream 0: sealed CTRL frame, a control
+      message) from the initiator (the client side) to the acceptor;
+      the answer, once done, is one line
       "done ACTION STREAM flow F counter C":
         drop     the frame is not relayed
         reorder  it is relayed after the next frame of its stream
@@ -28,7 +29,7 @@ import sys
 import threading
 
 HDR = struct.Struct(">HBBI")	# stream, type, flags, flow
-T_DATA, T_FLOW_END = 0, 2
+T_DATA, T_CTRL, T_FLOW_END = 0, 1, 2
 F_SEALED, F_KEY_PHASE = 0x02, 0x04
 PREAMBLE_LEN = 8
 SEAL_OVERHEAD = 24
@@ -70,7 +71,8 @@ def tamper(frame):
         if h is not None:
             return [frame, h]
         a = actions.get(stream)
-        if (not a or ftype != T_DATA or not flags & F_SEALED or
+        want = T_CTRL if stream == 0 else T_DATA
+        if (not a or ftype != want or not flags & F_SEALED or
                 len(frame) <= HDR.size + SEAL_OVERHEAD):
             return [frame]
         if a[2] > 1:

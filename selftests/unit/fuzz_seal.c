@@ -101,7 +101,10 @@ static enum seal_verdict predict(const uint8_t *f, size_t len, bool ordered)
 		return SEAL_MALFORMED;
 	flags = f[3];
 	if (flags & FUNNEL_F_RESERVED ||
-	    (f[2] != FUNNEL_T_DATA && f[2] != FUNNEL_T_FLOW_END))
+	    (f[2] != FUNNEL_T_DATA && f[2] != FUNNEL_T_FLOW_END &&
+	     f[2] != FUNNEL_T_CTRL))
+		return SEAL_MALFORMED;
+	if (f[2] == FUNNEL_T_CTRL && (f[0] || f[1]))
 		return SEAL_MALFORMED;
 	if (f[2] == FUNNEL_T_FLOW_END ?
 	    len != FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD :

@@ -947,6 +947,37 @@ static void test_flow_end(void **state)
 	seal_key_free(&k);
 }
 
+/*
+ * The carrier's control messages: CTRL frames of stream 0 are sealed
+ * (ordered, flow 0); CTRL of another stream is neither sealed nor opened.
+ */
+static void test_ctrl_stream0(void **state)
+{
+	struct seal_key k;
+	struct seal_rx rx;
+	uint8_t hdr[8];
+	int n;
+
+	(void)state;
+	tx_init(&k, 1);
+	rx_init(&rx, 1, true);
+	mkhdr(hdr, 0, 0, 0);
+	hdr[2] = FUNNEL_T_CTRL;
+	fill(payload, 40, 7);
+	n = seal_frame(&k, hdr, payload, 40, frame, FRAME_MAX, NULL);
+	assert_int_equal(n, 40 + 32);
+	assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_OK);
+	assert_memory_equal(plain, payload, 40);
+	assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_REPLAY);
+	frame[1] = 4;		/* the same frame, said to be of stream 4 */
+	assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_MALFORMED);
+	hdr[1] = 4;
+	assert_int_equal(seal_frame(&k, hdr, payload, 40, frame, FRAME_MAX,
+				    NULL), -EINVAL);
+	seal_rx_free(&rx);
+	seal_key_free(&k);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -976,6 +1007,7 @@ int main(void)
 		cmocka_unit_test(test_replay_model),
 		cmocka_unit_test(test_replay_ordered),
 		cmocka_unit_test(test_flow_end),
+		cmocka_unit_test(test_ctrl_stream0),
 		cmocka_unit_test(test_replay_vs_auth),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_key_phase),

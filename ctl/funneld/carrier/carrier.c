@@ -34,6 +34,7 @@
 
 #include "funneld/carrier/priv.h"
 #include "funneld/carrier/csec.h"
+#include "funneld/carrier/ctlseal.h"
 #include "funneld/log.h"
 #include "funneld/datapath/tpath.h"
 #include "funneld/datapath/upath.h"
@@ -295,7 +296,9 @@ void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 	uint8_t buf[FUNNEL_HDR_LEN + 1024];
 	struct funnel_frame f = { .stream = FUNNEL_CTRL_STREAM,
 				  .type = FUNNEL_T_CTRL };
+	const uint8_t *out;
 	const char *why;
+	size_t outlen;
 	int n;
 
 	n = ctrl_encode(m, buf + FUNNEL_HDR_LEN, sizeof(buf) - FUNNEL_HDR_LEN,
@@ -307,7 +310,11 @@ void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 	}
 	funnel_hdr_encode(buf, &f);
 	log_debug("%s: send %s", carrier_name(c), ctrl_type_name(m->type));
-	car_queue(c, buf, FUNNEL_HDR_LEN + (size_t)n, true);
+	if (ctlseal_seal(c, buf, FUNNEL_HDR_LEN + (size_t)n, &out, &outlen)) {
+		car_fail_later(c, "the control messages' key is used up");
+		return;
+	}
+	car_queue(c, out, outlen, true);
 }
 
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
@@ -366,6 +373,7 @@ static void car_close_fd(struct carrier *c, bool abort)
 	resolve_cancel(c->resolving);
 	c->resolving = NULL;
 	csec_carrier_free(c);
+	ctlseal_free(c);
 	c->peer_principal[0] = '\0';
 	c->pre_have = 0;
 	c->pollout = false;
@@ -1126,6 +1134,14 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 			return;
 		}
 		if (f.stream == FUNNEL_CTRL_STREAM) {
+			const char *why;
+
+			/* after the carrier's context, sealed or nothing */
+			if (ctlseal_open(c, buf, len, &f, &why)) {
+				carrier_fail(c, "a control message failed its integrity check (%s)",
+					     why);
+				return;
+			}
 			carrier_ctrl(c, f.body, f.body_len);
 			return;
 		}

@@ -12,6 +12,7 @@
 
 #include "funneld/carrier/priv.h"
 #include "funneld/carrier/csec.h"
+#include "funneld/carrier/ctlseal.h"
 #include "funneld/sec/gss.h"
 #include "funneld/log.h"
 #include "funneld/sec/seal.h"
@@ -293,6 +294,12 @@ void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
 		 fgss_peer(&c->gss->g));
 	log_info("%s: carrier authenticated: the peer is %s",
 		 carrier_name(c), c->peer_principal);
+	/* from HELLO on, stream 0 is sealed with the context's keys */
+	if (ctlseal_init(c, &c->gss->g)) {
+		carrier_fail(c, "GSS-API: the control messages' keys: %s",
+			     fgss_error(&c->gss->g));
+		return;
+	}
 	csec_carrier_free(c);
 	carrier_hello(c);
 }

@@ -117,6 +117,7 @@ struct carrier {
 	unsigned int addr_next;		/* the next of addrs to try */
 	char peer_principal[256];	/* authenticated, "" in plaintext */
 	uint8_t *sbuf;			/* sealing and opening (csec.c) */
+	struct ctlseal *ctlseal;	/* stream 0's keys (ctlseal.c) */
 
 	/* receive: preamble, then frames (deframed here on the user path) */
 	uint8_t pre[FUNNEL_PREAMBLE_LEN];

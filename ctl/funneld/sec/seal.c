@@ -140,12 +140,17 @@ static bool hdr_sealable(const uint8_t hdr[FUNNEL_HDR_LEN])
 
 	if (flags & (FUNNEL_F_RESERVED | FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE))
 		return false;
-	if (hdr[HDR_TYPE] != FUNNEL_T_DATA &&
-	    hdr[HDR_TYPE] != FUNNEL_T_FLOW_END)
-		return false;
 	if (flags & FUNNEL_F_RESET && hdr[HDR_TYPE] != FUNNEL_T_FLOW_END)
 		return false;
-	return hdr[0] || hdr[1];	/* not the control stream */
+	switch (hdr[HDR_TYPE]) {
+	case FUNNEL_T_DATA:
+	case FUNNEL_T_FLOW_END:
+		return hdr[0] || hdr[1];	/* not the control stream */
+	case FUNNEL_T_CTRL:
+		return !hdr[0] && !hdr[1];	/* its control messages */
+	default:
+		return false;
+	}	/* not the control stream */
 }
 
 /*
@@ -335,8 +340,11 @@ static enum seal_verdict check_frame(const struct seal_rx *rx,
 		return SEAL_MALFORMED;
 	flags = frame[HDR_FLAGS];
 	if (flags & FUNNEL_F_RESERVED || (frame[HDR_TYPE] != FUNNEL_T_DATA &&
-					  frame[HDR_TYPE] != FUNNEL_T_FLOW_END))
+					  frame[HDR_TYPE] != FUNNEL_T_FLOW_END &&
+					  frame[HDR_TYPE] != FUNNEL_T_CTRL))
 		return SEAL_MALFORMED;
+	if (frame[HDR_TYPE] == FUNNEL_T_CTRL && (frame[0] || frame[1]))
+		return SEAL_MALFORMED;	/* CTRL: stream 0's only */
 	if (frame[HDR_TYPE] == FUNNEL_T_FLOW_END ? len != SEAL_MIN_FRAME :
 	    flags & FUNNEL_F_RESET)
 		return SEAL_MALFORMED;
