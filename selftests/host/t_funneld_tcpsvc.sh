@@ -59,6 +59,19 @@ python3 "$PROBE" watchserver "$P_WATCH" "$SVC_DIR/watch" &
 svc_register watchserver $!
 python3 -u "$MITM" proxy "$P_MITM" $L "$P_CAR" "$P_CTL" >"$SVC_DIR/mitm.log" 2>&1 &
 svc_register mitm $!
+for p in "$P_ECHO" "$P_RST" "$P_WATCH" "$P_MITM" "$P_CTL"; do
+	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
+done
+
+# arm ACTION STREAM [NTH]: the man in the middle's command, in the
+# background (its answers in $SVC_DIR/act-ACTION-STREAM), once it is armed
+arm() {
+	local f=$SVC_DIR/act-$1-$2
+	python3 "$MITM" ctl "$P_CTL" "$@" >"$f" &
+	actpid=$!
+	for _ in $(seq 100); do grep -q armed "$f" && return 0; sleep 0.1; done
+	return 1
+}
 
 # one map per case: a case closes its stream
 cases="pass drop reorder forge replay inject end cut"
@@ -126,12 +139,10 @@ mitm_case() {
 	local k=$1 ctr=$2 sid before after out act
 	sid=$(stream_of "$k")
 	before=$(stat_s "$ctr")
-	python3 "$MITM" ctl "$P_CTL" "$k" "$sid" 3 >"$SVC_DIR/act-$k" &
-	local actpid=$!
-	sleep 0.2
+	arm "$k" "$sid" 3
 	out=$(timeout 40 python3 "$PROBE" echo $L "${PORT[$k]}" 300000)
 	wait "$actpid"
-	act=$(cat "$SVC_DIR/act-$k")
+	act=$(tail -n 1 "$SVC_DIR/act-$k-$sid")
 	for _ in $(seq 30); do
 		grep -q "stream $sid closed (integrity)" "$SVC_DIR/S.log" && break
 		sleep 0.1
@@ -162,13 +173,11 @@ check "the client closed those maps' streams: integrity, named in its log" \
 
 # a map added now sends OPEN; one bit of it flipped on the way: the
 # server gives the carrier up, the client connects again, every map opens
-python3 "$MITM" ctl "$P_CTL" forge 0 >"$SVC_DIR/act-ctl" &
-actpid=$!
-sleep 0.2
+arm forge 0
 svc_pick_port P_NEW
 fd_ctl C map add tcp $L:"$P_NEW" peer s service echo >/dev/null
 wait "$actpid"
-act=$(cat "$SVC_DIR/act-ctl")
+act=$(tail -n 1 "$SVC_DIR/act-forge-0")
 if fd_wait C 30 "carrier('s').get('reconnects', 0) >= 1 and carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" &&
    grep -q 'a control message failed its integrity check (rx-drop-auth)' "$SVC_DIR/S.log"; then
 	ok "stream 0 forged ($act): the server gives the carrier up (rx-drop-auth), it comes back, $(fd_json C "len(j['maps'])") maps open"
@@ -177,12 +186,53 @@ else
 	grep -E 'integrity|carrier' "$SVC_DIR/S.log" | tail -n 5 | diag
 fi
 
+# ---- flow control: a slow reader and a fast one on the same stream ----
+
+# a plaintext pair without valgrind (the pair above ran the same code
+# under valgrind): 24 MiB read at 6 MiB/s, and meanwhile 4 MiB at full
+# speed through the same map
+svc_pick_port P_BLAST; svc_pick_port P_Q; svc_pick_port P_SLOW
+python3 "$PROBE" blast "$P_BLAST" $((24 << 20)) &
+svc_register blast $!
+svc_wait_port "" tcp "$P_BLAST" 10 || not_ok "the blast service listens"
+fd_start Q "" "plaintext
+listen $L:$P_Q
+service add blast tcp $L:$P_BLAST" --datapath user || not_ok "Q starts"
+fd_start R "" "plaintext
+peer add q $L:$P_Q
+map add tcp $L:$P_SLOW peer q service blast" --datapath user || not_ok "R starts"
+fd_wait R 10 "map_($P_SLOW).get('state') == 'open'" || not_ok "R's map open"
+timeout 60 python3 "$PROBE" read $L "$P_SLOW" $((24 << 20)) $((6 << 20)) >"$SVC_DIR/slow.out" &
+slowpid=$!
+sleep 1
+fast=$(timeout 30 python3 "$PROBE" read $L "$P_SLOW" $((24 << 20)) 2>&1)
+slow_running=no
+svc_alive "$slowpid" && slow_running=yes
+wait "$slowpid"
+slow=$(cat "$SVC_DIR/slow.out")
+case $slow in
+"eof got $((24 << 20)) intact yes in "*)
+	ok "slow reader: 24 MiB at 6 MiB/s arrived complete and intact ($slow)" ;;
+*)	not_ok "slow reader: 24 MiB at 6 MiB/s: $slow (rx-drop-queue: $(fd_json R "carrier('q')['stats']['rx-drop-queue']"))" ;;
+esac
+case $fast in
+"eof got $((24 << 20)) intact yes in "*)
+	secs=${fast##* in }; secs=${secs% s}
+	if [ "$slow_running" = yes ] && [ "${secs%.*}" -lt 3 ]; then
+		ok "a fast reader on the same stream meanwhile: $fast"
+	else
+		not_ok "a fast reader on the same stream meanwhile, while the slow one runs ($slow_running), under 3 s: $fast"
+	fi ;;
+*)	not_ok "a fast reader on the same stream meanwhile: $fast" ;;
+esac
+fd_stop Q; fd_stop R
+
 # ---- the carrier cut mid-transfer ----
 
 python3 "$PROBE" echo $L "${PORT[cut]}" 100000 hold >"$SVC_DIR/cut.out" &
 cutpid=$!
 for _ in $(seq 100); do grep -q ready "$SVC_DIR/cut.out" && break; sleep 0.1; done
-act=$(python3 "$MITM" ctl "$P_CTL" cut 0)
+act=$(python3 "$MITM" ctl "$P_CTL" cut 0 | tail -n 1)
 wait "$cutpid"
 out=$(tail -n 1 "$SVC_DIR/cut.out")
 check "carrier cut ($act) while the client waits: it gets a reset ($out)" \

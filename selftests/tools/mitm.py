@@ -10,7 +10,7 @@
       act on the NTH (1 unless given) next sealed DATA frame with a
       payload of that stream (stream 0: sealed CTRL frame, a control
       message) from the initiator (the client side) to the acceptor;
-      the answer, once done, is one line
+      the answers: "armed" at once, then once done
       "done ACTION STREAM flow F counter C":
         drop     the frame is not relayed
         reorder  it is relayed after the next frame of its stream
@@ -21,7 +21,8 @@
                  truncation), then the frame
       "cut 0" ends every carrier at once with a TCP reset both ways.
   mitm.py ctl CTRL_PORT ACTION STREAM [NTH]
-      Send one command, print the answer (exit 1 without one).
+      Send one command, print the answers as they come (exit 1 without
+      "done" within 20 s).
 """
 import socket
 import struct
@@ -127,6 +128,10 @@ def pump(src, dst, from_initiator):
     except OSError:
         pass
     finally:
+        with lock:
+            for s in (src, dst):
+                if s in conns:
+                    conns.remove(s)
         for s in (src, dst):
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -153,6 +158,10 @@ def control(ls):
         with lock:
             actions[int(line[1])] = [line[0], c,
                                      int(line[2]) if len(line) > 2 else 1]
+        try:
+            c.sendall(b"armed\n")
+        except OSError:
+            pass
 
 
 def proxy(lport, host, port, cport):
@@ -178,11 +187,17 @@ def ctl(cport, action, stream, nth="1"):
     s.settimeout(20.0)
     s.sendall(b"%s %s %s\n" % (action.encode(), stream.encode(),
                                nth.encode()))
+    ans = ""
     try:
-        ans = s.makefile("r").readline().strip()
+        for line in s.makefile("r"):
+            ans = line.strip()
+            print(ans, flush=True)
+            if not ans.startswith("armed"):
+                break
     except OSError:
-        ans = ""
-    print(ans or "no answer")
+        pass
+    if not ans.startswith("done"):
+        print("no answer", flush=True)
     return 0 if ans.startswith("done") else 1
 
 

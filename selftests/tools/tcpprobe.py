@@ -11,6 +11,15 @@
         "eof got N prefix ok|BAD"     a clean end (FIN) after N bytes
         "timeout got N prefix ..."    neither within 30 s
       prefix: whether the bytes read are the start of those sent.
+  tcpprobe.py read HOST PORT BYTES [RATE]
+      Read what a blast server sends, at most RATE bytes/s (with a
+      64 KiB receive buffer), to its end.  Prints one line:
+        "eof|reset|timeout got N intact yes|no in S s"
+      intact: the N bytes are those the blast server sends, and N is
+      BYTES.
+  tcpprobe.py blast PORT BYTES
+      Accept connections; send each BYTES pseudo-random bytes (the same
+      for every connection), then close it.
   tcpprobe.py rstclient HOST PORT
       Connect, send a line, wait 0.3 s, close with a reset (SO_LINGER 0).
   tcpprobe.py rstserver PORT
@@ -19,6 +28,7 @@
       Accept connections; read each to its end; append "eof" or "reset"
       to FILE.
 """
+import random
 import socket
 import struct
 import sys
@@ -29,12 +39,51 @@ LINGER0 = struct.pack("ii", 1, 0)
 
 
 def payload(n):
-    out = bytearray(n)
-    x = 12345
-    for i in range(n):
-        x = (x * 1103515245 + 12345) & 0x7fffffff
-        out[i] = x >> 16 & 0xff
-    return bytes(out)
+    return random.Random(12345).randbytes(n)
+
+
+def read(host, port, n, rate=0):
+    data = payload(n)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(60)
+    s.connect((host, port))
+    got = bytearray()
+    how = "timeout"
+    t0 = time.time()
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                how = "eof"
+                break
+            got += b
+            if rate:
+                ahead = len(got) / rate - (time.time() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+    except ConnectionResetError:
+        how = "reset"
+    except socket.timeout:
+        pass
+    print("%s got %d intact %s in %.1f s" %
+          (how, len(got), "yes" if bytes(got) == data else "no",
+           time.time() - t0), flush=True)
+
+
+def blast(port, n):
+    data = payload(n)
+    ls = socket.create_server(("127.0.0.1", port))
+
+    def one(c):
+        try:
+            c.sendall(data)
+        except OSError:
+            pass
+        c.close()
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=one, args=(c,), daemon=True).start()
 
 
 def echo(host, port, n, hold=False):
@@ -113,6 +162,10 @@ if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) in (4, 5) and a[0] == "echo":
         echo(a[1], int(a[2]), int(a[3]), len(a) == 5 and a[4] == "hold")
+    elif len(a) in (4, 5) and a[0] == "read":
+        read(a[1], int(a[2]), int(a[3]), int(a[4]) if len(a) == 5 else 0)
+    elif len(a) == 3 and a[0] == "blast":
+        blast(int(a[1]), int(a[2]))
     elif len(a) == 3 and a[0] == "rstclient":
         rstclient(a[1], int(a[2]))
     elif len(a) == 2 and a[0] == "rstserver":

@@ -266,6 +266,18 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 	return car_queue(cs->car, out, outlen, false);
 }
 
+/* A TCP stream's flow grants the peer more credit (WINDOW, stream 0). */
+void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes)
+{
+	struct cstream *cs = arg;
+	struct ctrl_msg m = { .type = CTRL_WINDOW, .stream = cs->id,
+			      .flow = flow, .credit = bytes };
+
+	m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+		    CTRL_BIT(CTRL_A_CREDIT);
+	carrier_send_ctrl(cs->car, &m);
+}
+
 int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 		       size_t len)
 {
@@ -595,6 +607,7 @@ void carrier_hello(struct carrier *c)
 	m.features = c->d->plaintext ? CTRL_FEAT_PLAINTEXT : CTRL_FEAT_GSS;
 	if (c->kernel)
 		m.features |= CTRL_FEAT_KERNEL;
+	m.features |= CTRL_FEAT_WINDOW;
 	snprintf(m.node, sizeof(m.node), "%s", c->d->node);
 	c->state = CAR_HELLO;
 	carrier_send_ctrl(c, &m);

@@ -41,8 +41,19 @@
  * While frames wait the stream reads none of its sockets (a socket that
  * reports data is taken out of EPOLLIN until then); the carrier calls
  * tpath_stream_resume() when it has room.  Bytes from the carrier wait in
- * a queue of their flow until the socket takes them; a flow whose queue
- * would pass TPATH_QUEUE_MAX is reset (rx-drop-queue).
+ * a queue of their flow until the socket takes them.
+ *
+ * Flow control (control-protocol.md section 7, when both ends announce
+ * FEAT_WINDOW): a flow may send the peer only as many bytes as it has
+ * credit for: TPATH_WINDOW_INIT at first, then what the peer grants
+ * (tpath_flow_credit()).  A flow without credit stops reading its socket
+ * (its own only: the others and the stream go on).  The receiving end
+ * grants the bytes it wrote to its socket, a quarter of its window at a
+ * time, and once the first DATA of a flow arrived the rest of its window
+ * beyond TPATH_WINDOW_INIT; so a flow's queue never holds more than the
+ * window, and a peer that sends past it is reset (rx-drop-queue).
+ * Without flow control, a flow whose queue would pass TPATH_QUEUE_MAX is
+ * reset (rx-drop-queue).
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
@@ -111,6 +122,12 @@ struct tpath_flow {
 	bool peer_end;		/* the peer's FLOW_END came */
 	bool wr_shut;		/* shutdown(SHUT_WR) done */
 	bool closed;		/* socket closed, queue dropped */
+
+	/* flow control (s->window) */
+	bool starved;		/* no credit: the socket is not read */
+	bool rx_seen;		/* the peer's first DATA came */
+	uint64_t credit;	/* bytes we may still send */
+	uint64_t unacked;	/* written to the socket, not granted yet */
 };
 
 struct tpath_stream {
@@ -130,6 +147,10 @@ struct tpath_stream {
 	struct tpath_flow *paused;
 
 	bool flushing;			/* in pend_flush() */
+
+	uint32_t window;		/* 0: no flow control */
+	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
+	void *grant_arg;
 };
 
 static struct tpath_stream *tstream(const struct dp_stream *d)
@@ -276,10 +297,37 @@ static int q_write(struct tpath_flow *flow)
 			return -1;
 		}
 		q_consume(flow, (size_t)n);
+		flow->unacked += (size_t)n;
 		if ((size_t)n < want)
 			return 0;	/* the socket is full */
 	}
 	return 0;
+}
+
+/* ---- flow control ---- */
+
+/* Give the peer credit for what was written, a quarter window at a time. */
+static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	uint32_t n;
+
+	if (!s->window || flow->peer_end || flow->closed ||
+	    flow->unacked < s->window / 4)
+		return;
+	n = (uint32_t)flow->unacked;
+	flow->unacked = 0;
+	s->grant(s->grant_arg, flow->dp.node.id, n);
+}
+
+/* The first DATA of the peer: the flow is known there, grant the rest. */
+static void flow_first_rx(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	if (!s->window || flow->rx_seen)
+		return;
+	flow->rx_seen = true;
+	if (s->window > TPATH_WINDOW_INIT)
+		s->grant(s->grant_arg, flow->dp.node.id,
+			 s->window - TPATH_WINDOW_INIT);
 }
 
 /* ---- events of a flow's socket ---- */
@@ -293,7 +341,7 @@ static uint32_t flow_want(const struct tpath_flow *flow)
 
 	if (flow->connecting)
 		return EPOLLOUT;
-	if (!flow->eof && !flow->paused)
+	if (!flow->eof && !flow->paused && !flow->starved)
 		ev |= EPOLLIN;
 	if (flow->qlen)
 		ev |= EPOLLOUT;
@@ -337,6 +385,22 @@ static void flow_pause(struct tpath_stream *s, struct tpath_flow *flow,
 		flow->paused_pprev = &s->paused;
 		s->paused = flow;
 	}
+	if (hup && flow->in_loop) {
+		loop_del(s->dp.loop, flow->dp.fd);
+		flow->in_loop = false;
+		return;
+	}
+	flow_watch(s, flow);
+}
+
+/*
+ * No credit: stop reading the flow's socket until the peer grants more
+ * (a socket reporting EPOLLHUP leaves the loop, as in flow_pause()).
+ */
+static void flow_starve(struct tpath_stream *s, struct tpath_flow *flow,
+			bool hup)
+{
+	flow->starved = true;
 	if (hup && flow->in_loop) {
 		loop_del(s->dp.loop, flow->dp.fd);
 		flow->in_loop = false;
@@ -582,6 +646,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 	uint8_t *buf = tpath_buf.p;
 
 	for (int i = 0; i < TPATH_BUDGET; i++) {
+		size_t want = FUNNEL_MAX_SEALED_PAYLOAD;
 		bool freed;
 		ssize_t n;
 
@@ -590,8 +655,15 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			flow_pause(s, flow, hup);
 			return false;
 		}
-		n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN,
-			 FUNNEL_MAX_SEALED_PAYLOAD, MSG_DONTWAIT);
+		if (s->window) {
+			if (!flow->credit) {
+				flow_starve(s, flow, hup);
+				return false;
+			}
+			if (want > flow->credit)
+				want = (size_t)flow->credit;
+		}
+		n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN, want, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -606,6 +678,8 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			return flow_settle(s, flow);
 		}
 		flow->dp.last_used = loop_now_ms();
+		if (s->window)
+			flow->credit -= (size_t)n;
 		dp_hdr(&s->dp, buf, FUNNEL_T_DATA, flow->dp.node.id);
 		if (flow_data_send(s, flow, buf,
 				   FUNNEL_HDR_LEN + (size_t)n, &freed)) {
@@ -615,7 +689,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 		}
 		if (s->dp.dead)
 			return false;
-		if (n < FUNNEL_MAX_SEALED_PAYLOAD)
+		if ((size_t)n < want)
 			return false;	/* drained, most likely */
 	}
 	return false;
@@ -629,6 +703,7 @@ static bool flow_flush(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	if (q_write(flow))
 		return flow_reset(s, flow, false);
+	flow_grant(s, flow);
 	if (!flow->qlen && flow->peer_end && !flow->wr_shut) {
 		shutdown(flow->dp.fd, SHUT_WR);
 		flow->wr_shut = true;
@@ -742,6 +817,7 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 		return NULL;
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.fd = fd;
+	flow->credit = TPATH_WINDOW_INIT;
 	flow->remote = *peer;
 	dp_sa_local(fd, &flow->local);
 	if (flow_watch(s, flow)) {
@@ -908,6 +984,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	}
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.node.id = id;
+	flow->credit = TPATH_WINDOW_INIT;
 	flow->remote = s->dp.addr;
 	flow_link(s, flow);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
@@ -945,11 +1022,17 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
+			flow->unacked += (size_t)n;
+			flow_grant(s, flow);
+			if (flow->closed)
+				return;
 		}
 	}
 	if (!len)
 		return;
-	if (flow->qlen + len > TPATH_QUEUE_MAX || q_append(flow, p, len)) {
+	/* with flow control, a peer past its credit */
+	if (flow->qlen + len > (s->window ? s->window : TPATH_QUEUE_MAX) ||
+	    q_append(flow, p, len)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
 		return;
@@ -1024,7 +1107,8 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		goto out;
 	}
 	dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
-	if (f->body_len)
+	flow_first_rx(s, flow);
+	if (f->body_len && !flow->closed)
 		flow_deliver(s, flow, f->body, f->body_len);
 out:
 	dp_release(&s->dp);
@@ -1034,6 +1118,25 @@ void tpath_stream_resume(struct tpath_stream *s)
 {
 	dp_hold(&s->dp);
 	pend_flush(s);
+	dp_release(&s->dp);
+}
+
+void tpath_flow_credit(struct tpath_stream *s, uint32_t id, uint32_t bytes)
+{
+	struct tpath_flow *flow;
+
+	if (!s->window)
+		return;
+	dp_hold(&s->dp);
+	flow = flow_lookup(s, id);
+	if (flow && !flow->closed) {
+		flow->credit += bytes;
+		if (flow->starved) {
+			flow->starved = false;
+			if (flow_watch(s, flow))
+				flow_reset(s, flow, true);
+		}
+	}
 	dp_release(&s->dp);
 }
 
@@ -1113,6 +1216,12 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		return NULL;
 	}
 	s->kind = cfg->kind;
+	if (cfg->window && cfg->grant) {
+		s->window = cfg->window < TPATH_WINDOW_INIT ?
+			    TPATH_WINDOW_INIT : cfg->window;
+		s->grant = cfg->grant;
+		s->grant_arg = send_arg;
+	}
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))
