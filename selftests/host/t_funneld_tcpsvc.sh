@@ -213,7 +213,7 @@ slow=$(cat "$SVC_DIR/slow.out")
 case $slow in
 "eof got $((24 << 20)) intact yes in "*)
 	ok "slow reader: 24 MiB at 6 MiB/s arrived complete and intact ($slow)" ;;
-*)	not_ok "slow reader: 24 MiB at 6 MiB/s: $slow (rx-drop-queue: $(fd_json R "carrier('q')['stats']['rx-drop-queue']"))" ;;
+*)	not_ok "slow reader: 24 MiB at 6 MiB/s: $slow (the stream's rx-drop-queue: $(fd_json R "stream('blast')['stats']['rx-drop-queue']"))" ;;
 esac
 case $fast in
 "eof got $((24 << 20)) intact yes in "*)

@@ -956,26 +956,34 @@ int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,
 	rx = seal_rx_pick(slot, f->flags);
 	v = rx ? seal_open(rx, buf, len, c->sbuf, FUNNEL_MAX_FRAME, &n) :
 		 SEAL_NO_KEY;
-	switch (v) {
-	case SEAL_OK:
-		break;
-	case SEAL_MALFORMED:
-		FST(&c->st, RX_DROP_MALFORMED)++;
-		return -1;
-	case SEAL_NO_KEY:
-		FST(&c->st, RX_DROP_NO_KEY)++;
-		return -1;
-	case SEAL_REPLAY:
-		FST(&c->st, RX_DROP_REPLAY)++;
-		return -1;
-	case SEAL_AUTH:
-		FST(&c->st, RX_DROP_AUTH)++;
+	if (v != SEAL_OK) {
+		csec_count_drop(c, v);
 		return -1;
 	}
 	f->flags &= (uint8_t)~(FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
 	f->body = c->sbuf;
 	f->body_len = n;
 	return 0;
+}
+
+void csec_count_drop(struct carrier *c, enum seal_verdict v)
+{
+	switch (v) {
+	case SEAL_OK:
+		break;
+	case SEAL_MALFORMED:
+		FST(&c->st, RX_DROP_MALFORMED)++;
+		break;
+	case SEAL_NO_KEY:
+		FST(&c->st, RX_DROP_NO_KEY)++;
+		break;
+	case SEAL_REPLAY:
+		FST(&c->st, RX_DROP_REPLAY)++;
+		break;
+	case SEAL_AUTH:
+		FST(&c->st, RX_DROP_AUTH)++;
+		break;
+	}
 }
 
 /* ---- show ---- */

@@ -19,6 +19,7 @@
 #include "funneld/carrier/priv.h"
 #include "common/frame.h"
 #include "funneld/datapath/kpath.h"
+#include "funneld/sec/seal.h"
 
 /* Per key, frames sealed: security.md section 6. */
 #define CSEC_SOFT_LIMIT		(1ULL << 22)
@@ -114,6 +115,8 @@ void csec_key_expire(struct daemon *d, uint32_t kid, uint16_t stream,
  * csec_overhead(): the bytes sealing adds to a frame of the stream.
  */
 bool csec_user_sealed(const struct cstream *cs);
+/* A frame refused by seal_open(): count it on the carrier. */
+void csec_count_drop(struct carrier *c, enum seal_verdict v);
 bool csec_sealed_type(const struct cstream *cs, uint8_t type);
 size_t csec_overhead(const struct cstream *cs);
 int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,

@@ -91,25 +91,13 @@ int ctlseal_open(struct carrier *c, const uint8_t *buf, size_t len,
 	if (!cs)
 		return 0;
 	v = seal_open(&cs->rx, buf, len, cs->buf, sizeof(cs->buf), &n);
-	switch (v) {
-	case SEAL_OK:
-		f->flags &= (uint8_t)~(FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
-		f->body = cs->buf;
-		f->body_len = n;
-		return 0;
-	case SEAL_MALFORMED:
-		FST(&c->st, RX_DROP_MALFORMED)++;
-		break;
-	case SEAL_NO_KEY:
-		FST(&c->st, RX_DROP_NO_KEY)++;
-		break;
-	case SEAL_REPLAY:
-		FST(&c->st, RX_DROP_REPLAY)++;
-		break;
-	case SEAL_AUTH:
-		FST(&c->st, RX_DROP_AUTH)++;
-		break;
+	if (v != SEAL_OK) {
+		csec_count_drop(c, v);
+		*why = seal_verdict_name(v);
+		return -1;
 	}
-	*why = seal_verdict_name(v);
-	return -1;
+	f->flags &= (uint8_t)~(FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
+	f->body = cs->buf;
+	f->body_len = n;
+	return 0;
 }

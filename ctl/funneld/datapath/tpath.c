@@ -370,6 +370,22 @@ static int flow_watch(struct tpath_stream *s, struct tpath_flow *flow)
 }
 
 /*
+ * The flow is not to be read for now (paused or starved): EPOLLIN off; a
+ * socket that reports EPOLLHUP (both directions shut down, data still to
+ * read) would report it whatever it is watched for: it leaves the loop.
+ */
+static void flow_unwatch_in(struct tpath_stream *s, struct tpath_flow *flow,
+			    bool hup)
+{
+	if (hup && flow->in_loop) {
+		loop_del(s->dp.loop, flow->dp.fd);
+		flow->in_loop = false;
+		return;
+	}
+	flow_watch(s, flow);
+}
+
+/*
  * Stop reading the flow's socket until the pending frames are sent.  A
  * socket that reports EPOLLHUP (both directions shut down, data still to
  * read) would report it whatever it is watched for: it leaves the loop.
@@ -385,12 +401,7 @@ static void flow_pause(struct tpath_stream *s, struct tpath_flow *flow,
 		flow->paused_pprev = &s->paused;
 		s->paused = flow;
 	}
-	if (hup && flow->in_loop) {
-		loop_del(s->dp.loop, flow->dp.fd);
-		flow->in_loop = false;
-		return;
-	}
-	flow_watch(s, flow);
+	flow_unwatch_in(s, flow, hup);
 }
 
 /*
@@ -401,12 +412,7 @@ static void flow_starve(struct tpath_stream *s, struct tpath_flow *flow,
 			bool hup)
 {
 	flow->starved = true;
-	if (hup && flow->in_loop) {
-		loop_del(s->dp.loop, flow->dp.fd);
-		flow->in_loop = false;
-		return;
-	}
-	flow_watch(s, flow);
+	flow_unwatch_in(s, flow, hup);
 }
 
 static void flow_unpause_list(struct tpath_flow *flow)
