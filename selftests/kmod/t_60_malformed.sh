@@ -15,7 +15,12 @@ port=7010
 serve() {
 	port=$((port + 1))
 	tun "$1" fs --listen 10.99.0.2:$port --udp-connect 1:127.0.0.1:7201
-	sleep 0.3
+	# listening before the peer connects (a fixed sleep lost the race
+	# under load, and the wait for the server then never ended)
+	for _ in $(seq 100); do
+		ip netns exec fs ss -Hltn "( sport = :$port )" 2>/dev/null | grep -q . && break
+		sleep 0.1
+	done
 }
 
 # bad preamble: refused before the ULP is attached
