@@ -122,7 +122,7 @@ except ConnectionResetError:
 check "the service resets: the client gets ECONNRESET ($out)" test "$out" = reset
 
 timeout 20 python3 "$PROBE" rstclient $L "${PORT[watch]}"
-for _ in $(seq 50); do [ -s "$SVC_DIR/watch" ] && break; sleep 0.1; done
+for _ in $(seq 200); do [ -s "$SVC_DIR/watch" ] && break; sleep 0.1; done
 out=$(cat "$SVC_DIR/watch" 2>/dev/null)
 check "the client resets: the service gets ECONNRESET (${out:-nothing})" test "$out" = reset
 
@@ -217,11 +217,11 @@ case $slow in
 esac
 case $fast in
 "eof got $((24 << 20)) intact yes in "*)
-	secs=${fast##* in }; secs=${secs% s}
-	if [ "$slow_running" = yes ] && [ "${secs%.*}" -lt 3 ]; then
-		ok "a fast reader on the same stream meanwhile: $fast"
+	# done while the slow one still reads: not held back by it
+	if [ "$slow_running" = yes ]; then
+		ok "a fast reader on the same stream, done while the slow one still reads: $fast"
 	else
-		not_ok "a fast reader on the same stream meanwhile, while the slow one runs ($slow_running), under 3 s: $fast"
+		not_ok "a fast reader on the same stream, done while the slow one still reads: $fast"
 	fi ;;
 *)	not_ok "a fast reader on the same stream meanwhile: $fast" ;;
 esac
@@ -231,7 +231,7 @@ fd_stop Q; fd_stop R
 
 python3 "$PROBE" echo $L "${PORT[cut]}" 100000 hold >"$SVC_DIR/cut.out" &
 cutpid=$!
-for _ in $(seq 100); do grep -q ready "$SVC_DIR/cut.out" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q ready "$SVC_DIR/cut.out" && break; sleep 0.1; done
 act=$(python3 "$MITM" ctl "$P_CTL" cut 0 | tail -n 1)
 wait "$cutpid"
 out=$(tail -n 1 "$SVC_DIR/cut.out")
