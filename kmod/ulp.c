@@ -223,8 +223,7 @@ void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 	}
 
 	if (hdr.stream == htons(FUNNEL_CTRL_STREAM) ||
-	    (hdr.type == FUNNEL_T_FLOW_END &&
-	     (len != FUNNEL_HDR_LEN || hdr.flags & FUNNEL_F_SEALED))) {
+	    (hdr.flags & FUNNEL_F_RESET && hdr.type != FUNNEL_T_FLOW_END)) {
 		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		return;
 	}
@@ -240,7 +239,14 @@ void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_FRAMES);
 		funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_BYTES, len);
 		rcu_read_unlock();
-		funnel_rx_user(fs, skb);
+		funnel_rx_user(fs, skb);	/* FLOW_END sealed or not */
+		return;
+	}
+	/* kernel streams (UDP services): FLOW_END is never sealed */
+	if (hdr.type == FUNNEL_T_FLOW_END &&
+	    (len != FUNNEL_HDR_LEN || hdr.flags & FUNNEL_F_SEALED)) {
+		rcu_read_unlock();
+		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		return;
 	}
 	funnel_stream_rcv(st, skb, &hdr,
@@ -666,17 +672,30 @@ static bool funnel_kernel_stream(struct funnel_sock *fs, u16 id)
 
 /*
  * May userspace send a frame with this header?  Userspace seals the DATA
- * frames of its own (user) streams; frames of kernel streams are the
- * kernel's alone.  Any context.
+ * and FLOW_END frames of its own (user) streams, and sets R on their
+ * FLOW_END; DATA of kernel streams is the kernel's alone, and their
+ * FLOW_END is never sealed.  It seals the CTRL frames of stream 0 (the
+ * carrier's control messages), no other CTRL frame.  Any context.
  */
 bool funnel_user_hdr_ok(struct funnel_sock *fs, const struct funnel_hdr *hdr)
 {
-	return !(hdr->flags & FUNNEL_F_RESERVED ||
-		 (hdr->type != FUNNEL_T_DATA &&
-		  hdr->flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) ||
-		 (hdr->type == FUNNEL_T_DATA &&
-		  (hdr->stream == htons(FUNNEL_CTRL_STREAM) ||
-		   funnel_kernel_stream(fs, ntohs(hdr->stream)))));
+	bool sealed = hdr->flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
+
+	if (hdr->flags & FUNNEL_F_RESERVED ||
+	    (hdr->flags & FUNNEL_F_RESET && hdr->type != FUNNEL_T_FLOW_END))
+		return false;
+	switch (hdr->type) {
+	case FUNNEL_T_DATA:
+		return hdr->stream != htons(FUNNEL_CTRL_STREAM) &&
+		       !funnel_kernel_stream(fs, ntohs(hdr->stream));
+	case FUNNEL_T_FLOW_END:
+		return !sealed || (hdr->stream != htons(FUNNEL_CTRL_STREAM) &&
+				   !funnel_kernel_stream(fs, ntohs(hdr->stream)));
+	case FUNNEL_T_CTRL:
+		return !sealed || hdr->stream == htons(FUNNEL_CTRL_STREAM);
+	default:
+		return !sealed;
+	}
 }
 
 /* A frame from userspace: header and body, without the length prefix. */

@@ -30,6 +30,9 @@ static const struct {
 		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION), 0 },
 	[CTRL_REKEY] = {
 		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION), 0 },
+	[CTRL_WINDOW] = {
+		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+		CTRL_BIT(CTRL_A_CREDIT), 0 },
 };
 
 static const char *const ctrl_type_names[CTRL_TYPE_MAX + 1] = {
@@ -37,6 +40,7 @@ static const char *const ctrl_type_names[CTRL_TYPE_MAX + 1] = {
 	[CTRL_OPEN_OK] = "open-ok", [CTRL_OPEN_REFUSED] = "open-refused",
 	[CTRL_CLOSE] = "close", [CTRL_PING] = "ping", [CTRL_PONG] = "pong",
 	[CTRL_REKEY_DONE] = "rekey-done", [CTRL_REKEY] = "rekey",
+	[CTRL_WINDOW] = "window",
 };
 
 static const char *const ctrl_reason_names[] = {
@@ -48,6 +52,7 @@ static const char *const ctrl_reason_names[] = {
 	[CTRL_R_INTERNAL] = "internal error",
 	[CTRL_R_CLOSED_BY_USER] = "closed by the user",
 	[CTRL_R_SHUTDOWN] = "shutdown",
+	[CTRL_R_INTEGRITY] = "integrity",
 };
 
 const char *ctrl_type_name(unsigned int type)
@@ -124,6 +129,8 @@ static size_t attr_len(unsigned int a)
 	case CTRL_A_REASON:	return 2;
 	case CTRL_A_NONCE:	return 8;
 	case CTRL_A_GENERATION:	return 4;
+	case CTRL_A_FLOW:	return 4;
+	case CTRL_A_CREDIT:	return 4;
 	default:		return 0;
 	}
 }
@@ -174,6 +181,16 @@ static int decode_attr(struct ctrl_msg *m, unsigned int a, const uint8_t *v,
 		m->generation = (uint32_t)getn(v, 4);
 		if (!m->generation)
 			return fail(why, "generation 0");
+		break;
+	case CTRL_A_FLOW:
+		m->flow = (uint32_t)getn(v, 4);
+		if (!m->flow)
+			return fail(why, "flow id 0");
+		break;
+	case CTRL_A_CREDIT:
+		m->credit = (uint32_t)getn(v, 4);
+		if (!m->credit)
+			return fail(why, "credit 0");
 		break;
 	case CTRL_A_SERVICE:
 		if (!service_ok(v, len))
@@ -276,6 +293,8 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *buf, size_t len,
 		case CTRL_A_REASON:   putn(val, m->reason, 2); break;
 		case CTRL_A_NONCE:    putn(val, m->nonce, 8); break;
 		case CTRL_A_GENERATION: putn(val, m->generation, 4); break;
+		case CTRL_A_FLOW:     putn(val, m->flow, 4); break;
+		case CTRL_A_CREDIT:   putn(val, m->credit, 4); break;
 		case CTRL_A_NODE:     s = m->node; break;
 		case CTRL_A_SERVICE:  s = m->service; break;
 		case CTRL_A_TEXT:     s = m->text; break;

@@ -29,7 +29,8 @@ enum ctrl_type {
 	CTRL_PONG,
 	CTRL_REKEY_DONE,
 	CTRL_REKEY,
-	CTRL_TYPE_MAX = CTRL_REKEY
+	CTRL_WINDOW,		/* more credit for a TCP flow (FEAT_WINDOW) */
+	CTRL_TYPE_MAX = CTRL_WINDOW
 };
 
 enum ctrl_attr {
@@ -43,7 +44,9 @@ enum ctrl_attr {
 	CTRL_A_TEXT,
 	CTRL_A_NONCE,
 	CTRL_A_GENERATION,
-	CTRL_A_MAX = CTRL_A_GENERATION
+	CTRL_A_FLOW,
+	CTRL_A_CREDIT,
+	CTRL_A_MAX = CTRL_A_CREDIT
 };
 
 #define CTRL_BIT(a)		(1U << (a))
@@ -51,6 +54,10 @@ enum ctrl_attr {
 #define CTRL_FEAT_GSS		0x1
 #define CTRL_FEAT_PLAINTEXT	0x2
 #define CTRL_FEAT_KERNEL	0x4
+#define CTRL_FEAT_WINDOW	0x8	/* per-flow credit on TCP streams */
+
+/* The credit of each direction of a new TCP flow, before any WINDOW. */
+#define CTRL_WINDOW_INIT	(256U << 10)
 
 enum ctrl_proto {
 	CTRL_PROTO_UDP = 1,
@@ -66,6 +73,7 @@ enum ctrl_reason {
 	CTRL_R_INTERNAL,
 	CTRL_R_CLOSED_BY_USER,
 	CTRL_R_SHUTDOWN,
+	CTRL_R_INTEGRITY,	/* a frame of a keyed ordered stream failed */
 };
 
 /* A message.  present has CTRL_BIT(attr) for each attribute it holds;
@@ -81,6 +89,8 @@ struct ctrl_msg {
 	uint16_t reason;		/* enum ctrl_reason */
 	uint64_t nonce;
 	uint32_t generation;		/* key generation, 1.. */
+	uint32_t flow;			/* flow id, 1.. */
+	uint32_t credit;		/* bytes, 1.. */
 	char node[CTRL_TEXT_MAX + 1];
 	char service[CTRL_SERVICE_MAX + 1];
 	char text[CTRL_TEXT_MAX + 1];

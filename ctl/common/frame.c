@@ -83,13 +83,17 @@ static enum funnel_verdict check_type(const struct funnel_frame *f)
 	case FUNNEL_T_CTRL:
 		break;
 	case FUNNEL_T_FLOW_END:
-		if (f->body_len)
+		/* empty, or the counter and tag of an empty plaintext */
+		if (f->body_len != (f->flags & FUNNEL_F_SEALED ?
+				    FUNNEL_SEAL_OVERHEAD : 0))
 			return FUNNEL_FRAME_MALFORMED;
 		break;
 	default:
 		return FUNNEL_FRAME_UNKNOWN_TYPE;
 	}
 	if ((f->flags & FUNNEL_F_SEALED) && f->body_len < FUNNEL_SEAL_OVERHEAD)
+		return FUNNEL_FRAME_MALFORMED;
+	if ((f->flags & FUNNEL_F_RESET) && f->type != FUNNEL_T_FLOW_END)
 		return FUNNEL_FRAME_MALFORMED;
 	return FUNNEL_FRAME_OK;
 }

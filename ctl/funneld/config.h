@@ -116,6 +116,8 @@ struct daemon {
 	bool stopping;
 	int ev_fd;			/* funnel.ko events, -1 if none */
 	uint64_t key_soft_limit;	/* frames, 0: the default */
+	uint32_t tcp_window;		/* bytes per TCP flow (tpath.h) */
+#define DAEMON_TCP_WINDOW_DEFAULT	(4U << 20)
 	unsigned int handshakes;	/* incoming carriers not up yet */
 	/* incoming carriers refused: handshakes at the limit (all, or from
 	 * one address), or their principal's carriers at the limit; and

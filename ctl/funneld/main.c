@@ -43,7 +43,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [-c CONFIG] [-s SOCKET] [-f] [--datapath auto|kernel|user]\n"
 		"               [-l LEVEL] [-n NODE] [--keepalive SECONDS]\n"
-		"               [--key-soft-limit FRAMES]\n"
+		"               [--key-soft-limit FRAMES] [--tcp-window BYTES]\n"
 		"\n"
 		"  -c, --config FILE      configuration (default " DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
@@ -56,6 +56,9 @@ static void usage(FILE *f)
 		"                         is dead after 3 unanswered pings\n"
 		"      --key-soft-limit N frames sealed with a key before the stream\n"
 		"                         is rekeyed, 16..4194304 (default 4194304)\n"
+		"      --tcp-window BYTES what a TCP connection may have in flight\n"
+		"                         toward this end, 262144..67108864\n"
+		"                         (default 4194304)\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this help\n", DEFAULT_KEEPALIVE_S);
 }
@@ -132,7 +135,7 @@ static void notify_ready(struct daemon *d, const char *sock)
 			 (unsigned long long)wd);
 }
 
-enum { OPT_DATAPATH = 256, OPT_KEEPALIVE, OPT_SOFT_LIMIT };
+enum { OPT_DATAPATH = 256, OPT_KEEPALIVE, OPT_SOFT_LIMIT, OPT_TCP_WINDOW };
 
 /* HELLO's node name is text without control characters. */
 static bool printable(const char *s)
@@ -179,6 +182,7 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "key-soft-limit", required_argument, NULL, OPT_SOFT_LIMIT },
+		{ "tcp-window", required_argument, NULL, OPT_TCP_WINDOW },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -186,7 +190,8 @@ int main(int argc, char **argv)
 	const char *config = DEFAULT_CONFIG, *sock = DEFAULT_SOCKET;
 	bool config_given = false, fg = false;
 	int level = LOG_INFO, opt, sfd, ret;
-	struct daemon d = { .dp = DP_AUTO, .ev_fd = -1 };
+	struct daemon d = { .dp = DP_AUTO, .ev_fd = -1,
+			    .tcp_window = DAEMON_TCP_WINDOW_DEFAULT };
 	unsigned long long soft;
 	char err[2 * DAEMON_TEXT_MAX];
 	sigset_t mask;
@@ -246,6 +251,16 @@ int main(int argc, char **argv)
 				return usage_error("bad --key-soft-limit '%s' (16..4194304 frames)",
 						   optarg);
 			d.key_soft_limit = soft;
+			break;
+		case OPT_TCP_WINDOW:
+			errno = 0;
+			soft = strtoull(optarg, &end, 10);
+			if (errno || *end || !isdigit((unsigned char)optarg[0]) ||
+			    soft < CTRL_WINDOW_INIT || soft > (64ULL << 20))
+				return usage_error("bad --tcp-window '%s' (%u..%llu bytes)",
+						   optarg, CTRL_WINDOW_INIT,
+						   64ULL << 20);
+			d.tcp_window = (uint32_t)soft;
 			break;
 		case 'V':
 			printf(PROG " %s\n", FUNNEL_VERSION);

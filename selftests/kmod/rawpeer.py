@@ -16,6 +16,7 @@ import time
 PREAMBLE = b"FUNNEL\x01\x00"
 DATA, CTRL, FLOW_END = 0, 1, 2
 SEALED = 0x02
+RESET = 0x08
 
 
 def frame(stream, ftype, flags, flow, body=b""):
@@ -43,6 +44,8 @@ def main():
         s.sendall(frame(1, DATA, 0x80, 1, b"x"))      # reserved flag
         s.sendall(frame(0, DATA, 0, 1, b"x"))         # DATA on stream 0
         s.sendall(frame(1, FLOW_END, 0, 1, b"x"))     # FLOW_END with a body
+        s.sendall(frame(1, DATA, RESET, 1, b"x"))     # R on DATA
+        s.sendall(frame(1, FLOW_END, SEALED, 1, b"x" * 24))  # sealed, udp stream
         s.sendall(frame(77, DATA, 0, 1, b"x"))        # unknown stream
         s.sendall(frame(1, DATA, 0, 0, b"x"))         # flow 0, udp stream
         s.sendall(frame(1, FLOW_END, 0, 4242))        # FLOW_END, no flow

@@ -45,11 +45,15 @@ map add udp 127.0.0.1:7400 peer s service echo
 map add tcp 127.0.0.1:7902 peer s service techo}"
 }
 
-# t85_tcp WHAT: 1 MB through the TCP map (a sealed user stream), echoed
+# t85_tcp WHAT: 1 MB through the TCP map (a sealed user stream), echoed;
+# the sealed FLOW_END frames of the half-close pass funnel.ko both ways:
+# the flow is gone at both ends at once, nothing refused
 t85_tcp() {
 	ip netns exec fc timeout 60 socat -t10 TCP:127.0.0.1:7902 - <"$SVC_DIR/big" >"$SVC_DIR/back" 2>/dev/null
 	check "gss: $1: 1 MB through the sealed TCP stream, echoed byte for byte" \
 		cmp -s "$SVC_DIR/big" "$SVC_DIR/back"
+	check "gss: $1: sealed FLOW_END both ways: no TCP flow left, no frame refused" \
+		fd_wait S 3 "stream('techo').get('nflows') == 0 and all(c['stats'][k] == 0 for c in j['carriers'] if any(s.get('service') == 'techo' for s in c.get('streams', [])) for k in ('rx-drop-malformed', 'rx-drop-no-key', 'rx-drop-auth', 'rx-drop-replay'))"
 }
 
 t85_open='all(m["state"] == "open" for m in j["maps"])'

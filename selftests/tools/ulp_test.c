@@ -221,20 +221,42 @@ static void t_errors(void)
 	errno = 0;
 	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
 	      "send-reserved-flag-einval", "reserved flag");
+	make_frame(sbuf, 64, 1, FUNNEL_T_CTRL, 0, 1);
 	h->flags = FUNNEL_F_SEALED;
 	errno = 0;
 	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
-	      "send-sealed-ctrl-einval", "CTRL frames are never sealed");
+	      "send-sealed-ctrl-einval",
+	      "CTRL frames are sealed on stream 0 only");
 	make_frame(sbuf, 64, 0, FUNNEL_T_DATA, 0, 1);
 	errno = 0;
 	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
 	      "send-data-stream0-einval", "DATA on stream 0");
+	make_frame(sbuf, 64, 3, FUNNEL_T_DATA, 1, 1);
+	h->flags = FUNNEL_F_RESET;
+	errno = 0;
+	CHECK(send(p.a, sbuf, 64, 0) < 0 && errno == EINVAL,
+	      "send-reset-data-einval", "R is a flag of FLOW_END only");
+	make_frame(sbuf, FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD, 0,
+		   FUNNEL_T_FLOW_END, 1, 1);
+	h->flags = FUNNEL_F_SEALED;
+	errno = 0;
+	CHECK(send(p.a, sbuf, FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD, 0) < 0 &&
+	      errno == EINVAL, "send-sealed-flow-end-stream0-einval",
+	      "a sealed FLOW_END on stream 0");
 
 	/* nothing of the refused frames reached the peer */
 	errno = 0;
 	n = recv(p.b, rbuf, sizeof(rbuf), MSG_DONTWAIT);
 	CHECK(n < 0 && errno == EAGAIN, "refused-frames-not-sent",
 	      "recv returned %zd", n);
+
+	/* stream 0's control messages, sealed by the daemon: as they are */
+	make_frame(sbuf, 64, 0, FUNNEL_T_CTRL, 0, 3);
+	h->flags = FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE;
+	n = send(p.a, sbuf, 64, 0);
+	CHECK(n == 64 && recv(p.b, rbuf, sizeof(rbuf), 0) == 64 &&
+	      !memcmp(sbuf, rbuf, 64), "sealed-ctrl-stream0",
+	      "send returned %zd", n);
 
 	/* truncation */
 	make_frame(sbuf, 100, 0, FUNNEL_T_CTRL, 0, 2);

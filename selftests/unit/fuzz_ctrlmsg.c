@@ -92,6 +92,12 @@ static size_t seed(unsigned int i, uint8_t *buf, size_t cap)
 			    CTRL_BIT(CTRL_A_GENERATION);
 		m.generation = i + 1;
 		break;
+	case CTRL_WINDOW:
+		m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+			    CTRL_BIT(CTRL_A_CREDIT);
+		m.flow = i + 1;
+		m.credit = 65536;
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		break;

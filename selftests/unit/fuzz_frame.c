@@ -71,7 +71,9 @@ static void check_frame(const uint8_t *frame, size_t len)
 		check(!(f.flags & FUNNEL_F_RESERVED));
 		check(f.type <= FUNNEL_T_FLOW_END);
 		check(f.type != FUNNEL_T_DATA || f.stream != FUNNEL_CTRL_STREAM);
-		check(f.type != FUNNEL_T_FLOW_END || f.body_len == 0);
+		check(f.type != FUNNEL_T_FLOW_END || f.body_len ==
+		      (f.flags & FUNNEL_F_SEALED ? FUNNEL_SEAL_OVERHEAD : 0));
+		check(!(f.flags & FUNNEL_F_RESET) || f.type == FUNNEL_T_FLOW_END);
 		check(!(f.flags & FUNNEL_F_SEALED) ||
 		      f.body_len >= FUNNEL_SEAL_OVERHEAD);
 	}

@@ -92,7 +92,7 @@ static uint64_t fnv(const uint8_t *p, size_t n)
 }
 
 /* The verdict due before the tag is looked at; SEAL_OK: OK or AUTH. */
-static enum seal_verdict predict(const uint8_t *f, size_t len)
+static enum seal_verdict predict(const uint8_t *f, size_t len, bool ordered)
 {
 	uint8_t flags;
 
@@ -100,12 +100,23 @@ static enum seal_verdict predict(const uint8_t *f, size_t len)
 	    len > FUNNEL_MAX_FRAME)
 		return SEAL_MALFORMED;
 	flags = f[3];
-	if (flags & FUNNEL_F_RESERVED || f[2] != FUNNEL_T_DATA)
+	if (flags & FUNNEL_F_RESERVED ||
+	    (f[2] != FUNNEL_T_DATA && f[2] != FUNNEL_T_FLOW_END &&
+	     f[2] != FUNNEL_T_CTRL))
+		return SEAL_MALFORMED;
+	if (f[2] == FUNNEL_T_CTRL && (f[0] || f[1]))
+		return SEAL_MALFORMED;
+	if (f[2] == FUNNEL_T_FLOW_END ?
+	    len != FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD :
+	    flags & FUNNEL_F_RESET)
 		return SEAL_MALFORMED;
 	if (!(flags & FUNNEL_F_SEALED) ||
 	    !!(flags & FUNNEL_F_KEY_PHASE) != (KEY_ID & 1))
 		return SEAL_NO_KEY;
 	if (!be64(f + FUNNEL_HDR_LEN))
+		return SEAL_REPLAY;
+	/* fresh ordered state takes counter 1 alone */
+	if (ordered && be64(f + FUNNEL_HDR_LEN) != 1)
 		return SEAL_REPLAY;
 	return SEAL_OK;
 }
@@ -135,7 +146,7 @@ static void open_checked(struct seal_rx *rx, const uint8_t *f, size_t len)
 	rx_reset(rx);
 	memset(out, CANARY, n);
 	v = seal_open(rx, f, len, out, sizeof(out), &outlen);
-	want = predict(f, len);
+	want = predict(f, len, rx->ordered);
 	if (want != SEAL_OK)
 		check(v == want);
 	else
@@ -161,6 +172,7 @@ static void roundtrip(const uint8_t *data, size_t size)
 	uint8_t hdr[FUNNEL_HDR_LEN];
 	uint64_t h = fnv(data, size);
 	size_t len, outlen, bit;
+	uint64_t ctr;
 	int n;
 
 	if (size < FUNNEL_HDR_LEN)
@@ -173,13 +185,15 @@ static void roundtrip(const uint8_t *data, size_t size)
 	len = size - FUNNEL_HDR_LEN;
 	if (len > FUNNEL_MAX_SEALED_PAYLOAD)
 		len = FUNNEL_MAX_SEALED_PAYLOAD;
-	tx.next = h ? h : 1;
+	ctr = h ? h : 1;
+	tx.next = ctr;
 	n = seal_frame(&tx, hdr, data + FUNNEL_HDR_LEN, len, sealed,
 		       sizeof(sealed), NULL);
 	check(n >= 0 && (size_t)n == len + FUNNEL_HDR_LEN +
 	      FUNNEL_SEAL_OVERHEAD);
 
 	rx_reset(&rx_ordered);
+	rx_ordered.top = ctr - 1;	/* ordered: the next counter */
 	check(seal_open(&rx_ordered, sealed, (size_t)n, out, sizeof(out),
 			&outlen) == SEAL_OK);
 	check(outlen == len && !memcmp(out, data + FUNNEL_HDR_LEN, len));
@@ -190,9 +204,10 @@ static void roundtrip(const uint8_t *data, size_t size)
 	bit = (size_t)(h >> 8) % ((size_t)n * 8);
 	copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	rx_reset(&rx_ordered);
+	rx_ordered.top = ctr - 1;
 	check(seal_open(&rx_ordered, copy, (size_t)n, out, sizeof(out),
 			&outlen) != SEAL_OK);
-	check(rx_ordered.top == 0);
+	check(rx_ordered.top == ctr - 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

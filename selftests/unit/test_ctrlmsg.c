@@ -50,6 +50,13 @@ static struct ctrl_msg sample(unsigned int type)
 		m.stream = 9;
 		m.generation = 0xfffffffe;
 		break;
+	case CTRL_WINDOW:
+		m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+			    CTRL_BIT(CTRL_A_CREDIT);
+		m.stream = 4;
+		m.flow = 0x80000001;
+		m.credit = 1U << 20;
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		m.nonce = 0x0102030405060708ULL;
@@ -76,6 +83,7 @@ static void test_roundtrip(void **state)
 	assert_null(ctrl_type_name(0));
 	assert_null(ctrl_type_name(CTRL_TYPE_MAX + 1));
 	assert_string_equal(ctrl_reason_name(CTRL_R_NOT_AUTHORIZED), "not authorized");
+	assert_string_equal(ctrl_reason_name(CTRL_R_INTEGRITY), "integrity");
 	assert_null(ctrl_reason_name(999));
 }
 
@@ -145,7 +153,14 @@ static void test_refused(void **state)
 	(void)state;
 	REFUSED("version", 2, CTRL_PING, 0, 0, 0, 9, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1);
 	REFUSED("unknown message type", 1, 0, 0, 0);
-	REFUSED("unknown message type", 1, 10, 0, 0);
+	REFUSED("unknown message type", 1, 11, 0, 0);
+	/* WINDOW: stream 4, flow 0 or credit 0 */
+	REFUSED("flow id 0", 1, CTRL_WINDOW, 0, 0, 0, 3, 0, 2, 0, 4,
+		0, 11, 0, 4, 0, 0, 0, 0, 0, 12, 0, 4, 0, 0, 1, 0);
+	REFUSED("credit 0", 1, CTRL_WINDOW, 0, 0, 0, 3, 0, 2, 0, 4,
+		0, 11, 0, 4, 0, 0, 0, 7, 0, 12, 0, 4, 0, 0, 0, 0);
+	REFUSED("required attribute missing", 1, CTRL_WINDOW, 0, 0,
+		0, 3, 0, 2, 0, 4, 0, 11, 0, 4, 0, 0, 0, 7);
 	REFUSED("generation 0", 1, CTRL_REKEY_DONE, 0, 0, 0, 3, 0, 2, 0, 1,
 		0, 10, 0, 4, 0, 0, 0, 0);
 	REFUSED("required attribute missing", 1, CTRL_REKEY_DONE, 0, 0,

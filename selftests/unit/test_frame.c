@@ -257,7 +257,7 @@ static void test_parse_too_short(void **state)
 static void test_parse_reserved_flags(void **state)
 {
 	(void)state;
-	for (unsigned int bit = 3; bit < 8; bit++)
+	for (unsigned int bit = 4; bit < 8; bit++)
 		assert_int_equal(parse_one(1, FUNNEL_T_DATA, (uint8_t)(1U << bit),
 					   4), FUNNEL_FRAME_MALFORMED);
 	assert_int_equal(parse_one(1, FUNNEL_T_DATA, FUNNEL_F_RESERVED, 4),
@@ -282,8 +282,26 @@ static void test_parse_flow_end_body(void **state)
 			 FUNNEL_FRAME_MALFORMED);
 	assert_int_equal(parse_one(2, FUNNEL_T_FLOW_END, FUNNEL_F_UNORDERED,
 				   500), FUNNEL_FRAME_MALFORMED);
-	/* Sealed needs 24 bytes of body, flow end none: never valid. */
-	assert_int_equal(parse_one(2, FUNNEL_T_FLOW_END, FUNNEL_F_SEALED, 0),
+	/* Sealed (keyed ordered streams): exactly counter and tag. */
+	for (size_t n = 0; n < 60; n++)
+		assert_int_equal(parse_one(2, FUNNEL_T_FLOW_END, FUNNEL_F_SEALED,
+					   n),
+				 n == FUNNEL_SEAL_OVERHEAD ? FUNNEL_FRAME_OK :
+				 FUNNEL_FRAME_MALFORMED);
+}
+
+/* R (reset) is a flag of FLOW_END alone, sealed or not. */
+static void test_parse_reset_flag(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_one(2, FUNNEL_T_FLOW_END, FUNNEL_F_RESET, 0),
+			 FUNNEL_FRAME_OK);
+	assert_int_equal(parse_one(2, FUNNEL_T_FLOW_END,
+				   FUNNEL_F_RESET | FUNNEL_F_SEALED,
+				   FUNNEL_SEAL_OVERHEAD), FUNNEL_FRAME_OK);
+	assert_int_equal(parse_one(2, FUNNEL_T_DATA, FUNNEL_F_RESET, 4),
+			 FUNNEL_FRAME_MALFORMED);
+	assert_int_equal(parse_one(0, FUNNEL_T_CTRL, FUNNEL_F_RESET, 4),
 			 FUNNEL_FRAME_MALFORMED);
 }
 
@@ -707,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_parse_reserved_flags),
 		cmocka_unit_test(test_parse_data_on_ctrl_stream),
 		cmocka_unit_test(test_parse_flow_end_body),
+		cmocka_unit_test(test_parse_reset_flag),
 		cmocka_unit_test(test_parse_sealed_short),
 		cmocka_unit_test(test_parse_unknown_type),
 		cmocka_unit_test(test_parse_oversize),

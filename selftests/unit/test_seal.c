@@ -371,7 +371,7 @@ static void test_in_place(void **state)
 static void test_seal_refuses(void **state)
 {
 	static const uint8_t bad_flags[] = {
-		FUNNEL_F_SEALED, FUNNEL_F_KEY_PHASE, 0x08, 0x80,
+		FUNNEL_F_SEALED, FUNNEL_F_KEY_PHASE, FUNNEL_F_RESET, 0x10, 0x80,
 		FUNNEL_F_SEALED | FUNNEL_F_UNORDERED,
 	};
 	struct seal_key k;
@@ -395,6 +395,12 @@ static void test_seal_refuses(void **state)
 		assert_int_equal(seal_frame(&k, hdr, payload, 1, frame,
 					    FRAME_MAX, NULL), -EINVAL);
 	}
+	/* FLOW_END: sealed, but its plaintext is empty */
+	hdr[2] = FUNNEL_T_FLOW_END;
+	assert_int_equal(k.next, 1);
+	assert_int_equal(seal_frame(&k, hdr, payload, 0, frame, FRAME_MAX,
+				    NULL), 32);
+	k.next = 1;
 	hdr[2] = FUNNEL_T_DATA;
 	assert_int_equal(seal_frame(&k, hdr, payload,
 				    FUNNEL_MAX_SEALED_PAYLOAD + 1, frame,
@@ -440,15 +446,18 @@ static void test_open_malformed(void **state)
 /* ---- tampering ---- */
 
 /* Expected verdict for frame with bit i (0 = MSB of byte 0) flipped. */
-static enum seal_verdict flip_verdict(const uint8_t *orig, size_t bit)
+static enum seal_verdict flip_verdict(const uint8_t *orig, size_t n,
+				      size_t bit)
 {
 	size_t byte = bit / 8;
 	uint8_t mask = (uint8_t)(0x80 >> (bit % 8));
 
-	if (byte == 2)				/* type: not DATA */
-		return SEAL_MALFORMED;
-	if (byte == 3 && (mask & FUNNEL_F_RESERVED))
-		return SEAL_MALFORMED;
+	/* type: not DATA; FLOW_END only with an empty plaintext */
+	if (byte == 2)
+		return (orig[2] ^ mask) == FUNNEL_T_FLOW_END && n == 32 ?
+		       SEAL_AUTH : SEAL_MALFORMED;
+	if (byte == 3 && (mask & (FUNNEL_F_RESERVED | FUNNEL_F_RESET)))
+		return SEAL_MALFORMED;	/* R on DATA too */
 	if (byte == 3 && (mask & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)))
 		return SEAL_NO_KEY;
 	if (byte >= 8 && byte < 16) {		/* counter */
@@ -476,7 +485,7 @@ static void check_flips(struct seal_key *k, uint64_t ctr, size_t len)
 		frame2[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
 		memset(plain, 0xa5, len);
 		v = seal_open(&rx, frame2, n, plain, len, &outlen);
-		want = flip_verdict(frame, bit);
+		want = flip_verdict(frame, n, bit);
 		assert_int_equal(v, want);
 		assert_int_equal(outlen, 0);
 		for (size_t i = 0; i < len; i++)
@@ -652,15 +661,21 @@ static void test_replay_ordered(void **state)
 	rx_init(&rx, 1, true);
 	assert_int_equal(open_(&rx, frame, counter_zero_frame(frame)),
 			 SEAL_REPLAY);
+	/* the first frame of a key is counter 1, not a later one */
+	assert_int_equal(open_ctr(&k, &rx, 2), SEAL_REPLAY);
 	assert_int_equal(open_ctr(&k, &rx, 1), SEAL_OK);
 	assert_int_equal(open_ctr(&k, &rx, 1), SEAL_REPLAY);
-	assert_int_equal(open_ctr(&k, &rx, 3), SEAL_OK);
-	assert_int_equal(open_ctr(&k, &rx, 2), SEAL_REPLAY);
+	/* a frame deleted on the way (2 missing): refused */
 	assert_int_equal(open_ctr(&k, &rx, 3), SEAL_REPLAY);
+	assert_int_equal(rx.top, 1);
+	assert_int_equal(open_ctr(&k, &rx, 2), SEAL_OK);
+	/* reordered: 4 before 3 */
+	assert_int_equal(open_ctr(&k, &rx, 4), SEAL_REPLAY);
+	assert_int_equal(open_ctr(&k, &rx, 3), SEAL_OK);
+	assert_int_equal(open_ctr(&k, &rx, 3), SEAL_REPLAY);
+	assert_int_equal(open_ctr(&k, &rx, 5000), SEAL_REPLAY);
 	assert_int_equal(open_ctr(&k, &rx, 4), SEAL_OK);
-	assert_int_equal(open_ctr(&k, &rx, 5000), SEAL_OK);
-	assert_int_equal(open_ctr(&k, &rx, 4999), SEAL_REPLAY);
-	assert_int_equal(open_ctr(&k, &rx, 5001), SEAL_OK);
+	assert_int_equal(rx.top, 4);
 	seal_rx_free(&rx);
 	seal_key_free(&k);
 }
@@ -675,8 +690,11 @@ static void test_replay_vs_auth(void **state)
 	(void)state;
 	tx_init(&k, 1);
 	for (int ordered = 0; ordered < 2; ordered++) {
+		/* ordered: 1 is the next counter, 10 for unordered */
+		uint64_t c0 = ordered ? 1 : 10;
+
 		rx_init(&rx, 1, ordered);
-		n = seal_at(&k, 10, 16, frame);
+		n = seal_at(&k, c0, 16, frame);
 		frame[n - 1] ^= 1;
 		assert_int_equal(open_(&rx, frame, n), SEAL_AUTH);
 		assert_int_equal(open_(&rx, frame, n), SEAL_AUTH);
@@ -685,10 +703,10 @@ static void test_replay_vs_auth(void **state)
 		frame[n - 1] ^= 1;	/* replayed and forged: replay first */
 		assert_int_equal(open_(&rx, frame, n), SEAL_REPLAY);
 		/* a forged higher counter does not move the window */
-		n = seal_at(&k, 5000, 16, frame);
+		n = seal_at(&k, ordered ? c0 + 1 : 5000, 16, frame);
 		frame[20] ^= 0x40;
 		assert_int_equal(open_(&rx, frame, n), SEAL_AUTH);
-		assert_int_equal(open_ctr(&k, &rx, 11), SEAL_OK);
+		assert_int_equal(open_ctr(&k, &rx, c0 + 1), SEAL_OK);
 		seal_rx_free(&rx);
 	}
 	seal_key_free(&k);
@@ -885,6 +903,81 @@ static void test_wrong_key_or_salt(void **state)
 	seal_key_free(&k);
 }
 
+/*
+ * FLOW_END of an ordered stream: sealed with an empty plaintext, the
+ * counter in line with DATA; R is in the AAD (added or removed: AUTH);
+ * a FLOW_END with a plaintext or R on DATA is malformed.
+ */
+static void test_flow_end(void **state)
+{
+	struct seal_key k;
+	struct seal_rx rx;
+	uint8_t hdr[8];
+	int n;
+
+	(void)state;
+	tx_init(&k, 3);
+	rx_init(&rx, 3, true);
+	mkhdr(hdr, 4, 0, 9);
+	n = seal_frame(&k, hdr, payload, 10, frame, FRAME_MAX, NULL);
+	assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_OK);
+	hdr[2] = FUNNEL_T_FLOW_END;
+	hdr[3] = FUNNEL_F_RESET;
+	n = seal_frame(&k, hdr, payload, 0, frame, FRAME_MAX, NULL);
+	assert_int_equal(n, 32);
+	assert_int_equal(frame[3], FUNNEL_F_RESET | FUNNEL_F_SEALED |
+			 FUNNEL_F_KEY_PHASE);
+	frame[3] ^= FUNNEL_F_RESET;	/* a reset turned into a FIN */
+	assert_int_equal(open_(&rx, frame, 32), SEAL_AUTH);
+	frame[3] ^= FUNNEL_F_RESET;
+	assert_int_equal(open_(&rx, frame, 32), SEAL_OK);
+	assert_int_equal(rx.top, 2);
+	/* a plaintext in a FLOW_END: refused both ways */
+	hdr[3] = 0;
+	assert_int_equal(seal_frame(&k, hdr, payload, 1, frame, FRAME_MAX,
+				    NULL), -EINVAL);
+	n = seal_frame(&k, hdr, payload, 0, frame, FRAME_MAX, NULL);
+	assert_int_equal(open_(&rx, frame, (size_t)n + 1), SEAL_MALFORMED);
+	/* R on DATA */
+	hdr[2] = FUNNEL_T_DATA;
+	hdr[3] = FUNNEL_F_RESET;
+	assert_int_equal(seal_frame(&k, hdr, payload, 1, frame, FRAME_MAX,
+				    NULL), -EINVAL);
+	seal_rx_free(&rx);
+	seal_key_free(&k);
+}
+
+/*
+ * The carrier's control messages: CTRL frames of stream 0 are sealed
+ * (ordered, flow 0); CTRL of another stream is neither sealed nor opened.
+ */
+static void test_ctrl_stream0(void **state)
+{
+	struct seal_key k;
+	struct seal_rx rx;
+	uint8_t hdr[8];
+	int n;
+
+	(void)state;
+	tx_init(&k, 1);
+	rx_init(&rx, 1, true);
+	mkhdr(hdr, 0, 0, 0);
+	hdr[2] = FUNNEL_T_CTRL;
+	fill(payload, 40, 7);
+	n = seal_frame(&k, hdr, payload, 40, frame, FRAME_MAX, NULL);
+	assert_int_equal(n, 40 + 32);
+	assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_OK);
+	assert_memory_equal(plain, payload, 40);
+	assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_REPLAY);
+	frame[1] = 4;		/* the same frame, said to be of stream 4 */
+	assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_MALFORMED);
+	hdr[1] = 4;
+	assert_int_equal(seal_frame(&k, hdr, payload, 40, frame, FRAME_MAX,
+				    NULL), -EINVAL);
+	seal_rx_free(&rx);
+	seal_key_free(&k);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -913,6 +1006,8 @@ int main(void)
 		cmocka_unit_test(test_replay_window_edges),
 		cmocka_unit_test(test_replay_model),
 		cmocka_unit_test(test_replay_ordered),
+		cmocka_unit_test(test_flow_end),
+		cmocka_unit_test(test_ctrl_stream0),
 		cmocka_unit_test(test_replay_vs_auth),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_key_phase),

@@ -38,13 +38,16 @@ struct funnel_hdr {
 enum funnel_frame_type {
 	FUNNEL_T_DATA = 0,	/* service payload */
 	FUNNEL_T_CTRL = 1,	/* control message, always for the daemon */
-	FUNNEL_T_FLOW_END = 2,	/* the sender ended this flow; empty body */
+	FUNNEL_T_FLOW_END = 2,	/* the sender ended this flow; empty body,
+				 * sealed on keyed ordered streams
+				 */
 };
 
 #define FUNNEL_F_UNORDERED	0x01	/* sent on an unordered stream */
 #define FUNNEL_F_SEALED		0x02	/* body is counter || ciphertext || tag */
 #define FUNNEL_F_KEY_PHASE	0x04	/* low bit of the sealing key id */
-#define FUNNEL_F_RESERVED	0xf8	/* must be zero */
+#define FUNNEL_F_RESET		0x08	/* FLOW_END only: reset, not close */
+#define FUNNEL_F_RESERVED	0xf0	/* must be zero */
 
 /* Sealed body: 64-bit big-endian counter, ciphertext, 16-byte GCM tag.
  * AAD = frame header || counter (16 bytes); nonce = salt || counter(8),

@@ -34,6 +34,7 @@
 
 #include "funneld/carrier/priv.h"
 #include "funneld/carrier/csec.h"
+#include "funneld/carrier/ctlseal.h"
 #include "funneld/log.h"
 #include "funneld/datapath/tpath.h"
 #include "funneld/datapath/upath.h"
@@ -130,8 +131,13 @@ static void car_fail_fire(struct loop *l, void *arg)
 	carrier_fail(c, "%s", why);
 }
 
-static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
-		     bool ctrl)
+/*
+ * Make room in the transmit queue for a frame of len bytes: 0, or -1
+ * when it cannot take it now (tx_blocked for DATA) or at all.  A frame
+ * is sealed only after this, so that a counter once taken is always
+ * sent (wire-format.md 9.1): car_queue() then cannot fail for it.
+ */
+static int car_reserve(struct carrier *c, size_t len, bool ctrl)
 {
 	size_t need = len + FUNNEL_LEN_PREFIX;
 
@@ -164,6 +170,16 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 		c->obuf = b;
 		c->ocap = cap;
 	}
+	return 0;
+}
+
+static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
+		     bool ctrl)
+{
+	size_t need = len + FUNNEL_LEN_PREFIX;
+
+	if (car_reserve(c, len, ctrl))
+		return -1;
 	funnel_len_prefix_encode(c->obuf + c->olen, len);
 	memcpy(c->obuf + c->olen + FUNNEL_LEN_PREFIX, frame, len);
 	c->olen += need;
@@ -196,6 +212,13 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 	struct carrier *c = cs->car;
 	int ret;
 
+	/* room first: a sealed frame is never dropped for want of it */
+	if (!(c->ops->send_now && !c->kernel &&
+	      (frame[3] & FUNNEL_F_UNORDERED)) &&
+	    car_reserve(c, len + csec_overhead(cs), false)) {
+		FST(&c->st, TX_DROP_QUEUE)++;
+		return -ENOBUFS;
+	}
 	ret = csec_seal(c, cs, frame, len, &frame, &len);
 	if (ret)
 		return ret;
@@ -233,10 +256,26 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 	const uint8_t *out;
 	size_t outlen;
 
-	if (csec_seal(cs->car, cs, frame, len, &out, &outlen))
+	/* sealed only once the queue has room: the stream keeps the
+	 * plaintext of a frame refused and retries it, and the counter it
+	 * would have taken is the next frame's (no gap, wire-format.md 9.1)
+	 */
+	if (car_reserve(cs->car, len + csec_overhead(cs), false) ||
+	    csec_seal(cs->car, cs, frame, len, &out, &outlen))
 		return -1;
-	/* a sealed copy is made again when the stream retries the frame */
 	return car_queue(cs->car, out, outlen, false);
+}
+
+/* A TCP stream's flow grants the peer more credit (WINDOW, stream 0). */
+void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes)
+{
+	struct cstream *cs = arg;
+	struct ctrl_msg m = { .type = CTRL_WINDOW, .stream = cs->id,
+			      .flow = flow, .credit = bytes };
+
+	m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+		    CTRL_BIT(CTRL_A_CREDIT);
+	carrier_send_ctrl(cs->car, &m);
 }
 
 int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
@@ -269,7 +308,9 @@ void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 	uint8_t buf[FUNNEL_HDR_LEN + 1024];
 	struct funnel_frame f = { .stream = FUNNEL_CTRL_STREAM,
 				  .type = FUNNEL_T_CTRL };
+	const uint8_t *out;
 	const char *why;
+	size_t outlen;
 	int n;
 
 	n = ctrl_encode(m, buf + FUNNEL_HDR_LEN, sizeof(buf) - FUNNEL_HDR_LEN,
@@ -281,7 +322,11 @@ void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 	}
 	funnel_hdr_encode(buf, &f);
 	log_debug("%s: send %s", carrier_name(c), ctrl_type_name(m->type));
-	car_queue(c, buf, FUNNEL_HDR_LEN + (size_t)n, true);
+	if (ctlseal_seal(c, buf, FUNNEL_HDR_LEN + (size_t)n, &out, &outlen)) {
+		car_fail_later(c, "the control messages' key is used up");
+		return;
+	}
+	car_queue(c, out, outlen, true);
 }
 
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
@@ -340,6 +385,7 @@ static void car_close_fd(struct carrier *c, bool abort)
 	resolve_cancel(c->resolving);
 	c->resolving = NULL;
 	csec_carrier_free(c);
+	ctlseal_free(c);
 	c->peer_principal[0] = '\0';
 	c->pre_have = 0;
 	c->pollout = false;
@@ -561,6 +607,7 @@ void carrier_hello(struct carrier *c)
 	m.features = c->d->plaintext ? CTRL_FEAT_PLAINTEXT : CTRL_FEAT_GSS;
 	if (c->kernel)
 		m.features |= CTRL_FEAT_KERNEL;
+	m.features |= CTRL_FEAT_WINDOW;
 	snprintf(m.node, sizeof(m.node), "%s", c->d->node);
 	c->state = CAR_HELLO;
 	carrier_send_ctrl(c, &m);
@@ -1100,6 +1147,14 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 			return;
 		}
 		if (f.stream == FUNNEL_CTRL_STREAM) {
+			const char *why;
+
+			/* after the carrier's context, sealed or nothing */
+			if (ctlseal_open(c, buf, len, &f, &why)) {
+				carrier_fail(c, "a control message failed its integrity check (%s)",
+					     why);
+				return;
+			}
 			carrier_ctrl(c, f.body, f.body_len);
 			return;
 		}
@@ -1112,8 +1167,16 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 	}
 	cs = cs_find(c, f.stream);
 	if (cs && csec_user_sealed(cs)) {
-		if (f.type == FUNNEL_T_DATA && csec_open(c, cs, buf, len, &f))
+		if (csec_sealed_type(cs, f.type) &&
+		    csec_open(c, cs, buf, len, &f)) {
+			/* a byte stream with a hole or a forged part: its
+			 * flows cannot go on (wire-format.md 9.3)
+			 */
+			if (!cs->unordered)
+				carrier_stream_fail(c, cs, CTRL_R_INTEGRITY,
+						    "a frame failed its integrity check: every flow reset");
 			return;
+		}
 	} else if (f.flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) {
 		FST(&c->st, RX_DROP_NO_KEY)++;
 		return;

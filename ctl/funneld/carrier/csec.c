@@ -12,6 +12,7 @@
 
 #include "funneld/carrier/priv.h"
 #include "funneld/carrier/csec.h"
+#include "funneld/carrier/ctlseal.h"
 #include "funneld/sec/gss.h"
 #include "funneld/log.h"
 #include "funneld/sec/seal.h"
@@ -293,6 +294,12 @@ void csec_carrier_token(struct carrier *c, const uint8_t *tok, size_t len)
 		 fgss_peer(&c->gss->g));
 	log_info("%s: carrier authenticated: the peer is %s",
 		 carrier_name(c), c->peer_principal);
+	/* from HELLO on, stream 0 is sealed with the context's keys */
+	if (ctlseal_init(c, &c->gss->g)) {
+		carrier_fail(c, "GSS-API: the control messages' keys: %s",
+			     fgss_error(&c->gss->g));
+		return;
+	}
 	csec_carrier_free(c);
 	carrier_hello(c);
 }
@@ -892,6 +899,17 @@ bool csec_user_sealed(const struct cstream *cs)
 	return cs->sec && cs->sec->user && cs->sec->gen;
 }
 
+bool csec_sealed_type(const struct cstream *cs, uint8_t type)
+{
+	return type == FUNNEL_T_DATA ||
+	       (type == FUNNEL_T_FLOW_END && !cs->unordered);
+}
+
+size_t csec_overhead(const struct cstream *cs)
+{
+	return csec_user_sealed(cs) ? FUNNEL_SEAL_OVERHEAD : 0;
+}
+
 int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
 	      size_t len, const uint8_t **out, size_t *outlen)
 {
@@ -901,7 +919,7 @@ int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
 
 	*out = frame;
 	*outlen = len;
-	if (!csec_user_sealed(cs) || frame[2] != FUNNEL_T_DATA)
+	if (!csec_user_sealed(cs) || !csec_sealed_type(cs, frame[2]))
 		return 0;
 	n = seal_frame(&sec->tx[sec->primary], frame, frame + FUNNEL_HDR_LEN,
 		       len - FUNNEL_HDR_LEN, c->sbuf, FUNNEL_MAX_FRAME, &soft);
@@ -938,26 +956,34 @@ int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,
 	rx = seal_rx_pick(slot, f->flags);
 	v = rx ? seal_open(rx, buf, len, c->sbuf, FUNNEL_MAX_FRAME, &n) :
 		 SEAL_NO_KEY;
-	switch (v) {
-	case SEAL_OK:
-		break;
-	case SEAL_MALFORMED:
-		FST(&c->st, RX_DROP_MALFORMED)++;
-		return -1;
-	case SEAL_NO_KEY:
-		FST(&c->st, RX_DROP_NO_KEY)++;
-		return -1;
-	case SEAL_REPLAY:
-		FST(&c->st, RX_DROP_REPLAY)++;
-		return -1;
-	case SEAL_AUTH:
-		FST(&c->st, RX_DROP_AUTH)++;
+	if (v != SEAL_OK) {
+		csec_count_drop(c, v);
 		return -1;
 	}
 	f->flags &= (uint8_t)~(FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
 	f->body = c->sbuf;
 	f->body_len = n;
 	return 0;
+}
+
+void csec_count_drop(struct carrier *c, enum seal_verdict v)
+{
+	switch (v) {
+	case SEAL_OK:
+		break;
+	case SEAL_MALFORMED:
+		FST(&c->st, RX_DROP_MALFORMED)++;
+		break;
+	case SEAL_NO_KEY:
+		FST(&c->st, RX_DROP_NO_KEY)++;
+		break;
+	case SEAL_REPLAY:
+		FST(&c->st, RX_DROP_REPLAY)++;
+		break;
+	case SEAL_AUTH:
+		FST(&c->st, RX_DROP_AUTH)++;
+		break;
+	}
 }
 
 /* ---- show ---- */

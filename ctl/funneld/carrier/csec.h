@@ -19,6 +19,7 @@
 #include "funneld/carrier/priv.h"
 #include "common/frame.h"
 #include "funneld/datapath/kpath.h"
+#include "funneld/sec/seal.h"
 
 /* Per key, frames sealed: security.md section 6. */
 #define CSEC_SOFT_LIMIT		(1ULL << 22)
@@ -106,10 +107,18 @@ void csec_key_expire(struct daemon *d, uint32_t kid, uint16_t stream,
  * in c->sbuf) in *out, or a negative errno when it must be dropped:
  * -EMSGSIZE, too big to seal; -ENOKEY, the key is used up (counted as the
  * carrier's tx-drop-no-key); -EIO, the cipher failed (tx-drop-queue).
- * csec_open(): a received DATA frame of the stream; 0 with *f the
- * plaintext frame (body in c->sbuf), or -1 when dropped (counted).
+ * csec_open(): a received DATA frame of the stream (or FLOW_END of an
+ * ordered stream); 0 with *f the plaintext frame (body in c->sbuf), or
+ * -1 when dropped (counted).
+ * csec_sealed_type(): is a frame of this type sealed on a keyed stream
+ * (DATA; FLOW_END on ordered streams, wire-format.md section 6)?
+ * csec_overhead(): the bytes sealing adds to a frame of the stream.
  */
 bool csec_user_sealed(const struct cstream *cs);
+/* A frame refused by seal_open(): count it on the carrier. */
+void csec_count_drop(struct carrier *c, enum seal_verdict v);
+bool csec_sealed_type(const struct cstream *cs, uint8_t type);
+size_t csec_overhead(const struct cstream *cs);
 int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
 	      size_t len, const uint8_t **out, size_t *outlen);
 int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,

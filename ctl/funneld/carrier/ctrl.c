@@ -452,6 +452,14 @@ void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 			csec_rekey_asked(c, cs, m.generation);
 		break;
 	}
+	case CTRL_WINDOW: {
+		struct cstream *cs = cs_find(c, m.stream);
+
+		/* a flow or stream that ended meanwhile: nothing to do */
+		if (cs && cs->tp)
+			tpath_flow_credit(cs->tp, m.flow, m.credit);
+		break;
+	}
 	case CTRL_PING:
 		m.type = CTRL_PONG;
 		carrier_send_ctrl(c, &m);

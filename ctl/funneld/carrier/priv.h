@@ -117,6 +117,7 @@ struct carrier {
 	unsigned int addr_next;		/* the next of addrs to try */
 	char peer_principal[256];	/* authenticated, "" in plaintext */
 	uint8_t *sbuf;			/* sealing and opening (csec.c) */
+	struct ctlseal *ctlseal;	/* stream 0's keys (ctlseal.c) */
 
 	/* receive: preamble, then frames (deframed here on the user path) */
 	uint8_t pre[FUNNEL_PREAMBLE_LEN];
@@ -226,6 +227,7 @@ uint64_t car_jittered(uint32_t step);
 /* the send functions given to upath and tpath streams (arg: the stream) */
 int car_upath_send(void *arg, const uint8_t *frame, size_t len);
 int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
+void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes);
 /* a control message about one stream (OPEN_OK, REFUSED, CLOSE...) */
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
 			 uint16_t reason, const char *text);

@@ -118,11 +118,17 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		if (r > 0)
 			key = &kk;
 	}
+	_Static_assert(TPATH_WINDOW_INIT == CTRL_WINDOW_INIT,
+		       "the initial credit is the control protocol's");
 	if (cs->proto == IPPROTO_TCP) {
 		struct tpath_stream_cfg tcfg = {
 			.id = cs->id, .addr = *ss, .addrlen = len,
 			.kind = listen ? TPATH_LISTEN : TPATH_CONNECT,
 			.budget = &c->flows,
+			/* both ends do flow control, or neither */
+			.window = c->peer_features & CTRL_FEAT_WINDOW ?
+				  c->d->tcp_window : 0,
+			.grant = car_tpath_grant,
 		};
 
 		if (c->kernel) {

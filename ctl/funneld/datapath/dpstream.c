@@ -180,6 +180,15 @@ int dp_send_end(struct dp_stream *s, uint32_t id)
 	return dp_send(s, hdr, sizeof(hdr));
 }
 
+int dp_send_reset(struct dp_stream *s, uint32_t id)
+{
+	uint8_t hdr[FUNNEL_HDR_LEN];
+
+	dp_hdr(s, hdr, FUNNEL_T_FLOW_END, id);
+	hdr[3] |= FUNNEL_F_RESET;
+	return dp_send(s, hdr, sizeof(hdr));
+}
+
 /* ---- flows ---- */
 
 bool dp_flow_room(struct dp_stream *s)

@@ -171,6 +171,9 @@ int dp_send(struct dp_stream *s, const uint8_t *frame, size_t len);
  */
 int dp_send_end(struct dp_stream *s, uint32_t id);
 
+/* The same with R (FUNNEL_F_RESET): the flow was reset (TCP streams). */
+int dp_send_reset(struct dp_stream *s, uint32_t id);
+
 /* ---- flows ---- */
 
 /* The struct of type that embeds *p as member (a stream or a flow). */

@@ -26,8 +26,14 @@
  * socket a side sends FLOW_END and keeps writing what still arrives; on
  * FLOW_END from the peer it shuts its socket down for writing once the
  * flow's queue is written.  The flow is freed when both directions are
- * done.  An error, a reset or idle expiry ends the flow at once, with
- * FLOW_END if it was not sent yet.
+ * done.  Idle expiry ends the flow at once, with FLOW_END if it was not
+ * sent yet.  An error or a reset of the socket (the client's or the
+ * service's RST, a refused connection, a queue overflow) ends it at once
+ * with FLOW_END and R (FUNNEL_F_RESET), even after a FLOW_END: the peer
+ * closes its socket with a reset (SO_LINGER 0) and sends nothing back.
+ * A stream that ends (its carrier lost, closed, or failed an integrity
+ * check) resets the sockets of the flows it still has: a client never
+ * takes a cut-off transfer for a complete one.
  *
  * Nothing is dropped for want of room on the carrier: a frame the
  * carrier refuses (send() returns -1) waits in its flow, on the stream's
@@ -35,8 +41,19 @@
  * While frames wait the stream reads none of its sockets (a socket that
  * reports data is taken out of EPOLLIN until then); the carrier calls
  * tpath_stream_resume() when it has room.  Bytes from the carrier wait in
- * a queue of their flow until the socket takes them; a flow whose queue
- * would pass TPATH_QUEUE_MAX is reset (rx-drop-queue).
+ * a queue of their flow until the socket takes them.
+ *
+ * Flow control (control-protocol.md section 7, when both ends announce
+ * FEAT_WINDOW): a flow may send the peer only as many bytes as it has
+ * credit for: TPATH_WINDOW_INIT at first, then what the peer grants
+ * (tpath_flow_credit()).  A flow without credit stops reading its socket
+ * (its own only: the others and the stream go on).  The receiving end
+ * grants the bytes it wrote to its socket, a quarter of its window at a
+ * time, and once the first DATA of a flow arrived the rest of its window
+ * beyond TPATH_WINDOW_INIT; so a flow's queue never holds more than the
+ * window, and a peer that sends past it is reset (rx-drop-queue).
+ * Without flow control, a flow whose queue would pass TPATH_QUEUE_MAX is
+ * reset (rx-drop-queue).
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
@@ -101,9 +118,16 @@ struct tpath_flow {
 	bool end_pend;		/* FLOW_END waits there (after pend) */
 	bool eof;		/* reading is over (EOF, error, reset) */
 	bool end_queued;	/* FLOW_END sent, or waiting to be */
+	bool rst_out;		/* the FLOW_END to send has R: a reset */
 	bool peer_end;		/* the peer's FLOW_END came */
 	bool wr_shut;		/* shutdown(SHUT_WR) done */
 	bool closed;		/* socket closed, queue dropped */
+
+	/* flow control (s->window) */
+	bool starved;		/* no credit: the socket is not read */
+	bool rx_seen;		/* the peer's first DATA came */
+	uint64_t credit;	/* bytes we may still send */
+	uint64_t unacked;	/* written to the socket, not granted yet */
 };
 
 struct tpath_stream {
@@ -123,6 +147,10 @@ struct tpath_stream {
 	struct tpath_flow *paused;
 
 	bool flushing;			/* in pend_flush() */
+
+	uint32_t window;		/* 0: no flow control */
+	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
+	void *grant_arg;
 };
 
 static struct tpath_stream *tstream(const struct dp_stream *d)
@@ -269,10 +297,37 @@ static int q_write(struct tpath_flow *flow)
 			return -1;
 		}
 		q_consume(flow, (size_t)n);
+		flow->unacked += (size_t)n;
 		if ((size_t)n < want)
 			return 0;	/* the socket is full */
 	}
 	return 0;
+}
+
+/* ---- flow control ---- */
+
+/* Give the peer credit for what was written, a quarter window at a time. */
+static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	uint32_t n;
+
+	if (!s->window || flow->peer_end || flow->closed ||
+	    flow->unacked < s->window / 4)
+		return;
+	n = (uint32_t)flow->unacked;
+	flow->unacked = 0;
+	s->grant(s->grant_arg, flow->dp.node.id, n);
+}
+
+/* The first DATA of the peer: the flow is known there, grant the rest. */
+static void flow_first_rx(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	if (!s->window || flow->rx_seen)
+		return;
+	flow->rx_seen = true;
+	if (s->window > TPATH_WINDOW_INIT)
+		s->grant(s->grant_arg, flow->dp.node.id,
+			 s->window - TPATH_WINDOW_INIT);
 }
 
 /* ---- events of a flow's socket ---- */
@@ -286,7 +341,7 @@ static uint32_t flow_want(const struct tpath_flow *flow)
 
 	if (flow->connecting)
 		return EPOLLOUT;
-	if (!flow->eof && !flow->paused)
+	if (!flow->eof && !flow->paused && !flow->starved)
 		ev |= EPOLLIN;
 	if (flow->qlen)
 		ev |= EPOLLOUT;
@@ -315,6 +370,22 @@ static int flow_watch(struct tpath_stream *s, struct tpath_flow *flow)
 }
 
 /*
+ * The flow is not to be read for now (paused or starved): EPOLLIN off; a
+ * socket that reports EPOLLHUP (both directions shut down, data still to
+ * read) would report it whatever it is watched for: it leaves the loop.
+ */
+static void flow_unwatch_in(struct tpath_stream *s, struct tpath_flow *flow,
+			    bool hup)
+{
+	if (hup && flow->in_loop) {
+		loop_del(s->dp.loop, flow->dp.fd);
+		flow->in_loop = false;
+		return;
+	}
+	flow_watch(s, flow);
+}
+
+/*
  * Stop reading the flow's socket until the pending frames are sent.  A
  * socket that reports EPOLLHUP (both directions shut down, data still to
  * read) would report it whatever it is watched for: it leaves the loop.
@@ -330,12 +401,18 @@ static void flow_pause(struct tpath_stream *s, struct tpath_flow *flow,
 		flow->paused_pprev = &s->paused;
 		s->paused = flow;
 	}
-	if (hup && flow->in_loop) {
-		loop_del(s->dp.loop, flow->dp.fd);
-		flow->in_loop = false;
-		return;
-	}
-	flow_watch(s, flow);
+	flow_unwatch_in(s, flow, hup);
+}
+
+/*
+ * No credit: stop reading the flow's socket until the peer grants more
+ * (a socket reporting EPOLLHUP leaves the loop, as in flow_pause()).
+ */
+static void flow_starve(struct tpath_stream *s, struct tpath_flow *flow,
+			bool hup)
+{
+	flow->starved = true;
+	flow_unwatch_in(s, flow, hup);
 }
 
 static void flow_unpause_list(struct tpath_flow *flow)
@@ -348,12 +425,24 @@ static void flow_unpause_list(struct tpath_flow *flow)
 
 /* ---- ending flows ---- */
 
-/* Free a flow that is off every list but the hash table. */
+/* SO_LINGER 0: close() sends a RST, not a FIN. */
+static void sock_rst(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/*
+ * Free a flow that is off every list but the hash table.  A socket still
+ * open (the stream ends under it) is reset.
+ */
 static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	if (flow->paused)
 		flow_unpause_list(flow);
 	if (flow->dp.fd >= 0) {
+		sock_rst(flow->dp.fd);
 		if (flow->in_loop)
 			loop_del(s->dp.loop, flow->dp.fd);
 		close(flow->dp.fd);
@@ -370,12 +459,8 @@ static void flow_close(struct tpath_stream *s, struct tpath_flow *flow,
 	if (flow->paused)
 		flow_unpause_list(flow);
 	if (flow->dp.fd >= 0) {
-		if (rst) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-			setsockopt(flow->dp.fd, SOL_SOCKET, SO_LINGER, &lg,
-				   sizeof(lg));
-		}
+		if (rst)
+			sock_rst(flow->dp.fd);
 		if (flow->in_loop)
 			loop_del(s->dp.loop, flow->dp.fd);
 		close(flow->dp.fd);
@@ -401,11 +486,18 @@ static void pend_add(struct tpath_stream *s, struct tpath_flow *flow)
 	s->pend_tail = flow;
 }
 
+/* The flow's FLOW_END, with R if it was reset.  0 if it went out. */
+static int end_send(struct tpath_stream *s, const struct tpath_flow *flow)
+{
+	return flow->rst_out ? dp_send_reset(&s->dp, flow->dp.node.id) :
+			       dp_send_end(&s->dp, flow->dp.node.id);
+}
+
 /* Send FLOW_END for the flow, now or after the frames pending. */
 static void flow_end_queue(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	flow->end_queued = true;
-	if (!s->pend_head && !dp_send_end(&s->dp, flow->dp.node.id))
+	if (!s->pend_head && !end_send(s, flow))
 		return;
 	if (s->dp.dead)
 		return;
@@ -430,16 +522,30 @@ static bool flow_settle(struct tpath_stream *s, struct tpath_flow *flow)
 }
 
 /*
- * End the flow at once: close its socket (with a reset if rst), drop its
- * queue, send FLOW_END if it was not sent.  True if the flow was freed.
+ * Reset the flow at once: close its socket (with a reset if rst: the
+ * socket itself failed otherwise), drop its queue, send FLOW_END with R,
+ * also after a FLOW_END already sent (a FLOW_END still waiting becomes
+ * the reset).  True if the flow was freed.
  */
 static bool flow_reset(struct tpath_stream *s, struct tpath_flow *flow,
 		       bool rst)
 {
+	bool tell = !flow->end_queued || !flow->end_pend;
+
 	flow_close(s, flow, rst);
-	if (!flow->end_queued)
+	flow->rst_out = true;
+	if (tell)
 		flow_end_queue(s, flow);
 	return flow_settle(s, flow);
+}
+
+/* Idle expiry: close the socket in order, FLOW_END if not sent. */
+static void flow_expire(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	flow_close(s, flow, false);
+	if (!flow->end_queued)
+		flow_end_queue(s, flow);
+	flow_settle(s, flow);
 }
 
 /* ---- frames to the carrier ---- */
@@ -519,7 +625,7 @@ static void pend_flush(struct tpath_stream *s)
 			flow->pend = NULL;
 		}
 		if (flow->end_pend) {
-			if (dp_send_end(&s->dp, flow->dp.node.id))
+			if (end_send(s, flow))
 				goto out;
 			flow->end_pend = false;
 		}
@@ -546,6 +652,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 	uint8_t *buf = tpath_buf.p;
 
 	for (int i = 0; i < TPATH_BUDGET; i++) {
+		size_t want = FUNNEL_MAX_SEALED_PAYLOAD;
 		bool freed;
 		ssize_t n;
 
@@ -554,8 +661,15 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			flow_pause(s, flow, hup);
 			return false;
 		}
-		n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN,
-			 FUNNEL_MAX_SEALED_PAYLOAD, MSG_DONTWAIT);
+		if (s->window) {
+			if (!flow->credit) {
+				flow_starve(s, flow, hup);
+				return false;
+			}
+			if (want > flow->credit)
+				want = (size_t)flow->credit;
+		}
+		n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN, want, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -570,6 +684,8 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			return flow_settle(s, flow);
 		}
 		flow->dp.last_used = loop_now_ms();
+		if (s->window)
+			flow->credit -= (size_t)n;
 		dp_hdr(&s->dp, buf, FUNNEL_T_DATA, flow->dp.node.id);
 		if (flow_data_send(s, flow, buf,
 				   FUNNEL_HDR_LEN + (size_t)n, &freed)) {
@@ -579,7 +695,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 		}
 		if (s->dp.dead)
 			return false;
-		if (n < FUNNEL_MAX_SEALED_PAYLOAD)
+		if ((size_t)n < want)
 			return false;	/* drained, most likely */
 	}
 	return false;
@@ -593,6 +709,7 @@ static bool flow_flush(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	if (q_write(flow))
 		return flow_reset(s, flow, false);
+	flow_grant(s, flow);
 	if (!flow->qlen && flow->peer_end && !flow->wr_shut) {
 		shutdown(flow->dp.fd, SHUT_WR);
 		flow->wr_shut = true;
@@ -669,7 +786,7 @@ static bool expire_take(struct dp_stream *s, struct dp_flow *flow)
 static void expire(struct dp_stream *s, struct dp_flow *flow)
 {
 	if (!s->dead)
-		flow_reset(tstream(s), tflow(flow), false);
+		flow_expire(tstream(s), tflow(flow));
 }
 
 /* ---- tcp-listen ---- */
@@ -706,6 +823,7 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 		return NULL;
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.fd = fd;
+	flow->credit = TPATH_WINDOW_INIT;
 	flow->remote = *peer;
 	dp_sa_local(fd, &flow->local);
 	if (flow_watch(s, flow)) {
@@ -872,6 +990,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	}
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.node.id = id;
+	flow->credit = TPATH_WINDOW_INIT;
 	flow->remote = s->dp.addr;
 	flow_link(s, flow);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
@@ -909,11 +1028,17 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
+			flow->unacked += (size_t)n;
+			flow_grant(s, flow);
+			if (flow->closed)
+				return;
 		}
 	}
 	if (!len)
 		return;
-	if (flow->qlen + len > TPATH_QUEUE_MAX || q_append(flow, p, len)) {
+	/* with flow control, a peer past its credit */
+	if (flow->qlen + len > (s->window ? s->window : TPATH_QUEUE_MAX) ||
+	    q_append(flow, p, len)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
 		return;
@@ -921,13 +1046,30 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	flow_watch(s, flow);
 }
 
-/* The peer is done sending on the flow. */
-static void flow_peer_end(struct tpath_stream *s, uint32_t id)
+/*
+ * The peer reset the flow: reset its socket, drop what waits for it, send
+ * nothing back.
+ */
+static void flow_peer_reset(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	flow->peer_end = true;
+	flow->end_queued = true;
+	if (!flow->closed)
+		flow_close(s, flow, true);
+	flow_settle(s, flow);
+}
+
+/* The peer is done sending on the flow (rst: it reset the flow). */
+static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 {
 	struct tpath_flow *flow = flow_lookup(s, id);
 
 	if (!flow) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		return;
+	}
+	if (rst) {
+		flow_peer_reset(s, flow);
 		return;
 	}
 	if (flow->peer_end)
@@ -949,7 +1091,7 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		return;
 	dp_hold(&s->dp);
 	if (f->type == FUNNEL_T_FLOW_END) {
-		flow_peer_end(s, f->flow);
+		flow_peer_end(s, f->flow, f->flags & FUNNEL_F_RESET);
 		goto out;
 	}
 
@@ -971,7 +1113,8 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		goto out;
 	}
 	dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
-	if (f->body_len)
+	flow_first_rx(s, flow);
+	if (f->body_len && !flow->closed)
 		flow_deliver(s, flow, f->body, f->body_len);
 out:
 	dp_release(&s->dp);
@@ -981,6 +1124,25 @@ void tpath_stream_resume(struct tpath_stream *s)
 {
 	dp_hold(&s->dp);
 	pend_flush(s);
+	dp_release(&s->dp);
+}
+
+void tpath_flow_credit(struct tpath_stream *s, uint32_t id, uint32_t bytes)
+{
+	struct tpath_flow *flow;
+
+	if (!s->window)
+		return;
+	dp_hold(&s->dp);
+	flow = flow_lookup(s, id);
+	if (flow && !flow->closed) {
+		flow->credit += bytes;
+		if (flow->starved) {
+			flow->starved = false;
+			if (flow_watch(s, flow))
+				flow_reset(s, flow, true);
+		}
+	}
 	dp_release(&s->dp);
 }
 
@@ -1060,6 +1222,12 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		return NULL;
 	}
 	s->kind = cfg->kind;
+	if (cfg->window && cfg->grant) {
+		s->window = cfg->window < TPATH_WINDOW_INIT ?
+			    TPATH_WINDOW_INIT : cfg->window;
+		s->grant = cfg->grant;
+		s->grant_arg = send_arg;
+	}
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))

@@ -44,7 +44,18 @@ struct tpath_stream_cfg {
 	uint32_t flow_max;		/* 0: FUNNEL_FLOW_MAX_DEFAULT */
 	uint32_t idle_ms;		/* 0: no idle timeout (TCP default) */
 	struct flowbudget *budget;	/* shared flow limit, or NULL */
+	/*
+	 * Per-flow flow control (both ends announced it), else 0: the
+	 * bytes this end lets each flow have in flight toward it (its
+	 * window, at least TPATH_WINDOW_INIT); grant(send_arg, flow,
+	 * bytes) sends the peer more credit for a flow.
+	 */
+	uint32_t window;
+	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
 };
+
+/* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */
+#define TPATH_WINDOW_INIT	(256U << 10)
 
 /*
  * send() returns -1 when the carrier's queue is full: the stream then
@@ -61,6 +72,9 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f);
 
 /* The carrier has room again: read the sockets again. */
 void tpath_stream_resume(struct tpath_stream *s);
+
+/* The peer grants bytes more credit to flow id (a WINDOW message). */
+void tpath_flow_credit(struct tpath_stream *s, uint32_t id, uint32_t bytes);
 
 void tpath_stream_stats(const struct tpath_stream *s, struct fstats *out);
 uint32_t tpath_stream_nflows(const struct tpath_stream *s);

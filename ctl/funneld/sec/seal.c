@@ -140,9 +140,17 @@ static bool hdr_sealable(const uint8_t hdr[FUNNEL_HDR_LEN])
 
 	if (flags & (FUNNEL_F_RESERVED | FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE))
 		return false;
-	if (hdr[HDR_TYPE] != FUNNEL_T_DATA)
+	if (flags & FUNNEL_F_RESET && hdr[HDR_TYPE] != FUNNEL_T_FLOW_END)
 		return false;
-	return hdr[0] || hdr[1];	/* not the control stream */
+	switch (hdr[HDR_TYPE]) {
+	case FUNNEL_T_DATA:
+	case FUNNEL_T_FLOW_END:
+		return hdr[0] || hdr[1];	/* not the control stream */
+	case FUNNEL_T_CTRL:
+		return !hdr[0] && !hdr[1];	/* its control messages */
+	default:
+		return false;
+	}	/* not the control stream */
 }
 
 /*
@@ -190,7 +198,7 @@ int seal_frame(struct seal_key *k, const uint8_t hdr[FUNNEL_HDR_LEN],
 
 	if (soft_hit)
 		*soft_hit = false;
-	if (!hdr_sealable(hdr))
+	if (!hdr_sealable(hdr) || (hdr[HDR_TYPE] == FUNNEL_T_FLOW_END && len))
 		return -EINVAL;
 	if (len > FUNNEL_MAX_SEALED_PAYLOAD || outcap < SEAL_MIN_FRAME + len)
 		return -EMSGSIZE;
@@ -267,10 +275,10 @@ bool seal_replay_ok(const struct seal_rx *rx, uint64_t c)
 {
 	if (!c)
 		return false;
+	if (rx->ordered)	/* exactly the next one: nothing missing */
+		return c == rx->top + 1;
 	if (c > rx->top)
 		return true;
-	if (rx->ordered)
-		return false;
 	if (rx->top - c >= FUNNEL_REPLAY_WINDOW)
 		return false;
 	return !window_test(rx, c);
@@ -331,7 +339,14 @@ static enum seal_verdict check_frame(const struct seal_rx *rx,
 	if (len < SEAL_MIN_FRAME || len > FUNNEL_MAX_FRAME)
 		return SEAL_MALFORMED;
 	flags = frame[HDR_FLAGS];
-	if (flags & FUNNEL_F_RESERVED || frame[HDR_TYPE] != FUNNEL_T_DATA)
+	if (flags & FUNNEL_F_RESERVED || (frame[HDR_TYPE] != FUNNEL_T_DATA &&
+					  frame[HDR_TYPE] != FUNNEL_T_FLOW_END &&
+					  frame[HDR_TYPE] != FUNNEL_T_CTRL))
+		return SEAL_MALFORMED;
+	if (frame[HDR_TYPE] == FUNNEL_T_CTRL && (frame[0] || frame[1]))
+		return SEAL_MALFORMED;	/* CTRL: stream 0's only */
+	if (frame[HDR_TYPE] == FUNNEL_T_FLOW_END ? len != SEAL_MIN_FRAME :
+	    flags & FUNNEL_F_RESET)
 		return SEAL_MALFORMED;
 	if (outcap < len - SEAL_MIN_FRAME)
 		return SEAL_MALFORMED;

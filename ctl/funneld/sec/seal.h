@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Frame sealing for the userspace data path (wire-format.md section 9):
- * AES-256-GCM over the body of DATA frames, with OpenSSL's EVP.
+ * AES-256-GCM over the body of DATA frames (and of FLOW_END frames of
+ * ordered streams: an empty plaintext; and of CTRL frames of stream 0,
+ * the carrier's control messages), with OpenSSL's EVP.
  *
  * A sealed frame is header || counter || ciphertext || tag, where
  *   nonce = salt (4 bytes) || counter (8 bytes, big-endian)
  *   AAD   = header as sent (S, K, U set) || counter, the first 16 bytes
  * The counter of a key starts at 1; the receiver keeps per-key replay
  * state (a 1024-counter window on unordered streams, the last counter on
- * ordered ones) checked before the tag and updated after it.
+ * ordered ones, which take exactly the next counter) checked before the
+ * tag and updated after it.
  *
  * One struct seal_key seals one direction of a stream, one struct
  * seal_rx opens the other; each holds a reusable cipher context set up
@@ -52,11 +55,13 @@ struct seal_rx {
  * Result of seal_open().  Each value other than OK names the receive drop
  * counter the frame is accounted to:
  *   MALFORMED  rx-drop-malformed: shorter than header + 24 bytes, longer
- *              than FUNNEL_MAX_FRAME, a reserved flag set, not DATA, or
+ *              than FUNNEL_MAX_FRAME, a reserved flag set, neither DATA
+ *              nor FLOW_END nor CTRL of stream 0, a FLOW_END with a
+ *              plaintext, R on DATA, or
  *              plaintext larger than the caller's buffer
  *   NO_KEY     rx-drop-no-key: S clear, or K not the parity of the key id
  *   REPLAY     rx-drop-replay: counter 0, duplicate, older than the
- *              window, or not increasing on an ordered stream
+ *              window, or not the last one plus one on an ordered stream
  *   AUTH       rx-drop-auth: the tag does not verify
  * The checks are made in that order: the replay check comes before the
  * tag (wire-format.md 9.3), so a replayed frame is REPLAY even if forged.
@@ -94,7 +99,8 @@ int seal_rx_init(struct seal_rx *rx, uint32_t id,
 void seal_rx_free(struct seal_rx *rx);
 
 /*
- * Seal a DATA frame.  hdr is the 8-byte header as it would be sent
+ * Seal a DATA or FLOW_END frame (FLOW_END: len 0), or a CTRL frame of
+ * stream 0.  hdr is the 8-byte header as it would be sent
  * unsealed: S and K must be clear (they are set here, K from the key id).
  * Writes header || counter || ciphertext || tag to out (outcap bytes, at
  * least len + FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD) and returns its
@@ -105,7 +111,9 @@ void seal_rx_free(struct seal_rx *rx);
  * soft limit, which happens once per key, and to false otherwise.
  *
  * Errors, nothing sealed and the counter untouched unless -EIO:
- *   -EINVAL    reserved, S or K flag set; not DATA; stream 0
+ *   -EINVAL    reserved, S or K flag set; not DATA or FLOW_END (of a
+ *              stream other than 0) or CTRL (of stream 0); R on DATA; a
+ *              FLOW_END with a payload
  *   -EMSGSIZE  len > FUNNEL_MAX_SEALED_PAYLOAD, or outcap too small
  *   -ENOKEY    past the hard limit (tx-drop-no-key)
  *   -EIO       the cipher failed (the counter is used up)

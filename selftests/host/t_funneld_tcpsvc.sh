@@ -1,0 +1,243 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# TCP services through funneld on this host (userspace data path, under
+# valgrind), with Kerberos and a man in the middle of the carrier
+# (selftests/tools/mitm.py): issue 14, items 3 and 4.
+#  - resets are resets: a RST from the service or from the client
+#    arrives as a RST on the other side (ECONNRESET), not as an EOF;
+#    half-close (a client that shuts down writing) still gets its echo;
+#  - integrity of a sealed TCP stream: a DATA frame dropped, reordered,
+#    forged (one bit), replayed, an unsealed DATA frame injected and an
+#    unsealed FLOW_END injected (a truncation) on the carrier: each is
+#    counted by the server (rx-drop-replay, -auth, -no-key), the stream
+#    is closed with reason integrity and the client's connection reset,
+#    and what the client read is never other than what it sent;
+#  - the carrier cut mid-transfer: the client sees a reset.
+#
+# usage: selftests/host/t_funneld_tcpsvc.sh     (root not needed)
+# Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+export PATH=$top/ctl/bin:$top/selftests/tools:$top/build/tools:$PATH
+# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
+. "$top/selftests/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh
+. "$top/selftests/lib/kdc.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$top/selftests/lib/tap.sh"
+cleanup() {
+	svc_stop_all
+	kdc_stop
+	echo "1..$T_N"
+	echo "# funneld tcp services: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in funneld funnelctl socat valgrind python3; do
+	command -v "$p" >/dev/null || { not_ok "prerequisite: $p"; exit 1; }
+done
+MITM=$top/selftests/tools/mitm.py
+PROBE=$top/selftests/tools/tcpprobe.py
+svc_init
+L=127.0.0.1
+if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/hoster && kdc_addprinc alice &&
+   kdc_keytab "$SVC_DIR/hoster.keytab" funnel/hoster &&
+   kdc_keytab "$SVC_DIR/alice.keytab" alice; then
+	ok "kdc: FUNNEL.TEST on $L:$KDC_PORT, funnel/hoster and alice with keytabs"
+else
+	not_ok "kdc: set up"; exit 1
+fi
+svc_pick_port P_CAR; svc_pick_port P_MITM; svc_pick_port P_CTL
+svc_pick_port P_ECHO; svc_pick_port P_RST; svc_pick_port P_WATCH
+socat TCP-LISTEN:"$P_ECHO",bind=$L,fork,reuseaddr EXEC:cat 2>/dev/null &
+svc_register echo $!
+python3 "$PROBE" rstserver "$P_RST" &
+svc_register rstserver $!
+python3 "$PROBE" watchserver "$P_WATCH" "$SVC_DIR/watch" &
+svc_register watchserver $!
+python3 -u "$MITM" proxy "$P_MITM" $L "$P_CAR" "$P_CTL" >"$SVC_DIR/mitm.log" 2>&1 &
+svc_register mitm $!
+for p in "$P_ECHO" "$P_RST" "$P_WATCH" "$P_MITM" "$P_CTL"; do
+	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
+done
+
+# arm ACTION STREAM [NTH]: the man in the middle's command, in the
+# background (its answers in $SVC_DIR/act-ACTION-STREAM), once it is armed
+arm() {
+	local f=$SVC_DIR/act-$1-$2
+	python3 "$MITM" ctl "$P_CTL" "$@" >"$f" &
+	actpid=$!
+	for _ in $(seq 100); do grep -q armed "$f" && return 0; sleep 0.1; done
+	return 1
+}
+
+# one map per case: a case closes its stream
+cases="pass drop reorder forge replay inject end cut"
+conf_c="identity alice keytab $SVC_DIR/alice.keytab
+peer add s $L:$P_MITM principal funnel/hoster"
+declare -A PORT
+for k in $cases rst watch; do
+	svc_pick_port "P_$k"
+	v=P_$k; PORT[$k]=${!v}
+	case $k in rst|watch) svc=$k ;; *) svc="echo" ;; esac
+	conf_c+=$'\n'"map add tcp $L:${PORT[$k]} peer s service $svc"
+done
+conf_s="identity funnel/hoster keytab $SVC_DIR/hoster.keytab
+listen $L:$P_CAR
+service add echo tcp $L:$P_ECHO allow alice@FUNNEL.TEST
+service add rst tcp $L:$P_RST allow alice@FUNNEL.TEST
+service add watch tcp $L:$P_WATCH allow alice@FUNNEL.TEST"
+
+# shellcheck disable=SC2054
+VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
+FD_START_TIMEOUT=30
+FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-S.txt" fd_start S "" "$conf_s" --datapath user ||
+	not_ok "S starts"
+FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-C.txt" fd_start C "" "$conf_c" --datapath user ||
+	not_ok "C starts"
+if fd_wait C 60 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])"; then
+	ok "carrier up through the man in the middle, $(fd_json C "len(j['maps'])") TCP maps open, sealed"
+else
+	not_ok "carrier up and maps open"
+	fd_ctl C show 2>&1 | diag; tail -n 20 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
+fi
+
+# ---- resets and half-close ----
+
+out=$(timeout 40 python3 "$PROBE" echo $L "${PORT[pass]}" 300000)
+check "half-close: 300000 bytes echoed in full, then EOF ($out)" test "$out" = "eof got 300000 prefix ok"
+
+out=$(printf 'x\n' | timeout 20 python3 -c '
+import socket, sys
+s = socket.create_connection(("'$L'", '"${PORT[rst]}"'), timeout=10)
+s.sendall(b"hello\n")
+try:
+    print("eof" if not s.recv(100) else "data")
+except ConnectionResetError:
+    print("reset")')
+check "the service resets: the client gets ECONNRESET ($out)" test "$out" = reset
+
+timeout 20 python3 "$PROBE" rstclient $L "${PORT[watch]}"
+for _ in $(seq 200); do [ -s "$SVC_DIR/watch" ] && break; sleep 0.1; done
+out=$(cat "$SVC_DIR/watch" 2>/dev/null)
+check "the client resets: the service gets ECONNRESET (${out:-nothing})" test "$out" = reset
+
+# ---- the man in the middle, client to server ----
+
+stat_s() { fd_json S "carrier()['stats']['$1']"; }
+stream_of() { fd_json C "map_(${PORT[$1]}).get('stream')"; }
+
+# mitm_case CASE COUNTER: tamper with the third data frame of CASE's
+# stream (two went through: the client has read some echo); the server
+# counts COUNTER, closes the stream (integrity), the client is reset and
+# read nothing it did not send
+mitm_case() {
+	local k=$1 ctr=$2 sid before after out act
+	sid=$(stream_of "$k")
+	before=$(stat_s "$ctr")
+	arm "$k" "$sid" 3
+	out=$(timeout 40 python3 "$PROBE" echo $L "${PORT[$k]}" 300000)
+	wait "$actpid"
+	act=$(tail -n 1 "$SVC_DIR/act-$k-$sid")
+	for _ in $(seq 30); do
+		grep -q "stream $sid closed (integrity)" "$SVC_DIR/S.log" && break
+		sleep 0.1
+	done
+	after=$(stat_s "$ctr")
+	case $out in
+	"reset got "*" prefix ok") ;;
+	*) not_ok "$k: the client is reset and read only what it sent: $out ($act)"; return ;;
+	esac
+	if [ "$after" -gt "$before" ] &&
+	   grep -q "stream $sid closed (integrity)" "$SVC_DIR/S.log"; then
+		ok "$k ($act): $ctr $before -> $after, stream $sid closed (integrity), client: $out"
+	else
+		not_ok "$k ($act): $ctr $before -> $after, client: $out"
+		grep "stream $sid" "$SVC_DIR/S.log" | tail -n 5 | diag
+	fi
+}
+mitm_case drop rx-drop-replay
+mitm_case reorder rx-drop-replay
+mitm_case forge rx-drop-auth
+mitm_case replay rx-drop-replay
+mitm_case inject rx-drop-no-key
+mitm_case end rx-drop-no-key
+check "the client closed those maps' streams: integrity, named in its log" \
+	test "$(grep -c 'closed by the peer: integrity' "$SVC_DIR/C.log")" = 6
+
+# ---- stream 0: the control messages after the carrier's context ----
+
+# a map added now sends OPEN; one bit of it flipped on the way: the
+# server gives the carrier up, the client connects again, every map opens
+arm forge 0
+svc_pick_port P_NEW
+fd_ctl C map add tcp $L:"$P_NEW" peer s service echo >/dev/null
+wait "$actpid"
+act=$(tail -n 1 "$SVC_DIR/act-forge-0")
+if fd_wait C 30 "carrier('s').get('reconnects', 0) >= 1 and carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" &&
+   grep -q 'a control message failed its integrity check (rx-drop-auth)' "$SVC_DIR/S.log"; then
+	ok "stream 0 forged ($act): the server gives the carrier up (rx-drop-auth), it comes back, $(fd_json C "len(j['maps'])") maps open"
+else
+	not_ok "stream 0 forged ($act): carrier given up and back: $(fd_json C "carrier('s').get('state')") $(fd_json C "carrier('s').get('reconnects')")"
+	grep -E 'integrity|carrier' "$SVC_DIR/S.log" | tail -n 5 | diag
+fi
+
+# ---- flow control: a slow reader and a fast one on the same stream ----
+
+# a plaintext pair without valgrind (the pair above ran the same code
+# under valgrind): 24 MiB read at 6 MiB/s, and meanwhile 4 MiB at full
+# speed through the same map
+svc_pick_port P_BLAST; svc_pick_port P_Q; svc_pick_port P_SLOW
+python3 "$PROBE" blast "$P_BLAST" $((24 << 20)) &
+svc_register blast $!
+svc_wait_port "" tcp "$P_BLAST" 10 || not_ok "the blast service listens"
+fd_start Q "" "plaintext
+listen $L:$P_Q
+service add blast tcp $L:$P_BLAST" --datapath user || not_ok "Q starts"
+fd_start R "" "plaintext
+peer add q $L:$P_Q
+map add tcp $L:$P_SLOW peer q service blast" --datapath user || not_ok "R starts"
+fd_wait R 10 "map_($P_SLOW).get('state') == 'open'" || not_ok "R's map open"
+timeout 60 python3 "$PROBE" read $L "$P_SLOW" $((24 << 20)) $((6 << 20)) >"$SVC_DIR/slow.out" &
+slowpid=$!
+sleep 1
+fast=$(timeout 30 python3 "$PROBE" read $L "$P_SLOW" $((24 << 20)) 2>&1)
+slow_running=no
+svc_alive "$slowpid" && slow_running=yes
+wait "$slowpid"
+slow=$(cat "$SVC_DIR/slow.out")
+case $slow in
+"eof got $((24 << 20)) intact yes in "*)
+	ok "slow reader: 24 MiB at 6 MiB/s arrived complete and intact ($slow)" ;;
+*)	not_ok "slow reader: 24 MiB at 6 MiB/s: $slow (the stream's rx-drop-queue: $(fd_json R "stream('blast')['stats']['rx-drop-queue']"))" ;;
+esac
+case $fast in
+"eof got $((24 << 20)) intact yes in "*)
+	# done while the slow one still reads: not held back by it
+	if [ "$slow_running" = yes ]; then
+		ok "a fast reader on the same stream, done while the slow one still reads: $fast"
+	else
+		not_ok "a fast reader on the same stream, done while the slow one still reads: $fast"
+	fi ;;
+*)	not_ok "a fast reader on the same stream meanwhile: $fast" ;;
+esac
+fd_stop Q; fd_stop R
+
+# ---- the carrier cut mid-transfer ----
+
+python3 "$PROBE" echo $L "${PORT[cut]}" 100000 hold >"$SVC_DIR/cut.out" &
+cutpid=$!
+for _ in $(seq 300); do grep -q ready "$SVC_DIR/cut.out" && break; sleep 0.1; done
+act=$(python3 "$MITM" ctl "$P_CTL" cut 0 | tail -n 1)
+wait "$cutpid"
+out=$(tail -n 1 "$SVC_DIR/cut.out")
+check "carrier cut ($act) while the client waits: it gets a reset ($out)" \
+	test "$out" = "reset got 100000 prefix ok"
+
+vg_check C
+vg_check S
+[ "$T_FAIL" = 0 ]

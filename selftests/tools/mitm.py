@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""A man in the middle of a Funnel TCP carrier, for tests.
+
+  mitm.py proxy LISTEN_PORT HOST PORT CTRL_PORT
+      Accept carriers on 127.0.0.1:LISTEN_PORT and relay each to
+      HOST:PORT, frame by frame (wire-format.md sections 3-5): the
+      initiator's preamble, then length-prefixed frames both ways.
+      Commands on 127.0.0.1:CTRL_PORT, one line "ACTION STREAM [NTH]",
+      act on the NTH (1 unless given) next sealed DATA frame with a
+      payload of that stream (stream 0: sealed CTRL frame, a control
+      message) from the initiator (the client side) to the acceptor;
+      the answers: "armed" at once, then once done
+      "done ACTION STREAM flow F counter C":
+        drop     the frame is not relayed
+        reorder  it is relayed after the next frame of its stream
+        forge    one bit of its ciphertext is flipped
+        replay   it is relayed twice
+        inject   relayed, then an unsealed DATA frame of its flow
+        end      an unsealed FLOW_END of its flow goes first (a
+                 truncation), then the frame
+      "cut 0" ends every carrier at once with a TCP reset both ways.
+  mitm.py ctl CTRL_PORT ACTION STREAM [NTH]
+      Send one command, print the answers as they come (exit 1 without
+      "done" within 20 s).
+"""
+import socket
+import struct
+import sys
+import threading
+
+HDR = struct.Struct(">HBBI")	# stream, type, flags, flow
+T_DATA, T_CTRL, T_FLOW_END = 0, 1, 2
+F_SEALED, F_KEY_PHASE = 0x02, 0x04
+PREAMBLE_LEN = 8
+SEAL_OVERHEAD = 24
+
+lock = threading.Lock()
+actions = {}		# stream -> [action, reply socket, frames to let by]
+held = {}		# stream -> a frame held back (reorder)
+conns = []		# every socket of every carrier
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        got = s.recv(n - len(b))
+        if not got:
+            return None
+        b += got
+    return b
+
+
+def frame_bytes(frame):
+    return struct.pack(">H", len(frame)) + frame
+
+
+def reset(s):
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        s.close()
+    except OSError:
+        pass
+
+
+def tamper(frame):
+    """What to send for a frame from the initiator: a list of frames."""
+    stream, ftype, flags, flow = HDR.unpack_from(frame)
+    with lock:
+        h = held.pop(stream, None)
+        if h is not None:
+            return [frame, h]
+        a = actions.get(stream)
+        want = T_CTRL if stream == 0 else T_DATA
+        if (not a or ftype != want or not flags & F_SEALED or
+                len(frame) <= HDR.size + SEAL_OVERHEAD):
+            return [frame]
+        if a[2] > 1:
+            a[2] -= 1
+            return [frame]
+        del actions[stream]
+    action, reply, _ = a
+    counter = struct.unpack_from(">Q", frame, HDR.size)[0]
+    plain = flags & ~(F_SEALED | F_KEY_PHASE)
+    out = [frame]
+    if action == "drop":
+        out = []
+    elif action == "reorder":
+        with lock:
+            held[stream] = frame
+        out = []
+    elif action == "forge":
+        b = bytearray(frame)
+        b[-17] ^= 0x01		# the last byte of the ciphertext
+        out = [bytes(b)]
+    elif action == "replay":
+        out = [frame, frame]
+    elif action == "inject":
+        out = [frame, HDR.pack(stream, T_DATA, plain, flow) + b"injected"]
+    elif action == "end":
+        out = [HDR.pack(stream, T_FLOW_END, plain, flow), frame]
+    try:
+        reply.sendall(b"done %s %d flow %d counter %d\n" %
+                      (action.encode(), stream, flow, counter))
+        reply.close()
+    except OSError:
+        pass
+    return out
+
+
+def pump(src, dst, from_initiator):
+    try:
+        if from_initiator:
+            pre = recv_exact(src, PREAMBLE_LEN)
+            if pre is None:
+                return
+            dst.sendall(pre)
+        while True:
+            p = recv_exact(src, 2)
+            if p is None:
+                return
+            frame = recv_exact(src, struct.unpack(">H", p)[0])
+            if frame is None:
+                return
+            out = tamper(frame) if from_initiator else [frame]
+            dst.sendall(b"".join(frame_bytes(f) for f in out))
+    except OSError:
+        pass
+    finally:
+        with lock:
+            for s in (src, dst):
+                if s in conns:
+                    conns.remove(s)
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def control(ls):
+    while True:
+        c, _ = ls.accept()
+        line = c.makefile("r").readline().split()
+        if len(line) not in (2, 3):
+            c.close()
+            continue
+        if line[0] == "cut":
+            with lock:
+                dead = list(conns)
+                conns.clear()
+            for s in dead:
+                reset(s)
+            c.sendall(b"done cut %d carriers\n" % (len(dead) // 2))
+            c.close()
+            continue
+        with lock:
+            actions[int(line[1])] = [line[0], c,
+                                     int(line[2]) if len(line) > 2 else 1]
+        try:
+            c.sendall(b"armed\n")
+        except OSError:
+            pass
+
+
+def proxy(lport, host, port, cport):
+    cs = socket.create_server(("127.0.0.1", cport))
+    threading.Thread(target=control, args=(cs,), daemon=True).start()
+    ls = socket.create_server(("127.0.0.1", lport))
+    print("listening", flush=True)
+    while True:
+        a, _ = ls.accept()
+        try:
+            b = socket.create_connection((host, port))
+        except OSError:
+            a.close()
+            continue
+        with lock:
+            conns.extend((a, b))
+        threading.Thread(target=pump, args=(a, b, True), daemon=True).start()
+        threading.Thread(target=pump, args=(b, a, False), daemon=True).start()
+
+
+def ctl(cport, action, stream, nth="1"):
+    s = socket.create_connection(("127.0.0.1", cport))
+    s.settimeout(20.0)
+    s.sendall(b"%s %s %s\n" % (action.encode(), stream.encode(),
+                               nth.encode()))
+    ans = ""
+    try:
+        for line in s.makefile("r"):
+            ans = line.strip()
+            print(ans, flush=True)
+            if not ans.startswith("armed"):
+                break
+    except OSError:
+        pass
+    if not ans.startswith("done"):
+        print("no answer", flush=True)
+    return 0 if ans.startswith("done") else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "proxy":
+        proxy(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
+              int(sys.argv[5]))
+    elif len(sys.argv) in (5, 6) and sys.argv[1] == "ctl":
+        sys.exit(ctl(int(sys.argv[2]), *sys.argv[3:]))
+    else:
+        sys.exit(__doc__)
