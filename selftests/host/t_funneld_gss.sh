@@ -142,7 +142,7 @@ s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 # HELLO: version 1, type 1; FEATURES (1) = FEAT_GSS; NODE (2) = "forger"
 body = bytes([1, 1, 0, 0]) + struct.pack(">HHI", 1, 4, 1) + struct.pack(">HH", 2, 6) + b"forger"
 hdr = struct.pack(">HBBI", 0, 1, 0, 0)		# stream 0, CTRL
-s.sendall(b"FUNNEL\x01\x00" + struct.pack(">H", len(hdr + body)) + hdr + body)
+s.sendall(b"FUNNEL\x02\x00" + struct.pack(">H", len(hdr + body)) + hdr + body)
 try:
     got = s.recv(4096)
     print("closed" if not got else "got %d bytes" % len(got))

@@ -13,7 +13,7 @@ import struct
 import sys
 import time
 
-PREAMBLE = b"FUNNEL\x01\x00"
+PREAMBLE = b"FUNNEL\x02\x00"
 DATA, CTRL, FLOW_END = 0, 1, 2
 SEALED = 0x02
 RESET = 0x08

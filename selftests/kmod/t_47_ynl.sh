@@ -30,8 +30,8 @@ funnel-nl raw stream-new carrier-id=u32:"$c" stream-id=u16:47 stream-kind=u32:3 
 
 out=$(ynl --do info-get 2>&1)
 version=$(cat "$FUNNEL_TOP/VERSION")
-if echo "$out" | jq_py "r['version'] == '$version' and r['wire-version'] == 1 and set(r['caps']) == {'aes-256-gcm', 'ipv6', 'sctp'} and r['netns-flow-max'] > 0"; then
-	ok "ynl: cli.py --do info-get: version $version, wire version 1, its three caps"
+if echo "$out" | jq_py "r['version'] == '$version' and r['wire-version'] == 2 and set(r['caps']) == {'aes-256-gcm', 'ipv6', 'sctp'} and r['netns-flow-max'] > 0"; then
+	ok "ynl: cli.py --do info-get: version $version, wire version 2, its three caps"
 else
 	not_ok "ynl: cli.py --do info-get"; echo "$out" | sed 's/^/#   /'
 fi

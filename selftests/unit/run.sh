@@ -198,7 +198,7 @@ def put(name, data):
 rnd = random.Random(1)
 put("empty", b"")
 put("one-byte", b"\x00")
-put("preamble", b"FUNNEL\x01\x00")
+put("preamble", b"FUNNEL\x02\x00")
 put("preamble-bad-version", b"FUNNEL\x02\x00" + frame(1, 0, 0, 1, b"x"))
 put("data", frame(1, 0, 0, 7, b"hello"))
 put("ctrl-flow-end", frame(0, 1, 0, 0, b"c") + frame(3, 2, 0, 9, b""))

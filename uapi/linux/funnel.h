@@ -18,7 +18,7 @@
 /* ---- wire format (version FUNNEL_WIRE_VERSION) ---- */
 
 /* Sent once by the initiator of a TCP carrier before the first frame. */
-#define FUNNEL_PREAMBLE		"FUNNEL\x01\x00"
+#define FUNNEL_PREAMBLE		"FUNNEL\x02\x00"
 #define FUNNEL_PREAMBLE_LEN	8
 
 /* TCP carriers prefix every frame with a 16-bit big-endian length that
