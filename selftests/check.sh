@@ -43,7 +43,9 @@ step() { # NAME CMD...: run CMD, keep its TAP lines, note its failure
 }
 
 build() {
-	make kmods >build/build.log 2>&1 && make ctl tools ynl >>build/build.log 2>&1
+	# -j: the two kernels' trees share nothing, nor do ctl, tools, ynl
+	make -j"$(nproc)" kmods >build/build.log 2>&1 &&
+		make -j"$(nproc)" ctl tools ynl >>build/build.log 2>&1
 	local rc=$?
 	if [ $rc = 0 ]; then echo "ok - build: funnel.ko for $kvers, funnelctl, tools, ynl"
 	else echo "not ok - build"; tail -n 30 build/build.log | sed 's/^/#   /'; fi

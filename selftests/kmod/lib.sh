@@ -39,9 +39,15 @@ sites_up() {
 }
 
 sites_down() {
+	local end
 	ip netns pids fc 2>/dev/null | xargs -r kill 2>/dev/null
 	ip netns pids fs 2>/dev/null | xargs -r kill 2>/dev/null
-	sleep 0.3
+	# until they are gone, 0.3 s at most (it was a fixed 0.3 s)
+	end=$(( ${EPOCHREALTIME//[!0-9]/} + 300000 ))
+	while [ -n "$(ip netns pids fc 2>/dev/null; ip netns pids fs 2>/dev/null)" ] &&
+	      [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+		sleep 0.05
+	done
 	ip netns del fc 2>/dev/null
 	ip netns del fs 2>/dev/null
 	true

@@ -188,6 +188,9 @@ for i in $(seq 12); do
 		esac
 		sleep 0.2
 		kill -9 "$pid_as" "$pid_ac"
+		# both ends are gone: the rest of the blast (its -t 3)
+		# would only meet a closed port
+		kill "$bl"
 		wait "$pid_as" "$pid_ac" "$bl"
 	} 2>/dev/null
 	cycles=$i

@@ -224,11 +224,17 @@ fi
 marker=FUNNEL-SEAL-PLAINTEXT-MARKER-4242
 ip netns exec fc tcpdump --immediate-mode -Z root -i vc -U -s 0 -w "$W/cap.pcap" tcp >"$W/tcpdump.out" 2>&1 &
 td=$!
-sleep 1
+for _ in $(seq 50); do grep -q listening "$W/tcpdump.out" && break; sleep 0.1; done
 for p in 5301 5303; do
 	ip netns exec fc bash -c "for i in 1 2 3; do echo $marker-$p > /dev/udp/127.0.0.1/$p; done"
 done
-sleep 1
+# up to 1 s for the three unsealed markers, sent last; then a moment
+# more for anything still on its way
+for _ in $(seq 10); do
+	[ "$(grep -c -a "$marker-5303" "$W/cap.pcap")" -ge 3 ] && break
+	sleep 0.1
+done
+sleep 0.2
 kill "$td"; wait "$td" 2>/dev/null
 a=$(grep -c -a "$marker-5301" "$W/cap.pcap") c=$(grep -c -a "$marker-5303" "$W/cap.pcap")
 if [ "$a" = 0 ] && [ "$c" -ge 1 ]; then

@@ -121,7 +121,8 @@ suite() {
 	fi
 }
 
-make_() { make --no-print-directory "$@"; }
+# -j: each build's objects are independent (one core idle otherwise)
+make_() { make --no-print-directory -j"$(nproc)" "$@"; }
 
 # ---- builds ----
 
