@@ -42,7 +42,7 @@ if grep -q "deb-systemd-invoke \$_dh_action .*'funnel-prometheus.timer'" "$tmp/f
    grep -q "deb-systemd-invoke stop .*'funnel-prometheus.timer'" "$tmp/funnel/prerm" &&
    grep -q 'funnel.prom' "$tmp/funnel/postrm" &&
    grep -qx "ver=$dver" "$tmp/dkms/postinst" && grep -qx "ver=$dver" "$tmp/dkms/prerm" &&
-   ! grep -q common.postinst "$tmp/dkms/postinst"; then
+   ! grep -q /usr/lib/dkms/common.postinst "$tmp/dkms/postinst"; then
 	ok "maintainer scripts: the Prometheus timer restarted on upgrade, stopped on remove; funnel.prom removed; funnel-dkms's own, DKMS version $dver"
 else
 	not_ok "maintainer scripts: the Prometheus timer restarted on upgrade, stopped on remove; funnel.prom removed; funnel-dkms's own scripts"
