@@ -130,7 +130,8 @@ fi
 # every kernel, the new one's postinst builds them all again
 if [ -n "$ver2" ]; then
 	s=$(date +%s)
-	if in_root env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/funnel-dkms_"$ver2"_*.deb \
+	deb2=$(ls "$debs"/funnel-dkms_"$ver2"_*.deb)
+	if in_root env DEBIAN_FRONTEND=noninteractive dpkg -i "/tmp/${deb2##*/}" \
 		>"$work/upgrade.log" 2>&1; then
 		ok "upgrade: dpkg -i funnel-dkms $ver2 over $ver ($(( $(date +%s) - s ))s)"
 	else
