@@ -136,7 +136,8 @@ rtdir=/run/$(key RuntimeDirectory)
 # UNIT's process: its User and Group (root without them), ambient
 # capabilities, bounding set, NoNewPrivileges and UMask, and the /proc
 # that ProtectProc= and ProcSubset= give it (a proc of its own in a mount
-# namespace of its own, hidepid= and subset= as systemd mounts it)
+# namespace of its own, hidepid= and subset= as systemd mounts it).
+# It execs: call it in a subshell (&, $(...)); with & the process is $!
 unit_exec() {
 	local u=$1 uu ug amb bnd um popt="" ids=()
 	shift
@@ -147,7 +148,7 @@ unit_exec() {
 	case $(key ProtectProc "$u") in invisible|noaccess|ptraceable) popt=hidepid=$(key ProtectProc "$u");; esac
 	[ "$(key ProcSubset "$u")" = pid ] && popt=${popt:+$popt,}subset=pid
 	# shellcheck disable=SC2046
-	unshare -m --propagation private sh -c '
+	exec unshare -m --propagation private sh -c '
 		[ -z "$1" ] || mount -t proc -o "$1" proc "$2/proc" || exit 1
 		shift 2; exec "$@"' sh "$popt" "$R" \
 		chroot "$R" setpriv "${ids[@]}" \
