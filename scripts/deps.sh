@@ -25,10 +25,26 @@ command -v apt-get >/dev/null || die "apt-get not found: Funnel's dependencies a
 root=${FUNNEL_DEPS_ROOT:-}
 [ -r "$root/etc/debian_version" ] || die "not a Debian system"
 
+# prometheus is here for promtool only (make check's metrics check): its
+# server, enabled by the package, would listen on :9090 on every dev and
+# test host.  Disabled (and stopped when systemd runs) at every run, before
+# the stamp's early exit, so hosts that installed it before get it off
+# too; idempotent; without systemctl (a container) nothing to do.
+prometheus_off() {
+	command -v systemctl >/dev/null || return 0
+	[ -e "$root/lib/systemd/system/prometheus.service" ] || return 0
+	if [ -z "$root" ] && [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+	else
+		systemctl --root="${root:-/}" disable prometheus.service >/dev/null 2>&1 || true
+	fi
+}
+
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
 want_rev=7
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
+	prometheus_off
 	echo "deps: already installed (FORCE=1 to redo)"
 	exit 0
 fi
@@ -116,5 +132,6 @@ if [ ! -x "$cp_dir/scripts/checkpatch.pl" ]; then
 		"$top/scripts/const_structs.checkpatch"
 fi
 
+prometheus_off
 echo "$want_rev" > "$stamp"
 echo "deps: done"

@@ -33,11 +33,14 @@ static bool is_udp(const struct gram_stmt *g, char *const w[])
 	return false;
 }
 
-/* After the command (and subcommand) of g: its n words w. */
-static const char *complete_args(const struct gram_stmt *g, int n,
-				 char *const w[],
-				 void (*fn)(const char *word, void *arg),
-				 void *arg)
+/*
+ * After the command (and subcommand) of g: its n words w.  False when
+ * they fit no statement; else the placeholder of a free word that may
+ * come next in *ph (or NULL).
+ */
+static bool complete_args(const struct gram_stmt *g, int n, char *const w[],
+			  void (*fn)(const char *word, void *arg), void *arg,
+			  const char **ph)
 {
 	const struct gram_clause_desc *cd;
 	unsigned int used = 0;
@@ -46,32 +49,32 @@ static const char *complete_args(const struct gram_stmt *g, int n,
 
 	for (int k = 0; k < n && k < (int)g->n_args; k++)
 		if (g->args[k].words && !one_of(w[k], g->args[k].words))
-			return NULL;
+			return false;
 	if (n < (int)g->n_args) {
-		if (g->args[n].words) {
+		if (g->args[n].words)
 			each(g->args[n].words, fn, arg);
-			return NULL;
-		}
-		return g->args[n].placeholder;
+		else
+			*ph = g->args[n].placeholder;
+		return true;
 	}
 	for (i = (int)g->n_args; i < n; i++) {
 		c = gram_clause_of(w[i]);
 		if (c == CL_N || !(g->clauses & CL_BIT(c)) ||
 		    (used & CL_BIT(c)))
-			return NULL;
+			return false;
 		used |= CL_BIT(c);
 		cd = &gram_clauses[c];
 		if (!cd->words && !cd->value)
 			continue;
 		if (i + 1 == n) {	/* its value comes next */
-			if (cd->words) {
+			if (cd->words)
 				each(cd->words, fn, arg);
-				return NULL;
-			}
-			return cd->value;
+			else
+				*ph = cd->value;
+			return true;
 		}
 		if (cd->words && !one_of(w[i + 1], cd->words))
-			return NULL;
+			return false;
 		i++;
 	}
 	for (c = 0; c < CL_N; c++) {
@@ -81,14 +84,18 @@ static const char *complete_args(const struct gram_stmt *g, int n,
 			continue;
 		fn(gram_clauses[c].word, arg);
 	}
-	return NULL;
+	return true;
 }
 
-const char *stmt_complete(int argc, char *const argv[],
-			  void (*fn)(const char *word, void *arg), void *arg)
+/* stmt_complete() and stmt_fits(): do argv's words fit a statement? */
+static bool stmt_walk(int argc, char *const argv[],
+		      void (*fn)(const char *word, void *arg), void *arg,
+		      const char **ph)
 {
 	const struct gram_stmt *g;
+	bool fits = !argc;
 
+	*ph = NULL;
 	for (unsigned int i = 0; i < gram_n_stmts; i++) {
 		g = &gram_stmts[i];
 		if (!argc) {
@@ -100,13 +107,36 @@ const char *stmt_complete(int argc, char *const argv[],
 		if (strcmp(argv[0], g->cmd))
 			continue;
 		if (!g->sub)
-			return complete_args(g, argc - 1, argv + 1, fn, arg);
+			return complete_args(g, argc - 1, argv + 1, fn, arg, ph);
 		if (argc == 1) {
 			fn(g->sub, arg);
+			fits = true;
 			continue;
 		}
 		if (!strcmp(argv[1], g->sub))
-			return complete_args(g, argc - 2, argv + 2, fn, arg);
+			return complete_args(g, argc - 2, argv + 2, fn, arg, ph);
 	}
-	return NULL;
+	return fits;
+}
+
+const char *stmt_complete(int argc, char *const argv[],
+			  void (*fn)(const char *word, void *arg), void *arg)
+{
+	const char *ph;
+
+	stmt_walk(argc, argv, fn, arg, &ph);
+	return ph;
+}
+
+static void ignore(const char *word, void *arg)
+{
+	(void)word;
+	(void)arg;
+}
+
+bool stmt_fits(int argc, char *const argv[])
+{
+	const char *ph;
+
+	return stmt_walk(argc, argv, ignore, NULL, &ph);
 }

@@ -80,4 +80,7 @@ enum gram_clause gram_clause_of(const char *w);
 const char *stmt_complete(int argc, char *const argv[],
 			  void (*fn)(const char *word, void *arg), void *arg);
 
+/* Whether argv[0..argc-1] begin a statement (what stmt_complete takes). */
+bool stmt_fits(int argc, char *const argv[]);
+
 #endif /* FUNNEL_GRAMMAR_H */

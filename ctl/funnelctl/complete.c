@@ -90,7 +90,8 @@ static void statement(int argc, char **argv, bool json)
 	ph = stmt_complete(n, words, put, &f);
 	if (ph && !strcmp(ph, "PATH"))
 		puts(FILE_NAMES);
-	if (output && n == argc && !f.json && !prom)
+	/* --json after words that begin a statement only */
+	if (output && n == argc && !f.json && !prom && stmt_fits(n, words))
 		puts("--json");
 	free(words);
 }

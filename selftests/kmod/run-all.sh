@@ -11,4 +11,11 @@ for t in "$here"/t_*.sh; do
 	( . "$here/lib.sh"; . "$t"; exit $FAILS ) || fails=1
 	echo "# ${t##*/}: $(( $(date +%s) - s )) s"
 done
+# FUNNEL_PKG_TEST=1 (or =KVER: on that kernel only): the package test
+# too, with the packages selftests/pkg/build.sh made on the host
+if [ "${FUNNEL_PKG_TEST:-}" = 1 ] || [ "${FUNNEL_PKG_TEST:-}" = "$(uname -r)" ]; then
+	s=$(date +%s)
+	"$FUNNEL_TOP/selftests/pkg/t_pkg.sh" || fails=1
+	echo "# t_pkg.sh: $(( $(date +%s) - s )) s"
+fi
 exit ${fails:-0}

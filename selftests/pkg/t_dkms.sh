@@ -14,7 +14,11 @@
 #   2. a kernel installed later: the hook its package runs
 #      (/etc/kernel/postinst.d/dkms KVER) builds and installs the module
 #      for a kernel that does not have it
-#   3. dpkg --purge funnel-dkms: nothing of it is left, nothing else
+#      a kernel with broken headers (its build fails) is named and
+#      does not stop the others nor the package's configuration
+#   3. upgrade to V2 (FUNNEL_CHECK_LONG=1 selftests/pkg/build.sh): V1's
+#      prerm removes its modules, V2 is installed for every kernel again
+#   4. dpkg --purge funnel-dkms: nothing of it is left, nothing else
 #      changed
 #
 # Native builds here, not in the TCG guest, where one build of the
@@ -41,20 +45,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-deb=$(ls "$debs"/funnel-dkms_*.deb 2>/dev/null | head -n 1)
-if [ -z "$deb" ]; then
+# funnel-dkms's versions, lowest first: V1 installed, V2 (make check-long's
+# selftests/pkg/build.sh rebuilds it) the upgrade
+vers=$(for f in "$debs"/funnel-dkms_*.deb; do [ -f "$f" ] && dpkg-deb -f "$f" Version; done |
+	sort -V)
+ver=$(echo "$vers" | head -n 1) ver2=$(echo "$vers" | sed -n 2p)
+deb=$(ls "$debs"/funnel-dkms_"$ver"_*.deb 2>/dev/null)
+if [ -z "$ver" ] || [ -z "$deb" ]; then
 	not_ok "funnel-dkms in $debs (selftests/pkg/build.sh)"
 	exit 1
 fi
-ver=$(dpkg-deb -f "$deb" Version)
 if ! pkg_root "$work"; then
 	not_ok "overlay root over the host's in $work"
 	exit 1
 fi
-cp "$deb" "$PKG_R/tmp/"
-pkg_changes >"$work/before"
+cp "$debs"/funnel-dkms_*.deb "$PKG_R/tmp/"
 kernels=$(for b in "$PKG_R"/lib/modules/*/build; do
 	[ -e "$b/Makefile" ] && basename "$(dirname "$b")"; done | sort -V)
+# a kernel whose headers are broken (its build fails), sorted before the
+# others: the real kernels still get the module, the package configures
+broken=0.0.1-broken
+mkdir -p "$PKG_R/lib/modules/$broken/build/include"
+printf '$(error broken headers of the test)\n' >"$PKG_R/lib/modules/$broken/build/Makefile"
+pkg_changes >"$work/before"
 
 # ---- 1. install
 s=$(date +%s)
@@ -90,6 +103,13 @@ else
 	echo "$st" | diag
 	tail -n 20 "$work/install.log" | diag
 fi
+if grep -q "NOT built for: $broken" "$work/install.log" &&
+   [ "$(in_root dpkg-query -W -f '${Status}' funnel-dkms)" = "install ok installed" ]; then
+	ok "broken headers of $broken: named, the package configured, the other kernels built"
+else
+	not_ok "broken headers of $broken: named, the package configured"
+	tail -n 20 "$work/install.log" | diag
+fi
 
 # ---- 2. the hook of a kernel installed later
 k=$(echo "$kernels" | head -n 1)
@@ -106,7 +126,36 @@ else
 	tail -n 20 "$work/hook.log" | diag
 fi
 
-# ---- 3. purge
+# ---- 3. upgrade: the old version's prerm removes its modules from
+# every kernel, the new one's postinst builds them all again
+if [ -n "$ver2" ]; then
+	s=$(date +%s)
+	deb2=$(ls "$debs"/funnel-dkms_"$ver2"_*.deb)
+	if in_root env DEBIAN_FRONTEND=noninteractive dpkg -i "/tmp/${deb2##*/}" \
+		>"$work/upgrade.log" 2>&1; then
+		ok "upgrade: dpkg -i funnel-dkms $ver2 over $ver ($(( $(date +%s) - s ))s)"
+	else
+		not_ok "upgrade: dpkg -i funnel-dkms $ver2 over $ver"
+		tail -n 30 "$work/upgrade.log" | diag
+	fi
+	st=$(in_root dkms status funnel 2>/dev/null)
+	bad=""
+	for k in $kernels; do
+		ko=$(dkms_ko "$k")
+		echo "$st" | grep -q "^funnel/$ver2, $k, x86_64: installed" && [ -f "$ko" ] &&
+			[ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$k" ] || bad="$bad $k"
+	done
+	if [ -z "$bad" ] && ! echo "$st" | grep -q "^funnel/$ver,"; then
+		ok "upgrade: funnel $ver2 installed for every kernel again, $ver gone from DKMS"
+	else
+		not_ok "upgrade: funnel $ver2 for every kernel, $ver gone (missing:$bad)"
+		echo "$st" | diag
+	fi
+else
+	not_ok "upgrade: a second funnel-dkms in $debs (FUNNEL_CHECK_LONG=1 selftests/pkg/build.sh)"
+fi
+
+# ---- 4. purge
 if in_root env DEBIAN_FRONTEND=noninteractive dpkg --purge funnel-dkms \
 	>"$work/purge.log" 2>&1; then
 	ok "purge: dpkg --purge funnel-dkms"

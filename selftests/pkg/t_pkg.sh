@@ -23,6 +23,8 @@
 #      operator's funnel.conf and keytab, a second funneld in another
 #      network namespace: the carrier comes up on the kernel data path
 #      and a datagram goes through a map and back
+#      as the unit runs it funneld reads net.sctp.udp_port, and
+#      funnel-prometheus.service's command writes funnel.prom
 #   4. upgrade to V2: funnel.conf and the keytab byte for byte the same,
 #      funneld restarted as systemd would, the carrier back up
 #   5. purge: everything the package made is gone, the keytab and the
@@ -120,20 +122,45 @@ fi
 
 # ---- 3. funneld as funneld.service runs it, against a second funneld
 unit=$R/lib/systemd/system/funneld.service
-key() { sed -n "s/^$1=//p" "$unit" | tail -n 1; }
+# key NAME [UNIT]: the last NAME= of UNIT (default funneld's); a line
+# ending in a backslash goes on in the next, as systemd reads it
+key() {
+	sed -e ':a' -e '/\\$/{N;s/\\\n/ /;ba' -e '}' "${2:-$unit}" |
+		sed -n "s/^$1=//p" | tail -n 1
+}
+capset() { tr ' ' '\n' | sed 's/^CAP_/+/' | tr '[:upper:]' '[:lower:]' | paste -sd,; }
 user=$(key User) group=$(key Group) exec=$(key ExecStart)
-caps=$(key AmbientCapabilities | tr ' ' '\n' | sed 's/^CAP_/+/' | tr '[:upper:]' '[:lower:]' | paste -sd,)
-bound=$(key CapabilityBoundingSet | tr ' ' '\n' | sed 's/^CAP_/+/' | tr '[:upper:]' '[:lower:]' | paste -sd,)
-nnp=$(key NoNewPrivileges)
+caps=$(key AmbientCapabilities | capset)
 rtdir=/run/$(key RuntimeDirectory)
+# unit_exec UNIT CMD: CMD (a shell command) in the chroot as systemd runs
+# UNIT's process: its User and Group (root without them), ambient
+# capabilities, bounding set, NoNewPrivileges and UMask, and the /proc
+# that ProtectProc= and ProcSubset= give it (a proc of its own in a mount
+# namespace of its own, hidepid= and subset= as systemd mounts it).
+# It execs: call it in a subshell (&, $(...)); with & the process is $!
+unit_exec() {
+	local u=$1 uu ug amb bnd um popt="" ids=()
+	shift
+	uu=$(key User "$u") ug=$(key Group "$u") um=$(key UMask "$u")
+	amb=$(key AmbientCapabilities "$u" | capset)
+	bnd=$(key CapabilityBoundingSet "$u" | capset)
+	[ -n "$uu" ] && ids=(--reuid="$uu" --regid="${ug:-$uu}" --init-groups)
+	case $(key ProtectProc "$u") in invisible|noaccess|ptraceable) popt=hidepid=$(key ProtectProc "$u");; esac
+	[ "$(key ProcSubset "$u")" = pid ] && popt=${popt:+$popt,}subset=pid
+	# shellcheck disable=SC2046
+	exec unshare -m --propagation private sh -c '
+		[ -z "$1" ] || mount -t proc -o "$1" proc "$2/proc" || exit 1
+		shift 2; exec "$@"' sh "$popt" "$R" \
+		chroot "$R" setpriv "${ids[@]}" \
+		${amb:+--inh-caps="$amb" --ambient-caps="$amb"} --bounding-set="-all${bnd:+,$bnd}" \
+		$([ "$(key NoNewPrivileges "$u")" = yes ] && echo --no-new-privs) \
+		-- env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		sh -c "${um:+umask $um; }$*"
+}
 start_unit() { # funneld as systemd starts the unit; its pid in $unit_pid
 	install -d -m "$(key RuntimeDirectoryMode)" -o "$(in_root id -u "$user")" \
 		-g "$(in_root id -g "$group")" "$R$rtdir"
-	# shellcheck disable=SC2046
-	chroot "$R" setpriv --reuid="$user" --regid="$group" --init-groups \
-		--inh-caps="$caps" --ambient-caps="$caps" --bounding-set="-all,$bound" \
-		$([ "$nnp" = yes ] && echo --no-new-privs) \
-		-- sh -c "umask $(key UMask); exec $exec" >>/tmp/pkg/funneld.log 2>&1 &
+	unit_exec "$unit" "exec $exec" >>/tmp/pkg/funneld.log 2>&1 &
 	unit_pid=$!
 	pids+=("$unit_pid")
 }
@@ -176,8 +203,10 @@ chmod 0600 "$R/etc/funnel/funnel.keytab"
 sum_before=$(cd "$R/etc/funnel" && sha256sum funnel.conf funnel.keytab)
 
 carrier_up() { # the carrier to far up on the kernel path, a datagram through
-	for _ in $(seq 100); do
+	local i
+	for i in $(seq 100); do
 		in_root funnelctl show 2>/dev/null | grep -q "carrier far: up, .*datapath kernel" && break
+		[ "$i" = 100 ] && { echo "carrier far not up on the kernel data path in 20 s" | diag; return 1; }
 		sleep 0.2
 	done
 	python3 - <<'EOF'
@@ -214,6 +243,29 @@ if echo "$st" | grep -q "Uid: $uid $uid $uid $uid" &&
 	ok "funneld runs as $user with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only, no new privileges"
 else
 	not_ok "funneld runs as $user with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only: $st"
+fi
+
+# net.sctp.udp_port, which funneld reads to offer SCTP over UDP
+# (operations.md 2.1: the operator sets it; the unit cannot)
+modprobe sctp 2>/dev/null
+if port=$(unit_exec "$unit" "cat /proc/sys/net/sctp/udp_port" 2>&1); then
+	ok "funneld as the unit runs it reads /proc/sys/net/sctp/udp_port ($port)"
+else
+	not_ok "funneld as the unit runs it reads /proc/sys/net/sctp/udp_port: $port"
+fi
+
+# funnel-prometheus.service's command as its unit runs it (root, its
+# bounding set) against the running funneld; the textfile directory is
+# another user's (the exporter's), as prometheus-node-exporter makes it
+punit=$R/lib/systemd/system/funnel-prometheus.service
+tdir=$R/var/lib/prometheus/node-exporter
+[ -d "$tdir" ] || install -d -m 0755 -o 65534 -g 65534 "$tdir"
+if out=$(unit_exec "$punit" "$(key ExecStart "$punit" | sed 's/\$\$/$/g')" 2>&1) &&
+   grep -q '^funnel_info' "$tdir/funnel.prom" && [ ! -e "$tdir/funnel.prom.tmp" ]; then
+	ok "funnel-prometheus.service as its unit runs it (bounding set $(key CapabilityBoundingSet "$punit")): funnel.prom written"
+else
+	not_ok "funnel-prometheus.service as its unit runs it: funnel.prom written"
+	echo "$out" | diag
 fi
 
 # ---- 4. upgrade

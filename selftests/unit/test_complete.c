@@ -235,6 +235,13 @@ static void test_complete_nothing(void **state)
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.w[0], "carrier");
 	assert_string_equal(c.w[1], "principal");
+	/* the words fit a statement so far, or not (funnelctl's --json) */
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		assert_int_equal(stmt_fits(n[i], (char **)lines[i]), i == 5);
+	assert_true(stmt_fits(0, NULL));
+	assert_true(stmt_fits(1, (char *[]){ "show" }));
+	assert_true(stmt_fits(1, (char *[]){ "peer" }));
+	assert_true(stmt_fits(2, (char *[]){ "stats", "--prometheus" }));
 }
 
 int main(void)

@@ -62,6 +62,8 @@ expect "funnelctl --json stats " ""
 expect "funnelctl -s /run/x.sock stats " "--json --prometheus"
 expect "funnelctl stats --prometheus " ""
 expect "funnelctl show " "--json"
+expect "funnelctl show x " ""
+expect "funnelctl stats bogus " ""
 expect "funnelctl identity funnel/gw@R " "keytab"
 expect "funnelctl identity funnel/gw@R keytab $top/selftests/unit/test_compl" \
 	"$top/selftests/unit/test_complete.c $top/selftests/unit/test_completion.sh"

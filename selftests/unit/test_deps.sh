@@ -75,11 +75,19 @@ case $2 in *-backports) v=6.12.9+bpo ;; *) v=6.1.0-9 ;; esac
 echo "Package: $meta"
 echo "Depends: ${meta%-amd64}-$v-amd64 (= 1), other"
 EOF
+# systemctl: log the call (its own log: the stamp's early exit calls it)
+cat >"$stubs/systemctl" <<'EOF'
+#!/bin/sh
+echo "systemctl $*" >>"$STUB_LOG.systemctl"
+EOF
 chmod 755 "$stubs"/*
 
 # fresh_root: a Debian tree without backports, stamp or policy-rc.d
 fresh_root() {
 	rm -rf "$R" "$tmp/apt.log"
+	rm -f "$tmp/apt.log.systemctl"
+	mkdir -p "$R/lib/systemd/system"
+	: >"$R/lib/systemd/system/prometheus.service"
 	mkdir -p "$R/etc/apt/sources.list.d" "$R/usr/sbin" "$R/var/lib" \
 		"$R/var/log" "$R/usr/src" "$tmp/src/linux-source-6.1/scripts"
 	echo 12.0 >"$R/etc/debian_version"
@@ -122,6 +130,9 @@ grep -q 'bookworm-backports' "$R/etc/apt/sources.list.d/funnel-backports.list" &
 	[ -x "$R/usr/local/share/funnel/checkpatch/scripts/checkpatch.pl" ] &&
 	[ -f "$R/usr/local/share/funnel/checkpatch/scripts/spelling.txt" ]
 tap $? "backports enabled, both kernels' packages installed, checkpatch unpacked"
+
+grep -qx "systemctl --root=$R disable prometheus.service" "$tmp/apt.log.systemctl"
+tap $? "the prometheus server (promtool's package) disabled"
 
 # ---- second run: the stamp ----
 
