@@ -29,6 +29,7 @@ static int kp_fail(struct kpath *k, const char *op, int err, char *buf,
 
 int kpath_open(struct kpath *k, char *err, size_t errlen)
 {
+	struct funnel_info info = { 0 };
 	int ret;
 
 	if (k->open)
@@ -40,8 +41,20 @@ int kpath_open(struct kpath *k, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
+	/* a module of another wire version cannot carry this funneld's
+	 * frames (sealed control messages, FLOW_END, R): not used at all
+	 */
+	ret = funnel_info_get(&k->g, &info);
+	if (!ret && info.has_wire && info.wire != FUNNEL_WIRE_VERSION) {
+		snprintf(err, errlen,
+			 "funnel.ko speaks wire version %u, funneld %u: load the funnel.ko built with this funneld",
+			 info.wire, FUNNEL_WIRE_VERSION);
+		funnel_genl_close(&k->g);
+		return -EPROTO;
+	}
 	k->open = true;
-	k->caps_known = false;
+	k->caps_known = !ret && info.has_caps;
+	k->caps = k->caps_known ? info.caps : 0;
 	return 0;
 }
 
