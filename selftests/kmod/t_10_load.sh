@@ -18,8 +18,9 @@ echo "$orig" > /proc/sys/kernel/modprobe
 if module_loaded; then ok "TCP_ULP funnel autoloads funnel.ko"; else not_ok "TCP_ULP funnel autoloads funnel.ko"; fi
 
 ver=$(cat "$FUNNEL_TOP/VERSION")
+wire=$(sed -n 's/^#define FUNNEL_WIRE_VERSION[[:space:]]*\([0-9]*\).*/\1/p' "$FUNNEL_TOP/uapi/linux/funnel_netlink.h")
 out=$(funnelctl version 2>&1)
-if echo "$out" | grep -q "^funnelctl $ver$" && echo "$out" | grep -q "^funnel.ko $ver (wire 1"; then
+if echo "$out" | grep -q "^funnelctl $ver$" && echo "$out" | grep -q "^funnel.ko $ver (wire ${wire:-?},"; then
 	ok "funnelctl version shows funnelctl and funnel.ko"
 else
 	not_ok "funnelctl version shows funnelctl and funnel.ko"; echo "$out" | sed 's/^/#   /'
