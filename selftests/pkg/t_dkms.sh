@@ -104,8 +104,9 @@ else
 	tail -n 20 "$work/install.log" | diag
 fi
 if grep -q "NOT built for: $broken" "$work/install.log" &&
-   [ "$(in_root dpkg-query -W -f '${Status}' funnel-dkms)" = "install ok installed" ]; then
-	ok "broken headers of $broken: named, the package configured, the other kernels built"
+   [ "$(in_root dpkg-query -W -f '${Status}' funnel-dkms)" = "install ok installed" ] &&
+   grep -q "broken headers of the test" "$PKG_R/var/lib/dkms/funnel/$ver/make-$broken.log"; then
+	ok "broken headers of $broken: named, its build log kept (make-$broken.log), the package configured, the other kernels built"
 else
 	not_ok "broken headers of $broken: named, the package configured"
 	tail -n 20 "$work/install.log" | diag
