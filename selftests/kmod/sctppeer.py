@@ -327,7 +327,7 @@ def api(addr, port):
         ("a control message", hdr(0, CTRL) + b"ECHO", [(SOL_SCTP, SCTP_SNDINFO, info)], errno.EINVAL),
         ("DATA on stream 0", hdr(0, DATA, 0, 1) + b"x", None, errno.EINVAL),
         ("DATA of kernel stream 7", hdr(7, DATA, 0, 1) + b"x", None, errno.EINVAL),
-        ("a sealed CTRL frame", hdr(0, CTRL, F_SEALED) + b"x", None, errno.EINVAL),
+        ("a sealed CTRL frame off stream 0", hdr(5, CTRL, F_SEALED) + b"x", None, errno.EINVAL),
         ("a reserved flag", hdr(0, CTRL, 0x80) + b"x", None, errno.EINVAL),
         ("4 bytes, below a header", b"\x00\x00\x01\x00", None, errno.EINVAL),
         ("65536 bytes, above a frame", hdr(0, CTRL) + bytes(65528), None, errno.EMSGSIZE),
