@@ -57,7 +57,7 @@ enum ctrl_attr {
 #define CTRL_FEAT_WINDOW	0x8	/* per-flow credit on TCP streams */
 
 /* The credit of each direction of a new TCP flow, before any WINDOW. */
-#define CTRL_WINDOW_INIT	(256U << 10)
+#define CTRL_WINDOW_INIT	(64U << 10)
 
 enum ctrl_proto {
 	CTRL_PROTO_UDP = 1,

@@ -20,6 +20,7 @@
 #include "common/stmt.h"
 #include "funneld/datapath/flowtab.h"
 #include "funneld/datapath/kpath.h"
+#include "funneld/datapath/membudget.h"
 #include "funneld/loop.h"
 #include "funneld/worker.h"
 
@@ -129,6 +130,13 @@ struct daemon {
 	struct workers *wk_gss;		/* GSS-API calls that reach the KDC */
 	struct loop_timer accept_pause;	/* listeners paused (EMFILE) */
 	struct flowbudget flows;	/* userspace-path flows of all carriers */
+	/* every carrier's TCP flows: windows reserved, bytes queued; the
+	 * budgets of --buffer-max and of each carrier (--carrier-buffer-max)
+	 */
+	struct membudget tcp_resv, tcp_buf;
+	uint64_t carrier_buffer_max;
+#define DAEMON_BUFFER_MAX_DEFAULT		(4ULL << 30)
+#define DAEMON_CARRIER_BUFFER_MAX_DEFAULT	(1ULL << 30)
 	unsigned int workers_left;	/* threads still running at shutdown */
 	char scratch[64];
 };

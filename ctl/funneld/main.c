@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"usage: " PROG " [-c CONFIG] [-s SOCKET] [-f] [--datapath auto|kernel|user]\n"
 		"               [-l LEVEL] [-n NODE] [--keepalive SECONDS]\n"
 		"               [--key-soft-limit FRAMES] [--tcp-window BYTES]\n"
+		"               [--buffer-max BYTES] [--carrier-buffer-max BYTES]\n"
 		"\n"
 		"  -c, --config FILE      configuration (default " DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
@@ -57,8 +58,13 @@ static void usage(FILE *f)
 		"      --key-soft-limit N frames sealed with a key before the stream\n"
 		"                         is rekeyed, 16..4194304 (default 4194304)\n"
 		"      --tcp-window BYTES what a TCP connection may have in flight\n"
-		"                         toward this end, 262144..67108864\n"
+		"                         toward this end, 65536..67108864\n"
 		"                         (default 4194304)\n"
+		"      --buffer-max BYTES the TCP connections' windows of all\n"
+		"                         carriers together, 65536..2^40\n"
+		"                         (default 4294967296)\n"
+		"      --carrier-buffer-max BYTES  the same for one carrier\n"
+		"                         (default 1073741824)\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this help\n", DEFAULT_KEEPALIVE_S);
 }
@@ -135,7 +141,26 @@ static void notify_ready(struct daemon *d, const char *sock)
 			 (unsigned long long)wd);
 }
 
-enum { OPT_DATAPATH = 256, OPT_KEEPALIVE, OPT_SOFT_LIMIT, OPT_TCP_WINDOW };
+enum { OPT_DATAPATH = 256, OPT_KEEPALIVE, OPT_SOFT_LIMIT, OPT_TCP_WINDOW,
+       OPT_BUFFER_MAX, OPT_CARRIER_BUFFER_MAX };
+
+/* --buffer-max, --carrier-buffer-max: 64 KiB (one flow) to 1 TiB */
+#define BUFFER_MAX_MAX		(1ULL << 40)
+
+/* A byte count in [CTRL_WINDOW_INIT, BUFFER_MAX_MAX]: 0, or -1. */
+static int parse_buffer_max(const char *arg, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end || !isdigit((unsigned char)arg[0]) ||
+	    v < CTRL_WINDOW_INIT || v > BUFFER_MAX_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
 
 /* HELLO's node name is text without control characters. */
 static bool printable(const char *s)
@@ -183,6 +208,9 @@ int main(int argc, char **argv)
 		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "key-soft-limit", required_argument, NULL, OPT_SOFT_LIMIT },
 		{ "tcp-window", required_argument, NULL, OPT_TCP_WINDOW },
+		{ "buffer-max", required_argument, NULL, OPT_BUFFER_MAX },
+		{ "carrier-buffer-max", required_argument, NULL,
+		  OPT_CARRIER_BUFFER_MAX },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -191,7 +219,10 @@ int main(int argc, char **argv)
 	bool config_given = false, fg = false;
 	int level = LOG_INFO, opt, sfd, ret;
 	struct daemon d = { .dp = DP_AUTO, .ev_fd = -1,
-			    .tcp_window = DAEMON_TCP_WINDOW_DEFAULT };
+			    .tcp_window = DAEMON_TCP_WINDOW_DEFAULT,
+			    .carrier_buffer_max =
+				DAEMON_CARRIER_BUFFER_MAX_DEFAULT };
+	uint64_t buffer_max = DAEMON_BUFFER_MAX_DEFAULT;
 	unsigned long long soft;
 	char err[2 * DAEMON_TEXT_MAX];
 	sigset_t mask;
@@ -262,6 +293,18 @@ int main(int argc, char **argv)
 						   64ULL << 20);
 			d.tcp_window = (uint32_t)soft;
 			break;
+		case OPT_BUFFER_MAX:
+			if (parse_buffer_max(optarg, &buffer_max))
+				return usage_error("bad --buffer-max '%s' (%u..%llu bytes)",
+						   optarg, CTRL_WINDOW_INIT,
+						   BUFFER_MAX_MAX);
+			break;
+		case OPT_CARRIER_BUFFER_MAX:
+			if (parse_buffer_max(optarg, &d.carrier_buffer_max))
+				return usage_error("bad --carrier-buffer-max '%s' (%u..%llu bytes)",
+						   optarg, CTRL_WINDOW_INIT,
+						   BUFFER_MAX_MAX);
+			break;
 		case 'V':
 			printf(PROG " %s\n", FUNNEL_VERSION);
 			return 0;
@@ -282,6 +325,8 @@ int main(int argc, char **argv)
 		snprintf(d.node, sizeof(d.node), "funneld");
 	d.keepalive_ms = (uint32_t)ka * 1000;
 	d.flows.max = DAEMON_USER_FLOWS_MAX;
+	d.tcp_resv.max = buffer_max;
+	d.tcp_buf.max = buffer_max;
 	d.loop = loop_new();
 	if (!d.loop) {
 		fprintf(stderr, PROG ": out of memory\n");

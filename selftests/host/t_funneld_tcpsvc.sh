@@ -13,7 +13,12 @@
 #    counted by the server (rx-drop-replay, -auth, -no-key), the stream
 #    is closed with reason integrity and the client's connection reset,
 #    and what the client read is never other than what it sent;
-#  - the carrier cut mid-transfer: the client sees a reset.
+#  - the carrier cut mid-transfer: the client sees a reset;
+#  - flow control and memory: a slow and a fast reader on one stream,
+#    both complete, within the client's --carrier-buffer-max (windows
+#    grown only as far as it allows); a connection past the server's
+#    budget is refused with a reset, the others go on, and the budget
+#    is given back when the connections end.
 #
 # usage: selftests/host/t_funneld_tcpsvc.sh     (root not needed)
 # Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
@@ -195,13 +200,20 @@ svc_pick_port P_BLAST; svc_pick_port P_Q; svc_pick_port P_SLOW
 python3 "$PROBE" blast "$P_BLAST" $((24 << 20)) &
 svc_register blast $!
 svc_wait_port "" tcp "$P_BLAST" 10 || not_ok "the blast service listens"
+# Q (the server) takes three connections' initial windows (3 x 64 KiB),
+# R (the client) holds at most 1 MiB for its connections
+svc_pick_port P_HELD
 fd_start Q "" "plaintext
 listen $L:$P_Q
-service add blast tcp $L:$P_BLAST" --datapath user || not_ok "Q starts"
+service add blast tcp $L:$P_BLAST
+service add echo tcp $L:$P_ECHO" --datapath user --carrier-buffer-max 196608 ||
+	not_ok "Q starts"
 fd_start R "" "plaintext
 peer add q $L:$P_Q
-map add tcp $L:$P_SLOW peer q service blast" --datapath user || not_ok "R starts"
-fd_wait R 10 "map_($P_SLOW).get('state') == 'open'" || not_ok "R's map open"
+map add tcp $L:$P_SLOW peer q service blast
+map add tcp $L:$P_HELD peer q service echo" --datapath user --carrier-buffer-max 1048576 ||
+	not_ok "R starts"
+fd_wait R 10 "all(m.get('state') == 'open' for m in j['maps'])" || not_ok "R's maps open"
 timeout 60 python3 "$PROBE" read $L "$P_SLOW" $((24 << 20)) $((6 << 20)) >"$SVC_DIR/slow.out" &
 slowpid=$!
 sleep 1
@@ -225,6 +237,49 @@ case $fast in
 	fi ;;
 *)	not_ok "a fast reader on the same stream meanwhile: $fast" ;;
 esac
+buf=$(fd_json R "(lambda b: '%d %d %d' % (b['queued_peak'], b['max'], b['short_windows']))(carrier('q')['tcp_buffers'])")
+read -r peak max short <<<"${buf:-0 0 0}"
+if [ "$peak" -gt 0 ] && [ "$peak" -le 1048576 ] && [ "$max" = 1048576 ] && [ "$short" -gt 0 ]; then
+	ok "the client's carrier held at most its budget: peak $peak of $max bytes queued, $short windows not grown for want of room"
+else
+	not_ok "the client's carrier within its budget: peak $peak of $max bytes, $short short"
+fi
+
+# ---- memory: a connection past the server's budget is refused ----
+
+# wait until Q has given back the windows of the finished transfers
+fd_wait Q 10 "j['tcp_buffers']['reserved'] == 0" ||
+	not_ok "Q gave back every window: $(fd_json Q "j['tcp_buffers']")"
+out=$(timeout 30 python3 -c '
+import socket, sys, time
+def conn():
+    s = socket.create_connection(("'$L'", '"$P_HELD"'), timeout=10)
+    s.sendall(b"hi\n")
+    return s, s.recv(100) == b"hi\n"
+held = [conn() for _ in range(3)]
+r = ["%d echoed" % sum(ok for _, ok in held)]
+s4 = socket.create_connection(("'$L'", '"$P_HELD"'), timeout=10)
+try:
+    s4.sendall(b"hi\n")
+    r.append("4th: " + ("data" if s4.recv(100) else "eof"))
+except ConnectionResetError:
+    r.append("4th: reset")
+held[0][0].close()
+for _ in range(50):
+    time.sleep(0.2)
+    s5, ok = conn()
+    if ok:
+        r.append("5th: echoed")
+        break
+    s5.close()
+else:
+    r.append("5th: never echoed")
+print(", ".join(r))')
+short=$(fd_json Q "carrier()['tcp_buffers']['short_windows']")
+check "a 4th connection past the server's budget (3 x 64 KiB) is reset, the 3 others echo, a 5th goes once one ended ($out; short windows $short)" \
+	test "$out" = "3 echoed, 4th: reset, 5th: echoed" -a "${short:-0}" -ge 1
+check "every window given back once the connections ended" \
+	fd_wait Q 10 "j['tcp_buffers']['reserved'] == 0 and j['tcp_buffers']['queued'] == 0"
 fd_stop Q; fd_stop R
 
 # ---- the carrier cut mid-transfer ----

@@ -69,7 +69,12 @@ def mutations(doc):
 
     return [
         changed("no schema_version", lambda d: d.pop("schema_version", None)),
-        changed("schema_version 2", lambda d: d.update(schema_version=2)),
+        changed("schema_version 1 (the version before tcp_buffers)",
+                lambda d: d.update(schema_version=1)),
+        changed("a carrier without tcp_buffers",
+                lambda d: d["carriers"][0].pop("tcp_buffers")),
+        changed("tcp_buffers.queued negative",
+                lambda d: d["tcp_buffers"].update(queued=-1)),
         changed("a member the schema does not know",
                 lambda d: d.update(extra=1)),
         changed("a carrier without its state",

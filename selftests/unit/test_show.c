@@ -98,7 +98,10 @@ static struct snap_carrier carriers[] = {
 	  .state = "up", .local = "10.0.0.1:40000", .remote = "192.0.2.1:9899",
 	  .peer_node = "hoster.example.com", .kernel_id = 7, .up_ms = 60000,
 	  .principal = "funnel/hoster@FUNNEL.TEST",
-	  .reconnects = 2, .streams = streams0, .n_streams = 2 },
+	  .reconnects = 2, .streams = streams0, .n_streams = 2,
+	  .tcp = { .queued = 65536, .queued_peak = 1048576,
+		   .reserved = 4194304, .max = 1073741824,
+		   .short_windows = 2 } },
 	{ .incoming = true, .transport = "tcp", .datapath = "user",
 	  .state = "up", .local = "192.0.2.10:9899",
 	  .remote = "192.0.2.5:41000", .peer_node = NODE, .up_ms = 999,
@@ -120,6 +123,8 @@ static struct snapshot snap = {
 	.refused_address = 2,
 	.refused_principal = 3,
 	.refused_streams = 4,
+	.tcp = { .queued = 65537, .queued_peak = 2097152, .reserved = 4259840,
+		 .max = 4294967296ULL, .short_windows = 3 },
 	.listens = listens,
 	.n_listens = 2,
 	.peers = peers,
@@ -397,6 +402,8 @@ static const char schema_py[] =
 "with open(path) as f:\n"
 "    doc = json.load(f, object_pairs_hook=nodup)\n"
 "S = 'S'\n"
+"BUF = {'queued': 'u', 'queued_peak': 'u', 'reserved': 'u', 'max': 'u',\n"
+"       'short_windows': 'u'}\n"
 "FLOW = {'id': 'u', 'local': 's', 'remote': 's', 'idle_ms': 'u', 'stats': S}\n"
 "STREAM = {'id': 'u', 'service': 's', 'proto': 's', 'addr': 's',\n"
 "          'state': 's', 'reason': 's', 'unordered': 'b',\n"
@@ -407,7 +414,8 @@ static const char schema_py[] =
 "           'datapath': 's', 'state': 's', 'local': 's', 'remote': 's',\n"
 "           'peer_node': 's', 'principal': 's', 'kernel_id': 'u', 'up_ms': 'u',\n"
 "           'reconnects': 'u', 'next_try_ms': 'u', 'last_error': 's',\n"
-"           'pings_missed': 'u', 'stats': S, 'streams': [STREAM]}\n"
+"           'pings_missed': 'u', 'stats': S, 'streams': [STREAM],\n"
+"           'tcp_buffers': BUF}\n"
 "SHOW = {'version': 's', 'datapath': 's', 'kernel_available': 'b',\n"
 "        'plaintext': 'b', 'identity': 's', 'uptime_ms': 'u',\n"
 "        'listens': ['s'], 'accepts': 's',\n"
@@ -418,17 +426,17 @@ static const char schema_py[] =
 "        'maps': [{'proto': 's', 'addr': 's', 'peer': 's',\n"
 "                  'service': 's', 'stream': 'u', 'state': 's',\n"
 "                  'reason': 's'}],\n"
-"        'carriers': [CARRIER], 'schema_version': 'u'}\n"
+"        'carriers': [CARRIER], 'schema_version': 'u', 'tcp_buffers': BUF}\n"
 "STATS = {'daemon': {'carriers-refused-handshakes': 'u',\n"
 "                    'carriers-refused-address': 'u',\n"
 "                    'carriers-refused-principal': 'u',\n"
 "                    'streams-refused-principal': 'u'},\n"
 "         'carriers': [{'peer': 's', 'incoming': 'b', 'remote': 's',\n"
 "                       'stats': S, 'streams': [{'id': 'u',\n"
-"                       'service': 's', 'stats': S}]}],\n"
+"                       'service': 's', 'stats': S}], 'tcp_buffers': BUF}],\n"
 "         'peers': [{'name': 's', 'stats': S}],\n"
 "         'maps': [{'proto': 's', 'addr': 's', 'peer': 's',\n"
-"                   'service': 's', 'stats': S}]}\n"
+"                   'service': 's', 'stats': S}], 'tcp_buffers': BUF}\n"
 "def check(v, sch, at):\n"
 "    if isinstance(sch, dict):\n"
 "        assert isinstance(v, dict) and sorted(v) == sorted(sch), (at, v)\n"
@@ -461,7 +469,9 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 1\n"
+"    assert doc['schema_version'] == 2\n"
+"    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
+"        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
 "    assert doc['uptime_ms'] == 3723004\n"
 "    assert doc['listens'] == ['0.0.0.0:9899', '[::]:9899']\n"
@@ -495,6 +505,9 @@ static const char schema_py[] =
 "    assert c[2]['next_try_ms'] == 2500 and c[2]['pings_missed'] == 3\n"
 "    assert c[2]['last_error'] == 'connect: Connection refused'\n"
 "    assert c[2]['streams'] == []\n"
+"    assert c[0]['tcp_buffers'] == {'queued': 65536, 'queued_peak': 1048576,\n"
+"        'reserved': 4194304, 'max': 1073741824, 'short_windows': 2}\n"
+"    assert c[1]['tcp_buffers']['max'] == 0\n"
 "elif mode == 'stats-fixture':\n"
 "    assert doc['daemon'] == {'carriers-refused-handshakes': 1,\n"
 "                             'carriers-refused-address': 2,\n"
@@ -506,6 +519,8 @@ static const char schema_py[] =
 "    assert c[1]['remote'] == '192.0.2.5:41000'\n"
 "    assert c[0]['streams'][0] == {'id': 1, 'service': 'dns', 'stats': s1}\n"
 "    assert c[1]['streams'][0]['stats'] == s2\n"
+"    assert c[0]['tcp_buffers']['short_windows'] == 2\n"
+"    assert doc['tcp_buffers']['queued_peak'] == 2097152\n"
 "    p = {x['name']: x['stats'] for x in doc['peers']}\n"
 "    assert p['hoster'] == {k: s1[k] + s4[k] for k in names}, p\n"
 "    assert p['backup'] == zero\n"
@@ -792,9 +807,19 @@ static void test_prometheus(void **state)
 
 	(void)state;
 	/* info, carriers and streams refused, carrier up and reconnects,
-	 * stream flows, map open
+	 * stream flows, map open; the TCP buffers of the daemon and of the
+	 * carriers (5 each)
 	 */
-	assert_int_equal(assert_prometheus(t), 7 + 4 * (int)n_named());
+	assert_int_equal(assert_prometheus(t), 17 + 4 * (int)n_named());
+	assert_has_line(t, "# TYPE funnel_tcp_queued_bytes gauge");
+	assert_has_line(t, "funnel_tcp_queued_bytes 65537");
+	assert_has_line(t, "funnel_tcp_buffer_max_bytes 4294967296");
+	assert_has_line(t, "# TYPE funnel_tcp_short_windows_total counter");
+	assert_has_line(t, "funnel_tcp_short_windows_total 3");
+	assert_has_line(t, "funnel_carrier_tcp_queued_peak_bytes{" L_HOSTER "} 1048576");
+	assert_has_line(t, "funnel_carrier_tcp_reserved_bytes{" L_HOSTER "} 4194304");
+	assert_has_line(t, "funnel_carrier_tcp_short_windows_total{" L_HOSTER "} 2");
+	assert_has_line(t, "funnel_carrier_tcp_queued_bytes{" L_BACKUP "} 0");
 	assert_has_line(t, "# TYPE funnel_carriers_refused_total counter");
 	assert_has_line(t, "funnel_carriers_refused_total{reason=\"handshakes\"} 1");
 	assert_has_line(t, "funnel_carriers_refused_total{reason=\"address\"} 2");
@@ -869,15 +894,22 @@ static void test_stats_json_schema(void **state)
 static void test_stats_text(void **state)
 {
 	char *t = render(stats_text, &snap);
-	/* carriers 3 + streams 3 + peers 2 + maps 4, and 4 of the daemon */
-	unsigned int lines = 0, objects = 12, daemon = 4;
+	/* carriers 3 + streams 3 + peers 2 + maps 4, and 4 of the daemon;
+	 * the TCP buffers (5 lines) of the daemon and of 3 carriers
+	 */
+	unsigned int lines = 0, objects = 12, daemon = 4, buffers = 4 * 5;
 	char line[256];
 
 	(void)state;
 	assert_clean_text(t);
 	for (const char *c = t; *c; c++)
 		lines += *c == '\n';
-	assert_int_equal(lines, daemon + objects * n_named());
+	assert_int_equal(lines, daemon + buffers + objects * n_named());
+	assert_has_line(t, "daemon tcp-queued 65537");
+	assert_has_line(t, "daemon tcp-short-windows 3");
+	assert_has_line(t, "carrier peer=hoster tcp-reserved 4194304");
+	assert_has_line(t, "carrier peer=hoster tcp-buffer-max 1073741824");
+	assert_has_line(t, "carrier peer=backup tcp-queued-peak 0");
 	assert_has_line(t, "daemon carriers-refused-handshakes 1");
 	assert_has_line(t, "daemon carriers-refused-address 2");
 	assert_has_line(t, "daemon carriers-refused-principal 3");
@@ -930,13 +962,14 @@ static void test_show_text(void **state)
 	assert_has_line(t, "funneld 0.1.0, datapath auto (funnel.ko available), up 1h02m03s, PLAINTEXT: carriers are neither authenticated nor encrypted");
 	assert_has_line(t, "identity: host/gw1.example.com@EXAMPLE.COM");
 	assert_has_line(t, "listen: 0.0.0.0:9899, [::]:9899");
+	assert_has_line(t, "tcp buffers: queued 65537 bytes (peak 2097152), windows 4259840 of 4294967296 bytes, 3 short");
 	assert_has_line(t, "peers:");
 	assert_aligned(t, "peers:", "CARRIER", "  backup", "tcp");
 	assert_aligned(t, "services:", "ALLOW", "  dns", "alice@R");
 	assert_aligned(t, "maps:", "STATE", "  tcp", "refused");
 	assert_aligned(t, "maps:", "REASON", "  tcp", "no service");
 	assert_has_line(t, "carrier hoster: up, tcp 10.0.0.1:40000 -> 192.0.2.1:9899, datapath kernel (id 7)");
-	assert_has_line(t, "  node hoster.example.com, peer funnel/hoster@FUNNEL.TEST, up 1m00s, reconnects 2");
+	assert_has_line(t, "  node hoster.example.com, peer funnel/hoster@FUNNEL.TEST, up 1m00s, reconnects 2, tcp buffers: queued 65536 (peak 1048576), windows 4194304 of 1073741824, 2 short");
 	assert_has_line(t, "  rx 120 frames 0 bytes, tx 0 frames 0 bytes");
 	assert_has_line(t, "  drops: rx-drop-malformed 1");
 	assert_has_line(t, "  stream 1 dns udp 127.0.0.1:5300: open, 2 flows");
@@ -979,6 +1012,7 @@ static void test_empty(void **state)
 	assert_has_line(t, "funneld -, datapath - (funnel.ko not available), up 0ms");
 	assert_has_line(t, "identity: none");
 	assert_has_line(t, "listen: none");
+	assert_has_line(t, "tcp buffers: queued 0 bytes (peak 0), windows 0 of 0 bytes");
 	assert_has_line(t, "peers: none");
 	assert_has_line(t, "services: none");
 	assert_has_line(t, "maps: none");
@@ -986,19 +1020,24 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":1}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":2,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
-	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[]}\n");
+	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");
 	free(t);
 	t = render(stats_text, &s);
 	assert_string_equal(t, "daemon carriers-refused-handshakes 0\n"
 			       "daemon carriers-refused-address 0\n"
 			       "daemon carriers-refused-principal 0\n"
-			       "daemon streams-refused-principal 0\n");
+			       "daemon streams-refused-principal 0\n"
+			       "daemon tcp-queued 0\n"
+			       "daemon tcp-queued-peak 0\n"
+			       "daemon tcp-reserved 0\n"
+			       "daemon tcp-buffer-max 0\n"
+			       "daemon tcp-short-windows 0\n");
 	free(t);
 	t = render(stats_prometheus, &s);
-	assert_int_equal(assert_prometheus(t), 7 + 4 * (int)n_named());
+	assert_int_equal(assert_prometheus(t), 17 + 4 * (int)n_named());
 	assert_has_line(t, "funnel_info{version=\"\",datapath=\"\"} 1");
 	free(t);
 

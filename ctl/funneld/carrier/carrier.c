@@ -579,6 +579,10 @@ struct carrier *car_alloc(struct daemon *d)
 	c->backoff_ms = CAR_BACKOFF_MIN_MS;
 	c->flows.max = CAR_USER_FLOWS_MAX;
 	c->flows.parent = &d->flows;
+	c->tcp_resv.max = d->carrier_buffer_max;
+	c->tcp_resv.parent = &d->tcp_resv;
+	c->tcp_buf.max = d->carrier_buffer_max;
+	c->tcp_buf.parent = &d->tcp_buf;
 	loop_timer_init(&c->t_timeout, car_timeout, c);
 	loop_timer_init(&c->t_ping, car_ping, c);
 	loop_timer_init(&c->t_backoff, car_backoff_fire, c);

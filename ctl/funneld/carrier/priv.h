@@ -104,6 +104,8 @@ struct carrier {
 	struct peer *peer;		/* NULL for incoming */
 	enum carrier_state state;
 	struct flowbudget flows;	/* its userspace-path flows */
+	/* its TCP flows' windows and queued bytes (tpath.c) */
+	struct membudget tcp_resv, tcp_buf;
 	int fd;
 	bool kernel;			/* the carrier runs in funnel.ko */
 	uint32_t kid;			/* funnel.ko carrier id */

@@ -89,6 +89,18 @@ static void snap_stream_fill(struct daemon *d, struct carrier *c,
 	}
 }
 
+/* What a carrier's TCP flows, or all of them, hold (snap.h). */
+static void snap_buffers_fill(struct snap_buffers *b,
+			      const struct membudget *resv,
+			      const struct membudget *buf)
+{
+	b->queued = buf->used;
+	b->queued_peak = buf->peak;
+	b->reserved = resv->used;
+	b->max = resv->max;
+	b->short_windows = resv->denied;
+}
+
 static void snap_carrier_fill(struct daemon *d, struct carrier *c,
 			      struct snap_carrier *sc)
 {
@@ -120,6 +132,7 @@ static void snap_carrier_fill(struct daemon *d, struct carrier *c,
 			  c->next_try - now : 0;
 	snprintf(sc->last_error, sizeof(sc->last_error), "%s", c->last_error);
 	sc->pings_missed = c->pings_missed;
+	snap_buffers_fill(&sc->tcp, &c->tcp_resv, &c->tcp_buf);
 	if (c->kernel && c->kid)
 		kpath_carrier_stats(&d->kp, c->kid, &sc->st);
 	else
@@ -148,6 +161,7 @@ int carrier_snap_fill(struct daemon *d, struct snapshot *sn)
 	for (struct carrier *c = d->carriers; c; c = c->next)
 		snap_carrier_fill(d, c, &sn->carriers[i++]);
 	sn->n_carriers = n;
+	snap_buffers_fill(&sn->tcp, &d->tcp_resv, &d->tcp_buf);
 	return 0;
 }
 

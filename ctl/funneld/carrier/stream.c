@@ -129,6 +129,8 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 			.window = c->peer_features & CTRL_FEAT_WINDOW ?
 				  c->d->tcp_window : 0,
 			.grant = car_tpath_grant,
+			.resv = &c->tcp_resv,
+			.buf = &c->tcp_buf,
 		};
 
 		if (c->kernel) {

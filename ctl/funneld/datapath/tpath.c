@@ -48,12 +48,23 @@
  * credit for: TPATH_WINDOW_INIT at first, then what the peer grants
  * (tpath_flow_credit()).  A flow without credit stops reading its socket
  * (its own only: the others and the stream go on).  The receiving end
- * grants the bytes it wrote to its socket, a quarter of its window at a
- * time, and once the first DATA of a flow arrived the rest of its window
- * beyond TPATH_WINDOW_INIT; so a flow's queue never holds more than the
- * window, and a peer that sends past it is reset (rx-drop-queue).
+ * keeps a window per flow, TPATH_WINDOW_INIT at first: it grants the
+ * bytes it wrote to its socket, a quarter of the window at a time, and
+ * doubles the window (up to s->window) when the flow moved a whole
+ * window within TPATH_GROW_MS; so a flow's queue never holds more than
+ * its window, and a peer that sends past it is reset (rx-drop-queue).
  * Without flow control, a flow whose queue would pass TPATH_QUEUE_MAX is
  * reset (rx-drop-queue).
+ *
+ * Memory (cfg->resv, cfg->buf: the carrier's budgets, whose parent is
+ * the daemon's): a flow's window is reserved in resv while the flow
+ * exists.  A new flow needs TPATH_WINDOW_INIT of room, else it is
+ * refused with a reset; a window grows only as far as there is room,
+ * keeping a quarter of the budget for new flows (a flow with a smaller
+ * window is slower, never reset).  So the bytes
+ * queued, counted in buf, never pass the budget; a queue that would
+ * (only a peer without flow control gets there) resets its flow
+ * (rx-drop-queue).
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
@@ -73,6 +84,7 @@
 #include <unistd.h>
 
 #include "funneld/datapath/dpstream.h"
+#include "funneld/datapath/membudget.h"
 #include "funneld/datapath/tpath.h"
 
 /* Bytes from the carrier waiting for a flow's socket, at most. */
@@ -85,6 +97,8 @@
 #define TPATH_BUDGET		4
 /* Connections accepted per wakeup of the listening socket. */
 #define TPATH_ACCEPT_BATCH	16
+/* A flow that moves its window within this long may have it doubled. */
+#define TPATH_GROW_MS		1000
 /* Out of file descriptors: no accept() for this long. */
 #define TPATH_ACCEPT_PAUSE_MS	1000
 
@@ -125,9 +139,12 @@ struct tpath_flow {
 
 	/* flow control (s->window) */
 	bool starved;		/* no credit: the socket is not read */
-	bool rx_seen;		/* the peer's first DATA came */
 	uint64_t credit;	/* bytes we may still send */
 	uint64_t unacked;	/* written to the socket, not granted yet */
+	uint64_t moved;		/* written since moved_at (flow_grow()) */
+	uint64_t moved_at;
+	bool short_win;		/* its window stopped growing for want of room */
+	uint32_t win;		/* its window, reserved in s->resv; 0: none */
 };
 
 struct tpath_stream {
@@ -151,6 +168,8 @@ struct tpath_stream {
 	uint32_t window;		/* 0: no flow control */
 	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
 	void *grant_arg;
+	struct membudget *resv;		/* the flows' windows */
+	struct membudget *buf;		/* the bytes in the flows' queues */
 };
 
 static struct tpath_stream *tstream(const struct dp_stream *d)
@@ -202,7 +221,8 @@ static void flow_unlink(struct tpath_stream *s, struct tpath_flow *flow)
 
 /* ---- a flow's queue ---- */
 
-static int q_append(struct tpath_flow *flow, const uint8_t *p, size_t n)
+static int q_append(struct tpath_stream *s, struct tpath_flow *flow,
+		    const uint8_t *p, size_t n)
 {
 	while (n) {
 		struct tpath_chunk *c = flow->q_tail;
@@ -227,6 +247,7 @@ static int q_append(struct tpath_flow *flow, const uint8_t *p, size_t n)
 		memcpy(c->data + c->tail, p, room);
 		c->tail += room;
 		flow->qlen += room;
+		membudget_charge(s->buf, room);
 		p += room;
 		n -= room;
 	}
@@ -234,8 +255,10 @@ static int q_append(struct tpath_flow *flow, const uint8_t *p, size_t n)
 }
 
 /* n bytes were written: free the chunks they emptied. */
-static void q_consume(struct tpath_flow *flow, size_t n)
+static void q_consume(struct tpath_stream *s, struct tpath_flow *flow,
+		      size_t n)
 {
+	membudget_uncharge(s->buf, n);
 	while (n) {
 		struct tpath_chunk *c = flow->q_head;
 		size_t take = c->tail - c->head;
@@ -254,10 +277,11 @@ static void q_consume(struct tpath_flow *flow, size_t n)
 	}
 }
 
-static void q_free(struct tpath_flow *flow)
+static void q_free(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	struct tpath_chunk *c, *next;
 
+	membudget_uncharge(s->buf, flow->qlen);
 	for (c = flow->q_head; c; c = next) {
 		next = c->next;
 		free(c);
@@ -268,10 +292,12 @@ static void q_free(struct tpath_flow *flow)
 }
 
 /*
- * Write what the queue holds until the socket is full.  0, or -1 on a
- * socket error (the flow is to be reset).
+ * Write what the queue holds until the socket is full, adding the bytes
+ * written to *written.  0, or -1 on a socket error (the flow is to be
+ * reset).
  */
-static int q_write(struct tpath_flow *flow)
+static int q_write(struct tpath_stream *s, struct tpath_flow *flow,
+		   size_t *written)
 {
 	struct iovec iov[TPATH_IOV];
 
@@ -296,8 +322,8 @@ static int q_write(struct tpath_flow *flow)
 				return 0;
 			return -1;
 		}
-		q_consume(flow, (size_t)n);
-		flow->unacked += (size_t)n;
+		q_consume(s, flow, (size_t)n);
+		*written += (size_t)n;
 		if ((size_t)n < want)
 			return 0;	/* the socket is full */
 	}
@@ -306,28 +332,83 @@ static int q_write(struct tpath_flow *flow)
 
 /* ---- flow control ---- */
 
-/* Give the peer credit for what was written, a quarter window at a time. */
-static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow)
+/*
+ * A flow that moved its whole window within TPATH_GROW_MS is held back
+ * by it: double the window (up to s->window) as far as the budget has
+ * room.  Flows that move little (a mail client between commands) keep
+ * TPATH_WINDOW_INIT.
+ */
+static uint64_t flow_grow(struct tpath_stream *s, struct tpath_flow *flow)
 {
-	uint32_t n;
+	uint64_t now = loop_now_ms(), more;
 
-	if (!s->window || flow->peer_end || flow->closed ||
-	    flow->unacked < s->window / 4)
-		return;
-	n = (uint32_t)flow->unacked;
-	flow->unacked = 0;
-	s->grant(s->grant_arg, flow->dp.node.id, n);
+	if (now - flow->moved_at > TPATH_GROW_MS) {
+		flow->moved = 0;
+		flow->moved_at = now;
+	}
+	if (flow->win >= s->window || flow->moved < flow->win)
+		return 0;
+	flow->moved = 0;
+	flow->moved_at = now;
+	more = s->window - flow->win;
+	if (more > flow->win)
+		more = flow->win;
+	/* a quarter of the budget stays for new flows */
+	if (more > membudget_avail_spare(s->resv)) {
+		more = membudget_avail_spare(s->resv);
+		if (!flow->short_win)
+			membudget_deny(s->resv);
+		flow->short_win = true;
+	}
+	membudget_charge(s->resv, more);
+	flow->win += (uint32_t)more;
+	return more;
 }
 
-/* The first DATA of the peer: the flow is known there, grant the rest. */
-static void flow_first_rx(struct tpath_stream *s, struct tpath_flow *flow)
+/*
+ * Give the peer credit for what was written, a quarter window at a time,
+ * and for the window's growth.
+ */
+static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow,
+		       size_t written)
 {
-	if (!s->window || flow->rx_seen)
+	uint64_t n;
+
+	if (!s->window || flow->peer_end || flow->closed)
 		return;
-	flow->rx_seen = true;
-	if (s->window > TPATH_WINDOW_INIT)
-		s->grant(s->grant_arg, flow->dp.node.id,
-			 s->window - TPATH_WINDOW_INIT);
+	flow->unacked += written;
+	flow->moved += written;
+	flow->unacked += flow_grow(s, flow);
+	if (flow->unacked < flow->win / 4)
+		return;
+	n = flow->unacked;
+	flow->unacked = 0;
+	s->grant(s->grant_arg, flow->dp.node.id, (uint32_t)n);
+}
+
+/*
+ * A new flow's initial window, reserved: false if there is no room (the
+ * flow is refused).
+ */
+static bool flow_reserve(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	if (!s->window)
+		return true;
+	if (!membudget_room(s->resv, TPATH_WINDOW_INIT)) {
+		membudget_deny(s->resv);
+		return false;
+	}
+	membudget_charge(s->resv, TPATH_WINDOW_INIT);
+	flow->win = TPATH_WINDOW_INIT;
+	return true;
+}
+
+/* The flow takes no more bytes: its queue and its window go. */
+static void flow_unreserve(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	q_free(s, flow);
+	membudget_uncharge(s->resv, flow->win);
+	flow->win = 0;
 }
 
 /* ---- events of a flow's socket ---- */
@@ -447,7 +528,7 @@ static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 			loop_del(s->dp.loop, flow->dp.fd);
 		close(flow->dp.fd);
 	}
-	q_free(flow);
+	flow_unreserve(s, flow);
 	free(flow->pend);
 	free(flow);
 }
@@ -470,7 +551,7 @@ static void flow_close(struct tpath_stream *s, struct tpath_flow *flow,
 	flow->connecting = false;
 	flow->eof = true;
 	flow->closed = true;
-	q_free(flow);
+	flow_unreserve(s, flow);
 }
 
 static void pend_add(struct tpath_stream *s, struct tpath_flow *flow)
@@ -707,9 +788,11 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
  */
 static bool flow_flush(struct tpath_stream *s, struct tpath_flow *flow)
 {
-	if (q_write(flow))
+	size_t written = 0;
+
+	if (q_write(s, flow, &written))
 		return flow_reset(s, flow, false);
-	flow_grant(s, flow);
+	flow_grant(s, flow, written);
 	if (!flow->qlen && flow->peer_end && !flow->wr_shut) {
 		shutdown(flow->dp.fd, SHUT_WR);
 		flow->wr_shut = true;
@@ -826,7 +909,12 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 	flow->credit = TPATH_WINDOW_INIT;
 	flow->remote = *peer;
 	dp_sa_local(fd, &flow->local);
+	if (!flow_reserve(s, flow)) {
+		free(flow);
+		return NULL;
+	}
 	if (flow_watch(s, flow)) {
+		flow_unreserve(s, flow);
 		free(flow);
 		return NULL;
 	}
@@ -870,6 +958,8 @@ static bool listen_accept(struct tpath_stream *s)
 	}
 	flow = listen_flow_new(s, fd, &peer);
 	if (!flow) {
+		/* the client sees a refusal, not a connection that ends */
+		sock_rst(fd);
 		close(fd);
 		return true;
 	}
@@ -943,7 +1033,8 @@ static int flow_connect(struct tpath_stream *s, struct tpath_flow *flow)
 }
 
 /*
- * FLOW_END for a flow id of the peer that is refused.  When it cannot go
+ * FLOW_END with R for a flow id of the peer that is refused: its client
+ * gets a reset, as from a server that refused it.  When it cannot go
  * now, a flow with nothing but that FLOW_END waits for it, outside the
  * hash table and flow-max.
  */
@@ -951,7 +1042,7 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 {
 	struct tpath_flow *flow;
 
-	if (!s->pend_head && !dp_send_end(&s->dp, id))
+	if (!s->pend_head && !dp_send_reset(&s->dp, id))
 		return;
 	if (s->dp.dead)
 		return;
@@ -965,6 +1056,7 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 	flow->closed = true;
 	flow->end_queued = true;
 	flow->end_pend = true;
+	flow->rst_out = true;
 	pend_add(s, flow);
 }
 
@@ -992,6 +1084,11 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	flow->dp.node.id = id;
 	flow->credit = TPATH_WINDOW_INIT;
 	flow->remote = s->dp.addr;
+	if (!flow_reserve(s, flow)) {
+		free(flow);
+		flow_refuse(s, id);
+		return NULL;
+	}
 	flow_link(s, flow);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
 	if (flow_connect(s, flow)) {
@@ -1028,8 +1125,7 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			flow->unacked += (size_t)n;
-			flow_grant(s, flow);
+			flow_grant(s, flow, (size_t)n);
 			if (flow->closed)
 				return;
 		}
@@ -1037,8 +1133,8 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	if (!len)
 		return;
 	/* with flow control, a peer past its credit */
-	if (flow->qlen + len > (s->window ? s->window : TPATH_QUEUE_MAX) ||
-	    q_append(flow, p, len)) {
+	if (flow->qlen + len > (s->window ? flow->win : TPATH_QUEUE_MAX) ||
+	    !membudget_room(s->buf, len) || q_append(s, flow, p, len)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
 		return;
@@ -1113,7 +1209,6 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		goto out;
 	}
 	dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
-	flow_first_rx(s, flow);
 	if (f->body_len && !flow->closed)
 		flow_deliver(s, flow, f->body, f->body_len);
 out:
@@ -1228,6 +1323,8 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		s->grant = cfg->grant;
 		s->grant_arg = send_arg;
 	}
+	s->resv = cfg->resv;
+	s->buf = cfg->buf;
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))

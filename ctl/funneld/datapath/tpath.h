@@ -31,6 +31,7 @@
 #include "common/fstats.h"
 #include "funneld/loop.h"
 #include "funneld/datapath/dpif.h"	/* upath_send_fn, struct upath_flow_info */
+#include "funneld/datapath/membudget.h"
 
 enum tpath_kind { TPATH_LISTEN = 1, TPATH_CONNECT };
 
@@ -52,10 +53,15 @@ struct tpath_stream_cfg {
 	 */
 	uint32_t window;
 	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
+	/*
+	 * Memory (NULL: no limit): the flows' windows are reserved in
+	 * resv, the bytes queued for their sockets counted in buf.
+	 */
+	struct membudget *resv, *buf;
 };
 
 /* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */
-#define TPATH_WINDOW_INIT	(256U << 10)
+#define TPATH_WINDOW_INIT	(64U << 10)
 
 /*
  * send() returns -1 when the carrier's queue is full: the stream then

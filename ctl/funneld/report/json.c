@@ -44,6 +44,7 @@ enum jtype {
 	J_U64,
 	J_STATS,		/* struct fstats: {"rx-frames":1,...} */
 	J_ARRAY,		/* an array of objects: pointer and count */
+	J_OBJECT,		/* a struct member, as an object */
 	J_FN,			/* written by fn */
 };
 
@@ -62,7 +63,7 @@ struct jfield {
 	enum jtype type;
 	size_t off;		/* of the member in its struct */
 	size_t count_off;	/* J_ARRAY: of the element count (size_t) */
-	const struct jobject *elem;	/* J_ARRAY: the elements */
+	const struct jobject *elem;	/* J_ARRAY: the elements; J_OBJECT */
 	void (*fn)(const struct jw *w, const void *obj);	/* J_FN */
 };
 
@@ -79,6 +80,10 @@ struct jfield {
 /* The array m (count nm) of struct T, each element an object e. */
 #define A(key, docs, T, m, nm, e) \
 	{ key, docs, J_ARRAY, offsetof(T, m), offsetof(T, nm), &(e), NULL }
+
+/* The struct member m of struct T, as the object e. */
+#define O(key, docs, T, m, e) \
+	{ key, docs, J_OBJECT, offsetof(T, m), 0, &(e), NULL }
 
 /* A value that fn writes. */
 #define FN(key, docs, fn) { key, docs, J_FN, 0, 0, NULL, fn }
@@ -173,6 +178,9 @@ static void jvalue(const struct jw *w, const struct jfield *fl,
 		memcpy(&n, (const char *)obj + fl->count_off, sizeof(n));
 		jarray(w, fl->elem, base, n);
 		break;
+	case J_OBJECT:
+		jobject(w, fl->elem, p);
+		break;
 	case J_FN:
 		fl->fn(w, obj);
 		break;
@@ -255,6 +263,16 @@ static void daemon_counters(const struct jw *w, const void *obj)
 
 /* ---- the objects ---- */
 
+static const struct jfield buffers_fields[] = {
+	F("queued", BOTH, struct snap_buffers, queued),
+	F("queued_peak", BOTH, struct snap_buffers, queued_peak),
+	F("reserved", BOTH, struct snap_buffers, reserved),
+	F("max", BOTH, struct snap_buffers, max),
+	F("short_windows", BOTH, struct snap_buffers, short_windows),
+};
+static const struct jobject buffers_obj =
+	OBJECT(struct snap_buffers, buffers_fields);
+
 static const struct jfield flow_fields[] = {
 	F("id", SHOW, struct snap_flow, id),
 	F("local", SHOW, struct snap_flow, local),
@@ -306,6 +324,7 @@ static const struct jfield carrier_fields[] = {
 	F("stats", BOTH, struct snap_carrier, st),
 	A("streams", BOTH, struct snap_carrier, streams, n_streams,
 	  stream_obj),
+	O("tcp_buffers", BOTH, struct snap_carrier, tcp, buffers_obj),
 };
 static const struct jobject carrier_obj =
 	OBJECT(struct snap_carrier, carrier_fields);
@@ -362,6 +381,7 @@ static const struct jfield snapshot_fields[] = {
 	A("carriers", SHOW, struct snapshot, carriers, n_carriers,
 	  carrier_obj),
 	FN("schema_version", SHOW, schema_version),
+	O("tcp_buffers", BOTH, struct snapshot, tcp, buffers_obj),
 };
 static const struct jobject snapshot_obj =
 	OBJECT(struct snapshot, snapshot_fields);

@@ -8,6 +8,7 @@
  */
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -248,6 +249,63 @@ static void map_samples(FILE *f, const struct snapshot *s, const char *name,
 	}
 }
 
+/* The members of struct snap_buffers, as metrics. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+} buffer_metrics[] = {
+	{ "tcp_queued_bytes", "gauge",
+	  "Bytes queued for the sockets of TCP connections",
+	  offsetof(struct snap_buffers, queued) },
+	{ "tcp_queued_peak_bytes", "gauge",
+	  "The most bytes queued for TCP connections so far",
+	  offsetof(struct snap_buffers, queued_peak) },
+	{ "tcp_reserved_bytes", "gauge",
+	  "Windows of TCP connections reserved",
+	  offsetof(struct snap_buffers, reserved) },
+	{ "tcp_buffer_max_bytes", "gauge",
+	  "The bytes TCP connections' windows may reserve",
+	  offsetof(struct snap_buffers, max) },
+	{ "tcp_short_windows_total", "counter",
+	  "TCP connections refused, or given a smaller window, for want of buffer room",
+	  offsetof(struct snap_buffers, short_windows) },
+};
+#define BUFFER_METRICS	(sizeof(buffer_metrics) / sizeof(buffer_metrics[0]))
+
+static uint64_t buffer_value(const struct snap_buffers *b, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)b + buffer_metrics[i].off, sizeof(v));
+	return v;
+}
+
+/* funnel_tcp_* of the daemon, funnel_carrier_tcp_* of each carrier */
+static void prom_buffers(FILE *f, const struct snapshot *s)
+{
+	char name[64];
+
+	for (size_t i = 0; i < BUFFER_METRICS; i++) {
+		snprintf(name, sizeof(name), "funnel_%s",
+			 buffer_metrics[i].name);
+		prom_family(f, name, buffer_metrics[i].type,
+			    buffer_metrics[i].help);
+		fprintf(f, "%s %" PRIu64 "\n", name,
+			buffer_value(&s->tcp, i));
+	}
+	for (size_t i = 0; i < BUFFER_METRICS; i++) {
+		snprintf(name, sizeof(name), "funnel_carrier_%s",
+			 buffer_metrics[i].name);
+		prom_family(f, name, buffer_metrics[i].type,
+			    buffer_metrics[i].help);
+		for (size_t j = 0; j < s->n_carriers; j++) {
+			fprintf(f, "%s{", name);
+			prom_carrier_labels(f, &s->carriers[j]);
+			prom_value(f, buffer_value(&s->carriers[j].tcp, i));
+		}
+	}
+}
+
 static void prom_carriers(FILE *f, const struct snapshot *s)
 {
 	prom_family(f, "funnel_carrier_up", "gauge",
@@ -292,6 +350,7 @@ void stats_prometheus(FILE *f, const struct snapshot *s)
 	fprintf(f, "funnel_streams_refused_principal_total %" PRIu64 "\n",
 		s->refused_streams);
 	prom_carriers(f, s);
+	prom_buffers(f, s);
 	prom_counters(f, s, "stream", "stream counter", stream_samples);
 	prom_family(f, "funnel_stream_flows", "gauge", "Flows of the stream");
 	stream_samples(f, s, "funnel_stream_flows", -1);

@@ -19,6 +19,18 @@
 #define SNAP_ADDR_MAX	272	/* "[ipv6]:port", or a DNS name and port */
 #define SNAP_TEXT_MAX	256
 
+/*
+ * The bytes TCP flows hold in funneld (a carrier's, or all carriers'):
+ * queued for their sockets now and at most so far, the windows reserved
+ * for them, the budget, and the windows not given whole for want of room
+ * (a new flow refused, or a flow's window made smaller).
+ */
+struct snap_buffers {
+	uint64_t queued, queued_peak;
+	uint64_t reserved, max;
+	uint64_t short_windows;
+};
+
 struct snap_flow {
 	uint32_t id;
 	char local[SNAP_ADDR_MAX];
@@ -77,6 +89,7 @@ struct snap_carrier {
 	uint64_t next_try_ms;		/* backoff: ms to the next attempt */
 	char last_error[SNAP_TEXT_MAX];	/* "" if none */
 	uint32_t pings_missed;
+	struct snap_buffers tcp;	/* its TCP flows' memory */
 	struct fstats st;		/* carrier-level counters */
 	struct snap_stream *streams;
 	size_t n_streams;
@@ -122,6 +135,7 @@ struct snapshot {
 	 */
 	uint64_t refused_handshakes, refused_address, refused_principal;
 	uint64_t refused_streams;
+	struct snap_buffers tcp;	/* every carrier's TCP flows */
 	char (*listens)[SNAP_ADDR_MAX];
 	size_t n_listens;
 	/* the kinds of carrier listeners take, "tcp, sctp, sctp-udp (udp

@@ -292,6 +292,12 @@ static void show_header(FILE *f, const struct snapshot *s)
 		fputc(')', f);
 	}
 	fputs(s->n_listens ? "\n" : " none\n", f);
+	fprintf(f, "tcp buffers: queued %" PRIu64 " bytes (peak %" PRIu64
+		"), windows %" PRIu64 " of %" PRIu64 " bytes",
+		s->tcp.queued, s->tcp.queued_peak, s->tcp.reserved, s->tcp.max);
+	if (s->tcp.short_windows)
+		fprintf(f, ", %" PRIu64 " short", s->tcp.short_windows);
+	fputc('\n', f);
 }
 
 /* "rx 10 frames 1000 bytes, tx ..." and a line of the non-zero drops. */
@@ -412,6 +418,11 @@ static void show_carrier(FILE *f, const struct snap_carrier *c)
 		     fmt_duration(buf, sizeof(buf), c->next_try_ms));
 	if (c->pings_missed)
 		item(&l, "pings missed %" PRIu32, c->pings_missed);
+	if (c->tcp.reserved || c->tcp.queued_peak || c->tcp.short_windows)
+		item(&l, "tcp buffers: queued %" PRIu64 " (peak %" PRIu64
+		     "), windows %" PRIu64 " of %" PRIu64 ", %" PRIu64 " short",
+		     c->tcp.queued, c->tcp.queued_peak, c->tcp.reserved,
+		     c->tcp.max, c->tcp.short_windows);
 	line_end(&l);
 	if (c->last_error[0]) {
 		fputs("  last error: ", f);
@@ -492,6 +503,19 @@ static const char *carrier_prefix(char *buf, size_t len,
 	return buf;
 }
 
+/* "<prefix> tcp-queued 0" and the other members of b */
+static void text_buffers(FILE *f, const char *prefix,
+			 const struct snap_buffers *b)
+{
+	fprintf(f, "%s tcp-queued %" PRIu64 "\n", prefix, b->queued);
+	fprintf(f, "%s tcp-queued-peak %" PRIu64 "\n", prefix,
+		b->queued_peak);
+	fprintf(f, "%s tcp-reserved %" PRIu64 "\n", prefix, b->reserved);
+	fprintf(f, "%s tcp-buffer-max %" PRIu64 "\n", prefix, b->max);
+	fprintf(f, "%s tcp-short-windows %" PRIu64 "\n", prefix,
+		b->short_windows);
+}
+
 static void text_carrier(FILE *f, const struct snap_carrier *c)
 {
 	char prefix[3 * CLEAN_MAX], line[5 * CLEAN_MAX];
@@ -500,6 +524,7 @@ static void text_carrier(FILE *f, const struct snap_carrier *c)
 
 	carrier_prefix(prefix, sizeof(prefix), c);
 	text_stats(f, prefix, &c->st);
+	text_buffers(f, prefix, &c->tcp);
 	for (size_t i = 0; i < c->n_streams; i++) {
 		st = &c->streams[i];
 		snprintf(line, sizeof(line), "%s stream=%u service=%s", prefix,
@@ -539,6 +564,7 @@ void stats_text(FILE *f, const struct snapshot *s)
 		fprintf(f, "daemon %s %" PRIu64 "\n", dc->name,
 			report_daemon_value(s, dc));
 	}
+	text_buffers(f, "daemon", &s->tcp);
 
 	for (size_t i = 0; i < s->n_carriers; i++)
 		text_carrier(f, &s->carriers[i]);
