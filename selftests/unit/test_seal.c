@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "funneld/sec/ctlkeys.h"
 #include "funneld/sec/seal.h"
 
 #define FRAME_MAX	(FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + \
@@ -978,6 +979,118 @@ static void test_ctrl_stream0(void **state)
 	seal_key_free(&k);
 }
 
+/* HKDF-Expand-SHA256(PRK 00 01 .. 1f, "funnel v2 stream 0 key update", 36) */
+static const uint8_t ctl_next_kat[CTLKEYS_SECRET_LEN] = {
+	0x67, 0xd3, 0x7c, 0xb6, 0x26, 0xb5, 0x03, 0xcf, 0x40, 0x40, 0x37, 0x4f,
+	0xb0, 0x1e, 0x33, 0xe2, 0xc5, 0x59, 0xe1, 0xf8, 0x45, 0xd0, 0x47, 0x0e,
+	0xd6, 0xcd, 0x29, 0xac, 0x6e, 0xad, 0x74, 0x16, 0x0d, 0x7f, 0xde, 0x63,
+};
+
+static void test_ctlkeys_next(void **state)
+{
+	uint8_t secret[CTLKEYS_SECRET_LEN];
+
+	(void)state;
+	for (int i = 0; i < CTLKEYS_SECRET_LEN; i++)
+		secret[i] = (uint8_t)(i < FUNNEL_KEY_LEN ? i : 0xee);
+	assert_int_equal(ctlkeys_next(secret), 0);
+	assert_memory_equal(secret, ctl_next_kat, sizeof(secret));
+}
+
+/* One control message from a to b, sealed and opened: its verdict. */
+static enum seal_verdict ctl_send(struct ctlkeys *a, struct ctlkeys *b,
+				  uint32_t seed, size_t *n)
+{
+	uint8_t hdr[8];
+	size_t got = 0;
+	int len;
+
+	mkhdr(hdr, 0, 0, 0);
+	hdr[2] = FUNNEL_T_CTRL;
+	fill(payload, 24, seed);
+	len = ctlkeys_seal(a, hdr, payload, 24, frame, FRAME_MAX);
+	assert_int_equal(len, 24 + 32);
+	*n = (size_t)len;
+	return ctlkeys_open(b, frame, (size_t)len, plain, sizeof(plain), &got);
+}
+
+/*
+ * Keys of stream 0 renew themselves every `update` frames, each way on
+ * its own: 21 messages one way and 7 the other with update 4 all open;
+ * both ends went through the same generations.  A frame with its K flag
+ * flipped (an update forged) fails and moves nothing; a frame of an old
+ * generation fails.
+ */
+static void test_ctlkeys_update(void **state)
+{
+	uint8_t s1[CTLKEYS_SECRET_LEN], s2[CTLKEYS_SECRET_LEN];
+	uint8_t old[FRAME_MAX];
+	struct ctlkeys a, b;
+	size_t n, oldn = 0, got;
+
+	(void)state;
+	fill(s1, sizeof(s1), 1);
+	fill(s2, sizeof(s2), 2);
+	assert_int_equal(ctlkeys_init(&a, s1, s2, 0), -1);
+	assert_int_equal(ctlkeys_init(&a, s1, s2, 4), 0);
+	assert_int_equal(ctlkeys_init(&b, s2, s1, 4), 0);
+	for (uint32_t i = 1; i <= 21; i++) {
+		assert_int_equal(ctl_send(&a, &b, i, &n), SEAL_OK);
+		assert_memory_equal(plain, payload, 24);
+		if (i == 2) {
+			memcpy(old, frame, n);
+			oldn = n;
+		}
+		if (i % 3 == 0)
+			assert_int_equal(ctl_send(&b, &a, 100 + i, &n), SEAL_OK);
+	}
+	/* frames 1-4 generation 1, ..., 21 generation 6 */
+	assert_int_equal(a.tx.id, 6);
+	assert_int_equal(b.rx.id, 6);
+	assert_int_equal(b.tx.id, 2);
+	assert_int_equal(a.rx.id, 2);
+
+	/* the next frame with its K flag flipped: refused, b stays */
+	{
+		uint8_t hdr[8];
+		int len;
+
+		mkhdr(hdr, 0, 0, 0);
+		hdr[2] = FUNNEL_T_CTRL;
+		len = ctlkeys_seal(&a, hdr, payload, 24, frame, FRAME_MAX);
+		frame[3] ^= FUNNEL_F_KEY_PHASE;
+		/* the next generation's key counts from 1: replay */
+		assert_int_equal(ctlkeys_open(&b, frame, (size_t)len, plain,
+					      sizeof(plain), &got), SEAL_REPLAY);
+		assert_int_equal(b.rx.id, 6);
+		frame[3] ^= FUNNEL_F_KEY_PHASE;
+		assert_int_equal(ctlkeys_open(&b, frame, (size_t)len, plain,
+					      sizeof(plain), &got), SEAL_OK);
+	}
+	/* the first frame of generation 7 with a bit of it changed */
+	assert_int_equal(ctl_send(&a, &b, 50, &n), SEAL_OK);
+	assert_int_equal(ctl_send(&a, &b, 51, &n), SEAL_OK);
+	{
+		uint8_t hdr[8];
+		int len;
+
+		mkhdr(hdr, 0, 0, 0);
+		hdr[2] = FUNNEL_T_CTRL;
+		len = ctlkeys_seal(&a, hdr, payload, 24, frame, FRAME_MAX);
+		assert_int_equal(a.tx.id, 7);
+		frame[20] ^= 1;
+		assert_int_equal(ctlkeys_open(&b, frame, (size_t)len, plain,
+					      sizeof(plain), &got), SEAL_AUTH);
+		assert_int_equal(b.rx.id, 6);
+	}
+	/* generation 1's second frame again */
+	assert_int_not_equal(ctlkeys_open(&b, old, oldn, plain, sizeof(plain),
+					  &got), SEAL_OK);
+	assert_int_equal(b.rx.id, 6);
+	ctlkeys_free(&a);
+	ctlkeys_free(&b);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -1013,6 +1126,8 @@ int main(void)
 		cmocka_unit_test(test_key_phase),
 		cmocka_unit_test(test_key_swap),
 		cmocka_unit_test(test_wrong_key_or_salt),
+		cmocka_unit_test(test_ctlkeys_next),
+		cmocka_unit_test(test_ctlkeys_update),
 		cmocka_unit_test(test_names),
 	};
 

@@ -11,12 +11,14 @@
 #include "funneld/carrier/priv.h"
 #include "funneld/carrier/csec.h"
 #include "funneld/carrier/ctlseal.h"
+#include "funneld/log.h"
+#include "funneld/sec/ctlkeys.h"
 #include "funneld/sec/gss.h"
-#include "funneld/sec/seal.h"
+
+_Static_assert(CTLKEYS_SECRET_LEN == FGSS_DIR_LEN, "key and salt");
 
 struct ctlseal {
-	struct seal_key tx;
-	struct seal_rx rx;
+	struct ctlkeys k;
 	uint8_t buf[FUNNEL_MAX_FRAME];	/* sealed or opened here */
 };
 
@@ -36,13 +38,11 @@ int ctlseal_init(struct carrier *c, struct fgss *g)
 		goto out;
 	enc = keys + (init ? FGSS_OFF_I2A : FGSS_OFF_A2I);
 	dec = keys + (init ? FGSS_OFF_A2I : FGSS_OFF_I2A);
-	if (seal_key_init(&cs->tx, 1, enc, enc + FGSS_KEY_LEN, 0,
-			  CSEC_HARD_LIMIT))
+	/* a new generation as often as other keys rekey */
+	if (ctlkeys_init(&cs->k, enc, dec, c->d->key_soft_limit ?
+					   c->d->key_soft_limit :
+					   CSEC_SOFT_LIMIT))
 		goto out;
-	if (seal_rx_init(&cs->rx, 1, dec, dec + FGSS_KEY_LEN, true)) {
-		seal_key_free(&cs->tx);
-		goto out;
-	}
 	c->ctlseal = cs;
 	cs = NULL;
 	ret = 0;
@@ -56,8 +56,7 @@ void ctlseal_free(struct carrier *c)
 {
 	if (!c->ctlseal)
 		return;
-	seal_key_free(&c->ctlseal->tx);
-	seal_rx_free(&c->ctlseal->rx);
+	ctlkeys_free(&c->ctlseal->k);
 	free(c->ctlseal);
 	c->ctlseal = NULL;
 }
@@ -66,16 +65,21 @@ int ctlseal_seal(struct carrier *c, const uint8_t *frame, size_t len,
 		 const uint8_t **out, size_t *outlen)
 {
 	struct ctlseal *cs = c->ctlseal;
+	uint32_t gen;
 	int n;
 
 	*out = frame;
 	*outlen = len;
 	if (!cs)
 		return 0;
-	n = seal_frame(&cs->tx, frame, frame + FUNNEL_HDR_LEN,
-		       len - FUNNEL_HDR_LEN, cs->buf, sizeof(cs->buf), NULL);
+	gen = cs->k.tx.id;
+	n = ctlkeys_seal(&cs->k, frame, frame + FUNNEL_HDR_LEN,
+			 len - FUNNEL_HDR_LEN, cs->buf, sizeof(cs->buf));
 	if (n < 0)
 		return -1;
+	if (cs->k.tx.id != gen)
+		log_info("%s: control messages: sending with key generation %u",
+			 carrier_name(c), cs->k.tx.id);
 	*out = cs->buf;
 	*outlen = (size_t)n;
 	return 0;
@@ -87,15 +91,20 @@ int ctlseal_open(struct carrier *c, const uint8_t *buf, size_t len,
 	struct ctlseal *cs = c->ctlseal;
 	enum seal_verdict v;
 	size_t n = 0;
+	uint32_t gen;
 
 	if (!cs)
 		return 0;
-	v = seal_open(&cs->rx, buf, len, cs->buf, sizeof(cs->buf), &n);
+	gen = cs->k.rx.id;
+	v = ctlkeys_open(&cs->k, buf, len, cs->buf, sizeof(cs->buf), &n);
 	if (v != SEAL_OK) {
 		csec_count_drop(c, v);
 		*why = seal_verdict_name(v);
 		return -1;
 	}
+	if (cs->k.rx.id != gen)
+		log_info("%s: control messages: receiving with key generation %u",
+			 carrier_name(c), cs->k.rx.id);
 	f->flags &= (uint8_t)~(FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
 	f->body = cs->buf;
 	f->body_len = n;
