@@ -9,7 +9,9 @@
 #    half-close (a client that shuts down writing) still gets its echo;
 #  - integrity of a sealed TCP stream: a DATA frame dropped, reordered,
 #    forged (one bit), replayed, an unsealed DATA frame injected and an
-#    unsealed FLOW_END injected (a truncation) on the carrier: each is
+#    unsealed FLOW_END injected (a truncation), and the last frame of a
+#    key dropped or moved after the first of the next (rekeys every 16
+#    frames) on the carrier: each is
 #    counted by the server (rx-drop-replay, -auth, -no-key), the stream
 #    is closed with reason integrity and the client's connection reset,
 #    and what the client read is never other than what it sent;
@@ -79,7 +81,7 @@ arm() {
 }
 
 # one map per case: a case closes its stream
-cases="pass drop reorder forge replay inject end cut"
+cases="pass drop reorder forge replay inject end dropkey reorderkey cut"
 conf_c="identity alice keytab $SVC_DIR/alice.keytab
 peer add s $L:$P_MITM principal funnel/hoster"
 declare -A PORT
@@ -138,16 +140,17 @@ check "the client resets: the service gets ECONNRESET (${out:-nothing})" test "$
 stat_s() { fd_json S "carrier()['stats']['$1']"; }
 stream_of() { fd_json C "map_(${PORT[$1]}).get('stream')"; }
 
-# mitm_case CASE COUNTER: tamper with the third data frame of CASE's
-# stream (two went through: the client has read some echo); the server
-# counts COUNTER, closes the stream (integrity), the client is reset and
-# read nothing it did not send
+# mitm_case CASE COUNTER [BYTES]: tamper with the third data frame of
+# CASE's stream (two went through: the client has read some echo), or
+# with the last frame before its key changes; the server counts COUNTER,
+# closes the stream (integrity), the client is reset and read nothing it
+# did not send
 mitm_case() {
-	local k=$1 ctr=$2 sid before after out act
+	local k=$1 ctr=$2 bytes=${3:-300000} sid before after out act
 	sid=$(stream_of "$k")
 	before=$(stat_s "$ctr")
 	arm "$k" "$sid" 3
-	out=$(timeout 40 python3 "$PROBE" echo $L "${PORT[$k]}" 300000)
+	out=$(timeout 60 python3 "$PROBE" echo $L "${PORT[$k]}" "$bytes")
 	wait "$actpid"
 	act=$(tail -n 1 "$SVC_DIR/act-$k-$sid")
 	for _ in $(seq 30); do
@@ -173,8 +176,12 @@ mitm_case forge rx-drop-auth
 mitm_case replay rx-drop-replay
 mitm_case inject rx-drop-no-key
 mitm_case end rx-drop-no-key
+# across a rekey (every 16 frames here): the first frame of the new key
+# must carry the counter after the old key's last
+mitm_case dropkey rx-drop-replay 8000000
+mitm_case reorderkey rx-drop-replay 8000000
 check "the client closed those maps' streams: integrity, named in its log" \
-	test "$(grep -c 'closed by the peer: integrity' "$SVC_DIR/C.log")" = 6
+	test "$(grep -c 'closed by the peer: integrity' "$SVC_DIR/C.log")" = 8
 
 # ---- stream 0: the control messages after the carrier's context ----
 

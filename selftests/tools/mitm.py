@@ -19,11 +19,16 @@
         inject   relayed, then an unsealed DATA frame of its flow
         end      an unsealed FLOW_END of its flow goes first (a
                  truncation), then the frame
+      and two that act at the next change of key (the K flag) on that
+      stream, on the last frame of the old key (NTH is ignored):
+        dropkey     the frame is not relayed
+        reorderkey  it is relayed after the first frame of the new key
       "cut 0" ends every carrier at once with a TCP reset both ways.
   mitm.py ctl CTRL_PORT ACTION STREAM [NTH]
       Send one command, print the answers as they come (exit 1 without
       "done" within 20 s).
 """
+import select
 import socket
 import struct
 import sys
@@ -38,6 +43,7 @@ SEAL_OVERHEAD = 24
 lock = threading.Lock()
 actions = {}		# stream -> [action, reply socket, frames to let by]
 held = {}		# stream -> a frame held back (reorder)
+last = {}		# stream -> the last frame, held (dropkey, reorderkey)
 conns = []		# every socket of every carrier
 
 
@@ -64,6 +70,21 @@ def reset(s):
         pass
 
 
+def at_key_change(stream, frame, flags, a):
+    """dropkey, reorderkey: hold each frame of the stream until the next
+    one; the held one is the last of its key when the K flag changes.
+    Returns the frames to send and the frame acted on (or None)."""
+    h = last.pop(stream, None)
+    if h is None:
+        last[stream] = frame
+        return [], None
+    if (h[3] ^ flags) & F_KEY_PHASE == 0:
+        last[stream] = frame
+        return [h], None
+    del actions[stream]
+    return ([frame] if a[0] == "dropkey" else [frame, h]), h
+
+
 def tamper(frame):
     """What to send for a frame from the initiator: a list of frames."""
     stream, ftype, flags, flow = HDR.unpack_from(frame)
@@ -75,16 +96,28 @@ def tamper(frame):
         want = T_CTRL if stream == 0 else T_DATA
         if (not a or ftype != want or not flags & F_SEALED or
                 len(frame) <= HDR.size + SEAL_OVERHEAD):
-            return [frame]
-        if a[2] > 1:
-            a[2] -= 1
-            return [frame]
-        del actions[stream]
+            h = last.pop(stream, None)	# any other frame: in order
+            return [frame] if h is None else [h, frame]
+        if a[0] in ("dropkey", "reorderkey"):
+            out, h = at_key_change(stream, frame, flags, a)
+            if h is None:
+                return out
+            frame = h
+            flow = HDR.unpack_from(h)[3]
+            out_keep = out
+        else:
+            out_keep = None
+            if a[2] > 1:
+                a[2] -= 1
+                return [frame]
+            del actions[stream]
     action, reply, _ = a
     counter = struct.unpack_from(">Q", frame, HDR.size)[0]
     plain = flags & ~(F_SEALED | F_KEY_PHASE)
     out = [frame]
-    if action == "drop":
+    if out_keep is not None:
+        out = out_keep
+    elif action == "drop":
         out = []
     elif action == "reorder":
         with lock:
@@ -117,6 +150,16 @@ def pump(src, dst, from_initiator):
                 return
             dst.sendall(pre)
         while True:
+            # a frame held to see whether its key is the last one goes
+            # on when nothing follows soon (its sender may be waiting
+            # for credit)
+            if from_initiator and last and \
+                    not select.select([src], [], [], 0.05)[0]:
+                with lock:
+                    out = list(last.values())
+                    last.clear()
+                dst.sendall(b"".join(frame_bytes(f) for f in out))
+                continue
             p = recv_exact(src, 2)
             if p is None:
                 return

@@ -91,12 +91,16 @@ def echo(host, port, n, hold=False):
     s = socket.create_connection((host, port), timeout=30)
     got = bytearray()
     how = "timeout"
+    reset_seen = []
 
     def send():
         try:
             s.sendall(data)
             if not hold:
                 s.shutdown(socket.SHUT_WR)
+        except (ConnectionResetError, BrokenPipeError):
+            # the reset was taken here: the reader then sees an EOF
+            reset_seen.append(True)
         except OSError:
             pass
     t = threading.Thread(target=send, daemon=True)
@@ -117,6 +121,8 @@ def echo(host, port, n, hold=False):
         how = "reset"
     except socket.timeout:
         pass
+    if how == "eof" and reset_seen and len(got) < n:
+        how = "reset"
     ok = bytes(got) == data[:len(got)]
     print("%s got %d prefix %s" % (how, len(got), "ok" if ok else "BAD"),
           flush=True)

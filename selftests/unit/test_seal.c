@@ -979,6 +979,39 @@ static void test_ctrl_stream0(void **state)
 	seal_key_free(&k);
 }
 
+/*
+ * A key that continues the counters of the one before it (ordered
+ * streams): its first frame has the counter given, its soft and hard
+ * limits count its own frames; a receiver that expects the counter after
+ * the old key's last takes it.
+ */
+static void test_key_start_at(void **state)
+{
+	struct seal_key k;
+	struct seal_rx rx;
+	uint8_t hdr[8];
+	bool soft;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(seal_key_init(&k, 2, key_of(2), ex_salt, 3, 5), 0);
+	seal_key_start_at(&k, 1000);
+	rx_init(&rx, 2, true);
+	rx.top = 999;		/* the old key's last counter */
+	mkhdr(hdr, 1, 0, 1);
+	for (int i = 0; i < 5; i++) {
+		n = seal_frame(&k, hdr, payload, 10, frame, FRAME_MAX, &soft);
+		assert_int_equal(n, 10 + 32);
+		assert_true(soft == (i == 2));
+		assert_int_equal(open_(&rx, frame, (size_t)n), SEAL_OK);
+		assert_int_equal(rx.top, 1000 + (uint64_t)i);
+	}
+	assert_int_equal(seal_frame(&k, hdr, payload, 10, frame, FRAME_MAX,
+				    &soft), -ENOKEY);
+	seal_rx_free(&rx);
+	seal_key_free(&k);
+}
+
 /* HKDF-Expand-SHA256(PRK 00 01 .. 1f, "funnel v2 stream 0 key update", 36) */
 static const uint8_t ctl_next_kat[CTLKEYS_SECRET_LEN] = {
 	0x67, 0xd3, 0x7c, 0xb6, 0x26, 0xb5, 0x03, 0xcf, 0x40, 0x40, 0x37, 0x4f,
@@ -1126,6 +1159,7 @@ int main(void)
 		cmocka_unit_test(test_key_phase),
 		cmocka_unit_test(test_key_swap),
 		cmocka_unit_test(test_wrong_key_or_salt),
+		cmocka_unit_test(test_key_start_at),
 		cmocka_unit_test(test_ctlkeys_next),
 		cmocka_unit_test(test_ctlkeys_update),
 		cmocka_unit_test(test_names),

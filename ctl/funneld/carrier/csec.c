@@ -48,6 +48,12 @@ struct csec {
 	bool fresh;			/* the next rekey: fresh tickets */
 	struct seal_key tx[2];
 	struct seal_rx rx[2];
+	/* ordered streams: counters go on across generations; the last
+	 * accepted and its generation (no older one is accepted after it)
+	 */
+	uint64_t rx_top;
+	uint32_t rx_gen;
+	uint64_t del_wait;		/* ms the old key was kept so far */
 
 	struct loop_timer t_rekey;	/* client: before the context ends */
 	struct loop_timer t_del;	/* delete the old (secondary) key */
@@ -446,12 +452,20 @@ static int swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
 			goto fail;
 		}
 		sec->primary = !sec->primary;
+		/* ordered: the new key's first counter follows the old's
+		 * last, so that a frame dropped or moved across the
+		 * boundary shows
+		 */
+		if (!cs->unordered)
+			seal_key_start_at(&sec->tx[sec->primary],
+					  sec->tx[!sec->primary].next);
 	} else if (kpath_key_swap(&c->d->kp, c->kid, cs->id, err,
 				  sizeof(err))) {
 		goto fail;
 	}
 	sec->gen = gen;
 	sec->rekeys++;
+	sec->del_wait = 0;
 	loop_timer_arm(c->d->loop, &sec->t_del,
 		       c->ops->protocol == IPPROTO_SCTP ? CSEC_DEL_OLD_SCTP_MS :
 		       CSEC_DEL_OLD_MS);
@@ -474,6 +488,18 @@ static void del_fire(struct loop *l, void *arg)
 	struct carrier *c = sec->c;
 
 	(void)l;
+	/*
+	 * Ordered: the peer's frames sealed with the old key come before
+	 * any with the new one; keep the old key until one with the new
+	 * one came (it cannot be used after that), CSEC_DEL_OLD_SCTP_MS at
+	 * most, however slowly the peer's queue drains.
+	 */
+	if (sec->user && !sec->cs->unordered && sec->rx_gen < sec->gen &&
+	    sec->del_wait < CSEC_DEL_OLD_SCTP_MS) {
+		sec->del_wait += CSEC_DEL_OLD_MS;
+		loop_timer_arm(c->d->loop, &sec->t_del, CSEC_DEL_OLD_MS);
+		return;
+	}
 	if (sec->user)
 		slot_free(sec, !sec->primary);
 	else
@@ -954,8 +980,22 @@ int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,
 	if (sec->used[!sec->primary])
 		slot[FUNNEL_KEY_SLOT_SECONDARY] = &sec->rx[!sec->primary];
 	rx = seal_rx_pick(slot, f->flags);
-	v = rx ? seal_open(rx, buf, len, c->sbuf, FUNNEL_MAX_FRAME, &n) :
-		 SEAL_NO_KEY;
+	if (!rx) {
+		v = SEAL_NO_KEY;
+	} else if (cs->unordered) {
+		v = seal_open(rx, buf, len, c->sbuf, FUNNEL_MAX_FRAME, &n);
+	} else if (rx->id < sec->rx_gen) {
+		/* an older generation after a newer one: out of order */
+		v = SEAL_REPLAY;
+	} else {
+		/* exactly the stream's next counter, whatever the key */
+		rx->top = sec->rx_top;
+		v = seal_open(rx, buf, len, c->sbuf, FUNNEL_MAX_FRAME, &n);
+		if (v == SEAL_OK) {
+			sec->rx_top = rx->top;
+			sec->rx_gen = rx->id;
+		}
+	}
 	if (v != SEAL_OK) {
 		csec_count_drop(c, v);
 		return -1;

@@ -98,9 +98,16 @@ int seal_key_init(struct seal_key *k, uint32_t id,
 	k->id = id;
 	memcpy(k->salt, salt, FUNNEL_SALT_LEN);
 	k->next = 1;
+	k->first = 1;
 	k->soft_limit = soft_limit;
 	k->hard_limit = hard_limit;
 	return 0;
+}
+
+void seal_key_start_at(struct seal_key *k, uint64_t next)
+{
+	k->next = next;
+	k->first = next;
 }
 
 void seal_key_free(struct seal_key *k)
@@ -182,7 +189,7 @@ static uint64_t take_counter(struct seal_key *k)
 {
 	uint64_t c = k->next;
 
-	if (!c || c > k->hard_limit)
+	if (!c || c - k->first >= k->hard_limit)
 		return 0;
 	k->next = c + 1;	/* 0 after UINT64_MAX: never reused */
 	return c;
@@ -218,7 +225,7 @@ int seal_frame(struct seal_key *k, const uint8_t hdr[FUNNEL_HDR_LEN],
 		return -EIO;
 	}
 	if (soft_hit)
-		*soft_hit = c == k->soft_limit;
+		*soft_hit = c - k->first + 1 == k->soft_limit;
 	return (int)(SEAL_MIN_FRAME + len);
 }
 

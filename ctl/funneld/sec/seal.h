@@ -37,7 +37,8 @@ struct seal_key {
 	uint8_t salt[FUNNEL_SALT_LEN];
 	struct evp_cipher_ctx_st *ctx;	/* key schedule, encrypt */
 	uint64_t next;			/* counter of the next frame, from 1 */
-	uint64_t soft_limit;		/* signal once at counter == soft_limit */
+	uint64_t first;			/* counter of its first frame (1) */
+	uint64_t soft_limit;		/* signal once at that many frames */
 	uint64_t hard_limit;		/* seal at most this many frames */
 };
 
@@ -90,6 +91,13 @@ int seal_key_init(struct seal_key *k, uint32_t id,
 
 /* Free the cipher context (key schedule cleared) and zero *k. */
 void seal_key_free(struct seal_key *k);
+
+/*
+ * A key that has sealed nothing yet continues the counters of the key
+ * before it (ordered streams, wire-format.md section 9.2): its first
+ * frame has counter next.  Its limits count its own frames.
+ */
+void seal_key_start_at(struct seal_key *k, uint64_t next);
 
 /* Set up the decrypt direction of key generation id, empty replay state. */
 int seal_rx_init(struct seal_rx *rx, uint32_t id,
