@@ -81,6 +81,12 @@ static enum funnel_verdict check_type(const struct funnel_frame *f)
 			return FUNNEL_FRAME_MALFORMED;
 		break;
 	case FUNNEL_T_CTRL:
+		/* only stream 0's control messages are sealed by Funnel; a
+		 * stream's own CTRL frames carry GSS-API tokens as they are
+		 */
+		if (f->stream != FUNNEL_CTRL_STREAM &&
+		    (f->flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)))
+			return FUNNEL_FRAME_MALFORMED;
 		break;
 	case FUNNEL_T_FLOW_END:
 		/* empty, or the counter and tag of an empty plaintext */

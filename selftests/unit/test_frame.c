@@ -225,6 +225,12 @@ static void test_parse_ok(void **state)
 				   FUNNEL_SEAL_OVERHEAD), FUNNEL_FRAME_OK);
 	assert_int_equal(parse_one(0, FUNNEL_T_CTRL, FUNNEL_F_SEALED,
 				   FUNNEL_SEAL_OVERHEAD + 1), FUNNEL_FRAME_OK);
+	/* a stream's own CTRL frames (GSS-API tokens) are never sealed */
+	assert_int_equal(parse_one(9, FUNNEL_T_CTRL, FUNNEL_F_SEALED,
+				   FUNNEL_SEAL_OVERHEAD + 1),
+			 FUNNEL_FRAME_MALFORMED);
+	assert_int_equal(parse_one(9, FUNNEL_T_CTRL, FUNNEL_F_KEY_PHASE, 4),
+			 FUNNEL_FRAME_MALFORMED);
 	assert_int_equal(parse_one(0xffff, FUNNEL_T_DATA, 0x07,
 				   FUNNEL_MAX_PAYLOAD), FUNNEL_FRAME_OK);
 
