@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """TCP clients and servers that tell a reset from a clean end, for tests.
 
-  tcpprobe.py echo HOST PORT BYTES [hold]
+  tcpprobe.py echo HOST PORT BYTES [hold|trickle]
       Send BYTES pseudo-random bytes to an echo service and read the
-      echo.  Without hold: half-close after sending, read to the end.
+      echo.  Without hold: half-close after sending, read to the end
+      (trickle: sent 4 KiB at a time, 1 ms apart, so that the frames
+      of the tunnel are small).
       With hold: read back what was sent, print "ready", then wait
       (without closing) for the end.  Prints one line:
         "reset got N prefix ok|BAD"   the connection was reset
@@ -86,7 +88,7 @@ def blast(port, n):
         threading.Thread(target=one, args=(c,), daemon=True).start()
 
 
-def echo(host, port, n, hold=False):
+def echo(host, port, n, hold=False, trickle=False):
     data = payload(n)
     s = socket.create_connection((host, port), timeout=30)
     got = bytearray()
@@ -95,7 +97,12 @@ def echo(host, port, n, hold=False):
 
     def send():
         try:
-            s.sendall(data)
+            if trickle:
+                for off in range(0, n, 4096):
+                    s.sendall(data[off:off + 4096])
+                    time.sleep(0.001)
+            else:
+                s.sendall(data)
             if not hold:
                 s.shutdown(socket.SHUT_WR)
         except (ConnectionResetError, BrokenPipeError):
@@ -167,7 +174,8 @@ def watchserver(port, path):
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) in (4, 5) and a[0] == "echo":
-        echo(a[1], int(a[2]), int(a[3]), len(a) == 5 and a[4] == "hold")
+        echo(a[1], int(a[2]), int(a[3]), len(a) == 5 and a[4] == "hold",
+             len(a) == 5 and a[4] == "trickle")
     elif len(a) in (4, 5) and a[0] == "read":
         read(a[1], int(a[2]), int(a[3]), int(a[4]) if len(a) == 5 else 0)
     elif len(a) == 3 and a[0] == "blast":

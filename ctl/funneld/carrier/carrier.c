@@ -94,7 +94,7 @@ static int car_flush(struct carrier *c)
 		return err;
 	if (c->ooff == c->olen)
 		c->ooff = c->olen = 0;
-	if (c->tx_blocked && c->olen - c->ooff < CAR_TXQ_DATA_MAX / 2) {
+	if (c->tx_blocked && c->olen - c->ooff < CAR_TXQ_TCP_MAX / 2) {
 		/* TCP streams stopped reading when the queue was full */
 		c->tx_blocked = false;
 		for (struct cstream *cs = c->streams; cs; cs = cs->next)
@@ -132,23 +132,30 @@ static void car_fail_fire(struct loop *l, void *arg)
 }
 
 /*
- * Make room in the transmit queue for a frame of len bytes: 0, or -1
- * when it cannot take it now (tx_blocked for DATA) or at all.  A frame
- * is sealed only after this, so that a counter once taken is always
+ * Make room in the transmit queue for a frame of len bytes of class cls:
+ * 0, or -1 when it cannot take it now (tx_blocked for a TCP stream) or at
+ * all.  A TCP stream's frame (bulk) goes in only while the queue holds
+ * less than CAR_TXQ_TCP_MAX, a UDP datagram while it holds less than
+ * CAR_TXQ_DATA_MAX, a control message up to CAR_TXQ_MAX: so a datagram
+ * or a control message waits behind at most CAR_TXQ_TCP_MAX of bulk.  A
+ * frame is sealed only after this, so that a counter once taken is always
  * sent (wire-format.md 9.1): car_queue() then cannot fail for it.
  */
-static int car_reserve(struct carrier *c, size_t len, bool ctrl)
+static int car_reserve(struct carrier *c, size_t len, enum car_class cls)
 {
 	size_t need = len + FUNNEL_LEN_PREFIX;
+	size_t queued = c->olen - c->ooff;
 
 	if (c->fd < 0 || c->fail_why[0] ||
 	    (c->state != CAR_AUTH && c->state != CAR_HELLO &&
 	     c->state != CAR_UP))
 		return -1;
-	if (!ctrl && c->olen - c->ooff + need > CAR_TXQ_DATA_MAX) {
+	if (cls == CAR_CLASS_TCP && queued + need > CAR_TXQ_TCP_MAX) {
 		c->tx_blocked = true;
 		return -1;
 	}
+	if (cls == CAR_CLASS_UDP && queued + need > CAR_TXQ_DATA_MAX)
+		return -1;
 	if (c->olen - c->ooff + need > CAR_TXQ_MAX) {
 		car_fail_later(c, "transmit queue overflow (peer not reading)");
 		return -1;
@@ -174,11 +181,11 @@ static int car_reserve(struct carrier *c, size_t len, bool ctrl)
 }
 
 static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
-		     bool ctrl)
+		     enum car_class cls)
 {
 	size_t need = len + FUNNEL_LEN_PREFIX;
 
-	if (car_reserve(c, len, ctrl))
+	if (car_reserve(c, len, cls))
 		return -1;
 	funnel_len_prefix_encode(c->obuf + c->olen, len);
 	memcpy(c->obuf + c->olen + FUNNEL_LEN_PREFIX, frame, len);
@@ -215,7 +222,7 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 	/* room first: a sealed frame is never dropped for want of it */
 	if (!(c->ops->send_now && !c->kernel &&
 	      (frame[3] & FUNNEL_F_UNORDERED)) &&
-	    car_reserve(c, len + csec_overhead(cs), false)) {
+	    car_reserve(c, len + csec_overhead(cs), CAR_CLASS_UDP)) {
 		FST(&c->st, TX_DROP_QUEUE)++;
 		return -ENOBUFS;
 	}
@@ -231,6 +238,13 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 			FST(&c->st, TX_BYTES) += len;
 			return 0;
 		}
+		/* the socket is full (a bulk TCP stream on the same
+		 * association): the datagram waits in the queue, where
+		 * such streams hold CAR_TXQ_TCP_MAX at most, rather than
+		 * be lost
+		 */
+		if (ret == -EAGAIN && !car_queue(c, frame, len, CAR_CLASS_UDP))
+			return 0;
 		FST(&c->st, TX_DROP_QUEUE)++;
 		if (ret != -EAGAIN && ret != -ENOBUFS && ret != -ENOMEM) {
 			char why[64];
@@ -240,7 +254,7 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 		}
 		return -ENOBUFS;
 	}
-	ret = car_queue(c, frame, len, false);
+	ret = car_queue(c, frame, len, CAR_CLASS_UDP);
 	if (ret)
 		FST(&c->st, TX_DROP_QUEUE)++;
 	return ret ? -ENOBUFS : 0;
@@ -260,10 +274,10 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 	 * plaintext of a frame refused and retries it, and the counter it
 	 * would have taken is the next frame's (no gap, wire-format.md 9.1)
 	 */
-	if (car_reserve(cs->car, len + csec_overhead(cs), false) ||
+	if (car_reserve(cs->car, len + csec_overhead(cs), CAR_CLASS_TCP) ||
 	    csec_seal(cs->car, cs, frame, len, &out, &outlen))
 		return -1;
-	return car_queue(cs->car, out, outlen, false);
+	return car_queue(cs->car, out, outlen, CAR_CLASS_TCP);
 }
 
 /* A TCP stream's flow grants the peer more credit (WINDOW, stream 0). */
@@ -298,7 +312,7 @@ int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 	memcpy(buf + FUNNEL_HDR_LEN, tok, len);
 	log_debug("%s: send a %zu-byte token on stream %u", carrier_name(c),
 		  len, stream);
-	ret = car_queue(c, buf, FUNNEL_HDR_LEN + len, true);
+	ret = car_queue(c, buf, FUNNEL_HDR_LEN + len, CAR_CLASS_CTRL);
 	free(buf);
 	return ret;
 }
@@ -326,7 +340,7 @@ void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 		car_fail_later(c, "the control messages' key is used up");
 		return;
 	}
-	car_queue(c, out, outlen, true);
+	car_queue(c, out, outlen, CAR_CLASS_CTRL);
 }
 
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
@@ -702,6 +716,14 @@ void car_established(struct carrier *c)
 			return;
 		}
 	} else {
+		int lowat = CAR_NOTSENT_LOWAT;
+
+		/* a datagram behind bulk waits for the kernel's unsent
+		 * bytes too: keep them few (fair sharing)
+		 */
+		if (c->ops->protocol == IPPROTO_TCP)
+			setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT,
+				   &lowat, sizeof(lowat));
 		c->rbuf = malloc(FUNNEL_DEFRAMER_BUFSZ);
 		if (!c->rbuf) {
 			carrier_fail(c, "out of memory");

@@ -53,7 +53,7 @@ struct csec {
 	 */
 	uint64_t rx_top;
 	uint32_t rx_gen;
-	uint64_t del_wait;		/* ms the old key was kept so far */
+	uint64_t del_wait;		/* ms the old key is kept, so far */
 
 	struct loop_timer t_rekey;	/* client: before the context ends */
 	struct loop_timer t_del;	/* delete the old (secondary) key */
@@ -465,10 +465,9 @@ static int swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
 	}
 	sec->gen = gen;
 	sec->rekeys++;
-	sec->del_wait = 0;
-	loop_timer_arm(c->d->loop, &sec->t_del,
-		       c->ops->protocol == IPPROTO_SCTP ? CSEC_DEL_OLD_SCTP_MS :
-		       CSEC_DEL_OLD_MS);
+	sec->del_wait = c->ops->protocol == IPPROTO_SCTP ?
+			CSEC_DEL_OLD_SCTP_MS : CSEC_DEL_OLD_MS;
+	loop_timer_arm(c->d->loop, &sec->t_del, sec->del_wait);
 	log_info("%s: stream %u: key generation %u in use", carrier_name(c),
 		 cs->id, gen);
 	/* a TCP stream may have stopped on a frame it could not seal */

@@ -42,7 +42,15 @@
 #define CAR_BACKOFF_STABLE_MS	10000	/* up this long: backoff from the minimum */
 #define CAR_PINGS_MISSED_MAX	3
 #define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
+/* of which a TCP stream's frames: at most this much ahead of a UDP
+ * datagram or a control message (fair sharing, architecture.md)
+ */
+#define CAR_TXQ_TCP_MAX		(128U << 10)
 #define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
+/* user path, TCP carrier: unsent bytes the kernel may hold (as funnel.ko
+ * sets for its carriers, smaller: the queue above is in front of it)
+ */
+#define CAR_NOTSENT_LOWAT	(128U << 10)
 #define CAR_HANDSHAKES_MAX	64		/* incoming, not up yet */
 #define CAR_HANDSHAKES_PER_ADDR	8		/* of them from one address */
 /* incoming carriers up, and their streams, of one principal at most */
@@ -57,6 +65,9 @@
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 enum cstream_state { CS_OPENING, CS_OPEN };
+
+/* What a frame to send is, for the transmit queue's limits. */
+enum car_class { CAR_CLASS_CTRL, CAR_CLASS_UDP, CAR_CLASS_TCP };
 
 struct csec;
 struct csec_car;

@@ -62,9 +62,10 @@
  * refused with a reset; a window grows only as far as there is room,
  * keeping a quarter of the budget for new flows (a flow with a smaller
  * window is slower, never reset).  So the bytes
- * queued, counted in buf, never pass the budget; a queue that would
- * (only a peer without flow control gets there) resets its flow
- * (rx-drop-queue).
+ * queued, counted in buf (payload bytes; memory is in TPATH_CHUNK
+ * chunks), never pass the budget.  A stream without flow control has
+ * no windows: its queued bytes count in resv, and a queue that finds
+ * no room there resets its flow (rx-drop-queue).
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
@@ -93,6 +94,11 @@
 #define TPATH_CHUNK		65536
 /* Chunks per sendmsg(). */
 #define TPATH_IOV		16
+/* Refusals waiting for room on the carrier, per stream, at most: a peer
+ * that opens flows while not reading gets no more memory (its flows
+ * beyond are dropped without an answer).
+ */
+#define TPATH_REFUSE_MAX	64
 /* Reads of one socket per wakeup (the loop is level-triggered). */
 #define TPATH_BUDGET		4
 /* Connections accepted per wakeup of the listening socket. */
@@ -144,6 +150,7 @@ struct tpath_flow {
 	uint64_t moved;		/* written since moved_at (flow_grow()) */
 	uint64_t moved_at;
 	bool short_win;		/* its window stopped growing for want of room */
+	bool refused;		/* only a refusal's FLOW_END, waiting */
 	uint32_t win;		/* its window, reserved in s->resv; 0: none */
 };
 
@@ -164,6 +171,7 @@ struct tpath_stream {
 	struct tpath_flow *paused;
 
 	bool flushing;			/* in pend_flush() */
+	uint32_t refusing;		/* refused flows waiting to say so */
 
 	uint32_t window;		/* 0: no flow control */
 	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
@@ -248,6 +256,8 @@ static int q_append(struct tpath_stream *s, struct tpath_flow *flow,
 		c->tail += room;
 		flow->qlen += room;
 		membudget_charge(s->buf, room);
+		if (!s->window)		/* no window reserved: the bytes */
+			membudget_charge(s->resv, room);
 		p += room;
 		n -= room;
 	}
@@ -259,6 +269,8 @@ static void q_consume(struct tpath_stream *s, struct tpath_flow *flow,
 		      size_t n)
 {
 	membudget_uncharge(s->buf, n);
+	if (!s->window)
+		membudget_uncharge(s->resv, n);
 	while (n) {
 		struct tpath_chunk *c = flow->q_head;
 		size_t take = c->tail - c->head;
@@ -282,6 +294,8 @@ static void q_free(struct tpath_stream *s, struct tpath_flow *flow)
 	struct tpath_chunk *c, *next;
 
 	membudget_uncharge(s->buf, flow->qlen);
+	if (!s->window)
+		membudget_uncharge(s->resv, flow->qlen);
 	for (c = flow->q_head; c; c = next) {
 		next = c->next;
 		free(c);
@@ -529,6 +543,8 @@ static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 		close(flow->dp.fd);
 	}
 	flow_unreserve(s, flow);
+	if (flow->refused)
+		s->refusing--;
 	free(flow->pend);
 	free(flow);
 }
@@ -1044,7 +1060,7 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 
 	if (!s->pend_head && !dp_send_reset(&s->dp, id))
 		return;
-	if (s->dp.dead)
+	if (s->dp.dead || s->refusing >= TPATH_REFUSE_MAX)
 		return;
 	flow = calloc(1, sizeof(*flow));
 	/* without it, the client side ends the flow when its client does */
@@ -1057,6 +1073,8 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 	flow->end_queued = true;
 	flow->end_pend = true;
 	flow->rst_out = true;
+	flow->refused = true;
+	s->refusing++;
 	pend_add(s, flow);
 }
 
@@ -1132,9 +1150,17 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	}
 	if (!len)
 		return;
-	/* with flow control, a peer past its credit */
-	if (flow->qlen + len > (s->window ? flow->win : TPATH_QUEUE_MAX) ||
-	    !membudget_room(s->buf, len) || q_append(s, flow, p, len)) {
+	/* with flow control, a peer past its credit (its window is
+	 * reserved); without, a queue past TPATH_QUEUE_MAX or the budget
+	 */
+	if (s->window ? flow->qlen + len > flow->win :
+	    flow->qlen + len > TPATH_QUEUE_MAX ||
+	    !membudget_room(s->resv, len)) {
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		flow_reset(s, flow, true);
+		return;
+	}
+	if (q_append(s, flow, p, len)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
 		return;

@@ -84,15 +84,24 @@ void ctlkeys_free(struct ctlkeys *k)
 /* The next generation for sealing, in place of this one.  0 or -1. */
 static int tx_update(struct ctlkeys *k)
 {
+	uint8_t secret[CTLKEYS_SECRET_LEN];
 	struct seal_key next;
+	int ret = -1;
 
-	if (ctlkeys_next(k->tx_secret) ||
-	    seal_key_init(&next, k->tx.id + 1, k->tx_secret,
-			  k->tx_secret + FUNNEL_KEY_LEN, 0, CTLKEYS_HARD_LIMIT))
-		return -1;
-	seal_key_free(&k->tx);
-	k->tx = next;
-	return 0;
+	/* nothing changes unless all of it worked: a retry derives the
+	 * same generation
+	 */
+	memcpy(secret, k->tx_secret, sizeof(secret));
+	if (!ctlkeys_next(secret) &&
+	    !seal_key_init(&next, k->tx.id + 1, secret,
+			   secret + FUNNEL_KEY_LEN, 0, CTLKEYS_HARD_LIMIT)) {
+		seal_key_free(&k->tx);
+		k->tx = next;
+		memcpy(k->tx_secret, secret, sizeof(secret));
+		ret = 0;
+	}
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return ret;
 }
 
 int ctlkeys_seal(struct ctlkeys *k, const uint8_t hdr[FUNNEL_HDR_LEN],
@@ -114,11 +123,17 @@ enum seal_verdict ctlkeys_open(struct ctlkeys *k, const uint8_t *frame,
 	struct seal_rx next;
 
 	v = seal_open(&k->rx, frame, len, out, outcap, outlen);
-	/* the other phase: the sender's next generation, or nothing */
-	if (v != SEAL_NO_KEY || len < FUNNEL_HDR_LEN ||
+	/* the other phase: the sender's next generation, whose first
+	 * frame has counter 1 (checked before any key is derived), or
+	 * nothing
+	 */
+	if (v != SEAL_NO_KEY || len < FUNNEL_HDR_LEN + FUNNEL_SEAL_CTR_LEN ||
 	    !(frame[3] & FUNNEL_F_SEALED) ||
 	    !!(frame[3] & FUNNEL_F_KEY_PHASE) == (k->rx.id & 1))
 		return v;
+	for (int i = 0; i < FUNNEL_SEAL_CTR_LEN; i++)
+		if (frame[FUNNEL_HDR_LEN + i] != (i == FUNNEL_SEAL_CTR_LEN - 1))
+			return SEAL_REPLAY;
 	memcpy(secret, k->rx_secret, sizeof(secret));
 	if (ctlkeys_next(secret) ||
 	    seal_rx_init(&next, k->rx.id + 1, secret, secret + FUNNEL_KEY_LEN,
