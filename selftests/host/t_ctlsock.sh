@@ -42,10 +42,12 @@ L=127.0.0.1
 
 # clients.py SOCK N REQUEST HOLD OUT: N connections to SOCK, each sends
 # REQUEST (none if "") and reads nothing; "OUT.ready" once they are all
-# connected; after HOLD seconds, for each: the bytes it can read then,
-# whether the daemon closed it (eof/open) and the first line
+# connected; once the daemon closed all of them (seen by poll, without
+# reading), or "OUT.release" appears, or after HOLD seconds: for each,
+# the bytes it can read then, whether the daemon closed it (eof/open)
+# and the first line
 cat >"$SVC_DIR/clients.py" <<'EOF'
-import socket, sys, time
+import os, select, socket, sys, time
 path, n, req, hold, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]
 socks = []
 for _ in range(n):
@@ -55,10 +57,19 @@ for _ in range(n):
         s.sendall(req.encode() + b"\n")
     socks.append(s)
 open(out + ".ready", "w").close()
-time.sleep(hold)
+end = time.monotonic() + hold
+hup = select.POLLRDHUP | select.POLLHUP
+poll = select.poll()
+for s in socks:
+    poll.register(s, hup)
+closed = set()
+while (len(closed) < n and not os.path.exists(out + ".release") and
+       time.monotonic() < end):
+    closed.update(fd for fd, ev in poll.poll(100) if ev & hup)
 res = []
 for s in socks:
-    s.settimeout(1)
+    # what is there now: a closed one has all of its bytes queued
+    s.setblocking(False)
     got, eof = b"", False
     try:
         while True:
@@ -67,7 +78,7 @@ for s in socks:
                 eof = True
                 break
             got += d
-    except socket.timeout:
+    except BlockingIOError:
         pass
     res.append("%d %s %s" % (len(got), "eof" if eof else "open",
                              got.split(b"\n")[0].decode(errors="replace")))
@@ -75,9 +86,9 @@ for s in socks:
 open(out, "w").write("\n".join(res) + "\n")
 EOF
 # clients N REQUEST HOLD NAME: clients.py in the background ($cpid),
-# back once all are connected
+# back once all are connected; release NAME ends their hold
 clients() {
-	rm -f "$SVC_DIR/$4" "$SVC_DIR/$4.ready"
+	rm -f "$SVC_DIR/$4" "$SVC_DIR/$4.ready" "$SVC_DIR/$4.release"
 	python3 "$SVC_DIR/clients.py" "$SVC_DIR/S.sock" "$1" "$2" "$3" "$SVC_DIR/$4" &
 	cpid=$!
 	for _ in $(seq 100); do
@@ -86,6 +97,7 @@ clients() {
 	done
 	return 1
 }
+release() { : >"$SVC_DIR/$1.release"; }
 # raw REQUEST: one request on S's socket, print the whole reply
 raw() {
 	python3 -c '
@@ -174,8 +186,9 @@ else
 fi
 
 # ---- at most 16 clients at once
-clients 16 "" 1 idle || not_ok "16 idle clients connect"
+clients 16 "" 10 idle || not_ok "16 idle clients connect"
 out=$(raw "text show" | head -n 2)
+release idle
 if [ "$out" = "$(printf 'error\ntoo many control connections at once (16): try again')" ]; then
 	ok "a 17th concurrent client: told 'too many control connections'"
 else
@@ -220,8 +233,9 @@ for _ in $(seq 70); do
 	sleep 0.1
 done
 raw "json stats --prometheus" >/dev/null
-clients 16 "" 1 vg-idle
+clients 16 "" 10 vg-idle
 raw "text show" >/dev/null
+release vg-idle
 wait $cpid
 clients 1 "json show" 3 vg-last	# still waiting at SIGTERM
 svc_stop S TERM; rc=$?

@@ -84,7 +84,29 @@ suite() {
 	name=$1
 	shift
 	"$@" >"$work/suite.out" 2>"$work/suite.err"
-	status=$?
+	suite_report "$name" "$work/suite" $?
+}
+
+# suite_bg KEY COMMAND...: start a suite in the background, its output in
+# $work/bg-KEY.*; suite_fg KEY NAME waits for it and reports it as suite
+# does, where it stands in the stream.  The suites at the end are
+# single-threaded: they run beside the ones before them on a second core.
+suite_bg() {
+	key=$1
+	shift
+	"$@" >"$work/bg-$key.out" 2>"$work/bg-$key.err" &
+	eval "bg_$key=\$!"
+}
+suite_fg() {
+	eval "wait \"\$bg_$1\""
+	suite_report "$2" "$work/bg-$1" $?
+}
+
+# suite_report NAME FILES STATUS: the TAP in FILES.out as this stream's,
+# FILES.err shown when the suite failed
+suite_report() {
+	name=$1
+	status=$3
 	bad=0
 	results=0
 	while IFS= read -r line; do
@@ -108,15 +130,15 @@ suite() {
 			echo "# $line"
 			;;
 		esac
-	done <"$work/suite.out"
-	if [ $status -ne 0 ] && [ $bad = 0 ]; then
+	done <"$2.out"
+	if [ "$status" -ne 0 ] && [ $bad = 0 ]; then
 		tap 1 "$name: exited with status $status"
 	fi
-	if [ $status -ne 0 ] || [ $results = 0 ]; then
-		[ $results = 0 ] && [ $status = 0 ] && tap 1 "$name: no results"
-		if [ -s "$work/suite.err" ]; then
+	if [ "$status" -ne 0 ] || [ $results = 0 ]; then
+		[ $results = 0 ] && [ "$status" = 0 ] && tap 1 "$name: no results"
+		if [ -s "$2.err" ]; then
 			echo "--- $name: stderr:" >&2
-			cat "$work/suite.err" >&2
+			cat "$2.err" >&2
 		fi
 	fi
 }
@@ -151,6 +173,17 @@ if command -v clang >/dev/null 2>&1; then
 		-o "$work/udp_pump-clang" "$pump_src" -lpthread
 else
 	skip "udp_pump build (clang)" "clang not installed"
+fi
+
+# ---- the last suites (command line), started now, reported at the end ----
+
+if [ $ctl_ok = 1 ]; then
+	suite_bg completion bash "$here/test_completion.sh" \
+		"$work/ctl-gcc/bin/funnelctl"
+fi
+suite_bg deps sh "$here/test_deps.sh"
+if [ $pump_ok = 1 ]; then
+	suite_bg pump sh "$here/test_udp_pump.sh" "$work/udp_pump"
 fi
 
 # ---- cmocka ----
@@ -375,12 +408,11 @@ fi
 if [ $ctl_ok = 1 ]; then
 	suite "cli" sh "$here/test_cli.sh" "$work/ctl-gcc/bin/funnelctl" \
 		"$work/ctl-gcc/funnel-nl"
-	suite "completion" bash "$here/test_completion.sh" \
-		"$work/ctl-gcc/bin/funnelctl"
+	suite_fg completion "completion"
 fi
-suite "deps" sh "$here/test_deps.sh"
+suite_fg deps "deps"
 if [ $pump_ok = 1 ]; then
-	suite "udp_pump" sh "$here/test_udp_pump.sh" "$work/udp_pump"
+	suite_fg pump "udp_pump"
 fi
 
 echo "1..$n"
