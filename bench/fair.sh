@@ -40,6 +40,10 @@ PROBE=$FUNNEL_TOP/selftests/tools/tcpprobe.py
 modprobe funnel
 modprobe sctp
 sites_up >/dev/null || exit 1
+# packets of at most one MTU, so that netem's 100 are 60 ms (a veth
+# passes 64 KiB GSO packets otherwise: 100 of them are seconds)
+ip netns exec fc ethtool -K vc tso off gso off gro off >/dev/null
+ip netns exec fs ethtool -K vs tso off gso off gro off >/dev/null
 ip netns exec fc tc qdisc replace dev vc root netem rate 20mbit limit 100
 ip netns exec fs tc qdisc replace dev vs root netem rate 20mbit limit 100
 ip netns exec fs udp_pump echo 127.0.0.1 7401 -q &

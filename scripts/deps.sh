@@ -42,7 +42,7 @@ prometheus_off() {
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=7
+want_rev=8
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	prometheus_off
 	echo "deps: already installed (FORCE=1 to redo)"
@@ -110,7 +110,7 @@ pkgs="
 	pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
 	libsctp-dev lksctp-tools libcmocka-dev valgrind libssl-dev
 	libkrb5-dev krb5-kdc krb5-admin-server krb5-user
-	iproute2 iputils-ping procps psmisc systemd util-linux
+	iproute2 iputils-ping procps psmisc systemd util-linux ethtool
 	dnsmasq bind9-dnsutils freeradius freeradius-utils
 	iperf3 ncat socat tcpdump tshark nftables
 	prometheus
