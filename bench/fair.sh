@@ -47,7 +47,9 @@ ip netns exec fs ethtool -K vs tso off gso off gro off >/dev/null
 ip netns exec fc tc qdisc replace dev vc root netem rate 20mbit limit 100
 ip netns exec fs tc qdisc replace dev vs root netem rate 20mbit limit 100
 ip netns exec fs udp_pump echo 127.0.0.1 7401 -q &
+echo_pid=$!
 ip netns exec fs python3 "$PROBE" blast 7500 $((64 << 20)) &
+blast_pid=$!
 sleep 2	# it makes its 64 MiB first
 
 echo "plaintext
@@ -65,9 +67,10 @@ run() { # KIND DATAPATH
 		"$kind" >"$W/c.conf"
 	ip netns exec fc funneld -f -l warning --datapath "$dp" -c "$W/c.conf" -s "$W/c.sock" 2>"$W/c.log" &
 	cpid=$!
-	for _ in $(seq 150); do
+	for i in $(seq 150); do
 		[ "$(ip netns exec fc funnelctl -s "$W/c.sock" --json show 2>/dev/null |
 			grep -o '"state":"open"' | wc -l)" -ge 4 ] && break
+		[ "$i" = 150 ] && echo "# $kind $dp: the maps did not open in 30 s: numbers below mean nothing"
 		sleep 0.2
 	done
 	idle=$(ip netns exec fc udp_pump rr 127.0.0.1 8401 -t "$secs" -w 1 -r 50 -T 2000 2>&1 | tail -n 1)
@@ -98,4 +101,6 @@ printf '%-9s %-7s %8s %8s %8s %8s %7s %9s\n' carrier path "p50 us" "p99 us" "p50
 cat "$W/table"
 echo "raw lines:"
 cat "$W/raw"
+kill $echo_pid $blast_pid 2>/dev/null
+wait $echo_pid $blast_pid 2>/dev/null
 sites_down >/dev/null 2>&1

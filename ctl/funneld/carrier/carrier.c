@@ -83,6 +83,34 @@ uint64_t car_jittered(uint32_t step)
 /* ---- transmit ---- */
 
 /*
+ * Let the TCP streams read again.  They take turns at going first (the
+ * first has the queue's room to itself): the one with the lowest id
+ * above last time's first, else the lowest.
+ */
+static void car_resume_tcp(struct carrier *c)
+{
+	struct cstream *cs, *first = NULL, *low = NULL;
+
+	for (cs = c->streams; cs; cs = cs->next) {
+		if (!cs->tp)
+			continue;
+		if (!low || cs->id < low->id)
+			low = cs;
+		if (cs->id > c->resumed_first && (!first || cs->id < first->id))
+			first = cs;
+	}
+	if (!first)
+		first = low;
+	if (!first)
+		return;
+	c->resumed_first = first->id;
+	tpath_stream_resume(first->tp);
+	for (cs = c->streams; cs; cs = cs->next)
+		if (cs->tp && cs != first)
+			tpath_stream_resume(cs->tp);
+}
+
+/*
  * The transmit queue holds whole frames, each with its 2-byte length
  * prefix; the transport writes them (tcp.c).
  */
@@ -94,12 +122,13 @@ static int car_flush(struct carrier *c)
 		return err;
 	if (c->ooff == c->olen)
 		c->ooff = c->olen = 0;
-	if (c->tx_blocked && c->olen - c->ooff < CAR_TXQ_TCP_MAX / 2) {
+	_Static_assert(CAR_TXQ_TCP_MAX - CAR_TXQ_TCP_RESUME >=
+		       2 * (FUNNEL_MAX_FRAME + FUNNEL_LEN_PREFIX),
+		       "two of the largest frames fit after a resume");
+	if (c->tx_blocked && c->olen - c->ooff <= CAR_TXQ_TCP_RESUME) {
 		/* TCP streams stopped reading when the queue was full */
 		c->tx_blocked = false;
-		for (struct cstream *cs = c->streams; cs; cs = cs->next)
-			if (cs->tp)
-				tpath_stream_resume(cs->tp);
+		car_resume_tcp(c);
 	}
 	if (c->pollout != !!c->olen) {
 		c->pollout = !!c->olen;

@@ -43,9 +43,12 @@
 #define CAR_PINGS_MISSED_MAX	3
 #define CAR_TXQ_DATA_MAX	(1U << 20)	/* user path: DATA queued */
 /* of which a TCP stream's frames: at most this much ahead of a UDP
- * datagram or a control message (fair sharing, architecture.md)
+ * datagram or a control message (fair sharing, architecture.md); the
+ * streams stopped at it read again once the queue is down to
+ * CAR_TXQ_TCP_RESUME, which leaves room for two of the largest frames
  */
-#define CAR_TXQ_TCP_MAX		(128U << 10)
+#define CAR_TXQ_TCP_MAX		(192U << 10)
+#define CAR_TXQ_TCP_RESUME	(60U << 10)
 #define CAR_TXQ_MAX		(4U << 20)	/* CTRL may go beyond */
 /* user path, TCP carrier: unsent bytes the kernel may hold (as funnel.ko
  * sets for its carriers, smaller: the queue above is in front of it)
@@ -168,7 +171,8 @@ struct carrier {
 	uint8_t *obuf;
 	size_t olen, ocap, ooff;
 	bool pollout;			/* EPOLLOUT is being watched */
-	bool tx_blocked;		/* a DATA frame did not fit */
+	bool tx_blocked;		/* a TCP stream's frame did not fit */
+	uint16_t resumed_first;		/* the stream resumed first last time */
 
 	struct loop_timer t_timeout;	/* connect, preamble, hello */
 	struct loop_timer t_ping;

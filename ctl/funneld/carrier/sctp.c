@@ -370,9 +370,11 @@ static int sctp_write_user(struct carrier *c)
 }
 
 /*
- * User path, a datagram of an unordered stream: to the kernel now or
- * never, so that its PR-SCTP lifetime counts from when it was sent and
- * it waits behind nothing in funneld's queue.
+ * User path, a datagram of an unordered stream: to the kernel now, so
+ * that its PR-SCTP lifetime counts from when it was sent and it waits
+ * behind nothing in funneld's queue.  When the socket is full (-EAGAIN)
+ * the caller queues it after all (carrier.c), where its lifetime counts
+ * only from when it is written: late rather than lost.
  */
 static int sctp_send_now(struct carrier *c, const uint8_t *frame, size_t len)
 {
