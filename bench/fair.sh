@@ -16,18 +16,9 @@
 set -u
 secs=8
 if [ -z "${FUNNEL_TOP:-}" ]; then
-	top=$(cd "$(dirname "$0")/.." && pwd)
-	kver=$(make -s -C "$top" print-kvers | tr ' ' '\n' | tail -n 1)
-	while getopts k:t: o; do
-		case $o in
-		k) kver=$OPTARG ;;
-		t) secs=$OPTARG ;;
-		*) echo "usage: $0 [-k KVER] [-t SECONDS]" >&2; exit 2 ;;
-		esac
-	done
-	make -s -C "$top" kmods ctl tools >/dev/null || exit 1
-	exec "$top/selftests/vm/run" -k "$kver" -t 900 -- \
-		env BENCH_SECS="$secs" BENCH_BIN="${BENCH_BIN:-}" bench/fair.sh
+	# shellcheck source-path=SCRIPTDIR source=lib.sh
+	. "$(dirname "$0")/lib.sh"
+	bench_boot bench/fair.sh 900 "$secs" "$@"
 fi
 
 secs=${BENCH_SECS:-8}
