@@ -42,7 +42,7 @@ prometheus_off() {
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=8
+want_rev=9
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	prometheus_off
 	echo "deps: already installed (FORCE=1 to redo)"
@@ -61,6 +61,8 @@ apt-get update -q >/dev/null || die "apt-get update failed"
 
 # Keep package maintainer scripts from starting the servers we install
 # (dnsmasq, freeradius, slapd...): the tests start their own instances.
+# The ssh server is dropbear-bin: binaries only, no service (openssh-server
+# would enable an ssh server on every dev and test host).
 # A policy-rc.d that was there before is the machine's own (Debian's
 # container images ship one): it is used as it is and left alone.  Ours
 # carries a mark, so one left behind by a run that was killed with SIGKILL
@@ -112,7 +114,7 @@ pkgs="
 	libkrb5-dev krb5-kdc krb5-admin-server krb5-user
 	iproute2 iputils-ping procps psmisc systemd util-linux ethtool
 	dnsmasq bind9-dnsutils freeradius freeradius-utils
-	iperf3 ncat socat tcpdump tshark nftables
+	iperf3 ncat socat tcpdump tshark nftables pv openssh-client dropbear-bin
 	prometheus
 	dkms dh-dkms debhelper lintian dpkg-dev fakeroot
 "
