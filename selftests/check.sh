@@ -73,11 +73,14 @@ step lint scripts/lint.sh $kvers
 # slub_debug=FZPU init_on_free=1 page_poison=1 KFENCE), so that a
 # use-after-free or double free fails the run instead of passing
 # silently; the oldest runs at full speed, where races show more.
+vm_limit=1200
+[ "${FUNNEL_CHECK_LONG:-}" = 1 ] && vm_limit=1800
 vm() {
 	local s rc el dbg=""
 	s=$(date +%s)
 	[ "$1" = "$newest" ] && dbg=-d
-	selftests/vm/run $dbg -k "$1" -t 1200 -- selftests/kmod/run-all.sh | tee build/vm-$1.out
+	# make check-long's guests run the long variants too (t_76)
+	selftests/vm/run $dbg -k "$1" -t "$vm_limit" -- selftests/kmod/run-all.sh | tee build/vm-$1.out
 	rc=${PIPESTATUS[0]}
 	# a run whose TAP lines went missing must not pass as a clean one
 	if [ $rc = 0 ] && ! grep -q '^ok ' build/vm-$1.out; then

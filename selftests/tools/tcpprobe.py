@@ -29,7 +29,17 @@
   tcpprobe.py watchserver PORT FILE
       Accept connections; read each to its end; append "eof" or "reset"
       to FILE.
+  tcpprobe.py echoserver PORT
+      An echo service for many connections at once (one thread, no
+      process per connection): echo what each sends, half-close after
+      its FIN.
+  tcpprobe.py many HOST PORT N BYTES
+      Open N connections to an echo service at once, send BYTES on each
+      (each connection its own bytes), half-close, read each echo to its
+      end.  Prints "ok N of N in S s" (ok: the echo identical) and
+      exits 1 unless all N are.
 """
+import selectors
 import random
 import socket
 import struct
@@ -171,6 +181,97 @@ def watchserver(port, path):
         threading.Thread(target=watch, args=(c, path), daemon=True).start()
 
 
+def echoserver(port):
+    ls = socket.create_server(("127.0.0.1", port), backlog=4096)
+    ls.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ, None)
+    out = {}
+
+    def want(c):
+        ev = selectors.EVENT_READ if out[c][1] else 0
+        if out[c][0]:
+            ev |= selectors.EVENT_WRITE
+        if ev:
+            sel.modify(c, ev, c)
+        elif not out[c][0]:
+            sel.unregister(c)
+            del out[c]
+            c.close()
+
+    while True:
+        for key, ev in sel.select():
+            if key.data is None:
+                try:
+                    c, _ = ls.accept()
+                except OSError:
+                    continue
+                c.setblocking(False)
+                out[c] = [bytearray(), True]	# to send, still reading
+                sel.register(c, selectors.EVENT_READ, c)
+                continue
+            c = key.data
+            try:
+                if ev & selectors.EVENT_READ and out[c][1]:
+                    b = c.recv(65536)
+                    if b:
+                        out[c][0] += b
+                    else:
+                        out[c][1] = False
+                if ev & selectors.EVENT_WRITE and out[c][0]:
+                    n = c.send(out[c][0])
+                    del out[c][0][:n]
+                if not out[c][1] and not out[c][0]:
+                    c.shutdown(socket.SHUT_WR)
+            except OSError:
+                out[c] = [bytearray(), False]
+            want(c)
+
+
+def many(host, port, n, nbytes):
+    sel = selectors.DefaultSelector()
+    t0 = time.time()
+    st = {}
+    for i in range(n):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex((host, port))
+        data = random.Random(i).randbytes(nbytes)
+        st[c] = [data, 0, bytearray()]	# sent so far, echo read
+        sel.register(c, selectors.EVENT_READ | selectors.EVENT_WRITE, c)
+    good = 0
+    left = n
+    deadline = t0 + 120
+    while left and time.time() < deadline:
+        for key, ev in sel.select(1):
+            c = key.data
+            data, off, got = st[c]
+            try:
+                if ev & selectors.EVENT_WRITE:
+                    if off < len(data):
+                        off += c.send(data[off:off + 65536])
+                        st[c][1] = off
+                    if off == len(data):
+                        c.shutdown(socket.SHUT_WR)
+                        sel.modify(c, selectors.EVENT_READ, c)
+                if not ev & selectors.EVENT_READ:
+                    continue
+                b = c.recv(65536)
+                if b:
+                    got += b
+                    continue
+                good += bytes(got) == data
+            except BlockingIOError:
+                continue
+            except OSError:
+                pass
+            sel.unregister(c)
+            c.close()
+            left -= 1
+    print("ok %d of %d in %.1f s" % (good, n, time.time() - t0), flush=True)
+    sys.exit(0 if good == n else 1)
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) in (4, 5) and a[0] == "echo":
@@ -186,5 +287,9 @@ if __name__ == "__main__":
         rstserver(int(a[1]))
     elif len(a) == 3 and a[0] == "watchserver":
         watchserver(int(a[1]), a[2])
+    elif len(a) == 2 and a[0] == "echoserver":
+        echoserver(int(a[1]))
+    elif len(a) == 5 and a[0] == "many":
+        many(a[1], int(a[2]), int(a[3]), int(a[4]))
     else:
         sys.exit(__doc__)

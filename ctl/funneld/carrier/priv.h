@@ -192,7 +192,7 @@ struct carrier {
 
 	uint16_t next_stream;		/* outgoing: next id to try */
 	struct cstream *streams;
-	struct fstats st;		/* user path: carrier counters */
+	struct fstats st;		/* counters (kernel path: funneld's drops) */
 };
 
 

@@ -133,10 +133,17 @@ static void snap_carrier_fill(struct daemon *d, struct carrier *c,
 	snprintf(sc->last_error, sizeof(sc->last_error), "%s", c->last_error);
 	sc->pings_missed = c->pings_missed;
 	snap_buffers_fill(&sc->tcp, &c->tcp_resv, &c->tcp_buf);
-	if (c->kernel && c->kid)
+	if (c->kernel && c->kid) {
+		/* funnel.ko counts the carrier's frames; funneld adds what
+		 * it refuses itself on the kernel path (the integrity checks
+		 * of stream 0 and of the TCP streams, its own queue)
+		 */
 		kpath_carrier_stats(&d->kp, c->kid, &sc->st);
-	else
+		for (size_t k = 0; k < FSTATS_N; k++)
+			sc->st.v[k] += c->st.v[k];
+	} else {
 		sc->st = c->st;
+	}
 	sc->n_streams = cs_count(c);
 	sc->streams = calloc(sc->n_streams ? sc->n_streams : 1,
 			     sizeof(*sc->streams));
