@@ -44,6 +44,7 @@
 #
 #   bench/tcp-paths.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #   BENCH_BIN=DIR: run DIR's funneld and funnelctl (e.g. an older build)
+#   BENCH_KINDS="tcp": the Funnel rows of these carrier kinds only
 #
 # With -t 5 the VM ran 460-475 s on 6.12 with another VM busy on the
 # same two host cores; -t 4 saves about 25 s.
@@ -212,7 +213,7 @@ PATHS[socat]="2 relays"
 tcp_row "ssh -L" 127.0.0.1 8302
 PATHS["ssh -L"]="ssh->dropbear"
 n=0
-for kind in tcp sctp; do
+for kind in ${BENCH_KINDS:-tcp sctp}; do
 	UDP=0
 	[ $kind = tcp ] && UDP=1	# (bench/fair.sh has UDP under bulk on SCTP)
 	for dp in kernel user; do

@@ -51,7 +51,7 @@
  * keeps a window per flow, TPATH_WINDOW_INIT at first: it grants the
  * bytes it wrote to its socket, a quarter of the window at a time, and
  * doubles the window (up to s->window) when the flow moved a whole
- * window within TPATH_GROW_MS; so a flow's queue never holds more than
+ * window within the carrier's round trip and TPATH_GROW_SLACK_MS; so a flow's queue never holds more than
  * its window, and a peer that sends past it is reset (rx-drop-queue).
  * Without flow control, a flow whose queue would pass TPATH_QUEUE_MAX is
  * reset (rx-drop-queue).
@@ -103,7 +103,17 @@
 #define TPATH_BUDGET		4
 /* Connections accepted per wakeup of the listening socket. */
 #define TPATH_ACCEPT_BATCH	16
-/* A flow that moves its window within this long may have it doubled. */
+/*
+ * A flow that moves its whole window within the carrier's round trip
+ * plus TPATH_GROW_SLACK_MS (TPATH_GROW_MS at most) may have it doubled.
+ * A flow held back by its window moves it once per credit round trip
+ * (the carrier's plus the two daemons' work), so it grows; a flow held
+ * back by something else (its reader, the carrier's rate, a daemon's
+ * CPU) stops growing once its window is that long's worth of bytes, so
+ * the bytes it has in flight ahead of other streams' frames on the
+ * carrier stay within about twice that long, not a whole --tcp-window.
+ */
+#define TPATH_GROW_SLACK_MS	50
 #define TPATH_GROW_MS		1000
 /* Out of file descriptors: no accept() for this long. */
 #define TPATH_ACCEPT_PAUSE_MS	1000
@@ -174,6 +184,7 @@ struct tpath_stream {
 	uint32_t refusing;		/* refused flows waiting to say so */
 
 	uint32_t window;		/* 0: no flow control */
+	uint32_t grow_ms;		/* see TPATH_GROW_SLACK_MS */
 	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
 	void *grant_arg;
 	struct membudget *resv;		/* the flows' windows */
@@ -347,8 +358,8 @@ static int q_write(struct tpath_stream *s, struct tpath_flow *flow,
 /* ---- flow control ---- */
 
 /*
- * A flow that moved its whole window within TPATH_GROW_MS is held back
- * by it: double the window (up to s->window) as far as the budget has
+ * A flow that moved its whole window within s->grow_ms is held back by
+ * it: double the window (up to s->window) as far as the budget has
  * room.  Flows that move little (a mail client between commands) keep
  * TPATH_WINDOW_INIT.
  */
@@ -356,7 +367,7 @@ static uint64_t flow_grow(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	uint64_t now = loop_now_ms(), more;
 
-	if (now - flow->moved_at > TPATH_GROW_MS) {
+	if (now - flow->moved_at > s->grow_ms) {
 		flow->moved = 0;
 		flow->moved_at = now;
 	}
@@ -1248,6 +1259,13 @@ void tpath_stream_resume(struct tpath_stream *s)
 	dp_release(&s->dp);
 }
 
+void tpath_stream_rtt(struct tpath_stream *s, uint32_t srtt_us)
+{
+	uint32_t ms = srtt_us / 1000 + TPATH_GROW_SLACK_MS;
+
+	s->grow_ms = ms < TPATH_GROW_MS ? ms : TPATH_GROW_MS;
+}
+
 void tpath_flow_credit(struct tpath_stream *s, uint32_t id, uint32_t bytes)
 {
 	struct tpath_flow *flow;
@@ -1343,6 +1361,7 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		return NULL;
 	}
 	s->kind = cfg->kind;
+	tpath_stream_rtt(s, cfg->srtt_us);
 	if (cfg->window && cfg->grant) {
 		s->window = cfg->window < TPATH_WINDOW_INIT ?
 			    TPATH_WINDOW_INIT : cfg->window;
