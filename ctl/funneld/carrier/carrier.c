@@ -646,15 +646,25 @@ struct carrier *carrier_new_out(struct daemon *d, struct peer *p)
 	return c;
 }
 
+uint32_t car_features(const struct carrier *c)
+{
+	uint32_t f = c->d->plaintext ? CTRL_FEAT_PLAINTEXT : CTRL_FEAT_GSS;
+
+	if (c->kernel)
+		f |= CTRL_FEAT_KERNEL;
+	f |= CTRL_FEAT_WINDOW;
+	/* FUNNELD_NO_ORIGIN=1: as a funneld before flow origins (tests) */
+	if (!getenv("FUNNELD_NO_ORIGIN"))
+		f |= CTRL_FEAT_ORIGIN;
+	return f;
+}
+
 void carrier_hello(struct carrier *c)
 {
 	struct ctrl_msg m = { .type = CTRL_HELLO };
 
 	m.present = CTRL_BIT(CTRL_A_FEATURES) | CTRL_BIT(CTRL_A_NODE);
-	m.features = c->d->plaintext ? CTRL_FEAT_PLAINTEXT : CTRL_FEAT_GSS;
-	if (c->kernel)
-		m.features |= CTRL_FEAT_KERNEL;
-	m.features |= CTRL_FEAT_WINDOW;
+	m.features = car_features(c);
 	snprintf(m.node, sizeof(m.node), "%s", c->d->node);
 	c->state = CAR_HELLO;
 	carrier_send_ctrl(c, &m);
