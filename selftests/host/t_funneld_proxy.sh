@@ -142,6 +142,23 @@ check "a service without proxy: no header, echo intact ($ECHO, backend: '$LINE')
 	test "$ECHO/$LINE" = "echo ok/none"
 touch "$HOLD"; wait "$CLPID"
 
+# ---- UDP: the client's origin with its flow on S ----
+out=$(timeout 10 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("'$L'", 0))
+s.settimeout(5)
+s.sendto(b"ping", ("'$L'", '"$MUDP"'))
+print(s.recv(100).decode(), s.getsockname()[1])')
+read -r pong uport <<<"$out"
+check "udp: the datagram echoed through the map ($out)" test "$pong" = ping
+if fd_wait S 10 "'$L:$uport' in $ORIGINS"; then
+	ok "udp: show on S lists the UDP flow from $L:$uport"
+else
+	not_ok "udp: show on S lists the UDP flow from $L:$uport"
+	fd_json S "$ORIGINS" | diag
+fi
+
 # ---- a malformed origin: refused with a reset, counted ----
 sid=$(fd_json C "map_($MBAD)['stream']")
 mal() { fd_json S "sum(s['stats']['rx-drop-malformed'] for c in j['carriers'] for s in c['streams'])"; }

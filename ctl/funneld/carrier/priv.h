@@ -246,6 +246,8 @@ uint64_t car_jittered(uint32_t step);
 int car_upath_send(void *arg, const uint8_t *frame, size_t len);
 int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
 void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes);
+void car_upath_origin(void *arg, uint32_t flow, const uint8_t *enc,
+		      size_t len);
 /* The feature bits this end announces in its HELLO (CTRL_FEAT_*). */
 uint32_t car_features(const struct carrier *c);
 /* a control message about one stream (OPEN_OK, REFUSED, CLOSE...) */

@@ -163,6 +163,9 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		struct upath_stream_cfg cfg = {
 			.id = cs->id, .kind = kind, .unordered = cs->unordered,
 			.addr = *ss, .addrlen = len, .budget = &c->flows,
+			/* flow origins in use: both HELLOs have them */
+			.origin = c->peer_features & car_features(c) &
+				  CTRL_FEAT_ORIGIN ? car_upath_origin : NULL,
 		};
 
 		if (c->kernel) {
