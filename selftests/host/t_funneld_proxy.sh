@@ -47,7 +47,7 @@ L=127.0.0.1
 svc_pick_port P_CAR; svc_pick_port P_MITM; svc_pick_port P_CTL
 svc_pick_port P_PX; svc_pick_port P_PLAIN; svc_pick_port P_UDP
 svc_pick_port M4; svc_pick_port M6; svc_pick_port MDUAL
-svc_pick_port MPLAIN; svc_pick_port MUDP; svc_pick_port MBAD; svc_pick_port MOLD
+svc_pick_port MPLAIN; svc_pick_port MUDP; svc_pick_port MBAD; svc_pick_port MNOORIG
 python3 -u "$PX" serve $L "$P_PX" "$SVC_DIR/px.log" 2>>"$SVC_DIR/px.err" &
 svc_register proxyecho $!
 python3 -u "$PX" serve $L "$P_PLAIN" "$SVC_DIR/plain.log" 2>>"$SVC_DIR/plain.err" &
@@ -102,11 +102,12 @@ tcp_case() {
 	local out=$SVC_DIR/cl-$1 n
 	HOLD=$SVC_DIR/hold-$1
 	rm -f "$out" "$HOLD"
-	n=$(cat "$4" 2>/dev/null | wc -l)
+	n=0
+	[ -f "$4" ] && n=$(wc -l <"$4")
 	python3 "$PX" client "$2" "$3" "$out" "$HOLD" &
 	CLPID=$!
 	for _ in $(seq 200); do
-		[ "$(cat "$out" 2>/dev/null | wc -l)" = 2 ] && break
+		[ -f "$out" ] && [ "$(wc -l <"$out")" = 2 ] && break
 		grep -qE '^(reset|error)' "$out" 2>/dev/null && break
 		sleep 0.05
 	done
@@ -121,6 +122,7 @@ tcp_case() {
 
 # IPv4, IPv6, and IPv4 to a dual-stack map (an IPv4-mapped address)
 for c in "v4 $L $M4 $L" "v6 ::1 $M6 ::1" "dual $L $MDUAL $L"; do
+	# shellcheck disable=SC2086 # split into its words
 	set -- $c
 	tcp_case "$1" "$2" "$3" "$SVC_DIR/px.log"
 	check "$1: the echo is intact after the PROXY header ($ECHO)" test "$ECHO" = "echo ok"
@@ -183,15 +185,15 @@ touch "$HOLD"; wait "$CLPID"
 # ---- a client side without FEAT_ORIGIN: LOCAL ----
 FD_WRAP="env FUNNELD_NO_ORIGIN=1" fd_start O "" "plaintext
 peer add s $L:$P_CAR carrier tcp
-map add tcp $L:$MOLD peer s service px" --datapath user ||
+map add tcp $L:$MNOORIG peer s service px" --datapath user ||
 	not_ok "site O (no FEAT_ORIGIN) starts"
 fd_wait O 30 "len(j['maps']) == 1 and all(m.get('state') == 'open' for m in j['maps'])" ||
 	not_ok "site O's map opens"
-tcp_case old $L "$MOLD" "$SVC_DIR/px.log"
+tcp_case old $L "$MNOORIG" "$SVC_DIR/px.log"
 check "no FEAT_ORIGIN: the backend gets the PROXY v2 LOCAL command ('$LINE'), echo intact ($ECHO)" \
 	test "$LINE/$ECHO" = "local/echo ok"
 touch "$HOLD"; wait "$CLPID"
-tcp_case old2 $L "$MOLD" "$SVC_DIR/px.log"
+tcp_case old2 $L "$MNOORIG" "$SVC_DIR/px.log"
 n=$(grep -c "the peer sends no flow origins" "$SVC_DIR/S.log")
 check "... S logged it once for that carrier ($n), a second connection too gets LOCAL ('$LINE')" \
 	test "$n/$LINE" = "1/local"
