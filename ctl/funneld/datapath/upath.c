@@ -15,6 +15,12 @@
  * makes that socket in a work item and holds datagrams meanwhile; here
  * it is made at once, so nothing is ever held.
  *
+ * Flow origins (FEAT_ORIGIN, control-protocol.md section 8): udp-listen
+ * hands each new flow's origin (the client, the address it sent to) to
+ * cfg->origin, which sends it in an ORIGIN message on stream 0;
+ * udp-connect keeps what upath_flow_origin() gives it with the flow,
+ * also when it comes first (then it waits in pend, at most flow-max).
+ *
  * The stream/flow lifecycle shared with the TCP path is dpstream.c's:
  * flows by flow id, idle expiry, the carrier's send function, and the
  * rule that a stream freed from inside one of its own callbacks is only
