@@ -65,6 +65,7 @@ step "host unit" selftests/host/t_unit.sh
 step "host funneld async" selftests/host/t_funneld_async.sh
 step "host funneld principal" selftests/host/t_funneld_principal.sh
 step "host funneld tcp services" selftests/host/t_funneld_tcpsvc.sh
+step "host funneld proxy" selftests/host/t_funneld_proxy.sh
 # make deb (dpkg-buildpackage -b, lintian) and the upgrade's version;
 # make check-long installs them (below)
 step packages selftests/pkg/build.sh

@@ -24,7 +24,9 @@ static void each(const char *const *words,
 		fn(*words, arg);
 }
 
-/* "lifetime" is for udp only: is the statement's protocol udp? */
+/* "lifetime" is for udp only, "proxy" for tcp only: is the statement's
+ * protocol udp?
+ */
 static bool is_udp(const struct gram_stmt *g, char *const w[])
 {
 	for (unsigned int k = 0; k < g->n_args; k++)
@@ -81,6 +83,8 @@ static bool complete_args(const struct gram_stmt *g, int n, char *const w[],
 		if (!(g->clauses & CL_BIT(c)) || (used & CL_BIT(c)))
 			continue;
 		if (c == CL_LIFETIME && !is_udp(g, w))
+			continue;
+		if (c == CL_PROXY && is_udp(g, w))
 			continue;
 		fn(gram_clauses[c].word, arg);
 	}

@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include "common/ctrlmsg.h"
+#include "common/origin.h"
+
+_Static_assert(sizeof(((struct ctrl_msg *)0)->origin) == ORIGIN_LEN_MAX,
+	       "an ORIGIN attribute holds the longest origin");
 
 /* Which attributes each message type requires and allows. */
 static const struct {
@@ -33,6 +37,9 @@ static const struct {
 	[CTRL_WINDOW] = {
 		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
 		CTRL_BIT(CTRL_A_CREDIT), 0 },
+	[CTRL_ORIGIN] = {
+		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+		CTRL_BIT(CTRL_A_ORIGIN), 0 },
 };
 
 static const char *const ctrl_type_names[CTRL_TYPE_MAX + 1] = {
@@ -40,7 +47,7 @@ static const char *const ctrl_type_names[CTRL_TYPE_MAX + 1] = {
 	[CTRL_OPEN_OK] = "open-ok", [CTRL_OPEN_REFUSED] = "open-refused",
 	[CTRL_CLOSE] = "close", [CTRL_PING] = "ping", [CTRL_PONG] = "pong",
 	[CTRL_REKEY_DONE] = "rekey-done", [CTRL_REKEY] = "rekey",
-	[CTRL_WINDOW] = "window",
+	[CTRL_WINDOW] = "window", [CTRL_ORIGIN] = "origin",
 };
 
 static const char *const ctrl_reason_names[] = {
@@ -192,6 +199,15 @@ static int decode_attr(struct ctrl_msg *m, unsigned int a, const uint8_t *v,
 		if (!m->credit)
 			return fail(why, "credit 0");
 		break;
+	case CTRL_A_ORIGIN: {
+		struct origin o;
+
+		if (origin_parse(v, len, &o, why))
+			return -1;
+		memcpy(m->origin, v, len);
+		m->origin_len = (uint8_t)len;
+		break;
+	}
 	case CTRL_A_SERVICE:
 		if (!service_ok(v, len))
 			return fail(why, "bad service name");
@@ -295,6 +311,12 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *buf, size_t len,
 		case CTRL_A_GENERATION: putn(val, m->generation, 4); break;
 		case CTRL_A_FLOW:     putn(val, m->flow, 4); break;
 		case CTRL_A_CREDIT:   putn(val, m->credit, 4); break;
+		case CTRL_A_ORIGIN:
+			vlen = m->origin_len;
+			if (vlen > sizeof(m->origin))
+				return fail(why, "origin too long");
+			memcpy(val, m->origin, vlen);
+			break;
 		case CTRL_A_NODE:     s = m->node; break;
 		case CTRL_A_SERVICE:  s = m->service; break;
 		case CTRL_A_TEXT:     s = m->text; break;

@@ -30,7 +30,8 @@ enum ctrl_type {
 	CTRL_REKEY_DONE,
 	CTRL_REKEY,
 	CTRL_WINDOW,		/* more credit for a TCP flow (FEAT_WINDOW) */
-	CTRL_TYPE_MAX = CTRL_WINDOW
+	CTRL_ORIGIN,		/* a UDP flow's origin (FEAT_ORIGIN) */
+	CTRL_TYPE_MAX = CTRL_ORIGIN
 };
 
 enum ctrl_attr {
@@ -46,7 +47,8 @@ enum ctrl_attr {
 	CTRL_A_GENERATION,
 	CTRL_A_FLOW,
 	CTRL_A_CREDIT,
-	CTRL_A_MAX = CTRL_A_CREDIT
+	CTRL_A_ORIGIN,		/* common/origin.h's encoding, 16 or 40 bytes */
+	CTRL_A_MAX = CTRL_A_ORIGIN
 };
 
 #define CTRL_BIT(a)		(1U << (a))
@@ -55,6 +57,7 @@ enum ctrl_attr {
 #define CTRL_FEAT_PLAINTEXT	0x2
 #define CTRL_FEAT_KERNEL	0x4
 #define CTRL_FEAT_WINDOW	0x8	/* per-flow credit on TCP streams */
+#define CTRL_FEAT_ORIGIN	0x10	/* the sender sends flow origins */
 
 /* The credit of each direction of a new TCP flow, before any WINDOW. */
 #define CTRL_WINDOW_INIT	(64U << 10)
@@ -91,6 +94,8 @@ struct ctrl_msg {
 	uint32_t generation;		/* key generation, 1.. */
 	uint32_t flow;			/* flow id, 1.. */
 	uint32_t credit;		/* bytes, 1.. */
+	uint8_t origin[40];		/* origin.h's encoding */
+	uint8_t origin_len;		/* 16 or 40 */
 	char node[CTRL_TEXT_MAX + 1];
 	char service[CTRL_SERVICE_MAX + 1];
 	char text[CTRL_TEXT_MAX + 1];

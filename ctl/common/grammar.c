@@ -13,6 +13,7 @@ const char *const gram_carriers[] = {
 	[STMT_CARRIER_TCP]	= "tcp",
 	NULL,
 };
+const char *const gram_proxies[] = { "v2", NULL };
 static const char *const keytab[] = { GRAM_KEYTAB, NULL };
 
 const struct gram_clause_desc gram_clauses[CL_N] = {
@@ -23,6 +24,7 @@ const struct gram_clause_desc gram_clauses[CL_N] = {
 	[CL_PEER]	= { "peer", NULL, "NAME" },
 	[CL_SERVICE]	= { "service", NULL, "NAME" },
 	[CL_PROMETHEUS]	= { "--prometheus", NULL, NULL },
+	[CL_PROXY]	= { "proxy", gram_proxies, NULL },
 };
 
 #define NAME		{ "NAME", NULL }
@@ -39,7 +41,7 @@ const struct gram_stmt gram_stmts[] = {
 	{ "peer", "del", STMT_PEER_DEL, 1, { NAME }, 0 },
 	{ "service", "add", STMT_SERVICE_ADD, 3,
 	  { NAME, PROTO, { "TARGET:PORT", NULL } },
-	  CL_BIT(CL_ALLOW) | CL_BIT(CL_LIFETIME) },
+	  CL_BIT(CL_ALLOW) | CL_BIT(CL_LIFETIME) | CL_BIT(CL_PROXY) },
 	{ "service", "del", STMT_SERVICE_DEL, 1, { NAME }, 0 },
 	{ "map", "add", STMT_MAP_ADD, 2, { PROTO, { "[ADDR:]PORT", NULL } },
 	  CL_BIT(CL_PEER) | CL_BIT(CL_SERVICE) | CL_BIT(CL_LIFETIME) },

@@ -21,6 +21,7 @@ enum gram_clause {
 	CL_PEER,		/* peer NAME */
 	CL_SERVICE,		/* service NAME */
 	CL_PROMETHEUS,		/* --prometheus */
+	CL_PROXY,		/* proxy v2 (tcp only) */
 	CL_N
 };
 
@@ -65,6 +66,8 @@ extern const unsigned int gram_n_stmts;
  */
 extern const char *const gram_protos[];
 extern const char *const gram_carriers[];
+/* The values of "proxy": the PROXY protocol versions (v2 only). */
+extern const char *const gram_proxies[];
 #define GRAM_KEYTAB	"keytab"	/* identity PRINCIPAL keytab PATH */
 
 /* The clause whose keyword is w, or CL_N. */

@@ -455,6 +455,24 @@ static int parse_lifetime(struct parser *p, struct stmt *s)
 	return 0;
 }
 
+/* "proxy v2" (TCP only): a PROXY protocol v2 header to the service */
+static int parse_proxy(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->proxy)
+		return fail(p, "duplicate 'proxy'");
+	if (!(w = need(p, "version after 'proxy' (v2)")))
+		return -1;
+	if (strcmp(w, gram_proxies[0]))
+		return fail(p, "unknown PROXY protocol version '%s' (v2 only)",
+			    w);
+	if (s->proto != IPPROTO_TCP)
+		return fail(p, "'proxy' is for tcp only (the PROXY protocol header goes before the bytes of a TCP connection)");
+	s->proxy = 2;
+	return 0;
+}
+
 /* ---- statements ---- */
 
 static int parse_identity(struct parser *p, struct stmt *s)
@@ -541,6 +559,10 @@ static int parse_service_add(struct parser *p, struct stmt *s)
 			break;
 		case CL_LIFETIME:
 			if (parse_lifetime(p, s))
+				return -1;
+			break;
+		case CL_PROXY:
+			if (parse_proxy(p, s))
 				return -1;
 			break;
 		default:
@@ -817,6 +839,8 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 			put(&o, "%s%s", i ? "," : " allow ", s->allow[i]);
 		if (s->has_lifetime)
 			put(&o, " lifetime %u", s->lifetime_ms);
+		if (s->proxy)
+			put(&o, " proxy v%u", s->proxy);
 		break;
 	case STMT_PEER_DEL:
 	case STMT_SERVICE_DEL:

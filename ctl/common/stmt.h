@@ -9,7 +9,7 @@
  *            [principal P]
  *   peer del NAME
  *   service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]
- *               [lifetime MS]
+ *               [lifetime MS] [proxy v2]
  *   service del NAME
  *   map add udp|tcp [ADDR:]PORT peer NAME service NAME [lifetime MS]
  *   map del udp|tcp [ADDR:]PORT
@@ -20,7 +20,9 @@
  * Optional clauses ("carrier", "principal"; "allow", "lifetime"; "peer",
  * "service" and "lifetime" of map add) come in any order, each at most
  * once.  "lifetime" (UDP only) is the PR-SCTP lifetime of the datagrams
- * this end sends on an SCTP carrier, in ms, 0: fully reliable.  A peer
+ * this end sends on an SCTP carrier, in ms, 0: fully reliable.  "proxy
+ * v2" (TCP services only): a PROXY protocol v2 header with the client's
+ * address goes to the service before each connection's bytes.  A peer
  * may have several addresses, for SCTP multihoming: the port after the
  * last applies to all.  IPv6 addresses are written
  * in brackets: "[fd00::2]:9899".  listen and map take numeric addresses
@@ -110,7 +112,7 @@ struct stmt_addr {
  *                 HOSTs, same port), carrier, principal ("": any)
  *   PEER_DEL      name
  *   SERVICE_ADD   name, proto, addr (TARGET:PORT), allow[n_allow]
- *                 (n_allow 0: no allow clause), lifetime
+ *                 (n_allow 0: no allow clause), lifetime, proxy
  *   (SERVICE_ADD and MAP_ADD: has_lifetime, lifetime_ms)
  *   SERVICE_DEL   name
  *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service
@@ -135,6 +137,7 @@ struct stmt {
 	unsigned int n_allow;
 	char allow[STMT_ALLOW_MAX][STMT_PRINCIPAL_MAX + 1];
 	bool prometheus;
+	uint8_t proxy;			/* service add: 2 (proxy v2), 0: none */
 };
 
 /*

@@ -604,6 +604,7 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		allow_text(&s->s, ss->allow, sizeof(ss->allow));
 		ss->opens = s->opens;
 		ss->refusals = s->refusals;
+		ss->proxy = s->s.proxy == 2 ? "v2" : NULL;
 	}
 	i = 0;
 	for (struct map *m = d->maps; m; m = m->next, i++) {

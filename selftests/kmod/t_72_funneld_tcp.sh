@@ -1,16 +1,21 @@
 # funneld TCP maps between two netns: an ordered stream per map, one flow
 # per TCP connection, funnel.ko carrying the stream as a "user" stream on
 # the kernel path.  3 MB each way checked byte for byte, 16 connections at
-# once, half-close, a refused target, and kernel <-> userspace interop.
+# once, half-close, a refused target, and kernel <-> userspace interop;
+# a service with "proxy v2": its backend (selftests/tools/proxyecho.py)
+# gets a PROXY v2 header with the client's address and port at the map.
 modprobe funnel
 W=$(mktemp -d)
 PATH=$FUNNEL_TOP/ctl:$PATH
 sites_up || not_ok "tcp: two netns joined by veth"
 
 ip netns exec fs socat TCP-LISTEN:7901,fork,reuseaddr EXEC:cat 2>/dev/null &
+PX=$FUNNEL_TOP/selftests/tools/proxyecho.py
+ip netns exec fs python3 -S "$PX" serve 127.0.0.1 7904 "$W/px.log" 2>/dev/null &
+pxpid=$!
 head -c 3000000 /dev/urandom >"$W/big"
-printf 'listen :9899\nplaintext\nservice add techo tcp 127.0.0.1:7901\nservice add closed tcp 127.0.0.1:7999\n' >"$W/s.conf"
-printf 'plaintext\npeer add s 10.99.0.2 carrier tcp\nmap add tcp 127.0.0.1:7902 peer s service techo\nmap add tcp 127.0.0.1:7903 peer s service closed\n' >"$W/c.conf"
+printf 'listen :9899\nplaintext\nservice add techo tcp 127.0.0.1:7901\nservice add closed tcp 127.0.0.1:7999\nservice add tpx tcp 127.0.0.1:7904 proxy v2\n' >"$W/s.conf"
+printf 'plaintext\npeer add s 10.99.0.2 carrier tcp\nmap add tcp 127.0.0.1:7902 peer s service techo\nmap add tcp 127.0.0.1:7903 peer s service closed\nmap add tcp 127.0.0.1:7905 peer s service tpx\n' >"$W/c.conf"
 
 q() { # NS SOCK EXPR
 	timeout 5 ip netns exec "$1" funnelctl -s "$2" --json show 2>/dev/null |
@@ -72,6 +77,15 @@ except OSError as e:
 	check "tcp $what: connection to a refusing target is reset (${refused:-nothing})" test "$refused" = reset
 	check "tcp $what: flows counted on the server's stream" test \
 		"$(q fs "$W/s.sock" "sum(s['stats']['flows-created'] for s in d['carriers'][0]['streams']) >= 18")" = True
+	# proxy v2: the backend logs the client's address and port
+	local n px
+	n=0
+	[ -f "$W/px.log" ] && n=$(wc -l <"$W/px.log")
+	rm -f "$W/cl" && touch "$W/hold"
+	ip netns exec fc timeout 20 python3 -S "$PX" client 127.0.0.1 7905 "$W/cl" "$W/hold" 3000
+	px=$(sed -n "$((n + 1))p" "$W/px.log" 2>/dev/null)
+	check "tcp $what: proxy v2 service: '$px' for client $(head -n 1 "$W/cl" 2>/dev/null), $(sed -n 2p "$W/cl" 2>/dev/null)" \
+		test "$px/$(sed -n 2p "$W/cl" 2>/dev/null)" = "proxy $(head -n 1 "$W/cl" 2>/dev/null) 127.0.0.1 7905/echo ok"
 	kill $cpid $spid 2>/dev/null
 	wait $cpid; rc=$?
 	wait $spid 2>/dev/null
@@ -87,6 +101,6 @@ except OSError as e:
 t72_run "kernel/kernel" kernel kernel valgrind
 t72_run "user client/kernel server" user kernel
 t72_run "kernel client/user server" kernel user
-kill %1 2>/dev/null
+kill %1 $pxpid 2>/dev/null
 sites_down
 rm -rf "$W"

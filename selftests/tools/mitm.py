@@ -24,6 +24,10 @@
         dropkey     the frame is not relayed
         reorderkey  it is relayed after the first frame of the new key
       "cut 0" ends every carrier at once with a TCP reset both ways.
+      On a plaintext carrier, one more acts on the next unsealed DATA
+      frame of that stream whose body is 16 or 40 bytes (a TCP flow's
+      opening frame with its origin, wire-format.md 6.1):
+        badorigin   the origin's family byte becomes 5
   mitm.py ctl CTRL_PORT ACTION STREAM [NTH]
       Send one command, print the answers as they come (exit 1 without
       "done" within 20 s).
@@ -93,6 +97,19 @@ def tamper(frame):
         if h is not None:
             return [frame, h]
         a = actions.get(stream)
+        if (a and a[0] == "badorigin" and ftype == T_DATA and
+                not flags & F_SEALED and
+                len(frame) - HDR.size in (16, 40)):
+            del actions[stream]
+            b = bytearray(frame)
+            b[HDR.size] = 5
+            try:
+                a[1].sendall(b"done badorigin %d flow %d counter 0\n" %
+                             (stream, flow))
+                a[1].close()
+            except OSError:
+                pass
+            return [bytes(b)]
         want = T_CTRL if stream == 0 else T_DATA
         if (not a or ftype != want or not flags & F_SEALED or
                 len(frame) <= HDR.size + SEAL_OVERHEAD):

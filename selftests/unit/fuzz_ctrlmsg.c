@@ -98,6 +98,14 @@ static size_t seed(unsigned int i, uint8_t *buf, size_t cap)
 		m.flow = i + 1;
 		m.credit = 65536;
 		break;
+	case CTRL_ORIGIN:
+		m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+			    CTRL_BIT(CTRL_A_ORIGIN);
+		m.flow = i + 1;
+		m.origin_len = i % 2 ? 16 : 40;
+		m.origin[0] = i % 2 ? 4 : 6;
+		m.origin[3] = (uint8_t)i;
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		break;

@@ -189,7 +189,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream; do
+	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
@@ -317,6 +317,7 @@ good = [
     "service add dns udp 127.0.0.1:53",
     "service add web tcp [fd00::80]:80 allow a@R,b@R,c",
     "service add web tcp www.example.com:80 allow a",
+    "service add ldap tcp 127.0.0.1:389 proxy v2 allow a@R",
     "service del dns",
     "map add udp 5353 peer gw1 service dns",
     "map add tcp [::1]:8080 service web peer gw1",
@@ -329,6 +330,8 @@ bad = [
     "peer add a h carrier quic", "service add s sctp h:1",
     "service add s udp h:1 allow a,,b", "identity a keytab rel/path",
     "peer add a h carrier tcp carrier tcp", "show extra",
+    "service add s tcp h:1 proxy v1", "service add s udp h:1 proxy v2",
+    "service add s tcp h:1 proxy",
 ]
 other = ["", " ", "#", "# comment", "\t show # c\r\n", "listen :1#x",
          "peer add gw1 #h"]

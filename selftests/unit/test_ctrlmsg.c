@@ -57,6 +57,17 @@ static struct ctrl_msg sample(unsigned int type)
 		m.flow = 0x80000001;
 		m.credit = 1U << 20;
 		break;
+	case CTRL_ORIGIN:
+		m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+			    CTRL_BIT(CTRL_A_ORIGIN);
+		m.stream = 5;
+		m.flow = 2;
+		/* IPv6 [2001:db8::7]:51234 -> [2001:db8::1]:5300 */
+		m.origin_len = 40;
+		memcpy(m.origin, "\x06\x00\xc8\x22\x14\xb4\x00\x00"
+		       "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x07"
+		       "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 40);
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		m.nonce = 0x0102030405060708ULL;
@@ -153,7 +164,28 @@ static void test_refused(void **state)
 	(void)state;
 	REFUSED("version", 2, CTRL_PING, 0, 0, 0, 9, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1);
 	REFUSED("unknown message type", 1, 0, 0, 0);
-	REFUSED("unknown message type", 1, 11, 0, 0);
+	REFUSED("unknown message type", 1, CTRL_TYPE_MAX + 1, 0, 0);
+	/* ORIGIN: stream 1, flow 1, then a bad origin value */
+	REFUSED("neither 16 nor 40", 1, CTRL_ORIGIN, 0, 0, 0, 3, 0, 2, 0, 1,
+		0, 11, 0, 4, 0, 0, 0, 1, 0, 13, 0, 15,
+		4, 0, 0, 1, 0, 2, 0, 0, 1, 2, 3, 4, 5, 6, 7);
+	REFUSED("family neither 4 nor 6", 1, CTRL_ORIGIN, 0, 0, 0, 3, 0, 2,
+		0, 1, 0, 11, 0, 4, 0, 0, 0, 1, 0, 13, 0, 16,
+		5, 0, 0, 1, 0, 2, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
+	REFUSED("does not fit its family", 1, CTRL_ORIGIN, 0, 0, 0, 3, 0, 2,
+		0, 1, 0, 11, 0, 4, 0, 0, 0, 1, 0, 13, 0, 16,
+		6, 0, 0, 1, 0, 2, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
+	REFUSED("reserved bytes not 0", 1, CTRL_ORIGIN, 0, 0, 0, 3, 0, 2,
+		0, 1, 0, 11, 0, 4, 0, 0, 0, 1, 0, 13, 0, 16,
+		4, 1, 0, 1, 0, 2, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
+	REFUSED("reserved bytes not 0", 1, CTRL_ORIGIN, 0, 0, 0, 3, 0, 2,
+		0, 1, 0, 11, 0, 4, 0, 0, 0, 1, 0, 13, 0, 16,
+		4, 0, 0, 1, 0, 2, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8);
+	REFUSED("required attribute missing", 1, CTRL_ORIGIN, 0, 0,
+		0, 3, 0, 2, 0, 1, 0, 11, 0, 4, 0, 0, 0, 1);
+	REFUSED("not allowed", 1, CTRL_WINDOW, 0, 0, 0, 3, 0, 2, 0, 4,
+		0, 11, 0, 4, 0, 0, 0, 7, 0, 12, 0, 4, 0, 0, 1, 0,
+		0, 13, 0, 16, 4, 0, 0, 1, 0, 2, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
 	/* WINDOW: stream 4, flow 0 or credit 0 */
 	REFUSED("flow id 0", 1, CTRL_WINDOW, 0, 0, 0, 3, 0, 2, 0, 4,
 		0, 11, 0, 4, 0, 0, 0, 0, 0, 12, 0, 4, 0, 0, 1, 0);

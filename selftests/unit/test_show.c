@@ -50,7 +50,7 @@ static struct snap_peer peers[] = {
 static struct snap_service services[] = {
 	{ .name = "dns", .proto = "udp", .target = "127.0.0.1:53",
 	  .allow = "alice@R,bob@R", .opens = 3, .refusals = 1 },
-	{ .name = "web", .proto = "tcp", .target = "[::1]:80" },
+	{ .name = "web", .proto = "tcp", .target = "[::1]:80", .proxy = "v2" },
 };
 
 static struct snap_map maps[] = {
@@ -76,7 +76,7 @@ static struct snap_flow flows1[] = {
 
 static struct snap_flow flows2[] = {
 	{ .id = 9, .local = "127.0.0.1:33000", .remote = "127.0.0.1:123",
-	  .idle_ms = 5 },
+	  .idle_ms = 5, .origin = "192.0.2.7:51234" },
 };
 
 static struct snap_stream streams0[] = {
@@ -404,7 +404,8 @@ static const char schema_py[] =
 "S = 'S'\n"
 "BUF = {'queued': 'u', 'queued_peak': 'u', 'reserved': 'u', 'max': 'u',\n"
 "       'short_windows': 'u'}\n"
-"FLOW = {'id': 'u', 'local': 's', 'remote': 's', 'idle_ms': 'u', 'stats': S}\n"
+"FLOW = {'id': 'u', 'local': 's', 'remote': 's', 'idle_ms': 'u', 'stats': S,\n"
+"        'origin': 's'}\n"
 "STREAM = {'id': 'u', 'service': 's', 'proto': 's', 'addr': 's',\n"
 "          'state': 's', 'reason': 's', 'unordered': 'b',\n"
 "          'key_generation': 'u', 'rekeys': 'u', 'principal': 's', 'nflows': 'u',\n"
@@ -422,7 +423,8 @@ static const char schema_py[] =
 "        'peers': [{'name': 's', 'host': 's', 'carrier': 's',\n"
 "                   'principal': 's'}],\n"
 "        'services': [{'name': 's', 'proto': 's', 'target': 's',\n"
-"                      'allow': 's', 'opens': 'u', 'refusals': 'u'}],\n"
+"                      'allow': 's', 'opens': 'u', 'refusals': 'u',\n"
+"                      'proxy': 's'}],\n"
 "        'maps': [{'proto': 's', 'addr': 's', 'peer': 's',\n"
 "                  'service': 's', 'stream': 'u', 'state': 's',\n"
 "                  'reason': 's'}],\n"
@@ -469,7 +471,7 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 2\n"
+"    assert doc['schema_version'] == 3\n"
 "    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
 "        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
@@ -479,6 +481,8 @@ static const char schema_py[] =
 "    assert doc['peers'][1]['principal'] == ''\n"
 "    assert doc['services'][0]['allow'] == 'alice@R,bob@R'\n"
 "    assert doc['services'][0]['opens'] == 3\n"
+"    assert doc['services'][0]['proxy'] == ''\n"
+"    assert doc['services'][1]['proxy'] == 'v2'\n"
 "    m = doc['maps']\n"
 "    assert m[1]['reason'] == 'no service \"web\" at\\tpeer \\\\ here', m[1]\n"
 "    assert m[0]['stream'] == 1 and m[1]['stream'] == 0\n"
@@ -493,6 +497,8 @@ static const char schema_py[] =
 "    assert [f['id'] for f in st['flows']] == [1, 2]\n"
 "    assert st['flows'][0]['idle_ms'] == 1200\n"
 "    assert st['flows'][0]['stats'] == vals(lambda i: i)\n"
+"    assert st['flows'][0]['origin'] == ''\n"
+"    assert c[1]['streams'][0]['flows'][0]['origin'] == '192.0.2.7:51234'\n"
 "    assert c[0]['streams'][1]['reason'] == 'peer reset'\n"
 "    assert c[1]['peer'] == '' and c[1]['incoming'] is True\n"
 "    assert c[1]['peer_node'] == node, c[1]['peer_node']\n"
@@ -966,6 +972,8 @@ static void test_show_text(void **state)
 	assert_has_line(t, "peers:");
 	assert_aligned(t, "peers:", "CARRIER", "  backup", "tcp");
 	assert_aligned(t, "services:", "ALLOW", "  dns", "alice@R");
+	assert_aligned(t, "services:", "PROXY", "  web", "v2");
+	assert_aligned(t, "services:", "PROXY", "  dns", "-");
 	assert_aligned(t, "maps:", "STATE", "  tcp", "refused");
 	assert_aligned(t, "maps:", "REASON", "  tcp", "no service");
 	assert_has_line(t, "carrier hoster: up, tcp 10.0.0.1:40000 -> 192.0.2.1:9899, datapath kernel (id 7)");
@@ -979,6 +987,7 @@ static void test_show_text(void **state)
 	assert_has_line(t, "carrier incoming from gw\"2\\x\\x0anode: up, tcp 192.0.2.10:9899 -> 192.0.2.5:41000, datapath user");
 	assert_has_line(t, "  up 999ms, reconnects 0");
 	assert_has_line(t, "  stream 2 ntp udp 127.0.0.1:123: open, unordered, sealed by alice@FUNNEL.TEST, key generation 3, rekeys 2, 1 flow");
+	assert_has_line(t, "    flow 9 127.0.0.1:33000 -> 127.0.0.1:123 from 192.0.2.7:51234: idle 5ms, rx 0 frames 0 bytes, tx 0 frames 0 bytes");
 	assert_has_line(t, "carrier backup: backoff, - -> [fd00::2]:9899, datapath user");
 	assert_has_line(t, "  reconnects 5, next try in 2.5s, pings missed 3");
 	assert_has_line(t, "  last error: connect: Connection refused");
@@ -1020,7 +1029,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":2,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":3,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");
@@ -1155,7 +1164,7 @@ static void utf8_check(const char *mode, const char *text, int n)
 }
 
 static struct snap_flow utf8_flow = { .id = 1, .local = NOT_UTF8,
-				      .remote = NOT_UTF8 };
+				      .remote = NOT_UTF8, .origin = NOT_UTF8 };
 static struct snap_stream utf8_stream = { .id = 1, .service = NOT_UTF8,
 					  .proto = "udp", .state = "closed",
 					  .reason = NOT_UTF8,

@@ -664,6 +664,31 @@ static void test_sctp_clauses(void **state)
 		  "service add: duplicate 'allow'");
 }
 
+/* "proxy v2": TCP services only, v2 only, once. */
+static void test_proxy(void **state)
+{
+	(void)state;
+	canon("service add ldap tcp 127.0.0.1:389 proxy v2", NULL);
+	assert_int_equal(st.proxy, 2);
+	canon("service add ldap tcp [::1]:389 proxy v2 allow a@R",
+	      "service add ldap tcp [::1]:389 allow a@R proxy v2");
+	assert_int_equal(st.proxy, 2);
+	canon("service add ldap tcp 127.0.0.1:389", NULL);
+	assert_int_equal(st.proxy, 0);
+	bad_exact("service add ldap tcp 127.0.0.1:389 proxy v1",
+		  "service add: unknown PROXY protocol version 'v1' (v2 only)");
+	bad_exact("service add ldap tcp 127.0.0.1:389 proxy V2",
+		  "service add: unknown PROXY protocol version 'V2' (v2 only)");
+	bad_exact("service add ldap tcp 127.0.0.1:389 proxy",
+		  "service add: missing version after 'proxy' (v2)");
+	bad_exact("service add ldap tcp 127.0.0.1:389 proxy v2 proxy v2",
+		  "service add: duplicate 'proxy'");
+	bad_exact("service add dns udp 127.0.0.1:53 proxy v2",
+		  "service add: 'proxy' is for tcp only (the PROXY protocol header goes before the bytes of a TCP connection)");
+	bad_exact("map add tcp 3890 peer p service s proxy v2",
+		  "map add: unexpected word 'proxy'");
+}
+
 static void test_err_carrier_proto(void **state)
 {
 	(void)state;
@@ -1056,6 +1081,7 @@ int main(void)
 		cmocka_unit_test(test_err_duplicate),
 		cmocka_unit_test(test_err_argv_only),
 		cmocka_unit_test(test_err_buffer),
+		cmocka_unit_test(test_proxy),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_format_canonical),
 		cmocka_unit_test(test_format_roundtrip),

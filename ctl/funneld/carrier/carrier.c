@@ -309,6 +309,23 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 	return car_queue(cs->car, out, outlen, CAR_CLASS_TCP);
 }
 
+/* A UDP stream of the userspace path tells a new flow's origin (ORIGIN). */
+void car_upath_origin(void *arg, uint32_t flow, const uint8_t *enc,
+		      size_t len)
+{
+	struct cstream *cs = arg;
+	struct ctrl_msg m = { .type = CTRL_ORIGIN, .stream = cs->id,
+			      .flow = flow };
+
+	if (len > sizeof(m.origin))
+		return;
+	m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
+		    CTRL_BIT(CTRL_A_ORIGIN);
+	memcpy(m.origin, enc, len);
+	m.origin_len = (uint8_t)len;
+	carrier_send_ctrl(cs->car, &m);
+}
+
 /* A TCP stream's flow grants the peer more credit (WINDOW, stream 0). */
 void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes)
 {
@@ -658,15 +675,25 @@ struct carrier *carrier_new_out(struct daemon *d, struct peer *p)
 	return c;
 }
 
+uint32_t car_features(const struct carrier *c)
+{
+	uint32_t f = c->d->plaintext ? CTRL_FEAT_PLAINTEXT : CTRL_FEAT_GSS;
+
+	if (c->kernel)
+		f |= CTRL_FEAT_KERNEL;
+	f |= CTRL_FEAT_WINDOW;
+	/* FUNNELD_NO_ORIGIN=1: as a funneld before flow origins (tests) */
+	if (!getenv("FUNNELD_NO_ORIGIN"))
+		f |= CTRL_FEAT_ORIGIN;
+	return f;
+}
+
 void carrier_hello(struct carrier *c)
 {
 	struct ctrl_msg m = { .type = CTRL_HELLO };
 
 	m.present = CTRL_BIT(CTRL_A_FEATURES) | CTRL_BIT(CTRL_A_NODE);
-	m.features = c->d->plaintext ? CTRL_FEAT_PLAINTEXT : CTRL_FEAT_GSS;
-	if (c->kernel)
-		m.features |= CTRL_FEAT_KERNEL;
-	m.features |= CTRL_FEAT_WINDOW;
+	m.features = car_features(c);
 	snprintf(m.node, sizeof(m.node), "%s", c->d->node);
 	c->state = CAR_HELLO;
 	carrier_send_ctrl(c, &m);

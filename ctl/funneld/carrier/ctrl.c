@@ -460,6 +460,15 @@ void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 			tpath_flow_credit(cs->tp, m.flow, m.credit);
 		break;
 	}
+	case CTRL_ORIGIN: {
+		struct cstream *cs = cs_find(c, m.stream);
+
+		/* a UDP stream of the userspace path; else nothing to do */
+		if (cs && cs->up)
+			upath_flow_origin(cs->up, m.flow, m.origin,
+					  m.origin_len);
+		break;
+	}
 	case CTRL_PING:
 		m.type = CTRL_PONG;
 		carrier_send_ctrl(c, &m);

@@ -127,6 +127,7 @@ struct carrier {
 	char local_text[64], remote_text[64];
 	char peer_node[CTRL_TEXT_MAX + 1];
 	uint32_t peer_features;
+	bool no_origin_logged;		/* proxy v2 without FEAT_ORIGIN */
 	struct csec_car *gss;		/* the carrier's context (csec.c) */
 	struct resolve *resolving;	/* outgoing: the peer's HOST */
 	struct resolve_addrs addrs;	/* outgoing: tried in turn */
@@ -246,6 +247,10 @@ uint64_t car_jittered(uint32_t step);
 int car_upath_send(void *arg, const uint8_t *frame, size_t len);
 int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
 void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes);
+void car_upath_origin(void *arg, uint32_t flow, const uint8_t *enc,
+		      size_t len);
+/* The feature bits this end announces in its HELLO (CTRL_FEAT_*). */
+uint32_t car_features(const struct carrier *c);
 /* a control message about one stream (OPEN_OK, REFUSED, CLOSE...) */
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
 			 uint16_t reason, const char *text);

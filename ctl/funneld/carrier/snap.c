@@ -23,7 +23,8 @@ struct flow_fill {
 
 static void add_flow(struct flow_fill *ff, uint32_t id,
 		     const struct sockaddr_storage *local,
-		     const struct sockaddr_storage *remote, uint32_t idle,
+		     const struct sockaddr_storage *remote,
+		     const struct sockaddr_storage *origin, uint32_t idle,
 		     const struct fstats *st)
 {
 	struct snap_stream *ss = ff->ss;
@@ -45,16 +46,20 @@ static void add_flow(struct flow_fill *ff, uint32_t id,
 	addr_format(remote, f->remote, sizeof(f->remote));
 	f->idle_ms = idle;
 	f->st = *st;
+	if (origin && origin->ss_family)
+		addr_format(origin, f->origin, sizeof(f->origin));
 }
 
 static void kflow_cb(const struct kpath_flow *kf, void *arg)
 {
-	add_flow(arg, kf->id, &kf->local, &kf->remote, kf->idle_ms, &kf->st);
+	add_flow(arg, kf->id, &kf->local, &kf->remote, NULL, kf->idle_ms,
+		 &kf->st);
 }
 
 static int uflow_cb(const struct upath_flow_info *fi, void *arg)
 {
-	add_flow(arg, fi->id, &fi->local, &fi->remote, fi->idle_ms, &fi->st);
+	add_flow(arg, fi->id, &fi->local, &fi->remote, &fi->origin,
+		 fi->idle_ms, &fi->st);
 	return 0;
 }
 

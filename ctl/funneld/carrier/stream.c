@@ -132,7 +132,20 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 			.srtt_us = c->srtt_us,
 			.resv = &c->tcp_resv,
 			.buf = &c->tcp_buf,
+			/* in use when both HELLOs have it */
+			.origin = !!(c->peer_features & car_features(c) &
+				     CTRL_FEAT_ORIGIN),
 		};
+		const struct service *svc = listen ? NULL :
+			config_service(c->d, cs->service);
+
+		/* a service with proxy v2: the origin, or LOCAL without */
+		tcfg.proxy = svc && svc->s.proxy;
+		if (tcfg.proxy && !tcfg.origin && !c->no_origin_logged) {
+			c->no_origin_logged = true;
+			log_warn("%s: the peer sends no flow origins (no FEAT_ORIGIN): service %s gets PROXY v2 LOCAL headers, without the client's address",
+				 carrier_name(c), cs->service);
+		}
 
 		if (c->kernel) {
 			if (kpath_stream_new(&c->d->kp, c->kid, cs->id,
@@ -151,6 +164,9 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		struct upath_stream_cfg cfg = {
 			.id = cs->id, .kind = kind, .unordered = cs->unordered,
 			.addr = *ss, .addrlen = len, .budget = &c->flows,
+			/* flow origins in use: both HELLOs have them */
+			.origin = c->peer_features & car_features(c) &
+				  CTRL_FEAT_ORIGIN ? car_upath_origin : NULL,
 		};
 
 		if (c->kernel) {

@@ -30,6 +30,10 @@ struct upath_flow_info {
 	uint32_t id;
 	struct sockaddr_storage local;	/* listen: our socket; connect: ours */
 	struct sockaddr_storage remote;	/* listen: the client; connect: target */
+	/* connect: the client the peer accepted the flow from
+	 * (FEAT_ORIGIN); family 0: not known
+	 */
+	struct sockaddr_storage origin;
 	uint32_t idle_ms;		/* since the flow's last frame */
 	struct fstats st;		/* rx/tx frames and bytes */
 };

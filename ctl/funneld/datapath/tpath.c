@@ -8,15 +8,22 @@
  * sockets, the queues, the frames that wait for room on the carrier.
  *
  * tcp-listen (client side): a listening socket; each accepted connection
- * is a flow with the next flow id.  The flow is opened at once with an
- * empty DATA frame, so that the server side connects to the target even
- * when the target speaks first; the connection's bytes follow in DATA
- * frames, FUNNEL_MAX_SEALED_PAYLOAD bytes at most each (so that each
- * can be sealed).
+ * is a flow with the next flow id.  The flow is opened at once with a
+ * DATA frame, so that the server side connects to the target even
+ * when the target speaks first: empty, or with FEAT_ORIGIN in use
+ * (cfg->origin) the flow's origin (common/origin.h: the client's address
+ * and the one it connected to; wire-format.md 6.1).  The connection's
+ * bytes follow in DATA frames, FUNNEL_MAX_SEALED_PAYLOAD bytes at most
+ * each (so that each can be sealed).
  *
  * tcp-connect (server side): a DATA frame with a new flow id opens a
- * non-blocking connection to the target; its payload waits in the flow's
- * queue until the connection is up.  A flow id the peer has already used
+ * non-blocking connection to the target.  With FEAT_ORIGIN its body is
+ * the origin, kept with the flow (and refused with a reset, counted
+ * rx-drop-malformed, when malformed); without, it is payload that waits
+ * in the flow's queue until the connection is up.  With cfg->proxy, a
+ * PROXY protocol v2 header goes to the target first, written as soon as
+ * the connection is made (a fresh socket takes its 52 bytes at most at
+ * once; one that does not is reset).  A flow id the peer has already used
  * (older than the newest one seen) is never a new flow: that is a flow
  * ended here whose frames are still coming, dropped as rx-drop-no-flow
  * rather than sent to a new connection from the middle of a stream.
@@ -84,6 +91,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/origin.h"
 #include "funneld/datapath/dpstream.h"
 #include "funneld/datapath/membudget.h"
 #include "funneld/datapath/tpath.h"
@@ -131,6 +139,7 @@ struct tpath_flow {
 	struct tpath_flow *paused_next, **paused_pprev;
 	uint32_t events;		/* watched in the loop now */
 	union dp_sa local, remote;
+	struct origin origin;		/* tcp-connect: family 0: none */
 
 	/* bytes from the carrier for the socket */
 	struct tpath_chunk *q_head, *q_tail;
@@ -189,6 +198,8 @@ struct tpath_stream {
 	void *grant_arg;
 	struct membudget *resv;		/* the flows' windows */
 	struct membudget *buf;		/* the bytes in the flows' queues */
+	bool origin;			/* flows open with their origin */
+	bool proxy;			/* tcp-connect: PROXY v2 header */
 };
 
 static struct tpath_stream *tstream(const struct dp_stream *d)
@@ -828,6 +839,28 @@ static bool flow_flush(struct tpath_stream *s, struct tpath_flow *flow)
 	return flow_settle(s, flow);
 }
 
+/*
+ * tcp-connect with cfg->proxy: the PROXY v2 header, the first bytes of
+ * the connection just made, before anything queued.  A fresh socket's
+ * send buffer takes its few bytes at once.  0, or -1: reset the flow.
+ */
+static int flow_proxy_hdr(const struct tpath_stream *s,
+			  const struct tpath_flow *flow)
+{
+	uint8_t hdr[PROXY_V2_HDR_MAX];
+	size_t len;
+	ssize_t n;
+
+	if (!s->proxy)
+		return 0;
+	len = proxy_v2_header(flow->origin.family ? &flow->origin : NULL,
+			      hdr);
+	do {
+		n = send(flow->dp.fd, hdr, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
 /* tcp-connect: the connection to the target is made, or failed. */
 static void flow_connected(struct tpath_stream *s, struct tpath_flow *flow)
 {
@@ -840,6 +873,10 @@ static void flow_connected(struct tpath_stream *s, struct tpath_flow *flow)
 	}
 	flow->connecting = false;
 	dp_sa_local(flow->dp.fd, &flow->local);
+	if (flow_proxy_hdr(s, flow)) {
+		flow_reset(s, flow, true);
+		return;
+	}
 	flow_flush(s, flow);
 }
 
@@ -954,7 +991,8 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 /* Accept one connection; false when there is no more to accept now. */
 static bool listen_accept(struct tpath_stream *s)
 {
-	uint8_t hdr[FUNNEL_HDR_LEN];
+	uint8_t hdr[FUNNEL_HDR_LEN + ORIGIN_LEN_MAX];
+	size_t hlen = FUNNEL_HDR_LEN;
 	union dp_sa peer;
 	socklen_t len = sizeof(peer);
 	struct tpath_flow *flow;
@@ -991,9 +1029,18 @@ static bool listen_accept(struct tpath_stream *s)
 		return true;
 	}
 	sock_nodelay(fd);
-	/* an empty DATA frame: the server side connects now */
+	/* the opening DATA frame, empty or with the origin: the server
+	 * side connects now
+	 */
 	dp_hdr(&s->dp, hdr, FUNNEL_T_DATA, flow->dp.node.id);
-	flow_data_send(s, flow, hdr, sizeof(hdr), &freed);
+	if (s->origin) {
+		int n = origin_encode(&flow->remote.sa, &flow->local.sa,
+				      hdr + FUNNEL_HDR_LEN);
+
+		if (n > 0)
+			hlen += (size_t)n;
+	}
+	flow_data_send(s, flow, hdr, hlen, &freed);
 	return !s->dp.dead;
 }
 
@@ -1050,6 +1097,11 @@ static int flow_connect(struct tpath_stream *s, struct tpath_flow *flow)
 		flow->connecting = true;
 	}
 	flow->dp.fd = fd;
+	if (!flow->connecting && flow_proxy_hdr(s, flow)) {
+		close(fd);
+		flow->dp.fd = -1;
+		return -1;
+	}
 	if (flow_watch(s, flow)) {
 		close(fd);
 		flow->dp.fd = -1;
@@ -1095,7 +1147,8 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
  * payload dropped (rx-drop-queue); the flow ends at once with FLOW_END.
  */
 static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
-					   uint32_t id)
+					   uint32_t id,
+					   const struct origin *origin)
 {
 	struct tpath_flow *flow;
 
@@ -1113,6 +1166,8 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	flow->dp.node.id = id;
 	flow->credit = TPATH_WINDOW_INIT;
 	flow->remote = s->dp.addr;
+	if (origin)
+		flow->origin = *origin;
 	if (!flow_reserve(s, flow)) {
 		free(flow);
 		flow_refuse(s, id);
@@ -1234,11 +1289,26 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		goto out;
 	}
 	if (!flow) {
+		struct origin o;
+
 		s->last_id = f->flow;
 		s->seen_id = true;
-		flow = connect_flow_new(s, f->flow);
+		if (s->origin) {
+			/* the opening frame: the origin, nothing to write */
+			if (origin_parse(f->body, f->body_len, &o, NULL)) {
+				dp_count(&s->dp,
+					 FUNNEL_A_STATS_RX_DROP_MALFORMED);
+				flow_refuse(s, f->flow);
+				goto out;
+			}
+		}
+		flow = connect_flow_new(s, f->flow, s->origin ? &o : NULL);
 		if (!flow)
 			goto out;
+		if (s->origin) {
+			dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
+			goto out;
+		}
 	}
 	/* after its FLOW_END, or reset here: nowhere to write it */
 	if (flow->closed || flow->peer_end) {
@@ -1296,6 +1366,7 @@ static void flow_addrs(const struct dp_stream *s, const struct dp_flow *f,
 	(void)s;
 	dp_sa_report(&fi->local, &flow->local);
 	dp_sa_report(&fi->remote, &flow->remote);
+	origin_sockaddr(&flow->origin, 0, &fi->origin);
 }
 
 static void op_flow_free(struct dp_stream *s, struct dp_flow *flow)
@@ -1370,6 +1441,8 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	}
 	s->resv = cfg->resv;
 	s->buf = cfg->buf;
+	s->origin = cfg->origin;
+	s->proxy = !listen && cfg->proxy;
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))

@@ -64,6 +64,18 @@ struct tpath_stream_cfg {
 	 * resv, the bytes queued for their sockets counted in buf.
 	 */
 	struct membudget *resv, *buf;
+	/*
+	 * Flow origins (FEAT_ORIGIN in both HELLOs): the opening DATA
+	 * frame of a flow carries its origin (common/origin.h,
+	 * wire-format.md 6.1) instead of being empty.
+	 */
+	bool origin;
+	/*
+	 * CONNECT: write a PROXY protocol v2 header to each connection to
+	 * the target before its bytes (the flow's origin, or LOCAL when
+	 * the peer sends none).
+	 */
+	bool proxy;
 };
 
 /* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */

@@ -15,6 +15,12 @@
  * makes that socket in a work item and holds datagrams meanwhile; here
  * it is made at once, so nothing is ever held.
  *
+ * Flow origins (FEAT_ORIGIN, control-protocol.md section 8): udp-listen
+ * hands each new flow's origin (the client, the address it sent to) to
+ * cfg->origin, which sends it in an ORIGIN message on stream 0;
+ * udp-connect keeps what upath_flow_origin() gives it with the flow,
+ * also when it comes first (then it waits in pend, at most flow-max).
+ *
  * The stream/flow lifecycle shared with the TCP path is dpstream.c's:
  * flows by flow id, idle expiry, the carrier's send function, and the
  * rule that a stream freed from inside one of its own callbacks is only
@@ -30,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/origin.h"
 #include "funneld/datapath/dpstream.h"
 #include "funneld/datapath/upath.h"
 
@@ -57,13 +64,62 @@ struct upath_flow {
 		struct in_addr v4;
 		struct in6_addr v6;
 	} local;
+	/* udp-connect: the client at the peer's map (ORIGIN); family 0 */
+	struct origin origin;
+};
+
+/* udp-connect: an ORIGIN that came before its flow */
+struct upath_pend {
+	struct flowtab_node node;	/* by flow id, in pend */
+	struct upath_pend *next, *prev;	/* oldest first */
+	struct origin origin;
 };
 
 struct upath_stream {
 	struct dp_stream dp;		/* dp.fd: udp-listen's socket */
 	int kind;
 	struct upath_flow **by_addr;	/* udp-listen, as many buckets */
+	/* udp-listen: tells the peer a new flow's origin, or NULL */
+	void (*origin)(void *arg, uint32_t flow, const uint8_t *enc,
+		       size_t len);
+	/* udp-connect: origins waiting for their flow, at most flow_max */
+	struct flowtab pend;		/* buckets NULL until the first */
+	struct upath_pend *pend_old, *pend_new;
 };
+
+static struct upath_pend *upend(struct flowtab_node *n)
+{
+	return n ? flowtab_entry(n, struct upath_pend, node) : NULL;
+}
+
+static void pend_del(struct upath_stream *s, struct upath_pend *p)
+{
+	flowtab_remove(&s->pend, &p->node);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->pend_old = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		s->pend_new = p->prev;
+	free(p);
+}
+
+/* The origin waiting for flow id, taken into *o: false if none. */
+static bool pend_take(struct upath_stream *s, uint32_t id, struct origin *o)
+{
+	struct upath_pend *p;
+
+	if (!s->pend.buckets)
+		return false;
+	p = upend(flowtab_lookup(&s->pend, id));
+	if (!p)
+		return false;
+	*o = p->origin;
+	pend_del(s, p);
+	return true;
+}
 
 static struct upath_stream *ustream(const struct dp_stream *d)
 {
@@ -332,6 +388,21 @@ static struct upath_flow *flow_alloc(struct upath_stream *s, uint64_t now,
 	return flow;
 }
 
+/* udp-listen: the address the client sent to, at the listening port. */
+static void listen_local(const struct dp_stream *d,
+			 const struct upath_flow *flow, union dp_sa *local)
+{
+	*local = d->addr;
+	if (flow->local_family == AF_INET) {
+		memset(local, 0, sizeof(*local));
+		local->in.sin_family = AF_INET;
+		local->in.sin_addr = flow->local.v4;
+		local->in.sin_port = d->addr.in.sin_port;
+	} else if (flow->local_family == AF_INET6) {
+		local->in6.sin6_addr = flow->local.v6;
+	}
+}
+
 /*
  * A flow for a new client, within flow-max.  Its id is the next free one
  * (flowtab_alloc_id()); flows.count < flow_max <= 2^32 - 1 guarantees
@@ -352,6 +423,17 @@ static struct upath_flow *listen_flow_new(struct upath_stream *s,
 	flow->dp.node.id = flowtab_alloc_id(&s->dp.flows);
 	flow_link(s, flow);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
+	if (s->origin) {
+		uint8_t enc[ORIGIN_LEN_MAX];
+		union dp_sa local;
+		int n;
+
+		listen_local(&s->dp, flow, &local);
+		n = origin_encode(&flow->peer.sa, &local.sa, enc);
+		if (n > 0)
+			s->origin(s->dp.send_arg, flow->dp.node.id, enc,
+				  (size_t)n);
+	}
 	return flow;
 }
 
@@ -521,6 +603,7 @@ static struct upath_flow *connect_flow_new(struct upath_stream *s,
 	if (!flow)
 		return NULL;
 	flow->dp.node.id = id;
+	pend_take(s, id, &flow->origin);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
 	if (flow_open(&s->dp, &flow->dp)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
@@ -599,6 +682,44 @@ void upath_stream_input(struct upath_stream *s, const struct funnel_frame *f)
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 }
 
+void upath_flow_origin(struct upath_stream *s, uint32_t id,
+		       const uint8_t *enc, size_t len)
+{
+	struct upath_flow *flow;
+	struct upath_pend *p;
+	struct origin o;
+
+	if (s->kind != FUNNEL_STREAM_UDP_CONNECT || s->dp.dead ||
+	    origin_parse(enc, len, &o, NULL))
+		return;
+	flow = uflow(dp_flow_lookup(&s->dp, id));
+	if (flow) {
+		flow->origin = o;
+		return;
+	}
+	if (!s->pend.buckets && flowtab_init(&s->pend, s->dp.flow_max))
+		return;
+	p = upend(flowtab_lookup(&s->pend, id));
+	if (p) {
+		p->origin = o;
+		return;
+	}
+	if (s->pend.count >= s->dp.flow_max)
+		pend_del(s, s->pend_old);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->node.id = id;
+	p->origin = o;
+	p->prev = s->pend_new;
+	if (s->pend_new)
+		s->pend_new->next = p;
+	else
+		s->pend_old = p;
+	s->pend_new = p;
+	flowtab_insert(&s->pend, &p->node);
+}
+
 /* ---- streams ---- */
 
 /* What flow-get reports of a flow (funnel_nl_fill_flow()). */
@@ -614,19 +735,12 @@ static void flow_addrs(const struct dp_stream *d, const struct dp_flow *f,
 		dp_sa_local(f->fd, &local);
 		dp_sa_report(&fi->local, &local);
 		dp_sa_report(&fi->remote, &d->addr);
+		origin_sockaddr(&flow->origin, 0, &fi->origin);
 		return;
 	}
 
 	/* the address the client sent to, at the listening port */
-	local = d->addr;
-	if (flow->local_family == AF_INET) {
-		memset(&local, 0, sizeof(local));
-		local.in.sin_family = AF_INET;
-		local.in.sin_addr = flow->local.v4;
-		local.in.sin_port = d->addr.in.sin_port;
-	} else if (flow->local_family == AF_INET6) {
-		local.in6.sin6_addr = flow->local.v6;
-	}
+	listen_local(d, flow, &local);
 	dp_sa_report(&fi->local, &local);
 	dp_sa_report(&fi->remote, &flow->peer);
 }
@@ -635,6 +749,9 @@ static void stream_destroy(struct dp_stream *d)
 {
 	struct upath_stream *s = ustream(d);
 
+	while (s->pend_old)
+		pend_del(s, s->pend_old);
+	flowtab_fini(&s->pend);
 	dp_stream_fini(d);
 	free(s->by_addr);
 	dp_shared_put(&upath_rx);
@@ -681,6 +798,7 @@ struct upath_stream *upath_stream_new(struct loop *l,
 		return NULL;
 	}
 	s->kind = cfg->kind;
+	s->origin = listen ? cfg->origin : NULL;
 	if (dp_stream_init(&s->dp, &upath_ops, l, &dc, send, send_arg, err,
 			   errlen))
 		goto err;

@@ -38,6 +38,13 @@ struct upath_stream_cfg {
 	uint32_t idle_ms;		/* flow idle timeout; 0: default */
 	uint32_t flow_max;		/* flows at most; 0: default */
 	struct flowbudget *budget;	/* shared flow limit, or NULL */
+	/*
+	 * UDP_LISTEN with flow origins (FEAT_ORIGIN in both HELLOs): called
+	 * with send_arg for each new flow, with its origin (common/origin.h
+	 * encoding, len bytes) to send in an ORIGIN message; NULL: none.
+	 */
+	void (*origin)(void *arg, uint32_t flow, const uint8_t *enc,
+		       size_t len);
 };
 
 /*
@@ -59,6 +66,15 @@ void upath_stream_free(struct upath_stream *s);
  * this stream's id, the frame passed funnel_frame_parse()).  Counts it.
  */
 void upath_stream_input(struct upath_stream *s, const struct funnel_frame *f);
+
+/*
+ * UDP_CONNECT: the peer's ORIGIN for flow id (enc: len bytes, already
+ * checked by the control protocol's codec): kept with the flow, or until
+ * the flow is created (at most flow-max of them, the oldest dropped
+ * first).  Nothing for a UDP_LISTEN stream.
+ */
+void upath_flow_origin(struct upath_stream *s, uint32_t id,
+		       const uint8_t *enc, size_t len);
 
 /* The stream's counters (the FUNNEL_A_STATS_* of stream-get). */
 void upath_stream_stats(const struct upath_stream *s, struct fstats *out);

@@ -279,6 +279,7 @@ static const struct jfield flow_fields[] = {
 	F("remote", SHOW, struct snap_flow, remote),
 	F("idle_ms", SHOW, struct snap_flow, idle_ms),
 	F("stats", SHOW, struct snap_flow, st),
+	F("origin", SHOW, struct snap_flow, origin),
 };
 static const struct jobject flow_obj = OBJECT(struct snap_flow, flow_fields);
 
@@ -345,6 +346,7 @@ static const struct jfield service_fields[] = {
 	F("allow", SHOW, struct snap_service, allow),
 	F("opens", SHOW, struct snap_service, opens),
 	F("refusals", SHOW, struct snap_service, refusals),
+	F("proxy", SHOW, struct snap_service, proxy),
 };
 static const struct jobject service_obj =
 	OBJECT(struct snap_service, service_fields);

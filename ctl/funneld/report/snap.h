@@ -37,6 +37,10 @@ struct snap_flow {
 	char remote[SNAP_ADDR_MAX];
 	uint32_t idle_ms;
 	struct fstats st;
+	/* service side: the client the peer's funneld accepted the flow
+	 * from (its origin), "" if not known
+	 */
+	char origin[SNAP_ADDR_MAX];
 };
 
 /* A stream of a carrier: one map (outgoing carrier) or one service use. */
@@ -109,6 +113,7 @@ struct snap_service {
 	char allow[SNAP_TEXT_MAX];	/* "alice@R,bob@R", "" if none */
 	uint64_t opens;			/* streams opened for it */
 	uint64_t refusals;		/* opens refused */
+	const char *proxy;		/* "v2": PROXY protocol; NULL: none */
 };
 
 struct snap_map {

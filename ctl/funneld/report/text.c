@@ -241,9 +241,10 @@ static void service_row(const struct snapshot *s, size_t i, cells_t cells)
 	cell(cells[0], v->name);
 	cell(cells[1], v->proto);
 	cell(cells[2], v->target);
-	cell(cells[3], v->allow);
-	cell_u64(cells[4], v->opens);
-	cell_u64(cells[5], v->refusals);
+	cell(cells[3], v->proxy);
+	cell(cells[4], v->allow);
+	cell_u64(cells[5], v->opens);
+	cell_u64(cells[6], v->refusals);
 }
 
 static void map_row(const struct snapshot *s, size_t i, cells_t cells)
@@ -325,6 +326,10 @@ static void show_flow(FILE *f, const struct snap_flow *fl)
 	put_text(f, fl->local);
 	fputs(" -> ", f);
 	put_text(f, fl->remote);
+	if (fl->origin[0]) {
+		fputs(" from ", f);
+		put_text(f, fl->origin);
+	}
 	fprintf(f, ": idle %s, rx %" PRIu64 " frames %" PRIu64
 		" bytes, tx %" PRIu64 " frames %" PRIu64 " bytes\n",
 		fmt_duration(idle, sizeof(idle), fl->idle_ms),
@@ -444,8 +449,8 @@ void show_text(FILE *f, const struct snapshot *s)
 	};
 	const struct table services = {
 		.title = "services",
-		.head = { "NAME", "PROTO", "TARGET", "ALLOW", "OPENS",
-			  "REFUSALS" },
+		.head = { "NAME", "PROTO", "TARGET", "PROXY", "ALLOW",
+			  "OPENS", "REFUSALS" },
 		.nrows = s->n_services,
 		.row = service_row,
 	};
