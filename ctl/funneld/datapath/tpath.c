@@ -1115,7 +1115,8 @@ static int flow_connect(struct tpath_stream *s, struct tpath_flow *flow)
  * FLOW_END with R for a flow id of the peer that is refused: its client
  * gets a reset, as from a server that refused it.  When it cannot go
  * now, a flow with nothing but that FLOW_END waits for it, outside the
- * hash table and flow-max.
+ * hash table and flow-max; past TPATH_REFUSE_MAX of them (or out of
+ * memory) the FLOW_END is dropped and counted (tx-drop-queue).
  */
 static void flow_refuse(struct tpath_stream *s, uint32_t id)
 {
@@ -1123,12 +1124,14 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 
 	if (!s->pend_head && !dp_send_reset(&s->dp, id))
 		return;
-	if (s->dp.dead || s->refusing >= TPATH_REFUSE_MAX)
+	if (s->dp.dead)
 		return;
-	flow = calloc(1, sizeof(*flow));
+	flow = s->refusing < TPATH_REFUSE_MAX ? calloc(1, sizeof(*flow)) : NULL;
 	/* without it, the client side ends the flow when its client does */
-	if (!flow)
+	if (!flow) {
+		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
+	}
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.node.id = id;
 	flow->eof = true;
