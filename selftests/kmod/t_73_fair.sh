@@ -20,6 +20,7 @@ while IFS= read -r line; do
 	esac
 done
 ip netns del t73
+echo "#   cap checks: ${SECONDS} s"
 
 sites_up || not_ok "fair: two netns joined by veth"
 # a 20 Mbit/s link each way, packets of one MTU (netem's 100 packets are
@@ -41,6 +42,7 @@ for i in $(seq 100); do
 	[ "$i" = 100 ] && not_ok "fair: carrier and maps open (20 s)"
 	sleep 0.2
 done
+echo "#   carrier and maps open: ${SECONDS} s"
 
 # the datagram waits behind at most: one frame of the download in
 # funnel.ko's queues (64 KiB), TCP's unsent bytes (TCP_NOTSENT_LOWAT 256
@@ -59,6 +61,7 @@ echo "#   $rr"
 check "fair: UDP request/response under a TCP download: p99 ${p99:-?} us < $bound_us us, none lost" \
 	test "${p99:-999999999}" -lt $bound_us -a -n "$(echo "$rr" | grep ' lost 0 ')"
 wait $rd
+echo "#   download done: ${SECONDS} s"
 check "fair: the download arrived intact ($(cat "$W/read.out"))" grep -q "^eof got $bytes intact yes" "$W/read.out"
 check "fair: no frame dropped from funnel.ko's queues" test \
 	"$(ip netns exec fs funnelctl -s "$W/s.sock" --json show 2>/dev/null |

@@ -124,7 +124,11 @@ def main():
     say(more == 2, "after POLLOUT, %d of the largest frames taken at once"
         % more)
 
-    time.sleep(2)
+    # every frame sent, with its 2-byte prefix: 3 s at most
+    total = (seq - more) * (size + 2) + more * (FRAME_MAX + 2) + 102
+    end = time.monotonic() + 3
+    while len(got) < total and time.monotonic() < end:
+        time.sleep(0.05)
     stop.set()
     th.join()
     # walk the byte stream: DATA frames 1..seq in order, one CTRL
