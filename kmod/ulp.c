@@ -548,8 +548,9 @@ static void funnel_tx_fail(struct funnel_sock *fs)
  * frames.  A turn adds FUNNEL_TX_QUANTUM to the queue's deficit and lasts
  * while it is positive; a frame takes its length off, so a queue of
  * large frames pays for them with turns it skips later.  A queue that
- * runs empty loses what it had.  Only the socket's owner dequeues (others
- * only add), so the loop ends: each round adds a quantum to one side.
+ * runs empty loses what it had.  Only the pusher dequeues (others
+ * only add; the socket is locked), so the loop ends: each round adds a
+ * quantum to one side.
  */
 static struct sk_buff *funnel_tx_next_data(struct funnel_sock *fs)
 {
