@@ -53,16 +53,23 @@ struct funnel_sock {
 	atomic_t rx_queued;			/* truesize of rxq */
 	bool rx_pressure;			/* memory limits refused one */
 
-	/* frames to send, in order; tx_partial is the one frame on the
-	 * wire right now, resumed at tx_off when TCP has room again
+	/* frames to send, in order within each queue; tx_partial is the
+	 * one frame on the wire right now, resumed at tx_off when TCP has
+	 * room again (ulp.c: which queue goes when)
 	 */
-	struct sk_buff_head txq;
+	struct sk_buff_head txq;		/* the kernel's data frames */
 	struct sk_buff_head txq_ctrl;		/* CTRL frames: sent first */
+	struct sk_buff_head txq_user;		/* userspace's other frames */
 	struct sk_buff *tx_partial;
 	int tx_off;
-	bool tx_partial_ctrl;			/* tx_partial is from txq_ctrl */
+	u8 tx_partial_q;			/* enum funnel_txq of tx_partial */
+	bool tx_turn_user;			/* txq_user's turn (else txq's) */
+	int tx_deficit[2];			/* bytes of a turn: txq, txq_user */
+	bool tx_user_wait;			/* a writer found txq_user full */
+	bool tx_ctrl_wait;			/* one found txq_ctrl full */
 	atomic_t tx_queued;			/* truesize of txq */
 	atomic_t tx_ctrl_queued;		/* truesize of txq_ctrl */
+	atomic_t tx_user_queued;		/* truesize of txq_user */
 	struct work_struct tx_work;
 	bool closing;
 	bool tx_broken;				/* a frame was cut: no more */

@@ -934,6 +934,7 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	skb_queue_head_init(&fs->rxq);
 	skb_queue_head_init(&fs->txq);
 	skb_queue_head_init(&fs->txq_ctrl);
+	skb_queue_head_init(&fs->txq_user);	/* unused: funnel_tx_purge() */
 	INIT_WORK(&fs->rx_work, funnel_sctp_rx_work);
 	INIT_WORK(&fs->tx_work, funnel_sctp_tx_work);
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);

@@ -405,25 +405,55 @@ static void funnel_tx_wake(struct sock *sk)
 }
 
 /*
- * Two queues feed the one byte stream: CTRL frames from userspace and
- * the kernel's FLOW_END frames (txq_ctrl), and every other frame (txq:
- * the kernel's data frames and userspace's frames of user streams).  At
+ * Three queues feed the one byte stream: CTRL frames from userspace and
+ * the kernel's FLOW_END frames (txq_ctrl), the kernel's data frames
+ * (txq: datagrams of the streams it forwards itself), and userspace's
+ * other frames (txq_user: funneld's user streams, TCP services).  At
  * each frame boundary a queued control frame goes first, so keepalives,
  * rekeys, stream set-up and the end of flows never wait behind a flood
- * of data; within each queue frames keep their order.
+ * of data.  txq and txq_user take turns (deficit round robin, by bytes,
+ * FUNNEL_TX_QUANTUM a turn) while both have frames, so a datagram waits
+ * behind at most about one frame of a bulk TCP stream in our queues, and
+ * neither starves the other; within each queue frames keep their order.
+ *
  * txq holds up to sk_sndbuf bytes (truesize), and at least
  * FUNNEL_TX_DATA_MIN so that a few of the largest frames fit whatever
  * TCP's autotuning says; txq_ctrl up to its own FUNNEL_TX_CTRL_MAX, so
- * data never takes the room of control frames.
+ * data never takes the room of control frames; txq_user up to
+ * FUNNEL_TX_USER_MAX: the backlog of funneld's TCP streams stays in
+ * funneld's queue, where its streams take turns, not in ours.  A writer
+ * that finds txq_user (or txq_ctrl) full waits, or gets -EAGAIN, and
+ * poll() reports EPOLLOUT only once that queue is down to its resume
+ * mark (FUNNEL_TX_USER_RESUME), woken from the transmit path; TCP's own
+ * room does not make the socket writable: frames go to our queues.
  */
 #define FUNNEL_TX_CTRL_MAX	(256 * 1024)
+#define FUNNEL_TX_CTRL_RESUME	(128 * 1024)
 #define FUNNEL_TX_DATA_MIN	(256 * 1024)
+#define FUNNEL_TX_USER_MAX	(192 * 1024)
+#define FUNNEL_TX_USER_RESUME	(56 * 1024)
+#define FUNNEL_TX_QUANTUM	(16 * 1024)
+
+/* truesize of the largest frame from userspace: its head, and a body in
+ * chunks of PAGE_ALLOC_COSTLY_ORDER pages (funnel_frame_from_user())
+ */
+#define FUNNEL_TX_USER_FRAME_MAX \
+	(SKB_TRUESIZE(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN) + \
+	 ALIGN(FUNNEL_MAX_FRAME, PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER))
+static_assert(FUNNEL_TX_USER_MAX - FUNNEL_TX_USER_RESUME >=
+	      2 * FUNNEL_TX_USER_FRAME_MAX);
 
 /* TCP_NOTSENT_LOWAT of a carrier: bytes written to TCP but not yet sent
- * that a CTRL frame may find ahead of it.  Enough to keep a fast path
- * busy between two write_space rounds.
+ * that a frame (a CTRL frame, a datagram) may find ahead of it.  Enough
+ * to keep a fast path busy between two write_space rounds.
  */
 #define FUNNEL_NOTSENT_LOWAT	(256 * 1024)
+
+enum funnel_txq {
+	FUNNEL_TXQ_DATA,
+	FUNNEL_TXQ_USER,
+	FUNNEL_TXQ_CTRL,
+};
 
 static bool funnel_frame_is_ctrl(const struct sk_buff *skb)
 {
@@ -438,18 +468,54 @@ atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl)
 	return ctrl ? &fs->tx_ctrl_queued : &fs->tx_queued;
 }
 
+static atomic_t *funnel_txq_count(struct funnel_sock *fs, enum funnel_txq q)
+{
+	switch (q) {
+	case FUNNEL_TXQ_USER:
+		return &fs->tx_user_queued;
+	case FUNNEL_TXQ_CTRL:
+		return &fs->tx_ctrl_queued;
+	default:
+		return &fs->tx_queued;
+	}
+}
+
+static struct sk_buff_head *funnel_txq(struct funnel_sock *fs,
+				       enum funnel_txq q)
+{
+	switch (q) {
+	case FUNNEL_TXQ_USER:
+		return &fs->txq_user;
+	case FUNNEL_TXQ_CTRL:
+		return &fs->txq_ctrl;
+	default:
+		return &fs->txq;
+	}
+}
+
 bool funnel_tx_pending(const struct funnel_sock *fs)
 {
-	return atomic_read(&fs->tx_queued) || atomic_read(&fs->tx_ctrl_queued);
+	return atomic_read(&fs->tx_queued) ||
+	       atomic_read(&fs->tx_ctrl_queued) ||
+	       atomic_read(&fs->tx_user_queued);
+}
+
+static void funnel_txq_purge(struct funnel_sock *fs, enum funnel_txq q)
+{
+	struct sk_buff *skb;
+
+	while ((skb = skb_dequeue(funnel_txq(fs, q)))) {
+		atomic_sub(skb->truesize, funnel_txq_count(fs, q));
+		kfree_skb(skb);
+		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+	}
 }
 
 void funnel_tx_purge(struct funnel_sock *fs)
 {
-	struct sk_buff *skb;
-
 	if (fs->tx_partial) {
 		atomic_sub(fs->tx_partial->truesize,
-			   funnel_tx_count(fs, fs->tx_partial_ctrl));
+			   funnel_txq_count(fs, fs->tx_partial_q));
 		kfree_skb(fs->tx_partial);
 		fs->tx_partial = NULL;
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
@@ -457,16 +523,9 @@ void funnel_tx_purge(struct funnel_sock *fs)
 	/* frame by frame: a softirq may queue one meanwhile (the owner's
 	 * context holds the socket, not its spinlock)
 	 */
-	while ((skb = skb_dequeue(&fs->txq_ctrl))) {
-		atomic_sub(skb->truesize, &fs->tx_ctrl_queued);
-		kfree_skb(skb);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
-	}
-	while ((skb = skb_dequeue(&fs->txq))) {
-		atomic_sub(skb->truesize, &fs->tx_queued);
-		kfree_skb(skb);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
-	}
+	funnel_txq_purge(fs, FUNNEL_TXQ_CTRL);
+	funnel_txq_purge(fs, FUNNEL_TXQ_DATA);
+	funnel_txq_purge(fs, FUNNEL_TXQ_USER);
 }
 
 /*
@@ -484,6 +543,72 @@ static void funnel_tx_fail(struct funnel_sock *fs)
 	queue_work(funnel_workqueue(), &fs->down_work);
 }
 
+/*
+ * The next data frame: txq and txq_user take turns while both have
+ * frames.  A turn adds FUNNEL_TX_QUANTUM to the queue's deficit and lasts
+ * while it is positive; a frame takes its length off, so a queue of
+ * large frames pays for them with turns it skips later.  A queue that
+ * runs empty loses what it had.  Only the pusher dequeues (others
+ * only add; the socket is locked), so the loop ends: each round adds a
+ * quantum to one side.
+ */
+static struct sk_buff *funnel_tx_next_data(struct funnel_sock *fs)
+{
+	struct sk_buff *skb;
+	bool user;
+
+	for (;;) {
+		user = fs->tx_turn_user;
+		if (skb_queue_empty_lockless(funnel_txq(fs, !user))) {
+			/* nobody to take turns with */
+			fs->tx_deficit[!user] = 0;
+			skb = skb_dequeue(funnel_txq(fs, user));
+			if (skb) {
+				fs->tx_partial_q = user;
+				return skb;
+			}
+			fs->tx_deficit[user] = 0;
+			fs->tx_turn_user = !user;
+			skb = skb_dequeue(funnel_txq(fs, !user));
+			if (skb)
+				fs->tx_partial_q = !user;
+			return skb;
+		}
+		if (fs->tx_deficit[user] > 0) {
+			skb = skb_dequeue(funnel_txq(fs, user));
+			if (skb) {
+				fs->tx_deficit[user] -= skb->len;
+				fs->tx_partial_q = user;
+				return skb;
+			}
+			fs->tx_deficit[user] = 0;
+		}
+		fs->tx_turn_user = !user;
+		fs->tx_deficit[!user] += FUNNEL_TX_QUANTUM;
+	}
+}
+
+/* A writer waited for room in txq_user or txq_ctrl: wake it once the
+ * queue is down to its resume mark.  Any context, socket locked.
+ */
+static void funnel_tx_resume(struct funnel_sock *fs)
+{
+	bool wake = false;
+
+	if (fs->tx_user_wait &&
+	    atomic_read(&fs->tx_user_queued) <= FUNNEL_TX_USER_RESUME) {
+		WRITE_ONCE(fs->tx_user_wait, false);
+		wake = true;
+	}
+	if (fs->tx_ctrl_wait &&
+	    atomic_read(&fs->tx_ctrl_queued) <= FUNNEL_TX_CTRL_RESUME) {
+		WRITE_ONCE(fs->tx_ctrl_wait, false);
+		wake = true;
+	}
+	if (wake)
+		funnel_tx_wake(fs->sk);
+}
+
 /* Write queued frames to TCP until it has no room.  Socket locked. */
 static void funnel_tx_push(struct funnel_sock *fs)
 {
@@ -496,14 +621,12 @@ static void funnel_tx_push(struct funnel_sock *fs)
 	for (;;) {
 		skb = fs->tx_partial;
 		if (!skb) {
-			fs->tx_partial_ctrl = true;
+			fs->tx_partial_q = FUNNEL_TXQ_CTRL;
 			skb = skb_dequeue(&fs->txq_ctrl);
-			if (!skb) {
-				fs->tx_partial_ctrl = false;
-				skb = skb_dequeue(&fs->txq);
-			}
 			if (!skb)
-				return;
+				skb = funnel_tx_next_data(fs);
+			if (!skb)
+				break;
 			fs->tx_partial = skb;
 			fs->tx_off = 0;
 		}
@@ -512,7 +635,7 @@ static void funnel_tx_push(struct funnel_sock *fs)
 			ret = skb_send_sock_locked(sk, skb, fs->tx_off,
 						   skb->len - fs->tx_off);
 			if (ret == -EAGAIN)
-				return;		/* resumed by write_space */
+				goto out;	/* resumed by write_space */
 			if (ret <= 0) {
 				funnel_tx_fail(fs);
 				return;
@@ -524,10 +647,12 @@ static void funnel_tx_push(struct funnel_sock *fs)
 		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
 				skb->len - FUNNEL_LEN_PREFIX);
 		atomic_sub(skb->truesize,
-			   funnel_tx_count(fs, fs->tx_partial_ctrl));
+			   funnel_txq_count(fs, fs->tx_partial_q));
 		fs->tx_partial = NULL;
 		consume_skb(skb);
 	}
+out:
+	funnel_tx_resume(fs);
 }
 
 static void funnel_tx_work(struct work_struct *work)
@@ -540,7 +665,6 @@ static void funnel_tx_work(struct work_struct *work)
 	if (!fs->closing)
 		funnel_tx_push(fs);
 	release_sock(sk);
-	funnel_tx_wake(sk);
 }
 
 static void funnel_write_space(struct sock *sk)
@@ -565,6 +689,22 @@ bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl)
 			    FUNNEL_TX_DATA_MIN);
 	}
 	return !queued || queued + len <= max;
+}
+
+/* Room for a frame of userspace's: never while a writer waits for the
+ * resume mark (frames keep their order, and poll() agrees).  Socket
+ * locked.
+ */
+static bool funnel_tx_user_room(const struct funnel_sock *fs,
+				unsigned int len, bool ctrl)
+{
+	int queued;
+
+	if (ctrl)
+		return !fs->tx_ctrl_wait && funnel_tx_room(fs, len, true);
+	queued = atomic_read(&fs->tx_user_queued);
+	return !fs->tx_user_wait &&
+	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
 }
 
 static bool funnel_tx_dead(const struct funnel_sock *fs)
@@ -627,7 +767,11 @@ static void funnel_release_cb(struct sock *sk)
 	fs->sk_proto->release_cb(sk);
 }
 
-/* Wait until a queue has room for len bytes.  Socket locked. */
+/* Wait until userspace's queue (ctrl: txq_ctrl, else txq_user) has room
+ * for len bytes.  A writer that finds none marks the queue, and waits
+ * for (or, non-blocking, is told by poll() of) its resume mark.  Socket
+ * locked.
+ */
 static int funnel_tx_wait(struct sock *sk, unsigned int len, bool ctrl,
 			  long *timeo)
 {
@@ -635,8 +779,13 @@ static int funnel_tx_wait(struct sock *sk, unsigned int len, bool ctrl,
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err = 0;
 
+	if (funnel_tx_user_room(fs, len, ctrl))
+		return 0;
+	WRITE_ONCE(*(ctrl ? &fs->tx_ctrl_wait : &fs->tx_user_wait), true);
+	/* the queue may have drained before the mark was set */
+	funnel_tx_resume(fs);
 	add_wait_queue(sk_sleep(sk), &wait);
-	while (!funnel_tx_room(fs, len, ctrl)) {
+	while (!funnel_tx_user_room(fs, len, ctrl)) {
 		if (funnel_tx_dead(fs)) {
 			err = -EPIPE;
 			break;
@@ -650,11 +799,37 @@ static int funnel_tx_wait(struct sock *sk, unsigned int len, bool ctrl,
 			break;
 		}
 		sk_wait_event(sk, timeo,
-			      funnel_tx_room(fs, len, ctrl) ||
+			      funnel_tx_user_room(fs, len, ctrl) ||
 			      funnel_tx_dead(fs), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return err;
+}
+
+/*
+ * TCP's poll(), but writable when our queues are, not TCP: the socket is
+ * writable unless a writer is waiting for txq_user's or txq_ctrl's resume
+ * mark.  A socket that cannot send any more is TCP's to report (EPOLLOUT
+ * with EPOLLERR or EPOLLHUP, so that a writer learns of it).  Lockless,
+ * as tcp_poll(): the flags are read after its barrier, and are cleared
+ * before the wake-up.
+ */
+static __poll_t funnel_poll(struct file *file, struct socket *sock,
+			    poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	struct funnel_sock *fs = funnel_sk(sk);
+	__poll_t mask = tcp_poll(file, sock, wait);
+
+	if (!fs || READ_ONCE(fs->tx_broken) || READ_ONCE(sk->sk_err) ||
+	    (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	    !((1 << inet_sk_state_load(sk)) &
+	      (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		return mask;
+	mask &= ~(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+	if (!READ_ONCE(fs->tx_user_wait) && !READ_ONCE(fs->tx_ctrl_wait))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
 }
 
 /* Data of udp-listen and udp-connect streams is the kernel's own. */
@@ -738,6 +913,7 @@ drop:
 static int funnel_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
+	enum funnel_txq q;
 	struct sk_buff *skb;
 	long timeo;
 	bool ctrl;
@@ -765,8 +941,9 @@ static int funnel_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	if (err)
 		goto out_err;
 
-	atomic_add(skb->truesize, funnel_tx_count(fs, ctrl));
-	skb_queue_tail(ctrl ? &fs->txq_ctrl : &fs->txq, skb);
+	q = ctrl ? FUNNEL_TXQ_CTRL : FUNNEL_TXQ_USER;
+	atomic_add(skb->truesize, funnel_txq_count(fs, q));
+	skb_queue_tail(funnel_txq(fs, q), skb);
 	funnel_tx_push(fs);
 	release_sock(sk);
 	return size;
@@ -864,6 +1041,7 @@ static void funnel_build_proto(struct proto *prot, struct proto_ops *ops,
 	prot->release_cb = funnel_release_cb;
 
 	*ops = *base_ops;
+	ops->poll = funnel_poll;
 	/* splice() and sendfile() go through recvmsg/sendmsg, never
 	 * straight to the TCP byte stream under the framing.
 	 */
@@ -939,6 +1117,7 @@ static int funnel_ulp_attach(struct sock *sk)
 	skb_queue_head_init(&fs->rxq);
 	skb_queue_head_init(&fs->txq);
 	skb_queue_head_init(&fs->txq_ctrl);
+	skb_queue_head_init(&fs->txq_user);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
