@@ -584,17 +584,6 @@ static void car_timeout(struct loop *l, void *arg)
 		 "waiting for the peer's HELLO");
 }
 
-/* The transport's round trip, for the TCP streams' window growth. */
-static void car_rtt_update(struct carrier *c)
-{
-	if (!c->ops->srtt_us || c->fd < 0)
-		return;
-	c->srtt_us = c->ops->srtt_us(c);
-	for (struct cstream *cs = c->streams; cs; cs = cs->next)
-		if (cs->tp)
-			tpath_stream_rtt(cs->tp, c->srtt_us);
-}
-
 static void car_ping(struct loop *l, void *arg)
 {
 	struct carrier *c = arg;
@@ -611,7 +600,6 @@ static void car_ping(struct loop *l, void *arg)
 		sizeof(c->ping_nonce) - sizeof(c->ping_nonce[0]));
 	c->ping_nonce[0] = random_u64();
 	c->ping_outstanding = true;
-	car_rtt_update(c);
 	m.nonce = c->ping_nonce[0];
 	carrier_send_ctrl(c, &m);
 	if (c->fd < 0)
@@ -748,7 +736,6 @@ void car_established(struct carrier *c)
 	getsockname(c->fd, (struct sockaddr *)&c->local, &len);
 	addr_format(&c->local, c->local_text, sizeof(c->local_text));
 	c->ops->setup(c);
-	car_rtt_update(c);
 
 	c->kernel = false;
 	if (d->dp != DP_USER) {

@@ -183,7 +183,6 @@ struct carrier {
 	char fail_why[DAEMON_TEXT_MAX];	/* set: failing, send nothing */
 	uint64_t ping_nonce[3];		/* the last pings sent */
 	bool ping_outstanding;
-	uint32_t srtt_us;		/* ops->srtt_us at set-up and each ping */
 	uint32_t pings_missed;
 	uint32_t backoff_ms;
 	uint32_t reconnects;

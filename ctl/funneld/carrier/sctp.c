@@ -456,16 +456,6 @@ static int sctp_stream_room(struct carrier *c, uint16_t id, bool add,
 	return 0;
 }
 
-static uint32_t sctp_srtt_us(struct carrier *c)
-{
-	struct sctp_status ss = { 0 };
-	socklen_t len = sizeof(ss);
-
-	if (getsockopt(c->fd, IPPROTO_SCTP, SCTP_STATUS, &ss, &len))
-		return 0;
-	return ss.sstat_primary.spinfo_srtt * 1000;	/* in ms */
-}
-
 /* native SCTP and SCTP over UDP differ in one socket option (prepare) */
 #define SCTP_CARRIER_OPS(kind) {		\
 	.name = kind,				\
@@ -480,7 +470,6 @@ static uint32_t sctp_srtt_us(struct carrier *c)
 	.write = sctp_write,			\
 	.stream_room = sctp_stream_room,	\
 	.send_now = sctp_send_now,		\
-	.srtt_us = sctp_srtt_us,		\
 }
 
 const struct carrier_ops carrier_sctp_ops = SCTP_CARRIER_OPS("sctp");

@@ -129,7 +129,6 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 			.window = c->peer_features & CTRL_FEAT_WINDOW ?
 				  c->d->tcp_window : 0,
 			.grant = car_tpath_grant,
-			.srtt_us = c->srtt_us,
 			.resv = &c->tcp_resv,
 			.buf = &c->tcp_buf,
 			/* in use when both HELLOs have it */

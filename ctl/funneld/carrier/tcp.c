@@ -146,16 +146,6 @@ static int tcp_write(struct carrier *c)
 	return 0;
 }
 
-static uint32_t tcp_srtt_us(struct carrier *c)
-{
-	struct tcp_info ti = { 0 };
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-		return 0;
-	return ti.tcpi_rtt;
-}
-
 const struct carrier_ops carrier_tcp_ops = {
 	.name = "tcp",
 	.socktype = SOCK_STREAM,
@@ -166,5 +156,4 @@ const struct carrier_ops carrier_tcp_ops = {
 	.kernel_attach = tcp_kernel_attach,
 	.read = tcp_read,
 	.write = tcp_write,
-	.srtt_us = tcp_srtt_us,
 };

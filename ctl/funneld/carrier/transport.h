@@ -65,11 +65,6 @@ struct carrier_ops {
 	 * frames are queued.
 	 */
 	int (*send_now)(struct carrier *c, const uint8_t *frame, size_t len);
-	/*
-	 * The transport's smoothed round-trip time in microseconds (TCP:
-	 * TCP_INFO, SCTP: the primary path's), 0 if unknown.
-	 */
-	uint32_t (*srtt_us)(struct carrier *c);
 };
 
 extern const struct carrier_ops carrier_tcp_ops;

@@ -58,7 +58,8 @@
  * keeps a window per flow, TPATH_WINDOW_INIT at first: it grants the
  * bytes it wrote to its socket, a quarter of the window at a time, and
  * doubles the window (up to s->window) when the flow moved a whole
- * window within the carrier's round trip and TPATH_GROW_SLACK_MS; so a flow's queue never holds more than
+ * window within twice its credit loop (flow_grow()); so a flow's queue
+ * never holds more than
  * its window, and a peer that sends past it is reset (rx-drop-queue).
  * Without flow control, a flow whose queue would pass TPATH_QUEUE_MAX is
  * reset (rx-drop-queue).
@@ -112,17 +113,25 @@
 /* Connections accepted per wakeup of the listening socket. */
 #define TPATH_ACCEPT_BATCH	16
 /*
- * A flow that moves its whole window within the carrier's round trip
- * plus TPATH_GROW_SLACK_MS (TPATH_GROW_MS at most) may have it doubled.
- * A flow held back by its window moves it once per credit round trip
- * (the carrier's plus the two daemons' work), so it grows; a flow held
- * back by something else (its reader, the carrier's rate, a daemon's
- * CPU) stops growing once its window is that long's worth of bytes, so
- * the bytes it has in flight ahead of other streams' frames on the
- * carrier stay within about twice that long, not a whole --tcp-window.
+ * Window growth (flow_grow()).  A flow's credit loop is the time from a
+ * grant to the first byte beyond the credit it had before: the peer
+ * cannot send that byte before the grant reaches it, so this is at least
+ * the round trip of a grant through both daemons, their queues and the
+ * carrier, and exactly that when the peer was waiting for the credit.
+ * The smallest loop seen in the last TPATH_LOOP_KEEP_MS is the flow's
+ * loop (the longer ones measure queues, the window's own among them).
+ * A flow that moves its whole window within twice its loop plus
+ * TPATH_GROW_SLACK_MS (TPATH_GROW_MS at most; TPATH_GROW_MS before any
+ * sample) is held back by it and may have it doubled; a flow held back
+ * by something else (its reader, the carrier's rate, a daemon's CPU)
+ * stops growing once its window is about that long's worth of bytes, so
+ * what it has in flight ahead of other streams' frames stays within a
+ * few loops, not a whole --tcp-window.  With bulk data the other way,
+ * grants wait behind it: the loop, and the windows, grow with it.
  */
-#define TPATH_GROW_SLACK_MS	50
 #define TPATH_GROW_MS		1000
+#define TPATH_GROW_SLACK_MS	10
+#define TPATH_LOOP_KEEP_MS	10000
 /* Out of file descriptors: no accept() for this long. */
 #define TPATH_ACCEPT_PAUSE_MS	1000
 
@@ -168,6 +177,12 @@ struct tpath_flow {
 	uint64_t unacked;	/* written to the socket, not granted yet */
 	uint64_t moved;		/* written since moved_at (flow_grow()) */
 	uint64_t moved_at;
+	uint64_t granted;	/* credit given to the peer in all */
+	uint64_t rcvd;		/* bytes the peer sent */
+	uint64_t probe_edge;	/* granted before the grant being timed */
+	uint64_t probe_at;	/* when it went; 0: none being timed */
+	uint64_t loop_at;	/* when loop_ms was measured */
+	uint32_t loop_ms;	/* the credit loop; 0: not measured yet */
 	bool short_win;		/* its window stopped growing for want of room */
 	bool refused;		/* only a refusal's FLOW_END, waiting */
 	uint32_t win;		/* its window, reserved in s->resv; 0: none */
@@ -193,7 +208,6 @@ struct tpath_stream {
 	uint32_t refusing;		/* refused flows waiting to say so */
 
 	uint32_t window;		/* 0: no flow control */
-	uint32_t grow_ms;		/* see TPATH_GROW_SLACK_MS */
 	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
 	void *grant_arg;
 	struct membudget *resv;		/* the flows' windows */
@@ -368,17 +382,37 @@ static int q_write(struct tpath_stream *s, struct tpath_flow *flow,
 
 /* ---- flow control ---- */
 
+/* bytes of flow arrived from the peer: time the grant being timed */
+static void flow_loop_sample(struct tpath_flow *flow, size_t len)
+{
+	uint64_t now, ms;
+
+	flow->rcvd += len;
+	if (!flow->probe_at || flow->rcvd <= flow->probe_edge)
+		return;
+	now = loop_now_ms();
+	ms = now - flow->probe_at;
+	flow->probe_at = 0;
+	if (!flow->loop_ms || ms <= flow->loop_ms ||
+	    now - flow->loop_at > TPATH_LOOP_KEEP_MS) {
+		flow->loop_ms = ms ? (uint32_t)(ms < TPATH_GROW_MS ? ms : TPATH_GROW_MS) : 1;
+		flow->loop_at = now;
+	}
+}
+
 /*
- * A flow that moved its whole window within s->grow_ms is held back by
- * it: double the window (up to s->window) as far as the budget has
- * room.  Flows that move little (a mail client between commands) keep
- * TPATH_WINDOW_INIT.
+ * A flow that moved its whole window within twice its credit loop (see
+ * TPATH_GROW_MS) is held back by it: double the window (up to
+ * s->window) as far as the budget has room.  Flows that move little (a
+ * mail client between commands) keep TPATH_WINDOW_INIT.
  */
 static uint64_t flow_grow(struct tpath_stream *s, struct tpath_flow *flow)
 {
-	uint64_t now = loop_now_ms(), more;
+	uint64_t now = loop_now_ms(), more, within = TPATH_GROW_MS;
 
-	if (now - flow->moved_at > s->grow_ms) {
+	if (flow->loop_ms && 2 * flow->loop_ms + TPATH_GROW_SLACK_MS < within)
+		within = 2 * flow->loop_ms + TPATH_GROW_SLACK_MS;
+	if (now - flow->moved_at > within) {
 		flow->moved = 0;
 		flow->moved_at = now;
 	}
@@ -419,6 +453,11 @@ static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow,
 		return;
 	n = flow->unacked;
 	flow->unacked = 0;
+	if (!flow->probe_at) {
+		flow->probe_at = loop_now_ms();
+		flow->probe_edge = flow->granted;
+	}
+	flow->granted += n;
 	s->grant(s->grant_arg, flow->dp.node.id, (uint32_t)n);
 }
 
@@ -436,6 +475,7 @@ static bool flow_reserve(struct tpath_stream *s, struct tpath_flow *flow)
 	}
 	membudget_charge(s->resv, TPATH_WINDOW_INIT);
 	flow->win = TPATH_WINDOW_INIT;
+	flow->granted = TPATH_WINDOW_INIT;	/* the initial credit */
 	return true;
 }
 
@@ -1200,6 +1240,8 @@ static bool id_is_new(const struct tpath_stream *s, uint32_t id)
 static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 			 const uint8_t *p, size_t len)
 {
+	if (s->window)
+		flow_loop_sample(flow, len);
 	if (!flow->qlen && !flow->connecting) {
 		ssize_t n = send(flow->dp.fd, p, len,
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -1332,13 +1374,6 @@ void tpath_stream_resume(struct tpath_stream *s)
 	dp_release(&s->dp);
 }
 
-void tpath_stream_rtt(struct tpath_stream *s, uint32_t srtt_us)
-{
-	uint32_t ms = srtt_us / 1000 + TPATH_GROW_SLACK_MS;
-
-	s->grow_ms = ms < TPATH_GROW_MS ? ms : TPATH_GROW_MS;
-}
-
 void tpath_flow_credit(struct tpath_stream *s, uint32_t id, uint32_t bytes)
 {
 	struct tpath_flow *flow;
@@ -1435,7 +1470,6 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		return NULL;
 	}
 	s->kind = cfg->kind;
-	tpath_stream_rtt(s, cfg->srtt_us);
 	if (cfg->window && cfg->grant) {
 		s->window = cfg->window < TPATH_WINDOW_INIT ?
 			    TPATH_WINDOW_INIT : cfg->window;

@@ -54,12 +54,6 @@ struct tpath_stream_cfg {
 	uint32_t window;
 	void (*grant)(void *arg, uint32_t flow, uint32_t bytes);
 	/*
-	 * The carrier's round trip in microseconds (0: unknown), and
-	 * later tpath_stream_rtt(): a window grows only while its flow
-	 * moves it within that plus TPATH_GROW_SLACK_MS.
-	 */
-	uint32_t srtt_us;
-	/*
 	 * Memory (NULL: no limit): the flows' windows are reserved in
 	 * resv, the bytes queued for their sockets counted in buf.
 	 */
@@ -96,9 +90,6 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f);
 
 /* The carrier has room again: read the sockets again. */
 void tpath_stream_resume(struct tpath_stream *s);
-
-/* The carrier's round trip changed (microseconds, 0: unknown). */
-void tpath_stream_rtt(struct tpath_stream *s, uint32_t srtt_us);
 
 /* The peer grants bytes more credit to flow id (a WINDOW message). */
 void tpath_flow_credit(struct tpath_stream *s, uint32_t id, uint32_t bytes);
