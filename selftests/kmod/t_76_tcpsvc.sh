@@ -4,7 +4,7 @@
 #  - ssh through a map: an interactive command, and scp of 1 MiB [64 MiB]
 #    with its checksum compared, while DNS queries on another stream of
 #    the carrier keep answering;
-#  - a download read slowly by the client (socat | pv -L: 2 MiB at 256
+#  - a download read slowly by the client (socat | pv -L: 3 MiB at 256
 #    KiB/s [64 MiB at 2 MiB/s]) arrives intact while another download on
 #    the same stream reads 2 MiB [8 MiB] at full speed, and the client's
 #    funneld holds no more than the slow flow's first window of 64 KiB
@@ -35,7 +35,7 @@ if [ "${FUNNEL_CHECK_LONG:-}" = 1 ]; then
 	T76_SCP_MIB=64 T76_SLOW_MIB=64 T76_RATE=2m T76_FAST_MIB=8 T76_FLOWS=1000
 	T76_CASES="drop forge inject end"
 else
-	T76_SCP_MIB=1 T76_SLOW_MIB=2 T76_RATE=256k T76_FAST_MIB=2 T76_FLOWS=300
+	T76_SCP_MIB=1 T76_SLOW_MIB=3 T76_RATE=256k T76_FAST_MIB=2 T76_FLOWS=300
 	T76_CASES="drop forge"
 fi
 
@@ -183,7 +183,7 @@ $(uname -r)"
 		test "$a" = "$b"
 	out=$(cat "$f")
 	check "tcpsvc: DNS on another stream answered every query during the scp ($out)" \
-		sh -c "echo '$out' | awk '\$2 == \$4 && \$2 >= 3 { ok = 1 } END { exit !ok }'"
+		sh -c "echo '$out' | awk '\$2 == \$4 && \$2 >= 1 { ok = 1 } END { exit !ok }'"
 
 	# ---- a slow reader (pv -L) and a fast one on one stream
 	echo "# t76: $SECONDS s"

@@ -8,7 +8,7 @@
  *     with its address and the one it sent to; without, never
  *   - udp-connect: an ORIGIN before its flow waits and is taken when the
  *     flow is created; one for a flow that exists is kept at once; at
- *     most flow-max wait, the oldest dropped first; malformed ones and
+ *     most flow-max (or 64) wait, the oldest dropped first; malformed ones and
  *     those that wait when the stream is freed are dropped (ASan: no
  *     leak)
  */

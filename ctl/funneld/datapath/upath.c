@@ -69,6 +69,14 @@ struct upath_flow {
 };
 
 /* udp-connect: an ORIGIN that came before its flow */
+/*
+ * ORIGIN messages waiting for their flow, per stream, at most: the race
+ * they cover (an ORIGIN before its flow's first datagram) is short, and
+ * a peer that sends ORIGIN for flows it never opens pins no more than
+ * this (review M1 of issue 14).
+ */
+#define UPATH_PEND_MAX	64
+
 struct upath_pend {
 	struct flowtab_node node;	/* by flow id, in pend */
 	struct upath_pend *next, *prev;	/* oldest first */
@@ -682,6 +690,11 @@ void upath_stream_input(struct upath_stream *s, const struct funnel_frame *f)
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 }
 
+static uint32_t upath_pend_max(const struct upath_stream *s)
+{
+	return s->dp.flow_max < UPATH_PEND_MAX ? s->dp.flow_max : UPATH_PEND_MAX;
+}
+
 void upath_flow_origin(struct upath_stream *s, uint32_t id,
 		       const uint8_t *enc, size_t len)
 {
@@ -697,14 +710,14 @@ void upath_flow_origin(struct upath_stream *s, uint32_t id,
 		flow->origin = o;
 		return;
 	}
-	if (!s->pend.buckets && flowtab_init(&s->pend, s->dp.flow_max))
+	if (!s->pend.buckets && flowtab_init(&s->pend, upath_pend_max(s)))
 		return;
 	p = upend(flowtab_lookup(&s->pend, id));
 	if (p) {
 		p->origin = o;
 		return;
 	}
-	if (s->pend.count >= s->dp.flow_max)
+	if (s->pend.count >= upath_pend_max(s))
 		pend_del(s, s->pend_old);
 	p = calloc(1, sizeof(*p));
 	if (!p)
