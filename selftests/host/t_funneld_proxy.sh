@@ -17,7 +17,9 @@
 #    rx-drop-malformed, the service never sees it;
 #  - a client side without FEAT_ORIGIN (FUNNELD_NO_ORIGIN=1, as a funneld
 #    before flow origins): the service gets the PROXY v2 LOCAL command,
-#    S logs once that the peer sends no origins, bytes still pass.
+#    S logs once that the peer sends no origins, bytes still pass;
+#  - a server side without FEAT_ORIGIN: the client sends no origin, the
+#    service gets the client's bytes only.
 #
 # usage: selftests/host/t_funneld_proxy.sh     (root not needed)
 # Prints TAP; exit 1 on failure.
@@ -198,6 +200,27 @@ n=$(grep -c "the peer sends no flow origins" "$SVC_DIR/S.log")
 check "... S logged it once for that carrier ($n), a second connection too gets LOCAL ('$LINE')" \
 	test "$n/$LINE" = "1/local"
 touch "$HOLD"; wait "$CLPID"
+
+# ---- a server side without FEAT_ORIGIN: the client sends none ----
+# (an opening frame with an origin would reach an older server's
+# service as the connection's first bytes)
+svc_pick_port P_CAR2; svc_pick_port MOLD
+FD_WRAP="env FUNNELD_NO_ORIGIN=1" fd_start N "" "plaintext
+listen $L:$P_CAR2
+service add plain tcp $L:$P_PLAIN" --datapath user ||
+	not_ok "site N (no FEAT_ORIGIN) starts"
+fd_start D "" "plaintext
+peer add n $L:$P_CAR2 carrier tcp
+map add tcp $L:$MOLD peer n service plain" --datapath user ||
+	not_ok "site D starts"
+fd_wait D 30 "len(j['maps']) == 1 and all(m.get('state') == 'open' for m in j['maps'])" ||
+	not_ok "site D's map opens"
+tcp_case oldsrv $L "$MOLD" "$SVC_DIR/plain.log"
+check "a server without FEAT_ORIGIN: its service gets the client's bytes only ($ECHO, backend: '$LINE')" \
+	test "$ECHO/$LINE" = "echo ok/none"
+touch "$HOLD"; wait "$CLPID"
+svc_stop D
+svc_stop N
 
 svc_stop O
 svc_stop C
