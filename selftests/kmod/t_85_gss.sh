@@ -58,6 +58,27 @@ t85_tcp() {
 
 t85_open='all(m["state"] == "open" for m in j["maps"])'
 
+# t85_origins WHAT SERVICE: within 5 s the server shows each flow of the
+# client's SERVICE stream (the same flow id) with, as its origin, what
+# the client shows as the flow's remote: 127.0.0.1 and the port of the
+# client program (dig, udp_pump).  A kernel client finds its flows in
+# funnel.ko's dumps, a userspace one sends ORIGIN at once; a kernel
+# server keeps the ORIGINs for show, a userspace one with its flows.
+t85_origins() {
+	local want srv n
+	want=$(fd_json C "json.dumps({str(f['id']): f.get('remote') for f in stream('$2').get('flows', [])})")
+	srv="{str(f['id']): f.get('origin') for c in j['carriers'] if c['state'] == 'up' for s in c['streams'] if s['service'] == '$2' for f in s.get('flows', [])}"
+	n=$(echo "$want" | grep -o '127\.0\.0\.1:' | wc -l)
+	if [ "$n" -gt 0 ] &&
+	   fd_wait S 5 "(lambda w, s: all(v.startswith('127.0.0.1:') and s.get(k) == v for k, v in w.items()))($want, $srv)"; then
+		ok "gss: $1: the server shows the origin of each of the $n $2 flows, the client's address ($(echo "$want" | cut -c1-60)...)"
+	else
+		not_ok "gss: $1: the server shows each $2 flow's origin"
+		echo "client: ${want:-none}" | cut -c1-400 | diag
+		fd_json S "json.dumps($srv)" | cut -c1-400 | diag
+	fi
+}
+
 t85_logs() {
 	local n
 	for n in "$@"; do
@@ -164,6 +185,7 @@ t85_main() {
 	fi
 	out=$(svc_dig_many fc 127.0.0.1 5300 200) && ok "gss: kernel/kernel: 200 dig queries through the sealed dns stream: $out" ||
 		not_ok "gss: kernel/kernel: 200 dig queries: $out"
+	t85_origins "kernel/kernel" dns
 	t85_tcp "kernel/kernel"
 	read -r kid sid < <(fd_json C "[carrier('s').get('kernel_id'), stream('dns').get('id')]" | tr '\n' ' ')
 	n=$(nlget fc stats.rx-drop-auth stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
@@ -245,6 +267,7 @@ t85_main() {
 	else
 		not_ok "gss: userspace client, kernel server: ${out:-carrier not up}"; t85_logs C S
 	fi
+	t85_origins "userspace client, kernel server" dns
 	t85_tcp "userspace client, kernel server"
 	svc_stop S TERM
 	fd_start S fs "$(t85_conf_s)" --datapath user -n site-s
@@ -256,6 +279,7 @@ t85_main() {
 	else
 		not_ok "gss: kernel client, userspace server: ${out:-carrier not up}"; t85_logs C S
 	fi
+	t85_origins "kernel client, userspace server" echo
 	t85_tcp "kernel client, userspace server"
 	svc_stop C TERM
 	svc_stop S TERM

@@ -363,7 +363,7 @@ int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 	return ret;
 }
 
-void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
+int carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 {
 	uint8_t buf[FUNNEL_HDR_LEN + 1024];
 	struct funnel_frame f = { .stream = FUNNEL_CTRL_STREAM,
@@ -378,15 +378,15 @@ void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 	if (n < 0) {
 		log_err("%s: cannot encode %s: %s", carrier_name(c),
 			ctrl_type_name(m->type), why);
-		return;
+		return -1;
 	}
 	funnel_hdr_encode(buf, &f);
 	log_debug("%s: send %s", carrier_name(c), ctrl_type_name(m->type));
 	if (ctlseal_seal(c, buf, FUNNEL_HDR_LEN + (size_t)n, &out, &outlen)) {
 		car_fail_later(c, "the control messages' key is used up");
-		return;
+		return -1;
 	}
-	car_queue(c, out, outlen, CAR_CLASS_CTRL);
+	return car_queue(c, out, outlen, CAR_CLASS_CTRL);
 }
 
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
@@ -457,6 +457,7 @@ static void car_close_fd(struct carrier *c, bool abort)
 	loop_timer_cancel(c->d->loop, &c->t_maps);
 	loop_timer_cancel(c->d->loop, &c->t_fail);
 	loop_timer_cancel(c->d->loop, &c->t_streams);
+	loop_timer_cancel(c->d->loop, &c->t_korigin);
 	c->fail_why[0] = '\0';
 	c->rlen = 0;
 	c->streams_asked = 0;
@@ -649,6 +650,7 @@ struct carrier *car_alloc(struct daemon *d)
 	loop_timer_init(&c->t_fail, car_fail_fire, c);
 	loop_timer_init(&c->t_maps, car_maps_fire, c);
 	loop_timer_init(&c->t_streams, car_streams_fire, c);
+	loop_timer_init(&c->t_korigin, korigin_scan_fire, c);
 	c->next = d->carriers;
 	d->carriers = c;
 	return c;

@@ -463,10 +463,14 @@ void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 	case CTRL_ORIGIN: {
 		struct cstream *cs = cs_find(c, m.stream);
 
-		/* a UDP stream of the userspace path; else nothing to do */
+		/* a UDP stream of the userspace path or of funnel.ko;
+		 * else nothing to do
+		 */
 		if (cs && cs->up)
 			upath_flow_origin(cs->up, m.flow, m.origin,
 					  m.origin_len);
+		else if (cs)
+			korigin_recv(cs, &m);
 		break;
 	}
 	case CTRL_PING:

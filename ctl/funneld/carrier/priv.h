@@ -64,6 +64,10 @@
  */
 #define CAR_USER_FLOWS_MAX	16384
 #define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
+/* client side, kernel-path UDP streams with flow origins in use: their
+ * flows are dumped this often and each new one's ORIGIN sent (korigin.c)
+ */
+#define CAR_KORIGIN_SCAN_MS	1000
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -91,6 +95,7 @@ struct cstream {
 	struct upath_stream *up;	/* userspace path stream (UDP) */
 	struct tpath_stream *tp;	/* TCP stream, on either path */
 	struct csec *sec;		/* GSS context and keys (csec.c) */
+	struct korigin *ko;		/* kernel UDP: flow origins (korigin.c) */
 
 	/* service side: the target, resolved when OPEN came */
 	struct resolve *resolving;	/* its name, in a worker */
@@ -180,6 +185,7 @@ struct carrier {
 	struct loop_timer t_backoff;
 	struct loop_timer t_fail;	/* a failure noticed while sending */
 	struct loop_timer t_maps;	/* the next refused map's retry */
+	struct loop_timer t_korigin;	/* kernel UDP flows' origins (korigin.c) */
 	char fail_why[DAEMON_TEXT_MAX];	/* set: failing, send nothing */
 	uint64_t ping_nonce[3];		/* the last pings sent */
 	bool ping_outstanding;
@@ -205,7 +211,8 @@ void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len);
 
 /* For csec.c: the carrier's side of contexts and keys. */
 const char *carrier_name(const struct carrier *c);
-void carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m);
+/* 0, or -1: not queued (encoding, sealing, no room: see car_queue()) */
+int carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m);
 /* A CTRL frame on stream (a GSS-API token); 0 or -1 (carrier failing). */
 int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 		       size_t len);
@@ -283,6 +290,19 @@ void car_maps_fire(struct loop *l, void *arg);
 /* SCTP: maps waiting for streams of the association, tried again */
 void car_streams_fire(struct loop *l, void *arg);
 void car_map_down(struct carrier *c, struct map *m);
+
+/* korigin.c: the flow origins of the UDP streams in funnel.ko */
+/* a kernel UDP stream was installed (listen: the client side) */
+void korigin_installed(struct carrier *c, struct cstream *cs, bool listen);
+/* the peer's ORIGIN m for stream cs */
+void korigin_recv(struct cstream *cs, const struct ctrl_msg *m);
+/* server side: flow's origin into *out, or false if not known */
+bool korigin_lookup(const struct cstream *cs, uint32_t flow,
+		    struct sockaddr_storage *out);
+/* the stream goes */
+void korigin_free(struct cstream *cs);
+/* t_korigin: dump the flows, send the new ones' ORIGINs */
+void korigin_scan_fire(struct loop *l, void *arg);
 
 /* accept.c */
 /*

@@ -19,6 +19,7 @@
 struct flow_fill {
 	struct snap_stream *ss;
 	size_t cap;
+	const struct cstream *cs;
 };
 
 static void add_flow(struct flow_fill *ff, uint32_t id,
@@ -52,7 +53,13 @@ static void add_flow(struct flow_fill *ff, uint32_t id,
 
 static void kflow_cb(const struct kpath_flow *kf, void *arg)
 {
-	add_flow(arg, kf->id, &kf->local, &kf->remote, NULL, kf->idle_ms,
+	struct flow_fill *ff = arg;
+	struct sockaddr_storage origin;
+
+	/* server side: the origin the peer told (korigin.c) */
+	if (!korigin_lookup(ff->cs, kf->id, &origin))
+		origin.ss_family = 0;
+	add_flow(ff, kf->id, &kf->local, &kf->remote, &origin, kf->idle_ms,
 		 &kf->st);
 }
 
@@ -66,7 +73,7 @@ static int uflow_cb(const struct upath_flow_info *fi, void *arg)
 static void snap_stream_fill(struct daemon *d, struct carrier *c,
 			     struct cstream *cs, struct snap_stream *ss)
 {
-	struct flow_fill ff = { ss, 0 };
+	struct flow_fill ff = { ss, 0, cs };
 
 	ss->id = cs->id;
 	snprintf(ss->service, sizeof(ss->service), "%s", cs->service);

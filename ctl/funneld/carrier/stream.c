@@ -68,6 +68,7 @@ void cs_remove(struct carrier *c, struct cstream *cs)
 		upath_stream_free(cs->up);
 	if (cs->tp)
 		tpath_stream_free(cs->tp);
+	korigin_free(cs);
 	resolve_cancel(cs->resolving);
 	free(cs->accept_tok);
 	csec_free(c, cs);
@@ -179,6 +180,7 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 			if (ret)
 				return -1;
 			cs->in_kernel = true;
+			korigin_installed(c, cs, listen);
 			return 0;
 		}
 		cs->up = upath_stream_new(c->d->loop, &cfg, car_upath_send, cs,
