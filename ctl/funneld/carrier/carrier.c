@@ -120,12 +120,15 @@ static int car_flush(struct carrier *c)
 
 	if (err)
 		return err;
-	if (c->ooff == c->olen)
+	if (c->ooff == c->olen) {
+		c->obase += c->olen;
 		c->ooff = c->olen = 0;
+	}
+	txruns_written(&c->tcpq, c->obase + c->ooff);
 	_Static_assert(CAR_TXQ_TCP_MAX - CAR_TXQ_TCP_RESUME >=
 		       2 * (FUNNEL_MAX_FRAME + FUNNEL_LEN_PREFIX),
 		       "two of the largest frames fit after a resume");
-	if (c->tx_blocked && c->olen - c->ooff <= CAR_TXQ_TCP_RESUME) {
+	if (c->tx_blocked && c->tcpq.bytes <= CAR_TXQ_TCP_RESUME) {
 		/* TCP streams stopped reading when the queue was full */
 		c->tx_blocked = false;
 		car_resume_tcp(c);
@@ -179,9 +182,16 @@ static int car_reserve(struct carrier *c, size_t len, enum car_class cls)
 	    (c->state != CAR_AUTH && c->state != CAR_HELLO &&
 	     c->state != CAR_UP))
 		return -1;
-	if (cls == CAR_CLASS_TCP && queued + need > CAR_TXQ_TCP_MAX) {
-		c->tx_blocked = true;
-		return -1;
+	if (cls == CAR_CLASS_TCP) {
+		/* the TCP streams' own bytes: datagrams above the link's
+		 * rate do not hold them back (they have their own cap)
+		 */
+		txruns_written(&c->tcpq, c->obase + c->ooff);
+		if (c->tcpq.bytes + need > CAR_TXQ_TCP_MAX ||
+		    !txruns_room(&c->tcpq, c->obase + c->olen)) {
+			c->tx_blocked = true;
+			return -1;
+		}
 	}
 	if (cls == CAR_CLASS_UDP && queued + need > CAR_TXQ_DATA_MAX)
 		return -1;
@@ -190,6 +200,7 @@ static int car_reserve(struct carrier *c, size_t len, enum car_class cls)
 		return -1;
 	}
 	if (c->ooff && c->olen + need > c->ocap) {
+		c->obase += c->ooff;
 		memmove(c->obuf, c->obuf + c->ooff, c->olen - c->ooff);
 		c->olen -= c->ooff;
 		c->ooff = 0;
@@ -218,6 +229,8 @@ static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
 		return -1;
 	funnel_len_prefix_encode(c->obuf + c->olen, len);
 	memcpy(c->obuf + c->olen + FUNNEL_LEN_PREFIX, frame, len);
+	if (cls == CAR_CLASS_TCP)
+		txruns_add(&c->tcpq, c->obase + c->olen, need);
 	c->olen += need;
 	if (!c->kernel) {
 		FST(&c->st, TX_FRAMES)++;
@@ -438,6 +451,8 @@ static void car_close_fd(struct carrier *c, bool abort)
 	free(c->obuf);
 	c->obuf = NULL;
 	c->olen = c->ocap = c->ooff = 0;
+	c->obase = 0;
+	txruns_reset(&c->tcpq);
 	free(c->rbuf);
 	c->rbuf = NULL;
 	free(c->sbuf);

@@ -16,6 +16,7 @@
 #include "common/ctrlmsg.h"
 #include "common/frame.h"
 #include "common/fstats.h"
+#include "funneld/carrier/txruns.h"
 #include "funneld/carrier/carrier.h"
 #include "funneld/carrier/transport.h"
 #include "funneld/config.h"
@@ -176,6 +177,8 @@ struct carrier {
 	/* transmit: whole frames with their length prefix */
 	uint8_t *obuf;
 	size_t olen, ocap, ooff;
+	uint64_t obase;			/* bytes queued before obuf[0], ever */
+	struct txruns tcpq;		/* the TCP streams' bytes in obuf */
 	bool pollout;			/* EPOLLOUT is being watched */
 	bool tx_blocked;		/* a TCP stream's frame did not fit */
 	uint16_t resumed_first;		/* the stream resumed first last time */
