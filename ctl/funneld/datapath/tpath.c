@@ -123,11 +123,13 @@
  * A flow that moves its whole window within twice its loop plus
  * TPATH_GROW_SLACK_MS (TPATH_GROW_MS at most; TPATH_GROW_MS before any
  * sample) is held back by it and may have it doubled; a flow held back
- * by something else (its reader, the carrier's rate, a daemon's CPU)
- * stops growing once its window is about that long's worth of bytes, so
- * what it has in flight ahead of other streams' frames stays within a
- * few loops, not a whole --tcp-window.  With bulk data the other way,
- * grants wait behind it: the loop, and the windows, grow with it.
+ * by the carrier's rate or a daemon's CPU stops growing once its window
+ * is about that long's worth of bytes, so what it has in flight ahead of
+ * other streams' frames stays within a few loops, not a whole
+ * --tcp-window.  (A slow reader whose socket takes a whole window at
+ * once may still grow its window: its bytes wait here, not on the
+ * carrier.)  With bulk data the other way, grants wait behind it: the
+ * loop, and the windows, grow with it.
  */
 #define TPATH_GROW_MS		1000
 #define TPATH_GROW_SLACK_MS	10
