@@ -401,6 +401,9 @@ static void funnel_tx_wake(struct sock *sk)
 	wq = rcu_dereference(sk->sk_wq);
 	if (skwq_has_sleeper(wq))
 		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM);
+	/* SIGIO for an O_ASYNC owner that found no room (funnel_tx_wait()) */
+	if (wq && wq->fasync_list)
+		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
 	rcu_read_unlock();
 }
 
@@ -412,9 +415,10 @@ static void funnel_tx_wake(struct sock *sk)
  * each frame boundary a queued control frame goes first, so keepalives,
  * rekeys, stream set-up and the end of flows never wait behind a flood
  * of data.  txq and txq_user take turns (deficit round robin, by bytes,
- * FUNNEL_TX_QUANTUM a turn) while both have frames, so a datagram waits
- * behind at most about one frame of a bulk TCP stream in our queues, and
- * neither starves the other; within each queue frames keep their order.
+ * FUNNEL_TX_QUANTUM a turn) while both have frames, so a datagram that
+ * finds txq empty waits behind at most the frame being written in our
+ * queues, and neither starves the other; within each queue frames keep
+ * their order.
  *
  * txq holds up to sk_sndbuf bytes (truesize), and at least
  * FUNNEL_TX_DATA_MIN so that a few of the largest frames fit whatever
@@ -422,10 +426,14 @@ static void funnel_tx_wake(struct sock *sk)
  * data never takes the room of control frames; txq_user up to
  * FUNNEL_TX_USER_MAX: the backlog of funneld's TCP streams stays in
  * funneld's queue, where its streams take turns, not in ours.  A writer
- * that finds txq_user (or txq_ctrl) full waits, or gets -EAGAIN, and
- * poll() reports EPOLLOUT only once that queue is down to its resume
- * mark (FUNNEL_TX_USER_RESUME), woken from the transmit path; TCP's own
- * room does not make the socket writable: frames go to our queues.
+ * that finds txq_user (or txq_ctrl) full marks it (tx_user_wait), and
+ * waits, or gets -EAGAIN; poll() reports EPOLLOUT while the largest
+ * frame fits in both queues, and marks a queue where it does not as a
+ * writer would.  A marked queue takes no frame of userspace's, and is
+ * not writable, until it is down to its resume mark
+ * (FUNNEL_TX_USER_RESUME): the pusher then clears the mark and wakes
+ * writers and pollers.  TCP's own room does not make the socket
+ * writable: frames go to our queues.
  */
 #define FUNNEL_TX_CTRL_MAX	(256 * 1024)
 #define FUNNEL_TX_CTRL_RESUME	(128 * 1024)
@@ -434,14 +442,20 @@ static void funnel_tx_wake(struct sock *sk)
 #define FUNNEL_TX_USER_RESUME	(56 * 1024)
 #define FUNNEL_TX_QUANTUM	(16 * 1024)
 
-/* truesize of the largest frame from userspace: its head, and a body in
- * chunks of PAGE_ALLOC_COSTLY_ORDER pages (funnel_frame_from_user())
+/* At least the truesize of the largest frame from userspace
+ * (funnel_frame_from_user()): a head of FUNNEL_LEN_PREFIX +
+ * FUNNEL_HDR_LEN bytes, whose kmalloc or small-head cache object is
+ * rounded up (to under 1 KiB on the kernels we build for), and a body
+ * in pages, in chunks of at most PAGE_ALLOC_COSTLY_ORDER.
  */
 #define FUNNEL_TX_USER_FRAME_MAX \
-	(SKB_TRUESIZE(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN) + \
+	(SKB_TRUESIZE(SKB_WITH_OVERHEAD(1024)) + \
 	 ALIGN(FUNNEL_MAX_FRAME, PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER))
+/* two of the largest frames fit after a resume */
 static_assert(FUNNEL_TX_USER_MAX - FUNNEL_TX_USER_RESUME >=
 	      2 * FUNNEL_TX_USER_FRAME_MAX);
+static_assert(FUNNEL_TX_CTRL_MAX - FUNNEL_TX_CTRL_RESUME >=
+	      FUNNEL_TX_USER_FRAME_MAX);
 
 /* TCP_NOTSENT_LOWAT of a carrier: bytes written to TCP but not yet sent
  * that a frame (a CTRL frame, a datagram) may find ahead of it.  Enough
@@ -454,6 +468,12 @@ enum funnel_txq {
 	FUNNEL_TXQ_USER,
 	FUNNEL_TXQ_CTRL,
 };
+
+/* txq or txq_user, the two that take turns (tx_turn_user) */
+static enum funnel_txq funnel_txq_data(bool user)
+{
+	return user ? FUNNEL_TXQ_USER : FUNNEL_TXQ_DATA;
+}
 
 static bool funnel_frame_is_ctrl(const struct sk_buff *skb)
 {
@@ -538,6 +558,8 @@ static void funnel_tx_fail(struct funnel_sock *fs)
 {
 	WRITE_ONCE(fs->tx_broken, true);
 	funnel_tx_purge(fs);
+	/* writers and pollers waiting for room learn of it (EPIPE) */
+	funnel_tx_wake(fs->sk);
 	if (!fs->down_reason)
 		fs->down_reason = FUNNEL_DOWN_SOCK_ERROR;
 	queue_work(funnel_workqueue(), &fs->down_work);
@@ -547,38 +569,43 @@ static void funnel_tx_fail(struct funnel_sock *fs)
  * The next data frame: txq and txq_user take turns while both have
  * frames.  A turn adds FUNNEL_TX_QUANTUM to the queue's deficit and lasts
  * while it is positive; a frame takes its length off, so a queue of
- * large frames pays for them with turns it skips later.  A queue that
- * runs empty loses what it had.  Only the pusher dequeues (others
- * only add; the socket is locked), so the loop ends: each round adds a
- * quantum to one side.
+ * large frames pays for them with turns it skips later.  A queue served
+ * alone, and one that runs empty, keep neither credit nor debt, so a
+ * queue that gets a frame while the other is served alone has the next
+ * turn.  tx_deficit[] and tx_partial_q are indexed by user (0: txq).
+ * Only the pusher dequeues (others only add; the socket is locked), so
+ * the loop ends: each round adds a quantum to one side.
  */
 static struct sk_buff *funnel_tx_next_data(struct funnel_sock *fs)
 {
+	enum funnel_txq mine, other;
 	struct sk_buff *skb;
 	bool user;
 
 	for (;;) {
 		user = fs->tx_turn_user;
-		if (skb_queue_empty_lockless(funnel_txq(fs, !user))) {
+		mine = funnel_txq_data(user);
+		other = funnel_txq_data(!user);
+		if (skb_queue_empty_lockless(funnel_txq(fs, other))) {
 			/* nobody to take turns with */
 			fs->tx_deficit[!user] = 0;
-			skb = skb_dequeue(funnel_txq(fs, user));
+			fs->tx_deficit[user] = 0;
+			skb = skb_dequeue(funnel_txq(fs, mine));
 			if (skb) {
-				fs->tx_partial_q = user;
+				fs->tx_partial_q = mine;
 				return skb;
 			}
-			fs->tx_deficit[user] = 0;
 			fs->tx_turn_user = !user;
-			skb = skb_dequeue(funnel_txq(fs, !user));
+			skb = skb_dequeue(funnel_txq(fs, other));
 			if (skb)
-				fs->tx_partial_q = !user;
+				fs->tx_partial_q = other;
 			return skb;
 		}
 		if (fs->tx_deficit[user] > 0) {
-			skb = skb_dequeue(funnel_txq(fs, user));
+			skb = skb_dequeue(funnel_txq(fs, mine));
 			if (skb) {
 				fs->tx_deficit[user] -= skb->len;
-				fs->tx_partial_q = user;
+				fs->tx_partial_q = mine;
 				return skb;
 			}
 			fs->tx_deficit[user] = 0;
@@ -588,19 +615,23 @@ static struct sk_buff *funnel_tx_next_data(struct funnel_sock *fs)
 	}
 }
 
-/* A writer waited for room in txq_user or txq_ctrl: wake it once the
- * queue is down to its resume mark.  Any context, socket locked.
+/* A writer or a poller found no room in txq_user or txq_ctrl: wake it
+ * once the queue is down to its resume mark.  Any context, socket locked.
  */
 static void funnel_tx_resume(struct funnel_sock *fs)
 {
 	bool wake = false;
 
-	if (fs->tx_user_wait &&
+	/* the queues' counts before the marks: pairs with funnel_poll_room(),
+	 * which sets a mark locklessly, then reads the count
+	 */
+	smp_mb();
+	if (READ_ONCE(fs->tx_user_wait) &&
 	    atomic_read(&fs->tx_user_queued) <= FUNNEL_TX_USER_RESUME) {
 		WRITE_ONCE(fs->tx_user_wait, false);
 		wake = true;
 	}
-	if (fs->tx_ctrl_wait &&
+	if (READ_ONCE(fs->tx_ctrl_wait) &&
 	    atomic_read(&fs->tx_ctrl_queued) <= FUNNEL_TX_CTRL_RESUME) {
 		WRITE_ONCE(fs->tx_ctrl_wait, false);
 		wake = true;
@@ -691,9 +722,10 @@ bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl)
 	return !queued || queued + len <= max;
 }
 
-/* Room for a frame of userspace's: never while a writer waits for the
- * resume mark (frames keep their order, and poll() agrees).  Socket
- * locked.
+/* Room for a frame of userspace's: never while the queue is marked,
+ * until its resume mark (frames keep their order, and poll() agrees).
+ * Socket locked; also sk_wait_event()'s condition, read while a softirq
+ * push may clear a mark.
  */
 static bool funnel_tx_user_room(const struct funnel_sock *fs,
 				unsigned int len, bool ctrl)
@@ -701,9 +733,10 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 	int queued;
 
 	if (ctrl)
-		return !fs->tx_ctrl_wait && funnel_tx_room(fs, len, true);
+		return !READ_ONCE(fs->tx_ctrl_wait) &&
+		       funnel_tx_room(fs, len, true);
 	queued = atomic_read(&fs->tx_user_queued);
-	return !fs->tx_user_wait &&
+	return !READ_ONCE(fs->tx_user_wait) &&
 	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
 }
 
@@ -786,6 +819,8 @@ static int funnel_tx_wait(struct sock *sk, unsigned int len, bool ctrl,
 	funnel_tx_resume(fs);
 	add_wait_queue(sk_sleep(sk), &wait);
 	while (!funnel_tx_user_room(fs, len, ctrl)) {
+		/* O_ASYNC: SIGIO at the resume mark (funnel_tx_wake()) */
+		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 		if (funnel_tx_dead(fs)) {
 			err = -EPIPE;
 			break;
@@ -807,11 +842,36 @@ static int funnel_tx_wait(struct sock *sk, unsigned int len, bool ctrl,
 }
 
 /*
- * TCP's poll(), but writable when our queues are, not TCP: the socket is
- * writable unless a writer is waiting for txq_user's or txq_ctrl's resume
- * mark.  A socket that cannot send any more is TCP's to report (EPOLLOUT
- * with EPOLLERR or EPOLLHUP, so that a writer learns of it).  Lockless,
- * as tcp_poll(): the flags are read after its barrier, and are cleared
+ * poll(): room in one of userspace's queues for the largest frame, or,
+ * once the queue is marked, the queue down to its resume mark.  A poller
+ * for EPOLLOUT that finds no room marks the queue, as a writer does, so
+ * that funnel_tx_resume() wakes it there and writers wait as long;
+ * tcp_poll()'s SOCK_NOSPACE, but a mark also holds writers back.  The
+ * barrier pairs with funnel_tx_resume()'s: either the pusher sees the
+ * mark, or we see the count it lowered.  A mark left set on a drained
+ * queue is cleared by the next writer (funnel_tx_wait()).
+ */
+static bool funnel_poll_room(bool *mark, const atomic_t *queued, int max,
+			     int resume, bool set)
+{
+	if (!READ_ONCE(*mark)) {
+		if (atomic_read(queued) <= max - FUNNEL_TX_USER_FRAME_MAX)
+			return true;
+		if (!set)
+			return false;
+		WRITE_ONCE(*mark, true);
+		/* the mark before the count: funnel_tx_resume() */
+		smp_mb();
+	}
+	return atomic_read(queued) <= resume;
+}
+
+/*
+ * TCP's poll(), but writable when our queues are, not TCP: a frame of
+ * any length from userspace can be queued at once (funnel_poll_room()).
+ * A socket that cannot send any more is TCP's to report (EPOLLOUT with
+ * EPOLLERR or EPOLLHUP, so that a writer learns of it).  Lockless, as
+ * tcp_poll(): the marks are read after its barrier, and are cleared
  * before the wake-up.
  */
 static __poll_t funnel_poll(struct file *file, struct socket *sock,
@@ -820,6 +880,7 @@ static __poll_t funnel_poll(struct file *file, struct socket *sock,
 	struct sock *sk = sock->sk;
 	struct funnel_sock *fs = funnel_sk(sk);
 	__poll_t mask = tcp_poll(file, sock, wait);
+	bool set;
 
 	if (!fs || READ_ONCE(fs->tx_broken) || READ_ONCE(sk->sk_err) ||
 	    (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
@@ -827,7 +888,12 @@ static __poll_t funnel_poll(struct file *file, struct socket *sock,
 	      (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
 		return mask;
 	mask &= ~(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
-	if (!READ_ONCE(fs->tx_user_wait) && !READ_ONCE(fs->tx_ctrl_wait))
+	/* a reader alone (funneld's EPOLLIN) holds no writer back */
+	set = poll_requested_events(wait) & (EPOLLOUT | EPOLLWRNORM);
+	if (funnel_poll_room(&fs->tx_user_wait, &fs->tx_user_queued,
+			     FUNNEL_TX_USER_MAX, FUNNEL_TX_USER_RESUME, set) &&
+	    funnel_poll_room(&fs->tx_ctrl_wait, &fs->tx_ctrl_queued,
+			     FUNNEL_TX_CTRL_MAX, FUNNEL_TX_CTRL_RESUME, set))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	return mask;
 }
