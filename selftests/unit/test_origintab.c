@@ -64,6 +64,33 @@ static void test_tab_put_get(void **state)
 	assert_int_equal(origintab_count(&t), 0);
 }
 
+/* take: the origin out of the table; the others, and the order, stay */
+static void test_tab_take(void **state)
+{
+	struct origintab t;
+	struct origin a = o4(7, 1000), b = o4(8, 2000), c = o4(9, 3000), g;
+
+	(void)state;
+	origintab_init(&t, 2);
+	assert_false(origintab_take(&t, 5, &g));	/* nothing yet */
+	assert_int_equal(origintab_put(&t, 5, &a), 0);
+	assert_int_equal(origintab_put(&t, 6, &b), 0);
+	assert_true(origintab_take(&t, 5, &g));
+	assert_memory_equal(&g, &a, sizeof(a));
+	assert_false(origintab_take(&t, 5, &g));	/* taken once */
+	assert_null(origintab_get(&t, 5));
+	assert_int_equal(origintab_count(&t), 1);
+	/* room again: 7 goes in without pushing 6 out */
+	assert_int_equal(origintab_put(&t, 7, &c), 0);
+	assert_non_null(origintab_get(&t, 6));
+	assert_non_null(origintab_get(&t, 7));
+	assert_true(origintab_take(&t, 6, &g));
+	assert_int_equal(g.sport, 2000);
+	assert_true(origintab_take(&t, 7, &g));
+	assert_int_equal(origintab_count(&t), 0);
+	origintab_fini(&t);			/* ASan: nothing left */
+}
+
 /* At most max: the oldest goes first; an id told again is the youngest. */
 static void test_tab_bounded(void **state)
 {
@@ -233,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_tab_empty),
 		cmocka_unit_test(test_tab_put_get),
 		cmocka_unit_test(test_tab_bounded),
+		cmocka_unit_test(test_tab_take),
 		cmocka_unit_test(test_tab_many),
 		cmocka_unit_test(test_annset),
 		cmocka_unit_test(test_annset_no_room),

@@ -93,6 +93,22 @@ const struct origin *origintab_get(const struct origintab *t, uint32_t id)
 	return e ? &e->origin : NULL;
 }
 
+bool origintab_take(struct origintab *t, uint32_t id, struct origin *o)
+{
+	struct origintab_ent *e;
+
+	if (!t->ids.buckets)
+		return false;
+	e = ent(flowtab_lookup(&t->ids, id));
+	if (!e)
+		return false;
+	*o = e->origin;
+	unlink_ent(t, e);
+	flowtab_remove(&t->ids, &e->node);
+	free(e);
+	return true;
+}
+
 uint32_t origintab_count(const struct origintab *t)
 {
 	return t->ids.count;

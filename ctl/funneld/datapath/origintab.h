@@ -5,7 +5,8 @@
  *
  * - server side (udp-connect): struct origintab, the peer's ORIGIN
  *   messages by flow id, at most max of them (the oldest dropped first,
- *   an id already there replaced), for show;
+ *   an id already there replaced), for show; upath.c keeps the ORIGIN
+ *   messages that come before their flow in one too;
  * - client side (udp-listen): struct annset, the flow ids whose ORIGIN
  *   was sent, rebuilt from each dump of the stream's flows (a scan): the
  *   ids the dump no longer lists are forgotten, at most max are kept.
@@ -36,6 +37,8 @@ void origintab_init(struct origintab *t, uint32_t max);
 int origintab_put(struct origintab *t, uint32_t id, const struct origin *o);
 /* Flow id's origin, or NULL. */
 const struct origin *origintab_get(const struct origintab *t, uint32_t id);
+/* Flow id's origin into *o, out of the table: false if it has none. */
+bool origintab_take(struct origintab *t, uint32_t id, struct origin *o);
 /* How many are kept. */
 uint32_t origintab_count(const struct origintab *t);
 void origintab_fini(struct origintab *t);

@@ -19,7 +19,8 @@
  * hands each new flow's origin (the client, the address it sent to) to
  * cfg->origin, which sends it in an ORIGIN message on stream 0;
  * udp-connect keeps what upath_flow_origin() gives it with the flow,
- * also when it comes first (then it waits in pend, at most flow-max).
+ * also when it comes first (then it waits in pend, an origintab of
+ * UPATH_PEND_MAX at most).
  *
  * The stream/flow lifecycle shared with the TCP path is dpstream.c's:
  * flows by flow id, idle expiry, the carrier's send function, and the
@@ -38,6 +39,7 @@
 
 #include "common/origin.h"
 #include "funneld/datapath/dpstream.h"
+#include "funneld/datapath/origintab.h"
 #include "funneld/datapath/upath.h"
 
 /* Datagrams per recvmmsg() call, and per wakeup of one socket. */
@@ -68,7 +70,6 @@ struct upath_flow {
 	struct origin origin;
 };
 
-/* udp-connect: an ORIGIN that came before its flow */
 /*
  * ORIGIN messages waiting for their flow, per stream, at most: the race
  * they cover (an ORIGIN before its flow's first datagram) is short, and
@@ -77,12 +78,6 @@ struct upath_flow {
  */
 #define UPATH_PEND_MAX	64
 
-struct upath_pend {
-	struct flowtab_node node;	/* by flow id, in pend */
-	struct upath_pend *next, *prev;	/* oldest first */
-	struct origin origin;
-};
-
 struct upath_stream {
 	struct dp_stream dp;		/* dp.fd: udp-listen's socket */
 	int kind;
@@ -90,44 +85,9 @@ struct upath_stream {
 	/* udp-listen: tells the peer a new flow's origin, or NULL */
 	void (*origin)(void *arg, uint32_t flow, const uint8_t *enc,
 		       size_t len);
-	/* udp-connect: origins waiting for their flow, at most flow_max */
-	struct flowtab pend;		/* buckets NULL until the first */
-	struct upath_pend *pend_old, *pend_new;
+	/* udp-connect: origins waiting for their flow */
+	struct origintab pend;
 };
-
-static struct upath_pend *upend(struct flowtab_node *n)
-{
-	return n ? flowtab_entry(n, struct upath_pend, node) : NULL;
-}
-
-static void pend_del(struct upath_stream *s, struct upath_pend *p)
-{
-	flowtab_remove(&s->pend, &p->node);
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		s->pend_old = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	else
-		s->pend_new = p->prev;
-	free(p);
-}
-
-/* The origin waiting for flow id, taken into *o: false if none. */
-static bool pend_take(struct upath_stream *s, uint32_t id, struct origin *o)
-{
-	struct upath_pend *p;
-
-	if (!s->pend.buckets)
-		return false;
-	p = upend(flowtab_lookup(&s->pend, id));
-	if (!p)
-		return false;
-	*o = p->origin;
-	pend_del(s, p);
-	return true;
-}
 
 static struct upath_stream *ustream(const struct dp_stream *d)
 {
@@ -611,7 +571,7 @@ static struct upath_flow *connect_flow_new(struct upath_stream *s,
 	if (!flow)
 		return NULL;
 	flow->dp.node.id = id;
-	pend_take(s, id, &flow->origin);
+	origintab_take(&s->pend, id, &flow->origin);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
 	if (flow_open(&s->dp, &flow->dp)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
@@ -699,38 +659,16 @@ void upath_flow_origin(struct upath_stream *s, uint32_t id,
 		       const uint8_t *enc, size_t len)
 {
 	struct upath_flow *flow;
-	struct upath_pend *p;
 	struct origin o;
 
 	if (s->kind != FUNNEL_STREAM_UDP_CONNECT || s->dp.dead ||
 	    origin_parse(enc, len, &o, NULL))
 		return;
 	flow = uflow(dp_flow_lookup(&s->dp, id));
-	if (flow) {
+	if (flow)
 		flow->origin = o;
-		return;
-	}
-	if (!s->pend.buckets && flowtab_init(&s->pend, upath_pend_max(s)))
-		return;
-	p = upend(flowtab_lookup(&s->pend, id));
-	if (p) {
-		p->origin = o;
-		return;
-	}
-	if (s->pend.count >= upath_pend_max(s))
-		pend_del(s, s->pend_old);
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return;
-	p->node.id = id;
-	p->origin = o;
-	p->prev = s->pend_new;
-	if (s->pend_new)
-		s->pend_new->next = p;
 	else
-		s->pend_old = p;
-	s->pend_new = p;
-	flowtab_insert(&s->pend, &p->node);
+		origintab_put(&s->pend, id, &o);	/* the oldest out */
 }
 
 /* ---- streams ---- */
@@ -762,9 +700,7 @@ static void stream_destroy(struct dp_stream *d)
 {
 	struct upath_stream *s = ustream(d);
 
-	while (s->pend_old)
-		pend_del(s, s->pend_old);
-	flowtab_fini(&s->pend);
+	origintab_fini(&s->pend);
 	dp_stream_fini(d);
 	free(s->by_addr);
 	dp_shared_put(&upath_rx);
@@ -815,6 +751,7 @@ struct upath_stream *upath_stream_new(struct loop *l,
 	if (dp_stream_init(&s->dp, &upath_ops, l, &dc, send, send_arg, err,
 			   errlen))
 		goto err;
+	origintab_init(&s->pend, upath_pend_max(s));
 	/* udp-listen: the table by address, as many buckets as by id */
 	if (listen) {
 		s->by_addr = calloc((size_t)s->dp.flows.mask + 1,
