@@ -43,7 +43,7 @@ static void test_interleaved(void **state)
 	assert_int_equal(r.n, 0);
 }
 
-/* with every run in use only a frame that extends the last one fits */
+/* with every run in use the last one stretches: more counted, never less */
 static void test_full(void **state)
 {
 	uint64_t at = 0;
@@ -52,24 +52,23 @@ static void test_full(void **state)
 	(void)state;
 	txruns_reset(&r);
 	for (i = 0; i < TXRUNS_MAX; i++) {
-		assert_true(txruns_room(&r, at));
 		txruns_add(&r, at, 10);
 		at += 30;		/* 20 bytes of a datagram between */
 	}
 	assert_int_equal(r.n, TXRUNS_MAX);
 	assert_int_equal(r.bytes, 10 * TXRUNS_MAX);
-	assert_false(txruns_room(&r, at));
-	assert_true(txruns_room(&r, at - 20));	/* right after the last */
-	txruns_add(&r, at - 20, 5);
+	txruns_add(&r, at - 20, 5);		/* right after the last */
 	assert_int_equal(r.bytes, 10 * TXRUNS_MAX + 5);
-	txruns_add(&r, at, 10);			/* refused: not counted */
-	assert_int_equal(r.bytes, 10 * TXRUNS_MAX + 5);
-	txruns_written(&r, 30);			/* the first run and its gap */
-	assert_true(txruns_room(&r, at));
-	/* the ring wraps around */
+	/* not adjacent: the last run takes in the 15 bytes between */
 	txruns_add(&r, at, 10);
 	assert_int_equal(r.n, TXRUNS_MAX);
-	txruns_written(&r, at + 10);
+	assert_int_equal(r.bytes, 10 * TXRUNS_MAX + 5 + 15 + 10);
+	txruns_written(&r, 30);			/* the first run and its gap */
+	assert_int_equal(r.n, TXRUNS_MAX - 1);
+	/* a run of its own again: the ring wraps around */
+	txruns_add(&r, at + 20, 10);
+	assert_int_equal(r.n, TXRUNS_MAX);
+	txruns_written(&r, at + 30);
 	assert_int_equal(r.bytes, 0);
 	assert_int_equal(r.n, 0);
 }

@@ -188,7 +188,7 @@ static int car_reserve(struct carrier *c, size_t len, enum car_class cls)
 		 */
 		txruns_written(&c->tcpq, c->obase + c->ooff);
 		if (c->tcpq.bytes + need > CAR_TXQ_TCP_MAX ||
-		    !txruns_room(&c->tcpq, c->obase + c->olen)) {
+		    queued + need > CAR_TXQ_MAX) {
 			c->tx_blocked = true;
 			return -1;
 		}

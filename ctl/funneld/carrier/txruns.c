@@ -19,11 +19,6 @@ static unsigned int last(const struct txruns *r)
 	return (r->head + r->n - 1) % TXRUNS_MAX;
 }
 
-bool txruns_room(const struct txruns *r, uint64_t at)
-{
-	return r->n < TXRUNS_MAX || r->run[last(r)].end == at;
-}
-
 void txruns_add(struct txruns *r, uint64_t at, size_t len)
 {
 	unsigned int i;
@@ -32,9 +27,15 @@ void txruns_add(struct txruns *r, uint64_t at, size_t len)
 		return;
 	if (r->n && r->run[last(r)].end == at) {
 		r->run[last(r)].end += len;
+	} else if (r->n == TXRUNS_MAX) {
+		/* every run in use: the last one stretches over the other
+		 * frames since, counted too (more than the class's bytes,
+		 * never fewer; never refused: a sealed frame must go)
+		 */
+		i = last(r);
+		r->bytes += (size_t)(at - r->run[i].end);
+		r->run[i].end = at + len;
 	} else {
-		if (r->n == TXRUNS_MAX)
-			return;		/* txruns_room() said no */
 		i = (r->head + r->n++) % TXRUNS_MAX;
 		r->run[i].start = at;
 		r->run[i].end = at + len;

@@ -22,9 +22,10 @@ struct txruns {
 };
 
 void txruns_reset(struct txruns *r);
-/* Could bytes queued at absolute offset at be added now? */
-bool txruns_room(const struct txruns *r, uint64_t at);
-/* len bytes of the class queued at absolute offset at (txruns_room()). */
+/*
+ * len bytes of the class queued at absolute offset at (never refused:
+ * with every run in use the last one takes in the bytes between).
+ */
 void txruns_add(struct txruns *r, uint64_t at, size_t len);
 /* Everything before absolute offset done has been written. */
 void txruns_written(struct txruns *r, uint64_t done);
