@@ -46,10 +46,16 @@ step() { # NAME CMD...: run CMD, keep its TAP lines, note its failure
 }
 
 # lane OUT NAME SCRIPT [NAME SCRIPT...]: those steps one after the other,
-# what they print in OUT
+# what they print in OUT, their TAP lines in OUT.tap (not $tap: two
+# lanes appending to one file would split each other's lines, and a
+# split "not ok" would not be counted); the caller appends OUT.tap to
+# $tap once the lane is done.  FUNNEL_PORT_LANE: each lane picks its
+# test ports from its own range (selftests/lib/services.sh).
 lane() {
-	local out=$1; shift
+	local out=$1 tap=$1.tap lanes=$2; shift 2
 	: > "$out"
+	: > "$tap"
+	export FUNNEL_PORT_LANE=$lanes
 	while [ $# -ge 2 ]; do
 		step "$1" "$2" >>"$out" 2>&1
 		shift 2
@@ -72,13 +78,13 @@ step unit selftests/unit/run.sh
 # two lanes side by side (165 s one after the other, about 90 s so),
 # each lane's output shown whole once both are done.
 s=$(date +%s)
-lane build/host-a.out \
+lane build/host-a.out 0/2 \
 	"host funneld async" selftests/host/t_funneld_async.sh \
 	"host gss" selftests/host/t_gss.sh \
 	"host map retry" selftests/host/t_mapretry.sh \
 	"host funneld gss" selftests/host/t_funneld_gss.sh \
 	"host keytab" selftests/host/t_keytab.sh &
-lane build/host-b.out \
+lane build/host-b.out 1/2 \
 	"host control socket" selftests/host/t_ctlsock.sh \
 	"host funneld" selftests/host/t_funneld_user.sh \
 	"host funneld tcp services" selftests/host/t_funneld_tcpsvc.sh \
@@ -88,6 +94,7 @@ lane build/host-b.out \
 	"host funneld proxy" selftests/host/t_funneld_proxy.sh &
 wait
 cat build/host-a.out build/host-b.out
+cat build/host-a.out.tap build/host-b.out.tap >>"$tap"
 echo "# host tests in two lanes: $(( $(date +%s) - s )) s"
 # make deb (dpkg-buildpackage -b, lintian) and the upgrade's version;
 # make check-long installs them (below)

@@ -49,6 +49,10 @@
 # Messages go to stderr only on failure, as "kdc_...: ..." and "#   "
 # lines; success is silent.
 
+_kdc_lib=${BASH_SOURCE[0]%/*}
+[ "$_kdc_lib" = "${BASH_SOURCE[0]}" ] && _kdc_lib=.
+# shellcheck source-path=SCRIPTDIR source=ports.sh
+. "$_kdc_lib/ports.sh"
 KDC_REALM=${KDC_REALM:-FUNNEL.TEST}
 KDC_DIR=${KDC_DIR:-} KDC_ADDR=${KDC_ADDR:-} KDC_PORT=${KDC_PORT:-}
 KDC_NETNS=${KDC_NETNS:-} KDC_PID=${KDC_PID:-}
@@ -103,7 +107,7 @@ _kdc_pick_port() {
 	[ -n "${SVC_DIR:-}" ] && [ -f "$SVC_DIR/.ports" ] && reg=$SVC_DIR/.ports
 	while [ $n -gt 0 ]; do
 		n=$((n - 1))
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		p=$(port_random)
 		[ -n "$reg" ] && grep -qx "$p" "$reg" && continue
 		[ -n "$(_kdc_in "$KDC_NETNS" ss -Hantu "( sport = :$p )" 2>/dev/null)" ] && continue
 		[ -n "$reg" ] && echo "$p" >>"$reg"

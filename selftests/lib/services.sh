@@ -35,6 +35,8 @@
 SVC_LIB=${BASH_SOURCE[0]%/*}
 [ "$SVC_LIB" = "${BASH_SOURCE[0]}" ] && SVC_LIB=.
 case $SVC_LIB in /*) ;; *) SVC_LIB=$PWD/$SVC_LIB ;; esac
+# shellcheck source-path=SCRIPTDIR source=ports.sh
+. "$SVC_LIB/ports.sh"
 
 SVC_DNS_ANSWER=192.0.2.53
 SVC_RADIUS_SECRET=funnel-secret
@@ -73,7 +75,7 @@ svc_pick_port() {
 	local var=$1 i p
 	svc_init
 	for i in $(seq 200); do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		p=$(port_random)
 		grep -qx "$p" "$SVC_DIR/.ports" && continue
 		[ -n "$(ss -Hantu "( sport = :$p )" 2>/dev/null)" ] && continue
 		echo "$p" >>"$SVC_DIR/.ports"
