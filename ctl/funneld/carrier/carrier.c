@@ -128,7 +128,12 @@ static int car_flush(struct carrier *c)
 	_Static_assert(CAR_TXQ_TCP_MAX - CAR_TXQ_TCP_RESUME >=
 		       2 * (FUNNEL_MAX_FRAME + FUNNEL_LEN_PREFIX),
 		       "two of the largest frames fit after a resume");
-	if (c->tx_blocked && c->tcpq.bytes <= CAR_TXQ_TCP_RESUME) {
+	/* resumed TCP streams must find room in both limits, or each
+	 * partial write would wake them all only to refuse them again
+	 */
+	if (c->tx_blocked && c->tcpq.bytes <= CAR_TXQ_TCP_RESUME &&
+	    c->olen - c->ooff + 2 * (FUNNEL_MAX_FRAME + FUNNEL_LEN_PREFIX) <=
+	    CAR_TXQ_MAX) {
 		/* TCP streams stopped reading when the queue was full */
 		c->tx_blocked = false;
 		car_resume_tcp(c);
@@ -163,15 +168,43 @@ static void car_fail_fire(struct loop *l, void *arg)
 	carrier_fail(c, "%s", why);
 }
 
+/* Room in the buffer for need more bytes: 0, or -1 out of memory. */
+static int car_grow(struct carrier *c, size_t need)
+{
+	if (c->ooff && c->olen + need > c->ocap) {
+		c->obase += c->ooff;
+		memmove(c->obuf, c->obuf + c->ooff, c->olen - c->ooff);
+		c->olen -= c->ooff;
+		c->ooff = 0;
+	}
+	if (c->olen + need > c->ocap) {
+		size_t cap = c->ocap ? c->ocap : 65536;
+		uint8_t *b;
+
+		while (cap < c->olen + need)
+			cap *= 2;
+		b = realloc(c->obuf, cap);
+		if (!b)
+			return -1;
+		c->obuf = b;
+		c->ocap = cap;
+	}
+	return 0;
+}
+
 /*
  * Make room in the transmit queue for a frame of len bytes of class cls:
  * 0, or -1 when it cannot take it now (tx_blocked for a TCP stream) or at
- * all.  A TCP stream's frame (bulk) goes in only while the queue holds
- * less than CAR_TXQ_TCP_MAX, a UDP datagram while it holds less than
- * CAR_TXQ_DATA_MAX, a control message up to CAR_TXQ_MAX: so a datagram
- * or a control message waits behind at most CAR_TXQ_TCP_MAX of bulk.  A
- * frame is sealed only after this, so that a counter once taken is always
- * sent (wire-format.md 9.1): car_queue() then cannot fail for it.
+ * all.  A TCP stream's frame (bulk) goes in only while the TCP streams'
+ * own bytes in the queue (txruns.c) stay within CAR_TXQ_TCP_MAX and the
+ * whole queue within CAR_TXQ_MAX (else it waits, tx_blocked: it never
+ * fails the carrier), a UDP datagram while the queue holds less than
+ * CAR_TXQ_DATA_MAX, a control message up to CAR_TXQ_MAX (past it the
+ * peer is not reading: the carrier fails).  So a datagram or a control
+ * message waits behind at most CAR_TXQ_TCP_MAX of bulk.  A frame is
+ * sealed only after this, so that a counter once taken is always sent
+ * (wire-format.md 9.1): car_queue(..., true) then takes it whatever was
+ * queued in between (a REKEY that sealing itself sent), limits passed.
  */
 static int car_reserve(struct carrier *c, size_t len, enum car_class cls)
 {
@@ -195,37 +228,24 @@ static int car_reserve(struct carrier *c, size_t len, enum car_class cls)
 	}
 	if (cls == CAR_CLASS_UDP && queued + need > CAR_TXQ_DATA_MAX)
 		return -1;
-	if (c->olen - c->ooff + need > CAR_TXQ_MAX) {
+	if (queued + need > CAR_TXQ_MAX) {
 		car_fail_later(c, "transmit queue overflow (peer not reading)");
 		return -1;
 	}
-	if (c->ooff && c->olen + need > c->ocap) {
-		c->obase += c->ooff;
-		memmove(c->obuf, c->obuf + c->ooff, c->olen - c->ooff);
-		c->olen -= c->ooff;
-		c->ooff = 0;
-	}
-	if (c->olen + need > c->ocap) {
-		size_t cap = c->ocap ? c->ocap : 65536;
-		uint8_t *b;
-
-		while (cap < c->olen + need)
-			cap *= 2;
-		b = realloc(c->obuf, cap);
-		if (!b)
-			return -1;
-		c->obuf = b;
-		c->ocap = cap;
-	}
-	return 0;
+	return car_grow(c, need);
 }
 
+/*
+ * Queue a frame; reserved: car_reserve() took it already, for its length
+ * at most, before it was sealed (nothing but memory can refuse it now).
+ */
 static int car_queue(struct carrier *c, const uint8_t *frame, size_t len,
-		     enum car_class cls)
+		     enum car_class cls, bool reserved)
 {
 	size_t need = len + FUNNEL_LEN_PREFIX;
 
-	if (car_reserve(c, len, cls))
+	if (reserved ? c->fd < 0 || car_grow(c, need) :
+		       car_reserve(c, len, cls))
 		return -1;
 	funnel_len_prefix_encode(c->obuf + c->olen, len);
 	memcpy(c->obuf + c->olen + FUNNEL_LEN_PREFIX, frame, len);
@@ -285,7 +305,8 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 		 * such streams hold CAR_TXQ_TCP_MAX at most, rather than
 		 * be lost
 		 */
-		if (ret == -EAGAIN && !car_queue(c, frame, len, CAR_CLASS_UDP))
+		if (ret == -EAGAIN &&
+		    !car_queue(c, frame, len, CAR_CLASS_UDP, false))
 			return 0;
 		FST(&c->st, TX_DROP_QUEUE)++;
 		if (ret != -EAGAIN && ret != -ENOBUFS && ret != -ENOMEM) {
@@ -296,7 +317,7 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len)
 		}
 		return -ENOBUFS;
 	}
-	ret = car_queue(c, frame, len, CAR_CLASS_UDP);
+	ret = car_queue(c, frame, len, CAR_CLASS_UDP, true);
 	if (ret)
 		FST(&c->st, TX_DROP_QUEUE)++;
 	return ret ? -ENOBUFS : 0;
@@ -319,7 +340,7 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len)
 	if (car_reserve(cs->car, len + csec_overhead(cs), CAR_CLASS_TCP) ||
 	    csec_seal(cs->car, cs, frame, len, &out, &outlen))
 		return -1;
-	return car_queue(cs->car, out, outlen, CAR_CLASS_TCP);
+	return car_queue(cs->car, out, outlen, CAR_CLASS_TCP, true);
 }
 
 /* A UDP stream of the userspace path tells a new flow's origin (ORIGIN). */
@@ -371,7 +392,7 @@ int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 	memcpy(buf + FUNNEL_HDR_LEN, tok, len);
 	log_debug("%s: send a %zu-byte token on stream %u", carrier_name(c),
 		  len, stream);
-	ret = car_queue(c, buf, FUNNEL_HDR_LEN + len, CAR_CLASS_CTRL);
+	ret = car_queue(c, buf, FUNNEL_HDR_LEN + len, CAR_CLASS_CTRL, false);
 	free(buf);
 	return ret;
 }
@@ -399,7 +420,7 @@ int carrier_send_ctrl(struct carrier *c, struct ctrl_msg *m)
 		car_fail_later(c, "the control messages' key is used up");
 		return -1;
 	}
-	return car_queue(c, out, outlen, CAR_CLASS_CTRL);
+	return car_queue(c, out, outlen, CAR_CLASS_CTRL, false);
 }
 
 void car_send_stream_msg(struct carrier *c, uint8_t type, uint16_t stream,
