@@ -58,9 +58,9 @@
  * keeps a window per flow, TPATH_WINDOW_INIT at first: it grants the
  * bytes it wrote to its socket, a quarter of the window at a time, and
  * doubles the window (up to s->window) when the flow moved a whole
- * window within twice its credit loop (flow_grow()); so a flow's queue
- * never holds more than
- * its window, and a peer that sends past it is reset (rx-drop-queue).
+ * window within twice its credit loop (flow_grow(), tpwin.h); so a
+ * flow's queue never holds more than its window, and a peer that sends
+ * past it is reset (rx-drop-queue).
  * Without flow control, a flow whose queue would pass TPATH_QUEUE_MAX is
  * reset (rx-drop-queue).
  *
@@ -96,6 +96,7 @@
 #include "funneld/datapath/dpstream.h"
 #include "funneld/datapath/membudget.h"
 #include "funneld/datapath/tpath.h"
+#include "funneld/datapath/tpwin.h"
 
 /* Bytes from the carrier waiting for a flow's socket, at most. */
 #define TPATH_QUEUE_MAX		(4U << 20)
@@ -112,28 +113,6 @@
 #define TPATH_BUDGET		4
 /* Connections accepted per wakeup of the listening socket. */
 #define TPATH_ACCEPT_BATCH	16
-/*
- * Window growth (flow_grow()).  A flow's credit loop is the time from a
- * grant to the first byte beyond the credit it had before: the peer
- * cannot send that byte before the grant reaches it, so this is at least
- * the round trip of a grant through both daemons, their queues and the
- * carrier, and exactly that when the peer was waiting for the credit.
- * The smallest loop seen in the last TPATH_LOOP_KEEP_MS is the flow's
- * loop (the longer ones measure queues, the window's own among them).
- * A flow that moves its whole window within twice its loop plus
- * TPATH_GROW_SLACK_MS (TPATH_GROW_MS at most; TPATH_GROW_MS before any
- * sample) is held back by it and may have it doubled; a flow held back
- * by the carrier's rate or a daemon's CPU stops growing once its window
- * is about that long's worth of bytes, so what it has in flight ahead of
- * other streams' frames stays within a few loops, not a whole
- * --tcp-window.  (A slow reader whose socket takes a whole window at
- * once may still grow its window: its bytes wait here, not on the
- * carrier.)  With bulk data the other way, grants wait behind it: the
- * loop, and the windows, grow with it.
- */
-#define TPATH_GROW_MS		1000
-#define TPATH_GROW_SLACK_MS	10
-#define TPATH_LOOP_KEEP_MS	10000
 /* Out of file descriptors: no accept() for this long. */
 #define TPATH_ACCEPT_PAUSE_MS	1000
 
@@ -177,14 +156,7 @@ struct tpath_flow {
 	bool starved;		/* no credit: the socket is not read */
 	uint64_t credit;	/* bytes we may still send */
 	uint64_t unacked;	/* written to the socket, not granted yet */
-	uint64_t moved;		/* written since moved_at (flow_grow()) */
-	uint64_t moved_at;
-	uint64_t granted;	/* credit given to the peer in all */
-	uint64_t rcvd;		/* bytes the peer sent */
-	uint64_t probe_edge;	/* granted before the grant being timed */
-	uint64_t probe_at;	/* when it went; 0: none being timed */
-	uint64_t loop_at;	/* when loop_ms was measured */
-	uint32_t loop_ms;	/* the credit loop; 0: not measured yet */
+	struct tpwin tw;	/* its growth (flow_grow()) */
 	bool short_win;		/* its window stopped growing for want of room */
 	bool refused;		/* only a refusal's FLOW_END, waiting */
 	uint32_t win;		/* its window, reserved in s->resv; 0: none */
@@ -384,47 +356,20 @@ static int q_write(struct tpath_stream *s, struct tpath_flow *flow,
 
 /* ---- flow control ---- */
 
-/* bytes of flow arrived from the peer: time the grant being timed */
-static void flow_loop_sample(struct tpath_flow *flow, size_t len)
-{
-	uint64_t now, ms;
-
-	flow->rcvd += len;
-	if (!flow->probe_at || flow->rcvd <= flow->probe_edge)
-		return;
-	now = loop_now_ms();
-	ms = now - flow->probe_at;
-	flow->probe_at = 0;
-	if (!flow->loop_ms || ms <= flow->loop_ms ||
-	    now - flow->loop_at > TPATH_LOOP_KEEP_MS) {
-		flow->loop_ms = ms ? (uint32_t)(ms < TPATH_GROW_MS ? ms : TPATH_GROW_MS) : 1;
-		flow->loop_at = now;
-	}
-}
-
 /*
- * A flow that moved its whole window within twice its credit loop (see
- * TPATH_GROW_MS) is held back by it: double the window (up to
- * s->window) as far as the budget has room.  Flows that move little (a
- * mail client between commands) keep TPATH_WINDOW_INIT.
+ * written bytes went to the socket: a flow that moved its whole window
+ * within twice its credit loop (tpwin.h) is held back by it: double the
+ * window (up to s->window) as far as the budget has room.  Flows that
+ * move little (a mail client between commands) keep TPATH_WINDOW_INIT.
  */
-static uint64_t flow_grow(struct tpath_stream *s, struct tpath_flow *flow)
+static uint64_t flow_grow(struct tpath_stream *s, struct tpath_flow *flow,
+			  size_t written)
 {
-	uint64_t now = loop_now_ms(), more, within = TPATH_GROW_MS;
+	uint64_t more = tpwin_grow(&flow->tw, written, flow->win, s->window,
+				   loop_now_ms());
 
-	if (flow->loop_ms && 2 * flow->loop_ms + TPATH_GROW_SLACK_MS < within)
-		within = 2 * flow->loop_ms + TPATH_GROW_SLACK_MS;
-	if (now - flow->moved_at > within) {
-		flow->moved = 0;
-		flow->moved_at = now;
-	}
-	if (flow->win >= s->window || flow->moved < flow->win)
+	if (!more)
 		return 0;
-	flow->moved = 0;
-	flow->moved_at = now;
-	more = s->window - flow->win;
-	if (more > flow->win)
-		more = flow->win;
 	/* a quarter of the budget stays for new flows */
 	if (more > membudget_avail_spare(s->resv)) {
 		more = membudget_avail_spare(s->resv);
@@ -449,17 +394,12 @@ static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow,
 	if (!s->window || flow->peer_end || flow->closed)
 		return;
 	flow->unacked += written;
-	flow->moved += written;
-	flow->unacked += flow_grow(s, flow);
+	flow->unacked += flow_grow(s, flow, written);
 	if (flow->unacked < flow->win / 4)
 		return;
 	n = flow->unacked;
 	flow->unacked = 0;
-	if (!flow->probe_at) {
-		flow->probe_at = loop_now_ms();
-		flow->probe_edge = flow->granted;
-	}
-	flow->granted += n;
+	tpwin_grant(&flow->tw, n, loop_now_ms());
 	s->grant(s->grant_arg, flow->dp.node.id, (uint32_t)n);
 }
 
@@ -477,7 +417,7 @@ static bool flow_reserve(struct tpath_stream *s, struct tpath_flow *flow)
 	}
 	membudget_charge(s->resv, TPATH_WINDOW_INIT);
 	flow->win = TPATH_WINDOW_INIT;
-	flow->granted = TPATH_WINDOW_INIT;	/* the initial credit */
+	tpwin_init(&flow->tw, TPATH_WINDOW_INIT);	/* the initial credit */
 	return true;
 }
 
@@ -1243,7 +1183,7 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 			 const uint8_t *p, size_t len)
 {
 	if (s->window)
-		flow_loop_sample(flow, len);
+		tpwin_rcvd(&flow->tw, len, loop_now_ms());
 	if (!flow->qlen && !flow->connecting) {
 		ssize_t n = send(flow->dp.fd, p, len,
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
