@@ -6,9 +6,10 @@
 # bob's stream while alice's traffic goes on; kernel sealing on one side
 # and userspace sealing on the other; rekeys forced by the key soft limit
 # and by a 70-second ticket lifetime during steady traffic with no
-# datagram lost; and the set-up errors (wrong keytab, missing keytab,
-# unknown principal, KDC down at start) with a clear error, retries and
-# no crash.
+# datagram lost (meanwhile the server drops the origins of kernel UDP
+# flows once the flows end, and not before); and the set-up errors
+# (wrong keytab, missing keytab, unknown principal, KDC down at start)
+# with a clear error, retries and no crash.
 modprobe funnel
 # Sealing here with the AES-NI and PCLMULQDQ gcm(aes), as on hardware
 # where udev loads them (the VM has no udev); t_80_seal.sh, before this
@@ -79,6 +80,37 @@ t85_origins() {
 	fi
 }
 
+# t85_gone WHAT SERVICE MARK EARLY SECS: the client's SERVICE flows,
+# made after line MARK of the server's log, end (30 s idle): the server
+# then lists none of them and, one to two flow dumps later, has dropped
+# their origins, none kept for the stream (its log, at debug level).
+# EARLY: a copy of that log taken SECS s after the flows' last datagram,
+# while they still lived: it must show none of their origins dropped
+# ("": no copy).
+t85_gone() {
+	local sid pat got i
+	sid=$(fd_json S "[s['id'] for c in j['carriers'] if c['state'] == 'up' for s in c['streams'] if s['service'] == '$2'][0]")
+	pat="stream $sid: origins of [0-9]* flows gone dropped"
+	if [ -n "$4" ]; then
+		check "gss: $1: the server dropped no origin of the live $2 flows in $5 s" \
+			sh -c "! tail -n +$(($3 + 1)) '$4' | grep '$pat'"
+	fi
+	for i in $(seq 200); do
+		got=$(tail -n +$(($3 + 1)) "$SVC_DIR/S.log" | grep "$pat")
+		echo "$got" | grep -q ', 0 kept$' &&
+			fd_json S "[s.get('nflows') for c in j['carriers'] if c['state'] == 'up' for s in c['streams'] if s['service'] == '$2'] == [0]" >/dev/null &&
+			break
+		sleep 0.1
+	done
+	if [ "$i" -lt 200 ]; then
+		ok "gss: $1: the $2 flows ended: the server lists none and dropped their $(echo "$got" | awk -F 'origins of ' '{ split($2, a, " "); n += a[1] } END { print n + 0 }') origins, none kept (stream $sid)"
+	else
+		not_ok "gss: $1: the server drops the origins of the ended $2 flows (stream ${sid:-?})"
+		echo "${got:-no drop logged}" | tail -n 5 | diag
+		fd_json S "json.dumps([s.get('nflows') for c in j['carriers'] if c['state'] == 'up' for s in c['streams'] if s['service'] == '$2'])" | diag
+	fi
+}
+
 t85_logs() {
 	local n
 	for n in "$@"; do
@@ -108,7 +140,7 @@ t85_error() {
 }
 
 t85_main() {
-	local out pid rc g0 g1 kid sid n cap
+	local out pid rc g0 g1 kid sid n cap t0
 
 	svc_init
 	if kdc_start "$SVC_DIR/krb" 10.99.0.2 fs &&
@@ -136,7 +168,8 @@ t85_main() {
 	fi
 
 	# ---- kernel path both sides, sealed
-	if fd_start S fs "$(t85_conf_s)" --datapath kernel -n site-s &&
+	# debug: the origins the server drops (t85_gone)
+	if fd_start S fs "$(t85_conf_s)" --datapath kernel -n site-s -l debug &&
 	   fd_start C fc "$(t85_conf_c alice)" --datapath kernel -n site-c &&
 	   fd_wait C 15 "carrier('s').get('state') == 'up' and $t85_open"; then
 		ok "gss: kernel/kernel: carrier authenticated (peer $(fd_json C "carrier('s').get('principal')")), four sealed streams open"
@@ -242,10 +275,21 @@ t85_main() {
 	check "gss: the server followed the rekeys (client at generation $g1, server at ${g0:-?})" \
 		test "$g0" = "$g1"
 
-	# ---- rekey on the ticket lifetime (rita's tickets live 70 s)
+	# ---- rekey on the ticket lifetime (rita's tickets live 70 s); a
+	# few dns flows first, idle during the echo, whose origins the
+	# server keeps until they end (30 s after), not longer
 	svc_stop C TERM
-	fd_start C fc "$(t85_conf_c rita funnel/site-s "" "map add udp 127.0.0.1:7400 peer s service echo")" --datapath kernel -n site-c
+	fd_start C fc "$(t85_conf_c rita funnel/site-s "" "map add udp 127.0.0.1:7400 peer s service echo
+map add udp 127.0.0.1:5300 peer s service dns")" --datapath kernel -n site-c
 	fd_wait C 15 "$t85_open"
+	n=$(wc -l <"$SVC_DIR/S.log")
+	if out=$(svc_dig_many fc 127.0.0.1 5300 20); then
+		ok "gss: rita: 20 dig queries through the dns stream: $out"
+	else
+		not_ok "gss: rita: 20 dig queries through the dns stream: $out"
+	fi
+	t0=$SECONDS
+	t85_origins "rita" dns
 	g0=$(t85_gen C echo)
 	if out=$(t85_rr C 24 7400); then
 		g1=$(t85_gen C echo)
@@ -257,6 +301,14 @@ t85_main() {
 	else
 		not_ok "gss: lifetime rekeys lose nothing: $out"; t85_logs C S
 	fi
+	# the dns flows live at least 30 s after the queries
+	cap=''
+	t0=$((SECONDS - t0))
+	if [ $t0 -lt 29 ]; then
+		cap=$SVC_DIR/S.early
+		cp "$SVC_DIR/S.log" "$cap"
+	fi
+	t85_gone "rita" dns "$n" "$cap" "$t0"
 
 	# ---- kernel sealing on one side, userspace on the other
 	svc_stop C TERM

@@ -11,7 +11,13 @@
  *   for the next scan.  Only with FEAT_ORIGIN in both HELLOs, and the
  *   timer runs only while the carrier has such a stream.
  * - server side (udp-connect): the peer's ORIGINs are kept by flow id
- *   (at most the stream's flow-max, the oldest dropped first) for show.
+ *   for show: at most the stream's flow-max per stream (the oldest
+ *   dropped first), at most KORIGIN_CARRIER_MAX over the carrier's
+ *   streams (beyond, a new one is dropped: logged once per carrier).
+ *   Every CAR_KORIGIN_SCAN_MS, while a stream holds some, funneld dumps
+ *   its flows and drops the origins of ids neither this dump nor the one
+ *   before listed (the flow ended, or never came); a stream whose table
+ *   is empty then frees it.
  */
 
 #include <stdlib.h>
@@ -25,9 +31,14 @@
 #include "funneld/carrier/priv.h"
 #include "funneld/datapath/kpath.h"
 #include "funneld/datapath/origintab.h"
+#include "funneld/log.h"
 
 /* funneld gives its kernel streams no flow-max: the kernel's default */
 #define KORIGIN_MAX		FUNNEL_FLOW_MAX_DEFAULT
+/* server side, all streams of a carrier: the default of funnel.ko's
+ * carrier_flows_max, the most flows they can have
+ */
+#define KORIGIN_CARRIER_MAX	16384
 /* room for an ORIGIN frame, sealed, with its length prefix */
 #define KORIGIN_FRAME_MAX	256
 
@@ -57,6 +68,7 @@ void korigin_installed(struct carrier *c, struct cstream *cs, bool listen)
 
 void korigin_recv(struct cstream *cs, const struct ctrl_msg *m)
 {
+	struct carrier *c = cs->car;
 	struct origin o;
 
 	/* server side only: a kernel udp-connect stream */
@@ -68,9 +80,24 @@ void korigin_recv(struct cstream *cs, const struct ctrl_msg *m)
 		if (!cs->ko)
 			return;
 		origintab_init(&cs->ko->tab, KORIGIN_MAX);
+		c->korigins.max = KORIGIN_CARRIER_MAX;
+		origintab_set_budget(&cs->ko->tab, &c->korigins);
 	}
-	if (!cs->ko->listen)
-		origintab_put(&cs->ko->tab, m->flow, &o);
+	if (cs->ko->listen)
+		return;
+	if (origintab_put(&cs->ko->tab, m->flow, &o) == 1 &&
+	    !c->korigins_full_logged) {
+		c->korigins_full_logged = true;
+		log_warn("%s: the carrier's kernel UDP streams keep %u flow origins, the most: the peer's ORIGINs for more flows are dropped until flows end (logged once per carrier)",
+			 carrier_name(c), c->korigins.count);
+	}
+	if (!origintab_count(&cs->ko->tab)) {
+		korigin_free(cs);
+		return;
+	}
+	/* the scan drops the origins of flows that are gone */
+	if (!c->t_korigin.armed && c->state == CAR_UP)
+		loop_timer_arm(c->d->loop, &c->t_korigin, CAR_KORIGIN_SCAN_MS);
 }
 
 bool korigin_lookup(const struct cstream *cs, uint32_t flow,
@@ -134,6 +161,31 @@ static void scan_flow(const struct kpath_flow *kf, void *arg)
 		annset_add(sent, kf->id);
 }
 
+static void sweep_flow(const struct kpath_flow *kf, void *arg)
+{
+	origintab_scan_mark(arg, kf->id);
+}
+
+/* Server side: drop the origins of flows gone; false: none left. */
+static bool sweep(struct carrier *c, struct cstream *cs)
+{
+	struct origintab *t = &cs->ko->tab;
+	uint32_t n;
+	bool ok;
+
+	origintab_scan_begin(t);
+	/* a dump that failed drops nothing */
+	ok = !kpath_flows(&c->d->kp, c->kid, cs->id, sweep_flow, t);
+	n = origintab_scan_end(t, ok);
+	if (n)
+		log_debug("%s: stream %u: origins of %u flows gone dropped, %u kept",
+			  carrier_name(c), cs->id, n, origintab_count(t));
+	if (origintab_count(t))
+		return true;
+	korigin_free(cs);
+	return false;
+}
+
 void korigin_scan_fire(struct loop *l, void *arg)
 {
 	struct carrier *c = arg;
@@ -142,8 +194,13 @@ void korigin_scan_fire(struct loop *l, void *arg)
 	for (struct cstream *cs = c->streams; cs; cs = cs->next) {
 		struct scan sc = { c, cs };
 
-		if (!cs->ko || !cs->ko->listen || !cs->in_kernel)
+		if (!cs->ko || !cs->in_kernel)
 			continue;
+		if (!cs->ko->listen) {
+			if (sweep(c, cs))
+				any = true;
+			continue;
+		}
 		any = true;
 		annset_begin(&cs->ko->sent);
 		/* a dump that failed forgets nothing */

@@ -66,7 +66,9 @@
 #define CAR_USER_FLOWS_MAX	16384
 #define CAR_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
 /* client side, kernel-path UDP streams with flow origins in use: their
- * flows are dumped this often and each new one's ORIGIN sent (korigin.c)
+ * flows are dumped this often and each new one's ORIGIN sent; server
+ * side, those that keep the peer's ORIGINs: dumped this often to drop
+ * the origins of the flows gone (korigin.c)
  */
 #define CAR_KORIGIN_SCAN_MS	1000
 
@@ -189,6 +191,9 @@ struct carrier {
 	struct loop_timer t_fail;	/* a failure noticed while sending */
 	struct loop_timer t_maps;	/* the next refused map's retry */
 	struct loop_timer t_korigin;	/* kernel UDP flows' origins (korigin.c) */
+	/* server side: the peer's origins kept for its kernel UDP streams */
+	struct flowbudget korigins;
+	bool korigins_full_logged;
 	char fail_why[DAEMON_TEXT_MAX];	/* set: failing, send nothing */
 	uint64_t ping_nonce[3];		/* the last pings sent */
 	bool ping_outstanding;

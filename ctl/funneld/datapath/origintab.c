@@ -13,6 +13,7 @@ struct origintab_ent {
 	struct flowtab_node node;	/* by flow id */
 	struct origintab_ent *older, *younger;
 	struct origin origin;
+	uint32_t scan;			/* the last scan that listed it */
 };
 
 static struct origintab_ent *ent(struct flowtab_node *n)
@@ -25,6 +26,14 @@ void origintab_init(struct origintab *t, uint32_t max)
 	memset(&t->ids, 0, sizeof(t->ids));
 	t->old = t->young = NULL;
 	t->max = max ? max : 1;
+	t->budget = NULL;
+	t->scan = 0;
+}
+
+void origintab_set_budget(struct origintab *t, struct flowbudget *b)
+{
+	/* the flowtab's, set with its buckets at the first put */
+	t->budget = b;
 }
 
 static void unlink_ent(struct origintab *t, struct origintab_ent *e)
@@ -53,19 +62,27 @@ static void link_young(struct origintab *t, struct origintab_ent *e)
 
 int origintab_put(struct origintab *t, uint32_t id, const struct origin *o)
 {
-	struct origintab_ent *e;
+	struct origintab_ent *e = NULL;
 
-	if (!t->ids.buckets && flowtab_init(&t->ids, t->max)) {
-		flowtab_fini(&t->ids);
-		return -1;
-	}
-	e = ent(flowtab_lookup(&t->ids, id));
+	if (t->ids.buckets)
+		e = ent(flowtab_lookup(&t->ids, id));
 	if (e) {
 		/* a flow id used again: the new flow's, the youngest */
 		e->origin = *o;
+		e->scan = t->scan;
 		unlink_ent(t, e);
 		link_young(t, e);
 		return 0;
+	}
+	/* one more, unless the oldest makes room */
+	if (t->ids.count < t->max && !flowbudget_room(t->budget))
+		return 1;
+	if (!t->ids.buckets) {
+		if (flowtab_init(&t->ids, t->max)) {
+			flowtab_fini(&t->ids);
+			return -1;
+		}
+		t->ids.budget = t->budget;
 	}
 	if (t->ids.count >= t->max) {
 		e = t->old;
@@ -78,6 +95,7 @@ int origintab_put(struct origintab *t, uint32_t id, const struct origin *o)
 	}
 	e->node.id = id;
 	e->origin = *o;
+	e->scan = t->scan;
 	flowtab_insert(&t->ids, &e->node);
 	link_young(t, e);
 	return 0;
@@ -112,6 +130,45 @@ bool origintab_take(struct origintab *t, uint32_t id, struct origin *o)
 uint32_t origintab_count(const struct origintab *t)
 {
 	return t->ids.count;
+}
+
+void origintab_scan_begin(struct origintab *t)
+{
+	t->scan++;
+}
+
+void origintab_scan_mark(struct origintab *t, uint32_t id)
+{
+	struct origintab_ent *e;
+
+	if (!t->ids.buckets)
+		return;
+	e = ent(flowtab_lookup(&t->ids, id));
+	if (e)
+		e->scan = t->scan;
+}
+
+uint32_t origintab_scan_end(struct origintab *t, bool complete)
+{
+	struct origintab_ent *e, *next;
+	uint32_t n = 0;
+
+	if (!complete) {
+		/* the marks of this scan stay: the next one makes them its */
+		t->scan--;
+		return 0;
+	}
+	for (e = t->old; e; e = next) {
+		next = e->younger;
+		/* listed by neither this dump nor the one before */
+		if (t->scan - e->scan > 1) {
+			unlink_ent(t, e);
+			flowtab_remove(&t->ids, &e->node);
+			free(e);
+			n++;
+		}
+	}
+	return n;
 }
 
 void origintab_fini(struct origintab *t)
