@@ -34,6 +34,16 @@ static inline void funnel_compat_ops(struct proto_ops *ops)
 #define MSG_SPLICE_PAGES 0
 #endif
 
+/* 6.5: tcp_sendmsg_locked() takes the pages of a bvec iterator into the
+ * socket's skbs with MSG_SPLICE_PAGES, without copying their bytes.
+ * Before, it copies them, and 6.1 has the flag defined but not in TCP.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define FUNNEL_MSG_SPLICE	MSG_SPLICE_PAGES
+#else
+#define FUNNEL_MSG_SPLICE	0
+#endif
+
 /* 6.2 added sk_use_task_frag. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 static inline void funnel_no_task_frag(struct sock *sk)

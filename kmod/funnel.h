@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
+#include <linux/interrupt.h>
 #include <linux/in6.h>
 #include <linux/ipv6.h>
 #include <linux/netdevice.h>
@@ -70,7 +71,12 @@ struct funnel_sock {
 	atomic_t tx_queued;			/* truesize of txq */
 	atomic_t tx_ctrl_queued;		/* truesize of txq_ctrl */
 	atomic_t tx_user_queued;		/* truesize of txq_user */
+	bool tx_more;				/* TCP took our last bytes with
+						 * MSG_MORE: it may hold them
+						 */
+	bool tx_unplug;				/* tx_work: push what TCP holds */
 	struct work_struct tx_work;
+	struct tasklet_struct tx_tasklet;	/* pushes softirq's frames */
 	bool closing;
 	bool tx_broken;				/* a frame was cut: no more */
 

@@ -9,8 +9,11 @@
  * Transmit: a frame is one skb holding prefix, header and body.  Frames
  * leave in order and at most one of them is partially written to TCP at
  * any time (tx_partial); it is resumed when TCP has room again, so frames
- * never interleave.  Frames queued from contexts that cannot take the
- * socket lock are pushed by a work item once the lock is free.
+ * never interleave.  Frames queued while a user context owns the socket
+ * are pushed by release_sock(), those queued in softirq by a tasklet after
+ * it, and when TCP has room again by a work item.  Frames that go out
+ * together are written with MSG_MORE but the last, so TCP fills its
+ * segments with them.
  */
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -640,12 +643,140 @@ static void funnel_tx_resume(struct funnel_sock *fs)
 		funnel_tx_wake(fs->sk);
 }
 
+/*
+ * TCP refused bytes of ours after it took some with MSG_MORE (tx_more):
+ * it holds the last, unfinished segment of those until something pushes
+ * it.  An ACK does (TCP sends what it holds, under the socket's own Nagle
+ * setting), and write_space resumes us for the rest; with nothing in
+ * flight no ACK comes, and TCP's probe timer would send it only after
+ * 200 ms or more, so tx_work pushes it, out of our lock: TCP offers no
+ * push under it.  Socket locked.
+ */
+static void funnel_tx_held(struct funnel_sock *fs)
+{
+	if (fs->tx_more && !tcp_sk(fs->sk)->packets_out) {
+		fs->tx_unplug = true;
+		queue_work(funnel_workqueue(), &fs->tx_work);
+	}
+}
+
+/* Pieces of a frame up to this long are copied into TCP's own buffers
+ * rather than spliced (6.5 on: MSG_SPLICE_PAGES): copied bytes join the
+ * bytes before them in one page fragment, so a run of small frames fills
+ * whole segments instead of using up an skb's fragment slots.
+ */
+#define FUNNEL_TX_COPYBREAK	2048
+
+/* Is another frame queued behind the one being sent?  Only the pusher
+ * dequeues, so a frame seen here is the next one this push sends (or the
+ * one TCP refuses next).
+ */
+static bool funnel_tx_more(const struct funnel_sock *fs)
+{
+	return !skb_queue_empty_lockless(&fs->txq_ctrl) ||
+	       !skb_queue_empty_lockless(&fs->txq) ||
+	       !skb_queue_empty_lockless(&fs->txq_user);
+}
+
+/* Hand len bytes of msg to TCP, advancing tx_off by what it took: 0 once
+ * all are taken, else -EAGAIN (TCP is full) or TCP's error.  MSG_MORE in
+ * msg's flags leaves a segment TCP could send unfinished; tx_more records
+ * that the bytes TCP took last came with it (a partial send has TCP push
+ * what it took first).
+ */
+static int funnel_tx_piece(struct funnel_sock *fs, struct msghdr *msg,
+			   int len)
+{
+	int ret;
+
+	while (len) {
+		ret = tcp_sendmsg_locked(fs->sk, msg, len);
+		if (ret <= 0)
+			return ret ?: -EPIPE;
+		fs->tx_off += ret;
+		fs->tx_more = ret == len && (msg->msg_flags & MSG_MORE);
+		len -= ret;
+	}
+	return 0;
+}
+
+/* The piece [start, start + len) of the frame, from tx_off on. */
+static int funnel_tx_linear(struct funnel_sock *fs, void *data,
+			    unsigned int start, unsigned int len, int flags)
+{
+	struct msghdr msg = { .msg_flags = flags };
+	unsigned int skip = fs->tx_off - start;
+	struct kvec kv;
+
+	kv.iov_base = data + skip;
+	kv.iov_len = len - skip;
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, kv.iov_len);
+	return funnel_tx_piece(fs, &msg, kv.iov_len);
+}
+
+static int funnel_tx_page(struct funnel_sock *fs, const skb_frag_t *frag,
+			  unsigned int start, int flags)
+{
+	struct msghdr msg = { .msg_flags = flags };
+	unsigned int skip = fs->tx_off - start;
+	unsigned int len = skb_frag_size(frag) - skip;
+	struct bio_vec bv;
+
+	if (len > FUNNEL_TX_COPYBREAK)
+		msg.msg_flags |= FUNNEL_MSG_SPLICE;
+	bvec_set_page(&bv, skb_frag_page(frag), len, skb_frag_off(frag) + skip);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
+	return funnel_tx_piece(fs, &msg, len);
+}
+
+/*
+ * Write frame skb to TCP from tx_off on, piece by piece: the head and the
+ * page fragments of skb, then those of each skb on its frag_list.  Every
+ * piece but the last goes with MSG_MORE, the last too when more (another
+ * frame follows at once), so that TCP fills its segments with the frames
+ * of a batch and pushes them with the batch's last one.  0 once the frame
+ * is all written, else -EAGAIN or TCP's error.
+ */
+static int funnel_tx_send(struct funnel_sock *fs, struct sk_buff *skb,
+			  bool more)
+{
+	unsigned int end = skb->len, start = 0, len, i;
+	struct sk_buff *part = skb;
+	int err, flags;
+
+	do {
+		len = skb_headlen(part);
+		if (fs->tx_off < start + len) {
+			flags = more || start + len < end ? MSG_MORE : 0;
+			err = funnel_tx_linear(fs, part->data, start, len,
+					       MSG_DONTWAIT | flags);
+			if (err)
+				return err;
+		}
+		start += len;
+		for (i = 0; i < skb_shinfo(part)->nr_frags; i++) {
+			const skb_frag_t *frag = &skb_shinfo(part)->frags[i];
+
+			len = skb_frag_size(frag);
+			if (fs->tx_off < start + len) {
+				flags = more || start + len < end ? MSG_MORE : 0;
+				err = funnel_tx_page(fs, frag, start,
+						     MSG_DONTWAIT | flags);
+				if (err)
+					return err;
+			}
+			start += len;
+		}
+		part = part == skb ? skb_shinfo(skb)->frag_list : part->next;
+	} while (part && start < end);
+	return 0;
+}
+
 /* Write queued frames to TCP until it has no room.  Socket locked. */
 static void funnel_tx_push(struct funnel_sock *fs)
 {
-	struct sock *sk = fs->sk;
 	struct sk_buff *skb;
-	int ret;
+	int err;
 
 	if (fs->tx_broken)
 		return;
@@ -662,16 +793,14 @@ static void funnel_tx_push(struct funnel_sock *fs)
 			fs->tx_off = 0;
 		}
 
-		while (fs->tx_off < skb->len) {
-			ret = skb_send_sock_locked(sk, skb, fs->tx_off,
-						   skb->len - fs->tx_off);
-			if (ret == -EAGAIN)
-				goto out;	/* resumed by write_space */
-			if (ret <= 0) {
-				funnel_tx_fail(fs);
-				return;
-			}
-			fs->tx_off += ret;
+		err = funnel_tx_send(fs, skb, funnel_tx_more(fs));
+		if (err == -EAGAIN) {
+			funnel_tx_held(fs);
+			break;			/* resumed by write_space */
+		}
+		if (err) {
+			funnel_tx_fail(fs);
+			return;
 		}
 
 		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
@@ -682,7 +811,6 @@ static void funnel_tx_push(struct funnel_sock *fs)
 		fs->tx_partial = NULL;
 		consume_skb(skb);
 	}
-out:
 	funnel_tx_resume(fs);
 }
 
@@ -691,11 +819,38 @@ static void funnel_tx_work(struct work_struct *work)
 	struct funnel_sock *fs = container_of(work, struct funnel_sock,
 					      tx_work);
 	struct sock *sk = fs->sk;
+	bool unplug;
 
 	lock_sock(sk);
 	if (!fs->closing)
 		funnel_tx_push(fs);
+	/* what TCP holds of ours with nothing in flight (funnel_tx_held()),
+	 * unless the owner corked the socket itself
+	 */
+	unplug = fs->tx_unplug && fs->tx_more && !fs->closing &&
+		 !(tcp_sk(sk)->nonagle & TCP_NAGLE_CORK);
+	fs->tx_unplug = false;
+	if (unplug)
+		fs->tx_more = false;
 	release_sock(sk);
+	if (unplug)
+		tcp_sock_set_cork(sk, false);
+}
+
+/* Frames queued in softirq (the kernel streams' datagrams) go to TCP from
+ * here, once the softirq work that queued them is done, so the frames of
+ * one NET_RX run leave in one batch.  A user context that owns the socket
+ * pushes them at release_sock() instead.
+ */
+static void funnel_tx_tasklet(struct tasklet_struct *t)
+{
+	struct funnel_sock *fs = from_tasklet(fs, t, tx_tasklet);
+	struct sock *sk = fs->sk;
+
+	bh_lock_sock(sk);
+	if (!fs->closing && !sock_owned_by_user(sk))
+		funnel_tx_push(fs);
+	bh_unlock_sock(sk);
 }
 
 static void funnel_write_space(struct sock *sk)
@@ -752,8 +907,10 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
 /*
  * Queue a complete frame (length prefix, header, body) from the kernel's
  * own data path, in any context.  If no user context owns the socket the
- * frame is pushed to TCP right away, else release_sock() pushes it (our
- * release_cb).  A frame that does not fit in its queue is dropped and
+ * frame is pushed to TCP right away, or, queued in softirq, by the
+ * carrier's tasklet once that softirq work is done (with the other frames
+ * it queued); else release_sock() pushes it (our release_cb).  A frame
+ * that does not fit in its queue is dropped and
  * counted.  prio: the frame goes on the control queue (txq_ctrl), ahead
  * of data, as FLOW_END does: a flow ended under a flood must still end on
  * the peer, or the peer's flow table fills with flows nobody uses.
@@ -761,6 +918,7 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
  */
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
+	bool defer = in_serving_softirq();
 	struct sock *sk = fs->sk;
 	int err = 0;
 
@@ -775,8 +933,13 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	if (!err) {
 		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
-		if (!sock_owned_by_user(sk))
-			funnel_tx_push(fs);
+		/* else release_sock() pushes it */
+		if (!sock_owned_by_user(sk)) {
+			if (defer)
+				tasklet_schedule(&fs->tx_tasklet);
+			else
+				funnel_tx_push(fs);
+		}
 	}
 	bh_unlock_sock(sk);
 	local_bh_enable();
@@ -1069,6 +1232,8 @@ static void funnel_close(struct sock *sk, long timeout)
 	WRITE_ONCE(sk->sk_prot, prot);
 	release_sock(sk);
 
+	/* nothing schedules them any more: closing, callbacks restored */
+	tasklet_kill(&fs->tx_tasklet);
 	cancel_work_sync(&fs->tx_work);
 	strp_done(&fs->strp);
 	/* no parser or state change runs any more, so no new down_work */
@@ -1185,6 +1350,7 @@ static int funnel_ulp_attach(struct sock *sk)
 	skb_queue_head_init(&fs->txq_ctrl);
 	skb_queue_head_init(&fs->txq_user);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
+	tasklet_setup(&fs->tx_tasklet, funnel_tx_tasklet);
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;

@@ -1,0 +1,82 @@
+# Transmit batching on a TCP carrier (issue 15): the datagrams of one
+# softirq run leave in one batch, written to TCP with MSG_MORE but the
+# last, so TCP fills its segments with them.  A netem slot on the client
+# site's lo holds 200 datagrams of a udp-listen stream and lets them go
+# at once (as a NIC's interrupt hands over a burst): the client carrier
+# must send them in far fewer TCP segments than datagrams (one segment a
+# datagram before), and every one must come back.  initcwnd 1000 on the
+# carrier's route: TCP's congestion window does not coalesce them for us.
+modprobe funnel
+W=$(mktemp -d)
+sites_up || not_ok "txbatch: two netns joined by veth"
+ip -n fc route replace 10.99.0.0/24 dev vc src 10.99.0.1 initcwnd 1000
+ip netns exec fs udp_pump echo 127.0.0.1 7101 -q &
+tun s fs --listen 10.99.0.2:7000 --udp-connect 1:127.0.0.1:7101
+tun c fc --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:8101
+if wait_files 20 "$W/s.id" "$W/c.id"; then
+	ok "txbatch: carrier with a UDP stream set up"
+else
+	not_ok "txbatch: carrier with a UDP stream set up"
+	tail -n 5 "$W"/*.out | sed 's/^/#   /'
+fi
+c=$(cat "$W/c.id" 2>/dev/null)
+
+# data segments the client carrier has sent
+segs() {
+	ip netns exec fc ss -Htin dst 10.99.0.2:7000 |
+		sed -n 's/.*data_segs_out:\([0-9]*\).*/\1/p' | head -n 1
+}
+s0=$(segs)
+f0=$(nlget fc stats.tx-frames carrier-get carrier-id=u32:"$c")
+# one datagram makes the flow (the server holds only 32 of a new flow
+# while it makes its socket), then the burst from the same port: held
+# until the slot, 2 s after the qdisc is made (the echoes come through lo
+# too, a slot later)
+ip netns exec fc python3 - >"$W/burst.out" 2>&1 <<'PY'
+import socket, subprocess
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 33, 1 << 22)    # SO_RCVBUFFORCE
+s.connect(("127.0.0.1", 8101))
+s.settimeout(5)
+s.send(b"first" + bytes(59))
+s.recv(2048)
+subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "netem",
+                "slot", "2s", "2s", "packets", "1000"], check=True)
+want = {i.to_bytes(4, "big") + bytes(60) for i in range(200)}
+for d in sorted(want):
+    s.send(d)
+s.settimeout(10)
+got = bad = 0
+try:
+    while want:
+        d = s.recv(2048)
+        if d in want:
+            want.discard(d)
+            got += 1
+        else:
+            bad += 1
+except socket.timeout:
+    pass
+subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"])
+print(f"echoed {got} of 200, bad {bad}")
+PY
+if grep -q '^echoed 200 of 200, bad 0$' "$W/burst.out"; then
+	ok "txbatch: a burst of 200 datagrams through the carrier, all echoed"
+else
+	not_ok "txbatch: a burst of 200 datagrams through the carrier, all echoed"
+	sed 's/^/#   /' "$W/burst.out"
+fi
+s1=$(segs)
+f1=$(nlget fc stats.tx-frames carrier-get carrier-id=u32:"$c")
+frames=$(( ${f1:-0} - ${f0:-0} )) n=$(( ${s1:-0} - ${s0:-0} ))
+echo "#   frames $frames, TCP data segments $n"
+# the first datagram's segment, then 200 frames of 82 bytes: 12 full
+# segments, and a short one to end the batch of each NET_RX run (64
+# datagrams or more)
+if [ "$frames" = 201 ] && [ "$n" -gt 1 ] && [ "$n" -le 51 ]; then
+	ok "txbatch: 200 frames of a burst in $((n - 1)) TCP segments (50 at most)"
+else
+	not_ok "txbatch: 200 frames of a burst in $((n - 1)) TCP segments, want 50 at most (frames $frames, segments ${s0:-?} -> ${s1:-?})"
+fi
+sites_down
+rm -rf "$W"
