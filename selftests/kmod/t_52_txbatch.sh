@@ -4,12 +4,15 @@
 # site's lo holds 200 datagrams of a udp-listen stream and lets them go
 # at once (as a NIC's interrupt hands over a burst): the client carrier
 # must send them in far fewer TCP segments than datagrams (one segment a
-# datagram before), and every one must come back.  initcwnd 1000 on the
-# carrier's route: TCP's congestion window does not coalesce them for us.
+# datagram before), and every one must come back.  TCP must not coalesce
+# them for us: initcwnd 1000 on the carrier's route, and autocorking off
+# in the client site (with it TCP held the old module's frames too while
+# the segment before waited in the same softirq's backlog: 17 segments).
 modprobe funnel
 W=$(mktemp -d)
 sites_up || not_ok "txbatch: two netns joined by veth"
 ip -n fc route replace 10.99.0.0/24 dev vc src 10.99.0.1 initcwnd 1000
+ip netns exec fc sysctl -qw net.ipv4.tcp_autocorking=0
 ip netns exec fs udp_pump echo 127.0.0.1 7101 -q &
 tun s fs --listen 10.99.0.2:7000 --udp-connect 1:127.0.0.1:7101
 tun c fc --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:8101
