@@ -10,8 +10,9 @@
  * leave in order and at most one of them is partially written to TCP at
  * any time (tx_partial); it is resumed when TCP has room again, so frames
  * never interleave.  Frames queued while a user context owns the socket
- * are pushed by release_sock(), those queued in softirq by a tasklet after
- * it, and when TCP has room again by a work item.  Frames that go out
+ * are pushed by release_sock(), those queued in softirq behind the first
+ * of a run by a tasklet after it, and when TCP has room again by a work
+ * item.  Frames that go out
  * together are written with MSG_MORE but the last, so TCP fills its
  * segments with them.
  */
@@ -837,10 +838,12 @@ static void funnel_tx_work(struct work_struct *work)
 		tcp_sock_set_cork(sk, false);
 }
 
-/* Frames queued in softirq (the kernel streams' datagrams) go to TCP from
- * here, once the softirq work that queued them is done, so the frames of
- * one NET_RX run leave in one batch.  A user context that owns the socket
- * pushes them at release_sock() instead.
+/* The frames queued in softirq after the first one of a run (the kernel
+ * streams' datagrams: funnel_tx_frame() pushes the first at once, so a
+ * lone request waits for nothing) go to TCP from here, once the softirq
+ * work that queued them is done, so the others of one NET_RX run leave
+ * in one batch.  A user context that owns the socket pushes them at
+ * release_sock() instead.
  */
 static void funnel_tx_tasklet(struct tasklet_struct *t)
 {
@@ -848,6 +851,7 @@ static void funnel_tx_tasklet(struct tasklet_struct *t)
 	struct sock *sk = fs->sk;
 
 	bh_lock_sock(sk);
+	fs->tx_batch = false;
 	if (!fs->closing && !sock_owned_by_user(sk))
 		funnel_tx_push(fs);
 	bh_unlock_sock(sk);
@@ -907,9 +911,10 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
 /*
  * Queue a complete frame (length prefix, header, body) from the kernel's
  * own data path, in any context.  If no user context owns the socket the
- * frame is pushed to TCP right away, or, queued in softirq, by the
- * carrier's tasklet once that softirq work is done (with the other frames
- * it queued); else release_sock() pushes it (our release_cb).  A frame
+ * frame is pushed to TCP right away, but in softirq only the first one
+ * until the carrier's tasklet has run: the frames behind it wait for the
+ * tasklet, which pushes them together once that softirq work is done;
+ * else release_sock() pushes it (our release_cb).  A frame
  * that does not fit in its queue is dropped and
  * counted.  prio: the frame goes on the control queue (txq_ctrl), ahead
  * of data, as FLOW_END does: a flow ended under a flood must still end on
@@ -933,12 +938,15 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	if (!err) {
 		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
-		/* else release_sock() pushes it */
-		if (!sock_owned_by_user(sk)) {
-			if (defer)
+		/* else release_sock() pushes it; in softirq, once the first
+		 * frame of a run went, the tasklet pushes the others
+		 */
+		if (!sock_owned_by_user(sk) && !(defer && fs->tx_batch)) {
+			funnel_tx_push(fs);
+			if (defer) {
+				fs->tx_batch = true;
 				tasklet_schedule(&fs->tx_tasklet);
-			else
-				funnel_tx_push(fs);
+			}
 		}
 	}
 	bh_unlock_sock(sk);
