@@ -445,6 +445,11 @@ static void funnel_tx_wake(struct sock *sk)
 #define FUNNEL_TX_USER_MAX	(192 * 1024)
 #define FUNNEL_TX_USER_RESUME	(56 * 1024)
 #define FUNNEL_TX_QUANTUM	(16 * 1024)
+/* Frames of one softirq run that wait for the tasklet, in truesize, before
+ * the run pushes them itself: bounds the burst TCP has not seen yet and
+ * the tasklet's time under the socket lock.
+ */
+#define FUNNEL_TX_BATCH_MAX	(64 * 1024)
 
 /* At least the truesize of the largest frame from userspace
  * (funnel_frame_from_user()): a head of FUNNEL_LEN_PREFIX +
@@ -730,6 +735,11 @@ static int funnel_tx_page(struct funnel_sock *fs, const skb_frag_t *frag,
 	return funnel_tx_piece(fs, &msg, len);
 }
 
+/* Never wait, and never SIGPIPE: a push in softirq or in the tasklet runs
+ * on whatever task was interrupted, and an -EPIPE would signal it.
+ */
+#define FUNNEL_TX_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
+
 /*
  * Write frame skb to TCP from tx_off on, piece by piece: the head and the
  * page fragments of skb, then those of each skb on its frag_list.  Every
@@ -750,7 +760,7 @@ static int funnel_tx_send(struct funnel_sock *fs, struct sk_buff *skb,
 		if (fs->tx_off < start + len) {
 			flags = more || start + len < end ? MSG_MORE : 0;
 			err = funnel_tx_linear(fs, part->data, start, len,
-					       MSG_DONTWAIT | flags);
+					       FUNNEL_TX_FLAGS | flags);
 			if (err)
 				return err;
 		}
@@ -762,7 +772,7 @@ static int funnel_tx_send(struct funnel_sock *fs, struct sk_buff *skb,
 			if (fs->tx_off < start + len) {
 				flags = more || start + len < end ? MSG_MORE : 0;
 				err = funnel_tx_page(fs, frag, start,
-						     MSG_DONTWAIT | flags);
+						     FUNNEL_TX_FLAGS | flags);
 				if (err)
 					return err;
 			}
@@ -838,6 +848,15 @@ static void funnel_tx_work(struct work_struct *work)
 		tcp_sock_set_cork(sk, false);
 }
 
+static bool funnel_tx_dead(const struct funnel_sock *fs)
+{
+	const struct sock *sk = fs->sk;
+
+	return fs->tx_broken || sk->sk_err ||
+	       (sk->sk_shutdown & SEND_SHUTDOWN) ||
+	       !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
+}
+
 /* The frames queued in softirq after the first one of a run (the kernel
  * streams' datagrams: funnel_tx_frame() pushes the first at once, so a
  * lone request waits for nothing) go to TCP from here, once the softirq
@@ -852,7 +871,8 @@ static void funnel_tx_tasklet(struct tasklet_struct *t)
 
 	bh_lock_sock(sk);
 	fs->tx_batch = false;
-	if (!fs->closing && !sock_owned_by_user(sk))
+	if (!READ_ONCE(fs->closing) && !sock_owned_by_user(sk) &&
+	    !funnel_tx_dead(fs))
 		funnel_tx_push(fs);
 	bh_unlock_sock(sk);
 }
@@ -899,15 +919,6 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
 }
 
-static bool funnel_tx_dead(const struct funnel_sock *fs)
-{
-	const struct sock *sk = fs->sk;
-
-	return fs->tx_broken || sk->sk_err ||
-	       (sk->sk_shutdown & SEND_SHUTDOWN) ||
-	       !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
-}
-
 /*
  * Queue a complete frame (length prefix, header, body) from the kernel's
  * own data path, in any context.  If no user context owns the socket the
@@ -923,7 +934,7 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
  */
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
-	bool defer = in_serving_softirq();
+	bool defer = in_serving_softirq(), owned;
 	struct sock *sk = fs->sk;
 	int err = 0;
 
@@ -931,19 +942,30 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 		return funnel_sctp_tx_frame(fs, skb, prio);
 	local_bh_disable();
 	bh_lock_sock(sk);
-	if (fs->closing || funnel_tx_dead(fs))
+	owned = sock_owned_by_user(sk);
+	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {
 		err = -EPIPE;
-	else if (!funnel_tx_room(fs, skb->truesize, prio))
-		err = -ENOBUFS;
+	} else if (!funnel_tx_room(fs, skb->truesize, prio)) {
+		/* what waits for the tasklet may be what fills the queue:
+		 * TCP takes its share now, as it would without batching
+		 */
+		if (!owned && defer && fs->tx_batch)
+			funnel_tx_push(fs);
+		if (!funnel_tx_room(fs, skb->truesize, prio))
+			err = -ENOBUFS;
+	}
 	if (!err) {
 		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
 		/* else release_sock() pushes it; in softirq, once the first
-		 * frame of a run went, the tasklet pushes the others
+		 * frame of a run went, the tasklet pushes the others, or
+		 * this run does once a batch's worth waits
 		 */
-		if (!sock_owned_by_user(sk) && !(defer && fs->tx_batch)) {
+		if (!owned && (!(defer && fs->tx_batch) ||
+			       atomic_read(&fs->tx_queued) >=
+			       FUNNEL_TX_BATCH_MAX)) {
 			funnel_tx_push(fs);
-			if (defer) {
+			if (defer && !fs->tx_batch) {
 				fs->tx_batch = true;
 				tasklet_schedule(&fs->tx_tasklet);
 			}
@@ -1230,7 +1252,7 @@ static void funnel_close(struct sock *sk, long timeout)
 	 * have reset the connection
 	 */
 	cut = fs->tx_broken || (fs->tx_partial && fs->tx_off);
-	fs->closing = true;
+	WRITE_ONCE(fs->closing, true);
 	strp_stop(&fs->strp);
 	write_lock_bh(&sk->sk_callback_lock);
 	sk->sk_data_ready = fs->saved_data_ready;
