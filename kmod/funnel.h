@@ -77,7 +77,7 @@ struct funnel_sock {
 	bool tx_unplug;				/* tx_work: push what TCP holds */
 	struct work_struct tx_work;
 	struct tasklet_struct tx_tasklet;	/* pushes softirq's frames */
-	bool tx_batch;				/* the tasklet pushes them */
+	int tx_batch_cpu;			/* its tasklet pushes them, -1: none */
 	bool closing;
 	bool tx_broken;				/* a frame was cut: no more */
 

@@ -870,7 +870,7 @@ static void funnel_tx_tasklet(struct tasklet_struct *t)
 	struct sock *sk = fs->sk;
 
 	bh_lock_sock(sk);
-	fs->tx_batch = false;
+	WRITE_ONCE(fs->tx_batch_cpu, -1);
 	if (!READ_ONCE(fs->closing) && !sock_owned_by_user(sk) &&
 	    !funnel_tx_dead(fs))
 		funnel_tx_push(fs);
@@ -934,7 +934,7 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
  */
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
-	bool defer = in_serving_softirq(), owned;
+	bool defer = in_serving_softirq(), owned, batching;
 	struct sock *sk = fs->sk;
 	int err = 0;
 
@@ -943,13 +943,15 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	local_bh_disable();
 	bh_lock_sock(sk);
 	owned = sock_owned_by_user(sk);
+	/* a frame waits only behind a batch of its own CPU's softirq work */
+	batching = defer && fs->tx_batch_cpu == smp_processor_id();
 	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {
 		err = -EPIPE;
 	} else if (!funnel_tx_room(fs, skb->truesize, prio)) {
 		/* what waits for the tasklet may be what fills the queue:
 		 * TCP takes its share now, as it would without batching
 		 */
-		if (!owned && defer && fs->tx_batch)
+		if (!owned && batching)
 			funnel_tx_push(fs);
 		if (!funnel_tx_room(fs, skb->truesize, prio))
 			err = -ENOBUFS;
@@ -961,12 +963,13 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 		 * frame of a run went, the tasklet pushes the others, or
 		 * this run does once a batch's worth waits
 		 */
-		if (!owned && (!(defer && fs->tx_batch) ||
+		if (!owned && (!batching ||
 			       atomic_read(&fs->tx_queued) >=
 			       FUNNEL_TX_BATCH_MAX)) {
 			funnel_tx_push(fs);
-			if (defer && !fs->tx_batch) {
-				fs->tx_batch = true;
+			if (defer && !batching) {
+				WRITE_ONCE(fs->tx_batch_cpu,
+					   smp_processor_id());
 				tasklet_schedule(&fs->tx_tasklet);
 			}
 		}
@@ -1381,6 +1384,7 @@ static int funnel_ulp_attach(struct sock *sk)
 	skb_queue_head_init(&fs->txq_user);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
 	tasklet_setup(&fs->tx_tasklet, funnel_tx_tasklet);
+	fs->tx_batch_cpu = -1;
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;
