@@ -459,11 +459,10 @@ static void funnel_seal_finish(struct funnel_crypt *c, int err)
 	}
 	/* the carrier counts its own drop */
 	if (funnel_tx_frame(st->fs, c->skb, false)) {
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stat_inc(st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}
-	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_FRAMES);
-	funnel_stat_add(&st->stats, FUNNEL_A_STATS_TX_BYTES, c->len);
+	funnel_stat_frame(st->stats, FUNNEL_A_STATS_TX_FRAMES, c->len);
 }
 
 /*

@@ -14,9 +14,11 @@
 #include <linux/udp.h>
 #include <linux/memcontrol.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/xarray.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
@@ -25,20 +27,64 @@
 
 #define FUNNEL_NSTATS (FUNNEL_A_STATS_MAX + 1)
 
-/* Counters, indexed by FUNNEL_A_STATS_* so a dump is one loop. */
+/*
+ * Counters of a carrier or a stream, one set per CPU: the data path adds
+ * to its own CPU's set, without a shared cache line or a locked
+ * instruction; a dump sums the sets.  Indexed by FUNNEL_A_STATS_* so a
+ * dump is one loop.
+ *
+ * Counters go up in softirq (receive, UDP), in process context (sendmsg,
+ * works) and in AEAD completions, which some drivers call from hard
+ * interrupts.  So an update keeps its CPU (get_cpu_ptr(): no preemption,
+ * no migration between finding the set and writing to it) and uses the
+ * _irqsave writer: where 64-bit counters cannot be written in one go
+ * (32-bit), it shuts out whatever could interrupt the writer on this CPU
+ * and write the same set; on 64-bit it costs nothing, as u64_stats_add()
+ * is a local64_t add that an interrupt on the same CPU cannot tear.
+ */
 struct funnel_stats {
-	atomic64_t v[FUNNEL_NSTATS];
+	u64_stats_t v[FUNNEL_NSTATS];
+	struct u64_stats_sync syncp;
 };
 
-static inline void funnel_stat_add(struct funnel_stats *s, int idx, u64 n)
+static inline void funnel_stat_add(struct funnel_stats __percpu *s, int idx,
+				   unsigned long n)
 {
-	atomic64_add(n, &s->v[idx]);
+	struct funnel_stats *p = get_cpu_ptr(s);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&p->syncp);
+	u64_stats_add(&p->v[idx], n);
+	u64_stats_update_end_irqrestore(&p->syncp, flags);
+	put_cpu_ptr(s);
 }
 
-static inline void funnel_stat_inc(struct funnel_stats *s, int idx)
+static inline void funnel_stat_inc(struct funnel_stats __percpu *s, int idx)
 {
-	atomic64_inc(&s->v[idx]);
+	funnel_stat_add(s, idx, 1);
 }
+
+/* A frame of len bytes: frames is FUNNEL_A_STATS_RX_FRAMES or _TX_FRAMES,
+ * the bytes counter follows it.
+ */
+static inline void funnel_stat_frame(struct funnel_stats __percpu *s,
+				     int frames, unsigned int len)
+{
+	struct funnel_stats *p = get_cpu_ptr(s);
+	unsigned long flags;
+
+	BUILD_BUG_ON(FUNNEL_A_STATS_RX_BYTES - FUNNEL_A_STATS_RX_FRAMES != 1 ||
+		     FUNNEL_A_STATS_TX_BYTES - FUNNEL_A_STATS_TX_FRAMES != 1);
+	flags = u64_stats_update_begin_irqsave(&p->syncp);
+	u64_stats_inc(&p->v[frames]);
+	u64_stats_add(&p->v[frames + 1], len);
+	u64_stats_update_end_irqrestore(&p->syncp, flags);
+	put_cpu_ptr(s);
+}
+
+struct funnel_stats __percpu *funnel_stats_alloc(void);
+void funnel_stats_sum(const struct funnel_stats __percpu *s,
+		      u64 sum[FUNNEL_NSTATS]);
 
 /* Per-socket state of the "funnel" ULP. */
 struct funnel_sock {
@@ -87,7 +133,7 @@ struct funnel_sock {
 	u32 owner_portid;			/* socket-owner, 0: none */
 	u32 down_reason;			/* enum funnel_down_reason */
 	struct work_struct down_work;
-	struct funnel_stats stats;
+	struct funnel_stats __percpu *stats;
 
 	/* kernel streams by id, RCU readers; changed under funnel_net.lock */
 	struct xarray streams;
@@ -172,7 +218,7 @@ struct funnel_stream {
 	spinlock_t tx_lock;		/* ordered: seal and queue as one */
 	atomic_t inflight;		/* AEAD operations under way */
 
-	struct funnel_stats stats;
+	struct funnel_stats __percpu *stats;
 };
 
 /* datagrams held by a flow while its socket is made: at most this many
@@ -238,8 +284,8 @@ static inline struct mem_cgroup *funnel_memcg(const struct funnel_sock *fs)
 /* An event of a stream counts on the stream and on its carrier. */
 static inline void funnel_stream_count(struct funnel_stream *st, int idx)
 {
-	funnel_stat_inc(&st->stats, idx);
-	funnel_stat_inc(&st->fs->stats, idx);
+	funnel_stat_inc(st->stats, idx);
+	funnel_stat_inc(st->fs->stats, idx);
 }
 
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio);

@@ -7,6 +7,7 @@
  * controls it (Documentation/netlink/specs/funnel.yaml).
  */
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <net/tcp.h>
 #include <net/genetlink.h>
 
@@ -17,6 +18,46 @@ static struct workqueue_struct *funnel_wq;
 struct workqueue_struct *funnel_workqueue(void)
 {
 	return funnel_wq;
+}
+
+/*
+ * Counters for a carrier or a stream, zero, charged to the caller's
+ * memory cgroup like the carrier or stream itself; NULL: no memory.
+ * free_percpu() frees them.
+ */
+struct funnel_stats __percpu *funnel_stats_alloc(void)
+{
+	struct funnel_stats __percpu *s;
+	int cpu;
+
+	s = alloc_percpu_gfp(struct funnel_stats, GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return NULL;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(s, cpu)->syncp);
+	return s;
+}
+
+/* The counters summed over the CPUs, for a dump: each CPU's read whole. */
+void funnel_stats_sum(const struct funnel_stats __percpu *s,
+		      u64 sum[FUNNEL_NSTATS])
+{
+	u64 v[FUNNEL_NSTATS];
+	unsigned int start;
+	int cpu, i;
+
+	memset(sum, 0, FUNNEL_NSTATS * sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct funnel_stats *p = per_cpu_ptr(s, cpu);
+
+		do {
+			start = u64_stats_fetch_begin(&p->syncp);
+			for (i = 0; i < FUNNEL_NSTATS; i++)
+				v[i] = u64_stats_read(&p->v[i]);
+		} while (u64_stats_fetch_retry(&p->syncp, start));
+		for (i = 0; i < FUNNEL_NSTATS; i++)
+			sum[i] += v[i];
+	}
 }
 
 /*

@@ -86,8 +86,9 @@ nospace:
 /* ---- carriers ---- */
 
 static int funnel_nl_put_stats(struct sk_buff *msg,
-			       const struct funnel_stats *stats)
+			       const struct funnel_stats __percpu *stats)
 {
+	u64 sum[FUNNEL_NSTATS];
 	struct nlattr *nest;
 	int i;
 
@@ -95,9 +96,9 @@ static int funnel_nl_put_stats(struct sk_buff *msg,
 	if (!nest)
 		return -EMSGSIZE;
 
+	funnel_stats_sum(stats, sum);
 	for (i = FUNNEL_A_STATS_RX_FRAMES; i <= FUNNEL_A_STATS_MAX; i++)
-		if (nla_put_u64_64bit(msg, i, atomic64_read(&stats->v[i]),
-				      FUNNEL_A_STATS_PAD)) {
+		if (nla_put_u64_64bit(msg, i, sum[i], FUNNEL_A_STATS_PAD)) {
 			nla_nest_cancel(msg, nest);
 			return -EMSGSIZE;
 		}
@@ -178,7 +179,7 @@ int funnel_nl_fill_carrier(struct sk_buff *msg, struct funnel_sock *fs,
 	    (fs->sctp &&
 	     nla_put_u64_64bit(msg, FUNNEL_A_TX_ABANDONED,
 			       funnel_sctp_abandoned(fs, -1), FUNNEL_A_PAD)) ||
-	    funnel_nl_put_stats(msg, &fs->stats)) {
+	    funnel_nl_put_stats(msg, fs->stats)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
 	}
@@ -623,7 +624,7 @@ static int funnel_nl_fill_stream(struct sk_buff *msg, struct funnel_sock *fs,
 			      funnel_sctp_abandoned(fs, st->id) +
 			      atomic64_read(&st->tx_expired), FUNNEL_A_PAD))
 		goto nospace;
-	if (funnel_nl_put_stats(msg, &st->stats))
+	if (funnel_nl_put_stats(msg, st->stats))
 		goto nospace;
 
 	genlmsg_end(msg, hdr);

@@ -204,7 +204,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 	int err;
 
 	if (len < FUNNEL_HDR_LEN) {
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		return;
 	}
 	switch (hdr->type) {
@@ -217,9 +217,8 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 		break;
 	}
 	if (!ok) {
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_FRAMES);
-		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_RX_BYTES, len);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_RX_FRAMES, len);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		return;
 	}
 
@@ -229,7 +228,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 	if (len <= FUNNEL_SCTP_RX_LINEAR) {
 		skb = alloc_skb(FUNNEL_LEN_PREFIX + len, GFP_KERNEL);
 		if (!skb) {
-			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 		*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) = htons(len);
@@ -240,7 +239,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 					   PAGE_ALLOC_COSTLY_ORDER, &err,
 					   GFP_KERNEL);
 		if (!skb) {
-			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 		skb_put(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN);
@@ -249,7 +248,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 		*(__be16 *)skb->data = htons(len);
 		if (skb_store_bits(skb, FUNNEL_LEN_PREFIX, fs->rx_buf, len)) {
 			kfree_skb(skb);
-			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 	}
@@ -302,7 +301,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 		/* the message in parts was given up (its rest abandoned):
 		 * what came of it is dropped, this part starts a new one
 		 */
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		memmove(fs->rx_buf, fs->rx_buf + fs->rx_len, n);
 		fs->rx_len = 0;
 	}
@@ -311,7 +310,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 	fs->rx_len += n;
 	if (fs->rx_len > FUNNEL_MAX_FRAME) {
 		/* never buffer more: the carrier goes down */
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		funnel_sctp_rx_end(fs, EMSGSIZE, FUNNEL_DOWN_OVERSIZE);
 		return -EMSGSIZE;
 	}
@@ -556,9 +555,8 @@ static void funnel_sctp_tx_push(struct funnel_sock *fs)
 		}
 		atomic_sub(skb->truesize, funnel_tx_count(fs, ctrl));
 		if (ret >= 0) {
-			funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
-			funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
-					skb->len - FUNNEL_LEN_PREFIX);
+			funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES,
+					  skb->len - FUNNEL_LEN_PREFIX);
 			consume_skb(skb);
 			continue;
 		}
@@ -567,7 +565,7 @@ static void funnel_sctp_tx_push(struct funnel_sock *fs)
 			continue;
 		}
 		kfree_skb(skb);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		/* this frame alone: no memory, or a stream SCTP refuses */
 		if (ret == -ENOMEM || ret == -EINVAL || ret == -EMSGSIZE)
 			continue;
@@ -613,7 +611,7 @@ int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 	else if (!funnel_tx_room(fs, skb->truesize, prio))
 		err = -ENOBUFS;
 	if (err) {
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		kfree_skb(skb);
 		return err;
 	}
@@ -653,10 +651,8 @@ static int funnel_sctp_sendmsg(struct socket *sock, struct msghdr *msg,
 		return -EINVAL;
 
 	ret = funnel_sctp_send(sk, msg, size, &hdr, 0);
-	if (ret >= 0) {
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
-		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES, size);
-	}
+	if (ret >= 0)
+		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES, size);
 	return ret;
 }
 
@@ -759,6 +755,7 @@ static void funnel_sctp_free(struct funnel_sock *fs)
 
 	kvfree(fs->rx_buf);
 	kvfree(fs->tx_buf);
+	free_percpu(fs->stats);
 	kfree(fs);
 }
 
@@ -924,7 +921,8 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 		goto nomem;
 	fs->rx_buf = kvmalloc(FUNNEL_MAX_FRAME + 1, GFP_KERNEL_ACCOUNT);
 	fs->tx_buf = kvmalloc(FUNNEL_MAX_FRAME, GFP_KERNEL_ACCOUNT);
-	if (!fs->rx_buf || !fs->tx_buf)
+	fs->stats = funnel_stats_alloc();
+	if (!fs->rx_buf || !fs->tx_buf || !fs->stats)
 		goto nomem;
 
 	fs->sk = sk;
@@ -986,6 +984,7 @@ free:
 	if (fs) {
 		kvfree(fs->rx_buf);
 		kvfree(fs->tx_buf);
+		free_percpu(fs->stats);
 	}
 	kfree(fs);
 	return NULL;

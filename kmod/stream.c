@@ -477,8 +477,8 @@ static void funnel_flow_purge(struct funnel_stream *st,
 {
 	unsigned int n = funnel_flow_take_pending(flow, NULL);
 
-	funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE, n);
-	funnel_stat_add(&st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE, n);
+	funnel_stat_add(st->stats, FUNNEL_A_STATS_RX_DROP_QUEUE, n);
+	funnel_stat_add(st->fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE, n);
 }
 
 /* udp-connect: make the socket of each new flow, in process context. */
@@ -588,9 +588,8 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 	u32 id = ntohl(hdr->flow);
 	struct sk_buff *pl;
 
-	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_FRAMES);
-	funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_BYTES,
-			FUNNEL_HDR_LEN + len);
+	funnel_stat_frame(st->stats, FUNNEL_A_STATS_RX_FRAMES,
+			  FUNNEL_HDR_LEN + len);
 
 	if (!id) {
 		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
@@ -679,6 +678,7 @@ static void funnel_stream_free(struct funnel_stream *st)
 		funnel_udp_sock_close(st->lsock);
 	kvfree(st->by_id);
 	kvfree(st->by_addr);
+	free_percpu(st->stats);
 	kfree(st);
 }
 
@@ -802,6 +802,12 @@ int funnel_stream_new(struct funnel_sock *fs,
 	INIT_LIST_HEAD(&st->evicted);
 	INIT_RCU_WORK(&st->free_work, funnel_stream_free_work);
 
+	st->stats = funnel_stats_alloc();
+	if (!st->stats) {
+		NL_SET_ERR_MSG(extack, "no memory for the stream's counters");
+		err = -ENOMEM;
+		goto err_free;
+	}
 	if (st->kind != FUNNEL_STREAM_USER) {
 		err = funnel_stream_alloc_hash(st);
 		if (err) {

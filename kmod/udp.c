@@ -85,11 +85,10 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 
 	WRITE_ONCE(flow->last_used, jiffies);
 	if (err) {
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stat_inc(st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}
-	funnel_stat_inc(&st->stats, FUNNEL_A_STATS_TX_FRAMES);
-	funnel_stat_add(&st->stats, FUNNEL_A_STATS_TX_BYTES, wire);
+	funnel_stat_frame(st->stats, FUNNEL_A_STATS_TX_FRAMES, wire);
 	atomic64_inc(&flow->tx_frames);
 	atomic64_add(wire, &flow->tx_bytes);
 }

@@ -183,7 +183,7 @@ static void funnel_rx_resume(struct funnel_sock *fs)
 static void funnel_rx_drop(struct funnel_sock *fs, struct sk_buff *skb,
 			   int reason)
 {
-	funnel_stat_inc(&fs->stats, reason);
+	funnel_stat_inc(fs->stats, reason);
 	kfree_skb(skb);
 }
 
@@ -206,8 +206,7 @@ void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 		return;
 	}
 
-	funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_FRAMES);
-	funnel_stat_add(&fs->stats, FUNNEL_A_STATS_RX_BYTES, len);
+	funnel_stat_frame(fs->stats, FUNNEL_A_STATS_RX_FRAMES, len);
 
 	if (hdr.flags & FUNNEL_F_RESERVED) {
 		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
@@ -240,8 +239,7 @@ void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 		return;
 	}
 	if (st->kind == FUNNEL_STREAM_USER) {
-		funnel_stat_inc(&st->stats, FUNNEL_A_STATS_RX_FRAMES);
-		funnel_stat_add(&st->stats, FUNNEL_A_STATS_RX_BYTES, len);
+		funnel_stat_frame(st->stats, FUNNEL_A_STATS_RX_FRAMES, len);
 		rcu_read_unlock();
 		funnel_rx_user(fs, skb);	/* FLOW_END sealed or not */
 		return;
@@ -308,7 +306,7 @@ static void funnel_abort(struct strparser *strp, int err)
 		fs->down_reason = FUNNEL_DOWN_SOCK_ERROR;
 		break;
 	}
-	funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 
 	sk->sk_err = -err;
 	sk_error_report(sk);
@@ -536,7 +534,7 @@ static void funnel_txq_purge(struct funnel_sock *fs, enum funnel_txq q)
 	while ((skb = skb_dequeue(funnel_txq(fs, q)))) {
 		atomic_sub(skb->truesize, funnel_txq_count(fs, q));
 		kfree_skb(skb);
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 	}
 }
 
@@ -547,7 +545,7 @@ void funnel_tx_purge(struct funnel_sock *fs)
 			   funnel_txq_count(fs, fs->tx_partial_q));
 		kfree_skb(fs->tx_partial);
 		fs->tx_partial = NULL;
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 	}
 	/* frame by frame: a softirq may queue one meanwhile (the owner's
 	 * context holds the socket, not its spinlock)
@@ -814,9 +812,8 @@ static void funnel_tx_push(struct funnel_sock *fs)
 			return;
 		}
 
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_FRAMES);
-		funnel_stat_add(&fs->stats, FUNNEL_A_STATS_TX_BYTES,
-				skb->len - FUNNEL_LEN_PREFIX);
+		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES,
+				  skb->len - FUNNEL_LEN_PREFIX);
 		atomic_sub(skb->truesize,
 			   funnel_txq_count(fs, fs->tx_partial_q));
 		fs->tx_partial = NULL;
@@ -978,7 +975,7 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	local_bh_enable();
 
 	if (err) {
-		funnel_stat_inc(&fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		kfree_skb(skb);
 	}
 	return err;
@@ -1376,6 +1373,11 @@ static int funnel_ulp_attach(struct sock *sk)
 	fs = kzalloc(sizeof(*fs), GFP_KERNEL_ACCOUNT);
 	if (!fs)
 		return -ENOMEM;
+	fs->stats = funnel_stats_alloc();
+	if (!fs->stats) {
+		kfree(fs);
+		return -ENOMEM;
+	}
 
 	fs->sk = sk;
 	skb_queue_head_init(&fs->rxq);
@@ -1392,6 +1394,7 @@ static int funnel_ulp_attach(struct sock *sk)
 
 	err = strp_init(&fs->strp, sk, &cb);
 	if (err) {
+		free_percpu(fs->stats);
 		kfree(fs);
 		return err;
 	}
@@ -1428,6 +1431,7 @@ static void funnel_ulp_release(struct sock *sk)
 	struct funnel_sock *fs = funnel_sk(sk);
 
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
+	free_percpu(fs->stats);
 	kfree(fs);
 }
 
