@@ -9,7 +9,7 @@
 #    the stream's rx-frames counter over the timed window;
 #  - request/response over 10 and over 1000 streams of one carrier
 #    (one outstanding request per stream);
-#  - the slab memory the flows and streams took (SUnreclaim from
+#  - the memory the flows and streams took (SUnreclaim + Percpu from
 #    /proc/meminfo, both sites and the server side's per-flow UDP sockets
 #    together) and the slab caches that grew most.
 # Not a test: it never fails on a number.
@@ -31,7 +31,8 @@ modprobe funnel
 sites_up >/dev/null || exit 1
 ip netns exec fc ip link set lo up
 
-unrecl() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
+# unreclaimable slab plus per-CPU allocations (KiB)
+unrecl() { awk '/^(SUnreclaim|Percpu):/ { k += $2 } END { print k }' /proc/meminfo; }
 # slab bytes per cache (active objects x object size)
 slabs() { awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo | sort; }
 # grown BEFORE AFTER: the five caches that grew most, in KiB
@@ -82,7 +83,7 @@ m1=$(unrecl); slabs >"$W/slab1"
 fc_n=$(nlget fc flow-count carrier-get carrier-id=u32:"$cc")
 fs_n=$(nlget fs flow-count carrier-get carrier-id=u32:"$sc")
 echo "flows in the tables: client ${fc_n:-?}, server ${fs_n:-?} (each with its own UDP socket on the server)"
-echo "slab (SUnreclaim) for them: $(( (m1 - m0) / 1024 )) MiB," \
+echo "slab and per-CPU memory (SUnreclaim + Percpu) for them: $(( (m1 - m0) / 1024 )) MiB," \
 	"$(awk -v k=$((m1 - m0)) -v n="${fs_n:-0}" 'BEGIN { if (n > 0) printf "%d", k * 1024 / n; else print "?" }') bytes per flow, both sites"
 grown "$W/slab0" "$W/slab1"
 echo "ratio 10000 flows / 10 flows: $(bench_ratio "$pps_last" "$pps_first")"
@@ -107,7 +108,7 @@ r10=$(ip netns exec fc udp_pump rr 127.0.0.1 20000-20009 -t "$secs" -w 1 -T 1000
 r1000=$(ip netns exec fc udp_pump rr 127.0.0.1 20000-20999 -t "$secs" -w 1 -T 1000 2>&1 | rate)
 printf '%-34s %12s\n' "rr over 10 streams" "${r10:-0}"
 printf '%-34s %12s\n' "rr over 1000 streams" "${r1000:-0}"
-echo "slab (SUnreclaim) for 1000 streams each side: $(( (m1 - m0) / 1024 )) MiB," \
+echo "slab and per-CPU memory for 1000 streams each side: $(( (m1 - m0) / 1024 )) MiB," \
 	"$(( (m1 - m0) * 1024 / 2000 )) bytes per stream (the client side: a listening UDP socket each)"
 grown "$W/slab2" "$W/slab3"
 echo "ratio 1000 streams / 10 streams (rr): $(bench_ratio "$r1000" "$r10")"
