@@ -6,7 +6,7 @@
  *   udp_pump echo [-q] ADDR PORT[-LASTPORT]
  *   udp_pump rr ADDR PORT[-LASTPORT] [-n COUNT] [-t SECONDS] [-s SIZE]
  *            [-w WINDOW] [-T TIMEOUT_MS] [-r RATE] [-S]
- *   udp_pump blast ADDR PORT -t SECONDS [-s SIZE]
+ *   udp_pump blast ADDR PORT -t SECONDS [-s SIZE] [-f FLOWS]
  *   udp_pump sink ADDR PORT -t SECONDS
  *
  * A request of rr is SIZE bytes: magic (u32), destination port (u16),
@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,8 @@
 #define MAX_EVENTS	64
 #define SOCK_BUF	(4 << 20)	/* asked for; the kernel may clamp */
 #define TICK_MS		2		/* rr: timeouts and retries */
+#define MAX_FLOWS	60000		/* blast -f */
+#define FLOW_BURST	4		/* blast -f: datagrams per flow in turn */
 #define NSEC		1000000000ULL
 
 #define USAGE_LINE \
@@ -78,8 +81,11 @@ static void help(void)
 	       "    per port; -t: for SECONDS (one of the two is needed).  Prints\n"
 	       "    \"rr: ports P sent S good G bad B lost L rate R/s\"; exit 0 iff\n"
 	       "    no bad and no lost reply (with -t lost ones only count with -S)\n"
-	       "blast ADDR PORT -t SECONDS [-s SIZE]\n"
-	       "    send as fast as possible; prints \"blast: sent N rate R/s\"\n"
+	       "blast ADDR PORT -t SECONDS [-s SIZE] [-f FLOWS]\n"
+	       "    send as fast as possible; prints \"blast: sent N rate R/s\".\n"
+	       "    -f: from FLOWS sockets (source ports), FLOW_BURST datagrams\n"
+	       "    from each in turn; first one datagram from each, a pause of\n"
+	       "    1 s, \"blast: FLOWS flows open\", then the timed sends\n"
 	       "sink ADDR PORT -t SECONDS\n"
 	       "    count datagrams for SECONDS from the first one (or until\n"
 	       "    SIGTERM/SIGINT); prints \"sink: received N rate R/s\"\n"
@@ -649,9 +655,12 @@ static int cmd_rr(int argc, char **argv)
 
 /* ---- blast and sink ---- */
 
-/* ADDR PORT -t SECONDS [-s SIZE]: the arguments of blast and sink. */
+/*
+ * ADDR PORT -t SECONDS [-s SIZE] [-f FLOWS]: the arguments of blast and
+ * sink (SIZE and FLOWS: blast only; flows may be NULL for sink).
+ */
 static int one_way_args(int argc, char **argv, bool blast, struct target *t,
-			uint64_t *seconds, uint64_t *size)
+			uint64_t *seconds, uint64_t *size, uint64_t *flows)
 {
 	const char *mode = blast ? "blast" : "sink";
 	char what[64];
@@ -660,15 +669,25 @@ static int one_way_args(int argc, char **argv, bool blast, struct target *t,
 
 	*seconds = 0;
 	*size = 64;
-	while ((opt = getopt(argc, argv, blast ? ":t:s:" : ":t:")) != -1) {
-		if (opt == 't')
+	if (flows)
+		*flows = 1;
+	while ((opt = getopt(argc, argv, blast ? ":t:s:f:" : ":t:")) != -1) {
+		uint64_t min = 0, max = 65527;
+
+		if (opt == 't') {
 			num = seconds;
-		else if (opt == 's')
+			min = 1;
+			max = 86400 * 365;
+		} else if (opt == 's') {
 			num = size;
-		else
+		} else if (opt == 'f') {
+			num = flows;
+			min = 1;
+			max = MAX_FLOWS;
+		} else {
 			break;
-		if (parse_num(optarg, opt == 't', opt == 't' ? 86400 * 365 : 65527,
-			      num))
+		}
+		if (parse_num(optarg, min, max, num))
 			return usage_error("bad value", optarg);
 	}
 	snprintf(what, sizeof(what), "%s: %s", mode,
@@ -684,27 +703,40 @@ static int one_way_args(int argc, char **argv, bool blast, struct target *t,
 	return parse_target(argv[optind], argv[optind + 1], false, t);
 }
 
+/* Raise the open files limit to n + 64 if it is lower (root may). */
+static int want_files(uint64_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur >= n + 64)
+		return 0;
+	rl.rlim_cur = n + 64;
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int cmd_blast(int argc, char **argv)
 {
-	uint64_t seconds, size, sent = 0, errors = 0, start, end, now;
+	uint64_t seconds, size, flows, sent = 0, errors = 0, start, end, now;
 	struct mmsghdr msgs[BATCH];
+	unsigned int burst, next = 0;
 	struct iovec iov;
 	struct target t;
-	int fd, n, ret;
+	int *fds, n, ret;
 
-	ret = one_way_args(argc, argv, true, &t, &seconds, &size);
+	ret = one_way_args(argc, argv, true, &t, &seconds, &size, &flows);
 	if (ret)
 		return ret;
 	if (t.family == AF_INET && size > 65507)
 		return usage_error("blast: SIZE above 65507 for IPv4", NULL);
-
-	/* blocking sends: a full socket buffer paces the loop */
-	fd = udp_socket(&t, 0, 0);
-	if (fd < 0)
-		return fail("socket");
-	set_port(&t.ss, t.first);
-	if (connect(fd, (struct sockaddr *)&t.ss, t.len))
-		return fail("connect");
+	if (want_files(flows))
+		return fail("setrlimit");
+	fds = calloc(flows, sizeof(*fds));
+	if (!fds)
+		return fail("calloc");
 
 	memset(bufs[0], 0, DGRAM_BUF);
 	if (size >= HDR_SIZE)
@@ -717,18 +749,42 @@ static int cmd_blast(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 
+	/* blocking sends: a full socket buffer paces the loop; each flow
+	 * opened by a first datagram, then a pause for the tunnel to set
+	 * the flows up before the clock starts
+	 */
+	set_port(&t.ss, t.first);
+	for (uint64_t i = 0; i < flows; i++) {
+		fds[i] = udp_socket(&t, 0, 0);
+		if (fds[i] < 0)
+			return fail("socket");
+		if (connect(fds[i], (struct sockaddr *)&t.ss, t.len))
+			return fail("connect");
+		if (flows > 1 && send(fds[i], bufs[0], size, 0) < 0 &&
+		    errno != ECONNREFUSED)
+			return fail("send");
+	}
+	if (flows > 1) {
+		sleep(1);
+		printf("blast: %llu flows open\n", (unsigned long long)flows);
+		fflush(stdout);
+	}
+	burst = flows > 1 ? FLOW_BURST : BATCH;
+
 	start = now = now_ns();
 	end = start + seconds * NSEC;
 	while (now < end) {
-		n = sendmmsg(fd, msgs, BATCH, 0);
+		n = sendmmsg(fds[next], msgs, burst, 0);
 		if (n < 0 && errno != ENOBUFS && errno != ECONNREFUSED &&
 		    errno != EAGAIN && errno != EINTR)
 			return fail("sendmmsg");
 		if (n > 0)
 			sent += (uint64_t)n;
 		/* failed, or a short count: the next datagram failed */
-		if (n < BATCH)
+		if (n < (int)burst)
 			errors++;
+		if (++next == flows)
+			next = 0;
 		now = now_ns();
 	}
 	printf("blast: sent %llu rate %llu/s\n", (unsigned long long)sent,
@@ -736,6 +792,9 @@ static int cmd_blast(int argc, char **argv)
 	if (errors)
 		fprintf(stderr, PROG ": blast: %llu sends failed (ENOBUFS or ECONNREFUSED)\n",
 			(unsigned long long)errors);
+	for (uint64_t i = 0; i < flows; i++)
+		close(fds[i]);
+	free(fds);
 	return 0;
 }
 
@@ -749,7 +808,7 @@ static int cmd_sink(int argc, char **argv)
 	struct pollfd p;
 	int n, ret;
 
-	ret = one_way_args(argc, argv, false, &t, &seconds, &size);
+	ret = one_way_args(argc, argv, false, &t, &seconds, &size, NULL);
 	if (ret)
 		return ret;
 	p.fd = udp_socket(&t, t.first, SOCK_NONBLOCK);
