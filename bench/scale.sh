@@ -25,6 +25,8 @@ fi
 
 secs=${BENCH_SECS:-5}
 export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$PATH
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$FUNNEL_TOP/bench/lib.sh"
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 W=$(mktemp -d)
 modprobe funnel
