@@ -102,6 +102,14 @@ expect_usage "blast with a port range exits 2" "single port" \
 	"$pump" blast 127.0.0.1 "$base-$last" -t 1
 expect_usage "sink without -t exits 2" "needs -t SECONDS" \
 	"$pump" sink 127.0.0.1 "$base"
+expect_usage "blast -f 0 exits 2" "bad value '0'" \
+	"$pump" blast 127.0.0.1 "$base" -t 1 -f 0
+expect_usage "blast -f above 60000 exits 2" "bad value '60001'" \
+	"$pump" blast 127.0.0.1 "$base" -t 1 -f 60001
+expect_usage "blast -f without a number exits 2" "bad value 'x'" \
+	"$pump" blast 127.0.0.1 "$base" -t 1 -f x
+expect_usage "sink -f exits 2 (blast only)" "'-f'" \
+	"$pump" sink 127.0.0.1 "$base" -t 1 -f 2
 
 # ---- echo and rr ----
 
@@ -219,6 +227,39 @@ tap $? "blast sends for 1 s"
 [ $sink_rc -eq 0 ] && [ "${received:-0}" -gt 0 ] &&
 	[ "${received:-0}" -le "${sent:-0}" ]
 tap $? "sink counts what blast sent (${received:-?} of ${sent:-?})"
+
+# blast -f: from FLOWS source ports, each opened before the clock starts
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$((base + 121))" >"$tmp/flows.out" 2>&1 <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(0.2)
+print("bound", flush=True)
+ports, last = set(), time.time()
+while not ports or time.time() - last < 1.5:
+    try:
+        ports.add(s.recvfrom(2048)[1][1])
+        last = time.time()
+    except socket.timeout:
+        pass
+print("ports", len(ports), flush=True)
+EOF
+	flows_pid=$!
+	pids="$pids $flows_pid"
+	i=0
+	while [ $i -lt 100 ] && ! grep -q '^bound$' "$tmp/flows.out"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	run "$pump" blast 127.0.0.1 "$((base + 121))" -t 1 -f 20
+	wait "$flows_pid"
+	[ $rc -eq 0 ] && grep -qx 'blast: 20 flows open' "$out" &&
+		grep -qx 'ports 20' "$tmp/flows.out"
+	tap $? "blast -f 20 sends from 20 source ports ($(sed -n 's/^ports //p' "$tmp/flows.out"))"
+else
+	skip "blast -f 20 sends from 20 source ports" "no python3"
+fi
 
 "$pump" sink 127.0.0.1 "$sink_port" -t 10 >"$tmp/sink.out" 2>&1 &
 sink_pid=$!
