@@ -44,6 +44,17 @@ static inline void funnel_compat_ops(struct proto_ops *ops)
 #define FUNNEL_MSG_SPLICE	0
 #endif
 
+/* 6.10 added dst_rtable() and dst_rt6_info(): the route a dst is part of.
+ * Before, the same container_of() by hand.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define funnel_dst_rtable(d)		dst_rtable(d)
+#define funnel_dst_rt6_info(d)		dst_rt6_info(d)
+#else
+#define funnel_dst_rtable(d)		container_of(d, struct rtable, dst)
+#define funnel_dst_rt6_info(d)		container_of(d, struct rt6_info, dst)
+#endif
+
 /* 6.2 added sk_use_task_frag. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 static inline void funnel_no_task_frag(struct sock *sk)

@@ -258,6 +258,8 @@ struct funnel_flow {
 	struct socket *sock;		/* udp-connect: published once */
 	struct sk_buff_head pending;	/* udp-connect: before sock */
 	u32 pending_bytes;		/* truesize of pending (its lock) */
+	u32 dst_cookie;			/* IPv6: dst's fib serial number */
+	struct dst_entry __rcu *dst;	/* its route to the UDP side */
 	unsigned long last_used;	/* jiffies */
 	atomic64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	struct rcu_work free_work;
@@ -365,6 +367,7 @@ int funnel_udp_flow_open(struct funnel_stream *st, struct funnel_flow *flow,
 void funnel_udp_sock_close(struct socket *sock);
 int funnel_udp_send(struct funnel_stream *st, struct funnel_flow *flow,
 		    struct sk_buff *skb);
+void funnel_flow_dst_free(struct funnel_flow *flow);
 struct sk_buff *funnel_udp_payload_skb(const struct sk_buff *src,
 				       unsigned int off, unsigned int len);
 

@@ -142,6 +142,7 @@ static void funnel_flow_free_work(struct work_struct *work)
 	if (flow->sock)
 		funnel_udp_sock_close(flow->sock);
 	funnel_flow_take_pending(flow, NULL);
+	funnel_flow_dst_free(flow);
 	kfree(flow);
 }
 
@@ -317,7 +318,7 @@ struct funnel_flow *funnel_flow_get(struct funnel_stream *st, u32 id,
 		   funnel_flow_lookup_addr(st, peer);
 	if (old) {			/* created meanwhile on another CPU */
 		spin_unlock_bh(&st->flow_lock);
-		kfree(flow);
+		kfree(flow);		/* never seen: no route cached */
 		return old;
 	}
 	if (st->dead) {
@@ -372,7 +373,7 @@ out_unlock:
 	if (notify)
 		funnel_nl_notify_flow_limit(st);
 	if (err) {
-		kfree(flow);
+		kfree(flow);		/* never seen: no route cached */
 		return ERR_PTR(err);
 	}
 	funnel_stream_count(st, FUNNEL_A_STATS_FLOWS_CREATED);

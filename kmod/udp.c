@@ -21,6 +21,7 @@
 #include <net/udp.h>
 #include <net/udp_tunnel.h>
 
+#include "compat.h"
 #include "funnel.h"
 
 /* payloads up to this size are copied into the linear area */
@@ -199,33 +200,138 @@ err:
 	return NULL;
 }
 
+/*
+ * A flow's route to the UDP side is cached in one slot, as a socket caches
+ * its own (sk_dst_cache): flow->dst holds a reference to the dst, and
+ * flow->dst_cookie the IPv6 fib serial number it was looked up at (IPv4:
+ * 0, its check compares the netns's generation id).  A datagram takes a
+ * reference to the cached dst if the kernel still deems it valid
+ * (dst_check(): a route change in the netns makes it obsolete); else its
+ * route is looked up as before, and that dst replaces the cached one.
+ * Nothing is allocated: the slot is a pointer and a cookie in the flow.
+ *
+ * Readers hold the RCU read lock: dst_release() frees a dst through RCU,
+ * so a dst read from the slot stays there until rcu_read_unlock(), and
+ * dst_hold_safe() fails if its last reference went meanwhile.  The dst
+ * comes from the lookups a socket's comes from, so the kernel knows it as
+ * it knows a socket's (a nexthop's cache, an exception, the uncached
+ * list): when its device is unregistered, the kernel moves it to
+ * blackhole_netdev and it fails dst_check(); a cached route does not keep
+ * a device.  Senders of one flow may run at once on several CPUs (the
+ * carrier's receive path, AEAD completions, connect_work), in softirq or
+ * process context.  The slot is released with the flow
+ * (funnel_flow_free_work()).
+ */
+static struct dst_entry *funnel_flow_dst_get(struct funnel_flow *flow)
+{
+	struct dst_entry *dst;
+	u32 cookie;
+
+	rcu_read_lock();
+	dst = rcu_dereference(flow->dst);
+	if (dst && !dst_hold_safe(dst))
+		dst = NULL;
+	rcu_read_unlock();
+	if (!dst)
+		return NULL;
+	/* the cookie written before this dst, or after (pairs with the
+	 * xchg() in funnel_flow_dst_set())
+	 */
+	smp_rmb();
+	cookie = READ_ONCE(flow->dst_cookie);
+	if (!dst_check(dst, cookie)) {
+		dst_release(dst);
+		return NULL;
+	}
+	return dst;
+}
+
+/*
+ * Cache dst (held by the caller) as the flow's route, looked up at cookie.
+ * Two setters racing may leave the cookie of one with the dst of the
+ * other.  That pair would not be harmless: an IPv6 route added below the
+ * fib node of the old dst gives both nodes the same new serial number, and
+ * the old dst would pass its check with the new dst's cookie until the
+ * next change.
+ * So a setter that finds another cookie than its own once its dst is in
+ * the slot takes its dst out again: the slot then holds the other
+ * setter's dst (whose cookie is there) or nothing.  Each writes its
+ * cookie, then its dst (xchg(), a full barrier), then reads the cookie:
+ * of two setters, the one whose dst stays in the slot sees the cookie of
+ * the last cookie write.  The worst case is one more lookup, for the next
+ * datagram; a reader in between may once pair a dst with the cookie of a
+ * newer lookup, as a socket may send once on a route that a change has
+ * just made stale.
+ */
+static void funnel_flow_dst_set(struct funnel_flow *flow,
+				struct dst_entry *dst, u32 cookie)
+{
+	struct dst_entry *old;
+
+	dst_hold(dst);			/* the slot's */
+	WRITE_ONCE(flow->dst_cookie, cookie);
+	old = unrcu_pointer(xchg(&flow->dst, RCU_INITIALIZER(dst)));
+	dst_release(old);
+	if (READ_ONCE(flow->dst_cookie) != cookie &&
+	    unrcu_pointer(cmpxchg(&flow->dst, RCU_INITIALIZER(dst),
+				  NULL)) == dst)
+		dst_release(dst);
+}
+
+/* The flow is gone and a grace period passed: release its cached route. */
+void funnel_flow_dst_free(struct funnel_flow *flow)
+{
+	dst_release(rcu_dereference_protected(flow->dst, true));
+}
+
+/*
+ * The datagrams of a flow leave from the same source address (saddr): the
+ * address its client sent to (udp-listen) or the address of its connected
+ * socket (udp-connect).  A lookup given a source address keeps it, so a
+ * cached route goes with it; a lookup without one (not expected) would
+ * choose one, and its route is not cached.
+ */
 static int funnel_udp_xmit4(struct net *net, struct sock *sk,
-			    struct sk_buff *skb, __be32 saddr, __be16 sport,
+			    struct funnel_flow *flow, struct sk_buff *skb,
+			    __be32 saddr, __be16 sport,
 			    __be32 daddr, __be16 dport)
 {
+	struct dst_entry *dst = NULL;
 	struct flowi4 fl4;
 	struct rtable *rt;
 
-	rt = ip_route_output_ports(net, &fl4, NULL, daddr, saddr, dport, sport,
-				   IPPROTO_UDP, 0, 0);
-	if (IS_ERR(rt)) {
-		kfree_skb(skb);
-		return PTR_ERR(rt);
+	if (saddr)
+		dst = funnel_flow_dst_get(flow);
+	if (dst) {
+		rt = funnel_dst_rtable(dst);
+	} else {
+		rt = ip_route_output_ports(net, &fl4, NULL, daddr, saddr,
+					   dport, sport, IPPROTO_UDP, 0, 0);
+		if (IS_ERR(rt)) {
+			kfree_skb(skb);
+			return PTR_ERR(rt);
+		}
+		if (saddr)
+			funnel_flow_dst_set(flow, &rt->dst, 0);
+		saddr = fl4.saddr;
 	}
 	if (sk && sk->sk_family != AF_INET)
 		sk = NULL;
 	/* df 0: a datagram larger than the path MTU leaves in fragments */
-	udp_tunnel_xmit_skb(rt, sk, skb, fl4.saddr, daddr, 0,
+	udp_tunnel_xmit_skb(rt, sk, skb, saddr, daddr, 0,
 			    ip4_dst_hoplimit(&rt->dst), 0, sport, dport,
 			    false, false);
 	return 0;
 }
 
 static int funnel_udp_xmit6(struct net *net, struct sock *sk,
-			    struct sk_buff *skb, const struct in6_addr *saddr,
-			    __be16 sport, const struct funnel_addr *dst)
+			    struct funnel_flow *flow, struct sk_buff *skb,
+			    const struct in6_addr *saddr, __be16 sport,
+			    const struct funnel_addr *dst)
 {
-	struct dst_entry *dst_entry;
+	struct dst_entry *dst_entry = NULL;
+	bool cache = !ipv6_addr_any(saddr);
+	struct rt6_info *rt;
 	struct flowi6 fl6 = {
 		.flowi6_proto	= IPPROTO_UDP,
 		.flowi6_oif	= dst->ifindex,
@@ -235,10 +341,18 @@ static int funnel_udp_xmit6(struct net *net, struct sock *sk,
 		.fl6_dport	= dst->port,
 	};
 
-	dst_entry = ip6_dst_lookup_flow(net, sk, &fl6, NULL);
-	if (IS_ERR(dst_entry)) {
-		kfree_skb(skb);
-		return PTR_ERR(dst_entry);
+	if (cache)
+		dst_entry = funnel_flow_dst_get(flow);
+	if (!dst_entry) {
+		dst_entry = ip6_dst_lookup_flow(net, sk, &fl6, NULL);
+		if (IS_ERR(dst_entry)) {
+			kfree_skb(skb);
+			return PTR_ERR(dst_entry);
+		}
+		if (cache) {
+			rt = funnel_dst_rt6_info(dst_entry);
+			funnel_flow_dst_set(flow, dst_entry, rt6_get_cookie(rt));
+		}
 	}
 	skb->ignore_df = 1;
 	udp_tunnel6_xmit_skb(dst_entry, sk, skb, NULL, &fl6.saddr, &fl6.daddr,
@@ -250,7 +364,8 @@ static int funnel_udp_xmit6(struct net *net, struct sock *sk,
 /*
  * Send the payload skb to the UDP side of flow: from the listening socket
  * to the client (udp-listen), or from the flow's socket to the target
- * (udp-connect).  Consumes skb.
+ * (udp-connect).  Consumes skb.  Softirq or process context (the
+ * carrier's receive path, connect_work, AEAD completions), not hardirq.
  */
 int funnel_udp_send(struct funnel_stream *st, struct funnel_flow *flow,
 		    struct sk_buff *skb)
@@ -263,22 +378,22 @@ int funnel_udp_send(struct funnel_stream *st, struct funnel_flow *flow,
 		sk = st->lsock->sk;
 		sport = inet_sk(sk)->inet_sport;
 		if (flow->peer.family == AF_INET)
-			err = funnel_udp_xmit4(st->net, sk, skb,
+			err = funnel_udp_xmit4(st->net, sk, flow, skb,
 					       flow->local.v4, sport,
 					       flow->peer.v4, flow->peer.port);
 		else
-			err = funnel_udp_xmit6(st->net, sk, skb,
+			err = funnel_udp_xmit6(st->net, sk, flow, skb,
 					       &flow->local.v6, sport,
 					       &flow->peer);
 	} else {
 		sk = flow->sock->sk;
 		sport = inet_sk(sk)->inet_sport;
 		if (st->remote.family == AF_INET)
-			err = funnel_udp_xmit4(st->net, sk, skb,
+			err = funnel_udp_xmit4(st->net, sk, flow, skb,
 					       inet_sk(sk)->inet_saddr, sport,
 					       st->remote.v4, st->remote.port);
 		else
-			err = funnel_udp_xmit6(st->net, sk, skb,
+			err = funnel_udp_xmit6(st->net, sk, flow, skb,
 					       &sk->sk_v6_rcv_saddr, sport,
 					       &st->remote);
 	}
