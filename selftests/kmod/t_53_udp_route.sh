@@ -9,7 +9,8 @@
 # ones again when those routes go.  Last, c2 and s2 are deleted while the
 # flows hold routes out of them: the cached routes must not keep the
 # devices (their unregistering must end within 2 s), and the next
-# datagrams go out of c1 and s1.
+# datagrams go out of c1 and s1.  The fib tracepoints show that the
+# routes are cached at all (a handful of lookups, not one a datagram).
 modprobe funnel
 W=$(mktemp -d)
 N=40
@@ -101,7 +102,41 @@ t53_phase() {
 		not_ok "udp route: $name: echoes (IPv4 IPv6) $got of $N; fc sent $1 out of c$new, $2 out of the other; fs $3 out of s$new, $4 out of the other"
 	fi
 }
+# The cache is used: while the first phase's echoes run, fc and fs look
+# up the flows' routes a few times at most, not once per datagram.  The
+# fib tracepoints are global: the filter keeps the output lookups of fc's
+# replies to the client (from the udp-listen port to the client's port)
+# and of fs's datagrams to the target (to its port).
+tr=/sys/kernel/tracing
+[ -d $tr/instances ] || mount -t tracefs nodev $tr 2>/dev/null
+ti=$tr/instances/t53
+t53_filter='proto == 17 && ((sport == 5601 && dport == 45601) || (sport == 5602 && dport == 45602) || dport == 7601 || dport == 7602)'
+if mkdir $ti 2>/dev/null &&
+   echo "$t53_filter" >$ti/events/fib/fib_table_lookup/filter &&
+   echo "$t53_filter" >$ti/events/fib6/fib6_table_lookup/filter &&
+   echo 1 >$ti/events/fib/fib_table_lookup/enable &&
+   echo 1 >$ti/events/fib6/fib6_table_lookup/enable; then
+	t53_trace=1
+else
+	t53_trace=0
+fi
 t53_phase "first routes" 1
+if [ $t53_trace = 1 ]; then
+	echo 0 >$ti/tracing_on
+	l4=$(grep -c ' fib_table_lookup:' $ti/trace)
+	l6=$(grep -c ' fib6_table_lookup:' $ti/trace)
+	# without the cache: one each per datagram on each side, 2N
+	if [ "$l4" -lt 20 ] && [ "$l6" -lt 20 ]; then
+		ok "udp route: the routes cached: $l4 IPv4 and $l6 IPv6 route lookups while fc and fs sent $((2 * N)) datagrams of each family"
+	else
+		not_ok "udp route: route lookups for the flows' datagrams: $l4 IPv4, $l6 IPv6 for $((2 * N)) each (cache not used?)"
+	fi
+	echo 0 >$ti/events/fib/fib_table_lookup/enable
+	echo 0 >$ti/events/fib6/fib6_table_lookup/enable
+	rmdir $ti
+else
+	not_ok "udp route: tracefs instance with the fib tracepoints"
+fi
 
 # the client and the target move behind c2 and s2: more specific routes
 ip -n fc route add 10.98.1.2/32 via 10.98.2.2 dev c2
