@@ -64,6 +64,16 @@ expect_usage() {
 	tap $? "$name"
 }
 
+# wait_bound FILE: until a python3 helper printed "bound" to FILE (10 s
+# at most: python3 may take longer than a moment to start, a pyenv shim)
+wait_bound() {
+	i=0
+	while [ $i -lt 100 ] && ! grep -q '^bound$' "$1"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # wait_port ADDR PORT: until an echo answers on PORT (5 s at most)
 wait_port() {
 	i=0
@@ -195,12 +205,7 @@ while True:
 EOF
 	swap_pid=$!
 	pids="$pids $swap_pid"
-	# python3 may take longer than a moment to start (a pyenv shim)
-	i=0
-	while [ $i -lt 100 ] && ! grep -q '^bound$' "$tmp/swap.out"; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_bound "$tmp/swap.out"
 	run "$pump" rr 127.0.0.1 "$((base + 110))-$((base + 111))" -n 5 -w 5 -T 200
 	[ $rc -eq 1 ] && grep -q 'ports 2 sent 10 good 0 bad 10 lost 10' "$out"
 	tap $? "rr counts replies from the wrong port as bad"
@@ -247,11 +252,7 @@ print("ports", len(ports), flush=True)
 EOF
 	flows_pid=$!
 	pids="$pids $flows_pid"
-	i=0
-	while [ $i -lt 100 ] && ! grep -q '^bound$' "$tmp/flows.out"; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_bound "$tmp/flows.out"
 	run "$pump" blast 127.0.0.1 "$((base + 121))" -t 1 -f 20
 	wait "$flows_pid"
 	[ $rc -eq 0 ] && grep -qx 'blast: 20 flows open' "$out" &&
