@@ -71,18 +71,24 @@ static void status_text(char *buf, size_t size, OM_uint32 code, int type)
 	} while (more);
 }
 
-/* g->err = "what: major text: minor text (major 0x..., minor ...)" */
+/*
+ * g->err = "what: major text: minor text (major 0x..., minor ...)"; the
+ * major text of GSS_S_FAILURE ("Unspecified GSS failure.  Minor code may
+ * provide more information") is left out when there is a minor one.
+ */
 static void set_gss_err(struct fgss *g, const char *what, OM_uint32 major,
 			OM_uint32 minor)
 {
 	char num[64];
 
 	set_err(g, "%s: ", what);
-	status_text(g->err, sizeof(g->err), major, GSS_C_GSS_CODE);
-	if (minor) {
-		append(g->err, sizeof(g->err), ": ", 2);
-		status_text(g->err, sizeof(g->err), minor, GSS_C_MECH_CODE);
+	if (!minor || GSS_ROUTINE_ERROR(major) != GSS_S_FAILURE) {
+		status_text(g->err, sizeof(g->err), major, GSS_C_GSS_CODE);
+		if (minor)
+			append(g->err, sizeof(g->err), ": ", 2);
 	}
+	if (minor)
+		status_text(g->err, sizeof(g->err), minor, GSS_C_MECH_CODE);
 	snprintf(num, sizeof(num), " (major 0x%x, minor %u)",
 		 (unsigned int)major, (unsigned int)minor);
 	append(g->err, sizeof(g->err), num, strlen(num));
@@ -292,13 +298,70 @@ int fgss_accept_init(struct fgss *g, const char *keytab)
 	return fgss_accept_init_as(g, keytab, NULL);
 }
 
+/*
+ * An acceptor keytab that krb5 cannot read as a keytab, or that holds no
+ * key for me (NULL: any key will do): said plainly, with the keytab's
+ * name.  MIT's gss_acquire_cred_from() reports either only as "no
+ * credentials", and on an unreadable keytab loses its copy of the name.
+ */
+static int check_keytab_keys(struct fgss *g, const char *kt, const char *me)
+{
+	krb5_principal princ = NULL;
+	krb5_keytab_entry entry;
+	krb5_kt_cursor cursor;
+	krb5_keytab k = NULL;
+	krb5_context kctx;
+	krb5_error_code code;
+	const char *msg;
+
+	code = krb5_init_context(&kctx);
+	if (code) {
+		set_err(g, "keytab %s: krb5_init_context failed (%d)", kt,
+			(int)code);
+		return -1;
+	}
+	code = krb5_kt_resolve(kctx, kt, &k);
+	/* its first entry: the library's own reason if it cannot be read */
+	if (!code)
+		code = krb5_kt_start_seq_get(kctx, k, &cursor);
+	if (!code) {
+		code = krb5_kt_next_entry(kctx, k, &entry, &cursor);
+		if (!code)
+			krb5_free_keytab_entry_contents(kctx, &entry);
+		krb5_kt_end_seq_get(kctx, k, &cursor);
+		if (code == KRB5_KT_END) {
+			set_err(g, "keytab %s: holds no key", kt);
+			goto out;
+		}
+	}
+	if (!code && me)
+		code = krb5_parse_name(kctx, me, &princ);
+	if (!code && me) {
+		code = krb5_kt_get_entry(kctx, k, princ, 0, 0, &entry);
+		if (!code)
+			krb5_free_keytab_entry_contents(kctx, &entry);
+	}
+	if (code) {
+		msg = krb5_get_error_message(kctx, code);
+		set_err(g, "keytab %s: %s", kt, msg);
+		krb5_free_error_message(kctx, msg);
+	}
+out:
+	krb5_free_principal(kctx, princ);
+	if (k)
+		krb5_kt_close(kctx, k);
+	krb5_free_context(kctx);
+	return code ? -1 : 0;
+}
+
 int fgss_accept_init_as(struct fgss *g, const char *keytab, const char *me)
 {
 	gss_key_value_element_desc el = { "keytab", keytab };
 	gss_key_value_set_desc store = { 1, &el };
 
 	fgss_reset(g, FGSS_ACCEPTOR);
-	if (keytab && check_keytab(g, "keytab", keytab))
+	if (keytab && (check_keytab(g, "keytab", keytab) ||
+		       check_keytab_keys(g, keytab, me)))
 		return -1;
 	return acquire(g, GSS_C_ACCEPT, keytab ? &store : GSS_C_NO_CRED_STORE,
 		       me, keytab ? "acceptor credentials from keytab" :
