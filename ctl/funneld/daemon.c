@@ -217,16 +217,42 @@ static int do_peer_del(struct daemon *d, const struct stmt *s, char *err,
 	return 0;
 }
 
+/*
+ * The identity clause of service add or map add: its keytab is checked
+ * as the identity statement's (csec.c checks it again at each use).
+ */
+static int ident_clause_check(const struct stmt *s, const char *what,
+			      char *err, size_t errlen)
+{
+	char why[DAEMON_TEXT_MAX];
+
+	if (!s->identity[0])
+		return 0;
+	if (keytab_check(s->path, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: identity %s: %s",
+			 stmt_kind_name(s->kind), s->identity, why);
+		return -1;
+	}
+	if (access(s->path, F_OK))
+		log_warn("%s: identity %s: keytab %s does not exist yet: its streams fail until it does",
+			 what, s->identity, s->path);
+	return 0;
+}
+
 static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 			  size_t errlen)
 {
 	struct service *svc;
+	char what[STMT_NAME_MAX + 16];
 
 	if (config_service(d, s->name)) {
 		snprintf(err, errlen, "service add: service '%s' exists (service del first)",
 			 s->name);
 		return -1;
 	}
+	snprintf(what, sizeof(what), "service %s", s->name);
+	if (ident_clause_check(s, what, err, errlen))
+		return -1;
 	svc = calloc(1, sizeof(*svc));
 	if (!svc) {
 		snprintf(err, errlen, "service add: out of memory");
@@ -235,8 +261,9 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 	svc->s = *s;
 	svc->next = d->services;
 	d->services = svc;
-	log_info("service %s %s %s:%u", s->name, stmt_proto_name(s->proto),
-		 s->addr.host, s->addr.port);
+	log_info("service %s %s %s:%u%s%s", s->name, stmt_proto_name(s->proto),
+		 s->addr.host, s->addr.port, s->identity[0] ? ", identity " : "",
+		 s->identity);
 	return 0;
 }
 
@@ -289,6 +316,14 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 			 stmt_proto_name(s->proto), text);
 		return -1;
 	}
+	{
+		char what[80];
+
+		snprintf(what, sizeof(what), "map %s %s",
+			 stmt_proto_name(s->proto), text);
+		if (ident_clause_check(s, what, err, errlen))
+			return -1;
+	}
 	/*
 	 * The port must be free now, not only when the stream opens.  At
 	 * start-up a port still held by a previous funneld's carrier is
@@ -321,8 +356,10 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 			pp = &(*pp)->next;
 		*pp = m;
 	}
-	log_info("map %s %s -> peer %s service %s", stmt_proto_name(s->proto),
-		 text, s->peer, s->service);
+	log_info("map %s %s -> peer %s service %s%s%s%s%s",
+		 stmt_proto_name(s->proto), text, s->peer, s->service,
+		 s->identity[0] ? ", identity " : "", s->identity,
+		 s->principal[0] ? ", principal " : "", s->principal);
 	carrier_map_added(p->car, m);
 	return 0;
 }
@@ -350,6 +387,7 @@ static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
 	for (pp = &d->maps; *pp != m; pp = &(*pp)->next)
 		;
 	*pp = m->next;
+	carrier_ident_release(d, m);
 	map_release(m);
 	free(m);
 	log_info("map %s %s deleted", stmt_proto_name(s->proto), text);
@@ -492,6 +530,7 @@ void daemon_shutdown(struct daemon *d)
 	if (!left)
 		fgss_ccache_destroy(d->gss_ccache);
 	d->gss_ccache[0] = '\0';
+	carrier_ident_free_all(d, !left);
 	while (d->listeners) {
 		struct listener *ln = d->listeners;
 

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/funnel.h>
 
 #include "funneld/carrier/priv.h"
 #include "funneld/carrier/csec.h"
 #include "funneld/carrier/ctlseal.h"
+#include "funneld/keytab.h"
 #include "funneld/sec/gss.h"
 #include "funneld/log.h"
 #include "funneld/sec/seal.h"
@@ -86,15 +88,142 @@ static const char *me(const struct daemon *d)
 	return d->identity.kind ? d->identity.principal : NULL;
 }
 
+/* ---- identities of services and maps (security.md section 2) ---- */
+
 /*
- * The acceptor's name as the initiator asks for it: the peer's
- * "principal" clause, else the host-based service funnel@HOST.
+ * The ccache shared by the streams of maps with the identity principal
+ * and keytab: the daemon's when it is the daemon's identity, else one
+ * of d->idents (made now if new; NULL: out of memory).
  */
-static void target_name(const struct carrier *c, char *buf, size_t len)
+static const char *ident_ccache(struct daemon *d, const char *principal,
+				const char *kt)
+{
+	struct ident_cc *ic;
+
+	if (d->identity.kind && !strcmp(d->identity.principal, principal) &&
+	    !strcmp(d->identity.path, kt))
+		return shared_ccache(d);
+	for (ic = d->idents; ic; ic = ic->next)
+		if (!strcmp(ic->principal, principal) && !strcmp(ic->keytab, kt))
+			return ic->ccache;
+	ic = calloc(1, sizeof(*ic));
+	if (!ic)
+		return NULL;
+	snprintf(ic->principal, sizeof(ic->principal), "%s", principal);
+	snprintf(ic->keytab, sizeof(ic->keytab), "%s", kt);
+	fgss_ccache_new(ic->ccache, sizeof(ic->ccache));
+	ic->next = d->idents;
+	d->idents = ic;
+	return ic->ccache;
+}
+
+void carrier_ident_release(struct daemon *d, const struct map *m)
+{
+	struct ident_cc **pp, *ic;
+
+	if (!m->s.identity[0])
+		return;
+	for (const struct map *o = d->maps; o; o = o->next)
+		if (o != m && !strcmp(o->s.identity, m->s.identity) &&
+		    !strcmp(o->s.path, m->s.path))
+			return;
+	for (pp = &d->idents; (ic = *pp); pp = &ic->next) {
+		if (strcmp(ic->principal, m->s.identity) ||
+		    strcmp(ic->keytab, m->s.path))
+			continue;
+		*pp = ic->next;
+		fgss_ccache_destroy(ic->ccache);
+		free(ic);
+		return;
+	}
+}
+
+void carrier_ident_free_all(struct daemon *d, bool destroy)
+{
+	while (d->idents) {
+		struct ident_cc *ic = d->idents;
+
+		d->idents = ic->next;
+		if (destroy)
+			fgss_ccache_destroy(ic->ccache);
+		free(ic);
+	}
+}
+
+/*
+ * The keytab of an identity clause, when a context is about to use it:
+ * it must be there, and pass the identity statement's checks (it may
+ * have been removed, replaced or opened up since the statement).
+ */
+static int ident_keytab_ok(const char *kt, char *err, size_t errlen)
+{
+	if (access(kt, F_OK)) {
+		snprintf(err, errlen, "keytab %s: %s", kt, strerror(errno));
+		return -1;
+	}
+	return keytab_check(kt, err, errlen);
+}
+
+/* The principal a stream's acceptor takes tickets for; NULL: any. */
+static const char *acceptor_name(const struct daemon *d,
+				 const struct service *svc)
+{
+	return svc && svc->s.identity[0] ? svc->s.identity : me(d);
+}
+
+/*
+ * Acceptor credentials of stream cs into g: its service's identity, else
+ * the daemon's.  0, or -1 with err naming the service (and the keytab of
+ * its identity clause).
+ */
+static int accept_init(struct carrier *c, struct cstream *cs, struct fgss *g,
+		       char *err, size_t errlen)
+{
+	const struct service *svc = config_service(c->d, cs->service);
+	char why[DAEMON_TEXT_MAX];
+
+	if (!svc) {
+		snprintf(err, errlen, "service %s is gone", cs->service);
+		return -1;
+	}
+	if (!svc->s.identity[0]) {
+		if (!fgss_accept_init_as(g, keytab(c->d), me(c->d)))
+			return 0;
+		snprintf(err, errlen, "service %s: GSS-API: %s", svc->s.name,
+			 fgss_error(g));
+		return -1;
+	}
+	if (ident_keytab_ok(svc->s.path, why, sizeof(why))) {
+		snprintf(err, errlen, "service %s (identity %s): %s",
+			 svc->s.name, svc->s.identity, why);
+		return -1;
+	}
+	if (fgss_accept_init_as(g, svc->s.path, svc->s.identity)) {
+		/* the keytab named once */
+		bool named = strstr(fgss_error(g), svc->s.path);
+
+		snprintf(err, errlen, "service %s (identity %s%s%s): GSS-API: %s",
+			 svc->s.name, svc->s.identity,
+			 named ? "" : ", keytab ", named ? "" : svc->s.path,
+			 fgss_error(g));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The acceptor's name as the initiator asks for it: the map's
+ * "principal" clause (m: a stream's map, NULL for the carrier), else the
+ * peer's, else the host-based service funnel@HOST.
+ */
+static void target_name(const struct carrier *c, const struct map *m,
+			char *buf, size_t len)
 {
 	const struct peer *p = c->peer;
 
-	if (p->s.principal[0])
+	if (m && m->s.principal[0])
+		snprintf(buf, len, "%s", m->s.principal);
+	else if (p->s.principal[0])
 		snprintf(buf, len, "%s", p->s.principal);
 	else
 		snprintf(buf, len, "funnel@%s", p->s.addr.host);
@@ -157,26 +286,49 @@ static void gjob_done(struct worker_job *w, bool cancelled)
 }
 
 /*
- * Start the first step of an initiator context for carrier c (fresh: a
- * private ccache, fresh tickets).  NULL with err: not started.
+ * Start the first step of an initiator context for carrier c, or for its
+ * stream of map m (its identity and target clauses); fresh: a private
+ * ccache, fresh tickets.  NULL with err: not started.
  */
-static struct gjob *gjob_start(struct carrier *c, bool fresh,
+static struct gjob *gjob_start(struct carrier *c, const struct map *m,
+			       bool fresh,
 			       void (*cb)(struct gjob *j, void *arg),
 			       void *arg, char *err, size_t errlen)
 {
 	struct daemon *d = c->d;
-	struct gjob *j = calloc(1, sizeof(*j));
-	const char *cc = fresh ? NULL : shared_ccache(d);
+	const char *kt = keytab(d), *who = me(d), *cc = NULL;
 	struct workers *wk;
+	struct gjob *j;
 	int ret;
 
+	if (m && m->s.identity[0]) {
+		char why[DAEMON_TEXT_MAX];
+
+		if (ident_keytab_ok(m->s.path, why, sizeof(why))) {
+			snprintf(err, errlen, "identity %s: %s", m->s.identity,
+				 why);
+			return NULL;
+		}
+		kt = m->s.path;
+		who = m->s.identity;
+		if (!fresh) {
+			cc = ident_ccache(d, who, kt);
+			if (!cc) {
+				snprintf(err, errlen, "out of memory");
+				return NULL;
+			}
+		}
+	} else if (!fresh) {
+		cc = shared_ccache(d);
+	}
+	j = calloc(1, sizeof(*j));
 	if (!j) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	target_name(c, j->target, sizeof(j->target));
-	snprintf(j->keytab, sizeof(j->keytab), "%s", keytab(d) ? keytab(d) : "");
-	snprintf(j->me, sizeof(j->me), "%s", me(d) ? me(d) : "");
+	target_name(c, m, j->target, sizeof(j->target));
+	snprintf(j->keytab, sizeof(j->keytab), "%s", kt ? kt : "");
+	snprintf(j->me, sizeof(j->me), "%s", who ? who : "");
 	snprintf(j->ccache, sizeof(j->ccache), "%s", cc ? cc : "");
 	j->cb = cb;
 	j->arg = arg;
@@ -231,7 +383,7 @@ int csec_carrier_prepare(struct carrier *c, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	c->gss->job = gjob_start(c, false, car_prepared, c, err, errlen);
+	c->gss->job = gjob_start(c, NULL, false, car_prepared, c, err, errlen);
 	return c->gss->job ? 0 : -1;
 }
 
@@ -564,7 +716,8 @@ int csec_client_start(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sec->job = gjob_start(c, false, stream_prepared, sec, err, errlen);
+	sec->job = gjob_start(c, cs->map, false, stream_prepared, sec, err,
+			      errlen);
 	return sec->job ? 0 : -1;
 }
 
@@ -582,10 +735,8 @@ int csec_server_start(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (fgss_accept_init_as(&sec->ng, keytab(c->d), me(c->d))) {
-		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
+	if (accept_init(c, cs, &sec->ng, err, errlen))
 		return -1;
-	}
 	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
 	return 0;
 }
@@ -641,7 +792,8 @@ static void rekey_start(struct carrier *c, struct csec *sec)
 	loop_timer_cancel(c->d->loop, &sec->t_rekey);
 	log_debug("%s: stream %u: rekey: a new context%s", carrier_name(c),
 		  sec->cs->id, fresh ? ", fresh tickets" : "");
-	sec->job = gjob_start(c, fresh, rekey_prepared, sec, err, sizeof(err));
+	sec->job = gjob_start(c, sec->cs->map, fresh, rekey_prepared, sec, err,
+			      sizeof(err));
 	if (!sec->job) {
 		log_warn("%s: stream %u: rekey: %s (again in %u s)",
 			 carrier_name(c), sec->cs->id, err,
@@ -750,9 +902,28 @@ static int ctx_done(struct carrier *c, struct cstream *cs, uint32_t gen)
 	return 0;
 }
 
+/*
+ * Why an acceptor's step failed: the service and the principal it
+ * accepts (a map may ask for another), then the GSS-API error.
+ */
+static void accept_failed(struct carrier *c, struct cstream *cs,
+			  const struct fgss *g, char *why, size_t len)
+{
+	const struct service *svc = config_service(c->d, cs->service);
+	const char *name = acceptor_name(c->d, svc);
+
+	if (name)
+		snprintf(why, len, "service %s accepts %s only: GSS-API: %s",
+			 cs->service, name, fgss_error(g));
+	else
+		snprintf(why, len, "service %s: GSS-API: %s", cs->service,
+			 fgss_error(g));
+}
+
 void csec_stream_token(struct carrier *c, struct cstream *cs,
 		       const uint8_t *tok, size_t len)
 {
+	char why[FGSS_ERR_MAX + 2 * STMT_PRINCIPAL_MAX + 64];
 	struct csec *sec = cs->sec;
 	struct fgss_token t = { 0 };
 	enum fgss_status st;
@@ -769,21 +940,25 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 			sec->next_gen = 0;
 			del_fire(c->d->loop, sec);
 		}
-		if (cs->state != CS_OPEN || sec->g.role != FGSS_ACCEPTOR ||
-		    fgss_accept_init_as(&sec->ng, keytab(c->d),
-					me(c->d))) {
-			log_warn("%s: stream %u: unexpected token dropped%s%s",
-				 carrier_name(c), cs->id,
-				 sec->ng.err[0] ? ": " : "", sec->ng.err);
+		if (cs->state != CS_OPEN || sec->g.role != FGSS_ACCEPTOR) {
+			log_warn("%s: stream %u: unexpected token dropped",
+				 carrier_name(c), cs->id);
+			return;
+		}
+		if (accept_init(c, cs, &sec->ng, why, sizeof(why))) {
+			log_warn("%s: stream %u: rekey token dropped: %s",
+				 carrier_name(c), cs->id, why);
 			fgss_free(&sec->ng);
 			return;
 		}
 	}
 	st = fgss_step(&sec->ng, tok, len, &t);
 	if (st == FGSS_ERROR) {
-		char why[FGSS_ERR_MAX + 16];
-
-		snprintf(why, sizeof(why), "GSS-API: %s", fgss_error(&sec->ng));
+		if (sec->ng.role == FGSS_ACCEPTOR)
+			accept_failed(c, cs, &sec->ng, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "GSS-API: %s",
+				 fgss_error(&sec->ng));
 		ctx_failed(c, cs, why);
 		return;
 	}
@@ -793,8 +968,6 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 	}
 	gen = cs->state == CS_OPEN ? sec->gen + 1 : 1;
 	if (ctx_done(c, cs, gen)) {
-		char why[FGSS_ERR_MAX + 16];
-
 		fgss_token_free(&t);
 		snprintf(why, sizeof(why), "%s", fgss_error(&sec->ng));
 		ctx_failed(c, cs, why);
