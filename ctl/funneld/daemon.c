@@ -641,6 +641,8 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		ss->proto = stmt_proto_name(s->s.proto);
 		host_port(&s->s.addr, 0, ss->target, sizeof(ss->target));
 		allow_text(&s->s, ss->allow, sizeof(ss->allow));
+		snprintf(ss->identity, sizeof(ss->identity), "%s",
+			 s->s.identity);
 		ss->opens = s->opens;
 		ss->refusals = s->refusals;
 		ss->proxy = s->s.proxy == 2 ? "v2" : NULL;
@@ -653,6 +655,10 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		snprintf(sm->addr, sizeof(sm->addr), "%s", m->addr);
 		snprintf(sm->peer, sizeof(sm->peer), "%s", m->s.peer);
 		snprintf(sm->service, sizeof(sm->service), "%s", m->s.service);
+		snprintf(sm->identity, sizeof(sm->identity), "%s",
+			 m->s.identity);
+		snprintf(sm->principal, sizeof(sm->principal), "%s",
+			 m->s.principal);
 		sm->stream = m->stream;
 		sm->state = map_state_name(m->state);
 		snprintf(sm->reason, sizeof(sm->reason), "%s", m->reason);
