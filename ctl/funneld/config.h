@@ -51,6 +51,8 @@ struct service {
 	struct service *next;
 	struct stmt s;			/* the service add statement */
 	uint64_t opens, refusals;
+	/* the last refusal, with this side's detail (show); "" if none */
+	char last_refusal[DAEMON_TEXT_MAX];
 };
 
 enum map_state { MAP_WAITING, MAP_OPENING, MAP_OPEN, MAP_REFUSED,

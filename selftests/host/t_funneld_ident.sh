@@ -21,9 +21,12 @@
 #   - a service whose keytab is missing, one whose keytab is unreadable
 #     (mode 0000 when not root; a file that is no keytab, and one owned
 #     by another user when root), one whose keytab holds another
-#     principal's key, and a map whose identity keytab is missing: each a
-#     clear error naming the service (map) and the keytab, the others
-#     unaffected;
+#     principal's key, the daemon's own keytab gone (a service without
+#     the clause), and a map whose identity keytab is missing: each a
+#     clear error naming the service (map) and the keytab in the log of
+#     the side whose keytab it is, the others unaffected; the peer is told
+#     which service (identity) is not usable, nothing of the keytab, its
+#     owner or mode (not even a principal the allow list refuses);
 #   - show: the identity of each service and map and the principal of
 #     each map, in text and JSON; an identity clause with a keytab of
 #     mode 0640 is refused from funnelctl;
@@ -71,7 +74,7 @@ else
 	not_ok "kdc: set up"; exit 1
 fi
 svc_pick_port P_CAR; svc_pick_port P_UECHO; svc_pick_port P_TECHO
-for m in DNS LDAP LDAP2 ALICE WRONG GONE OTHER NOID; do svc_pick_port "P_$m"; done
+for m in DNS LDAP LDAP2 ALICE WRONG GONE OTHER NOID LOCKED; do svc_pick_port "P_$m"; done
 udp_pump echo $L "$P_UECHO" -q &
 svc_register uecho $!
 socat TCP-LISTEN:"$P_TECHO",bind=$L,fork,reuseaddr EXEC:cat 2>/dev/null &
@@ -85,7 +88,9 @@ service add dns udp $L:$P_UECHO allow alice@$R identity dns/hoster keytab $K/dns
 service add ldap tcp $L:$P_TECHO identity ldap/hoster keytab $K/ldap.keytab allow carol@$R
 service add gone udp $L:$P_UECHO identity dns/hoster keytab $K/gone.keytab
 service add unread udp $L:$P_UECHO identity dns/hoster keytab $K/unread.keytab
-service add other udp $L:$P_UECHO identity dns/hoster keytab $K/ldap.keytab"
+service add other udp $L:$P_UECHO identity dns/hoster keytab $K/ldap.keytab
+service add locked udp $L:$P_UECHO allow carol@$R identity dns/hoster keytab $K/gone.keytab
+service add plain udp $L:$P_UECHO"
 conf_c="identity alice keytab $K/alice.keytab
 peer add s $L:$P_CAR principal funnel/hoster
 map add udp $L:$P_DNS peer s service dns principal dns/hoster
@@ -94,7 +99,8 @@ map add tcp $L:$P_ALICE peer s service ldap principal ldap/hoster
 map add udp $L:$P_WRONG peer s service dns principal ldap/hoster
 map add udp $L:$P_GONE peer s service gone principal dns/hoster
 map add udp $L:$P_OTHER peer s service other principal dns/hoster
-map add udp $L:$P_NOID peer s service dns principal dns/hoster identity carol keytab $K/nocarol.keytab"
+map add udp $L:$P_NOID peer s service dns principal dns/hoster identity carol keytab $K/nocarol.keytab
+map add udp $L:$P_LOCKED peer s service locked principal dns/hoster"
 
 VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
 	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
@@ -163,13 +169,13 @@ fi
 # the wrong service principal: that stream alone, while dns goes on
 udp_pump rr $L "$P_DNS" -t 4 -w 1 -T 2000 >"$SVC_DIR/rr.out" 2>&1 &
 rr=$!
-if fd_wait C 10 "map_($P_WRONG).get('state') == 'refused' and 'not-authorized' in map_($P_WRONG)['reason'] and 'service dns accepts dns/hoster only' in map_($P_WRONG)['reason']"; then
+if fd_wait C 10 "map_($P_WRONG).get('state') == 'refused' and map_($P_WRONG)['reason'].startswith(\"not-authorized: service dns accepts dns/hoster only: GSS-API: gss_accept_sec_context: The ticket isn't for us (major 0xd0000, minor \")"; then
 	ok "a map to dns expecting ldap/hoster is refused: $(fd_json C "map_($P_WRONG)['reason']" | cut -c1-200)"
 else
 	not_ok "a map expecting the wrong principal is refused: $(fd_json C "map_($P_WRONG)")"
 fi
-check "S logged that refusal with the principal dns accepts" \
-	grep -q "refused (not authorized): service dns accepts dns/hoster only: GSS-API: " "$SVC_DIR/S.log"
+check "S logged that refusal with the principal dns accepts and the library's message (the peer: its status codes' texts)" \
+	grep -q "refused (not authorized): service dns accepts dns/hoster only: GSS-API: gss_accept_sec_context: Cannot decrypt ticket for ldap/hoster@$R using keytab key for dns/hoster@$R (major .*(the peer is told: service dns accepts dns/hoster only: GSS-API: gss_accept_sec_context: The ticket isn't for us " "$SVC_DIR/S.log"
 check "C logged it" grep -q "refused by the peer: not authorized: service dns accepts dns/hoster only" "$SVC_DIR/C.log"
 wait $rr
 out=$(tail -n 1 "$SVC_DIR/rr.out")
@@ -178,23 +184,63 @@ case $out in
 *) not_ok "dns through the same carrier meanwhile: $out" ;;
 esac
 
-# keytabs missing or unreadable when a stream needs them
-if fd_wait C 10 "map_($P_GONE).get('state') == 'refused' and 'service gone (identity dns/hoster): keytab $K/gone.keytab' in map_($P_GONE)['reason']"; then
-	ok "a missing service keytab: $(fd_json C "map_($P_GONE)['reason']")"
+# keytabs missing or unreadable when a stream needs them: the detail in
+# S's log, the peer told which service's credentials are not usable
+generic="its credentials are not usable here; see this side's log"
+# wait_grep SECONDS COMMAND...: until COMMAND succeeds
+wait_grep() {
+	local end=$(( SECONDS + $1 ))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+# no_local PORT: C's reason for that map names nothing of S's files
+no_local() {
+	fd_json C "not any(w in map_($1)['reason'] for w in ('$K', 'keytab', 'uid', 'UNPROTECTED', 'mode', 'root'))"
+}
+if fd_wait C 10 "map_($P_GONE).get('state') == 'refused' and map_($P_GONE)['reason'] == \"internal-error: service gone (identity dns/hoster): $generic\"" &&
+   no_local "$P_GONE" >/dev/null; then
+	ok "a missing service keytab: the peer is told $(fd_json C "map_($P_GONE)['reason']")"
 else
 	not_ok "a missing service keytab: $(fd_json C "map_($P_GONE)")"
 fi
 check "S logged it, naming the service and the keytab" \
-	grep -q "refused (internal error): service gone (identity dns/hoster): keytab $K/gone.keytab: No such file or directory" "$SVC_DIR/S.log"
-if fd_wait C 10 "map_($P_OTHER).get('state') == 'refused' and 'service other (identity dns/hoster): GSS-API: keytab $K/ldap.keytab: No key table entry found for dns/hoster@$R' in map_($P_OTHER)['reason']"; then
-	ok "a service keytab without the identity's key: $(fd_json C "map_($P_OTHER)['reason']" | cut -c1-200)"
+	grep -q "refused (internal error): service gone (identity dns/hoster): keytab $K/gone.keytab: No such file or directory (the peer is told: service gone (identity dns/hoster): $generic)" "$SVC_DIR/S.log"
+if fd_wait C 10 "map_($P_OTHER).get('state') == 'refused' and \"service other (identity dns/hoster): $generic\" in map_($P_OTHER)['reason']" &&
+   no_local "$P_OTHER" >/dev/null &&
+   grep -q "refused (internal error): service other (identity dns/hoster): GSS-API: keytab $K/ldap.keytab: No key table entry found for dns/hoster@$R" "$SVC_DIR/S.log"; then
+	ok "a service keytab without the identity's key: named in S's log, the peer told $(fd_json C "map_($P_OTHER)['reason']")"
 else
 	not_ok "a service keytab without the identity's key: $(fd_json C "map_($P_OTHER)")"
 fi
+if fd_wait C 10 "map_($P_LOCKED).get('state') == 'refused' and \"service locked (identity dns/hoster): $generic\" in map_($P_LOCKED)['reason']" &&
+   no_local "$P_LOCKED" >/dev/null; then
+	ok "a missing keytab of a service whose allow list refuses alice: alice is told $(fd_json C "map_($P_LOCKED)['reason']")"
+else
+	not_ok "a missing keytab of a service whose allow list refuses alice: $(fd_json C "map_($P_LOCKED)")"
+fi
+# the daemon's own keytab (a service without identity clause), gone
+mv "$K/hoster.keytab" "$K/hoster.keytab.away"
+svc_pick_port P_PLAIN
+fd_ctl C map add udp $L:"$P_PLAIN" peer s service plain >/dev/null
+if fd_wait C 10 "map_($P_PLAIN).get('state') == 'refused' and map_($P_PLAIN)['reason'] == \"internal-error: service plain: this side's credentials are not usable here; see its log\"" &&
+   no_local "$P_PLAIN" >/dev/null &&
+   grep -q "refused (internal error): service plain: GSS-API: keytab $K/hoster.keytab: No such file or directory (the peer is told: " "$SVC_DIR/S.log"; then
+	ok "the daemon's keytab gone: named in S's log, the peer told $(fd_json C "map_($P_PLAIN)['reason']")"
+else
+	not_ok "the daemon's keytab gone: $(fd_json C "map_($P_PLAIN)")"
+	grep plain "$SVC_DIR/S.log" | tail -n 2 | diag
+fi
+mv "$K/hoster.keytab.away" "$K/hoster.keytab"
+check "the daemon's keytab back: that map opens" fd_wait C 40 "map_($P_PLAIN).get('state') == 'open'"
 svc_pick_port P_UNREAD
 fd_ctl C map add udp $L:"$P_UNREAD" peer s service unread principal dns/hoster >/dev/null
-if fd_wait C 10 "map_($P_UNREAD).get('state') == 'refused' and 'service unread (identity dns/hoster' in map_($P_UNREAD)['reason'] and '$K/unread.keytab' in map_($P_UNREAD)['reason']"; then
-	ok "an unreadable service keytab ($unread_why): $(fd_json C "map_($P_UNREAD)['reason']" | cut -c1-220)"
+if fd_wait C 10 "map_($P_UNREAD).get('state') == 'refused' and \"service unread (identity dns/hoster): $generic\" in map_($P_UNREAD)['reason']" &&
+   no_local "$P_UNREAD" >/dev/null &&
+   grep -q "service unread (identity dns/hoster): .*$K/unread.keytab.*(the peer is told: " "$SVC_DIR/S.log"; then
+	ok "an unreadable service keytab ($unread_why): named in S's log, the peer told $(fd_json C "map_($P_UNREAD)['reason']")"
 else
 	not_ok "an unreadable service keytab ($unread_why): $(fd_json C "map_($P_UNREAD)")"
 	grep unread "$SVC_DIR/S.log" | tail -n 3 | diag
@@ -202,10 +248,12 @@ fi
 if [ "$(id -u)" = 0 ]; then
 	cp -p "$K/dns.keytab" "$K/unread.keytab"
 	chown 65534 "$K/unread.keytab"
-	if fd_wait C 10 "'UNPROTECTED KEYTAB: $K/unread.keytab is owned by uid 65534' in map_($P_UNREAD)['reason']"; then
-		ok "a service keytab owned by another user since: $(fd_json C "map_($P_UNREAD)['reason']" | cut -c1-160)"
+	if wait_grep 10 grep -q "refused (internal error): service unread (identity dns/hoster): UNPROTECTED KEYTAB: $K/unread.keytab is owned by uid 65534" "$SVC_DIR/S.log" &&
+	   no_local "$P_UNREAD" >/dev/null; then
+		ok "a service keytab owned by another user since: in S's log, not told to the peer ($(fd_json C "map_($P_UNREAD)['reason']" | cut -c1-100))"
 	else
 		not_ok "a service keytab owned by another user since: $(fd_json C "map_($P_UNREAD)")"
+		grep unread "$SVC_DIR/S.log" | tail -n 2 | diag
 	fi
 	chown 0 "$K/unread.keytab"
 else
@@ -228,7 +276,7 @@ check "the dns and ldap maps stayed open through all of it" \
 
 # show
 check "S show --json: each service's identity" \
-	fd_json S "{s['name']: s['identity'] for s in j['services']} == {'dns': 'dns/hoster', 'ldap': 'ldap/hoster', 'gone': 'dns/hoster', 'unread': 'dns/hoster', 'other': 'dns/hoster'}"
+	fd_json S "{s['name']: s['identity'] for s in j['services']} == {'dns': 'dns/hoster', 'ldap': 'ldap/hoster', 'gone': 'dns/hoster', 'unread': 'dns/hoster', 'other': 'dns/hoster', 'locked': 'dns/hoster', 'plain': ''}"
 check "C show --json: each map's identity and principal" \
 	fd_json C "(map_($P_LDAP)['identity'], map_($P_LDAP)['principal'], map_($P_DNS)['identity'], map_($P_DNS)['principal'], map_($P_LDAP2)['principal']) == ('carol', 'ldap/hoster', '', 'dns/hoster', 'ldap/hoster@$R')"
 fd_ctl S show >"$SVC_DIR/S.show"; fd_ctl C show >"$SVC_DIR/C.show"

@@ -173,17 +173,20 @@ static const char *acceptor_name(const struct daemon *d,
 
 /*
  * Acceptor credentials of stream cs into g: its service's identity, else
- * the daemon's.  0, or -1 with err naming the service (and the keytab of
- * its identity clause).
+ * the daemon's.  0, or -1 with err naming the service and the keytab of
+ * its identity clause, for this side's log, and wire, what the peer is
+ * told: the service and its identity's principal, nothing of the keytab,
+ * its owner or mode, or funneld's user (security.md section 2).
  */
 static int accept_init(struct carrier *c, struct cstream *cs, struct fgss *g,
-		       char *err, size_t errlen)
+		       char *err, size_t errlen, char *wire, size_t wirelen)
 {
 	const struct service *svc = config_service(c->d, cs->service);
-	char why[DAEMON_TEXT_MAX];
+	char why[1024];
 
 	if (!svc) {
 		snprintf(err, errlen, "service %s is gone", cs->service);
+		snprintf(wire, wirelen, "%s", err);
 		return -1;
 	}
 	if (!svc->s.identity[0]) {
@@ -191,8 +194,14 @@ static int accept_init(struct carrier *c, struct cstream *cs, struct fgss *g,
 			return 0;
 		snprintf(err, errlen, "service %s: GSS-API: %s", svc->s.name,
 			 fgss_error(g));
+		snprintf(wire, wirelen,
+			 "service %s: this side's credentials are not usable here; see its log",
+			 svc->s.name);
 		return -1;
 	}
+	snprintf(wire, wirelen,
+		 "service %s (identity %s): its credentials are not usable here; see this side's log",
+		 svc->s.name, svc->s.identity);
 	if (ident_keytab_ok(svc->s.path, why, sizeof(why))) {
 		snprintf(err, errlen, "service %s (identity %s): %s",
 			 svc->s.name, svc->s.identity, why);
@@ -727,15 +736,16 @@ void csec_send_first(struct carrier *c, struct cstream *cs)
 }
 
 int csec_server_start(struct carrier *c, struct cstream *cs,
-		      char *err, size_t errlen)
+		      char *err, size_t errlen, char *wire, size_t wirelen)
 {
 	struct csec *sec = sec_new(c, cs);
 
 	if (!sec) {
 		snprintf(err, errlen, "out of memory");
+		snprintf(wire, wirelen, "%s", err);
 		return -1;
 	}
-	if (accept_init(c, cs, &sec->ng, err, errlen))
+	if (accept_init(c, cs, &sec->ng, err, errlen, wire, wirelen))
 		return -1;
 	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
 	return 0;
@@ -841,8 +851,12 @@ static struct csec *sec_new(struct carrier *c, struct cstream *cs)
 	return sec;
 }
 
-/* The context being run failed: the stream ends, or the rekey is retried. */
-static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why)
+/*
+ * The context being run failed: the stream ends, or the rekey is retried.
+ * why: for this side's log and show; wire: what the peer is told.
+ */
+static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why,
+		       const char *wire)
 {
 	struct csec *sec = cs->sec;
 
@@ -856,7 +870,7 @@ static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why)
 	/* the server: a refused rekey (not authorized any more, a bad
 	 * ticket) ends the stream; the client offers its map again
 	 */
-	carrier_stream_fail(c, cs, CTRL_R_NOT_AUTHORIZED, why);
+	carrier_stream_fail_detail(c, cs, CTRL_R_NOT_AUTHORIZED, wire, why);
 }
 
 /* Server: the allow list of the stream's service. */
@@ -866,8 +880,7 @@ static int authorized(struct carrier *c, struct cstream *cs, struct fgss *g)
 	const char *allow[STMT_ALLOW_MAX];
 
 	if (!svc) {
-		snprintf(g->err, sizeof(g->err), "service %s is gone",
-			 cs->service);
+		fgss_set_error(g, "service %s is gone", cs->service);
 		return -1;
 	}
 	for (unsigned int i = 0; i < svc->s.n_allow; i++)
@@ -883,9 +896,8 @@ static int ctx_done(struct carrier *c, struct cstream *cs, uint32_t gen)
 
 	if (sec->g.role && strcmp(who, sec->principal) &&
 	    sec->ng.role == FGSS_ACCEPTOR) {
-		snprintf(sec->ng.err, sizeof(sec->ng.err),
-			 "rekey by %s, the stream is %s's", who,
-			 sec->principal);
+		fgss_set_error(&sec->ng, "rekey by %s, the stream is %s's", who,
+			       sec->principal);
 		return -1;
 	}
 	if (sec->ng.role == FGSS_ACCEPTOR && authorized(c, cs, &sec->ng))
@@ -903,27 +915,44 @@ static int ctx_done(struct carrier *c, struct cstream *cs, uint32_t gen)
 }
 
 /*
- * Why an acceptor's step failed: the service and the principal it
- * accepts (a map may ask for another), then the GSS-API error.
+ * Why an acceptor's step failed, into why (this side's) and wire (the
+ * peer's, without what the library says of local files): a ticket for
+ * another principal or key names the principal the service accepts (a
+ * map may ask for another); any other failure (clock skew, a replay, an
+ * expired ticket) the service and its identity.
  */
 static void accept_failed(struct carrier *c, struct cstream *cs,
-			  const struct fgss *g, char *why, size_t len)
+			  const struct fgss *g, char *why, size_t len,
+			  char *wire, size_t wirelen)
 {
 	const struct service *svc = config_service(c->d, cs->service);
 	const char *name = acceptor_name(c->d, svc);
+	char pub[FGSS_ERR_MAX];
 
-	if (name)
+	fgss_error_peer(g, pub, sizeof(pub));
+	if (name && fgss_wrong_key(g)) {
 		snprintf(why, len, "service %s accepts %s only: GSS-API: %s",
 			 cs->service, name, fgss_error(g));
-	else
+		snprintf(wire, wirelen, "service %s accepts %s only: GSS-API: %s",
+			 cs->service, name, pub);
+	} else if (svc && svc->s.identity[0]) {
+		snprintf(why, len, "service %s (identity %s): GSS-API: %s",
+			 cs->service, svc->s.identity, fgss_error(g));
+		snprintf(wire, wirelen, "service %s (identity %s): GSS-API: %s",
+			 cs->service, svc->s.identity, pub);
+	} else {
 		snprintf(why, len, "service %s: GSS-API: %s", cs->service,
 			 fgss_error(g));
+		snprintf(wire, wirelen, "service %s: GSS-API: %s", cs->service,
+			 pub);
+	}
 }
 
 void csec_stream_token(struct carrier *c, struct cstream *cs,
 		       const uint8_t *tok, size_t len)
 {
 	char why[FGSS_ERR_MAX + 2 * STMT_PRINCIPAL_MAX + 64];
+	char wire[sizeof(why)];		/* the peer's (cut at CTRL_TEXT_MAX) */
 	struct csec *sec = cs->sec;
 	struct fgss_token t = { 0 };
 	enum fgss_status st;
@@ -945,7 +974,8 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 				 carrier_name(c), cs->id);
 			return;
 		}
-		if (accept_init(c, cs, &sec->ng, why, sizeof(why))) {
+		if (accept_init(c, cs, &sec->ng, why, sizeof(why), wire,
+				sizeof(wire))) {
 			log_warn("%s: stream %u: rekey token dropped: %s",
 				 carrier_name(c), cs->id, why);
 			fgss_free(&sec->ng);
@@ -954,12 +984,18 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 	}
 	st = fgss_step(&sec->ng, tok, len, &t);
 	if (st == FGSS_ERROR) {
-		if (sec->ng.role == FGSS_ACCEPTOR)
-			accept_failed(c, cs, &sec->ng, why, sizeof(why));
-		else
+		char pub[FGSS_ERR_MAX];
+
+		if (sec->ng.role == FGSS_ACCEPTOR) {
+			accept_failed(c, cs, &sec->ng, why, sizeof(why), wire,
+				      sizeof(wire));
+		} else {
 			snprintf(why, sizeof(why), "GSS-API: %s",
 				 fgss_error(&sec->ng));
-		ctx_failed(c, cs, why);
+			snprintf(wire, sizeof(wire), "GSS-API: %s",
+				 fgss_error_peer(&sec->ng, pub, sizeof(pub)));
+		}
+		ctx_failed(c, cs, why, wire);
 		return;
 	}
 	if (st == FGSS_CONTINUE) {
@@ -970,7 +1006,8 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 	if (ctx_done(c, cs, gen)) {
 		fgss_token_free(&t);
 		snprintf(why, sizeof(why), "%s", fgss_error(&sec->ng));
-		ctx_failed(c, cs, why);
+		fgss_error_peer(&sec->ng, wire, sizeof(wire));
+		ctx_failed(c, cs, why, wire);
 		return;
 	}
 	if (sec->g.role == FGSS_ACCEPTOR) {
