@@ -645,6 +645,8 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 			 s->s.identity);
 		ss->opens = s->opens;
 		ss->refusals = s->refusals;
+		snprintf(ss->last_refusal, sizeof(ss->last_refusal), "%s",
+			 s->last_refusal);
 		ss->proxy = s->s.proxy == 2 ? "v2" : NULL;
 	}
 	i = 0;

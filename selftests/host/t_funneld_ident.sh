@@ -27,9 +27,10 @@
 #     the side whose keytab it is, the others unaffected; the peer is told
 #     which service (identity) is not usable, nothing of the keytab, its
 #     owner or mode (not even a principal the allow list refuses);
-#   - show: the identity of each service and map and the principal of
-#     each map, in text and JSON; an identity clause with a keytab of
-#     mode 0640 is refused from funnelctl;
+#   - show: the identity of each service and map, the principal of each
+#     map and a service's last refusal (S's detail), in text and JSON;
+#     an identity clause with a keytab of mode 0640 is refused from
+#     funnelctl;
 #   - SIGTERM: no valgrind error, no leak.
 #
 # usage: selftests/host/t_funneld_ident.sh     (root not needed)
@@ -208,6 +209,8 @@ else
 fi
 check "S logged it, naming the service and the keytab" \
 	grep -q "refused (internal error): service gone (identity dns/hoster): keytab $K/gone.keytab: No such file or directory (the peer is told: service gone (identity dns/hoster): $generic)" "$SVC_DIR/S.log"
+check "S show --json: the last refusal of gone and dns with S's detail" \
+	fd_json S "[v['last_refusal'] for v in j['services'] if v['name'] == 'gone'] == ['internal-error: service gone (identity dns/hoster): keytab $K/gone.keytab: No such file or directory'] and [v['last_refusal'].startswith('not-authorized: service dns accepts dns/hoster only: GSS-API: gss_accept_sec_context: Cannot decrypt ticket for ldap/hoster@$R') for v in j['services'] if v['name'] == 'dns'] == [True]"
 if fd_wait C 10 "map_($P_OTHER).get('state') == 'refused' and \"service other (identity dns/hoster): $generic\" in map_($P_OTHER)['reason']" &&
    no_local "$P_OTHER" >/dev/null &&
    grep -q "refused (internal error): service other (identity dns/hoster): GSS-API: keytab $K/ldap.keytab: No key table entry found for dns/hoster@$R" "$SVC_DIR/S.log"; then
@@ -280,11 +283,12 @@ check "S show --json: each service's identity" \
 check "C show --json: each map's identity and principal" \
 	fd_json C "(map_($P_LDAP)['identity'], map_($P_LDAP)['principal'], map_($P_DNS)['identity'], map_($P_DNS)['principal'], map_($P_LDAP2)['principal']) == ('carol', 'ldap/hoster', '', 'dns/hoster', 'ldap/hoster@$R')"
 fd_ctl S show >"$SVC_DIR/S.show"; fd_ctl C show >"$SVC_DIR/C.show"
-if grep -q '^  NAME .* ALLOW .* IDENTITY .* OPENS' "$SVC_DIR/S.show" &&
+if grep -q '^  NAME .* ALLOW .* IDENTITY .* OPENS  REFUSALS  LAST REFUSAL$' "$SVC_DIR/S.show" &&
+   grep -qE "^  gone +udp .* dns/hoster +0 +[0-9]+ +internal-error: service gone \(identity dns/hoster\): keytab $K/gone.keytab: No such file or directory$" "$SVC_DIR/S.show" &&
    grep -qE '^  ldap +tcp .* carol@FUNNEL.TEST +ldap/hoster ' "$SVC_DIR/S.show" &&
    grep -q '^  PROTO .* SERVICE .* IDENTITY .* PRINCIPAL .* STATE' "$SVC_DIR/C.show" &&
    grep -qE "^  tcp +$L:$P_LDAP +s +ldap +carol +ldap/hoster +open " "$SVC_DIR/C.show"; then
-	ok "show (text): IDENTITY of the services, IDENTITY and PRINCIPAL of the maps"
+	ok "show (text): IDENTITY and LAST REFUSAL of the services, IDENTITY and PRINCIPAL of the maps"
 else
 	not_ok "show (text): identity and principal columns"
 	cat "$SVC_DIR/S.show" "$SVC_DIR/C.show" | diag

@@ -50,7 +50,8 @@ static struct snap_peer peers[] = {
 static struct snap_service services[] = {
 	{ .name = "dns", .proto = "udp", .target = "127.0.0.1:53",
 	  .allow = "alice@R,bob@R", .identity = "dns/gw1@EXAMPLE.COM",
-	  .opens = 3, .refusals = 1 },
+	  .opens = 3, .refusals = 1,
+	  .last_refusal = "internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: No such file or directory" },
 	{ .name = "web", .proto = "tcp", .target = "[::1]:80", .proxy = "v2" },
 };
 
@@ -427,7 +428,8 @@ static const char schema_py[] =
 "                   'principal': 's'}],\n"
 "        'services': [{'name': 's', 'proto': 's', 'target': 's',\n"
 "                      'allow': 's', 'identity': 's', 'opens': 'u',\n"
-"                      'refusals': 'u', 'proxy': 's'}],\n"
+"                      'refusals': 'u', 'proxy': 's',\n"
+"                      'last_refusal': 's'}],\n"
 "        'maps': [{'proto': 's', 'addr': 's', 'peer': 's',\n"
 "                  'service': 's', 'identity': 's', 'principal': 's',\n"
 "                  'stream': 'u', 'state': 's', 'reason': 's'}],\n"
@@ -488,6 +490,8 @@ static const char schema_py[] =
 "    assert doc['services'][1]['proxy'] == 'v2'\n"
 "    assert doc['services'][0]['identity'] == 'dns/gw1@EXAMPLE.COM'\n"
 "    assert doc['services'][1]['identity'] == ''\n"
+"    assert doc['services'][0]['last_refusal'].startswith('internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: ')\n"
+"    assert doc['services'][1]['last_refusal'] == ''\n"
 "    m = doc['maps']\n"
 "    assert m[0]['principal'] == 'dns/hoster@EXAMPLE.COM'\n"
 "    assert m[0]['identity'] == '' and m[1]['principal'] == ''\n"
@@ -986,6 +990,9 @@ static void test_show_text(void **state)
 	assert_aligned(t, "maps:", "REASON", "  tcp", "no service");
 	/* the identity and principal clauses, where a row has one */
 	assert_aligned(t, "services:", "IDENTITY", "  dns", "dns/gw1@EXAMPLE.COM");
+	/* the last refusal with its detail, where a service has one */
+	assert_aligned(t, "services:", "LAST REFUSAL", "  dns",
+		       "internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: No such file or directory");
 	assert_aligned(t, "maps:", "PRINCIPAL", "  udp    127.0.0.1:5300",
 		       "dns/hoster@EXAMPLE.COM");
 	assert_aligned(t, "maps:", "IDENTITY", "  udp    127.0.0.1:5301",
@@ -1070,7 +1077,9 @@ static void test_empty(void **state)
 	s = nulls_snap;
 	t = render(show_text, &s);
 	assert_clean_text(t);
-	/* no service or map with an identity or principal: no such column */
+	/* no service or map with an identity or principal, no service
+	 * refused: no such column
+	 */
 	assert_has_line(t, "  NAME  PROTO  TARGET  PROXY  ALLOW  OPENS  REFUSALS");
 	assert_has_line(t, "  PROTO  ADDRESS  PEER  SERVICE  STATE  STREAM  REASON");
 	free(t);

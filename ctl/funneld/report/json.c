@@ -348,6 +348,7 @@ static const struct jfield service_fields[] = {
 	F("opens", SHOW, struct snap_service, opens),
 	F("refusals", SHOW, struct snap_service, refusals),
 	F("proxy", SHOW, struct snap_service, proxy),
+	F("last_refusal", SHOW, struct snap_service, last_refusal),
 };
 static const struct jobject service_obj =
 	OBJECT(struct snap_service, service_fields);

@@ -115,6 +115,8 @@ struct snap_service {
 	char identity[SNAP_TEXT_MAX];
 	uint64_t opens;			/* streams opened for it */
 	uint64_t refusals;		/* opens refused */
+	/* the last refusal with this side's detail (not the peer's text) */
+	char last_refusal[SNAP_TEXT_MAX];
 	const char *proxy;		/* "v2": PROXY protocol; NULL: none */
 };
 

@@ -276,6 +276,7 @@ static void service_row(const struct snapshot *s, size_t i, cells_t cells)
 	cell(cells[5], v->identity);
 	cell_u64(cells[6], v->opens);
 	cell_u64(cells[7], v->refusals);
+	cell(cells[8], v->last_refusal);
 }
 
 static void map_row(const struct snapshot *s, size_t i, cells_t cells)
@@ -483,11 +484,13 @@ void show_text(FILE *f, const struct snapshot *s)
 	const struct table services = {
 		.title = "services",
 		.head = { "NAME", "PROTO", "TARGET", "PROXY", "ALLOW",
-			  "IDENTITY", "OPENS", "REFUSALS" },
+			  "IDENTITY", "OPENS", "REFUSALS", "LAST REFUSAL" },
 		.nrows = s->n_services,
 		.row = service_row,
-		/* the service's own identity, when one has one */
-		.optional = TBL_COL(5),
+		/* the service's own identity, when one has one; the last
+		 * refusal, when one was refused
+		 */
+		.optional = TBL_COL(5) | TBL_COL(8),
 	};
 	const struct table maps = {
 		.title = "maps",
