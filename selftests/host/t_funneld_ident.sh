@@ -27,6 +27,10 @@
 #     the side whose keytab it is, the others unaffected; the peer is told
 #     which service (identity) is not usable, nothing of the keytab, its
 #     owner or mode (not even a principal the allow list refuses);
+#   - a map as dave from a keytab of carol then dave opens as dave; map
+#     identity keytabs without the identity's key, not a keytab, or
+#     holding no key: the map closed with the identity and the keytab
+#     named;
 #   - show: the identity of each service and map, the principal of each
 #     map and a service's last refusal (S's detail), in text and JSON;
 #     an identity clause with a keytab of mode 0640 is refused from
@@ -64,13 +68,14 @@ K=$SVC_DIR/keytabs
 mkdir -p "$K"
 if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/hoster &&
    kdc_addprinc dns/hoster && kdc_addprinc ldap/hoster &&
-   kdc_addprinc alice && kdc_addprinc carol &&
+   kdc_addprinc alice && kdc_addprinc carol && kdc_addprinc dave &&
    kdc_keytab "$K/hoster.keytab" funnel/hoster &&
    kdc_keytab "$K/dns.keytab" dns/hoster &&
    kdc_keytab "$K/ldap.keytab" ldap/hoster &&
    kdc_keytab "$K/alice.keytab" alice && kdc_keytab "$K/carol.keytab" carol &&
+   kdc_keytab "$K/multi.keytab" carol dave &&
    kdc_keytab "$K/unread.keytab" dns/hoster; then
-	ok "kdc: $R, funnel/hoster, dns/hoster and ldap/hoster each in a keytab of its own, alice, carol"
+	ok "kdc: $R, funnel/hoster, dns/hoster and ldap/hoster each in a keytab of its own, alice, carol, carol and dave in one"
 else
 	not_ok "kdc: set up"; exit 1
 fi
@@ -91,7 +96,8 @@ service add gone udp $L:$P_UECHO identity dns/hoster keytab $K/gone.keytab
 service add unread udp $L:$P_UECHO identity dns/hoster keytab $K/unread.keytab
 service add other udp $L:$P_UECHO identity dns/hoster keytab $K/ldap.keytab
 service add locked udp $L:$P_UECHO allow carol@$R identity dns/hoster keytab $K/gone.keytab
-service add plain udp $L:$P_UECHO"
+service add plain udp $L:$P_UECHO
+service add cd udp $L:$P_UECHO identity dns/hoster keytab $K/dns.keytab allow carol@$R,dave@$R"
 conf_c="identity alice keytab $K/alice.keytab
 peer add s $L:$P_CAR principal funnel/hoster
 map add udp $L:$P_DNS peer s service dns principal dns/hoster
@@ -279,7 +285,7 @@ check "the dns and ldap maps stayed open through all of it" \
 
 # show
 check "S show --json: each service's identity" \
-	fd_json S "{s['name']: s['identity'] for s in j['services']} == {'dns': 'dns/hoster', 'ldap': 'ldap/hoster', 'gone': 'dns/hoster', 'unread': 'dns/hoster', 'other': 'dns/hoster', 'locked': 'dns/hoster', 'plain': ''}"
+	fd_json S "{s['name']: s['identity'] for s in j['services']} == {'dns': 'dns/hoster', 'ldap': 'ldap/hoster', 'gone': 'dns/hoster', 'unread': 'dns/hoster', 'other': 'dns/hoster', 'locked': 'dns/hoster', 'plain': '', 'cd': 'dns/hoster'}"
 check "C show --json: each map's identity and principal" \
 	fd_json C "(map_($P_LDAP)['identity'], map_($P_LDAP)['principal'], map_($P_DNS)['identity'], map_($P_DNS)['principal'], map_($P_LDAP2)['principal']) == ('carol', 'ldap/hoster', '', 'dns/hoster', 'ldap/hoster@$R')"
 fd_ctl S show >"$SVC_DIR/S.show"; fd_ctl C show >"$SVC_DIR/C.show"
@@ -293,6 +299,39 @@ else
 	not_ok "show (text): identity and principal columns"
 	cat "$SVC_DIR/S.show" "$SVC_DIR/C.show" | diag
 fi
+# a map's identity that is not its keytab's first principal
+svc_pick_port P_DAVE
+fd_ctl C map add udp $L:"$P_DAVE" peer s service cd principal dns/hoster identity dave keytab "$K/multi.keytab" >/dev/null
+if fd_wait C 20 "map_($P_DAVE).get('state') == 'open'" &&
+   fd_json S "'dave@$R' in [s['principal'] for s in carrier()['streams'] if s['service'] == 'cd']" >/dev/null &&
+   out=$(udp_pump rr $L "$P_DAVE" -n 20 -w 1 -T 2000 2>&1 | tail -n 1) &&
+   case $out in *"good 20 bad 0 lost 0"*) true ;; *) false ;; esac; then
+	ok "a map as dave from a keytab of carol then dave: S sees dave@$R, it answers"
+else
+	not_ok "a map as dave, the second principal of its keytab: $(fd_json C "map_($P_DAVE)") ${out:-}"
+fi
+check "the KDC issued no TGT to carol for dave's map (still 1)" test "$(issued krbtgt/)" = 1
+
+# a map's identity keytab that krb5 cannot use: named with the identity
+printf 'this is not a keytab but a line of text\n' >"$K/junk.keytab"
+printf '\005\002' >"$K/empty.keytab"
+chmod 0600 "$K/junk.keytab" "$K/empty.keytab"
+for kt in alice junk empty; do
+	svc_pick_port P_KT
+	eval "P_KT_$kt=$P_KT"
+	fd_ctl C map add udp $L:"$P_KT" peer s service cd principal dns/hoster identity carol keytab "$K/$kt.keytab" >/dev/null
+done
+for kt in "alice:No key table entry found for carol@$R" "junk:Unsupported key table format version number" "empty:holds no key"; do
+	eval "port=\$P_KT_${kt%%:*}"
+	want="identity carol: GSS-API: keytab $K/${kt%%:*}.keytab: ${kt#*:}"
+	if fd_wait C 10 "map_($port).get('state') == 'closed' and map_($port)['reason'] == '$want'"; then
+		ok "a map identity keytab: $want"
+	else
+		not_ok "a map identity keytab: want '$want': $(fd_json C "map_($port)")"
+	fi
+	fd_ctl C map del udp $L:"$port" >/dev/null
+done
+
 cp -p "$K/alice.keytab" "$K/open.keytab"
 chmod 0640 "$K/open.keytab"
 svc_pick_port P_OPEN

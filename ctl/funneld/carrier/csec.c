@@ -697,6 +697,30 @@ static void arm_rekey(struct carrier *c, struct csec *sec)
 
 static struct csec *sec_new(struct carrier *c, struct cstream *cs);
 
+/* Room for init_failed()'s text. */
+#define CSEC_INIT_ERR_MAX	(FGSS_ERR_MAX + STMT_PRINCIPAL_MAX + \
+				 STMT_PATH_MAX + 64)
+
+/*
+ * Why the first step of an initiator for map m (NULL: the carrier's)
+ * failed: with the map's identity clause, and its keytab unless the
+ * error names it, as gjob_start()'s keytab checks say it.
+ */
+static void init_failed(const struct map *m, const struct fgss *g, char *why,
+			size_t len)
+{
+	const char *e = fgss_error(g);
+	bool named;
+
+	if (!m || !m->s.identity[0]) {
+		snprintf(why, len, "GSS-API: %s", e);
+		return;
+	}
+	named = strstr(e, m->s.path);
+	snprintf(why, len, "identity %s%s%s: GSS-API: %s", m->s.identity,
+		 named ? "" : ", keytab ", named ? "" : m->s.path, e);
+}
+
 static void stream_prepared(struct gjob *j, void *arg)
 {
 	struct csec *sec = arg;
@@ -704,9 +728,9 @@ static void stream_prepared(struct gjob *j, void *arg)
 
 	sec->job = NULL;
 	if (!j->ok) {
-		char why[FGSS_ERR_MAX + 16];
+		char why[CSEC_INIT_ERR_MAX];
 
-		snprintf(why, sizeof(why), "GSS-API: %s", fgss_error(&j->g));
+		init_failed(sec->cs->map, &j->g, why, sizeof(why));
 		carrier_stream_prepared(c, sec->cs, why);
 		return;
 	}
@@ -764,8 +788,11 @@ static void rekey_prepared(struct gjob *j, void *arg)
 
 	sec->job = NULL;
 	if (!j->ok) {
-		log_warn("%s: stream %u: rekey: GSS-API: %s (again in %u s)",
-			 carrier_name(c), sec->cs->id, fgss_error(&j->g),
+		char why[CSEC_INIT_ERR_MAX];
+
+		init_failed(sec->cs->map, &j->g, why, sizeof(why));
+		log_warn("%s: stream %u: rekey: %s (again in %u s)",
+			 carrier_name(c), sec->cs->id, why,
 			 CSEC_RETRY_MS / 1000);
 		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
 		return;

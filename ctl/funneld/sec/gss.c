@@ -339,9 +339,11 @@ out:
 }
 
 /*
- * The initiator's credentials are for principal me: asked for by name,
- * MIT reports a KDC that cannot be reached only as "no credentials", so
- * they are acquired for the keytab's principal and compared afterwards.
+ * The initiator's credentials are for principal me.  Asked for by name,
+ * MIT reports a KDC that cannot be reached only as "no credentials": when
+ * me is the keytab's first principal (the usual keytab of one), they are
+ * acquired for whatever principal comes first and compared afterwards;
+ * a keytab of several principals is asked for me by name.
  */
 static int check_me(struct fgss *g, const char *me)
 {
@@ -388,6 +390,7 @@ int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
 		{ "ccache", ccache },
 	};
 	gss_key_value_set_desc store = { 2, el };
+	bool first = false;
 
 	fgss_reset(g, FGSS_INITIATOR);
 	g->req_flags = FGSS_REQ_FLAGS;
@@ -397,13 +400,14 @@ int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
 		return acquire(g, GSS_C_INITIATE, GSS_C_NO_CRED_STORE, NULL,
 			       "initiator credentials from the ccache") ||
 		       (me && check_me(g, me)) ? -1 : 0;
-	if (check_keytab(g, "client keytab", client_keytab))
+	if (check_keytab(g, "client keytab", client_keytab) ||
+	    (me && check_keytab_keys(g, client_keytab, me, &first)))
 		return -1;
 	if (!ccache) {
 		fgss_ccache_new(g->ccache, sizeof(g->ccache));
 		el[1].value = g->ccache;
 	}
-	return acquire(g, GSS_C_INITIATE, &store, NULL,
+	return acquire(g, GSS_C_INITIATE, &store, me && !first ? me : NULL,
 		       "initiator credentials from client keytab") ||
 	       (me && check_me(g, me)) ? -1 : 0;
 }

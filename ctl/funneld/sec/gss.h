@@ -82,7 +82,9 @@ struct fgss {
  * Initiator: acquire initiator credentials, from client_keytab (cred
  * store "client_keytab", the keytab's first principal, tickets kept in
  * a MEMORY ccache of this context alone, destroyed by fgss_free()) or,
- * when it is NULL, from the default ccache.
+ * when it is NULL, from the default ccache.  With me (fgss_init_as(),
+ * fgss_init_cc()), the keytab must hold me's key, wherever it is in the
+ * keytab; an error of the keytab names it.
  * target names the acceptor: with a '/' it is a Kerberos principal
  * ("funnel/hoster" or "funnel/hoster@REALM"), without one a host-based
  * service name ("funnel@hoster", GSS_C_NT_HOSTBASED_SERVICE).  Returns
