@@ -31,6 +31,11 @@
 #     identity keytabs without the identity's key, not a keytab, or
 #     holding no key: the map closed with the identity and the keytab
 #     named;
+#   - carol's ccache kept while a map of carol (and carol.keytab) is
+#     left (no new TGT), destroyed with the last one (a new TGT for the
+#     next map, which opens and answers); a second client whose keys are
+#     renewed every 100 frames rekeys its map as carol (cd's allow list
+#     refuses alice);
 #   - show: the identity of each service and map, the principal of each
 #     map and a service's last refusal (S's detail), in text and JSON;
 #     an identity clause with a keytab of mode 0640 is refused from
@@ -331,6 +336,48 @@ for kt in "alice:No key table entry found for carol@$R" "junk:Unsupported key ta
 	fi
 	fd_ctl C map del udp $L:"$port" >/dev/null
 done
+
+# carol's ccache lives as long as a map of carol and carol.keytab
+svc_pick_port P_LDAP3
+fd_ctl C map del tcp $L:"$P_LDAP2" >/dev/null
+fd_ctl C map add tcp $L:"$P_LDAP3" peer s service ldap principal ldap/hoster identity carol keytab "$K/carol.keytab" >/dev/null
+if fd_wait C 20 "map_($P_LDAP3).get('state') == 'open'" && [ "$(issued krbtgt/)" = 1 ]; then
+	ok "one of carol's maps deleted, another added: it opens on her ccache (TGTs issued to carol: 1)"
+else
+	not_ok "another map of carol's: $(fd_json C "map_($P_LDAP3)"), carol's TGTs $(issued krbtgt/)"
+fi
+fd_ctl C map del tcp $L:"$P_LDAP" >/dev/null
+fd_ctl C map del tcp $L:"$P_LDAP3" >/dev/null
+fd_ctl C map add tcp $L:"$P_LDAP" peer s service ldap principal ldap/hoster identity carol keytab "$K/carol.keytab" >/dev/null
+if fd_wait C 20 "map_($P_LDAP).get('state') == 'open'" && [ "$(issued krbtgt/)" = 2 ] &&
+   echo again | timeout 10 socat -t2 TCP:$L:"$P_LDAP" - >"$SVC_DIR/back3" 2>/dev/null &&
+   grep -qx again "$SVC_DIR/back3"; then
+	ok "all of carol's maps deleted, one added: a new ccache (TGTs issued to carol: 2), the stream reopens and answers"
+else
+	not_ok "carol's maps deleted and one added: $(fd_json C "map_($P_LDAP)"), carol's TGTs $(issued krbtgt/)"
+fi
+
+# rekeys of a map with an identity: as carol (cd's allow list would
+# refuse alice); a second client, its keys renewed every 100 frames
+svc_pick_port P_RK
+conf_c2="identity alice keytab $K/alice.keytab
+peer add s $L:$P_CAR principal funnel/hoster
+map add udp $L:$P_RK peer s service cd principal dns/hoster identity carol keytab $K/carol.keytab"
+fd_start C2 "" "$conf_c2" --datapath user --key-soft-limit 100 || not_ok "C2 starts"
+fd_wait C2 20 "map_($P_RK).get('state') == 'open'"
+out=$(udp_pump rr $L "$P_RK" -n 400 -w 1 -T 2000 2>&1 | tail -n 1)
+rk=$(fd_json S "[(s['principal'], s['rekeys'], s['key_generation']) for c in j['carriers'] for s in c['streams'] if s['service'] == 'cd' and s['principal'] == 'carol@$R']")
+case $out in
+*"good 400 bad 0 lost 0"*)
+	if fd_json C2 "map_($P_RK).get('state') == 'open'" >/dev/null &&
+	   fd_json S "[s['rekeys'] >= 1 and s['key_generation'] >= 2 for c in j['carriers'] for s in c['streams'] if s['service'] == 'cd' and s['principal'] == 'carol@$R'] == [True]" >/dev/null; then
+		ok "a map with an identity rekeys as that identity: 400 datagrams, S's stream $rk"
+	else
+		not_ok "rekeys of a map with an identity: $rk, $(fd_json C2 "map_($P_RK)")"
+	fi ;;
+*) not_ok "rekeys of a map with an identity: $out; $rk" ;;
+esac
+svc_stop C2 TERM
 
 cp -p "$K/alice.keytab" "$K/open.keytab"
 chmod 0640 "$K/open.keytab"
