@@ -136,6 +136,40 @@ static int do_listen(struct daemon *d, const struct stmt *s, char *err,
 	return 0;
 }
 
+/*
+ * In plaintext mode no principal is authenticated: the identity
+ * statement and the identity, principal and allow clauses are not used,
+ * and a warning says so, lest one take them for a protection.
+ */
+static void plaintext_unused(const struct daemon *d, const struct stmt *s,
+			     const char *what)
+{
+	const char *names[3];
+	unsigned int n = 0;
+
+	if (!d->plaintext)
+		return;
+	if (s->kind == STMT_IDENTITY) {
+		log_warn("identity %s: not used in plaintext mode (nothing is authenticated)",
+			 s->principal);
+		return;
+	}
+	if ((s->kind == STMT_SERVICE_ADD || s->kind == STMT_MAP_ADD) &&
+	    s->identity[0])
+		names[n++] = "identity";
+	if ((s->kind == STMT_PEER_ADD || s->kind == STMT_MAP_ADD) &&
+	    s->principal[0])
+		names[n++] = "principal";
+	if (s->kind == STMT_SERVICE_ADD && s->n_allow)
+		names[n++] = "allow";
+	if (!n)
+		return;
+	log_warn("%s: the %s%s%s%s%s clause%s not used in plaintext mode (nothing is authenticated)",
+		 what, names[0], n > 1 ? (n > 2 ? ", " : " and ") : "",
+		 n > 1 ? names[1] : "", n > 2 ? " and " : "",
+		 n > 2 ? names[2] : "", n > 1 ? "s are" : " is");
+}
+
 static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 		       size_t errlen)
 {
@@ -178,6 +212,12 @@ static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 
 		host_port(&s->addr, FUNNEL_DEFAULT_PORT, hp, sizeof(hp));
 		log_info("peer %s at %s", s->name, hp);
+	}
+	{
+		char what[STMT_NAME_MAX + 8];
+
+		snprintf(what, sizeof(what), "peer %s", s->name);
+		plaintext_unused(d, s, what);
 	}
 	carrier_start(p->car);
 	return 0;
@@ -264,6 +304,7 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 	log_info("service %s %s %s:%u%s%s", s->name, stmt_proto_name(s->proto),
 		 s->addr.host, s->addr.port, s->identity[0] ? ", identity " : "",
 		 s->identity);
+	plaintext_unused(d, s, what);
 	return 0;
 }
 
@@ -360,6 +401,13 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 		 stmt_proto_name(s->proto), text, s->peer, s->service,
 		 s->identity[0] ? ", identity " : "", s->identity,
 		 s->principal[0] ? ", principal " : "", s->principal);
+	{
+		char what[80];
+
+		snprintf(what, sizeof(what), "map %s %s",
+			 stmt_proto_name(s->proto), text);
+		plaintext_unused(d, s, what);
+	}
 	carrier_map_added(p->car, m);
 	return 0;
 }
@@ -397,6 +445,28 @@ static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
 static int do_show(struct daemon *d, const struct stmt *s, bool json,
 		   FILE *out, char *err, size_t errlen);
 
+/* plaintext given after statements with clauses it leaves unused */
+static void plaintext_unused_all(const struct daemon *d)
+{
+	char what[80];
+
+	if (d->identity.kind)
+		plaintext_unused(d, &d->identity, NULL);
+	for (const struct peer *p = d->peers; p; p = p->next) {
+		snprintf(what, sizeof(what), "peer %s", p->s.name);
+		plaintext_unused(d, &p->s, what);
+	}
+	for (const struct service *v = d->services; v; v = v->next) {
+		snprintf(what, sizeof(what), "service %s", v->s.name);
+		plaintext_unused(d, &v->s, what);
+	}
+	for (const struct map *m = d->maps; m; m = m->next) {
+		snprintf(what, sizeof(what), "map %s %s",
+			 stmt_proto_name(m->s.proto), m->addr);
+		plaintext_unused(d, &m->s, what);
+	}
+}
+
 int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		 bool json, FILE *out, char *err, size_t errlen)
 {
@@ -414,6 +484,7 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		if (access(s->path, F_OK))
 			log_warn("identity %s: keytab %s does not exist yet: every GSS-API context fails until it does",
 				 s->principal, s->path);
+		plaintext_unused(d, s, NULL);
 		return 0;
 	case STMT_LISTEN:
 		return do_listen(d, s, err, errlen);
@@ -443,9 +514,11 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 			snprintf(err, errlen, "plaintext: only in the configuration file (carriers up now are authenticated; restart funneld to change)");
 			return -1;
 		}
-		if (!d->plaintext)
-			log_warn("plaintext: carriers run WITHOUT authentication and encryption");
+		if (d->plaintext)
+			return 0;
+		log_warn("plaintext: carriers run WITHOUT authentication and encryption");
 		d->plaintext = true;
+		plaintext_unused_all(d);
 		return 0;
 	}
 	snprintf(err, errlen, "unknown statement");

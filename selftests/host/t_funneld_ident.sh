@@ -36,6 +36,8 @@
 #     next map, which opens and answers); a second client whose keys are
 #     renewed every 100 frames rekeys its map as carol (cd's allow list
 #     refuses alice);
+#   - plaintext: a warning for each identity statement and identity,
+#     principal and allow clause, which it leaves unused;
 #   - show: the identity of each service and map, the principal of each
 #     map and a service's last refusal (S's detail), in text and JSON;
 #     an identity clause with a keytab of mode 0640 is refused from
@@ -378,6 +380,32 @@ case $out in
 *) not_ok "rekeys of a map with an identity: $out; $rk" ;;
 esac
 svc_stop C2 TERM
+
+# plaintext: the identity, principal and allow clauses are not used,
+# and the log says so (plaintext given before them or after)
+svc_pick_port P_NONE; svc_pick_port P_X
+conf_x="service add pa udp $L:$P_UECHO identity dns/hoster keytab $K/dns.keytab allow carol@$R
+plaintext
+identity alice keytab $K/alice.keytab
+peer add s $L:$P_NONE principal funnel/hoster
+map add udp $L:$P_X peer s service dns principal dns/hoster identity carol keytab $K/carol.keytab"
+fd_start X "" "$conf_x" --datapath user || not_ok "X starts"
+fd_ctl X service add pb udp $L:"$P_UECHO" allow carol@$R >/dev/null
+bad=
+for w in "service pa: the identity and allow clauses are not used in plaintext mode (nothing is authenticated)" \
+	 "identity alice: not used in plaintext mode (nothing is authenticated)" \
+	 "peer s: the principal clause is not used in plaintext mode" \
+	 "map udp $L:$P_X: the identity and principal clauses are not used in plaintext mode" \
+	 "service pb: the allow clause is not used in plaintext mode"; do
+	grep -qF "funneld warning: $w" "$SVC_DIR/X.log" || bad+="[$w] "
+done
+if [ -z "$bad" ]; then
+	ok "plaintext: a warning for each identity, principal and allow clause left unused"
+else
+	not_ok "plaintext: no warning $bad"
+	grep warning "$SVC_DIR/X.log" | diag
+fi
+svc_stop X TERM
 
 cp -p "$K/alice.keytab" "$K/open.keytab"
 chmod 0640 "$K/open.keytab"
