@@ -99,6 +99,11 @@ struct ident_cc {
 	char principal[STMT_PRINCIPAL_MAX + 1];
 	char keytab[STMT_PATH_MAX + 1];
 	char ccache[64];
+	/* first steps running in a worker with it; released: its last map
+	 * is gone, the last of them destroys it (and frees this)
+	 */
+	unsigned int busy;
+	bool released;
 };
 
 struct daemon {

@@ -35,7 +35,8 @@
 #     left (no new TGT), destroyed with the last one (a new TGT for the
 #     next map, which opens and answers); a second client whose keys are
 #     renewed every 100 frames rekeys its map as carol (cd's allow list
-#     refuses alice);
+#     refuses alice); a map deleted while its first step waits for a
+#     stopped KDC;
 #   - plaintext: a warning for each identity statement and identity,
 #     principal and allow clause, which it leaves unused;
 #   - show: the identity of each service and map, the principal of each
@@ -361,6 +362,19 @@ if fd_wait C 20 "map_($P_LDAP).get('state') == 'open'" && [ "$(issued krbtgt/)" 
 else
 	not_ok "carol's maps deleted and one added: $(fd_json C "map_($P_LDAP)"), carol's TGTs $(issued krbtgt/)"
 fi
+
+# a map deleted while its first step waits for the KDC: the ccache of
+# its identity (carol from multi.keytab, new) is destroyed when that
+# step is done, not under it (valgrind at the end)
+svc_pick_port P_STOP
+kill -STOP "$KDC_PID"
+fd_ctl C map add udp $L:"$P_STOP" peer s service cd principal dns/hoster identity carol keytab "$K/multi.keytab" >/dev/null
+sleep 1
+fd_ctl C map del udp $L:"$P_STOP" >/dev/null
+kill -CONT "$KDC_PID"
+sleep 1
+check "a map deleted while its identity's first step waited for the KDC: C goes on" \
+	fd_wait C 10 "carrier('s').get('state') == 'up' and map_($P_DNS).get('state') == 'open' and map_($P_STOP) == {}"
 
 # rekeys of a map with an identity: as carol (cd's allow list would
 # refuse alice); a second client, its keys renewed every 100 frames

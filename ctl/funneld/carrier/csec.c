@@ -92,20 +92,17 @@ static const char *me(const struct daemon *d)
 
 /*
  * The ccache shared by the streams of maps with the identity principal
- * and keytab: the daemon's when it is the daemon's identity, else one
- * of d->idents (made now if new; NULL: out of memory).
+ * and keytab, other than the daemon's: one of d->idents (made now if new;
+ * NULL: out of memory).
  */
-static const char *ident_ccache(struct daemon *d, const char *principal,
-				const char *kt)
+static struct ident_cc *ident_get(struct daemon *d, const char *principal,
+				  const char *kt)
 {
 	struct ident_cc *ic;
 
-	if (d->identity.kind && !strcmp(d->identity.principal, principal) &&
-	    !strcmp(d->identity.path, kt))
-		return shared_ccache(d);
 	for (ic = d->idents; ic; ic = ic->next)
 		if (!strcmp(ic->principal, principal) && !strcmp(ic->keytab, kt))
-			return ic->ccache;
+			return ic;
 	ic = calloc(1, sizeof(*ic));
 	if (!ic)
 		return NULL;
@@ -114,7 +111,21 @@ static const char *ident_ccache(struct daemon *d, const char *principal,
 	fgss_ccache_new(ic->ccache, sizeof(ic->ccache));
 	ic->next = d->idents;
 	d->idents = ic;
-	return ic->ccache;
+	return ic;
+}
+
+/*
+ * A first step that ran with ic is done: the last one of a released
+ * identity destroys its ccache (a worker that had not yet opened it when
+ * its last map went would otherwise make it again, under the same name,
+ * with nobody left to destroy it).
+ */
+static void ident_put(struct ident_cc *ic)
+{
+	if (--ic->busy || !ic->released)
+		return;
+	fgss_ccache_destroy(ic->ccache);
+	free(ic);
 }
 
 void carrier_ident_release(struct daemon *d, const struct map *m)
@@ -132,6 +143,10 @@ void carrier_ident_release(struct daemon *d, const struct map *m)
 		    strcmp(ic->keytab, m->s.path))
 			continue;
 		*pp = ic->next;
+		if (ic->busy) {
+			ic->released = true;	/* ident_put() finishes */
+			return;
+		}
 		fgss_ccache_destroy(ic->ccache);
 		free(ic);
 		return;
@@ -265,6 +280,7 @@ struct gjob {
 	char keytab[STMT_PATH_MAX + 1];	/* "": none (the default ccache) */
 	char me[STMT_PRINCIPAL_MAX + 1];	/* "": any */
 	char ccache[64];		/* "": a private one */
+	struct ident_cc *ic;		/* ccache's identity, or NULL */
 	struct fgss g;
 	struct fgss_token tok;
 	bool ok;
@@ -291,6 +307,8 @@ static void gjob_done(struct worker_job *w, bool cancelled)
 	/* what cb did not take */
 	fgss_token_free(&j->tok);
 	fgss_free(&j->g);
+	if (j->ic)
+		ident_put(j->ic);
 	free(j);
 }
 
@@ -306,6 +324,7 @@ static struct gjob *gjob_start(struct carrier *c, const struct map *m,
 {
 	struct daemon *d = c->d;
 	const char *kt = keytab(d), *who = me(d), *cc = NULL;
+	struct ident_cc *ic = NULL;
 	struct workers *wk;
 	struct gjob *j;
 	int ret;
@@ -320,12 +339,19 @@ static struct gjob *gjob_start(struct carrier *c, const struct map *m,
 		}
 		kt = m->s.path;
 		who = m->s.identity;
-		if (!fresh) {
-			cc = ident_ccache(d, who, kt);
-			if (!cc) {
+		if (fresh) {
+			/* a private ccache */
+		} else if (d->identity.kind &&
+			   !strcmp(d->identity.principal, who) &&
+			   !strcmp(d->identity.path, kt)) {
+			cc = shared_ccache(d);	/* the daemon's identity */
+		} else {
+			ic = ident_get(d, who, kt);
+			if (!ic) {
 				snprintf(err, errlen, "out of memory");
 				return NULL;
 			}
+			cc = ic->ccache;
 		}
 	} else if (!fresh) {
 		cc = shared_ccache(d);
@@ -343,6 +369,10 @@ static struct gjob *gjob_start(struct carrier *c, const struct map *m,
 	j->arg = arg;
 	wk = config_workers_gss(d);
 	ret = wk ? worker_submit(wk, &j->w, gjob_run, gjob_done) : -ENOMEM;
+	if (!ret && ic) {
+		j->ic = ic;
+		ic->busy++;
+	}
 	if (ret) {
 		snprintf(err, errlen, "GSS-API: %s",
 			 ret == -EAGAIN ? "too many contexts waiting for the KDC" :
