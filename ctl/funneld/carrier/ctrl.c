@@ -99,6 +99,8 @@ static void car_refuse_detail(struct carrier *c, struct service *svc,
 	const char *rname = ctrl_reason_name(reason);
 	char text[CTRL_TEXT_MAX + 1];
 
+	if (!rname)
+		rname = "?";
 	snprintf(text, sizeof(text), "%s", wire);
 	if (detail && strcmp(detail, text))
 		log_warn("%s: stream %u refused (%s): %s (the peer is told: %s)",
