@@ -12,31 +12,23 @@
 
 #include "common/stmt.h"
 
-/* The optional clauses: a keyword, and the value that follows it. */
+/* The optional clauses: a keyword, and the values that follow it. */
 enum gram_clause {
 	CL_CARRIER,		/* carrier auto|sctp|sctp-udp|tcp */
-	CL_PRINCIPAL,		/* principal P */
+	CL_PRINCIPAL,		/* principal P (peer add, map add) */
 	CL_ALLOW,		/* allow PRINCIPAL[,PRINCIPAL...] */
 	CL_LIFETIME,		/* lifetime MS (udp only) */
 	CL_PEER,		/* peer NAME */
 	CL_SERVICE,		/* service NAME */
 	CL_PROMETHEUS,		/* --prometheus */
 	CL_PROXY,		/* proxy v2 (tcp only) */
+	CL_IDENTITY,		/* identity PRINCIPAL keytab PATH (service
+				 * add, map add)
+				 */
 	CL_N
 };
 
 #define CL_BIT(c)	(1U << (c))
-
-struct gram_clause_desc {
-	const char *word;
-	/* the value: its words (NULL-terminated) or, with words NULL, a
-	 * placeholder; both NULL: the clause has no value
-	 */
-	const char *const *words;
-	const char *value;
-};
-
-extern const struct gram_clause_desc gram_clauses[CL_N];
 
 /*
  * A positional word: one of words (NULL-terminated), or with words NULL
@@ -46,6 +38,17 @@ struct gram_arg {
 	const char *placeholder;
 	const char *const *words;
 };
+
+#define GRAM_CLAUSE_VALS_MAX	3
+
+/* An optional clause: its keyword, then n_vals words in this order. */
+struct gram_clause_desc {
+	const char *word;
+	unsigned int n_vals;		/* 0: the keyword alone */
+	struct gram_arg vals[GRAM_CLAUSE_VALS_MAX];
+};
+
+extern const struct gram_clause_desc gram_clauses[CL_N];
 
 #define GRAM_ARGS_MAX	3
 
@@ -68,7 +71,10 @@ extern const char *const gram_protos[];
 extern const char *const gram_carriers[];
 /* The values of "proxy": the PROXY protocol versions (v2 only). */
 extern const char *const gram_proxies[];
-#define GRAM_KEYTAB	"keytab"	/* identity PRINCIPAL keytab PATH */
+/* identity PRINCIPAL keytab PATH (the statement, and the clause of
+ * service add and map add)
+ */
+#define GRAM_KEYTAB	"keytab"
 
 /* The clause whose keyword is w, or CL_N. */
 enum gram_clause gram_clause_of(const char *w);
