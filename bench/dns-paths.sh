@@ -11,7 +11,9 @@
 #              datagrams; --datapath user: funneld does) and plaintext
 #              or sealed (Kerberos, a throwaway KDC in the VM)
 # Prints one table (queries/s answered per client count, the share of
-# queries lost, sockperf's percentiles in us), then the ratios that the
+# queries lost, sockperf's percentiles in us), what a query cost the
+# guest with 16 clients (CPU time, context switches, TCP segments, each
+# CPU's idle share), then the ratios that the
 # issue's goals are stated in: kernel/user, kernel/direct and
 # sealed/plain.  TCG emulates the CPUs (slowly, AES-NI very slowly):
 # read ratios between the rows of one run, never the absolute rates.
@@ -66,15 +68,47 @@ declare -A PATHS
 ROWS=()
 CLIENTS="1 4 16"
 
+# What a query costs the guest (dnsperf -c 16): CPU time (both CPUs,
+# from /proc/stat) and context switches per answered query, each CPU's
+# idle share, and TCP segments sent per query in the client's netns.
+cost_start() {
+	cat /proc/stat >"$W/stat0"
+	NSTAT_HISTORY=$W/nstat ip netns exec fc nstat -n
+}
+# cost_end ROW QUERIES
+cost_end() {
+	local segs
+	cat /proc/stat >"$W/stat1"
+	segs=$(NSTAT_HISTORY=$W/nstat ip netns exec fc nstat 2>/dev/null |
+		awk '$1 == "TcpOutSegs" { print $2 }')
+	R[$1:cost]=$(awk -v q="${2:-0}" -v segs="${segs:-0}" -v hz="$(getconf CLK_TCK)" '
+		FNR == 1 { f++ }
+		/^cpu/ { b = 0; for (i = 2; i <= 8; i++) if (i != 5) b += $i
+			 busy[f, $1] = b; idle[f, $1] = $5; if (f == 1) cpus[++n] = $1 }
+		/^ctxt/ { ctxt[f] = $2 }
+		END {
+			if (q <= 0) exit
+			printf "%.0f us CPU/q, %.2f ctxt/q, %.2f segs/q, idle", \
+				1e6 * (busy[2, "cpu"] - busy[1, "cpu"]) / hz / q, \
+				(ctxt[2] - ctxt[1]) / q, segs / q
+			for (k = 2; k <= n; k++) {
+				c = cpus[k]; b = busy[2, c] - busy[1, c]; d = idle[2, c] - idle[1, c]
+				printf " %s %.0f%%", c, (b + d > 0 ? 100 * d / (b + d) : 0)
+			}
+		}' "$W/stat0" "$W/stat1")
+}
+
 # measure ROW DNS-PORT PP-PORT: dnsperf for each client count and
 # sockperf's ping-pong, from fc toward ADDR (127.0.0.1 for a map)
 measure() {
 	local row=$1 addr=$2 dport=$3 pport=$4 n out lost=0
 	ROWS+=("$row")
 	for n in $CLIENTS; do
+		cost_start
 		out=$(ip netns exec fc dnsperf -s "$addr" -p "$dport" -d "$W/queries" \
 			-c "$n" -q $((8 * n)) -l "$secs" -t 2 2>&1)
 		R[$row:q$n]=$(echo "$out" | awk '/Queries per second:/ { printf "%.0f", $4 }')
+		[ "$n" = 16 ] && cost_end "$row" "$(echo "$out" | awk '/Queries completed:/ { print $3 }')"
 		lost=$(echo "$out" | sed -n 's/.*Queries lost: *[0-9]* *(\([0-9.]*\)%).*/\1/p')
 		R[$row:lost]=${lost:-?}
 		echo "  $row dnsperf -c $n: $(echo "$out" | grep -E 'Queries (sent|completed|lost)|per second' | tr -s ' ' | tr '\n' ' ')" >>"$W/raw"
@@ -140,6 +174,10 @@ for row in "${ROWS[@]}"; do
 	printf '%-26s %-12s %7s %7s %7s %6s | %7s %7s %8s\n' "$row" "${PATHS[$row]}" \
 		"${R[$row:q1]:-0}" "${R[$row:q4]:-0}" "${R[$row:q16]:-0}" "${R[$row:lost]:-?}" \
 		"${R[$row:p50]:-}" "${R[$row:p99]:-}" "${R[$row:p999]:-}"
+done
+echo "what a query cost the guest at dnsperf -c 16 (segs: TCP segments the client site sent):"
+for row in "${ROWS[@]}"; do
+	printf '  %-26s %s\n' "$row" "${R[$row:cost]:-?}"
 done
 # ratio LABEL A B: qps per client count and p50 (inverted: B/A, so that
 # above 1 means A is better everywhere)
