@@ -363,6 +363,7 @@ enum ldapber_status ldapber_parse(const uint8_t *p, size_t n, size_t max,
 		return fail(why, whylen, "message of %zu bytes over the limit of %zu",
 			    outer.cont + outer.len, max);
 	total = outer.cont + outer.len;
+	m->len = total;
 	if (total < LDAPBER_MIN_LEN)
 		return fail(why, whylen, "message of %zu bytes: shorter than any LDAPMessage (%d)",
 			    total, LDAPBER_MIN_LEN);
@@ -403,7 +404,6 @@ enum ldapber_status ldapber_parse(const uint8_t *p, size_t n, size_t max,
 		return LDAPBER_ERR;
 	m->op = op.tag & NUM_MASK;
 	m->op_tag = op.tag;
-	m->len = total;
 	m->hdr = true;
 	if (n < total) {
 		m->need = total;

@@ -65,9 +65,9 @@ enum ldapber_status {
 
 /* What ldapber_parse() found. */
 struct ldapber_msg {
-	size_t len;		/* the whole message (with hdr) */
+	size_t len;		/* the whole message; 0: not known yet */
 	size_t need;		/* NEED_MORE: bytes to wait for, > n */
-	bool hdr;		/* len, id, op known (also with NEED_MORE) */
+	bool hdr;		/* id and op known too (also with NEED_MORE) */
 	uint32_t id;		/* messageID */
 	uint8_t op;		/* enum ldap_op */
 	uint8_t op_tag;		/* its tag byte: 0x60 | op, or 0x40 | op */
@@ -82,9 +82,9 @@ struct ldapber_msg {
  * The message at the start of p[0..n), at most max bytes (0: none
  * taken; LDAPBER_MAX_DEFAULT is the usual one).  LDAPBER_MSG: a whole
  * message of m->len bytes (<= n), every field checked.  LDAPBER_NEED_MORE:
- * wait for m->need bytes (> n) in all; m->hdr when the message's
- * length, messageID and protocolOp are known already (then m->need is
- * m->len).  LDAPBER_ERR: why (whylen bytes) has the reason, e.g.
+ * wait for m->need bytes (> n) in all; m->len once the message's
+ * length is known, m->hdr once its messageID and protocolOp are too
+ * (then m->need is m->len).  LDAPBER_ERR: why (whylen bytes) has the reason, e.g.
  * "indefinite length (0x80) after tag 0x30".  An error is reported as
  * soon as the bytes show it: a bad first byte without waiting for more.
  */

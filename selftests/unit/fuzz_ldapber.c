@@ -92,6 +92,7 @@ static void check_msg(const uint8_t *p, const struct ldapber_msg *m)
 		check(ldapber_parse(p, k, FUZZ_MAX, &pm, why, sizeof(why)) ==
 		      LDAPBER_NEED_MORE);
 		check(pm.need > k && pm.need <= m->len);
+		check(!pm.len || pm.len == m->len);
 		if (pm.hdr)
 			check(pm.need == m->len && pm.id == m->id &&
 			      pm.op == m->op);
