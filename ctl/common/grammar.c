@@ -14,6 +14,7 @@ const char *const gram_carriers[] = {
 	NULL,
 };
 const char *const gram_proxies[] = { "v2", NULL };
+const char *const gram_plugins[] = { "ldap", NULL };
 static const char *const keytab[] = { GRAM_KEYTAB, NULL };
 
 const struct gram_clause_desc gram_clauses[CL_N] = {
@@ -25,6 +26,7 @@ const struct gram_clause_desc gram_clauses[CL_N] = {
 	[CL_SERVICE]	= { "service", NULL, "NAME" },
 	[CL_PROMETHEUS]	= { "--prometheus", NULL, NULL },
 	[CL_PROXY]	= { "proxy", gram_proxies, NULL },
+	[CL_PLUGIN]	= { "plugin", gram_plugins, NULL },
 };
 
 #define NAME		{ "NAME", NULL }
@@ -41,10 +43,12 @@ const struct gram_stmt gram_stmts[] = {
 	{ "peer", "del", STMT_PEER_DEL, 1, { NAME }, 0 },
 	{ "service", "add", STMT_SERVICE_ADD, 3,
 	  { NAME, PROTO, { "TARGET:PORT", NULL } },
-	  CL_BIT(CL_ALLOW) | CL_BIT(CL_LIFETIME) | CL_BIT(CL_PROXY) },
+	  CL_BIT(CL_ALLOW) | CL_BIT(CL_LIFETIME) | CL_BIT(CL_PROXY) |
+	  CL_BIT(CL_PLUGIN) },
 	{ "service", "del", STMT_SERVICE_DEL, 1, { NAME }, 0 },
 	{ "map", "add", STMT_MAP_ADD, 2, { PROTO, { "[ADDR:]PORT", NULL } },
-	  CL_BIT(CL_PEER) | CL_BIT(CL_SERVICE) | CL_BIT(CL_LIFETIME) },
+	  CL_BIT(CL_PEER) | CL_BIT(CL_SERVICE) | CL_BIT(CL_LIFETIME) |
+	  CL_BIT(CL_PLUGIN) },
 	{ "map", "del", STMT_MAP_DEL, 2, { PROTO, { "[ADDR:]PORT", NULL } }, 0 },
 	{ "show", NULL, STMT_SHOW, 0, { { NULL, NULL } }, 0 },
 	{ "stats", NULL, STMT_STATS, 0, { { NULL, NULL } }, CL_BIT(CL_PROMETHEUS) },

@@ -9,9 +9,10 @@
  *            [principal P]
  *   peer del NAME
  *   service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]
- *               [lifetime MS] [proxy v2]
+ *               [lifetime MS] [proxy v2] [plugin ldap]
  *   service del NAME
  *   map add udp|tcp [ADDR:]PORT peer NAME service NAME [lifetime MS]
+ *           [plugin ldap]
  *   map del udp|tcp [ADDR:]PORT
  *   show
  *   stats [--prometheus]
@@ -22,7 +23,9 @@
  * once.  "lifetime" (UDP only) is the PR-SCTP lifetime of the datagrams
  * this end sends on an SCTP carrier, in ms, 0: fully reliable.  "proxy
  * v2" (TCP services only): a PROXY protocol v2 header with the client's
- * address goes to the service before each connection's bytes.  A peer
+ * address goes to the service before each connection's bytes.  "plugin
+ * ldap" (TCP services and maps only): this end reads its sockets as
+ * LDAP messages, one DATA frame each (Documentation/plugins.md).  A peer
  * may have several addresses, for SCTP multihoming: the port after the
  * last applies to all.  IPv6 addresses are written
  * in brackets: "[fd00::2]:9899".  listen and map take numeric addresses
@@ -112,10 +115,10 @@ struct stmt_addr {
  *                 HOSTs, same port), carrier, principal ("": any)
  *   PEER_DEL      name
  *   SERVICE_ADD   name, proto, addr (TARGET:PORT), allow[n_allow]
- *                 (n_allow 0: no allow clause), lifetime, proxy
+ *                 (n_allow 0: no allow clause), lifetime, proxy, plugin
  *   (SERVICE_ADD and MAP_ADD: has_lifetime, lifetime_ms)
  *   SERVICE_DEL   name
- *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service
+ *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service, plugin
  *   MAP_DEL       proto, addr
  *   STATS         prometheus
  *   SHOW, PLAINTEXT, EMPTY: none
@@ -138,6 +141,13 @@ struct stmt {
 	char allow[STMT_ALLOW_MAX][STMT_PRINCIPAL_MAX + 1];
 	bool prometheus;
 	uint8_t proxy;			/* service add: 2 (proxy v2), 0: none */
+	uint8_t plugin;			/* service add, map add: STMT_PLUGIN_* */
+};
+
+/* The plugins of "plugin NAME" (0: none): gram_plugins[plugin - 1]. */
+enum stmt_plugin {
+	STMT_PLUGIN_NONE = 0,
+	STMT_PLUGIN_LDAP,
 };
 
 /*
@@ -179,6 +189,9 @@ const char *stmt_kind_name(enum stmt_kind kind);
 
 /* "auto", "sctp", "sctp-udp", "tcp"; "?" if unknown. */
 const char *stmt_carrier_name(enum stmt_carrier carrier);
+
+/* "ldap"; "" for none, "?" if unknown. */
+const char *stmt_plugin_name(unsigned int plugin);
 
 /* "udp", "tcp"; "?" for anything else. */
 const char *stmt_proto_name(int proto);
