@@ -42,7 +42,7 @@ prometheus_off() {
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=10
+want_rev=11
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	prometheus_off
 	echo "deps: already installed (FORCE=1 to redo)"
@@ -113,7 +113,7 @@ pkgs="
 	libsctp-dev lksctp-tools libcmocka-dev valgrind libssl-dev
 	libkrb5-dev krb5-kdc krb5-admin-server krb5-user
 	iproute2 iputils-ping procps psmisc systemd util-linux ethtool
-	dnsmasq bind9-dnsutils freeradius freeradius-utils
+	dnsmasq bind9-dnsutils freeradius freeradius-utils slapd ldap-utils openssl
 	iperf3 ncat socat tcpdump tshark nftables pv openssh-client dropbear-bin
 	dnsperf sockperf
 	prometheus

@@ -83,7 +83,8 @@ lane build/host-a.out 0/2 \
 	"host gss" selftests/host/t_gss.sh \
 	"host map retry" selftests/host/t_mapretry.sh \
 	"host funneld gss" selftests/host/t_funneld_gss.sh \
-	"host keytab" selftests/host/t_keytab.sh &
+	"host keytab" selftests/host/t_keytab.sh \
+	"host funneld ldap" selftests/host/t_funneld_ldap.sh &
 lane build/host-b.out 1/2 \
 	"host control socket" selftests/host/t_ctlsock.sh \
 	"host funneld" selftests/host/t_funneld_user.sh \

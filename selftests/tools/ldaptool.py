@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""LDAP bytes for the tests of funneld's LDAP plugin
+(Documentation/plugins.md).
+
+  ldaptool.py send HOST PORT HEX [SLOW_MS] [shut]
+      Connect, send the bytes HEX (one byte every SLOW_MS ms if given
+      and not 0), with "shut" then shut the connection down for writing;
+      read what comes back until the end, a reset or 5 s of silence, and
+      print one line: "reset N", "eof N" or "silent N" (N bytes read),
+      then the LDAPMessages read, one per line: "msg ID OPTAG LEN".
+  ldaptool.py badservice PORT MODE
+      An LDAP service on 127.0.0.1:PORT that answers each connection's
+      first request with MODE: "request" (a SearchRequest: a request
+      from the service), "indefinite" (30 80 ...), or "good" (a
+      SearchResultDone of the request's messageID).
+  ldaptool.py frames LOG STREAM
+      Check the frames that selftests/tools/mitm.py logged
+      (MITM_FRAMELOG) for stream STREAM: in each direction of each flow,
+      after the initiator's opening frame, each DATA frame holds exactly
+      one LDAPMessage, or a message longer than a frame comes in frames
+      that hold its bytes alone, in a row.  Prints "frames F messages M
+      pieces P" (P: frames of messages sent in pieces) and exits 1,
+      naming the first frame that breaks the rule, if one does.
+"""
+import socket
+import sys
+import time
+
+FRAME_MAX = 65503	# FUNNEL_MAX_SEALED_PAYLOAD
+
+
+def ber_len(b, i):
+    """The length at b[i:] and the index after it, or None."""
+    if i >= len(b):
+        return None
+    if b[i] < 0x80:
+        return b[i], i + 1
+    k = b[i] & 0x7f
+    if k == 0 or k > 4 or i + 1 + k > len(b):
+        return None
+    return int.from_bytes(b[i + 1:i + 1 + k], "big"), i + 1 + k
+
+
+def messages(b):
+    """Whole messages at the start of b: (id, op tag, length) each."""
+    out, off = [], 0
+    while off < len(b) and b[off] == 0x30:
+        r = ber_len(b, off + 1)
+        if not r or r[1] + r[0] > len(b):
+            break
+        end = r[1] + r[0]
+        mid = ber_len(b, r[1] + 1)
+        if not mid:
+            break
+        v = int.from_bytes(b[mid[1]:mid[1] + mid[0]], "big")
+        out.append((v, b[mid[1] + mid[0]], end - off))
+        off = end
+    return out
+
+
+def send(host, port, hexdata, slow_ms=0, shut=False):
+    data = bytes.fromhex(hexdata)
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if slow_ms:
+        for k in range(len(data)):
+            s.sendall(data[k:k + 1])
+            time.sleep(slow_ms / 1000.0)
+    else:
+        s.sendall(data)
+    if shut:
+        s.shutdown(socket.SHUT_WR)
+    got, end = b"", "eof"
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        end = "silent"
+    print("%s %d" % (end, len(got)), flush=True)
+    for mid, tag, ln in messages(got):
+        print("msg %d %02x %d" % (mid, tag, ln))
+    return 0
+
+
+def badservice(port, mode):
+    ls = socket.create_server(("127.0.0.1", int(port)))
+    while True:
+        c, _ = ls.accept()
+        c.settimeout(5)
+        try:
+            req = c.recv(65536)
+            m = messages(req)
+            mid = m[0][0] if m else 1
+            if mode == "request":
+                c.sendall(bytes([0x30, 0x05, 0x02, 0x01, mid, 0x63, 0x00]))
+            elif mode == "indefinite":
+                c.sendall(bytes([0x30, 0x80, 0x02, 0x01, mid]))
+            else:
+                c.sendall(bytes([0x30, 0x0c, 0x02, 0x01, mid, 0x65, 0x07,
+                                 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00]))
+            c.recv(65536)
+        except OSError:
+            pass
+        c.close()
+
+
+def frames(log, stream):
+    stream = int(stream)
+    seen = set()		# (dir, flow) whose opening frame went by
+    left = {}		# (dir, flow) -> bytes of a message in pieces
+    nframes = nmsgs = pieces = 0
+    for n, line in enumerate(open(log), 1):
+        d, st, ftype, _, flow, ln, head = line.split()
+        if int(st) != stream or ftype != "0":
+            continue
+        key, ln = (d, flow), int(ln)
+        body = b"" if head == "-" else bytes.fromhex(head)
+        if d == "i" and key not in seen:
+            seen.add(key)		# the opening frame (its origin)
+            continue
+        nframes += 1
+        if left.get(key):
+            if ln > left[key]:
+                print("line %d: a frame of %d bytes holds the end of a "
+                      "message (%d bytes) and more" % (n, ln, left[key]))
+                return 1
+            left[key] -= ln
+            pieces += 1
+            continue
+        r = ber_len(body, 1) if body[:1] == b"\x30" else None
+        if not r:
+            print("line %d: a frame that does not start an LDAPMessage: %s"
+                  % (n, line.strip()))
+            return 1
+        total = r[1] + r[0]
+        nmsgs += 1
+        if total == ln:
+            continue
+        if total < ln:
+            print("line %d: a frame of %d bytes holds a message of %d and "
+                  "more" % (n, ln, total))
+            return 1
+        if total <= 49152:
+            print("line %d: a message of %d bytes sent in pieces (the "
+                  "first %d)" % (n, total, ln))
+            return 1
+        left[key] = total - ln
+        pieces += 1
+    print("frames %d messages %d pieces %d" % (nframes, nmsgs, pieces))
+    return 0
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if len(a) in (4, 5, 6) and a[0] == "send":
+        sys.exit(send(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 0,
+                      len(a) > 5 and a[5] == "shut"))
+    if len(a) == 3 and a[0] == "badservice":
+        sys.exit(badservice(a[1], a[2]))
+    if len(a) == 3 and a[0] == "frames":
+        sys.exit(frames(a[1], a[2]))
+    sys.exit(__doc__)
