@@ -5,7 +5,7 @@
 # host: slapd (2000 people and one entry of 100 000 bytes) behind a
 # service with "plugin ldap", a plaintext TCP carrier through
 # selftests/tools/mitm.py, which logs every frame (MITM_FRAMELOG); the
-# userspace data path; the server side S under valgrind:
+# userspace data path; both sides under valgrind:
 #  - ldapsearch of everything, ldapcompare, a paged search through a map
 #    with "plugin ldap" give what slapd gives directly; so does a map
 #    without it to the same service (the ends need not agree);
@@ -66,22 +66,22 @@ done
 
 VG="valgrind --leak-check=full --show-leak-kinds=definite,indirect
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
-	--track-fds=no --num-callers=30 --log-file=$SVC_DIR/vg-S.txt"
-FD_START_TIMEOUT=30 FD_WRAP=$VG fd_start S "" "plaintext
+	--track-fds=no --num-callers=30 --log-file=$SVC_DIR/vg-"
+FD_START_TIMEOUT=30 FD_WRAP=${VG}S.txt fd_start S "" "plaintext
 listen $L:$P_CAR
 service add ldap tcp $L:$P_LDAP plugin ldap
 service add ldapplain tcp $L:$P_LDAP
 service add badreq tcp $L:$P_BADREQ plugin ldap
 service add badlen tcp $L:$P_BADLEN plugin ldap" --datapath user ||
 	{ not_ok "site S starts under valgrind"; exit 1; }
-fd_start C "" "plaintext
+FD_START_TIMEOUT=30 FD_WRAP=${VG}C.txt fd_start C "" "plaintext
 peer add s $L:$P_MITM carrier tcp
 map add tcp $L:$M_LDAP peer s service ldap plugin ldap
 map add tcp $L:$M_PLAIN peer s service ldapplain
 map add tcp $L:$M_MIXED peer s service ldap
 map add tcp $L:$M_BADREQ peer s service badreq plugin ldap
 map add tcp $L:$M_BADLEN peer s service badlen plugin ldap" --datapath user ||
-	{ not_ok "site C starts"; exit 1; }
+	{ not_ok "site C starts under valgrind"; exit 1; }
 if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 5 and all(m.get('state') == 'open' for m in j['maps'])"; then
 	ok "carrier up through the man in the middle, 5 maps open"
 else
@@ -193,5 +193,5 @@ check "... both counted in S's rx-drop-malformed ($s0 -> $s1)" test "$((s1 - s0)
 out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
 check "the plugin map still answers ($out)" test "$out" = "cn: User 5"
 
-svc_stop C
+vg_check C
 vg_check S
