@@ -14,6 +14,9 @@
 #    several (so the check can tell);
 #  - a client writing a request one byte at a time: it still travels in
 #    one frame, and is answered;
+#  - an entry of 60000 bytes that completes while the flow's credit is
+#    short, and one of 200000 bytes whose header and last bytes come
+#    alone: they go in pieces, all of them arrives (SO_RCVLOWAT reset);
 #  - StartTLS: TLS goes through once the direction left LDAP;
 #  - refused with a reset, logged with the reason and counted
 #    (rx-drop-malformed): an indefinite length from a client, a client
@@ -49,6 +52,7 @@ svc_pick_port P_LDAP; svc_pick_port P_CAR; svc_pick_port P_MITM
 svc_pick_port P_CTL; svc_pick_port P_BADREQ; svc_pick_port P_BADLEN
 svc_pick_port M_LDAP; svc_pick_port M_PLAIN; svc_pick_port M_MIXED
 svc_pick_port M_BADREQ; svc_pick_port M_BADLEN
+svc_pick_port P_CREDIT; svc_pick_port P_TAIL; svc_pick_port M_CREDIT; svc_pick_port M_TAIL
 FRAMES=$SVC_DIR/frames.log
 
 svc_slapd ldap "" $L "$P_LDAP" 2000 100000 ||
@@ -57,10 +61,14 @@ python3 -u "$LT" badservice "$P_BADREQ" request 2>>"$SVC_DIR/bad.err" &
 svc_register badreq $!
 python3 -u "$LT" badservice "$P_BADLEN" indefinite 2>>"$SVC_DIR/bad.err" &
 svc_register badlen $!
+python3 -u "$LT" badservice "$P_CREDIT" credit 2>>"$SVC_DIR/bad.err" &
+svc_register credit $!
+python3 -u "$LT" badservice "$P_TAIL" tail 2>>"$SVC_DIR/bad.err" &
+svc_register tail $!
 MITM_FRAMELOG=$FRAMES python3 -u "$MITM" proxy "$P_MITM" $L "$P_CAR" "$P_CTL" \
 	>"$SVC_DIR/mitm.log" 2>&1 &
 svc_register mitm $!
-for p in "$P_BADREQ" "$P_BADLEN" "$P_MITM"; do
+for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_MITM"; do
 	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
 done
 
@@ -72,7 +80,9 @@ listen $L:$P_CAR
 service add ldap tcp $L:$P_LDAP plugin ldap
 service add ldapplain tcp $L:$P_LDAP
 service add badreq tcp $L:$P_BADREQ plugin ldap
-service add badlen tcp $L:$P_BADLEN plugin ldap" --datapath user ||
+service add badlen tcp $L:$P_BADLEN plugin ldap
+service add credit tcp $L:$P_CREDIT plugin ldap
+service add tail tcp $L:$P_TAIL plugin ldap" --datapath user ||
 	{ not_ok "site S starts under valgrind"; exit 1; }
 FD_START_TIMEOUT=30 FD_WRAP=${VG}C.txt fd_start C "" "plaintext
 peer add s $L:$P_MITM carrier tcp
@@ -80,10 +90,12 @@ map add tcp $L:$M_LDAP peer s service ldap plugin ldap
 map add tcp $L:$M_PLAIN peer s service ldapplain
 map add tcp $L:$M_MIXED peer s service ldap
 map add tcp $L:$M_BADREQ peer s service badreq plugin ldap
-map add tcp $L:$M_BADLEN peer s service badlen plugin ldap" --datapath user ||
+map add tcp $L:$M_BADLEN peer s service badlen plugin ldap
+map add tcp $L:$M_CREDIT peer s service credit plugin ldap
+map add tcp $L:$M_TAIL peer s service tail plugin ldap" --datapath user ||
 	{ not_ok "site C starts under valgrind"; exit 1; }
-if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 5 and all(m.get('state') == 'open' for m in j['maps'])"; then
-	ok "carrier up through the man in the middle, 5 maps open"
+if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 7 and all(m.get('state') == 'open' for m in j['maps'])"; then
+	ok "carrier up through the man in the middle, 7 maps open"
 else
 	not_ok "carrier up and maps open"
 	fd_ctl C show 2>&1 | diag; tail -n 20 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
@@ -158,6 +170,14 @@ check "a client writing a SearchRequest byte by byte gets the entry and the done
 out=$(python3 "$LT" frames "$FRAMES" "$ST_LDAP" 2>&1)
 check "... its request and unbind went in one frame each ($out)" \
 	test "$out" = "frames 4 messages 4 pieces 0"
+
+# ---- messages that go in pieces after a partial read ----
+out=$(python3 "$LT" send $L "$M_CREDIT" 30050201024200 0 done 2>&1 | tr '\n' ' ')
+check "an entry of 60000 bytes that completes while the credit is short: all of it, and the done ($out)" \
+	test "$out" = "done 70014 msg 2 64 10000 msg 2 64 60000 msg 2 65 14 "
+out=$(python3 "$LT" send $L "$M_TAIL" 30050201024200 0 1 2>&1 | tr '\n' ' ')
+check "an entry of 200000 bytes whose header and tail come alone: all of it ($out)" \
+	test "$out" = "whole 200000 msg 2 64 200000 "
 
 # ---- StartTLS: the direction leaves LDAP ----
 out=$(LDAPTLS_REQCERT=never search "$M_LDAP" -ZZ -b "$BASE" '(uid=big)' 2>&1 >"$SVC_DIR/tls.ldif")

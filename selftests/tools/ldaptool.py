@@ -3,17 +3,24 @@
 """LDAP bytes for the tests of funneld's LDAP plugin
 (Documentation/plugins.md).
 
-  ldaptool.py send HOST PORT HEX [SLOW_MS] [shut]
+  ldaptool.py send HOST PORT HEX [SLOW_MS] [shut|done|K]
       Connect, send the bytes HEX (one byte every SLOW_MS ms if given
       and not 0), with "shut" then shut the connection down for writing;
-      read what comes back until the end, a reset or 5 s of silence, and
-      print one line: "reset N", "eof N" or "silent N" (N bytes read),
+      read what comes back until the end, a reset or 5 s of silence (with
+      "done": or a SearchResultDone; with a number K: or K whole
+      messages), and print one line: "reset N", "eof N", "silent N",
+      "done N" or "whole N" (N bytes read),
       then the LDAPMessages read, one per line: "msg ID OPTAG LEN".
   ldaptool.py badservice PORT MODE
       An LDAP service on 127.0.0.1:PORT that answers each connection's
       first request with MODE: "request" (a SearchRequest: a request
-      from the service), "indefinite" (30 80 ...), or "good" (a
-      SearchResultDone of the request's messageID).
+      from the service), "indefinite" (30 80 ...), "good" (a
+      SearchResultDone of the request's messageID), "credit" (an entry
+      of 10000 bytes, then one of 60000 in two halves 0.3 s apart, then
+      the done: the second completes while the flow's credit is under
+      its length) or "tail" (an entry of 200000 bytes whose first 4
+      bytes come alone, then all but its last 3, then those 3), each write 0.3 s after the one before; then it waits for
+      the client to close (so that no FIN wakes funneld's reader).
   ldaptool.py frames LOG STREAM
       Check the frames that selftests/tools/mitm.py logged
       (MITM_FRAMELOG) for stream STREAM: in each direction of each flow,
@@ -59,7 +66,34 @@ def messages(b):
     return out
 
 
-def send(host, port, hexdata, slow_ms=0, shut=False):
+def ber_tlv(tag, body):
+    """A BER TLV with a definite length, as short as it goes."""
+    n = len(body)
+    if n < 128:
+        return bytes([tag, n]) + body
+    k = (n.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | k]) + n.to_bytes(k, "big") + body
+
+
+def entry(mid, size):
+    """A SearchResultEntry of exactly size bytes (size > 200)."""
+    octets = lambda b: ber_tlv(4, b)
+    for pad in range(size, 0, -1):
+        m = ber_tlv(0x30, ber_tlv(2, bytes([mid])) + ber_tlv(
+            0x64, octets(b"uid=x") + ber_tlv(0x30, ber_tlv(
+                0x30, octets(b"d") + ber_tlv(0x31, octets(b"a" * pad))))))
+        if len(m) == size:
+            return m
+    raise ValueError("no entry of %d bytes" % size)
+
+
+def done(mid):
+    return bytes([0x30, 0x0c, 0x02, 0x01, mid, 0x65, 0x07,
+                  0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00])
+
+
+def send(host, port, hexdata, slow_ms=0, shut=False, until_done=False,
+         until_msgs=0):
     data = bytes.fromhex(hexdata)
     s = socket.create_connection((host, int(port)), timeout=5)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -78,6 +112,12 @@ def send(host, port, hexdata, slow_ms=0, shut=False):
             if not d:
                 break
             got += d
+            if until_done and any(m[1] == 0x65 for m in messages(got)):
+                end = "done"
+                break
+            if until_msgs and len(messages(got)) >= until_msgs:
+                end = "whole"
+                break
     except ConnectionResetError:
         end = "reset"
     except socket.timeout:
@@ -97,13 +137,25 @@ def badservice(port, mode):
             req = c.recv(65536)
             m = messages(req)
             mid = m[0][0] if m else 1
+            if mode in ("credit", "tail"):
+                c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if mode == "credit":
+                    a, b = entry(mid, 10000), entry(mid, 60000)
+                    parts = [a, b[:30000], b[30000:], done(mid)]
+                else:
+                    b = entry(mid, 200000)
+                    parts = [b[:4], b[4:-3], b[-3:]]
+                for k, part in enumerate(parts):
+                    if k:
+                        time.sleep(0.3)
+                    c.sendall(part)
+                c.recv(65536)
             if mode == "request":
                 c.sendall(bytes([0x30, 0x05, 0x02, 0x01, mid, 0x63, 0x00]))
             elif mode == "indefinite":
                 c.sendall(bytes([0x30, 0x80, 0x02, 0x01, mid]))
             else:
-                c.sendall(bytes([0x30, 0x0c, 0x02, 0x01, mid, 0x65, 0x07,
-                                 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00]))
+                c.sendall(done(mid))
             c.recv(65536)
         except OSError:
             pass
@@ -160,7 +212,9 @@ if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) in (4, 5, 6) and a[0] == "send":
         sys.exit(send(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 0,
-                      len(a) > 5 and a[5] == "shut"))
+                      len(a) > 5 and a[5] == "shut",
+                      len(a) > 5 and a[5] == "done",
+                      int(a[5]) if len(a) > 5 and a[5].isdigit() else 0))
     if len(a) == 3 and a[0] == "badservice":
         sys.exit(badservice(a[1], a[2]))
     if len(a) == 3 and a[0] == "frames":

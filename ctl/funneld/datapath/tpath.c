@@ -886,11 +886,18 @@ static enum read_res flow_stage_start(struct tpath_stream *s,
 	return READ_MORE;
 }
 
-/* The message that starts the flow's bytes goes in pieces of its own. */
+/*
+ * The message that starts the flow's bytes goes in pieces of its own:
+ * read as they come, so the low-water mark a partial peek set goes back
+ * to 1 (else the rest of the message, fewer bytes than the mark, would
+ * never wake the flow).
+ */
 static enum read_res flow_ldap_pieces(struct tpath_flow *flow, size_t len)
 {
 	flow->big_left = len;
 	flow->ldap.may_leave = false;
+	flow->peeked = 0;
+	flow_lowat(flow, 1);
 	return READ_MORE;
 }
 
@@ -1058,8 +1065,11 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 				if (!off)
 					flow_starve(s, flow, hup);
 			} else if (!off) {
-				flow->big_left = m.len;
-				flow->ldap.may_leave = false;
+				/* read whole: where it may leave is known */
+				bool leave = flow->ldap.may_leave;
+
+				flow_ldap_pieces(flow, m.len);
+				flow->ldap.may_leave = leave;
 			}
 			break;
 		}
@@ -1096,6 +1106,8 @@ static enum read_res flow_read_bytes(struct tpath_stream *s,
 	bool freed;
 	ssize_t n;
 
+	if (flow->lowat > 1)	/* plain bytes: every byte wakes */
+		flow_lowat(flow, 1);
 	if (s->window && want > flow->credit)
 		want = (size_t)flow->credit;
 	if (flow->big_left && want > flow->big_left)
