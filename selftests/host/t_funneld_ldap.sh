@@ -53,6 +53,7 @@ svc_pick_port P_CTL; svc_pick_port P_BADREQ; svc_pick_port P_BADLEN
 svc_pick_port M_LDAP; svc_pick_port M_PLAIN; svc_pick_port M_MIXED
 svc_pick_port M_BADREQ; svc_pick_port M_BADLEN
 svc_pick_port P_CREDIT; svc_pick_port P_TAIL; svc_pick_port M_CREDIT; svc_pick_port M_TAIL
+svc_pick_port P_BIGHEAD; svc_pick_port M_BIGHEAD
 FRAMES=$SVC_DIR/frames.log
 
 svc_slapd ldap "" $L "$P_LDAP" 2000 100000 ||
@@ -65,10 +66,12 @@ python3 -u "$LT" badservice "$P_CREDIT" credit 2>>"$SVC_DIR/bad.err" &
 svc_register credit $!
 python3 -u "$LT" badservice "$P_TAIL" tail 2>>"$SVC_DIR/bad.err" &
 svc_register tail $!
+python3 -u "$LT" badservice "$P_BIGHEAD" bighead 2>>"$SVC_DIR/bad.err" &
+svc_register bighead $!
 MITM_FRAMELOG=$FRAMES python3 -u "$MITM" proxy "$P_MITM" $L "$P_CAR" "$P_CTL" \
 	>"$SVC_DIR/mitm.log" 2>&1 &
 svc_register mitm $!
-for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_MITM"; do
+for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_BIGHEAD" "$P_MITM"; do
 	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
 done
 
@@ -82,7 +85,8 @@ service add ldapplain tcp $L:$P_LDAP
 service add badreq tcp $L:$P_BADREQ plugin ldap
 service add badlen tcp $L:$P_BADLEN plugin ldap
 service add credit tcp $L:$P_CREDIT plugin ldap
-service add tail tcp $L:$P_TAIL plugin ldap" --datapath user ||
+service add tail tcp $L:$P_TAIL plugin ldap
+service add bighead tcp $L:$P_BIGHEAD plugin ldap" --datapath user ||
 	{ not_ok "site S starts under valgrind"; exit 1; }
 FD_START_TIMEOUT=30 FD_WRAP=${VG}C.txt fd_start C "" "plaintext
 peer add s $L:$P_MITM carrier tcp
@@ -92,10 +96,11 @@ map add tcp $L:$M_MIXED peer s service ldap
 map add tcp $L:$M_BADREQ peer s service badreq plugin ldap
 map add tcp $L:$M_BADLEN peer s service badlen plugin ldap
 map add tcp $L:$M_CREDIT peer s service credit plugin ldap
-map add tcp $L:$M_TAIL peer s service tail plugin ldap" --datapath user ||
+map add tcp $L:$M_TAIL peer s service tail plugin ldap
+map add tcp $L:$M_BIGHEAD peer s service bighead plugin ldap" --datapath user ||
 	{ not_ok "site C starts under valgrind"; exit 1; }
-if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 7 and all(m.get('state') == 'open' for m in j['maps'])"; then
-	ok "carrier up through the man in the middle, 7 maps open"
+if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 8 and all(m.get('state') == 'open' for m in j['maps'])"; then
+	ok "carrier up through the man in the middle, 8 maps open"
 else
 	not_ok "carrier up and maps open"
 	fd_ctl C show 2>&1 | diag; tail -n 20 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
@@ -199,8 +204,15 @@ sleep 1.1	# one log line a second per stream
 out=$(python3 "$LT" send $L "$M_LDAP" "${REQ:0:10}" 0 shut 2>&1 | head -n 1)
 check "a client that ends inside a message: reset ($out)" test "$out" = "reset 0"
 check "... C logs why" grep -q "LDAP from the client refused: the connection ended inside a message (5 of 69 bytes): flow reset" "$SVC_DIR/C.log"
+sleep 1.1
+# a long message's header cut after its length: it is checked before
+# any of it goes (here: no messageID), not sent in pieces unchecked
+out=$(python3 "$LT" send $L "$M_LDAP" "308400018694/$(printf '04%.0s' $(seq 1 1000))" 2>&1 | head -n 1)
+check "a client's 100000-byte message of garbage, its header cut after the length: reset ($out)" \
+	test "$out" = "reset 0"
+check "... C logs why" grep -q "LDAP from the client refused: messageID tag 0x04 is not an INTEGER (0x02): flow reset" "$SVC_DIR/C.log"
 c1=$(mal C)
-check "... both counted in C's rx-drop-malformed ($c0 -> $c1)" test "$((c1 - c0))" = 2
+check "... all three counted in C's rx-drop-malformed ($c0 -> $c1)" test "$((c1 - c0))" = 3
 
 s0=$(mal S)
 out=$(python3 "$LT" send $L "$M_BADREQ" "$REQ" 2>&1 | head -n 1)
@@ -208,8 +220,12 @@ check "a service that sends a request: the client is reset ($out)" test "${out%%
 check "... S logs why" grep -q "LDAP from the service refused: SearchRequest (messageID 2) from the service: it sends responses: flow reset" "$SVC_DIR/S.log"
 out=$(python3 "$LT" send $L "$M_BADLEN" "$REQ" 2>&1 | head -n 1)
 check "a service that sends an indefinite length: the client is reset ($out)" test "${out%% *}" = reset
+out=$(python3 "$LT" send $L "$M_BIGHEAD" "$REQ" 2>&1 | head -n 1)
+check "a service that sends a 100000-byte request, its header cut after the length: the client is reset ($out)" \
+	test "$out" = "reset 0"
+check "... S logs why" grep -q "LDAP from the service refused: SearchRequest (messageID 9) from the service: it sends responses: flow reset" "$SVC_DIR/S.log"
 s1=$(mal S)
-check "... both counted in S's rx-drop-malformed ($s0 -> $s1)" test "$((s1 - s0))" = 2
+check "... all three counted in S's rx-drop-malformed ($s0 -> $s1)" test "$((s1 - s0))" = 3
 out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
 check "the plugin map still answers ($out)" test "$out" = "cn: User 5"
 

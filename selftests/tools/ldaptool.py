@@ -5,7 +5,7 @@
 
   ldaptool.py send HOST PORT HEX [SLOW_MS] [shut|done|K]
       Connect, send the bytes HEX (one byte every SLOW_MS ms if given
-      and not 0), with "shut" then shut the connection down for writing;
+      and not 0; a "/" in HEX: a pause of 0.3 s there), with "shut" then shut the connection down for writing;
       read what comes back until the end, a reset or 5 s of silence (with
       "done": or a SearchResultDone; with a number K: or K whole
       messages), and print one line: "reset N", "eof N", "silent N",
@@ -18,9 +18,13 @@
       SearchResultDone of the request's messageID), "credit" (an entry
       of 10000 bytes, then one of 60000 in two halves 0.3 s apart, then
       the done: the second completes while the flow's credit is under
-      its length) or "tail" (an entry of 200000 bytes whose first 4
-      bytes come alone, then all but its last 3, then those 3), each write 0.3 s after the one before; then it waits for
-      the client to close (so that no FIN wakes funneld's reader).
+      its length), "tail" (an entry of 200000 bytes whose first 4
+      bytes come alone, then all but its last 3, then those 3) or
+      "bighead" (the first 6 bytes of a SearchRequest of 100000 bytes,
+      messageID 9, then the rest: a request from the service, long
+      enough to go in pieces), each write 0.3 s after the one before;
+      then it waits for the client to close (so that no FIN wakes
+      funneld's reader).
   ldaptool.py frames LOG STREAM
       Check the frames that selftests/tools/mitm.py logged
       (MITM_FRAMELOG) for stream STREAM: in each direction of each flow,
@@ -94,10 +98,16 @@ def done(mid):
 
 def send(host, port, hexdata, slow_ms=0, shut=False, until_done=False,
          until_msgs=0):
-    data = bytes.fromhex(hexdata)
+    parts = [bytes.fromhex(h) for h in hexdata.split("/")]
+    data = b"".join(parts)
     s = socket.create_connection((host, int(port)), timeout=5)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if slow_ms:
+    if len(parts) > 1:
+        for k, part in enumerate(parts):
+            if k:
+                time.sleep(0.3)
+            s.sendall(part)
+    elif slow_ms:
         for k in range(len(data)):
             s.sendall(data[k:k + 1])
             time.sleep(slow_ms / 1000.0)
@@ -137,11 +147,15 @@ def badservice(port, mode):
             req = c.recv(65536)
             m = messages(req)
             mid = m[0][0] if m else 1
-            if mode in ("credit", "tail"):
+            if mode in ("credit", "tail", "bighead"):
                 c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if mode == "credit":
                     a, b = entry(mid, 10000), entry(mid, 60000)
                     parts = [a, b[:30000], b[30000:], done(mid)]
+                elif mode == "bighead":
+                    b = ber_tlv(0x30, bytes([2, 1, 9]) +
+                                ber_tlv(0x63, b"\x04" * 99980))
+                    parts = [b[:6], b[6:]]
                 else:
                     b = entry(mid, 200000)
                     parts = [b[:4], b[4:-3], b[-3:]]

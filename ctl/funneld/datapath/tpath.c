@@ -909,12 +909,14 @@ static enum read_res flow_ldap_partial(struct tpath_stream *s,
 				       struct tpath_flow *flow, size_t n,
 				       const struct ldapber_msg *m)
 {
-	/* longer than a frame: in pieces, from now on */
-	if (m->len > FUNNEL_MAX_SEALED_PAYLOAD)
+	/* longer than a frame: in pieces, from now on, once its header
+	 * (messageID, protocolOp: the direction) is read and checked
+	 */
+	if (m->hdr && m->len > FUNNEL_MAX_SEALED_PAYLOAD)
 		return flow_ldap_pieces(flow, m->len);
 	if (n == flow->peeked) {
 		/* woken without a byte more */
-		if (m->len > TPATH_LDAP_WHOLE)
+		if (m->hdr && m->len > TPATH_LDAP_WHOLE)
 			return flow_ldap_pieces(flow, m->len);
 		return flow_stage_start(s, flow, n);
 	}
@@ -950,7 +952,7 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
 			return flow_ldap_refuse(s, flow, why);
 		if (st == LDAPBER_MSG)
 			break;
-		if (m.len > TPATH_LDAP_WHOLE) {
+		if (m.hdr && m.len > TPATH_LDAP_WHOLE) {
 			/* a long one after all: the stage is its first piece */
 			if (s->window && flow->credit < flow->stage_len) {
 				flow_starve(s, flow, hup);
@@ -960,11 +962,14 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
 			flow->ldap.may_leave = false;
 			break;
 		}
-		if (m.len && s->window && flow->credit < m.len) {
+		if (m.len && m.len <= TPATH_LDAP_WHOLE && s->window &&
+		    flow->credit < m.len) {
 			flow_starve(s, flow, hup);
 			return READ_DONE;
 		}
-		want = (m.len ? m.len : m.need) - flow->stage_len;
+		/* a long one's header first (m.need: its bytes, a few) */
+		want = (m.len && m.len <= TPATH_LDAP_WHOLE ? m.len : m.need) -
+		       flow->stage_len;
 		n = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN +
 			 flow->stage_len, want, MSG_DONTWAIT);
 		if (n < 0) {
