@@ -17,6 +17,8 @@
 #  - an entry of 60000 bytes that completes while the flow's credit is
 #    short, and one of 200000 bytes whose header and last bytes come
 #    alone: they go in pieces, all of them arrives (SO_RCVLOWAT reset);
+#  - 40 clients holding partial requests of 49106 bytes in a site with a
+#    4 MiB --carrier-buffer-max: the stages are reserved there, never past it;
 #  - StartTLS: TLS goes through once the direction left LDAP;
 #  - refused with a reset, logged with the reason and counted
 #    (rx-drop-malformed): an indefinite length from a client, a client
@@ -228,6 +230,31 @@ s1=$(mal S)
 check "... all three counted in S's rx-drop-malformed ($s0 -> $s1)" test "$((s1 - s0))" = 3
 out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
 check "the plugin map still answers ($out)" test "$out" = "cn: User 5"
+
+# ---- stages of slow clients: within the carrier's budget ----
+# H holds no valgrind (its timing decides how many partial messages the
+# kernel wakes it for); 40 flows reserve 40 x 64 KiB of its 4 MiB
+svc_pick_port M_HOLD
+fd_start H "" "plaintext
+peer add s $L:$P_CAR carrier tcp
+map add tcp $L:$M_HOLD peer s service ldap plugin ldap" --datapath user \
+	--carrier-buffer-max 4194304 || not_ok "site H starts"
+fd_wait H 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
+	not_ok "site H: carrier up, map open"
+python3 "$LT" hold $L "$M_HOLD" 40 10 >"$SVC_DIR/hold.out" 2>&1 &
+hold_pid=$!
+svc_register hold $hold_pid
+for _ in $(seq 1 100); do grep -q holding "$SVC_DIR/hold.out" && break; sleep 0.1; done
+sleep 0.5
+# the stages (49160 bytes each, in queued) are reserved as windows are:
+# reserved = 40 windows + the stages, never past the budget; the partial
+# messages without room go in pieces instead (counted in short)
+out=$(fd_json H "'%d %d %d %d' % tuple(carrier('s')['tcp_buffers'][k] for k in ('reserved', 'queued', 'max', 'short_windows'))")
+# shellcheck disable=SC2086 # "reserved queued max short"
+set -- $out
+check "40 clients holding partial 49106-byte requests: stages made and reserved within the 4 MiB budget ($out)" \
+	test "${2:-0}" -ge 49160 -a "${1:-0}" -ge $((40 * 65536 + ${2:-0})) -a "${1:-0}" -le "${3:-0}"
+kill "$hold_pid" 2>/dev/null
 
 vg_check C
 vg_check S

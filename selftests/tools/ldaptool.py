@@ -25,6 +25,11 @@
       enough to go in pieces), each write 0.3 s after the one before;
       then it waits for the client to close (so that no FIN wakes
       funneld's reader).
+  ldaptool.py hold HOST PORT N SECONDS
+      Open N connections; on each write the first 49000 bytes of a
+      SearchRequest of 49106 bytes, 50 bytes a write (TCP_NODELAY, so
+      that the receiver's buffer is under pressure and funneld is woken
+      for the partial message); then hold them SECONDS and close.
   ldaptool.py frames LOG STREAM
       Check the frames that selftests/tools/mitm.py logged
       (MITM_FRAMELOG) for stream STREAM: in each direction of each flow,
@@ -176,6 +181,22 @@ def badservice(port, mode):
         c.close()
 
 
+def hold(host, port, n, seconds):
+    hdr = (bytes([0x30, 0x84]) + (49100).to_bytes(4, "big") +
+           bytes([2, 1, 1, 0x63, 0x84]) + (49089).to_bytes(4, "big"))
+    data = hdr + b"\x04" * (49000 - len(hdr))
+    socks = []
+    for _ in range(int(n)):
+        s = socket.create_connection((host, int(port)))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for k in range(0, len(data), 50):
+            s.sendall(data[k:k + 50])
+        socks.append(s)
+    print("holding %d" % len(socks), flush=True)
+    time.sleep(float(seconds))
+    return 0
+
+
 def frames(log, stream):
     stream = int(stream)
     seen = set()		# (dir, flow) whose opening frame went by
@@ -231,6 +252,8 @@ if __name__ == "__main__":
                       int(a[5]) if len(a) > 5 and a[5].isdigit() else 0))
     if len(a) == 3 and a[0] == "badservice":
         sys.exit(badservice(a[1], a[2]))
+    if len(a) == 5 and a[0] == "hold":
+        sys.exit(hold(a[1], a[2], a[3], a[4]))
     if len(a) == 3 and a[0] == "frames":
         sys.exit(frames(a[1], a[2]))
     sys.exit(__doc__)

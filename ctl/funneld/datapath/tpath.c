@@ -73,7 +73,8 @@
  * queued, counted in buf (payload bytes; memory is in TPATH_CHUNK
  * chunks), never pass the budget.  A stream without flow control has
  * no windows: its queued bytes count in resv, and a queue that finds
- * no room there resets its flow (rx-drop-queue).
+ * no room there resets its flow (rx-drop-queue).  An LDAP stage
+ * (below) is reserved in resv too, and counted in buf.
  *
  * The LDAP plugin (cfg->ldap, Documentation/plugins.md section 4): a
  * flow's socket is peeked at (MSG_PEEK) and each whole LDAPMessage in
@@ -460,6 +461,7 @@ static void flow_unreserve(struct tpath_stream *s, struct tpath_flow *flow)
 {
 	if (flow->stage) {
 		membudget_uncharge(s->buf, TPATH_STAGE);
+		membudget_uncharge(s->resv, TPATH_STAGE);
 		free(flow->stage);
 		flow->stage = NULL;
 		flow->stage_len = 0;
@@ -856,37 +858,6 @@ static int flow_take(struct tpath_flow *flow, size_t n)
 }
 
 /*
- * A message of up to TPATH_LDAP_WHOLE bytes that the socket cannot wait
- * for whole: the kernel reports it readable without a byte more (TCP
- * wakes a reader below SO_RCVLOWAT when the receive window it offered is
- * nearly used up, or the buffer is under pressure: the bytes must be
- * read for more to come), or its peer ended the connection.  Its n bytes
- * go into the flow's stage, where the rest joins them (flow_read_staged()).
- */
-static enum read_res flow_stage_start(struct tpath_stream *s,
-				      struct tpath_flow *flow, size_t n)
-{
-	ssize_t r;
-
-	flow->stage = malloc(TPATH_STAGE);
-	if (!flow->stage) {
-		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
-		return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
-	}
-	membudget_charge(s->buf, TPATH_STAGE);
-	do {
-		r = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN, n,
-			 MSG_DONTWAIT);
-	} while (r < 0 && errno == EINTR);
-	if (r != (ssize_t)n)
-		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
-	flow->stage_len = n;
-	flow->peeked = 0;
-	flow_lowat(flow, 1);
-	return READ_MORE;
-}
-
-/*
  * The message that starts the flow's bytes goes in pieces of its own:
  * read as they come, so the low-water mark a partial peek set goes back
  * to 1 (else the rest of the message, fewer bytes than the mark, would
@@ -896,6 +867,53 @@ static enum read_res flow_ldap_pieces(struct tpath_flow *flow, size_t len)
 {
 	flow->big_left = len;
 	flow->ldap.may_leave = false;
+	flow->peeked = 0;
+	flow_lowat(flow, 1);
+	return READ_MORE;
+}
+
+/*
+ * A message of up to TPATH_LDAP_WHOLE bytes that the socket cannot wait
+ * for whole: the kernel reports it readable without a byte more (TCP
+ * wakes a reader below SO_RCVLOWAT when the receive window it offered is
+ * nearly used up, or the buffer is under pressure: the bytes must be
+ * read for more to come), or its peer ended the connection.  Its n bytes
+ * go into the flow's stage, where the rest joins them (flow_read_staged()).
+ * The stage is reserved in s->resv as a window is (and counted in s->buf
+ * while it exists), keeping a quarter of the budget for new flows: so
+ * the stages of slow clients never take memory past the carrier's budget.
+ * Without room for it, a message whose header is known goes in pieces
+ * (the first: what is there; still only its own bytes in each frame);
+ * one whose header is not (a few bytes) has its flow reset
+ * (tx-drop-queue).
+ */
+static enum read_res flow_stage_start(struct tpath_stream *s,
+				      struct tpath_flow *flow, size_t n,
+				      const struct ldapber_msg *m)
+{
+	ssize_t r;
+
+	if (membudget_avail_spare(s->resv) < TPATH_STAGE) {
+		membudget_deny(s->resv);
+		if (m->hdr)
+			return flow_ldap_pieces(flow, m->len);
+		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
+	}
+	flow->stage = malloc(TPATH_STAGE);
+	if (!flow->stage) {
+		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
+	}
+	membudget_charge(s->resv, TPATH_STAGE);
+	membudget_charge(s->buf, TPATH_STAGE);
+	do {
+		r = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN, n,
+			 MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)n)
+		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
+	flow->stage_len = n;
 	flow->peeked = 0;
 	flow_lowat(flow, 1);
 	return READ_MORE;
@@ -918,7 +936,7 @@ static enum read_res flow_ldap_partial(struct tpath_stream *s,
 		/* woken without a byte more */
 		if (m->hdr && m->len > TPATH_LDAP_WHOLE)
 			return flow_ldap_pieces(flow, m->len);
-		return flow_stage_start(s, flow, n);
+		return flow_stage_start(s, flow, n, m);
 	}
 	flow->peeked = n;
 	flow_lowat(flow, m->need);
@@ -1005,6 +1023,7 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
 	flow->stage = NULL;
 	flow->stage_len = 0;
 	membudget_uncharge(s->buf, TPATH_STAGE);
+	membudget_uncharge(s->resv, TPATH_STAGE);
 	dp_hdr(&s->dp, frame, FUNNEL_T_DATA, flow->dp.node.id);
 	r = flow_data_send(s, flow, frame, FUNNEL_HDR_LEN + len, &freed);
 	free(frame);
