@@ -134,6 +134,11 @@
 #define TPATH_ACCEPT_BATCH	16
 /* Out of file descriptors: no accept() for this long. */
 #define TPATH_ACCEPT_PAUSE_MS	1000
+/* LDAP: frames of one flow per wakeup, at most (then the loop serves
+ * the other sockets: a flood of small messages from one client does not
+ * hold the carrier for the others)
+ */
+#define TPATH_LDAP_FRAMES	64
 /* LDAP: a message up to this long waits for credit to go whole. */
 #define TPATH_LDAP_WHOLE	(TPATH_WINDOW_INIT / 4 * 3)
 /* LDAP: the buffer of a message read in part (a frame's room). */
@@ -1042,7 +1047,8 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
  * socket what was sent.
  */
 static enum read_res flow_read_ldap(struct tpath_stream *s,
-				    struct tpath_flow *flow, bool hup)
+				    struct tpath_flow *flow, bool hup,
+				    unsigned int *frames)
 {
 	uint8_t *buf = tpath_buf.p;
 	char why[LDAPBER_WHY_MAX];
@@ -1112,6 +1118,10 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 		}
 		if (s->dp.dead)
 			return READ_DONE;
+		if (++*frames >= TPATH_LDAP_FRAMES) {
+			res = READ_DONE;	/* the rest at the next wakeup */
+			break;
+		}
 	}
 	if (flow_take(flow, off))
 		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
@@ -1175,6 +1185,8 @@ static enum read_res flow_read_bytes(struct tpath_stream *s,
 static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 		      bool hup)
 {
+	unsigned int frames = 0;
+
 	for (int i = 0; i < TPATH_BUDGET; i++) {
 		enum read_res r;
 
@@ -1190,7 +1202,7 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 		if (flow->stage)
 			r = flow_read_staged(s, flow, hup);
 		else if (s->ldap && !flow->ldap.opaque && !flow->big_left)
-			r = flow_read_ldap(s, flow, hup);
+			r = flow_read_ldap(s, flow, hup, &frames);
 		else
 			r = flow_read_bytes(s, flow, hup);
 		if (r != READ_MORE)
