@@ -84,7 +84,9 @@
  * needs (no wakeup for less).  A message waits for credit to cover it
  * whole if it is at most TPATH_LDAP_WHOLE bytes (a flow's credit always
  * comes back to three quarters of the initial window once the peer
- * wrote what it had); a longer one, or one longer than a frame, goes as
+ * wrote what it had: a receiver never holds a quarter of its window or
+ * more written and ungranted, control-protocol.md section 7,
+ * tpwin_grant_due()); a longer one, or one longer than a frame, goes as
  * consecutive frames of its bytes alone (big_left).  A direction that
  * left LDAP (TLS after StartTLS, a SASL layer after a bind: opaque) is
  * read as plain bytes.  A message the framer refuses, or a connection
@@ -141,6 +143,9 @@
 #define TPATH_LDAP_FRAMES	64
 /* LDAP: a message up to this long waits for credit to go whole. */
 #define TPATH_LDAP_WHOLE	(TPATH_WINDOW_INIT / 4 * 3)
+/* the no-deadlock argument of the wait for credit (tpwin_grant_due()) */
+_Static_assert(TPATH_LDAP_WHOLE <= TPATH_WINDOW_INIT - TPATH_WINDOW_INIT / 4,
+	       "a whole LDAP message must fit the credit of a caught-up flow");
 /* LDAP: the buffer of a message read in part (a frame's room). */
 #define TPATH_STAGE		(FUNNEL_HDR_LEN + TPATH_LDAP_WHOLE)
 /* LDAP: a refused message is logged at most this often per stream. */
@@ -435,7 +440,7 @@ static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow,
 		return;
 	flow->unacked += written;
 	flow->unacked += flow_grow(s, flow, written);
-	if (flow->unacked < flow->win / 4)
+	if (!tpwin_grant_due(flow->unacked, flow->win))
 		return;
 	n = flow->unacked;
 	flow->unacked = 0;
