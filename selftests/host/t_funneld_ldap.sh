@@ -179,7 +179,7 @@ check "... its request and unbind went in one frame each ($out)" \
 	test "$out" = "frames 4 messages 4 pieces 0"
 
 # ---- messages that go in pieces after a partial read ----
-out=$(python3 "$LT" send $L "$M_CREDIT" 30050201024200 0 done 2>&1 | tr '\n' ' ')
+out=$(python3 "$LT" send $L "$M_CREDIT" 30050201024200 0 "done" 2>&1 | tr '\n' ' ')
 check "an entry of 60000 bytes that completes while the credit is short: all of it, and the done ($out)" \
 	test "$out" = "done 70014 msg 2 64 10000 msg 2 64 60000 msg 2 65 14 "
 out=$(python3 "$LT" send $L "$M_TAIL" 30050201024200 0 1 2>&1 | tr '\n' ' ')
