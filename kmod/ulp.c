@@ -16,6 +16,7 @@
  * together are written with MSG_MORE but the last, so TCP fills its
  * segments with them.
  */
+#include <linux/kernel_stat.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
@@ -859,7 +860,10 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
  * lone request waits for nothing) go to TCP from here, once the softirq
  * work that queued them is done, so the others of one NET_RX run leave
  * in one batch.  A user context that owns the socket pushes them at
- * release_sock() instead.
+ * release_sock() instead.  Scheduled only when a run queues a second
+ * frame: a run of one frame costs no tasklet (whose softirq, raised
+ * while the frame's delivery woke a task on this CPU, would be left to
+ * ksoftirqd, a context switch per frame).
  */
 static void funnel_tx_tasklet(struct tasklet_struct *t)
 {
@@ -867,7 +871,6 @@ static void funnel_tx_tasklet(struct tasklet_struct *t)
 	struct sock *sk = fs->sk;
 
 	bh_lock_sock(sk);
-	WRITE_ONCE(fs->tx_batch_cpu, -1);
 	if (!READ_ONCE(fs->closing) && !sock_owned_by_user(sk) &&
 	    !funnel_tx_dead(fs))
 		funnel_tx_push(fs);
@@ -916,6 +919,14 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
 }
 
+/* This CPU's count of NET_RX softirq runs (/proc/softirqs): the same
+ * all through one run, another in the next.  BHs off.
+ */
+static unsigned int funnel_net_rx_runs(void)
+{
+	return __this_cpu_read(kstat.softirqs[NET_RX_SOFTIRQ]);
+}
+
 /*
  * Queue a complete frame (length prefix, header, body) from the kernel's
  * own data path, in any context.  If no user context owns the socket the
@@ -933,6 +944,7 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
 	bool defer = in_serving_softirq(), owned, batching;
 	struct sock *sk = fs->sk;
+	unsigned int run;
 	int err = 0;
 
 	if (fs->sctp)
@@ -940,8 +952,13 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	local_bh_disable();
 	bh_lock_sock(sk);
 	owned = sock_owned_by_user(sk);
-	/* a frame waits only behind a batch of its own CPU's softirq work */
-	batching = defer && fs->tx_batch_cpu == smp_processor_id();
+	/* a frame waits only behind a batch of its own CPU's softirq work:
+	 * the NET_RX run that pushed a frame, named by this CPU's count of
+	 * NET_RX runs (constant during one)
+	 */
+	run = funnel_net_rx_runs();
+	batching = defer && fs->tx_batch_cpu == smp_processor_id() &&
+		   fs->tx_batch_run == run;
 	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {
 		err = -EPIPE;
 	} else if (!funnel_tx_room(fs, skb->truesize, prio)) {
@@ -956,19 +973,22 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	if (!err) {
 		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
-		/* else release_sock() pushes it; in softirq, once the first
-		 * frame of a run went, the tasklet pushes the others, or
-		 * this run does once a batch's worth waits
-		 */
-		if (!owned && (!batching ||
-			       atomic_read(&fs->tx_queued) >=
-			       FUNNEL_TX_BATCH_MAX)) {
+	}
+	/* owned: release_sock() pushes it (funnel_release_cb()) */
+	if (!err && !owned) {
+		if (!batching) {
+			/* the first frame of this CPU's run goes at once */
 			funnel_tx_push(fs);
-			if (defer && !batching) {
-				WRITE_ONCE(fs->tx_batch_cpu,
-					   smp_processor_id());
-				tasklet_schedule(&fs->tx_tasklet);
+			if (defer) {
+				fs->tx_batch_cpu = smp_processor_id();
+				fs->tx_batch_run = run;
 			}
+		} else if (atomic_read(&fs->tx_queued) >=
+			   FUNNEL_TX_BATCH_MAX) {
+			funnel_tx_push(fs);
+		} else {
+			/* the others wait for the tasklet, or a batch's worth */
+			tasklet_schedule(&fs->tx_tasklet);
 		}
 	}
 	bh_unlock_sock(sk);

@@ -49,7 +49,7 @@ services_off() {
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=11
+want_rev=12
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
 	services_off
 	echo "deps: already installed (FORCE=1 to redo)"
@@ -122,7 +122,7 @@ pkgs="
 	iproute2 iputils-ping procps psmisc systemd util-linux ethtool
 	dnsmasq bind9-dnsutils freeradius freeradius-utils slapd ldap-utils openssl
 	iperf3 ncat socat tcpdump tshark nftables pv openssh-client dropbear-bin
-	dnsperf sockperf
+	dnsperf sockperf linux-perf
 	prometheus
 	dkms dh-dkms debhelper lintian dpkg-dev fakeroot
 "

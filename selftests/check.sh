@@ -75,7 +75,7 @@ build() {
 step build build || { echo "0 passed, 1 failed"; exit 1; }
 step unit selftests/unit/run.sh
 # The host tests wait on timers and peers far more than they compute:
-# two lanes side by side (165 s one after the other, about 90 s so),
+# two lanes side by side (about 175 s one after the other, 90 s so),
 # each lane's output shown whole once both are done.
 s=$(date +%s)
 lane build/host-a.out 0/2 \
@@ -83,8 +83,8 @@ lane build/host-a.out 0/2 \
 	"host gss" selftests/host/t_gss.sh \
 	"host map retry" selftests/host/t_mapretry.sh \
 	"host funneld gss" selftests/host/t_funneld_gss.sh \
-	"host keytab" selftests/host/t_keytab.sh \
-	"host funneld ldap" selftests/host/t_funneld_ldap.sh &
+	"host funneld identities" selftests/host/t_funneld_ident.sh \
+	"host keytab" selftests/host/t_keytab.sh &
 lane build/host-b.out 1/2 \
 	"host control socket" selftests/host/t_ctlsock.sh \
 	"host funneld" selftests/host/t_funneld_user.sh \
@@ -92,7 +92,8 @@ lane build/host-b.out 1/2 \
 	"host funneld accept" selftests/host/t_funneld_accept.sh \
 	"host funneld principal" selftests/host/t_funneld_principal.sh \
 	"host unit" selftests/host/t_unit.sh \
-	"host funneld proxy" selftests/host/t_funneld_proxy.sh &
+	"host funneld proxy" selftests/host/t_funneld_proxy.sh \
+	"host funneld ldap" selftests/host/t_funneld_ldap.sh &
 wait
 cat build/host-a.out build/host-b.out
 cat build/host-a.out.tap build/host-b.out.tap >>"$tap"

@@ -66,18 +66,20 @@ static bool complete_args(const struct gram_stmt *g, int n, char *const w[],
 			return false;
 		used |= CL_BIT(c);
 		cd = &gram_clauses[c];
-		if (!cd->words && !cd->value)
-			continue;
-		if (i + 1 == n) {	/* its value comes next */
-			if (cd->words)
-				each(cd->words, fn, arg);
-			else
-				*ph = cd->value;
-			return true;
+		for (unsigned int v = 0; v < cd->n_vals; v++) {
+			const struct gram_arg *a = &cd->vals[v];
+
+			if (i + 1 == n) {	/* this value comes next */
+				if (a->words)
+					each(a->words, fn, arg);
+				else
+					*ph = a->placeholder;
+				return true;
+			}
+			i++;
+			if (a->words && !one_of(w[i], a->words))
+				return false;
 		}
-		if (cd->words && !one_of(w[i + 1], cd->words))
-			return false;
-		i++;
 	}
 	for (c = 0; c < CL_N; c++) {
 		if (!(g->clauses & CL_BIT(c)) || (used & CL_BIT(c)))

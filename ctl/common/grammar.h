@@ -12,10 +12,10 @@
 
 #include "common/stmt.h"
 
-/* The optional clauses: a keyword, and the value that follows it. */
+/* The optional clauses: a keyword, and the values that follow it. */
 enum gram_clause {
 	CL_CARRIER,		/* carrier auto|sctp|sctp-udp|tcp */
-	CL_PRINCIPAL,		/* principal P */
+	CL_PRINCIPAL,		/* principal P (peer add, map add) */
 	CL_ALLOW,		/* allow PRINCIPAL[,PRINCIPAL...] */
 	CL_LIFETIME,		/* lifetime MS (udp only) */
 	CL_PEER,		/* peer NAME */
@@ -23,21 +23,13 @@ enum gram_clause {
 	CL_PROMETHEUS,		/* --prometheus */
 	CL_PROXY,		/* proxy v2 (tcp only) */
 	CL_PLUGIN,		/* plugin ldap (tcp only) */
+	CL_IDENTITY,		/* identity PRINCIPAL keytab PATH (service
+				 * add, map add)
+				 */
 	CL_N
 };
 
 #define CL_BIT(c)	(1U << (c))
-
-struct gram_clause_desc {
-	const char *word;
-	/* the value: its words (NULL-terminated) or, with words NULL, a
-	 * placeholder; both NULL: the clause has no value
-	 */
-	const char *const *words;
-	const char *value;
-};
-
-extern const struct gram_clause_desc gram_clauses[CL_N];
 
 /*
  * A positional word: one of words (NULL-terminated), or with words NULL
@@ -47,6 +39,17 @@ struct gram_arg {
 	const char *placeholder;
 	const char *const *words;
 };
+
+#define GRAM_CLAUSE_VALS_MAX	3
+
+/* An optional clause: its keyword, then n_vals words in this order. */
+struct gram_clause_desc {
+	const char *word;
+	unsigned int n_vals;		/* 0: the keyword alone */
+	struct gram_arg vals[GRAM_CLAUSE_VALS_MAX];
+};
+
+extern const struct gram_clause_desc gram_clauses[CL_N];
 
 #define GRAM_ARGS_MAX	3
 
@@ -73,7 +76,10 @@ extern const char *const gram_proxies[];
  * enum stmt_plugin from 1 on.
  */
 extern const char *const gram_plugins[];
-#define GRAM_KEYTAB	"keytab"	/* identity PRINCIPAL keytab PATH */
+/* identity PRINCIPAL keytab PATH (the statement, and the clause of
+ * service add and map add)
+ */
+#define GRAM_KEYTAB	"keytab"
 
 /* The clause whose keyword is w, or CL_N. */
 enum gram_clause gram_clause_of(const char *w);

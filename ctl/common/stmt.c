@@ -522,6 +522,39 @@ static int parse_identity(struct parser *p, struct stmt *s)
 	return done(p);
 }
 
+/* The identity clause of service add and map add. */
+static int parse_identity_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->identity[0])
+		return fail(p, "duplicate 'identity'");
+	if (!(w = need(p, "PRINCIPAL after 'identity'")) ||
+	    check_principal(p, w, strlen(w), s->identity))
+		return -1;
+	if (!(w = need(p, "'keytab PATH' after 'identity PRINCIPAL'")))
+		return -1;
+	if (strcmp(w, GRAM_KEYTAB))
+		return fail(p, "expected 'keytab' after 'identity %s', got '%s'",
+			    s->identity, w);
+	if (!(w = need(p, "PATH after 'keytab'")) ||
+	    check_path(p, w, s->path))
+		return -1;
+	return 0;
+}
+
+/* The principal clause of peer add and map add. */
+static int parse_principal_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->principal[0])
+		return fail(p, "duplicate 'principal'");
+	if (!(w = need(p, "PRINCIPAL after 'principal'")))
+		return -1;
+	return check_principal(p, w, strlen(w), s->principal);
+}
+
 static int parse_listen(struct parser *p, struct stmt *s)
 {
 	if (parse_addr(p, "[ADDR]:PORT", ADDR_NO_HOST, &s->addr))
@@ -531,7 +564,7 @@ static int parse_listen(struct parser *p, struct stmt *s)
 
 static int parse_peer_add(struct parser *p, struct stmt *s)
 {
-	bool seen_carrier = false, seen_principal = false;
+	bool seen_carrier = false;
 	const char *w;
 	unsigned int i;
 
@@ -555,11 +588,7 @@ static int parse_peer_add(struct parser *p, struct stmt *s)
 			s->carrier = (enum stmt_carrier)i;
 			break;
 		case CL_PRINCIPAL:
-			if (seen_principal)
-				return fail(p, "duplicate 'principal'");
-			seen_principal = true;
-			if (!(w = need(p, "PRINCIPAL after 'principal'")) ||
-			    check_principal(p, w, strlen(w), s->principal))
+			if (parse_principal_clause(p, s))
 				return -1;
 			break;
 		default:
@@ -585,6 +614,10 @@ static int parse_service_add(struct parser *p, struct stmt *s)
 				return fail(p, "duplicate 'allow'");
 			if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")) ||
 			    parse_allow(p, w, s))
+				return -1;
+			break;
+		case CL_IDENTITY:
+			if (parse_identity_clause(p, s))
 				return -1;
 			break;
 		case CL_LIFETIME:
@@ -627,6 +660,14 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 				return fail(p, "duplicate 'service'");
 			if (!(w = need(p, "NAME after 'service'")) ||
 			    check_name(p, "service name", w, s->service))
+				return -1;
+			break;
+		case CL_IDENTITY:
+			if (parse_identity_clause(p, s))
+				return -1;
+			break;
+		case CL_PRINCIPAL:
+			if (parse_principal_clause(p, s))
 				return -1;
 			break;
 		case CL_LIFETIME:
@@ -755,8 +796,11 @@ int stmt_parse_argv(int argc, char **argv, struct stmt *out,
 int stmt_parse_line(const char *line, struct stmt *out,
 		    char *err, size_t errlen)
 {
-	/* Any statement has at most 8 words: 16 leave room to say "unexpected". */
-	char buf[STMT_LINE_MAX], *words[16];
+	/*
+	 * Any statement has at most 16 words (map add with every clause):
+	 * 24 leave room to say "unexpected".
+	 */
+	char buf[STMT_LINE_MAX], *words[24];
 	const char *c = line;
 	size_t used = 0, len;
 	int n = 0;
@@ -875,6 +919,8 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 		put_addr(&o, &s->addr, "");
 		for (unsigned int i = 0; i < s->n_allow && i < STMT_ALLOW_MAX; i++)
 			put(&o, "%s%s", i ? "," : " allow ", s->allow[i]);
+		if (s->identity[0])
+			put(&o, " identity %s keytab %s", s->identity, s->path);
 		if (s->has_lifetime)
 			put(&o, " lifetime %u", s->lifetime_ms);
 		if (s->proxy)
@@ -891,9 +937,14 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 		put(&o, "%s %s ", stmt_kind_name(s->kind),
 		    stmt_proto_name(s->proto));
 		put_addr(&o, &s->addr, "");
-		if (s->kind == STMT_MAP_ADD)
-			put(&o, " peer %s service %s", s->peer, s->service);
-		if (s->kind == STMT_MAP_ADD && s->has_lifetime)
+		if (s->kind != STMT_MAP_ADD)
+			break;
+		put(&o, " peer %s service %s", s->peer, s->service);
+		if (s->identity[0])
+			put(&o, " identity %s keytab %s", s->identity, s->path);
+		if (s->principal[0])
+			put(&o, " principal %s", s->principal);
+		if (s->has_lifetime)
 			put(&o, " lifetime %u", s->lifetime_ms);
 		if (s->kind == STMT_MAP_ADD && s->plugin)
 			put(&o, " plugin %s", stmt_plugin_name(s->plugin));

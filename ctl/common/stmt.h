@@ -9,18 +9,26 @@
  *            [principal P]
  *   peer del NAME
  *   service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]
- *               [lifetime MS] [proxy v2] [plugin ldap]
+ *               [identity PRINCIPAL keytab PATH] [lifetime MS] [proxy v2]
+ *               [plugin ldap]
  *   service del NAME
- *   map add udp|tcp [ADDR:]PORT peer NAME service NAME [lifetime MS]
+ *   map add udp|tcp [ADDR:]PORT peer NAME service NAME
+ *           [identity PRINCIPAL keytab PATH] [principal P] [lifetime MS]
  *           [plugin ldap]
  *   map del udp|tcp [ADDR:]PORT
  *   show
  *   stats [--prometheus]
  *   plaintext
  *
- * Optional clauses ("carrier", "principal"; "allow", "lifetime"; "peer",
- * "service" and "lifetime" of map add) come in any order, each at most
- * once.  "lifetime" (UDP only) is the PR-SCTP lifetime of the datagrams
+ * Optional clauses ("carrier", "principal"; "allow", "identity",
+ * "lifetime", "proxy", "plugin"; "peer", "service", "identity",
+ * "principal", "lifetime" and "plugin" of map add) come in any order,
+ * each at most once.  The "identity" clause is the local principal and
+ * keytab of the streams of that service (acceptor) or map (initiator)
+ * instead of the daemon's identity; "principal" of map add is the
+ * principal the service must prove (the target of the stream's context)
+ * instead of the peer's.
+ * "lifetime" (UDP only) is the PR-SCTP lifetime of the datagrams
  * this end sends on an SCTP carrier, in ms, 0: fully reliable.  "proxy
  * v2" (TCP services only): a PROXY protocol v2 header with the client's
  * address goes to the service before each connection's bytes.  "plugin
@@ -116,9 +124,11 @@ struct stmt_addr {
  *   PEER_DEL      name
  *   SERVICE_ADD   name, proto, addr (TARGET:PORT), allow[n_allow]
  *                 (n_allow 0: no allow clause), lifetime, proxy, plugin
- *   (SERVICE_ADD and MAP_ADD: has_lifetime, lifetime_ms)
+ *   (SERVICE_ADD and MAP_ADD: has_lifetime, lifetime_ms; identity and
+ *   path, its keytab: "" without the identity clause)
  *   SERVICE_DEL   name
- *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service, plugin
+ *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service, principal
+ *                 (the stream's target, "": the peer's), plugin
  *   MAP_DEL       proto, addr
  *   STATS         prometheus
  *   SHOW, PLAINTEXT, EMPTY: none
@@ -127,6 +137,7 @@ struct stmt {
 	enum stmt_kind kind;
 	char name[STMT_NAME_MAX + 1];
 	char principal[STMT_PRINCIPAL_MAX + 1];
+	char identity[STMT_PRINCIPAL_MAX + 1];	/* the identity clause */
 	char path[STMT_PATH_MAX + 1];
 	int proto;			/* IPPROTO_UDP or IPPROTO_TCP */
 	enum stmt_carrier carrier;

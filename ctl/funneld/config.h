@@ -51,6 +51,8 @@ struct service {
 	struct service *next;
 	struct stmt s;			/* the service add statement */
 	uint64_t opens, refusals;
+	/* the last refusal, with this side's detail (show); "" if none */
+	char last_refusal[DAEMON_TEXT_MAX];
 };
 
 enum map_state { MAP_WAITING, MAP_OPENING, MAP_OPEN, MAP_REFUSED,
@@ -86,6 +88,24 @@ struct map {
 #define MAP_RETRY_MIN_MS	1000
 #define MAP_RETRY_MAX_MS	30000
 
+/*
+ * An identity of maps other than the daemon's (map add ... identity P
+ * keytab PATH): the MEMORY ccache its streams' initiator contexts share,
+ * named at the first of them, destroyed with the last map of that
+ * principal and keytab and at exit (carrier_ident_*(), csec.c).
+ */
+struct ident_cc {
+	struct ident_cc *next;
+	char principal[STMT_PRINCIPAL_MAX + 1];
+	char keytab[STMT_PATH_MAX + 1];
+	char ccache[64];
+	/* first steps running in a worker with it; released: its last map
+	 * is gone, the last of them destroys it (and frees this)
+	 */
+	unsigned int busy;
+	bool released;
+};
+
 struct daemon {
 	struct loop *loop;
 	struct kpath kp;
@@ -93,6 +113,7 @@ struct daemon {
 	bool plaintext;
 	struct stmt identity;		/* kind 0 when unset */
 	char gss_ccache[64];		/* csec.c: the identity's tickets */
+	struct ident_cc *idents;	/* maps' identities' tickets */
 	char node[CTRL_TEXT_MAX + 1];
 	uint32_t keepalive_ms;
 	uint64_t started;

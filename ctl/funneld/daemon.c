@@ -136,6 +136,40 @@ static int do_listen(struct daemon *d, const struct stmt *s, char *err,
 	return 0;
 }
 
+/*
+ * In plaintext mode no principal is authenticated: the identity
+ * statement and the identity, principal and allow clauses are not used,
+ * and a warning says so, lest one take them for a protection.
+ */
+static void plaintext_unused(const struct daemon *d, const struct stmt *s,
+			     const char *what)
+{
+	const char *names[3];
+	unsigned int n = 0;
+
+	if (!d->plaintext)
+		return;
+	if (s->kind == STMT_IDENTITY) {
+		log_warn("identity %s: not used in plaintext mode (nothing is authenticated)",
+			 s->principal);
+		return;
+	}
+	if ((s->kind == STMT_SERVICE_ADD || s->kind == STMT_MAP_ADD) &&
+	    s->identity[0])
+		names[n++] = "identity";
+	if ((s->kind == STMT_PEER_ADD || s->kind == STMT_MAP_ADD) &&
+	    s->principal[0])
+		names[n++] = "principal";
+	if (s->kind == STMT_SERVICE_ADD && s->n_allow)
+		names[n++] = "allow";
+	if (!n)
+		return;
+	log_warn("%s: the %s%s%s%s%s clause%s not used in plaintext mode (nothing is authenticated)",
+		 what, names[0], n > 1 ? (n > 2 ? ", " : " and ") : "",
+		 n > 1 ? names[1] : "", n > 2 ? " and " : "",
+		 n > 2 ? names[2] : "", n > 1 ? "s are" : " is");
+}
+
 static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 		       size_t errlen)
 {
@@ -179,6 +213,12 @@ static int do_peer_add(struct daemon *d, const struct stmt *s, char *err,
 		host_port(&s->addr, FUNNEL_DEFAULT_PORT, hp, sizeof(hp));
 		log_info("peer %s at %s", s->name, hp);
 	}
+	{
+		char what[STMT_NAME_MAX + 8];
+
+		snprintf(what, sizeof(what), "peer %s", s->name);
+		plaintext_unused(d, s, what);
+	}
 	carrier_start(p->car);
 	return 0;
 }
@@ -217,16 +257,42 @@ static int do_peer_del(struct daemon *d, const struct stmt *s, char *err,
 	return 0;
 }
 
+/*
+ * The identity clause of service add or map add: its keytab is checked
+ * as the identity statement's (csec.c checks it again at each use).
+ */
+static int ident_clause_check(const struct stmt *s, const char *what,
+			      char *err, size_t errlen)
+{
+	char why[DAEMON_TEXT_MAX];
+
+	if (!s->identity[0])
+		return 0;
+	if (keytab_check(s->path, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: identity %s: %s",
+			 stmt_kind_name(s->kind), s->identity, why);
+		return -1;
+	}
+	if (access(s->path, F_OK))
+		log_warn("%s: identity %s: keytab %s does not exist yet: its streams fail until it does",
+			 what, s->identity, s->path);
+	return 0;
+}
+
 static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 			  size_t errlen)
 {
 	struct service *svc;
+	char what[STMT_NAME_MAX + 16];
 
 	if (config_service(d, s->name)) {
 		snprintf(err, errlen, "service add: service '%s' exists (service del first)",
 			 s->name);
 		return -1;
 	}
+	snprintf(what, sizeof(what), "service %s", s->name);
+	if (ident_clause_check(s, what, err, errlen))
+		return -1;
 	svc = calloc(1, sizeof(*svc));
 	if (!svc) {
 		snprintf(err, errlen, "service add: out of memory");
@@ -235,8 +301,10 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 	svc->s = *s;
 	svc->next = d->services;
 	d->services = svc;
-	log_info("service %s %s %s:%u", s->name, stmt_proto_name(s->proto),
-		 s->addr.host, s->addr.port);
+	log_info("service %s %s %s:%u%s%s", s->name, stmt_proto_name(s->proto),
+		 s->addr.host, s->addr.port, s->identity[0] ? ", identity " : "",
+		 s->identity);
+	plaintext_unused(d, s, what);
 	return 0;
 }
 
@@ -289,6 +357,14 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 			 stmt_proto_name(s->proto), text);
 		return -1;
 	}
+	{
+		char what[80];
+
+		snprintf(what, sizeof(what), "map %s %s",
+			 stmt_proto_name(s->proto), text);
+		if (ident_clause_check(s, what, err, errlen))
+			return -1;
+	}
 	/*
 	 * The port must be free now, not only when the stream opens.  At
 	 * start-up a port still held by a previous funneld's carrier is
@@ -321,8 +397,17 @@ static int do_map_add(struct daemon *d, const struct stmt *s,
 			pp = &(*pp)->next;
 		*pp = m;
 	}
-	log_info("map %s %s -> peer %s service %s", stmt_proto_name(s->proto),
-		 text, s->peer, s->service);
+	log_info("map %s %s -> peer %s service %s%s%s%s%s",
+		 stmt_proto_name(s->proto), text, s->peer, s->service,
+		 s->identity[0] ? ", identity " : "", s->identity,
+		 s->principal[0] ? ", principal " : "", s->principal);
+	{
+		char what[80];
+
+		snprintf(what, sizeof(what), "map %s %s",
+			 stmt_proto_name(s->proto), text);
+		plaintext_unused(d, s, what);
+	}
 	carrier_map_added(p->car, m);
 	return 0;
 }
@@ -350,6 +435,7 @@ static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
 	for (pp = &d->maps; *pp != m; pp = &(*pp)->next)
 		;
 	*pp = m->next;
+	carrier_ident_release(d, m);
 	map_release(m);
 	free(m);
 	log_info("map %s %s deleted", stmt_proto_name(s->proto), text);
@@ -358,6 +444,28 @@ static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
 
 static int do_show(struct daemon *d, const struct stmt *s, bool json,
 		   FILE *out, char *err, size_t errlen);
+
+/* plaintext given after statements with clauses it leaves unused */
+static void plaintext_unused_all(const struct daemon *d)
+{
+	char what[80];
+
+	if (d->identity.kind)
+		plaintext_unused(d, &d->identity, NULL);
+	for (const struct peer *p = d->peers; p; p = p->next) {
+		snprintf(what, sizeof(what), "peer %s", p->s.name);
+		plaintext_unused(d, &p->s, what);
+	}
+	for (const struct service *v = d->services; v; v = v->next) {
+		snprintf(what, sizeof(what), "service %s", v->s.name);
+		plaintext_unused(d, &v->s, what);
+	}
+	for (const struct map *m = d->maps; m; m = m->next) {
+		snprintf(what, sizeof(what), "map %s %s",
+			 stmt_proto_name(m->s.proto), m->addr);
+		plaintext_unused(d, &m->s, what);
+	}
+}
 
 int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		 bool json, FILE *out, char *err, size_t errlen)
@@ -376,6 +484,7 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 		if (access(s->path, F_OK))
 			log_warn("identity %s: keytab %s does not exist yet: every GSS-API context fails until it does",
 				 s->principal, s->path);
+		plaintext_unused(d, s, NULL);
 		return 0;
 	case STMT_LISTEN:
 		return do_listen(d, s, err, errlen);
@@ -405,9 +514,11 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 			snprintf(err, errlen, "plaintext: only in the configuration file (carriers up now are authenticated; restart funneld to change)");
 			return -1;
 		}
-		if (!d->plaintext)
-			log_warn("plaintext: carriers run WITHOUT authentication and encryption");
+		if (d->plaintext)
+			return 0;
+		log_warn("plaintext: carriers run WITHOUT authentication and encryption");
 		d->plaintext = true;
+		plaintext_unused_all(d);
 		return 0;
 	}
 	snprintf(err, errlen, "unknown statement");
@@ -492,6 +603,7 @@ void daemon_shutdown(struct daemon *d)
 	if (!left)
 		fgss_ccache_destroy(d->gss_ccache);
 	d->gss_ccache[0] = '\0';
+	carrier_ident_free_all(d, !left);
 	while (d->listeners) {
 		struct listener *ln = d->listeners;
 
@@ -602,8 +714,12 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		ss->proto = stmt_proto_name(s->s.proto);
 		host_port(&s->s.addr, 0, ss->target, sizeof(ss->target));
 		allow_text(&s->s, ss->allow, sizeof(ss->allow));
+		snprintf(ss->identity, sizeof(ss->identity), "%s",
+			 s->s.identity);
 		ss->opens = s->opens;
 		ss->refusals = s->refusals;
+		snprintf(ss->last_refusal, sizeof(ss->last_refusal), "%s",
+			 s->last_refusal);
 		ss->proxy = s->s.proxy == 2 ? "v2" : NULL;
 	}
 	i = 0;
@@ -614,6 +730,10 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		snprintf(sm->addr, sizeof(sm->addr), "%s", m->addr);
 		snprintf(sm->peer, sizeof(sm->peer), "%s", m->s.peer);
 		snprintf(sm->service, sizeof(sm->service), "%s", m->s.service);
+		snprintf(sm->identity, sizeof(sm->identity), "%s",
+			 m->s.identity);
+		snprintf(sm->principal, sizeof(sm->principal), "%s",
+			 m->s.principal);
 		sm->stream = m->stream;
 		sm->state = map_state_name(m->state);
 		snprintf(sm->reason, sizeof(sm->reason), "%s", m->reason);

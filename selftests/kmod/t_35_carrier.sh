@@ -131,11 +131,19 @@ if wait_files 20 "$W"/qs.id "$W"/qc.id; then
 	ip netns exec fc udp_pump blast 127.0.0.1 5352 -t 14 -s 1200 >"$W/qblast.out" 2>&1 &
 	bl=$!
 	t0=$(date +%s)
-	sleep 3
-	# the data queue is full: the kernel drops data frames at it
-	txq=$(nlget fc stats.tx-drop-queue carrier-get carrier-id=u32:"$(cat "$W/qc.id")")
-	n=30
-	while kill -0 "$pid_qs" 2>/dev/null && [ $n -lt 140 ]; do sleep 0.1; n=$((n + 1)); done
+	# the data queue is full: the kernel drops data frames at it; read
+	# while the carrier lasts (it ends when the receiver has its 20,
+	# which may be sooner than 3 s into the blast on a slow guest)
+	txq=0
+	n=0
+	while kill -0 "$pid_qs" 2>/dev/null && [ $n -lt 140 ]; do
+		if [ $((n % 5)) = 0 ]; then
+			v=$(nlget fc stats.tx-drop-queue carrier-get carrier-id=u32:"$(cat "$W/qc.id")" 2>/dev/null)
+			[ -n "$v" ] && txq=$v
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
 	el=$(( $(date +%s) - t0 ))
 	# they must have arrived while the blast still ran
 	kill -0 "$bl" 2>/dev/null && during=1 || during=0

@@ -3,7 +3,10 @@
 # GSS-API, keys derived per stream and installed in funnel.ko.  DNS and
 # RADIUS through sealed kernel streams with a capture of the carrier that
 # shows none of the payload; a service that allows only alice refuses
-# bob's stream while alice's traffic goes on; kernel sealing on one side
+# bob's stream while alice's traffic goes on; two services under
+# principals of their own (their own keytabs), one reached by a map as
+# carol, answer, and a map that expects the wrong service principal is
+# refused while dig goes on; kernel sealing on one side
 # and userspace sealing on the other; rekeys forced by the key soft limit
 # and by a 70-second ticket lifetime during steady traffic with no
 # datagram lost (meanwhile the server drops the origins of kernel UDP
@@ -32,6 +35,8 @@ t85_conf_s() {
 	service add radius udp 127.0.0.1:1812 allow alice@FUNNEL.TEST
 	service add echo udp 127.0.0.1:7401 allow alice@FUNNEL.TEST,rita@FUNNEL.TEST
 	service add techo tcp 127.0.0.1:7901 allow alice@FUNNEL.TEST
+	service add dnsid udp 127.0.0.1:5353 allow alice@FUNNEL.TEST identity dns/site-s keytab $(t85_k dns-s)
+	service add echoid udp 127.0.0.1:7401 identity echo/site-s keytab $(t85_k echo-s) allow carol@FUNNEL.TEST
 	EOF
 }
 
@@ -146,11 +151,16 @@ t85_main() {
 	if kdc_start "$SVC_DIR/krb" 10.99.0.2 fs &&
 	   kdc_addprinc funnel/site-s && kdc_addprinc alice &&
 	   kdc_addprinc bob && kdc_addprinc rita 70 &&
+	   kdc_addprinc dns/site-s && kdc_addprinc echo/site-s &&
+	   kdc_addprinc carol &&
 	   kdc_keytab "$(t85_k site-s)" funnel/site-s &&
 	   kdc_keytab "$(t85_k alice)" alice &&
 	   kdc_keytab "$(t85_k bob)" bob &&
-	   kdc_keytab "$(t85_k rita)" rita; then
-		ok "gss: KDC for FUNNEL.TEST in netns fs at 10.99.0.2:$KDC_PORT, keytabs for funnel/site-s alice bob rita (70 s tickets)"
+	   kdc_keytab "$(t85_k rita)" rita &&
+	   kdc_keytab "$(t85_k dns-s)" dns/site-s &&
+	   kdc_keytab "$(t85_k echo-s)" echo/site-s &&
+	   kdc_keytab "$(t85_k carol)" carol; then
+		ok "gss: KDC for FUNNEL.TEST in netns fs at 10.99.0.2:$KDC_PORT, keytabs for funnel/site-s alice bob rita (70 s tickets), dns/site-s, echo/site-s, carol"
 	else
 		not_ok "gss: KDC up with principals and keytabs"
 		return
@@ -249,6 +259,41 @@ t85_main() {
 	[ $rc = 0 ] && ok "gss: alice's dig loop beside bob's refusal lost nothing: $(cat "$SVC_DIR/loop.out")" ||
 		not_ok "gss: alice's dig loop beside bob's refusal: $(cat "$SVC_DIR/loop.out")"
 	svc_stop B TERM
+
+	# ---- a principal per service and per map (security.md section
+	# 2): dnsid is dns/site-s and echoid echo/site-s, each from its own
+	# keytab; the maps name them, echoid's authenticates as carol (its
+	# allow list); a map to dnsid expecting echo/site-s is refused while
+	# dig goes on through the dns stream of the same carrier
+	fd_ctl C map add udp 127.0.0.1:5320 peer s service dnsid principal dns/site-s >/dev/null
+	fd_ctl C map add udp 127.0.0.1:7420 peer s service echoid principal echo/site-s identity carol keytab "$(t85_k carol)" >/dev/null
+	if fd_wait C 15 "map_(5320).get('state') == 'open' and map_(7420).get('state') == 'open'" &&
+	   out=$(svc_dig_many fc 127.0.0.1 5320 20) && n=$(t85_rr C 2 7420); then
+		ok "gss: services under dns/site-s and echo/site-s (own keytabs) answer through kernel streams: dig $out; echo as carol $n"
+	else
+		not_ok "gss: services under their own principals: ${out:-} ${n:-} $(fd_json C "json.dumps([map_(5320), map_(7420)])")"
+		t85_logs C S
+	fi
+	check "gss: on S's kernel carrier of alice's, the echoid stream sealed by carol (the map's identity), dnsid's by alice, both at key generation 1" \
+		fd_json S "[(c['datapath'], c['principal']) for c in j['carriers'] if any(s['service'] == 'echoid' for s in c['streams'])] == [('kernel', 'alice@FUNNEL.TEST')] and stream('echoid').get('principal') == 'carol@FUNNEL.TEST' and stream('dnsid').get('principal') == 'alice@FUNNEL.TEST' and stream('dnsid').get('key_generation') == 1 and stream('echoid').get('key_generation') == 1"
+	read -r kid sid < <(fd_json C "[carrier('s').get('kernel_id'), stream('echoid').get('id')]" | tr '\n' ' ')
+	out=$(nlget fc keyconf.key-id key-get carrier-id=u32:"$kid" stream-id=u16:"$sid" keyconf.slot=u32:0)
+	check "gss: funnel.ko holds key 1 of the echoid stream (carrier $kid, stream $sid): ${out:-none}" \
+		test "$out" = 1
+	svc_dig_many fc 127.0.0.1 5300 100 >"$SVC_DIR/loop.out" 2>&1 &
+	pid=$!
+	fd_ctl C map add udp 127.0.0.1:5321 peer s service dnsid principal echo/site-s >/dev/null
+	if fd_wait C 15 "map_(5321).get('state') == 'refused' and 'not-authorized: service dnsid accepts dns/site-s only' in map_(5321).get('reason', '')"; then
+		ok "gss: a map expecting echo/site-s from dnsid is refused: $(fd_json C "map_(5321)['reason']" | cut -c1-160)"
+	else
+		not_ok "gss: the wrong service principal refused: $(fd_json C "map_(5321)")"
+	fi
+	wait $pid; rc=$?
+	if [ $rc = 0 ] && fd_json C "map_(5320).get('state') == 'open' and map_(7420).get('state') == 'open'" >/dev/null; then
+		ok "gss: the other streams went on: dig meanwhile $(cat "$SVC_DIR/loop.out"), dnsid and echoid open"
+	else
+		not_ok "gss: the other streams beside the refusal: $(cat "$SVC_DIR/loop.out")"
+	fi
 
 	# ---- rekey on the key soft limit, under steady traffic
 	svc_stop C TERM

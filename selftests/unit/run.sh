@@ -425,6 +425,10 @@ good = [
     "service del dns",
     "map add udp 5353 peer gw1 service dns",
     "map add tcp [::1]:8080 service web peer gw1",
+    "service add dns udp 127.0.0.1:53 identity dns/h@R keytab /k allow a@R",
+    "map add udp 5300 peer h service dns identity a@R keytab /k principal dns/h@R lifetime 0",
+    "service add ldap tcp 127.0.0.1:389 plugin ldap identity ldap/h@R keytab /k",
+    "map add tcp 3890 peer h service ldap identity a@R keytab /k principal ldap/h@R plugin ldap",
     "map del udp 127.0.0.1:53", "show", "stats", "stats --prometheus",
     "plaintext",
 ]
@@ -436,6 +440,9 @@ bad = [
     "peer add a h carrier tcp carrier tcp", "show extra",
     "service add s tcp h:1 proxy v1", "service add s udp h:1 proxy v2",
     "service add s tcp h:1 proxy",
+    "service add s udp h:1 identity a file /k", "map add udp 1 peer a service b principal",
+    "map add udp 1 peer a service b identity a keytab /k identity a keytab /k",
+    "service add s udp h:1 plugin ldap", "map add tcp 1 peer a service b plugin x500",
 ]
 other = ["", " ", "#", "# comment", "\t show # c\r\n", "listen :1#x",
          "peer add gw1 #h"]

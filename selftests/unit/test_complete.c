@@ -26,7 +26,7 @@
 #include "common/grammar.h"
 #include "common/stmt.h"
 
-#define MAX_WORDS	16
+#define MAX_WORDS	24
 #define MAX_CAND	32
 
 static const struct {
@@ -98,8 +98,10 @@ static void build_vocabulary(void)
 	}
 	for (unsigned int c = 0; c < CL_N; c++) {
 		add_word(gram_clauses[c].word);
-		for (const char *const *w = gram_clauses[c].words; w && *w; w++)
-			add_word(*w);
+		for (unsigned int v = 0; v < gram_clauses[c].n_vals; v++)
+			for (const char *const *w = gram_clauses[c].vals[v].words;
+			     w && *w; w++)
+				add_word(*w);
 	}
 }
 
@@ -120,13 +122,53 @@ static char *show(char **w, int n)
 	return buf;
 }
 
-/* words + w: parsed; 0 or -1 with err */
-static int parse_with(char **w, int n, const char *extra, const char *more)
+/* words + extra[0..n_extra-1]: parsed; 0 or -1 with err */
+static int parse_with(char **w, int n, const char *const *extra,
+		      unsigned int n_extra)
 {
-	w[n] = (char *)extra;
-	if (more)
-		w[n + 1] = (char *)more;
-	return stmt_parse_argv(n + 1 + !!more, w, &st, err, sizeof(err));
+	assert_true(n + n_extra <= MAX_WORDS);
+	for (unsigned int i = 0; i < n_extra; i++)
+		w[n + i] = (char *)extra[i];
+	return stmt_parse_argv(n + (int)n_extra, w, &st, err, sizeof(err));
+}
+
+static int parse_with1(char **w, int n, const char *extra)
+{
+	return parse_with(w, n, &extra, 1);
+}
+
+/*
+ * The keyword k and, when it starts a clause, valid values of that
+ * clause after it, in kw[]; returns how many words.
+ */
+static unsigned int with_values(const char *k,
+				const char *kw[1 + GRAM_CLAUSE_VALS_MAX])
+{
+	enum gram_clause cl = gram_clause_of(k);
+	unsigned int n = 0;
+
+	kw[n++] = k;
+	if (cl == CL_N)
+		return n;
+	for (unsigned int v = 0; v < gram_clauses[cl].n_vals; v++) {
+		const struct gram_arg *a = &gram_clauses[cl].vals[v];
+
+		kw[n++] = a->words ? a->words[0] : sample(a->placeholder);
+	}
+	return n;
+}
+
+/* kw[0..n-1] as one text */
+static const char *joined(const char *const *kw, unsigned int n)
+{
+	static char buf[256];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
+				      i ? " " : "", kw[i]);
+	return buf;
 }
 
 /*
@@ -143,11 +185,12 @@ static bool names(const char *w)
 
 static void walk(char **w, int n)
 {
-	const char *ph, *value;
+	const char *kw[1 + GRAM_CLAUSE_VALS_MAX];
 	struct cand c = { .n = 0 };
-	enum gram_clause cl;
+	unsigned int nk;
+	const char *ph;
 
-	assert_true(n + 2 < MAX_WORDS);
+	assert_true(n + 1 + GRAM_CLAUSE_VALS_MAX <= MAX_WORDS);
 	ph = stmt_complete(n, w, collect, &c);
 
 	if (n && !c.n && !ph) {
@@ -159,10 +202,10 @@ static void walk(char **w, int n)
 	}
 	/* offered words are taken */
 	for (int i = 0; i < c.n; i++)
-		if (parse_with(w, n, c.w[i], NULL) && names(c.w[i]))
+		if (parse_with1(w, n, c.w[i]) && names(c.w[i]))
 			fail_msg("completion offers '%s' after '%s', the parser refuses it: %s",
 				 c.w[i], show(w, n), err);
-	if (ph && parse_with(w, n, sample(ph), NULL) && names(sample(ph)))
+	if (ph && parse_with1(w, n, sample(ph)) && names(sample(ph)))
 		fail_msg("completion wants %s ('%s') after '%s', the parser refuses it: %s",
 			 ph, sample(ph), show(w, n), err);
 	/* where only keywords may come, those not offered are refused */
@@ -170,16 +213,10 @@ static void walk(char **w, int n)
 		for (int i = 0; i < vocabulary.n; i++) {
 			if (offered(&c, vocabulary.w[i]))
 				continue;
-			cl = gram_clause_of(vocabulary.w[i]);
-			value = NULL;
-			if (cl != CL_N && gram_clauses[cl].words)
-				value = gram_clauses[cl].words[0];
-			else if (cl != CL_N && gram_clauses[cl].value)
-				value = sample(gram_clauses[cl].value);
-			if (!parse_with(w, n, vocabulary.w[i], value))
-				fail_msg("the parser takes '%s%s%s' after '%s', completion does not offer it",
-					 vocabulary.w[i], value ? " " : "",
-					 value ? value : "", show(w, n));
+			nk = with_values(vocabulary.w[i], kw);
+			if (!parse_with(w, n, kw, nk))
+				fail_msg("the parser takes '%s' after '%s', completion does not offer it",
+					 joined(kw, nk), show(w, n));
 		}
 	}
 	for (int i = 0; i < c.n; i++) {

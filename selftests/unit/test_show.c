@@ -49,19 +49,23 @@ static struct snap_peer peers[] = {
 
 static struct snap_service services[] = {
 	{ .name = "dns", .proto = "udp", .target = "127.0.0.1:53",
-	  .allow = "alice@R,bob@R", .opens = 3, .refusals = 1 },
+	  .allow = "alice@R,bob@R", .identity = "dns/gw1@EXAMPLE.COM",
+	  .opens = 3, .refusals = 1,
+	  .last_refusal = "internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: No such file or directory" },
 	{ .name = "web", .proto = "tcp", .target = "[::1]:80", .proxy = "v2" },
 };
 
 static struct snap_map maps[] = {
 	{ .proto = "udp", .addr = "127.0.0.1:5300", .peer = "hoster",
-	  .service = "dns", .stream = 1, .state = "open" },
+	  .service = "dns", .principal = "dns/hoster@EXAMPLE.COM",
+	  .stream = 1, .state = "open" },
 	{ .proto = "tcp", .addr = "[::1]:8080", .peer = "hoster",
 	  .service = "web", .stream = 0, .state = "refused",
 	  .reason = REASON },
 	/* no carrier for backup: zero counters */
 	{ .proto = "udp", .addr = "127.0.0.1:5301", .peer = "backup",
-	  .service = "dns", .stream = 3, .state = "waiting" },
+	  .service = "dns", .identity = "carol@EXAMPLE.COM", .stream = 3,
+	  .state = "waiting" },
 	/* stream 2 is on the incoming carrier only: zero counters */
 	{ .proto = "udp", .addr = "127.0.0.1:5302", .peer = "hoster",
 	  .service = "ntp", .stream = 2, .state = "opening" },
@@ -423,11 +427,12 @@ static const char schema_py[] =
 "        'peers': [{'name': 's', 'host': 's', 'carrier': 's',\n"
 "                   'principal': 's'}],\n"
 "        'services': [{'name': 's', 'proto': 's', 'target': 's',\n"
-"                      'allow': 's', 'opens': 'u', 'refusals': 'u',\n"
-"                      'proxy': 's'}],\n"
+"                      'allow': 's', 'identity': 's', 'opens': 'u',\n"
+"                      'refusals': 'u', 'proxy': 's',\n"
+"                      'last_refusal': 's'}],\n"
 "        'maps': [{'proto': 's', 'addr': 's', 'peer': 's',\n"
-"                  'service': 's', 'stream': 'u', 'state': 's',\n"
-"                  'reason': 's'}],\n"
+"                  'service': 's', 'identity': 's', 'principal': 's',\n"
+"                  'stream': 'u', 'state': 's', 'reason': 's'}],\n"
 "        'carriers': [CARRIER], 'schema_version': 'u', 'tcp_buffers': BUF}\n"
 "STATS = {'daemon': {'carriers-refused-handshakes': 'u',\n"
 "                    'carriers-refused-address': 'u',\n"
@@ -471,7 +476,7 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 3\n"
+"    assert doc['schema_version'] == 4\n"
 "    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
 "        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
@@ -483,7 +488,14 @@ static const char schema_py[] =
 "    assert doc['services'][0]['opens'] == 3\n"
 "    assert doc['services'][0]['proxy'] == ''\n"
 "    assert doc['services'][1]['proxy'] == 'v2'\n"
+"    assert doc['services'][0]['identity'] == 'dns/gw1@EXAMPLE.COM'\n"
+"    assert doc['services'][1]['identity'] == ''\n"
+"    assert doc['services'][0]['last_refusal'].startswith('internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: ')\n"
+"    assert doc['services'][1]['last_refusal'] == ''\n"
 "    m = doc['maps']\n"
+"    assert m[0]['principal'] == 'dns/hoster@EXAMPLE.COM'\n"
+"    assert m[0]['identity'] == '' and m[1]['principal'] == ''\n"
+"    assert m[2]['identity'] == 'carol@EXAMPLE.COM'\n"
 "    assert m[1]['reason'] == 'no service \"web\" at\\tpeer \\\\ here', m[1]\n"
 "    assert m[0]['stream'] == 1 and m[1]['stream'] == 0\n"
 "    c = doc['carriers']\n"
@@ -976,6 +988,17 @@ static void test_show_text(void **state)
 	assert_aligned(t, "services:", "PROXY", "  dns", "-");
 	assert_aligned(t, "maps:", "STATE", "  tcp", "refused");
 	assert_aligned(t, "maps:", "REASON", "  tcp", "no service");
+	/* the identity and principal clauses, where a row has one */
+	assert_aligned(t, "services:", "IDENTITY", "  dns", "dns/gw1@EXAMPLE.COM");
+	/* the last refusal with its detail, where a service has one */
+	assert_aligned(t, "services:", "LAST REFUSAL", "  dns",
+		       "internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: No such file or directory");
+	assert_aligned(t, "maps:", "PRINCIPAL", "  udp    127.0.0.1:5300",
+		       "dns/hoster@EXAMPLE.COM");
+	assert_aligned(t, "maps:", "IDENTITY", "  udp    127.0.0.1:5301",
+		       "carol@EXAMPLE.COM");
+	assert_aligned(t, "maps:", "STATE", "  udp    127.0.0.1:5301",
+		       "waiting");
 	assert_has_line(t, "carrier hoster: up, tcp 10.0.0.1:40000 -> 192.0.2.1:9899, datapath kernel (id 7)");
 	assert_has_line(t, "  node hoster.example.com, peer funnel/hoster@FUNNEL.TEST, up 1m00s, reconnects 2, tcp buffers: queued 65536 (peak 1048576), windows 4194304 of 1073741824, 2 short");
 	assert_has_line(t, "  rx 120 frames 0 bytes, tx 0 frames 0 bytes");
@@ -1029,7 +1052,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":3,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":4,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");
@@ -1054,6 +1077,11 @@ static void test_empty(void **state)
 	s = nulls_snap;
 	t = render(show_text, &s);
 	assert_clean_text(t);
+	/* no service or map with an identity or principal, no service
+	 * refused: no such column
+	 */
+	assert_has_line(t, "  NAME  PROTO  TARGET  PROXY  ALLOW  OPENS  REFUSALS");
+	assert_has_line(t, "  PROTO  ADDRESS  PEER  SERVICE  STATE  STREAM  REASON");
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);

@@ -172,6 +172,7 @@ static void check_unused_empty(void)
 	assert_int_equal(st.n_allow, 0);
 	assert_false(st.prometheus);
 	assert_string_equal(st.path, "");
+	assert_string_equal(st.identity, "");
 }
 
 /* A string of n copies of c (in a buffer shared by all calls). */
@@ -319,6 +320,119 @@ static void test_service_add(void **state)
 	assert_string_equal(st.allow[1], "host/b@R");
 	assert_string_equal(st.allow[2], "c");
 	assert_string_equal(st.principal, "");
+}
+
+/* service add ... identity PRINCIPAL keytab PATH */
+static void test_service_identity(void **state)
+{
+	(void)state;
+	ok("service add dns udp 127.0.0.1:53 identity dns/hoster@EXAMPLE.NET keytab /etc/funnel/dns.keytab");
+	assert_int_equal(st.kind, STMT_SERVICE_ADD);
+	assert_string_equal(st.identity, "dns/hoster@EXAMPLE.NET");
+	assert_string_equal(st.path, "/etc/funnel/dns.keytab");
+	/* not the statement's other principal fields */
+	assert_string_equal(st.principal, "");
+	assert_int_equal(st.n_allow, 0);
+
+	/* any order among the other clauses */
+	ok("service add dns udp 127.0.0.1:53 allow a@R,b@R identity dns/h keytab /k lifetime 250");
+	memcpy(&st_again, &st, sizeof(st));
+	ok("service add dns udp 127.0.0.1:53 identity dns/h keytab /k lifetime 250 allow a@R,b@R");
+	assert_memory_equal(&st, &st_again, sizeof(st));
+	ok("service add dns udp 127.0.0.1:53 lifetime 250 allow a@R,b@R identity dns/h keytab /k");
+	assert_memory_equal(&st, &st_again, sizeof(st));
+	assert_string_equal(st.identity, "dns/h");
+	assert_string_equal(st.path, "/k");
+	assert_int_equal(st.n_allow, 2);
+	assert_int_equal(st.lifetime_ms, 250);
+
+	ok("service add ldap tcp 127.0.0.1:389 proxy v2 identity ldap/hoster keytab /etc/funnel/ldap.keytab");
+	assert_int_equal(st.proxy, 2);
+	assert_string_equal(st.identity, "ldap/hoster");
+
+	/* without the clause: the daemon's identity */
+	ok("service add dns udp 127.0.0.1:53 allow a@R");
+	assert_string_equal(st.identity, "");
+	assert_string_equal(st.path, "");
+}
+
+/* map add ... identity PRINCIPAL keytab PATH, principal P */
+static void test_map_identity(void **state)
+{
+	(void)state;
+	ok("map add udp 5300 peer hoster service dns identity alice@R keytab /etc/funnel/alice.keytab");
+	assert_int_equal(st.kind, STMT_MAP_ADD);
+	assert_string_equal(st.identity, "alice@R");
+	assert_string_equal(st.path, "/etc/funnel/alice.keytab");
+	assert_string_equal(st.principal, "");
+
+	ok("map add udp 5300 peer hoster service dns principal dns/hoster@R");
+	assert_string_equal(st.principal, "dns/hoster@R");
+	assert_string_equal(st.identity, "");
+	assert_string_equal(st.path, "");
+
+	/* every clause, in several orders: the same statement */
+	ok("map add udp 127.0.0.1:5300 peer hoster service dns identity alice keytab /k principal dns/hoster lifetime 0");
+	assert_string_equal(st.identity, "alice");
+	assert_string_equal(st.path, "/k");
+	assert_string_equal(st.principal, "dns/hoster");
+	assert_true(st.has_lifetime);
+	memcpy(&st_again, &st, sizeof(st));
+	ok("map add udp 127.0.0.1:5300 principal dns/hoster lifetime 0 identity alice keytab /k service dns peer hoster");
+	assert_memory_equal(&st, &st_again, sizeof(st));
+	ok("map add udp 127.0.0.1:5300 identity alice keytab /k service dns principal dns/hoster peer hoster lifetime 0");
+	assert_memory_equal(&st, &st_again, sizeof(st));
+
+	/* a principal clause word may be a principal named "identity" */
+	ok("map add tcp 3890 peer h service ldap principal identity");
+	assert_string_equal(st.principal, "identity");
+	assert_string_equal(st.identity, "");
+}
+
+static void test_err_identity(void **state)
+{
+	(void)state;
+	/* incomplete clauses */
+	bad_exact("service add s udp h:1 identity",
+		  "service add: missing PRINCIPAL after 'identity'");
+	bad_exact("service add s udp h:1 identity dns/h",
+		  "service add: missing 'keytab PATH' after 'identity PRINCIPAL'");
+	bad_exact("service add s udp h:1 identity dns/h keytab",
+		  "service add: missing PATH after 'keytab'");
+	bad_exact("service add s udp h:1 identity dns/h allow a",
+		  "service add: expected 'keytab' after 'identity dns/h', got 'allow'");
+	bad_exact("map add udp 1 peer a service b identity alice",
+		  "map add: missing 'keytab PATH' after 'identity PRINCIPAL'");
+	bad_exact("map add udp 1 peer a service b identity alice file /k",
+		  "map add: expected 'keytab' after 'identity alice', got 'file'");
+	bad_exact("map add udp 1 peer a service b principal",
+		  "map add: missing PRINCIPAL after 'principal'");
+	/* bad values */
+	bad_exact("service add s udp h:1 identity dns/h keytab k",
+		  "service add: keytab path must be absolute: 'k'");
+	bad_exact("map add udp 1 peer a service b identity a,b keytab /k",
+		  "map add: bad principal 'a,b': character ',' not allowed (printable, no space, ',' or '#')");
+	bad_exact("map add udp 1 peer a service b principal x,y",
+		  "map add: bad principal 'x,y': character ',' not allowed (printable, no space, ',' or '#')");
+	/* each clause at most once */
+	bad_exact("service add s udp h:1 identity a keytab /k identity a keytab /k",
+		  "service add: duplicate 'identity'");
+	bad_exact("map add udp 1 identity a keytab /k peer a service b identity c keytab /l",
+		  "map add: duplicate 'identity'");
+	bad_exact("map add udp 1 peer a principal p service b principal p",
+		  "map add: duplicate 'principal'");
+	/* where the clauses do not belong */
+	bad_exact("peer add a h identity a keytab /k",
+		  "peer add: unexpected word 'identity'");
+	bad_exact("service add s udp h:1 principal p",
+		  "service add: unexpected word 'principal'");
+	bad_exact("map del udp 1 identity a keytab /k",
+		  "map del: unexpected word 'identity'");
+	bad_exact("identity a keytab /k identity b keytab /l",
+		  "identity: unexpected word 'identity'");
+	/* the 16 words of the longest statement, then one more */
+	bad_exact("map add udp 1 peer a service b identity c keytab /k principal p lifetime 5 extra",
+		  "map add: unexpected word 'extra'");
 }
 
 static void test_service_allow_max(void **state)
@@ -704,6 +818,20 @@ static void test_plugin(void **state)
 	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
 	canon("map add tcp 3890 peer p service ldap", NULL);
 	assert_int_equal(st.plugin, 0);
+	/* with the identity clauses, in any order */
+	canon("service add ldap tcp 127.0.0.1:389 plugin ldap identity ldap/h keytab /k proxy v2 allow a@R",
+	      "service add ldap tcp 127.0.0.1:389 allow a@R identity ldap/h keytab /k proxy v2 plugin ldap");
+	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
+	assert_string_equal(st.identity, "ldap/h");
+	canon("map add tcp 3890 plugin ldap principal ldap/h identity alice keytab /k service ldap peer p",
+	      "map add tcp 3890 peer p service ldap identity alice keytab /k principal ldap/h plugin ldap");
+	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
+	assert_string_equal(st.identity, "alice");
+	assert_string_equal(st.principal, "ldap/h");
+	bad_exact("map add tcp 3890 peer p service s plugin ldap identity a keytab /k plugin ldap",
+		  "map add: duplicate 'plugin'");
+	bad_exact("map add tcp 3890 peer p service s identity a keytab /k plugin ldap identity a keytab /k",
+		  "map add: duplicate 'identity'");
 	assert_string_equal(stmt_plugin_name(STMT_PLUGIN_LDAP), "ldap");
 	assert_string_equal(stmt_plugin_name(0), "");
 	assert_string_equal(stmt_plugin_name(9), "?");
@@ -973,6 +1101,13 @@ static void test_format_canonical(void **state)
 	canon("map add udp :5353 service dns peer gw1",
 	      "map add udp 5353 peer gw1 service dns");
 	canon("map add tcp [::1]:80 peer p service s", NULL);
+	canon("service add dns udp 127.0.0.1:53 lifetime 250 identity dns/h@R keytab /k allow a@R",
+	      "service add dns udp 127.0.0.1:53 allow a@R identity dns/h@R keytab /k lifetime 250");
+	canon("service add ldap tcp 127.0.0.1:389 proxy v2 identity ldap/h keytab /etc/l.keytab",
+	      "service add ldap tcp 127.0.0.1:389 identity ldap/h keytab /etc/l.keytab proxy v2");
+	canon("map add udp 5300 lifetime 0 principal dns/h@R identity alice@R keytab /k service dns peer h",
+	      "map add udp 5300 peer h service dns identity alice@R keytab /k principal dns/h@R lifetime 0");
+	canon("map add tcp 3890 peer h service ldap principal ldap/h", NULL);
 	canon("map del tcp 127.0.0.1:80", NULL);
 	canon("map del udp 53", NULL);
 	canon("show", NULL);
@@ -1001,6 +1136,8 @@ static void test_format_roundtrip(void **state)
 		"service del s",
 		"map add tcp 0.0.0.0:1 service s peer p",
 		"map add udp [::]:65535 peer p service s",
+		"map add udp 1 peer p service s identity a keytab /k principal b/c@R lifetime 1",
+		"service add s tcp t:1 allow a identity s/t@R keytab /k/s.keytab proxy v2",
 		"map del udp [::1]:53",
 		"stats --prometheus",
 		"plaintext",
@@ -1101,6 +1238,9 @@ int main(void)
 		cmocka_unit_test(test_service_del),
 		cmocka_unit_test(test_map_add),
 		cmocka_unit_test(test_map_del),
+		cmocka_unit_test(test_service_identity),
+		cmocka_unit_test(test_map_identity),
+		cmocka_unit_test(test_err_identity),
 		cmocka_unit_test(test_simple),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_err_command),

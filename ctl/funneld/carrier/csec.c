@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/funnel.h>
 
 #include "funneld/carrier/priv.h"
 #include "funneld/carrier/csec.h"
 #include "funneld/carrier/ctlseal.h"
+#include "funneld/keytab.h"
 #include "funneld/sec/gss.h"
 #include "funneld/log.h"
 #include "funneld/sec/seal.h"
@@ -86,15 +88,166 @@ static const char *me(const struct daemon *d)
 	return d->identity.kind ? d->identity.principal : NULL;
 }
 
+/* ---- identities of services and maps (security.md section 2) ---- */
+
 /*
- * The acceptor's name as the initiator asks for it: the peer's
- * "principal" clause, else the host-based service funnel@HOST.
+ * The ccache shared by the streams of maps with the identity principal
+ * and keytab, other than the daemon's: one of d->idents (made now if new;
+ * NULL: out of memory).
  */
-static void target_name(const struct carrier *c, char *buf, size_t len)
+static struct ident_cc *ident_get(struct daemon *d, const char *principal,
+				  const char *kt)
+{
+	struct ident_cc *ic;
+
+	for (ic = d->idents; ic; ic = ic->next)
+		if (!strcmp(ic->principal, principal) && !strcmp(ic->keytab, kt))
+			return ic;
+	ic = calloc(1, sizeof(*ic));
+	if (!ic)
+		return NULL;
+	snprintf(ic->principal, sizeof(ic->principal), "%s", principal);
+	snprintf(ic->keytab, sizeof(ic->keytab), "%s", kt);
+	fgss_ccache_new(ic->ccache, sizeof(ic->ccache));
+	ic->next = d->idents;
+	d->idents = ic;
+	return ic;
+}
+
+/*
+ * A first step that ran with ic is done: the last one of a released
+ * identity destroys its ccache (a worker that had not yet opened it when
+ * its last map went would otherwise make it again, under the same name,
+ * with nobody left to destroy it).
+ */
+static void ident_put(struct ident_cc *ic)
+{
+	if (--ic->busy || !ic->released)
+		return;
+	fgss_ccache_destroy(ic->ccache);
+	free(ic);
+}
+
+void carrier_ident_release(struct daemon *d, const struct map *m)
+{
+	struct ident_cc **pp, *ic;
+
+	if (!m->s.identity[0])
+		return;
+	for (const struct map *o = d->maps; o; o = o->next)
+		if (o != m && !strcmp(o->s.identity, m->s.identity) &&
+		    !strcmp(o->s.path, m->s.path))
+			return;
+	for (pp = &d->idents; (ic = *pp); pp = &ic->next) {
+		if (strcmp(ic->principal, m->s.identity) ||
+		    strcmp(ic->keytab, m->s.path))
+			continue;
+		*pp = ic->next;
+		if (ic->busy) {
+			ic->released = true;	/* ident_put() finishes */
+			return;
+		}
+		fgss_ccache_destroy(ic->ccache);
+		free(ic);
+		return;
+	}
+}
+
+void carrier_ident_free_all(struct daemon *d, bool destroy)
+{
+	while (d->idents) {
+		struct ident_cc *ic = d->idents;
+
+		d->idents = ic->next;
+		if (destroy)
+			fgss_ccache_destroy(ic->ccache);
+		free(ic);
+	}
+}
+
+/*
+ * The keytab of an identity clause, when a context is about to use it:
+ * it must be there, and pass the identity statement's checks (it may
+ * have been removed, replaced or opened up since the statement).
+ */
+static int ident_keytab_ok(const char *kt, char *err, size_t errlen)
+{
+	if (access(kt, F_OK)) {
+		snprintf(err, errlen, "keytab %s: %s", kt, strerror(errno));
+		return -1;
+	}
+	return keytab_check(kt, err, errlen);
+}
+
+/* The principal a stream's acceptor takes tickets for; NULL: any. */
+static const char *acceptor_name(const struct daemon *d,
+				 const struct service *svc)
+{
+	return svc && svc->s.identity[0] ? svc->s.identity : me(d);
+}
+
+/*
+ * Acceptor credentials of stream cs into g: its service's identity, else
+ * the daemon's.  0, or -1 with err naming the service and the keytab of
+ * its identity clause, for this side's log, and wire, what the peer is
+ * told: the service and its identity's principal, nothing of the keytab,
+ * its owner or mode, or funneld's user (security.md section 2).
+ */
+static int accept_init(struct carrier *c, struct cstream *cs, struct fgss *g,
+		       char *err, size_t errlen, char *wire, size_t wirelen)
+{
+	const struct service *svc = config_service(c->d, cs->service);
+	char why[1024];
+
+	if (!svc) {
+		snprintf(err, errlen, "service %s is gone", cs->service);
+		snprintf(wire, wirelen, "%s", err);
+		return -1;
+	}
+	if (!svc->s.identity[0]) {
+		if (!fgss_accept_init_as(g, keytab(c->d), me(c->d)))
+			return 0;
+		snprintf(err, errlen, "service %s: GSS-API: %s", svc->s.name,
+			 fgss_error(g));
+		snprintf(wire, wirelen,
+			 "service %s: this side's credentials are not usable here; see its log",
+			 svc->s.name);
+		return -1;
+	}
+	snprintf(wire, wirelen,
+		 "service %s (identity %s): its credentials are not usable here; see this side's log",
+		 svc->s.name, svc->s.identity);
+	if (ident_keytab_ok(svc->s.path, why, sizeof(why))) {
+		snprintf(err, errlen, "service %s (identity %s): %s",
+			 svc->s.name, svc->s.identity, why);
+		return -1;
+	}
+	if (fgss_accept_init_as(g, svc->s.path, svc->s.identity)) {
+		/* the keytab named once */
+		bool named = strstr(fgss_error(g), svc->s.path);
+
+		snprintf(err, errlen, "service %s (identity %s%s%s): GSS-API: %s",
+			 svc->s.name, svc->s.identity,
+			 named ? "" : ", keytab ", named ? "" : svc->s.path,
+			 fgss_error(g));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The acceptor's name as the initiator asks for it: the map's
+ * "principal" clause (m: a stream's map, NULL for the carrier), else the
+ * peer's, else the host-based service funnel@HOST.
+ */
+static void target_name(const struct carrier *c, const struct map *m,
+			char *buf, size_t len)
 {
 	const struct peer *p = c->peer;
 
-	if (p->s.principal[0])
+	if (m && m->s.principal[0])
+		snprintf(buf, len, "%s", m->s.principal);
+	else if (p->s.principal[0])
 		snprintf(buf, len, "%s", p->s.principal);
 	else
 		snprintf(buf, len, "funnel@%s", p->s.addr.host);
@@ -127,6 +280,7 @@ struct gjob {
 	char keytab[STMT_PATH_MAX + 1];	/* "": none (the default ccache) */
 	char me[STMT_PRINCIPAL_MAX + 1];	/* "": any */
 	char ccache[64];		/* "": a private one */
+	struct ident_cc *ic;		/* ccache's identity, or NULL */
 	struct fgss g;
 	struct fgss_token tok;
 	bool ok;
@@ -153,35 +307,72 @@ static void gjob_done(struct worker_job *w, bool cancelled)
 	/* what cb did not take */
 	fgss_token_free(&j->tok);
 	fgss_free(&j->g);
+	if (j->ic)
+		ident_put(j->ic);
 	free(j);
 }
 
 /*
- * Start the first step of an initiator context for carrier c (fresh: a
- * private ccache, fresh tickets).  NULL with err: not started.
+ * Start the first step of an initiator context for carrier c, or for its
+ * stream of map m (its identity and target clauses); fresh: a private
+ * ccache, fresh tickets.  NULL with err: not started.
  */
-static struct gjob *gjob_start(struct carrier *c, bool fresh,
+static struct gjob *gjob_start(struct carrier *c, const struct map *m,
+			       bool fresh,
 			       void (*cb)(struct gjob *j, void *arg),
 			       void *arg, char *err, size_t errlen)
 {
 	struct daemon *d = c->d;
-	struct gjob *j = calloc(1, sizeof(*j));
-	const char *cc = fresh ? NULL : shared_ccache(d);
+	const char *kt = keytab(d), *who = me(d), *cc = NULL;
+	struct ident_cc *ic = NULL;
 	struct workers *wk;
+	struct gjob *j;
 	int ret;
 
+	if (m && m->s.identity[0]) {
+		char why[DAEMON_TEXT_MAX];
+
+		if (ident_keytab_ok(m->s.path, why, sizeof(why))) {
+			snprintf(err, errlen, "identity %s: %s", m->s.identity,
+				 why);
+			return NULL;
+		}
+		kt = m->s.path;
+		who = m->s.identity;
+		if (fresh) {
+			/* a private ccache */
+		} else if (d->identity.kind &&
+			   !strcmp(d->identity.principal, who) &&
+			   !strcmp(d->identity.path, kt)) {
+			cc = shared_ccache(d);	/* the daemon's identity */
+		} else {
+			ic = ident_get(d, who, kt);
+			if (!ic) {
+				snprintf(err, errlen, "out of memory");
+				return NULL;
+			}
+			cc = ic->ccache;
+		}
+	} else if (!fresh) {
+		cc = shared_ccache(d);
+	}
+	j = calloc(1, sizeof(*j));
 	if (!j) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	target_name(c, j->target, sizeof(j->target));
-	snprintf(j->keytab, sizeof(j->keytab), "%s", keytab(d) ? keytab(d) : "");
-	snprintf(j->me, sizeof(j->me), "%s", me(d) ? me(d) : "");
+	target_name(c, m, j->target, sizeof(j->target));
+	snprintf(j->keytab, sizeof(j->keytab), "%s", kt ? kt : "");
+	snprintf(j->me, sizeof(j->me), "%s", who ? who : "");
 	snprintf(j->ccache, sizeof(j->ccache), "%s", cc ? cc : "");
 	j->cb = cb;
 	j->arg = arg;
 	wk = config_workers_gss(d);
 	ret = wk ? worker_submit(wk, &j->w, gjob_run, gjob_done) : -ENOMEM;
+	if (!ret && ic) {
+		j->ic = ic;
+		ic->busy++;
+	}
 	if (ret) {
 		snprintf(err, errlen, "GSS-API: %s",
 			 ret == -EAGAIN ? "too many contexts waiting for the KDC" :
@@ -231,7 +422,7 @@ int csec_carrier_prepare(struct carrier *c, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	c->gss->job = gjob_start(c, false, car_prepared, c, err, errlen);
+	c->gss->job = gjob_start(c, NULL, false, car_prepared, c, err, errlen);
 	return c->gss->job ? 0 : -1;
 }
 
@@ -536,6 +727,30 @@ static void arm_rekey(struct carrier *c, struct csec *sec)
 
 static struct csec *sec_new(struct carrier *c, struct cstream *cs);
 
+/* Room for init_failed()'s text. */
+#define CSEC_INIT_ERR_MAX	(FGSS_ERR_MAX + STMT_PRINCIPAL_MAX + \
+				 STMT_PATH_MAX + 64)
+
+/*
+ * Why the first step of an initiator for map m (NULL: the carrier's)
+ * failed: with the map's identity clause, and its keytab unless the
+ * error names it, as gjob_start()'s keytab checks say it.
+ */
+static void init_failed(const struct map *m, const struct fgss *g, char *why,
+			size_t len)
+{
+	const char *e = fgss_error(g);
+	bool named;
+
+	if (!m || !m->s.identity[0]) {
+		snprintf(why, len, "GSS-API: %s", e);
+		return;
+	}
+	named = strstr(e, m->s.path);
+	snprintf(why, len, "identity %s%s%s: GSS-API: %s", m->s.identity,
+		 named ? "" : ", keytab ", named ? "" : m->s.path, e);
+}
+
 static void stream_prepared(struct gjob *j, void *arg)
 {
 	struct csec *sec = arg;
@@ -543,9 +758,9 @@ static void stream_prepared(struct gjob *j, void *arg)
 
 	sec->job = NULL;
 	if (!j->ok) {
-		char why[FGSS_ERR_MAX + 16];
+		char why[CSEC_INIT_ERR_MAX];
 
-		snprintf(why, sizeof(why), "GSS-API: %s", fgss_error(&j->g));
+		init_failed(sec->cs->map, &j->g, why, sizeof(why));
 		carrier_stream_prepared(c, sec->cs, why);
 		return;
 	}
@@ -564,7 +779,8 @@ int csec_client_start(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sec->job = gjob_start(c, false, stream_prepared, sec, err, errlen);
+	sec->job = gjob_start(c, cs->map, false, stream_prepared, sec, err,
+			      errlen);
 	return sec->job ? 0 : -1;
 }
 
@@ -574,18 +790,17 @@ void csec_send_first(struct carrier *c, struct cstream *cs)
 }
 
 int csec_server_start(struct carrier *c, struct cstream *cs,
-		      char *err, size_t errlen)
+		      char *err, size_t errlen, char *wire, size_t wirelen)
 {
 	struct csec *sec = sec_new(c, cs);
 
 	if (!sec) {
 		snprintf(err, errlen, "out of memory");
+		snprintf(wire, wirelen, "%s", err);
 		return -1;
 	}
-	if (fgss_accept_init_as(&sec->ng, keytab(c->d), me(c->d))) {
-		snprintf(err, errlen, "GSS-API: %s", fgss_error(&sec->ng));
+	if (accept_init(c, cs, &sec->ng, err, errlen, wire, wirelen))
 		return -1;
-	}
 	loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_DEADLINE_MS);
 	return 0;
 }
@@ -603,8 +818,11 @@ static void rekey_prepared(struct gjob *j, void *arg)
 
 	sec->job = NULL;
 	if (!j->ok) {
-		log_warn("%s: stream %u: rekey: GSS-API: %s (again in %u s)",
-			 carrier_name(c), sec->cs->id, fgss_error(&j->g),
+		char why[CSEC_INIT_ERR_MAX];
+
+		init_failed(sec->cs->map, &j->g, why, sizeof(why));
+		log_warn("%s: stream %u: rekey: %s (again in %u s)",
+			 carrier_name(c), sec->cs->id, why,
 			 CSEC_RETRY_MS / 1000);
 		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
 		return;
@@ -641,7 +859,8 @@ static void rekey_start(struct carrier *c, struct csec *sec)
 	loop_timer_cancel(c->d->loop, &sec->t_rekey);
 	log_debug("%s: stream %u: rekey: a new context%s", carrier_name(c),
 		  sec->cs->id, fresh ? ", fresh tickets" : "");
-	sec->job = gjob_start(c, fresh, rekey_prepared, sec, err, sizeof(err));
+	sec->job = gjob_start(c, sec->cs->map, fresh, rekey_prepared, sec, err,
+			      sizeof(err));
 	if (!sec->job) {
 		log_warn("%s: stream %u: rekey: %s (again in %u s)",
 			 carrier_name(c), sec->cs->id, err,
@@ -689,8 +908,12 @@ static struct csec *sec_new(struct carrier *c, struct cstream *cs)
 	return sec;
 }
 
-/* The context being run failed: the stream ends, or the rekey is retried. */
-static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why)
+/*
+ * The context being run failed: the stream ends, or the rekey is retried.
+ * why: for this side's log and show; wire: what the peer is told.
+ */
+static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why,
+		       const char *wire)
 {
 	struct csec *sec = cs->sec;
 
@@ -704,7 +927,7 @@ static void ctx_failed(struct carrier *c, struct cstream *cs, const char *why)
 	/* the server: a refused rekey (not authorized any more, a bad
 	 * ticket) ends the stream; the client offers its map again
 	 */
-	carrier_stream_fail(c, cs, CTRL_R_NOT_AUTHORIZED, why);
+	carrier_stream_fail_detail(c, cs, CTRL_R_NOT_AUTHORIZED, wire, why);
 }
 
 /* Server: the allow list of the stream's service. */
@@ -714,8 +937,7 @@ static int authorized(struct carrier *c, struct cstream *cs, struct fgss *g)
 	const char *allow[STMT_ALLOW_MAX];
 
 	if (!svc) {
-		snprintf(g->err, sizeof(g->err), "service %s is gone",
-			 cs->service);
+		fgss_set_error(g, "service %s is gone", cs->service);
 		return -1;
 	}
 	for (unsigned int i = 0; i < svc->s.n_allow; i++)
@@ -731,9 +953,8 @@ static int ctx_done(struct carrier *c, struct cstream *cs, uint32_t gen)
 
 	if (sec->g.role && strcmp(who, sec->principal) &&
 	    sec->ng.role == FGSS_ACCEPTOR) {
-		snprintf(sec->ng.err, sizeof(sec->ng.err),
-			 "rekey by %s, the stream is %s's", who,
-			 sec->principal);
+		fgss_set_error(&sec->ng, "rekey by %s, the stream is %s's", who,
+			       sec->principal);
 		return -1;
 	}
 	if (sec->ng.role == FGSS_ACCEPTOR && authorized(c, cs, &sec->ng))
@@ -750,9 +971,45 @@ static int ctx_done(struct carrier *c, struct cstream *cs, uint32_t gen)
 	return 0;
 }
 
+/*
+ * Why an acceptor's step failed, into why (this side's) and wire (the
+ * peer's, without what the library says of local files): a ticket for
+ * another principal or key names the principal the service accepts (a
+ * map may ask for another); any other failure (clock skew, a replay, an
+ * expired ticket) the service and its identity.
+ */
+static void accept_failed(struct carrier *c, struct cstream *cs,
+			  const struct fgss *g, char *why, size_t len,
+			  char *wire, size_t wirelen)
+{
+	const struct service *svc = config_service(c->d, cs->service);
+	const char *name = acceptor_name(c->d, svc);
+	char pub[FGSS_ERR_MAX];
+
+	fgss_error_peer(g, pub, sizeof(pub));
+	if (name && fgss_wrong_key(g)) {
+		snprintf(why, len, "service %s accepts %s only: GSS-API: %s",
+			 cs->service, name, fgss_error(g));
+		snprintf(wire, wirelen, "service %s accepts %s only: GSS-API: %s",
+			 cs->service, name, pub);
+	} else if (svc && svc->s.identity[0]) {
+		snprintf(why, len, "service %s (identity %s): GSS-API: %s",
+			 cs->service, svc->s.identity, fgss_error(g));
+		snprintf(wire, wirelen, "service %s (identity %s): GSS-API: %s",
+			 cs->service, svc->s.identity, pub);
+	} else {
+		snprintf(why, len, "service %s: GSS-API: %s", cs->service,
+			 fgss_error(g));
+		snprintf(wire, wirelen, "service %s: GSS-API: %s", cs->service,
+			 pub);
+	}
+}
+
 void csec_stream_token(struct carrier *c, struct cstream *cs,
 		       const uint8_t *tok, size_t len)
 {
+	char why[FGSS_ERR_MAX + 2 * STMT_PRINCIPAL_MAX + 64];
+	char wire[sizeof(why)];		/* the peer's (cut at CTRL_TEXT_MAX) */
 	struct csec *sec = cs->sec;
 	struct fgss_token t = { 0 };
 	enum fgss_status st;
@@ -769,22 +1026,33 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 			sec->next_gen = 0;
 			del_fire(c->d->loop, sec);
 		}
-		if (cs->state != CS_OPEN || sec->g.role != FGSS_ACCEPTOR ||
-		    fgss_accept_init_as(&sec->ng, keytab(c->d),
-					me(c->d))) {
-			log_warn("%s: stream %u: unexpected token dropped%s%s",
-				 carrier_name(c), cs->id,
-				 sec->ng.err[0] ? ": " : "", sec->ng.err);
+		if (cs->state != CS_OPEN || sec->g.role != FGSS_ACCEPTOR) {
+			log_warn("%s: stream %u: unexpected token dropped",
+				 carrier_name(c), cs->id);
+			return;
+		}
+		if (accept_init(c, cs, &sec->ng, why, sizeof(why), wire,
+				sizeof(wire))) {
+			log_warn("%s: stream %u: rekey token dropped: %s",
+				 carrier_name(c), cs->id, why);
 			fgss_free(&sec->ng);
 			return;
 		}
 	}
 	st = fgss_step(&sec->ng, tok, len, &t);
 	if (st == FGSS_ERROR) {
-		char why[FGSS_ERR_MAX + 16];
+		char pub[FGSS_ERR_MAX];
 
-		snprintf(why, sizeof(why), "GSS-API: %s", fgss_error(&sec->ng));
-		ctx_failed(c, cs, why);
+		if (sec->ng.role == FGSS_ACCEPTOR) {
+			accept_failed(c, cs, &sec->ng, why, sizeof(why), wire,
+				      sizeof(wire));
+		} else {
+			snprintf(why, sizeof(why), "GSS-API: %s",
+				 fgss_error(&sec->ng));
+			snprintf(wire, sizeof(wire), "GSS-API: %s",
+				 fgss_error_peer(&sec->ng, pub, sizeof(pub)));
+		}
+		ctx_failed(c, cs, why, wire);
 		return;
 	}
 	if (st == FGSS_CONTINUE) {
@@ -793,11 +1061,10 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 	}
 	gen = cs->state == CS_OPEN ? sec->gen + 1 : 1;
 	if (ctx_done(c, cs, gen)) {
-		char why[FGSS_ERR_MAX + 16];
-
 		fgss_token_free(&t);
 		snprintf(why, sizeof(why), "%s", fgss_error(&sec->ng));
-		ctx_failed(c, cs, why);
+		fgss_error_peer(&sec->ng, wire, sizeof(wire));
+		ctx_failed(c, cs, why, wire);
 		return;
 	}
 	if (sec->g.role == FGSS_ACCEPTOR) {

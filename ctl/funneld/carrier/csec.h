@@ -65,9 +65,13 @@ int csec_client_start(struct carrier *c, struct cstream *cs,
 		      char *err, size_t errlen);
 void csec_send_first(struct carrier *c, struct cstream *cs);
 
-/* Server: an OPEN passed every check; wait for the stream's tokens. */
+/*
+ * Server: an OPEN passed every check; wait for the stream's tokens.  -1:
+ * err says why for this side's log, wire for the peer (nothing of local
+ * keytabs, their owners or modes, or funneld's user).
+ */
 int csec_server_start(struct carrier *c, struct cstream *cs,
-		      char *err, size_t errlen);
+		      char *err, size_t errlen, char *wire, size_t wirelen);
 
 /* A CTRL frame on stream cs->id: the next token of its context. */
 void csec_stream_token(struct carrier *c, struct cstream *cs,

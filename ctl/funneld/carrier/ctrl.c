@@ -86,12 +86,46 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 			car_open_map(c, mp);
 }
 
-static void car_refuse(struct carrier *c, uint16_t stream, uint16_t reason,
-		       const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/*
+ * Refuse a stream (OPEN, or a context that failed before it opened): the
+ * peer is told wire; this side's log and the last refusal of service svc
+ * (NULL: none; show) keep detail, which may name local files, users and
+ * addresses the peer is not told (NULL: the same as wire).
+ */
+static void car_refuse_detail(struct carrier *c, struct service *svc,
+			      uint16_t stream, uint16_t reason,
+			      const char *wire, const char *detail)
+{
+	const char *rname = ctrl_reason_name(reason);
+	char text[CTRL_TEXT_MAX + 1];
 
-static void car_refuse(struct carrier *c, uint16_t stream, uint16_t reason,
-		       const char *fmt, ...)
+	if (!rname)
+		rname = "?";
+	snprintf(text, sizeof(text), "%s", wire);
+	if (detail && strcmp(detail, text))
+		log_warn("%s: stream %u refused (%s): %s (the peer is told: %s)",
+			 carrier_name(c), stream, rname, detail, text);
+	else
+		log_warn("%s: stream %u refused (%s): %s", carrier_name(c),
+			 stream, rname, text);
+	if (svc) {
+		svc->refusals++;
+		/* the reason as in a map's: "internal-error: ..." */
+		snprintf(svc->last_refusal, sizeof(svc->last_refusal),
+			 "%.24s: %.229s", rname, detail ? detail : text);
+		for (char *p = svc->last_refusal; *p && *p != ':'; p++)
+			if (*p == ' ')
+				*p = '-';
+	}
+	car_send_stream_msg(c, CTRL_OPEN_REFUSED, stream, reason, text);
+}
+
+static void car_refuse(struct carrier *c, struct service *svc,
+		       uint16_t stream, uint16_t reason, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void car_refuse(struct carrier *c, struct service *svc,
+		       uint16_t stream, uint16_t reason, const char *fmt, ...)
 {
 	char text[CTRL_TEXT_MAX + 1];
 	va_list ap;
@@ -99,9 +133,7 @@ static void car_refuse(struct carrier *c, uint16_t stream, uint16_t reason,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_warn("%s: stream %u refused (%s): %s", carrier_name(c), stream,
-		 ctrl_reason_name(reason), text);
-	car_send_stream_msg(c, CTRL_OPEN_REFUSED, stream, reason, text);
+	car_refuse_detail(c, svc, stream, reason, text, NULL);
 }
 
 static void cs_accept(struct carrier *c, struct cstream *cs,
@@ -140,36 +172,34 @@ static void cs_resolved(void *arg, const struct resolve_addrs *r,
 static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 {
 	struct service *svc = config_service(c->d, m->service);
-	char err[DAEMON_TEXT_MAX];
+	/* a keytab's path may be in err twice (UNPROTECTED KEYTAB) */
+	char err[1024], wire[CTRL_TEXT_MAX + 1];
 	struct cstream *cs;
 	int socktype;
 
 	if (c->peer) {
-		car_refuse(c, m->stream, CTRL_R_INTERNAL,
+		car_refuse(c, NULL, m->stream, CTRL_R_INTERNAL,
 			   "streams are opened by the side that connected the carrier");
 		return;
 	}
 	if (!svc) {
-		car_refuse(c, m->stream, CTRL_R_UNKNOWN_SERVICE,
+		car_refuse(c, NULL, m->stream, CTRL_R_UNKNOWN_SERVICE,
 			   "no service '%s'", m->service);
 		return;
 	}
 	if ((m->proto == CTRL_PROTO_UDP) != (svc->s.proto == IPPROTO_UDP)) {
-		svc->refusals++;
-		car_refuse(c, m->stream, CTRL_R_PROTO_MISMATCH,
+		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
 			   "service '%s' is %s", m->service,
 			   stmt_proto_name(svc->s.proto));
 		return;
 	}
 	if (cs_find(c, m->stream)) {
-		svc->refusals++;
-		car_refuse(c, m->stream, CTRL_R_STREAM_IN_USE,
+		car_refuse(c, svc, m->stream, CTRL_R_STREAM_IN_USE,
 			   "stream %u is open", m->stream);
 		return;
 	}
 	if (cs_count(c) >= FUNNEL_STREAMS_MAX) {
-		svc->refusals++;
-		car_refuse(c, m->stream, CTRL_R_LIMIT, "%u streams open",
+		car_refuse(c, svc, m->stream, CTRL_R_LIMIT, "%u streams open",
 			   cs_count(c));
 		return;
 	}
@@ -179,8 +209,7 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		/* SCTP: the client adds streams before it opens one */
 		if (c->ops->stream_room(c, m->stream, false, err,
 					sizeof(err)) != 1) {
-			svc->refusals++;
-			car_refuse(c, m->stream, CTRL_R_LIMIT, "%s", err);
+			car_refuse(c, svc, m->stream, CTRL_R_LIMIT, "%s", err);
 			return;
 		}
 	}
@@ -189,9 +218,8 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 
 		car_principal_carriers(c->d, c->peer_principal, NULL, &n);
 		if (n >= CAR_PRINCIPAL_STREAMS) {
-			svc->refusals++;
 			c->d->refused_streams++;
-			car_refuse(c, m->stream, CTRL_R_LIMIT,
+			car_refuse(c, svc, m->stream, CTRL_R_LIMIT,
 				   "%s has %u streams open (at most %u per principal)",
 				   c->peer_principal, n,
 				   CAR_PRINCIPAL_STREAMS);
@@ -201,8 +229,7 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 	socktype = svc->s.proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	cs = cs_add(c, m->stream, svc->s.proto, m->service, "");
 	if (!cs) {
-		svc->refusals++;
-		car_refuse(c, m->stream, CTRL_R_INTERNAL, "out of memory");
+		car_refuse(c, svc, m->stream, CTRL_R_INTERNAL, "out of memory");
 		return;
 	}
 	cs->state = CS_OPENING;
@@ -229,16 +256,20 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 	}
 	if (!c->d->plaintext) {
 		/* the stream's context comes next, on stream N */
-		if (csec_server_start(c, cs, err, sizeof(err)))
-			goto refuse;
+		if (csec_server_start(c, cs, err, sizeof(err), wire,
+				      sizeof(wire)))
+			goto refuse_wire;
 		return;
 	}
 	carrier_stream_accept(c, cs, NULL, 0);
 	return;
 refuse:
+	/* the detail is ours: the peer learns no internal name */
+	snprintf(wire, sizeof(wire),
+		 "the service's target cannot be resolved now");
+refuse_wire:
 	cs_remove(c, cs);
-	svc->refusals++;
-	car_refuse(c, m->stream, CTRL_R_INTERNAL, "%s", err);
+	car_refuse_detail(c, svc, m->stream, CTRL_R_INTERNAL, wire, err);
 }
 
 /*
@@ -299,25 +330,36 @@ void carrier_stream_accept(struct carrier *c, struct cstream *cs,
 void carrier_stream_fail(struct carrier *c, struct cstream *cs,
 			 uint16_t reason, const char *text)
 {
+	carrier_stream_fail_detail(c, cs, reason, text, NULL);
+}
+
+void carrier_stream_fail_detail(struct carrier *c, struct cstream *cs,
+				uint16_t reason, const char *wire,
+				const char *detail)
+{
 	struct map *mp = cs->map;
 	uint16_t id = cs->id;
 
 	if (!c->peer && cs->state != CS_OPEN) {
 		struct service *svc = config_service(c->d, cs->service);
 
-		if (svc)
-			svc->refusals++;
 		cs_remove(c, cs);
-		car_refuse(c, id, reason, "%s", text);
+		car_refuse_detail(c, svc, id, reason, wire, detail);
 		return;
 	}
-	log_warn("%s: stream %u closed (%s): %s", carrier_name(c), id,
-		 ctrl_reason_name(reason), text);
-	car_send_stream_msg(c, CTRL_CLOSE, id, reason, text);
+	if (detail && strcmp(detail, wire))
+		log_warn("%s: stream %u closed (%s): %s (the peer is told: %s)",
+			 carrier_name(c), id, ctrl_reason_name(reason), detail,
+			 wire);
+	else
+		log_warn("%s: stream %u closed (%s): %s", carrier_name(c), id,
+			 ctrl_reason_name(reason), wire);
+	car_send_stream_msg(c, CTRL_CLOSE, id, reason, wire);
 	cs_remove(c, cs);
 	if (mp) {
 		mp->state = MAP_CLOSED;
-		snprintf(mp->reason, sizeof(mp->reason), "%s", text);
+		snprintf(mp->reason, sizeof(mp->reason), "%s",
+			 detail ? detail : wire);
 		car_map_down(c, mp);
 	}
 }

@@ -247,6 +247,13 @@ void carrier_stream_accept(struct carrier *c, struct cstream *cs,
 /* Refuse (server) or close (client) a stream and remove it. */
 void carrier_stream_fail(struct carrier *c, struct cstream *cs,
 			 uint16_t reason, const char *text);
+/*
+ * The same, the peer told wire, this side's log (and show) detail, which
+ * may name local files and users (NULL: the same as wire).
+ */
+void carrier_stream_fail_detail(struct carrier *c, struct cstream *cs,
+				uint16_t reason, const char *wire,
+				const char *detail);
 
 /* Give the carrier up: log, tear down, reconnect later (outgoing). */
 __attribute__((format(printf, 2, 3)))

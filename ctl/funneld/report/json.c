@@ -344,9 +344,11 @@ static const struct jfield service_fields[] = {
 	F("proto", SHOW, struct snap_service, proto),
 	F("target", SHOW, struct snap_service, target),
 	F("allow", SHOW, struct snap_service, allow),
+	F("identity", SHOW, struct snap_service, identity),
 	F("opens", SHOW, struct snap_service, opens),
 	F("refusals", SHOW, struct snap_service, refusals),
 	F("proxy", SHOW, struct snap_service, proxy),
+	F("last_refusal", SHOW, struct snap_service, last_refusal),
 };
 static const struct jobject service_obj =
 	OBJECT(struct snap_service, service_fields);
@@ -356,6 +358,8 @@ static const struct jfield map_fields[] = {
 	F("addr", BOTH, struct snap_map, addr),
 	F("peer", BOTH, struct snap_map, peer),
 	F("service", BOTH, struct snap_map, service),
+	F("identity", SHOW, struct snap_map, identity),
+	F("principal", SHOW, struct snap_map, principal),
 	F("stream", SHOW, struct snap_map, stream),
 	F("state", SHOW, struct snap_map, state),
 	F("reason", SHOW, struct snap_map, reason),

@@ -111,8 +111,12 @@ struct snap_service {
 	const char *proto;
 	char target[SNAP_ADDR_MAX];
 	char allow[SNAP_TEXT_MAX];	/* "alice@R,bob@R", "" if none */
+	/* its identity clause's principal: "" for the daemon's identity */
+	char identity[SNAP_TEXT_MAX];
 	uint64_t opens;			/* streams opened for it */
 	uint64_t refusals;		/* opens refused */
+	/* the last refusal with this side's detail (not the peer's text) */
+	char last_refusal[SNAP_TEXT_MAX];
 	const char *proxy;		/* "v2": PROXY protocol; NULL: none */
 };
 
@@ -121,6 +125,10 @@ struct snap_map {
 	char addr[SNAP_ADDR_MAX];	/* ADDR:PORT as bound */
 	char peer[64];
 	char service[64];
+	/* its identity clause's principal: "" for the daemon's identity */
+	char identity[SNAP_TEXT_MAX];
+	/* the principal its service must prove: "" for the peer's */
+	char principal[SNAP_TEXT_MAX];
 	uint16_t stream;		/* 0 while not opened */
 	/* "waiting", "opening", "open", "refused", "closed" */
 	const char *state;

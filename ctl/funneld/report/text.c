@@ -139,7 +139,7 @@ static void line_end(struct line *l)
 
 /* ---- show: tables ---- */
 
-#define TBL_COLS	7
+#define TBL_COLS	9
 
 typedef char cells_t[TBL_COLS][CLEAN_MAX];
 
@@ -153,7 +153,11 @@ struct table {
 	const char *head[TBL_COLS];	/* NULL after the last column */
 	size_t nrows;
 	void (*row)(const struct snapshot *s, size_t i, cells_t cells);
+	/* TBL_COL()s of columns left out when every row has "-" there */
+	unsigned int optional;
 };
+
+#define TBL_COL(i)	(1U << (i))
 
 static size_t tbl_ncols(const struct table *t)
 {
@@ -182,11 +186,22 @@ static void tbl_print_row(FILE *f, char cells[][CLEAN_MAX], size_t n,
 	fputc('\n', f);
 }
 
+/* Keep the columns of cells whose keep[] is set, in their order. */
+static void tbl_keep(cells_t cells, size_t n, const bool *keep)
+{
+	size_t k = 0;
+
+	for (size_t c = 0; c < n; c++)
+		if (keep[c] && k++ != c)
+			memcpy(cells[k - 1], cells[c], CLEAN_MAX);
+}
+
 static void tbl_print(FILE *f, const struct snapshot *s,
 		      const struct table *t)
 {
 	cells_t cells;
-	size_t n = tbl_ncols(t);
+	size_t n = tbl_ncols(t), shown = 0;
+	bool keep[TBL_COLS] = { false };
 	int w[TBL_COLS] = { 0 };
 	int len;
 
@@ -196,10 +211,23 @@ static void tbl_print(FILE *f, const struct snapshot *s,
 	}
 	fprintf(f, "%s:\n", t->title);
 	for (size_t c = 0; c < n; c++)
-		w[c] = (int)strlen(t->head[c]);
+		keep[c] = !(t->optional & TBL_COL(c));
 	for (size_t r = 0; r < t->nrows; r++) {
 		t->row(s, r, cells);
-		for (size_t c = 0; c < n; c++) {
+		for (size_t c = 0; c < n; c++)
+			keep[c] |= strcmp(cells[c], "-") != 0;
+	}
+	for (size_t c = 0; c < n; c++)
+		shown += keep[c];
+	for (size_t c = 0; c < n; c++)
+		snprintf(cells[c], CLEAN_MAX, "%s", t->head[c]);
+	tbl_keep(cells, n, keep);
+	for (size_t c = 0; c < shown; c++)
+		w[c] = (int)strlen(cells[c]);
+	for (size_t r = 0; r < t->nrows; r++) {
+		t->row(s, r, cells);
+		tbl_keep(cells, n, keep);
+		for (size_t c = 0; c < shown; c++) {
 			len = (int)strlen(cells[c]);
 			if (len > w[c])
 				w[c] = len;
@@ -207,10 +235,12 @@ static void tbl_print(FILE *f, const struct snapshot *s,
 	}
 	for (size_t c = 0; c < n; c++)
 		snprintf(cells[c], CLEAN_MAX, "%s", t->head[c]);
-	tbl_print_row(f, cells, n, w);
+	tbl_keep(cells, n, keep);
+	tbl_print_row(f, cells, shown, w);
 	for (size_t r = 0; r < t->nrows; r++) {
 		t->row(s, r, cells);
-		tbl_print_row(f, cells, n, w);
+		tbl_keep(cells, n, keep);
+		tbl_print_row(f, cells, shown, w);
 	}
 }
 
@@ -243,8 +273,10 @@ static void service_row(const struct snapshot *s, size_t i, cells_t cells)
 	cell(cells[2], v->target);
 	cell(cells[3], v->proxy);
 	cell(cells[4], v->allow);
-	cell_u64(cells[5], v->opens);
-	cell_u64(cells[6], v->refusals);
+	cell(cells[5], v->identity);
+	cell_u64(cells[6], v->opens);
+	cell_u64(cells[7], v->refusals);
+	cell(cells[8], v->last_refusal);
 }
 
 static void map_row(const struct snapshot *s, size_t i, cells_t cells)
@@ -255,12 +287,14 @@ static void map_row(const struct snapshot *s, size_t i, cells_t cells)
 	cell(cells[1], m->addr);
 	cell(cells[2], m->peer);
 	cell(cells[3], m->service);
-	cell(cells[4], m->state);
+	cell(cells[4], m->identity);
+	cell(cells[5], m->principal);
+	cell(cells[6], m->state);
 	if (m->stream)
-		cell_u64(cells[5], m->stream);
+		cell_u64(cells[7], m->stream);
 	else
-		cell(cells[5], NULL);
-	clean(cells[6], CLEAN_MAX, m->reason, false);
+		cell(cells[7], NULL);
+	clean(cells[8], CLEAN_MAX, m->reason, false);
 }
 
 /* ---- show: text ---- */
@@ -450,16 +484,22 @@ void show_text(FILE *f, const struct snapshot *s)
 	const struct table services = {
 		.title = "services",
 		.head = { "NAME", "PROTO", "TARGET", "PROXY", "ALLOW",
-			  "OPENS", "REFUSALS" },
+			  "IDENTITY", "OPENS", "REFUSALS", "LAST REFUSAL" },
 		.nrows = s->n_services,
 		.row = service_row,
+		/* the service's own identity, when one has one; the last
+		 * refusal, when one was refused
+		 */
+		.optional = TBL_COL(5) | TBL_COL(8),
 	};
 	const struct table maps = {
 		.title = "maps",
-		.head = { "PROTO", "ADDRESS", "PEER", "SERVICE", "STATE",
-			  "STREAM", "REASON" },
+		.head = { "PROTO", "ADDRESS", "PEER", "SERVICE", "IDENTITY",
+			  "PRINCIPAL", "STATE", "STREAM", "REASON" },
 		.nrows = s->n_maps,
 		.row = map_row,
+		/* the map's own identity and target, when one has them */
+		.optional = TBL_COL(4) | TBL_COL(5),
 	};
 
 	show_header(f, s);

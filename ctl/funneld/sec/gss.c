@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
 #include <krb5/krb5.h>
+#include <com_err.h>
 
 #include "funneld/sec/gss.h"
 
@@ -30,12 +32,30 @@ static const struct {
 static void set_err(struct fgss *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+static void set_err_v(struct fgss *g, const char *fmt, va_list ap)
+{
+	vsnprintf(g->err, sizeof(g->err), fmt, ap);
+	g->err_what = NULL;
+	g->err_major = 0;
+	g->err_minor = 0;
+	g->err_local = 0;
+}
+
 static void set_err(struct fgss *g, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(g->err, sizeof(g->err), fmt, ap);
+	set_err_v(g, fmt, ap);
+	va_end(ap);
+}
+
+void fgss_set_error(struct fgss *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_err_v(g, fmt, ap);
 	va_end(ap);
 }
 
@@ -71,21 +91,46 @@ static void status_text(char *buf, size_t size, OM_uint32 code, int type)
 	} while (more);
 }
 
-/* g->err = "what: major text: minor text (major 0x..., minor ...)" */
-static void set_gss_err(struct fgss *g, const char *what, OM_uint32 major,
-			OM_uint32 minor)
+/*
+ * buf = "what: major text: minor text (major 0x..., minor ...)"; the
+ * major text of GSS_S_FAILURE ("Unspecified GSS failure.  Minor code may
+ * provide more information") is left out when there is a minor one.
+ * generic: the minor code's text from its error table alone, without
+ * the message the library added for this failure (which may name a
+ * keytab or a ccache file).
+ */
+static void gss_text(char *buf, size_t size, const char *what,
+		     OM_uint32 major, OM_uint32 minor, bool generic)
 {
 	char num[64];
 
-	set_err(g, "%s: ", what);
-	status_text(g->err, sizeof(g->err), major, GSS_C_GSS_CODE);
-	if (minor) {
-		append(g->err, sizeof(g->err), ": ", 2);
-		status_text(g->err, sizeof(g->err), minor, GSS_C_MECH_CODE);
+	snprintf(buf, size, "%s: ", what);
+	if (!minor || GSS_ROUTINE_ERROR(major) != GSS_S_FAILURE) {
+		status_text(buf, size, major, GSS_C_GSS_CODE);
+		if (minor)
+			append(buf, size, ": ", 2);
+	}
+	if (minor && generic) {
+		const char *m = error_message((errcode_t)minor);
+
+		append(buf, size, m, strlen(m));
+	} else if (minor) {
+		status_text(buf, size, minor, GSS_C_MECH_CODE);
 	}
 	snprintf(num, sizeof(num), " (major 0x%x, minor %u)",
 		 (unsigned int)major, (unsigned int)minor);
-	append(g->err, sizeof(g->err), num, strlen(num));
+	append(buf, size, num, strlen(num));
+}
+
+/* g->err from a GSS-API status (what: a string literal). */
+static void set_gss_err(struct fgss *g, const char *what, OM_uint32 major,
+			OM_uint32 minor)
+{
+	gss_text(g->err, sizeof(g->err), what, major, minor, false);
+	g->err_what = what;
+	g->err_major = major;
+	g->err_minor = minor;
+	g->err_local = 0;
 }
 
 static int name_text(gss_name_t name, char *buf, size_t size)
@@ -131,6 +176,7 @@ static int check_keytab(struct fgss *g, const char *what, const char *kt)
 	if (access(path, R_OK) == 0)
 		return 0;
 	set_err(g, "%s %s: %s", what, path, strerror(errno));
+	g->err_local = 1;
 	return -1;
 }
 
@@ -218,9 +264,86 @@ void fgss_ccache_destroy(const char *name)
 }
 
 /*
- * The initiator's credentials are for principal me: asked for by name,
- * MIT reports a KDC that cannot be reached only as "no credentials", so
- * they are acquired for the keytab's principal and compared afterwards.
+ * A keytab that krb5 cannot read as a keytab, or that holds no key for
+ * me (NULL: any key will do): said plainly, with the keytab's name.
+ * MIT's gss_acquire_cred_from() reports either only as "no credentials",
+ * and on an unreadable acceptor keytab loses its copy of the name.
+ * *first (if not NULL): whether the keytab's first entry is me's.
+ */
+static int check_keytab_keys(struct fgss *g, const char *kt, const char *me,
+			     bool *first)
+{
+	krb5_principal princ = NULL;
+	krb5_keytab_entry entry;
+	krb5_kt_cursor cursor;
+	krb5_keytab k = NULL;
+	krb5_context kctx;
+	krb5_error_code code;
+	const char *msg;
+
+	if (first)
+		*first = false;
+	code = krb5_init_context(&kctx);
+	if (code) {
+		set_err(g, "keytab %s: krb5_init_context failed (%d)", kt,
+			(int)code);
+		g->err_local = 1;
+		return -1;
+	}
+	if (me) {
+		code = krb5_parse_name(kctx, me, &princ);
+		if (code) {
+			/* the name's fault (or krb5.conf's), not the keytab's */
+			msg = krb5_get_error_message(kctx, code);
+			set_err(g, "identity %s: %s", me, msg);
+			krb5_free_error_message(kctx, msg);
+			goto out;
+		}
+	}
+	code = krb5_kt_resolve(kctx, kt, &k);
+	/* its first entry: the library's own reason if it cannot be read */
+	if (!code)
+		code = krb5_kt_start_seq_get(kctx, k, &cursor);
+	if (!code) {
+		code = krb5_kt_next_entry(kctx, k, &entry, &cursor);
+		if (!code) {
+			if (first && princ)
+				*first = krb5_principal_compare(kctx, princ,
+							entry.principal);
+			krb5_free_keytab_entry_contents(kctx, &entry);
+		}
+		krb5_kt_end_seq_get(kctx, k, &cursor);
+		if (code == KRB5_KT_END) {
+			set_err(g, "keytab %s: holds no key", kt);
+			g->err_local = 1;
+			goto out;
+		}
+	}
+	if (!code && princ) {
+		code = krb5_kt_get_entry(kctx, k, princ, 0, 0, &entry);
+		if (!code)
+			krb5_free_keytab_entry_contents(kctx, &entry);
+	}
+	if (code) {
+		msg = krb5_get_error_message(kctx, code);
+		set_err(g, "keytab %s: %s", kt, msg);
+		g->err_local = 1;
+		krb5_free_error_message(kctx, msg);
+	}
+out:
+	krb5_free_principal(kctx, princ);
+	if (k)
+		krb5_kt_close(kctx, k);
+	krb5_free_context(kctx);
+	return code ? -1 : 0;
+}
+
+/*
+ * The initiator's credentials are for principal me.  Asked for by name,
+ * MIT reports a KDC that cannot be reached only as "no credentials": when
+ * me is the keytab's first principal (the usual keytab of one), they are
+ * acquired for whatever principal comes first and compared afterwards;
+ * a keytab of several principals is asked for me by name.
  */
 static int check_me(struct fgss *g, const char *me)
 {
@@ -267,6 +390,7 @@ int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
 		{ "ccache", ccache },
 	};
 	gss_key_value_set_desc store = { 2, el };
+	bool first = false;
 
 	fgss_reset(g, FGSS_INITIATOR);
 	g->req_flags = FGSS_REQ_FLAGS;
@@ -276,13 +400,14 @@ int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
 		return acquire(g, GSS_C_INITIATE, GSS_C_NO_CRED_STORE, NULL,
 			       "initiator credentials from the ccache") ||
 		       (me && check_me(g, me)) ? -1 : 0;
-	if (check_keytab(g, "client keytab", client_keytab))
+	if (check_keytab(g, "client keytab", client_keytab) ||
+	    (me && check_keytab_keys(g, client_keytab, me, &first)))
 		return -1;
 	if (!ccache) {
 		fgss_ccache_new(g->ccache, sizeof(g->ccache));
 		el[1].value = g->ccache;
 	}
-	return acquire(g, GSS_C_INITIATE, &store, NULL,
+	return acquire(g, GSS_C_INITIATE, &store, me && !first ? me : NULL,
 		       "initiator credentials from client keytab") ||
 	       (me && check_me(g, me)) ? -1 : 0;
 }
@@ -298,7 +423,8 @@ int fgss_accept_init_as(struct fgss *g, const char *keytab, const char *me)
 	gss_key_value_set_desc store = { 1, &el };
 
 	fgss_reset(g, FGSS_ACCEPTOR);
-	if (keytab && check_keytab(g, "keytab", keytab))
+	if (keytab && (check_keytab(g, "keytab", keytab) ||
+		       check_keytab_keys(g, keytab, me, NULL)))
 		return -1;
 	return acquire(g, GSS_C_ACCEPT, keytab ? &store : GSS_C_NO_CRED_STORE,
 		       me, keytab ? "acceptor credentials from keytab" :
@@ -540,6 +666,33 @@ int fgss_derive(struct fgss *g, uint16_t stream, uint32_t generation,
 const char *fgss_error(const struct fgss *g)
 {
 	return g->err[0] ? g->err : "no error";
+}
+
+const char *fgss_error_peer(const struct fgss *g, char *buf, size_t size)
+{
+	if (g->err_local)
+		snprintf(buf, size, "this side's credentials are not usable");
+	else if (g->err_what)
+		gss_text(buf, size, g->err_what, g->err_major, g->err_minor,
+			 true);
+	else
+		snprintf(buf, size, "%s", fgss_error(g));
+	return buf;
+}
+
+int fgss_wrong_key(const struct fgss *g)
+{
+	switch ((krb5_error_code)g->err_minor) {
+	case KRB5KRB_AP_WRONG_PRINC:
+	case KRB5KRB_AP_ERR_NOT_US:
+	case KRB5KRB_AP_ERR_NOKEY:
+	case KRB5KRB_AP_ERR_BADKEYVER:
+	case KRB5KRB_AP_ERR_BAD_INTEGRITY:
+	case KRB5_KT_NOTFOUND:
+		return g->err_what != NULL;
+	default:
+		return 0;
+	}
 }
 
 void fgss_free(struct fgss *g)

@@ -70,13 +70,21 @@ struct fgss {
 	char ccache[64];		/* private MEMORY ccache, or "" */
 	char peer[FGSS_NAME_MAX];	/* the other end's principal */
 	char err[FGSS_ERR_MAX];		/* last error, "" if none */
+	/* the last error's GSS-API status (what: NULL for an error of
+	 * funneld's own), and whether it is about local files
+	 */
+	const char *err_what;
+	OM_uint32 err_major, err_minor;
+	int err_local;
 };
 
 /*
  * Initiator: acquire initiator credentials, from client_keytab (cred
  * store "client_keytab", the keytab's first principal, tickets kept in
  * a MEMORY ccache of this context alone, destroyed by fgss_free()) or,
- * when it is NULL, from the default ccache.
+ * when it is NULL, from the default ccache.  With me (fgss_init_as(),
+ * fgss_init_cc()), the keytab must hold me's key, wherever it is in the
+ * keytab; an error of the keytab names it.
  * target names the acceptor: with a '/' it is a Kerberos principal
  * ("funnel/hoster" or "funnel/hoster@REALM"), without one a host-based
  * service name ("funnel@hoster", GSS_C_NT_HOSTBASED_SERVICE).  Returns
@@ -152,6 +160,28 @@ int fgss_derive(struct fgss *g, uint16_t stream, uint32_t generation,
 size_t fgss_label(char *buf, size_t size, uint16_t stream, uint32_t generation);
 
 const char *fgss_error(const struct fgss *g);
+
+/*
+ * The last error as the peer may be told it, into buf: a GSS-API status
+ * with its codes' texts alone, without the message the library added
+ * (which may name a keytab or a ccache file); an error about a local
+ * keytab as "this side's credentials are not usable"; any other error of
+ * funneld's own (flags, token sizes, the allow list) as in g->err.
+ * Returns buf.
+ */
+const char *fgss_error_peer(const struct fgss *g, char *buf, size_t size);
+
+/*
+ * Whether the last error says the peer's ticket is for another principal
+ * or key than this acceptor's (wrong principal, no such key, bad key
+ * version, a ticket that does not decrypt): not a clock skew, a replay,
+ * an expired ticket or a bad token.
+ */
+int fgss_wrong_key(const struct fgss *g);
+
+/* Set g->err (an error of the caller's, no GSS-API status). */
+void fgss_set_error(struct fgss *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Release everything; g is zeroed and may be initialised again. */
 void fgss_free(struct fgss *g);
