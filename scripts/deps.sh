@@ -27,24 +27,31 @@ root=${FUNNEL_DEPS_ROOT:-}
 
 # prometheus is here for promtool only (make check's metrics check): its
 # server, enabled by the package, would listen on :9090 on every dev and
-# test host.  Disabled (and stopped when systemd runs) at every run, before
-# the stamp's early exit, so hosts that installed it before get it off
-# too; idempotent; without systemctl (a container) nothing to do.
-prometheus_off() {
-	command -v systemctl >/dev/null || return 0
-	[ -e "$root/lib/systemd/system/prometheus.service" ] || return 0
+# test host; slapd is here for the LDAP plugin's tests, which run their
+# own: the package's, enabled at boot, would serve its default tree on
+# :389 of every address.  Disabled (and stopped when systemd runs) at
+# every run, before the stamp's early exit, so hosts that installed them
+# before get them off too; idempotent; without systemctl (a container)
+# nothing to do.
+service_off() { # UNIT FILE: UNIT, if FILE (its unit or init script) is there
+	[ -e "$root$2" ] || return 0
 	if [ -z "$root" ] && [ -d /run/systemd/system ]; then
-		systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+		systemctl disable --now "$1" >/dev/null 2>&1 || true
 	else
-		systemctl --root="${root:-/}" disable prometheus.service >/dev/null 2>&1 || true
+		systemctl --root="${root:-/}" disable "$1" >/dev/null 2>&1 || true
 	fi
+}
+services_off() {
+	command -v systemctl >/dev/null || return 0
+	service_off prometheus.service /lib/systemd/system/prometheus.service
+	service_off slapd.service /etc/init.d/slapd
 }
 
 stamp=$root/var/lib/funnel-deps.stamp
 log=$root/var/log/funnel-deps.log
-want_rev=11
+want_rev=12
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${FORCE:-0}" = 0 ]; then
-	prometheus_off
+	services_off
 	echo "deps: already installed (FORCE=1 to redo)"
 	exit 0
 fi
@@ -113,7 +120,7 @@ pkgs="
 	libsctp-dev lksctp-tools libcmocka-dev valgrind libssl-dev
 	libkrb5-dev krb5-kdc krb5-admin-server krb5-user
 	iproute2 iputils-ping procps psmisc systemd util-linux ethtool
-	dnsmasq bind9-dnsutils freeradius freeradius-utils
+	dnsmasq bind9-dnsutils freeradius freeradius-utils slapd ldap-utils openssl
 	iperf3 ncat socat tcpdump tshark nftables pv openssh-client dropbear-bin
 	dnsperf sockperf linux-perf
 	prometheus
@@ -135,6 +142,6 @@ if [ ! -x "$cp_dir/scripts/checkpatch.pl" ]; then
 		"$top/scripts/const_structs.checkpatch"
 fi
 
-prometheus_off
+services_off
 echo "$want_rev" > "$stamp"
 echo "deps: done"

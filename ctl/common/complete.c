@@ -24,7 +24,7 @@ static void each(const char *const *words,
 		fn(*words, arg);
 }
 
-/* "lifetime" is for udp only, "proxy" for tcp only: is the statement's
+/* "lifetime" is for udp only, "proxy" and "plugin" for tcp only: is the statement's
  * protocol udp?
  */
 static bool is_udp(const struct gram_stmt *g, char *const w[])
@@ -86,7 +86,7 @@ static bool complete_args(const struct gram_stmt *g, int n, char *const w[],
 			continue;
 		if (c == CL_LIFETIME && !is_udp(g, w))
 			continue;
-		if (c == CL_PROXY && is_udp(g, w))
+		if ((c == CL_PROXY || c == CL_PLUGIN) && is_udp(g, w))
 			continue;
 		fn(gram_clauses[c].word, arg);
 	}

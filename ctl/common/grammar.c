@@ -14,6 +14,7 @@ const char *const gram_carriers[] = {
 	NULL,
 };
 const char *const gram_proxies[] = { "v2", NULL };
+const char *const gram_plugins[] = { "ldap", NULL };
 static const char *const keytab[] = { GRAM_KEYTAB, NULL };
 
 #define NAME		{ "NAME", NULL }
@@ -31,6 +32,7 @@ const struct gram_clause_desc gram_clauses[CL_N] = {
 	[CL_SERVICE]	= { "service", 1, { NAME } },
 	[CL_PROMETHEUS]	= { "--prometheus", 0, { { NULL, NULL } } },
 	[CL_PROXY]	= { "proxy", 1, { { NULL, gram_proxies } } },
+	[CL_PLUGIN]	= { "plugin", 1, { { NULL, gram_plugins } } },
 	[CL_IDENTITY]	= { "identity", 3, { PRINCIPAL, KEYTAB, PATH } },
 };
 
@@ -45,11 +47,11 @@ const struct gram_stmt gram_stmts[] = {
 	{ "service", "add", STMT_SERVICE_ADD, 3,
 	  { NAME, PROTO, { "TARGET:PORT", NULL } },
 	  CL_BIT(CL_ALLOW) | CL_BIT(CL_IDENTITY) | CL_BIT(CL_LIFETIME) |
-	  CL_BIT(CL_PROXY) },
+	  CL_BIT(CL_PROXY) | CL_BIT(CL_PLUGIN) },
 	{ "service", "del", STMT_SERVICE_DEL, 1, { NAME }, 0 },
 	{ "map", "add", STMT_MAP_ADD, 2, { PROTO, { "[ADDR:]PORT", NULL } },
 	  CL_BIT(CL_PEER) | CL_BIT(CL_SERVICE) | CL_BIT(CL_IDENTITY) |
-	  CL_BIT(CL_PRINCIPAL) | CL_BIT(CL_LIFETIME) },
+	  CL_BIT(CL_PRINCIPAL) | CL_BIT(CL_LIFETIME) | CL_BIT(CL_PLUGIN) },
 	{ "map", "del", STMT_MAP_DEL, 2, { PROTO, { "[ADDR:]PORT", NULL } }, 0 },
 	{ "show", NULL, STMT_SHOW, 0, { { NULL, NULL } }, 0 },
 	{ "stats", NULL, STMT_STATS, 0, { { NULL, NULL } }, CL_BIT(CL_PROMETHEUS) },

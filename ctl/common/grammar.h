@@ -22,6 +22,7 @@ enum gram_clause {
 	CL_SERVICE,		/* service NAME */
 	CL_PROMETHEUS,		/* --prometheus */
 	CL_PROXY,		/* proxy v2 (tcp only) */
+	CL_PLUGIN,		/* plugin ldap (tcp only) */
 	CL_IDENTITY,		/* identity PRINCIPAL keytab PATH (service
 				 * add, map add)
 				 */
@@ -71,6 +72,10 @@ extern const char *const gram_protos[];
 extern const char *const gram_carriers[];
 /* The values of "proxy": the PROXY protocol versions (v2 only). */
 extern const char *const gram_proxies[];
+/* The values of "plugin" (Documentation/plugins.md), in the order of
+ * enum stmt_plugin from 1 on.
+ */
+extern const char *const gram_plugins[];
 /* identity PRINCIPAL keytab PATH (the statement, and the clause of
  * service add and map add)
  */

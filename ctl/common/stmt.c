@@ -66,6 +66,15 @@ const char *stmt_carrier_name(enum stmt_carrier carrier)
 	return gram_carriers[carrier];
 }
 
+const char *stmt_plugin_name(unsigned int plugin)
+{
+	if (!plugin)
+		return "";
+	if (plugin > STMT_PLUGIN_LDAP)
+		return "?";
+	return gram_plugins[plugin - 1];
+}
+
 const char *stmt_proto_name(int proto)
 {
 	switch (proto) {
@@ -473,6 +482,27 @@ static int parse_proxy(struct parser *p, struct stmt *s)
 	return 0;
 }
 
+/* "plugin NAME" (TCP only): a protocol plugin (plugins.md) */
+static int parse_plugin(struct parser *p, struct stmt *s)
+{
+	const char *w;
+	unsigned int i;
+
+	if (s->plugin)
+		return fail(p, "duplicate 'plugin'");
+	if (!(w = need(p, "NAME after 'plugin' (ldap)")))
+		return -1;
+	for (i = 0; gram_plugins[i]; i++)
+		if (!strcmp(w, gram_plugins[i]))
+			break;
+	if (!gram_plugins[i])
+		return fail(p, "unknown plugin '%s' (ldap)", w);
+	if (s->proto != IPPROTO_TCP)
+		return fail(p, "'plugin' is for tcp only (it reads the messages of a TCP connection)");
+	s->plugin = (uint8_t)(i + 1);
+	return 0;
+}
+
 /* ---- statements ---- */
 
 static int parse_identity(struct parser *p, struct stmt *s)
@@ -598,6 +628,10 @@ static int parse_service_add(struct parser *p, struct stmt *s)
 			if (parse_proxy(p, s))
 				return -1;
 			break;
+		case CL_PLUGIN:
+			if (parse_plugin(p, s))
+				return -1;
+			break;
 		default:
 			return fail(p, "unexpected word '%s'", w);
 		}
@@ -638,6 +672,10 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 			break;
 		case CL_LIFETIME:
 			if (parse_lifetime(p, s))
+				return -1;
+			break;
+		case CL_PLUGIN:
+			if (parse_plugin(p, s))
 				return -1;
 			break;
 		default:
@@ -887,6 +925,8 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 			put(&o, " lifetime %u", s->lifetime_ms);
 		if (s->proxy)
 			put(&o, " proxy v%u", s->proxy);
+		if (s->plugin)
+			put(&o, " plugin %s", stmt_plugin_name(s->plugin));
 		break;
 	case STMT_PEER_DEL:
 	case STMT_SERVICE_DEL:
@@ -906,6 +946,8 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 			put(&o, " principal %s", s->principal);
 		if (s->has_lifetime)
 			put(&o, " lifetime %u", s->lifetime_ms);
+		if (s->kind == STMT_MAP_ADD && s->plugin)
+			put(&o, " plugin %s", stmt_plugin_name(s->plugin));
 		break;
 	case STMT_SHOW:
 	case STMT_PLAINTEXT:

@@ -10,25 +10,30 @@
  *   peer del NAME
  *   service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]
  *               [identity PRINCIPAL keytab PATH] [lifetime MS] [proxy v2]
+ *               [plugin ldap]
  *   service del NAME
  *   map add udp|tcp [ADDR:]PORT peer NAME service NAME
  *           [identity PRINCIPAL keytab PATH] [principal P] [lifetime MS]
+ *           [plugin ldap]
  *   map del udp|tcp [ADDR:]PORT
  *   show
  *   stats [--prometheus]
  *   plaintext
  *
  * Optional clauses ("carrier", "principal"; "allow", "identity",
- * "lifetime", "proxy"; "peer", "service", "identity", "principal" and
- * "lifetime" of map add) come in any order, each at most once.  The
- * "identity" clause is the local principal and keytab of the streams of
- * that service (acceptor) or map (initiator) instead of the daemon's
- * identity; "principal" of map add is the principal the service must
- * prove (the target of the stream's context) instead of the peer's.
+ * "lifetime", "proxy", "plugin"; "peer", "service", "identity",
+ * "principal", "lifetime" and "plugin" of map add) come in any order,
+ * each at most once.  The "identity" clause is the local principal and
+ * keytab of the streams of that service (acceptor) or map (initiator)
+ * instead of the daemon's identity; "principal" of map add is the
+ * principal the service must prove (the target of the stream's context)
+ * instead of the peer's.
  * "lifetime" (UDP only) is the PR-SCTP lifetime of the datagrams
  * this end sends on an SCTP carrier, in ms, 0: fully reliable.  "proxy
  * v2" (TCP services only): a PROXY protocol v2 header with the client's
- * address goes to the service before each connection's bytes.  A peer
+ * address goes to the service before each connection's bytes.  "plugin
+ * ldap" (TCP services and maps only): this end reads its sockets as
+ * LDAP messages, one DATA frame each (Documentation/plugins.md).  A peer
  * may have several addresses, for SCTP multihoming: the port after the
  * last applies to all.  IPv6 addresses are written
  * in brackets: "[fd00::2]:9899".  listen and map take numeric addresses
@@ -118,12 +123,12 @@ struct stmt_addr {
  *                 HOSTs, same port), carrier, principal ("": any)
  *   PEER_DEL      name
  *   SERVICE_ADD   name, proto, addr (TARGET:PORT), allow[n_allow]
- *                 (n_allow 0: no allow clause), lifetime, proxy
+ *                 (n_allow 0: no allow clause), lifetime, proxy, plugin
  *   (SERVICE_ADD and MAP_ADD: has_lifetime, lifetime_ms; identity and
  *   path, its keytab: "" without the identity clause)
  *   SERVICE_DEL   name
  *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service, principal
- *                 (the stream's target, "": the peer's)
+ *                 (the stream's target, "": the peer's), plugin
  *   MAP_DEL       proto, addr
  *   STATS         prometheus
  *   SHOW, PLAINTEXT, EMPTY: none
@@ -147,6 +152,13 @@ struct stmt {
 	char allow[STMT_ALLOW_MAX][STMT_PRINCIPAL_MAX + 1];
 	bool prometheus;
 	uint8_t proxy;			/* service add: 2 (proxy v2), 0: none */
+	uint8_t plugin;			/* service add, map add: STMT_PLUGIN_* */
+};
+
+/* The plugins of "plugin NAME" (0: none): gram_plugins[plugin - 1]. */
+enum stmt_plugin {
+	STMT_PLUGIN_NONE = 0,
+	STMT_PLUGIN_LDAP,
 };
 
 /*
@@ -188,6 +200,9 @@ const char *stmt_kind_name(enum stmt_kind kind);
 
 /* "auto", "sctp", "sctp-udp", "tcp"; "?" if unknown. */
 const char *stmt_carrier_name(enum stmt_carrier carrier);
+
+/* "ldap"; "" for none, "?" if unknown. */
+const char *stmt_plugin_name(unsigned int plugin);
 
 /* "udp", "tcp"; "?" for anything else. */
 const char *stmt_proto_name(int proto);

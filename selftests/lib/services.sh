@@ -15,6 +15,7 @@
 #   svc_wait_port NS udp|tcp PORT SECONDS [ADDR]
 #   svc_dnsmasq NAME NS ADDR[,ADDR...] PORT [DNSMASQ-ARGS...]
 #   svc_freeradius NAME NS ADDR PORT
+#   svc_slapd NAME NS ADDR PORT ENTRIES [BIG]   slapd, ENTRIES people
 #   svc_stop NAME; svc_stop_all
 #   svc_dig NS SERVER PORT [NAME]    print the A answer (dig +short)
 #   svc_dig_many NS SERVER PORT COUNT   COUNT queries, print "good N of COUNT"
@@ -335,6 +336,74 @@ svc_freeradius() {
 		return 0
 	fi
 	svc_log "freeradius $name did not start on $addr:$port:"
+	tail -n 20 "$SVC_DIR/$name.log" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# svc_slapd NAME NS ADDR PORT ENTRIES [BIG]: OpenLDAP's slapd (mdb) for
+# dc=funnel,dc=test on ldap://ADDR:PORT/ and, with a certificate of its
+# own (self-signed, $SVC_DIR/NAME.slapd/cert.pem), StartTLS; ENTRIES
+# people uid=uN,ou=people,dc=funnel,dc=test (cn "User N", sn, mail,
+# description), and with BIG one more, uid=big, whose description has
+# BIG bytes.  Its manager: $SVC_LDAP_ADMIN, password $SVC_LDAP_PASS.
+SVC_LDAP_BASE=dc=funnel,dc=test
+SVC_LDAP_ADMIN=cn=admin,dc=funnel,dc=test
+SVC_LDAP_PASS=funnel-secret
+svc_slapd() {
+	local name=$1 ns=$2 addr=$3 port=$4 entries=$5 big=${6:-0} pid d
+	svc_init
+	d=$SVC_DIR/$name.slapd
+	rm -rf "$d"
+	mkdir -p "$d/db" || return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$addr" \
+		-keyout "$d/key.pem" -out "$d/cert.pem" >"$d/openssl.log" 2>&1 ||
+		{ svc_log "slapd $name: openssl req failed"; return 1; }
+	cat >"$d/slapd.conf" <<-EOF
+	include /etc/ldap/schema/core.schema
+	include /etc/ldap/schema/cosine.schema
+	include /etc/ldap/schema/inetorgperson.schema
+	pidfile $d/slapd.pid
+	modulepath /usr/lib/ldap
+	moduleload back_mdb
+	TLSCertificateFile $d/cert.pem
+	TLSCertificateKeyFile $d/key.pem
+	sizelimit unlimited
+	database mdb
+	suffix "$SVC_LDAP_BASE"
+	rootdn "$SVC_LDAP_ADMIN"
+	rootpw $SVC_LDAP_PASS
+	directory $d/db
+	maxsize 1073741824
+	EOF
+	python3 - "$entries" "$big" >"$d/data.ldif" <<-'EOF'
+	import sys
+	n, big = int(sys.argv[1]), int(sys.argv[2])
+	base = "dc=funnel,dc=test"
+	print("dn: %s\nobjectClass: dcObject\nobjectClass: organization\n"
+	      "dc: funnel\no: Funnel\n" % base)
+	print("dn: ou=people,%s\nobjectClass: organizationalUnit\n"
+	      "ou: people\n" % base)
+	for i in range(n):
+	    print("dn: uid=u%d,ou=people,%s\nobjectClass: inetOrgPerson\n"
+	          "uid: u%d\ncn: User %d\nsn: U%d\nmail: u%d@funnel.test\n"
+	          "description: entry %d of %d\n" % (i, base, i, i, i, i, i, n))
+	if big:
+	    print("dn: uid=big,ou=people,%s\nobjectClass: inetOrgPerson\n"
+	          "uid: big\ncn: Big\nsn: Big\ndescription: %s\n"
+	          % (base, "".join(chr(97 + k % 26) for k in range(big))))
+	EOF
+	slapadd -q -f "$d/slapd.conf" -l "$d/data.ldif" >"$d/slapadd.log" 2>&1 ||
+		{ svc_log "slapd $name: slapadd failed:"; sed 's/^/#   /' "$d/slapadd.log" >&2; return 1; }
+	svc_pre "$ns"
+	# -d 0: in the foreground, so that its pid is the server's
+	"${SVC_PRE[@]}" slapd -d 0 -f "$d/slapd.conf" -h "ldap://$(svc_hostport "$addr" "$port")/" \
+		>"$SVC_DIR/$name.log" 2>&1 &
+	pid=$!
+	svc_register "$name" "$pid"
+	if svc_wait_port "$ns" tcp "$port" 10 "$addr"; then
+		return 0
+	fi
+	svc_log "slapd $name did not start on $addr:$port:"
 	tail -n 20 "$SVC_DIR/$name.log" | sed 's/^/#   /' >&2
 	return 1
 }

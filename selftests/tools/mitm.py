@@ -24,6 +24,10 @@
         dropkey     the frame is not relayed
         reorderkey  it is relayed after the first frame of the new key
       "cut 0" ends every carrier at once with a TCP reset both ways.
+      With MITM_FRAMELOG=FILE in the environment, each frame relayed is
+      logged there as a line "DIR STREAM TYPE FLAGS FLOW LEN HEAD": DIR
+      i (from the initiator) or a, HEAD the body's first 8 bytes in hex
+      ("-" if empty).
       On a plaintext carrier, one more acts on the next unsealed DATA
       frame of that stream whose body is 16 or 40 bytes (a TCP flow's
       opening frame with its origin, wire-format.md 6.1):
@@ -32,6 +36,7 @@
       Send one command, print the answers as they come (exit 1 without
       "done" within 20 s).
 """
+import os
 import select
 import socket
 import struct
@@ -45,6 +50,7 @@ PREAMBLE_LEN = 8
 SEAL_OVERHEAD = 24
 
 lock = threading.Lock()
+framelog = None		# MITM_FRAMELOG: a line per frame relayed
 actions = {}		# stream -> [action, reply socket, frames to let by]
 held = {}		# stream -> a frame held back (reorder)
 last = {}		# stream -> the last frame, held (dropkey, reorderkey)
@@ -159,6 +165,18 @@ def tamper(frame):
     return out
 
 
+def log_frame(frame, from_initiator):
+    if len(frame) < HDR.size:
+        return
+    stream, ftype, flags, flow = HDR.unpack_from(frame)
+    body = frame[HDR.size:]
+    with lock:
+        framelog.write("%s %d %d %d %d %d %s\n" % (
+            "i" if from_initiator else "a", stream, ftype, flags, flow,
+            len(body), body[:8].hex() or "-"))
+        framelog.flush()
+
+
 def pump(src, dst, from_initiator):
     try:
         if from_initiator:
@@ -183,6 +201,8 @@ def pump(src, dst, from_initiator):
             frame = recv_exact(src, struct.unpack(">H", p)[0])
             if frame is None:
                 return
+            if framelog:
+                log_frame(frame, from_initiator)
             out = tamper(frame) if from_initiator else [frame]
             dst.sendall(b"".join(frame_bytes(f) for f in out))
     except OSError:
@@ -263,6 +283,8 @@ def ctl(cport, action, stream, nth="1"):
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "proxy":
+        if os.environ.get("MITM_FRAMELOG"):
+            framelog = open(os.environ["MITM_FRAMELOG"], "a")
         proxy(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
               int(sys.argv[5]))
     elif len(sys.argv) in (5, 6) and sys.argv[1] == "ctl":

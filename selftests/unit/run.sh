@@ -13,7 +13,7 @@
 #   - show --json of the test snapshots against Documentation/
 #     funnel-show.schema.json, and stats --prometheus through promtool
 #   - the fuzz targets over generated seed inputs (and a short libFuzzer
-#     run when clang's libFuzzer is there)
+#     run when clang's libFuzzer is there), the LDAP message framer's among them
 #   - command-line tests of funnelctl and funnel-nl, and funnelctl's bash
 #     completion
 #   - scripts/deps.sh against stub apt commands (test_deps.sh)
@@ -189,7 +189,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin; do
+	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin ldapber; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
@@ -299,6 +299,110 @@ elif build "fuzz_seal: libFuzzer build (clang)" make_ -C "$here" \
 	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-seal.out" >&2
 fi
 
+# ---- LDAP message framer fuzz target over generated seeds ----
+
+ldap_seeds=$work/ldap-seeds
+mkdir -p "$ldap_seeds"
+/usr/bin/python3 - "$ldap_seeds" <<'EOF'
+import os, random, sys
+
+d = sys.argv[1]
+rnd = random.Random(1)
+
+def ln(n, wide=0):
+    # BER length: short form, or long form (wide: in that many octets)
+    if not wide and n < 128:
+        return bytes([n])
+    k = wide or max(1, (n.bit_length() + 7) // 8)
+    return bytes([0x80 | k]) + n.to_bytes(k, "big")
+def tlv(tag, body, wide=0):
+    return bytes([tag]) + ln(len(body), wide) + body
+def integer(v):
+    return tlv(0x02, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big"))
+def s(t):
+    return tlv(0x04, t.encode())
+def msg(mid, op, ctrls=b"", wide=0):
+    return tlv(0x30, integer(mid) + op + ctrls, wide)
+def result(tag, code):
+    return tlv(tag, tlv(0x0a, bytes([code])) + s("") + s(""))
+def entry(mid, i, big=0):
+    attrs = tlv(0x30, tlv(0x30, s("cn") + tlv(0x31, s("User %d" % i))) +
+                tlv(0x30, s("description") + tlv(0x31, s("x" * big))))
+    return msg(mid, tlv(0x64, s("uid=u%d,ou=people,dc=example,dc=test" % i)
+                        + attrs))
+def put(name, data):
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+paged = tlv(0xa0, tlv(0x30, s("1.2.840.113556.1.4.319") +
+                      tlv(0x04, bytes.fromhex("3005020102 0400"))))
+bind = msg(1, tlv(0x60, integer(3) + s("cn=admin,dc=example,dc=test") +
+                  tlv(0x80, b"secret")))
+sasl = msg(1, tlv(0x60, integer(3) + s("") + tlv(0xa3, s("GSSAPI"))))
+search_op = tlv(0x63, s("dc=example,dc=test") + tlv(0x0a, b"\x02") +
+                tlv(0x0a, b"\x00") + integer(0) + integer(0) +
+                tlv(0x01, b"\x00") + tlv(0x87, b"uid") + tlv(0x30, s("cn")))
+compare = msg(3, tlv(0x6e, s("uid=u1,ou=people,dc=example,dc=test") +
+                     tlv(0x30, s("cn") + s("User 1"))))
+starttls = msg(4, tlv(0x77, tlv(0x80, b"1.3.6.1.4.1.1466.20037")))
+client = [bind, msg(2, search_op, paged), compare, msg(5, tlv(0x50, b"\x02")),
+          msg(6, tlv(0x4a, b"uid=u9,dc=example,dc=test")), msg(9, tlv(0x42, b""))]
+service = ([msg(1, result(0x61, 0))] + [entry(2, i) for i in range(20)] +
+           [msg(2, tlv(0x73, s("ldap://other/"))),
+            msg(2, result(0x65, 0), paged), msg(3, result(0x6f, 6)),
+            msg(0, result(0x78, 52)), msg(7, tlv(0x79, tlv(0x80, b"1.2.3")))])
+put("client", b"".join(client))
+put("service", b"".join(service))
+put("ad-long-form", msg(1, result(0x61, 0), wide=4) + msg(2, search_op, wide=2))
+put("big-entry", entry(2, 1, 3000) + msg(2, result(0x65, 0)))
+put("over-limit", entry(2, 1, 5000))
+put("starttls-then-tls", starttls + b"\x16\x03\x01\x00\x05hello")
+put("sasl-then-buffers", sasl + msg(1, result(0x61, 0)) + b"\x00\x00\x00\x04abcd")
+put("empty", b"")
+for i, h in enumerate(["3080", "30ff", "3085", "30050401014200",
+                       "3006020200054200", "30050201807100", "30050201016200",
+                       "30070201014200a005", "30080201014200 1f8001",
+                       "301d02010177"]):
+    put("bad-%d" % i, bytes.fromhex(h))
+good = client + service
+for i in range(60):                          # mutated streams
+    b = bytearray(b"".join(rnd.choice(good)
+                           for _ in range(rnd.randrange(1, 6))))
+    for _ in range(rnd.randrange(1, 4)):
+        j = rnd.randrange(len(b))
+        op = rnd.randrange(3)
+        if op == 0:
+            b[j] = rnd.choice([0x00, 0x30, 0x7f, 0x80, 0x84, 0xff,
+                               rnd.randrange(256)])
+        elif op == 1:
+            del b[j]
+        else:
+            b.insert(j, rnd.randrange(256))
+    put("mut-%02d" % i, bytes(b))
+for i in range(4):
+    put("random-%d" % i, bytes(rnd.randrange(256)
+                               for _ in range(rnd.randrange(1, 500))))
+EOF
+if [ $unit_ok = 1 ]; then
+	nseeds=$(find "$ldap_seeds" -type f | wc -l)
+	"$here/build/fuzz_ldapber" "$ldap_seeds"/* >"$work/fuzz_ldapber.out" 2>&1
+	st=$?
+	tap $st "fuzz_ldapber over $nseeds seed inputs (ASan+UBSan)"
+	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_ldapber.out" >&2
+fi
+if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
+	skip "fuzz_ldapber: libFuzzer run" "clang with libFuzzer not available"
+elif build "fuzz_ldapber: libFuzzer build (clang)" make_ -C "$here" \
+	O="$work/fuzz" "$work/fuzz/fuzz_ldapber-libfuzzer"; then
+	mkdir -p "$work/ldap-corpus"
+	cp "$ldap_seeds"/* "$work/ldap-corpus/"
+	"$work/fuzz/fuzz_ldapber-libfuzzer" -seed=1 -runs=30000 -max_len=8192 \
+		"$work/ldap-corpus" >"$work/libfuzzer-ldap.out" 2>&1
+	st=$?
+	tap $st "fuzz_ldapber: 30000 libFuzzer runs"
+	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-ldap.out" >&2
+fi
+
 # ---- statement parser fuzz target over seeds ----
 
 stmt_seeds=$work/stmt-seeds
@@ -323,6 +427,8 @@ good = [
     "map add tcp [::1]:8080 service web peer gw1",
     "service add dns udp 127.0.0.1:53 identity dns/h@R keytab /k allow a@R",
     "map add udp 5300 peer h service dns identity a@R keytab /k principal dns/h@R lifetime 0",
+    "service add ldap tcp 127.0.0.1:389 plugin ldap identity ldap/h@R keytab /k",
+    "map add tcp 3890 peer h service ldap identity a@R keytab /k principal ldap/h@R plugin ldap",
     "map del udp 127.0.0.1:53", "show", "stats", "stats --prometheus",
     "plaintext",
 ]
@@ -336,6 +442,7 @@ bad = [
     "service add s tcp h:1 proxy",
     "service add s udp h:1 identity a file /k", "map add udp 1 peer a service b principal",
     "map add udp 1 peer a service b identity a keytab /k identity a keytab /k",
+    "service add s udp h:1 plugin ldap", "map add tcp 1 peer a service b plugin x500",
 ]
 other = ["", " ", "#", "# comment", "\t show # c\r\n", "listen :1#x",
          "peer add gw1 #h"]

@@ -88,6 +88,8 @@ fresh_root() {
 	rm -f "$tmp/apt.log.systemctl"
 	mkdir -p "$R/lib/systemd/system"
 	: >"$R/lib/systemd/system/prometheus.service"
+	mkdir -p "$R/etc/init.d"
+	: >"$R/etc/init.d/slapd"
 	mkdir -p "$R/etc/apt/sources.list.d" "$R/usr/sbin" "$R/var/lib" \
 		"$R/var/log" "$R/usr/src" "$tmp/src/linux-source-6.1/scripts"
 	echo 12.0 >"$R/etc/debian_version"
@@ -133,6 +135,8 @@ tap $? "backports enabled, both kernels' packages installed, checkpatch unpacked
 
 grep -qx "systemctl --root=$R disable prometheus.service" "$tmp/apt.log.systemctl"
 tap $? "the prometheus server (promtool's package) disabled"
+grep -qx "systemctl --root=$R disable slapd.service" "$tmp/apt.log.systemctl"
+tap $? "the system's slapd (the LDAP tests run their own) disabled"
 
 # ---- second run: the stamp ----
 

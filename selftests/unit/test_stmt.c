@@ -803,6 +803,54 @@ static void test_proxy(void **state)
 		  "map add: unexpected word 'proxy'");
 }
 
+/* "plugin ldap": TCP services and maps only, known names only, once. */
+static void test_plugin(void **state)
+{
+	(void)state;
+	canon("service add ldap tcp 127.0.0.1:389 plugin ldap", NULL);
+	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
+	canon("service add ldap tcp 127.0.0.1:389 plugin ldap proxy v2 allow a@R",
+	      "service add ldap tcp 127.0.0.1:389 allow a@R proxy v2 plugin ldap");
+	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
+	assert_int_equal(st.proxy, 2);
+	canon("map add tcp 3890 plugin ldap service ldap peer p",
+	      "map add tcp 3890 peer p service ldap plugin ldap");
+	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
+	canon("map add tcp 3890 peer p service ldap", NULL);
+	assert_int_equal(st.plugin, 0);
+	/* with the identity clauses, in any order */
+	canon("service add ldap tcp 127.0.0.1:389 plugin ldap identity ldap/h keytab /k proxy v2 allow a@R",
+	      "service add ldap tcp 127.0.0.1:389 allow a@R identity ldap/h keytab /k proxy v2 plugin ldap");
+	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
+	assert_string_equal(st.identity, "ldap/h");
+	canon("map add tcp 3890 plugin ldap principal ldap/h identity alice keytab /k service ldap peer p",
+	      "map add tcp 3890 peer p service ldap identity alice keytab /k principal ldap/h plugin ldap");
+	assert_int_equal(st.plugin, STMT_PLUGIN_LDAP);
+	assert_string_equal(st.identity, "alice");
+	assert_string_equal(st.principal, "ldap/h");
+	bad_exact("map add tcp 3890 peer p service s plugin ldap identity a keytab /k plugin ldap",
+		  "map add: duplicate 'plugin'");
+	bad_exact("map add tcp 3890 peer p service s identity a keytab /k plugin ldap identity a keytab /k",
+		  "map add: duplicate 'identity'");
+	assert_string_equal(stmt_plugin_name(STMT_PLUGIN_LDAP), "ldap");
+	assert_string_equal(stmt_plugin_name(0), "");
+	assert_string_equal(stmt_plugin_name(9), "?");
+	bad_exact("service add ldap tcp 127.0.0.1:389 plugin x500",
+		  "service add: unknown plugin 'x500' (ldap)");
+	bad_exact("service add ldap tcp 127.0.0.1:389 plugin LDAP",
+		  "service add: unknown plugin 'LDAP' (ldap)");
+	bad_exact("service add ldap tcp 127.0.0.1:389 plugin",
+		  "service add: missing NAME after 'plugin' (ldap)");
+	bad_exact("map add tcp 3890 peer p service s plugin ldap plugin ldap",
+		  "map add: duplicate 'plugin'");
+	bad_exact("service add dns udp 127.0.0.1:53 plugin ldap",
+		  "service add: 'plugin' is for tcp only (it reads the messages of a TCP connection)");
+	bad_exact("map add udp 5353 peer p service s plugin ldap",
+		  "map add: 'plugin' is for tcp only (it reads the messages of a TCP connection)");
+	bad_exact("peer add p h plugin ldap",
+		  "peer add: unexpected word 'plugin'");
+}
+
 static void test_err_carrier_proto(void **state)
 {
 	(void)state;
@@ -1208,6 +1256,7 @@ int main(void)
 		cmocka_unit_test(test_err_argv_only),
 		cmocka_unit_test(test_err_buffer),
 		cmocka_unit_test(test_proxy),
+		cmocka_unit_test(test_plugin),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_format_canonical),
 		cmocka_unit_test(test_format_roundtrip),

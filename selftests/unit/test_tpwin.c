@@ -223,6 +223,29 @@ struct sim {
 	uint64_t moved_total;
 };
 
+/*
+ * control-protocol.md section 7: a receiver never holds a quarter of its
+ * window or more written and ungranted; whatever the window, a
+ * receiver that wrote everything leaves its peer credit for a whole
+ * LDAP message of TPATH_LDAP_WHOLE (49152) bytes.
+ */
+static void test_grant_due(void **state)
+{
+	static const uint32_t wins[] = { INIT, INIT + 1, 3 * INIT, 16U << 20 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(wins) / sizeof(wins[0]); i++) {
+		uint32_t w = wins[i];
+
+		assert_false(tpwin_grant_due(0, w));
+		assert_false(tpwin_grant_due(w / 4 - 1, w));
+		assert_true(tpwin_grant_due(w / 4, w));
+		assert_true(tpwin_grant_due(w, w));
+		/* the most a caught-up sender can lack */
+		assert_true(w - (w / 4 - 1) >= 49152);
+	}
+}
+
 static void sim_init(struct sim *s, unsigned int delay, size_t sock_max,
 		     unsigned int read_every, uint32_t max)
 {
@@ -261,7 +284,7 @@ static void sim_grant(struct sim *s, size_t written)
 	s->unacked += more;
 	if (s->win > s->peak_win)
 		s->peak_win = s->win;
-	if (s->unacked < s->win / 4)
+	if (!tpwin_grant_due(s->unacked, s->win))
 		return;
 	tpwin_grant(&s->w, s->unacked, s->now);
 	s->grants[(s->now + s->delay) % RING] += s->unacked;
@@ -388,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_loop_after_idle),
 		cmocka_unit_test(test_grow_amount),
 		cmocka_unit_test(test_grow_period),
+		cmocka_unit_test(test_grant_due),
 		cmocka_unit_test(test_sim_prompt),
 		cmocka_unit_test(test_sim_slow_reader),
 		cmocka_unit_test(test_sim_long_loop),

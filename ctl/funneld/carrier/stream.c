@@ -138,9 +138,14 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		};
 		const struct service *svc = listen ? NULL :
 			config_service(c->d, cs->service);
+		uint8_t plugin;
 
 		/* a service with proxy v2: the origin, or LOCAL without */
 		tcfg.proxy = svc && svc->s.proxy;
+		/* "plugin ldap" on this end's map or service */
+		plugin = listen ? (cs->map ? cs->map->s.plugin : 0) :
+				  (svc ? svc->s.plugin : 0);
+		tcfg.ldap = plugin == STMT_PLUGIN_LDAP;
 		if (tcfg.proxy && !tcfg.origin && !c->no_origin_logged) {
 			c->no_origin_logged = true;
 			log_warn("%s: the peer sends no flow origins (no FEAT_ORIGIN): service %s gets PROXY v2 LOCAL headers, without the client's address",

@@ -73,7 +73,26 @@
  * queued, counted in buf (payload bytes; memory is in TPATH_CHUNK
  * chunks), never pass the budget.  A stream without flow control has
  * no windows: its queued bytes count in resv, and a queue that finds
- * no room there resets its flow (rx-drop-queue).
+ * no room there resets its flow (rx-drop-queue).  An LDAP stage
+ * (below) is reserved in resv too, and counted in buf.
+ *
+ * The LDAP plugin (cfg->ldap, Documentation/plugins.md section 4): a
+ * flow's socket is peeked at (MSG_PEEK) and each whole LDAPMessage in
+ * it (common/ldapber.h) goes in a DATA frame of its own; only the bytes
+ * sent are taken from the socket (read again), so a partial
+ * message waits in the socket, whose SO_RCVLOWAT is set to the bytes it
+ * needs (no wakeup for less).  A message waits for credit to cover it
+ * whole if it is at most TPATH_LDAP_WHOLE bytes (a flow's credit always
+ * comes back to three quarters of the initial window once the peer
+ * wrote what it had: a receiver never holds a quarter of its window or
+ * more written and ungranted, control-protocol.md section 7,
+ * tpwin_grant_due()); a longer one, or one longer than a frame, goes as
+ * consecutive frames of its bytes alone (big_left).  A direction that
+ * left LDAP (TLS after StartTLS, a SASL layer after a bind: opaque) is
+ * read as plain bytes.  A message the framer refuses, or a connection
+ * that ends inside a message, resets the flow: counted
+ * rx-drop-malformed, logged with the reason at most once a second per
+ * stream.
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
@@ -92,7 +111,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/ldapber.h"
 #include "common/origin.h"
+#include "funneld/log.h"
 #include "funneld/datapath/dpstream.h"
 #include "funneld/datapath/membudget.h"
 #include "funneld/datapath/tpath.h"
@@ -115,6 +136,20 @@
 #define TPATH_ACCEPT_BATCH	16
 /* Out of file descriptors: no accept() for this long. */
 #define TPATH_ACCEPT_PAUSE_MS	1000
+/* LDAP: frames of one flow per wakeup, at most (then the loop serves
+ * the other sockets: a flood of small messages from one client does not
+ * hold the carrier for the others)
+ */
+#define TPATH_LDAP_FRAMES	64
+/* LDAP: a message up to this long waits for credit to go whole. */
+#define TPATH_LDAP_WHOLE	(TPATH_WINDOW_INIT / 4 * 3)
+/* the no-deadlock argument of the wait for credit (tpwin_grant_due()) */
+_Static_assert(TPATH_LDAP_WHOLE <= TPATH_WINDOW_INIT - TPATH_WINDOW_INIT / 4,
+	       "a whole LDAP message must fit the credit of a caught-up flow");
+/* LDAP: the buffer of a message read in part (a frame's room). */
+#define TPATH_STAGE		(FUNNEL_HDR_LEN + TPATH_LDAP_WHOLE)
+/* LDAP: a refused message is logged at most this often per stream. */
+#define TPATH_LDAP_LOG_MS	1000
 
 /* Part of a flow's queue: bytes [head, tail) of data wait. */
 struct tpath_chunk {
@@ -160,6 +195,14 @@ struct tpath_flow {
 	bool short_win;		/* its window stopped growing for want of room */
 	bool refused;		/* only a refusal's FLOW_END, waiting */
 	uint32_t win;		/* its window, reserved in s->resv; 0: none */
+
+	/* LDAP (s->ldap) */
+	struct ldap_dir ldap;	/* what the socket sends */
+	size_t big_left;	/* bytes of a message sent in pieces */
+	size_t peeked;		/* bytes there at the last "need more" */
+	int lowat;		/* SO_RCVLOWAT set; 0: the default (1) */
+	uint8_t *stage;		/* a message read in part: header, bytes */
+	size_t stage_len;	/* its bytes there */
 };
 
 struct tpath_stream {
@@ -188,6 +231,8 @@ struct tpath_stream {
 	struct membudget *buf;		/* the bytes in the flows' queues */
 	bool origin;			/* flows open with their origin */
 	bool proxy;			/* tcp-connect: PROXY v2 header */
+	bool ldap;			/* the LDAP plugin */
+	uint64_t ldap_logged;		/* loop_now_ms() of the last log */
 };
 
 static struct tpath_stream *tstream(const struct dp_stream *d)
@@ -395,7 +440,7 @@ static void flow_grant(struct tpath_stream *s, struct tpath_flow *flow,
 		return;
 	flow->unacked += written;
 	flow->unacked += flow_grow(s, flow, written);
-	if (flow->unacked < flow->win / 4)
+	if (!tpwin_grant_due(flow->unacked, flow->win))
 		return;
 	n = flow->unacked;
 	flow->unacked = 0;
@@ -424,6 +469,13 @@ static bool flow_reserve(struct tpath_stream *s, struct tpath_flow *flow)
 /* The flow takes no more bytes: its queue and its window go. */
 static void flow_unreserve(struct tpath_stream *s, struct tpath_flow *flow)
 {
+	if (flow->stage) {
+		membudget_uncharge(s->buf, TPATH_STAGE);
+		membudget_uncharge(s->resv, TPATH_STAGE);
+		free(flow->stage);
+		flow->stage = NULL;
+		flow->stage_len = 0;
+	}
 	q_free(s, flow);
 	membudget_uncharge(s->resv, flow->win);
 	flow->win = 0;
@@ -743,6 +795,394 @@ out:
 
 /* ---- reading and writing a flow's socket ---- */
 
+/* What one read of a flow's socket leaves to do. */
+enum read_res {
+	READ_MORE,	/* read again (within the budget) */
+	READ_DONE,	/* nothing more now */
+	READ_FREED,	/* the flow was freed */
+};
+
+/* EOF: FLOW_END once the flow has sent what it read. */
+static enum read_res flow_read_eof(struct tpath_stream *s,
+				   struct tpath_flow *flow)
+{
+	flow->eof = true;
+	flow_watch(s, flow);
+	flow_end_queue(s, flow);
+	return flow_settle(s, flow) ? READ_FREED : READ_DONE;
+}
+
+/* ---- the LDAP plugin ---- */
+
+/*
+ * A message the framer refused, or the end of the connection inside one:
+ * log (at most once a second per stream), count, reset the flow.
+ */
+static enum read_res flow_ldap_refuse(struct tpath_stream *s,
+				      struct tpath_flow *flow,
+				      const char *why)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!s->ldap_logged || now - s->ldap_logged >= TPATH_LDAP_LOG_MS) {
+		s->ldap_logged = now;
+		log_warn("stream %u flow %u: LDAP from the %s refused: %s: flow reset",
+			 s->dp.id, flow->dp.node.id,
+			 flow->ldap.from_service ? "service" : "client", why);
+	}
+	dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
+}
+
+/* Wake up for at least bytes bytes (SO_RCVLOWAT); 1: the default. */
+static void flow_lowat(struct tpath_flow *flow, size_t bytes)
+{
+	int v = bytes > FUNNEL_MAX_SEALED_PAYLOAD ? FUNNEL_MAX_SEALED_PAYLOAD :
+		bytes ? (int)bytes : 1;
+
+	if (v == (flow->lowat ? flow->lowat : 1))
+		return;
+	if (!setsockopt(flow->dp.fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)))
+		flow->lowat = v;
+}
+
+/*
+ * Take n bytes that were peeked and sent from the socket: read again into
+ * the read buffer, whose frames went out already.  0 or -1.
+ */
+static int flow_take(struct tpath_flow *flow, size_t n)
+{
+	ssize_t r;
+
+	if (!n)
+		return 0;
+	do {
+		r = recv(flow->dp.fd, tpath_buf.p + FUNNEL_HDR_LEN, n,
+			 MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)n)
+		return -1;
+	flow->peeked = 0;
+	flow_lowat(flow, 1);
+	return 0;
+}
+
+/*
+ * The message that starts the flow's bytes goes in pieces of its own:
+ * read as they come, so the low-water mark a partial peek set goes back
+ * to 1 (else the rest of the message, fewer bytes than the mark, would
+ * never wake the flow).
+ */
+static enum read_res flow_ldap_pieces(struct tpath_flow *flow, size_t len)
+{
+	flow->big_left = len;
+	flow->ldap.may_leave = false;
+	flow->peeked = 0;
+	flow_lowat(flow, 1);
+	return READ_MORE;
+}
+
+/*
+ * A message of up to TPATH_LDAP_WHOLE bytes that the socket cannot wait
+ * for whole: the kernel reports it readable without a byte more (TCP
+ * wakes a reader below SO_RCVLOWAT when the receive window it offered is
+ * nearly used up, or the buffer is under pressure: the bytes must be
+ * read for more to come), or its peer ended the connection.  Its n bytes
+ * go into the flow's stage, where the rest joins them (flow_read_staged()).
+ * The stage is reserved in s->resv as a window is (and counted in s->buf
+ * while it exists), keeping a quarter of the budget for new flows: so
+ * the stages of slow clients never take memory past the carrier's budget.
+ * Without room for it, a message whose header is known goes in pieces
+ * (the first: what is there; still only its own bytes in each frame);
+ * one whose header is not (a few bytes) has its flow reset
+ * (tx-drop-queue).
+ */
+static enum read_res flow_stage_start(struct tpath_stream *s,
+				      struct tpath_flow *flow, size_t n,
+				      const struct ldapber_msg *m)
+{
+	ssize_t r;
+
+	if (membudget_avail_spare(s->resv) < TPATH_STAGE) {
+		membudget_deny(s->resv);
+		if (m->hdr)
+			return flow_ldap_pieces(flow, m->len);
+		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
+	}
+	flow->stage = malloc(TPATH_STAGE);
+	if (!flow->stage) {
+		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
+	}
+	membudget_charge(s->resv, TPATH_STAGE);
+	membudget_charge(s->buf, TPATH_STAGE);
+	do {
+		r = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN, n,
+			 MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)n)
+		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
+	flow->stage_len = n;
+	flow->peeked = 0;
+	flow_lowat(flow, 1);
+	return READ_MORE;
+}
+
+/*
+ * The message at the start of what the socket holds is incomplete (n
+ * bytes there, m says what is known of it).
+ */
+static enum read_res flow_ldap_partial(struct tpath_stream *s,
+				       struct tpath_flow *flow, size_t n,
+				       const struct ldapber_msg *m)
+{
+	/* longer than a frame: in pieces, from now on, once its header
+	 * (messageID, protocolOp: the direction) is read and checked
+	 */
+	if (m->hdr && m->len > FUNNEL_MAX_SEALED_PAYLOAD)
+		return flow_ldap_pieces(flow, m->len);
+	if (n == flow->peeked) {
+		/* woken without a byte more */
+		if (m->hdr && m->len > TPATH_LDAP_WHOLE)
+			return flow_ldap_pieces(flow, m->len);
+		return flow_stage_start(s, flow, n, m);
+	}
+	flow->peeked = n;
+	flow_lowat(flow, m->need);
+	return READ_DONE;
+}
+
+/*
+ * The flow's stage holds the start of a message: read the rest of it (no
+ * more) and send it whole.  The bytes that complete it are read only once
+ * the credit covers it, so that a complete message never waits in the
+ * stage: one that waits for credit or for room on the carrier has a byte
+ * in the socket still, which wakes the flow when it may go on.
+ */
+static enum read_res flow_read_staged(struct tpath_stream *s,
+				      struct tpath_flow *flow, bool hup)
+{
+	char why[LDAPBER_WHY_MAX];
+	struct ldapber_msg m;
+	enum ldapber_status st;
+	size_t len, want;
+	uint8_t *frame;
+	bool freed;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		st = ldap_dir_next(&flow->ldap, flow->stage + FUNNEL_HDR_LEN,
+				   flow->stage_len, LDAPBER_MAX_DEFAULT, &m,
+				   why, sizeof(why));
+		if (st == LDAPBER_ERR)
+			return flow_ldap_refuse(s, flow, why);
+		if (st == LDAPBER_MSG)
+			break;
+		if (m.hdr && m.len > TPATH_LDAP_WHOLE) {
+			/* a long one after all: the stage is its first piece */
+			if (s->window && flow->credit < flow->stage_len) {
+				flow_starve(s, flow, hup);
+				return READ_DONE;
+			}
+			flow->big_left = m.len - flow->stage_len;
+			flow->ldap.may_leave = false;
+			break;
+		}
+		if (m.len && m.len <= TPATH_LDAP_WHOLE && s->window &&
+		    flow->credit < m.len) {
+			flow_starve(s, flow, hup);
+			return READ_DONE;
+		}
+		/* a long one's header first (m.need: its bytes, a few) */
+		want = (m.len && m.len <= TPATH_LDAP_WHOLE ? m.len : m.need) -
+		       flow->stage_len;
+		n = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN +
+			 flow->stage_len, want, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return READ_DONE;
+			return flow_reset(s, flow, false) ? READ_FREED :
+							    READ_DONE;
+		}
+		if (!n) {
+			if (m.len)
+				snprintf(why, sizeof(why),
+					 "the connection ended inside a message (%zu of %zu bytes)",
+					 flow->stage_len, m.len);
+			else
+				snprintf(why, sizeof(why),
+					 "the connection ended inside a message (%zu bytes, its length unfinished)",
+					 flow->stage_len);
+			return flow_ldap_refuse(s, flow, why);
+		}
+		flow->stage_len += (size_t)n;
+		flow->dp.last_used = loop_now_ms();
+	}
+
+	/* send the stage: the message, or the first piece of a long one
+	 * (a frame the carrier refuses is copied into the flow)
+	 */
+	len = flow->stage_len;
+	if (s->window)
+		flow->credit -= len;
+	frame = flow->stage;
+	flow->stage = NULL;
+	flow->stage_len = 0;
+	membudget_uncharge(s->buf, TPATH_STAGE);
+	membudget_uncharge(s->resv, TPATH_STAGE);
+	dp_hdr(&s->dp, frame, FUNNEL_T_DATA, flow->dp.node.id);
+	r = flow_data_send(s, flow, frame, FUNNEL_HDR_LEN + len, &freed);
+	free(frame);
+	if (r) {
+		if (!freed && !s->dp.dead && !flow->closed)
+			flow_pause(s, flow, hup);
+		return freed ? READ_FREED : READ_DONE;
+	}
+	return s->dp.dead ? READ_DONE : READ_MORE;
+}
+
+/*
+ * Peek at the socket and send each whole message there in a DATA frame of
+ * its own: the frame's header goes right before the message, over the end
+ * of the one sent before it (the carrier copied that).  Then take from the
+ * socket what was sent.
+ */
+static enum read_res flow_read_ldap(struct tpath_stream *s,
+				    struct tpath_flow *flow, bool hup,
+				    unsigned int *frames)
+{
+	uint8_t *buf = tpath_buf.p;
+	char why[LDAPBER_WHY_MAX];
+	struct ldapber_msg m;
+	size_t off = 0;
+	enum read_res res = READ_MORE;
+	ssize_t n;
+
+	n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN, FUNNEL_MAX_SEALED_PAYLOAD,
+		 MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == EINTR)
+			return READ_MORE;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return READ_DONE;
+		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
+	}
+	if (!n)
+		return flow_read_eof(s, flow);
+	while (off < (size_t)n) {
+		enum ldapber_status st;
+		bool freed;
+
+		st = ldap_dir_next(&flow->ldap, buf + FUNNEL_HDR_LEN + off,
+				   (size_t)n - off, LDAPBER_MAX_DEFAULT, &m, why,
+				   sizeof(why));
+		if (st == LDAPBER_OPAQUE)
+			break;		/* the rest: plain bytes */
+		if (st == LDAPBER_ERR) {
+			if (flow_take(flow, off))
+				return flow_reset(s, flow, false) ?
+				       READ_FREED : READ_DONE;
+			return flow_ldap_refuse(s, flow, why);
+		}
+		if (st == LDAPBER_NEED_MORE) {
+			if (!off)
+				return flow_ldap_partial(s, flow, (size_t)n,
+							 &m);
+			break;		/* take what was sent first */
+		}
+		if (s->window && flow->credit < m.len) {
+			if (m.len <= TPATH_LDAP_WHOLE) {
+				res = READ_DONE;
+				if (!off)
+					flow_starve(s, flow, hup);
+			} else if (!off) {
+				/* read whole: where it may leave is known */
+				bool leave = flow->ldap.may_leave;
+
+				flow_ldap_pieces(flow, m.len);
+				flow->ldap.may_leave = leave;
+			}
+			break;
+		}
+		dp_hdr(&s->dp, buf + off, FUNNEL_T_DATA, flow->dp.node.id);
+		if (s->window)
+			flow->credit -= m.len;
+		off += m.len;
+		flow->dp.last_used = loop_now_ms();
+		if (flow_data_send(s, flow, buf + off - m.len,
+				   FUNNEL_HDR_LEN + m.len, &freed)) {
+			if (freed || s->dp.dead || flow->closed)
+				return freed ? READ_FREED : READ_DONE;
+			res = READ_DONE;
+			flow_pause(s, flow, hup);
+			break;
+		}
+		if (s->dp.dead)
+			return READ_DONE;
+		if (++*frames >= TPATH_LDAP_FRAMES) {
+			res = READ_DONE;	/* the rest at the next wakeup */
+			break;
+		}
+	}
+	if (flow_take(flow, off))
+		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
+	return res;
+}
+
+/*
+ * One read of the socket into a DATA frame, at most FUNNEL_MAX_SEALED_PAYLOAD
+ * bytes, the credit, and what is left of a message sent in pieces.
+ */
+static enum read_res flow_read_bytes(struct tpath_stream *s,
+				     struct tpath_flow *flow, bool hup)
+{
+	uint8_t *buf = tpath_buf.p;
+	size_t want = FUNNEL_MAX_SEALED_PAYLOAD;
+	bool freed;
+	ssize_t n;
+
+	if (flow->lowat > 1)	/* plain bytes: every byte wakes */
+		flow_lowat(flow, 1);
+	if (s->window && want > flow->credit)
+		want = (size_t)flow->credit;
+	if (flow->big_left && want > flow->big_left)
+		want = flow->big_left;
+	n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN, want, MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == EINTR)
+			return READ_MORE;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return READ_DONE;
+		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
+	}
+	if (!n) {
+		if (flow->big_left)	/* the end inside a message */
+			return flow_ldap_refuse(s, flow,
+						"the connection ended inside a message sent in pieces");
+		return flow_read_eof(s, flow);
+	}
+	flow->dp.last_used = loop_now_ms();
+	if (s->window)
+		flow->credit -= (size_t)n;
+	if (flow->big_left)
+		flow->big_left -= (size_t)n;
+	dp_hdr(&s->dp, buf, FUNNEL_T_DATA, flow->dp.node.id);
+	if (flow_data_send(s, flow, buf, FUNNEL_HDR_LEN + (size_t)n, &freed)) {
+		if (!freed && !s->dp.dead && !flow->closed)
+			flow_pause(s, flow, hup);
+		return freed ? READ_FREED : READ_DONE;
+	}
+	if (s->dp.dead)
+		return READ_DONE;
+	if ((size_t)n < want)
+		return READ_DONE;	/* drained, most likely */
+	return READ_MORE;
+}
+
 /*
  * Read the socket into DATA frames.  At EOF, FLOW_END.  True if the flow
  * was freed.
@@ -750,54 +1190,28 @@ out:
 static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 		      bool hup)
 {
-	uint8_t *buf = tpath_buf.p;
+	unsigned int frames = 0;
 
 	for (int i = 0; i < TPATH_BUDGET; i++) {
-		size_t want = FUNNEL_MAX_SEALED_PAYLOAD;
-		bool freed;
-		ssize_t n;
+		enum read_res r;
 
 		/* so a flow has one DATA frame waiting at most */
 		if (s->pend_head) {
 			flow_pause(s, flow, hup);
 			return false;
 		}
-		if (s->window) {
-			if (!flow->credit) {
-				flow_starve(s, flow, hup);
-				return false;
-			}
-			if (want > flow->credit)
-				want = (size_t)flow->credit;
-		}
-		n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN, want, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return false;
-			return flow_reset(s, flow, false);
-		}
-		if (!n) {
-			flow->eof = true;
-			flow_watch(s, flow);
-			flow_end_queue(s, flow);
-			return flow_settle(s, flow);
-		}
-		flow->dp.last_used = loop_now_ms();
-		if (s->window)
-			flow->credit -= (size_t)n;
-		dp_hdr(&s->dp, buf, FUNNEL_T_DATA, flow->dp.node.id);
-		if (flow_data_send(s, flow, buf,
-				   FUNNEL_HDR_LEN + (size_t)n, &freed)) {
-			if (!freed && !s->dp.dead && !flow->closed)
-				flow_pause(s, flow, hup);
-			return freed;
-		}
-		if (s->dp.dead)
+		if (s->window && !flow->credit) {
+			flow_starve(s, flow, hup);
 			return false;
-		if ((size_t)n < want)
-			return false;	/* drained, most likely */
+		}
+		if (flow->stage)
+			r = flow_read_staged(s, flow, hup);
+		else if (s->ldap && !flow->ldap.opaque && !flow->big_left)
+			r = flow_read_ldap(s, flow, hup, &frames);
+		else
+			r = flow_read_bytes(s, flow, hup);
+		if (r != READ_MORE)
+			return r == READ_FREED;
 	}
 	return false;
 }
@@ -953,6 +1367,7 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.fd = fd;
 	flow->credit = TPATH_WINDOW_INIT;
+	flow->ldap.from_service = false;	/* the client's requests */
 	flow->remote = *peer;
 	dp_sa_local(fd, &flow->local);
 	if (!flow_reserve(s, flow)) {
@@ -1150,6 +1565,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.node.id = id;
 	flow->credit = TPATH_WINDOW_INIT;
+	flow->ldap.from_service = true;		/* the service's responses */
 	flow->remote = s->dp.addr;
 	if (origin)
 		flow->origin = *origin;
@@ -1422,6 +1838,7 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	s->buf = cfg->buf;
 	s->origin = cfg->origin;
 	s->proxy = !listen && cfg->proxy;
+	s->ldap = cfg->ldap;
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))

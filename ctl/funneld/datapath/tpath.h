@@ -70,6 +70,13 @@ struct tpath_stream_cfg {
 	 * the peer sends none).
 	 */
 	bool proxy;
+	/*
+	 * The LDAP plugin (Documentation/plugins.md section 4): read each
+	 * socket as LDAPMessages (requests on LISTEN, responses on
+	 * CONNECT), each sent in a DATA frame of its own; a malformed one
+	 * resets its flow (counted rx-drop-malformed, logged).
+	 */
+	bool ldap;
 };
 
 /* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */

@@ -34,6 +34,7 @@
 #ifndef FUNNEL_DATAPATH_TPWIN_H
 #define FUNNEL_DATAPATH_TPWIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +70,18 @@ uint64_t tpwin_within(const struct tpwin *w);
  */
 uint64_t tpwin_grow(struct tpwin *w, size_t written, uint32_t win,
 		    uint32_t max, uint64_t now);
+
+/*
+ * The grant rule (control-protocol.md section 7): unacked bytes of a
+ * flow with window win were written to its socket and not granted yet;
+ * true: grant them all now.  So a receiver never holds win / 4 or more
+ * written bytes ungranted, and a sender whose peer wrote everything it
+ * sent has credit for more than three quarters of the window, which the
+ * LDAP plugin's wait for a whole message (TPATH_LDAP_WHOLE) relies on.
+ */
+static inline bool tpwin_grant_due(uint64_t unacked, uint32_t win)
+{
+	return unacked >= win / 4;
+}
 
 #endif /* FUNNEL_DATAPATH_TPWIN_H */

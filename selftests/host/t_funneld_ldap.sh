@@ -1,0 +1,260 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The LDAP plugin, phase 1 (Documentation/plugins.md section 4), on this
+# host: slapd (2000 people and one entry of 100 000 bytes) behind a
+# service with "plugin ldap", a plaintext TCP carrier through
+# selftests/tools/mitm.py, which logs every frame (MITM_FRAMELOG); the
+# userspace data path; both sides under valgrind:
+#  - ldapsearch of everything, ldapcompare, a paged search through a map
+#    with "plugin ldap" give what slapd gives directly; so does a map
+#    without it to the same service (the ends need not agree);
+#  - each DATA frame of the plugin stream holds one LDAPMessage, the big
+#    entry in frames of its bytes alone; the plain stream's frames hold
+#    several (so the check can tell);
+#  - a client writing a request one byte at a time: it still travels in
+#    one frame, and is answered;
+#  - an entry of 60000 bytes that completes while the flow's credit is
+#    short, and one of 200000 bytes whose header and last bytes come
+#    alone: they go in pieces, all of them arrives (SO_RCVLOWAT reset);
+#  - 40 clients holding partial requests of 49106 bytes in a site with a
+#    4 MiB --carrier-buffer-max: the stages are reserved there, never past it;
+#  - StartTLS: TLS goes through once the direction left LDAP;
+#  - refused with a reset, logged with the reason and counted
+#    (rx-drop-malformed): an indefinite length from a client, a client
+#    that ends inside a message, a service that sends a request, a
+#    service that sends an indefinite length.
+#
+# usage: selftests/host/t_funneld_ldap.sh     (root not needed)
+# Prints TAP; exit 1 on failure.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+export PATH=$top/ctl/bin:$PATH
+# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
+. "$top/selftests/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$top/selftests/lib/tap.sh"
+
+cleanup() {
+	svc_stop_all
+	echo "1..$T_N"
+	echo "# funneld ldap: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in funneld funnelctl valgrind python3 slapd slapadd ldapsearch ldapcompare openssl; do
+	command -v "$p" >/dev/null || { not_ok "prerequisite: $p not found (make ctl; make deps)"; exit 1; }
+done
+LT=$top/selftests/tools/ldaptool.py
+MITM=$top/selftests/tools/mitm.py
+svc_init
+L=127.0.0.1
+svc_pick_port P_LDAP; svc_pick_port P_CAR; svc_pick_port P_MITM
+svc_pick_port P_CTL; svc_pick_port P_BADREQ; svc_pick_port P_BADLEN
+svc_pick_port M_LDAP; svc_pick_port M_PLAIN; svc_pick_port M_MIXED
+svc_pick_port M_BADREQ; svc_pick_port M_BADLEN
+svc_pick_port P_CREDIT; svc_pick_port P_TAIL; svc_pick_port M_CREDIT; svc_pick_port M_TAIL
+svc_pick_port P_BIGHEAD; svc_pick_port M_BIGHEAD
+FRAMES=$SVC_DIR/frames.log
+
+svc_slapd ldap "" $L "$P_LDAP" 2000 100000 ||
+	{ not_ok "slapd starts with 2001 entries"; exit 1; }
+python3 -u "$LT" badservice "$P_BADREQ" request 2>>"$SVC_DIR/bad.err" &
+svc_register badreq $!
+python3 -u "$LT" badservice "$P_BADLEN" indefinite 2>>"$SVC_DIR/bad.err" &
+svc_register badlen $!
+python3 -u "$LT" badservice "$P_CREDIT" credit 2>>"$SVC_DIR/bad.err" &
+svc_register credit $!
+python3 -u "$LT" badservice "$P_TAIL" tail 2>>"$SVC_DIR/bad.err" &
+svc_register tail $!
+python3 -u "$LT" badservice "$P_BIGHEAD" bighead 2>>"$SVC_DIR/bad.err" &
+svc_register bighead $!
+MITM_FRAMELOG=$FRAMES python3 -u "$MITM" proxy "$P_MITM" $L "$P_CAR" "$P_CTL" \
+	>"$SVC_DIR/mitm.log" 2>&1 &
+svc_register mitm $!
+for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_BIGHEAD" "$P_MITM"; do
+	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
+done
+
+VG="valgrind --leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--track-fds=no --num-callers=30 --log-file=$SVC_DIR/vg-"
+FD_START_TIMEOUT=30 FD_WRAP=${VG}S.txt fd_start S "" "plaintext
+listen $L:$P_CAR
+service add ldap tcp $L:$P_LDAP plugin ldap
+service add ldapplain tcp $L:$P_LDAP
+service add badreq tcp $L:$P_BADREQ plugin ldap
+service add badlen tcp $L:$P_BADLEN plugin ldap
+service add credit tcp $L:$P_CREDIT plugin ldap
+service add tail tcp $L:$P_TAIL plugin ldap
+service add bighead tcp $L:$P_BIGHEAD plugin ldap" --datapath user ||
+	{ not_ok "site S starts under valgrind"; exit 1; }
+FD_START_TIMEOUT=30 FD_WRAP=${VG}C.txt fd_start C "" "plaintext
+peer add s $L:$P_MITM carrier tcp
+map add tcp $L:$M_LDAP peer s service ldap plugin ldap
+map add tcp $L:$M_PLAIN peer s service ldapplain
+map add tcp $L:$M_MIXED peer s service ldap
+map add tcp $L:$M_BADREQ peer s service badreq plugin ldap
+map add tcp $L:$M_BADLEN peer s service badlen plugin ldap
+map add tcp $L:$M_CREDIT peer s service credit plugin ldap
+map add tcp $L:$M_TAIL peer s service tail plugin ldap
+map add tcp $L:$M_BIGHEAD peer s service bighead plugin ldap" --datapath user ||
+	{ not_ok "site C starts under valgrind"; exit 1; }
+if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 8 and all(m.get('state') == 'open' for m in j['maps'])"; then
+	ok "carrier up through the man in the middle, 8 maps open"
+else
+	not_ok "carrier up and maps open"
+	fd_ctl C show 2>&1 | diag; tail -n 20 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
+fi
+# the stream of the map on PORT
+stream_of() { fd_json C "[m['stream'] for m in j['maps'] if m['addr'].endswith(':$1')][0]"; }
+ST_LDAP=$(stream_of "$M_LDAP")
+ST_PLAIN=$(stream_of "$M_PLAIN")
+check "the plugin map and the plain one have streams ($ST_LDAP, $ST_PLAIN)" \
+	test "$ST_LDAP" -ge 1 -a "$ST_PLAIN" -ge 1 -a "$ST_LDAP" != "$ST_PLAIN"
+svc_pick_port M_MORE
+check "funnelctl map add ... plugin ldap at run time" \
+	fd_ctl C map add tcp $L:"$M_MORE" peer s service ldap plugin ldap
+out=$(fd_ctl C map add tcp $L:"$M_MORE" peer s service ldap plugin x500 2>&1)
+check "funnelctl refuses plugin x500 ($out)" \
+	test "$out" = "funnelctl: map add: unknown plugin 'x500' (ldap)"
+fd_ctl C map del tcp $L:"$M_MORE" >/dev/null 2>&1
+
+BASE=ou=people,$SVC_LDAP_BASE
+search() { # PORT ARGS...: ldapsearch -x on that port, LDIF without comments
+	local port=$1; shift
+	ldapsearch -x -LLL -o ldif-wrap=no -H "ldap://$L:$port" -D "$SVC_LDAP_ADMIN" \
+		-w "$SVC_LDAP_PASS" "$@"
+}
+search "$P_LDAP" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/direct.ldif"
+n=$(grep -c '^dn: ' "$SVC_DIR/direct.ldif")
+for c in "plugin $M_LDAP" "plain $M_PLAIN" "mixed $M_MIXED"; do
+	# shellcheck disable=SC2086 # split into its words
+	set -- $c
+	if search "$2" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/$1.ldif" 2>"$SVC_DIR/$1.err" &&
+	   cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/$1.ldif"; then
+		ok "$1 map: ldapsearch of all $n entries (the 100000-byte one too) as slapd gives them"
+	else
+		not_ok "$1 map: ldapsearch gives what slapd gives ($n entries)"
+		diag <"$SVC_DIR/$1.err"
+		diff "$SVC_DIR/direct.ldif" "$SVC_DIR/$1.ldif" | head -n 5 | diag
+	fi
+done
+check "ldapsearch: 2001 entries directly" test "$n" = 2001
+out=$(ldapcompare -x -H "ldap://$L:$M_LDAP" "uid=u7,$BASE" "cn:User 7" 2>&1)
+check "plugin map: ldapcompare uid=u7 cn:User 7 ($out)" test "$out" = TRUE
+out=$(ldapcompare -x -H "ldap://$L:$M_LDAP" "uid=u7,$BASE" "cn:User 8" 2>&1)
+check "plugin map: ldapcompare uid=u7 cn:User 8 ($out)" test "$out" = FALSE
+out=$(ldapsearch -x -H "ldap://$L:$M_LDAP" -b "$BASE" -E pr=300/noprompt '(uid=u1*)' dn 2>&1 |
+	grep -E '^# numEntries' | tail -n 1)
+check "plugin map: paged search, 300 a page ($out)" test "$out" = "# numEntries: 1111"
+
+# ---- the frames ----
+cp "$FRAMES" "$SVC_DIR/frames-ldap.log"
+out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_LDAP" 2>&1)
+st=$?
+# shellcheck disable=SC2086 # "frames F messages M pieces P"
+set -- $out
+check "plugin stream $ST_LDAP: each DATA frame one LDAPMessage, the big entry in pieces of its own ($out)" \
+	test "$st/$1" = 0/frames -a "${4:-0}" -gt 3000 -a "${6:-0}" -ge 2
+out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_PLAIN" 2>&1)
+check "plain stream $ST_PLAIN: frames hold several messages, as the check tells ($out)" \
+	test "$?" = 1
+
+# a request written one byte every 5 ms: one frame all the same
+REQ=$(python3 -c "
+import sys
+def tlv(t, b): return bytes([t, len(b)]) + b
+s = lambda x: tlv(4, x.encode())
+op = tlv(0x63, s('$BASE') + tlv(10, b'\x02') + tlv(10, b'\x00') + tlv(2, b'\x00') +
+         tlv(2, b'\x00') + tlv(1, b'\x00') + tlv(0xa3, s('uid') + s('u42')) + tlv(0x30, s('cn')))
+print((tlv(0x30, tlv(2, b'\x02') + op) + bytes.fromhex('30050201034200')).hex())")
+: >"$FRAMES"
+out=$(python3 "$LT" send $L "$M_LDAP" "$REQ" 5 2>&1 | tr '\n' ' ')
+check "a client writing a SearchRequest byte by byte gets the entry and the done ($out)" \
+	test "$out" = "eof 77 msg 2 64 63 msg 2 65 14 "
+out=$(python3 "$LT" frames "$FRAMES" "$ST_LDAP" 2>&1)
+check "... its request and unbind went in one frame each ($out)" \
+	test "$out" = "frames 4 messages 4 pieces 0"
+
+# ---- messages that go in pieces after a partial read ----
+out=$(python3 "$LT" send $L "$M_CREDIT" 30050201024200 0 "done" 2>&1 | tr '\n' ' ')
+check "an entry of 60000 bytes that completes while the credit is short: all of it, and the done ($out)" \
+	test "$out" = "done 70014 msg 2 64 10000 msg 2 64 60000 msg 2 65 14 "
+out=$(python3 "$LT" send $L "$M_TAIL" 30050201024200 0 1 2>&1 | tr '\n' ' ')
+check "an entry of 200000 bytes whose header and tail come alone: all of it ($out)" \
+	test "$out" = "whole 200000 msg 2 64 200000 "
+
+# ---- StartTLS: the direction leaves LDAP ----
+out=$(LDAPTLS_REQCERT=never search "$M_LDAP" -ZZ -b "$BASE" '(uid=big)' 2>&1 >"$SVC_DIR/tls.ldif")
+if [ -z "$out" ] && LDAPTLS_REQCERT=never search "$P_LDAP" -ZZ -b "$BASE" '(uid=big)' 2>/dev/null |
+   cmp -s - "$SVC_DIR/tls.ldif" && [ -s "$SVC_DIR/tls.ldif" ]; then
+	ok "plugin map: StartTLS (ldapsearch -ZZ), then the big entry over TLS"
+else
+	not_ok "plugin map: StartTLS then a search over TLS"
+	echo "$out" | diag; tail -n 5 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
+fi
+
+# ---- refused: reset, logged, counted ----
+mal() { fd_json "$1" "sum(s['stats']['rx-drop-malformed'] for c in j['carriers'] for s in c['streams'])"; }
+c0=$(mal C)
+out=$(python3 "$LT" send $L "$M_LDAP" 3080020101 2>&1 | head -n 1)
+check "a client's indefinite length: its connection is reset ($out)" test "$out" = "reset 0"
+check "... C logs why" grep -q "LDAP from the client refused: indefinite length (0x80) after tag 0x30 (LDAPMessage): LDAP takes definite lengths only: flow reset" "$SVC_DIR/C.log"
+sleep 1.1	# one log line a second per stream
+out=$(python3 "$LT" send $L "$M_LDAP" "${REQ:0:10}" 0 shut 2>&1 | head -n 1)
+check "a client that ends inside a message: reset ($out)" test "$out" = "reset 0"
+check "... C logs why" grep -q "LDAP from the client refused: the connection ended inside a message (5 of 69 bytes): flow reset" "$SVC_DIR/C.log"
+sleep 1.1
+# a long message's header cut after its length: it is checked before
+# any of it goes (here: no messageID), not sent in pieces unchecked
+out=$(python3 "$LT" send $L "$M_LDAP" "308400018694/$(printf '04%.0s' $(seq 1 1000))" 2>&1 | head -n 1)
+check "a client's 100000-byte message of garbage, its header cut after the length: reset ($out)" \
+	test "$out" = "reset 0"
+check "... C logs why" grep -q "LDAP from the client refused: messageID tag 0x04 is not an INTEGER (0x02): flow reset" "$SVC_DIR/C.log"
+c1=$(mal C)
+check "... all three counted in C's rx-drop-malformed ($c0 -> $c1)" test "$((c1 - c0))" = 3
+
+s0=$(mal S)
+out=$(python3 "$LT" send $L "$M_BADREQ" "$REQ" 2>&1 | head -n 1)
+check "a service that sends a request: the client is reset ($out)" test "${out%% *}" = reset
+check "... S logs why" grep -q "LDAP from the service refused: SearchRequest (messageID 2) from the service: it sends responses: flow reset" "$SVC_DIR/S.log"
+out=$(python3 "$LT" send $L "$M_BADLEN" "$REQ" 2>&1 | head -n 1)
+check "a service that sends an indefinite length: the client is reset ($out)" test "${out%% *}" = reset
+out=$(python3 "$LT" send $L "$M_BIGHEAD" "$REQ" 2>&1 | head -n 1)
+check "a service that sends a 100000-byte request, its header cut after the length: the client is reset ($out)" \
+	test "$out" = "reset 0"
+check "... S logs why" grep -q "LDAP from the service refused: SearchRequest (messageID 9) from the service: it sends responses: flow reset" "$SVC_DIR/S.log"
+s1=$(mal S)
+check "... all three counted in S's rx-drop-malformed ($s0 -> $s1)" test "$((s1 - s0))" = 3
+out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+check "the plugin map still answers ($out)" test "$out" = "cn: User 5"
+
+# ---- stages of slow clients: within the carrier's budget ----
+# H holds no valgrind (its timing decides how many partial messages the
+# kernel wakes it for); 40 flows reserve 40 x 64 KiB of its 4 MiB
+svc_pick_port M_HOLD
+fd_start H "" "plaintext
+peer add s $L:$P_CAR carrier tcp
+map add tcp $L:$M_HOLD peer s service ldap plugin ldap" --datapath user \
+	--carrier-buffer-max 4194304 || not_ok "site H starts"
+fd_wait H 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
+	not_ok "site H: carrier up, map open"
+python3 "$LT" hold $L "$M_HOLD" 40 10 >"$SVC_DIR/hold.out" 2>&1 &
+hold_pid=$!
+svc_register hold $hold_pid
+for _ in $(seq 1 100); do grep -q holding "$SVC_DIR/hold.out" && break; sleep 0.1; done
+sleep 0.5
+# the stages (49160 bytes each, in queued) are reserved as windows are:
+# reserved = 40 windows + the stages, never past the budget; the partial
+# messages without room go in pieces instead (counted in short)
+out=$(fd_json H "'%d %d %d %d' % tuple(carrier('s')['tcp_buffers'][k] for k in ('reserved', 'queued', 'max', 'short_windows'))")
+# shellcheck disable=SC2086 # "reserved queued max short"
+set -- $out
+check "40 clients holding partial 49106-byte requests: stages made and reserved within the 4 MiB budget ($out)" \
+	test "${2:-0}" -ge 49160 -a "${1:-0}" -ge $((40 * 65536 + ${2:-0})) -a "${1:-0}" -le "${3:-0}"
+kill "$hold_pid" 2>/dev/null
+
+vg_check C
+vg_check S
