@@ -5,10 +5,11 @@
  * breaks: a message that decodes must encode, and decode again to the
  * same message; a refusal always says why.
  *
- * Default build: a program that runs the target over each file named on
- * the command line, or, without arguments, over 200000 deterministic
- * mutations of valid messages.  With clang -fsanitize=fuzzer, build with
- * -DFUNNEL_LIBFUZZER so that libFuzzer provides main().
+ * Default build: linked with fuzz_main.c, a program that runs the target
+ * over each file named on the command line, or, without arguments
+ * (fuzz_no_args()), over 200000 deterministic mutations of valid
+ * messages.  With clang -fsanitize=fuzzer, build with -DFUNNEL_LIBFUZZER
+ * so that libFuzzer provides main().
  */
 
 #include <stdint.h>
@@ -17,8 +18,7 @@
 #include <string.h>
 
 #include "common/ctrlmsg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_main.h"
 
 #define check(cond)							\
 	do {								\
@@ -113,26 +113,10 @@ static size_t seed(unsigned int i, uint8_t *buf, size_t cap)
 	return (size_t)ctrl_encode(&m, buf, cap, NULL);
 }
 
-int main(int argc, char **argv)
+int fuzz_no_args(void)
 {
 	uint8_t buf[512];
 	unsigned int i, k;
-
-	for (int a = 1; a < argc; a++) {
-		static uint8_t data[70000];
-		FILE *f = fopen(argv[a], "rb");
-		size_t n;
-
-		if (!f) {
-			perror(argv[a]);
-			return 1;
-		}
-		n = fread(data, 1, sizeof(data), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(data, n);
-	}
-	if (argc > 1)
-		return 0;
 
 	for (i = 0; i < 200000; i++) {
 		size_t len = seed(i, buf, sizeof(buf));

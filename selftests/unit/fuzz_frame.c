@@ -9,9 +9,10 @@
  *     (the header re-encodes to the same bytes);
  *   - preamble results only ever get more definite as bytes arrive.
  *
- * Default build: a program that runs the target over each file named on
- * the command line (or stdin).  With clang -fsanitize=fuzzer, build with
- * -DFUNNEL_LIBFUZZER so that libFuzzer provides main().
+ * Default build: linked with fuzz_main.c, a program that runs the target
+ * over each file named on the command line (or stdin).  With clang
+ * -fsanitize=fuzzer, build with -DFUNNEL_LIBFUZZER so that libFuzzer
+ * provides main().
  */
 
 #include <stdint.h>
@@ -20,8 +21,7 @@
 #include <string.h>
 
 #include "common/frame.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_main.h"
 
 #define check(cond)							\
 	do {								\
@@ -156,59 +156,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(whole.pending == chunked.pending);
 	return 0;
 }
-
-#ifndef FUNNEL_LIBFUZZER
-static int run_file(const char *path, FILE *f)
-{
-	uint8_t *data = NULL, *grown;
-	size_t len = 0, cap = 0, n;
-
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			grown = realloc(data, cap);
-			if (!grown) {
-				fprintf(stderr, "fuzz_frame: %s: out of memory\n",
-					path);
-				free(data);
-				return 1;
-			}
-			data = grown;
-		}
-		n = fread(data + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "fuzz_frame: %s: read error\n", path);
-		free(data);
-		return 1;
-	}
-	LLVMFuzzerTestOneInput(data, len);
-	free(data);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	int failed = 0;
-	FILE *f;
-
-	if (argc < 2)
-		return run_file("<stdin>", stdin);
-	for (int i = 1; i < argc; i++) {
-		f = fopen(argv[i], "rb");
-		if (!f) {
-			perror(argv[i]);
-			failed = 1;
-			continue;
-		}
-		failed |= run_file(argv[i], f);
-		fclose(f);
-	}
-	if (!failed)
-		printf("fuzz_frame: %d input(s) ok\n", argc - 1);
-	return failed;
-}
-#endif

@@ -16,9 +16,10 @@
  *   - a direction (ldap_dir_next(), as client and as service) that left
  *     LDAP stays out of it.
  *
- * Default build: a program that runs the target over each file named on
- * the command line (or stdin).  With clang -fsanitize=fuzzer, build with
- * -DFUNNEL_LIBFUZZER so that libFuzzer provides main().
+ * Default build: linked with fuzz_main.c, a program that runs the target
+ * over each file named on the command line (or stdin).  With clang
+ * -fsanitize=fuzzer, build with -DFUNNEL_LIBFUZZER so that libFuzzer
+ * provides main().
  */
 
 #include <stdint.h>
@@ -27,8 +28,7 @@
 #include <string.h>
 
 #include "common/ldapber.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_main.h"
 
 #define check(cond)							\
 	do {								\
@@ -200,59 +200,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dir_walk(data, size, true);
 	return 0;
 }
-
-#ifndef FUNNEL_LIBFUZZER
-static int run_file(const char *path, FILE *f)
-{
-	uint8_t *data = NULL, *grown;
-	size_t len = 0, cap = 0, n;
-
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			grown = realloc(data, cap);
-			if (!grown) {
-				fprintf(stderr, "fuzz_ldapber: %s: out of memory\n",
-					path);
-				free(data);
-				return 1;
-			}
-			data = grown;
-		}
-		n = fread(data + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "fuzz_ldapber: %s: read error\n", path);
-		free(data);
-		return 1;
-	}
-	LLVMFuzzerTestOneInput(data, len);
-	free(data);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	int failed = 0;
-	FILE *f;
-
-	if (argc < 2)
-		return run_file("<stdin>", stdin);
-	for (int i = 1; i < argc; i++) {
-		f = fopen(argv[i], "rb");
-		if (!f) {
-			perror(argv[i]);
-			failed = 1;
-			continue;
-		}
-		failed |= run_file(argv[i], f);
-		fclose(f);
-	}
-	if (!failed)
-		printf("fuzz_ldapber: %d input(s) ok\n", argc - 1);
-	return failed;
-}
-#endif

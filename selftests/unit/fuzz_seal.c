@@ -11,10 +11,11 @@
  *   - a sealed payload opens to itself, once, and not with a bit flipped.
  * The key is the one of the example of wire-format.md section 14.
  *
- * Default build: a program that runs the target over each file named on
- * the command line, or, without arguments, over 50000 deterministic
- * mutations of valid sealed frames.  With clang -fsanitize=fuzzer, build
- * with -DFUNNEL_LIBFUZZER so that libFuzzer provides main().
+ * Default build: linked with fuzz_main.c, a program that runs the target
+ * over each file named on the command line, or, without arguments
+ * (fuzz_no_args()), over 50000 deterministic mutations of valid sealed
+ * frames.  With clang -fsanitize=fuzzer, build with -DFUNNEL_LIBFUZZER so
+ * that libFuzzer provides main().
  */
 
 #include <stdbool.h>
@@ -24,8 +25,7 @@
 #include <string.h>
 
 #include "funneld/sec/seal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_main.h"
 
 #define check(cond)							\
 	do {								\
@@ -53,6 +53,14 @@ static uint8_t out[FUNNEL_MAX_SEALED_PAYLOAD];
 static uint8_t sealed[FUNNEL_MAX_FRAME];
 static uint8_t copy[FUNNEL_MAX_FRAME];
 
+static void teardown(void)
+{
+	seal_key_free(&tx);
+	seal_rx_free(&rx_unordered);
+	seal_rx_free(&rx_ordered);
+}
+
+/* The keys, made once, freed at exit. */
 static void setup(void)
 {
 	static bool ready;
@@ -62,6 +70,7 @@ static void setup(void)
 	check(!seal_key_init(&tx, KEY_ID, key, salt, 0, UINT64_MAX));
 	check(!seal_rx_init(&rx_unordered, KEY_ID, key, salt, false));
 	check(!seal_rx_init(&rx_ordered, KEY_ID, key, salt, true));
+	check(!atexit(teardown));
 	ready = true;
 }
 
@@ -275,42 +284,18 @@ static void mutate(uint8_t *buf, size_t *len, size_t cap)
 	}
 }
 
-static int run_file(const char *path)
-{
-	static uint8_t data[FUNNEL_MAX_FRAME + 4096];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (!f) {
-		perror(path);
-		return 1;
-	}
-	n = fread(data, 1, sizeof(data), f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(data, n);
-	return 0;
-}
-
-int main(int argc, char **argv)
+int fuzz_no_args(void)
 {
 	static uint8_t buf[1024];
-	int failed = 0;
 
 	setup();
-	for (int a = 1; a < argc; a++)
-		failed |= run_file(argv[a]);
-	if (argc == 1) {
-		for (int i = 0; i < 50000; i++) {
-			size_t len = seed(buf, sizeof(buf));
+	for (int i = 0; i < 50000; i++) {
+		size_t len = seed(buf, sizeof(buf));
 
-			mutate(buf, &len, sizeof(buf));
-			LLVMFuzzerTestOneInput(buf, len);
-		}
-		printf("fuzz_seal: 50000 mutated sealed frames, invariants held\n");
+		mutate(buf, &len, sizeof(buf));
+		LLVMFuzzerTestOneInput(buf, len);
 	}
-	seal_key_free(&tx);
-	seal_rx_free(&rx_unordered);
-	seal_rx_free(&rx_ordered);
-	return failed;
+	printf("fuzz_seal: 50000 mutated sealed frames, invariants held\n");
+	return 0;
 }
 #endif
