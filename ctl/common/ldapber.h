@@ -79,14 +79,16 @@ struct ldapber_msg {
 };
 
 /*
- * The message at the start of p[0..n), at most max bytes (0: none
- * taken; LDAPBER_MAX_DEFAULT is the usual one).  LDAPBER_MSG: a whole
- * message of m->len bytes (<= n), every field checked.  LDAPBER_NEED_MORE:
- * wait for m->need bytes (> n) in all; m->len once the message's
- * length is known, m->hdr once its messageID and protocolOp are too
- * (then m->need is m->len).  LDAPBER_ERR: why (whylen bytes) has the reason, e.g.
- * "indefinite length (0x80) after tag 0x30".  An error is reported as
- * soon as the bytes show it: a bad first byte without waiting for more.
+ * The message at the start of p[0..n), of at most max bytes; max 0 sets
+ * no limit (only the 4 length octets bound the message), it does not
+ * refuse every message; LDAPBER_MAX_DEFAULT is the usual max.
+ * LDAPBER_MSG: a whole message of m->len bytes (<= n), every field
+ * checked.  LDAPBER_NEED_MORE: wait for m->need bytes (> n) in all;
+ * m->len once the message's length is known, m->hdr once its messageID
+ * and protocolOp are too (then m->need is m->len).  LDAPBER_ERR: why
+ * (whylen bytes) has the reason, e.g. "indefinite length (0x80) after
+ * tag 0x30".  An error is reported as soon as the bytes show it: a bad
+ * first byte without waiting for more.
  */
 enum ldapber_status ldapber_parse(const uint8_t *p, size_t n, size_t max,
 				  struct ldapber_msg *m, char *why,

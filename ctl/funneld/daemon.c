@@ -721,6 +721,7 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		snprintf(ss->last_refusal, sizeof(ss->last_refusal), "%s",
 			 s->last_refusal);
 		ss->proxy = s->s.proxy == 2 ? "v2" : NULL;
+		ss->plugin = s->s.plugin ? stmt_plugin_name(s->s.plugin) : NULL;
 	}
 	i = 0;
 	for (struct map *m = d->maps; m; m = m->next, i++) {
@@ -734,6 +735,7 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 			 m->s.identity);
 		snprintf(sm->principal, sizeof(sm->principal), "%s",
 			 m->s.principal);
+		sm->plugin = m->s.plugin ? stmt_plugin_name(m->s.plugin) : NULL;
 		sm->stream = m->stream;
 		sm->state = map_state_name(m->state);
 		snprintf(sm->reason, sizeof(sm->reason), "%s", m->reason);

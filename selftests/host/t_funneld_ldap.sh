@@ -20,6 +20,7 @@
 #  - 40 clients holding partial requests of 49106 bytes in a site with a
 #    4 MiB --carrier-buffer-max: the stages are reserved there, never past it;
 #  - StartTLS: TLS goes through once the direction left LDAP;
+#  - show and show --json name the plugin of each service and map;
 #  - refused with a reset, logged with the reason and counted
 #    (rx-drop-malformed): an indefinite length from a client, a client
 #    that ends inside a message, a service that sends a request, a
@@ -113,6 +114,25 @@ ST_LDAP=$(stream_of "$M_LDAP")
 ST_PLAIN=$(stream_of "$M_PLAIN")
 check "the plugin map and the plain one have streams ($ST_LDAP, $ST_PLAIN)" \
 	test "$ST_LDAP" -ge 1 -a "$ST_PLAIN" -ge 1 -a "$ST_LDAP" != "$ST_PLAIN"
+
+# ---- show: the plugin of each service and map ----
+check "S show --json: plugin ldap of service ldap, none of ldapplain" \
+	fd_json S "{s['name']: s['plugin'] for s in j['services'] if s['name'].startswith('ldap')} == {'ldap': 'ldap', 'ldapplain': ''}"
+check "C show --json: plugin ldap of the plugin map, none of the plain one" \
+	fd_json C "(map_($M_LDAP)['plugin'], map_($M_PLAIN)['plugin']) == ('ldap', '')"
+fd_ctl S show >"$SVC_DIR/S.show"; fd_ctl C show >"$SVC_DIR/C.show"
+if grep -qE '^  NAME +PROTO +TARGET +PROXY +PLUGIN +ALLOW +OPENS +REFUSALS$' "$SVC_DIR/S.show" &&
+   grep -qE "^  ldap +tcp +$L:$P_LDAP +- +ldap +- " "$SVC_DIR/S.show" &&
+   grep -qE "^  ldapplain +tcp +$L:$P_LDAP +- +- +- " "$SVC_DIR/S.show" &&
+   grep -qE '^  PROTO +ADDRESS +PEER +SERVICE +PLUGIN +STATE +STREAM +REASON$' "$SVC_DIR/C.show" &&
+   grep -qE "^  tcp +$L:$M_LDAP +s +ldap +ldap +open " "$SVC_DIR/C.show" &&
+   grep -qE "^  tcp +$L:$M_PLAIN +s +ldapplain +- +open " "$SVC_DIR/C.show"; then
+	ok "show (text): a PLUGIN column of the services and of the maps"
+else
+	not_ok "show (text): a PLUGIN column of the services and of the maps"
+	cat "$SVC_DIR/S.show" "$SVC_DIR/C.show" | diag
+fi
+
 svc_pick_port M_MORE
 check "funnelctl map add ... plugin ldap at run time" \
 	fd_ctl C map add tcp $L:"$M_MORE" peer s service ldap plugin ldap

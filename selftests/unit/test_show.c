@@ -52,7 +52,8 @@ static struct snap_service services[] = {
 	  .allow = "alice@R,bob@R", .identity = "dns/gw1@EXAMPLE.COM",
 	  .opens = 3, .refusals = 1,
 	  .last_refusal = "internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: No such file or directory" },
-	{ .name = "web", .proto = "tcp", .target = "[::1]:80", .proxy = "v2" },
+	{ .name = "web", .proto = "tcp", .target = "[::1]:80", .proxy = "v2",
+	  .plugin = "ldap" },
 };
 
 static struct snap_map maps[] = {
@@ -60,8 +61,8 @@ static struct snap_map maps[] = {
 	  .service = "dns", .principal = "dns/hoster@EXAMPLE.COM",
 	  .stream = 1, .state = "open" },
 	{ .proto = "tcp", .addr = "[::1]:8080", .peer = "hoster",
-	  .service = "web", .stream = 0, .state = "refused",
-	  .reason = REASON },
+	  .service = "web", .plugin = "ldap", .stream = 0,
+	  .state = "refused", .reason = REASON },
 	/* no carrier for backup: zero counters */
 	{ .proto = "udp", .addr = "127.0.0.1:5301", .peer = "backup",
 	  .service = "dns", .identity = "carol@EXAMPLE.COM", .stream = 3,
@@ -428,11 +429,12 @@ static const char schema_py[] =
 "                   'principal': 's'}],\n"
 "        'services': [{'name': 's', 'proto': 's', 'target': 's',\n"
 "                      'allow': 's', 'identity': 's', 'opens': 'u',\n"
-"                      'refusals': 'u', 'proxy': 's',\n"
+"                      'refusals': 'u', 'proxy': 's', 'plugin': 's',\n"
 "                      'last_refusal': 's'}],\n"
 "        'maps': [{'proto': 's', 'addr': 's', 'peer': 's',\n"
 "                  'service': 's', 'identity': 's', 'principal': 's',\n"
-"                  'stream': 'u', 'state': 's', 'reason': 's'}],\n"
+"                  'plugin': 's', 'stream': 'u', 'state': 's',\n"
+"                  'reason': 's'}],\n"
 "        'carriers': [CARRIER], 'schema_version': 'u', 'tcp_buffers': BUF}\n"
 "STATS = {'daemon': {'carriers-refused-handshakes': 'u',\n"
 "                    'carriers-refused-address': 'u',\n"
@@ -476,7 +478,7 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 4\n"
+"    assert doc['schema_version'] == 5\n"
 "    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
 "        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
@@ -490,12 +492,15 @@ static const char schema_py[] =
 "    assert doc['services'][1]['proxy'] == 'v2'\n"
 "    assert doc['services'][0]['identity'] == 'dns/gw1@EXAMPLE.COM'\n"
 "    assert doc['services'][1]['identity'] == ''\n"
+"    assert doc['services'][0]['plugin'] == ''\n"
+"    assert doc['services'][1]['plugin'] == 'ldap'\n"
 "    assert doc['services'][0]['last_refusal'].startswith('internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: ')\n"
 "    assert doc['services'][1]['last_refusal'] == ''\n"
 "    m = doc['maps']\n"
 "    assert m[0]['principal'] == 'dns/hoster@EXAMPLE.COM'\n"
 "    assert m[0]['identity'] == '' and m[1]['principal'] == ''\n"
 "    assert m[2]['identity'] == 'carol@EXAMPLE.COM'\n"
+"    assert m[0]['plugin'] == '' and m[1]['plugin'] == 'ldap'\n"
 "    assert m[1]['reason'] == 'no service \"web\" at\\tpeer \\\\ here', m[1]\n"
 "    assert m[0]['stream'] == 1 and m[1]['stream'] == 0\n"
 "    c = doc['carriers']\n"
@@ -986,6 +991,11 @@ static void test_show_text(void **state)
 	assert_aligned(t, "services:", "ALLOW", "  dns", "alice@R");
 	assert_aligned(t, "services:", "PROXY", "  web", "v2");
 	assert_aligned(t, "services:", "PROXY", "  dns", "-");
+	/* the plugin clause, where a row has one */
+	assert_aligned(t, "services:", "PLUGIN", "  web", "ldap");
+	assert_aligned(t, "services:", "PLUGIN", "  dns", "-       alice@R");
+	assert_aligned(t, "maps:", "PLUGIN", "  tcp", "ldap");
+	assert_aligned(t, "maps:", "PLUGIN", "  udp    127.0.0.1:5300", "-");
 	assert_aligned(t, "maps:", "STATE", "  tcp", "refused");
 	assert_aligned(t, "maps:", "REASON", "  tcp", "no service");
 	/* the identity and principal clauses, where a row has one */
@@ -1052,7 +1062,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":4,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":5,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");
@@ -1077,8 +1087,8 @@ static void test_empty(void **state)
 	s = nulls_snap;
 	t = render(show_text, &s);
 	assert_clean_text(t);
-	/* no service or map with an identity or principal, no service
-	 * refused: no such column
+	/* no service or map with a plugin, an identity or a principal,
+	 * no service refused: no such column
 	 */
 	assert_has_line(t, "  NAME  PROTO  TARGET  PROXY  ALLOW  OPENS  REFUSALS");
 	assert_has_line(t, "  PROTO  ADDRESS  PEER  SERVICE  STATE  STREAM  REASON");

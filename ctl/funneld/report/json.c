@@ -348,6 +348,7 @@ static const struct jfield service_fields[] = {
 	F("opens", SHOW, struct snap_service, opens),
 	F("refusals", SHOW, struct snap_service, refusals),
 	F("proxy", SHOW, struct snap_service, proxy),
+	F("plugin", SHOW, struct snap_service, plugin),
 	F("last_refusal", SHOW, struct snap_service, last_refusal),
 };
 static const struct jobject service_obj =
@@ -360,6 +361,7 @@ static const struct jfield map_fields[] = {
 	F("service", BOTH, struct snap_map, service),
 	F("identity", SHOW, struct snap_map, identity),
 	F("principal", SHOW, struct snap_map, principal),
+	F("plugin", SHOW, struct snap_map, plugin),
 	F("stream", SHOW, struct snap_map, stream),
 	F("state", SHOW, struct snap_map, state),
 	F("reason", SHOW, struct snap_map, reason),

@@ -118,6 +118,7 @@ struct snap_service {
 	/* the last refusal with this side's detail (not the peer's text) */
 	char last_refusal[SNAP_TEXT_MAX];
 	const char *proxy;		/* "v2": PROXY protocol; NULL: none */
+	const char *plugin;		/* "ldap": its plugin; NULL: none */
 };
 
 struct snap_map {
@@ -129,6 +130,7 @@ struct snap_map {
 	char identity[SNAP_TEXT_MAX];
 	/* the principal its service must prove: "" for the peer's */
 	char principal[SNAP_TEXT_MAX];
+	const char *plugin;		/* "ldap": its plugin; NULL: none */
 	uint16_t stream;		/* 0 while not opened */
 	/* "waiting", "opening", "open", "refused", "closed" */
 	const char *state;

@@ -139,7 +139,7 @@ static void line_end(struct line *l)
 
 /* ---- show: tables ---- */
 
-#define TBL_COLS	9
+#define TBL_COLS	10
 
 typedef char cells_t[TBL_COLS][CLEAN_MAX];
 
@@ -272,11 +272,12 @@ static void service_row(const struct snapshot *s, size_t i, cells_t cells)
 	cell(cells[1], v->proto);
 	cell(cells[2], v->target);
 	cell(cells[3], v->proxy);
-	cell(cells[4], v->allow);
-	cell(cells[5], v->identity);
-	cell_u64(cells[6], v->opens);
-	cell_u64(cells[7], v->refusals);
-	cell(cells[8], v->last_refusal);
+	cell(cells[4], v->plugin);
+	cell(cells[5], v->allow);
+	cell(cells[6], v->identity);
+	cell_u64(cells[7], v->opens);
+	cell_u64(cells[8], v->refusals);
+	cell(cells[9], v->last_refusal);
 }
 
 static void map_row(const struct snapshot *s, size_t i, cells_t cells)
@@ -287,14 +288,15 @@ static void map_row(const struct snapshot *s, size_t i, cells_t cells)
 	cell(cells[1], m->addr);
 	cell(cells[2], m->peer);
 	cell(cells[3], m->service);
-	cell(cells[4], m->identity);
-	cell(cells[5], m->principal);
-	cell(cells[6], m->state);
+	cell(cells[4], m->plugin);
+	cell(cells[5], m->identity);
+	cell(cells[6], m->principal);
+	cell(cells[7], m->state);
 	if (m->stream)
-		cell_u64(cells[7], m->stream);
+		cell_u64(cells[8], m->stream);
 	else
-		cell(cells[7], NULL);
-	clean(cells[8], CLEAN_MAX, m->reason, false);
+		cell(cells[8], NULL);
+	clean(cells[9], CLEAN_MAX, m->reason, false);
 }
 
 /* ---- show: text ---- */
@@ -483,23 +485,26 @@ void show_text(FILE *f, const struct snapshot *s)
 	};
 	const struct table services = {
 		.title = "services",
-		.head = { "NAME", "PROTO", "TARGET", "PROXY", "ALLOW",
-			  "IDENTITY", "OPENS", "REFUSALS", "LAST REFUSAL" },
+		.head = { "NAME", "PROTO", "TARGET", "PROXY", "PLUGIN",
+			  "ALLOW", "IDENTITY", "OPENS", "REFUSALS",
+			  "LAST REFUSAL" },
 		.nrows = s->n_services,
 		.row = service_row,
-		/* the service's own identity, when one has one; the last
-		 * refusal, when one was refused
+		/* the plugin, when one has one; the service's own identity,
+		 * when one has one; the last refusal, when one was refused
 		 */
-		.optional = TBL_COL(5) | TBL_COL(8),
+		.optional = TBL_COL(4) | TBL_COL(6) | TBL_COL(9),
 	};
 	const struct table maps = {
 		.title = "maps",
-		.head = { "PROTO", "ADDRESS", "PEER", "SERVICE", "IDENTITY",
-			  "PRINCIPAL", "STATE", "STREAM", "REASON" },
+		.head = { "PROTO", "ADDRESS", "PEER", "SERVICE", "PLUGIN",
+			  "IDENTITY", "PRINCIPAL", "STATE", "STREAM", "REASON" },
 		.nrows = s->n_maps,
 		.row = map_row,
-		/* the map's own identity and target, when one has them */
-		.optional = TBL_COL(4) | TBL_COL(5),
+		/* the plugin, when one has one; the map's own identity and
+		 * target, when one has them
+		 */
+		.optional = TBL_COL(4) | TBL_COL(5) | TBL_COL(6),
 	};
 
 	show_header(f, s);
