@@ -123,8 +123,8 @@ struct funnel_sock {
 	bool tx_unplug;				/* tx_work: push what TCP holds */
 	struct work_struct tx_work;
 	struct tasklet_struct tx_tasklet;	/* pushes softirq's frames */
-	int tx_batch_cpu;			/* the CPU whose softirq run ... */
-	unsigned int tx_batch_run;		/* ... pushed one (-1: none) */
+	int tx_batch_cpu;			/* the CPU (-1: none) whose ... */
+	unsigned int tx_batch_run;		/* ... softirq run pushed one */
 	bool closing;
 	bool tx_broken;				/* a frame was cut: no more */
 

@@ -861,7 +861,7 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
  * work that queued them is done, so the others of one NET_RX run leave
  * in one batch.  A user context that owns the socket pushes them at
  * release_sock() instead.  Scheduled only when a run queues a second
- * frame: a run of one frame costs no tasklet (whose softirq, raised
+ * frame (funnel_tx_frame()): a run of one frame costs no tasklet (whose softirq, raised
  * while the frame's delivery woke a task on this CPU, would be left to
  * ksoftirqd, a context switch per frame).
  */
@@ -919,21 +919,29 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
 }
 
-/* This CPU's count of NET_RX softirq runs (/proc/softirqs): the same
- * all through one run, another in the next.  BHs off.
+/* Names this CPU's softirq run under way: the count of softirq handler
+ * runs of every vector on this CPU (/proc/softirqs), which the kernel
+ * raises as it enters each handler, so it is the same all through one
+ * handler's run and another in the next, whichever vector queued the
+ * frame.  BHs off.
  */
-static unsigned int funnel_net_rx_runs(void)
+static unsigned int funnel_softirq_run(void)
 {
-	return __this_cpu_read(kstat.softirqs[NET_RX_SOFTIRQ]);
+	unsigned int cpu = smp_processor_id(), n = 0, i;
+
+	for (i = 0; i < NR_SOFTIRQS; i++)
+		n += kstat_softirqs_cpu(i, cpu);
+	return n;
 }
 
 /*
  * Queue a complete frame (length prefix, header, body) from the kernel's
  * own data path, in any context.  If no user context owns the socket the
  * frame is pushed to TCP right away, but in softirq only the first one
- * until the carrier's tasklet has run: the frames behind it wait for the
- * tasklet, which pushes them together once that softirq work is done;
- * else release_sock() pushes it (our release_cb).  A frame
+ * of a handler's run: the frames the same run queues behind it wait for
+ * the tasklet (scheduled by the second), which pushes them together once
+ * that softirq work is done; else release_sock() pushes it (our
+ * release_cb).  A frame
  * that does not fit in its queue is dropped and
  * counted.  prio: the frame goes on the control queue (txq_ctrl), ahead
  * of data, as FLOW_END does: a flow ended under a flood must still end on
@@ -953,10 +961,9 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	bh_lock_sock(sk);
 	owned = sock_owned_by_user(sk);
 	/* a frame waits only behind a batch of its own CPU's softirq work:
-	 * the NET_RX run that pushed a frame, named by this CPU's count of
-	 * NET_RX runs (constant during one)
+	 * the handler's run that pushed a frame
 	 */
-	run = funnel_net_rx_runs();
+	run = defer ? funnel_softirq_run() : 0;
 	batching = defer && fs->tx_batch_cpu == smp_processor_id() &&
 		   fs->tx_batch_run == run;
 	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {

@@ -81,5 +81,43 @@ if [ "$frames" = 201 ] && [ "$n" -gt 1 ] && [ "$n" -le 51 ]; then
 else
 	not_ok "txbatch: 200 frames of a burst in $((n - 1)) TCP segments, want 50 at most (frames $frames, segments ${s0:-?} -> ${s1:-?})"
 fi
+
+# A lone datagram costs no tasklet: 50 requests, one at a time, each
+# pushed at once by the run that queued it on each carrier; the tasklet
+# runs only for a run that queued a second frame (it ran for every
+# request and echo before: about 100 here).  Counted on the
+# irq:tasklet_entry tracepoint, in a tracefs instance of our own.
+tr=/sys/kernel/tracing
+[ -d $tr/instances ] || mount -t tracefs nodev $tr 2>/dev/null
+ti=$tr/instances/t52
+f0=$(nlget fc stats.tx-frames carrier-get carrier-id=u32:"$c")
+if mkdir $ti 2>/dev/null && echo 1 >$ti/events/irq/tasklet_entry/enable; then
+	ip netns exec fc python3 - >"$W/lone.out" 2>&1 <<'PY'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", 8101))
+s.settimeout(5)
+got = 0
+for i in range(50):
+    s.send(b"lone" + i.to_bytes(4, "big"))
+    if s.recv(2048) == b"lone" + i.to_bytes(4, "big"):
+        got += 1
+    time.sleep(0.01)
+print(f"echoed {got} of 50")
+PY
+	echo 0 >$ti/tracing_on
+	tl=$(grep -c 'funnel_tx_tasklet' $ti/trace)
+	echo 0 >$ti/events/irq/tasklet_entry/enable
+	rmdir $ti
+	f1=$(nlget fc stats.tx-frames carrier-get carrier-id=u32:"$c")
+	if grep -q '^echoed 50 of 50$' "$W/lone.out" && [ $(( ${f1:-0} - ${f0:-0} )) -ge 50 ] &&
+	   [ "$tl" -le 10 ]; then
+		ok "txbatch: 50 lone requests echoed with $tl runs of the carriers' tasklet (10 at most)"
+	else
+		not_ok "txbatch: 50 lone requests: $(cat "$W/lone.out"), tx-frames +$(( ${f1:-0} - ${f0:-0} )), $tl tasklet runs (10 at most)"
+	fi
+else
+	not_ok "txbatch: tracefs instance with irq:tasklet_entry"
+fi
 sites_down
 rm -rf "$W"
