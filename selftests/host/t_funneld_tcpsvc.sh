@@ -163,7 +163,10 @@ mitm_case() {
 	after=$(stat_s "$ctr")
 	case $out in
 	"reset got "*" prefix ok") ;;
-	*) not_ok "$k: the client is reset and read only what it sent: $out ($act)"; return ;;
+	*) not_ok "$k: the client is reset and read only what it sent: $out ($act)"
+	   # what the two ends logged of the stream (its rekeys, for the key cases)
+	   grep -h "stream $sid\b" "$SVC_DIR/C.log" "$SVC_DIR/S.log" | tail -n 12 | diag
+	   return ;;
 	esac
 	if [ "$after" -gt "$before" ] &&
 	   grep -q "stream $sid closed (integrity)" "$SVC_DIR/S.log"; then
