@@ -168,19 +168,15 @@ void carrier_ident_free_all(struct daemon *d, bool destroy)
 /*
  * The keytab of an identity clause, when a context is about to use it:
  * it must be there, and pass the identity statement's checks (it may
- * have been removed, replaced or opened up since the statement).  A
- * check before the KDC is asked, with the identity's name in the text:
- * the context itself reads the keytab through the file gss.c opens and
- * checks again (keytab_open()).
+ * have been removed, replaced or opened up since the statement).
  */
 static int ident_keytab_ok(const char *kt, char *err, size_t errlen)
 {
-	int fd = keytab_open(kt, "keytab", err, errlen);
-
-	if (fd < 0)
+	if (access(kt, F_OK)) {
+		snprintf(err, errlen, "keytab %s: %s", kt, strerror(errno));
 		return -1;
-	close(fd);
-	return 0;
+	}
+	return keytab_check(kt, err, errlen);
 }
 
 /* The principal a stream's acceptor takes tickets for; NULL: any. */
