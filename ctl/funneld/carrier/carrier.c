@@ -1301,6 +1301,10 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 		FST(&c->st, RX_DROP_NO_KEY)++;
 		return;
 	}
+	if (cs && cs->rsvc) {
+		relay_frame(c, cs, &f);
+		return;
+	}
 	if (cs && cs->tp) {
 		tpath_stream_input(cs->tp, &f);
 		return;
