@@ -219,6 +219,12 @@ struct funnel_stream {
 	spinlock_t tx_lock;		/* ordered: seal and queue as one */
 	atomic_t inflight;		/* AEAD operations under way */
 
+	/* relay: the stream of the other carrier its frames go to, NULL
+	 * until paired and once that one goes; RCU readers, changed under
+	 * funnel_net.lock
+	 */
+	struct funnel_stream __rcu *relay;
+
 	struct funnel_stats __percpu *stats;
 };
 
@@ -328,6 +334,8 @@ struct funnel_stream_cfg {
 	u32 flow_max;
 	u32 pr_ttl_ms;
 	struct funnel_key *key;	/* primary key or NULL; always consumed */
+	u32 relay_carrier;	/* relay: pair with this carrier's ... */
+	u16 relay_stream;	/* ... relay stream (0: none yet) */
 };
 
 int funnel_stream_new(struct funnel_sock *fs,
@@ -353,7 +361,7 @@ u32 funnel_netns_flows_max(void);
 void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
 			int reason);
 void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
-			struct sk_buff *skb);
+			u32 id, struct sk_buff *skb);
 u32 funnel_flow_idle_ms(const struct funnel_flow *flow);
 unsigned int funnel_flow_buckets(const struct funnel_stream *st);
 

@@ -356,6 +356,12 @@ static int do_relay_add(struct daemon *d, const struct stmt *s, char *err,
 		 stmt_proto_name(s->proto), s->peer,
 		 s->service[0] ? s->service : s->name,
 		 s->identity[0] ? ", identity " : "", s->identity);
+	if (!s->n_allow && !d->plaintext)
+		log_warn("relay %s has no allow list: any principal of the realm reaches peer %s's service %s as %s",
+			 s->name, s->peer, s->service[0] ? s->service : s->name,
+			 s->identity[0] ? s->identity :
+			 d->identity.kind ? d->identity.principal :
+			 "this side's identity");
 	plaintext_unused(d, s, what);
 	return 0;
 }

@@ -64,7 +64,7 @@ if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/gw &&
 else
 	not_ok "kdc: set up"; exit 1
 fi
-for m in G H DNSD RADD UECHO DNS RAD ECHO NOPE GHOST CDNS CAROL LATE; do svc_pick_port "P_$m"; done
+for m in G H DNSD RADD UECHO DNS RAD ECHO NOPE GHOST CDNS CAROL LOOP; do svc_pick_port "P_$m"; done
 svc_dnsmasq dnsd "" $L "$P_DNSD" || not_ok "dnsmasq starts"
 svc_freeradius radd "" $L "$P_RADD" || not_ok "freeradius starts"
 udp_pump echo $L "$P_UECHO" -q &
@@ -86,7 +86,9 @@ relay add echo udp peer h allow alice@$R,carol@$R
 relay add nope udp peer h
 relay add ghost udp peer h
 relay add cdns udp peer h identity carol keytab $K/carol.keytab
-relay add caronly udp peer h service echo allow carol@$R"
+relay add caronly udp peer h service echo allow carol@$R
+peer add self $L:$P_G principal funnel/gw
+relay add loop udp peer self service loop"
 conf_p="identity alice keytab $K/alice.keytab
 peer add g $L:$P_G principal funnel/gw
 map add udp $L:$P_DNS peer g service dns
@@ -95,7 +97,8 @@ map add udp $L:$P_ECHO peer g service echo
 map add udp $L:$P_NOPE peer g service nope
 map add udp $L:$P_GHOST peer g service ghost
 map add udp $L:$P_CDNS peer g service cdns
-map add udp $L:$P_CAROL peer g service caronly"
+map add udp $L:$P_CAROL peer g service caronly
+map add udp $L:$P_LOOP peer g service loop"
 
 VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
 	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
@@ -175,6 +178,15 @@ if fd_wait P 20 "map_($P_GHOST).get('state') == 'refused' and map_($P_GHOST)['re
 else
 	not_ok "ghost: $(fd_json P "map_($P_GHOST)")"
 fi
+if fd_wait P 20 "map_($P_LOOP).get('state') == 'refused' and map_($P_LOOP)['reason'] == 'not-authorized: next hop: not-authorized: a relay does not take its own streams (a loop)'"; then
+	ok "a relay whose next hop is the gateway itself: refused at the second pass: $(fd_json P "map_($P_LOOP)['reason']")"
+else
+	not_ok "relay loop: $(fd_json P "map_($P_LOOP)")"
+fi
+check "G logged the loop with the principal" \
+	grep -q "relay loop: a stream from funnel/gw@$R, the relay's own identity: a loop" "$SVC_DIR/G.log"
+check "G warns of relays without an allow list" \
+	grep -q "relay loop has no allow list: any principal of the realm reaches peer self's service loop as funnel/gw" "$SVC_DIR/G.log"
 check "G logged the next hop's refusal" \
 	grep -q "relay nope: stream [0-9]* refused by the next hop: not authorized" "$SVC_DIR/G.log"
 check "G: nope and ghost left no stream behind on either hop" \
@@ -206,12 +218,13 @@ expect_refused "relay add: no peer 'nosuch' (peer add first)" relay add t udp pe
 expect_refused "relay add: relay 'dns' exists (relay del first)" relay add dns udp peer h
 expect_refused "service del: 'dns' is a relay (relay del)" service del dns
 expect_refused "peer del: peer 'h' is the next hop of relay 'caronly' (relay del first)" peer del h
+expect_refused "peer del: peer 'self' is the next hop of relay 'loop' (relay del first)" peer del self
 fd_ctl G service add plain udp $L:"$P_UECHO" >/dev/null
 expect_refused "relay del: 'plain' is a service (service del)" relay del plain
 expect_refused "relay add: service 'plain' exists (service del first)" relay add plain udp peer h
 expect_refused "service add: relay 'echo' exists (relay del first)" service add echo udp $L:1
-check "G: the relays as they were (7, one service)" \
-	fd_json G "len([v for v in j['services'] if v['relay']]) == 7 and len(j['services']) == 8"
+check "G: the relays as they were (8, one service)" \
+	fd_json G "len([v for v in j['services'] if v['relay']]) == 8 and len(j['services']) == 9"
 
 # the hoster goes: G ends the relayed streams; back: they open again
 fd_stop H

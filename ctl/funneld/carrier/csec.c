@@ -599,10 +599,11 @@ int csec_install_first(struct carrier *c, struct cstream *cs,
 	struct csec *sec = cs->sec;
 
 	sec->gen = 1;
-	/* funnel.ko seals the UDP streams it forwards; a relay's streams
-	 * go through funneld (switchbox.md)
+	/* funnel.ko seals the UDP streams it forwards, and a relay's when
+	 * it relays them itself (both hops' carriers in it, switchbox.md)
 	 */
-	sec->user = !c->kernel || cs->proto != IPPROTO_UDP || cs->rsvc;
+	sec->user = !c->kernel || cs->proto != IPPROTO_UDP ||
+		    (cs->rsvc && !cs->krelay);
 	if (!sec->user) {
 		fill_kpath_key(c->d, sec, 1, kk);
 		return 1;

@@ -72,6 +72,13 @@
  */
 #define CAR_KORIGIN_SCAN_MS	1000
 
+/* relays (switchbox.md): next-hop streams of one relay, of them for one
+ * client principal, and of them still opening (a GSS-API context each)
+ */
+#define CAR_RELAY_STREAMS_MAX		256
+#define CAR_RELAY_PRINCIPAL_MAX		64
+#define CAR_RELAY_OPENING_MAX		32
+
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 enum cstream_state { CS_OPENING, CS_OPEN };
@@ -107,6 +114,7 @@ struct cstream {
 	struct service *rsvc;
 	struct cstream *relay;
 	struct fstats rst;
+	bool krelay;			/* both hops' streams in funnel.ko */
 
 	/* service side: the target, resolved when OPEN came */
 	struct resolve *resolving;	/* its name, in a worker */
@@ -278,6 +286,10 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
 void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes);
 void car_upath_origin(void *arg, uint32_t flow, const uint8_t *enc,
 		      size_t len);
+/* Room for about a control message within the data's share of the
+ * transmit queue (CAR_TXQ_DATA_MAX)?
+ */
+bool car_data_room(const struct carrier *c);
 /* The feature bits this end announces in its HELLO (CTRL_FEAT_*). */
 uint32_t car_features(const struct carrier *c);
 /* a control message about one stream (OPEN_OK, REFUSED, CLOSE...) */

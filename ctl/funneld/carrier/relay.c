@@ -55,6 +55,40 @@ static void relay_refuse(struct carrier *c, struct cstream *cs,
 	carrier_stream_fail_detail(c, cs, reason, wire, detail);
 }
 
+/*
+ * Is the authenticated name who (with its realm) the principal p of a
+ * statement, which may leave the realm out (the default realm's)?
+ */
+static bool same_principal(const char *who, const char *p)
+{
+	size_t n = strlen(p);
+
+	if (!p[0])
+		return false;
+	if (strchr(p, '@'))
+		return !strcmp(who, p);
+	return !strncmp(who, p, n) && who[n] == '@';
+}
+
+/*
+ * The next-hop streams of relay svc on carrier n: all, of them for the
+ * client principal who (NULL: not counted), and of them still opening.
+ */
+static void relay_count(const struct carrier *n, const struct service *svc,
+			const char *who, unsigned int *all,
+			unsigned int *of_who, unsigned int *opening)
+{
+	*all = *of_who = *opening = 0;
+	for (const struct cstream *x = n->streams; x; x = x->next) {
+		if (x->rsvc != svc)
+			continue;
+		(*all)++;
+		*opening += x->state != CS_OPEN;
+		if (who && x->relay && !strcmp(csec_principal(x->relay), who))
+			(*of_who)++;
+	}
+}
+
 void relay_start(struct carrier *c, struct cstream *cs, const void *tok,
 		 size_t toklen)
 {
@@ -62,15 +96,47 @@ void relay_start(struct carrier *c, struct cstream *cs, const void *tok,
 	struct peer *p = config_peer(c->d, svc->s.peer);
 	struct carrier *n = p ? p->car : NULL;
 	char err[DAEMON_TEXT_MAX], detail[2 * DAEMON_TEXT_MAX];
+	unsigned int all, of_who, opening;
+	const char *who = csec_principal(cs);
 	struct cstream *next;
 	uint16_t id;
 
+	/* a relay whose next hop leads back here, directly or not: its
+	 * streams would come back as this side's own principal
+	 */
+	if (!c->d->plaintext && who[0] &&
+	    (same_principal(who, c->d->identity.principal) ||
+	     same_principal(who, svc->s.identity))) {
+		snprintf(detail, sizeof(detail),
+			 "relay %s: a stream from %s, the relay's own identity: a loop",
+			 svc->s.name, who);
+		relay_refuse(c, cs, CTRL_R_NOT_AUTHORIZED,
+			     "a relay does not take its own streams (a loop)",
+			     detail);
+		return;
+	}
 	if (!n || n->state != CAR_UP) {
 		snprintf(detail, sizeof(detail),
 			 "relay %s: peer %s is not connected", svc->s.name,
 			 svc->s.peer);
 		relay_refuse(c, cs, CTRL_R_INTERNAL,
 			     "the next hop is not connected now", detail);
+		return;
+	}
+	/* one client must not take every stream to the next hop, nor
+	 * every GSS-API worker
+	 */
+	relay_count(n, svc, who[0] ? who : NULL, &all, &of_who, &opening);
+	if (all >= CAR_RELAY_STREAMS_MAX || of_who >= CAR_RELAY_PRINCIPAL_MAX ||
+	    opening >= CAR_RELAY_OPENING_MAX) {
+		snprintf(detail, sizeof(detail),
+			 "relay %s: %u streams to the next hop (at most %u), %u of %s (at most %u), %u opening (at most %u)",
+			 svc->s.name, all, CAR_RELAY_STREAMS_MAX, of_who,
+			 who[0] ? who : "this client", CAR_RELAY_PRINCIPAL_MAX,
+			 opening, CAR_RELAY_OPENING_MAX);
+		relay_refuse(c, cs, CTRL_R_LIMIT,
+			     "the relay has as many streams as it takes",
+			     detail);
 		return;
 	}
 	id = car_pick_stream(n);
@@ -145,8 +211,12 @@ void relay_next_open(struct carrier *n, struct cstream *next)
 		return;
 	}
 	c = cs->car;
-	if (cs_install(n, next, true, NULL, 0, err, sizeof(err)) ||
-	    cs_install(c, cs, false, NULL, 0, err, sizeof(err))) {
+	/* funnel.ko relays when it runs both carriers; the service side's
+	 * stream first, the next hop's paired with it
+	 */
+	cs->krelay = next->krelay = c->kernel && n->kernel;
+	if (cs_install(c, cs, false, NULL, 0, err, sizeof(err)) ||
+	    cs_install(n, next, true, NULL, 0, err, sizeof(err))) {
 		log_warn("%s: relay %s: %s", carrier_name(n),
 			 next->rsvc->s.name, err);
 		relay_refuse(c, cs, CTRL_R_INTERNAL, err, NULL);
@@ -161,9 +231,9 @@ void relay_next_open(struct carrier *n, struct cstream *next)
 	cs->accept_toklen = 0;
 	cs->state = CS_OPEN;
 	cs->rsvc->opens++;
-	log_info("%s: stream %u open for relay %s -> %s stream %u (service %s)",
+	log_info("%s: stream %u open for relay %s -> %s stream %u (service %s), relayed by %s",
 		 carrier_name(c), cs->id, cs->rsvc->s.name, carrier_name(n),
-		 next->id, next->service);
+		 next->id, next->service, cs->krelay ? "funnel.ko" : "funneld");
 	car_send_stream_msg(c, CTRL_OPEN_OK, cs->id, 0, NULL);
 }
 
@@ -257,10 +327,19 @@ void relay_origin(struct cstream *cs, const struct ctrl_msg *m)
 	/* the next hop learns the client's address as the first hop saw
 	 * it, if it takes origins
 	 */
-	if (!o || cs->car->peer ||
+	if (!o || cs->car->peer || cs->state != CS_OPEN ||
+	    o->state != CS_OPEN ||
 	    !(o->car->peer_features & car_features(o->car) &
 		    CTRL_FEAT_ORIGIN))
 		return;
+	/* a control message, but as many as the client has flows: within
+	 * the data's room on the next hop's carrier, dropped beyond it
+	 * (the flow's frames go on without it)
+	 */
+	if (!car_data_room(o->car)) {
+		FST(&o->rst, TX_DROP_QUEUE)++;
+		return;
+	}
 	om = *m;
 	om.stream = o->id;
 	carrier_send_ctrl(o->car, &om);

@@ -85,7 +85,7 @@ static void snap_stream_fill(struct daemon *d, struct carrier *c,
 	ss->rekeys = csec_rekeys(cs);
 	snprintf(ss->principal, sizeof(ss->principal), "%s",
 		 csec_principal(cs));
-	if (cs->rsvc) {
+	if (cs->rsvc && !cs->krelay) {
 		/* a relay's stream: what went through it (relay.c) */
 		ss->st = cs->rst;
 	} else if (cs->in_kernel && !cs->tp) {

@@ -122,6 +122,24 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 	}
 	_Static_assert(TPATH_WINDOW_INIT == CTRL_WINDOW_INIT,
 		       "the initial credit is the control protocol's");
+	if (cs->rsvc && cs->krelay) {
+		/* funnel.ko relays: the first of the pair alone, the second
+		 * paired with it (the other hop's, installed already)
+		 */
+		const struct cstream *o = cs->relay;
+		int ret = kpath_relay_new(&c->d->kp, c->kid, cs->id,
+					  c->ops->protocol == IPPROTO_SCTP ?
+					  cs->lifetime_ms : 0, key,
+					  o && o->in_kernel ? o->car->kid : 0,
+					  o && o->in_kernel ? o->id : 0,
+					  err, errlen);
+
+		csec_forget_keys(cs);
+		if (ret)
+			return -1;
+		cs->in_kernel = true;
+		return 0;
+	}
 	if (cs->rsvc) {
 		/* a relay's stream: its frames go to the other hop through
 		 * funneld (relay.c), on a kernel carrier as a user stream
