@@ -571,10 +571,47 @@ static void funnel_flow_hold(struct funnel_stream *st,
 
 /* ---- relays (Documentation/switchbox.md) ---- */
 
+/* What a frame in a relay stream's relay_q is (its skb's cb). */
+struct funnel_relay_cb {
+	u32 flow;
+	u8 type;			/* FUNNEL_T_DATA or FUNNEL_T_FLOW_END */
+	u8 flags;			/* FLOW_END: its R flag */
+};
+
+static struct funnel_relay_cb *funnel_relay_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct funnel_relay_cb) > sizeof(skb->cb));
+	return (struct funnel_relay_cb *)skb->cb;
+}
+
+/*
+ * Hand skb over to relay stream to, whose relay_work sends it.  Called
+ * by the other stream's receive path, RCU read lock held (to is not
+ * freed meanwhile); consumes skb.
+ */
+static void funnel_relay_queue(struct funnel_stream *to, struct sk_buff *skb)
+{
+	bool queued = false;
+
+	spin_lock_bh(&to->relay_q.lock);
+	if (!to->relay_dead &&
+	    skb_queue_len(&to->relay_q) < FUNNEL_RELAY_QUEUE_MAX) {
+		__skb_queue_tail(&to->relay_q, skb);
+		/* under the lock: funnel_stream_destroy() cancels it after
+		 * setting relay_dead
+		 */
+		queue_work(funnel_workqueue(), &to->relay_work);
+		queued = true;
+	}
+	spin_unlock_bh(&to->relay_q.lock);
+	if (!queued)
+		funnel_stream_drop(to, skb, FUNNEL_A_STATS_TX_DROP_QUEUE);
+}
+
 /*
  * The datagram pl of flow id of relay stream st, opened with st's key
- * (ours, headroom for UDP): on to the paired stream, sealed with its key,
- * the same flow id.  RCU read lock held, BHs off.
+ * (ours, headroom for UDP): on to the paired stream, which seals it with
+ * its key, the same flow id.  RCU read lock held, BHs off.
  */
 static void funnel_relay_xmit(struct funnel_stream *st, struct sk_buff *pl,
 			      u32 id)
@@ -585,18 +622,15 @@ static void funnel_relay_xmit(struct funnel_stream *st, struct sk_buff *pl,
 		funnel_stream_drop(st, pl, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
 		return;
 	}
-	/* funnel_stream_xmit() takes a datagram from its UDP header on;
-	 * those 8 bytes are never read
-	 */
-	__skb_push(pl, sizeof(struct udphdr));
-	funnel_stream_xmit(to, NULL, id, pl);
+	funnel_relay_cb(pl)->flow = id;
+	funnel_relay_cb(pl)->type = FUNNEL_T_DATA;
+	funnel_relay_queue(to, pl);
 }
 
 /* FLOW_END of flow id (with flags' R) of relay stream st: passed on. */
 static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
 {
 	struct funnel_stream *to = rcu_dereference(st->relay);
-	struct funnel_hdr *hdr;
 	struct sk_buff *skb;
 
 	if (!to) {
@@ -608,16 +642,53 @@ static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
 		funnel_stream_count(to, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}
-	*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) = htons(FUNNEL_HDR_LEN);
-	hdr = skb_put(skb, FUNNEL_HDR_LEN);
-	hdr->stream = htons(to->id);
-	hdr->type = FUNNEL_T_FLOW_END;
-	hdr->flags = (to->unordered ? FUNNEL_F_UNORDERED : 0) |
-		     (flags & FUNNEL_F_RESET);
-	hdr->flow = htonl(id);
-	if (!funnel_tx_frame(to->fs, skb, true))
-		funnel_stat_frame(to->stats, FUNNEL_A_STATS_TX_FRAMES,
-				  FUNNEL_HDR_LEN);
+	funnel_relay_cb(skb)->flow = id;
+	funnel_relay_cb(skb)->type = FUNNEL_T_FLOW_END;
+	funnel_relay_cb(skb)->flags = flags & FUNNEL_F_RESET;
+	funnel_relay_queue(to, skb);
+}
+
+/* Send what the other stream of the pair handed over to relay stream st. */
+static void funnel_relay_work(struct work_struct *work)
+{
+	struct funnel_stream *st = container_of(work, struct funnel_stream,
+						relay_work);
+	struct funnel_relay_cb cb;
+	struct funnel_hdr *hdr;
+	struct sk_buff_head q;
+	struct sk_buff *skb;
+
+	__skb_queue_head_init(&q);
+	spin_lock_bh(&st->relay_q.lock);
+	skb_queue_splice_init(&st->relay_q, &q);
+	spin_unlock_bh(&st->relay_q.lock);
+
+	rcu_read_lock();
+	local_bh_disable();
+	while ((skb = __skb_dequeue(&q))) {
+		cb = *funnel_relay_cb(skb);
+		if (cb.type == FUNNEL_T_DATA) {
+			/* funnel_stream_xmit() takes a datagram from its UDP
+			 * header on; those 8 bytes are never read
+			 */
+			__skb_push(skb, sizeof(struct udphdr));
+			funnel_stream_xmit(st, NULL, cb.flow, skb);
+			continue;
+		}
+		*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) =
+			htons(FUNNEL_HDR_LEN);
+		hdr = skb_put(skb, FUNNEL_HDR_LEN);
+		hdr->stream = htons(st->id);
+		hdr->type = FUNNEL_T_FLOW_END;
+		hdr->flags = (st->unordered ? FUNNEL_F_UNORDERED : 0) |
+			     cb.flags;
+		hdr->flow = htonl(cb.flow);
+		if (!funnel_tx_frame(st->fs, skb, true))
+			funnel_stat_frame(st->stats, FUNNEL_A_STATS_TX_FRAMES,
+					  FUNNEL_HDR_LEN);
+	}
+	local_bh_enable();
+	rcu_read_unlock();
 }
 
 /*
@@ -818,7 +889,14 @@ static void funnel_stream_destroy(struct funnel_stream *st)
 
 	funnel_relay_unpair(st);
 	if (st->kind == FUNNEL_STREAM_RELAY) {
-		/* no flows, no works, no sockets */
+		/* no flows, no sockets; what the other stream handed over
+		 * (it may still, until a grace period) goes
+		 */
+		spin_lock_bh(&st->relay_q.lock);
+		st->relay_dead = true;
+		spin_unlock_bh(&st->relay_q.lock);
+		cancel_work_sync(&st->relay_work);
+		skb_queue_purge(&st->relay_q);
 		queue_rcu_work(funnel_workqueue(), &st->free_work);
 		return;
 	}
@@ -934,6 +1012,8 @@ int funnel_stream_new(struct funnel_sock *fs,
 	INIT_WORK(&st->connect_work, funnel_connect_work);
 	INIT_LIST_HEAD(&st->evicted);
 	INIT_RCU_WORK(&st->free_work, funnel_stream_free_work);
+	skb_queue_head_init(&st->relay_q);
+	INIT_WORK(&st->relay_work, funnel_relay_work);
 
 	st->stats = funnel_stats_alloc();
 	if (!st->stats) {
