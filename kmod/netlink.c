@@ -411,6 +411,17 @@ static const int funnel_relay_attrs[] = {
 	FUNNEL_A_RELAY_CARRIER_ID, FUNNEL_A_RELAY_STREAM_ID,
 };
 
+/* An address or flow attribute, which user and relay streams do not take. */
+static struct nlattr *funnel_nl_addr_or_flow(struct genl_info *info)
+{
+	return funnel_nl_any_attr(info, funnel_local_attrs,
+				  ARRAY_SIZE(funnel_local_attrs)) ?:
+	       funnel_nl_any_attr(info, funnel_remote_attrs,
+				  ARRAY_SIZE(funnel_remote_attrs)) ?:
+	       funnel_nl_any_attr(info, funnel_flow_attrs,
+				  ARRAY_SIZE(funnel_flow_attrs));
+}
+
 static int funnel_nl_stream_cfg(struct genl_info *info,
 				struct funnel_stream_cfg *cfg)
 {
@@ -444,12 +455,7 @@ static int funnel_nl_stream_cfg(struct genl_info *info,
 
 	switch (cfg->kind) {
 	case FUNNEL_STREAM_RELAY:
-		bad = funnel_nl_any_attr(info, funnel_local_attrs,
-					 ARRAY_SIZE(funnel_local_attrs)) ?:
-		      funnel_nl_any_attr(info, funnel_remote_attrs,
-					 ARRAY_SIZE(funnel_remote_attrs)) ?:
-		      funnel_nl_any_attr(info, funnel_flow_attrs,
-					 ARRAY_SIZE(funnel_flow_attrs));
+		bad = funnel_nl_addr_or_flow(info);
 		if (bad) {
 			NL_SET_ERR_MSG_ATTR(info->extack, bad,
 					    "a relay stream has no addresses and no flows");
@@ -482,12 +488,7 @@ static int funnel_nl_stream_cfg(struct genl_info *info,
 					    "pr-ttl-ms is for the kernel's udp streams; funneld sends a user stream's frames");
 			return -EINVAL;
 		}
-		bad = funnel_nl_any_attr(info, funnel_local_attrs,
-					 ARRAY_SIZE(funnel_local_attrs)) ?:
-		      funnel_nl_any_attr(info, funnel_remote_attrs,
-					 ARRAY_SIZE(funnel_remote_attrs)) ?:
-		      funnel_nl_any_attr(info, funnel_flow_attrs,
-					 ARRAY_SIZE(funnel_flow_attrs));
+		bad = funnel_nl_addr_or_flow(info);
 		if (bad) {
 			NL_SET_ERR_MSG_ATTR(info->extack, bad,
 					    "a user stream has no addresses and no flows");

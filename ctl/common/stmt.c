@@ -557,6 +557,41 @@ static int parse_principal_clause(struct parser *p, struct stmt *s)
 	return check_principal(p, w, strlen(w), s->principal);
 }
 
+/* The peer and service clauses of map add and relay add. */
+static int parse_peer_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->peer[0])
+		return fail(p, "duplicate 'peer'");
+	if (!(w = need(p, "NAME after 'peer'")))
+		return -1;
+	return check_name(p, "peer name", w, s->peer);
+}
+
+static int parse_service_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->service[0])
+		return fail(p, "duplicate 'service'");
+	if (!(w = need(p, "NAME after 'service'")))
+		return -1;
+	return check_name(p, "service name", w, s->service);
+}
+
+/* The allow clause of service add and relay add. */
+static int parse_allow_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->n_allow)
+		return fail(p, "duplicate 'allow'");
+	if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")))
+		return -1;
+	return parse_allow(p, w, s);
+}
+
 static int parse_listen(struct parser *p, struct stmt *s)
 {
 	if (parse_addr(p, "[ADDR]:PORT", ADDR_NO_HOST, &s->addr))
@@ -612,10 +647,7 @@ static int parse_service_add(struct parser *p, struct stmt *s)
 	while ((w = next(p))) {
 		switch (gram_clause_of(w)) {
 		case CL_ALLOW:
-			if (s->n_allow)
-				return fail(p, "duplicate 'allow'");
-			if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")) ||
-			    parse_allow(p, w, s))
+			if (parse_allow_clause(p, s))
 				return -1;
 			break;
 		case CL_IDENTITY:
@@ -651,17 +683,11 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 	while ((w = next(p))) {
 		switch (gram_clause_of(w)) {
 		case CL_PEER:
-			if (s->peer[0])
-				return fail(p, "duplicate 'peer'");
-			if (!(w = need(p, "NAME after 'peer'")) ||
-			    check_name(p, "peer name", w, s->peer))
+			if (parse_peer_clause(p, s))
 				return -1;
 			break;
 		case CL_SERVICE:
-			if (s->service[0])
-				return fail(p, "duplicate 'service'");
-			if (!(w = need(p, "NAME after 'service'")) ||
-			    check_name(p, "service name", w, s->service))
+			if (parse_service_clause(p, s))
 				return -1;
 			break;
 		case CL_IDENTITY:
@@ -709,24 +735,15 @@ static int parse_relay_add(struct parser *p, struct stmt *s)
 	while ((w = next(p))) {
 		switch (gram_clause_of(w)) {
 		case CL_PEER:
-			if (s->peer[0])
-				return fail(p, "duplicate 'peer'");
-			if (!(w = need(p, "NAME after 'peer'")) ||
-			    check_name(p, "peer name", w, s->peer))
+			if (parse_peer_clause(p, s))
 				return -1;
 			break;
 		case CL_SERVICE:
-			if (s->service[0])
-				return fail(p, "duplicate 'service'");
-			if (!(w = need(p, "NAME after 'service'")) ||
-			    check_name(p, "service name", w, s->service))
+			if (parse_service_clause(p, s))
 				return -1;
 			break;
 		case CL_ALLOW:
-			if (s->n_allow)
-				return fail(p, "duplicate 'allow'");
-			if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")) ||
-			    parse_allow(p, w, s))
+			if (parse_allow_clause(p, s))
 				return -1;
 			break;
 		case CL_IDENTITY:
