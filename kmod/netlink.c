@@ -879,8 +879,10 @@ int funnel_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			NL_SET_ERR_MSG(cb->extack, "no such carrier");
 		else if (!st)
 			NL_SET_ERR_MSG(cb->extack, "no such stream on this carrier");
+		else if (st->kind == FUNNEL_STREAM_USER)
+			NL_SET_ERR_MSG(cb->extack, "a user stream has no flows");
 		else
-			NL_SET_ERR_MSG(cb->extack, "a user or relay stream has no flows");
+			NL_SET_ERR_MSG(cb->extack, "a relay stream has no flows");
 		return -ENOENT;
 	}
 
