@@ -231,14 +231,18 @@ struct funnel_stream {
 	 * queue's lock): being torn down, nothing more is queued
 	 */
 	struct sk_buff_head relay_q;
+	u32 relay_q_bytes;		/* truesize of relay_q (its lock) */
 	struct work_struct relay_work;
 	bool relay_dead;
 
 	struct funnel_stats __percpu *stats;
 };
 
-/* frames waiting in a relay stream's relay_q, at most */
+/* what waits in a relay stream's relay_q, at most: frames, and bytes
+ * (truesize; the first frame whatever its size)
+ */
 #define FUNNEL_RELAY_QUEUE_MAX		1024
+#define FUNNEL_RELAY_QUEUE_BYTES	(512 * 1024)
 
 /* datagrams held by a flow while its socket is made: at most this many
  * and this many bytes (truesize); each netns holds at most

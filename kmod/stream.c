@@ -595,8 +595,11 @@ static void funnel_relay_queue(struct funnel_stream *to, struct sk_buff *skb)
 
 	spin_lock_bh(&to->relay_q.lock);
 	if (!to->relay_dead &&
-	    skb_queue_len(&to->relay_q) < FUNNEL_RELAY_QUEUE_MAX) {
+	    skb_queue_len(&to->relay_q) < FUNNEL_RELAY_QUEUE_MAX &&
+	    (!to->relay_q_bytes ||
+	     to->relay_q_bytes + skb->truesize <= FUNNEL_RELAY_QUEUE_BYTES)) {
 		__skb_queue_tail(&to->relay_q, skb);
+		to->relay_q_bytes += skb->truesize;
 		/* under the lock: funnel_stream_destroy() cancels it after
 		 * setting relay_dead
 		 */
@@ -661,6 +664,7 @@ static void funnel_relay_work(struct work_struct *work)
 	__skb_queue_head_init(&q);
 	spin_lock_bh(&st->relay_q.lock);
 	skb_queue_splice_init(&st->relay_q, &q);
+	st->relay_q_bytes = 0;
 	spin_unlock_bh(&st->relay_q.lock);
 
 	rcu_read_lock();
