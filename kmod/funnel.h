@@ -219,8 +219,30 @@ struct funnel_stream {
 	spinlock_t tx_lock;		/* ordered: seal and queue as one */
 	atomic_t inflight;		/* AEAD operations under way */
 
+	/* relay: the stream of the other carrier its frames go to, NULL
+	 * until paired and once that one goes; RCU readers, changed under
+	 * funnel_net.lock
+	 */
+	struct funnel_stream __rcu *relay;
+	/* relay: the frames the other stream's receive path hands over,
+	 * sent from relay_work: that path holds its carrier's socket lock,
+	 * under which taking this carrier's could deadlock (the other
+	 * direction takes them the other way round).  relay_dead (the
+	 * queue's lock): being torn down, nothing more is queued
+	 */
+	struct sk_buff_head relay_q;
+	u32 relay_q_bytes;		/* truesize of relay_q (its lock) */
+	struct work_struct relay_work;
+	bool relay_dead;
+
 	struct funnel_stats __percpu *stats;
 };
+
+/* what waits in a relay stream's relay_q, at most: frames, and bytes
+ * (truesize; the first frame whatever its size)
+ */
+#define FUNNEL_RELAY_QUEUE_MAX		1024
+#define FUNNEL_RELAY_QUEUE_BYTES	(512 * 1024)
 
 /* datagrams held by a flow while its socket is made: at most this many
  * and this many bytes (truesize); each netns holds at most
@@ -328,6 +350,8 @@ struct funnel_stream_cfg {
 	u32 flow_max;
 	u32 pr_ttl_ms;
 	struct funnel_key *key;	/* primary key or NULL; always consumed */
+	u32 relay_carrier;	/* relay: pair with this carrier's ... */
+	u16 relay_stream;	/* ... relay stream (0: none yet) */
 };
 
 int funnel_stream_new(struct funnel_sock *fs,
@@ -353,7 +377,7 @@ u32 funnel_netns_flows_max(void);
 void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
 			int reason);
 void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
-			struct sk_buff *skb);
+			u32 id, struct sk_buff *skb);
 u32 funnel_flow_idle_ms(const struct funnel_flow *flow);
 unsigned int funnel_flow_buckets(const struct funnel_stream *st);
 

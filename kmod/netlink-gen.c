@@ -60,10 +60,10 @@ static const struct nla_policy funnel_carrier_get_nl_policy[FUNNEL_A_CARRIER_ID 
 };
 
 /* FUNNEL_CMD_STREAM_NEW - do */
-static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_PR_TTL_MS + 1] = {
+static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_RELAY_STREAM_ID + 1] = {
 	[FUNNEL_A_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[FUNNEL_A_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
-	[FUNNEL_A_STREAM_KIND] = NLA_POLICY_RANGE(NLA_U32, 1, 3),
+	[FUNNEL_A_STREAM_KIND] = NLA_POLICY_RANGE(NLA_U32, 1, 4),
 	[FUNNEL_A_UNORDERED] = { .type = NLA_FLAG, },
 	[FUNNEL_A_LOCAL_IPV4] = { .type = NLA_U32, },
 	[FUNNEL_A_LOCAL_IPV6] = NLA_POLICY_EXACT_LEN(16),
@@ -75,6 +75,8 @@ static const struct nla_policy funnel_stream_new_nl_policy[FUNNEL_A_PR_TTL_MS + 
 	[FUNNEL_A_FLOW_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32, &funnel_a_flow_max_range),
 	[FUNNEL_A_PR_TTL_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &funnel_a_pr_ttl_ms_range),
 	[FUNNEL_A_KEYCONF] = NLA_POLICY_NESTED(funnel_keyconf_nl_policy),
+	[FUNNEL_A_RELAY_CARRIER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[FUNNEL_A_RELAY_STREAM_ID] = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
 /* FUNNEL_CMD_STREAM_DEL - do */
@@ -164,7 +166,7 @@ const struct genl_split_ops funnel_nl_ops[14] = {
 		.cmd		= FUNNEL_CMD_STREAM_NEW,
 		.doit		= funnel_nl_stream_new_doit,
 		.policy		= funnel_stream_new_nl_policy,
-		.maxattr	= FUNNEL_A_PR_TTL_MS,
+		.maxattr	= FUNNEL_A_RELAY_STREAM_ID,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -407,6 +407,21 @@ static const int funnel_flow_attrs[] = {
 	FUNNEL_A_FLOW_IDLE_MS, FUNNEL_A_FLOW_MAX,
 };
 
+static const int funnel_relay_attrs[] = {
+	FUNNEL_A_RELAY_CARRIER_ID, FUNNEL_A_RELAY_STREAM_ID,
+};
+
+/* An address or flow attribute, which user and relay streams do not take. */
+static struct nlattr *funnel_nl_addr_or_flow(struct genl_info *info)
+{
+	return funnel_nl_any_attr(info, funnel_local_attrs,
+				  ARRAY_SIZE(funnel_local_attrs)) ?:
+	       funnel_nl_any_attr(info, funnel_remote_attrs,
+				  ARRAY_SIZE(funnel_remote_attrs)) ?:
+	       funnel_nl_any_attr(info, funnel_flow_attrs,
+				  ARRAY_SIZE(funnel_flow_attrs));
+}
+
 static int funnel_nl_stream_cfg(struct genl_info *info,
 				struct funnel_stream_cfg *cfg)
 {
@@ -428,19 +443,52 @@ static int funnel_nl_stream_cfg(struct genl_info *info,
 	if (attrs[FUNNEL_A_PR_TTL_MS])
 		cfg->pr_ttl_ms = nla_get_u32(attrs[FUNNEL_A_PR_TTL_MS]);
 
+	if (cfg->kind != FUNNEL_STREAM_RELAY) {
+		bad = funnel_nl_any_attr(info, funnel_relay_attrs,
+					 ARRAY_SIZE(funnel_relay_attrs));
+		if (bad) {
+			NL_SET_ERR_MSG_ATTR(info->extack, bad,
+					    "only a relay stream is paired with another");
+			return -EINVAL;
+		}
+	}
+
 	switch (cfg->kind) {
+	case FUNNEL_STREAM_RELAY:
+		bad = funnel_nl_addr_or_flow(info);
+		if (bad) {
+			NL_SET_ERR_MSG_ATTR(info->extack, bad,
+					    "a relay stream has no addresses and no flows");
+			return -EINVAL;
+		}
+		if (!cfg->unordered) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[FUNNEL_A_STREAM_KIND],
+					    "relay streams carry udp services: unordered");
+			return -EINVAL;
+		}
+		if (!attrs[FUNNEL_A_RELAY_CARRIER_ID] !=
+		    !attrs[FUNNEL_A_RELAY_STREAM_ID]) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[FUNNEL_A_RELAY_CARRIER_ID] ?:
+					    attrs[FUNNEL_A_RELAY_STREAM_ID],
+					    "relay-carrier-id and relay-stream-id go together");
+			return -EINVAL;
+		}
+		if (attrs[FUNNEL_A_RELAY_CARRIER_ID]) {
+			cfg->relay_carrier =
+				nla_get_u32(attrs[FUNNEL_A_RELAY_CARRIER_ID]);
+			cfg->relay_stream =
+				nla_get_u16(attrs[FUNNEL_A_RELAY_STREAM_ID]);
+		}
+		return 0;
 	case FUNNEL_STREAM_USER:
 		if (attrs[FUNNEL_A_PR_TTL_MS]) {
 			NL_SET_ERR_MSG_ATTR(info->extack, attrs[FUNNEL_A_PR_TTL_MS],
 					    "pr-ttl-ms is for the kernel's udp streams; funneld sends a user stream's frames");
 			return -EINVAL;
 		}
-		bad = funnel_nl_any_attr(info, funnel_local_attrs,
-					 ARRAY_SIZE(funnel_local_attrs)) ?:
-		      funnel_nl_any_attr(info, funnel_remote_attrs,
-					 ARRAY_SIZE(funnel_remote_attrs)) ?:
-		      funnel_nl_any_attr(info, funnel_flow_attrs,
-					 ARRAY_SIZE(funnel_flow_attrs));
+		bad = funnel_nl_addr_or_flow(info);
 		if (bad) {
 			NL_SET_ERR_MSG_ATTR(info->extack, bad,
 					    "a user stream has no addresses and no flows");
@@ -609,7 +657,7 @@ static int funnel_nl_fill_stream(struct sk_buff *msg, struct funnel_sock *fs,
 	    nla_put_u32(msg, FUNNEL_A_STREAM_KIND, st->kind) ||
 	    (st->unordered && nla_put_flag(msg, FUNNEL_A_UNORDERED)))
 		goto nospace;
-	if (st->kind != FUNNEL_STREAM_USER &&
+	if (st->kind != FUNNEL_STREAM_USER && st->kind != FUNNEL_STREAM_RELAY &&
 	    (funnel_nl_put_addr(msg, &local, FUNNEL_A_LOCAL_IPV4,
 				FUNNEL_A_LOCAL_IPV6, FUNNEL_A_LOCAL_PORT) ||
 	     funnel_nl_put_addr(msg, &st->remote, FUNNEL_A_REMOTE_IPV4,
@@ -626,6 +674,22 @@ static int funnel_nl_fill_stream(struct sk_buff *msg, struct funnel_sock *fs,
 		goto nospace;
 	if (funnel_nl_put_stats(msg, st->stats))
 		goto nospace;
+	if (st->kind == FUNNEL_STREAM_RELAY) {
+		struct funnel_stream *o;
+		u32 ocid = 0;
+		u16 osid = 0;
+
+		rcu_read_lock();
+		o = rcu_dereference(st->relay);
+		if (o) {
+			ocid = READ_ONCE(o->fs->carrier_id);
+			osid = o->id;
+		}
+		rcu_read_unlock();
+		if (ocid && (nla_put_u32(msg, FUNNEL_A_RELAY_CARRIER_ID, ocid) ||
+			     nla_put_u16(msg, FUNNEL_A_RELAY_STREAM_ID, osid)))
+			goto nospace;
+	}
 
 	genlmsg_end(msg, hdr);
 	return 0;
@@ -808,14 +872,17 @@ int funnel_nl_flow_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	fs = xa_load(&fn->carriers, nla_get_u32(attrs[FUNNEL_A_CARRIER_ID]));
 	if (fs)
 		st = funnel_stream_lookup(fs, nla_get_u16(attrs[FUNNEL_A_STREAM_ID]));
-	if (!st || st->kind == FUNNEL_STREAM_USER) {
+	if (!st || st->kind == FUNNEL_STREAM_USER ||
+	    st->kind == FUNNEL_STREAM_RELAY) {
 		mutex_unlock(&fn->lock);
 		if (!fs)
 			NL_SET_ERR_MSG(cb->extack, "no such carrier");
 		else if (!st)
 			NL_SET_ERR_MSG(cb->extack, "no such stream on this carrier");
-		else
+		else if (st->kind == FUNNEL_STREAM_USER)
 			NL_SET_ERR_MSG(cb->extack, "a user stream has no flows");
+		else
+			NL_SET_ERR_MSG(cb->extack, "a relay stream has no flows");
 		return -ENOENT;
 	}
 

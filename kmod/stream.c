@@ -569,6 +569,188 @@ static void funnel_flow_hold(struct funnel_stream *st,
 	kfree_skb(skb);
 }
 
+/* ---- relays (Documentation/switchbox.md) ---- */
+
+/* What a frame in a relay stream's relay_q is (its skb's cb). */
+struct funnel_relay_cb {
+	u32 flow;
+	u8 type;			/* FUNNEL_T_DATA or FUNNEL_T_FLOW_END */
+	u8 flags;			/* FLOW_END: its R flag */
+};
+
+static struct funnel_relay_cb *funnel_relay_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct funnel_relay_cb) > sizeof(skb->cb));
+	return (struct funnel_relay_cb *)skb->cb;
+}
+
+/*
+ * Hand skb over to relay stream to, whose relay_work sends it.  Called
+ * by the other stream's receive path, RCU read lock held (to is not
+ * freed meanwhile); consumes skb.
+ */
+static void funnel_relay_queue(struct funnel_stream *to, struct sk_buff *skb)
+{
+	bool queued = false;
+
+	spin_lock_bh(&to->relay_q.lock);
+	if (!to->relay_dead &&
+	    skb_queue_len(&to->relay_q) < FUNNEL_RELAY_QUEUE_MAX &&
+	    (!to->relay_q_bytes ||
+	     to->relay_q_bytes + skb->truesize <= FUNNEL_RELAY_QUEUE_BYTES)) {
+		__skb_queue_tail(&to->relay_q, skb);
+		to->relay_q_bytes += skb->truesize;
+		/* under the lock: funnel_stream_destroy() cancels it after
+		 * setting relay_dead
+		 */
+		queue_work(funnel_workqueue(), &to->relay_work);
+		queued = true;
+	}
+	spin_unlock_bh(&to->relay_q.lock);
+	if (!queued)
+		funnel_stream_drop(to, skb, FUNNEL_A_STATS_TX_DROP_QUEUE);
+}
+
+/*
+ * The datagram pl of flow id of relay stream st, opened with st's key
+ * (ours, headroom for UDP): on to the paired stream, which seals it with
+ * its key, the same flow id.  RCU read lock held, BHs off.
+ */
+static void funnel_relay_xmit(struct funnel_stream *st, struct sk_buff *pl,
+			      u32 id)
+{
+	struct funnel_stream *to = rcu_dereference(st->relay);
+
+	if (!to) {
+		funnel_stream_drop(st, pl, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
+		return;
+	}
+	funnel_relay_cb(pl)->flow = id;
+	funnel_relay_cb(pl)->type = FUNNEL_T_DATA;
+	funnel_relay_queue(to, pl);
+}
+
+/* FLOW_END of flow id (with flags' R) of relay stream st: passed on. */
+static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
+{
+	struct funnel_stream *to = rcu_dereference(st->relay);
+	struct sk_buff *skb;
+
+	if (!to) {
+		funnel_stream_count(st, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
+		return;
+	}
+	skb = alloc_skb(FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN, GFP_ATOMIC);
+	if (!skb) {
+		funnel_stream_count(to, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		return;
+	}
+	funnel_relay_cb(skb)->flow = id;
+	funnel_relay_cb(skb)->type = FUNNEL_T_FLOW_END;
+	funnel_relay_cb(skb)->flags = flags & FUNNEL_F_RESET;
+	funnel_relay_queue(to, skb);
+}
+
+/* Send what the other stream of the pair handed over to relay stream st. */
+static void funnel_relay_work(struct work_struct *work)
+{
+	struct funnel_stream *st = container_of(work, struct funnel_stream,
+						relay_work);
+	struct funnel_relay_cb cb;
+	struct funnel_hdr *hdr;
+	struct sk_buff_head q;
+	struct sk_buff *skb;
+
+	__skb_queue_head_init(&q);
+	spin_lock_bh(&st->relay_q.lock);
+	skb_queue_splice_init(&st->relay_q, &q);
+	st->relay_q_bytes = 0;
+	spin_unlock_bh(&st->relay_q.lock);
+
+	rcu_read_lock();
+	local_bh_disable();
+	while ((skb = __skb_dequeue(&q))) {
+		cb = *funnel_relay_cb(skb);
+		if (cb.type == FUNNEL_T_DATA) {
+			/* funnel_stream_xmit() takes a datagram from its UDP
+			 * header on; those 8 bytes are never read
+			 */
+			__skb_push(skb, sizeof(struct udphdr));
+			funnel_stream_xmit(st, NULL, cb.flow, skb);
+			continue;
+		}
+		*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) =
+			htons(FUNNEL_HDR_LEN);
+		hdr = skb_put(skb, FUNNEL_HDR_LEN);
+		hdr->stream = htons(st->id);
+		hdr->type = FUNNEL_T_FLOW_END;
+		hdr->flags = (st->unordered ? FUNNEL_F_UNORDERED : 0) |
+			     cb.flags;
+		hdr->flow = htonl(cb.flow);
+		if (!funnel_tx_frame(st->fs, skb, true))
+			funnel_stat_frame(st->stats, FUNNEL_A_STATS_TX_FRAMES,
+					  FUNNEL_HDR_LEN);
+	}
+	local_bh_enable();
+	rcu_read_unlock();
+}
+
+/*
+ * Find the relay stream a new relay stream pairs with (cfg), which must
+ * be one of another carrier of this netns, not paired yet, of the same
+ * ordering.  funnel_net.lock held.
+ */
+static struct funnel_stream *
+funnel_relay_find(struct funnel_sock *fs, const struct funnel_stream_cfg *cfg,
+		  struct netlink_ext_ack *extack)
+{
+	struct funnel_net *fn = funnel_pernet(fs->net);
+	struct funnel_stream *o;
+	struct funnel_sock *ofs;
+
+	lockdep_assert_held(&fn->lock);
+	ofs = xa_load(&fn->carriers, cfg->relay_carrier);
+	if (!ofs) {
+		NL_SET_ERR_MSG(extack, "relay-carrier-id: no such carrier in this netns");
+		return ERR_PTR(-ENOENT);
+	}
+	if (ofs == fs) {
+		NL_SET_ERR_MSG(extack, "a relay pairs streams of two carriers");
+		return ERR_PTR(-EINVAL);
+	}
+	o = xa_load(&ofs->streams, cfg->relay_stream);
+	if (!o || o->kind != FUNNEL_STREAM_RELAY) {
+		NL_SET_ERR_MSG(extack, "relay-stream-id: no such relay stream on that carrier");
+		return ERR_PTR(-ENOENT);
+	}
+	if (rcu_access_pointer(o->relay)) {
+		NL_SET_ERR_MSG(extack, "that relay stream is paired already");
+		return ERR_PTR(-EBUSY);
+	}
+	if (o->unordered != cfg->unordered) {
+		NL_SET_ERR_MSG(extack, "a relay pairs two unordered streams or two ordered ones");
+		return ERR_PTR(-EINVAL);
+	}
+	return o;
+}
+
+/* st goes: the stream it is paired with is not any more.  Lock held. */
+static void funnel_relay_unpair(struct funnel_stream *st)
+{
+	struct funnel_stream *o;
+
+	o = rcu_dereference_protected(st->relay,
+				      lockdep_is_held(&funnel_pernet(st->net)->lock));
+	if (!o)
+		return;
+	/* readers that found st through o finish before st is freed (an
+	 * RCU grace period: free_work)
+	 */
+	if (rcu_access_pointer(o->relay) == st)
+		RCU_INIT_POINTER(o->relay, NULL);
+	RCU_INIT_POINTER(st->relay, NULL);
+}
+
 /* Drop skb, counted on the stream and its carrier. */
 void funnel_stream_drop(struct funnel_stream *st, struct sk_buff *skb,
 			int reason)
@@ -598,7 +780,10 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 	}
 	if (hdr->type == FUNNEL_T_FLOW_END) {	/* never sealed */
 		consume_skb(skb);
-		funnel_flow_end(st, id);
+		if (st->kind == FUNNEL_STREAM_RELAY)
+			funnel_relay_flow_end(st, id, hdr->flags);
+		else
+			funnel_flow_end(st, id);
 		return;
 	}
 
@@ -629,6 +814,11 @@ void funnel_stream_deliver(struct funnel_stream *st, struct sk_buff *pl,
 			   u32 id, unsigned int wire)
 {
 	struct funnel_flow *flow;
+
+	if (st->kind == FUNNEL_STREAM_RELAY) {
+		funnel_relay_xmit(st, pl, id);
+		return;
+	}
 
 	flow = funnel_flow_lookup_id(st, id);
 	if (!flow && st->kind == FUNNEL_STREAM_UDP_LISTEN) {
@@ -689,7 +879,10 @@ static void funnel_stream_free_work(struct work_struct *work)
 					struct funnel_stream, free_work));
 }
 
-/* Tear down a stream that nobody can look up any more.  Process context. */
+/*
+ * Tear down a stream that nobody can look up any more.  Process context,
+ * funnel_net.lock held.
+ */
 static void funnel_stream_destroy(struct funnel_stream *st)
 {
 	struct funnel_flow *flow, *tmp;
@@ -697,6 +890,20 @@ static void funnel_stream_destroy(struct funnel_stream *st)
 	LIST_HEAD(connecting);
 	LIST_HEAD(gone);
 	unsigned int i;
+
+	funnel_relay_unpair(st);
+	if (st->kind == FUNNEL_STREAM_RELAY) {
+		/* no flows, no sockets; what the other stream handed over
+		 * (it may still, until a grace period) goes
+		 */
+		spin_lock_bh(&st->relay_q.lock);
+		st->relay_dead = true;
+		spin_unlock_bh(&st->relay_q.lock);
+		cancel_work_sync(&st->relay_work);
+		skb_queue_purge(&st->relay_q);
+		queue_rcu_work(funnel_workqueue(), &st->free_work);
+		return;
+	}
 
 	spin_lock_bh(&st->flow_lock);
 	st->dead = true;
@@ -753,7 +960,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 		      const struct funnel_stream_cfg *cfg,
 		      struct netlink_ext_ack *extack)
 {
-	struct funnel_stream *st;
+	struct funnel_stream *st, *relay = NULL;
 	int err;
 
 	lockdep_assert_held(&funnel_pernet(fs->net)->lock);
@@ -762,6 +969,13 @@ int funnel_stream_new(struct funnel_sock *fs,
 		NL_SET_ERR_MSG(extack, "stream exists on this carrier");
 		err = -EEXIST;
 		goto err_key;
+	}
+	if (cfg->kind == FUNNEL_STREAM_RELAY && cfg->relay_carrier) {
+		relay = funnel_relay_find(fs, cfg, extack);
+		if (IS_ERR(relay)) {
+			err = PTR_ERR(relay);
+			goto err_key;
+		}
 	}
 	if (fs->nstreams >= FUNNEL_STREAMS_MAX) {
 		NL_SET_ERR_MSG(extack, "carrier has the most streams it may have");
@@ -802,6 +1016,8 @@ int funnel_stream_new(struct funnel_sock *fs,
 	INIT_WORK(&st->connect_work, funnel_connect_work);
 	INIT_LIST_HEAD(&st->evicted);
 	INIT_RCU_WORK(&st->free_work, funnel_stream_free_work);
+	skb_queue_head_init(&st->relay_q);
+	INIT_WORK(&st->relay_work, funnel_relay_work);
 
 	st->stats = funnel_stats_alloc();
 	if (!st->stats) {
@@ -809,7 +1025,7 @@ int funnel_stream_new(struct funnel_sock *fs,
 		err = -ENOMEM;
 		goto err_free;
 	}
-	if (st->kind != FUNNEL_STREAM_USER) {
+	if (st->kind != FUNNEL_STREAM_USER && st->kind != FUNNEL_STREAM_RELAY) {
 		err = funnel_stream_alloc_hash(st);
 		if (err) {
 			NL_SET_ERR_MSG(extack, "no memory for the stream's flow tables");
@@ -830,6 +1046,11 @@ int funnel_stream_new(struct funnel_sock *fs,
 		return err;
 	}
 	fs->nstreams++;
+	if (relay) {
+		/* each finds the other from here on, both fully made */
+		rcu_assign_pointer(st->relay, relay);
+		rcu_assign_pointer(relay->relay, st);
+	}
 	return 0;
 
 err_free:

@@ -27,15 +27,20 @@
 /* payloads up to this size are copied into the linear area */
 #define FUNNEL_UDP_LINEAR_MAX	(2048 - FUNNEL_UDP_HEADROOM)
 
+/*
+ * A datagram skb (from its UDP header on) of flow id of stream st, to the
+ * carrier as a DATA frame, sealed on a keyed stream.  flow: the flow,
+ * whose counters it adds to; NULL for a relay's frame (no flow here).
+ */
 void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
-			struct sk_buff *skb)
+			u32 id, struct sk_buff *skb)
 {
 	unsigned int len = skb->len - sizeof(struct udphdr), wire;
 	struct funnel_hdr *hdr, h = {
 		.stream	= htons(st->id),
 		.type	= FUNNEL_T_DATA,
 		.flags	= st->unordered ? FUNNEL_F_UNORDERED : 0,
-		.flow	= htonl(flow->id),
+		.flow	= htonl(id),
 	};
 	struct funnel_key *expired;
 	bool sealing;
@@ -57,7 +62,7 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 		}
 		if (expired)
 			funnel_key_expire_notify(st, expired);
-		if (sealing) {
+		if (sealing && flow) {
 			wire = FUNNEL_HDR_LEN + FUNNEL_SEAL_OVERHEAD + len;
 			WRITE_ONCE(flow->last_used, jiffies);
 			atomic64_inc(&flow->tx_frames);
@@ -84,14 +89,17 @@ void funnel_stream_xmit(struct funnel_stream *st, struct funnel_flow *flow,
 	wire = FUNNEL_HDR_LEN + len;
 	err = funnel_tx_frame(st->fs, skb, false);
 
-	WRITE_ONCE(flow->last_used, jiffies);
+	if (flow)
+		WRITE_ONCE(flow->last_used, jiffies);
 	if (err) {
 		funnel_stat_inc(st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}
 	funnel_stat_frame(st->stats, FUNNEL_A_STATS_TX_FRAMES, wire);
-	atomic64_inc(&flow->tx_frames);
-	atomic64_add(wire, &flow->tx_bytes);
+	if (flow) {
+		atomic64_inc(&flow->tx_frames);
+		atomic64_add(wire, &flow->tx_bytes);
+	}
 }
 
 static bool funnel_udp_src(const struct sk_buff *skb, struct funnel_addr *src,
@@ -145,7 +153,7 @@ static int funnel_udp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 			goto drop;
 		}
 	}
-	funnel_stream_xmit(st, flow, skb);
+	funnel_stream_xmit(st, flow, flow->id, skb);
 	return 0;
 
 drop:
@@ -162,7 +170,7 @@ static int funnel_udp_flow_rcv(struct sock *sk, struct sk_buff *skb)
 		kfree_skb(skb);
 		return 0;
 	}
-	funnel_stream_xmit(flow->st, flow, skb);
+	funnel_stream_xmit(flow->st, flow, flow->id, skb);
 	return 0;
 }
 

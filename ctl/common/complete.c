@@ -30,7 +30,8 @@ static void each(const char *const *words,
 static bool is_udp(const struct gram_stmt *g, char *const w[])
 {
 	for (unsigned int k = 0; k < g->n_args; k++)
-		if (g->args[k].words == gram_protos)
+		if (g->args[k].words == gram_protos ||
+		    g->args[k].words == gram_relay_protos)
 			return !strcmp(w[k], gram_protos[0]);
 	return false;
 }

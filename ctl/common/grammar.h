@@ -69,6 +69,8 @@ extern const unsigned int gram_n_stmts;
  * order of enum stmt_carrier.
  */
 extern const char *const gram_protos[];
+/* relay add takes udp only so far (Documentation/switchbox.md) */
+extern const char *const gram_relay_protos[];
 extern const char *const gram_carriers[];
 /* The values of "proxy": the PROXY protocol versions (v2 only). */
 extern const char *const gram_proxies[];

@@ -43,6 +43,8 @@ static const struct funnel_attr_desc funnel_attrs[FUNNEL_A_MAX + 1] = {
 	[FUNNEL_A_TRANSPORT]	= A("transport", U32),
 	[FUNNEL_A_PR_TTL_MS]	= A("pr-ttl-ms", U32),
 	[FUNNEL_A_TX_ABANDONED]	= A("tx-abandoned", U64),
+	[FUNNEL_A_RELAY_CARRIER_ID] = A("relay-carrier-id", U32),
+	[FUNNEL_A_RELAY_STREAM_ID] = A("relay-stream-id", U16),
 };
 
 static const struct funnel_attr_desc stats_attrs[FUNNEL_A_STATS_MAX + 1] = {

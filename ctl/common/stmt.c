@@ -48,6 +48,8 @@ static const char *const kind_names[] = {
 	[STMT_SHOW]		= "show",
 	[STMT_STATS]		= "stats",
 	[STMT_PLAINTEXT]	= "plaintext",
+	[STMT_RELAY_ADD]	= "relay add",
+	[STMT_RELAY_DEL]	= "relay del",
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -555,6 +557,41 @@ static int parse_principal_clause(struct parser *p, struct stmt *s)
 	return check_principal(p, w, strlen(w), s->principal);
 }
 
+/* The peer and service clauses of map add and relay add. */
+static int parse_peer_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->peer[0])
+		return fail(p, "duplicate 'peer'");
+	if (!(w = need(p, "NAME after 'peer'")))
+		return -1;
+	return check_name(p, "peer name", w, s->peer);
+}
+
+static int parse_service_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->service[0])
+		return fail(p, "duplicate 'service'");
+	if (!(w = need(p, "NAME after 'service'")))
+		return -1;
+	return check_name(p, "service name", w, s->service);
+}
+
+/* The allow clause of service add and relay add. */
+static int parse_allow_clause(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (s->n_allow)
+		return fail(p, "duplicate 'allow'");
+	if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")))
+		return -1;
+	return parse_allow(p, w, s);
+}
+
 static int parse_listen(struct parser *p, struct stmt *s)
 {
 	if (parse_addr(p, "[ADDR]:PORT", ADDR_NO_HOST, &s->addr))
@@ -610,10 +647,7 @@ static int parse_service_add(struct parser *p, struct stmt *s)
 	while ((w = next(p))) {
 		switch (gram_clause_of(w)) {
 		case CL_ALLOW:
-			if (s->n_allow)
-				return fail(p, "duplicate 'allow'");
-			if (!(w = need(p, "PRINCIPAL[,PRINCIPAL...] after 'allow'")) ||
-			    parse_allow(p, w, s))
+			if (parse_allow_clause(p, s))
 				return -1;
 			break;
 		case CL_IDENTITY:
@@ -649,17 +683,11 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 	while ((w = next(p))) {
 		switch (gram_clause_of(w)) {
 		case CL_PEER:
-			if (s->peer[0])
-				return fail(p, "duplicate 'peer'");
-			if (!(w = need(p, "NAME after 'peer'")) ||
-			    check_name(p, "peer name", w, s->peer))
+			if (parse_peer_clause(p, s))
 				return -1;
 			break;
 		case CL_SERVICE:
-			if (s->service[0])
-				return fail(p, "duplicate 'service'");
-			if (!(w = need(p, "NAME after 'service'")) ||
-			    check_name(p, "service name", w, s->service))
+			if (parse_service_clause(p, s))
 				return -1;
 			break;
 		case CL_IDENTITY:
@@ -686,6 +714,56 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 		return fail(p, "missing 'peer NAME'");
 	if (!s->service[0])
 		return fail(p, "missing 'service NAME'");
+	return 0;
+}
+
+/*
+ * relay add NAME udp peer NAME [service NAME] [allow ...] [identity P
+ * keytab PATH] [principal P] [lifetime MS]: a service of this end whose
+ * streams go on to the service of a peer (Documentation/switchbox.md).
+ */
+static int parse_relay_add(struct parser *p, struct stmt *s)
+{
+	const char *w;
+
+	if (!(w = need(p, "NAME")) || check_name(p, "name", w, s->name))
+		return -1;
+	if (parse_proto(p, &s->proto))
+		return -1;
+	if (s->proto != IPPROTO_UDP)
+		return fail(p, "tcp relays are not supported yet (udp only)");
+	while ((w = next(p))) {
+		switch (gram_clause_of(w)) {
+		case CL_PEER:
+			if (parse_peer_clause(p, s))
+				return -1;
+			break;
+		case CL_SERVICE:
+			if (parse_service_clause(p, s))
+				return -1;
+			break;
+		case CL_ALLOW:
+			if (parse_allow_clause(p, s))
+				return -1;
+			break;
+		case CL_IDENTITY:
+			if (parse_identity_clause(p, s))
+				return -1;
+			break;
+		case CL_PRINCIPAL:
+			if (parse_principal_clause(p, s))
+				return -1;
+			break;
+		case CL_LIFETIME:
+			if (parse_lifetime(p, s))
+				return -1;
+			break;
+		default:
+			return fail(p, "unexpected word '%s'", w);
+		}
+	}
+	if (!s->peer[0])
+		return fail(p, "missing 'peer NAME'");
 	return 0;
 }
 
@@ -754,6 +832,8 @@ static int (*const parsers[])(struct parser *p, struct stmt *s) = {
 	[STMT_SHOW]		= parse_bare,
 	[STMT_STATS]		= parse_stats,
 	[STMT_PLAINTEXT]	= parse_bare,
+	[STMT_RELAY_ADD]	= parse_relay_add,
+	[STMT_RELAY_DEL]	= parse_del,
 };
 
 int stmt_parse_argv(int argc, char **argv, struct stmt *out,
@@ -928,8 +1008,23 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 		if (s->plugin)
 			put(&o, " plugin %s", stmt_plugin_name(s->plugin));
 		break;
+	case STMT_RELAY_ADD:
+		put(&o, "relay add %s %s peer %s", s->name,
+		    stmt_proto_name(s->proto), s->peer);
+		if (s->service[0])
+			put(&o, " service %s", s->service);
+		for (unsigned int i = 0; i < s->n_allow && i < STMT_ALLOW_MAX; i++)
+			put(&o, "%s%s", i ? "," : " allow ", s->allow[i]);
+		if (s->identity[0])
+			put(&o, " identity %s keytab %s", s->identity, s->path);
+		if (s->principal[0])
+			put(&o, " principal %s", s->principal);
+		if (s->has_lifetime)
+			put(&o, " lifetime %u", s->lifetime_ms);
+		break;
 	case STMT_PEER_DEL:
 	case STMT_SERVICE_DEL:
+	case STMT_RELAY_DEL:
 		put(&o, "%s %s", stmt_kind_name(s->kind), s->name);
 		break;
 	case STMT_MAP_ADD:

@@ -12,6 +12,9 @@
  *               [identity PRINCIPAL keytab PATH] [lifetime MS] [proxy v2]
  *               [plugin ldap]
  *   service del NAME
+ *   relay add NAME udp peer NAME [service NAME] [allow PRINCIPAL[,...]]
+ *             [identity PRINCIPAL keytab PATH] [principal P] [lifetime MS]
+ *   relay del NAME
  *   map add udp|tcp [ADDR:]PORT peer NAME service NAME
  *           [identity PRINCIPAL keytab PATH] [principal P] [lifetime MS]
  *           [plugin ldap]
@@ -81,6 +84,8 @@ enum stmt_kind {
 	STMT_SHOW,
 	STMT_STATS,
 	STMT_PLAINTEXT,
+	STMT_RELAY_ADD,
+	STMT_RELAY_DEL,
 };
 
 enum stmt_carrier {
@@ -127,6 +132,11 @@ struct stmt_addr {
  *   (SERVICE_ADD and MAP_ADD: has_lifetime, lifetime_ms; identity and
  *   path, its keytab: "" without the identity clause)
  *   SERVICE_DEL   name
+ *   RELAY_ADD     name, proto (udp), peer (the next hop), service (the
+ *                 service there; "": name), allow[n_allow], identity and
+ *                 path, principal (the next hop's, "": the peer's),
+ *                 lifetime (Documentation/switchbox.md)
+ *   RELAY_DEL     name
  *   MAP_ADD       proto, addr ([ADDR:]PORT), peer, service, principal
  *                 (the stream's target, "": the peer's), plugin
  *   MAP_DEL       proto, addr

@@ -49,8 +49,10 @@ struct peer {
 
 struct service {
 	struct service *next;
-	struct stmt s;			/* the service add statement */
+	struct stmt s;			/* the service add (relay add) statement */
 	uint64_t opens, refusals;
+	/* relay add: frames relayed to the other hop, and dropped there */
+	uint64_t relayed, relay_drops;
 	/* the last refusal, with this side's detail (show); "" if none */
 	char last_refusal[DAEMON_TEXT_MAX];
 };

@@ -154,13 +154,14 @@ static void plaintext_unused(const struct daemon *d, const struct stmt *s,
 			 s->principal);
 		return;
 	}
-	if ((s->kind == STMT_SERVICE_ADD || s->kind == STMT_MAP_ADD) &&
-	    s->identity[0])
+	if ((s->kind == STMT_SERVICE_ADD || s->kind == STMT_MAP_ADD ||
+	     s->kind == STMT_RELAY_ADD) && s->identity[0])
 		names[n++] = "identity";
-	if ((s->kind == STMT_PEER_ADD || s->kind == STMT_MAP_ADD) &&
-	    s->principal[0])
+	if ((s->kind == STMT_PEER_ADD || s->kind == STMT_MAP_ADD ||
+	     s->kind == STMT_RELAY_ADD) && s->principal[0])
 		names[n++] = "principal";
-	if (s->kind == STMT_SERVICE_ADD && s->n_allow)
+	if ((s->kind == STMT_SERVICE_ADD || s->kind == STMT_RELAY_ADD) &&
+	    s->n_allow)
 		names[n++] = "allow";
 	if (!n)
 		return;
@@ -242,6 +243,13 @@ static int do_peer_del(struct daemon *d, const struct stmt *s, char *err,
 		snprintf(err, errlen, "peer del: no peer '%s'", s->name);
 		return -1;
 	}
+	for (const struct service *v = d->services; v; v = v->next) {
+		if (v->s.kind == STMT_RELAY_ADD && !strcmp(v->s.peer, s->name)) {
+			snprintf(err, errlen, "peer del: peer '%s' is the next hop of relay '%s' (relay del first)",
+				 s->name, v->s.name);
+			return -1;
+		}
+	}
 	n = maps_of_peer(d, s->name);
 	if (n) {
 		snprintf(err, errlen, "peer del: peer '%s' is used by %u map%s (map del first)",
@@ -285,9 +293,12 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 	struct service *svc;
 	char what[STMT_NAME_MAX + 16];
 
-	if (config_service(d, s->name)) {
-		snprintf(err, errlen, "service add: service '%s' exists (service del first)",
-			 s->name);
+	svc = config_service(d, s->name);
+	if (svc) {
+		snprintf(err, errlen, "service add: %s '%s' exists (%s del first)",
+			 svc->s.kind == STMT_RELAY_ADD ? "relay" : "service",
+			 s->name,
+			 svc->s.kind == STMT_RELAY_ADD ? "relay" : "service");
 		return -1;
 	}
 	snprintf(what, sizeof(what), "service %s", s->name);
@@ -308,21 +319,81 @@ static int do_service_add(struct daemon *d, const struct stmt *s, char *err,
 	return 0;
 }
 
+/*
+ * relay add: a service of this end whose streams go on, each to a stream
+ * of its own, to a service of a peer (Documentation/switchbox.md).
+ */
+static int do_relay_add(struct daemon *d, const struct stmt *s, char *err,
+			size_t errlen)
+{
+	struct service *svc = config_service(d, s->name);
+	char what[STMT_NAME_MAX + 16];
+
+	if (svc) {
+		snprintf(err, errlen, "relay add: %s '%s' exists (%s del first)",
+			 svc->s.kind == STMT_RELAY_ADD ? "relay" : "service",
+			 s->name,
+			 svc->s.kind == STMT_RELAY_ADD ? "relay" : "service");
+		return -1;
+	}
+	if (!config_peer(d, s->peer)) {
+		snprintf(err, errlen, "relay add: no peer '%s' (peer add first)",
+			 s->peer);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "relay %s", s->name);
+	if (ident_clause_check(s, what, err, errlen))
+		return -1;
+	svc = calloc(1, sizeof(*svc));
+	if (!svc) {
+		snprintf(err, errlen, "relay add: out of memory");
+		return -1;
+	}
+	svc->s = *s;
+	svc->next = d->services;
+	d->services = svc;
+	log_info("relay %s %s -> peer %s service %s%s%s", s->name,
+		 stmt_proto_name(s->proto), s->peer,
+		 s->service[0] ? s->service : s->name,
+		 s->identity[0] ? ", identity " : "", s->identity);
+	if (!s->n_allow && !d->plaintext)
+		log_warn("relay %s has no allow list: any principal of the realm reaches peer %s's service %s as %s",
+			 s->name, s->peer, s->service[0] ? s->service : s->name,
+			 s->identity[0] ? s->identity :
+			 d->identity.kind ? d->identity.principal :
+			 "this side's identity");
+	plaintext_unused(d, s, what);
+	return 0;
+}
+
+/* service del and relay del: each takes its own kind only */
 static int do_service_del(struct daemon *d, const struct stmt *s, char *err,
 			  size_t errlen)
 {
 	struct service **pp, *svc = config_service(d, s->name);
+	bool relay = s->kind == STMT_RELAY_DEL;
+	const char *what = relay ? "relay" : "service";
 
 	if (!svc) {
-		snprintf(err, errlen, "service del: no service '%s'", s->name);
+		snprintf(err, errlen, "%s del: no %s '%s'", what, what,
+			 s->name);
 		return -1;
 	}
+	if ((svc->s.kind == STMT_RELAY_ADD) != relay) {
+		snprintf(err, errlen, "%s del: '%s' is a %s (%s del)", what,
+			 s->name, relay ? "service" : "relay",
+			 relay ? "service" : "relay");
+		return -1;
+	}
+	/* a relay's streams close their next hops' streams too */
 	carrier_service_deleted(d, s->name);
 	for (pp = &d->services; *pp != svc; pp = &(*pp)->next)
 		;
 	*pp = svc->next;
+	if (relay)
+		carrier_ident_release(d, &svc->s);
 	free(svc);
-	log_info("service %s deleted", s->name);
+	log_info("%s %s deleted", what, s->name);
 	return 0;
 }
 
@@ -435,7 +506,7 @@ static int do_map_del(struct daemon *d, const struct stmt *s, char *err,
 	for (pp = &d->maps; *pp != m; pp = &(*pp)->next)
 		;
 	*pp = m->next;
-	carrier_ident_release(d, m);
+	carrier_ident_release(d, &m->s);
 	map_release(m);
 	free(m);
 	log_info("map %s %s deleted", stmt_proto_name(s->proto), text);
@@ -457,7 +528,9 @@ static void plaintext_unused_all(const struct daemon *d)
 		plaintext_unused(d, &p->s, what);
 	}
 	for (const struct service *v = d->services; v; v = v->next) {
-		snprintf(what, sizeof(what), "service %s", v->s.name);
+		snprintf(what, sizeof(what), "%s %s",
+			 v->s.kind == STMT_RELAY_ADD ? "relay" : "service",
+			 v->s.name);
 		plaintext_unused(d, &v->s, what);
 	}
 	for (const struct map *m = d->maps; m; m = m->next) {
@@ -495,7 +568,10 @@ int daemon_apply(struct daemon *d, const struct stmt *s, bool from_config,
 	case STMT_SERVICE_ADD:
 		return do_service_add(d, s, err, errlen);
 	case STMT_SERVICE_DEL:
+	case STMT_RELAY_DEL:
 		return do_service_del(d, s, err, errlen);
+	case STMT_RELAY_ADD:
+		return do_relay_add(d, s, err, errlen);
 	case STMT_MAP_ADD:
 		return do_map_add(d, s, from_config, err, errlen);
 	case STMT_MAP_DEL:
@@ -722,6 +798,14 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 			 s->last_refusal);
 		ss->proxy = s->s.proxy == 2 ? "v2" : NULL;
 		ss->plugin = s->s.plugin ? stmt_plugin_name(s->s.plugin) : NULL;
+		if (s->s.kind == STMT_RELAY_ADD) {
+			ss->target[0] = '\0';
+			snprintf(ss->relay, sizeof(ss->relay), "%s/%s",
+				 s->s.peer,
+				 s->s.service[0] ? s->s.service : s->s.name);
+		}
+		ss->relayed = s->relayed;
+		ss->relay_drops = s->relay_drops;
 	}
 	i = 0;
 	for (struct map *m = d->maps; m; m = m->next, i++) {

@@ -45,7 +45,7 @@ expect() {
 	tap $? "'$1<TAB>': '$2'$([ "$got" = "$2" ] || echo " (got '$got')")"
 }
 
-expect "funnelctl " "--help --json --socket -s completion identity listen map peer plaintext service show stats version"
+expect "funnelctl " "--help --json --socket -s completion identity listen map peer plaintext relay service show stats version"
 expect "funnelctl pe" "peer"
 expect "funnelctl peer " "add del"
 expect "funnelctl peer add gw " ""
@@ -58,6 +58,10 @@ expect "funnelctl service add web tcp 127.0.0.1:80 " "allow identity plugin prox
 expect "funnelctl service add web tcp 127.0.0.1:80 proxy " "v2"
 expect "funnelctl service add web tcp 127.0.0.1:80 proxy v2 " "allow identity plugin"
 expect "funnelctl service add web tcp 127.0.0.1:80 plugin " "ldap"
+expect "funnelctl relay " "add del"
+expect "funnelctl relay add dns " "udp"
+expect "funnelctl relay add dns udp " "allow identity lifetime peer principal service"
+expect "funnelctl relay add dns udp peer h service dns " "allow identity lifetime principal"
 expect "funnelctl service add web tcp 127.0.0.1:80 plugin ldap identity ldap/gw@R keytab /k " "allow proxy"
 expect "funnelctl service add dns udp 127.0.0.1:53 identity dns/gw@R " "keytab"
 expect "funnelctl service add dns udp 127.0.0.1:53 identity dns/gw@R keytab $top/selftests/unit/test_compl" \

@@ -54,6 +54,8 @@ static struct snap_service services[] = {
 	  .last_refusal = "internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: No such file or directory" },
 	{ .name = "web", .proto = "tcp", .target = "[::1]:80", .proxy = "v2",
 	  .plugin = "ldap" },
+	{ .name = "rdns", .proto = "udp", .relay = "hoster/dns",
+	  .allow = "carol@R", .opens = 2, .relayed = 40, .relay_drops = 1 },
 };
 
 static struct snap_map maps[] = {
@@ -135,7 +137,7 @@ static struct snapshot snap = {
 	.peers = peers,
 	.n_peers = 2,
 	.services = services,
-	.n_services = 2,
+	.n_services = 3,
 	.maps = maps,
 	.n_maps = 4,
 	.carriers = carriers,
@@ -430,7 +432,8 @@ static const char schema_py[] =
 "        'services': [{'name': 's', 'proto': 's', 'target': 's',\n"
 "                      'allow': 's', 'identity': 's', 'opens': 'u',\n"
 "                      'refusals': 'u', 'proxy': 's', 'plugin': 's',\n"
-"                      'last_refusal': 's'}],\n"
+"                      'last_refusal': 's', 'relay': 's',\n"
+"                      'relayed_frames': 'u', 'relay_drops': 'u'}],\n"
 "        'maps': [{'proto': 's', 'addr': 's', 'peer': 's',\n"
 "                  'service': 's', 'identity': 's', 'principal': 's',\n"
 "                  'plugin': 's', 'stream': 'u', 'state': 's',\n"
@@ -478,7 +481,7 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 5\n"
+"    assert doc['schema_version'] == 6\n"
 "    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
 "        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
@@ -496,6 +499,9 @@ static const char schema_py[] =
 "    assert doc['services'][1]['plugin'] == 'ldap'\n"
 "    assert doc['services'][0]['last_refusal'].startswith('internal-error: service dns (identity dns/gw1@EXAMPLE.COM): keytab /etc/funnel/dns.keytab: ')\n"
 "    assert doc['services'][1]['last_refusal'] == ''\n"
+"    assert doc['services'][0]['relay'] == '' and doc['services'][0]['relayed_frames'] == 0\n"
+"    assert doc['services'][2]['relay'] == 'hoster/dns' and doc['services'][2]['target'] == ''\n"
+"    assert doc['services'][2]['relayed_frames'] == 40 and doc['services'][2]['relay_drops'] == 1\n"
 "    m = doc['maps']\n"
 "    assert m[0]['principal'] == 'dns/hoster@EXAMPLE.COM'\n"
 "    assert m[0]['identity'] == '' and m[1]['principal'] == ''\n"
@@ -1062,7 +1068,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":5,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":6,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");

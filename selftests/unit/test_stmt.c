@@ -389,6 +389,57 @@ static void test_map_identity(void **state)
 	assert_string_equal(st.identity, "");
 }
 
+/* relay add NAME udp peer P [service S] [allow] [identity] [principal] [lifetime] */
+static void test_relay(void **state)
+{
+	(void)state;
+	ok("relay add dns udp peer hoster");
+	assert_int_equal(st.kind, STMT_RELAY_ADD);
+	assert_string_equal(st.name, "dns");
+	assert_int_equal(st.proto, IPPROTO_UDP);
+	assert_string_equal(st.peer, "hoster");
+	assert_string_equal(st.service, "");
+	check_roundtrip();
+	assert_string_equal(text, "relay add dns udp peer hoster");
+
+	ok("relay add rdns udp service dns peer hoster allow a@R,b@R identity dns/gw keytab /k principal dns/hoster lifetime 250");
+	assert_string_equal(st.service, "dns");
+	assert_int_equal(st.n_allow, 2);
+	assert_string_equal(st.identity, "dns/gw");
+	assert_string_equal(st.path, "/k");
+	assert_string_equal(st.principal, "dns/hoster");
+	assert_true(st.has_lifetime);
+	assert_int_equal(st.lifetime_ms, 250);
+	check_roundtrip();
+	assert_string_equal(text, "relay add rdns udp peer hoster service dns allow a@R,b@R identity dns/gw keytab /k principal dns/hoster lifetime 250");
+
+	ok("relay del rdns");
+	assert_int_equal(st.kind, STMT_RELAY_DEL);
+	assert_string_equal(st.name, "rdns");
+	check_roundtrip();
+	assert_string_equal(stmt_kind_name(STMT_RELAY_ADD), "relay add");
+
+	bad_exact("relay add dns tcp peer h",
+		  "relay add: tcp relays are not supported yet (udp only)");
+	bad_exact("relay add dns udp", "relay add: missing 'peer NAME'");
+	bad_exact("relay add dns udp service dns",
+		  "relay add: missing 'peer NAME'");
+	bad_exact("relay add dns udp peer h peer g",
+		  "relay add: duplicate 'peer'");
+	bad_exact("relay add dns udp peer h service a service b",
+		  "relay add: duplicate 'service'");
+	bad_exact("relay add dns udp peer h proxy v2",
+		  "relay add: unexpected word 'proxy'");
+	bad_exact("relay add dns udp peer h plugin ldap",
+		  "relay add: unexpected word 'plugin'");
+	bad_exact("relay add dns udp peer h 127.0.0.1:53",
+		  "relay add: unexpected word '127.0.0.1:53'");
+	bad_exact("relay add dns udp peer h lifetime 700000",
+		  "relay add: bad lifetime '700000' (0-600000 ms; 0: fully reliable)");
+	bad_exact("relay del dns x", "relay del: unexpected word 'x'");
+	bad("relay add d/ns udp peer h", "relay add: bad name 'd/ns'");
+}
+
 static void test_err_identity(void **state)
 {
 	(void)state;
@@ -1259,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_plugin),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_format_canonical),
+		cmocka_unit_test(test_relay),
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_format_buffer),
 		cmocka_unit_test(test_format_built),

@@ -29,11 +29,18 @@
  * @FUNNEL_STREAM_UDP_CONNECT: Server side: one kernel UDP socket per flow id,
  *   connected to remote-* from an ephemeral port; replies return on that flow
  *   id.
+ * @FUNNEL_STREAM_RELAY: Switchbox (Documentation/switchbox.md): one of two
+ *   streams of two carriers of this netns, paired by relay-carrier-id and
+ *   relay-stream-id given to the second; each DATA frame of one is opened with
+ *   its key and sent on the other, with the same flow id, sealed with that
+ *   one's key; FLOW_END is passed on. No flows, no sockets: the stream of the
+ *   other hop does the rest.
  */
 enum funnel_stream_kind {
 	FUNNEL_STREAM_USER = 1,
 	FUNNEL_STREAM_UDP_LISTEN,
 	FUNNEL_STREAM_UDP_CONNECT,
+	FUNNEL_STREAM_RELAY,
 };
 
 /**
@@ -139,6 +146,8 @@ enum {
 	FUNNEL_A_TRANSPORT,
 	FUNNEL_A_PR_TTL_MS,
 	FUNNEL_A_TX_ABANDONED,
+	FUNNEL_A_RELAY_CARRIER_ID,
+	FUNNEL_A_RELAY_STREAM_ID,
 
 	__FUNNEL_A_MAX,
 	FUNNEL_A_MAX = (__FUNNEL_A_MAX - 1)

@@ -206,6 +206,11 @@ static int car_grow(struct carrier *c, size_t need)
  * (wire-format.md 9.1): car_queue(..., true) then takes it whatever was
  * queued in between (a REKEY that sealing itself sent), limits passed.
  */
+bool car_data_room(const struct carrier *c)
+{
+	return c->olen - c->ooff + 1024 <= CAR_TXQ_DATA_MAX;
+}
+
 static int car_reserve(struct carrier *c, size_t len, enum car_class cls)
 {
 	size_t need = len + FUNNEL_LEN_PREFIX;
@@ -1299,6 +1304,10 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 		}
 	} else if (f.flags & (FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE)) {
 		FST(&c->st, RX_DROP_NO_KEY)++;
+		return;
+	}
+	if (cs && cs->rsvc) {
+		relay_frame(c, cs, &f);
 		return;
 	}
 	if (cs && cs->tp) {

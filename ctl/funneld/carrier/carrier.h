@@ -32,12 +32,13 @@ void carrier_map_deleted(struct carrier *c, struct map *m);
 /* The service is deleted: close the streams that use it. */
 void carrier_service_deleted(struct daemon *d, const char *name);
 /*
- * Map m (unlinked from d's maps) is deleted: the ccache of its identity
- * clause goes unless another map has that identity.  At shutdown every
+ * A map or relay (statement s, unlinked from d's lists) is deleted: the
+ * ccache of its identity clause goes unless another map or relay has
+ * that identity.  At shutdown every
  * one goes (destroy: also their tickets; false while workers may still
  * use them).
  */
-void carrier_ident_release(struct daemon *d, const struct map *m);
+void carrier_ident_release(struct daemon *d, const struct stmt *s);
 void carrier_ident_free_all(struct daemon *d, bool destroy);
 /* The first listener: set up the accept pause timer (accept.c). */
 void carrier_accept_init(struct daemon *d);

@@ -128,19 +128,30 @@ static void ident_put(struct ident_cc *ic)
 	free(ic);
 }
 
-void carrier_ident_release(struct daemon *d, const struct map *m)
+/* another map or relay than s initiates contexts as s's identity */
+static bool ident_used(const struct daemon *d, const struct stmt *s)
+{
+	for (const struct map *o = d->maps; o; o = o->next)
+		if (&o->s != s && !strcmp(o->s.identity, s->identity) &&
+		    !strcmp(o->s.path, s->path))
+			return true;
+	for (const struct service *o = d->services; o; o = o->next)
+		if (&o->s != s && o->s.kind == STMT_RELAY_ADD &&
+		    !strcmp(o->s.identity, s->identity) &&
+		    !strcmp(o->s.path, s->path))
+			return true;
+	return false;
+}
+
+void carrier_ident_release(struct daemon *d, const struct stmt *s)
 {
 	struct ident_cc **pp, *ic;
 
-	if (!m->s.identity[0])
+	if (!s->identity[0] || ident_used(d, s))
 		return;
-	for (const struct map *o = d->maps; o; o = o->next)
-		if (o != m && !strcmp(o->s.identity, m->s.identity) &&
-		    !strcmp(o->s.path, m->s.path))
-			return;
 	for (pp = &d->idents; (ic = *pp); pp = &ic->next) {
-		if (strcmp(ic->principal, m->s.identity) ||
-		    strcmp(ic->keytab, m->s.path))
+		if (strcmp(ic->principal, s->identity) ||
+		    strcmp(ic->keytab, s->path))
 			continue;
 		*pp = ic->next;
 		if (ic->busy) {
@@ -179,11 +190,23 @@ static int ident_keytab_ok(const char *kt, char *err, size_t errlen)
 	return keytab_check(kt, err, errlen);
 }
 
+/*
+ * The identity clause of a service, NULL if none.  A relay's is its
+ * next hop's initiator credential (switchbox.md): its service side
+ * accepts as the daemon.
+ */
+static const char *svc_identity(const struct service *svc)
+{
+	if (!svc || svc->s.kind == STMT_RELAY_ADD || !svc->s.identity[0])
+		return NULL;
+	return svc->s.identity;
+}
+
 /* The principal a stream's acceptor takes tickets for; NULL: any. */
 static const char *acceptor_name(const struct daemon *d,
 				 const struct service *svc)
 {
-	return svc && svc->s.identity[0] ? svc->s.identity : me(d);
+	return svc_identity(svc) ? svc_identity(svc) : me(d);
 }
 
 /*
@@ -204,7 +227,7 @@ static int accept_init(struct carrier *c, struct cstream *cs, struct fgss *g,
 		snprintf(wire, wirelen, "%s", err);
 		return -1;
 	}
-	if (!svc->s.identity[0]) {
+	if (!svc_identity(svc)) {
 		if (!fgss_accept_init_as(g, keytab(c->d), me(c->d)))
 			return 0;
 		snprintf(err, errlen, "service %s: GSS-API: %s", svc->s.name,
@@ -240,13 +263,13 @@ static int accept_init(struct carrier *c, struct cstream *cs, struct fgss *g,
  * "principal" clause (m: a stream's map, NULL for the carrier), else the
  * peer's, else the host-based service funnel@HOST.
  */
-static void target_name(const struct carrier *c, const struct map *m,
+static void target_name(const struct carrier *c, const struct stmt *m,
 			char *buf, size_t len)
 {
 	const struct peer *p = c->peer;
 
-	if (m && m->s.principal[0])
-		snprintf(buf, len, "%s", m->s.principal);
+	if (m && m->principal[0])
+		snprintf(buf, len, "%s", m->principal);
 	else if (p->s.principal[0])
 		snprintf(buf, len, "%s", p->s.principal);
 	else
@@ -317,7 +340,7 @@ static void gjob_done(struct worker_job *w, bool cancelled)
  * stream of map m (its identity and target clauses); fresh: a private
  * ccache, fresh tickets.  NULL with err: not started.
  */
-static struct gjob *gjob_start(struct carrier *c, const struct map *m,
+static struct gjob *gjob_start(struct carrier *c, const struct stmt *m,
 			       bool fresh,
 			       void (*cb)(struct gjob *j, void *arg),
 			       void *arg, char *err, size_t errlen)
@@ -329,16 +352,16 @@ static struct gjob *gjob_start(struct carrier *c, const struct map *m,
 	struct gjob *j;
 	int ret;
 
-	if (m && m->s.identity[0]) {
+	if (m && m->identity[0]) {
 		char why[DAEMON_TEXT_MAX];
 
-		if (ident_keytab_ok(m->s.path, why, sizeof(why))) {
-			snprintf(err, errlen, "identity %s: %s", m->s.identity,
+		if (ident_keytab_ok(m->path, why, sizeof(why))) {
+			snprintf(err, errlen, "identity %s: %s", m->identity,
 				 why);
 			return NULL;
 		}
-		kt = m->s.path;
-		who = m->s.identity;
+		kt = m->path;
+		who = m->identity;
 		if (fresh) {
 			/* a private ccache */
 		} else if (d->identity.kind &&
@@ -576,7 +599,11 @@ int csec_install_first(struct carrier *c, struct cstream *cs,
 	struct csec *sec = cs->sec;
 
 	sec->gen = 1;
-	sec->user = !c->kernel || cs->proto != IPPROTO_UDP;
+	/* funnel.ko seals the UDP streams it forwards, and a relay's when
+	 * it relays them itself (both hops' carriers in it, switchbox.md)
+	 */
+	sec->user = !c->kernel || cs->proto != IPPROTO_UDP ||
+		    (cs->rsvc && !cs->krelay);
 	if (!sec->user) {
 		fill_kpath_key(c->d, sec, 1, kk);
 		return 1;
@@ -736,19 +763,30 @@ static struct csec *sec_new(struct carrier *c, struct cstream *cs);
  * failed: with the map's identity clause, and its keytab unless the
  * error names it, as gjob_start()'s keytab checks say it.
  */
-static void init_failed(const struct map *m, const struct fgss *g, char *why,
-			size_t len)
+static void init_failed(const struct stmt *m, const struct fgss *g,
+			char *why, size_t len)
 {
 	const char *e = fgss_error(g);
 	bool named;
 
-	if (!m || !m->s.identity[0]) {
+	if (!m || !m->identity[0]) {
 		snprintf(why, len, "GSS-API: %s", e);
 		return;
 	}
-	named = strstr(e, m->s.path);
-	snprintf(why, len, "identity %s%s%s: GSS-API: %s", m->s.identity,
-		 named ? "" : ", keytab ", named ? "" : m->s.path, e);
+	named = strstr(e, m->path);
+	snprintf(why, len, "identity %s%s%s: GSS-API: %s", m->identity,
+		 named ? "" : ", keytab ", named ? "" : m->path, e);
+}
+
+/*
+ * The statement whose identity and principal clauses a client stream's
+ * context follows: its map's, or the relay's of a relay's next hop.
+ */
+static const struct stmt *cs_ini(const struct cstream *cs)
+{
+	if (cs->map)
+		return &cs->map->s;
+	return cs->rsvc ? &cs->rsvc->s : NULL;
 }
 
 static void stream_prepared(struct gjob *j, void *arg)
@@ -760,7 +798,7 @@ static void stream_prepared(struct gjob *j, void *arg)
 	if (!j->ok) {
 		char why[CSEC_INIT_ERR_MAX];
 
-		init_failed(sec->cs->map, &j->g, why, sizeof(why));
+		init_failed(cs_ini(sec->cs), &j->g, why, sizeof(why));
 		carrier_stream_prepared(c, sec->cs, why);
 		return;
 	}
@@ -779,7 +817,7 @@ int csec_client_start(struct carrier *c, struct cstream *cs,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sec->job = gjob_start(c, cs->map, false, stream_prepared, sec, err,
+	sec->job = gjob_start(c, cs_ini(cs), false, stream_prepared, sec, err,
 			      errlen);
 	return sec->job ? 0 : -1;
 }
@@ -820,7 +858,7 @@ static void rekey_prepared(struct gjob *j, void *arg)
 	if (!j->ok) {
 		char why[CSEC_INIT_ERR_MAX];
 
-		init_failed(sec->cs->map, &j->g, why, sizeof(why));
+		init_failed(cs_ini(sec->cs), &j->g, why, sizeof(why));
 		log_warn("%s: stream %u: rekey: %s (again in %u s)",
 			 carrier_name(c), sec->cs->id, why,
 			 CSEC_RETRY_MS / 1000);
@@ -859,7 +897,7 @@ static void rekey_start(struct carrier *c, struct csec *sec)
 	loop_timer_cancel(c->d->loop, &sec->t_rekey);
 	log_debug("%s: stream %u: rekey: a new context%s", carrier_name(c),
 		  sec->cs->id, fresh ? ", fresh tickets" : "");
-	sec->job = gjob_start(c, sec->cs->map, fresh, rekey_prepared, sec, err,
+	sec->job = gjob_start(c, cs_ini(sec->cs), fresh, rekey_prepared, sec, err,
 			      sizeof(err));
 	if (!sec->job) {
 		log_warn("%s: stream %u: rekey: %s (again in %u s)",
@@ -992,7 +1030,7 @@ static void accept_failed(struct carrier *c, struct cstream *cs,
 			 cs->service, name, fgss_error(g));
 		snprintf(wire, wirelen, "service %s accepts %s only: GSS-API: %s",
 			 cs->service, name, pub);
-	} else if (svc && svc->s.identity[0]) {
+	} else if (svc_identity(svc)) {
 		snprintf(why, len, "service %s (identity %s): GSS-API: %s",
 			 cs->service, svc->s.identity, fgss_error(g));
 		snprintf(wire, wirelen, "service %s (identity %s): GSS-API: %s",

@@ -237,9 +237,15 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		cs->lifetime_ms = svc->s.has_lifetime ? svc->s.lifetime_ms :
 				  CAR_LIFETIME_MS;
 	/* the target: a name is resolved in a worker, while the stream's
-	 * context runs
+	 * context runs; a relay's is the next hop, opened once the
+	 * stream is authorized (relay_start())
 	 */
-	if (svc->s.addr.is_name) {
+	if (svc->s.kind == STMT_RELAY_ADD) {
+		cs->rsvc = svc;
+		snprintf(cs->addr, sizeof(cs->addr), "relay to %.24s/%.24s",
+			 svc->s.peer,
+			 svc->s.service[0] ? svc->s.service : svc->s.name);
+	} else if (svc->s.addr.is_name) {
 		snprintf(cs->addr, sizeof(cs->addr), "%.56s:%u",
 			 svc->s.addr.host, svc->s.addr.port);
 		cs->resolving = resolve_start(config_workers_dns(c->d),
@@ -286,6 +292,11 @@ static void cs_accept(struct carrier *c, struct cstream *cs,
 	if (!svc) {
 		snprintf(err, sizeof(err), "service %s is gone", cs->service);
 		carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);
+		return;
+	}
+	if (cs->rsvc) {
+		/* OPEN_OK once the next hop has answered */
+		relay_start(c, cs, tok, toklen);
 		return;
 	}
 	if (cs_install(c, cs, false, &cs->target, cs->target_len, err,
@@ -371,7 +382,8 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 	char err[DAEMON_TEXT_MAX];
 	struct map *mp;
 
-	if (!cs || cs->state != CS_OPENING || !cs->map) {
+	if (!cs || cs->state != CS_OPENING || !c->peer ||
+	    (!cs->map && !cs->rsvc)) {
 		log_debug("%s: OPEN_OK for stream %u we do not open",
 			  carrier_name(c), m->stream);
 		return;
@@ -380,6 +392,10 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 	if (!c->d->plaintext && !csec_ready(cs)) {
 		carrier_stream_fail(c, cs, CTRL_R_NOT_AUTHORIZED,
 				    "OPEN_OK before the stream's GSS-API context was established");
+		return;
+	}
+	if (!mp) {
+		relay_next_open(c, cs);
 		return;
 	}
 	map_release(mp);
@@ -410,9 +426,15 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 	struct map *mp;
 
 	/* OPEN_REFUSED answers our OPEN; CLOSE may end any stream */
-	if (!cs || (!closed && (!cs->map || cs->state != CS_OPENING))) {
+	if (!cs || (!closed && (!c->peer || (!cs->map && !cs->rsvc) ||
+				cs->state != CS_OPENING))) {
 		log_debug("%s: %s for stream %u ignored", carrier_name(c),
 			  ctrl_type_name(m->type), m->stream);
+		return;
+	}
+	if (cs->rsvc && c->peer) {
+		/* a relay's next hop: the service side hears of it */
+		relay_next_refused(cs, m, closed);
 		return;
 	}
 	mp = cs->map;
@@ -508,7 +530,9 @@ void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 		/* a UDP stream of the userspace path or of funnel.ko;
 		 * else nothing to do
 		 */
-		if (cs && cs->up)
+		if (cs && cs->rsvc)
+			relay_origin(cs, &m);
+		else if (cs && cs->up)
 			upath_flow_origin(cs->up, m.flow, m.origin,
 					  m.origin_len);
 		else if (cs)

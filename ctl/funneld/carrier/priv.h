@@ -72,6 +72,13 @@
  */
 #define CAR_KORIGIN_SCAN_MS	1000
 
+/* relays (switchbox.md): next-hop streams of one relay, of them for one
+ * client principal, and of them still opening (a GSS-API context each)
+ */
+#define CAR_RELAY_STREAMS_MAX		256
+#define CAR_RELAY_PRINCIPAL_MAX		64
+#define CAR_RELAY_OPENING_MAX		32
+
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 enum cstream_state { CS_OPENING, CS_OPEN };
@@ -99,6 +106,15 @@ struct cstream {
 	struct tpath_stream *tp;	/* TCP stream, on either path */
 	struct csec *sec;		/* GSS context and keys (csec.c) */
 	struct korigin *ko;		/* kernel UDP: flow origins (korigin.c) */
+	/*
+	 * A relay's stream (Documentation/switchbox.md): rsvc is the relay
+	 * (service side and next hop alike), relay the stream of the other
+	 * hop (NULL once it is gone), rst what went through this one
+	 */
+	struct service *rsvc;
+	struct cstream *relay;
+	struct fstats rst;
+	bool krelay;			/* both hops' streams in funnel.ko */
 
 	/* service side: the target, resolved when OPEN came */
 	struct resolve *resolving;	/* its name, in a worker */
@@ -270,6 +286,10 @@ int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
 void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes);
 void car_upath_origin(void *arg, uint32_t flow, const uint8_t *enc,
 		      size_t len);
+/* Room for about a control message within the data's share of the
+ * transmit queue (CAR_TXQ_DATA_MAX)?
+ */
+bool car_data_room(const struct carrier *c);
 /* The feature bits this end announces in its HELLO (CTRL_FEAT_*). */
 uint32_t car_features(const struct carrier *c);
 /* a control message about one stream (OPEN_OK, REFUSED, CLOSE...) */
@@ -305,6 +325,28 @@ void car_maps_fire(struct loop *l, void *arg);
 /* SCTP: maps waiting for streams of the association, tried again */
 void car_streams_fire(struct loop *l, void *arg);
 void car_map_down(struct carrier *c, struct map *m);
+/*
+ * relay.c (switchbox.md).  relay_start(): the service side of a relay's
+ * stream cs is authorized (tok: its context's last token, kept until the
+ * next hop answers): open the next hop's stream.  relay_next_open(): the
+ * next hop accepted it; relay_next_refused(): it refused or closed it;
+ * relay_gone(): cs is being removed, its other hop goes too.
+ * relay_frame(): a DATA or FLOW_END frame (plaintext) of a relay's
+ * stream, sent on the other hop.  relay_origin(): the peer's ORIGIN of
+ * a flow of such a stream.
+ */
+void relay_start(struct carrier *c, struct cstream *cs, const void *tok,
+		 size_t toklen);
+void relay_next_open(struct carrier *c, struct cstream *next);
+void relay_next_refused(struct cstream *next, const struct ctrl_msg *m,
+			bool closed);
+void relay_gone(struct cstream *cs);
+void relay_frame(struct carrier *c, struct cstream *cs,
+		 const struct funnel_frame *f);
+void relay_origin(struct cstream *cs, const struct ctrl_msg *m);
+/* a free stream id of outgoing carrier c, 0 if none (car_open_map()) */
+uint16_t car_pick_stream(struct carrier *c);
+void car_send_open(struct carrier *c, struct cstream *cs);
 
 /* korigin.c: the flow origins of the UDP streams in funnel.ko */
 /* a kernel UDP stream was installed (listen: the client side) */

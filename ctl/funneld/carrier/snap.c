@@ -85,7 +85,10 @@ static void snap_stream_fill(struct daemon *d, struct carrier *c,
 	ss->rekeys = csec_rekeys(cs);
 	snprintf(ss->principal, sizeof(ss->principal), "%s",
 		 csec_principal(cs));
-	if (cs->in_kernel && !cs->tp) {
+	if (cs->rsvc && !cs->krelay) {
+		/* a relay's stream: what went through it (relay.c) */
+		ss->st = cs->rst;
+	} else if (cs->in_kernel && !cs->tp) {
 		kpath_stream_stats(&d->kp, c->kid, cs->id, &ss->st,
 				   &ss->nflows);
 		kpath_flows(&d->kp, c->kid, cs->id, kflow_cb, &ff);

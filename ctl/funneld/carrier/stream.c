@@ -69,6 +69,7 @@ void cs_remove(struct carrier *c, struct cstream *cs)
 	if (cs->tp)
 		tpath_stream_free(cs->tp);
 	korigin_free(cs);
+	relay_gone(cs);
 	resolve_cancel(cs->resolving);
 	free(cs->accept_tok);
 	csec_free(c, cs);
@@ -121,6 +122,37 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 	}
 	_Static_assert(TPATH_WINDOW_INIT == CTRL_WINDOW_INIT,
 		       "the initial credit is the control protocol's");
+	if (cs->rsvc && cs->krelay) {
+		/* funnel.ko relays: the first of the pair alone, the second
+		 * paired with it (the other hop's, installed already)
+		 */
+		const struct cstream *o = cs->relay;
+		int ret = kpath_relay_new(&c->d->kp, c->kid, cs->id,
+					  c->ops->protocol == IPPROTO_SCTP ?
+					  cs->lifetime_ms : 0, key,
+					  o && o->in_kernel ? o->car->kid : 0,
+					  o && o->in_kernel ? o->id : 0,
+					  err, errlen);
+
+		csec_forget_keys(cs);
+		if (ret)
+			return -1;
+		cs->in_kernel = true;
+		return 0;
+	}
+	if (cs->rsvc) {
+		/* a relay's stream: its frames go to the other hop through
+		 * funneld (relay.c), on a kernel carrier as a user stream
+		 */
+		if (c->kernel) {
+			if (kpath_stream_new(&c->d->kp, c->kid, cs->id,
+					     FUNNEL_STREAM_USER, false, 0,
+					     NULL, NULL, err, errlen))
+				return -1;
+			cs->in_kernel = true;
+		}
+		return 0;
+	}
 	if (cs->proto == IPPROTO_TCP) {
 		struct tpath_stream_cfg tcfg = {
 			.id = cs->id, .addr = *ss, .addrlen = len,
@@ -195,8 +227,11 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 }
 
 
-/* Client side: OPEN for a map's stream, then its context's first token. */
-static void car_send_open(struct carrier *c, struct cstream *cs)
+/*
+ * Client side: OPEN for a map's stream (or a relay's next hop), then its
+ * context's first token.
+ */
+void car_send_open(struct carrier *c, struct cstream *cs)
 {
 	struct ctrl_msg msg = { .type = CTRL_OPEN };
 	struct map *m = cs->map;
@@ -204,12 +239,17 @@ static void car_send_open(struct carrier *c, struct cstream *cs)
 	msg.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_SERVICE) |
 		      CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED);
 	msg.stream = cs->id;
-	snprintf(msg.service, sizeof(msg.service), "%s", m->s.service);
-	msg.proto = m->s.proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
+	snprintf(msg.service, sizeof(msg.service), "%s", cs->service);
+	msg.proto = cs->proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
 	msg.ordered = !cs->unordered;
-	log_info("%s: opening stream %u for map %s %s -> service %s",
-		 carrier_name(c), cs->id, stmt_proto_name(m->s.proto), m->addr,
-		 m->s.service);
+	if (m)
+		log_info("%s: opening stream %u for map %s %s -> service %s",
+			 carrier_name(c), cs->id, stmt_proto_name(m->s.proto),
+			 m->addr, m->s.service);
+	else
+		log_info("%s: opening stream %u for relay %s -> service %s",
+			 carrier_name(c), cs->id, cs->rsvc->s.name,
+			 cs->service);
 	carrier_send_ctrl(c, &msg);
 	if (cs->sec)
 		csec_send_first(c, cs);
@@ -229,6 +269,13 @@ static void car_map_closed(struct carrier *c, struct map *m,
 void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
 			     const char *err)
 {
+	if (err && !cs->map) {
+		/* a relay's next hop: its service side is refused */
+		log_warn("%s: relay %s: %s", carrier_name(c), cs->rsvc->s.name,
+			 err);
+		cs_remove(c, cs);
+		return;
+	}
 	if (err) {
 		log_warn("%s: map %s: %s", carrier_name(c), cs->map->addr, err);
 		car_map_closed(c, cs->map, cs, err);
@@ -237,11 +284,6 @@ void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
 	car_send_open(c, cs);
 }
 
-/*
- * Client side: open the stream of a map (the carrier is up).  With
- * GSS-API, OPEN goes out once the first step of the stream's context is
- * done (carrier_stream_prepared()).
- */
 /* SCTP: was id closed less than CAR_STREAM_QUARANTINE_MS ago? */
 static bool cs_quarantined(const struct carrier *c, uint16_t id)
 {
@@ -254,9 +296,8 @@ static bool cs_quarantined(const struct carrier *c, uint16_t id)
 	return false;
 }
 
-void car_open_map(struct carrier *c, struct map *m)
+uint16_t car_pick_stream(struct carrier *c)
 {
-	struct cstream *cs;
 	uint16_t id = 0;
 
 	if (c->ops->stream_room) {
@@ -288,6 +329,19 @@ void car_open_map(struct carrier *c, struct map *m)
 			}
 		}
 	}
+	return id;
+}
+
+/*
+ * Client side: open the stream of a map (the carrier is up).  With
+ * GSS-API, OPEN goes out once the first step of the stream's context is
+ * done (carrier_stream_prepared()).
+ */
+void car_open_map(struct carrier *c, struct map *m)
+{
+	struct cstream *cs;
+	uint16_t id = car_pick_stream(c);
+
 	if (!id || cs_count(c) >= FUNNEL_STREAMS_MAX) {
 		car_map_closed(c, m, NULL, "too many streams on the carrier");
 		return;
@@ -438,7 +492,10 @@ void carrier_service_deleted(struct daemon *d, const char *name)
 
 		for (; cs; cs = next) {
 			next = cs->next;
-			if (cs->map || strcmp(cs->service, name))
+			/* service sides only (a relay's next hop goes with
+			 * its service side)
+			 */
+			if (c->peer || cs->map || strcmp(cs->service, name))
 				continue;
 			log_info("%s: closing stream %u (service %s deleted)",
 				 carrier_name(c), cs->id, name);

@@ -172,11 +172,11 @@ static int put_keyconf(struct nl_msg *req, uint32_t slot,
 	return 0;
 }
 
-int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
-		     int kind, bool unordered, uint32_t pr_ttl_ms,
-		     const struct sockaddr_storage *addr,
-		     const struct kpath_key *key,
-		     char *err, size_t errlen)
+static int stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		      int kind, bool unordered, uint32_t pr_ttl_ms,
+		      const struct sockaddr_storage *addr,
+		      const struct kpath_key *key, uint32_t rcarrier,
+		      uint16_t rstream, char *err, size_t errlen)
 {
 	struct nl_msg *req;
 	int ret, bad = 0;
@@ -195,12 +195,36 @@ int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		bad |= nla_put_u32(req, FUNNEL_A_PR_TTL_MS, pr_ttl_ms) < 0;
 	if (key)
 		bad |= put_keyconf(req, FUNNEL_KEY_SLOT_PRIMARY, key) < 0;
+	if (rcarrier) {
+		bad |= nla_put_u32(req, FUNNEL_A_RELAY_CARRIER_ID, rcarrier) < 0;
+		bad |= nla_put_u16(req, FUNNEL_A_RELAY_STREAM_ID, rstream) < 0;
+	}
 	if (bad) {
 		funnel_genl_msg_free(req);
 		return kp_fail(k, "stream-new", -EMSGSIZE, err, errlen);
 	}
 	ret = funnel_genl_request(&k->g, req, NULL, NULL);
 	return ret ? kp_fail(k, "stream-new", ret, err, errlen) : 0;
+}
+
+int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		     int kind, bool unordered, uint32_t pr_ttl_ms,
+		     const struct sockaddr_storage *addr,
+		     const struct kpath_key *key,
+		     char *err, size_t errlen)
+{
+	return stream_new(k, carrier, stream, kind, unordered, pr_ttl_ms,
+			  addr, key, 0, 0, err, errlen);
+}
+
+int kpath_relay_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		    uint32_t pr_ttl_ms, const struct kpath_key *key,
+		    uint32_t rcarrier, uint16_t rstream, char *err,
+		    size_t errlen)
+{
+	return stream_new(k, carrier, stream, FUNNEL_STREAM_RELAY, true,
+			  pr_ttl_ms, NULL, key, rcarrier, rstream, err,
+			  errlen);
 }
 
 int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,

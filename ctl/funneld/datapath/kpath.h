@@ -56,6 +56,15 @@ int kpath_stream_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		     const struct sockaddr_storage *addr,
 		     const struct kpath_key *key,
 		     char *err, size_t errlen);
+/*
+ * A relay stream (Documentation/switchbox.md): unordered, keyed with key
+ * (NULL: plaintext); rcarrier 0: the first of a pair, else paired with
+ * relay stream rstream of carrier rcarrier.
+ */
+int kpath_relay_new(struct kpath *k, uint32_t carrier, uint16_t stream,
+		    uint32_t pr_ttl_ms, const struct kpath_key *key,
+		    uint32_t rcarrier, uint16_t rstream, char *err,
+		    size_t errlen);
 int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
 		     char *err, size_t errlen);
 

@@ -350,6 +350,9 @@ static const struct jfield service_fields[] = {
 	F("proxy", SHOW, struct snap_service, proxy),
 	F("plugin", SHOW, struct snap_service, plugin),
 	F("last_refusal", SHOW, struct snap_service, last_refusal),
+	F("relay", SHOW, struct snap_service, relay),
+	F("relayed_frames", SHOW, struct snap_service, relayed),
+	F("relay_drops", SHOW, struct snap_service, relay_drops),
 };
 static const struct jobject service_obj =
 	OBJECT(struct snap_service, service_fields);

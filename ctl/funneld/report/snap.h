@@ -119,6 +119,11 @@ struct snap_service {
 	char last_refusal[SNAP_TEXT_MAX];
 	const char *proxy;		/* "v2": PROXY protocol; NULL: none */
 	const char *plugin;		/* "ldap": its plugin; NULL: none */
+	/* relay add: "PEER/SERVICE", its next hop ("": a service), and
+	 * the frames relayed to the other hop and dropped there
+	 */
+	char relay[SNAP_ADDR_MAX];
+	uint64_t relayed, relay_drops;
 };
 
 struct snap_map {

@@ -270,7 +270,15 @@ static void service_row(const struct snapshot *s, size_t i, cells_t cells)
 
 	cell(cells[0], v->name);
 	cell(cells[1], v->proto);
-	cell(cells[2], v->target);
+	if (v->relay[0]) {
+		/* a relay: its next hop instead of a target */
+		char t[SNAP_ADDR_MAX + 8];
+
+		snprintf(t, sizeof(t), "relay %s", v->relay);
+		cell(cells[2], t);
+	} else {
+		cell(cells[2], v->target);
+	}
 	cell(cells[3], v->proxy);
 	cell(cells[4], v->plugin);
 	cell(cells[5], v->allow);

@@ -1,0 +1,246 @@
+# Relays, the switchbox of a hosting gateway (Documentation/switchbox.md),
+# in funnel.ko: three netns, provider fp (alice) -> gateway fg
+# (funnel/gw) -> hoster fh (funnel/hoster), the first hop over SCTP on
+# IPv6, the second over TCP on IPv4, funneld with the kernel data path
+# on all three and a KDC in fg.  The gateway's relay streams are kind
+# relay in funnel.ko, paired across its two carriers: each hop
+# authenticated and sealed with its own keys, frames opened and sealed
+# again in the kernel, none through funneld.
+#   - dig (dnsmasq), radclient (freeradius) and 1000 udp_pump requests
+#     from fp answered in fh, none lost;
+#   - fg: both streams of each relay are relay streams of funnel.ko,
+#     paired with each other (stream-get); their kernel counters show
+#     every frame of one sent on the other; funneld relayed none itself;
+#   - fh sees funnel/gw on the stream, at key generation >= 1, and the
+#     clients' addresses as fp accepted them (origins passed on);
+#   - a principal fh refuses gets a refusal on its stream only;
+#   - fh's funneld killed: fg closes the relayed streams, fp's maps
+#     wait; fh back: the maps open, dig answers;
+#   - stream-new of a relay stream refused with a clear extack for each
+#     bad request (addresses, flows, ordered, half a pair, an unknown
+#     carrier, its own carrier, a stream that is no relay, one paired
+#     already, relay attributes on another kind).
+modprobe funnel
+modprobe aesni_intel 2>/dev/null
+modprobe ghash_clmulni_intel 2>/dev/null
+# shellcheck source=../lib/services.sh
+. "$FUNNEL_TOP/selftests/lib/services.sh"
+# shellcheck source=../lib/kdc.sh
+. "$FUNNEL_TOP/selftests/lib/kdc.sh"
+
+t86_k() { echo "$SVC_DIR/krb/$1.keytab"; }
+t86_R=FUNNEL.TEST
+
+t86_net_up() {
+	local n
+	for n in fp fg fh; do ip netns add $n || return 1; done
+	ip link add pg netns fp type veth peer name gp netns fg || return 1
+	ip link add gh netns fg type veth peer name hg netns fh || return 1
+	ip -n fp addr add fd98::1/64 dev pg nodad
+	ip -n fg addr add fd98::2/64 dev gp nodad
+	ip -n fp addr add 10.98.0.1/24 dev pg
+	ip -n fg addr add 10.98.0.2/24 dev gp
+	ip -n fg addr add 10.97.0.1/24 dev gh
+	ip -n fh addr add 10.97.0.2/24 dev hg
+	for n in fp fg fh; do ip -n $n link set lo up; done
+	ip -n fp link set pg up && ip -n fg link set gp up &&
+	ip -n fg link set gh up && ip -n fh link set hg up || return 1
+	# fh reaches the KDC at 10.98.0.2 through fg
+	ip netns exec fg sysctl -qw net.ipv4.ip_forward=1
+	ip -n fh route add 10.98.0.0/24 via 10.97.0.1
+}
+
+t86_net_down() {
+	local n
+	for n in fp fg fh; do
+		ip netns pids $n 2>/dev/null | xargs -r kill 2>/dev/null
+	done
+	sleep 0.3
+	for n in fp fg fh; do ip netns del $n 2>/dev/null; done
+	true
+}
+
+t86_conf_h() {
+	cat <<-EOF
+	identity funnel/hoster keytab $(t86_k hoster)
+	listen :9899
+	service add dns udp 127.0.0.1:5353 allow funnel/gw@$t86_R
+	service add radius udp 127.0.0.1:1812 allow funnel/gw@$t86_R
+	service add echo udp 127.0.0.1:7401 allow funnel/gw@$t86_R
+	service add nope udp 127.0.0.1:7401 allow alice@$t86_R
+	EOF
+}
+
+t86_conf_g() {
+	cat <<-EOF
+	identity funnel/gw keytab $(t86_k gw)
+	listen [::]:9899
+	peer add h 10.97.0.2 carrier tcp principal funnel/hoster
+	relay add dns udp peer h allow alice@$t86_R
+	relay add radius udp peer h allow alice@$t86_R
+	relay add echo udp peer h allow alice@$t86_R
+	relay add nope udp peer h
+	EOF
+}
+
+t86_conf_p() {
+	cat <<-EOF
+	identity alice keytab $(t86_k alice)
+	peer add g [fd98::2] carrier sctp principal funnel/gw
+	map add udp 127.0.0.1:5300 peer g service dns
+	map add udp 127.0.0.1:18120 peer g service radius
+	map add udp 127.0.0.1:7400 peer g service echo
+	map add udp 127.0.0.1:7500 peer g service nope
+	EOF
+}
+
+t86_logs() {
+	local n
+	for n in "$@"; do
+		echo "# ---- $n.log (last 25 lines)"
+		tail -n 25 "$SVC_DIR/$n.log" | sed 's/^/#   /'
+	done
+}
+
+t86_open="all(map_(p).get('state') == 'open' for p in (5300, 18120, 7400))"
+
+# t86_nl_bad WANT ATTR...: stream-new of stream 900 on fg's carrier $g_in
+# with these attributes fails with WANT
+t86_nl_bad() {
+	local want=$1 out rc; shift
+	out=$(ip netns exec fg funnel-nl raw stream-new carrier-id=u32:"$g_in" \
+		stream-id=u16:900 "$@" 2>&1); rc=$?
+	if [ $rc != 0 ] && echo "$out" | grep -qF "$want"; then
+		ok "relay: stream-new $* refused: $want"
+	else
+		not_ok "relay: stream-new $*: '$out' (want '$want')"
+	fi
+}
+
+t86_main() {
+	local out a kin kout g_in g_out
+
+	svc_init
+	if kdc_start "$SVC_DIR/krb" 10.98.0.2 fg &&
+	   kdc_addprinc funnel/gw && kdc_addprinc funnel/hoster &&
+	   kdc_addprinc alice &&
+	   kdc_keytab "$(t86_k gw)" funnel/gw &&
+	   kdc_keytab "$(t86_k hoster)" funnel/hoster &&
+	   kdc_keytab "$(t86_k alice)" alice; then
+		ok "relay: KDC in fg at 10.98.0.2:$KDC_PORT, keytabs for funnel/gw, funnel/hoster, alice"
+	else
+		not_ok "relay: KDC up"
+		return
+	fi
+	if svc_dnsmasq dns fh 127.0.0.1 5353 && svc_freeradius radius fh 127.0.0.1 1812; then
+		ip netns exec fh udp_pump echo 127.0.0.1 7401 -q &
+		svc_register echo $!
+	else
+		not_ok "relay: hoster's dnsmasq and freeradius up"
+		return
+	fi
+	if fd_start H fh "$(t86_conf_h)" --datapath kernel -n hoster &&
+	   fd_start G fg "$(t86_conf_g)" --datapath kernel -n gw &&
+	   fd_start P fp "$(t86_conf_p)" --datapath kernel -n provider &&
+	   fd_wait P 40 "$t86_open"; then
+		ok "relay: fp's maps to fg's relays open (each once fh answered fg)"
+	else
+		not_ok "relay: maps open"
+		fd_ctl P show 2>&1 | sed 's/^/#   /'; t86_logs P G H
+		return
+	fi
+	check "relay: fp -> fg over SCTP (IPv6), fg -> fh over TCP (IPv4), both of fg's carriers in funnel.ko" \
+		fd_json G "carrier('h').get('transport') == 'tcp' and carrier('h').get('datapath') == 'kernel' and [c['transport'] + '/' + c['datapath'] for c in j['carriers'] if c['incoming']] == ['sctp/kernel']"
+	a=$(svc_dig fp 127.0.0.1 5300 www.funnel.test)
+	check "relay: dig through fp -> fg -> fh: $a" test "$a" = "$SVC_DNS_ANSWER"
+	check "relay: 50 digs (50 flows) answered" svc_dig_many fp 127.0.0.1 5300 50
+	if out=$(svc_radauth fp 127.0.0.1 18120); then
+		ok "relay: radclient through the relay: Access-Accept"
+	else
+		not_ok "relay: radclient: $out"
+	fi
+	out=$(ip netns exec fp udp_pump rr 127.0.0.1 7400 -n 1000 -w 8 -T 2000 2>&1 | tail -n 1)
+	case $out in
+	*"good 1000 bad 0 lost 0"*) ok "relay: 1000 udp_pump requests through the relay: $out" ;;
+	*) not_ok "relay: 1000 requests: $out" ;;
+	esac
+	check "relay: fg's log says funnel.ko relays each of them" \
+		test "$(grep -c 'open for relay .* relayed by funnel.ko' "$SVC_DIR/G.log")" -ge 3
+
+	# the kernel's view: two relay streams, paired, counting each frame
+	g_in=$(fd_json G "[c['kernel_id'] for c in j['carriers'] if c['incoming']][0]")
+	g_out=$(fd_json G "carrier('h')['kernel_id']")
+	kin=$(fd_json G "[s['id'] for c in j['carriers'] if c['incoming'] for s in c['streams'] if s['service'] == 'echo'][0]")
+	kout=$(fd_json G "[s['id'] for s in carrier('h')['streams'] if s['service'] == 'echo'][0]")
+	out=$(ip netns exec fg funnel-nl raw stream-get carrier-id=u32:"$g_in" stream-id=u16:"$kin" 2>&1)
+	if echo "$out" | grep -qx "stream-kind=4" &&
+	   echo "$out" | grep -qx "relay-carrier-id=$g_out" &&
+	   echo "$out" | grep -qx "relay-stream-id=$kout"; then
+		ok "relay: fg's echo stream of fp's carrier is a relay stream paired with stream $kout of carrier $g_out"
+	else
+		not_ok "relay: stream-get of the relay stream"
+		echo "$out" | sed 's/^/#   /'
+	fi
+	if fd_json G >/dev/null "(lambda i, o: i['stats']['rx-frames'] >= 1000 and o['stats']['tx-frames'] == i['stats']['rx-frames'] and o['stats']['rx-frames'] >= 1000 and i['stats']['tx-frames'] == o['stats']['rx-frames'])([s for c in j['carriers'] if c['incoming'] for s in c['streams'] if s['service'] == 'echo'][0], [s for s in carrier('h')['streams'] if s['service'] == 'echo'][0])" &&
+	   fd_json G >/dev/null "[v['relayed_frames'] for v in j['services'] if v['name'] == 'echo'] == [0]"; then
+		ok "relay: fg's kernel counters: every frame of one hop sent on the other ($(fd_json G "[s['stats']['rx-frames'] for s in carrier('h')['streams'] if s['service'] == 'echo'][0]") back), none through funneld"
+	else
+		not_ok "relay: fg's counters"
+		fd_json G "json.dumps([(s['service'], s['stats']['rx-frames'], s['stats']['tx-frames'], s['stats']['rx-drop-no-stream'], s['stats']['tx-drop-queue']) for c in j['carriers'] for s in c['streams']])" | sed 's/^/#   /'
+	fi
+	check "relay: fh sees funnel/gw@$t86_R on the dns stream, sealed" \
+		fd_json H "stream('dns').get('principal') == 'funnel/gw@$t86_R' and stream('dns').get('key_generation', 0) >= 1"
+	check "relay: fh shows the echo flows' origin as fp accepted them (127.0.0.1)" \
+		fd_wait H 5 "len(stream('echo')['flows']) >= 1 and all(f['origin'].startswith('127.0.0.1:') for f in stream('echo')['flows'])"
+	if fd_wait P 20 "map_(7500).get('state') == 'refused' and map_(7500)['reason'].startswith('not-authorized: next hop: not-authorized: principal funnel/gw@$t86_R')"; then
+		ok "relay: fh refuses fg for nope: $(fd_json P "map_(7500)['reason']" | cut -c1-120)"
+	else
+		not_ok "relay: nope: $(fd_json P "map_(7500)")"
+	fi
+
+	# stream-new of relay streams that funnel.ko must refuse
+	t86_nl_bad "a relay stream has no addresses and no flows" stream-kind=u32:4 unordered=flag local-port=be16:9
+	t86_nl_bad "a relay stream has no addresses and no flows" stream-kind=u32:4 unordered=flag flow-max=u32:10
+	t86_nl_bad "relay streams carry udp services: unordered" stream-kind=u32:4
+	t86_nl_bad "relay-carrier-id and relay-stream-id go together" stream-kind=u32:4 unordered=flag relay-carrier-id=u32:"$g_out"
+	t86_nl_bad "relay-carrier-id: no such carrier in this netns" stream-kind=u32:4 unordered=flag relay-carrier-id=u32:999999 relay-stream-id=u16:1
+	t86_nl_bad "a relay pairs streams of two carriers" stream-kind=u32:4 unordered=flag relay-carrier-id=u32:"$g_in" relay-stream-id=u16:"$kin"
+	t86_nl_bad "relay-stream-id: no such relay stream on that carrier" stream-kind=u32:4 unordered=flag relay-carrier-id=u32:"$g_out" relay-stream-id=u16:999
+	t86_nl_bad "that relay stream is paired already" stream-kind=u32:4 unordered=flag relay-carrier-id=u32:"$g_out" relay-stream-id=u16:"$kout"
+	t86_nl_bad "only a relay stream is paired with another" stream-kind=u32:3 remote-ipv4=be32:0x7f000001 remote-port=be16:9 relay-carrier-id=u32:"$g_out" relay-stream-id=u16:"$kout"
+	refused "relay: flow-get of a relay stream refused: it has no flows" \
+		"a relay stream has no flows" \
+		ip netns exec fg funnel-nl raw --dump flow-get carrier-id=u32:"$g_in" stream-id=u16:"$kin"
+	a=$(svc_dig fp 127.0.0.1 5300 www.funnel.test)
+	check "relay: dns still answers after the refused requests: $a" test "$a" = "$SVC_DNS_ANSWER"
+
+	# the hoster goes, and comes back
+	svc_stop H KILL
+	if fd_wait P 30 "map_(5300).get('state') != 'open'"; then
+		ok "relay: fh killed: fg ends the relayed streams, fp's dns map: $(fd_json P "map_(5300).get('state')"): $(fd_json P "map_(5300).get('reason')" | cut -c1-100)"
+	else
+		not_ok "relay: fh killed: fp's map still open"; t86_logs G
+	fi
+	check "relay: fg has no relay stream left in funnel.ko" \
+		fd_wait G 10 "not [s for c in j['carriers'] for s in c['streams']]"
+	if fd_start H fh "$(t86_conf_h)" --datapath kernel -n hoster &&
+	   fd_wait P 60 "$t86_open"; then
+		ok "relay: fh back: fp's maps open again"
+	else
+		not_ok "relay: fh back"; t86_logs P G H
+	fi
+	check "relay: dig through the relay again" svc_dig_many fp 127.0.0.1 5300 20
+	for n in P G H; do
+		svc_stop $n TERM || not_ok "relay: funneld $n exit $?"
+	done
+	check "relay: no kernel carrier left once the daemons stopped" module_idle
+}
+
+if t86_net_up; then
+	t86_main
+else
+	not_ok "relay: three netns joined by veth"
+fi
+svc_stop_all
+kdc_stop
+t86_net_down
