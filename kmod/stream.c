@@ -651,25 +651,33 @@ static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
 	funnel_relay_queue(to, skb);
 }
 
-/* Send what the other stream of the pair handed over to relay stream st. */
+/* frames relay_work sends in one go, at most: then it yields */
+#define FUNNEL_RELAY_WORK_BUDGET	64
+
+/*
+ * Send what the other stream of the pair handed over to relay stream st,
+ * FUNNEL_RELAY_WORK_BUDGET frames at a time (BHs off meanwhile), then
+ * again from the workqueue if more wait.
+ */
 static void funnel_relay_work(struct work_struct *work)
 {
 	struct funnel_stream *st = container_of(work, struct funnel_stream,
 						relay_work);
 	struct funnel_relay_cb cb;
 	struct funnel_hdr *hdr;
-	struct sk_buff_head q;
 	struct sk_buff *skb;
-
-	__skb_queue_head_init(&q);
-	spin_lock_bh(&st->relay_q.lock);
-	skb_queue_splice_init(&st->relay_q, &q);
-	st->relay_q_bytes = 0;
-	spin_unlock_bh(&st->relay_q.lock);
+	int n;
 
 	rcu_read_lock();
 	local_bh_disable();
-	while ((skb = __skb_dequeue(&q))) {
+	for (n = 0; n < FUNNEL_RELAY_WORK_BUDGET; n++) {
+		spin_lock(&st->relay_q.lock);
+		skb = __skb_dequeue(&st->relay_q);
+		if (skb)
+			st->relay_q_bytes -= skb->truesize;
+		spin_unlock(&st->relay_q.lock);
+		if (!skb)
+			break;
 		cb = *funnel_relay_cb(skb);
 		if (cb.type == FUNNEL_T_DATA) {
 			/* funnel_stream_xmit() takes a datagram from its UDP
@@ -687,18 +695,28 @@ static void funnel_relay_work(struct work_struct *work)
 		hdr->flags = (st->unordered ? FUNNEL_F_UNORDERED : 0) |
 			     cb.flags;
 		hdr->flow = htonl(cb.flow);
-		if (!funnel_tx_frame(st->fs, skb, true))
+		/* as data, behind the flow's DATA: a client's FLOW_ENDs
+		 * must not crowd out the carrier's control frames
+		 */
+		if (funnel_tx_frame(st->fs, skb, false))
+			funnel_stat_inc(st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+		else
 			funnel_stat_frame(st->stats, FUNNEL_A_STATS_TX_FRAMES,
 					  FUNNEL_HDR_LEN);
 	}
 	local_bh_enable();
 	rcu_read_unlock();
+	/* more waiting: again, after whatever else the workqueue has */
+	spin_lock_bh(&st->relay_q.lock);
+	if (!st->relay_dead && !skb_queue_empty(&st->relay_q))
+		queue_work(funnel_workqueue(), &st->relay_work);
+	spin_unlock_bh(&st->relay_q.lock);
 }
 
 /*
  * Find the relay stream a new relay stream pairs with (cfg), which must
- * be one of another carrier of this netns, not paired yet, of the same
- * ordering.  funnel_net.lock held.
+ * be one of another carrier of this netns, not paired yet, keyed if this
+ * one is (relay streams are all unordered).  funnel_net.lock held.
  */
 static struct funnel_stream *
 funnel_relay_find(struct funnel_sock *fs, const struct funnel_stream_cfg *cfg,
@@ -727,8 +745,8 @@ funnel_relay_find(struct funnel_sock *fs, const struct funnel_stream_cfg *cfg,
 		NL_SET_ERR_MSG(extack, "that relay stream is paired already");
 		return ERR_PTR(-EBUSY);
 	}
-	if (o->unordered != cfg->unordered) {
-		NL_SET_ERR_MSG(extack, "a relay pairs two unordered streams or two ordered ones");
+	if (funnel_stream_keyed(o) != !!cfg->key) {
+		NL_SET_ERR_MSG(extack, "a relay pairs two keyed streams or two plaintext ones");
 		return ERR_PTR(-EINVAL);
 	}
 	return o;
@@ -776,6 +794,11 @@ void funnel_stream_rcv(struct funnel_stream *st, struct sk_buff *skb,
 
 	if (!id) {
 		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		return;
+	}
+	/* a relay stream not paired (yet, or any more): nothing to open */
+	if (st->kind == FUNNEL_STREAM_RELAY && !rcu_access_pointer(st->relay)) {
+		funnel_stream_drop(st, skb, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
 		return;
 	}
 	if (hdr->type == FUNNEL_T_FLOW_END) {	/* never sealed */
