@@ -27,6 +27,10 @@
 #     the side whose keytab it is, the others unaffected; the peer is told
 #     which service (identity) is not usable, nothing of the keytab, its
 #     owner or mode (not even a principal the allow list refuses);
+#   - a service keytab whose directory is made group-writable, and a map
+#     identity keytab made a symbolic link, after their statements: each
+#     refused when a stream needs it (the detail in the log of the side
+#     whose keytab it is), opened once repaired;
 #   - a map as dave from a keytab of carol then dave opens as dave; map
 #     identity keytabs without the identity's key, not a keytab, or
 #     holding no key: the map closed with the identity and the keytab
@@ -397,6 +401,49 @@ case $out in
 *) not_ok "rekeys of a map with an identity: $out; $rk" ;;
 esac
 svc_stop C2 TERM
+
+# a keytab's directory and symbolic links, checked when a stream needs
+# the keytab: a service keytab in a directory made group-writable since
+# the statement (S's log says so, the peer is told the generic text), a
+# map identity keytab made a symbolic link since (to carol's own good
+# keytab); repaired, each opens
+mkdir -m 0755 "$K/sdir" "$K/cdir"
+cp -p "$K/dns.keytab" "$K/sdir/dns.keytab"
+fd_ctl S service add swap udp $L:"$P_UECHO" identity dns/hoster keytab "$K/sdir/dns.keytab" >/dev/null
+chmod 0775 "$K/sdir"
+svc_pick_port P_SWAP
+fd_ctl C map add udp $L:"$P_SWAP" peer s service swap principal dns/hoster >/dev/null
+if fd_wait C 10 "map_($P_SWAP).get('state') == 'refused' and map_($P_SWAP)['reason'] == \"internal-error: service swap (identity dns/hoster): $generic\"" &&
+   no_local "$P_SWAP" >/dev/null &&
+   wait_grep 5 grep -q "refused (internal error): service swap (identity dns/hoster): UNPROTECTED KEYTAB DIRECTORY: $K/sdir, the directory of keytab $K/sdir/dns.keytab, has mode 0775: " "$SVC_DIR/S.log"; then
+	ok "a service keytab whose directory became group-writable: in S's log, the peer told $(fd_json C "map_($P_SWAP)['reason']")"
+else
+	not_ok "a service keytab in a group-writable directory: $(fd_json C "map_($P_SWAP)")"
+	grep swap "$SVC_DIR/S.log" | tail -n 2 | diag
+fi
+chmod 0755 "$K/sdir"
+check "its directory 0755 again: the map opens at its next try" \
+	fd_wait C 40 "map_($P_SWAP).get('state') == 'open'"
+svc_pick_port P_LNK
+fd_ctl C map add udp $L:"$P_LNK" peer s service cd principal dns/hoster identity carol keytab "$K/cdir/carol.keytab" >/dev/null
+ln -s "$K/carol.keytab" "$K/cdir/carol.keytab"
+want="identity carol: keytab $K/cdir/carol.keytab is a symbolic link: funneld does not follow one (whoever can change the link chooses the file); name the keytab itself"
+if fd_wait C 20 "map_($P_LNK).get('state') == 'closed' and map_($P_LNK)['reason'] == '$want'"; then
+	ok "a map identity keytab made a symbolic link since: $want"
+else
+	not_ok "a map identity keytab made a symbolic link: $(fd_json C "map_($P_LNK)")"
+fi
+rm "$K/cdir/carol.keytab"
+cp -p "$K/carol.keytab" "$K/cdir/carol.keytab"
+if fd_wait C 40 "map_($P_LNK).get('state') == 'open'" &&
+   out=$(udp_pump rr $L "$P_LNK" -n 20 -w 1 -T 2000 2>&1 | tail -n 1) &&
+   case $out in *"good 20 bad 0 lost 0"*) true ;; *) false ;; esac; then
+	ok "the link replaced by the keytab itself: the map opens and answers"
+else
+	not_ok "the link replaced by the keytab: $(fd_json C "map_($P_LNK)") ${out:-}"
+fi
+fd_ctl C map del udp $L:"$P_SWAP" >/dev/null
+fd_ctl C map del udp $L:"$P_LNK" >/dev/null
 
 # plaintext: the identity, principal and allow clauses are not used,
 # and the log says so (plaintext given before them or after)

@@ -4,12 +4,14 @@
 # funneld refuses an identity whose keytab others could read or change:
 # a keytab made by the test KDC (selftests/lib/kdc.sh, as the demo and
 # the VM tests make theirs) is accepted as it is (0600); with mode 0640
-# or 0604, owned by another user (when run as root) or a directory it is
-# refused, in the configuration file (funneld exits 1 naming the file,
-# the line, the keytab and its mode) and from funnelctl (exit 1, the
-# identity unchanged); a symbolic link to a good keytab and a keytab that
-# does not exist yet are accepted.  The funnelctl part runs under
-# valgrind.
+# or 0604, owned by another user (when run as root), a directory, a
+# symbolic link to a good keytab, in a directory writable by others
+# (0777, even the link), by its group (0770) or owned by another user
+# (when run as root) it is refused, in the configuration file (funneld
+# exits 1 naming the file, the line, the keytab and its mode) and from
+# funnelctl (exit 1, the identity unchanged); a keytab in a sticky 1777
+# directory and one that does not exist yet are accepted.  The funnelctl
+# part runs under valgrind.
 #
 # usage: selftests/host/t_keytab.sh     (root not needed)
 # Prints TAP; exit 1 on failure.
@@ -93,10 +95,36 @@ fi
 mkdir -p "$SVC_DIR/dir.keytab"
 refused_at_start "a directory" "$SVC_DIR/dir.keytab" "keytab $SVC_DIR/dir.keytab: not a regular file"
 ln -sf "$K" "$SVC_DIR/link.keytab"
-if start_with "$SVC_DIR/link.keytab"; then
-	ok "a symbolic link to the 0600 keytab: accepted"
+refused_at_start "a symbolic link to the 0600 keytab" "$SVC_DIR/link.keytab" \
+	"keytab $SVC_DIR/link.keytab is a symbolic link: funneld does not follow one"
+# the keytab's directory: whoever can write it can swap the keytab
+mkdir -m 0777 "$SVC_DIR/open"
+chmod 0777 "$SVC_DIR/open"
+ln -s "$K" "$SVC_DIR/open/link.keytab"
+refused_at_start "a symbolic link to the 0600 keytab in a 0777 directory" "$SVC_DIR/open/link.keytab" \
+	"UNPROTECTED KEYTAB DIRECTORY: $SVC_DIR/open, the directory of keytab $SVC_DIR/open/link.keytab, has mode 0777: .*chmod go-w $SVC_DIR/open"
+mkdir "$SVC_DIR/grp"
+chmod 0770 "$SVC_DIR/grp"
+cp -p "$K" "$SVC_DIR/grp/site.keytab"
+refused_at_start "a 0600 keytab in a group-writable (0770) directory" "$SVC_DIR/grp/site.keytab" \
+	"UNPROTECTED KEYTAB DIRECTORY: $SVC_DIR/grp, the directory of keytab $SVC_DIR/grp/site.keytab, has mode 0770"
+refused_at_start "a keytab that does not exist yet, in a 0777 directory" "$SVC_DIR/open/not-yet.keytab" \
+	"UNPROTECTED KEYTAB DIRECTORY: $SVC_DIR/open, .* has mode 0777"
+chmod 1777 "$SVC_DIR/grp"
+if start_with "$SVC_DIR/grp/site.keytab"; then
+	ok "a 0600 keytab in a sticky 1777 directory (as /tmp): accepted"
 else
-	not_ok "a symbolic link to the 0600 keytab: accepted"
+	not_ok "a 0600 keytab in a sticky 1777 directory: accepted"
+	tail -n 3 "$SVC_DIR/S.log" | diag
+fi
+if [ "$(id -u)" = 0 ]; then
+	svc_stop S TERM
+	chmod 0755 "$SVC_DIR/grp"
+	chown 65534 "$SVC_DIR/grp"
+	refused_at_start "a keytab in a directory owned by uid 65534" "$SVC_DIR/grp/site.keytab" \
+		"UNPROTECTED KEYTAB DIRECTORY: $SVC_DIR/grp, the directory of keytab $SVC_DIR/grp/site.keytab, is owned by uid 65534, not by root"
+else
+	ok "a keytab in a directory of another user # SKIP needs root to chown"
 fi
 if start_with "$SVC_DIR/not-yet.keytab"; then
 	ok "a keytab that does not exist yet: accepted (used when it is there)"

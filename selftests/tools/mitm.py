@@ -23,6 +23,15 @@
       stream, on the last frame of the old key (NTH is ignored):
         dropkey     the frame is not relayed
         reorderkey  it is relayed after the first frame of the new key
+      For those two, each DATA frame of the stream is held until the
+      next one comes, or until 50 ms pass without a frame from the
+      initiator (its sender may be waiting for credit); but not from
+      the initiator's GSS-API token on that stream (a rekey; the token
+      goes on at once) until the first frame of the new key, 5 s at
+      most: the initiator sends nothing while it takes the acceptor's
+      answer (a GSS-API step, often more than 50 ms under valgrind and
+      load), often nothing between its token and that answer either,
+      and the frame then held is the last of the old key.
       "cut 0" ends every carrier at once with a TCP reset both ways.
       With MITM_FRAMELOG=FILE in the environment, each frame relayed is
       logged there as a line "DIR STREAM TYPE FLAGS FLOW LEN HEAD": DIR
@@ -42,18 +51,21 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 HDR = struct.Struct(">HBBI")	# stream, type, flags, flow
 T_DATA, T_CTRL, T_FLOW_END = 0, 1, 2
 F_SEALED, F_KEY_PHASE = 0x02, 0x04
 PREAMBLE_LEN = 8
 SEAL_OVERHEAD = 24
+REKEY_HOLD = 5.0	# s: dropkey, reorderkey: a frame held for a new key
 
 lock = threading.Lock()
 framelog = None		# MITM_FRAMELOG: a line per frame relayed
 actions = {}		# stream -> [action, reply socket, frames to let by]
 held = {}		# stream -> a frame held back (reorder)
 last = {}		# stream -> the last frame, held (dropkey, reorderkey)
+rekeying = {}		# stream -> until when its frame held waits for the new key
 conns = []		# every socket of every carrier
 
 
@@ -92,7 +104,21 @@ def at_key_change(stream, frame, flags, a):
         last[stream] = frame
         return [h], None
     del actions[stream]
+    rekeying.pop(stream, None)
     return ([frame] if a[0] == "dropkey" else [frame, h]), h
+
+
+def held_to_release():
+    """After a silence from the initiator: the frames held that go on,
+    all but those waiting for a new key (lock held)."""
+    now = time.monotonic()
+    out = []
+    for stream in list(last):
+        if rekeying.get(stream, 0) > now:
+            continue
+        rekeying.pop(stream, None)
+        out.append(last.pop(stream))
+    return out
 
 
 def tamper(frame):
@@ -117,6 +143,12 @@ def tamper(frame):
                 pass
             return [bytes(b)]
         want = T_CTRL if stream == 0 else T_DATA
+        if (a and a[0] in ("dropkey", "reorderkey") and stream != 0 and
+                ftype == T_CTRL):
+            # the initiator's token: its rekey starts; the frame held
+            # waits for the first of the new key, and goes after this
+            rekeying[stream] = time.monotonic() + REKEY_HOLD
+            return [frame]
         if (not a or ftype != want or not flags & F_SEALED or
                 len(frame) <= HDR.size + SEAL_OVERHEAD):
             h = last.pop(stream, None)	# any other frame: in order
@@ -187,13 +219,13 @@ def pump(src, dst, from_initiator):
         while True:
             # a frame held to see whether its key is the last one goes
             # on when nothing follows soon (its sender may be waiting
-            # for credit)
+            # for credit), unless a rekey of its stream is under way
             if from_initiator and last and \
                     not select.select([src], [], [], 0.05)[0]:
                 with lock:
-                    out = list(last.values())
-                    last.clear()
-                dst.sendall(b"".join(frame_bytes(f) for f in out))
+                    out = held_to_release()
+                if out:
+                    dst.sendall(b"".join(frame_bytes(f) for f in out))
                 continue
             p = recv_exact(src, 2)
             if p is None:

@@ -17,6 +17,7 @@
 #include <krb5/krb5.h>
 #include <com_err.h>
 
+#include "funneld/keytab.h"
 #include "funneld/sec/gss.h"
 
 static const struct {
@@ -161,21 +162,52 @@ static void fgss_reset(struct fgss *g, enum fgss_role role)
 	g->target = GSS_C_NO_NAME;
 }
 
-/*
- * A keytab that is a plain path or "FILE:path" must be readable: say so
- * plainly, rather than the library's "no credentials" later on.
- */
-static int check_keytab(struct fgss *g, const char *what, const char *kt)
+static void close_keytab(struct fgss *g)
 {
-	const char *path = kt;
+	if (g->kt_open)
+		close(g->kt_fd);
+	g->kt_open = false;
+	g->kt_name[0] = '\0';
+}
 
-	if (!strncmp(kt, "FILE:", 5) || !strncmp(kt, "WRFILE:", 7))
-		path = strchr(kt, ':') + 1;
-	else if (strchr(kt, ':') && kt[0] != '/')
+/*
+ * A keytab that is a plain path or "FILE:path" is opened once and
+ * checked (keytab_open()); *kt becomes the name krb5 reads that open
+ * file by, "FILE:/proc/self/fd/N", and *shown the path, for messages.
+ * Another keytab type is left to the library.
+ */
+static int open_keytab(struct fgss *g, const char *what, const char **kt,
+		       const char **shown)
+{
+	const char *path = *kt;
+	int fd;
+
+	*shown = *kt;
+	if (!strncmp(path, "FILE:", 5))
+		path += 5;
+	else if (path[0] != '/')
 		return 0;	/* another keytab type: the library checks */
-	if (access(path, R_OK) == 0)
-		return 0;
-	set_err(g, "%s %s: %s", what, path, strerror(errno));
+	*shown = path;
+	fd = keytab_open(path, what, g->err, sizeof(g->err));
+	if (fd < 0)
+		goto fail;
+	g->kt_fd = fd;
+	g->kt_open = true;
+	snprintf(g->kt_name, sizeof(g->kt_name), "FILE:/proc/self/fd/%d", fd);
+	/* krb5 opens it again by that name: /proc must be there */
+	if (access(g->kt_name + 5, R_OK)) {
+		snprintf(g->err, sizeof(g->err),
+			 "%s %s: cannot be read as %s (is /proc mounted?): %s",
+			 what, path, g->kt_name + 5, strerror(errno));
+		close_keytab(g);
+		goto fail;
+	}
+	*kt = g->kt_name;
+	return 0;
+fail:
+	g->err_what = NULL;
+	g->err_major = 0;
+	g->err_minor = 0;
 	g->err_local = 1;
 	return -1;
 }
@@ -265,13 +297,14 @@ void fgss_ccache_destroy(const char *name)
 
 /*
  * A keytab that krb5 cannot read as a keytab, or that holds no key for
- * me (NULL: any key will do): said plainly, with the keytab's name.
+ * me (NULL: any key will do): said plainly, with the keytab's name
+ * (shown: kt as the configuration names it).
  * MIT's gss_acquire_cred_from() reports either only as "no credentials",
  * and on an unreadable acceptor keytab loses its copy of the name.
  * *first (if not NULL): whether the keytab's first entry is me's.
  */
-static int check_keytab_keys(struct fgss *g, const char *kt, const char *me,
-			     bool *first)
+static int check_keytab_keys(struct fgss *g, const char *kt,
+			     const char *shown, const char *me, bool *first)
 {
 	krb5_principal princ = NULL;
 	krb5_keytab_entry entry;
@@ -285,7 +318,7 @@ static int check_keytab_keys(struct fgss *g, const char *kt, const char *me,
 		*first = false;
 	code = krb5_init_context(&kctx);
 	if (code) {
-		set_err(g, "keytab %s: krb5_init_context failed (%d)", kt,
+		set_err(g, "keytab %s: krb5_init_context failed (%d)", shown,
 			(int)code);
 		g->err_local = 1;
 		return -1;
@@ -314,7 +347,7 @@ static int check_keytab_keys(struct fgss *g, const char *kt, const char *me,
 		}
 		krb5_kt_end_seq_get(kctx, k, &cursor);
 		if (code == KRB5_KT_END) {
-			set_err(g, "keytab %s: holds no key", kt);
+			set_err(g, "keytab %s: holds no key", shown);
 			g->err_local = 1;
 			goto out;
 		}
@@ -326,7 +359,7 @@ static int check_keytab_keys(struct fgss *g, const char *kt, const char *me,
 	}
 	if (code) {
 		msg = krb5_get_error_message(kctx, code);
-		set_err(g, "keytab %s: %s", kt, msg);
+		set_err(g, "keytab %s: %s", shown, msg);
 		g->err_local = 1;
 		krb5_free_error_message(kctx, msg);
 	}
@@ -390,6 +423,7 @@ int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
 		{ "ccache", ccache },
 	};
 	gss_key_value_set_desc store = { 2, el };
+	const char *shown;
 	bool first = false;
 
 	fgss_reset(g, FGSS_INITIATOR);
@@ -400,9 +434,10 @@ int fgss_init_cc(struct fgss *g, const char *target, const char *client_keytab,
 		return acquire(g, GSS_C_INITIATE, GSS_C_NO_CRED_STORE, NULL,
 			       "initiator credentials from the ccache") ||
 		       (me && check_me(g, me)) ? -1 : 0;
-	if (check_keytab(g, "client keytab", client_keytab) ||
-	    (me && check_keytab_keys(g, client_keytab, me, &first)))
+	if (open_keytab(g, "client keytab", &client_keytab, &shown) ||
+	    (me && check_keytab_keys(g, client_keytab, shown, me, &first)))
 		return -1;
+	el[0].value = client_keytab;
 	if (!ccache) {
 		fgss_ccache_new(g->ccache, sizeof(g->ccache));
 		el[1].value = g->ccache;
@@ -421,11 +456,13 @@ int fgss_accept_init_as(struct fgss *g, const char *keytab, const char *me)
 {
 	gss_key_value_element_desc el = { "keytab", keytab };
 	gss_key_value_set_desc store = { 1, &el };
+	const char *shown;
 
 	fgss_reset(g, FGSS_ACCEPTOR);
-	if (keytab && (check_keytab(g, "keytab", keytab) ||
-		       check_keytab_keys(g, keytab, me, NULL)))
+	if (keytab && (open_keytab(g, "keytab", &keytab, &shown) ||
+		       check_keytab_keys(g, keytab, shown, me, NULL)))
 		return -1;
+	el.value = keytab;
 	return acquire(g, GSS_C_ACCEPT, keytab ? &store : GSS_C_NO_CRED_STORE,
 		       me, keytab ? "acceptor credentials from keytab" :
 				"acceptor credentials from the default keytab");
@@ -496,9 +533,16 @@ static int complete(struct fgss *g)
 		ret = 0;
 	gss_release_name(&minor, &src);
 	gss_release_name(&minor, &targ);
-	if (!ret)
-		g->established = 1;
-	return ret;
+	if (ret)
+		return ret;
+	g->established = 1;
+	/* the context has its keys: the credentials and the keytab are
+	 * not read again (the next context opens the keytab afresh)
+	 */
+	if (g->cred != GSS_C_NO_CREDENTIAL)
+		gss_release_cred(&minor, &g->cred);
+	close_keytab(g);
+	return 0;
 }
 
 static OM_uint32 step_init(struct fgss *g, gss_buffer_t in,
@@ -706,5 +750,6 @@ void fgss_free(struct fgss *g)
 	if (g->target != GSS_C_NO_NAME)
 		gss_release_name(&minor, &g->target);
 	fgss_ccache_destroy(g->ccache);
+	close_keytab(g);
 	fgss_reset(g, FGSS_NONE);
 }

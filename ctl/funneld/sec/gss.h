@@ -15,6 +15,7 @@
 #ifndef FUNNEL_GSS_H
 #define FUNNEL_GSS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,12 @@ struct fgss {
 	int established;
 	int failed;			/* a step failed: the context is dead */
 	char ccache[64];		/* private MEMORY ccache, or "" */
+	/* a keytab given by its path: open once (keytab.h), and given to
+	 * krb5 as kt_name, "FILE:/proc/self/fd/N", until fgss_free()
+	 */
+	bool kt_open;
+	int kt_fd;
+	char kt_name[40];
 	char peer[FGSS_NAME_MAX];	/* the other end's principal */
 	char err[FGSS_ERR_MAX];		/* last error, "" if none */
 	/* the last error's GSS-API status (what: NULL for an error of
@@ -85,6 +92,9 @@ struct fgss {
  * when it is NULL, from the default ccache.  With me (fgss_init_as(),
  * fgss_init_cc()), the keytab must hold me's key, wherever it is in the
  * keytab; an error of the keytab names it.
+ * A keytab that is a path ("/..." or "FILE:/...") is opened once and
+ * checked as keytab_open() says (keytab.h: its directory, owner and
+ * mode, not a symbolic link); krb5 reads that open file and no other.
  * target names the acceptor: with a '/' it is a Kerberos principal
  * ("funnel/hoster" or "funnel/hoster@REALM"), without one a host-based
  * service name ("funnel@hoster", GSS_C_NT_HOSTBASED_SERVICE).  Returns
