@@ -64,7 +64,7 @@ ROWS=()
 
 # row DATAPATH plain|sealed: three funneld, the gateway on DATAPATH
 row() {
-	local dp=$1 mode=$2 name="$1 $2" h g p out
+	local dp=$1 mode=$2 name="$1 $2" h g p out sink
 	if [ "$mode" = plain ]; then
 		h="plaintext"; g="plaintext"; p="plaintext"
 	else
@@ -89,9 +89,10 @@ row() {
 	R[$name:rr]=$(bench_field rate "$out")
 	R[$name:lost]=$(bench_field lost "$out")
 	ip netns exec fh udp_pump sink 127.0.0.1 7402 -t $((secs + 2)) >"$W/sink" 2>&1 &
+	sink=$!
 	sleep 0.5
 	ip netns exec fp udp_pump blast 127.0.0.1 7500 -t "$secs" >/dev/null 2>&1
-	wait
+	wait "$sink"	# the sink alone: the echo server runs on
 	# datagrams the sink received over the blast's seconds
 	R[$name:ow]=$(awk -v s="$secs" '{ for (i = 1; i < NF; i++) if ($i == "received") n = $(i + 1) } END { printf "%d", n / s }' "$W/sink")
 	R[$name:fd]=$(fd_json G "[v['relayed_frames'] for v in j['services'] if v['name'] == 'echo'][0]")
