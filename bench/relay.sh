@@ -73,7 +73,7 @@ row() {
 		p="identity alice keytab $W/a.kt"
 	fi
 	h+=$'\nlisten :9899\nservice add echo udp 127.0.0.1:7401\nservice add sink udp 127.0.0.1:7402'
-	g+=$'\nlisten :9899\npeer add h 10.97.0.2 carrier tcp principal funnel/hoster\nrelay add echo udp peer h allow alice\nrelay add sink udp peer h allow alice'
+	g+=$'\nlisten :9899\npeer add h 10.97.0.2 carrier tcp principal funnel/hoster\nrelay add echo udp peer h allow alice@FUNNEL.TEST\nrelay add sink udp peer h allow alice@FUNNEL.TEST'
 	p+=$'\npeer add g 10.98.0.2 carrier tcp principal funnel/gw\nmap add udp 127.0.0.1:7400 peer g service echo\nmap add udp 127.0.0.1:7500 peer g service sink'
 	ROWS+=("$name")
 	if ! fd_start H fh "$h" --datapath kernel -l warning ||
