@@ -122,9 +122,6 @@ struct funnel_sock {
 						 */
 	bool tx_unplug;				/* tx_work: push what TCP holds */
 	struct work_struct tx_work;
-	struct tasklet_struct tx_tasklet;	/* pushes softirq's frames */
-	int tx_batch_cpu;			/* the CPU (-1: none) whose ... */
-	unsigned int tx_batch_run;		/* ... softirq run pushed one */
 	bool closing;
 	bool tx_broken;				/* a frame was cut: no more */
 

@@ -9,14 +9,12 @@
  * Transmit: a frame is one skb holding prefix, header and body.  Frames
  * leave in order and at most one of them is partially written to TCP at
  * any time (tx_partial); it is resumed when TCP has room again, so frames
- * never interleave.  Frames queued while a user context owns the socket
- * are pushed by release_sock(), those queued in softirq behind the first
- * of a run by a tasklet after it, and when TCP has room again by a work
- * item.  Frames that go out
- * together are written with MSG_MORE but the last, so TCP fills its
- * segments with them.
+ * never interleave.  A frame of the kernel's data path is pushed as it is
+ * queued; frames queued while a user context owns the socket are pushed
+ * by release_sock(), and when TCP has room again by a work item.  Frames
+ * that go out together are written with MSG_MORE but the last, so TCP
+ * fills its segments with them.
  */
-#include <linux/kernel_stat.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
@@ -444,11 +442,6 @@ static void funnel_tx_wake(struct sock *sk)
 #define FUNNEL_TX_USER_MAX	(192 * 1024)
 #define FUNNEL_TX_USER_RESUME	(56 * 1024)
 #define FUNNEL_TX_QUANTUM	(16 * 1024)
-/* Frames of one softirq run that wait for the tasklet, in truesize, before
- * the run pushes them itself: bounds the burst TCP has not seen yet and
- * the tasklet's time under the socket lock.
- */
-#define FUNNEL_TX_BATCH_MAX	(64 * 1024)
 
 /* At least the truesize of the largest frame from userspace
  * (funnel_frame_from_user()): a head of FUNNEL_LEN_PREFIX +
@@ -734,8 +727,8 @@ static int funnel_tx_page(struct funnel_sock *fs, const skb_frag_t *frag,
 	return funnel_tx_piece(fs, &msg, len);
 }
 
-/* Never wait, and never SIGPIPE: a push in softirq or in the tasklet runs
- * on whatever task was interrupted, and an -EPIPE would signal it.
+/* Never wait, and never SIGPIPE: a push in softirq runs on whatever task
+ * was interrupted, and an -EPIPE would signal it.
  */
 #define FUNNEL_TX_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
 
@@ -855,28 +848,6 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
 	       !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
 }
 
-/* The frames queued in softirq after the first one of a run (the kernel
- * streams' datagrams: funnel_tx_frame() pushes the first at once, so a
- * lone request waits for nothing) go to TCP from here, once the softirq
- * work that queued them is done, so the others of one NET_RX run leave
- * in one batch.  A user context that owns the socket pushes them at
- * release_sock() instead.  Scheduled only when a run queues a second
- * frame (funnel_tx_frame()): a run of one frame costs no tasklet (whose softirq, raised
- * while the frame's delivery woke a task on this CPU, would be left to
- * ksoftirqd, a context switch per frame).
- */
-static void funnel_tx_tasklet(struct tasklet_struct *t)
-{
-	struct funnel_sock *fs = from_tasklet(fs, t, tx_tasklet);
-	struct sock *sk = fs->sk;
-
-	bh_lock_sock(sk);
-	if (!READ_ONCE(fs->closing) && !sock_owned_by_user(sk) &&
-	    !funnel_tx_dead(fs))
-		funnel_tx_push(fs);
-	bh_unlock_sock(sk);
-}
-
 static void funnel_write_space(struct sock *sk)
 {
 	struct funnel_sock *fs = funnel_sk(sk);
@@ -919,30 +890,15 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
 }
 
-/* Names this CPU's softirq run under way: the count of softirq handler
- * runs of every vector on this CPU (/proc/softirqs), which the kernel
- * raises as it enters each handler, so it is the same all through one
- * handler's run and another in the next, whichever vector queued the
- * frame.  BHs off.
- */
-static unsigned int funnel_softirq_run(void)
-{
-	unsigned int cpu = smp_processor_id(), n = 0, i;
-
-	for (i = 0; i < NR_SOFTIRQS; i++)
-		n += kstat_softirqs_cpu(i, cpu);
-	return n;
-}
-
 /*
  * Queue a complete frame (length prefix, header, body) from the kernel's
- * own data path, in any context.  If no user context owns the socket the
- * frame is pushed to TCP right away, but in softirq only the first one
- * of a handler's run: the frames the same run queues behind it wait for
- * the tasklet (scheduled by the second), which pushes them together once
- * that softirq work is done; else release_sock() pushes it (our
- * release_cb).  A frame
- * that does not fit in its queue is dropped and
+ * own data path, in any context, and push it to TCP right away unless a
+ * user context owns the socket (release_sock() pushes it then: our
+ * release_cb).  Frames are not held back for a batch: TCP's autocorking
+ * and small-queue limits coalesce a burst's frames into full segments
+ * while earlier ones are still in the qdisc or the driver, as they do for
+ * espintcp and ovpn's TCP transport, and a lone request waits for
+ * nothing.  A frame that does not fit in its queue is dropped and
  * counted.  prio: the frame goes on the control queue (txq_ctrl), ahead
  * of data, as FLOW_END does: a flow ended under a flood must still end on
  * the peer, or the peer's flow table fills with flows nobody uses.
@@ -950,53 +906,23 @@ static unsigned int funnel_softirq_run(void)
  */
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
-	bool defer = in_serving_softirq(), owned, batching;
 	struct sock *sk = fs->sk;
-	unsigned int run;
 	int err = 0;
 
 	if (fs->sctp)
 		return funnel_sctp_tx_frame(fs, skb, prio);
 	local_bh_disable();
 	bh_lock_sock(sk);
-	owned = sock_owned_by_user(sk);
-	/* a frame waits only behind a batch of its own CPU's softirq work:
-	 * the handler's run that pushed a frame
-	 */
-	run = defer ? funnel_softirq_run() : 0;
-	batching = defer && fs->tx_batch_cpu == smp_processor_id() &&
-		   fs->tx_batch_run == run;
-	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {
+	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs))
 		err = -EPIPE;
-	} else if (!funnel_tx_room(fs, skb->truesize, prio)) {
-		/* what waits for the tasklet may be what fills the queue:
-		 * TCP takes its share now, as it would without batching
-		 */
-		if (!owned && batching)
-			funnel_tx_push(fs);
-		if (!funnel_tx_room(fs, skb->truesize, prio))
-			err = -ENOBUFS;
-	}
+	else if (!funnel_tx_room(fs, skb->truesize, prio))
+		err = -ENOBUFS;
 	if (!err) {
 		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
-	}
-	/* owned: release_sock() pushes it (funnel_release_cb()) */
-	if (!err && !owned) {
-		if (!batching) {
-			/* the first frame of this CPU's run goes at once */
+		/* owned: release_sock() pushes it (funnel_release_cb()) */
+		if (!sock_owned_by_user(sk))
 			funnel_tx_push(fs);
-			if (defer) {
-				fs->tx_batch_cpu = smp_processor_id();
-				fs->tx_batch_run = run;
-			}
-		} else if (atomic_read(&fs->tx_queued) >=
-			   FUNNEL_TX_BATCH_MAX) {
-			funnel_tx_push(fs);
-		} else {
-			/* the others wait for the tasklet, or a batch's worth */
-			tasklet_schedule(&fs->tx_tasklet);
-		}
 	}
 	bh_unlock_sock(sk);
 	local_bh_enable();
@@ -1290,7 +1216,6 @@ static void funnel_close(struct sock *sk, long timeout)
 	release_sock(sk);
 
 	/* nothing schedules them any more: closing, callbacks restored */
-	tasklet_kill(&fs->tx_tasklet);
 	cancel_work_sync(&fs->tx_work);
 	strp_done(&fs->strp);
 	/* no parser or state change runs any more, so no new down_work */
@@ -1412,8 +1337,6 @@ static int funnel_ulp_attach(struct sock *sk)
 	skb_queue_head_init(&fs->txq_ctrl);
 	skb_queue_head_init(&fs->txq_user);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
-	tasklet_setup(&fs->tx_tasklet, funnel_tx_tasklet);
-	fs->tx_batch_cpu = -1;
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;
