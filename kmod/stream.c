@@ -657,17 +657,26 @@ static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
 /*
  * Send what the other stream of the pair handed over to relay stream st,
  * FUNNEL_RELAY_WORK_BUDGET frames at a time (BHs off meanwhile), then
- * again from the workqueue if more wait.
+ * again from the workqueue if more wait.  On a TCP carrier the batch is
+ * written to TCP in one push: the work owns the carrier's socket
+ * meanwhile, so funnel_tx_frame() only queues each frame, and
+ * release_sock() pushes them together (funnel_release_cb()), with
+ * MSG_MORE but on the last, as funneld writes the frames it relays.  (No
+ * caller of funnel_stream_destroy(), which waits for this work, owns a
+ * carrier's socket.)
  */
 static void funnel_relay_work(struct work_struct *work)
 {
 	struct funnel_stream *st = container_of(work, struct funnel_stream,
 						relay_work);
+	struct sock *sk = st->fs->sctp ? NULL : st->fs->sk;
 	struct funnel_relay_cb cb;
 	struct funnel_hdr *hdr;
 	struct sk_buff *skb;
 	int n;
 
+	if (sk)
+		lock_sock(sk);
 	rcu_read_lock();
 	local_bh_disable();
 	for (n = 0; n < FUNNEL_RELAY_WORK_BUDGET; n++) {
@@ -706,6 +715,8 @@ static void funnel_relay_work(struct work_struct *work)
 	}
 	local_bh_enable();
 	rcu_read_unlock();
+	if (sk)
+		release_sock(sk);
 	/* more waiting: again, after whatever else the workqueue has */
 	spin_lock_bh(&st->relay_q.lock);
 	if (!st->relay_dead && !skb_queue_empty(&st->relay_q))
