@@ -221,25 +221,9 @@ struct funnel_stream {
 	 * funnel_net.lock
 	 */
 	struct funnel_stream __rcu *relay;
-	/* relay: the frames the other stream's receive path hands over,
-	 * sent from relay_work: that path holds its carrier's socket lock,
-	 * under which taking this carrier's could deadlock (the other
-	 * direction takes them the other way round).  relay_dead (the
-	 * queue's lock): being torn down, nothing more is queued
-	 */
-	struct sk_buff_head relay_q;
-	u32 relay_q_bytes;		/* truesize of relay_q (its lock) */
-	struct work_struct relay_work;
-	bool relay_dead;
 
 	struct funnel_stats __percpu *stats;
 };
-
-/* what waits in a relay stream's relay_q, at most: frames, and bytes
- * (truesize; the first frame whatever its size)
- */
-#define FUNNEL_RELAY_QUEUE_MAX		1024
-#define FUNNEL_RELAY_QUEUE_BYTES	(512 * 1024)
 
 /* datagrams held by a flow while its socket is made: at most this many
  * and this many bytes (truesize); each netns holds at most

@@ -571,50 +571,15 @@ static void funnel_flow_hold(struct funnel_stream *st,
 
 /* ---- relays (Documentation/switchbox.md) ---- */
 
-/* What a frame in a relay stream's relay_q is (its skb's cb). */
-struct funnel_relay_cb {
-	u32 flow;
-	u8 type;			/* FUNNEL_T_DATA or FUNNEL_T_FLOW_END */
-	u8 flags;			/* FLOW_END: its R flag */
-};
-
-static struct funnel_relay_cb *funnel_relay_cb(struct sk_buff *skb)
-{
-	BUILD_BUG_ON(sizeof(struct funnel_relay_cb) > sizeof(skb->cb));
-	return (struct funnel_relay_cb *)skb->cb;
-}
-
-/*
- * Hand skb over to relay stream to, whose relay_work sends it.  Called
- * by the other stream's receive path, RCU read lock held (to is not
- * freed meanwhile); consumes skb.
- */
-static void funnel_relay_queue(struct funnel_stream *to, struct sk_buff *skb)
-{
-	bool queued = false;
-
-	spin_lock_bh(&to->relay_q.lock);
-	if (!to->relay_dead &&
-	    skb_queue_len(&to->relay_q) < FUNNEL_RELAY_QUEUE_MAX &&
-	    (!to->relay_q_bytes ||
-	     to->relay_q_bytes + skb->truesize <= FUNNEL_RELAY_QUEUE_BYTES)) {
-		__skb_queue_tail(&to->relay_q, skb);
-		to->relay_q_bytes += skb->truesize;
-		/* under the lock: funnel_stream_destroy() cancels it after
-		 * setting relay_dead
-		 */
-		queue_work(funnel_workqueue(), &to->relay_work);
-		queued = true;
-	}
-	spin_unlock_bh(&to->relay_q.lock);
-	if (!queued)
-		funnel_stream_drop(to, skb, FUNNEL_A_STATS_TX_DROP_QUEUE);
-}
-
 /*
  * The datagram pl of flow id of relay stream st, opened with st's key
  * (ours, headroom for UDP): on to the paired stream, which seals it with
- * its key, the same flow id.  RCU read lock held, BHs off.
+ * its key, the same flow id, and queues it on its carrier.  RCU read
+ * lock held (the paired stream and its carrier are not freed
+ * meanwhile), BHs off.  On a TCP carrier the receive path holds its
+ * socket's spinlock here: funnel_tx_frame() takes the other carrier's
+ * only if it is free (funnel_rx_nested()), so two carriers relaying to
+ * each other never wait for each other's lock.
  */
 static void funnel_relay_xmit(struct funnel_stream *st, struct sk_buff *pl,
 			      u32 id)
@@ -625,15 +590,21 @@ static void funnel_relay_xmit(struct funnel_stream *st, struct sk_buff *pl,
 		funnel_stream_drop(st, pl, FUNNEL_A_STATS_RX_DROP_NO_STREAM);
 		return;
 	}
-	funnel_relay_cb(pl)->flow = id;
-	funnel_relay_cb(pl)->type = FUNNEL_T_DATA;
-	funnel_relay_queue(to, pl);
+	/* funnel_stream_xmit() takes a datagram from its UDP header on;
+	 * those 8 bytes are never read
+	 */
+	__skb_push(pl, sizeof(struct udphdr));
+	funnel_stream_xmit(to, NULL, id, pl);
 }
 
-/* FLOW_END of flow id (with flags' R) of relay stream st: passed on. */
+/* FLOW_END of flow id (with flags' R) of relay stream st: passed on, as
+ * data, behind the flow's DATA: a client's FLOW_ENDs must not crowd out
+ * the carrier's control frames.  RCU read lock held, BHs off.
+ */
 static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
 {
 	struct funnel_stream *to = rcu_dereference(st->relay);
+	struct funnel_hdr *hdr;
 	struct sk_buff *skb;
 
 	if (!to) {
@@ -645,83 +616,18 @@ static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
 		funnel_stream_count(to, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return;
 	}
-	funnel_relay_cb(skb)->flow = id;
-	funnel_relay_cb(skb)->type = FUNNEL_T_FLOW_END;
-	funnel_relay_cb(skb)->flags = flags & FUNNEL_F_RESET;
-	funnel_relay_queue(to, skb);
-}
-
-/* frames relay_work sends in one go, at most: then it yields */
-#define FUNNEL_RELAY_WORK_BUDGET	64
-
-/*
- * Send what the other stream of the pair handed over to relay stream st,
- * FUNNEL_RELAY_WORK_BUDGET frames at a time (BHs off meanwhile), then
- * again from the workqueue if more wait.  On a TCP carrier the batch is
- * written to TCP in one push: the work owns the carrier's socket
- * meanwhile, so funnel_tx_frame() only queues each frame, and
- * release_sock() pushes them together (funnel_release_cb()), with
- * MSG_MORE but on the last, as funneld writes the frames it relays.  (No
- * caller of funnel_stream_destroy(), which waits for this work, owns a
- * carrier's socket.)
- */
-static void funnel_relay_work(struct work_struct *work)
-{
-	struct funnel_stream *st = container_of(work, struct funnel_stream,
-						relay_work);
-	struct sock *sk = st->fs->sctp ? NULL : st->fs->sk;
-	struct funnel_relay_cb cb;
-	struct funnel_hdr *hdr;
-	struct sk_buff *skb;
-	int n;
-
-	if (sk)
-		lock_sock(sk);
-	rcu_read_lock();
-	local_bh_disable();
-	for (n = 0; n < FUNNEL_RELAY_WORK_BUDGET; n++) {
-		spin_lock(&st->relay_q.lock);
-		skb = __skb_dequeue(&st->relay_q);
-		if (skb)
-			st->relay_q_bytes -= skb->truesize;
-		spin_unlock(&st->relay_q.lock);
-		if (!skb)
-			break;
-		cb = *funnel_relay_cb(skb);
-		if (cb.type == FUNNEL_T_DATA) {
-			/* funnel_stream_xmit() takes a datagram from its UDP
-			 * header on; those 8 bytes are never read
-			 */
-			__skb_push(skb, sizeof(struct udphdr));
-			funnel_stream_xmit(st, NULL, cb.flow, skb);
-			continue;
-		}
-		*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) =
-			htons(FUNNEL_HDR_LEN);
-		hdr = skb_put(skb, FUNNEL_HDR_LEN);
-		hdr->stream = htons(st->id);
-		hdr->type = FUNNEL_T_FLOW_END;
-		hdr->flags = (st->unordered ? FUNNEL_F_UNORDERED : 0) |
-			     cb.flags;
-		hdr->flow = htonl(cb.flow);
-		/* as data, behind the flow's DATA: a client's FLOW_ENDs
-		 * must not crowd out the carrier's control frames
-		 */
-		if (funnel_tx_frame(st->fs, skb, false))
-			funnel_stat_inc(st->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
-		else
-			funnel_stat_frame(st->stats, FUNNEL_A_STATS_TX_FRAMES,
-					  FUNNEL_HDR_LEN);
-	}
-	local_bh_enable();
-	rcu_read_unlock();
-	if (sk)
-		release_sock(sk);
-	/* more waiting: again, after whatever else the workqueue has */
-	spin_lock_bh(&st->relay_q.lock);
-	if (!st->relay_dead && !skb_queue_empty(&st->relay_q))
-		queue_work(funnel_workqueue(), &st->relay_work);
-	spin_unlock_bh(&st->relay_q.lock);
+	*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) = htons(FUNNEL_HDR_LEN);
+	hdr = skb_put(skb, FUNNEL_HDR_LEN);
+	hdr->stream = htons(to->id);
+	hdr->type = FUNNEL_T_FLOW_END;
+	hdr->flags = (to->unordered ? FUNNEL_F_UNORDERED : 0) |
+		     (flags & FUNNEL_F_RESET);
+	hdr->flow = htonl(id);
+	if (funnel_tx_frame(to->fs, skb, false))
+		funnel_stat_inc(to->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
+	else
+		funnel_stat_frame(to->stats, FUNNEL_A_STATS_TX_FRAMES,
+				  FUNNEL_HDR_LEN);
 }
 
 /*
@@ -927,14 +833,9 @@ static void funnel_stream_destroy(struct funnel_stream *st)
 
 	funnel_relay_unpair(st);
 	if (st->kind == FUNNEL_STREAM_RELAY) {
-		/* no flows, no sockets; what the other stream handed over
-		 * (it may still, until a grace period) goes
+		/* no flows, no sockets: freed once no receive path of the
+		 * other stream can see it any more
 		 */
-		spin_lock_bh(&st->relay_q.lock);
-		st->relay_dead = true;
-		spin_unlock_bh(&st->relay_q.lock);
-		cancel_work_sync(&st->relay_work);
-		skb_queue_purge(&st->relay_q);
 		queue_rcu_work(funnel_workqueue(), &st->free_work);
 		return;
 	}
@@ -1050,8 +951,6 @@ int funnel_stream_new(struct funnel_sock *fs,
 	INIT_WORK(&st->connect_work, funnel_connect_work);
 	INIT_LIST_HEAD(&st->evicted);
 	INIT_RCU_WORK(&st->free_work, funnel_stream_free_work);
-	skb_queue_head_init(&st->relay_q);
-	INIT_WORK(&st->relay_work, funnel_relay_work);
 
 	st->stats = funnel_stats_alloc();
 	if (!st->stats) {

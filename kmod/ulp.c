@@ -329,9 +329,97 @@ static void funnel_state_change(struct sock *sk)
 	fs->saved_state_change(sk);
 }
 
+/* carriers one receive run queues relayed frames on, at most, and pushes
+ * when it is done; beyond it a frame is pushed at once
+ */
+#define FUNNEL_RX_PLUG_MAX	4
+
+/*
+ * A TCP carrier's receive run on this CPU (strparser from sk_data_ready,
+ * under the carrier socket's spinlock, BHs off): sk is that socket.  A
+ * frame the run queues on another carrier (a relay's, switchbox.md) must
+ * not wait for that carrier's spinlock, whose holder may be waiting for
+ * ours (funnel_tx_frame() only tries it), and is pushed with the others
+ * of the run once it is done (plugged), so that TCP fills its segments
+ * with them, as it does with the frames funneld writes in one go.
+ */
+struct funnel_rx_run {
+	const struct sock *sk;
+	unsigned int nplugged;
+	struct funnel_sock *plugged[FUNNEL_RX_PLUG_MAX];
+};
+
+static DEFINE_PER_CPU(struct funnel_rx_run, funnel_rx_run);
+
+static void funnel_tx_push(struct funnel_sock *fs);
+
+/* Push the frames the run queued on other carriers.  Each carrier is
+ * still there: funnel_close() waits for an RCU grace period, and so for
+ * this BH-off section, before it frees anything or cancels tx_work for
+ * the last time.
+ */
+static void funnel_rx_run_flush(struct funnel_rx_run *run)
+{
+	struct funnel_sock *fs;
+	struct sock *sk;
+	unsigned int i;
+
+	for (i = 0; i < run->nplugged; i++) {
+		fs = run->plugged[i];
+		sk = fs->sk;
+		if (!spin_trylock(&sk->sk_lock.slock)) {
+			queue_work(funnel_workqueue(), &fs->tx_work);
+			continue;
+		}
+		/* owned: release_sock() pushes them (funnel_release_cb()) */
+		if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing))
+			funnel_tx_push(fs);
+		spin_unlock(&sk->sk_lock.slock);
+	}
+	run->nplugged = 0;
+}
+
 static void funnel_data_ready(struct sock *sk)
 {
+	struct funnel_rx_run *run;
+
+	/* owned (release_sock() runs the backlog, preemptible): strparser
+	 * parses from its work, under lock_sock(); else TCP calls us under
+	 * the socket's spinlock, BHs off
+	 */
+	if (!in_softirq() || sock_owned_by_user_nocheck(sk)) {
+		strp_data_ready(&funnel_sk(sk)->strp);
+		return;
+	}
+	run = this_cpu_ptr(&funnel_rx_run);
+	if (WARN_ON_ONCE(run->sk)) {
+		/* not nested: pushing to TCP only queues to a backlog */
+		strp_data_ready(&funnel_sk(sk)->strp);
+		return;
+	}
+	run->sk = sk;
 	strp_data_ready(&funnel_sk(sk)->strp);
+	funnel_rx_run_flush(run);
+	run->sk = NULL;
+}
+
+/* Whether this CPU is in a receive run (BHs off), which pushes fs after
+ * it (true), or fs must be pushed now.
+ */
+static bool funnel_rx_run_plug(struct funnel_rx_run *run,
+			       struct funnel_sock *fs)
+{
+	unsigned int i;
+
+	if (!run->sk)
+		return false;
+	for (i = 0; i < run->nplugged; i++)
+		if (run->plugged[i] == fs)
+			return true;
+	if (run->nplugged == FUNNEL_RX_PLUG_MAX)
+		return false;
+	run->plugged[run->nplugged++] = fs;
+	return true;
 }
 
 static bool funnel_sock_is_readable(struct sock *sk)
@@ -907,12 +995,22 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
 	struct sock *sk = fs->sk;
+	struct funnel_rx_run *run;
+	bool locked = true;
 	int err = 0;
 
 	if (fs->sctp)
 		return funnel_sctp_tx_frame(fs, skb, prio);
 	local_bh_disable();
-	bh_lock_sock(sk);
+	/* from a carrier's receive run (a relay's frame): that carrier's
+	 * spinlock is held, so only take ours if it is free; else the
+	 * frame is queued without it and tx_work pushes it
+	 */
+	run = this_cpu_ptr(&funnel_rx_run);
+	if (!run->sk)
+		bh_lock_sock(sk);
+	else
+		locked = spin_trylock(&sk->sk_lock.slock);
 	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs))
 		err = -EPIPE;
 	else if (!funnel_tx_room(fs, skb->truesize, prio))
@@ -920,11 +1018,18 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	if (!err) {
 		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
-		/* owned: release_sock() pushes it (funnel_release_cb()) */
-		if (!sock_owned_by_user(sk))
+		/* owned: release_sock() pushes it (funnel_release_cb());
+		 * funnel_close() cancels tx_work once no receive run or
+		 * AEAD completion can queue it
+		 */
+		if (!locked)
+			queue_work(funnel_workqueue(), &fs->tx_work);
+		else if (!sock_owned_by_user(sk) &&
+			 !funnel_rx_run_plug(run, fs))
 			funnel_tx_push(fs);
 	}
-	bh_unlock_sock(sk);
+	if (locked)
+		bh_unlock_sock(sk);
 	local_bh_enable();
 
 	if (err) {
@@ -1228,6 +1333,10 @@ static void funnel_close(struct sock *sk, long timeout)
 	 */
 	synchronize_rcu();
 	wait_var_event(&fs->inflight, !atomic_read(&fs->inflight));
+	/* queued by a relay's receive path on another carrier (closing:
+	 * it pushes nothing)
+	 */
+	cancel_work_sync(&fs->tx_work);
 
 	/* frames still queued go, uncharged under the socket lock */
 	lock_sock(sk);
