@@ -85,6 +85,7 @@ lane build/host-a.out 0/2 \
 	"host funneld gss" selftests/host/t_funneld_gss.sh \
 	"host funneld identities" selftests/host/t_funneld_ident.sh \
 	"host funneld relay" selftests/host/t_funneld_relay.sh \
+	"host funneld tcp relay" selftests/host/t_funneld_relay_tcp.sh \
 	"host keytab" selftests/host/t_keytab.sh &
 lane build/host-b.out 1/2 \
 	"host control socket" selftests/host/t_ctlsock.sh \

@@ -27,7 +27,8 @@
 #   - SIGTERM: no valgrind error, no leak on G.
 #
 # usage: selftests/host/t_funneld_relay_tcp.sh
-#   (RELAY_TCP_NOVG=1: G without valgrind, for timing)
+#   (RELAY_TCP_NOVG=1: G without valgrind, for timing; RELAY_TCP_MIB=N:
+#   N MiB echoed instead of 20)
 # Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -189,16 +190,16 @@ out=$(search "$P_LDAP" -b "$BASE" -E pr=300/noprompt '(uid=u1*)' dn 2>&1 | grep 
 check "paged search through the relay, 300 a page ($out entries)" test "$out" = 1111
 
 # ---- bulk: 20 MiB echoed ----
-BIG=$((20 << 20))
+BIG=$(( ${RELAY_TCP_MIB:-20} << 20 ))
 t0=$(date +%s.%N)
 out=$(timeout 300 python3 "$PROBE" echo $L "$P_ECHO" $BIG)
 t1=$(date +%s.%N)
-check "20 MiB echoed through the relay, byte-exact, then EOF ($out)" \
+check "$((BIG >> 20)) MiB echoed through the relay, byte-exact, then EOF ($out)" \
 	test "$out" = "eof got $BIG prefix ok"
 out=$(timeout 300 python3 "$PROBE" echo $L "$P_DECHO" $BIG)
 t2=$(date +%s.%N)
-check "20 MiB echoed through the direct map ($out)" test "$out" = "eof got $BIG prefix ok"
-diag <<<"20 MiB each way: relay $(python3 -c "print('%.2f' % ($t1 - $t0))") s, direct map $(python3 -c "print('%.2f' % ($t2 - $t1))") s"
+check "$((BIG >> 20)) MiB echoed through the direct map ($out)" test "$out" = "eof got $BIG prefix ok"
+diag <<<"$((BIG >> 20)) MiB each way: relay $(python3 -c "print('%.2f' % ($t1 - $t0))") s, direct map $(python3 -c "print('%.2f' % ($t2 - $t1))") s"
 peak=$(fd_json G "j['tcp_buffers']['queued_peak']")
 check "G held at most a window per direction of the flow ($peak <= 2 x $WIN bytes queued)" \
 	test "${peak:-999999999}" -le $((2 * WIN))
@@ -206,7 +207,7 @@ check "G: nothing queued, no window reserved once the flows ended" \
 	fd_wait G 10 "j['tcp_buffers']['queued'] == 0 and j['tcp_buffers']['reserved'] == 0"
 in_s="[s for c in j['carriers'] if c['incoming'] for s in c['streams'] if s['service'] == 'echo']"
 out_s="[s for s in carrier('h')['streams'] if s['service'] == 'echo']"
-check "G: echo's two streams, every byte of one sent on the other (>= 20 MiB each way)" \
+check "G: echo's two streams, every byte of one sent on the other (>= $((BIG >> 20)) MiB each way)" \
 	fd_json G "len($in_s) == 1 and len($out_s) == 1 and ${in_s}[0]['stats']['rx-bytes'] >= $BIG and ${out_s}[0]['stats']['tx-bytes'] == ${in_s}[0]['stats']['rx-bytes'] and ${out_s}[0]['stats']['rx-bytes'] == ${in_s}[0]['stats']['tx-bytes'] and ${in_s}[0]['stats']['tx-bytes'] >= $BIG and ${in_s}[0]['stats']['rx-drop-queue'] == 0"
 
 # sample G's queued bytes while $1 runs (a pid) and file $2 is empty
