@@ -5,7 +5,9 @@
 # TCP services of the hoster H through the gateway G's "relay add NAME
 # tcp", each hop authenticated and sealed with its own keys, on this host
 # (userspace data path, a throwaway MIT KDC), G under valgrind with
-# --tcp-window 262144 (so that its bound shows):
+# --tcp-window 262144 (so that its bound shows) and --key-soft-limit 64
+# (its streams rekey all along, a frame waiting for a key goes once the
+# new one is in use):
 #   - LDAP (slapd, 2000 entries and one of 100000 bytes, the LDAP plugin
 #     on P's map and H's service): ldapsearch of everything and
 #     ldapcompare through the relay answer as slapd does directly;
@@ -148,10 +150,10 @@ VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
 FD_START_TIMEOUT=30
 fd_start H "" "$conf_h" --datapath user || not_ok "H starts"
 if [ "${RELAY_TCP_NOVG:-}" = 1 ]; then
-	fd_start G "" "$conf_g" --datapath user --tcp-window $WIN || not_ok "G starts"
+	fd_start G "" "$conf_g" --datapath user --tcp-window $WIN --key-soft-limit ${RELAY_TCP_SOFT:-64} || not_ok "G starts"
 else
 	FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-G.txt" fd_start G "" "$conf_g" \
-		--datapath user --tcp-window $WIN || not_ok "G starts"
+		--datapath user --tcp-window $WIN --key-soft-limit ${RELAY_TCP_SOFT:-64} || not_ok "G starts"
 fi
 fd_start P "" "$conf_p" --datapath user || not_ok "P starts"
 
@@ -207,6 +209,7 @@ check "G: nothing queued, no window reserved once the flows ended" \
 	fd_wait G 10 "j['tcp_buffers']['queued'] == 0 and j['tcp_buffers']['reserved'] == 0"
 in_s="[s for c in j['carriers'] if c['incoming'] for s in c['streams'] if s['service'] == 'echo']"
 out_s="[s for s in carrier('h')['streams'] if s['service'] == 'echo']"
+diag <<<"G: $(grep -c 'key generation [0-9]* in use' "$SVC_DIR/G.log") new keys in use so far, tx-drop-no-key $(fd_json G "sum(c['stats']['tx-drop-no-key'] for c in j['carriers'])")"
 check "G: echo's two streams, every byte of one sent on the other (>= $((BIG >> 20)) MiB each way)" \
 	fd_json G "len($in_s) == 1 and len($out_s) == 1 and ${in_s}[0]['stats']['rx-bytes'] >= $BIG and ${out_s}[0]['stats']['tx-bytes'] == ${in_s}[0]['stats']['rx-bytes'] and ${out_s}[0]['stats']['rx-bytes'] == ${in_s}[0]['stats']['tx-bytes'] and ${in_s}[0]['stats']['tx-bytes'] >= $BIG and ${in_s}[0]['stats']['rx-drop-queue'] == 0"
 
