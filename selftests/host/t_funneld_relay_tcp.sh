@@ -24,6 +24,10 @@
 #   - H stopped mid-transfer: the client's connection is reset (P's
 #     stream closed, naming the next hop), G holds nothing afterwards;
 #     H back: the map opens again and echoes;
+#   - a second gateway G2 (valgrind too) whose carriers take 3 flows'
+#     windows (--carrier-buffer-max 196608): a 4th connection is reset
+#     at once (refused, H never hears of it), counted short_windows; the
+#     3 held ones go on; once they end, a new one is served;
 #   - bad statements: a tcp relay with a lifetime, plugin or proxy
 #     clauses, an unknown protocol: refused with a clear message;
 #   - SIGTERM: no valgrind error, no leak on G.
@@ -70,7 +74,7 @@ if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/gw &&
 else
 	not_ok "kdc: set up"; exit 1
 fi
-for m in G H LDAPD ECHOD BLASTD SINKD RSTD WATCHD LDAP ECHO DECHO BLAST SINK RST WATCH; do
+for m in G G2 H LDAPD ECHOD BLASTD SINKD RSTD WATCHD LDAP ECHO DECHO BLAST SINK RST WATCH ECHO2; do
 	svc_pick_port "P_$m"
 done
 
@@ -150,10 +154,10 @@ VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
 FD_START_TIMEOUT=30
 fd_start H "" "$conf_h" --datapath user || not_ok "H starts"
 if [ "${RELAY_TCP_NOVG:-}" = 1 ]; then
-	fd_start G "" "$conf_g" --datapath user --tcp-window $WIN --key-soft-limit ${RELAY_TCP_SOFT:-64} || not_ok "G starts"
+	fd_start G "" "$conf_g" --datapath user --tcp-window $WIN --key-soft-limit "${RELAY_TCP_SOFT:-64}" || not_ok "G starts"
 else
 	FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-G.txt" fd_start G "" "$conf_g" \
-		--datapath user --tcp-window $WIN --key-soft-limit ${RELAY_TCP_SOFT:-64} || not_ok "G starts"
+		--datapath user --tcp-window $WIN --key-soft-limit "${RELAY_TCP_SOFT:-64}" || not_ok "G starts"
 fi
 fd_start P "" "$conf_p" --datapath user || not_ok "P starts"
 
@@ -315,6 +319,47 @@ expect_refused "relay add: unexpected word 'proxy'" relay add t tcp peer h proxy
 expect_refused "relay add: bad protocol 'sctp' (udp, tcp)" relay add t sctp peer h
 expect_refused "relay add: missing 'peer NAME'" relay add t tcp
 check "G: the relays as they were (6)" fd_json G "len(j['services']) == 6"
+
+# ---- a gateway out of room: the flow refused with a reset ----
+conf_g2="identity funnel/gw keytab $K/gw.keytab
+listen $L:$P_G2
+peer add h $L:$P_H principal funnel/hoster
+relay add echo tcp peer h allow alice@$R"
+if [ "${RELAY_TCP_NOVG:-}" = 1 ]; then
+	fd_start G2 "" "$conf_g2" --datapath user --carrier-buffer-max 196608 ||
+		not_ok "G2 starts"
+else
+	FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-G2.txt" fd_start G2 "" "$conf_g2" \
+		--datapath user --carrier-buffer-max 196608 || not_ok "G2 starts"
+fi
+fd_ctl P peer add g2 $L:"$P_G2" principal funnel/gw >/dev/null
+fd_ctl P map add tcp $L:"$P_ECHO2" peer g2 service echo >/dev/null
+check "P's map through G2 opens" fd_wait P 60 "map_($P_ECHO2).get('state') == 'open'"
+hp=()
+for k in 1 2 3; do
+	timeout 60 python3 "$PROBE" echo $L "$P_ECHO2" 1000 hold >"$SVC_DIR/hold$k.out" &
+	hp+=($!)
+	for _ in $(seq 100); do grep -q ready "$SVC_DIR/hold$k.out" && break; sleep 0.1; done
+done
+check "3 connections through G2 held open (their windows fill its carriers' 192 KiB)" \
+	grep -q ready "$SVC_DIR/hold3.out"
+out=$(timeout 20 python3 "$PROBE" echo $L "$P_ECHO2" 1000)
+check "a 4th connection through G2 is reset at once ($out)" test "$out" = "reset got 0 prefix ok"
+g2_flows="[f for c in j['carriers'] for s in c['streams'] if s['service'] == 'echo' and s['principal'] == 'funnel/gw@$R' for f in s['flows']]"
+check "G2: 3 flows on each hop, a window denied (short_windows); H saw 3 of G2's (and 0 of G's)" \
+	fd_json G2 "[s['nflows'] for c in j['carriers'] for s in c['streams']] == [3, 3] and j['tcp_buffers']['short_windows'] >= 1 and j['tcp_buffers']['reserved'] <= 2 * 196608"
+check "H: 3 flows of the gateway's principal on echo" fd_json H "len($g2_flows) == 3"
+for pid in "${hp[@]}"; do svc_kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+check "G2: the held flows end (their clients went), nothing reserved" \
+	fd_wait G2 10 "[s['nflows'] for c in j['carriers'] for s in c['streams']] == [0, 0] and j['tcp_buffers']['reserved'] == 0"
+out=$(timeout 60 python3 "$PROBE" echo $L "$P_ECHO2" $((1 << 20)))
+check "then 1 MiB echoed through G2 ($out)" test "$out" = "eof got $((1 << 20)) prefix ok"
+fd_ctl P map del tcp $L:"$P_ECHO2" >/dev/null
+if [ "${RELAY_TCP_NOVG:-}" != 1 ]; then
+	vg_check G2
+else
+	fd_stop G2
+fi
 
 # ---- H stopped mid-transfer, and back ----
 timeout 60 python3 "$PROBE" read $L "$P_BLAST" $SLOW $((1 << 20)) >"$SVC_DIR/cut.out" &

@@ -385,6 +385,9 @@ static int dir_push(struct rtcp *rt, struct rflow *f, int i)
 		if (d->done)	/* a reset meanwhile (nested) */
 			return 0;
 	}
+	/* a reset while the grants above ran (nested): it goes first */
+	if (d->rst_out)
+		return dir_push(rt, f, i);
 	if (!d->qlen && d->end_out) {
 		if (hop_send(rt, j, FUNNEL_T_FLOW_END, f->id, 0, 0))
 			return -1;
