@@ -11,6 +11,7 @@
 #   - LDAP (slapd, 2000 entries and one of 100000 bytes, the LDAP plugin
 #     on P's map and H's service): ldapsearch of everything and
 #     ldapcompare through the relay answer as slapd does directly;
+#   - 32 connections at once, 512 KiB echoed on each, all byte-exact;
 #   - 20 MiB echoed through the relay, byte-exact both ways (and through
 #     a direct map P -> H, for the time it takes); G's queued bytes
 #     (show --json tcp_buffers) never past one window per direction;
@@ -216,6 +217,12 @@ out_s="[s for s in carrier('h')['streams'] if s['service'] == 'echo']"
 diag <<<"G: $(grep -c 'key generation [0-9]* in use' "$SVC_DIR/G.log") new keys in use so far, tx-drop-no-key $(fd_json G "sum(c['stats']['tx-drop-no-key'] for c in j['carriers'])")"
 check "G: echo's two streams, every byte of one sent on the other (>= $((BIG >> 20)) MiB each way)" \
 	fd_json G "len($in_s) == 1 and len($out_s) == 1 and ${in_s}[0]['stats']['rx-bytes'] >= $BIG and ${out_s}[0]['stats']['tx-bytes'] == ${in_s}[0]['stats']['rx-bytes'] and ${out_s}[0]['stats']['rx-bytes'] == ${in_s}[0]['stats']['tx-bytes'] and ${in_s}[0]['stats']['tx-bytes'] >= $BIG and ${in_s}[0]['stats']['rx-drop-queue'] == 0"
+
+out=$(timeout 120 python3 "$PROBE" many $L "$P_ECHO" 32 $((512 << 10)) 2>&1)
+case $out in
+"ok 32 of 32 in "*) ok "32 connections at once through the relay, 512 KiB echoed on each: $out" ;;
+*) not_ok "32 connections at once through the relay: $out" ;;
+esac
 
 # sample G's queued bytes while $1 runs (a pid) and file $2 is empty
 # (if given): the most seen

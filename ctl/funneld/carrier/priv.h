@@ -81,11 +81,14 @@
 /* TCP relays (relay_tcp.c): flows of one relayed stream, refusals of
  * flows waiting to be sent (beyond: dropped), a direction's bytes at
  * most when its hop does no flow control, and the queues' chunks
+ * (RTCP_TURN: below)
  */
 #define RTCP_FLOWS_MAX			1024
 #define RTCP_REFUSE_MAX			64
 #define RTCP_QUEUE_NOWIN		(4U << 20)
 #define RTCP_CHUNK			16384
+/* TCP relays: DATA frames one flow sends before the next flow's turn */
+#define RTCP_TURN			4
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 

@@ -344,13 +344,15 @@ static void dir_forwarded(struct rtcp *rt, struct rflow *f, int i, size_t n)
 }
 
 /*
- * Send what d[i] may send to hop !i now: 0 when it sent all it may
- * (what is left waits for credit), -1 when the carrier refused a frame
- * (the direction is to wait on the pending list).
+ * Send what d[i] may send to hop !i now, RTCP_TURN DATA frames at most:
+ * 0 when it sent all it may (what is left waits for credit), 1 when its
+ * turn is over with more to send (it goes behind the others), -1 when
+ * the carrier refused a frame (it waits on the pending list).
  */
 static int dir_push(struct rtcp *rt, struct rflow *f, int i)
 {
 	struct rdir *d = &f->d[i];
+	unsigned int turn = RTCP_TURN;
 	int j = !i;
 
 	if (d->done)
@@ -371,6 +373,8 @@ static int dir_push(struct rtcp *rt, struct rflow *f, int i)
 	while (d->qlen && d->credit_out) {
 		size_t n = d->qlen;
 
+		if (!turn--)
+			return 1;
 		if (n > FUNNEL_MAX_SEALED_PAYLOAD)
 			n = FUNNEL_MAX_SEALED_PAYLOAD;
 		if (n > d->credit_out)
@@ -387,7 +391,7 @@ static int dir_push(struct rtcp *rt, struct rflow *f, int i)
 	}
 	/* a reset while the grants above ran (nested): it goes first */
 	if (d->rst_out)
-		return dir_push(rt, f, i);
+		return dir_push(rt, f, i) < 0 ? -1 : 0;
 	if (!d->qlen && d->end_out) {
 		if (hop_send(rt, j, FUNNEL_T_FLOW_END, f->id, 0, 0))
 			return -1;
@@ -412,7 +416,11 @@ static void pend_add(struct rtcp *rt, struct rflow *f, int i)
 	rt->pend_tail[j] = f;
 }
 
-/* Send the directions waiting for room on hop j, in order. */
+/*
+ * Send the directions waiting for hop j, in order, each a turn at a
+ * time (a flow with more goes behind the others), until the list is
+ * empty or the carrier refuses a frame.
+ */
 static void pend_pump(struct rtcp *rt, int j)
 {
 	if (rt->pumping[j]) {
@@ -424,14 +432,17 @@ static void pend_pump(struct rtcp *rt, int j)
 		rt->again[j] = false;
 		while (rt->pend_head[j]) {
 			struct rflow *f = rt->pend_head[j];
+			int r = dir_push(rt, f, !j);
 
-			if (dir_push(rt, f, !j))
+			if (r < 0)
 				break;
 			/* f may have been unlinked meanwhile (freed: not
 			 * before depth 0)
 			 */
 			if (rt->pend_head[j] == f)
 				pend_unlink(rt, f, j);
+			if (r > 0)
+				pend_add(rt, f, !j);
 		}
 	} while (rt->again[j] && rt->pend_head[j]);
 	rt->pumping[j] = false;
@@ -440,10 +451,20 @@ static void pend_pump(struct rtcp *rt, int j)
 /* d[i] has something to send: now, or after what waits for hop !i. */
 static void dir_kick(struct rtcp *rt, struct rflow *f, int i)
 {
+	int r;
+
 	if (f->d[i].on_pend)
 		return;
-	if (rt->pend_head[!i] || rt->pumping[!i] || dir_push(rt, f, i))
+	if (rt->pend_head[!i] || rt->pumping[!i]) {
 		pend_add(rt, f, i);
+		return;
+	}
+	r = dir_push(rt, f, i);
+	if (r) {
+		pend_add(rt, f, i);
+		if (r > 0)	/* its turn is over: the others' and its next */
+			pend_pump(rt, !i);
+	}
 }
 
 /*
