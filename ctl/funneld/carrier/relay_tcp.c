@@ -704,11 +704,14 @@ out:
 void rtcp_window(struct cstream *cs, uint32_t flow, uint32_t credit)
 {
 	struct rtcp *rt = cs->rtcp;
-	int j = cs == rt->hop[1];
 	struct rflow *f;
 	struct rdir *d;
+	int j;
 
-	if (!rt || !rt->window[j])
+	if (!rt)
+		return;
+	j = cs == rt->hop[1];
+	if (!rt->window[j])
 		return;
 	f = flow_find(rt, flow);
 	if (!f || f->dead || f->refusal || f->reset)
