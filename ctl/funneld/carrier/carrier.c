@@ -83,9 +83,10 @@ uint64_t car_jittered(uint32_t step)
 /* ---- transmit ---- */
 
 /*
- * Let the TCP streams (and TCP relays' streams) send again.  They take turns at going first (the
- * first has the queue's room to itself): the one with the lowest id
- * above last time's first, else the lowest.
+ * Let the TCP streams (and TCP relays' streams, relay_tcp.c) send again.
+ * They take turns at going first (the first has the queue's room to
+ * itself): the one with the lowest id above last time's first, else the
+ * lowest.
  */
 static void cs_tcp_resume(struct cstream *cs)
 {
