@@ -85,6 +85,7 @@ lane build/host-a.out 0/2 \
 	"host funneld gss" selftests/host/t_funneld_gss.sh \
 	"host funneld identities" selftests/host/t_funneld_ident.sh \
 	"host funneld relay" selftests/host/t_funneld_relay.sh \
+	"host funneld tcp relay" selftests/host/t_funneld_relay_tcp.sh \
 	"host keytab" selftests/host/t_keytab.sh &
 lane build/host-b.out 1/2 \
 	"host control socket" selftests/host/t_ctlsock.sh \
@@ -124,8 +125,8 @@ vm() {
 	# TCP streams; t_90: SCTP carriers).  t_77 (the LDAP plugin with
 	# slapd over TCP and SCTP carriers, 47 s on 6.1) is check-long's
 	# too: make check drives the same code in t_funneld_ldap.sh.  t_86
-	# (relays in funnel.ko, three funneld, 48 s) runs on the newest
-	# kernel only, under the memory checkers
+	# (relays in funnel.ko and tcp relays, three funneld, about 60 s)
+	# runs on the newest kernel only, under the memory checkers
 	local skip=""
 	if [ "${FUNNEL_CHECK_LONG:-}" != 1 ]; then
 		skip="t_76_tcpsvc.sh t_77_funneld_ldap.sh"

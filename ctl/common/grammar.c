@@ -6,7 +6,7 @@
 #include "common/grammar.h"
 
 const char *const gram_protos[] = { "udp", "tcp", NULL };
-const char *const gram_relay_protos[] = { "udp", NULL };
+const char *const gram_relay_protos[] = { "udp", "tcp", NULL };
 const char *const gram_carriers[] = {
 	[STMT_CARRIER_AUTO]	= "auto",
 	[STMT_CARRIER_SCTP]	= "sctp",
@@ -50,7 +50,7 @@ const struct gram_stmt gram_stmts[] = {
 	  CL_BIT(CL_ALLOW) | CL_BIT(CL_IDENTITY) | CL_BIT(CL_LIFETIME) |
 	  CL_BIT(CL_PROXY) | CL_BIT(CL_PLUGIN) },
 	{ "service", "del", STMT_SERVICE_DEL, 1, { NAME }, 0 },
-	{ "relay", "add", STMT_RELAY_ADD, 2, { NAME, { "udp", gram_relay_protos } },
+	{ "relay", "add", STMT_RELAY_ADD, 2, { NAME, { "udp|tcp", gram_relay_protos } },
 	  CL_BIT(CL_PEER) | CL_BIT(CL_SERVICE) | CL_BIT(CL_ALLOW) |
 	  CL_BIT(CL_IDENTITY) | CL_BIT(CL_PRINCIPAL) | CL_BIT(CL_LIFETIME) },
 	{ "relay", "del", STMT_RELAY_DEL, 1, { NAME }, 0 },

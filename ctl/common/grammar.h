@@ -69,7 +69,7 @@ extern const unsigned int gram_n_stmts;
  * order of enum stmt_carrier.
  */
 extern const char *const gram_protos[];
-/* relay add takes udp only so far (Documentation/switchbox.md) */
+/* relay add takes udp and tcp (Documentation/switchbox.md) */
 extern const char *const gram_relay_protos[];
 extern const char *const gram_carriers[];
 /* The values of "proxy": the PROXY protocol versions (v2 only). */

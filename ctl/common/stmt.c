@@ -718,9 +718,10 @@ static int parse_map_add(struct parser *p, struct stmt *s)
 }
 
 /*
- * relay add NAME udp peer NAME [service NAME] [allow ...] [identity P
- * keytab PATH] [principal P] [lifetime MS]: a service of this end whose
- * streams go on to the service of a peer (Documentation/switchbox.md).
+ * relay add NAME udp|tcp peer NAME [service NAME] [allow ...] [identity P
+ * keytab PATH] [principal P] [lifetime MS (udp only)]: a service of this
+ * end whose streams go on to the service of a peer
+ * (Documentation/switchbox.md).
  */
 static int parse_relay_add(struct parser *p, struct stmt *s)
 {
@@ -730,8 +731,6 @@ static int parse_relay_add(struct parser *p, struct stmt *s)
 		return -1;
 	if (parse_proto(p, &s->proto))
 		return -1;
-	if (s->proto != IPPROTO_UDP)
-		return fail(p, "tcp relays are not supported yet (udp only)");
 	while ((w = next(p))) {
 		switch (gram_clause_of(w)) {
 		case CL_PEER:

@@ -12,7 +12,7 @@
  *               [identity PRINCIPAL keytab PATH] [lifetime MS] [proxy v2]
  *               [plugin ldap]
  *   service del NAME
- *   relay add NAME udp peer NAME [service NAME] [allow PRINCIPAL[,...]]
+ *   relay add NAME udp|tcp peer NAME [service NAME] [allow PRINCIPAL[,...]]
  *             [identity PRINCIPAL keytab PATH] [principal P] [lifetime MS]
  *   relay del NAME
  *   map add udp|tcp [ADDR:]PORT peer NAME service NAME

@@ -17,7 +17,7 @@
 #     refusal reaches P's map, naming the next hop) and a service H does
 #     not have (unknown-service); dns answers meanwhile, nothing lost;
 #   - a relay with an identity clause: G opens the next hop as carol;
-#   - bad statements: tcp relays, no peer, an unknown peer, service del
+#   - bad statements: a tcp relay with a lifetime, no peer, an unknown peer, service del
 #     of a relay, relay del of a service, a name taken, peer del of a
 #     next hop: each refused with a clear message, nothing changed;
 #   - H stopped: G closes P's relayed stream (the next hop's stream
@@ -212,7 +212,7 @@ expect_refused() {
 		not_ok "'$*': exit $rc: '$out' (want '$want')"
 	fi
 }
-expect_refused "relay add: tcp relays are not supported yet (udp only)" relay add t tcp peer h
+expect_refused "relay add: 'lifetime' is for udp only (tcp data is never abandoned)" relay add t tcp peer h lifetime 100
 expect_refused "relay add: missing 'peer NAME'" relay add t udp
 expect_refused "relay add: no peer 'nosuch' (peer add first)" relay add t udp peer nosuch
 expect_refused "relay add: relay 'dns' exists (relay del first)" relay add dns udp peer h

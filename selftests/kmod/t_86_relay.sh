@@ -14,6 +14,11 @@
 #   - fh sees funnel/gw on the stream, at key generation >= 1, and the
 #     clients' addresses as fp accepted them (origins passed on);
 #   - a principal fh refuses gets a refusal on its stream only;
+#   - a tcp relay (ldap, echo) on the same kernel carriers: its streams
+#     are user streams of funnel.ko, relayed by funneld; ldapsearch of
+#     500 entries (one of 70000 bytes) and ldapcompare from fp answered
+#     by slapd in fh as directly; 8 MiB echoed byte-exact; fg holds at
+#     most its window per direction (--tcp-window 262144);
 #   - fh's funneld killed: fg closes the relayed streams, fp's maps
 #     wait; fh back: the maps open, dig answers;
 #   - stream-new of a relay stream refused with a clear extack for each
@@ -68,6 +73,8 @@ t86_conf_h() {
 	service add radius udp 127.0.0.1:1812 allow funnel/gw@$t86_R
 	service add echo udp 127.0.0.1:7401 allow funnel/gw@$t86_R
 	service add nope udp 127.0.0.1:7401 allow alice@$t86_R
+	service add ldap tcp 127.0.0.1:7389 allow funnel/gw@$t86_R plugin ldap
+	service add techo tcp 127.0.0.1:7402 allow funnel/gw@$t86_R
 	EOF
 }
 
@@ -80,6 +87,8 @@ t86_conf_g() {
 	relay add radius udp peer h allow alice@$t86_R
 	relay add echo udp peer h allow alice@$t86_R
 	relay add nope udp peer h
+	relay add ldap tcp peer h allow alice@$t86_R
+	relay add techo tcp peer h allow alice@$t86_R
 	EOF
 }
 
@@ -91,6 +100,8 @@ t86_conf_p() {
 	map add udp 127.0.0.1:18120 peer g service radius
 	map add udp 127.0.0.1:7400 peer g service echo
 	map add udp 127.0.0.1:7500 peer g service nope
+	map add tcp 127.0.0.1:3890 peer g service ldap plugin ldap
+	map add tcp 127.0.0.1:7410 peer g service techo
 	EOF
 }
 
@@ -102,7 +113,48 @@ t86_logs() {
 	done
 }
 
-t86_open="all(map_(p).get('state') == 'open' for p in (5300, 18120, 7400))"
+t86_open="all(map_(p).get('state') == 'open' for p in (5300, 18120, 7400, 3890, 7410))"
+
+# t86_search NS PORT ARGS...: ldapsearch -x as the manager, LDIF only
+t86_search() {
+	local ns=$1 port=$2; shift 2
+	ip netns exec "$ns" timeout 60 ldapsearch -x -LLL -o ldif-wrap=no \
+		-H "ldap://127.0.0.1:$port" -D "$SVC_LDAP_ADMIN" -w "$SVC_LDAP_PASS" "$@"
+}
+
+# the tcp relays: LDAP and 8 MiB through fg's funneld, on kernel carriers
+t86_tcp() {
+	local out n base=ou=people,$SVC_LDAP_BASE k
+	check "relay: fg's log says funneld relays the tcp relays' streams" \
+		grep -q 'open for relay ldap -> h stream [0-9]* (service ldap), relayed by funneld' "$SVC_DIR/G.log"
+	g_in=$(fd_json G "[c['kernel_id'] for c in j['carriers'] if c['incoming']][0]")
+	k=$(fd_json G "[s['id'] for c in j['carriers'] if c['incoming'] for s in c['streams'] if s['service'] == 'ldap'][0]")
+	out=$(ip netns exec fg funnel-nl raw stream-get carrier-id=u32:"$g_in" stream-id=u16:"$k" 2>&1)
+	if echo "$out" | grep -qx "stream-kind=1" && ! echo "$out" | grep -q "relay-carrier-id"; then
+		ok "relay: fg's ldap stream of fp's carrier is a user stream of funnel.ko, not a relay one"
+	else
+		not_ok "relay: stream-get of the tcp relay's stream"
+		echo "$out" | sed 's/^/#   /'
+	fi
+	t86_search fh 7389 -b "$base" '(objectClass=inetOrgPerson)' >"$SVC_DIR/direct.ldif"
+	n=$(grep -c '^dn: ' "$SVC_DIR/direct.ldif")
+	if t86_search fp 3890 -b "$base" '(objectClass=inetOrgPerson)' >"$SVC_DIR/relay.ldif" 2>"$SVC_DIR/relay.err" &&
+	   [ "$n" = 501 ] && cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/relay.ldif"; then
+		ok "relay: ldapsearch of the $n entries from fp through the tcp relay as slapd gives them"
+	else
+		not_ok "relay: ldapsearch through the tcp relay ($n entries directly)"
+		sed 's/^/#   /' "$SVC_DIR/relay.err"
+	fi
+	out=$(ip netns exec fp timeout 30 ldapcompare -x -H ldap://127.0.0.1:3890 "uid=u7,$base" "cn:User 7" 2>&1)
+	check "relay: ldapcompare through the tcp relay ($out)" test "$out" = TRUE
+	out=$(ip netns exec fp timeout 120 python3 "$FUNNEL_TOP/selftests/tools/tcpprobe.py" echo 127.0.0.1 7410 $((8 << 20)))
+	check "relay: 8 MiB echoed through the tcp relay, byte-exact ($out)" test "$out" = "eof got $((8 << 20)) prefix ok"
+	out=$(fd_json G "j['tcp_buffers']['queued_peak']")
+	check "relay: fg held at most its window per direction ($out <= 2 x 262144 bytes)" \
+		test "${out:-999999999}" -le $((2 * 262144))
+	check "relay: fg holds nothing once the flows ended" \
+		fd_wait G 10 "j['tcp_buffers']['queued'] == 0 and j['tcp_buffers']['reserved'] == 0"
+}
 
 # t86_nl_bad WANT ATTR...: stream-new of stream 900 on fg's carrier $g_in
 # with these attributes fails with WANT
@@ -132,15 +184,18 @@ t86_main() {
 		not_ok "relay: KDC up"
 		return
 	fi
-	if svc_dnsmasq dns fh 127.0.0.1 5353 && svc_freeradius radius fh 127.0.0.1 1812; then
+	if svc_dnsmasq dns fh 127.0.0.1 5353 && svc_freeradius radius fh 127.0.0.1 1812 &&
+	   svc_slapd ldap fh 127.0.0.1 7389 500 70000; then
 		ip netns exec fh udp_pump echo 127.0.0.1 7401 -q &
 		svc_register echo $!
+		ip netns exec fh python3 "$FUNNEL_TOP/selftests/tools/tcpprobe.py" echoserver 7402 &
+		svc_register techo $!
 	else
-		not_ok "relay: hoster's dnsmasq and freeradius up"
+		not_ok "relay: hoster's dnsmasq, freeradius and slapd up"
 		return
 	fi
 	if fd_start H fh "$(t86_conf_h)" --datapath kernel -n hoster &&
-	   fd_start G fg "$(t86_conf_g)" --datapath kernel -n gw &&
+	   fd_start G fg "$(t86_conf_g)" --datapath kernel -n gw --tcp-window 262144 &&
 	   fd_start P fp "$(t86_conf_p)" --datapath kernel -n provider &&
 	   fd_wait P 40 "$t86_open"; then
 		ok "relay: fp's maps to fg's relays open (each once fh answered fg)"
@@ -197,6 +252,8 @@ t86_main() {
 	else
 		not_ok "relay: nope: $(fd_json P "map_(7500)")"
 	fi
+
+	t86_tcp
 
 	# stream-new of relay streams that funnel.ko must refuse
 	t86_nl_bad "a relay stream has no addresses and no flows" stream-kind=u32:4 unordered=flag local-port=be16:9

@@ -419,8 +419,15 @@ static void test_relay(void **state)
 	check_roundtrip();
 	assert_string_equal(stmt_kind_name(STMT_RELAY_ADD), "relay add");
 
-	bad_exact("relay add dns tcp peer h",
-		  "relay add: tcp relays are not supported yet (udp only)");
+	ok("relay add ldap tcp peer hoster service ldap allow a@R principal ldap/hoster");
+	assert_int_equal(st.proto, IPPROTO_TCP);
+	assert_false(st.has_lifetime);
+	check_roundtrip();
+	assert_string_equal(text, "relay add ldap tcp peer hoster service ldap allow a@R principal ldap/hoster");
+	bad_exact("relay add ldap tcp peer h lifetime 250",
+		  "relay add: 'lifetime' is for udp only (tcp data is never abandoned)");
+	bad_exact("relay add ldap sctp peer h",
+		  "relay add: bad protocol 'sctp' (udp, tcp)");
 	bad_exact("relay add dns udp", "relay add: missing 'peer NAME'");
 	bad_exact("relay add dns udp service dns",
 		  "relay add: missing 'peer NAME'");

@@ -83,16 +83,25 @@ uint64_t car_jittered(uint32_t step)
 /* ---- transmit ---- */
 
 /*
- * Let the TCP streams read again.  They take turns at going first (the
- * first has the queue's room to itself): the one with the lowest id
- * above last time's first, else the lowest.
+ * Let the TCP streams (and TCP relays' streams, relay_tcp.c) send again.
+ * They take turns at going first (the first has the queue's room to
+ * itself): the one with the lowest id above last time's first, else the
+ * lowest.
  */
+static void cs_tcp_resume(struct cstream *cs)
+{
+	if (cs->tp)
+		tpath_stream_resume(cs->tp);
+	else
+		rtcp_resume(cs);	/* a TCP relay's stream */
+}
+
 static void car_resume_tcp(struct carrier *c)
 {
 	struct cstream *cs, *first = NULL, *low = NULL;
 
 	for (cs = c->streams; cs; cs = cs->next) {
-		if (!cs->tp)
+		if (!cs->tp && !cs->rtcp)
 			continue;
 		if (!low || cs->id < low->id)
 			low = cs;
@@ -104,10 +113,10 @@ static void car_resume_tcp(struct carrier *c)
 	if (!first)
 		return;
 	c->resumed_first = first->id;
-	tpath_stream_resume(first->tp);
+	cs_tcp_resume(first);
 	for (cs = c->streams; cs; cs = cs->next)
-		if (cs->tp && cs != first)
-			tpath_stream_resume(cs->tp);
+		if ((cs->tp || cs->rtcp) && cs != first)
+			cs_tcp_resume(cs);
 }
 
 /*

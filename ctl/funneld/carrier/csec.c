@@ -695,6 +695,8 @@ static int swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
 	/* a TCP stream may have stopped on a frame it could not seal */
 	if (cs->tp)
 		tpath_stream_resume(cs->tp);
+	else if (cs->rtcp)
+		rtcp_resume(cs);
 	return 0;
 fail:
 	carrier_stream_fail(c, cs, CTRL_R_INTERNAL, err);

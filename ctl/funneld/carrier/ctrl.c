@@ -522,6 +522,8 @@ void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 		/* a flow or stream that ended meanwhile: nothing to do */
 		if (cs && cs->tp)
 			tpath_flow_credit(cs->tp, m.flow, m.credit);
+		else if (cs && cs->rtcp)	/* a TCP relay's */
+			rtcp_window(cs, m.flow, m.credit);
 		break;
 	}
 	case CTRL_ORIGIN: {

@@ -78,6 +78,17 @@
 #define CAR_RELAY_STREAMS_MAX		256
 #define CAR_RELAY_PRINCIPAL_MAX		64
 #define CAR_RELAY_OPENING_MAX		32
+/* TCP relays (relay_tcp.c): flows of one relayed stream, refusals of
+ * flows waiting to be sent (beyond: dropped), a direction's bytes at
+ * most when its hop does no flow control, and the queues' chunks
+ * (RTCP_TURN: below)
+ */
+#define RTCP_FLOWS_MAX			1024
+#define RTCP_REFUSE_MAX			64
+#define RTCP_QUEUE_NOWIN		(4U << 20)
+#define RTCP_CHUNK			16384
+/* TCP relays: DATA frames one flow sends before the next flow's turn */
+#define RTCP_TURN			4
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -115,6 +126,7 @@ struct cstream {
 	struct cstream *relay;
 	struct fstats rst;
 	bool krelay;			/* both hops' streams in funnel.ko */
+	struct rtcp *rtcp;		/* a TCP relay's flows (relay_tcp.c) */
 
 	/* service side: the target, resolved when OPEN came */
 	struct resolve *resolving;	/* its name, in a worker */
@@ -344,6 +356,21 @@ void relay_gone(struct cstream *cs);
 void relay_frame(struct carrier *c, struct cstream *cs,
 		 const struct funnel_frame *f);
 void relay_origin(struct cstream *cs, const struct ctrl_msg *m);
+/*
+ * relay_tcp.c: the flows of a TCP relay's pair of streams.  rtcp_new():
+ * both are installed; rtcp_free(): either goes (relay_unlink()).
+ * rtcp_frame(): a DATA or FLOW_END frame of either; rtcp_window(): the
+ * hop of cs granted credit; rtcp_resume(): the carrier of cs has room
+ * again (or a new key).  rtcp_nflows(), rtcp_queued(): for show.
+ */
+struct rtcp;
+int rtcp_new(struct cstream *cs, struct cstream *next);
+void rtcp_free(struct rtcp *rt);
+void rtcp_frame(struct cstream *cs, const struct funnel_frame *f);
+void rtcp_window(struct cstream *cs, uint32_t flow, uint32_t credit);
+void rtcp_resume(struct cstream *cs);
+uint32_t rtcp_nflows(const struct cstream *cs);
+uint64_t rtcp_queued(const struct cstream *cs);
 /* a free stream id of outgoing carrier c, 0 if none (car_open_map()) */
 uint16_t car_pick_stream(struct carrier *c);
 void car_send_open(struct carrier *c, struct cstream *cs);

@@ -34,6 +34,8 @@ static struct cstream *relay_unlink(struct cstream *cs)
 	if (o)
 		o->relay = NULL;
 	cs->relay = NULL;
+	/* a TCP relay's flows go with the pair */
+	rtcp_free(cs->rtcp);
 	return o;
 }
 
@@ -211,10 +213,17 @@ void relay_next_open(struct carrier *n, struct cstream *next)
 		return;
 	}
 	c = cs->car;
-	/* funnel.ko relays when it runs both carriers; the service side's
-	 * stream first, the next hop's paired with it
+	/* funnel.ko relays UDP when it runs both carriers; the service
+	 * side's stream first, the next hop's paired with it.  A TCP
+	 * relay's streams are funneld's (relay_tcp.c): user streams on a
+	 * kernel carrier, never funnel.ko's "relay" kind.
 	 */
-	cs->krelay = next->krelay = c->kernel && n->kernel;
+	cs->krelay = next->krelay = c->kernel && n->kernel &&
+				    cs->proto == IPPROTO_UDP;
+	if (cs->proto == IPPROTO_TCP && rtcp_new(cs, next)) {
+		relay_refuse(c, cs, CTRL_R_INTERNAL, "out of memory", NULL);
+		return;
+	}
 	if (cs_install(c, cs, false, NULL, 0, err, sizeof(err)) ||
 	    cs_install(n, next, true, NULL, 0, err, sizeof(err))) {
 		log_warn("%s: relay %s: %s", carrier_name(n),
@@ -294,6 +303,14 @@ void relay_frame(struct carrier *c, struct cstream *cs,
 		FST(&c->st, RX_DROP_NO_STREAM)++;
 		return;
 	}
+	/* an ordered stream's flows: credit and queues (relay_tcp.c) */
+	if (cs->proto == IPPROTO_TCP) {
+		if (cs->rtcp && f->flow)
+			rtcp_frame(cs, f);
+		else
+			FST(&c->st, RX_DROP_MALFORMED)++;
+		return;
+	}
 	/* a UDP stream's frames name their flow (wire-format.md 8) */
 	if (!f->flow || len > sizeof(relay_buf)) {
 		FST(&c->st, RX_DROP_MALFORMED)++;
@@ -327,7 +344,8 @@ void relay_origin(struct cstream *cs, const struct ctrl_msg *m)
 	/* the next hop learns the client's address as the first hop saw
 	 * it, if it takes origins
 	 */
-	if (!o || cs->car->peer || cs->state != CS_OPEN ||
+	/* a TCP flow's origin is in its opening frame (relay_tcp.c) */
+	if (!o || cs->car->peer || cs->state != CS_OPEN || cs->rtcp ||
 	    o->state != CS_OPEN ||
 	    !(o->car->peer_features & car_features(o->car) &
 		    CTRL_FEAT_ORIGIN))

@@ -88,6 +88,7 @@ static void snap_stream_fill(struct daemon *d, struct carrier *c,
 	if (cs->rsvc && !cs->krelay) {
 		/* a relay's stream: what went through it (relay.c) */
 		ss->st = cs->rst;
+		ss->nflows = rtcp_nflows(cs);
 	} else if (cs->in_kernel && !cs->tp) {
 		kpath_stream_stats(&d->kp, c->kid, cs->id, &ss->st,
 				   &ss->nflows);
