@@ -15,22 +15,13 @@
 # Prints TAP; exit 1 on failure.  SVC_KEEP=1 keeps the temp dir.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl/bin:$PATH
-# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
-. "$top/selftests/lib/services.sh"
-# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
-. "$top/selftests/lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/hosttest.sh
+. "$top/selftests/lib/hosttest.sh"
 
 NSVC=6000	# services on S: `show --json` of about 1 MB
 STUCK=3		# clients that never read
 
-cleanup() {
-	svc_stop_all
-	echo "1..$T_N"
-	echo "# control socket: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+t_begin "control socket"
 
 for p in funneld funnelctl dnsmasq dig valgrind python3; do
 	command -v "$p" >/dev/null || { not_ok "prerequisite: $p not found (make ctl; make deps)"; exit 1; }

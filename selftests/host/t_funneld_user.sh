@@ -15,12 +15,8 @@
 # SVC_KEEP=1 keeps the temp dir (logs, configs) for a look afterwards.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl/bin:$PATH
-# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
-. "$top/selftests/lib/services.sh"
-
-# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
-. "$top/selftests/lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/hosttest.sh
+. "$top/selftests/lib/hosttest.sh"
 # expect_rc NAME RC PATTERN CMD...: CMD exits RC and prints PATTERN (grep -E)
 expect_rc() {
 	local name=$1 want=$2 pat=$3 out rc; shift 3
@@ -40,13 +36,7 @@ logs() { # NAME...: the tail of these logs, as TAP comments
 	done
 }
 
-cleanup() {
-	svc_stop_all
-	echo "1..$T_N"
-	echo "# funneld userspace path: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+t_begin "funneld userspace path"
 
 for p in funneld funnelctl dnsmasq freeradius dig radclient valgrind python3 ss promtool; do
 	command -v "$p" >/dev/null || { not_ok "prerequisite: $p not found (make ctl; make deps)"; exit 1; }

@@ -18,22 +18,10 @@
 # SVC_KEEP=1 keeps the temp dir (KDC, keytabs, valgrind logs).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
-. "$top/selftests/lib/services.sh"
-# shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh
-. "$top/selftests/lib/kdc.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/hosttest.sh
+. "$top/selftests/lib/hosttest.sh"
 
-# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
-. "$top/selftests/lib/tap.sh"
-
-cleanup() {
-	kdc_stop
-	svc_stop_all
-	echo "1..$T_N"
-	echo "# gss: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+t_begin "gss"
 
 GP=$top/selftests/tools/gss_pair
 SUPP=$top/selftests/host/gss.supp
