@@ -26,7 +26,8 @@
 #     stream closed, naming the next hop), G holds nothing afterwards;
 #     H back: the map opens again and echoes;
 #   - a second gateway G2 (valgrind too) whose carriers take 3 flows'
-#     windows (--carrier-buffer-max 196608): a 4th connection is reset
+#     windows (--carrier-buffer-max 393216: both of a flow's windows are
+#     P's carrier's, none the carrier to H's): a 4th connection is reset
 #     at once (refused, H never hears of it), counted short_windows; the
 #     3 held ones go on; once they end, a new one is served;
 #   - bad statements: a tcp relay with a lifetime, plugin or proxy
@@ -333,11 +334,11 @@ listen $L:$P_G2
 peer add h $L:$P_H principal funnel/hoster
 relay add echo tcp peer h allow alice@$R"
 if [ "${RELAY_TCP_NOVG:-}" = 1 ]; then
-	fd_start G2 "" "$conf_g2" --datapath user --carrier-buffer-max 196608 ||
+	fd_start G2 "" "$conf_g2" --datapath user --carrier-buffer-max 393216 ||
 		not_ok "G2 starts"
 else
 	FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-G2.txt" fd_start G2 "" "$conf_g2" \
-		--datapath user --carrier-buffer-max 196608 || not_ok "G2 starts"
+		--datapath user --carrier-buffer-max 393216 || not_ok "G2 starts"
 fi
 fd_ctl P peer add g2 $L:"$P_G2" principal funnel/gw >/dev/null
 fd_ctl P map add tcp $L:"$P_ECHO2" peer g2 service echo >/dev/null
@@ -348,13 +349,15 @@ for k in 1 2 3; do
 	hp+=($!)
 	for _ in $(seq 100); do grep -q ready "$SVC_DIR/hold$k.out" && break; sleep 0.1; done
 done
-check "3 connections through G2 held open (their windows fill its carriers' 192 KiB)" \
+check "3 connections through G2 held open (their windows fill P's carrier's 384 KiB)" \
 	grep -q ready "$SVC_DIR/hold3.out"
 out=$(timeout 20 python3 "$PROBE" echo $L "$P_ECHO2" 1000)
 check "a 4th connection through G2 is reset at once ($out)" test "$out" = "reset got 0 prefix ok"
 g2_flows="[f for c in j['carriers'] for s in c['streams'] if s['service'] == 'echo' and s['principal'] == 'funnel/gw@$R' for f in s['flows']]"
 check "G2: 3 flows on each hop, a window denied (short_windows); H saw 3 of G2's (and 0 of G's)" \
-	fd_json G2 "[s['nflows'] for c in j['carriers'] for s in c['streams']] == [3, 3] and j['tcp_buffers']['short_windows'] >= 1 and j['tcp_buffers']['reserved'] <= 2 * 196608"
+	fd_json G2 "[s['nflows'] for c in j['carriers'] for s in c['streams']] == [3, 3] and j['tcp_buffers']['short_windows'] >= 1 and j['tcp_buffers']['reserved'] <= 393216"
+check "G2: the 3 flows' windows are P's carrier's, none the carrier to H's (shared by every client)" \
+	fd_json G2 "[c['tcp_buffers']['reserved'] for c in j['carriers'] if c['incoming']] == [6 * 65536] and [c['tcp_buffers']['reserved'] for c in j['carriers'] if not c['incoming']] == [0]"
 check "H: 3 flows of the gateway's principal on echo" fd_json H "len($g2_flows) == 3"
 for pid in "${hp[@]}"; do svc_kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 check "G2: the held flows end (their clients went), nothing reserved" \

@@ -8,7 +8,7 @@
  *
  *   - towards hop i, this end keeps a window of its own (TCP_WINDOW_INIT
  *     at first, doubled as tpwin.h says, up to --tcp-window, within the
- *     budgets of hop i's carrier and of the daemon) and grants hop i the
+ *     budgets of P's carrier and of the daemon) and grants hop i the
  *     bytes it forwarded to hop !i, a quarter window at a time: what a
  *     flow holds here, one way, is its window at most;
  *   - towards hop !i, it sends no more than the credit hop !i granted;
@@ -112,14 +112,41 @@ struct rtcp {
 /* One frame at a time: the event loop is single-threaded. */
 static uint8_t rtcp_buf[FUNNEL_HDR_LEN + FUNNEL_MAX_PAYLOAD];
 
-static struct membudget *resv_of(struct rtcp *rt, int i)
+/*
+ * What a flow holds at G, both ways, is charged to P's carrier (and the
+ * daemon's): the client whose flows make G hold it.  The carrier to H is
+ * shared by every client of the relay (and G's maps to H): charged there,
+ * one client's flows (their initial windows alone) could fill its budget
+ * and have every other client's new flows refused.
+ */
+static struct membudget *resv_of(struct rtcp *rt)
 {
-	return &rt->hop[i]->car->tcp_resv;
+	return &rt->hop[0]->car->tcp_resv;
 }
 
-static struct membudget *buf_of(struct rtcp *rt, int i)
+static struct membudget *buf_of(struct rtcp *rt)
 {
-	return &rt->hop[i]->car->tcp_buf;
+	return &rt->hop[0]->car->tcp_buf;
+}
+
+/*
+ * The relay's flows count in the flow budget of P's carrier and of the
+ * daemon (struct flowbudget, the userspace path's): without, a client
+ * could hold CAR_RELAY_STREAMS_MAX x RTCP_FLOWS_MAX flows per carrier.
+ */
+static bool flows_room(const struct rtcp *rt)
+{
+	for (const struct flowbudget *b = &rt->hop[0]->car->flows; b;
+	     b = b->parent)
+		if (b->count >= b->max)
+			return false;
+	return true;
+}
+
+static void flows_count(struct rtcp *rt, bool add)
+{
+	for (struct flowbudget *b = &rt->hop[0]->car->flows; b; b = b->parent)
+		b->count = add ? b->count + 1 : b->count - 1;
 }
 
 /* ---- a direction's queue (charged to the sending hop's carrier) ---- */
@@ -149,9 +176,9 @@ static int q_append(struct rtcp *rt, int i, struct rdir *d,
 		memcpy(c->data + c->tail, p, room);
 		c->tail += room;
 		d->qlen += room;
-		membudget_charge(buf_of(rt, i), room);
+		membudget_charge(buf_of(rt), room);
 		if (!rt->window[i])	/* no window reserved: the bytes */
-			membudget_charge(resv_of(rt, i), room);
+			membudget_charge(resv_of(rt), room);
 		rt->queued += room;
 		if (rt->queued > rt->queued_peak)
 			rt->queued_peak = rt->queued;
@@ -177,9 +204,9 @@ static void q_peek(const struct rdir *d, uint8_t *out, size_t n)
 
 static void q_consume(struct rtcp *rt, int i, struct rdir *d, size_t n)
 {
-	membudget_uncharge(buf_of(rt, i), n);
+	membudget_uncharge(buf_of(rt), n);
 	if (!rt->window[i])
-		membudget_uncharge(resv_of(rt, i), n);
+		membudget_uncharge(resv_of(rt), n);
 	rt->queued -= n;
 	while (n) {
 		struct rchunk *c = d->q_head;
@@ -261,12 +288,14 @@ static void flow_free(struct rtcp *rt, struct rflow *f)
 		if (f->d[i].on_pend)
 			pend_unlink(rt, f, !i);
 		q_drop(rt, i, &f->d[i]);
-		membudget_uncharge(resv_of(rt, i), f->d[i].win);
+		membudget_uncharge(resv_of(rt), f->d[i].win);
 	}
-	if (f->refusal)
+	if (f->refusal) {
 		rt->refusing--;
-	else
+	} else {
 		rt->nflows--;
+		flows_count(rt, false);
+	}
 	free(f);
 }
 
@@ -280,10 +309,16 @@ static void reap(struct rtcp *rt)
 	}
 }
 
-/* A direction ended: the flow goes once both have. */
+/*
+ * A direction ended (its FLOW_END went on, nothing more is taken from
+ * hop i): its window goes back to the budget at once, not when the
+ * other direction ends too; the flow goes once both have.
+ */
 static void dir_done(struct rtcp *rt, struct rflow *f, int i)
 {
 	f->d[i].done = true;
+	membudget_uncharge(resv_of(rt), f->d[i].win);
+	f->d[i].win = 0;
 	if (f->d[!i].done)
 		flow_kill(rt, f);
 }
@@ -323,15 +358,15 @@ static void dir_forwarded(struct rtcp *rt, struct rflow *f, int i, size_t n)
 	more = tpwin_grow(&d->tw, n, d->win, rt->maxwin, now);
 	if (more) {
 		/* a quarter of the budget stays for new flows */
-		uint64_t avail = membudget_avail_spare(resv_of(rt, i));
+		uint64_t avail = membudget_avail_spare(resv_of(rt));
 
 		if (more > avail) {
 			more = avail;
 			if (!d->short_win)
-				membudget_deny(resv_of(rt, i));
+				membudget_deny(resv_of(rt));
 			d->short_win = true;
 		}
-		membudget_charge(resv_of(rt, i), more);
+		membudget_charge(resv_of(rt), more);
 		d->win += (uint32_t)more;
 		d->unacked += more;
 	}
@@ -538,11 +573,11 @@ static bool dir_reserve(struct rtcp *rt, struct rdir *d, int i)
 	d->credit_out = rt->window[!i] ? TPATH_WINDOW_INIT : UINT64_MAX;
 	if (!rt->window[i])
 		return true;
-	if (!membudget_room(resv_of(rt, i), TPATH_WINDOW_INIT)) {
-		membudget_deny(resv_of(rt, i));
+	if (!membudget_room(resv_of(rt), TPATH_WINDOW_INIT)) {
+		membudget_deny(resv_of(rt));
 		return false;
 	}
-	membudget_charge(resv_of(rt, i), TPATH_WINDOW_INIT);
+	membudget_charge(resv_of(rt), TPATH_WINDOW_INIT);
 	d->win = TPATH_WINDOW_INIT;
 	d->credit_in = TPATH_WINDOW_INIT;
 	tpwin_init(&d->tw, TPATH_WINDOW_INIT);
@@ -569,7 +604,7 @@ static struct rflow *flow_open(struct rtcp *rt, const struct funnel_frame *fr,
 		flow_refuse(rt, fr->flow);
 		return NULL;
 	}
-	if (rt->nflows >= RTCP_FLOWS_MAX) {
+	if (rt->nflows >= RTCP_FLOWS_MAX || !flows_room(rt)) {
 		FST(&rt->hop[0]->rst, RX_DROP_QUEUE)++;
 		flow_refuse(rt, fr->flow);
 		return NULL;
@@ -588,13 +623,14 @@ static struct rflow *flow_open(struct rtcp *rt, const struct funnel_frame *fr,
 		return NULL;
 	}
 	if (!dir_reserve(rt, &f->d[1], 1)) {
-		membudget_uncharge(resv_of(rt, 0), f->d[0].win);
+		membudget_uncharge(resv_of(rt), f->d[0].win);
 		free(f);
 		FST(&rt->hop[0]->rst, RX_DROP_QUEUE)++;
 		flow_refuse(rt, fr->flow);
 		return NULL;
 	}
 	rt->nflows++;
+	flows_count(rt, true);
 	f->hnext = rt->hash[f->id % RTCP_HASH];
 	rt->hash[f->id % RTCP_HASH] = f;
 	f->d[0].open_out = true;
@@ -633,7 +669,7 @@ static void dir_input(struct rtcp *rt, struct rflow *f, int i,
 		}
 		d->credit_in -= len;
 	} else if (d->qlen + len > RTCP_QUEUE_NOWIN ||
-		   !membudget_room(resv_of(rt, i), len)) {
+		   !membudget_room(resv_of(rt), len)) {
 		FST(&rt->hop[i]->rst, RX_DROP_QUEUE)++;
 		flow_reset(rt, f, 3);
 		return;
@@ -721,7 +757,13 @@ void rtcp_window(struct cstream *cs, uint32_t flow, uint32_t credit)
 	if (d->done)
 		return;
 	enter(rt);
-	d->credit_out += credit;
+	/* a peer granting without end: the sum saturates below "no
+	 * windows" (UINT64_MAX), it never wraps to little or nothing
+	 */
+	if (credit >= UINT64_MAX - 1 - d->credit_out)
+		d->credit_out = UINT64_MAX - 1;
+	else
+		d->credit_out += credit;
 	if (d->qlen || d->end_out)
 		dir_kick(rt, f, !j);
 	leave(rt);
