@@ -30,22 +30,10 @@
 # Prints TAP ("ok N - ...", then "1..N") and a summary; exit 1 on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl/bin:$top/selftests/tools:$top/build/tools:$PATH
-# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
-. "$top/selftests/lib/services.sh"
-# shellcheck source-path=SCRIPTDIR source=../lib/kdc.sh
-. "$top/selftests/lib/kdc.sh"
-# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
-. "$top/selftests/lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/hosttest.sh
+. "$top/selftests/lib/hosttest.sh"
 
-cleanup() {
-	svc_stop_all
-	kdc_stop
-	echo "1..$T_N"
-	echo "# funneld relay: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+t_begin "funneld relay"
 
 for p in funneld funnelctl udp_pump valgrind python3 dnsmasq dig freeradius radclient; do
 	command -v "$p" >/dev/null || { not_ok "prerequisite: $p"; exit 1; }
