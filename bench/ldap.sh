@@ -11,8 +11,10 @@
 #   plain tcp     a map without it over a TCP carrier
 #   plugin tcp, plain sctp: the other two, to tell the carrier from the
 #                 plugin
-# funneld on the kernel data path at both ends (TCP services run in
-# funneld: user streams), plaintext carriers, the link with netem delay
+# funneld on the userspace data path at both ends (TCP services run in
+# funneld on either; a plugin stream is unordered only on a plaintext
+# SCTP carrier of the userspace path), plaintext carriers, the link with
+# netem delay
 # 5 ms each way, then also loss 1% each way.  Prints the compares' p50
 # and p99 (ms) per row, the searches done meanwhile, and the ratios
 # plain tcp / plugin sctp (above 1: the plugin map's compares are
@@ -21,18 +23,20 @@
 #
 #   bench/ldap.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #
-# Plugin streams are ordered on every carrier in this tree (plugins.md
-# section 7: unordered delivery is not built), so a lost packet on the
-# SCTP carrier still holds back every flow of the stream behind it.
+# BENCH_DATAPATH=kernel: funneld on the kernel path (the plugin stream
+# is then ordered on SCTP too: a lost packet holds back every flow of
+# the stream behind it).
 set -u
 if [ -z "${FUNNEL_TOP:-}" ]; then
 	# shellcheck source-path=SCRIPTDIR source=lib.sh
 	. "$(dirname "$0")/lib.sh"
-	bench_boot bench/ldap.sh 1500 0 "$@"
+	BENCH_KINDS=${BENCH_DATAPATH:-} bench_boot bench/ldap.sh 1500 0 "$@"
 fi
 
 export PATH=$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
 [ -n "${BENCH_BIN:-}" ] && export PATH=$BENCH_BIN:$PATH
+# bench_boot passes BENCH_KINDS into the guest: here the data path
+BENCH_DATAPATH=${BENCH_DATAPATH:-${BENCH_KINDS:-}}
 # shellcheck source=lib.sh
 . "$FUNNEL_TOP/bench/lib.sh"
 # shellcheck source=../selftests/kmod/lib.sh
@@ -48,8 +52,9 @@ sites_up >/dev/null || exit 1
 svc_init
 NCMP=200
 PEOPLE=20000
+DP=${BENCH_DATAPATH:-user}
 
-echo "bench: $(uname -r), slapd with $PEOPLE people, ldapsearch of all of them in a loop beside $NCMP compares (one connection each), netem delay 5 ms each way (and loss 1% each way), 2 CPUs (TCG)"
+echo "bench: $(uname -r), funneld --datapath $DP, slapd with $PEOPLE people, ldapsearch of all of them in a loop beside $NCMP compares (one connection each), netem delay 5 ms each way (and loss 1% each way), 2 CPUs (TCG)"
 t0=$(date +%s)
 svc_slapd bldap fs 127.0.0.1 7389 "$PEOPLE" 0 ||
 	{ echo "bench: slapd did not start"; exit 1; }
@@ -59,7 +64,7 @@ echo "bench: slapd up with $PEOPLE entries in $(( $(date +%s) - t0 ))s"
 fd_start S fs "plaintext
 listen :9899
 service add ldap tcp 127.0.0.1:7389 plugin ldap
-service add ldapplain tcp 127.0.0.1:7389" --datapath kernel -l warning ||
+service add ldapplain tcp 127.0.0.1:7389" --datapath "$DP" -l warning ||
 	{ echo "bench: funneld S did not start"; exit 1; }
 fd_start C fc "plaintext
 peer add ssctp 10.99.0.2:9899 carrier sctp
@@ -67,7 +72,7 @@ peer add stcp 10.99.0.2:9899 carrier tcp
 map add tcp 127.0.0.1:3890 peer ssctp service ldap plugin ldap
 map add tcp 127.0.0.1:3891 peer stcp service ldapplain
 map add tcp 127.0.0.1:3892 peer stcp service ldap plugin ldap
-map add tcp 127.0.0.1:3893 peer ssctp service ldapplain" --datapath kernel -l info ||
+map add tcp 127.0.0.1:3893 peer ssctp service ldapplain" --datapath "$DP" -l info ||
 	{ echo "bench: funneld C did not start"; exit 1; }
 if ! fd_wait C 30 'len(j["maps"]) == 4 and all(m["state"] == "open" for m in j["maps"])'; then
 	echo "bench: the maps did not open: the numbers mean nothing"

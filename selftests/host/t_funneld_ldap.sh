@@ -68,7 +68,7 @@ svc_pick_port M_LDAP; svc_pick_port M_PLAIN; svc_pick_port M_MIXED
 svc_pick_port M_BADREQ; svc_pick_port M_BADLEN
 svc_pick_port P_CREDIT; svc_pick_port P_TAIL; svc_pick_port M_CREDIT; svc_pick_port M_TAIL
 svc_pick_port P_BIGHEAD; svc_pick_port M_BIGHEAD
-svc_pick_port M_FALLBACK
+svc_pick_port M_FALLBACK; svc_pick_port P_GOOD
 FRAMES=$SVC_DIR/frames.log
 
 svc_slapd ldap "" $L "$P_LDAP" 2000 100000 ||
@@ -83,10 +83,12 @@ python3 -u "$LT" badservice "$P_TAIL" tail 2>>"$SVC_DIR/bad.err" &
 svc_register tail $!
 python3 -u "$LT" badservice "$P_BIGHEAD" bighead 2>>"$SVC_DIR/bad.err" &
 svc_register bighead $!
+python3 -u "$LT" badservice "$P_GOOD" good 2>>"$SVC_DIR/bad.err" &
+svc_register good $!
 MITM_FRAMELOG=$FRAMES python3 -u "$MITM" proxy "$P_MITM" $L "$P_CAR" "$P_CTL" \
 	>"$SVC_DIR/mitm.log" 2>&1 &
 svc_register mitm $!
-for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_BIGHEAD" "$P_MITM"; do
+for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_BIGHEAD" "$P_GOOD" "$P_MITM"; do
 	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
 done
 
@@ -101,7 +103,8 @@ service add badreq tcp $L:$P_BADREQ plugin ldap
 service add badlen tcp $L:$P_BADLEN plugin ldap
 service add credit tcp $L:$P_CREDIT plugin ldap
 service add tail tcp $L:$P_TAIL plugin ldap
-service add bighead tcp $L:$P_BIGHEAD plugin ldap" --datapath user ||
+service add bighead tcp $L:$P_BIGHEAD plugin ldap
+service add good tcp $L:$P_GOOD plugin ldap" --datapath user ||
 	{ not_ok "site S starts under valgrind"; exit 1; }
 FD_START_TIMEOUT=30 FD_WRAP=${VG}C.txt fd_start C "" "plaintext
 peer add s $L:$P_MITM carrier tcp
@@ -316,6 +319,56 @@ wait "$actpid"
 r1=$(stat_s rx-drop-replay)
 check "a frame relayed twice: the copy dropped as a replay ($r0 -> $r1), the search answered ($out)" \
 	test "$((r1 - r0))/$out" = "1/cn: User 5"
+
+# ---- an unordered plugin stream (FUNNELD_PLUGIN_UNORDERED=1: over TCP,
+# where mitm.py reorders its frames as SCTP's unordered delivery may) ----
+svc_pick_port M_UNORD; svc_pick_port M_UGOOD
+FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${VG}U.txt fd_start U "" "plaintext
+peer add s $L:$P_MITM carrier tcp
+map add tcp $L:$M_UNORD peer s service ldap plugin ldap
+map add tcp $L:$M_UGOOD peer s service good plugin ldap" --datapath user ||
+	not_ok "site U (FUNNELD_PLUGIN_UNORDERED=1) starts under valgrind"
+fd_wait U 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
+	not_ok "site U: carrier up, map open"
+ST_U=$(fd_json U "map_($M_UNORD)['stream']")
+ST_UG=$(fd_json U "map_($M_UGOOD)['stream']")
+check "U: stream $ST_U is an unordered plugin stream (ORDERED 0)" \
+	grep -qE "stream $ST_U open: map $L:$M_UNORD -> service ldap \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/U.log"
+check "S: ... and takes it so" \
+	grep -qE "stream $ST_U open for service ldap -> $L:$P_LDAP \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/S.log"
+if search "$M_UNORD" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/unord.ldif" 2>&1 &&
+   cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/unord.ldif"; then
+	ok "unordered: ldapsearch of all $n entries as slapd gives them"
+else
+	not_ok "unordered: ldapsearch as slapd gives it"
+	diff "$SVC_DIR/direct.ldif" "$SVC_DIR/unord.ldif" | head -n 5 | diag
+fi
+nref0=$(grep -c "plugin stream frame from the peer refused" "$SVC_DIR/S.log")
+arm subhold "$ST_U" 1 || not_ok "mitm.py armed (subhold 1)"
+out=$(search "$M_UNORD" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+wait "$actpid"
+check "unordered: the opening frame after the BindRequest: the flow waits for it, then connects; answered ($out)" \
+	test "$out" = "cn: User 5"
+# an anonymous BindRequest (a barrier) and a SearchRequest after it (its
+# After points to the bind): frames 1 opening, 2 bind, 3 search; the
+# bind held until the search passed: the search waits for it at S
+BS=300c020101600702010304008000${REQ%30050201034200}
+want=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+arm subhold "$ST_U" 2 || not_ok "mitm.py armed (subhold 2)"
+out=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+wait "$actpid"
+check "unordered: a SearchRequest before the BindRequest it follows: kept until the bind is written; answered as without ($out)" \
+	test "$out" = "$want" -a "$want" = "done 91 msg 1 61 14 msg 2 64 63 msg 2 65 14 "
+# frames: 1 opening, 2 the SearchRequest, 3 the UnbindRequest, 4 the last
+# (empty), then FLOW_END: the UnbindRequest after the last two
+arm subhold2 "$ST_UG" 3 || not_ok "mitm.py armed (subhold2 3)"
+out=$(python3 "$LT" send $L "$M_UGOOD" "$REQ" 0 shut 2>&1 | tr '\n' ' ')
+wait "$actpid"
+check "unordered: FLOW_END and the last frame before the UnbindRequest: the end waits for it; answered, then the end ($out)" \
+	test "$out" = "eof 14 msg 2 65 14 "
+nref1=$(grep -c "plugin stream frame from the peer refused" "$SVC_DIR/S.log")
+check "... nothing of it refused by S ($nref0 -> $nref1)" test "$nref0" = "$nref1"
+vg_check U
 
 # ---- a client site without FEAT_PLUGIN: phase 1 ----
 svc_pick_port M_OLD

@@ -5,7 +5,8 @@
 
   ldaptool.py send HOST PORT HEX [SLOW_MS] [shut|done|K]
       Connect, send the bytes HEX (one byte every SLOW_MS ms if given
-      and not 0; a "/" in HEX: a pause of 0.3 s there), with "shut" then shut the connection down for writing;
+      and not 0; a "/" in HEX: a pause of 0.3 s there; @FILE: the hex
+      in FILE), with "shut" then shut the connection down for writing;
       read what comes back until the end, a reset or 5 s of silence (with
       "done": or a SearchResultDone; with a number K: or K whole
       messages), and print one line: "reset N", "eof N", "silent N",
@@ -103,6 +104,8 @@ def done(mid):
 
 def send(host, port, hexdata, slow_ms=0, shut=False, until_done=False,
          until_msgs=0):
+    if hexdata.startswith("@"):		# the hex in a file
+        hexdata = open(hexdata[1:]).read().strip()
     parts = [bytes.fromhex(h) for h in hexdata.split("/")]
     data = b"".join(parts)
     s = socket.create_connection((host, int(port)), timeout=5)

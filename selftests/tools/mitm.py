@@ -42,10 +42,13 @@
       opening frame with its origin, wire-format.md 6.1):
         badorigin   the origin's family byte becomes 5
       and on the NTH next unsealed DATA frame of a plugin stream
-      (plugins.md 5.2) whose message is not empty, from the initiator:
+      (plugins.md 5.2; the opening frame and an empty last frame
+      count), from the initiator:
         subreserved  a reserved bit of its sub-header is set
         subahead     its Sequence goes 1000000 further
         subreplay    it is relayed twice
+        subhold      it is relayed after the next frame of its stream
+        subhold2     it is relayed after the next two (a FLOW_END too)
   mitm.py ctl CTRL_PORT ACTION STREAM [NTH]
       Send one command, print the answers as they come (exit 1 without
       "done" within 20 s).
@@ -69,6 +72,7 @@ lock = threading.Lock()
 framelog = None		# MITM_FRAMELOG: a line per frame relayed
 actions = {}		# stream -> [action, reply socket, frames to let by]
 held = {}		# stream -> a frame held back (reorder)
+held_n = {}		# stream -> [frame, frames to let by first] (subhold2)
 last = {}		# stream -> the last frame, held (dropkey, reorderkey)
 rekeying = {}		# stream -> until when its frame held waits for the new key
 conns = []		# every socket of every carrier
@@ -133,6 +137,13 @@ def tamper(frame):
         h = held.pop(stream, None)
         if h is not None:
             return [frame, h]
+        hn = held_n.get(stream)
+        if hn is not None:
+            hn[1] -= 1
+            if hn[1] > 0:
+                return [frame]
+            del held_n[stream]
+            return [frame, hn[0]]
         a = actions.get(stream)
         if (a and a[0] == "badorigin" and ftype == T_DATA and
                 not flags & F_SEALED and
@@ -148,7 +159,7 @@ def tamper(frame):
                 pass
             return [bytes(b)]
         if (a and a[0].startswith("sub") and ftype == T_DATA and
-                not flags & F_SEALED and len(frame) > HDR.size + 8):
+                not flags & F_SEALED and len(frame) >= HDR.size + 8):
             if a[2] > 1:
                 a[2] -= 1
                 return [frame]
@@ -164,6 +175,12 @@ def tamper(frame):
                 out = [bytes(b)]
             elif a[0] == "subreplay":
                 out = [frame, frame]
+            elif a[0] == "subhold":
+                held[stream] = frame
+                out = []
+            elif a[0] == "subhold2":
+                held_n[stream] = [frame, 2]
+                out = []
             try:
                 a[1].sendall(b"done %s %d flow %d counter 0\n" %
                              (a[0].encode(), stream, flow))

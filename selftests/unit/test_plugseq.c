@@ -292,6 +292,29 @@ static void test_rx_held_bytes(void **state)
 	pseq_rx_fini(&r);
 }
 
+/* Unordered: a flow's frames before its opening frame wait for it. */
+static void test_rx_unopened(void **state)
+{
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h = { .seq = 1 };
+	struct pseq_held *f;
+	struct pseq_rx r;
+
+	(void)state;
+	pseq_rx_init(&r, 16);
+	pseq_rx_unopened(&r);
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_HOLD);
+	assert_int_equal(pseq_rx_next(&r, &f, why, sizeof(why)), 0);
+	pseq_rx_opened(&r);
+	assert_int_equal(pseq_rx_next(&r, &f, why, sizeof(why)), 1);
+	assert_int_equal(f->h.seq, 1);
+	assert_int_equal(pseq_rx_delivered(&r, &f->h, why, sizeof(why)), 0);
+	free(f);
+	assert_int_equal(r.d, 1);
+	pseq_rx_fini(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_rx_pieces),
 		cmocka_unit_test(test_rx_refused),
 		cmocka_unit_test(test_rx_held_bytes),
+		cmocka_unit_test(test_rx_unopened),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,6 +207,15 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 			   m->plugin == STMT_PLUGIN_LDAP ? "ldap" : "of that id");
 		return;
 	}
+	/* unordered: keyed streams and funnel.ko keep a counter window
+	 * an unordered plugin stream would outrun (plugins.md 5.4)
+	 */
+	if ((m->present & CTRL_BIT(CTRL_A_PLUGIN)) && !m->ordered &&
+	    (!c->d->plaintext || c->kernel)) {
+		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
+			   "an unordered plugin stream needs a plaintext carrier of the userspace path here");
+		return;
+	}
 	if (cs_find(c, m->stream)) {
 		car_refuse(c, svc, m->stream, CTRL_R_STREAM_IN_USE,
 			   "stream %u is open", m->stream);
@@ -247,8 +256,10 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		return;
 	}
 	cs->state = CS_OPENING;
-	if (m->present & CTRL_BIT(CTRL_A_PLUGIN))
+	if (m->present & CTRL_BIT(CTRL_A_PLUGIN)) {
 		cs->plugin = m->plugin;
+		cs->unordered = !m->ordered;
+	}
 	if (svc->s.proto == IPPROTO_UDP)
 		cs->lifetime_ms = svc->s.has_lifetime ? svc->s.lifetime_ms :
 				  CAR_LIFETIME_MS;
@@ -326,7 +337,9 @@ static void cs_accept(struct carrier *c, struct cstream *cs,
 	svc->opens++;
 	log_info("%s: stream %u open for service %s -> %s%s", carrier_name(c),
 		 cs->id, svc->s.name, cs->addr,
-		 cs->plugin ? " (plugin stream ldap, phase 2)" : "");
+		 !cs->plugin ? "" : cs->unordered ?
+		 " (plugin stream ldap, phase 2, unordered)" :
+		 " (plugin stream ldap, phase 2)");
 	if (cs->plugin) {
 		struct ctrl_msg ok = { .type = CTRL_OPEN_OK, .stream = cs->id,
 				       .plugin = cs->plugin };
@@ -448,7 +461,9 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 	mp->reason[0] = '\0';
 	log_info("%s: stream %u open: map %s -> service %s%s", carrier_name(c),
 		 cs->id, mp->addr, mp->s.service,
-		 cs->plugin ? " (plugin stream ldap, phase 2)" : "");
+		 !cs->plugin ? "" : cs->unordered ?
+		 " (plugin stream ldap, phase 2, unordered)" :
+		 " (plugin stream ldap, phase 2)");
 }
 
 static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,

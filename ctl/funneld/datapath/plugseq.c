@@ -207,6 +207,8 @@ static bool is_delivered(const struct pseq_rx *r, uint32_t s)
 static int rx_can(const struct pseq_rx *r, const struct pseq_hdr *h,
 		  char *why, size_t whylen)
 {
+	if (r->unopened)
+		return 0;
 	if (r->chain) {
 		if (h->seq != r->chain_next)
 			return 0;

@@ -113,10 +113,23 @@ struct pseq_rx {
 	struct pseq_held *held;	/* in Sequence order */
 	uint32_t nheld;
 	size_t held_bytes;	/* their message bytes */
+	bool unopened;		/* the opening frame did not come yet */
 };
 
 /* The opening frame (Sequence 0) is delivered; win: frames in flight. */
 void pseq_rx_init(struct pseq_rx *r, uint32_t win);
+/*
+ * An unordered stream: frames of a flow came before its opening frame;
+ * nothing is written until pseq_rx_opened() (then pseq_rx_next()).
+ */
+static inline void pseq_rx_unopened(struct pseq_rx *r)
+{
+	r->unopened = true;
+}
+static inline void pseq_rx_opened(struct pseq_rx *r)
+{
+	r->unopened = false;
+}
 void pseq_rx_fini(struct pseq_rx *r);
 
 enum pseq_rx_res {

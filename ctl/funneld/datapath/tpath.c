@@ -170,6 +170,13 @@ _Static_assert(TPATH_LDAP_WHOLE <= TPATH_WINDOW_INIT - TPATH_WINDOW_INIT / 4,
 _Static_assert(LDAP_ORDER_BARRIER == PSEQ_BARRIER &&
 	       LDAP_ORDER_LAST == PSEQ_LAST && LDAP_ORDER_FREE == PSEQ_FREE,
 	       "the LDAP orders are plugseq's");
+/* Unordered plugin streams: flow ids ended in the last TPATH_ENDED_MS
+ * are not new (at most TPATH_ENDED of them); flows whose frames came
+ * before their opening frame, at most TPATH_UNOPENED_MAX a stream
+ */
+#define TPATH_ENDED		256
+#define TPATH_ENDED_MS		30000
+#define TPATH_UNOPENED_MAX	64
 /* LDAP: a refused message is logged at most this often per stream. */
 #define TPATH_LDAP_LOG_MS	1000
 
@@ -230,6 +237,9 @@ struct tpath_flow {
 	struct pseq_tx *ptx;	/* what this end sends */
 	struct pseq_rx prx;	/* what the peer sends */
 	bool pfirst;		/* big_left: its first frame not sent yet */
+	bool unopened;		/* unordered: its opening frame not come */
+	bool end_mark;		/* unordered: the peer's last frame written */
+	bool end_wait;		/* unordered: its FLOW_END waits for that */
 	uint32_t pkey;		/* then its operation key */
 	uint8_t porder;		/* and order */
 };
@@ -262,6 +272,11 @@ struct tpath_stream {
 	bool proxy;			/* tcp-connect: PROXY v2 header */
 	bool ldap;			/* the LDAP plugin */
 	bool plugseq;			/* a plugin stream: sub-headers */
+	bool unord;			/* ... unordered (FUNNEL_F_UNORDERED) */
+	uint32_t unopened;		/* flows waiting for their opening frame */
+	/* unordered: flow ids ended lately, never new again */
+	struct { uint32_t id; uint64_t at; } ended[TPATH_ENDED];
+	unsigned int ended_next;
 	uint64_t ldap_logged;		/* loop_now_ms() of the last log */
 };
 
@@ -667,6 +682,8 @@ static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 	flow_unreserve(s, flow);
 	if (flow->refused)
 		s->refusing--;
+	if (flow->unopened)
+		s->unopened--;
 	free(flow->pend);
 	free(flow->ptx);
 	pseq_rx_fini(&flow->prx);
@@ -736,8 +753,14 @@ static bool flow_settle(struct tpath_stream *s, struct tpath_flow *flow)
 		flow_close(s, flow, false);
 	if (!flow->closed || flow->on_pend)
 		return false;
-	if (flow->hashed)
+	if (flow->hashed) {
+		if (s->unord && s->kind == TPATH_CONNECT) {
+			s->ended[s->ended_next].id = flow->dp.node.id;
+			s->ended[s->ended_next].at = loop_now_ms();
+			s->ended_next = (s->ended_next + 1) % TPATH_ENDED;
+		}
 		flow_unlink(s, flow);
+	}
 	flow_free(s, flow);
 	return true;
 }
@@ -870,10 +893,35 @@ enum read_res {
 	READ_FREED,	/* the flow was freed */
 };
 
+/*
+ * An unordered plugin stream: the direction's last frame, a barrier
+ * without message bytes, goes before FLOW_END (which may overtake the
+ * frames before it: the receiver ends the direction once this frame is
+ * written, plugins.md 5.4).  True if the flow was freed.
+ */
+static bool flow_end_mark(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	uint8_t fr[FUNNEL_HDR_LEN + PSEQ_HDR_LEN];
+	struct pseq_hdr h;
+	bool freed;
+
+	if (!s->unord || !flow->ptx)
+		return false;
+	dp_hdr(&s->dp, fr, FUNNEL_T_DATA, flow->dp.node.id);
+	pseq_tx_plain(flow->ptx, &h);
+	pseq_hdr_put(fr + FUNNEL_HDR_LEN, &h);
+	flow_data_send(s, flow, fr, sizeof(fr), &freed);
+	return freed;
+}
+
 /* EOF: FLOW_END once the flow has sent what it read. */
 static enum read_res flow_read_eof(struct tpath_stream *s,
 				   struct tpath_flow *flow)
 {
+	if (flow_end_mark(s, flow))
+		return READ_FREED;
+	if (s->dp.dead)
+		return READ_DONE;
 	flow->eof = true;
 	flow_watch(s, flow);
 	flow_end_queue(s, flow);
@@ -1673,7 +1721,8 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
  */
 static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 					   uint32_t id,
-					   const struct origin *origin)
+					   const struct origin *origin,
+					   bool now)
 {
 	struct tpath_flow *flow;
 
@@ -1702,6 +1751,13 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	}
 	flow_link(s, flow);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
+	if (!now) {
+		/* unordered: its opening frame comes later (flow_open()) */
+		flow->unopened = true;
+		s->unopened++;
+		pseq_rx_unopened(&flow->prx);
+		return flow;
+	}
 	if (flow_connect(s, flow)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, false);
@@ -1710,12 +1766,46 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	return flow;
 }
 
-/* Is id newer than every flow id the peer sent so far (serial order)? */
+/*
+ * The opening frame of a flow whose other frames came first: connect
+ * now.  0, or -1 (the flow was reset).
+ */
+static int flow_open(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	flow->unopened = false;
+	s->unopened--;
+	pseq_rx_opened(&flow->prx);
+	if (flow_connect(s, flow)) {
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		flow_reset(s, flow, false);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Is id a new flow of the peer?  Ordered: newer than every flow id the
+ * peer sent so far (serial order).  Unordered (a plugin stream over
+ * SCTP: flows' first frames may come in any order): not ended in the
+ * last TPATH_ENDED_MS (the last TPATH_ENDED of them), and not more than
+ * 65536 below the newest.
+ */
 static bool id_is_new(const struct tpath_stream *s, uint32_t id)
 {
 	uint32_t d = id - s->last_id;
+	uint64_t now = loop_now_ms();
 
-	return !s->seen_id || (d && d < 0x80000000U);
+	if (!s->seen_id)
+		return true;
+	if (!s->unord)
+		return d && d < 0x80000000U;
+	if ((!d || d >= 0x80000000U) && s->last_id - id > 65536)
+		return false;
+	for (unsigned int i = 0; i < TPATH_ENDED; i++)
+		if (s->ended[i].at && s->ended[i].id == id &&
+		    now - s->ended[i].at < TPATH_ENDED_MS)
+			return false;
+	return true;
 }
 
 /* ---- frames from the carrier ---- */
@@ -1781,23 +1871,77 @@ static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
 	flow_reset(s, flow, true);
 }
 
+static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst);
+
+/*
+ * Write the plugin stream frame h (p, len: its message) and then the
+ * frames it released; h NULL: only those (the flow was just opened).
+ * A frame's cost beyond its bytes counts as written (granted) with it.
+ * An empty frame after the opening one is the peer's last (unordered,
+ * flow_end_mark()): its FLOW_END takes effect then.
+ */
+static void flow_pseq_write(struct tpath_stream *s, struct tpath_flow *flow,
+			    const struct pseq_hdr *h0, const uint8_t *p,
+			    size_t len)
+{
+	uint32_t id = flow->dp.node.id;
+	struct pseq_held *held = NULL;
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h;
+	int k;
+
+	if (h0)
+		h = *h0;
+	for (;;) {
+		if (h0 || held) {
+			if (len)
+				flow_deliver(s, flow, p, len);
+			free(held);
+			held = NULL;
+			flow = flow_lookup(s, id);
+			if (!flow || flow->closed)
+				return;
+			if (len && pseq_cost(len) > len)
+				flow_grant(s, flow, pseq_cost(len) - len);
+			if (pseq_rx_delivered(&flow->prx, &h, why,
+					      sizeof(why))) {
+				flow_pseq_refuse(s, flow, why);
+				return;
+			}
+			if (!len && s->unord) {
+				flow->end_mark = true;
+				if (flow->end_wait) {
+					flow_peer_end(s, id, false);
+					return;
+				}
+			}
+		}
+		h0 = NULL;
+		k = pseq_rx_next(&flow->prx, &held, why, sizeof(why));
+		if (k < 0) {
+			flow_pseq_refuse(s, flow, why);
+			return;
+		}
+		if (!k)
+			return;
+		h = held->h;
+		p = held->body;
+		len = held->len;
+	}
+}
+
 /*
  * A DATA frame of a plugin stream for the flow: write it once its
  * dependency is written (plugseq.h), and the frames that waited for it.
- * A frame's cost beyond its bytes counts as received and written at
- * once (the peer's credit went down by it).
  */
 static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 			    const struct funnel_frame *f)
 {
-	uint32_t id = flow->dp.node.id;
 	char why[PSEQ_WHY_MAX];
-	struct pseq_held *held = NULL;
 	enum pseq_rx_res res;
 	struct pseq_hdr h;
 	const uint8_t *p;
 	size_t len;
-	int k;
 
 	if (pseq_hdr_get(f->body, f->body_len, &h, why, sizeof(why))) {
 		flow_pseq_refuse(s, flow, why);
@@ -1821,7 +1965,7 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 	case PSEQ_RX_DELIVER:
 		break;
 	}
-	if (s->window)
+	if (s->window && len)
 		tpwin_rcvd(&flow->tw, pseq_cost(len) - len, loop_now_ms());
 	if (res == PSEQ_RX_HOLD) {
 		/* its bytes count in the flow's window */
@@ -1832,33 +1976,7 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 		}
 		return;
 	}
-	for (;;) {
-		if (len)
-			flow_deliver(s, flow, p, len);
-		free(held);
-		held = NULL;
-		flow = flow_lookup(s, id);
-		if (!flow || flow->closed)
-			return;
-		if (pseq_cost(len) > len)
-			flow_grant(s, flow, pseq_cost(len) - len);
-		if (pseq_rx_delivered(&flow->prx, &h, why, sizeof(why))) {
-			flow_pseq_refuse(s, flow, why);
-			return;
-		}
-		k = pseq_rx_next(&flow->prx, &held, why, sizeof(why));
-		if (k < 0) {
-			flow_pseq_refuse(s, flow, why);
-			return;
-		}
-		if (!k)
-			return;
-		h = held->h;
-		p = held->body;
-		len = held->len;
-		if (s->window)
-			tpwin_rcvd(&flow->tw, len, loop_now_ms());
-	}
+	flow_pseq_write(s, flow, &h, p, len);
 }
 
 /*
@@ -1889,6 +2007,11 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 	}
 	if (flow->peer_end)
 		return;
+	if (s->unord && !flow->end_mark && !flow->closed) {
+		/* unordered: once the peer's last frame is written */
+		flow->end_wait = true;
+		return;
+	}
 	if (flow->prx.nheld && !flow->closed) {
 		/* an ordered plugin stream: every frame came before it */
 		char why[PSEQ_WHY_MAX];
@@ -1925,52 +2048,99 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		goto out;
 	}
-	if (!flow) {
+	if (!flow || flow->unopened) {
+		uint32_t id = f->flow, d = id - s->last_id;
 		const uint8_t *body = f->body;
 		size_t blen = f->body_len;
+		bool opening = true;
 		struct origin o;
 
-		s->last_id = f->flow;
+		if (!s->seen_id || (d && d < 0x80000000U))
+			s->last_id = id;
 		s->seen_id = true;
 		if (s->plugseq) {
 			/* the opening frame: Sequence 0, depending on none */
-			struct pseq_hdr h;
 			char why[PSEQ_WHY_MAX];
+			struct pseq_hdr h;
 
-			if (!pseq_hdr_get(body, blen, &h, why, sizeof(why)) &&
-			    (h.seq || h.barrier || h.more || h.after))
+			why[0] = '\0';
+			if (pseq_hdr_get(body, blen, &h, why, sizeof(why)))
+				;
+			else if (!h.seq && (h.barrier || h.more || h.after))
 				snprintf(why, sizeof(why),
-					 "the flow's first frame has Sequence %u, B %d, M %d, After %u: not an opening frame (0, 0, 0, 0)",
-					 h.seq, h.barrier, h.more, h.after);
-			else if (blen >= PSEQ_HDR_LEN)
-				why[0] = '\0';
+					 "the opening frame (Sequence 0) has B %d, M %d, After %u",
+					 h.barrier, h.more, h.after);
+			else if (h.seq && !s->unord)
+				snprintf(why, sizeof(why),
+					 "the flow's first frame has Sequence %u, not 0 (the opening frame)",
+					 h.seq);
+			else if (h.seq)
+				opening = false;
 			if (why[0]) {
+				if (flow) {
+					flow_pseq_refuse(s, flow, why);
+					goto out;
+				}
 				log_warn("stream %u flow %u: plugin stream frame from the peer refused: %s: flow reset",
-					 s->dp.id, f->flow, why);
+					 s->dp.id, id, why);
 				dp_count(&s->dp,
 					 FUNNEL_A_STATS_RX_DROP_MALFORMED);
-				flow_refuse(s, f->flow);
+				flow_refuse(s, id);
 				goto out;
 			}
-			body += PSEQ_HDR_LEN;
-			blen -= PSEQ_HDR_LEN;
+			if (opening) {
+				body += PSEQ_HDR_LEN;
+				blen -= PSEQ_HDR_LEN;
+			}
+		}
+		if (!opening) {
+			/* unordered: before its flow's opening frame, which
+			 * it waits for (the flow connects then)
+			 */
+			if (!flow && s->unopened >= TPATH_UNOPENED_MAX) {
+				dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+				flow_refuse(s, id);
+				goto out;
+			}
+			if (!flow)
+				flow = connect_flow_new(s, id, NULL, false);
+			if (!flow)
+				goto out;
+			dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
+			flow_pseq_input(s, flow, f);
+			goto out;
 		}
 		if (s->origin) {
 			/* the opening frame: the origin, nothing to write */
 			if (origin_parse(body, blen, &o, NULL)) {
 				dp_count(&s->dp,
 					 FUNNEL_A_STATS_RX_DROP_MALFORMED);
-				flow_refuse(s, f->flow);
+				if (flow)
+					flow_reset(s, flow, true);
+				else
+					flow_refuse(s, id);
 				goto out;
 			}
 		}
-		flow = connect_flow_new(s, f->flow, s->origin ? &o : NULL);
-		if (!flow)
-			goto out;
+		if (flow) {
+			/* the frames that came first wait in it */
+			if (s->origin)
+				flow->origin = o;
+			if (flow_open(s, flow))
+				goto out;
+		} else {
+			flow = connect_flow_new(s, id, s->origin ? &o : NULL,
+						true);
+			if (!flow)
+				goto out;
+		}
 		if (s->origin || s->plugseq) {
 			dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
 			if (!s->origin && blen)
 				flow_deliver(s, flow, body, blen);
+			flow = flow_lookup(s, id);
+			if (s->unord && flow && !flow->closed)
+				flow_pseq_write(s, flow, NULL, NULL, 0);
 			goto out;
 		}
 	}
@@ -2073,6 +2243,8 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		.idle_ms	= cfg->idle_ms,
 		.flow_max	= cfg->flow_max,
 		.budget		= cfg->budget,
+		.flags		= cfg->ldap && cfg->plugseq && cfg->unordered ?
+				  FUNNEL_F_UNORDERED : 0,
 	};
 	struct tpath_stream *s;
 
@@ -2103,6 +2275,7 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	s->proxy = !listen && cfg->proxy;
 	s->ldap = cfg->ldap;
 	s->plugseq = cfg->ldap && cfg->plugseq;
+	s->unord = s->plugseq && cfg->unordered;
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))

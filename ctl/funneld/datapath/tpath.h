@@ -86,6 +86,14 @@ struct tpath_stream_cfg {
 	 * of its flow's credit.
 	 */
 	bool plugseq;
+	/*
+	 * With plugseq: an unordered stream (FUNNEL_F_UNORDERED on its
+	 * frames; SCTP_UNORDERED on SCTP): the receiver keeps what comes
+	 * before its dependency, a new flow's frames until its opening
+	 * frame, FLOW_END until the direction's last frame (an empty
+	 * barrier) is written.
+	 */
+	bool unordered;
 };
 
 /* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */
