@@ -342,6 +342,19 @@ static int flow_pseq_init(const struct tpath_stream *s,
 	return 0;
 }
 
+/*
+ * An unordered plugin stream's flow id of the peer ended (or was
+ * refused): its late frames open no flow again (id_is_new()).
+ */
+static void id_ended(struct tpath_stream *s, uint32_t id)
+{
+	if (!s->unord || s->kind != TPATH_CONNECT)
+		return;
+	s->ended[s->ended_next].id = id;
+	s->ended[s->ended_next].at = loop_now_ms();
+	s->ended_next = (s->ended_next + 1) % TPATH_ENDED;
+}
+
 /* ---- hash table ---- */
 
 static struct tpath_flow *flow_lookup(const struct tpath_stream *s,
@@ -754,11 +767,7 @@ static bool flow_settle(struct tpath_stream *s, struct tpath_flow *flow)
 	if (!flow->closed || flow->on_pend)
 		return false;
 	if (flow->hashed) {
-		if (s->unord && s->kind == TPATH_CONNECT) {
-			s->ended[s->ended_next].id = flow->dp.node.id;
-			s->ended[s->ended_next].at = loop_now_ms();
-			s->ended_next = (s->ended_next + 1) % TPATH_ENDED;
-		}
+		id_ended(s, flow->dp.node.id);
 		flow_unlink(s, flow);
 	}
 	flow_free(s, flow);
@@ -1692,6 +1701,7 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 {
 	struct tpath_flow *flow;
 
+	id_ended(s, id);
 	if (!s->pend_head && !dp_send_reset(&s->dp, id))
 		return;
 	if (s->dp.dead)
