@@ -12,7 +12,10 @@
  *     refused, and the written order keeps the rules: a frame after its
  *     dependency; a barrier after every lower Sequence, and before every
  *     frame sent after it; a message's frames in a row; the messages of
- *     one operation (up to its LAST) in the order sent;
+ *     one operation (up to its LAST) in the order sent; with the top bit
+ *     of the second byte, the receiver starts unopened (an unordered
+ *     stream whose opening frame comes late) and is opened after as many
+ *     frames as the third byte says;
  *   odd: the rest is a list of raw 8-byte sub-headers fed to a receiver
  *     as a hostile peer would; whatever comes, a refusal has a reason,
  *     nothing is written twice, the held count and bytes stay true, and
@@ -86,6 +89,8 @@ static void run_sim(const uint8_t *data, size_t size)
 	size_t i = 0, half = size / 2;
 	char why[PSEQ_WHY_MAX];
 	bool fed[NFRAMES + 1] = { false };
+	bool unopened = size > 1 && (data[0] & 0x80);
+	uint32_t open_at = size > 2 ? data[1] : 0;
 	struct pseq_rx r;
 
 	pseq_tx_init(&tx);
@@ -130,10 +135,26 @@ static void run_sim(const uint8_t *data, size_t size)
 	check(pseq_tx_last(&tx) == nseq);
 
 	pseq_rx_init(&r, WIN);
-	for (uint32_t sent = 0; sent < nseq; sent++) {
+	if (unopened)
+		pseq_rx_unopened(&r);
+	for (uint32_t sent = 0; sent <= nseq; sent++) {
 		uint32_t first = 0, pick, n = 0;
 		struct pseq_hdr h;
 		enum pseq_rx_res res;
+		struct pseq_held *f;
+
+		if (unopened && (sent == open_at || sent == nseq)) {
+			/* the opening frame: what waited for it goes */
+			unopened = false;
+			pseq_rx_opened(&r);
+			if (pseq_rx_next(&r, &f, why, sizeof(why)) == 1) {
+				h = f->h;
+				free(f);
+				deliver(&r, &h, &npos);
+			}
+		}
+		if (sent == nseq)
+			break;
 
 		pick = i < size ? data[i++] % PICK : 0;
 		for (uint32_t s = 1; s <= nseq && n <= pick; s++) {
