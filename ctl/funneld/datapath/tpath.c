@@ -106,9 +106,15 @@
  * written and keeps it in the flow's list until then (its bytes count in
  * the flow's window); a malformed sub-header or a frame beyond the
  * window resets the flow (rx-drop-malformed, logged as LDAP is), a
- * replay is dropped (rx-drop-replay).  Streams are ordered on every
- * carrier for now, so frames arrive with their dependencies met; a
- * FLOW_END without R while frames wait is refused like a malformed frame.
+ * replay is dropped (rx-drop-replay).  On an ordered stream frames
+ * arrive with their dependencies met, and a FLOW_END without R while
+ * frames wait is refused like a malformed frame.  An unordered one
+ * (cfg->unordered: FUNNEL_F_UNORDERED, SCTP_UNORDERED) may bring a new
+ * flow's frames before its opening frame: the flow is made and waits
+ * for it (unopened: no connection yet); and FLOW_END before frames sent
+ * ahead of it: the sender ends each direction with an empty barrier
+ * frame (flow_end_mark()), and FLOW_END waits until that is written
+ * (end_wait).  Flow ids ended lately there are kept (id_is_new()).
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
