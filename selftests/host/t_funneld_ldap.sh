@@ -368,6 +368,19 @@ check "unordered: FLOW_END and the last frame before the UnbindRequest: the end 
 	test "$out" = "eof 14 msg 2 65 14 "
 nref1=$(grep -c "plugin stream frame from the peer refused" "$SVC_DIR/S.log")
 check "... nothing of it refused by S ($nref0 -> $nref1)" test "$nref0" = "$nref1"
+# the opening frame lost: the flow's other frames wait for it 30 s, then
+# S resets the flow (plugins.md 5.4)
+arm subdrop "$ST_U" 1 || not_ok "mitm.py armed (subdrop 1)"
+t0=$(date +%s)
+out=$(python3 "$LT" send $L "$M_UNORD" "$REQ" 2>&1 | head -n 1)
+wait "$actpid"
+for _ in $(seq 400); do
+	grep -q "plugin stream frame from the peer refused: the flow's opening frame waited 30 s" "$SVC_DIR/S.log" && break
+	sleep 0.1
+done
+t1=$(date +%s)
+check "unordered: an opening frame lost: no answer ($out); after 30 s S resets the flow and logs why ($((t1 - t0)) s)" \
+	grep -qE "plugin stream frame from the peer refused: the flow's opening frame waited 30 s \([0-9]+ frames\): flow reset" "$SVC_DIR/S.log"
 vg_check U
 
 # ---- a client site without FEAT_PLUGIN: phase 1 ----

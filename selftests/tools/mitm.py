@@ -47,6 +47,7 @@
         subreserved  a reserved bit of its sub-header is set
         subahead     its Sequence goes 1000000 further
         subreplay    it is relayed twice
+        subdrop      it is not relayed
         subhold      it is relayed after the next frame of its stream
         subhold2     it is relayed after the next two (a FLOW_END too)
   mitm.py ctl CTRL_PORT ACTION STREAM [NTH]
@@ -175,6 +176,8 @@ def tamper(frame):
                 out = [bytes(b)]
             elif a[0] == "subreplay":
                 out = [frame, frame]
+            elif a[0] == "subdrop":
+                out = []
             elif a[0] == "subhold":
                 held[stream] = frame
                 out = []

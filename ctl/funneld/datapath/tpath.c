@@ -183,6 +183,10 @@ _Static_assert(LDAP_ORDER_BARRIER == PSEQ_BARRIER &&
 #define TPATH_ENDED		256
 #define TPATH_ENDED_MS		30000
 #define TPATH_UNOPENED_MAX	64
+/* Plugin streams: a flow whose frames wait this long without one written
+ * (a dependency, or its opening frame, that never comes) is reset
+ */
+#define TPATH_WAIT_MS		30000
 /* LDAP: a refused message is logged at most this often per stream. */
 #define TPATH_LDAP_LOG_MS	1000
 
@@ -246,6 +250,7 @@ struct tpath_flow {
 	bool unopened;		/* unordered: its opening frame not come */
 	bool end_mark;		/* unordered: the peer's last frame written */
 	bool end_wait;		/* unordered: its FLOW_END waits for that */
+	uint64_t wait_at;	/* frames wait since (none written); 0: none */
 	uint32_t pkey;		/* then its operation key */
 	uint8_t porder;		/* and order */
 };
@@ -257,6 +262,7 @@ struct tpath_stream {
 	bool accept_paused;		/* out of file descriptors */
 	bool listen_paused;		/* frames are pending */
 	struct loop_timer accept_t;	/* ends accept_paused */
+	struct loop_timer wait_t;	/* plugin streams: waits too long */
 
 	uint32_t last_id;		/* tcp-connect: the peer's newest id */
 	bool seen_id;			/* last_id is set */
@@ -1507,6 +1513,56 @@ static void expire(struct dp_stream *s, struct dp_flow *flow)
 		flow_expire(tstream(s), tflow(flow));
 }
 
+/* ---- plugin streams: frames that wait too long ---- */
+
+static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
+			     const char *why);
+static void flow_pseq_waits(struct tpath_stream *s, struct tpath_flow *flow,
+			    bool progress);
+
+/*
+ * Reset the flows of a plugin stream whose frames waited TPATH_WAIT_MS
+ * with none written (plugins.md 5.4); again at the next one's time.
+ */
+static void wait_cb(struct loop *l, void *arg)
+{
+	struct tpath_stream *s = arg;
+	struct dp_flow *late = NULL, *f, *next;
+	struct flowtab_node *n, *tmp;
+	uint64_t now = loop_now_ms(), first = 0;
+
+	(void)l;
+	dp_hold(&s->dp);
+	flowtab_for_each(&s->dp.flows, n, tmp) {
+		struct tpath_flow *flow = tflow(dp_flow_of(n));
+
+		if (!flow->wait_at || flow->closed)
+			continue;
+		if (now - flow->wait_at >= TPATH_WAIT_MS) {
+			flow->dp.gc_next = late;
+			late = &flow->dp;
+		} else if (!first || flow->wait_at < first) {
+			first = flow->wait_at;
+		}
+	}
+	if (first)
+		loop_timer_arm(s->dp.loop, &s->wait_t,
+			       first + TPATH_WAIT_MS - now);
+	for (f = late; f && !s->dp.dead; f = next) {
+		struct tpath_flow *flow = tflow(f);
+		char why[PSEQ_WHY_MAX];
+
+		next = f->gc_next;
+		snprintf(why, sizeof(why),
+			 "%s waited %u s (%u frames)",
+			 flow->unopened ? "the flow's opening frame" :
+			 "a frame's dependency",
+			 TPATH_WAIT_MS / 1000, flow->prx.nheld);
+		flow_pseq_refuse(s, flow, why);
+	}
+	dp_release(&s->dp);
+}
+
 /* ---- tcp-listen ---- */
 
 static void listen_watch(struct tpath_stream *s)
@@ -1772,6 +1828,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 		flow->unopened = true;
 		s->unopened++;
 		pseq_rx_unopened(&flow->prx);
+		flow_pseq_waits(s, flow, false);
 		return flow;
 	}
 	if (flow_connect(s, flow)) {
@@ -1890,6 +1947,26 @@ static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
 static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst);
 
 /*
+ * A plugin stream's flow has frames waiting (held, or unopened), or none:
+ * wait_at is when the wait began, or the last frame written since; the
+ * stream's timer resets flows that wait TPATH_WAIT_MS (wait_cb()).
+ */
+static void flow_pseq_waits(struct tpath_stream *s, struct tpath_flow *flow,
+			    bool progress)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!flow->prx.nheld && !flow->unopened) {
+		flow->wait_at = 0;
+		return;
+	}
+	if (!flow->wait_at || progress)
+		flow->wait_at = now;
+	if (!s->wait_t.armed)
+		loop_timer_arm(s->dp.loop, &s->wait_t, TPATH_WAIT_MS);
+}
+
+/*
  * Write the plugin stream frame h (p, len: its message) and then the
  * frames it released; h NULL: only those (the flow was just opened).
  * A frame's cost beyond its bytes counts as written (granted) with it.
@@ -1938,8 +2015,10 @@ static void flow_pseq_write(struct tpath_stream *s, struct tpath_flow *flow,
 			flow_pseq_refuse(s, flow, why);
 			return;
 		}
-		if (!k)
+		if (!k) {
+			flow_pseq_waits(s, flow, true);
 			return;
+		}
 		h = held->h;
 		p = held->body;
 		len = held->len;
@@ -1989,7 +2068,9 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 		    (s->window ? flow->win : TPATH_QUEUE_MAX)) {
 			dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			flow_reset(s, flow, true);
+			return;
 		}
+		flow_pseq_waits(s, flow, false);
 		return;
 	}
 	flow_pseq_write(s, flow, &h, p, len);
@@ -2225,6 +2306,7 @@ static void stream_destroy(struct dp_stream *d)
 	struct tpath_flow *flow, *next;
 
 	loop_timer_cancel(d->loop, &s->accept_t);
+	loop_timer_cancel(d->loop, &s->wait_t);
 	while ((flow = s->paused))
 		flow_unpause_list(flow);
 	/* refused flows waiting to send FLOW_END are on this list only */
@@ -2293,6 +2375,7 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	s->plugseq = cfg->ldap && cfg->plugseq;
 	s->unord = s->plugseq && cfg->unordered;
 	loop_timer_init(&s->accept_t, accept_resume, s);
+	loop_timer_init(&s->wait_t, wait_cb, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))
 		goto err;
