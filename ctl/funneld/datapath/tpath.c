@@ -114,7 +114,9 @@
  * for it (unopened: no connection yet); and FLOW_END before frames sent
  * ahead of it: the sender ends each direction with an empty barrier
  * frame (flow_end_mark()), and FLOW_END waits until that is written
- * (end_wait).  Flow ids ended lately there are kept (id_is_new()).
+ * (end_wait).  Flow ids ended lately there are kept (id_is_new()).  A
+ * flow whose frames wait TPATH_WAIT_MS with none written is reset
+ * (wait_cb()).
  *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
