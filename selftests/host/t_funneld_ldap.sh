@@ -23,6 +23,13 @@
 #    Sequence far beyond the window: the flow is reset, S logs why and
 #    counts rx-drop-malformed; a frame relayed twice: dropped as a
 #    replay (rx-drop-replay), the search goes on;
+#  - an unordered plugin stream (FUNNELD_PLUGIN_UNORDERED=1 on a client
+#    site U, over TCP) whose frames mitm.py reorders: the opening frame
+#    after the next one (the flow waits for it, then connects), a
+#    SearchRequest before the BindRequest it follows (kept until then),
+#    FLOW_END and the direction's empty last frame before the
+#    UnbindRequest (the end waits for it): answered as without; the
+#    opening frame lost: after 30 s S resets the flow and says why;
 #  - a client writing a request one byte at a time: it still travels in
 #    one frame, and is answered;
 #  - an entry of 60000 bytes that completes while the flow's credit is
