@@ -20,8 +20,9 @@ static const struct {
 		CTRL_BIT(CTRL_A_FEATURES) | CTRL_BIT(CTRL_A_NODE) },
 	[CTRL_OPEN] = {
 		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_SERVICE) |
-		CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED), 0 },
-	[CTRL_OPEN_OK] = { CTRL_BIT(CTRL_A_STREAM), 0 },
+		CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED),
+		CTRL_BIT(CTRL_A_PLUGIN) },
+	[CTRL_OPEN_OK] = { CTRL_BIT(CTRL_A_STREAM), CTRL_BIT(CTRL_A_PLUGIN) },
 	[CTRL_OPEN_REFUSED] = {
 		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_REASON),
 		CTRL_BIT(CTRL_A_TEXT) },
@@ -138,6 +139,7 @@ static size_t attr_len(unsigned int a)
 	case CTRL_A_GENERATION:	return 4;
 	case CTRL_A_FLOW:	return 4;
 	case CTRL_A_CREDIT:	return 4;
+	case CTRL_A_PLUGIN:	return 1;
 	default:		return 0;
 	}
 }
@@ -198,6 +200,11 @@ static int decode_attr(struct ctrl_msg *m, unsigned int a, const uint8_t *v,
 		m->credit = (uint32_t)getn(v, 4);
 		if (!m->credit)
 			return fail(why, "credit 0");
+		break;
+	case CTRL_A_PLUGIN:
+		m->plugin = v[0];
+		if (!m->plugin)
+			return fail(why, "plugin 0");
 		break;
 	case CTRL_A_ORIGIN: {
 		struct origin o;
@@ -274,6 +281,12 @@ int ctrl_decode(const uint8_t *buf, size_t len, struct ctrl_msg *out,
 	if ((m.present & ctrl_rules[m.type].required) !=
 	    ctrl_rules[m.type].required)
 		return fail(why, "required attribute missing");
+	if (m.type == CTRL_OPEN && (m.present & CTRL_BIT(CTRL_A_PLUGIN)) &&
+	    m.proto != CTRL_PROTO_TCP)
+		return fail(why, "plugin on a udp stream");
+	if (m.type == CTRL_OPEN && m.proto == CTRL_PROTO_TCP && !m.ordered &&
+	    !(m.present & CTRL_BIT(CTRL_A_PLUGIN)))
+		return fail(why, "ordered 0 for a tcp stream without a plugin");
 	*out = m;
 	return 0;
 }
@@ -311,6 +324,7 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *buf, size_t len,
 		case CTRL_A_GENERATION: putn(val, m->generation, 4); break;
 		case CTRL_A_FLOW:     putn(val, m->flow, 4); break;
 		case CTRL_A_CREDIT:   putn(val, m->credit, 4); break;
+		case CTRL_A_PLUGIN:   val[0] = m->plugin; break;
 		case CTRL_A_ORIGIN:
 			vlen = m->origin_len;
 			if (vlen > sizeof(m->origin))

@@ -48,7 +48,8 @@ enum ctrl_attr {
 	CTRL_A_FLOW,
 	CTRL_A_CREDIT,
 	CTRL_A_ORIGIN,		/* common/origin.h's encoding, 16 or 40 bytes */
-	CTRL_A_MAX = CTRL_A_ORIGIN
+	CTRL_A_PLUGIN,		/* a plugin stream's plugin id (FEAT_PLUGIN) */
+	CTRL_A_MAX = CTRL_A_PLUGIN
 };
 
 #define CTRL_BIT(a)		(1U << (a))
@@ -58,6 +59,7 @@ enum ctrl_attr {
 #define CTRL_FEAT_KERNEL	0x4
 #define CTRL_FEAT_WINDOW	0x8	/* per-flow credit on TCP streams */
 #define CTRL_FEAT_ORIGIN	0x10	/* the sender sends flow origins */
+#define CTRL_FEAT_PLUGIN	0x20	/* plugin streams (plugins.md 5) */
 
 /* The credit of each direction of a new TCP flow, before any WINDOW. */
 #define CTRL_WINDOW_INIT	(64U << 10)
@@ -96,6 +98,7 @@ struct ctrl_msg {
 	uint32_t credit;		/* bytes, 1.. */
 	uint8_t origin[40];		/* origin.h's encoding */
 	uint8_t origin_len;		/* 16 or 40 */
+	uint8_t plugin;			/* 1..255 (1: ldap) */
 	char node[CTRL_TEXT_MAX + 1];
 	char service[CTRL_SERVICE_MAX + 1];
 	char text[CTRL_TEXT_MAX + 1];

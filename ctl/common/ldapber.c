@@ -479,3 +479,38 @@ enum ldapber_status ldap_dir_next(struct ldap_dir *d, const uint8_t *p,
 			       (m->op == LDAP_OP_BIND_REQ && m->sasl);
 	return st;
 }
+
+unsigned int ldap_msg_order(const struct ldapber_msg *m, bool whole,
+			    uint32_t *key)
+{
+	*key = m->id;
+	if (!m->id)
+		return LDAP_ORDER_BARRIER;	/* a notice of disconnection */
+	switch (m->op) {
+	case LDAP_OP_BIND_REQ:
+	case LDAP_OP_BIND_RESP:
+	case LDAP_OP_UNBIND_REQ:
+		return LDAP_ORDER_BARRIER;
+	case LDAP_OP_SEARCH_ENTRY:
+	case LDAP_OP_SEARCH_REF:
+	case LDAP_OP_INTERMEDIATE:
+		return LDAP_ORDER_FREE;
+	case LDAP_OP_ABANDON_REQ:
+		if (!whole || m->abandon_id < 0)
+			return LDAP_ORDER_BARRIER;
+		*key = (uint32_t)m->abandon_id;
+		return LDAP_ORDER_FREE;
+	case LDAP_OP_EXT_REQ:
+		/* StartTLS is known from a whole message only */
+		return !whole || m->starttls ? LDAP_ORDER_BARRIER :
+					       LDAP_ORDER_FREE;
+	case LDAP_OP_EXT_RESP:
+		/* success may answer StartTLS: TLS follows */
+		return !whole || m->result == 0 ? LDAP_ORDER_BARRIER :
+			LDAP_ORDER_FREE | LDAP_ORDER_LAST;
+	default:
+		break;
+	}
+	return ldap_op_is_request(m->op) ? LDAP_ORDER_FREE :
+	       LDAP_ORDER_FREE | LDAP_ORDER_LAST;
+}

@@ -123,4 +123,18 @@ enum ldapber_status ldap_dir_next(struct ldap_dir *d, const uint8_t *p,
 				  size_t n, size_t max, struct ldapber_msg *m,
 				  char *why, size_t whylen);
 
+/*
+ * A message's operation key and order (plugins.md section 6.3): FREE
+ * (after the earlier messages of its operation) or BARRIER (after every
+ * earlier message of its direction), | LAST (its operation's last).
+ * whole: m was read from the whole message (the fields a message sent
+ * in pieces lacks: abandon_id, starttls, result); without them the
+ * message goes as a barrier where they would decide.
+ */
+#define LDAP_ORDER_FREE		0
+#define LDAP_ORDER_BARRIER	1
+#define LDAP_ORDER_LAST		2
+unsigned int ldap_msg_order(const struct ldapber_msg *m, bool whole,
+			    uint32_t *key);
+
 #endif /* FUNNEL_LDAPBER_H */

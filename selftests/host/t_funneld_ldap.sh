@@ -1,17 +1,35 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The LDAP plugin, phase 1 (Documentation/plugins.md section 4), on this
-# host: slapd (2000 people and one entry of 100 000 bytes) behind a
+# The LDAP plugin, phases 1 and 2 (Documentation/plugins.md sections 4
+# and 5), on this host: slapd (2000 people and one entry of 100 000 bytes) behind a
 # service with "plugin ldap", a plaintext TCP carrier through
 # selftests/tools/mitm.py, which logs every frame (MITM_FRAMELOG); the
 # userspace data path; both sides under valgrind:
 #  - ldapsearch of everything, ldapcompare, a paged search through a map
 #    with "plugin ldap" give what slapd gives directly; so does a map
 #    without it to the same service (the ends need not agree);
-#  - each DATA frame of the plugin stream holds one LDAPMessage, the big
-#    entry in frames of its bytes alone; the plain stream's frames hold
-#    several (so the check can tell);
+#  - phase 2: both ends have FEAT_PLUGIN, so the plugin map's stream is a
+#    plugin stream (both logs say so); each of its DATA frames starts
+#    with the sub-header (Sequence 0 for the opening frame, then 1, 2...
+#    each way; M and After 1 on a message's pieces), then holds one
+#    LDAPMessage, the big entry in frames of its bytes alone; the plain
+#    stream's frames hold several (so the check can tell);
+#  - a map with the plugin to a service without it: refused
+#    (PROTO_MISMATCH), offered again at once as a plain stream; a client
+#    site without FEAT_PLUGIN (FUNNELD_NO_PLUGIN=1): phase 1, no
+#    sub-headers; both answer as slapd does;
+#  - sub-headers tampered on the way (mitm.py): a reserved bit set, a
+#    Sequence far beyond the window: the flow is reset, S logs why and
+#    counts rx-drop-malformed; a frame relayed twice: dropped as a
+#    replay (rx-drop-replay), the search goes on;
+#  - an unordered plugin stream (FUNNELD_PLUGIN_UNORDERED=1 on a client
+#    site U, over TCP) whose frames mitm.py reorders: the opening frame
+#    after the next one (the flow waits for it, then connects), a
+#    SearchRequest before the BindRequest it follows (kept until then),
+#    FLOW_END and the direction's empty last frame before the
+#    UnbindRequest (the end waits for it): answered as without; the
+#    opening frame lost: after 30 s S resets the flow and says why;
 #  - a client writing a request one byte at a time: it still travels in
 #    one frame, and is answered;
 #  - an entry of 60000 bytes that completes while the flow's credit is
@@ -57,6 +75,7 @@ svc_pick_port M_LDAP; svc_pick_port M_PLAIN; svc_pick_port M_MIXED
 svc_pick_port M_BADREQ; svc_pick_port M_BADLEN
 svc_pick_port P_CREDIT; svc_pick_port P_TAIL; svc_pick_port M_CREDIT; svc_pick_port M_TAIL
 svc_pick_port P_BIGHEAD; svc_pick_port M_BIGHEAD
+svc_pick_port M_FALLBACK; svc_pick_port P_GOOD
 FRAMES=$SVC_DIR/frames.log
 
 svc_slapd ldap "" $L "$P_LDAP" 2000 100000 ||
@@ -71,10 +90,12 @@ python3 -u "$LT" badservice "$P_TAIL" tail 2>>"$SVC_DIR/bad.err" &
 svc_register tail $!
 python3 -u "$LT" badservice "$P_BIGHEAD" bighead 2>>"$SVC_DIR/bad.err" &
 svc_register bighead $!
+python3 -u "$LT" badservice "$P_GOOD" good 2>>"$SVC_DIR/bad.err" &
+svc_register good $!
 MITM_FRAMELOG=$FRAMES python3 -u "$MITM" proxy "$P_MITM" $L "$P_CAR" "$P_CTL" \
 	>"$SVC_DIR/mitm.log" 2>&1 &
 svc_register mitm $!
-for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_BIGHEAD" "$P_MITM"; do
+for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_BIGHEAD" "$P_GOOD" "$P_MITM"; do
 	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
 done
 
@@ -89,7 +110,8 @@ service add badreq tcp $L:$P_BADREQ plugin ldap
 service add badlen tcp $L:$P_BADLEN plugin ldap
 service add credit tcp $L:$P_CREDIT plugin ldap
 service add tail tcp $L:$P_TAIL plugin ldap
-service add bighead tcp $L:$P_BIGHEAD plugin ldap" --datapath user ||
+service add bighead tcp $L:$P_BIGHEAD plugin ldap
+service add good tcp $L:$P_GOOD plugin ldap" --datapath user ||
 	{ not_ok "site S starts under valgrind"; exit 1; }
 FD_START_TIMEOUT=30 FD_WRAP=${VG}C.txt fd_start C "" "plaintext
 peer add s $L:$P_MITM carrier tcp
@@ -100,10 +122,11 @@ map add tcp $L:$M_BADREQ peer s service badreq plugin ldap
 map add tcp $L:$M_BADLEN peer s service badlen plugin ldap
 map add tcp $L:$M_CREDIT peer s service credit plugin ldap
 map add tcp $L:$M_TAIL peer s service tail plugin ldap
-map add tcp $L:$M_BIGHEAD peer s service bighead plugin ldap" --datapath user ||
+map add tcp $L:$M_BIGHEAD peer s service bighead plugin ldap
+map add tcp $L:$M_FALLBACK peer s service ldapplain plugin ldap" --datapath user ||
 	{ not_ok "site C starts under valgrind"; exit 1; }
-if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 8 and all(m.get('state') == 'open' for m in j['maps'])"; then
-	ok "carrier up through the man in the middle, 8 maps open"
+if fd_wait C 30 "carrier('s').get('state') == 'up' and len(j['maps']) == 9 and all(m.get('state') == 'open' for m in j['maps'])"; then
+	ok "carrier up through the man in the middle, 9 maps open"
 else
 	not_ok "carrier up and maps open"
 	fd_ctl C show 2>&1 | diag; tail -n 20 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | diag
@@ -115,13 +138,28 @@ ST_PLAIN=$(stream_of "$M_PLAIN")
 check "the plugin map and the plain one have streams ($ST_LDAP, $ST_PLAIN)" \
 	test "$ST_LDAP" -ge 1 -a "$ST_PLAIN" -ge 1 -a "$ST_LDAP" != "$ST_PLAIN"
 
+# ---- phase 2 negotiated: a plugin stream, or a plain one ----
+check "C: stream $ST_LDAP is a plugin stream (phase 2)" \
+	grep -qE "stream $ST_LDAP open: map $L:$M_LDAP -> service ldap \(plugin stream ldap, phase 2\)$" "$SVC_DIR/C.log"
+check "S: stream $ST_LDAP is a plugin stream (phase 2)" \
+	grep -qE "stream $ST_LDAP open for service ldap -> $L:$P_LDAP \(plugin stream ldap, phase 2\)$" "$SVC_DIR/S.log"
+check "C: the map without the plugin to the same service: a plain stream ($ST_PLAIN)" \
+	grep -qE "stream [0-9]+ open: map $L:$M_MIXED -> service ldap$" "$SVC_DIR/C.log"
+check "S refuses a plugin stream for service ldapplain (no plugin there)" \
+	grep -qE "refused \(udp/tcp mismatch\): service ldapplain has no plugin ldap" "$SVC_DIR/S.log"
+check "... C offers that map again at once without its plugin stream" \
+	grep -qE "map $L:$M_FALLBACK: offered again without its plugin stream \(phase 1\)" "$SVC_DIR/C.log"
+check "... and it opens as a plain stream" \
+	grep -qE "stream [0-9]+ open: map $L:$M_FALLBACK -> service ldapplain$" "$SVC_DIR/C.log"
+
 # ---- show: the plugin of each service and map ----
 check "S show --json: plugin ldap of service ldap, none of ldapplain" \
 	fd_json S "{s['name']: s['plugin'] for s in j['services'] if s['name'].startswith('ldap')} == {'ldap': 'ldap', 'ldapplain': ''}"
 check "C show --json: plugin ldap of the plugin map, none of the plain one" \
 	fd_json C "(map_($M_LDAP)['plugin'], map_($M_PLAIN)['plugin']) == ('ldap', '')"
 fd_ctl S show >"$SVC_DIR/S.show"; fd_ctl C show >"$SVC_DIR/C.show"
-if grep -qE '^  NAME +PROTO +TARGET +PROXY +PLUGIN +ALLOW +OPENS +REFUSALS$' "$SVC_DIR/S.show" &&
+# (LAST REFUSAL: the fallback map's plugin stream, refused by ldapplain)
+if grep -qE '^  NAME +PROTO +TARGET +PROXY +PLUGIN +ALLOW +OPENS +REFUSALS( +LAST REFUSAL)?$' "$SVC_DIR/S.show" &&
    grep -qE "^  ldap +tcp +$L:$P_LDAP +- +ldap +- " "$SVC_DIR/S.show" &&
    grep -qE "^  ldapplain +tcp +$L:$P_LDAP +- +- +- " "$SVC_DIR/S.show" &&
    grep -qE '^  PROTO +ADDRESS +PEER +SERVICE +PLUGIN +STATE +STREAM +REASON$' "$SVC_DIR/C.show" &&
@@ -149,7 +187,7 @@ search() { # PORT ARGS...: ldapsearch -x on that port, LDIF without comments
 }
 search "$P_LDAP" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/direct.ldif"
 n=$(grep -c '^dn: ' "$SVC_DIR/direct.ldif")
-for c in "plugin $M_LDAP" "plain $M_PLAIN" "mixed $M_MIXED"; do
+for c in "plugin $M_LDAP" "plain $M_PLAIN" "mixed $M_MIXED" "fallback $M_FALLBACK"; do
 	# shellcheck disable=SC2086 # split into its words
 	set -- $c
 	if search "$2" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/$1.ldif" 2>"$SVC_DIR/$1.err" &&
@@ -172,12 +210,15 @@ check "plugin map: paged search, 300 a page ($out)" test "$out" = "# numEntries:
 
 # ---- the frames ----
 cp "$FRAMES" "$SVC_DIR/frames-ldap.log"
-out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_LDAP" 2>&1)
+out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_LDAP" plugin 2>&1)
 st=$?
-# shellcheck disable=SC2086 # "frames F messages M pieces P"
+# shellcheck disable=SC2086 # "frames F messages M pieces P barriers B after A"
 set -- $out
-check "plugin stream $ST_LDAP: each DATA frame one LDAPMessage, the big entry in pieces of its own ($out)" \
-	test "$st/$1" = 0/frames -a "${4:-0}" -gt 3000 -a "${6:-0}" -ge 2
+check "plugin stream $ST_LDAP: each DATA frame a sub-header (Sequence in order, M on pieces) and one LDAPMessage, the big entry in pieces of its own ($out)" \
+	test "$st/$1" = 0/frames -a "${4:-0}" -gt 3000 -a "${6:-0}" -ge 2 -a "${8:-0}" -ge 1 -a "${10:-0}" -ge 3000
+out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_LDAP" 2>&1)
+check "... read without sub-headers its frames are not LDAPMessages, as the check tells ($out)" \
+	test "$?" = 1
 out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_PLAIN" 2>&1)
 check "plain stream $ST_PLAIN: frames hold several messages, as the check tells ($out)" \
 	test "$?" = 1
@@ -194,9 +235,10 @@ print((tlv(0x30, tlv(2, b'\x02') + op) + bytes.fromhex('30050201034200')).hex())
 out=$(python3 "$LT" send $L "$M_LDAP" "$REQ" 5 2>&1 | tr '\n' ' ')
 check "a client writing a SearchRequest byte by byte gets the entry and the done ($out)" \
 	test "$out" = "eof 77 msg 2 64 63 msg 2 65 14 "
-out=$(python3 "$LT" frames "$FRAMES" "$ST_LDAP" 2>&1)
-check "... its request and unbind went in one frame each ($out)" \
-	test "$out" = "frames 4 messages 4 pieces 0"
+out=$(python3 "$LT" frames "$FRAMES" "$ST_LDAP" plugin 2>&1)
+# the request free, the unbind a barrier; the entry free, the done after it
+check "... its request and unbind went in one frame each, the unbind a barrier, the done after the entry ($out)" \
+	test "$out" = "frames 4 messages 4 pieces 0 barriers 1 after 1"
 
 # ---- messages that go in pieces after a partial read ----
 out=$(python3 "$LT" send $L "$M_CREDIT" 30050201024200 0 "done" 2>&1 | tr '\n' ' ')
@@ -250,6 +292,126 @@ s1=$(mal S)
 check "... all three counted in S's rx-drop-malformed ($s0 -> $s1)" test "$((s1 - s0))" = 3
 out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
 check "the plugin map still answers ($out)" test "$out" = "cn: User 5"
+
+# ---- plugin stream sub-headers tampered on the way (C to S) ----
+# arm ACTION STREAM NTH: mitm.py's command in the background, once armed
+arm() {
+	local f=$SVC_DIR/act-$1-$2
+	python3 "$MITM" ctl "$P_CTL" "$@" >"$f" &
+	actpid=$!
+	for _ in $(seq 100); do grep -q armed "$f" && return 0; sleep 0.1; done
+	return 1
+}
+stat_s() { fd_json S "sum(s['stats']['$1'] for c in j['carriers'] for s in c['streams'] if s['id'] == $ST_LDAP)"; }
+sleep 1.1	# one log line a second per stream
+s0=$(stat_s rx-drop-malformed)
+# the 2nd frame with a message: the BindRequest (the 1st: the opening one)
+arm subreserved "$ST_LDAP" 2 || not_ok "mitm.py armed (subreserved)"
+out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep -c '^cn:')
+wait "$actpid"
+check "a sub-header with a reserved bit set: the flow is reset, no answer ($out entries)" test "$out" = 0
+check "... S logs why" grep -q "flow [0-9]*: plugin stream frame from the peer refused: reserved bits 0x01 set in the sub-header: flow reset" "$SVC_DIR/S.log"
+sleep 1.1
+arm subahead "$ST_LDAP" 2 || not_ok "mitm.py armed (subahead)"
+out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep -c '^cn:')
+wait "$actpid"
+check "a Sequence 1000000 beyond its place: the flow is reset, no answer ($out entries)" test "$out" = 0
+check "... S logs why" grep -qE "flow [0-9]+: plugin stream frame from the peer refused: Sequence 1000001 is 1000001 frames above the last delivered \(0\): at most 16384 in flight: flow reset" "$SVC_DIR/S.log"
+s1=$(stat_s rx-drop-malformed)
+check "... both counted in S's rx-drop-malformed of stream $ST_LDAP ($s0 -> $s1)" test "$((s1 - s0))" = 2
+r0=$(stat_s rx-drop-replay)
+arm subreplay "$ST_LDAP" 2 || not_ok "mitm.py armed (subreplay)"
+out=$(search "$M_LDAP" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+wait "$actpid"
+r1=$(stat_s rx-drop-replay)
+check "a frame relayed twice: the copy dropped as a replay ($r0 -> $r1), the search answered ($out)" \
+	test "$((r1 - r0))/$out" = "1/cn: User 5"
+
+# ---- an unordered plugin stream (FUNNELD_PLUGIN_UNORDERED=1: over TCP,
+# where mitm.py reorders its frames as SCTP's unordered delivery may) ----
+svc_pick_port M_UNORD; svc_pick_port M_UGOOD
+FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${VG}U.txt fd_start U "" "plaintext
+peer add s $L:$P_MITM carrier tcp
+map add tcp $L:$M_UNORD peer s service ldap plugin ldap
+map add tcp $L:$M_UGOOD peer s service good plugin ldap" --datapath user ||
+	not_ok "site U (FUNNELD_PLUGIN_UNORDERED=1) starts under valgrind"
+fd_wait U 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
+	not_ok "site U: carrier up, map open"
+ST_U=$(fd_json U "map_($M_UNORD)['stream']")
+ST_UG=$(fd_json U "map_($M_UGOOD)['stream']")
+check "U: stream $ST_U is an unordered plugin stream (ORDERED 0)" \
+	grep -qE "stream $ST_U open: map $L:$M_UNORD -> service ldap \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/U.log"
+check "S: ... and takes it so" \
+	grep -qE "stream $ST_U open for service ldap -> $L:$P_LDAP \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/S.log"
+if search "$M_UNORD" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/unord.ldif" 2>&1 &&
+   cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/unord.ldif"; then
+	ok "unordered: ldapsearch of all $n entries as slapd gives them"
+else
+	not_ok "unordered: ldapsearch as slapd gives it"
+	diff "$SVC_DIR/direct.ldif" "$SVC_DIR/unord.ldif" | head -n 5 | diag
+fi
+nref0=$(grep -c "plugin stream frame from the peer refused" "$SVC_DIR/S.log")
+arm subhold "$ST_U" 1 || not_ok "mitm.py armed (subhold 1)"
+out=$(search "$M_UNORD" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+wait "$actpid"
+check "unordered: the opening frame after the BindRequest: the flow waits for it, then connects; answered ($out)" \
+	test "$out" = "cn: User 5"
+# an anonymous BindRequest (a barrier) and a SearchRequest after it (its
+# After points to the bind): frames 1 opening, 2 bind, 3 search; the
+# bind held until the search passed: the search waits for it at S
+BS=300c020101600702010304008000${REQ%30050201034200}
+want=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+arm subhold "$ST_U" 2 || not_ok "mitm.py armed (subhold 2)"
+out=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+wait "$actpid"
+check "unordered: a SearchRequest before the BindRequest it follows: kept until the bind is written; answered as without ($out)" \
+	test "$out" = "$want" -a "$want" = "done 91 msg 1 61 14 msg 2 64 63 msg 2 65 14 "
+# frames: 1 opening, 2 the SearchRequest, 3 the UnbindRequest, 4 the last
+# (empty), then FLOW_END: the UnbindRequest after the last two
+arm subhold2 "$ST_UG" 3 || not_ok "mitm.py armed (subhold2 3)"
+out=$(python3 "$LT" send $L "$M_UGOOD" "$REQ" 0 shut 2>&1 | tr '\n' ' ')
+wait "$actpid"
+check "unordered: FLOW_END and the last frame before the UnbindRequest: the end waits for it; answered, then the end ($out)" \
+	test "$out" = "eof 14 msg 2 65 14 "
+nref1=$(grep -c "plugin stream frame from the peer refused" "$SVC_DIR/S.log")
+check "... nothing of it refused by S ($nref0 -> $nref1)" test "$nref0" = "$nref1"
+# the opening frame lost: the flow's other frames wait for it 30 s, then
+# S resets the flow (plugins.md 5.4)
+arm subdrop "$ST_U" 1 || not_ok "mitm.py armed (subdrop 1)"
+t0=$(date +%s)
+out=$(python3 "$LT" send $L "$M_UNORD" "$REQ" 2>&1 | head -n 1)
+wait "$actpid"
+for _ in $(seq 400); do
+	grep -q "plugin stream frame from the peer refused: the flow's opening frame waited 30 s" "$SVC_DIR/S.log" && break
+	sleep 0.1
+done
+t1=$(date +%s)
+check "unordered: an opening frame lost: no answer ($out); after 30 s S resets the flow and logs why ($((t1 - t0)) s)" \
+	grep -qE "plugin stream frame from the peer refused: the flow's opening frame waited 30 s \([0-9]+ frames\): flow reset" "$SVC_DIR/S.log"
+vg_check U
+
+# ---- a client site without FEAT_PLUGIN: phase 1 ----
+svc_pick_port M_OLD
+FUNNELD_NO_PLUGIN=1 fd_start N "" "plaintext
+peer add s $L:$P_CAR carrier tcp
+map add tcp $L:$M_OLD peer s service ldap plugin ldap" --datapath user ||
+	not_ok "site N (FUNNELD_NO_PLUGIN=1) starts"
+if fd_wait N 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" &&
+   grep -qE "stream [0-9]+ open: map $L:$M_OLD -> service ldap$" "$SVC_DIR/N.log"; then
+	ok "a peer without FEAT_PLUGIN: the plugin map opens a plain stream (phase 1)"
+else
+	not_ok "a peer without FEAT_PLUGIN: the plugin map opens a plain stream"
+	tail -n 5 "$SVC_DIR/N.log" | diag
+fi
+if search "$M_OLD" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/old.ldif" 2>&1 &&
+   cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/old.ldif"; then
+	ok "... ldapsearch of all $n entries through it as slapd gives them"
+else
+	not_ok "... ldapsearch through it as slapd gives it"
+	diff "$SVC_DIR/direct.ldif" "$SVC_DIR/old.ldif" | head -n 5 | diag
+fi
+out=$(ldapcompare -x -H "ldap://$L:$M_OLD" "uid=u7,$BASE" "cn:User 7" 2>&1)
+check "... ldapcompare through it ($out)" test "$out" = TRUE
 
 # ---- stages of slow clients: within the carrier's budget ----
 # H holds no valgrind (its timing decides how many partial messages the

@@ -1,11 +1,14 @@
-# funneld's LDAP plugin (Documentation/plugins.md, phase 1) on the kernel
-# data path: slapd in netns fs (500 people and one entry of 70000 bytes)
-# behind a service with "plugin ldap", a map with it in netns fc, over a
-# TCP carrier (funnel.ko's ULP) and a native SCTP carrier, funneld on the
-# kernel path at both ends (the TCP streams are funnel.ko "user"
-# streams): ldapsearch of everything, 8 of them at once, ldapcompare and
-# StartTLS give what slapd gives directly; a client that sends an
-# indefinite length is reset, logged and counted (rx-drop-malformed).
+# funneld's LDAP plugin (Documentation/plugins.md, phases 1 and 2) on the
+# kernel data path: slapd in netns fs (500 people and one entry of 70000
+# bytes) behind a service with "plugin ldap", a map with it in netns fc,
+# over a TCP carrier (funnel.ko's ULP) and a native SCTP carrier, funneld
+# on the kernel path at both ends (the TCP streams are funnel.ko "user"
+# streams: an ordered plugin stream), then over SCTP with funneld on the
+# userspace path at both ends (an unordered plugin stream, SCTP_UNORDERED):
+# the plugin stream as negotiated (C's log), ldapsearch of everything, 8
+# of them at once, ldapcompare and StartTLS give what slapd gives
+# directly; a client that sends an indefinite length is reset, logged and
+# counted (rx-drop-malformed).
 modprobe sctp
 modprobe funnel
 # shellcheck source=../lib/services.sh
@@ -26,21 +29,27 @@ LDAPTLS_REQCERT=never t77_search fs 7389 -ZZ -b "$t77_base" '(uid=big)' >"$SVC_D
 check "ldap: slapd answers directly (501 entries, and over TLS)" \
 	test "$(grep -c '^dn: ' "$SVC_DIR/t77-direct.ldif")/$(grep -c '^dn: ' "$SVC_DIR/t77-tls-direct.ldif")" = 501/1
 
-t77_run() { # CARRIER
-	local what="ldap over $1" n bad=0 pids="" c0 c1 out
+t77_run() { # CARRIER [DATAPATH]
+	local dp=${2:-kernel}
+	local what="ldap over $1 ($dp path)" n bad=0 pids="" c0 c1 out
+	local want="(plugin stream ldap, phase 2)"
+	[ "$1/$dp" = sctp/user ] && want="(plugin stream ldap, phase 2, unordered)"
 	if fd_start S fs "plaintext
 listen :9899
-service add ldap tcp 127.0.0.1:7389 plugin ldap" --datapath kernel &&
+service add ldap tcp 127.0.0.1:7389 plugin ldap" --datapath "$dp" &&
 	   fd_start C fc "plaintext
 peer add s 10.99.0.2 carrier $1
-map add tcp 127.0.0.1:3890 peer s service ldap plugin ldap" --datapath kernel &&
+map add tcp 127.0.0.1:3890 peer s service ldap plugin ldap" --datapath "$dp" &&
 	   fd_wait C 20 "carrier('s').get('state') == 'up' and all(m['state'] == 'open' for m in j['maps'])"; then
-		ok "$what: carrier up (kernel path both ends), map open"
+		ok "$what: carrier up ($dp path both ends), map open"
 	else
 		not_ok "$what: carrier up and map open"
 		fd_ctl C show 2>&1 | sed 's/^/#   /'
 		tail -n 10 "$SVC_DIR/C.log" "$SVC_DIR/S.log" | sed 's/^/#   /'
 	fi
+	out=$(grep -E "stream [0-9]+ open: map 127.0.0.1:3890 " "$SVC_DIR/C.log" | tail -n 1)
+	check "$what: the map's stream is a plugin stream: ${out##*service ldap }" \
+		test "${out##*service ldap }" = "$want"
 	t77_search fc 3890 -b "$t77_base" '(objectClass=inetOrgPerson)' >"$SVC_DIR/t77-map.ldif" 2>&1
 	check "$what: ldapsearch of the 501 entries (one of 70000 bytes) as slapd gives them" \
 		cmp -s "$SVC_DIR/t77-direct.ldif" "$SVC_DIR/t77-map.ldif"
@@ -70,5 +79,6 @@ map add tcp 127.0.0.1:3890 peer s service ldap plugin ldap" --datapath kernel &&
 }
 t77_run tcp
 t77_run sctp
+t77_run sctp user
 svc_stop_all
 sites_down

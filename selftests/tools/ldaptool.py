@@ -5,7 +5,8 @@
 
   ldaptool.py send HOST PORT HEX [SLOW_MS] [shut|done|K]
       Connect, send the bytes HEX (one byte every SLOW_MS ms if given
-      and not 0; a "/" in HEX: a pause of 0.3 s there), with "shut" then shut the connection down for writing;
+      and not 0; a "/" in HEX: a pause of 0.3 s there; @FILE: the hex
+      in FILE), with "shut" then shut the connection down for writing;
       read what comes back until the end, a reset or 5 s of silence (with
       "done": or a SearchResultDone; with a number K: or K whole
       messages), and print one line: "reset N", "eof N", "silent N",
@@ -30,7 +31,7 @@
       SearchRequest of 49106 bytes, 50 bytes a write (TCP_NODELAY, so
       that the receiver's buffer is under pressure and funneld is woken
       for the partial message); then hold them SECONDS and close.
-  ldaptool.py frames LOG STREAM
+  ldaptool.py frames LOG STREAM [plugin]
       Check the frames that selftests/tools/mitm.py logged
       (MITM_FRAMELOG) for stream STREAM: in each direction of each flow,
       after the initiator's opening frame, each DATA frame holds exactly
@@ -103,6 +104,8 @@ def done(mid):
 
 def send(host, port, hexdata, slow_ms=0, shut=False, until_done=False,
          until_msgs=0):
+    if hexdata.startswith("@"):		# the hex in a file
+        hexdata = open(hexdata[1:]).read().strip()
     parts = [bytes.fromhex(h) for h in hexdata.split("/")]
     data = b"".join(parts)
     s = socket.create_connection((host, int(port)), timeout=5)
@@ -197,21 +200,49 @@ def hold(host, port, n, seconds):
     return 0
 
 
-def frames(log, stream):
+def frames(log, stream, plugin=False):
     stream = int(stream)
     seen = set()		# (dir, flow) whose opening frame went by
     left = {}		# (dir, flow) -> bytes of a message in pieces
-    nframes = nmsgs = pieces = 0
+    nseq = {}		# plugin: (dir, flow) -> the next Sequence
+    nframes = nmsgs = pieces = barriers = deps = 0
     for n, line in enumerate(open(log), 1):
         d, st, ftype, _, flow, ln, head = line.split()
         if int(st) != stream or ftype != "0":
             continue
         key, ln = (d, flow), int(ln)
         body = b"" if head == "-" else bytes.fromhex(head)
+        if plugin:
+            # the sub-header: Sequence 0, 1, 2... on an ordered stream;
+            # M on each piece of a message but its last, After 1 there
+            if len(body) < 8:
+                print("line %d: no sub-header: %s" % (n, line.strip()))
+                return 1
+            seq, fl, after = (int.from_bytes(body[:4], "big"), body[4],
+                              int.from_bytes(body[5:8], "big"))
+            want = nseq.get(key, 0 if d == "i" else 1)
+            if seq != want or fl & 0x3f or (fl & 0x80 and after):
+                print("line %d: sub-header Sequence %d (want %d) flags "
+                      "0x%02x After %d" % (n, seq, want, fl, after))
+                return 1
+            more = bool(fl & 0x40)
+            if left.get(key) and after != 1:
+                print("line %d: a piece with After %d" % (n, after))
+                return 1
+            nseq[key] = seq + 1
+            barriers += bool(fl & 0x80)
+            deps += after > 0
+            body, ln = body[8:], ln - 8
         if d == "i" and key not in seen:
             seen.add(key)		# the opening frame (its origin)
             continue
         nframes += 1
+        if plugin and more != (left.get(key, 0) > ln or
+                               (not left.get(key) and body[:1] == b"\x30"
+                                and ber_len(body, 1) and
+                                sum(ber_len(body, 1)) > ln)):
+            print("line %d: M is %s" % (n, more))
+            return 1
         if left.get(key):
             if ln > left[key]:
                 print("line %d: a frame of %d bytes holds the end of a "
@@ -239,7 +270,8 @@ def frames(log, stream):
             return 1
         left[key] = total - ln
         pieces += 1
-    print("frames %d messages %d pieces %d" % (nframes, nmsgs, pieces))
+    print("frames %d messages %d pieces %d" % (nframes, nmsgs, pieces) +
+          (" barriers %d after %d" % (barriers, deps) if plugin else ""))
     return 0
 
 
@@ -254,6 +286,6 @@ if __name__ == "__main__":
         sys.exit(badservice(a[1], a[2]))
     if len(a) == 5 and a[0] == "hold":
         sys.exit(hold(a[1], a[2], a[3], a[4]))
-    if len(a) == 3 and a[0] == "frames":
-        sys.exit(frames(a[1], a[2]))
+    if len(a) in (3, 4) and a[0] == "frames":
+        sys.exit(frames(a[1], a[2], len(a) == 4 and a[3] == "plugin"))
     sys.exit(__doc__)

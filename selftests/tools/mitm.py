@@ -35,12 +35,21 @@
       "cut 0" ends every carrier at once with a TCP reset both ways.
       With MITM_FRAMELOG=FILE in the environment, each frame relayed is
       logged there as a line "DIR STREAM TYPE FLAGS FLOW LEN HEAD": DIR
-      i (from the initiator) or a, HEAD the body's first 8 bytes in hex
+      i (from the initiator) or a, HEAD the body's first 16 bytes in hex
       ("-" if empty).
       On a plaintext carrier, one more acts on the next unsealed DATA
       frame of that stream whose body is 16 or 40 bytes (a TCP flow's
       opening frame with its origin, wire-format.md 6.1):
         badorigin   the origin's family byte becomes 5
+      and on the NTH next unsealed DATA frame of a plugin stream
+      (plugins.md 5.2; the opening frame and an empty last frame
+      count), from the initiator:
+        subreserved  a reserved bit of its sub-header is set
+        subahead     its Sequence goes 1000000 further
+        subreplay    it is relayed twice
+        subdrop      it is not relayed
+        subhold      it is relayed after the next frame of its stream
+        subhold2     it is relayed after the next two (a FLOW_END too)
   mitm.py ctl CTRL_PORT ACTION STREAM [NTH]
       Send one command, print the answers as they come (exit 1 without
       "done" within 20 s).
@@ -64,6 +73,7 @@ lock = threading.Lock()
 framelog = None		# MITM_FRAMELOG: a line per frame relayed
 actions = {}		# stream -> [action, reply socket, frames to let by]
 held = {}		# stream -> a frame held back (reorder)
+held_n = {}		# stream -> [frame, frames to let by first] (subhold2)
 last = {}		# stream -> the last frame, held (dropkey, reorderkey)
 rekeying = {}		# stream -> until when its frame held waits for the new key
 conns = []		# every socket of every carrier
@@ -128,6 +138,13 @@ def tamper(frame):
         h = held.pop(stream, None)
         if h is not None:
             return [frame, h]
+        hn = held_n.get(stream)
+        if hn is not None:
+            hn[1] -= 1
+            if hn[1] > 0:
+                return [frame]
+            del held_n[stream]
+            return [frame, hn[0]]
         a = actions.get(stream)
         if (a and a[0] == "badorigin" and ftype == T_DATA and
                 not flags & F_SEALED and
@@ -142,6 +159,38 @@ def tamper(frame):
             except OSError:
                 pass
             return [bytes(b)]
+        if (a and a[0].startswith("sub") and ftype == T_DATA and
+                not flags & F_SEALED and len(frame) >= HDR.size + 8):
+            if a[2] > 1:
+                a[2] -= 1
+                return [frame]
+            del actions[stream]
+            b = bytearray(frame)
+            out = [bytes(b)]
+            if a[0] == "subreserved":
+                b[HDR.size + 4] |= 0x01
+                out = [bytes(b)]
+            elif a[0] == "subahead":
+                seq = struct.unpack_from(">I", b, HDR.size)[0]
+                struct.pack_into(">I", b, HDR.size, (seq + 1000000) & 0xffffffff)
+                out = [bytes(b)]
+            elif a[0] == "subreplay":
+                out = [frame, frame]
+            elif a[0] == "subdrop":
+                out = []
+            elif a[0] == "subhold":
+                held[stream] = frame
+                out = []
+            elif a[0] == "subhold2":
+                held_n[stream] = [frame, 2]
+                out = []
+            try:
+                a[1].sendall(b"done %s %d flow %d counter 0\n" %
+                             (a[0].encode(), stream, flow))
+                a[1].close()
+            except OSError:
+                pass
+            return out
         want = T_CTRL if stream == 0 else T_DATA
         if (a and a[0] in ("dropkey", "reorderkey") and stream != 0 and
                 ftype == T_CTRL):
@@ -205,7 +254,7 @@ def log_frame(frame, from_initiator):
     with lock:
         framelog.write("%s %d %d %d %d %d %s\n" % (
             "i" if from_initiator else "a", stream, ftype, flags, flow,
-            len(body), body[:8].hex() or "-"))
+            len(body), body[:16].hex() or "-"))
         framelog.flush()
 
 

@@ -66,6 +66,8 @@ static size_t seed(unsigned int i, uint8_t *buf, size_t cap)
 	m.stream = 1;
 	m.reason = 1;
 	m.proto = CTRL_PROTO_TCP;
+	m.ordered = 1;
+	m.plugin = 1;
 	m.nonce = i;
 	strcpy(m.node, "n");
 	strcpy(m.service, "s.1");
@@ -77,9 +79,13 @@ static size_t seed(unsigned int i, uint8_t *buf, size_t cap)
 	case CTRL_OPEN:
 		m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_SERVICE) |
 			    CTRL_BIT(CTRL_A_PROTO) | CTRL_BIT(CTRL_A_ORDERED);
+		if (i & 2)	/* a plugin stream (FEAT_PLUGIN) */
+			m.present |= CTRL_BIT(CTRL_A_PLUGIN);
 		break;
 	case CTRL_OPEN_OK:
 		m.present = CTRL_BIT(CTRL_A_STREAM);
+		if (i & 2)
+			m.present |= CTRL_BIT(CTRL_A_PLUGIN);
 		break;
 	case CTRL_OPEN_REFUSED:
 	case CTRL_CLOSE:

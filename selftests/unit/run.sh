@@ -189,7 +189,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin ldapber relay_tcp; do
+	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin ldapber relay_tcp plugseq; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
@@ -401,6 +401,64 @@ elif build "fuzz_ldapber: libFuzzer build (clang)" make_ -C "$here" \
 	st=$?
 	tap $st "fuzz_ldapber: 30000 libFuzzer runs"
 	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-ldap.out" >&2
+fi
+
+# ---- plugin streams' sub-header and ordering fuzz target over seeds ----
+
+pseq_seeds=$work/plugseq-seeds
+mkdir -p "$pseq_seeds"
+/usr/bin/python3 - "$pseq_seeds" <<'EOF'
+import os, random, struct, sys
+out = sys.argv[1]
+rnd = random.Random(7)
+def put(name, b):
+    open(os.path.join(out, name), "wb").write(b)
+# even first byte: a sender's messages (key, order, frames), then picks
+for i in range(24):
+    n = rnd.randrange(1, 200)
+    put("sim-%02d" % i, bytes([0]) + bytes(rnd.randrange(256)
+                                         for _ in range(2 * n)))
+put("sim-barriers", bytes([0]) + bytes([0x08] * 40 + [31] * 40))
+put("sim-pieces", bytes([0]) + bytes([0x61, 0x02] * 30 + [5] * 60))
+for i in range(6):	# unopened: the opening frame after a few others
+    put("sim-unopened-%d" % i, bytes([0, 0x80 | i, 3 * i]) +
+        bytes(rnd.randrange(256) for _ in range(2 * rnd.randrange(20, 150))))
+# odd first byte: raw sub-headers from a hostile peer
+def hdr(seq, flags, after):
+    return struct.pack(">IB", seq, flags) + after.to_bytes(3, "big")
+put("raw-inorder", bytes([63]) + b"".join(hdr(s, 0, 0) for s in range(1, 40)))
+put("raw-reverse", bytes([63]) + b"".join(hdr(s, 0, 1) for s in range(40, 0, -1)))
+put("raw-chain", bytes([63]) + hdr(1, 0x40, 0) + hdr(3, 0, 0) + hdr(2, 0, 1))
+put("raw-badchain", bytes([63]) + hdr(1, 0x40, 0) + hdr(2, 0, 5))
+put("raw-reserved", bytes([63]) + hdr(1, 0x01, 0))
+put("raw-barrier-after", bytes([63]) + hdr(1, 0x80, 1))
+put("raw-window", bytes([3]) + hdr(100, 0, 0))
+put("raw-zero", bytes([63]) + hdr(0, 0, 0))
+put("raw-wrap", bytes([63]) + hdr(0xffffffff, 0, 0) + hdr(1, 0, 2))
+for i in range(12):
+    put("raw-rnd-%02d" % i, bytes([1 | rnd.randrange(256)]) +
+        b"".join(hdr(rnd.randrange(1, 70), rnd.choice([0, 0x40, 0x80]),
+                     rnd.choice([0, 1, 2, rnd.randrange(70)]))
+                 for _ in range(rnd.randrange(1, 80))))
+EOF
+if [ $unit_ok = 1 ]; then
+	nseeds=$(find "$pseq_seeds" -type f | wc -l)
+	"$here/build/fuzz_plugseq" "$pseq_seeds"/* >"$work/fuzz_plugseq.out" 2>&1
+	st=$?
+	tap $st "fuzz_plugseq over $nseeds seed inputs (ASan+UBSan)"
+	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_plugseq.out" >&2
+fi
+if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
+	skip "fuzz_plugseq: libFuzzer run" "clang with libFuzzer not available"
+elif build "fuzz_plugseq: libFuzzer build (clang)" make_ -C "$here" \
+	O="$work/fuzz" "$work/fuzz/fuzz_plugseq-libfuzzer"; then
+	mkdir -p "$work/plugseq-corpus"
+	cp "$pseq_seeds"/* "$work/plugseq-corpus/"
+	"$work/fuzz/fuzz_plugseq-libfuzzer" -seed=1 -runs=5000 -max_len=1024 \
+		"$work/plugseq-corpus" >"$work/libfuzzer-plugseq.out" 2>&1
+	st=$?
+	tap $st "fuzz_plugseq: 5000 libFuzzer runs"
+	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-plugseq.out" >&2
 fi
 
 # ---- statement parser fuzz target over seeds ----

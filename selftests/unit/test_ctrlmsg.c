@@ -211,6 +211,20 @@ static void test_refused(void **state)
 		0, 4, 0, 1, 'x', 0, 5, 0, 1, 3, 0, 6, 0, 1, 0);
 	REFUSED("ordered", 1, CTRL_OPEN, 0, 0, 0, 3, 0, 2, 0, 1,
 		0, 4, 0, 1, 'x', 0, 5, 0, 1, 1, 0, 6, 0, 1, 2);
+	/* plugin streams (plugins.md 5.1): PLUGIN is 1 byte, 1..255, on tcp
+	 * only; ORDERED 0 on tcp only with it
+	 */
+	REFUSED("ordered 0 for a tcp stream without a plugin", 1, CTRL_OPEN,
+		0, 0, 0, 3, 0, 2, 0, 1, 0, 4, 0, 1, 'x', 0, 5, 0, 1, 2,
+		0, 6, 0, 1, 0);
+	REFUSED("plugin 0", 1, CTRL_OPEN, 0, 0, 0, 3, 0, 2, 0, 1,
+		0, 4, 0, 1, 'x', 0, 5, 0, 1, 2, 0, 6, 0, 1, 0, 0, 14, 0, 1, 0);
+	REFUSED("wrong length", 1, CTRL_OPEN_OK, 0, 0, 0, 3, 0, 2, 0, 1,
+		0, 14, 0, 2, 0, 1);
+	REFUSED("plugin on a udp stream", 1, CTRL_OPEN, 0, 0, 0, 3, 0, 2, 0, 1,
+		0, 4, 0, 1, 'x', 0, 5, 0, 1, 1, 0, 6, 0, 1, 1, 0, 14, 0, 1, 1);
+	REFUSED("not allowed", 1, CTRL_PING, 0, 0, 0, 9, 0, 8, 0, 0, 0, 0, 0,
+		0, 0, 1, 0, 14, 0, 1, 1);
 	REFUSED("service name", 1, CTRL_OPEN, 0, 0, 0, 3, 0, 2, 0, 1,
 		0, 4, 0, 2, '-', 'x', 0, 5, 0, 1, 1, 0, 6, 0, 1, 0);
 	REFUSED("service name", 1, CTRL_OPEN, 0, 0, 0, 3, 0, 2, 0, 1,
@@ -222,6 +236,34 @@ static void test_refused(void **state)
 	REFUSED("truncated attribute header", 1, CTRL_PING, 0, 0, 0, 9, 0);
 	REFUSED("truncated attribute", 1, CTRL_PING, 0, 0, 0, 9, 0, 8, 1, 2);
 	REFUSED("required", 1, CTRL_OPEN, 0, 0, 0, 3, 0, 2, 0, 1);
+}
+
+/* OPEN of a plugin stream: PLUGIN (14), ORDERED 0 on tcp with it. */
+static void test_plugin_open(void **state)
+{
+	static const uint8_t b[] = {
+		1, CTRL_OPEN, 0, 0,
+		0, 3, 0, 2, 0, 7,		/* STREAM 7 */
+		0, 4, 0, 1, 'x',		/* SERVICE x */
+		0, 5, 0, 1, CTRL_PROTO_TCP,
+		0, 6, 0, 1, 0,			/* ORDERED 0 */
+		0, 14, 0, 1, 1,			/* PLUGIN 1 (ldap) */
+	};
+	struct ctrl_msg d, m = { .type = CTRL_OPEN_OK, .stream = 7,
+				 .plugin = 1 };
+	int n;
+
+	(void)state;
+	assert_int_equal(ctrl_decode(b, sizeof(b), &d, NULL), 0);
+	assert_int_equal(d.plugin, 1);
+	assert_int_equal(d.ordered, 0);
+	assert_true(d.present & CTRL_BIT(CTRL_A_PLUGIN));
+	m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_PLUGIN);
+	n = ctrl_encode(&m, buf, sizeof(buf), NULL);
+	assert_int_equal(n, 4 + 6 + 5);
+	assert_int_equal(buf[11], 14);
+	assert_int_equal(buf[14], 1);
+	assert_int_equal(CTRL_FEAT_PLUGIN, 0x20);
 }
 
 static void test_optional_unknown_skipped(void **state)
@@ -299,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_wire_bytes),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_plugin_open),
 		cmocka_unit_test(test_optional_unknown_skipped),
 		cmocka_unit_test(test_text_limits),
 		cmocka_unit_test(test_encode_refuses),

@@ -725,6 +725,9 @@ uint32_t car_features(const struct carrier *c)
 	/* FUNNELD_NO_ORIGIN=1: as a funneld before flow origins (tests) */
 	if (!getenv("FUNNELD_NO_ORIGIN"))
 		f |= CTRL_FEAT_ORIGIN;
+	/* FUNNELD_NO_PLUGIN=1: as a funneld before plugin streams (tests) */
+	if (!getenv("FUNNELD_NO_PLUGIN"))
+		f |= CTRL_FEAT_PLUGIN;
 	return f;
 }
 

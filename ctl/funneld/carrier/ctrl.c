@@ -82,8 +82,10 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 		return;
 	for (struct map *mp = d->maps; mp && c->state == CAR_UP;
 	     mp = mp->next)
-		if (!strcmp(mp->s.peer, c->peer->s.name))
+		if (!strcmp(mp->s.peer, c->peer->s.name)) {
+			mp->plugin_off = false;	/* the peer may have it now */
 			car_open_map(c, mp);
+		}
 }
 
 /*
@@ -193,6 +195,27 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 			   stmt_proto_name(svc->s.proto));
 		return;
 	}
+	/* a plugin stream: the service has that plugin, and is no relay
+	 * (whose next hop is a plain stream); else the client offers the
+	 * map again as a plain stream (plugins.md 5.1)
+	 */
+	if ((m->present & CTRL_BIT(CTRL_A_PLUGIN)) &&
+	    (!(car_features(c) & CTRL_FEAT_PLUGIN) ||
+	     svc->s.kind == STMT_RELAY_ADD || svc->s.plugin != m->plugin)) {
+		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
+			   "service %s has no plugin %s", m->service,
+			   m->plugin == STMT_PLUGIN_LDAP ? "ldap" : "of that id");
+		return;
+	}
+	/* unordered: keyed streams and funnel.ko keep a counter window
+	 * an unordered plugin stream would outrun (plugins.md 5.4)
+	 */
+	if ((m->present & CTRL_BIT(CTRL_A_PLUGIN)) && !m->ordered &&
+	    (!c->d->plaintext || c->kernel)) {
+		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
+			   "an unordered plugin stream needs a plaintext carrier of the userspace path here");
+		return;
+	}
 	if (cs_find(c, m->stream)) {
 		car_refuse(c, svc, m->stream, CTRL_R_STREAM_IN_USE,
 			   "stream %u is open", m->stream);
@@ -233,6 +256,10 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		return;
 	}
 	cs->state = CS_OPENING;
+	if (m->present & CTRL_BIT(CTRL_A_PLUGIN)) {
+		cs->plugin = m->plugin;
+		cs->unordered = !m->ordered;
+	}
 	if (svc->s.proto == IPPROTO_UDP)
 		cs->lifetime_ms = svc->s.has_lifetime ? svc->s.lifetime_ms :
 				  CAR_LIFETIME_MS;
@@ -308,8 +335,19 @@ static void cs_accept(struct carrier *c, struct cstream *cs,
 		carrier_send_token(c, cs->id, tok, toklen);
 	cs->state = CS_OPEN;
 	svc->opens++;
-	log_info("%s: stream %u open for service %s -> %s", carrier_name(c),
-		 cs->id, svc->s.name, cs->addr);
+	log_info("%s: stream %u open for service %s -> %s%s", carrier_name(c),
+		 cs->id, svc->s.name, cs->addr,
+		 !cs->plugin ? "" : cs->unordered ?
+		 " (plugin stream ldap, phase 2, unordered)" :
+		 " (plugin stream ldap, phase 2)");
+	if (cs->plugin) {
+		struct ctrl_msg ok = { .type = CTRL_OPEN_OK, .stream = cs->id,
+				       .plugin = cs->plugin };
+
+		ok.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_PLUGIN);
+		carrier_send_ctrl(c, &ok);
+		return;
+	}
 	car_send_stream_msg(c, CTRL_OPEN_OK, cs->id, 0, NULL);
 }
 
@@ -394,6 +432,13 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 				    "OPEN_OK before the stream's GSS-API context was established");
 		return;
 	}
+	if (cs->plugin != ((m->present & CTRL_BIT(CTRL_A_PLUGIN)) ?
+			   m->plugin : 0)) {
+		carrier_stream_fail(c, cs, CTRL_R_PROTO_MISMATCH,
+				    cs->plugin ? "OPEN_OK without the PLUGIN of the OPEN" :
+						 "OPEN_OK with a PLUGIN the OPEN did not have");
+		return;
+	}
 	if (!mp) {
 		relay_next_open(c, cs);
 		return;
@@ -414,8 +459,11 @@ static void car_on_open_ok(struct carrier *c, const struct ctrl_msg *m)
 	mp->state = MAP_OPEN;
 	mp->retry_ms = 0;	/* a later failure retries after a second */
 	mp->reason[0] = '\0';
-	log_info("%s: stream %u open: map %s -> service %s", carrier_name(c),
-		 cs->id, mp->addr, mp->s.service);
+	log_info("%s: stream %u open: map %s -> service %s%s", carrier_name(c),
+		 cs->id, mp->addr, mp->s.service,
+		 !cs->plugin ? "" : cs->unordered ?
+		 " (plugin stream ldap, phase 2, unordered)" :
+		 " (plugin stream ldap, phase 2)");
 }
 
 static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
@@ -447,6 +495,18 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 		 closed ? "closed" : "refused", rname,
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
+	if (mp && cs->plugin && !closed &&
+	    m->reason == CTRL_R_PROTO_MISMATCH) {
+		/* the service takes no plugin stream: a plain one at once
+		 * (phase 1 on this end), on this carrier from now on
+		 */
+		log_warn("%s: map %s: offered again without its plugin stream (phase 1)",
+			 carrier_name(c), mp->addr);
+		mp->plugin_off = true;
+		cs_remove(c, cs);
+		car_open_map(c, mp);
+		return;
+	}
 	if (mp) {
 		for (char *p = rname; *p; p++)
 			if (*p == ' ')

@@ -109,6 +109,7 @@ struct cstream {
 	char service[CTRL_SERVICE_MAX + 1];
 	int proto;			/* IPPROTO_UDP or IPPROTO_TCP */
 	bool unordered;
+	uint8_t plugin;			/* a plugin stream's id (plugins.md 5) */
 	uint32_t lifetime_ms;		/* UDP on SCTP: PR-SCTP lifetime */
 	char addr[64];			/* map address or service target */
 	struct map *map;		/* outgoing carrier: its map */

@@ -178,6 +178,9 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		plugin = listen ? (cs->map ? cs->map->s.plugin : 0) :
 				  (svc ? svc->s.plugin : 0);
 		tcfg.ldap = plugin == STMT_PLUGIN_LDAP;
+		/* a plugin stream (phase 2): sub-headers on both ends */
+		tcfg.plugseq = tcfg.ldap && cs->plugin == STMT_PLUGIN_LDAP;
+		tcfg.unordered = tcfg.plugseq && cs->unordered;
 		if (tcfg.proxy && !tcfg.origin && !c->no_origin_logged) {
 			c->no_origin_logged = true;
 			log_warn("%s: the peer sends no flow origins (no FEAT_ORIGIN): service %s gets PROXY v2 LOCAL headers, without the client's address",
@@ -242,6 +245,10 @@ void car_send_open(struct carrier *c, struct cstream *cs)
 	snprintf(msg.service, sizeof(msg.service), "%s", cs->service);
 	msg.proto = cs->proto == IPPROTO_TCP ? CTRL_PROTO_TCP : CTRL_PROTO_UDP;
 	msg.ordered = !cs->unordered;
+	if (cs->plugin) {
+		msg.present |= CTRL_BIT(CTRL_A_PLUGIN);
+		msg.plugin = cs->plugin;
+	}
 	if (m)
 		log_info("%s: opening stream %u for map %s %s -> service %s",
 			 carrier_name(c), cs->id, stmt_proto_name(m->s.proto),
@@ -373,6 +380,23 @@ void car_open_map(struct carrier *c, struct map *m)
 	}
 	cs->map = m;
 	cs->state = CS_OPENING;
+	/* a plugin stream when both HELLOs have FEAT_PLUGIN, unless the
+	 * peer's service refused it on this carrier (plugins.md 5.1)
+	 */
+	if (m->s.proto == IPPROTO_TCP && m->s.plugin && !m->plugin_off &&
+	    (c->peer_features & car_features(c) & CTRL_FEAT_PLUGIN))
+		cs->plugin = m->s.plugin;
+	/* unordered (ORDERED 0) on a plaintext SCTP carrier of the user
+	 * path at both ends: keyed streams keep the counter window of
+	 * wire-format.md 9.3 (funnel.ko, csec.c), which an unordered plugin
+	 * stream would outrun (plugins.md 5.4).  FUNNELD_PLUGIN_UNORDERED=1:
+	 * on any carrier (tests: the receiver's reordering over TCP)
+	 */
+	if (cs->plugin &&
+	    ((c->ops->protocol == IPPROTO_SCTP && c->d->plaintext &&
+	      !c->kernel && !(c->peer_features & CTRL_FEAT_KERNEL)) ||
+	     getenv("FUNNELD_PLUGIN_UNORDERED")))
+		cs->unordered = true;
 	if (m->s.proto == IPPROTO_UDP)
 		cs->lifetime_ms = m->s.has_lifetime ? m->s.lifetime_ms :
 				  CAR_LIFETIME_MS;

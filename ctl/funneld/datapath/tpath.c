@@ -94,6 +94,30 @@
  * rx-drop-malformed, logged with the reason at most once a second per
  * stream.
  *
+ * Plugin streams (cfg->plugseq, plugins.md section 5, plugseq.h): each
+ * DATA frame's body starts with the 8-byte sub-header, between the frame
+ * header and the message (the opening frame's: Sequence 0).  The sender
+ * (pseq_tx, per flow) puts there the frame's Sequence, B and After from
+ * the message's operation key and order (ldap_msg_order()), M on every
+ * frame of a message in pieces but its last; plain bytes are barriers.
+ * A frame costs max(its bytes, PSEQ_COST_MIN) of the flow's credit at
+ * both ends (the receiver counts and grants the difference at once).
+ * The receiver (pseq_rx, per flow) writes a frame once its dependency is
+ * written and keeps it in the flow's list until then (its bytes count in
+ * the flow's window); a malformed sub-header or a frame beyond the
+ * window resets the flow (rx-drop-malformed, logged as LDAP is), a
+ * replay is dropped (rx-drop-replay).  On an ordered stream frames
+ * arrive with their dependencies met, and a FLOW_END without R while
+ * frames wait is refused like a malformed frame.  An unordered one
+ * (cfg->unordered: FUNNEL_F_UNORDERED, SCTP_UNORDERED) may bring a new
+ * flow's frames before its opening frame: the flow is made and waits
+ * for it (unopened: no connection yet); and FLOW_END before frames sent
+ * ahead of it: the sender ends each direction with an empty barrier
+ * frame (flow_end_mark()), and FLOW_END waits until that is written
+ * (end_wait).  Flow ids ended lately there are kept (id_is_new()).  A
+ * flow whose frames wait TPATH_WAIT_MS with none written is reset
+ * (wait_cb()).
+ *
  * Everything runs in funneld's single-threaded event loop.  The carrier's
  * send function may free the stream before it returns: the stream is then
  * only marked dead, sends nothing more, and is freed when the callback of
@@ -116,6 +140,7 @@
 #include "funneld/log.h"
 #include "funneld/datapath/dpstream.h"
 #include "funneld/datapath/membudget.h"
+#include "funneld/datapath/plugseq.h"
 #include "funneld/datapath/tpath.h"
 #include "funneld/datapath/tpwin.h"
 
@@ -146,8 +171,24 @@
 /* the no-deadlock argument of the wait for credit (tpwin_grant_due()) */
 _Static_assert(TPATH_LDAP_WHOLE <= TPATH_WINDOW_INIT - TPATH_WINDOW_INIT / 4,
 	       "a whole LDAP message must fit the credit of a caught-up flow");
-/* LDAP: the buffer of a message read in part (a frame's room). */
+/* LDAP: the buffer of a message read in part (a frame's room; a plugin
+ * stream's sub-header comes on top, PSEQ_HDR_LEN bytes more)
+ */
 #define TPATH_STAGE		(FUNNEL_HDR_LEN + TPATH_LDAP_WHOLE)
+_Static_assert(LDAP_ORDER_BARRIER == PSEQ_BARRIER &&
+	       LDAP_ORDER_LAST == PSEQ_LAST && LDAP_ORDER_FREE == PSEQ_FREE,
+	       "the LDAP orders are plugseq's");
+/* Unordered plugin streams: flow ids ended in the last TPATH_ENDED_MS
+ * are not new (at most TPATH_ENDED of them); flows whose frames came
+ * before their opening frame, at most TPATH_UNOPENED_MAX a stream
+ */
+#define TPATH_ENDED		256
+#define TPATH_ENDED_MS		30000
+#define TPATH_UNOPENED_MAX	64
+/* Plugin streams: a flow whose frames wait this long without one written
+ * (a dependency, or its opening frame, that never comes) is reset
+ */
+#define TPATH_WAIT_MS		30000
 /* LDAP: a refused message is logged at most this often per stream. */
 #define TPATH_LDAP_LOG_MS	1000
 
@@ -203,6 +244,17 @@ struct tpath_flow {
 	int lowat;		/* SO_RCVLOWAT set; 0: the default (1) */
 	uint8_t *stage;		/* a message read in part: header, bytes */
 	size_t stage_len;	/* its bytes there */
+
+	/* plugin stream (s->plugseq) */
+	struct pseq_tx *ptx;	/* what this end sends */
+	struct pseq_rx prx;	/* what the peer sends */
+	bool pfirst;		/* big_left: its first frame not sent yet */
+	bool unopened;		/* unordered: its opening frame not come */
+	bool end_mark;		/* unordered: the peer's last frame written */
+	bool end_wait;		/* unordered: its FLOW_END waits for that */
+	uint64_t wait_at;	/* frames wait since (none written); 0: none */
+	uint32_t pkey;		/* then its operation key */
+	uint8_t porder;		/* and order */
 };
 
 struct tpath_stream {
@@ -212,6 +264,7 @@ struct tpath_stream {
 	bool accept_paused;		/* out of file descriptors */
 	bool listen_paused;		/* frames are pending */
 	struct loop_timer accept_t;	/* ends accept_paused */
+	struct loop_timer wait_t;	/* plugin streams: waits too long */
 
 	uint32_t last_id;		/* tcp-connect: the peer's newest id */
 	bool seen_id;			/* last_id is set */
@@ -232,8 +285,32 @@ struct tpath_stream {
 	bool origin;			/* flows open with their origin */
 	bool proxy;			/* tcp-connect: PROXY v2 header */
 	bool ldap;			/* the LDAP plugin */
+	bool plugseq;			/* a plugin stream: sub-headers */
+	bool unord;			/* ... unordered (FUNNEL_F_UNORDERED) */
+	uint32_t unopened;		/* flows waiting for their opening frame */
+	/* unordered: flow ids ended lately, never new again */
+	struct { uint32_t id; uint64_t at; } ended[TPATH_ENDED];
+	unsigned int ended_next;
 	uint64_t ldap_logged;		/* loop_now_ms() of the last log */
 };
+
+/* Bytes between a DATA frame's header and its message. */
+static size_t tp_sub(const struct tpath_stream *s)
+{
+	return s->plugseq ? PSEQ_HDR_LEN : 0;
+}
+
+/* Message bytes one DATA frame holds at most. */
+static size_t tp_room(const struct tpath_stream *s)
+{
+	return FUNNEL_MAX_SEALED_PAYLOAD - tp_sub(s);
+}
+
+/* What a frame of len message bytes costs of its flow's credit. */
+static uint64_t tp_cost(const struct tpath_stream *s, size_t len)
+{
+	return s->plugseq ? pseq_cost(len) : len;
+}
 
 static struct tpath_stream *tstream(const struct dp_stream *d)
 {
@@ -259,6 +336,37 @@ static void sock_nodelay(int fd)
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * A plugin stream's flow: its sender's state, and its receiver's, whose
+ * window is the frames the peer may have in flight (5.4).  0 or -1.
+ */
+static int flow_pseq_init(const struct tpath_stream *s,
+			  struct tpath_flow *flow)
+{
+	if (!s->plugseq)
+		return 0;
+	flow->ptx = malloc(sizeof(*flow->ptx));
+	if (!flow->ptx)
+		return -1;
+	pseq_tx_init(flow->ptx);
+	pseq_rx_init(&flow->prx, (s->window ? s->window : TPATH_QUEUE_MAX) /
+				 PSEQ_COST_MIN);
+	return 0;
+}
+
+/*
+ * An unordered plugin stream's flow id of the peer ended (or was
+ * refused): its late frames open no flow again (id_is_new()).
+ */
+static void id_ended(struct tpath_stream *s, uint32_t id)
+{
+	if (!s->unord || s->kind != TPATH_CONNECT)
+		return;
+	s->ended[s->ended_next].id = id;
+	s->ended[s->ended_next].at = loop_now_ms();
+	s->ended_next = (s->ended_next + 1) % TPATH_ENDED;
 }
 
 /* ---- hash table ---- */
@@ -601,7 +709,11 @@ static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 	flow_unreserve(s, flow);
 	if (flow->refused)
 		s->refusing--;
+	if (flow->unopened)
+		s->unopened--;
 	free(flow->pend);
+	free(flow->ptx);
+	pseq_rx_fini(&flow->prx);
 	free(flow);
 }
 
@@ -668,8 +780,10 @@ static bool flow_settle(struct tpath_stream *s, struct tpath_flow *flow)
 		flow_close(s, flow, false);
 	if (!flow->closed || flow->on_pend)
 		return false;
-	if (flow->hashed)
+	if (flow->hashed) {
+		id_ended(s, flow->dp.node.id);
 		flow_unlink(s, flow);
+	}
 	flow_free(s, flow);
 	return true;
 }
@@ -802,10 +916,35 @@ enum read_res {
 	READ_FREED,	/* the flow was freed */
 };
 
+/*
+ * An unordered plugin stream: the direction's last frame, a barrier
+ * without message bytes, goes before FLOW_END (which may overtake the
+ * frames before it: the receiver ends the direction once this frame is
+ * written, plugins.md 5.4).  True if the flow was freed.
+ */
+static bool flow_end_mark(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	uint8_t fr[FUNNEL_HDR_LEN + PSEQ_HDR_LEN];
+	struct pseq_hdr h;
+	bool freed;
+
+	if (!s->unord || !flow->ptx)
+		return false;
+	dp_hdr(&s->dp, fr, FUNNEL_T_DATA, flow->dp.node.id);
+	pseq_tx_plain(flow->ptx, &h);
+	pseq_hdr_put(fr + FUNNEL_HDR_LEN, &h);
+	flow_data_send(s, flow, fr, sizeof(fr), &freed);
+	return freed;
+}
+
 /* EOF: FLOW_END once the flow has sent what it read. */
 static enum read_res flow_read_eof(struct tpath_stream *s,
 				   struct tpath_flow *flow)
 {
+	if (flow_end_mark(s, flow))
+		return READ_FREED;
+	if (s->dp.dead)
+		return READ_DONE;
 	flow->eof = true;
 	flow_watch(s, flow);
 	flow_end_queue(s, flow);
@@ -873,9 +1012,16 @@ static int flow_take(struct tpath_flow *flow, size_t n)
  * to 1 (else the rest of the message, fewer bytes than the mark, would
  * never wake the flow).
  */
-static enum read_res flow_ldap_pieces(struct tpath_flow *flow, size_t len)
+static enum read_res flow_ldap_pieces(struct tpath_flow *flow,
+				      const struct ldapber_msg *m, bool whole)
 {
-	flow->big_left = len;
+	uint32_t key;
+
+	/* a plugin stream: the first piece's sub-header */
+	flow->porder = (uint8_t)ldap_msg_order(m, whole, &key);
+	flow->pkey = key;
+	flow->pfirst = true;
+	flow->big_left = m->len;
 	flow->ldap.may_leave = false;
 	flow->peeked = 0;
 	flow_lowat(flow, 1);
@@ -906,11 +1052,11 @@ static enum read_res flow_stage_start(struct tpath_stream *s,
 	if (membudget_avail_spare(s->resv) < TPATH_STAGE) {
 		membudget_deny(s->resv);
 		if (m->hdr)
-			return flow_ldap_pieces(flow, m->len);
+			return flow_ldap_pieces(flow, m, false);
 		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
 	}
-	flow->stage = malloc(TPATH_STAGE);
+	flow->stage = malloc(TPATH_STAGE + PSEQ_HDR_LEN);
 	if (!flow->stage) {
 		dp_count(&s->dp, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		return flow_reset(s, flow, true) ? READ_FREED : READ_DONE;
@@ -918,8 +1064,8 @@ static enum read_res flow_stage_start(struct tpath_stream *s,
 	membudget_charge(s->resv, TPATH_STAGE);
 	membudget_charge(s->buf, TPATH_STAGE);
 	do {
-		r = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN, n,
-			 MSG_DONTWAIT);
+		r = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN + tp_sub(s),
+			 n, MSG_DONTWAIT);
 	} while (r < 0 && errno == EINTR);
 	if (r != (ssize_t)n)
 		return flow_reset(s, flow, false) ? READ_FREED : READ_DONE;
@@ -940,12 +1086,12 @@ static enum read_res flow_ldap_partial(struct tpath_stream *s,
 	/* longer than a frame: in pieces, from now on, once its header
 	 * (messageID, protocolOp: the direction) is read and checked
 	 */
-	if (m->hdr && m->len > FUNNEL_MAX_SEALED_PAYLOAD)
-		return flow_ldap_pieces(flow, m->len);
+	if (m->hdr && m->len > tp_room(s))
+		return flow_ldap_pieces(flow, m, false);
 	if (n == flow->peeked) {
 		/* woken without a byte more */
 		if (m->hdr && m->len > TPATH_LDAP_WHOLE)
-			return flow_ldap_pieces(flow, m->len);
+			return flow_ldap_pieces(flow, m, false);
 		return flow_stage_start(s, flow, n, m);
 	}
 	flow->peeked = n;
@@ -972,17 +1118,19 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
 	ssize_t n;
 	int r;
 
+	uint8_t *data = flow->stage + FUNNEL_HDR_LEN + tp_sub(s);
+
 	for (;;) {
-		st = ldap_dir_next(&flow->ldap, flow->stage + FUNNEL_HDR_LEN,
-				   flow->stage_len, LDAPBER_MAX_DEFAULT, &m,
-				   why, sizeof(why));
+		st = ldap_dir_next(&flow->ldap, data, flow->stage_len,
+				   LDAPBER_MAX_DEFAULT, &m, why, sizeof(why));
 		if (st == LDAPBER_ERR)
 			return flow_ldap_refuse(s, flow, why);
 		if (st == LDAPBER_MSG)
 			break;
 		if (m.hdr && m.len > TPATH_LDAP_WHOLE) {
 			/* a long one after all: the stage is its first piece */
-			if (s->window && flow->credit < flow->stage_len) {
+			if (s->window &&
+			    flow->credit < tp_cost(s, flow->stage_len)) {
 				flow_starve(s, flow, hup);
 				return READ_DONE;
 			}
@@ -991,15 +1139,15 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
 			break;
 		}
 		if (m.len && m.len <= TPATH_LDAP_WHOLE && s->window &&
-		    flow->credit < m.len) {
+		    flow->credit < tp_cost(s, m.len)) {
 			flow_starve(s, flow, hup);
 			return READ_DONE;
 		}
 		/* a long one's header first (m.need: its bytes, a few) */
 		want = (m.len && m.len <= TPATH_LDAP_WHOLE ? m.len : m.need) -
 		       flow->stage_len;
-		n = recv(flow->dp.fd, flow->stage + FUNNEL_HDR_LEN +
-			 flow->stage_len, want, MSG_DONTWAIT);
+		n = recv(flow->dp.fd, data + flow->stage_len, want,
+			 MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1028,14 +1176,26 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
 	 */
 	len = flow->stage_len;
 	if (s->window)
-		flow->credit -= len;
+		flow->credit -= tp_cost(s, len);
+	if (s->plugseq) {
+		struct pseq_hdr h;
+		uint32_t key;
+		unsigned int order;
+
+		/* the whole message, or the first piece of a long one */
+		order = ldap_msg_order(&m, !flow->big_left, &key);
+		pseq_tx_msg(flow->ptx, key, order, flow->big_left, &h);
+		pseq_hdr_put(flow->stage + FUNNEL_HDR_LEN, &h);
+		flow->pfirst = false;
+	}
 	frame = flow->stage;
 	flow->stage = NULL;
 	flow->stage_len = 0;
 	membudget_uncharge(s->buf, TPATH_STAGE);
 	membudget_uncharge(s->resv, TPATH_STAGE);
 	dp_hdr(&s->dp, frame, FUNNEL_T_DATA, flow->dp.node.id);
-	r = flow_data_send(s, flow, frame, FUNNEL_HDR_LEN + len, &freed);
+	r = flow_data_send(s, flow, frame, FUNNEL_HDR_LEN + tp_sub(s) + len,
+			   &freed);
 	free(frame);
 	if (r) {
 		if (!freed && !s->dp.dead && !flow->closed)
@@ -1056,14 +1216,15 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 				    unsigned int *frames)
 {
 	uint8_t *buf = tpath_buf.p;
+	size_t sub = tp_sub(s);
+	uint8_t *data = buf + FUNNEL_HDR_LEN + sub;
 	char why[LDAPBER_WHY_MAX];
 	struct ldapber_msg m;
 	size_t off = 0;
 	enum read_res res = READ_MORE;
 	ssize_t n;
 
-	n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN, FUNNEL_MAX_SEALED_PAYLOAD,
-		 MSG_PEEK | MSG_DONTWAIT);
+	n = recv(flow->dp.fd, data, tp_room(s), MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno == EINTR)
 			return READ_MORE;
@@ -1077,9 +1238,8 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 		enum ldapber_status st;
 		bool freed;
 
-		st = ldap_dir_next(&flow->ldap, buf + FUNNEL_HDR_LEN + off,
-				   (size_t)n - off, LDAPBER_MAX_DEFAULT, &m, why,
-				   sizeof(why));
+		st = ldap_dir_next(&flow->ldap, data + off, (size_t)n - off,
+				   LDAPBER_MAX_DEFAULT, &m, why, sizeof(why));
 		if (st == LDAPBER_OPAQUE)
 			break;		/* the rest: plain bytes */
 		if (st == LDAPBER_ERR) {
@@ -1094,7 +1254,7 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 							 &m);
 			break;		/* take what was sent first */
 		}
-		if (s->window && flow->credit < m.len) {
+		if (s->window && flow->credit < tp_cost(s, m.len)) {
 			if (m.len <= TPATH_LDAP_WHOLE) {
 				res = READ_DONE;
 				if (!off)
@@ -1103,18 +1263,26 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 				/* read whole: where it may leave is known */
 				bool leave = flow->ldap.may_leave;
 
-				flow_ldap_pieces(flow, m.len);
+				flow_ldap_pieces(flow, &m, true);
 				flow->ldap.may_leave = leave;
 			}
 			break;
 		}
 		dp_hdr(&s->dp, buf + off, FUNNEL_T_DATA, flow->dp.node.id);
+		if (s->plugseq) {
+			struct pseq_hdr h;
+			uint32_t key;
+			unsigned int order = ldap_msg_order(&m, true, &key);
+
+			pseq_tx_msg(flow->ptx, key, order, false, &h);
+			pseq_hdr_put(buf + off + FUNNEL_HDR_LEN, &h);
+		}
 		if (s->window)
-			flow->credit -= m.len;
+			flow->credit -= tp_cost(s, m.len);
 		off += m.len;
 		flow->dp.last_used = loop_now_ms();
 		if (flow_data_send(s, flow, buf + off - m.len,
-				   FUNNEL_HDR_LEN + m.len, &freed)) {
+				   FUNNEL_HDR_LEN + sub + m.len, &freed)) {
 			if (freed || s->dp.dead || flow->closed)
 				return freed ? READ_FREED : READ_DONE;
 			res = READ_DONE;
@@ -1141,8 +1309,8 @@ static enum read_res flow_read_bytes(struct tpath_stream *s,
 				     struct tpath_flow *flow, bool hup)
 {
 	uint8_t *buf = tpath_buf.p;
-	size_t want = FUNNEL_MAX_SEALED_PAYLOAD;
-	bool freed;
+	size_t want = tp_room(s), sub = tp_sub(s);
+	bool freed, piece = flow->big_left;
 	ssize_t n;
 
 	if (flow->lowat > 1)	/* plain bytes: every byte wakes */
@@ -1151,7 +1319,7 @@ static enum read_res flow_read_bytes(struct tpath_stream *s,
 		want = (size_t)flow->credit;
 	if (flow->big_left && want > flow->big_left)
 		want = flow->big_left;
-	n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN, want, MSG_DONTWAIT);
+	n = recv(flow->dp.fd, buf + FUNNEL_HDR_LEN + sub, want, MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno == EINTR)
 			return READ_MORE;
@@ -1167,11 +1335,25 @@ static enum read_res flow_read_bytes(struct tpath_stream *s,
 	}
 	flow->dp.last_used = loop_now_ms();
 	if (s->window)
-		flow->credit -= (size_t)n;
+		flow->credit -= tp_cost(s, (size_t)n);
 	if (flow->big_left)
 		flow->big_left -= (size_t)n;
 	dp_hdr(&s->dp, buf, FUNNEL_T_DATA, flow->dp.node.id);
-	if (flow_data_send(s, flow, buf, FUNNEL_HDR_LEN + (size_t)n, &freed)) {
+	if (s->plugseq) {
+		struct pseq_hdr h;
+
+		if (piece && flow->pfirst)
+			pseq_tx_msg(flow->ptx, flow->pkey, flow->porder,
+				    flow->big_left, &h);
+		else if (piece)
+			pseq_tx_piece(flow->ptx, flow->big_left, &h);
+		else
+			pseq_tx_plain(flow->ptx, &h);	/* opaque bytes */
+		flow->pfirst = false;
+		pseq_hdr_put(buf + FUNNEL_HDR_LEN, &h);
+	}
+	if (flow_data_send(s, flow, buf, FUNNEL_HDR_LEN + sub + (size_t)n,
+			   &freed)) {
 		if (!freed && !s->dp.dead && !flow->closed)
 			flow_pause(s, flow, hup);
 		return freed ? READ_FREED : READ_DONE;
@@ -1200,7 +1382,8 @@ static bool flow_read(struct tpath_stream *s, struct tpath_flow *flow,
 			flow_pause(s, flow, hup);
 			return false;
 		}
-		if (s->window && !flow->credit) {
+		/* a plugin stream's frame costs PSEQ_COST_MIN at least */
+		if (s->window && flow->credit < tp_cost(s, 1)) {
 			flow_starve(s, flow, hup);
 			return false;
 		}
@@ -1332,6 +1515,56 @@ static void expire(struct dp_stream *s, struct dp_flow *flow)
 		flow_expire(tstream(s), tflow(flow));
 }
 
+/* ---- plugin streams: frames that wait too long ---- */
+
+static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
+			     const char *why);
+static void flow_pseq_waits(struct tpath_stream *s, struct tpath_flow *flow,
+			    bool progress);
+
+/*
+ * Reset the flows of a plugin stream whose frames waited TPATH_WAIT_MS
+ * with none written (plugins.md 5.4); again at the next one's time.
+ */
+static void wait_cb(struct loop *l, void *arg)
+{
+	struct tpath_stream *s = arg;
+	struct dp_flow *late = NULL, *f, *next;
+	struct flowtab_node *n, *tmp;
+	uint64_t now = loop_now_ms(), first = 0;
+
+	(void)l;
+	dp_hold(&s->dp);
+	flowtab_for_each(&s->dp.flows, n, tmp) {
+		struct tpath_flow *flow = tflow(dp_flow_of(n));
+
+		if (!flow->wait_at || flow->closed)
+			continue;
+		if (now - flow->wait_at >= TPATH_WAIT_MS) {
+			flow->dp.gc_next = late;
+			late = &flow->dp;
+		} else if (!first || flow->wait_at < first) {
+			first = flow->wait_at;
+		}
+	}
+	if (first)
+		loop_timer_arm(s->dp.loop, &s->wait_t,
+			       first + TPATH_WAIT_MS - now);
+	for (f = late; f && !s->dp.dead; f = next) {
+		struct tpath_flow *flow = tflow(f);
+		char why[PSEQ_WHY_MAX];
+
+		next = f->gc_next;
+		snprintf(why, sizeof(why),
+			 "%s waited %u s (%u frames)",
+			 flow->unopened ? "the flow's opening frame" :
+			 "a frame's dependency",
+			 TPATH_WAIT_MS / 1000, flow->prx.nheld);
+		flow_pseq_refuse(s, flow, why);
+	}
+	dp_release(&s->dp);
+}
+
 /* ---- tcp-listen ---- */
 
 static void listen_watch(struct tpath_stream *s)
@@ -1370,12 +1603,18 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 	flow->ldap.from_service = false;	/* the client's requests */
 	flow->remote = *peer;
 	dp_sa_local(fd, &flow->local);
+	if (flow_pseq_init(s, flow)) {
+		free(flow);
+		return NULL;
+	}
 	if (!flow_reserve(s, flow)) {
+		free(flow->ptx);
 		free(flow);
 		return NULL;
 	}
 	if (flow_watch(s, flow)) {
 		flow_unreserve(s, flow);
+		free(flow->ptx);
 		free(flow);
 		return NULL;
 	}
@@ -1388,7 +1627,7 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 /* Accept one connection; false when there is no more to accept now. */
 static bool listen_accept(struct tpath_stream *s)
 {
-	uint8_t hdr[FUNNEL_HDR_LEN + ORIGIN_LEN_MAX];
+	uint8_t hdr[FUNNEL_HDR_LEN + PSEQ_HDR_LEN + ORIGIN_LEN_MAX];
 	size_t hlen = FUNNEL_HDR_LEN;
 	union dp_sa peer;
 	socklen_t len = sizeof(peer);
@@ -1430,9 +1669,16 @@ static bool listen_accept(struct tpath_stream *s)
 	 * side connects now
 	 */
 	dp_hdr(&s->dp, hdr, FUNNEL_T_DATA, flow->dp.node.id);
+	if (s->plugseq) {
+		struct pseq_hdr h;
+
+		pseq_tx_open(&h);		/* Sequence 0 */
+		pseq_hdr_put(hdr + hlen, &h);
+		hlen += PSEQ_HDR_LEN;
+	}
 	if (s->origin) {
 		int n = origin_encode(&flow->remote.sa, &flow->local.sa,
-				      hdr + FUNNEL_HDR_LEN);
+				      hdr + hlen);
 
 		if (n > 0)
 			hlen += (size_t)n;
@@ -1519,6 +1765,7 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
 {
 	struct tpath_flow *flow;
 
+	id_ended(s, id);
 	if (!s->pend_head && !dp_send_reset(&s->dp, id))
 		return;
 	if (s->dp.dead)
@@ -1548,7 +1795,8 @@ static void flow_refuse(struct tpath_stream *s, uint32_t id)
  */
 static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 					   uint32_t id,
-					   const struct origin *origin)
+					   const struct origin *origin,
+					   bool now)
 {
 	struct tpath_flow *flow;
 
@@ -1569,13 +1817,22 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	flow->remote = s->dp.addr;
 	if (origin)
 		flow->origin = *origin;
-	if (!flow_reserve(s, flow)) {
+	if (flow_pseq_init(s, flow) || !flow_reserve(s, flow)) {
+		free(flow->ptx);
 		free(flow);
 		flow_refuse(s, id);
 		return NULL;
 	}
 	flow_link(s, flow);
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOWS_CREATED);
+	if (!now) {
+		/* unordered: its opening frame comes later (flow_open()) */
+		flow->unopened = true;
+		s->unopened++;
+		pseq_rx_unopened(&flow->prx);
+		flow_pseq_waits(s, flow, false);
+		return flow;
+	}
 	if (flow_connect(s, flow)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, false);
@@ -1584,12 +1841,46 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	return flow;
 }
 
-/* Is id newer than every flow id the peer sent so far (serial order)? */
+/*
+ * The opening frame of a flow whose other frames came first: connect
+ * now.  0, or -1 (the flow was reset).
+ */
+static int flow_open(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	flow->unopened = false;
+	s->unopened--;
+	pseq_rx_opened(&flow->prx);
+	if (flow_connect(s, flow)) {
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		flow_reset(s, flow, false);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Is id a new flow of the peer?  Ordered: newer than every flow id the
+ * peer sent so far (serial order).  Unordered (a plugin stream over
+ * SCTP: flows' first frames may come in any order): not ended in the
+ * last TPATH_ENDED_MS (the last TPATH_ENDED of them), and not more than
+ * 65536 below the newest.
+ */
 static bool id_is_new(const struct tpath_stream *s, uint32_t id)
 {
 	uint32_t d = id - s->last_id;
+	uint64_t now = loop_now_ms();
 
-	return !s->seen_id || (d && d < 0x80000000U);
+	if (!s->seen_id)
+		return true;
+	if (!s->unord)
+		return d && d < 0x80000000U;
+	if ((!d || d >= 0x80000000U) && s->last_id - id > 65536)
+		return false;
+	for (unsigned int i = 0; i < TPATH_ENDED; i++)
+		if (s->ended[i].at && s->ended[i].id == id &&
+		    now - s->ended[i].at < TPATH_ENDED_MS)
+			return false;
+	return true;
 }
 
 /* ---- frames from the carrier ---- */
@@ -1622,8 +1913,8 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	/* with flow control, a peer past its credit (its window is
 	 * reserved); without, a queue past TPATH_QUEUE_MAX or the budget
 	 */
-	if (s->window ? flow->qlen + len > flow->win :
-	    flow->qlen + len > TPATH_QUEUE_MAX ||
+	if (s->window ? flow->qlen + flow->prx.held_bytes + len > flow->win :
+	    flow->qlen + flow->prx.held_bytes + len > TPATH_QUEUE_MAX ||
 	    !membudget_room(s->resv, len)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
@@ -1635,6 +1926,156 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 		return;
 	}
 	flow_watch(s, flow);
+}
+
+/*
+ * A plugin stream's frame the peer sent that breaks its rules: log (at
+ * most once a second per stream, as LDAP), count, reset the flow.
+ */
+static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
+			     const char *why)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!s->ldap_logged || now - s->ldap_logged >= TPATH_LDAP_LOG_MS) {
+		s->ldap_logged = now;
+		log_warn("stream %u flow %u: plugin stream frame from the peer refused: %s: flow reset",
+			 s->dp.id, flow->dp.node.id, why);
+	}
+	dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	flow_reset(s, flow, true);
+}
+
+static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst);
+
+/*
+ * A plugin stream's flow has frames waiting (held, or unopened), or none:
+ * wait_at is when the wait began, or the last frame written since; the
+ * stream's timer resets flows that wait TPATH_WAIT_MS (wait_cb()).
+ */
+static void flow_pseq_waits(struct tpath_stream *s, struct tpath_flow *flow,
+			    bool progress)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!flow->prx.nheld && !flow->unopened) {
+		flow->wait_at = 0;
+		return;
+	}
+	if (!flow->wait_at || progress)
+		flow->wait_at = now;
+	if (!s->wait_t.armed)
+		loop_timer_arm(s->dp.loop, &s->wait_t, TPATH_WAIT_MS);
+}
+
+/*
+ * Write the plugin stream frame h (p, len: its message) and then the
+ * frames it released; h NULL: only those (the flow was just opened).
+ * A frame's cost beyond its bytes counts as written (granted) with it.
+ * An empty frame after the opening one is the peer's last (unordered,
+ * flow_end_mark()): its FLOW_END takes effect then.
+ */
+static void flow_pseq_write(struct tpath_stream *s, struct tpath_flow *flow,
+			    const struct pseq_hdr *h0, const uint8_t *p,
+			    size_t len)
+{
+	uint32_t id = flow->dp.node.id;
+	struct pseq_held *held = NULL;
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h;
+	int k;
+
+	if (h0)
+		h = *h0;
+	for (;;) {
+		if (h0 || held) {
+			if (len)
+				flow_deliver(s, flow, p, len);
+			free(held);
+			held = NULL;
+			flow = flow_lookup(s, id);
+			if (!flow || flow->closed)
+				return;
+			if (len && pseq_cost(len) > len)
+				flow_grant(s, flow, pseq_cost(len) - len);
+			if (pseq_rx_delivered(&flow->prx, &h, why,
+					      sizeof(why))) {
+				flow_pseq_refuse(s, flow, why);
+				return;
+			}
+			if (!len && s->unord) {
+				flow->end_mark = true;
+				if (flow->end_wait) {
+					flow_peer_end(s, id, false);
+					return;
+				}
+			}
+		}
+		h0 = NULL;
+		k = pseq_rx_next(&flow->prx, &held, why, sizeof(why));
+		if (k < 0) {
+			flow_pseq_refuse(s, flow, why);
+			return;
+		}
+		if (!k) {
+			flow_pseq_waits(s, flow, true);
+			return;
+		}
+		h = held->h;
+		p = held->body;
+		len = held->len;
+	}
+}
+
+/*
+ * A DATA frame of a plugin stream for the flow: write it once its
+ * dependency is written (plugseq.h), and the frames that waited for it.
+ */
+static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
+			    const struct funnel_frame *f)
+{
+	char why[PSEQ_WHY_MAX];
+	enum pseq_rx_res res;
+	struct pseq_hdr h;
+	const uint8_t *p;
+	size_t len;
+
+	if (pseq_hdr_get(f->body, f->body_len, &h, why, sizeof(why))) {
+		flow_pseq_refuse(s, flow, why);
+		return;
+	}
+	p = f->body + PSEQ_HDR_LEN;
+	len = f->body_len - PSEQ_HDR_LEN;
+	res = pseq_rx_input(&flow->prx, &h, p, len, why, sizeof(why));
+	switch (res) {
+	case PSEQ_RX_ERR:
+		flow_pseq_refuse(s, flow, why);
+		return;
+	case PSEQ_RX_REPLAY:
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_REPLAY);
+		return;
+	case PSEQ_RX_NOMEM:
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		flow_reset(s, flow, true);
+		return;
+	case PSEQ_RX_HOLD:
+	case PSEQ_RX_DELIVER:
+		break;
+	}
+	if (s->window && len)
+		tpwin_rcvd(&flow->tw, pseq_cost(len) - len, loop_now_ms());
+	if (res == PSEQ_RX_HOLD) {
+		/* its bytes count in the flow's window */
+		if (flow->qlen + flow->prx.held_bytes >
+		    (s->window ? flow->win : TPATH_QUEUE_MAX)) {
+			dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			flow_reset(s, flow, true);
+			return;
+		}
+		flow_pseq_waits(s, flow, false);
+		return;
+	}
+	flow_pseq_write(s, flow, &h, p, len);
 }
 
 /*
@@ -1665,6 +2106,21 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 	}
 	if (flow->peer_end)
 		return;
+	if (s->unord && !flow->end_mark && !flow->closed) {
+		/* unordered: once the peer's last frame is written */
+		flow->end_wait = true;
+		return;
+	}
+	if (flow->prx.nheld && !flow->closed) {
+		/* an ordered plugin stream: every frame came before it */
+		char why[PSEQ_WHY_MAX];
+
+		snprintf(why, sizeof(why),
+			 "FLOW_END while %u frames wait for their dependency",
+			 flow->prx.nheld);
+		flow_pseq_refuse(s, flow, why);
+		return;
+	}
 	flow->peer_end = true;
 	flow->dp.last_used = loop_now_ms();
 	if (!flow->closed && !flow->connecting && !flow->qlen) {
@@ -1691,25 +2147,99 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		goto out;
 	}
-	if (!flow) {
+	if (!flow || flow->unopened) {
+		uint32_t id = f->flow, d = id - s->last_id;
+		const uint8_t *body = f->body;
+		size_t blen = f->body_len;
+		bool opening = true;
 		struct origin o;
 
-		s->last_id = f->flow;
+		if (!s->seen_id || (d && d < 0x80000000U))
+			s->last_id = id;
 		s->seen_id = true;
-		if (s->origin) {
-			/* the opening frame: the origin, nothing to write */
-			if (origin_parse(f->body, f->body_len, &o, NULL)) {
+		if (s->plugseq) {
+			/* the opening frame: Sequence 0, depending on none */
+			char why[PSEQ_WHY_MAX];
+			struct pseq_hdr h;
+
+			why[0] = '\0';
+			if (pseq_hdr_get(body, blen, &h, why, sizeof(why)))
+				;
+			else if (!h.seq && (h.barrier || h.more || h.after))
+				snprintf(why, sizeof(why),
+					 "the opening frame (Sequence 0) has B %d, M %d, After %u",
+					 h.barrier, h.more, h.after);
+			else if (h.seq && !s->unord)
+				snprintf(why, sizeof(why),
+					 "the flow's first frame has Sequence %u, not 0 (the opening frame)",
+					 h.seq);
+			else if (h.seq)
+				opening = false;
+			if (why[0]) {
+				if (flow) {
+					flow_pseq_refuse(s, flow, why);
+					goto out;
+				}
+				log_warn("stream %u flow %u: plugin stream frame from the peer refused: %s: flow reset",
+					 s->dp.id, id, why);
 				dp_count(&s->dp,
 					 FUNNEL_A_STATS_RX_DROP_MALFORMED);
-				flow_refuse(s, f->flow);
+				flow_refuse(s, id);
+				goto out;
+			}
+			if (opening) {
+				body += PSEQ_HDR_LEN;
+				blen -= PSEQ_HDR_LEN;
+			}
+		}
+		if (!opening) {
+			/* unordered: before its flow's opening frame, which
+			 * it waits for (the flow connects then)
+			 */
+			if (!flow && s->unopened >= TPATH_UNOPENED_MAX) {
+				dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+				flow_refuse(s, id);
+				goto out;
+			}
+			if (!flow)
+				flow = connect_flow_new(s, id, NULL, false);
+			if (!flow)
+				goto out;
+			dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
+			flow_pseq_input(s, flow, f);
+			goto out;
+		}
+		if (s->origin) {
+			/* the opening frame: the origin, nothing to write */
+			if (origin_parse(body, blen, &o, NULL)) {
+				dp_count(&s->dp,
+					 FUNNEL_A_STATS_RX_DROP_MALFORMED);
+				if (flow)
+					flow_reset(s, flow, true);
+				else
+					flow_refuse(s, id);
 				goto out;
 			}
 		}
-		flow = connect_flow_new(s, f->flow, s->origin ? &o : NULL);
-		if (!flow)
-			goto out;
-		if (s->origin) {
+		if (flow) {
+			/* the frames that came first wait in it */
+			if (s->origin)
+				flow->origin = o;
+			if (flow_open(s, flow))
+				goto out;
+		} else {
+			flow = connect_flow_new(s, id, s->origin ? &o : NULL,
+						true);
+			if (!flow)
+				goto out;
+		}
+		if (s->origin || s->plugseq) {
 			dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
+			if (!s->origin && blen)
+				flow_deliver(s, flow, body, blen);
+			flow = flow_lookup(s, id);
+			if (s->unord && flow && !flow->closed)
+				flow_pseq_write(s, flow, NULL, NULL, 0);
 			goto out;
 		}
 	}
@@ -1719,7 +2249,9 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		goto out;
 	}
 	dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
-	if (f->body_len && !flow->closed)
+	if (s->plugseq)
+		flow_pseq_input(s, flow, f);
+	else if (f->body_len && !flow->closed)
 		flow_deliver(s, flow, f->body, f->body_len);
 out:
 	dp_release(&s->dp);
@@ -1776,6 +2308,7 @@ static void stream_destroy(struct dp_stream *d)
 	struct tpath_flow *flow, *next;
 
 	loop_timer_cancel(d->loop, &s->accept_t);
+	loop_timer_cancel(d->loop, &s->wait_t);
 	while ((flow = s->paused))
 		flow_unpause_list(flow);
 	/* refused flows waiting to send FLOW_END are on this list only */
@@ -1810,6 +2343,8 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 		.idle_ms	= cfg->idle_ms,
 		.flow_max	= cfg->flow_max,
 		.budget		= cfg->budget,
+		.flags		= cfg->ldap && cfg->plugseq && cfg->unordered ?
+				  FUNNEL_F_UNORDERED : 0,
 	};
 	struct tpath_stream *s;
 
@@ -1839,7 +2374,10 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	s->origin = cfg->origin;
 	s->proxy = !listen && cfg->proxy;
 	s->ldap = cfg->ldap;
+	s->plugseq = cfg->ldap && cfg->plugseq;
+	s->unord = s->plugseq && cfg->unordered;
 	loop_timer_init(&s->accept_t, accept_resume, s);
+	loop_timer_init(&s->wait_t, wait_cb, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
 			   errlen))
 		goto err;

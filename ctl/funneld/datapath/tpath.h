@@ -77,6 +77,23 @@ struct tpath_stream_cfg {
 	 * resets its flow (counted rx-drop-malformed, logged).
 	 */
 	bool ldap;
+	/*
+	 * With ldap: a plugin stream (FEAT_PLUGIN, PLUGIN in OPEN and
+	 * OPEN_OK; plugins.md section 5): each DATA frame's body starts
+	 * with the 8-byte sub-header (plugseq.h), the receiver writes
+	 * frames in an order that keeps each operation's, FLOW_END's body
+	 * is the last Sequence, and a frame costs at least PSEQ_COST_MIN
+	 * of its flow's credit.
+	 */
+	bool plugseq;
+	/*
+	 * With plugseq: an unordered stream (FUNNEL_F_UNORDERED on its
+	 * frames; SCTP_UNORDERED on SCTP): the receiver keeps what comes
+	 * before its dependency, a new flow's frames until its opening
+	 * frame, FLOW_END until the direction's last frame (an empty
+	 * barrier) is written.
+	 */
+	bool unordered;
 };
 
 /* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Plugin streams' sub-header, sender and receiver rules
+ * (Documentation/plugins.md section 5; see plugseq.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "funneld/datapath/plugseq.h"
+
+/* The Sequence after s (0 is the opening frame's alone). */
+static uint32_t seq_next(uint32_t s)
+{
+	return s + 1 ? s + 1 : 1;
+}
+
+/* Is a later than b (RFC 1982)? */
+static bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+void pseq_hdr_put(uint8_t p[PSEQ_HDR_LEN], const struct pseq_hdr *h)
+{
+	p[0] = (uint8_t)(h->seq >> 24);
+	p[1] = (uint8_t)(h->seq >> 16);
+	p[2] = (uint8_t)(h->seq >> 8);
+	p[3] = (uint8_t)h->seq;
+	p[4] = (uint8_t)((h->barrier ? PSEQ_F_BARRIER : 0) |
+			 (h->more ? PSEQ_F_MORE : 0));
+	p[5] = (uint8_t)(h->after >> 16);
+	p[6] = (uint8_t)(h->after >> 8);
+	p[7] = (uint8_t)h->after;
+}
+
+int pseq_hdr_get(const uint8_t *p, size_t n, struct pseq_hdr *h, char *why,
+		 size_t whylen)
+{
+	if (n < PSEQ_HDR_LEN) {
+		snprintf(why, whylen,
+			 "frame body of %zu bytes: shorter than the %d-byte sub-header",
+			 n, PSEQ_HDR_LEN);
+		return -1;
+	}
+	if (p[4] & PSEQ_F_RESERVED) {
+		snprintf(why, whylen,
+			 "reserved bits 0x%02x set in the sub-header",
+			 p[4] & PSEQ_F_RESERVED);
+		return -1;
+	}
+	h->seq = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		 (uint32_t)p[2] << 8 | p[3];
+	h->barrier = p[4] & PSEQ_F_BARRIER;
+	h->more = p[4] & PSEQ_F_MORE;
+	h->after = (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	if (h->barrier && h->after) {
+		snprintf(why, whylen,
+			 "Sequence %u: a barrier (B) with After %u", h->seq,
+			 h->after);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- sender ---- */
+
+void pseq_tx_init(struct pseq_tx *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->next = 1;
+}
+
+void pseq_tx_open(struct pseq_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+/* Sequence s's After for a dependency on ref (0: none). */
+static uint32_t after_of(uint32_t s, uint32_t ref)
+{
+	uint32_t d = s - ref;
+
+	return ref && d <= PSEQ_AFTER_MAX ? d : 0;
+}
+
+/* Take the next Sequence. */
+static uint32_t tx_take(struct pseq_tx *t)
+{
+	uint32_t s = t->next;
+
+	t->next = seq_next(s);
+	t->last = s;
+	return s;
+}
+
+void pseq_tx_msg(struct pseq_tx *t, uint32_t key, unsigned int order,
+		 bool more, struct pseq_hdr *h)
+{
+	unsigned int slot = key & (PSEQ_OPS - 1);
+	bool barrier = order & PSEQ_BARRIER;
+	uint32_t s = t->next, ref = t->barrier;
+
+	if (!barrier && t->ops[slot].seq) {
+		uint32_t p = t->ops[slot].seq;
+
+		if (t->ops[slot].key == key) {
+			if (!ref || seq_after(p, ref))
+				ref = p;
+		} else if ((!t->barrier || seq_after(p, t->barrier)) &&
+			   s - p <= PSEQ_AFTER_MAX) {
+			/* the slot's operation is in progress: more than
+			 * the table holds; in order, never refused
+			 */
+			barrier = true;
+		}
+	}
+	tx_take(t);
+	memset(h, 0, sizeof(*h));
+	h->seq = s;
+	h->more = more;
+	t->in_msg = more;
+	t->cur_barrier = barrier;
+	t->cur_last = order & PSEQ_LAST;
+	if (barrier) {
+		h->barrier = true;
+		t->cur = 0;
+		if (!more)
+			t->barrier = s;
+		return;
+	}
+	h->after = after_of(s, ref);
+	t->ops[slot].key = key;
+	t->ops[slot].seq = s;
+	t->cur = slot + 1;
+	if (!more && t->cur_last)
+		t->ops[slot].seq = 0;
+}
+
+void pseq_tx_piece(struct pseq_tx *t, bool more, struct pseq_hdr *h)
+{
+	uint32_t prev = t->last, s = tx_take(t);
+
+	memset(h, 0, sizeof(*h));
+	h->seq = s;
+	h->after = s - prev;
+	h->more = more;
+	t->in_msg = more;
+	if (t->cur) {
+		t->ops[t->cur - 1].seq = more || !t->cur_last ? s : 0;
+	}
+	if (t->cur_barrier && !more)
+		t->barrier = s;
+}
+
+void pseq_tx_plain(struct pseq_tx *t, struct pseq_hdr *h)
+{
+	pseq_tx_msg(t, 0, PSEQ_BARRIER, false, h);
+}
+
+uint32_t pseq_tx_last(const struct pseq_tx *t)
+{
+	return t->last;
+}
+
+/* ---- receiver ---- */
+
+void pseq_rx_init(struct pseq_rx *r, uint32_t win)
+{
+	memset(r, 0, sizeof(*r));
+	r->win = win ? win : 1;
+}
+
+void pseq_rx_fini(struct pseq_rx *r)
+{
+	struct pseq_held *f, *next;
+
+	for (f = r->held; f; f = next) {
+		next = f->next;
+		free(f);
+	}
+	r->held = NULL;
+	r->nheld = 0;
+	r->held_bytes = 0;
+	free(r->bits);
+	r->bits = NULL;
+}
+
+static bool bit_get(const struct pseq_rx *r, uint32_t s)
+{
+	uint32_t i = s % r->win;
+
+	return r->bits && (r->bits[i / 8] & (1U << (i % 8)));
+}
+
+/* Is Sequence s delivered? */
+static bool is_delivered(const struct pseq_rx *r, uint32_t s)
+{
+	if (!seq_after(s, r->d))
+		return true;
+	if (s - r->d > r->win)
+		return false;
+	return bit_get(r, s);
+}
+
+/* May h be written now: 1, 0 (it waits), -1 (a rule broken: why). */
+static int rx_can(const struct pseq_rx *r, const struct pseq_hdr *h,
+		  char *why, size_t whylen)
+{
+	if (r->unopened)
+		return 0;
+	if (r->chain) {
+		if (h->seq != r->chain_next)
+			return 0;
+		if (h->barrier || h->seq - h->after != r->chain_prev) {
+			snprintf(why, whylen,
+				 "Sequence %u goes on with the message of %u (M) but has %s%u",
+				 h->seq, r->chain_prev,
+				 h->barrier ? "B, After " : "After ", h->after);
+			return -1;
+		}
+		return 1;
+	}
+	if (h->barrier)
+		return r->d == h->seq - 1 ||
+		       (h->seq == 1 && r->d == 0xffffffffU);
+	if (!h->after)
+		return 1;
+	return is_delivered(r, h->seq - h->after);
+}
+
+int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
+		      size_t whylen)
+{
+	uint32_t s = h->seq;
+
+	if (s == seq_next(r->d)) {
+		r->d = s;
+		while (seq_after(r->top, r->d) && bit_get(r, seq_next(r->d))) {
+			uint32_t i = seq_next(r->d) % r->win;
+
+			r->bits[i / 8] &= (uint8_t)~(1U << (i % 8));
+			r->d = seq_next(r->d);
+		}
+		if (!seq_after(r->top, r->d)) {
+			r->top = r->d;
+			free(r->bits);		/* only while frames are ahead */
+			r->bits = NULL;
+		}
+	} else {
+		uint32_t i = s % r->win;
+
+		if (!r->bits) {
+			r->bits = calloc(1, (r->win + 7) / 8);
+			if (!r->bits) {
+				snprintf(why, whylen, "out of memory");
+				return -1;
+			}
+		}
+		r->bits[i / 8] |= (uint8_t)(1U << (i % 8));
+		if (seq_after(s, r->top))
+			r->top = s;
+	}
+	if (h->more) {
+		if (is_delivered(r, seq_next(s))) {
+			snprintf(why, whylen,
+				 "Sequence %u was delivered before the message of %u (M) ended",
+				 seq_next(s), s);
+			return -1;
+		}
+		r->chain = true;
+		r->chain_prev = s;
+		r->chain_next = seq_next(s);
+	} else {
+		r->chain = false;
+	}
+	return 0;
+}
+
+enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
+			       const uint8_t *body, size_t len, char *why,
+			       size_t whylen)
+{
+	struct pseq_held **pp, *f;
+	uint32_t dist = h->seq - r->d;
+	int can;
+
+	if (!h->seq) {
+		snprintf(why, whylen,
+			 "Sequence 0 again: the opening frame came already");
+		return PSEQ_RX_ERR;
+	}
+	if (!dist || dist >= 0x80000000U)
+		return PSEQ_RX_REPLAY;
+	if (dist > r->win) {
+		snprintf(why, whylen,
+			 "Sequence %u is %u frames above the last delivered (%u): at most %u in flight",
+			 h->seq, dist, r->d, r->win);
+		return PSEQ_RX_ERR;
+	}
+	if (bit_get(r, h->seq))
+		return PSEQ_RX_REPLAY;
+	for (pp = &r->held; *pp && seq_after(h->seq, (*pp)->h.seq);
+	     pp = &(*pp)->next)
+		;
+	if (*pp && (*pp)->h.seq == h->seq)
+		return PSEQ_RX_REPLAY;
+	can = rx_can(r, h, why, whylen);
+	if (can < 0)
+		return PSEQ_RX_ERR;
+	if (can)
+		return PSEQ_RX_DELIVER;
+	f = malloc(sizeof(*f) + len);
+	if (!f)
+		return PSEQ_RX_NOMEM;
+	f->h = *h;
+	f->len = len;
+	if (len)
+		memcpy(f->body, body, len);
+	f->next = *pp;
+	*pp = f;
+	r->nheld++;
+	r->held_bytes += len;
+	return PSEQ_RX_HOLD;
+}
+
+int pseq_rx_next(struct pseq_rx *r, struct pseq_held **out, char *why,
+		 size_t whylen)
+{
+	struct pseq_held **pp, *f;
+
+	for (pp = &r->held; (f = *pp); pp = &f->next) {
+		int can = rx_can(r, &f->h, why, whylen);
+
+		if (can < 0)
+			return -1;
+		if (!can)
+			continue;
+		*pp = f->next;
+		f->next = NULL;
+		r->nheld--;
+		r->held_bytes -= f->len;
+		*out = f;
+		return 1;
+	}
+	return 0;
+}
+
+bool pseq_rx_done_upto(const struct pseq_rx *r, uint32_t seq)
+{
+	return !seq_after(seq, r->d);
+}

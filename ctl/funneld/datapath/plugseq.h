@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Plugin streams (Documentation/plugins.md section 5): the 8-byte
+ * sub-header every DATA frame of a plugin stream starts with, what a
+ * sender puts there (pseq_tx: the operations in progress of one flow
+ * and direction) and when a receiver may write a frame to its socket
+ * (pseq_rx: delivered Sequences, frames that wait for their dependency).
+ * Apart from tpath.c's sockets so that the rules are unit tested and
+ * fuzzed alone.
+ *
+ *   Sequence (32)  |B|M| Reserved (6) | After (24)
+ *
+ * Sequence 0 is the flow's opening frame, then 1, 2, ... (skipping 0 on
+ * wrap), compared in serial arithmetic.  B: after every lower Sequence.
+ * M: the message goes on in the next Sequence (After 1, no B).  After:
+ * 0, or deliver after Sequence - After.
+ */
+#ifndef FUNNEL_DATAPATH_PLUGSEQ_H
+#define FUNNEL_DATAPATH_PLUGSEQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PSEQ_HDR_LEN		8
+#define PSEQ_F_BARRIER		0x80
+#define PSEQ_F_MORE		0x40
+#define PSEQ_F_RESERVED		0x3f
+#define PSEQ_AFTER_MAX		0xffffffU
+/* A frame costs at least this much of its flow's credit (5.4). */
+#define PSEQ_COST_MIN		256
+/* Operations in progress per flow and direction (LDAP_OPS_MAX). */
+#define PSEQ_OPS		1024
+/* Room for a reason. */
+#define PSEQ_WHY_MAX		128
+
+/* A message's order (plugins.md section 2): FREE or BARRIER, | LAST. */
+#define PSEQ_FREE		0
+#define PSEQ_BARRIER		1
+#define PSEQ_LAST		2
+
+struct pseq_hdr {
+	uint32_t seq;
+	uint32_t after;		/* 0..PSEQ_AFTER_MAX */
+	bool barrier;		/* B */
+	bool more;		/* M */
+};
+
+/* What a frame of len message bytes costs of its flow's credit. */
+static inline size_t pseq_cost(size_t len)
+{
+	return len < PSEQ_COST_MIN ? PSEQ_COST_MIN : len;
+}
+
+void pseq_hdr_put(uint8_t p[PSEQ_HDR_LEN], const struct pseq_hdr *h);
+/*
+ * The sub-header at the start of a frame body of n bytes: 0, or -1 with
+ * the reason ("reserved bits 0x04 set in the sub-header").
+ */
+int pseq_hdr_get(const uint8_t *p, size_t n, struct pseq_hdr *h, char *why,
+		 size_t whylen);
+
+/* ---- sender: one flow, one direction ---- */
+
+struct pseq_tx {
+	uint32_t next;		/* the next frame's Sequence */
+	uint32_t last;		/* the last one sent; 0: none */
+	uint32_t barrier;	/* the last barrier's last frame; 0: none */
+	uint32_t cur;		/* the message being sent: its slot + 1 */
+	bool cur_barrier;	/* it is a barrier */
+	bool cur_last;		/* its key is forgotten after it */
+	bool in_msg;		/* the last frame had M */
+	struct {
+		uint32_t key;
+		uint32_t seq;	/* the key's last frame; 0: free slot */
+	} ops[PSEQ_OPS];
+};
+
+void pseq_tx_init(struct pseq_tx *t);
+/* The opening frame's sub-header (Sequence 0). */
+void pseq_tx_open(struct pseq_hdr *h);
+/*
+ * The first frame of a message of operation key and order (PSEQ_*);
+ * more: the message goes on in later frames (pseq_tx_piece()).
+ */
+void pseq_tx_msg(struct pseq_tx *t, uint32_t key, unsigned int order,
+		 bool more, struct pseq_hdr *h);
+/* The next frame of the message under way; more: not its last. */
+void pseq_tx_piece(struct pseq_tx *t, bool more, struct pseq_hdr *h);
+/* A frame of plain bytes (an opaque direction): a barrier of its own. */
+void pseq_tx_plain(struct pseq_tx *t, struct pseq_hdr *h);
+/* The last Sequence sent (FLOW_END's body); 0: none after the opening. */
+uint32_t pseq_tx_last(const struct pseq_tx *t);
+
+/* ---- receiver: one flow, one direction ---- */
+
+/* A frame that waits for its dependency. */
+struct pseq_held {
+	struct pseq_held *next;	/* in Sequence order */
+	struct pseq_hdr h;
+	size_t len;
+	uint8_t body[];
+};
+
+struct pseq_rx {
+	uint32_t win;		/* frames above d, at most */
+	uint32_t d;		/* every Sequence up to d is delivered */
+	uint32_t top;		/* the highest delivered (serial); d if none above */
+	bool chain;		/* a message's frames are being written */
+	uint32_t chain_prev;	/* then: its last frame written */
+	uint32_t chain_next;	/* and the only Sequence deliverable */
+	uint8_t *bits;		/* delivered above d (seq % win); NULL: none */
+	struct pseq_held *held;	/* in Sequence order */
+	uint32_t nheld;
+	size_t held_bytes;	/* their message bytes */
+	bool unopened;		/* the opening frame did not come yet */
+};
+
+/* The opening frame (Sequence 0) is delivered; win: frames in flight. */
+void pseq_rx_init(struct pseq_rx *r, uint32_t win);
+/*
+ * An unordered stream: frames of a flow came before its opening frame;
+ * nothing is written until pseq_rx_opened() (then pseq_rx_next()).
+ */
+static inline void pseq_rx_unopened(struct pseq_rx *r)
+{
+	r->unopened = true;
+}
+static inline void pseq_rx_opened(struct pseq_rx *r)
+{
+	r->unopened = false;
+}
+void pseq_rx_fini(struct pseq_rx *r);
+
+enum pseq_rx_res {
+	PSEQ_RX_ERR = -1,	/* malformed, beyond the window: why */
+	PSEQ_RX_HOLD = 0,	/* kept (copied) until its dependency */
+	PSEQ_RX_DELIVER = 1,	/* write it now, then pseq_rx_delivered() */
+	PSEQ_RX_REPLAY = 2,	/* delivered or held already: dropped */
+	PSEQ_RX_NOMEM = 3,	/* could not be kept */
+};
+
+/* A frame (sub-header h, message bytes body[0..len)) arrived. */
+enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
+			       const uint8_t *body, size_t len, char *why,
+			       size_t whylen);
+/* The frame whose sub-header is h was written: 0, or -1 (why). */
+int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
+		      size_t whylen);
+/*
+ * A held frame that may be written now: 1 and *out (taken off the list:
+ * the caller writes it, calls pseq_rx_delivered() and frees it), 0 if
+ * none, -1 if one breaks a rule (why).
+ */
+int pseq_rx_next(struct pseq_rx *r, struct pseq_held **out, char *why,
+		 size_t whylen);
+/* Is every Sequence up to seq delivered (FLOW_END's condition)? */
+bool pseq_rx_done_upto(const struct pseq_rx *r, uint32_t seq);
+
+#endif /* FUNNEL_DATAPATH_PLUGSEQ_H */

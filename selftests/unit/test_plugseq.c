@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of ctl/funneld/datapath/plugseq.c, the plugin streams'
+ * sub-header and ordering rules (Documentation/plugins.md section 5):
+ *
+ *   - the sub-header: encoded and decoded alike; reserved bits, a body
+ *     shorter than 8 bytes and B with an After refused with a reason
+ *   - the sender: After is the distance to the operation's last frame or
+ *     the last barrier, whichever is later; LAST forgets the operation;
+ *     a message's pieces have After 1; an operation that finds its slot
+ *     held by another in progress goes as a barrier; plain bytes are
+ *     barriers
+ *   - the receiver: a frame waits for its dependency, and only for it (a
+ *     later operation's frame goes first); a barrier waits for every
+ *     lower Sequence; nothing is written between a message's pieces; a
+ *     replay is told apart; a frame beyond the window, a piece with the
+ *     wrong After and Sequence 0 again are refused with a reason
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "funneld/datapath/plugseq.h"
+
+static void test_hdr(void **state)
+{
+	struct pseq_hdr h = { .seq = 0x01020304, .after = 0xabcdef,
+			      .more = true }, g;
+	uint8_t p[PSEQ_HDR_LEN];
+	char why[PSEQ_WHY_MAX];
+
+	(void)state;
+	pseq_hdr_put(p, &h);
+	assert_int_equal(p[0], 1);
+	assert_int_equal(p[3], 4);
+	assert_int_equal(p[4], PSEQ_F_MORE);
+	assert_int_equal(p[5], 0xab);
+	assert_int_equal(pseq_hdr_get(p, sizeof(p), &g, why, sizeof(why)), 0);
+	assert_int_equal(g.seq, h.seq);
+	assert_int_equal(g.after, h.after);
+	assert_true(g.more);
+	assert_false(g.barrier);
+
+	assert_int_equal(pseq_hdr_get(p, 7, &g, why, sizeof(why)), -1);
+	assert_string_equal(why,
+			    "frame body of 7 bytes: shorter than the 8-byte sub-header");
+	p[4] |= 0x04;
+	assert_int_equal(pseq_hdr_get(p, sizeof(p), &g, why, sizeof(why)), -1);
+	assert_string_equal(why, "reserved bits 0x04 set in the sub-header");
+	p[4] = PSEQ_F_BARRIER;
+	assert_int_equal(pseq_hdr_get(p, sizeof(p), &g, why, sizeof(why)), -1);
+	assert_string_equal(why,
+			    "Sequence 16909060: a barrier (B) with After 11259375");
+}
+
+static void test_tx(void **state)
+{
+	struct pseq_tx *t = malloc(sizeof(*t));
+	struct pseq_hdr h;
+
+	(void)state;
+	assert_non_null(t);
+	pseq_tx_init(t);
+	assert_int_equal(pseq_tx_last(t), 0);
+	pseq_tx_msg(t, 1, PSEQ_FREE, false, &h);	/* 1: op 1 */
+	assert_int_equal(h.seq, 1);
+	assert_int_equal(h.after, 0);
+	assert_false(h.barrier);
+	pseq_tx_msg(t, 2, PSEQ_FREE, false, &h);	/* 2: op 2 */
+	assert_int_equal(h.after, 0);
+	pseq_tx_msg(t, 1, PSEQ_FREE, false, &h);	/* 3: after 1 */
+	assert_int_equal(h.seq, 3);
+	assert_int_equal(h.after, 2);
+	pseq_tx_msg(t, 9, PSEQ_BARRIER, false, &h);	/* 4: barrier */
+	assert_true(h.barrier);
+	assert_int_equal(h.after, 0);
+	pseq_tx_msg(t, 3, PSEQ_FREE, false, &h);	/* 5: after the barrier */
+	assert_int_equal(h.after, 1);
+	pseq_tx_msg(t, 1, PSEQ_FREE | PSEQ_LAST, false, &h); /* 6: after 4 */
+	assert_int_equal(h.after, 2);
+	pseq_tx_msg(t, 1, PSEQ_FREE, false, &h);	/* 7: op 1 forgotten */
+	assert_int_equal(h.after, 3);			/* the barrier */
+	/* a message in three frames: the pieces have After 1, the next
+	 * message of its operation follows its last piece
+	 */
+	pseq_tx_msg(t, 3, PSEQ_FREE, true, &h);		/* 8: after 5 */
+	assert_int_equal(h.after, 3);
+	assert_true(h.more);
+	pseq_tx_piece(t, true, &h);			/* 9 */
+	assert_int_equal(h.seq, 9);
+	assert_int_equal(h.after, 1);
+	assert_true(h.more);
+	pseq_tx_piece(t, false, &h);			/* 10 */
+	assert_int_equal(h.after, 1);
+	assert_false(h.more);
+	pseq_tx_msg(t, 3, PSEQ_FREE, false, &h);	/* 11: after 10 */
+	assert_int_equal(h.after, 1);
+	/* op 5 and op 5 + 1024 share a slot: the second is a barrier
+	 * while the first is in progress
+	 */
+	pseq_tx_msg(t, 5, PSEQ_FREE, false, &h);	/* 12 */
+	pseq_tx_msg(t, 5 + PSEQ_OPS, PSEQ_FREE, false, &h); /* 13 */
+	assert_true(h.barrier);
+	/* ... and once a barrier came after op 5's frame, the slot is
+	 * free again
+	 */
+	pseq_tx_msg(t, 5 + PSEQ_OPS, PSEQ_FREE, false, &h); /* 14 */
+	assert_false(h.barrier);
+	assert_int_equal(h.after, 1);
+	pseq_tx_plain(t, &h);				/* 15 */
+	assert_true(h.barrier);
+	assert_int_equal(pseq_tx_last(t), 15);
+	free(t);
+}
+
+/* Feed a frame; on DELIVER mark it delivered and record it. */
+static int feed(struct pseq_rx *r, uint32_t seq, bool b, bool m,
+		uint32_t after, uint32_t *out, unsigned int *nout)
+{
+	struct pseq_hdr h = { .seq = seq, .barrier = b, .more = m,
+			      .after = after };
+	char why[PSEQ_WHY_MAX];
+	struct pseq_held *f;
+	int res = pseq_rx_input(r, &h, NULL, 0, why, sizeof(why));
+
+	if (res != PSEQ_RX_DELIVER)
+		return res;
+	out[(*nout)++] = seq;
+	assert_int_equal(pseq_rx_delivered(r, &h, why, sizeof(why)), 0);
+	while (pseq_rx_next(r, &f, why, sizeof(why)) == 1) {
+		out[(*nout)++] = f->h.seq;
+		assert_int_equal(pseq_rx_delivered(r, &f->h, why,
+						   sizeof(why)), 0);
+		free(f);
+	}
+	return res;
+}
+
+static void test_rx_order(void **state)
+{
+	struct pseq_rx r;
+	uint32_t out[32];
+	unsigned int n = 0;
+
+	(void)state;
+	pseq_rx_init(&r, 16);
+	/* 1: op A, 2: op B, 3: op A after 1, 4: op B after 2 */
+	assert_int_equal(feed(&r, 2, false, false, 0, out, &n),
+			 PSEQ_RX_DELIVER);		/* B overtakes A */
+	assert_int_equal(feed(&r, 4, false, false, 2, out, &n),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(feed(&r, 3, false, false, 2, out, &n),
+			 PSEQ_RX_HOLD);			/* waits for 1 */
+	assert_int_equal(r.nheld, 1);
+	assert_false(pseq_rx_done_upto(&r, 2));
+	assert_int_equal(feed(&r, 1, false, false, 0, out, &n),
+			 PSEQ_RX_DELIVER);		/* then 3 */
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0], 2);
+	assert_int_equal(out[1], 4);
+	assert_int_equal(out[2], 1);
+	assert_int_equal(out[3], 3);
+	assert_int_equal(r.d, 4);
+	assert_null(r.bits);			/* freed once caught up */
+	assert_true(pseq_rx_done_upto(&r, 4));
+	/* replays */
+	assert_int_equal(feed(&r, 3, false, false, 0, out, &n),
+			 PSEQ_RX_REPLAY);
+	/* a barrier (7) waits for 5 and 6 */
+	assert_int_equal(feed(&r, 7, true, false, 0, out, &n), PSEQ_RX_HOLD);
+	assert_int_equal(feed(&r, 7, true, false, 0, out, &n),
+			 PSEQ_RX_REPLAY);		/* held already */
+	assert_int_equal(feed(&r, 6, false, false, 0, out, &n),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(feed(&r, 6, false, false, 0, out, &n),
+			 PSEQ_RX_REPLAY);		/* delivered above d */
+	assert_int_equal(n, 5);
+	assert_int_equal(feed(&r, 5, false, false, 0, out, &n),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(n, 7);
+	assert_int_equal(out[6], 7);
+	assert_int_equal(r.d, 7);
+	pseq_rx_fini(&r);
+}
+
+static void test_rx_pieces(void **state)
+{
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h;
+	struct pseq_rx r;
+	uint32_t out[32];
+	unsigned int n = 0;
+
+	(void)state;
+	pseq_rx_init(&r, 16);
+	/* 1 (M), 2 (M, after 1), 3 (after 1): one message; 4 another op */
+	assert_int_equal(feed(&r, 1, false, true, 0, out, &n),
+			 PSEQ_RX_DELIVER);
+	/* nothing else on the flow until the message's last piece */
+	assert_int_equal(feed(&r, 4, false, false, 0, out, &n), PSEQ_RX_HOLD);
+	assert_int_equal(feed(&r, 3, false, false, 1, out, &n), PSEQ_RX_HOLD);
+	assert_int_equal(feed(&r, 2, false, true, 1, out, &n),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[2], 3);
+	assert_int_equal(out[3], 4);
+	assert_false(r.chain);
+
+	/* a piece with the wrong After */
+	assert_int_equal(feed(&r, 5, false, true, 0, out, &n),
+			 PSEQ_RX_DELIVER);
+	h = (struct pseq_hdr){ .seq = 6, .after = 3 };
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_ERR);
+	assert_string_equal(why,
+			    "Sequence 6 goes on with the message of 5 (M) but has After 3");
+	pseq_rx_fini(&r);
+
+	/* a piece delivered before its message's first frame */
+	pseq_rx_init(&r, 16);
+	n = 0;
+	assert_int_equal(feed(&r, 2, false, false, 0, out, &n),
+			 PSEQ_RX_DELIVER);
+	h = (struct pseq_hdr){ .seq = 1, .more = true };
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(pseq_rx_delivered(&r, &h, why, sizeof(why)), -1);
+	assert_string_equal(why,
+			    "Sequence 2 was delivered before the message of 1 (M) ended");
+	pseq_rx_fini(&r);
+}
+
+static void test_rx_refused(void **state)
+{
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h = { .seq = 17 };
+	struct pseq_rx r;
+
+	(void)state;
+	pseq_rx_init(&r, 16);
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_ERR);
+	assert_string_equal(why,
+			    "Sequence 17 is 17 frames above the last delivered (0): at most 16 in flight");
+	h.seq = 16;
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_DELIVER);
+	h.seq = 0;
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_ERR);
+	assert_string_equal(why,
+			    "Sequence 0 again: the opening frame came already");
+	/* far below: a replay, not a frame from the future */
+	h.seq = 0x90000000U;
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_REPLAY);
+	pseq_rx_fini(&r);
+}
+
+/* Held frames keep a copy of their bytes, freed with the receiver. */
+static void test_rx_held_bytes(void **state)
+{
+	static const uint8_t body[5] = "hello";
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h = { .seq = 2, .after = 1 };
+	struct pseq_held *f;
+	struct pseq_rx r;
+
+	(void)state;
+	pseq_rx_init(&r, 16);
+	assert_int_equal(pseq_rx_input(&r, &h, body, sizeof(body), why,
+				       sizeof(why)), PSEQ_RX_HOLD);
+	assert_int_equal(r.held_bytes, 5);
+	h = (struct pseq_hdr){ .seq = 1 };
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(pseq_rx_delivered(&r, &h, why, sizeof(why)), 0);
+	assert_int_equal(pseq_rx_next(&r, &f, why, sizeof(why)), 1);
+	assert_int_equal(f->len, 5);
+	assert_memory_equal(f->body, body, 5);
+	assert_int_equal(r.held_bytes, 0);
+	free(f);
+	/* one left held at the end: pseq_rx_fini() frees it */
+	h = (struct pseq_hdr){ .seq = 5, .after = 1 };
+	assert_int_equal(pseq_rx_input(&r, &h, body, sizeof(body), why,
+				       sizeof(why)), PSEQ_RX_HOLD);
+	pseq_rx_fini(&r);
+}
+
+/* Unordered: a flow's frames before its opening frame wait for it. */
+static void test_rx_unopened(void **state)
+{
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h = { .seq = 1 };
+	struct pseq_held *f;
+	struct pseq_rx r;
+
+	(void)state;
+	pseq_rx_init(&r, 16);
+	pseq_rx_unopened(&r);
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_HOLD);
+	assert_int_equal(pseq_rx_next(&r, &f, why, sizeof(why)), 0);
+	pseq_rx_opened(&r);
+	assert_int_equal(pseq_rx_next(&r, &f, why, sizeof(why)), 1);
+	assert_int_equal(f->h.seq, 1);
+	assert_int_equal(pseq_rx_delivered(&r, &f->h, why, sizeof(why)), 0);
+	free(f);
+	assert_int_equal(r.d, 1);
+	pseq_rx_fini(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hdr),
+		cmocka_unit_test(test_tx),
+		cmocka_unit_test(test_rx_order),
+		cmocka_unit_test(test_rx_pieces),
+		cmocka_unit_test(test_rx_refused),
+		cmocka_unit_test(test_rx_held_bytes),
+		cmocka_unit_test(test_rx_unopened),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
