@@ -576,10 +576,10 @@ static void funnel_flow_hold(struct funnel_stream *st,
  * (ours, headroom for UDP): on to the paired stream, which seals it with
  * its key, the same flow id, and queues it on its carrier.  RCU read
  * lock held (the paired stream and its carrier are not freed
- * meanwhile), BHs off.  On a TCP carrier the receive path holds its
- * socket's spinlock here: funnel_tx_frame() takes the other carrier's
- * only if it is free (funnel_rx_nested()), so two carriers relaying to
- * each other never wait for each other's lock.
+ * meanwhile).  From a TCP carrier's receive run in softirq the run
+ * holds its socket's spinlock here: funnel_tx_frame() takes the other
+ * carrier's only if it is free (struct funnel_rx_run), so two carriers
+ * relaying to each other never wait for each other's lock.
  */
 static void funnel_relay_xmit(struct funnel_stream *st, struct sk_buff *pl,
 			      u32 id)
@@ -599,7 +599,7 @@ static void funnel_relay_xmit(struct funnel_stream *st, struct sk_buff *pl,
 
 /* FLOW_END of flow id (with flags' R) of relay stream st: passed on, as
  * data, behind the flow's DATA: a client's FLOW_ENDs must not crowd out
- * the carrier's control frames.  RCU read lock held, BHs off.
+ * the carrier's control frames.  RCU read lock held.
  */
 static void funnel_relay_flow_end(struct funnel_stream *st, u32 id, u8 flags)
 {

@@ -333,6 +333,10 @@ static void funnel_state_change(struct sock *sk)
  * when it is done; beyond it a frame is pushed at once
  */
 #define FUNNEL_RX_PLUG_MAX	4
+/* truesize of the frames waiting in a carrier's txq that makes a
+ * receive run push them before it is done
+ */
+#define FUNNEL_TX_PLUG_MAX	(64 * 1024)
 
 /*
  * A TCP carrier's receive run on this CPU (strparser from sk_data_ready,
@@ -392,8 +396,9 @@ static void funnel_data_ready(struct sock *sk)
 		return;
 	}
 	run = this_cpu_ptr(&funnel_rx_run);
-	if (WARN_ON_ONCE(run->sk)) {
-		/* not nested: pushing to TCP only queues to a backlog */
+	if (run->sk) {
+		/* never nested: pushing to TCP only queues to a backlog */
+		net_warn_ratelimited("funnel: nested carrier receive run\n");
 		strp_data_ready(&funnel_sk(sk)->strp);
 		return;
 	}
@@ -1011,21 +1016,30 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 		bh_lock_sock(sk);
 	else
 		locked = spin_trylock(&sk->sk_lock.slock);
-	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs))
+	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {
 		err = -EPIPE;
-	else if (!funnel_tx_room(fs, skb->truesize, prio))
-		err = -ENOBUFS;
+	} else if (!funnel_tx_room(fs, skb->truesize, prio)) {
+		/* what a receive run plugged may be what fills the queue:
+		 * TCP takes its share now, as it would without the plug
+		 */
+		if (locked && !sock_owned_by_user(sk))
+			funnel_tx_push(fs);
+		if (!funnel_tx_room(fs, skb->truesize, prio))
+			err = -ENOBUFS;
+	}
 	if (!err) {
 		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
 		/* owned: release_sock() pushes it (funnel_release_cb());
 		 * funnel_close() cancels tx_work once no receive run or
-		 * AEAD completion can queue it
+		 * AEAD completion can queue it.  A run pushes what it
+		 * plugged once FUNNEL_TX_PLUG_MAX waits.
 		 */
 		if (!locked)
 			queue_work(funnel_workqueue(), &fs->tx_work);
 		else if (!sock_owned_by_user(sk) &&
-			 !funnel_rx_run_plug(run, fs))
+			 (atomic_read(&fs->tx_queued) >= FUNNEL_TX_PLUG_MAX ||
+			  !funnel_rx_run_plug(run, fs)))
 			funnel_tx_push(fs);
 	}
 	if (locked)
@@ -1320,7 +1334,9 @@ static void funnel_close(struct sock *sk, long timeout)
 	WRITE_ONCE(sk->sk_prot, prot);
 	release_sock(sk);
 
-	/* nothing schedules them any more: closing, callbacks restored */
+	/* nothing schedules them any more but a relay's receive run on
+	 * another carrier (tx_work: cancelled again below)
+	 */
 	cancel_work_sync(&fs->tx_work);
 	strp_done(&fs->strp);
 	/* no parser or state change runs any more, so no new down_work */

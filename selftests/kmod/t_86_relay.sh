@@ -21,6 +21,10 @@
 #     most its window per direction (--tcp-window 262144);
 #   - fh's funneld killed: fg closes the relayed streams, fp's maps
 #     wait; fh back: the maps open, dig answers;
+#   - fp -> fg over TCP too (both hops TCP: each carrier's receive run
+#     relays to the other): 6000 requests on two streams at once, none
+#     lost, fg's counters equal both ways, nothing dropped; fg killed
+#     under load;
 #   - stream-new of a relay stream refused with a clear extack for each
 #     bad request (addresses, flows, ordered, half a pair, an unknown
 #     carrier, its own carrier, a stream that is no relay, one paired
@@ -169,6 +173,62 @@ t86_nl_bad() {
 	fi
 }
 
+t86_conf_p2() {
+	cat <<-EOF
+	identity alice keytab $(t86_k alice)
+	peer add g 10.98.0.2 carrier tcp principal funnel/gw
+	map add udp 127.0.0.1:7400 peer g service echo
+	map add udp 127.0.0.1:7600 peer g service echo
+	EOF
+}
+
+# TCP on both of fg's hops: each carrier's receive run relays to the
+# other under its own socket's spinlock (funnel.ko try-locks the other's,
+# and pushes what a received segment brought once it is parsed), with
+# traffic both ways on two relayed streams at once; then fg killed under
+# that load.
+t86_tcp2() {
+	local o1 o2
+	svc_stop P TERM
+	if fd_start P fp "$(t86_conf_p2)" --datapath kernel -n provider &&
+	   fd_wait P 40 "all(map_(p).get('state') == 'open' for p in (7400, 7600))" &&
+	   fd_wait G 10 "sorted(c['transport'] + '/' + c['datapath'] for c in j['carriers']) == ['tcp/kernel', 'tcp/kernel']"; then
+		ok "relay: fp -> fg over TCP too: both of fg's hops TCP carriers in funnel.ko"
+	else
+		not_ok "relay: fp -> fg over TCP"; t86_logs P G
+		return
+	fi
+	ip netns exec fp udp_pump rr 127.0.0.1 7400 -n 3000 -w 32 -T 3000 >"$SVC_DIR/rr1" 2>&1 &
+	o1=$!
+	ip netns exec fp udp_pump rr 127.0.0.1 7600 -n 3000 -w 32 -T 3000 >"$SVC_DIR/rr2" 2>&1 &
+	o2=$!
+	wait $o1 $o2
+	if grep -q "good 3000 bad 0 lost 0" "$SVC_DIR/rr1" &&
+	   grep -q "good 3000 bad 0 lost 0" "$SVC_DIR/rr2"; then
+		ok "relay: TCP both hops, two streams, 32 outstanding each: 6000 requests answered, none lost"
+	else
+		not_ok "relay: TCP both hops: $(tail -n 1 "$SVC_DIR/rr1"); $(tail -n 1 "$SVC_DIR/rr2")"
+	fi
+	# every relayed stream pair: what one received the other sent, both
+	# ways, and no frame dropped anywhere on fg
+	if fd_json G >/dev/null "(lambda ins, outs: len(ins) == 2 and len(outs) == 2 and sum(s['stats']['rx-frames'] for s in ins) >= 6000 and sum(s['stats']['rx-frames'] for s in ins) == sum(s['stats']['tx-frames'] for s in outs) and sum(s['stats']['rx-frames'] for s in outs) == sum(s['stats']['tx-frames'] for s in ins) and all(s['stats']['tx-drop-queue'] == 0 and s['stats']['rx-drop-no-stream'] == 0 for s in ins + outs))([s for c in j['carriers'] if c['incoming'] for s in c['streams'] if s['service'] == 'echo'], [s for s in carrier('h')['streams'] if s['service'] == 'echo'])"; then
+		ok "relay: fg's counters on TCP both hops: every frame relayed both ways, none dropped"
+	else
+		not_ok "relay: fg's counters on TCP both hops"
+		fd_json G "json.dumps([(s['service'], s['stats']['rx-frames'], s['stats']['tx-frames'], s['stats']['rx-drop-no-stream'], s['stats']['tx-drop-queue']) for c in j['carriers'] for s in c['streams']])" | sed 's/^/#   /'
+	fi
+	# fg killed while both streams relay: its carriers close under load
+	ip netns exec fp udp_pump rr 127.0.0.1 7400 -t 3 -w 64 -T 500 >/dev/null 2>&1 &
+	o1=$!
+	ip netns exec fp udp_pump blast 127.0.0.1 7600 -t 3 >/dev/null 2>&1 &
+	o2=$!
+	sleep 1
+	svc_stop G KILL
+	wait $o1 $o2
+	check "relay: fg killed under load: no kernel carrier left in fg" \
+		test -z "$(ip netns exec fg funnel-nl raw --dump carrier-get 2>/dev/null)"
+}
+
 t86_main() {
 	local out a kin kout g_in g_out
 
@@ -287,6 +347,7 @@ t86_main() {
 		not_ok "relay: fh back"; t86_logs P G H
 	fi
 	check "relay: dig through the relay again" svc_dig_many fp 127.0.0.1 5300 20
+	t86_tcp2
 	for n in P G H; do
 		svc_stop $n TERM || not_ok "relay: funneld $n exit $?"
 	done
