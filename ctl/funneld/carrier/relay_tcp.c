@@ -38,6 +38,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <netinet/in.h>
 
@@ -45,6 +46,7 @@
 
 #include "common/origin.h"
 #include "funneld/carrier/priv.h"
+#include "funneld/datapath/flowtab.h"
 #include "funneld/datapath/membudget.h"
 #include "funneld/datapath/tpath.h"
 #include "funneld/datapath/tpwin.h"
@@ -97,6 +99,7 @@ struct rtcp {
 	bool origin[2];			/* hop i's flows open with an origin */
 	uint32_t maxwin;		/* --tcp-window */
 	struct rflow *hash[RTCP_HASH];
+	uint32_t hash_seed;		/* P picks the ids: a seeded hash */
 	uint32_t nflows;		/* not counting refusals */
 	uint32_t refusing;		/* refusals waiting for room */
 	uint32_t last_id;		/* P's newest flow id */
@@ -236,9 +239,17 @@ static void q_drop(struct rtcp *rt, int i, struct rdir *d)
 
 /* ---- flows ---- */
 
+/* P chooses its flow ids: a seeded mix, so that it cannot put them all
+ * in one bucket
+ */
+static unsigned int rflow_bucket(const struct rtcp *rt, uint32_t id)
+{
+	return flowtab_mix32(id ^ rt->hash_seed) % RTCP_HASH;
+}
+
 static struct rflow *flow_find(const struct rtcp *rt, uint32_t id)
 {
-	struct rflow *f = rt->hash[id % RTCP_HASH];
+	struct rflow *f = rt->hash[rflow_bucket(rt, id)];
 
 	while (f && f->id != id)
 		f = f->hnext;
@@ -278,7 +289,7 @@ static void pend_unlink(struct rtcp *rt, struct rflow *f, int j)
 
 static void flow_free(struct rtcp *rt, struct rflow *f)
 {
-	struct rflow **pp = &rt->hash[f->id % RTCP_HASH];
+	struct rflow **pp = &rt->hash[rflow_bucket(rt, f->id)];
 
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
@@ -559,8 +570,8 @@ static void flow_refuse(struct rtcp *rt, uint32_t id)
 	f->id = id;
 	f->refusal = true;
 	rt->refusing++;
-	f->hnext = rt->hash[id % RTCP_HASH];
-	rt->hash[id % RTCP_HASH] = f;
+	f->hnext = rt->hash[rflow_bucket(rt, id)];
+	rt->hash[rflow_bucket(rt, id)] = f;
 	f->d[0].done = true;
 	f->d[1].in_end = true;
 	f->d[1].rst_out = true;
@@ -631,8 +642,8 @@ static struct rflow *flow_open(struct rtcp *rt, const struct funnel_frame *fr,
 	}
 	rt->nflows++;
 	flows_count(rt, true);
-	f->hnext = rt->hash[f->id % RTCP_HASH];
-	rt->hash[f->id % RTCP_HASH] = f;
+	f->hnext = rt->hash[rflow_bucket(rt, f->id)];
+	rt->hash[rflow_bucket(rt, f->id)] = f;
 	f->d[0].open_out = true;
 	if (rt->origin[1]) {
 		int n;
@@ -796,6 +807,10 @@ int rtcp_new(struct cstream *cs, struct cstream *next)
 
 	if (!rt)
 		return -1;
+	if (getrandom(&rt->hash_seed, sizeof(rt->hash_seed), GRND_NONBLOCK) !=
+	    sizeof(rt->hash_seed))
+		rt->hash_seed = flowtab_mix32((uint32_t)(uintptr_t)rt ^
+					      (uint32_t)loop_now_ms());
 	rt->hop[0] = cs;
 	rt->hop[1] = next;
 	for (int i = 0; i < 2; i++) {
