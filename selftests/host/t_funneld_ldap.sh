@@ -48,19 +48,10 @@
 # Prints TAP; exit 1 on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export PATH=$top/ctl/bin:$PATH
-# shellcheck source-path=SCRIPTDIR source=../lib/services.sh
-. "$top/selftests/lib/services.sh"
-# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
-. "$top/selftests/lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/hosttest.sh
+. "$top/selftests/lib/hosttest.sh"
 
-cleanup() {
-	svc_stop_all
-	echo "1..$T_N"
-	echo "# funneld ldap: $((T_N - T_FAIL)) passed, $T_FAIL failed ($(( $(date +%s) - T_START ))s)"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+t_begin "funneld ldap"
 
 for p in funneld funnelctl valgrind python3 slapd slapadd ldapsearch ldapcompare openssl; do
 	command -v "$p" >/dev/null || { not_ok "prerequisite: $p not found (make ctl; make deps)"; exit 1; }
