@@ -228,7 +228,8 @@ t86_tcp2() {
 	# its sockets close as the process goes: the carriers with them
 	local left n
 	for n in $(seq 50); do
-		left=$(ip netns exec fg funnel-nl raw --dump carrier-get 2>&1)
+		left=$(ip netns exec fg funnel-nl raw --dump carrier-get 2>&1 |
+			grep carrier-id=)
 		[ -z "$left" ] && break
 		sleep 0.2
 	done
