@@ -248,30 +248,47 @@ for i in range(8):
     put("random-%d" % i, bytes(rnd.randrange(256)
                                for _ in range(rnd.randrange(1, 3000))))
 EOF
-if [ $unit_ok = 1 ]; then
-	nseeds=$(find "$seeds" -type f | wc -l)
-	"$here/build/fuzz_frame" "$seeds"/* >"$work/fuzz.out" 2>&1
+# fuzz_seeds TARGET DIR: the ASan+UBSan build of fuzz target TARGET
+# over every seed input in DIR
+fuzz_seeds() {
+	local t=$1 dir=$2 nseeds st
+	[ $unit_ok = 1 ] || return 0
+	nseeds=$(find "$dir" -type f | wc -l)
+	"$here/build/$t" "$dir"/* >"$work/$t.out" 2>&1
 	st=$?
-	tap $st "fuzz_frame over $nseeds seed inputs (ASan+UBSan)"
-	[ $st -ne 0 ] && cat "$work/fuzz.out" >&2
-fi
+	tap $st "$t over $nseeds seed inputs (ASan+UBSan)"
+	[ $st -ne 0 ] && tail -n 40 "$work/$t.out" >&2
+	return 0
+}
 
 have_libfuzzer() {
 	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' |
 		clang -fsanitize=fuzzer -x c -o "$work/probe" - >/dev/null 2>&1
 }
-if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
-	skip "fuzz_frame: libFuzzer run" "clang with libFuzzer not available"
-elif build "fuzz_frame: libFuzzer build (clang)" make_ -C "$here" \
-	O="$work/fuzz" "$work/fuzz/fuzz_frame-libfuzzer"; then
-	mkdir -p "$work/corpus"
-	cp "$seeds"/* "$work/corpus/"
-	"$work/fuzz/fuzz_frame-libfuzzer" -seed=1 -runs=30000 \
-		-max_len=70000 "$work/corpus" >"$work/libfuzzer.out" 2>&1
-	st=$?
-	tap $st "fuzz_frame: 30000 libFuzzer runs"
-	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer.out" >&2
-fi
+
+# fuzz_lib TARGET DIR RUNS MAXLEN [OPTION...]: a short libFuzzer run of
+# TARGET (clang) from the seed inputs in DIR, with more libFuzzer options
+fuzz_lib() {
+	local t=$1 dir=$2 runs=$3 max=$4 st
+	shift 4
+	if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
+		skip "$t: libFuzzer run" "clang with libFuzzer not available"
+	elif build "$t: libFuzzer build (clang)" make_ -C "$here" \
+		O="$work/fuzz" "$work/fuzz/$t-libfuzzer"; then
+		mkdir -p "$work/$t-corpus"
+		cp "$dir"/* "$work/$t-corpus/"
+		"$work/fuzz/$t-libfuzzer" -seed=1 -runs="$runs" -max_len="$max" \
+			"$@" "$work/$t-corpus" >"$work/$t-libfuzzer.out" 2>&1
+		st=$?
+		tap $st "$t: $runs libFuzzer runs"
+		[ $st -ne 0 ] && tail -n 40 "$work/$t-libfuzzer.out" >&2
+	fi
+	return 0
+}
+
+fuzz_seeds fuzz_frame "$seeds"
+
+fuzz_lib fuzz_frame "$seeds" 30000 70000
 
 # ---- sealing fuzz target: frame seeds, then mutated sealed frames ----
 
@@ -286,18 +303,7 @@ if [ $unit_ok = 1 ]; then
 	tap $st "fuzz_seal: 50000 mutated sealed frames (ASan+UBSan)"
 	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_seal.out" >&2
 fi
-if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
-	skip "fuzz_seal: libFuzzer run" "clang with libFuzzer not available"
-elif build "fuzz_seal: libFuzzer build (clang)" make_ -C "$here" \
-	O="$work/fuzz" "$work/fuzz/fuzz_seal-libfuzzer"; then
-	mkdir -p "$work/seal-corpus"
-	cp "$seeds"/* "$work/seal-corpus/"
-	"$work/fuzz/fuzz_seal-libfuzzer" -seed=1 -runs=20000 \
-		-max_len=70000 "$work/seal-corpus" >"$work/libfuzzer-seal.out" 2>&1
-	st=$?
-	tap $st "fuzz_seal: 20000 libFuzzer runs"
-	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-seal.out" >&2
-fi
+fuzz_lib fuzz_seal "$seeds" 20000 70000
 
 # ---- LDAP message framer fuzz target over generated seeds ----
 
@@ -383,25 +389,8 @@ for i in range(4):
     put("random-%d" % i, bytes(rnd.randrange(256)
                                for _ in range(rnd.randrange(1, 500))))
 EOF
-if [ $unit_ok = 1 ]; then
-	nseeds=$(find "$ldap_seeds" -type f | wc -l)
-	"$here/build/fuzz_ldapber" "$ldap_seeds"/* >"$work/fuzz_ldapber.out" 2>&1
-	st=$?
-	tap $st "fuzz_ldapber over $nseeds seed inputs (ASan+UBSan)"
-	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_ldapber.out" >&2
-fi
-if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
-	skip "fuzz_ldapber: libFuzzer run" "clang with libFuzzer not available"
-elif build "fuzz_ldapber: libFuzzer build (clang)" make_ -C "$here" \
-	O="$work/fuzz" "$work/fuzz/fuzz_ldapber-libfuzzer"; then
-	mkdir -p "$work/ldap-corpus"
-	cp "$ldap_seeds"/* "$work/ldap-corpus/"
-	"$work/fuzz/fuzz_ldapber-libfuzzer" -seed=1 -runs=30000 -max_len=8192 \
-		"$work/ldap-corpus" >"$work/libfuzzer-ldap.out" 2>&1
-	st=$?
-	tap $st "fuzz_ldapber: 30000 libFuzzer runs"
-	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-ldap.out" >&2
-fi
+fuzz_seeds fuzz_ldapber "$ldap_seeds"
+fuzz_lib fuzz_ldapber "$ldap_seeds" 30000 8192
 
 # ---- plugin streams' sub-header and ordering fuzz target over seeds ----
 
@@ -441,25 +430,8 @@ for i in range(12):
                      rnd.choice([0, 1, 2, rnd.randrange(70)]))
                  for _ in range(rnd.randrange(1, 80))))
 EOF
-if [ $unit_ok = 1 ]; then
-	nseeds=$(find "$pseq_seeds" -type f | wc -l)
-	"$here/build/fuzz_plugseq" "$pseq_seeds"/* >"$work/fuzz_plugseq.out" 2>&1
-	st=$?
-	tap $st "fuzz_plugseq over $nseeds seed inputs (ASan+UBSan)"
-	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_plugseq.out" >&2
-fi
-if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
-	skip "fuzz_plugseq: libFuzzer run" "clang with libFuzzer not available"
-elif build "fuzz_plugseq: libFuzzer build (clang)" make_ -C "$here" \
-	O="$work/fuzz" "$work/fuzz/fuzz_plugseq-libfuzzer"; then
-	mkdir -p "$work/plugseq-corpus"
-	cp "$pseq_seeds"/* "$work/plugseq-corpus/"
-	"$work/fuzz/fuzz_plugseq-libfuzzer" -seed=1 -runs=5000 -max_len=1024 \
-		"$work/plugseq-corpus" >"$work/libfuzzer-plugseq.out" 2>&1
-	st=$?
-	tap $st "fuzz_plugseq: 5000 libFuzzer runs"
-	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-plugseq.out" >&2
-fi
+fuzz_seeds fuzz_plugseq "$pseq_seeds"
+fuzz_lib fuzz_plugseq "$pseq_seeds" 5000 1024
 
 # ---- statement parser fuzz target over seeds ----
 
@@ -547,13 +519,7 @@ with open(sys.argv[2], "w") as f:
     for w in sorted(set(words) - {"\x00", "\xff"}):
         f.write('"%s"\n' % w.replace("\\", "\\\\").replace('"', '\\"'))
 EOF
-if [ $unit_ok = 1 ]; then
-	nseeds=$(find "$stmt_seeds" -type f | wc -l)
-	"$here/build/fuzz_stmt" "$stmt_seeds"/* >"$work/fuzz_stmt.out" 2>&1
-	st=$?
-	tap $st "fuzz_stmt over $nseeds seed inputs (ASan+UBSan)"
-	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_stmt.out" >&2
-fi
+fuzz_seeds fuzz_stmt "$stmt_seeds"
 if [ $unit_ok = 1 ]; then
 	"$here/build/fuzz_ctrlmsg" >"$work/fuzz_ctrlmsg.out" 2>&1
 	st=$?
@@ -561,19 +527,7 @@ if [ $unit_ok = 1 ]; then
 	[ $st -ne 0 ] && tail -n 40 "$work/fuzz_ctrlmsg.out" >&2
 fi
 
-if ! command -v clang >/dev/null 2>&1 || ! have_libfuzzer; then
-	skip "fuzz_stmt: libFuzzer run" "clang with libFuzzer not available"
-elif build "fuzz_stmt: libFuzzer build (clang)" make_ -C "$here" \
-	O="$work/fuzz" "$work/fuzz/fuzz_stmt-libfuzzer"; then
-	mkdir -p "$work/stmt-corpus"
-	cp "$stmt_seeds"/* "$work/stmt-corpus/"
-	"$work/fuzz/fuzz_stmt-libfuzzer" -seed=1 -runs=30000 -max_len=4096 \
-		-dict="$work/stmt.dict" "$work/stmt-corpus" \
-		>"$work/libfuzzer-stmt.out" 2>&1
-	st=$?
-	tap $st "fuzz_stmt: 30000 libFuzzer runs"
-	[ $st -ne 0 ] && tail -n 40 "$work/libfuzzer-stmt.out" >&2
-fi
+fuzz_lib fuzz_stmt "$stmt_seeds" 30000 4096 -dict="$work/stmt.dict"
 
 # ---- command line ----
 
