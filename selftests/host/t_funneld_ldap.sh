@@ -469,6 +469,19 @@ st=$?
 set -- $out
 check "packing: each frame whole messages of one operation, a barrier alone; ${4:-0} messages in ${2:-0} frames ($out)" \
 	test "$st/$1" = 0/frames -a "${4:-0}" -gt "$n" -a "${2:-0}" -lt $((n / 10)) -a "${12:-0}" -ge 1 -a "${14:-0}" -ge 50
+# ... and the check tells a frame of two operations, or with a barrier
+E2=300c020102640704017830023000 E3=300c020103640704017830023000
+B2=300c02010261070a010004000400
+printf 'a 9 0 0 1 36 0000000100000000%s%s\n' "$E2" "$E3" >"$SVC_DIR/frames-bad1.log"
+printf 'a 9 0 0 1 36 0000000100000000%s%s\n' "$E2" "$B2" >"$SVC_DIR/frames-bad2.log"
+printf 'a 9 0 0 1 36 0000000100000000%s%s\n' "$E2" "$E2" >"$SVC_DIR/frames-good.log"
+out=$(python3 "$LT" frames "$SVC_DIR/frames-good.log" 9 plugin 2>&1)
+check "... the check takes a frame of two entries of messageID 2 ($out)" \
+	test "$out" = "frames 1 messages 2 pieces 0 barriers 0 after 0 packed 1 most 2"
+out=$(python3 "$LT" frames "$SVC_DIR/frames-bad1.log" 9 plugin 2>&1)
+check "... the check refuses a frame of messageIDs 2 and 3 ($out)" test "$?" = 1
+out=$(python3 "$LT" frames "$SVC_DIR/frames-bad2.log" 9 plugin 2>&1)
+check "... and an entry and a BindResponse in one frame ($out)" test "$?" = 1
 
 vg_check C
 vg_check S
