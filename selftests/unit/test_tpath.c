@@ -314,6 +314,57 @@ static void test_unopened_max(void **state)
 	tp_free(&t);
 }
 
+/*
+ * Sequence 1 never comes; 1-byte frames after it wait.  Each costs
+ * PSEQ_COST_MIN of the flow's 64 KiB: the 257th is past the window.
+ */
+static void test_held_cost(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, false, 4U << 20);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	for (uint32_t q = 2; q <= 300; q++) {
+		data(&t, 1, q, false, false, q - 1, "x", 1);
+		if (!tpath_stream_nflows(t.s)) {
+			/* 256 frames of 256 fill 64 KiB */
+			assert_int_equal(q, 2 + TPATH_WINDOW_INIT / PSEQ_COST_MIN);
+			break;
+		}
+	}
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_int_equal(nresets, 1);
+	assert_log_has("past the flow's window");
+	close(c);
+	tp_free(&t);
+}
+
+/* Empty frames wait too: one is the direction's last, two are refused. */
+static void test_held_empty(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, false, 4U << 20);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 1, 2, false, false, 1, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	data(&t, 1, 3, false, false, 2, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_log_has("a second empty frame");
+	close(c);
+	tp_free(&t);
+}
+
 static void test_wait_dependency(void **state)
 {
 	struct tp t;
@@ -375,6 +426,8 @@ int main(void)
 		cmocka_unit_test(test_ordered_first_not_zero),
 		cmocka_unit_test(test_ordered_end_while_waiting),
 		cmocka_unit_test(test_unopened_max),
+		cmocka_unit_test(test_held_cost),
+		cmocka_unit_test(test_held_empty),
 		cmocka_unit_test(test_wait_dependency),
 		cmocka_unit_test(test_late_frame),
 	};

@@ -103,8 +103,9 @@
  * A frame costs max(its bytes, PSEQ_COST_MIN) of the flow's credit at
  * both ends (the receiver counts and grants the difference at once).
  * The receiver (pseq_rx, per flow) writes a frame once its dependency is
- * written and keeps it in the flow's list until then (its bytes count in
- * the flow's window); a malformed sub-header or a frame beyond the
+ * written and keeps it until then (its cost counts in the flow's window:
+ * past it, or a second empty frame held, the flow is reset,
+ * rx-drop-queue, logged); a malformed sub-header or a frame beyond the
  * window resets the flow (rx-drop-malformed, logged as LDAP is), a
  * replay is dropped (rx-drop-replay).  On an ordered stream frames
  * arrive with their dependencies met, and a FLOW_END without R while
@@ -1913,8 +1914,8 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	/* with flow control, a peer past its credit (its window is
 	 * reserved); without, a queue past TPATH_QUEUE_MAX or the budget
 	 */
-	if (s->window ? flow->qlen + flow->prx.held_bytes + len > flow->win :
-	    flow->qlen + flow->prx.held_bytes + len > TPATH_QUEUE_MAX ||
+	if (s->window ? flow->qlen + flow->prx.held_cost + len > flow->win :
+	    flow->qlen + flow->prx.held_cost + len > TPATH_QUEUE_MAX ||
 	    !membudget_room(s->resv, len)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
@@ -1932,8 +1933,9 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
  * A plugin stream's frame the peer sent that breaks its rules: log (at
  * most once a second per stream, as LDAP), count, reset the flow.
  */
-static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
-			     const char *why)
+static void flow_pseq_refuse_as(struct tpath_stream *s,
+				struct tpath_flow *flow, const char *why,
+				unsigned int counter)
 {
 	uint64_t now = loop_now_ms();
 
@@ -1942,8 +1944,14 @@ static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
 		log_warn("stream %u flow %u: plugin stream frame from the peer refused: %s: flow reset",
 			 s->dp.id, flow->dp.node.id, why);
 	}
-	dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	dp_count(&s->dp, counter);
 	flow_reset(s, flow, true);
+}
+
+static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
+			     const char *why)
+{
+	flow_pseq_refuse_as(s, flow, why, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 }
 
 static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst);
@@ -2065,11 +2073,28 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 	if (s->window && len)
 		tpwin_rcvd(&flow->tw, pseq_cost(len) - len, loop_now_ms());
 	if (res == PSEQ_RX_HOLD) {
-		/* its bytes count in the flow's window */
-		if (flow->qlen + flow->prx.held_bytes >
-		    (s->window ? flow->win : TPATH_QUEUE_MAX)) {
-			dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
-			flow_reset(s, flow, true);
+		/*
+		 * Its cost counts in the flow's window as its credit did
+		 * (an honest peer stays within); empty frames cost none,
+		 * and only the direction's last is empty
+		 */
+		size_t lim = s->window ? flow->win : TPATH_QUEUE_MAX;
+
+		if (flow->prx.nempty > 1) {
+			snprintf(why, sizeof(why),
+				 "a second empty frame waits (Sequence %u): only the direction's last is empty",
+				 h.seq);
+			flow_pseq_refuse_as(s, flow, why,
+					    FUNNEL_A_STATS_RX_DROP_QUEUE);
+			return;
+		}
+		if (flow->qlen + flow->prx.held_cost > lim) {
+			snprintf(why, sizeof(why),
+				 "%u frames wait, costing %zu bytes: %zu past the flow's window of %zu",
+				 flow->prx.nheld, flow->prx.held_cost,
+				 flow->qlen + flow->prx.held_cost - lim, lim);
+			flow_pseq_refuse_as(s, flow, why,
+					    FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 		flow_pseq_waits(s, flow, false);
