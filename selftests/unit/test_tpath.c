@@ -389,6 +389,41 @@ static void test_wait_dependency(void **state)
 	tp_free(&t);
 }
 
+/*
+ * Unordered: a frame waits, then the last frame (empty barrier) and
+ * FLOW_END, then the missing frame releases everything.  Nothing waits
+ * any more: the flow (its service still answering) lives past 30 s.
+ */
+static void test_end_mark_releases(void **state)
+{
+	char buf[16];
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 2, false, false, 1, "b", 1);
+	data(&t, 5, 3, true, false, 0, NULL, 0);
+	flow_end(&t, 5, false);
+	data(&t, 5, 1, false, false, 0, "a", 1);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ab", 2);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	skew_ms = 31000;
+	run(&t, 20);
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	assert_int_equal(stat(&t, DROP(MALFORMED)), 0);
+	assert_int_equal(nresets, 0);
+	close(c);
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	tp_free(&t);
+}
+
 /* ---- FLOW_END before the opening frame (unordered) ---- */
 
 /* A late frame of an ended flow (unordered) opens nothing. */
@@ -429,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_held_cost),
 		cmocka_unit_test(test_held_empty),
 		cmocka_unit_test(test_wait_dependency),
+		cmocka_unit_test(test_end_mark_releases),
 		cmocka_unit_test(test_late_frame),
 	};
 

@@ -1541,6 +1541,10 @@ static void wait_cb(struct loop *l, void *arg)
 
 		if (!flow->wait_at || flow->closed)
 			continue;
+		if (!flow->prx.nheld && !flow->unopened) {
+			flow->wait_at = 0;	/* nothing waits */
+			continue;
+		}
 		if (now - flow->wait_at >= TPATH_WAIT_MS) {
 			flow->dp.gc_next = late;
 			late = &flow->dp;
@@ -2014,6 +2018,8 @@ static void flow_pseq_write(struct tpath_stream *s, struct tpath_flow *flow,
 			if (!len && s->unord) {
 				flow->end_mark = true;
 				if (flow->end_wait) {
+					/* what waited is written */
+					flow_pseq_waits(s, flow, true);
 					flow_peer_end(s, id, false);
 					return;
 				}
