@@ -426,6 +426,56 @@ static void test_end_mark_releases(void **state)
 
 /* ---- FLOW_END before the opening frame (unordered) ---- */
 
+static void test_end_first_rst(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	flow_end(&t, 5, true);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(service_accept(&t), -1);
+	assert_int_equal(stat(&t, DROP(NO_FLOW)), 1);
+	tp_free(&t);
+}
+
+static void test_end_first(void **state)
+{
+	char buf[16];
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	flow_end(&t, 5, false);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, NULL, 0);	/* the last frame */
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 0);
+	close(c);
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(nresets, 0);
+	tp_free(&t);
+}
+
+/* FLOW_END first, and the opening frame never comes: reset in 30 s. */
+static void test_end_first_no_open(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	flow_end(&t, 5, false);
+	skew_ms = 31000;
+	run(&t, 20);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
 /* A late frame of an ended flow (unordered) opens nothing. */
 static void test_late_frame(void **state)
 {
@@ -465,6 +515,9 @@ int main(void)
 		cmocka_unit_test(test_held_empty),
 		cmocka_unit_test(test_wait_dependency),
 		cmocka_unit_test(test_end_mark_releases),
+		cmocka_unit_test(test_end_first_rst),
+		cmocka_unit_test(test_end_first),
+		cmocka_unit_test(test_end_first_no_open),
 		cmocka_unit_test(test_late_frame),
 	};
 

@@ -2127,6 +2127,34 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 {
 	struct tpath_flow *flow = flow_lookup(s, id);
 
+	if (!flow && s->unord && s->kind == TPATH_CONNECT &&
+	    id_is_new(s, id)) {
+		/*
+		 * Unordered: the FLOW_END of a flow whose frames are still
+		 * on their way (its opening frame too).  With R the flow is
+		 * over: its frames open nothing.  Without, the flow waits
+		 * for its opening frame, and its end for its last frame.
+		 */
+		uint32_t d = id - s->last_id;
+
+		/* the id is seen, as its first DATA frame would make it */
+		if (!s->seen_id || (d && d < 0x80000000U))
+			s->last_id = id;
+		s->seen_id = true;
+		if (rst) {
+			id_ended(s, id);
+			return;
+		}
+		if (s->unopened >= TPATH_UNOPENED_MAX) {
+			dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			flow_refuse(s, id);
+			return;
+		}
+		flow = connect_flow_new(s, id, NULL, false);
+		if (flow)
+			flow->end_wait = true;
+		return;
+	}
 	if (!flow) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		return;
