@@ -412,6 +412,9 @@ put("sim-pieces", bytes([0]) + bytes([0x61, 0x02] * 30 + [5] * 60))
 for i in range(6):	# unopened: the opening frame after a few others
     put("sim-unopened-%d" % i, bytes([0, 0x80 | i, 3 * i]) +
         bytes(rnd.randrange(256) for _ in range(2 * rnd.randrange(20, 150))))
+for i in range(6):	# Sequences from 0xffffff00, across the wrap
+    put("sim-wrap-%d" % i, bytes([0, 0x40 | (0x80 if i & 1 else 0), 3 * i]) +
+        bytes(rnd.randrange(256) for _ in range(2 * rnd.randrange(100, 250))))
 # odd first byte: raw sub-headers from a hostile peer
 def hdr(seq, flags, after):
     return struct.pack(">IB", seq, flags) + after.to_bytes(3, "big")

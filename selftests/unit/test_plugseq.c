@@ -314,6 +314,52 @@ static void test_rx_unopened(void **state)
 	pseq_rx_fini(&r);
 }
 
+/*
+ * Across the wrap with a window that is not a power of two (3 MiB:
+ * 12288 frames): 0xfffffff5 and 4085 are 12288 apart modulo 2^32 but
+ * distinct frames; and a barrier after the wrap (1) waits for
+ * 0xffffffff, not for 0.
+ */
+static void test_rx_wrap(void **state)
+{
+	struct pseq_rx r;
+	uint32_t out[64];
+	unsigned int n = 0;
+
+	(void)state;
+	pseq_rx_init(&r, 12288);
+	r.d = r.top = 0xfffffff0U;
+	assert_int_equal(feed(&r, 0xfffffff5U, false, false, 0, out, &n),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(feed(&r, 4085, false, false, 0, out, &n),
+			 PSEQ_RX_DELIVER);		/* not a replay */
+	assert_int_equal(feed(&r, 4085, false, false, 0, out, &n),
+			 PSEQ_RX_REPLAY);
+	assert_int_equal(feed(&r, 2, true, false, 0, out, &n), PSEQ_RX_HOLD);
+	assert_int_equal(feed(&r, 1, true, false, 0, out, &n), PSEQ_RX_HOLD);
+	/* 3 after 0xfffffffe (After 5: 0 is skipped but counted) */
+	assert_int_equal(feed(&r, 3, false, false, 5, out, &n), PSEQ_RX_HOLD);
+	assert_int_equal(feed(&r, 4086, false, false, 1, out, &n),
+			 PSEQ_RX_DELIVER);
+	for (uint32_t q = 0xfffffff1U; q != 0; q++) {
+		if (q == 0xfffffff5U)
+			continue;
+		assert_int_equal(feed(&r, q, false, false, 0, out, &n),
+				 PSEQ_RX_DELIVER);
+	}
+	/* 0xfffffffe released 3, 0xffffffff the barriers 1 and 2 */
+	assert_int_equal(n, 20);
+	assert_int_equal(out[n - 5], 0xfffffffeU);
+	assert_int_equal(out[n - 4], 3);
+	assert_int_equal(out[n - 3], 0xffffffffU);
+	assert_int_equal(out[n - 2], 1);
+	assert_int_equal(out[n - 1], 2);
+	assert_int_equal(r.d, 3);
+	assert_int_equal(r.top, 4086);
+	assert_int_equal(r.nheld, 0);
+	pseq_rx_fini(&r);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -411,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_rx_refused),
 		cmocka_unit_test(test_rx_held_bytes),
 		cmocka_unit_test(test_rx_unopened),
+		cmocka_unit_test(test_rx_wrap),
 		cmocka_unit_test(test_rx_held_many),
 		cmocka_unit_test(test_rx_held_cost),
 	};
