@@ -158,11 +158,6 @@ void pseq_tx_plain(struct pseq_tx *t, struct pseq_hdr *h)
 	pseq_tx_msg(t, 0, PSEQ_BARRIER, false, h);
 }
 
-uint32_t pseq_tx_last(const struct pseq_tx *t)
-{
-	return t->last;
-}
-
 /* ---- receiver ---- */
 
 void pseq_rx_init(struct pseq_rx *r, uint32_t win)

@@ -12,8 +12,9 @@
  *
  * Sequence 0 is the flow's opening frame, then 1, 2, ... (skipping 0 on
  * wrap), compared in serial arithmetic.  B: after every lower Sequence.
- * M: the message goes on in the next Sequence (After 1, no B).  After:
- * 0, or deliver after Sequence - After.
+ * M: the message goes on in the next Sequence (After: the distance to
+ * this one, 1, or 2 across the wrap; no B).  After: 0, or deliver after
+ * Sequence - After (modulo 2^32: 0 is counted though never sent).
  */
 #ifndef FUNNEL_DATAPATH_PLUGSEQ_H
 #define FUNNEL_DATAPATH_PLUGSEQ_H
@@ -89,8 +90,6 @@ void pseq_tx_msg(struct pseq_tx *t, uint32_t key, unsigned int order,
 void pseq_tx_piece(struct pseq_tx *t, bool more, struct pseq_hdr *h);
 /* A frame of plain bytes (an opaque direction): a barrier of its own. */
 void pseq_tx_plain(struct pseq_tx *t, struct pseq_hdr *h);
-/* The last Sequence sent (FLOW_END's body); 0: none after the opening. */
-uint32_t pseq_tx_last(const struct pseq_tx *t);
 
 /* ---- receiver: one flow, one direction ---- */
 
