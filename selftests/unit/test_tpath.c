@@ -355,9 +355,9 @@ static void test_held_empty(void **state)
 	data(&t, 1, 0, false, false, 0, NULL, 0);
 	c = service_accept(&t);
 	assert_true(c >= 0);
-	data(&t, 1, 2, false, false, 1, NULL, 0);
+	data(&t, 1, 2, true, false, 0, NULL, 0);	/* waits for 1 */
 	assert_int_equal(tpath_stream_nflows(t.s), 1);
-	data(&t, 1, 3, false, false, 2, NULL, 0);
+	data(&t, 1, 3, true, false, 0, NULL, 0);
 	assert_int_equal(tpath_stream_nflows(t.s), 0);
 	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
 	assert_log_has("a second empty frame");
@@ -421,6 +421,26 @@ static void test_end_mark_releases(void **state)
 	close(c);
 	run(&t, 50);
 	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	tp_free(&t);
+}
+
+/* An empty frame is the direction's last, a barrier: one without B is refused. */
+static void test_empty_not_barrier(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 1, 1, false, false, 0, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(MALFORMED)), 1);
+	assert_int_equal(nresets, 1);
+	assert_log_has("Sequence 1: an empty frame without B");
+	close(c);
 	tp_free(&t);
 }
 
@@ -514,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_held_cost),
 		cmocka_unit_test(test_held_empty),
 		cmocka_unit_test(test_wait_dependency),
+		cmocka_unit_test(test_empty_not_barrier),
 		cmocka_unit_test(test_end_mark_releases),
 		cmocka_unit_test(test_end_first_rst),
 		cmocka_unit_test(test_end_first),

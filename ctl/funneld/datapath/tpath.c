@@ -2060,6 +2060,13 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 	}
 	p = f->body + PSEQ_HDR_LEN;
 	len = f->body_len - PSEQ_HDR_LEN;
+	if (!len && !h.barrier) {
+		/* only the direction's last frame is empty: a barrier */
+		snprintf(why, sizeof(why),
+			 "Sequence %u: an empty frame without B", h.seq);
+		flow_pseq_refuse(s, flow, why);
+		return;
+	}
 	res = pseq_rx_input(&flow->prx, &h, p, len, why, sizeof(why));
 	switch (res) {
 	case PSEQ_RX_ERR:
