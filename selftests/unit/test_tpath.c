@@ -496,6 +496,27 @@ static void test_end_first_no_open(void **state)
 	tp_free(&t);
 }
 
+/* ... and counts among the 64 flows waiting for their opening frame. */
+static void test_end_first_max(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	for (uint32_t id = 1; id <= 64; id++)
+		flow_end(&t, id, false);
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	flow_end(&t, 65, false);
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_int_equal(nresets, 1);
+	data(&t, 65, 0, false, false, 0, NULL, 0);	/* refused: ended */
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	assert_int_equal(stat(&t, DROP(NO_FLOW)), 1);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
 /* A late frame of an ended flow (unordered) opens nothing. */
 static void test_late_frame(void **state)
 {
@@ -539,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_end_first_rst),
 		cmocka_unit_test(test_end_first),
 		cmocka_unit_test(test_end_first_no_open),
+		cmocka_unit_test(test_end_first_max),
 		cmocka_unit_test(test_late_frame),
 	};
 
