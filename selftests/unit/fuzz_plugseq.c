@@ -225,7 +225,12 @@ static void run_sim(const uint8_t *data, size_t size)
 /* g is in the receiver's table. */
 static bool held_ok(const struct pseq_rx *r, const struct pseq_held *g)
 {
-	return r->held[g->h.seq & r->mask] == g;
+	const struct pseq_held *x;
+
+	for (x = r->held[g->h.seq & (r->hsize - 1)]; x; x = x->hnext)
+		if (x == g)
+			return true;
+	return false;
 }
 
 static void run_raw(const uint8_t *data, size_t size)
@@ -277,14 +282,15 @@ static void run_raw(const uint8_t *data, size_t size)
 			h = f->h;
 			free(f);
 		}
-		for (uint32_t j = 0; r.held && j <= r.mask; j++) {
-			g = r.held[j];
-			if (!g)
-				continue;
-			n++;
-			bytes += g->len;
-			check((g->h.seq & r.mask) == j);
-			check((int32_t)(g->h.seq - r.d) > 0);
+		check(!r.nheld || r.hsize >= 2 * r.nheld ||
+		      r.hsize == r.mask + 1);
+		for (uint32_t j = 0; r.held && j < r.hsize; j++) {
+			for (g = r.held[j]; g; g = g->hnext) {
+				n++;
+				bytes += g->len;
+				check((g->h.seq & (r.hsize - 1)) == j);
+				check((int32_t)(g->h.seq - r.d) > 0);
+			}
 		}
 		for (g = r.ready; g; g = g->next)
 			check(g->ready && held_ok(&r, g));

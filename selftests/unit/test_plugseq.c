@@ -369,10 +369,11 @@ static double now_s(void)
 }
 
 /*
- * Held frames are found by Sequence and by dependency, not by walking
- * them: 8190 frames wait for 2 (missing), 8192 more in a chain from 1;
- * holding them all, then releasing the chain behind the blocked ones,
- * takes milliseconds (a sorted list walked each time took about 0.5 s).
+ * Held frames are found by Sequence and by dependency in hash tables,
+ * not by walking them: 8190 frames wait for 2 (missing), 8192 more in
+ * a chain from 1; holding them all, then releasing the chain behind the
+ * blocked ones, takes milliseconds (a sorted list walked each time took
+ * about 0.5 s).
  */
 static void test_rx_held_many(void **state)
 {
@@ -395,6 +396,7 @@ static void test_rx_held_many(void **state)
 	}
 	assert_int_equal(r.nheld, 16382);
 	assert_int_equal(r.nempty, 16382);
+	assert_int_equal(r.hsize, 16384);	/* grown to the window */
 	h = (struct pseq_hdr){ .seq = 1 };
 	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
 			 PSEQ_RX_DELIVER);
@@ -432,6 +434,7 @@ static void test_rx_held_cost(void **state)
 	h.seq = 4;
 	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
 			 PSEQ_RX_HOLD);
+	assert_int_equal(r.hsize, 16);		/* tables as small as that */
 	assert_int_equal(r.held_cost, PSEQ_COST_MIN + 300);
 	assert_int_equal(r.held_bytes, 301);
 	assert_int_equal(r.nempty, 1);
@@ -443,6 +446,7 @@ static void test_rx_held_cost(void **state)
 	assert_int_equal(r.held_cost, 300);
 	free(f);
 	pseq_rx_fini(&r);
+	assert_int_equal(r.hsize, 0);
 	assert_int_equal(r.held_cost, 0);
 	assert_int_equal(r.nempty, 0);
 }

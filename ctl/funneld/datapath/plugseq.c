@@ -172,15 +172,27 @@ void pseq_rx_init(struct pseq_rx *r, uint32_t win)
 	r->ready_tail = &r->ready;
 }
 
-void pseq_rx_fini(struct pseq_rx *r)
+/* Drop the tables (nothing held, or every frame freed). */
+static void tables_free(struct pseq_rx *r)
 {
-	if (r->held)
-		for (uint32_t i = 0; i <= r->mask; i++)
-			free(r->held[i]);
 	free(r->held);
 	free(r->wait);
 	r->held = NULL;
 	r->wait = NULL;
+	r->hsize = 0;
+}
+
+void pseq_rx_fini(struct pseq_rx *r)
+{
+	for (uint32_t i = 0; r->held && i < r->hsize; i++) {
+		struct pseq_held *f, *next;
+
+		for (f = r->held[i]; f; f = next) {
+			next = f->hnext;
+			free(f);
+		}
+	}
+	tables_free(r);
 	r->ready = NULL;
 	r->ready_tail = &r->ready;
 	r->nheld = 0;
@@ -211,9 +223,14 @@ static bool is_delivered(const struct pseq_rx *r, uint32_t s)
 /* The held frame of Sequence s, or NULL. */
 static struct pseq_held *held_of(const struct pseq_rx *r, uint32_t s)
 {
-	struct pseq_held *f = r->held ? r->held[s & r->mask] : NULL;
+	struct pseq_held *f;
 
-	return f && f->h.seq == s ? f : NULL;
+	if (!r->held)
+		return NULL;
+	for (f = r->held[s & (r->hsize - 1)]; f; f = f->hnext)
+		if (f->h.seq == s)
+			return f;
+	return NULL;
 }
 
 /* ---- the lists a held frame is in ---- */
@@ -257,7 +274,7 @@ static void wake(struct pseq_rx *r, uint32_t s)
 
 	if (!r->wait)
 		return;
-	pp = &r->wait[s & r->mask];
+	pp = &r->wait[s & (r->hsize - 1)];
 	while ((f = *pp)) {
 		if (f->h.seq - f->h.after != s) {
 			pp = &f->next;
@@ -342,6 +359,51 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
 	return 0;
 }
 
+/*
+ * Double the tables (16 buckets at first, mask + 1 at most): 0, or -1 if
+ * there are none (out of memory).  Without room to grow the old ones
+ * stay: slower, still right.
+ */
+static int tables_grow(struct pseq_rx *r)
+{
+	uint32_t n = r->hsize ? r->hsize * 2 : 16, old = r->hsize;
+	struct pseq_held **held, **wait, **oh = r->held, **ow = r->wait;
+
+	if (n > r->mask + 1)
+		n = r->mask + 1;
+	if (n <= old)
+		return 0;
+	held = calloc(n, sizeof(*held));
+	wait = calloc(n, sizeof(*wait));
+	if (!held || !wait) {
+		free(held);
+		free(wait);
+		return old ? 0 : -1;
+	}
+	for (uint32_t i = 0; i < old; i++) {
+		struct pseq_held *f, *next;
+
+		for (f = oh[i]; f; f = next) {
+			bool waits = f->pprev && !f->ready;
+			uint32_t dep = f->h.seq - f->h.after;
+
+			next = f->hnext;
+			f->hnext = held[f->h.seq & (n - 1)];
+			held[f->h.seq & (n - 1)] = f;
+			if (waits) {
+				list_del(r, f);
+				list_push(&wait[dep & (n - 1)], f);
+			}
+		}
+	}
+	free(oh);
+	free(ow);
+	r->held = held;
+	r->wait = wait;
+	r->hsize = n;
+	return 0;
+}
+
 enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
 			       const uint8_t *body, size_t len, char *why,
 			       size_t whylen)
@@ -370,30 +432,25 @@ enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
 		return PSEQ_RX_ERR;
 	if (can)
 		return PSEQ_RX_DELIVER;
-	if (!r->held) {
-		r->held = calloc((size_t)r->mask + 1, sizeof(*r->held));
-		r->wait = calloc((size_t)r->mask + 1, sizeof(*r->wait));
-		if (!r->held || !r->wait) {
-			free(r->held);
-			free(r->wait);
-			r->held = NULL;
-			r->wait = NULL;
-			return PSEQ_RX_NOMEM;
-		}
-	}
-	f = malloc(sizeof(*f) + len);
-	if (!f)
+	if (r->nheld + 1 > r->hsize / 2 && tables_grow(r))
 		return PSEQ_RX_NOMEM;
+	f = malloc(sizeof(*f) + len);
+	if (!f) {
+		if (!r->nheld)
+			tables_free(r);
+		return PSEQ_RX_NOMEM;
+	}
 	memset(f, 0, sizeof(*f));
 	f->h = *h;
 	f->len = len;
 	if (len)
 		memcpy(f->body, body, len);
-	r->held[h->seq & r->mask] = f;
+	f->hnext = r->held[h->seq & (r->hsize - 1)];
+	r->held[h->seq & (r->hsize - 1)] = f;
 	if (h->barrier)
 		;		/* found by Sequence: seq_next(d) */
 	else if (h->after && !is_delivered(r, h->seq - h->after))
-		list_push(&r->wait[(h->seq - h->after) & r->mask], f);
+		list_push(&r->wait[(h->seq - h->after) & (r->hsize - 1)], f);
 	else
 		ready_add(r, f);	/* only held back */
 	r->nheld++;
@@ -408,8 +465,13 @@ enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
 /* Take f out of the receiver. */
 static void rx_take(struct pseq_rx *r, struct pseq_held *f)
 {
+	struct pseq_held **pp = &r->held[f->h.seq & (r->hsize - 1)];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	f->hnext = NULL;
 	list_del(r, f);
-	r->held[f->h.seq & r->mask] = NULL;
 	r->nheld--;
 	r->held_bytes -= f->len;
 	if (f->len)
@@ -417,10 +479,7 @@ static void rx_take(struct pseq_rx *r, struct pseq_held *f)
 	else
 		r->nempty--;
 	if (!r->nheld) {
-		free(r->held);
-		free(r->wait);
-		r->held = NULL;
-		r->wait = NULL;
+		tables_free(r);
 		r->ready = NULL;
 		r->ready_tail = &r->ready;
 	}

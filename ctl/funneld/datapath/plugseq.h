@@ -100,6 +100,7 @@ void pseq_tx_plain(struct pseq_tx *t, struct pseq_hdr *h);
  * else holds them back (a message under way, the opening frame).
  */
 struct pseq_held {
+	struct pseq_held *hnext;		/* its bucket by Sequence */
 	struct pseq_held *next, **pprev;	/* its list; NULL: none */
 	bool ready;		/* the list is the ready one */
 	struct pseq_hdr h;
@@ -117,10 +118,14 @@ struct pseq_rx {
 	uint32_t chain_next;	/* and the only Sequence deliverable */
 	uint8_t *bits;		/* delivered above d (seq & mask); NULL: none */
 	/*
-	 * While frames are held: held[seq & mask], and wait[dep & mask] the
-	 * list of those waiting for Sequence dep (every Sequence in the
-	 * window has an index of its own, across the wrap too).
+	 * While frames are held, hash tables of hsize buckets (a power of
+	 * two, at least twice nheld up to mask + 1): held[seq & (hsize -
+	 * 1)] the frames by Sequence, wait[dep & (hsize - 1)] the lists of
+	 * those waiting for Sequence dep.  The Sequences in the window
+	 * have distinct indices modulo mask + 1 (across the wrap too), so
+	 * a bucket holds at most min(nheld, (mask + 1) / hsize) of them.
 	 */
+	uint32_t hsize;
 	struct pseq_held **held;
 	struct pseq_held **wait;
 	struct pseq_held *ready, **ready_tail;	/* in the order they may go */
