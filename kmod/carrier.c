@@ -41,6 +41,10 @@ static bool funnel_carrier_down(const struct funnel_sock *fs)
 static void funnel_set_err_down(const struct funnel_sock *fs,
 				struct netlink_ext_ack *extack)
 {
+	/* the caller saw the socket down (sk_err, say): funnel_abort()
+	 * wrote the reason before the error
+	 */
+	smp_rmb();
 	switch (READ_ONCE(fs->down_reason)) {
 	case FUNNEL_DOWN_BAD_LENGTH:
 		NL_SET_ERR_MSG(extack,

@@ -296,18 +296,22 @@ static void funnel_abort(struct strparser *strp, int err)
 
 	switch (err) {
 	case -EPROTO:
-		fs->down_reason = FUNNEL_DOWN_BAD_LENGTH;
+		WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_BAD_LENGTH);
 		break;
 	case -EMSGSIZE:
-		fs->down_reason = FUNNEL_DOWN_OVERSIZE;
+		WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_OVERSIZE);
 		break;
 	default:
-		fs->down_reason = FUNNEL_DOWN_SOCK_ERROR;
+		WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_SOCK_ERROR);
 		break;
 	}
 	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 
-	sk->sk_err = -err;
+	/* the reason before the error: funnel_set_err_down() reads it
+	 * once it has seen sk_err
+	 */
+	smp_wmb();
+	WRITE_ONCE(sk->sk_err, -err);
 	sk_error_report(sk);
 	queue_work(funnel_workqueue(), &fs->down_work);
 }
@@ -321,9 +325,10 @@ static void funnel_state_change(struct sock *sk)
 
 	if ((sk->sk_shutdown & RCV_SHUTDOWN) || sk->sk_err ||
 	    sk->sk_state == TCP_CLOSE) {
-		if (!fs->down_reason)
-			fs->down_reason = sk->sk_err ? FUNNEL_DOWN_SOCK_ERROR :
-						       FUNNEL_DOWN_PEER_CLOSED;
+		if (!READ_ONCE(fs->down_reason))
+			WRITE_ONCE(fs->down_reason,
+				   sk->sk_err ? FUNNEL_DOWN_SOCK_ERROR :
+						FUNNEL_DOWN_PEER_CLOSED);
 		queue_work(funnel_workqueue(), &fs->down_work);
 	}
 	fs->saved_state_change(sk);
@@ -654,8 +659,8 @@ static void funnel_tx_fail(struct funnel_sock *fs)
 	funnel_tx_purge(fs);
 	/* writers and pollers waiting for room learn of it (EPIPE) */
 	funnel_tx_wake(fs->sk);
-	if (!fs->down_reason)
-		fs->down_reason = FUNNEL_DOWN_SOCK_ERROR;
+	if (!READ_ONCE(fs->down_reason))
+		WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_SOCK_ERROR);
 	queue_work(funnel_workqueue(), &fs->down_work);
 }
 
@@ -1299,9 +1304,10 @@ static int funnel_disconnect(struct sock *sk, int flags)
 u32 funnel_close_reason(const struct funnel_sock *fs)
 {
 	const struct sock *sk = fs->sk;
+	u32 reason = READ_ONCE(fs->down_reason);
 
-	if (fs->down_reason)
-		return fs->down_reason;
+	if (reason)
+		return reason;
 	if (sk->sk_err)
 		return FUNNEL_DOWN_SOCK_ERROR;
 	if (sk->sk_shutdown & RCV_SHUTDOWN)
