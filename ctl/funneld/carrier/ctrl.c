@@ -207,15 +207,6 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 			   m->plugin == STMT_PLUGIN_LDAP ? "ldap" : "of that id");
 		return;
 	}
-	/* unordered: keyed streams and funnel.ko keep a counter window
-	 * an unordered plugin stream would outrun (plugins.md 5.4)
-	 */
-	if ((m->present & CTRL_BIT(CTRL_A_PLUGIN)) && !m->ordered &&
-	    (!c->d->plaintext || c->kernel)) {
-		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
-			   "an unordered plugin stream needs a plaintext carrier of the userspace path here");
-		return;
-	}
 	if (cs_find(c, m->stream)) {
 		car_refuse(c, svc, m->stream, CTRL_R_STREAM_IN_USE,
 			   "stream %u is open", m->stream);
