@@ -34,9 +34,11 @@ check "ldap: slapd answers directly (501 entries, and over TLS)" \
 	test "$(grep -c '^dn: ' "$SVC_DIR/t77-direct.ldif")/$(grep -c '^dn: ' "$SVC_DIR/t77-tls-direct.ldif")" = 501/1
 
 t77_k() { echo "$SVC_DIR/t77-$1.keytab"; }
+# the unordered DATA chunks SCTP sent from netns fs
+t77_unord() { ip netns exec fs awk '$1 == "SctpOutUnorderChunks" { print $2 }' /proc/net/sctp/snmp; }
 t77_run() { # CARRIER [DATAPATH [keyed]]
 	local dp=${2:-kernel} keyed=${3:-}
-	local what="ldap over $1 ($dp path${keyed:+, keyed})" n bad=0 pids="" c0 c1 out
+	local what="ldap over $1 ($dp path${keyed:+, keyed})" n bad=0 pids="" c0 c1 u0 u1 out
 	local want="(plugin stream ldap, phase 2)" ids="plaintext" idc="plaintext" pc=""
 	[ "$1" = sctp ] && want="(plugin stream ldap, phase 2, unordered)"
 	if [ -n "$keyed" ]; then
@@ -64,9 +66,16 @@ map add tcp 127.0.0.1:3890 peer s service ldap plugin ldap" --datapath "$dp" &&
 		check "$what: S shows it unordered and sealed (key generation $(fd_json S "stream('ldap').get('key_generation')"))" \
 			fd_json S "stream('ldap').get('unordered') == True and stream('ldap').get('key_generation', 0) >= 1"
 	fi
+	u0=$(t77_unord)
 	t77_search fc 3890 -b "$t77_base" '(objectClass=inetOrgPerson)' >"$SVC_DIR/t77-map.ldif" 2>&1
+	u1=$(t77_unord)
 	check "$what: ldapsearch of the 501 entries (one of 70000 bytes) as slapd gives them" \
 		cmp -s "$SVC_DIR/t77-direct.ldif" "$SVC_DIR/t77-map.ldif"
+	if [ "$1" = sctp ]; then
+		# one frame a message: each entry an SCTP_UNORDERED chunk
+		check "$what: S sent the entries unordered (SctpOutUnorderChunks $u0 -> $u1)" \
+			test "$((u1 - u0))" -ge 501
+	fi
 	for n in $(seq 8); do
 		t77_search fc 3890 -b "$t77_base" '(objectClass=inetOrgPerson)' >"$SVC_DIR/t77-par$n.ldif" 2>&1 &
 		pids="$pids $!"
