@@ -1323,10 +1323,11 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 
 		if (r) {
 			/* a byte stream with a hole or a forged part: its
-			 * flows cannot go on (wire-format.md 9.3); on an
-			 * unordered plugin stream a sealed frame that fails
-			 * (an unsealed one, or one of a key deleted, was
-			 * never delivered: plugins.md 5.4)
+			 * flows cannot go on (wire-format.md 9.3); so for
+			 * an unordered plugin stream, but for a frame
+			 * without its key (-2: unsealed, such as a forged
+			 * FLOW_END, or of a key deleted): not the peer's,
+			 * or long late (plugins.md 5.4)
 			 */
 			if (!cs->unordered ||
 			    (cs->plugin && r != -2))
