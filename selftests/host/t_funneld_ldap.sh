@@ -29,7 +29,9 @@
 #    SearchRequest before the BindRequest it follows (kept until then),
 #    FLOW_END and the direction's empty last frame before the
 #    UnbindRequest (the end waits for it): answered as without; the
-#    opening frame lost: after 30 s S resets the flow and says why;
+#    opening frame lost: after 30 s S resets the flow and says why; a
+#    map of U to a service without the plugin: its unordered plugin
+#    stream refused, offered again ordered, refused, then plain;
 #  - a keyed (Kerberos, a throwaway KDC) unordered plugin stream (site KC
 #    with FUNNELD_PLUGIN_UNORDERED=1 to site KS, through a second
 #    mitm.py; plugins.md 5.4): both ends say ", unordered"; ldapsearch as
@@ -331,11 +333,12 @@ check "a frame relayed twice: the copy dropped as a replay ($r0 -> $r1), the sea
 
 # ---- an unordered plugin stream (FUNNELD_PLUGIN_UNORDERED=1: over TCP,
 # where mitm.py reorders its frames as SCTP's unordered delivery may) ----
-svc_pick_port M_UNORD; svc_pick_port M_UGOOD
+svc_pick_port M_UNORD; svc_pick_port M_UGOOD; svc_pick_port M_UFALL
 FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${VG}U.txt fd_start U "" "plaintext
 peer add s $L:$P_MITM carrier tcp
 map add tcp $L:$M_UNORD peer s service ldap plugin ldap
-map add tcp $L:$M_UGOOD peer s service good plugin ldap" --datapath user ||
+map add tcp $L:$M_UGOOD peer s service good plugin ldap
+map add tcp $L:$M_UFALL peer s service ldapplain plugin ldap" --datapath user ||
 	not_ok "site U (FUNNELD_PLUGIN_UNORDERED=1) starts under valgrind"
 fd_wait U 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
 	not_ok "site U: carrier up, map open"
@@ -345,6 +348,15 @@ check "U: stream $ST_U is an unordered plugin stream (ORDERED 0)" \
 	grep -qE "stream $ST_U open: map $L:$M_UNORD -> service ldap \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/U.log"
 check "S: ... and takes it so" \
 	grep -qE "stream $ST_U open for service ldap -> $L:$P_LDAP \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/S.log"
+# refused unordered (PROTO_MISMATCH, as by a peer that takes unordered
+# plugin streams on plaintext userspace carriers only): ordered next,
+# then refused again (no plugin there): a plain stream
+ufall() {
+	grep -qE "map $L:$M_UFALL: offered again as an ordered plugin stream" "$SVC_DIR/U.log" &&
+	grep -qE "map $L:$M_UFALL: offered again without its plugin stream \(phase 1\)" "$SVC_DIR/U.log" &&
+	grep -qE "stream [0-9]+ open: map $L:$M_UFALL -> service ldapplain$" "$SVC_DIR/U.log"
+}
+check "U: an unordered plugin stream refused: offered again as an ordered plugin stream, then without its plugin stream, and it opens plain" ufall
 if search "$M_UNORD" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/unord.ldif" 2>&1 &&
    cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/unord.ldif"; then
 	ok "unordered: ldapsearch of all $n entries as slapd gives them"

@@ -83,7 +83,9 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 	for (struct map *mp = d->maps; mp && c->state == CAR_UP;
 	     mp = mp->next)
 		if (!strcmp(mp->s.peer, c->peer->s.name)) {
-			mp->plugin_off = false;	/* the peer may have it now */
+			/* the peer may have them now */
+			mp->plugin_off = false;
+			mp->plugin_ordered = false;
 			car_open_map(c, mp);
 		}
 }
@@ -486,6 +488,19 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 		 closed ? "closed" : "refused", rname,
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
+	if (mp && cs->plugin && cs->unordered && !closed &&
+	    m->reason == CTRL_R_PROTO_MISMATCH) {
+		/* a peer of a version that takes unordered plugin streams
+		 * on plaintext userspace carriers only, or a service without
+		 * the plugin: an ordered plugin stream first (plugins.md 5.1)
+		 */
+		log_warn("%s: map %s: offered again as an ordered plugin stream",
+			 carrier_name(c), mp->addr);
+		mp->plugin_ordered = true;
+		cs_remove(c, cs);
+		car_open_map(c, mp);
+		return;
+	}
 	if (mp && cs->plugin && !closed &&
 	    m->reason == CTRL_R_PROTO_MISMATCH) {
 		/* the service takes no plugin stream: a plain one at once

@@ -395,8 +395,9 @@ void car_open_map(struct carrier *c, struct map *m)
 	 * FUNNELD_PLUGIN_UNORDERED=1: on any carrier (tests: the
 	 * receiver's reordering over TCP)
 	 */
-	if (cs->plugin && (c->ops->protocol == IPPROTO_SCTP ||
-			   getenv("FUNNELD_PLUGIN_UNORDERED")))
+	if (cs->plugin && !m->plugin_ordered &&
+	    (c->ops->protocol == IPPROTO_SCTP ||
+	     getenv("FUNNELD_PLUGIN_UNORDERED")))
 		cs->unordered = true;
 	if (m->s.proto == IPPROTO_UDP)
 		cs->lifetime_ms = m->s.has_lifetime ? m->s.lifetime_ms :
