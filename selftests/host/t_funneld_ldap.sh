@@ -374,9 +374,9 @@ check "unordered: the opening frame after the BindRequest: the flow waits for it
 # After points to the bind): frames 1 opening, 2 bind, 3 search; the
 # bind held until the search passed: the search waits for it at S
 BS=300c020101600702010304008000${REQ%30050201034200}
-want=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+want=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
 arm subhold "$ST_U" 2 || not_ok "mitm.py armed (subhold 2)"
-out=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+out=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
 wait "$actpid"
 check "unordered: a SearchRequest before the BindRequest it follows: kept until the bind is written; answered as without ($out)" \
 	test "$out" = "$want" -a "$want" = "done 91 msg 1 61 14 msg 2 64 63 msg 2 65 14 "
@@ -452,7 +452,7 @@ kstat() { fd_json KS "sum(s['stats']['$1'] for c in j['carriers'] for s in c['st
 r0=$(kstat rx-drop-replay)
 # sealed frames: 1 the opening frame, 2 the BindRequest, 3 the search
 karm reorder "$ST_K" 2 || not_ok "mitm.py armed (reorder 2)"
-out=$(python3 "$LT" send $L "$M_KEYED" "$BS" 0 done 2>&1 | tr '\n' ' ')
+out=$(python3 "$LT" send $L "$M_KEYED" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
 wait "$actpid"
 r1=$(kstat rx-drop-replay)
 check "keyed unordered: a sealed SearchRequest before the BindRequest it follows: no counter window refuses it, kept until the bind is written; answered once, in order ($out; replays $r0 -> $r1)" \
@@ -460,7 +460,7 @@ check "keyed unordered: a sealed SearchRequest before the BindRequest it follows
 # the carrier's count: the frame is refused before any stream sees it
 k0=$(fd_json KS "carrier()['stats']['rx-drop-no-key']")
 karm endreset "$ST_K" 2 || not_ok "mitm.py armed (endreset 2)"
-out=$(python3 "$LT" send $L "$M_KEYED" "$BS" 0 done 2>&1 | tr '\n' ' ')
+out=$(python3 "$LT" send $L "$M_KEYED" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
 wait "$actpid"
 k1=$(fd_json KS "carrier()['stats']['rx-drop-no-key']")
 check "keyed unordered: an unsealed FLOW_END with R injected: refused ($k0 -> $k1 rx-drop-no-key), the flow goes on ($out)" \

@@ -35,6 +35,7 @@ check "ldap: slapd answers directly (501 entries, and over TLS)" \
 
 t77_k() { echo "$SVC_DIR/t77-$1.keytab"; }
 # the unordered DATA chunks SCTP sent from netns fs
+# shellcheck disable=SC2016 # awk's $1, $2
 t77_unord() { ip netns exec fs awk '$1 == "SctpOutUnorderChunks" { print $2 }' /proc/net/sctp/snmp; }
 t77_run() { # CARRIER [DATAPATH [keyed]]
 	local dp=${2:-kernel} keyed=${3:-}
