@@ -514,3 +514,45 @@ unsigned int ldap_msg_order(const struct ldapber_msg *m, bool whole,
 	return ldap_op_is_request(m->op) ? LDAP_ORDER_FREE :
 	       LDAP_ORDER_FREE | LDAP_ORDER_LAST;
 }
+
+/* What a frame of len message bytes costs (plugseq.h's pseq_cost()). */
+static uint64_t pack_cost(size_t len, size_t cost_min)
+{
+	return len < cost_min ? cost_min : len;
+}
+
+void ldap_pack(struct ldap_dir *d, const uint8_t *p, size_t n,
+	       const struct ldapber_msg *m, size_t room, uint64_t credit,
+	       size_t cost_min, struct ldap_pack *out)
+{
+	char why[LDAPBER_WHY_MAX];
+	struct ldapber_msg next;
+	struct ldap_dir d2;
+	unsigned int order;
+	uint32_t key;
+
+	out->len = m->len;
+	out->msgs = 1;
+	out->order = ldap_msg_order(m, true, &out->key);
+	if (out->order != LDAP_ORDER_FREE)
+		return;		/* a barrier, or the operation's last */
+	while (out->len < n) {
+		d2 = *d;
+		if (ldap_dir_next(&d2, p + out->len, n - out->len,
+				  LDAPBER_MAX_DEFAULT, &next, why,
+				  sizeof(why)) != LDAPBER_MSG)
+			return;	/* cut, malformed, opaque: not here */
+		order = ldap_msg_order(&next, true, &key);
+		if ((order & LDAP_ORDER_BARRIER) || key != out->key ||
+		    out->len + next.len > room ||
+		    pack_cost(out->len + next.len, cost_min) > credit)
+			return;
+		*d = d2;
+		out->len += next.len;
+		out->msgs++;
+		if (order & LDAP_ORDER_LAST) {
+			out->order |= LDAP_ORDER_LAST;
+			return;
+		}
+	}
+}

@@ -137,4 +137,29 @@ enum ldapber_status ldap_dir_next(struct ldap_dir *d, const uint8_t *p,
 unsigned int ldap_msg_order(const struct ldapber_msg *m, bool whole,
 			    uint32_t *key);
 
+/*
+ * Which whole messages share a DATA frame (plugins.md sections 4 and
+ * 5.3): the first message m (read whole by ldap_dir_next() from the
+ * start of p[0..n)), then the messages after it in p while each is
+ * whole, free (not a barrier), of m's operation key, and fits the
+ * frame's room and the credit: the frame's message bytes, total, cost
+ * max(total, cost_min) at most credit.  Not after a barrier or an
+ * operation's last message (m's or one taken): that ends the frame.
+ * A byte that is not a whole message of that kind (malformed, cut, of
+ * another operation, opaque) ends it too and is left for the next
+ * frame, d not advanced past it; d is advanced past each message
+ * taken.  The frame's sub-header is its first message's: order is m's,
+ * with LDAP_ORDER_LAST when the frame ends with its operation's last
+ * message; key is m's.
+ */
+struct ldap_pack {
+	size_t len;		/* the frame's message bytes: m->len at least */
+	unsigned int msgs;	/* its messages: 1 at least */
+	unsigned int order;	/* LDAP_ORDER_* of the frame */
+	uint32_t key;		/* its operation key */
+};
+void ldap_pack(struct ldap_dir *d, const uint8_t *p, size_t n,
+	       const struct ldapber_msg *m, size_t room, uint64_t credit,
+	       size_t cost_min, struct ldap_pack *out);
+
 #endif /* FUNNEL_LDAPBER_H */

@@ -203,9 +203,6 @@ fi
 # ---- valgrind: the same paths, then SIGTERM with a stuck client
 svc_stop S TERM
 # shellcheck disable=SC2054
-VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
-	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
-	--track-fds=no --num-callers=30)
 FD_START_TIMEOUT=60 FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-S.txt" start_s ||
 	not_ok "valgrind: S starts"
 if fd_wait C 30 "carrier('s').get('state') == 'up' and map_($P1).get('state') == 'open'"; then

@@ -31,9 +31,6 @@ svc_init
 L=127.0.0.1
 svc_pick_port P_L1; svc_pick_port P_L2; svc_pick_port P_M
 
-VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
-	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
-	--track-fds=no --num-callers=30)
 FD_START_TIMEOUT=30
 
 # timed_show NAME: `show` within 2 s; prints the seconds it took

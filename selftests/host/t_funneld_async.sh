@@ -35,9 +35,6 @@ for p in funneld funnelctl udp_pump valgrind python3 timeout; do
 done
 svc_init
 L=127.0.0.1
-VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
-	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
-	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
 FD_START_TIMEOUT=30
 
 # now: seconds since the epoch, with decimals

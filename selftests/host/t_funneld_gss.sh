@@ -48,9 +48,6 @@ map add udp $L:$P_M1 peer s service echo
 map add tcp $L:$P_M2 peer s service techo
 map add udp $L:$P_M3 peer s service bobonly"
 
-VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
-	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
-	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
 FD_START_TIMEOUT=30
 FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-S.txt" fd_start S "" "$conf_s" --datapath user --key-soft-limit 300 ||
 	not_ok "S starts"

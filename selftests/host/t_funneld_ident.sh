@@ -108,9 +108,6 @@ map add udp $L:$P_OTHER peer s service other principal dns/hoster
 map add udp $L:$P_NOID peer s service dns principal dns/hoster identity carol keytab $K/nocarol.keytab
 map add udp $L:$P_LOCKED peer s service locked principal dns/hoster"
 
-VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
-	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
-	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
 FD_START_TIMEOUT=30
 FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-S.txt" fd_start S "" "$conf_s" --datapath user ||
 	not_ok "S starts"

@@ -12,9 +12,11 @@
 #  - phase 2: both ends have FEAT_PLUGIN, so the plugin map's stream is a
 #    plugin stream (both logs say so); each of its DATA frames starts
 #    with the sub-header (Sequence 0 for the opening frame, then 1, 2...
-#    each way; M and After 1 on a message's pieces), then holds one
-#    LDAPMessage, the big entry in frames of its bytes alone; the plain
-#    stream's frames hold several (so the check can tell);
+#    each way; M and After 1 on a message's pieces), then holds whole
+#    LDAPMessages of one operation (plugins.md 5.3), the big entry in
+#    frames of its bytes alone; the plain stream's frames cut messages
+#    (so the check can tell); at the end, a search of 2001 entries in
+#    fewer than 200 frames, a compare during it answered;
 #  - a map with the plugin to a service without it: refused
 #    (PROTO_MISMATCH), offered again at once as a plain stream; a client
 #    site without FEAT_PLUGIN (FUNNELD_NO_PLUGIN=1): phase 1, no
@@ -218,13 +220,14 @@ out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_LDAP" plugin 2>&1)
 st=$?
 # shellcheck disable=SC2086 # "frames F messages M pieces P barriers B after A"
 set -- $out
-check "plugin stream $ST_LDAP: each DATA frame a sub-header (Sequence in order, M on pieces) and one LDAPMessage, the big entry in pieces of its own ($out)" \
-	test "$st/$1" = 0/frames -a "${4:-0}" -gt 3000 -a "${6:-0}" -ge 2 -a "${8:-0}" -ge 1 -a "${10:-0}" -ge 3000
+# (packed: frames of several messages of one operation, plugins.md 5.3)
+check "plugin stream $ST_LDAP: each DATA frame a sub-header (Sequence in order, M on pieces) and whole LDAPMessages of one operation, the big entry in pieces of its own ($out)" \
+	test "$st/$1" = 0/frames -a "${4:-0}" -gt 3000 -a "${6:-0}" -ge 2 -a "${8:-0}" -ge 1 -a "${10:-0}" -ge 1 -a "${12:-0}" -ge 1
 out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_LDAP" 2>&1)
 check "... read without sub-headers its frames are not LDAPMessages, as the check tells ($out)" \
 	test "$?" = 1
 out=$(python3 "$LT" frames "$SVC_DIR/frames-ldap.log" "$ST_PLAIN" 2>&1)
-check "plain stream $ST_PLAIN: frames hold several messages, as the check tells ($out)" \
+check "plain stream $ST_PLAIN: its frames cut messages, as the check tells ($out)" \
 	test "$?" = 1
 
 # a request written one byte every 5 ms: one frame all the same
@@ -240,9 +243,11 @@ out=$(python3 "$LT" send $L "$M_LDAP" "$REQ" 5 2>&1 | tr '\n' ' ')
 check "a client writing a SearchRequest byte by byte gets the entry and the done ($out)" \
 	test "$out" = "eof 77 msg 2 64 63 msg 2 65 14 "
 out=$(python3 "$LT" frames "$FRAMES" "$ST_LDAP" plugin 2>&1)
-# the request free, the unbind a barrier; the entry free, the done after it
-check "... its request and unbind went in one frame each, the unbind a barrier, the done after the entry ($out)" \
-	test "$out" = "frames 4 messages 4 pieces 0 barriers 1 after 1"
+# the request free, the unbind a barrier; the entry free, the done after
+# it, or with it in one frame when both were there (plugins.md 5.3)
+check "... its request and unbind went in one frame each, the unbind a barrier, the done after the entry or with it ($out)" \
+	test "$out" = "frames 4 messages 4 pieces 0 barriers 1 after 1 packed 0 most 1" -o \
+	"$out" = "frames 3 messages 4 pieces 0 barriers 1 after 0 packed 1 most 2"
 
 # ---- messages that go in pieces after a partial read ----
 out=$(python3 "$LT" send $L "$M_CREDIT" 30050201024200 0 "done" 2>&1 | tr '\n' ' ')
@@ -552,6 +557,55 @@ set -- $out
 check "40 clients holding partial 49106-byte requests: stages made and reserved within the 4 MiB budget ($out)" \
 	test "${2:-0}" -ge 49160 -a "${1:-0}" -ge $((40 * 65536 + ${2:-0})) -a "${1:-0}" -le "${3:-0}"
 kill "$hold_pid" 2>/dev/null
+
+# ---- whole messages of one operation share a frame (plugins.md 5.3) ----
+# an ldapsearch of all entries through the plugin map with a compare on
+# another connection issued while it runs: the search as slapd gives it,
+# in far fewer DATA frames than entries (the stream's counters at C), the
+# compare answered; in the frames mitm.py logged, each frame holds whole
+# messages of one operation (never two operations, a barrier alone)
+frames_c() { fd_json C "'%d %d' % tuple(s['stats'][k] for c in j['carriers'] for s in c['streams'] if s['id'] == $ST_LDAP for k in ('rx-frames', 'tx-frames'))"; }
+: >"$FRAMES"
+# shellcheck disable=SC2046 # "rx tx"
+set -- $(frames_c)
+rx0=${1:-0} tx0=${2:-0}
+search "$M_LDAP" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/pack.ldif" 2>"$SVC_DIR/pack.err" &
+spid=$!
+sleep 0.3
+cmp_out=$(ldapcompare -x -H "ldap://$L:$M_LDAP" "uid=u1999,$BASE" "cn:User 1999" 2>&1)
+wait "$spid"
+src=$?
+# shellcheck disable=SC2046 # "rx tx"
+set -- $(frames_c)
+rx=$((${1:-0} - rx0)) tx=$((${2:-0} - tx0))
+if [ "$src" = 0 ] && cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/pack.ldif"; then
+	ok "packing: ldapsearch of all $n entries through the plugin map as slapd gives them"
+else
+	not_ok "packing: ldapsearch through the plugin map as slapd gives it"
+	diag <"$SVC_DIR/pack.err"
+	diff "$SVC_DIR/direct.ldif" "$SVC_DIR/pack.ldif" | head -n 5 | diag
+fi
+check "packing: a compare issued during the search answers ($cmp_out)" test "$cmp_out" = TRUE
+check "packing: C received $rx DATA frames on stream $ST_LDAP for $n entries (fewer than $((n / 10))), sent $tx" 	test "$rx" -gt 0 -a "$rx" -lt $((n / 10))
+out=$(python3 "$LT" frames "$FRAMES" "$ST_LDAP" plugin 2>&1)
+st=$?
+# shellcheck disable=SC2086 # "frames F messages M pieces P barriers B after A packed K most N"
+set -- $out
+check "packing: each frame whole messages of one operation, a barrier alone; ${4:-0} messages in ${2:-0} frames ($out)" \
+	test "$st/$1" = 0/frames -a "${4:-0}" -gt "$n" -a "${2:-0}" -lt $((n / 10)) -a "${12:-0}" -ge 1 -a "${14:-0}" -ge 50
+# ... and the check tells a frame of two operations, or with a barrier
+E2=300c020102640704017830023000 E3=300c020103640704017830023000
+B2=300c02010261070a010004000400
+printf 'a 9 0 0 1 36 0000000100000000%s%s\n' "$E2" "$E3" >"$SVC_DIR/frames-bad1.log"
+printf 'a 9 0 0 1 36 0000000100000000%s%s\n' "$E2" "$B2" >"$SVC_DIR/frames-bad2.log"
+printf 'a 9 0 0 1 36 0000000100000000%s%s\n' "$E2" "$E2" >"$SVC_DIR/frames-good.log"
+out=$(python3 "$LT" frames "$SVC_DIR/frames-good.log" 9 plugin 2>&1)
+check "... the check takes a frame of two entries of messageID 2 ($out)" \
+	test "$out" = "frames 1 messages 2 pieces 0 barriers 0 after 0 packed 1 most 2"
+out=$(python3 "$LT" frames "$SVC_DIR/frames-bad1.log" 9 plugin 2>&1)
+check "... the check refuses a frame of messageIDs 2 and 3 ($out)" test "$?" = 1
+out=$(python3 "$LT" frames "$SVC_DIR/frames-bad2.log" 9 plugin 2>&1)
+check "... and an entry and a BindResponse in one frame ($out)" test "$?" = 1
 
 vg_check C
 vg_check S

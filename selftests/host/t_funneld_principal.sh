@@ -36,9 +36,6 @@ svc_pick_port P_CAR; svc_pick_port P_ECHO; svc_pick_port P_MB
 udp_pump echo $L "$P_ECHO" -q &
 svc_register echo $!
 
-VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
-	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
-	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
 FD_START_TIMEOUT=30
 FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-S.txt" fd_start S "" \
 	"identity funnel/hoster keytab $SVC_DIR/hoster.keytab

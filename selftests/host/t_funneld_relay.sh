@@ -88,9 +88,6 @@ map add udp $L:$P_CDNS peer g service cdns
 map add udp $L:$P_CAROL peer g service caronly
 map add udp $L:$P_LOOP peer g service loop"
 
-VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
-	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
-	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
 FD_START_TIMEOUT=30
 fd_start H "" "$conf_h" --datapath user || not_ok "H starts"
 FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-G.txt" fd_start G "" "$conf_g" --datapath user ||

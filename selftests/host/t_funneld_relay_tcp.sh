@@ -138,9 +138,6 @@ map add tcp $L:$P_SINK peer g service sink
 map add tcp $L:$P_RST peer g service rst
 map add tcp $L:$P_WATCH peer g service watch"
 
-VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
-	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
-	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
 FD_START_TIMEOUT=30
 fd_start H "" "$conf_h" --datapath user || not_ok "H starts"
 if [ "${RELAY_TCP_NOVG:-}" = 1 ]; then

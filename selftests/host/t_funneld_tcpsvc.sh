@@ -86,9 +86,6 @@ service add rst tcp $L:$P_RST allow alice@FUNNEL.TEST
 service add watch tcp $L:$P_WATCH allow alice@FUNNEL.TEST"
 
 # shellcheck disable=SC2054
-VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
-	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
-	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")
 FD_START_TIMEOUT=30
 # --key-soft-limit 16: the keys of stream 0 renew themselves every 16
 # control messages (the WINDOW messages alone are hundreds here)

@@ -348,9 +348,6 @@ else
 fi
 
 # ---- both daemons under valgrind: traffic, then SIGTERM: no error, no leak
-VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
-	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
-	--track-fds=no --num-callers=30)
 FD_START_TIMEOUT=30
 FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-S.txt" start_s || not_ok "valgrind: S starts"
 FD_WRAP="${VG[*]} --log-file=$SVC_DIR/vg-C.txt" start_c || not_ok "valgrind: C starts"

@@ -26,3 +26,11 @@ t_begin() {
 	trap t_end EXIT
 	trap 'exit 130' INT TERM
 }
+
+# valgrind as the host tests run funneld under it (FD_WRAP="${VG[*]}
+# --log-file=..."): definite and indirect leaks are errors (exit 99);
+# gss.supp hides what MIT Kerberos keeps until exit, nothing of ours
+# shellcheck disable=SC2034
+VG=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
+	"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
+	--track-fds=no --num-callers=30 --suppressions="$top/selftests/host/gss.supp")

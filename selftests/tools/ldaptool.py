@@ -34,11 +34,15 @@
   ldaptool.py frames LOG STREAM [plugin]
       Check the frames that selftests/tools/mitm.py logged
       (MITM_FRAMELOG) for stream STREAM: in each direction of each flow,
-      after the initiator's opening frame, each DATA frame holds exactly
-      one LDAPMessage, or a message longer than a frame comes in frames
-      that hold its bytes alone, in a row.  Prints "frames F messages M
-      pieces P" (P: frames of messages sent in pieces) and exits 1,
-      naming the first frame that breaks the rule, if one does.
+      after the initiator's opening frame, each DATA frame holds whole
+      LDAPMessages of one operation (plugins.md 5.3: one key, a barrier
+      alone, nothing after an operation's last message), or a message
+      longer than a frame comes in frames that hold its bytes alone, in
+      a row.  Prints "frames F messages M pieces P" (P: frames of
+      messages sent in pieces), with plugin " barriers B after A", then
+      " packed K most N" (K: frames of several messages, N: the most
+      messages in one) and exits 1, naming the first frame that breaks
+      the rule, if one does.
 """
 import socket
 import sys
@@ -74,6 +78,27 @@ def messages(b):
         out.append((v, b[mid[1] + mid[0]], end - off))
         off = end
     return out
+
+
+REQUESTS = (0, 2, 3, 6, 8, 10, 12, 14, 16, 23)
+
+
+def msg_order(b):
+    """A whole message's (key, barrier, last) by plugins.md 6.3; an
+    ExtendedRequest counts as a barrier (StartTLS or not)."""
+    r = ber_len(b, 1)
+    mid = ber_len(b, r[1] + 1)
+    key = int.from_bytes(b[mid[1]:mid[1] + mid[0]], "big")
+    i = mid[1] + mid[0]
+    tag, op = b[i], b[i] & 0x1f
+    olen = ber_len(b, i + 1)
+    if op == 16:		# AbandonRequest: the operation it abandons
+        return int.from_bytes(b[olen[1]:olen[1] + olen[0]], "big"), False, False
+    if key == 0 or op in (0, 1, 2, 23):
+        return key, True, False
+    if op == 24 and tag == 0x78 and b[olen[1]:olen[1] + 3] == b"\x0a\x01\x00":
+        return key, True, False		# ExtendedResponse success
+    return key, False, op not in REQUESTS and op not in (4, 19, 25)
 
 
 def ber_tlv(tag, body):
@@ -205,7 +230,7 @@ def frames(log, stream, plugin=False):
     seen = set()		# (dir, flow) whose opening frame went by
     left = {}		# (dir, flow) -> bytes of a message in pieces
     nseq = {}		# plugin: (dir, flow) -> the next Sequence
-    nframes = nmsgs = pieces = barriers = deps = 0
+    nframes = nmsgs = pieces = barriers = deps = packed = most = 0
     for n, line in enumerate(open(log), 1):
         d, st, ftype, _, flow, ln, head = line.split()
         if int(st) != stream or ftype != "0":
@@ -257,7 +282,34 @@ def frames(log, stream, plugin=False):
                   % (n, line.strip()))
             return 1
         total = r[1] + r[0]
+        if total < ln:
+            # several whole messages of one operation (plugins.md 5.3)
+            if len(body) < ln:
+                print("line %d: a frame logged in part" % n)
+                return 1
+            msgs = messages(body)
+            if sum(m[2] for m in msgs) == ln:
+                off, keys, end = 0, set(), False
+                for m in msgs:
+                    k, bar, last = msg_order(body[off:off + m[2]])
+                    off += m[2]
+                    if bar or end:
+                        print("line %d: a frame of %d messages holds a "
+                              "barrier, or a message after its "
+                              "operation's last" % (n, len(msgs)))
+                        return 1
+                    keys.add(k)
+                    end = last
+                if len(keys) > 1:
+                    print("line %d: a frame holds messages of operations "
+                          "%s" % (n, sorted(keys)))
+                    return 1
+                nmsgs += len(msgs)
+                packed += 1
+                most = max(most, len(msgs))
+                continue
         nmsgs += 1
+        most = max(most, 1)
         if total == ln:
             continue
         if total < ln:
@@ -271,7 +323,8 @@ def frames(log, stream, plugin=False):
         left[key] = total - ln
         pieces += 1
     print("frames %d messages %d pieces %d" % (nframes, nmsgs, pieces) +
-          (" barriers %d after %d" % (barriers, deps) if plugin else ""))
+          (" barriers %d after %d" % (barriers, deps) if plugin else "") +
+          " packed %d most %d" % (packed, most))
     return 0
 
 

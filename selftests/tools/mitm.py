@@ -39,9 +39,9 @@
       and the frame then held is the last of the old key.
       "cut 0" ends every carrier at once with a TCP reset both ways.
       With MITM_FRAMELOG=FILE in the environment, each frame relayed is
-      logged there as a line "DIR STREAM TYPE FLAGS FLOW LEN HEAD": DIR
-      i (from the initiator) or a, HEAD the body's first 16 bytes in hex
-      ("-" if empty).
+      logged there as a line "DIR STREAM TYPE FLAGS FLOW LEN BODY": DIR
+      i (from the initiator) or a, BODY the whole body in hex ("-" if
+      empty).
       On a plaintext carrier, one more acts on the next unsealed DATA
       frame of that stream whose body is 16 or 40 bytes (a TCP flow's
       opening frame with its origin, wire-format.md 6.1):
@@ -269,7 +269,7 @@ def log_frame(frame, from_initiator):
     with lock:
         framelog.write("%s %d %d %d %d %d %s\n" % (
             "i" if from_initiator else "a", stream, ftype, flags, flow,
-            len(body), body[:16].hex() or "-"))
+            len(body), body.hex() or "-"))
         framelog.flush()
 
 

@@ -14,7 +14,11 @@
  *     matching once known;
  *   - an error has a reason and stays that error as more bytes come;
  *   - a direction (ldap_dir_next(), as client and as service) that left
- *     LDAP stays out of it.
+ *     LDAP stays out of it;
+ *   - the frames ldap_pack() makes of a direction hold the messages
+ *     ldap_dir_next() reads one by one, the first any message and the
+ *     others free ones of its key, within the room and the credit given
+ *     (plugins.md 5.3), the direction after a frame as after them.
  *
  * Default build: linked with fuzz_main.c, a program that runs the target
  * over each file named on the command line (or stdin).  With clang
@@ -182,6 +186,52 @@ static void dir_walk(const uint8_t *data, size_t size, bool from_service)
 	}
 }
 
+/*
+ * One direction in frames as tpath.c makes them (ldap_pack()): each
+ * frame is the messages ldap_dir_next() reads one by one, the first any
+ * message, the others free ones of its key; within room and credit; the
+ * direction after the frame as after those messages.
+ */
+static void pack_walk(const uint8_t *data, size_t size, bool from_service,
+		      size_t room, uint64_t credit)
+{
+	struct ldap_dir d = { .from_service = from_service }, e;
+	struct ldapber_msg m, one;
+	struct ldap_pack pk;
+	char why[LDAPBER_WHY_MAX];
+	size_t off = 0, sub;
+	uint32_t key;
+
+	while (off < size) {
+		if (ldap_dir_next(&d, data + off, size - off,
+				  LDAPBER_MAX_DEFAULT, &m, why,
+				  sizeof(why)) != LDAPBER_MSG)
+			return;
+		e = d;
+		ldap_pack(&d, data + off, size - off, &m, room, credit, 256,
+			  &pk);
+		check(pk.len >= m.len && pk.len <= size - off && pk.msgs >= 1);
+		check(pk.msgs == 1 ||
+		      (pk.len <= room &&
+		       (pk.len < 256 ? 256 : pk.len) <= credit));
+		check(pk.msgs == 1 || pk.order == LDAP_ORDER_FREE ||
+		      pk.order == (LDAP_ORDER_FREE | LDAP_ORDER_LAST));
+		sub = m.len;
+		for (unsigned int i = 1; i < pk.msgs; i++) {
+			check(ldap_dir_next(&e, data + off + sub,
+					    size - off - sub,
+					    LDAPBER_MAX_DEFAULT, &one, why,
+					    sizeof(why)) == LDAPBER_MSG);
+			check(!(ldap_msg_order(&one, true, &key) &
+				LDAP_ORDER_BARRIER) && key == pk.key);
+			sub += one.len;
+		}
+		check(sub == pk.len);
+		check(e.may_leave == d.may_leave && e.opaque == d.opaque);
+		off += pk.len;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct outcome whole, chunked;
@@ -198,5 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	dir_walk(data, size, false);
 	dir_walk(data, size, true);
+	pack_walk(data, size, false, 65495, UINT64_MAX);
+	pack_walk(data, size, true, 64 + seed % 512, 256 + (seed >> 9) % 512);
 	return 0;
 }

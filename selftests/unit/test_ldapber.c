@@ -593,6 +593,135 @@ static void test_leave_ldap(void **state)
 	assert_false(c.opaque);
 }
 
+/* ---- which messages share a frame (ldap_pack(), plugins.md 5.3) ---- */
+
+#define E2 "30 0c 02 01 02 64 07 04 01 78 30 02 30 00 "	/* entry, id 2 */
+#define E3 "30 0c 02 01 03 64 07 04 01 78 30 02 30 00 "	/* entry, id 3 */
+#define R2 "30 0a 02 01 02 73 05 04 03 6c 64 61 "		/* reference */
+#define D2 "30 0c 02 01 02 65 07 0a 01 00 04 00 04 00 "	/* done, id 2 */
+#define B2 "30 0c 02 01 02 61 07 0a 01 00 04 00 04 00 "	/* BindResponse */
+#define C4 "30 0c 02 01 04 6f 07 0a 01 06 04 00 04 00 "	/* CompareResponse */
+
+/*
+ * The frame that starts at the first message of hex h (read by
+ * ldap_dir_next() as tpath.c does), then ldap_pack() with room, credit
+ * and cost_min; *d is the direction after it.
+ */
+static struct ldap_pack pack(struct ldap_dir *d, const char *h, size_t room,
+			     uint64_t credit, size_t cost_min)
+{
+	char why[LDAPBER_WHY_MAX];
+	struct ldapber_msg m;
+	struct ldap_pack pk;
+	uint8_t b[512];
+	size_t n = hex(h, b, sizeof(b));
+
+	assert_int_equal(ldap_dir_next(d, b, n, LDAPBER_MAX_DEFAULT, &m, why,
+				       sizeof(why)), LDAPBER_MSG);
+	memset(&pk, 0xa5, sizeof(pk));
+	ldap_pack(d, b, n, &m, room, credit, cost_min, &pk);
+	assert_true(pk.len >= m.len && pk.len <= n);
+	return pk;
+}
+
+static void test_pack(void **state)
+{
+	struct ldap_dir d = { .from_service = true };
+	struct ldap_dir c = { .from_service = false };
+	char why[LDAPBER_WHY_MAX];
+	struct ldapber_msg m;
+	struct ldap_pack pk;
+	uint8_t b[64];
+	size_t n;
+
+	(void)state;
+	/* a search's entries, references and its done: one frame, LAST */
+	pk = pack(&d, E2 E2 R2 E2 D2 E2, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 5);
+	assert_int_equal(pk.len, 14 * 4 + 12);
+	assert_int_equal(pk.key, 2);
+	assert_int_equal(pk.order, LDAP_ORDER_FREE | LDAP_ORDER_LAST);
+	/* entries of one operation, not done: FREE */
+	pk = pack(&d, E2 E2 E2, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 3);
+	assert_int_equal(pk.order, LDAP_ORDER_FREE);
+	/* mixed operations: another key ends the frame */
+	pk = pack(&d, E2 E3 E2, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 1);
+	assert_int_equal(pk.len, 14);
+	pk = pack(&d, E2 E2 C4 E2, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 2);
+	assert_int_equal(pk.key, 2);
+	/* an operation's last message goes first: alone */
+	pk = pack(&d, C4 C4, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 1);
+	assert_int_equal(pk.order, LDAP_ORDER_FREE | LDAP_ORDER_LAST);
+	pk = pack(&d, D2 E2, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 1);
+	/* a barrier: alone, and never after others, even of its key; the
+	 * direction stays where the frame ends (a BindResponse of success
+	 * not taken: the next byte may not leave LDAP yet)
+	 */
+	pk = pack(&d, B2 E2, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 1);
+	assert_int_equal(pk.order, LDAP_ORDER_BARRIER);
+	d.may_leave = false;
+	pk = pack(&d, E2 E2 B2, 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 2);
+	assert_false(d.may_leave);
+	assert_false(d.opaque);
+	/* malformed BER after good messages: they go, it is left */
+	pk = pack(&d, E2 E2 "30 80 02 01 02", 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 2);
+	assert_int_equal(pk.len, 28);
+	n = hex("30 80 02 01 02", b, sizeof(b));
+	assert_int_equal(ldap_dir_next(&d, b, n, LDAPBER_MAX_DEFAULT, &m, why,
+				       sizeof(why)), LDAPBER_ERR);
+	/* a message cut at the end of what was peeked: left */
+	pk = pack(&d, E2 E2 "30 0c 02 01 02 64", 65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 2);
+	/* a message larger than a frame (its header only here): left */
+	pk = pack(&d, E2 "30 84 00 01 00 00 02 01 02 64 84 00 00 ff f5", 65503,
+		  UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 1);
+	/* a message larger than what is left of the frame: the next frame */
+	pk = pack(&d, E2 E2 E2 E2, 41, UINT64_MAX, 0);
+	assert_int_equal(pk.msgs, 2);
+	pk = pack(&d, E2 E2 E2 E2, 42, UINT64_MAX, 0);
+	assert_int_equal(pk.msgs, 3);
+	pk = pack(&d, E2 E2, 14, UINT64_MAX, 0);
+	assert_int_equal(pk.msgs, 1);
+	/* credit short: a frame costs max(bytes, cost_min) */
+	pk = pack(&d, E2 E2 E2, 65503, 256, 256);
+	assert_int_equal(pk.msgs, 3);	/* 42 bytes cost 256 */
+	pk = pack(&d, E2 E2 E2, 65503, 255, 256);
+	assert_int_equal(pk.msgs, 1);	/* the first: the caller's */
+	pk = pack(&d, E2 E2 E2, 65503, 28, 0);
+	assert_int_equal(pk.msgs, 2);
+	pk = pack(&d, E2 E2 E2, 65503, 27, 0);
+	assert_int_equal(pk.msgs, 1);
+	/* requests: an AbandonRequest is keyed by what it abandons, so it
+	 * follows a DelRequest of messageID 5 in its frame; a request of
+	 * another messageID does not
+	 */
+	pk = pack(&c, "30 08 02 01 05 4a 03 61 3d 62 30 06 02 01 06 50 01 05",
+		  65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 2);
+	assert_int_equal(pk.key, 5);
+	pk = pack(&c, "30 08 02 01 05 4a 03 61 3d 62 30 08 02 01 06 4a 03 61 3d 62",
+		  65503, UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 1);
+	/* a request of the wrong direction after a good one: left */
+	pk = pack(&c, "30 08 02 01 05 4a 03 61 3d 62 " E2, 65503, UINT64_MAX,
+		  256);
+	assert_int_equal(pk.msgs, 1);
+	/* an UnbindRequest: a barrier */
+	pk = pack(&c, "30 05 02 01 07 42 00 30 05 02 01 07 42 00", 65503,
+		  UINT64_MAX, 256);
+	assert_int_equal(pk.msgs, 1);
+	assert_int_equal(pk.order, LDAP_ORDER_BARRIER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_direction),
 		cmocka_unit_test(test_leave_ldap),
+		cmocka_unit_test(test_pack),
 	};
 
 	return cmocka_run_group_tests_name("ldapber", tests, NULL, NULL);

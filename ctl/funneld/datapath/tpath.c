@@ -77,8 +77,12 @@
  * (below) is reserved in resv too, and counted in buf.
  *
  * The LDAP plugin (cfg->ldap, Documentation/plugins.md section 4): a
- * flow's socket is peeked at (MSG_PEEK) and each whole LDAPMessage in
- * it (common/ldapber.h) goes in a DATA frame of its own; only the bytes
+ * flow's socket is peeked at (MSG_PEEK) and the whole LDAPMessages in
+ * it (common/ldapber.h) go in DATA frames: a message, with the messages
+ * of its operation that follow it in what was peeked as far as
+ * ldap_pack() lets them share its frame (free ones of the same key, up
+ * to the frame's room and the credit; nothing is waited for to fill a
+ * frame); only the bytes
  * sent are taken from the socket (read again), so a partial
  * message waits in the socket, whose SO_RCVLOWAT is set to the bytes it
  * needs (no wakeup for less).  A message waits for credit to cover it
@@ -1201,10 +1205,12 @@ static enum read_res flow_read_staged(struct tpath_stream *s,
 }
 
 /*
- * Peek at the socket and send each whole message there in a DATA frame of
- * its own: the frame's header goes right before the message, over the end
- * of the one sent before it (the carrier copied that).  Then take from the
- * socket what was sent.
+ * Peek at the socket and send the whole messages there in DATA frames: a
+ * frame holds a message and the messages of its operation that follow it
+ * there, as far as ldap_pack() lets them share it (plugins.md 5.3), or
+ * the message alone; the frame's header goes right before its first
+ * message, over the end of the frame sent before it (the carrier copied
+ * that).  Then take from the socket what was sent.
  */
 static enum read_res flow_read_ldap(struct tpath_stream *s,
 				    struct tpath_flow *flow, bool hup,
@@ -1215,6 +1221,7 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 	uint8_t *data = buf + FUNNEL_HDR_LEN + sub;
 	char why[LDAPBER_WHY_MAX];
 	struct ldapber_msg m;
+	struct ldap_pack pk;
 	size_t off = 0;
 	enum read_res res = READ_MORE;
 	ssize_t n;
@@ -1263,21 +1270,23 @@ static enum read_res flow_read_ldap(struct tpath_stream *s,
 			}
 			break;
 		}
+		/* and the messages of its operation after it, if there */
+		ldap_pack(&flow->ldap, data + off, (size_t)n - off, &m,
+			  tp_room(s), s->window ? flow->credit : UINT64_MAX,
+			  s->plugseq ? PSEQ_COST_MIN : 0, &pk);
 		dp_hdr(&s->dp, buf + off, FUNNEL_T_DATA, flow->dp.node.id);
 		if (s->plugseq) {
 			struct pseq_hdr h;
-			uint32_t key;
-			unsigned int order = ldap_msg_order(&m, true, &key);
 
-			pseq_tx_msg(flow->ptx, key, order, false, &h);
+			pseq_tx_msg(flow->ptx, pk.key, pk.order, false, &h);
 			pseq_hdr_put(buf + off + FUNNEL_HDR_LEN, &h);
 		}
 		if (s->window)
-			flow->credit -= tp_cost(s, m.len);
-		off += m.len;
+			flow->credit -= tp_cost(s, pk.len);
+		off += pk.len;
 		flow->dp.last_used = loop_now_ms();
-		if (flow_data_send(s, flow, buf + off - m.len,
-				   FUNNEL_HDR_LEN + sub + m.len, &freed)) {
+		if (flow_data_send(s, flow, buf + off - pk.len,
+				   FUNNEL_HDR_LEN + sub + pk.len, &freed)) {
 			if (freed || s->dp.dead || flow->closed)
 				return freed ? READ_FREED : READ_DONE;
 			res = READ_DONE;

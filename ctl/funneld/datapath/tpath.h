@@ -73,7 +73,8 @@ struct tpath_stream_cfg {
 	/*
 	 * The LDAP plugin (Documentation/plugins.md section 4): read each
 	 * socket as LDAPMessages (requests on LISTEN, responses on
-	 * CONNECT), each sent in a DATA frame of its own; a malformed one
+	 * CONNECT), sent in DATA frames of whole messages of one
+	 * operation (plugins.md 5.3); a malformed one
 	 * resets its flow (counted rx-drop-malformed, logged).
 	 */
 	bool ldap;
