@@ -35,6 +35,32 @@ static bool funnel_carrier_down(const struct funnel_sock *fs)
 }
 
 /*
+ * carrier-new of a socket whose connection went down: why, as far as
+ * funnel.ko knows (a malformed frame it parsed on TCP_ULP, say).
+ */
+static void funnel_set_err_down(const struct funnel_sock *fs,
+				struct netlink_ext_ack *extack)
+{
+	switch (READ_ONCE(fs->down_reason)) {
+	case FUNNEL_DOWN_BAD_LENGTH:
+		NL_SET_ERR_MSG(extack,
+			       "the socket's connection is down already: the peer sent a frame length below the header's size");
+		break;
+	case FUNNEL_DOWN_OVERSIZE:
+		NL_SET_ERR_MSG(extack,
+			       "the socket's connection is down already: the peer sent a frame above the carrier's limit");
+		break;
+	case FUNNEL_DOWN_PEER_CLOSED:
+		NL_SET_ERR_MSG(extack,
+			       "the socket's connection is down already: closed by the peer");
+		break;
+	default:
+		NL_SET_ERR_MSG(extack, "the socket's connection is down already");
+		break;
+	}
+}
+
+/*
  * Register fs as a carrier of its netns, owned by netlink port owner (0:
  * no owner).  A connection that went down before (a reset between
  * TCP_ULP and carrier-new) is refused: its down_work ran already and
@@ -54,7 +80,7 @@ int funnel_carrier_register(struct funnel_sock *fs, u32 owner, u32 *id,
 		goto out;
 	}
 	if (fs->closing || funnel_carrier_down(fs)) {
-		NL_SET_ERR_MSG(extack, "the socket's connection is down already");
+		funnel_set_err_down(fs, extack);
 		err = -ENOTCONN;
 		goto out;
 	}

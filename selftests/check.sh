@@ -126,7 +126,8 @@ vm() {
 	# slapd over TCP and SCTP carriers, 47 s on 6.1) is check-long's
 	# too: make check drives the same code in t_funneld_ldap.sh.  t_86
 	# (relays in funnel.ko and tcp relays, three funneld, about 60 s)
-	# runs on the newest kernel only, under the memory checkers
+	# runs on the newest kernel only, under the memory checkers; t_87
+	# (a gateway operator's trials on relays, 60 to 100 s) on both
 	local skip=""
 	if [ "${FUNNEL_CHECK_LONG:-}" != 1 ]; then
 		skip="t_76_tcpsvc.sh t_77_funneld_ldap.sh"

@@ -17,6 +17,9 @@
 #     refusal reaches P's map, naming the next hop) and a service H does
 #     not have (unknown-service); dns answers meanwhile, nothing lost;
 #   - a relay with an identity clause: G opens the next hop as carol;
+#     the KDC down, a map for one whose identity has no ticket yet is
+#     refused ("cannot start its GSS-API context"), dns goes on; the KDC
+#     back, that map opens;
 #   - bad statements: a tcp relay with a lifetime, no peer, an unknown peer, service del
 #     of a relay, relay del of a service, a name taken, peer del of a
 #     next hop: each refused with a clear message, nothing changed;
@@ -45,14 +48,15 @@ K=$SVC_DIR/keytabs
 mkdir -p "$K"
 if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/gw &&
    kdc_addprinc funnel/hoster && kdc_addprinc alice && kdc_addprinc carol &&
+   kdc_addprinc dave && kdc_keytab "$K/dave.keytab" dave &&
    kdc_keytab "$K/gw.keytab" funnel/gw &&
    kdc_keytab "$K/hoster.keytab" funnel/hoster &&
    kdc_keytab "$K/alice.keytab" alice && kdc_keytab "$K/carol.keytab" carol; then
-	ok "kdc: $R, funnel/gw, funnel/hoster, alice, carol"
+	ok "kdc: $R, funnel/gw, funnel/hoster, alice, carol, dave"
 else
 	not_ok "kdc: set up"; exit 1
 fi
-for m in G H DNSD RADD UECHO DNS RAD ECHO NOPE GHOST CDNS CAROL LOOP; do svc_pick_port "P_$m"; done
+for m in G H DNSD RADD UECHO DNS RAD ECHO NOPE GHOST CDNS CAROL LOOP DAVE; do svc_pick_port "P_$m"; done
 svc_dnsmasq dnsd "" $L "$P_DNSD" || not_ok "dnsmasq starts"
 svc_freeradius radd "" $L "$P_RADD" || not_ok "freeradius starts"
 udp_pump echo $L "$P_UECHO" -q &
@@ -64,7 +68,8 @@ service add dns udp $L:$P_DNSD allow funnel/gw@$R
 service add radius udp $L:$P_RADD allow funnel/gw@$R
 service add echo udp $L:$P_UECHO allow funnel/gw@$R
 service add nope udp $L:$P_UECHO allow alice@$R
-service add cdns udp $L:$P_DNSD allow carol@$R"
+service add cdns udp $L:$P_DNSD allow carol@$R
+service add ddns udp $L:$P_DNSD allow dave@$R"
 conf_g="identity funnel/gw keytab $K/gw.keytab
 listen $L:$P_G
 peer add h $L:$P_H principal funnel/hoster
@@ -74,6 +79,7 @@ relay add echo udp peer h allow alice@$R,carol@$R
 relay add nope udp peer h
 relay add ghost udp peer h
 relay add cdns udp peer h identity carol keytab $K/carol.keytab
+relay add ddns udp peer h identity dave keytab $K/dave.keytab allow alice@$R
 relay add caronly udp peer h service echo allow carol@$R
 peer add self $L:$P_G principal funnel/gw
 relay add loop udp peer self service loop"
@@ -187,6 +193,28 @@ check "the relay with an identity clause opens the next hop as carol" \
 a=$(svc_dig "" $L "$P_CDNS" www.funnel.test)
 check "dig through cdns (carol at H): $a" test "$a" = "$SVC_DNS_ANSWER"
 
+# the KDC away: a map for relay ddns, whose next hop runs as dave (no
+# ticket yet), is refused saying that G cannot start that context; G's
+# log names the KDC; the KDC back, the map opens by itself
+kdc_down
+fd_ctl P map add udp "$L:$P_DAVE" peer g service ddns >/dev/null 2>&1
+if fd_wait P 20 "map_($P_DAVE).get('state') in ('refused', 'closed') and 'the gateway cannot start its GSS-API context' in map_($P_DAVE).get('reason', '')" &&
+   grep -q 'relay ddns: .*KDC' "$SVC_DIR/G.log"; then
+	ok "KDC down: P's map for ddns refused: $(fd_json P "map_($P_DAVE)['reason']")"
+else
+	not_ok "KDC down: P's map for ddns: $(fd_json P "map_($P_DAVE)")"
+	grep 'relay ddns' "$SVC_DIR/G.log" | tail -n 3 | diag
+fi
+a=$(svc_dig "" $L "$P_DNS" www.funnel.test)
+check "KDC down: dns through the relay goes on: $a" test "$a" = "$SVC_DNS_ANSWER"
+kdc_up
+if fd_wait P 40 "map_($P_DAVE).get('state') == 'open'" &&
+   a=$(svc_dig "" $L "$P_DAVE" www.funnel.test) && [ "$a" = "$SVC_DNS_ANSWER" ]; then
+	ok "KDC back: the ddns map opens by itself, dig answers: $a"
+else
+	not_ok "KDC back: ddns map: $(fd_json P "map_($P_DAVE)")"
+fi
+
 # bad statements: refused, nothing changed
 expect_refused() {
 	local want=$1 out rc; shift
@@ -208,8 +236,8 @@ fd_ctl G service add plain udp $L:"$P_UECHO" >/dev/null
 expect_refused "relay del: 'plain' is a service (service del)" relay del plain
 expect_refused "relay add: service 'plain' exists (service del first)" relay add plain udp peer h
 expect_refused "service add: relay 'echo' exists (relay del first)" service add echo udp $L:1
-check "G: the relays as they were (8, one service)" \
-	fd_json G "len([v for v in j['services'] if v['relay']]) == 8 and len(j['services']) == 9"
+check "G: the relays as they were (9, one service)" \
+	fd_json G "len([v for v in j['services'] if v['relay']]) == 9 and len(j['services']) == 10"
 
 # the hoster goes: G ends the relayed streams; back: they open again
 fd_stop H

@@ -36,69 +36,39 @@ modprobe ghash_clmulni_intel 2>/dev/null
 . "$FUNNEL_TOP/selftests/lib/services.sh"
 # shellcheck source=../lib/kdc.sh
 . "$FUNNEL_TOP/selftests/lib/kdc.sh"
-
-t86_k() { echo "$SVC_DIR/krb/$1.keytab"; }
-t86_R=FUNNEL.TEST
-
-t86_net_up() {
-	local n
-	for n in fp fg fh; do ip netns add $n || return 1; done
-	ip link add pg netns fp type veth peer name gp netns fg || return 1
-	ip link add gh netns fg type veth peer name hg netns fh || return 1
-	ip -n fp addr add fd98::1/64 dev pg nodad
-	ip -n fg addr add fd98::2/64 dev gp nodad
-	ip -n fp addr add 10.98.0.1/24 dev pg
-	ip -n fg addr add 10.98.0.2/24 dev gp
-	ip -n fg addr add 10.97.0.1/24 dev gh
-	ip -n fh addr add 10.97.0.2/24 dev hg
-	for n in fp fg fh; do ip -n $n link set lo up; done
-	ip -n fp link set pg up && ip -n fg link set gp up &&
-	ip -n fg link set gh up && ip -n fh link set hg up || return 1
-	# fh reaches the KDC at 10.98.0.2 through fg
-	ip netns exec fg sysctl -qw net.ipv4.ip_forward=1
-	ip -n fh route add 10.98.0.0/24 via 10.97.0.1
-}
-
-t86_net_down() {
-	local n
-	for n in fp fg fh; do
-		ip netns pids $n 2>/dev/null | xargs -r kill 2>/dev/null
-	done
-	sleep 0.3
-	for n in fp fg fh; do ip netns del $n 2>/dev/null; done
-	true
-}
+# shellcheck source=relay.sh
+. "$FUNNEL_TOP/selftests/kmod/relay.sh"
 
 t86_conf_h() {
 	cat <<-EOF
-	identity funnel/hoster keytab $(t86_k hoster)
+	identity funnel/hoster keytab $(relay_k hoster)
 	listen :9899
-	service add dns udp 127.0.0.1:5353 allow funnel/gw@$t86_R
-	service add radius udp 127.0.0.1:1812 allow funnel/gw@$t86_R
-	service add echo udp 127.0.0.1:7401 allow funnel/gw@$t86_R
-	service add nope udp 127.0.0.1:7401 allow alice@$t86_R
-	service add ldap tcp 127.0.0.1:7389 allow funnel/gw@$t86_R plugin ldap
-	service add techo tcp 127.0.0.1:7402 allow funnel/gw@$t86_R
+	service add dns udp 127.0.0.1:5353 allow funnel/gw@$relay_R
+	service add radius udp 127.0.0.1:1812 allow funnel/gw@$relay_R
+	service add echo udp 127.0.0.1:7401 allow funnel/gw@$relay_R
+	service add nope udp 127.0.0.1:7401 allow alice@$relay_R
+	service add ldap tcp 127.0.0.1:7389 allow funnel/gw@$relay_R plugin ldap
+	service add techo tcp 127.0.0.1:7402 allow funnel/gw@$relay_R
 	EOF
 }
 
 t86_conf_g() {
 	cat <<-EOF
-	identity funnel/gw keytab $(t86_k gw)
+	identity funnel/gw keytab $(relay_k gw)
 	listen [::]:9899
 	peer add h 10.97.0.2 carrier tcp principal funnel/hoster
-	relay add dns udp peer h allow alice@$t86_R
-	relay add radius udp peer h allow alice@$t86_R
-	relay add echo udp peer h allow alice@$t86_R
+	relay add dns udp peer h allow alice@$relay_R
+	relay add radius udp peer h allow alice@$relay_R
+	relay add echo udp peer h allow alice@$relay_R
 	relay add nope udp peer h
-	relay add ldap tcp peer h allow alice@$t86_R
-	relay add techo tcp peer h allow alice@$t86_R
+	relay add ldap tcp peer h allow alice@$relay_R
+	relay add techo tcp peer h allow alice@$relay_R
 	EOF
 }
 
 t86_conf_p() {
 	cat <<-EOF
-	identity alice keytab $(t86_k alice)
+	identity alice keytab $(relay_k alice)
 	peer add g [fd98::2] carrier sctp principal funnel/gw
 	map add udp 127.0.0.1:5300 peer g service dns
 	map add udp 127.0.0.1:18120 peer g service radius
@@ -107,14 +77,6 @@ t86_conf_p() {
 	map add tcp 127.0.0.1:3890 peer g service ldap plugin ldap
 	map add tcp 127.0.0.1:7410 peer g service techo
 	EOF
-}
-
-t86_logs() {
-	local n
-	for n in "$@"; do
-		echo "# ---- $n.log (last 25 lines)"
-		tail -n 25 "$SVC_DIR/$n.log" | sed 's/^/#   /'
-	done
 }
 
 t86_open="all(map_(p).get('state') == 'open' for p in (5300, 18120, 7400, 3890, 7410))"
@@ -175,7 +137,7 @@ t86_nl_bad() {
 
 t86_conf_p2() {
 	cat <<-EOF
-	identity alice keytab $(t86_k alice)
+	identity alice keytab $(relay_k alice)
 	peer add g 10.98.0.2 carrier tcp principal funnel/gw
 	map add udp 127.0.0.1:7400 peer g service echo
 	map add udp 127.0.0.1:7600 peer g service echo
@@ -195,7 +157,7 @@ t86_tcp2() {
 	   fd_wait G 10 "sorted(c['transport'] + '/' + c['datapath'] for c in j['carriers']) == ['tcp/kernel', 'tcp/kernel']"; then
 		ok "relay: fp -> fg over TCP too: both of fg's hops TCP carriers in funnel.ko"
 	else
-		not_ok "relay: fp -> fg over TCP"; t86_logs P G
+		not_ok "relay: fp -> fg over TCP"; relay_logs P G
 		return
 	fi
 	ip netns exec fp udp_pump rr 127.0.0.1 7400 -n 3000 -w 32 -T 3000 >"$SVC_DIR/rr1" 2>&1 &
@@ -244,13 +206,7 @@ t86_tcp2() {
 t86_main() {
 	local out a kin kout g_in g_out
 
-	svc_init
-	if kdc_start "$SVC_DIR/krb" 10.98.0.2 fg &&
-	   kdc_addprinc funnel/gw && kdc_addprinc funnel/hoster &&
-	   kdc_addprinc alice &&
-	   kdc_keytab "$(t86_k gw)" funnel/gw &&
-	   kdc_keytab "$(t86_k hoster)" funnel/hoster &&
-	   kdc_keytab "$(t86_k alice)" alice; then
+	if relay_kdc funnel/gw funnel/hoster alice; then
 		ok "relay: KDC in fg at 10.98.0.2:$KDC_PORT, keytabs for funnel/gw, funnel/hoster, alice"
 	else
 		not_ok "relay: KDC up"
@@ -273,7 +229,7 @@ t86_main() {
 		ok "relay: fp's maps to fg's relays open (each once fh answered fg)"
 	else
 		not_ok "relay: maps open"
-		fd_ctl P show 2>&1 | sed 's/^/#   /'; t86_logs P G H
+		fd_ctl P show 2>&1 | sed 's/^/#   /'; relay_logs P G H
 		return
 	fi
 	check "relay: fp -> fg over SCTP (IPv6), fg -> fh over TCP (IPv4), both of fg's carriers in funnel.ko" \
@@ -315,11 +271,11 @@ t86_main() {
 		not_ok "relay: fg's counters"
 		fd_json G "json.dumps([(s['service'], s['stats']['rx-frames'], s['stats']['tx-frames'], s['stats']['rx-drop-no-stream'], s['stats']['tx-drop-queue']) for c in j['carriers'] for s in c['streams']])" | sed 's/^/#   /'
 	fi
-	check "relay: fh sees funnel/gw@$t86_R on the dns stream, sealed" \
-		fd_json H "stream('dns').get('principal') == 'funnel/gw@$t86_R' and stream('dns').get('key_generation', 0) >= 1"
+	check "relay: fh sees funnel/gw@$relay_R on the dns stream, sealed" \
+		fd_json H "stream('dns').get('principal') == 'funnel/gw@$relay_R' and stream('dns').get('key_generation', 0) >= 1"
 	check "relay: fh shows the echo flows' origin as fp accepted them (127.0.0.1)" \
 		fd_wait H 5 "len(stream('echo')['flows']) >= 1 and all(f['origin'].startswith('127.0.0.1:') for f in stream('echo')['flows'])"
-	if fd_wait P 20 "map_(7500).get('state') == 'refused' and map_(7500)['reason'].startswith('not-authorized: next hop: not-authorized: principal funnel/gw@$t86_R')"; then
+	if fd_wait P 20 "map_(7500).get('state') == 'refused' and map_(7500)['reason'].startswith('not-authorized: next hop: not-authorized: principal funnel/gw@$relay_R')"; then
 		ok "relay: fh refuses fg for nope: $(fd_json P "map_(7500)['reason']" | cut -c1-120)"
 	else
 		not_ok "relay: nope: $(fd_json P "map_(7500)")"
@@ -348,7 +304,7 @@ t86_main() {
 	if fd_wait P 30 "map_(5300).get('state') != 'open'"; then
 		ok "relay: fh killed: fg ends the relayed streams, fp's dns map: $(fd_json P "map_(5300).get('state')"): $(fd_json P "map_(5300).get('reason')" | cut -c1-100)"
 	else
-		not_ok "relay: fh killed: fp's map still open"; t86_logs G
+		not_ok "relay: fh killed: fp's map still open"; relay_logs G
 	fi
 	check "relay: fg has no relay stream left in funnel.ko" \
 		fd_wait G 10 "not [s for c in j['carriers'] for s in c['streams']]"
@@ -356,7 +312,7 @@ t86_main() {
 	   fd_wait P 60 "$t86_open"; then
 		ok "relay: fh back: fp's maps open again"
 	else
-		not_ok "relay: fh back"; t86_logs P G H
+		not_ok "relay: fh back"; relay_logs P G H
 	fi
 	check "relay: dig through the relay again" svc_dig_many fp 127.0.0.1 5300 20
 	t86_tcp2
@@ -366,11 +322,11 @@ t86_main() {
 	check "relay: no kernel carrier left once the daemons stopped" module_idle
 }
 
-if t86_net_up; then
+if relay_net_up; then
 	t86_main
 else
 	not_ok "relay: three netns joined by veth"
 fi
 svc_stop_all
 kdc_stop
-t86_net_down
+relay_net_down

@@ -15,7 +15,9 @@
  *     one operation (up to its LAST) in the order sent; with the top bit
  *     of the second byte, the receiver starts unopened (an unordered
  *     stream whose opening frame comes late) and is opened after as many
- *     frames as the third byte says;
+ *     frames as the third byte says; with bit 6 of the second byte, the
+ *     Sequences start at 0xffffff00 and cross the wrap (skipping 0), and
+ *     the receiver's window is 768 frames (not a power of two);
  *   odd: the rest is a list of raw 8-byte sub-headers fed to a receiver
  *     as a hostile peer would; whatever comes, a refusal has a reason,
  *     nothing is written twice, the held count and bytes stay true, and
@@ -65,6 +67,21 @@ struct sent {
 static struct sent fr[NFRAMES + 1];	/* by Sequence, 1.. */
 static uint32_t pos[NFRAMES + 1];	/* written at position pos[seq] */
 static uint32_t wseq[NFRAMES + 1];	/* the Sequence written at each pos */
+static uint32_t base = 1;		/* the first frame's Sequence */
+
+/* The k-th frame's Sequence (1..), skipping 0 on the wrap. */
+static uint32_t seq_of(uint32_t k)
+{
+	uint32_t v = base + (k - 1);
+
+	return v < base ? v + 1 : v;
+}
+
+/* Which frame Sequence seq is (1..). */
+static uint32_t k_of(uint32_t seq)
+{
+	return (seq - base) - (seq < base ? 1 : 0) + 1;
+}
 
 /* Write a frame (by Sequence) and what it released. */
 static void deliver(struct pseq_rx *r, const struct pseq_hdr *h,
@@ -75,10 +92,12 @@ static void deliver(struct pseq_rx *r, const struct pseq_hdr *h,
 	struct pseq_hdr cur = *h;
 
 	for (;;) {
-		check(cur.seq >= 1 && cur.seq <= NFRAMES);
-		check(!pos[cur.seq]);
-		pos[cur.seq] = ++*npos;
-		wseq[*npos] = cur.seq;
+		uint32_t k = k_of(cur.seq);
+
+		check(cur.seq && k >= 1 && k <= NFRAMES);
+		check(!pos[k]);
+		pos[k] = ++*npos;
+		wseq[*npos] = k;
 		check(pseq_rx_delivered(r, &cur, why, sizeof(why)) == 0);
 		if (pseq_rx_next(r, &f, why, sizeof(why)) != 1)
 			break;
@@ -97,9 +116,12 @@ static void run_sim(const uint8_t *data, size_t size)
 	bool fed[NFRAMES + 1] = { false };
 	bool unopened = size > 1 && (data[0] & 0x80);
 	uint32_t open_at = size > 2 ? data[1] : 0;
+	bool wrap = size > 1 && (data[0] & 0x40);
 	struct pseq_rx r;
 
+	base = wrap ? 0xffffff00U : 1;
 	pseq_tx_init(&tx);
+	tx.next = base;
 	memset(fr, 0, sizeof(fr));
 	memset(pos, 0, sizeof(pos));
 	for (; i < half; i++) {
@@ -120,7 +142,7 @@ static void run_sim(const uint8_t *data, size_t size)
 				pseq_tx_msg(&tx, key, order, pieces > 1, &h);
 			else
 				pseq_tx_piece(&tx, k + 1 < pieces, &h);
-			check(h.seq == nseq);
+			check(h.seq == seq_of(nseq));
 			pseq_hdr_put(s->wire, &h);
 			s->key = key;
 			s->inst = inst_of[key];
@@ -138,9 +160,10 @@ static void run_sim(const uint8_t *data, size_t size)
 			inst_n[key] = 0;
 		}
 	}
-	check(pseq_tx_last(&tx) == nseq);
+	check(!nseq || tx.last == seq_of(nseq));
 
-	pseq_rx_init(&r, WIN);
+	pseq_rx_init(&r, wrap ? 768 : WIN);
+	r.d = r.top = base - 1;
 	if (unopened)
 		pseq_rx_unopened(&r);
 	for (uint32_t sent = 0; sent <= nseq; sent++) {
@@ -180,14 +203,14 @@ static void run_sim(const uint8_t *data, size_t size)
 	}
 	check(npos == nseq);
 	check(r.nheld == 0 && !r.held && r.held_bytes == 0);
-	check(pseq_rx_done_upto(&r, nseq));
+	check(r.d == (nseq ? seq_of(nseq) : base - 1));
 
 	for (uint32_t s = 1; s <= nseq; s++) {
 		struct pseq_hdr h;
 
 		pseq_hdr_get(fr[s].wire, PSEQ_HDR_LEN, &h, why, sizeof(why));
 		if (h.after)
-			check(pos[s - h.after] < pos[s]);
+			check(pos[k_of(h.seq - h.after)] < pos[s]);
 		if (h.barrier)
 			for (uint32_t t = 1; t < s; t++)
 				check(pos[t] < pos[s]);
@@ -203,6 +226,17 @@ static void run_sim(const uint8_t *data, size_t size)
 		}
 	}
 	pseq_rx_fini(&r);
+}
+
+/* g is in the receiver's table. */
+static bool held_ok(const struct pseq_rx *r, const struct pseq_held *g)
+{
+	const struct pseq_held *x;
+
+	for (x = r->held[g->h.seq & (r->hsize - 1)]; x; x = x->hnext)
+		if (x == g)
+			return true;
+	return false;
 }
 
 static void run_raw(const uint8_t *data, size_t size)
@@ -254,11 +288,18 @@ static void run_raw(const uint8_t *data, size_t size)
 			h = f->h;
 			free(f);
 		}
-		for (g = r.held; g; g = g->next) {
-			n++;
-			bytes += g->len;
-			check(!g->next || (int32_t)(g->next->h.seq - g->h.seq) > 0);
+		check(!r.nheld || r.hsize >= 2 * r.nheld ||
+		      r.hsize == r.mask + 1);
+		for (uint32_t j = 0; r.held && j < r.hsize; j++) {
+			for (g = r.held[j]; g; g = g->hnext) {
+				n++;
+				bytes += g->len;
+				check((g->h.seq & (r.hsize - 1)) == j);
+				check((int32_t)(g->h.seq - r.d) > 0);
+			}
 		}
+		for (g = r.ready; g; g = g->next)
+			check(g->ready && held_ok(&r, g));
 		check(n == r.nheld && bytes == r.held_bytes);
 	}
 out:

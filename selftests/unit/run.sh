@@ -189,7 +189,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin ldapber relay_tcp plugseq; do
+	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin ldapber relay_tcp plugseq tpath; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi
@@ -412,6 +412,9 @@ put("sim-pieces", bytes([0]) + bytes([0x61, 0x02] * 30 + [5] * 60))
 for i in range(6):	# unopened: the opening frame after a few others
     put("sim-unopened-%d" % i, bytes([0, 0x80 | i, 3 * i]) +
         bytes(rnd.randrange(256) for _ in range(2 * rnd.randrange(20, 150))))
+for i in range(6):	# Sequences from 0xffffff00, across the wrap
+    put("sim-wrap-%d" % i, bytes([0, 0x40 | (0x80 if i & 1 else 0), 3 * i]) +
+        bytes(rnd.randrange(256) for _ in range(2 * rnd.randrange(100, 250))))
 # odd first byte: raw sub-headers from a hostile peer
 def hdr(seq, flags, after):
     return struct.pack(">IB", seq, flags) + after.to_bytes(3, "big")

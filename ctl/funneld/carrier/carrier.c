@@ -1227,6 +1227,21 @@ static void car_connected(struct carrier *c)
 
 static uint8_t kernel_rx_buf[FUNNEL_MAX_FRAME + 1];
 
+/*
+ * The errors of recv() on a carrier that funnel.ko tore down for what
+ * the peer sent (architecture.md, section 7: EPROTO after a bad-length
+ * teardown, EMSGSIZE after an oversized frame): said in the log, which
+ * would otherwise read "Protocol error" only.
+ */
+static const char *car_kernel_rx_why(int err)
+{
+	if (err == EPROTO)
+		return ": the peer sent a frame length below the header's size";
+	if (err == EMSGSIZE)
+		return ": the peer sent a frame above the carrier's limit";
+	return "";
+}
+
 void car_read_kernel(struct carrier *c)
 {
 	for (int i = 0; i < CAR_KERNEL_RX_BATCH && c->fd >= 0; i++) {
@@ -1235,7 +1250,8 @@ void car_read_kernel(struct carrier *c)
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				carrier_fail(c, "recv: %s", strerror(errno));
+				carrier_fail(c, "recv: %s%s", strerror(errno),
+					     car_kernel_rx_why(errno));
 			return;
 		}
 		if (n == 0) {

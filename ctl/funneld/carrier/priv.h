@@ -344,6 +344,7 @@ void car_map_down(struct carrier *c, struct map *m);
  * stream cs is authorized (tok: its context's last token, kept until the
  * next hop answers): open the next hop's stream.  relay_next_open(): the
  * next hop accepted it; relay_next_refused(): it refused or closed it;
+ * relay_next_failed(): its context could not start (err), no OPEN sent;
  * relay_gone(): cs is being removed, its other hop goes too.
  * relay_frame(): a DATA or FLOW_END frame (plaintext) of a relay's
  * stream, sent on the other hop.  relay_origin(): the peer's ORIGIN of
@@ -354,6 +355,7 @@ void relay_start(struct carrier *c, struct cstream *cs, const void *tok,
 void relay_next_open(struct carrier *c, struct cstream *next);
 void relay_next_refused(struct cstream *next, const struct ctrl_msg *m,
 			bool closed);
+void relay_next_failed(struct cstream *next, const char *err);
 void relay_gone(struct cstream *cs);
 void relay_frame(struct carrier *c, struct cstream *cs,
 		 const struct funnel_frame *f);

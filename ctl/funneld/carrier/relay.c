@@ -275,6 +275,26 @@ void relay_next_refused(struct cstream *next, const struct ctrl_msg *m,
 	carrier_stream_fail_detail(cs->car, cs, reason, wire, NULL);
 }
 
+/*
+ * The next hop's stream could not start its GSS-API context (no ticket
+ * for the relay's identity: the KDC out of reach, say); it never sent
+ * OPEN.  The service side is refused with a reason that says where it
+ * failed; the GSS-API error, which names keytabs and realms, stays in
+ * this log.
+ */
+void relay_next_failed(struct cstream *next, const char *err)
+{
+	struct carrier *n = next->car;
+	struct cstream *cs = relay_unlink(next);
+
+	log_warn("%s: relay %s: %s", carrier_name(n), next->rsvc->s.name, err);
+	cs_remove(n, next);
+	if (cs)
+		carrier_stream_fail_detail(cs->car, cs, CTRL_R_INTERNAL,
+					   "the next hop cannot be reached now: the gateway cannot start its GSS-API context (its log says why)",
+					   NULL);
+}
+
 void relay_gone(struct cstream *cs)
 {
 	struct cstream *o = relay_unlink(cs);

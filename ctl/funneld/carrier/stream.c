@@ -281,9 +281,7 @@ void carrier_stream_prepared(struct carrier *c, struct cstream *cs,
 {
 	if (err && !cs->map) {
 		/* a relay's next hop: its service side is refused */
-		log_warn("%s: relay %s: %s", carrier_name(c), cs->rsvc->s.name,
-			 err);
-		cs_remove(c, cs);
+		relay_next_failed(cs, err);
 		return;
 	}
 	if (err) {

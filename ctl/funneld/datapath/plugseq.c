@@ -158,37 +158,54 @@ void pseq_tx_plain(struct pseq_tx *t, struct pseq_hdr *h)
 	pseq_tx_msg(t, 0, PSEQ_BARRIER, false, h);
 }
 
-uint32_t pseq_tx_last(const struct pseq_tx *t)
-{
-	return t->last;
-}
-
 /* ---- receiver ---- */
 
 void pseq_rx_init(struct pseq_rx *r, uint32_t win)
 {
+	uint32_t n = 8;
+
 	memset(r, 0, sizeof(*r));
 	r->win = win ? win : 1;
+	while (n < r->win && n < 0x80000000U)
+		n <<= 1;
+	r->mask = n - 1;
+	r->ready_tail = &r->ready;
+}
+
+/* Drop the tables (nothing held, or every frame freed). */
+static void tables_free(struct pseq_rx *r)
+{
+	free(r->held);
+	free(r->wait);
+	r->held = NULL;
+	r->wait = NULL;
+	r->hsize = 0;
 }
 
 void pseq_rx_fini(struct pseq_rx *r)
 {
-	struct pseq_held *f, *next;
+	for (uint32_t i = 0; r->held && i < r->hsize; i++) {
+		struct pseq_held *f, *next;
 
-	for (f = r->held; f; f = next) {
-		next = f->next;
-		free(f);
+		for (f = r->held[i]; f; f = next) {
+			next = f->hnext;
+			free(f);
+		}
 	}
-	r->held = NULL;
+	tables_free(r);
+	r->ready = NULL;
+	r->ready_tail = &r->ready;
 	r->nheld = 0;
+	r->nempty = 0;
 	r->held_bytes = 0;
+	r->held_cost = 0;
 	free(r->bits);
 	r->bits = NULL;
 }
 
 static bool bit_get(const struct pseq_rx *r, uint32_t s)
 {
-	uint32_t i = s % r->win;
+	uint32_t i = s & r->mask;
 
 	return r->bits && (r->bits[i / 8] & (1U << (i % 8)));
 }
@@ -201,6 +218,71 @@ static bool is_delivered(const struct pseq_rx *r, uint32_t s)
 	if (s - r->d > r->win)
 		return false;
 	return bit_get(r, s);
+}
+
+/* The held frame of Sequence s, or NULL. */
+static struct pseq_held *held_of(const struct pseq_rx *r, uint32_t s)
+{
+	struct pseq_held *f;
+
+	if (!r->held)
+		return NULL;
+	for (f = r->held[s & (r->hsize - 1)]; f; f = f->hnext)
+		if (f->h.seq == s)
+			return f;
+	return NULL;
+}
+
+/* ---- the lists a held frame is in ---- */
+
+static void list_del(struct pseq_rx *r, struct pseq_held *f)
+{
+	if (!f->pprev)
+		return;
+	if (f->next)
+		f->next->pprev = f->pprev;
+	else if (f->ready)
+		r->ready_tail = f->pprev;
+	*f->pprev = f->next;
+	f->next = NULL;
+	f->pprev = NULL;
+	f->ready = false;
+}
+
+static void list_push(struct pseq_held **head, struct pseq_held *f)
+{
+	f->next = *head;
+	if (f->next)
+		f->next->pprev = &f->next;
+	*head = f;
+	f->pprev = head;
+}
+
+static void ready_add(struct pseq_rx *r, struct pseq_held *f)
+{
+	f->next = NULL;
+	f->pprev = r->ready_tail;
+	*r->ready_tail = f;
+	r->ready_tail = &f->next;
+	f->ready = true;
+}
+
+/* Sequence s is delivered: the frames that waited for it may go. */
+static void wake(struct pseq_rx *r, uint32_t s)
+{
+	struct pseq_held **pp, *f;
+
+	if (!r->wait)
+		return;
+	pp = &r->wait[s & (r->hsize - 1)];
+	while ((f = *pp)) {
+		if (f->h.seq - f->h.after != s) {
+			pp = &f->next;
+			continue;
+		}
+		list_del(r, f);
+		ready_add(r, f);
+	}
 }
 
 /* May h be written now: 1, 0 (it waits), -1 (a rule broken: why). */
@@ -222,8 +304,7 @@ static int rx_can(const struct pseq_rx *r, const struct pseq_hdr *h,
 		return 1;
 	}
 	if (h->barrier)
-		return r->d == h->seq - 1 ||
-		       (h->seq == 1 && r->d == 0xffffffffU);
+		return seq_next(r->d) == h->seq;
 	if (!h->after)
 		return 1;
 	return is_delivered(r, h->seq - h->after);
@@ -237,7 +318,7 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
 	if (s == seq_next(r->d)) {
 		r->d = s;
 		while (seq_after(r->top, r->d) && bit_get(r, seq_next(r->d))) {
-			uint32_t i = seq_next(r->d) % r->win;
+			uint32_t i = seq_next(r->d) & r->mask;
 
 			r->bits[i / 8] &= (uint8_t)~(1U << (i % 8));
 			r->d = seq_next(r->d);
@@ -248,10 +329,10 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
 			r->bits = NULL;
 		}
 	} else {
-		uint32_t i = s % r->win;
+		uint32_t i = s & r->mask;
 
 		if (!r->bits) {
-			r->bits = calloc(1, (r->win + 7) / 8);
+			r->bits = calloc(1, (r->mask + 1) / 8);
 			if (!r->bits) {
 				snprintf(why, whylen, "out of memory");
 				return -1;
@@ -261,6 +342,7 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
 		if (seq_after(s, r->top))
 			r->top = s;
 	}
+	wake(r, s);
 	if (h->more) {
 		if (is_delivered(r, seq_next(s))) {
 			snprintf(why, whylen,
@@ -277,12 +359,57 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
 	return 0;
 }
 
+/*
+ * Double the tables (16 buckets at first, mask + 1 at most): 0, or -1 if
+ * there are none (out of memory).  Without room to grow the old ones
+ * stay: slower, still right.
+ */
+static int tables_grow(struct pseq_rx *r)
+{
+	uint32_t n = r->hsize ? r->hsize * 2 : 16, old = r->hsize;
+	struct pseq_held **held, **wait, **oh = r->held, **ow = r->wait;
+
+	if (n > r->mask + 1)
+		n = r->mask + 1;
+	if (n <= old)
+		return 0;
+	held = calloc(n, sizeof(*held));
+	wait = calloc(n, sizeof(*wait));
+	if (!held || !wait) {
+		free(held);
+		free(wait);
+		return old ? 0 : -1;
+	}
+	for (uint32_t i = 0; i < old; i++) {
+		struct pseq_held *f, *next;
+
+		for (f = oh[i]; f; f = next) {
+			bool waits = f->pprev && !f->ready;
+			uint32_t dep = f->h.seq - f->h.after;
+
+			next = f->hnext;
+			f->hnext = held[f->h.seq & (n - 1)];
+			held[f->h.seq & (n - 1)] = f;
+			if (waits) {
+				list_del(r, f);
+				list_push(&wait[dep & (n - 1)], f);
+			}
+		}
+	}
+	free(oh);
+	free(ow);
+	r->held = held;
+	r->wait = wait;
+	r->hsize = n;
+	return 0;
+}
+
 enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
 			       const uint8_t *body, size_t len, char *why,
 			       size_t whylen)
 {
-	struct pseq_held **pp, *f;
 	uint32_t dist = h->seq - r->d;
+	struct pseq_held *f;
 	int can;
 
 	if (!h->seq) {
@@ -298,57 +425,94 @@ enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
 			 h->seq, dist, r->d, r->win);
 		return PSEQ_RX_ERR;
 	}
-	if (bit_get(r, h->seq))
-		return PSEQ_RX_REPLAY;
-	for (pp = &r->held; *pp && seq_after(h->seq, (*pp)->h.seq);
-	     pp = &(*pp)->next)
-		;
-	if (*pp && (*pp)->h.seq == h->seq)
+	if (bit_get(r, h->seq) || held_of(r, h->seq))
 		return PSEQ_RX_REPLAY;
 	can = rx_can(r, h, why, whylen);
 	if (can < 0)
 		return PSEQ_RX_ERR;
 	if (can)
 		return PSEQ_RX_DELIVER;
-	f = malloc(sizeof(*f) + len);
-	if (!f)
+	if (r->nheld + 1 > r->hsize / 2 && tables_grow(r))
 		return PSEQ_RX_NOMEM;
+	f = malloc(sizeof(*f) + len);
+	if (!f) {
+		if (!r->nheld)
+			tables_free(r);
+		return PSEQ_RX_NOMEM;
+	}
+	memset(f, 0, sizeof(*f));
 	f->h = *h;
 	f->len = len;
 	if (len)
 		memcpy(f->body, body, len);
-	f->next = *pp;
-	*pp = f;
+	f->hnext = r->held[h->seq & (r->hsize - 1)];
+	r->held[h->seq & (r->hsize - 1)] = f;
+	if (h->barrier)
+		;		/* found by Sequence: seq_next(d) */
+	else if (h->after && !is_delivered(r, h->seq - h->after))
+		list_push(&r->wait[(h->seq - h->after) & (r->hsize - 1)], f);
+	else
+		ready_add(r, f);	/* only held back */
 	r->nheld++;
 	r->held_bytes += len;
+	if (len)
+		r->held_cost += pseq_cost(len);
+	else
+		r->nempty++;
 	return PSEQ_RX_HOLD;
+}
+
+/* Take f out of the receiver. */
+static void rx_take(struct pseq_rx *r, struct pseq_held *f)
+{
+	struct pseq_held **pp = &r->held[f->h.seq & (r->hsize - 1)];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	f->hnext = NULL;
+	list_del(r, f);
+	r->nheld--;
+	r->held_bytes -= f->len;
+	if (f->len)
+		r->held_cost -= pseq_cost(f->len);
+	else
+		r->nempty--;
+	if (!r->nheld) {
+		tables_free(r);
+		r->ready = NULL;
+		r->ready_tail = &r->ready;
+	}
 }
 
 int pseq_rx_next(struct pseq_rx *r, struct pseq_held **out, char *why,
 		 size_t whylen)
 {
-	struct pseq_held **pp, *f;
+	struct pseq_held *f;
+	int can;
 
-	for (pp = &r->held; (f = *pp); pp = &f->next) {
-		int can = rx_can(r, &f->h, why, whylen);
-
+	if (!r->nheld || r->unopened)
+		return 0;
+	/* a message under way goes on; else a barrier next in line, or a
+	 * frame whose dependency is written
+	 */
+	f = held_of(r, r->chain ? r->chain_next : seq_next(r->d));
+	if (f && (r->chain || f->h.barrier)) {
+		can = rx_can(r, &f->h, why, whylen);
 		if (can < 0)
 			return -1;
-		if (!can)
-			continue;
-		*pp = f->next;
-		f->next = NULL;
-		r->nheld--;
-		r->held_bytes -= f->len;
-		*out = f;
-		return 1;
+		if (can)
+			goto take;
 	}
-	return 0;
-}
-
-bool pseq_rx_done_upto(const struct pseq_rx *r, uint32_t seq)
-{
-	return !seq_after(seq, r->d);
+	if (r->chain || !(f = r->ready))
+		return 0;
+	can = rx_can(r, &f->h, why, whylen);
+	if (can <= 0)
+		return can;
+take:
+	rx_take(r, f);
+	*out = f;
+	return 1;
 }
 
 /* ---- the peer's flow ids ---- */

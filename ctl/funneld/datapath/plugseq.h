@@ -12,8 +12,9 @@
  *
  * Sequence 0 is the flow's opening frame, then 1, 2, ... (skipping 0 on
  * wrap), compared in serial arithmetic.  B: after every lower Sequence.
- * M: the message goes on in the next Sequence (After 1, no B).  After:
- * 0, or deliver after Sequence - After.
+ * M: the message goes on in the next Sequence (After: the distance to
+ * this one, 1, or 2 across the wrap; no B).  After: 0, or deliver after
+ * Sequence - After (modulo 2^32: 0 is counted though never sent).
  */
 #ifndef FUNNEL_DATAPATH_PLUGSEQ_H
 #define FUNNEL_DATAPATH_PLUGSEQ_H
@@ -89,14 +90,19 @@ void pseq_tx_msg(struct pseq_tx *t, uint32_t key, unsigned int order,
 void pseq_tx_piece(struct pseq_tx *t, bool more, struct pseq_hdr *h);
 /* A frame of plain bytes (an opaque direction): a barrier of its own. */
 void pseq_tx_plain(struct pseq_tx *t, struct pseq_hdr *h);
-/* The last Sequence sent (FLOW_END's body); 0: none after the opening. */
-uint32_t pseq_tx_last(const struct pseq_tx *t);
 
 /* ---- receiver: one flow, one direction ---- */
 
-/* A frame that waits for its dependency. */
+/*
+ * A frame that waits for its dependency: in the receiver's table by its
+ * Sequence, and in the list of the frames that wait for its dependency
+ * (After), or in the list of those that may go (ready) once nothing
+ * else holds them back (a message under way, the opening frame).
+ */
 struct pseq_held {
-	struct pseq_held *next;	/* in Sequence order */
+	struct pseq_held *hnext;		/* its bucket by Sequence */
+	struct pseq_held *next, **pprev;	/* its list; NULL: none */
+	bool ready;		/* the list is the ready one */
 	struct pseq_hdr h;
 	size_t len;
 	uint8_t body[];
@@ -104,15 +110,29 @@ struct pseq_held {
 
 struct pseq_rx {
 	uint32_t win;		/* frames above d, at most */
+	uint32_t mask;		/* the tables' size - 1 (a power of two >= win) */
 	uint32_t d;		/* every Sequence up to d is delivered */
 	uint32_t top;		/* the highest delivered (serial); d if none above */
 	bool chain;		/* a message's frames are being written */
 	uint32_t chain_prev;	/* then: its last frame written */
 	uint32_t chain_next;	/* and the only Sequence deliverable */
-	uint8_t *bits;		/* delivered above d (seq % win); NULL: none */
-	struct pseq_held *held;	/* in Sequence order */
+	uint8_t *bits;		/* delivered above d (seq & mask); NULL: none */
+	/*
+	 * While frames are held, hash tables of hsize buckets (a power of
+	 * two, at least twice nheld up to mask + 1): held[seq & (hsize -
+	 * 1)] the frames by Sequence, wait[dep & (hsize - 1)] the lists of
+	 * those waiting for Sequence dep.  The Sequences in the window
+	 * have distinct indices modulo mask + 1 (across the wrap too), so
+	 * a bucket holds at most min(nheld, (mask + 1) / hsize) of them.
+	 */
+	uint32_t hsize;
+	struct pseq_held **held;
+	struct pseq_held **wait;
+	struct pseq_held *ready, **ready_tail;	/* in the order they may go */
 	uint32_t nheld;
+	uint32_t nempty;	/* held frames with no bytes */
 	size_t held_bytes;	/* their message bytes */
+	size_t held_cost;	/* their cost (pseq_cost(), 0 if empty) */
 	bool unopened;		/* the opening frame did not come yet */
 };
 
@@ -154,8 +174,6 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
  */
 int pseq_rx_next(struct pseq_rx *r, struct pseq_held **out, char *why,
 		 size_t whylen);
-/* Is every Sequence up to seq delivered (FLOW_END's condition)? */
-bool pseq_rx_done_upto(const struct pseq_rx *r, uint32_t seq);
 
 /* ---- receiver: the peer's flow ids (an unordered stream) ---- */
 

@@ -107,8 +107,9 @@
  * A frame costs max(its bytes, PSEQ_COST_MIN) of the flow's credit at
  * both ends (the receiver counts and grants the difference at once).
  * The receiver (pseq_rx, per flow) writes a frame once its dependency is
- * written and keeps it in the flow's list until then (its bytes count in
- * the flow's window); a malformed sub-header or a frame beyond the
+ * written and keeps it until then (its cost counts in the flow's window:
+ * past it, or a second empty frame held, the flow is reset,
+ * rx-drop-queue, logged); a malformed sub-header or a frame beyond the
  * window resets the flow (rx-drop-malformed, logged as LDAP is), a
  * replay is dropped (rx-drop-replay).  On an ordered stream frames
  * arrive with their dependencies met, and a FLOW_END without R while
@@ -1544,6 +1545,10 @@ static void wait_cb(struct loop *l, void *arg)
 
 		if (!flow->wait_at || flow->closed)
 			continue;
+		if (!flow->prx.nheld && !flow->unopened) {
+			flow->wait_at = 0;	/* nothing waits */
+			continue;
+		}
 		if (now - flow->wait_at >= TPATH_WAIT_MS) {
 			flow->dp.gc_next = late;
 			late = &flow->dp;
@@ -1909,8 +1914,8 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
 	/* with flow control, a peer past its credit (its window is
 	 * reserved); without, a queue past TPATH_QUEUE_MAX or the budget
 	 */
-	if (s->window ? flow->qlen + flow->prx.held_bytes + len > flow->win :
-	    flow->qlen + flow->prx.held_bytes + len > TPATH_QUEUE_MAX ||
+	if (s->window ? flow->qlen + flow->prx.held_cost + len > flow->win :
+	    flow->qlen + flow->prx.held_cost + len > TPATH_QUEUE_MAX ||
 	    !membudget_room(s->resv, len)) {
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 		flow_reset(s, flow, true);
@@ -1928,8 +1933,9 @@ static void flow_deliver(struct tpath_stream *s, struct tpath_flow *flow,
  * A plugin stream's frame the peer sent that breaks its rules: log (at
  * most once a second per stream, as LDAP), count, reset the flow.
  */
-static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
-			     const char *why)
+static void flow_pseq_refuse_as(struct tpath_stream *s,
+				struct tpath_flow *flow, const char *why,
+				unsigned int counter)
 {
 	uint64_t now = loop_now_ms();
 
@@ -1938,8 +1944,14 @@ static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
 		log_warn("stream %u flow %u: plugin stream frame from the peer refused: %s: flow reset",
 			 s->dp.id, flow->dp.node.id, why);
 	}
-	dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	dp_count(&s->dp, counter);
 	flow_reset(s, flow, true);
+}
+
+static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
+			     const char *why)
+{
+	flow_pseq_refuse_as(s, flow, why, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 }
 
 static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst);
@@ -2002,6 +2014,8 @@ static void flow_pseq_write(struct tpath_stream *s, struct tpath_flow *flow,
 			if (!len && s->unord) {
 				flow->end_mark = true;
 				if (flow->end_wait) {
+					/* what waited is written */
+					flow_pseq_waits(s, flow, true);
 					flow_peer_end(s, id, false);
 					return;
 				}
@@ -2042,9 +2056,18 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 	}
 	p = f->body + PSEQ_HDR_LEN;
 	len = f->body_len - PSEQ_HDR_LEN;
-	/* keyed: the opening frame again is a replay too */
-	res = s->keyed && !h.seq ? PSEQ_RX_REPLAY :
-	      pseq_rx_input(&flow->prx, &h, p, len, why, sizeof(why));
+	if (s->keyed && !h.seq) {
+		/* keyed: the opening frame again is a replay too */
+		res = PSEQ_RX_REPLAY;
+	} else if (!len && !h.barrier) {
+		/* only the direction's last frame is empty: a barrier */
+		snprintf(why, sizeof(why),
+			 "Sequence %u: an empty frame without B", h.seq);
+		flow_pseq_refuse(s, flow, why);
+		return;
+	} else {
+		res = pseq_rx_input(&flow->prx, &h, p, len, why, sizeof(why));
+	}
 	switch (res) {
 	case PSEQ_RX_ERR:
 		flow_pseq_refuse(s, flow, why);
@@ -2072,11 +2095,28 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 	if (s->window && len)
 		tpwin_rcvd(&flow->tw, pseq_cost(len) - len, loop_now_ms());
 	if (res == PSEQ_RX_HOLD) {
-		/* its bytes count in the flow's window */
-		if (flow->qlen + flow->prx.held_bytes >
-		    (s->window ? flow->win : TPATH_QUEUE_MAX)) {
-			dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
-			flow_reset(s, flow, true);
+		/*
+		 * Its cost counts in the flow's window as its credit did
+		 * (an honest peer stays within); empty frames cost none,
+		 * and only the direction's last is empty
+		 */
+		size_t lim = s->window ? flow->win : TPATH_QUEUE_MAX;
+
+		if (flow->prx.nempty > 1) {
+			snprintf(why, sizeof(why),
+				 "a second empty frame waits (Sequence %u): only the direction's last is empty",
+				 h.seq);
+			flow_pseq_refuse_as(s, flow, why,
+					    FUNNEL_A_STATS_RX_DROP_QUEUE);
+			return;
+		}
+		if (flow->qlen + flow->prx.held_cost > lim) {
+			snprintf(why, sizeof(why),
+				 "%u frames wait, costing %zu bytes: %zu past the flow's window of %zu",
+				 flow->prx.nheld, flow->prx.held_cost,
+				 flow->qlen + flow->prx.held_cost - lim, lim);
+			flow_pseq_refuse_as(s, flow, why,
+					    FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 		flow_pseq_waits(s, flow, false);
@@ -2103,8 +2143,38 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 {
 	struct tpath_flow *flow = flow_lookup(s, id);
 
+	if (!flow && s->unord && s->kind == TPATH_CONNECT &&
+	    id_is_new(s, id)) {
+		/*
+		 * Unordered: the FLOW_END of a flow whose frames are still
+		 * on their way (its opening frame too).  With R the flow is
+		 * over: its frames open nothing.  Without, the flow waits
+		 * for its opening frame, and its end for its last frame.
+		 */
+		uint32_t d = id - s->last_id;
+
+		/* the id is seen, as its first DATA frame would make it */
+		if (!s->seen_id || (d && d < 0x80000000U))
+			s->last_id = id;
+		s->seen_id = true;
+		id_ended(s, id);	/* seen: not new again */
+		if (rst)
+			return;
+		if (s->unopened >= TPATH_UNOPENED_MAX) {
+			dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			flow_refuse(s, id);
+			return;
+		}
+		flow = connect_flow_new(s, id, NULL, false);
+		if (flow)
+			flow->end_wait = true;
+		return;
+	}
 	if (!flow) {
-		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		/* unordered: a flow that ended, or a replay (plugins.md 5.4) */
+		dp_count(&s->dp, s->unord && s->kind == TPATH_CONNECT ?
+			 FUNNEL_A_STATS_RX_DROP_REPLAY :
+			 FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		return;
 	}
 	if (rst) {

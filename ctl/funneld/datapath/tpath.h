@@ -82,9 +82,10 @@ struct tpath_stream_cfg {
 	 * With ldap: a plugin stream (FEAT_PLUGIN, PLUGIN in OPEN and
 	 * OPEN_OK; plugins.md section 5): each DATA frame's body starts
 	 * with the 8-byte sub-header (plugseq.h), the receiver writes
-	 * frames in an order that keeps each operation's, FLOW_END's body
-	 * is the last Sequence, and a frame costs at least PSEQ_COST_MIN
-	 * of its flow's credit.
+	 * frames in an order that keeps each operation's (FLOW_END stays
+	 * empty or sealed empty: on an unordered stream the direction's
+	 * last frame, an empty barrier, goes before it), and a frame costs
+	 * at least PSEQ_COST_MIN of its flow's credit.
 	 */
 	bool plugseq;
 	/*

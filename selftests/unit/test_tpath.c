@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of ctl/funneld/datapath/tpath.c's plugin streams
+ * (Documentation/plugins.md section 5): a CONNECT stream whose service
+ * is a listening socket on loopback, fed frames as the carrier would
+ * (tpath_stream_input()); what it sends back is recorded, its log lines
+ * kept, and its clock moved on at will (clock_gettime is wrapped: the
+ * loop's timers see the same time).
+ *
+ *   - frames refused with their reason, count and log: an opening frame
+ *     with B, M or After; an ordered flow whose first frame is not
+ *     Sequence 0; FLOW_END while frames wait (ordered); the 65th flow
+ *     waiting for its opening frame; held frames past the flow's window
+ *     (each counted at PSEQ_COST_MIN at least, a second empty one
+ *     refused); a dependency that never comes (30 s)
+ *   - FLOW_END before the flow's opening frame (unordered): with R no
+ *     connection is made; without, the flow connects and ends
+ *   - the end mark that releases the last held frames leaves nothing
+ *     waiting: the flow lives on past 30 s
+ *   - a late frame of an ended flow opens nothing (rx-drop-replay), nor
+ *     a flow's opening frame again after 300 others ended (more than a
+ *     table of 256 ended ids held: the window of flow ids, plugseq.h)
+ *   - keyed (unordered): a Sequence of a live flow again, its opening
+ *     frame too, ends the stream (the integrity callback, with why)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <linux/funnel.h>
+
+#include "common/frame.h"
+#include "common/fstats.h"
+#include "funneld/loop.h"
+#include "funneld/datapath/plugseq.h"
+#include "funneld/datapath/tpath.h"
+
+/* ---- the clock: CLOCK_MONOTONIC plus skew_ms ---- */
+
+static uint64_t skew_ms;
+
+int __real_clock_gettime(clockid_t clk, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t clk, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	int r = __real_clock_gettime(clk, ts);
+
+	if (!r && clk == CLOCK_MONOTONIC)
+		ts->tv_sec += (time_t)(skew_ms / 1000);
+	return r;
+}
+
+/* ---- the log ---- */
+
+static char last_log[512];
+static unsigned int nlogs;
+
+void logmsg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)level;
+	va_start(ap, fmt);
+	vsnprintf(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
+	nlogs++;
+}
+
+/* ---- the carrier ---- */
+
+static unsigned int nsent, nends, nresets;
+
+static int sink(void *arg, const uint8_t *fr, size_t len)
+{
+	(void)arg;
+	assert_true(len >= FUNNEL_HDR_LEN);
+	nsent++;
+	if (fr[2] == FUNNEL_T_FLOW_END) {
+		nends++;
+		if (fr[3] & FUNNEL_F_RESET)
+			nresets++;
+	}
+	return 0;
+}
+
+/* keyed streams (tp_keyed before tp_new()): integrity() calls */
+static bool tp_keyed;
+static unsigned int nintegrity;
+static char last_integrity[256];
+
+static void integrity(void *arg, const char *why)
+{
+	(void)arg;
+	nintegrity++;
+	snprintf(last_integrity, sizeof(last_integrity), "%s", why);
+}
+
+static void grant(void *arg, uint32_t flow, uint32_t bytes)
+{
+	(void)arg;
+	(void)flow;
+	(void)bytes;
+}
+
+/* ---- one stream and its service ---- */
+
+struct tp {
+	struct loop *l;
+	struct tpath_stream *s;
+	int lfd;
+	bool unord;
+};
+
+static void stop_cb(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_stop(l);
+}
+
+/* Run the loop ms milliseconds. */
+static void run(struct tp *t, int ms)
+{
+	struct loop_timer tm = { 0 };
+
+	loop_timer_init(&tm, stop_cb, NULL);
+	loop_timer_arm(t->l, &tm, (uint64_t)ms);
+	loop_run(t->l);
+	loop_timer_cancel(t->l, &tm);
+}
+
+static void tp_new(struct tp *t, bool unord, uint32_t window)
+{
+	struct tpath_stream_cfg cfg = { .id = 3, .kind = TPATH_CONNECT,
+					.ldap = true, .plugseq = true,
+					.unordered = unord, .window = window,
+					.grant = window ? grant : NULL,
+					.keyed = tp_keyed,
+					.integrity = integrity };
+	struct sockaddr_in *in = (void *)&cfg.addr;
+	socklen_t sl = sizeof(*in);
+	char err[256];
+	int one = 1;
+
+	skew_ms = 0;
+	nsent = nends = nresets = nlogs = nintegrity = 0;
+	last_log[0] = '\0';
+	last_integrity[0] = '\0';
+	t->unord = unord;
+	t->l = loop_new();
+	assert_non_null(t->l);
+	t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(t->lfd >= 0);
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(t->lfd, (void *)in, sizeof(*in)), 0);
+	assert_int_equal(listen(t->lfd, 128), 0);
+	assert_int_equal(getsockname(t->lfd, (void *)in, &sl), 0);
+	cfg.addrlen = sizeof(*in);
+	t->s = tpath_stream_new(t->l, &cfg, sink, NULL, err, sizeof(err));
+	assert_non_null(t->s);
+}
+
+static void tp_free(struct tp *t)
+{
+	tpath_stream_free(t->s);
+	loop_free(t->l);
+	close(t->lfd);
+}
+
+static uint64_t stat(struct tp *t, unsigned int i)
+{
+	struct fstats st;
+
+	memset(&st, 0, sizeof(st));
+	tpath_stream_stats(t->s, &st);
+	return st.v[i];
+}
+
+/* A DATA frame of flow id: sub-header, then len bytes of msg. */
+static void data(struct tp *t, uint32_t id, uint32_t seq, bool b, bool m,
+		 uint32_t after, const char *msg, size_t len)
+{
+	uint8_t body[PSEQ_HDR_LEN + 512];
+	struct pseq_hdr h = { .seq = seq, .barrier = b, .more = m,
+			      .after = after };
+	struct funnel_frame f = { .stream = 3, .flow = id,
+				  .type = FUNNEL_T_DATA, .body = body };
+
+	assert_true(len <= sizeof(body) - PSEQ_HDR_LEN);
+	f.flags = t->unord ? FUNNEL_F_UNORDERED : 0;
+	pseq_hdr_put(body, &h);
+	if (len)
+		memcpy(body + PSEQ_HDR_LEN, msg, len);
+	f.body_len = PSEQ_HDR_LEN + len;
+	tpath_stream_input(t->s, &f);
+}
+
+static void flow_end(struct tp *t, uint32_t id, bool rst)
+{
+	struct funnel_frame f = { .stream = 3, .flow = id,
+				  .type = FUNNEL_T_FLOW_END };
+
+	f.flags = (t->unord ? FUNNEL_F_UNORDERED : 0) |
+		  (rst ? FUNNEL_F_RESET : 0);
+	tpath_stream_input(t->s, &f);
+}
+
+/* The service's next connection, or -1 (none within 200 ms). */
+static int service_accept(struct tp *t)
+{
+	for (int i = 0; i < 20; i++) {
+		int c = accept(t->lfd, NULL, NULL);
+
+		if (c >= 0)
+			return c;
+		run(t, 10);
+	}
+	return -1;
+}
+
+/* What the service's connection c reads within 200 ms: bytes, 0 EOF, -1 none. */
+static ssize_t service_read(struct tp *t, int c, char *buf, size_t n)
+{
+	for (int i = 0; i < 20; i++) {
+		ssize_t k = recv(c, buf, n, MSG_DONTWAIT);
+
+		if (k >= 0)
+			return k;
+		run(t, 10);
+	}
+	return -1;
+}
+
+#define DROP(name)	FUNNEL_A_STATS_RX_DROP_##name
+
+static void assert_log_has(const char *s)
+{
+	if (!strstr(last_log, s))
+		fail_msg("log \"%s\" lacks \"%s\"", last_log, s);
+}
+
+/* ---- the opening frame ---- */
+
+static void test_open_flags(void **state)
+{
+	static const struct { bool b, m; uint32_t after; const char *why; } c[] = {
+		{ true, false, 0, "has B 1, M 0, After 0" },
+		{ false, true, 0, "has B 0, M 1, After 0" },
+		{ false, false, 7, "has B 0, M 0, After 7" },
+	};
+	struct tp t;
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) {
+		tp_new(&t, false, 0);
+		data(&t, 1, 0, c[i].b, c[i].m, c[i].after, NULL, 0);
+		assert_int_equal(tpath_stream_nflows(t.s), 0);
+		assert_int_equal(stat(&t, DROP(MALFORMED)), 1);
+		assert_int_equal(nresets, 1);
+		assert_log_has("the opening frame (Sequence 0)");
+		assert_log_has(c[i].why);
+		assert_int_equal(service_accept(&t), -1);
+		tp_free(&t);
+	}
+}
+
+static void test_ordered_first_not_zero(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, false, 0);
+	data(&t, 1, 5, true, false, 0, "x", 1);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(MALFORMED)), 1);
+	assert_int_equal(nresets, 1);
+	assert_log_has("the flow's first frame has Sequence 5, not 0");
+	tp_free(&t);
+}
+
+/* ---- frames that wait ---- */
+
+static void test_ordered_end_while_waiting(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, false, 0);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 1, 2, false, false, 1, "b", 1);	/* waits for 1 */
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	flow_end(&t, 1, false);
+	assert_int_equal(stat(&t, DROP(MALFORMED)), 1);
+	assert_log_has("FLOW_END while 1 frames wait for their dependency");
+	assert_int_equal(nresets, 1);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	close(c);
+	tp_free(&t);
+}
+
+static void test_unopened_max(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	for (uint32_t id = 1; id <= 64; id++)
+		data(&t, id, 1, true, false, 0, "x", 1);
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 0);
+	data(&t, 65, 1, true, false, 0, "x", 1);
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_int_equal(nresets, 1);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
+/*
+ * Sequence 1 never comes; 1-byte frames after it wait.  Each costs
+ * PSEQ_COST_MIN of the flow's 64 KiB: the 257th is past the window.
+ */
+static void test_held_cost(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, false, 4U << 20);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	for (uint32_t q = 2; q <= 300; q++) {
+		data(&t, 1, q, false, false, q - 1, "x", 1);
+		if (!tpath_stream_nflows(t.s)) {
+			/* 256 frames of 256 fill 64 KiB */
+			assert_int_equal(q, 2 + TPATH_WINDOW_INIT / PSEQ_COST_MIN);
+			break;
+		}
+	}
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_int_equal(nresets, 1);
+	assert_log_has("past the flow's window");
+	close(c);
+	tp_free(&t);
+}
+
+/* Empty frames wait too: one is the direction's last, two are refused. */
+static void test_held_empty(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, false, 4U << 20);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 1, 2, true, false, 0, NULL, 0);	/* waits for 1 */
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	data(&t, 1, 3, true, false, 0, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_log_has("a second empty frame");
+	close(c);
+	tp_free(&t);
+}
+
+static void test_wait_dependency(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, false, 0);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 1, 2, false, false, 1, "b", 1);
+	skew_ms = 29000;
+	run(&t, 20);
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	skew_ms = 31000;
+	run(&t, 20);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(MALFORMED)), 1);
+	assert_log_has("a frame's dependency waited 30 s (1 frames)");
+	assert_int_equal(nresets, 1);
+	close(c);
+	tp_free(&t);
+}
+
+/*
+ * Unordered: a frame waits, then the last frame (empty barrier) and
+ * FLOW_END, then the missing frame releases everything.  Nothing waits
+ * any more: the flow (its service still answering) lives past 30 s.
+ */
+static void test_end_mark_releases(void **state)
+{
+	char buf[16];
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 2, false, false, 1, "b", 1);
+	data(&t, 5, 3, true, false, 0, NULL, 0);
+	flow_end(&t, 5, false);
+	data(&t, 5, 1, false, false, 0, "a", 1);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ab", 2);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	skew_ms = 31000;
+	run(&t, 20);
+	assert_int_equal(tpath_stream_nflows(t.s), 1);
+	assert_int_equal(stat(&t, DROP(MALFORMED)), 0);
+	assert_int_equal(nresets, 0);
+	close(c);
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	tp_free(&t);
+}
+
+/* An empty frame is the direction's last, a barrier: one without B is refused. */
+static void test_empty_not_barrier(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 1, 1, false, false, 0, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(MALFORMED)), 1);
+	assert_int_equal(nresets, 1);
+	assert_log_has("Sequence 1: an empty frame without B");
+	close(c);
+	tp_free(&t);
+}
+
+/* ---- FLOW_END before the opening frame (unordered) ---- */
+
+static void test_end_first_rst(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	flow_end(&t, 5, true);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(service_accept(&t), -1);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
+	tp_free(&t);
+}
+
+static void test_end_first(void **state)
+{
+	char buf[16];
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	flow_end(&t, 5, false);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, NULL, 0);	/* the last frame */
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 0);
+	close(c);
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(nresets, 0);
+	tp_free(&t);
+}
+
+/* FLOW_END first, and the opening frame never comes: reset in 30 s. */
+static void test_end_first_no_open(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	flow_end(&t, 5, false);
+	skew_ms = 31000;
+	run(&t, 20);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
+/* ... and counts among the 64 flows waiting for their opening frame. */
+static void test_end_first_max(void **state)
+{
+	struct tp t;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	for (uint32_t id = 1; id <= 64; id++)
+		flow_end(&t, id, false);
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	flow_end(&t, 65, false);
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_int_equal(nresets, 1);
+	data(&t, 65, 0, false, false, 0, NULL, 0);	/* refused: ended */
+	assert_int_equal(tpath_stream_nflows(t.s), 64);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
+/* A late frame of an ended flow (unordered) opens nothing. */
+static void test_late_frame(void **state)
+{
+	char buf[16];
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	data(&t, 5, 2, true, false, 0, NULL, 0);
+	flow_end(&t, 5, false);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 1);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 0);
+	close(c);
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);		/* a retransmission */
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 2);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
+/*
+ * A flow's opening frame again after 300 other flows ended (unordered):
+ * it opens nothing, however many ended since (plugins.md 5.4).
+ */
+static void test_old_opening(void **state)
+{
+	uint64_t made;
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	for (uint32_t id = 1; id <= 301; id++) {
+		data(&t, id, 0, false, false, 0, NULL, 0);
+		c = service_accept(&t);
+		assert_true(c >= 0);
+		close(c);
+		flow_end(&t, id, true);
+	}
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	made = stat(&t, FUNNEL_A_STATS_FLOWS_CREATED);
+	assert_int_equal(made, 301);
+	data(&t, 1, 0, false, false, 0, NULL, 0);	/* replayed */
+	data(&t, 1, 1, true, false, 0, "a", 1);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), made);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 2);
+	assert_int_equal(service_accept(&t), -1);
+	/* a new flow, below the newest but never seen, still opens */
+	data(&t, 303, 0, false, false, 0, NULL, 0);
+	data(&t, 302, 0, false, false, 0, NULL, 0);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), made + 2);
+	tp_free(&t);
+}
+
+/* Keyed: a Sequence of a live flow again ends the stream. */
+static void test_keyed_replay(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_keyed = true;
+	tp_new(&t, true, 0);
+	tp_keyed = false;
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	assert_int_equal(nintegrity, 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);		/* replayed */
+	assert_int_equal(nintegrity, 1);
+	assert_string_equal(last_integrity,
+			    "flow 5: Sequence 1 again (a replayed frame)");
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
+	data(&t, 5, 0, false, false, 0, NULL, 0);	/* the opening one */
+	assert_int_equal(nintegrity, 2);
+	assert_string_equal(last_integrity,
+			    "flow 5: Sequence 0 again (a replayed frame)");
+	/* a frame waiting (held) and sent again: a replay too */
+	data(&t, 5, 3, false, false, 1, "c", 1);
+	data(&t, 5, 3, false, false, 1, "c", 1);
+	assert_int_equal(nintegrity, 3);
+	close(c);
+	tp_free(&t);
+
+	/* plaintext: dropped and counted, nothing more */
+	tp_new(&t, true, 0);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	assert_int_equal(nintegrity, 0);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
+	close(c);
+	tp_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_flags),
+		cmocka_unit_test(test_ordered_first_not_zero),
+		cmocka_unit_test(test_ordered_end_while_waiting),
+		cmocka_unit_test(test_unopened_max),
+		cmocka_unit_test(test_held_cost),
+		cmocka_unit_test(test_held_empty),
+		cmocka_unit_test(test_wait_dependency),
+		cmocka_unit_test(test_empty_not_barrier),
+		cmocka_unit_test(test_end_mark_releases),
+		cmocka_unit_test(test_old_opening),
+		cmocka_unit_test(test_keyed_replay),
+		cmocka_unit_test(test_end_first_rst),
+		cmocka_unit_test(test_end_first),
+		cmocka_unit_test(test_end_first_no_open),
+		cmocka_unit_test(test_end_first_max),
+		cmocka_unit_test(test_late_frame),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
