@@ -81,6 +81,7 @@ struct map {
 	uint32_t retry_ms;		/* the backoff step; 0: MAP_RETRY_MIN_MS */
 	int hold_fd;			/* keeps the port while not open */
 	bool plugin_off;		/* the peer refused its plugin stream */
+	bool plugin_ordered;		/* ... an unordered one (older peer) */
 };
 
 /*

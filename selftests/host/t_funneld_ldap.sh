@@ -31,7 +31,20 @@
 #    SearchRequest before the BindRequest it follows (kept until then),
 #    FLOW_END and the direction's empty last frame before the
 #    UnbindRequest (the end waits for it): answered as without; the
-#    opening frame lost: after 30 s S resets the flow and says why;
+#    opening frame lost: after 30 s S resets the flow and says why; a
+#    map of U to a service without the plugin: its unordered plugin
+#    stream refused, offered again ordered, refused, then plain;
+#  - a keyed (Kerberos, a throwaway KDC) unordered plugin stream (site KC
+#    with FUNNELD_PLUGIN_UNORDERED=1 to site KS, through a second
+#    mitm.py; plugins.md 5.4): both ends say ", unordered"; ldapsearch as
+#    slapd gives it; a sealed SearchRequest before its BindRequest: no
+#    counter window refuses it, answered once and in order; an injected
+#    unsealed FLOW_END with R: refused (rx-drop-no-key), the flow goes
+#    on; a flow's sealed opening frame sent again after 300 other flows
+#    ended (more than an old table of 256 ended ids held): it opens
+#    nothing (flows-created), counted rx-drop-replay; a sealed frame of
+#    a live flow relayed twice: the stream is closed (integrity, logged
+#    with flow and Sequence), the map opens again and answers;
 #  - a client writing a request one byte at a time: it still travels in
 #    one frame, and is answered;
 #  - an entry of 60000 bytes that completes while the flow's credit is
@@ -325,11 +338,12 @@ check "a frame relayed twice: the copy dropped as a replay ($r0 -> $r1), the sea
 
 # ---- an unordered plugin stream (FUNNELD_PLUGIN_UNORDERED=1: over TCP,
 # where mitm.py reorders its frames as SCTP's unordered delivery may) ----
-svc_pick_port M_UNORD; svc_pick_port M_UGOOD
+svc_pick_port M_UNORD; svc_pick_port M_UGOOD; svc_pick_port M_UFALL
 FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${VG}U.txt fd_start U "" "plaintext
 peer add s $L:$P_MITM carrier tcp
 map add tcp $L:$M_UNORD peer s service ldap plugin ldap
-map add tcp $L:$M_UGOOD peer s service good plugin ldap" --datapath user ||
+map add tcp $L:$M_UGOOD peer s service good plugin ldap
+map add tcp $L:$M_UFALL peer s service ldapplain plugin ldap" --datapath user ||
 	not_ok "site U (FUNNELD_PLUGIN_UNORDERED=1) starts under valgrind"
 fd_wait U 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
 	not_ok "site U: carrier up, map open"
@@ -339,6 +353,15 @@ check "U: stream $ST_U is an unordered plugin stream (ORDERED 0)" \
 	grep -qE "stream $ST_U open: map $L:$M_UNORD -> service ldap \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/U.log"
 check "S: ... and takes it so" \
 	grep -qE "stream $ST_U open for service ldap -> $L:$P_LDAP \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/S.log"
+# refused unordered (PROTO_MISMATCH, as by a peer that takes unordered
+# plugin streams on plaintext userspace carriers only): ordered next,
+# then refused again (no plugin there): a plain stream
+ufall() {
+	grep -qE "map $L:$M_UFALL: offered again as an ordered plugin stream" "$SVC_DIR/U.log" &&
+	grep -qE "map $L:$M_UFALL: offered again without its plugin stream \(phase 1\)" "$SVC_DIR/U.log" &&
+	grep -qE "stream [0-9]+ open: map $L:$M_UFALL -> service ldapplain$" "$SVC_DIR/U.log"
+}
+check "U: an unordered plugin stream refused: offered again as an ordered plugin stream, then without its plugin stream, and it opens plain" ufall
 if search "$M_UNORD" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/unord.ldif" 2>&1 &&
    cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/unord.ldif"; then
 	ok "unordered: ldapsearch of all $n entries as slapd gives them"
@@ -356,9 +379,9 @@ check "unordered: the opening frame after the BindRequest: the flow waits for it
 # After points to the bind): frames 1 opening, 2 bind, 3 search; the
 # bind held until the search passed: the search waits for it at S
 BS=300c020101600702010304008000${REQ%30050201034200}
-want=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+want=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
 arm subhold "$ST_U" 2 || not_ok "mitm.py armed (subhold 2)"
-out=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 done 2>&1 | tr '\n' ' ')
+out=$(python3 "$LT" send $L "$M_UNORD" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
 wait "$actpid"
 check "unordered: a SearchRequest before the BindRequest it follows: kept until the bind is written; answered as without ($out)" \
 	test "$out" = "$want" -a "$want" = "done 91 msg 1 61 14 msg 2 64 63 msg 2 65 14 "
@@ -385,6 +408,107 @@ t1=$(date +%s)
 check "unordered: an opening frame lost: no answer ($out); after 30 s S resets the flow and logs why ($((t1 - t0)) s)" \
 	grep -qE "plugin stream frame from the peer refused: the flow's opening frame waited 30 s \([0-9]+ frames\): flow reset" "$SVC_DIR/S.log"
 vg_check U
+
+# ---- a keyed (Kerberos) unordered plugin stream (plugins.md 5.4): site
+# KC (FUNNELD_PLUGIN_UNORDERED=1: over TCP, through a second mitm.py
+# that reorders and replays its sealed frames) to site KS ----
+if kdc_start "$SVC_DIR/krb" && kdc_addprinc funnel/hoster && kdc_addprinc alice &&
+   kdc_keytab "$SVC_DIR/hoster.keytab" funnel/hoster && kdc_keytab "$SVC_DIR/alice.keytab" alice; then
+	ok "kdc: FUNNEL.TEST on $L:$KDC_PORT, funnel/hoster and alice with keytabs"
+else
+	not_ok "kdc: set up"
+fi
+svc_pick_port P_KCAR; svc_pick_port P_KMITM; svc_pick_port P_KCTL; svc_pick_port M_KEYED
+python3 -u "$MITM" proxy "$P_KMITM" $L "$P_KCAR" "$P_KCTL" >"$SVC_DIR/kmitm.log" 2>&1 &
+svc_register kmitm $!
+svc_wait_port "" tcp "$P_KMITM" 10 || not_ok "the second mitm.py listens"
+VGK="$VG --suppressions=$top/selftests/host/gss.supp --log-file=$SVC_DIR/vg-"
+FD_START_TIMEOUT=30 FD_WRAP=${VGK}KS.txt fd_start KS "" "identity funnel/hoster keytab $SVC_DIR/hoster.keytab
+listen $L:$P_KCAR
+service add ldap tcp $L:$P_LDAP plugin ldap allow alice@FUNNEL.TEST" --datapath user ||
+	not_ok "site KS (keyed) starts under valgrind"
+FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${VGK}KC.txt fd_start KC "" "identity alice keytab $SVC_DIR/alice.keytab
+peer add s $L:$P_KMITM carrier tcp principal funnel/hoster
+map add tcp $L:$M_KEYED peer s service ldap plugin ldap" --datapath user ||
+	not_ok "site KC (keyed, FUNNELD_PLUGIN_UNORDERED=1) starts under valgrind"
+fd_wait KC 40 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
+	not_ok "site KC: carrier up, map open"
+ST_K=$(fd_json KC "map_($M_KEYED)['stream']")
+check "KC: keyed stream $ST_K is an unordered plugin stream" \
+	grep -qE "stream $ST_K open: map $L:$M_KEYED -> service ldap \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/KC.log"
+check "KS: ... and takes it so, sealed (key generation $(fd_json KS "stream('ldap').get('key_generation')"))" \
+	fd_json KS "stream('ldap').get('unordered') == True and stream('ldap').get('key_generation', 0) >= 1"
+if search "$M_KEYED" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/keyed.ldif" 2>&1 &&
+   cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/keyed.ldif"; then
+	ok "keyed unordered: ldapsearch of all $n entries as slapd gives them"
+else
+	not_ok "keyed unordered: ldapsearch as slapd gives it"
+	diff "$SVC_DIR/direct.ldif" "$SVC_DIR/keyed.ldif" | head -n 5 | diag
+fi
+karm() { # ACTION STREAM NTH: the second mitm.py's command, once armed
+	local f=$SVC_DIR/kact-$1-$2
+	: >"$f"
+	python3 "$MITM" ctl "$P_KCTL" "$@" >"$f" &
+	actpid=$!
+	for _ in $(seq 100); do grep -q armed "$f" && return 0; sleep 0.1; done
+	return 1
+}
+kstat() { fd_json KS "sum(s['stats']['$1'] for c in j['carriers'] for s in c['streams'] if s['id'] == $ST_K)"; }
+r0=$(kstat rx-drop-replay)
+# sealed frames: 1 the opening frame, 2 the BindRequest, 3 the search
+karm reorder "$ST_K" 2 || not_ok "mitm.py armed (reorder 2)"
+out=$(python3 "$LT" send $L "$M_KEYED" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
+wait "$actpid"
+r1=$(kstat rx-drop-replay)
+check "keyed unordered: a sealed SearchRequest before the BindRequest it follows: no counter window refuses it, kept until the bind is written; answered once, in order ($out; replays $r0 -> $r1)" \
+	test "$out/$((r1 - r0))" = "$want/0"
+# the carrier's count: the frame is refused before any stream sees it
+k0=$(fd_json KS "carrier()['stats']['rx-drop-no-key']")
+karm endreset "$ST_K" 2 || not_ok "mitm.py armed (endreset 2)"
+out=$(python3 "$LT" send $L "$M_KEYED" "$BS" 0 "done" 2>&1 | tr '\n' ' ')
+wait "$actpid"
+k1=$(fd_json KS "carrier()['stats']['rx-drop-no-key']")
+check "keyed unordered: an unsealed FLOW_END with R injected: refused ($k0 -> $k1 rx-drop-no-key), the flow goes on ($out)" \
+	test "$out/$((k1 - k0))" = "$want/1"
+# a flow's opening frame kept, then sent again after 300 other flows
+# ended (more than the 256 ids a table of ended ones held)
+karm keep "$ST_K" 1 || not_ok "mitm.py armed (keep 1)"
+out=$(search "$M_KEYED" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+wait "$actpid"
+check "keyed unordered: a search whose opening frame mitm.py keeps ($out)" test "$out" = "cn: User 5"
+f0=$(kstat flows-created)
+python3 - "$L" "$M_KEYED" <<'PYEOF'
+import socket, sys
+for i in range(300):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    s.sendall(bytes.fromhex("30050201014200"))	# UnbindRequest
+    s.recv(100)
+    s.close()
+PYEOF
+fd_wait KS 60 "sum(s['stats']['flows-created'] for c in j['carriers'] for s in c['streams'] if s['id'] == $ST_K) >= $f0 + 300 and not stream('ldap').get('flows')" ||
+	not_ok "KS: 300 flows made and ended"
+r0=$(kstat rx-drop-replay); f1=$(kstat flows-created)
+karm resend "$ST_K" 1 || not_ok "mitm.py armed (resend 1)"
+out=$(search "$M_KEYED" -b "$BASE" '(uid=u6)' cn 2>&1 | grep '^cn:')
+wait "$actpid"
+r1=$(kstat rx-drop-replay); f2=$(kstat flows-created)
+check "keyed unordered: that opening frame again, 300 flows later: it opens nothing (flows made $f1 -> $f2: the next search's alone; rx-drop-replay $r0 -> $r1), the next search answered ($out)" \
+	test "$((f2 - f1))/$((r1 - r0))/$out" = "1/1/cn: User 6"
+# a sealed frame of a live flow relayed twice: the stream ends
+karm replay "$ST_K" 2 || not_ok "mitm.py armed (replay 2)"
+out=$(search "$M_KEYED" -b "$BASE" '(uid=u5)' cn 2>&1 | grep -c '^cn:')
+wait "$actpid"
+check "keyed unordered: a sealed frame relayed twice: the stream is closed, no answer ($out entries)" test "$out" = 0
+check "... KS logs why: CLOSE integrity, the flow and Sequence replayed" \
+	grep -qE "stream $ST_K closed \(integrity\): flow [0-9]+: Sequence 1 again \(a replayed frame\): every flow reset" "$SVC_DIR/KS.log"
+if fd_wait KC 40 "map_($M_KEYED).get('state') == 'open' and map_($M_KEYED).get('stream') != $ST_K"; then
+	out=$(search "$M_KEYED" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+	check "... the map opens again on a new stream, and answers ($out)" test "$out" = "cn: User 5"
+else
+	not_ok "... the map opens again on a new stream"
+fi
+vg_check KC
+vg_check KS
 
 # ---- a client site without FEAT_PLUGIN: phase 1 ----
 svc_pick_port M_OLD

@@ -19,6 +19,11 @@
         inject   relayed, then an unsealed DATA frame of its flow
         end      an unsealed FLOW_END of its flow goes first (a
                  truncation), then the frame
+        endreset an unsealed FLOW_END with R of its flow goes first (a
+                 forged reset), then the frame
+        keep     relayed, and kept for resend
+        resend   the frame kept on that stream goes again, then this
+                 one (a replay of an old frame, much later)
       and two that act at the next change of key (the K flag) on that
       stream, on the last frame of the old key (NTH is ignored):
         dropkey     the frame is not relayed
@@ -64,7 +69,7 @@ import time
 
 HDR = struct.Struct(">HBBI")	# stream, type, flags, flow
 T_DATA, T_CTRL, T_FLOW_END = 0, 1, 2
-F_SEALED, F_KEY_PHASE = 0x02, 0x04
+F_SEALED, F_KEY_PHASE, F_RESET = 0x02, 0x04, 0x08
 PREAMBLE_LEN = 8
 SEAL_OVERHEAD = 24
 REKEY_HOLD = 5.0	# s: dropkey, reorderkey: a frame held for a new key
@@ -73,6 +78,7 @@ lock = threading.Lock()
 framelog = None		# MITM_FRAMELOG: a line per frame relayed
 actions = {}		# stream -> [action, reply socket, frames to let by]
 held = {}		# stream -> a frame held back (reorder)
+kept = {}		# stream -> a frame kept for resend
 held_n = {}		# stream -> [frame, frames to let by first] (subhold2)
 last = {}		# stream -> the last frame, held (dropkey, reorderkey)
 rekeying = {}		# stream -> until when its frame held waits for the new key
@@ -237,6 +243,15 @@ def tamper(frame):
         out = [frame, HDR.pack(stream, T_DATA, plain, flow) + b"injected"]
     elif action == "end":
         out = [HDR.pack(stream, T_FLOW_END, plain, flow), frame]
+    elif action == "endreset":
+        out = [HDR.pack(stream, T_FLOW_END, plain | F_RESET, flow), frame]
+    elif action == "keep":
+        with lock:
+            kept[stream] = frame
+    elif action == "resend":
+        with lock:
+            k = kept.pop(stream, None)
+        out = [frame] if k is None else [k, frame]
     try:
         reply.sendall(b"done %s %d flow %d counter %d\n" %
                       (action.encode(), stream, flow, counter))

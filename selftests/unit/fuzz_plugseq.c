@@ -21,7 +21,13 @@
  *   odd: the rest is a list of raw 8-byte sub-headers fed to a receiver
  *     as a hostile peer would; whatever comes, a refusal has a reason,
  *     nothing is written twice, the held count and bytes stay true, and
- *     nothing leaks (ASan).
+ *     nothing leaks (ASan);
+ *   even with bit 1 (2, 6, ...): the peer's flow ids (pseq_idwin): 4
+ *     bytes of a base id, then 3-byte records (an offset of 18 bits
+ *     from the base, the top bit: the id is seen after the check); every
+ *     answer of pseq_idwin_new() must be a literal model's (new iff
+ *     above the newest seen, or within 65536 below it and never seen),
+ *     across 2^32 when the base is near it.
  *
  * Default build: linked with fuzz_main.c; with clang -fsanitize=fuzzer,
  * build with -DFUNNEL_LIBFUZZER.
@@ -300,12 +306,50 @@ out:
 	pseq_rx_fini(&r);
 }
 
+#define IDSPAN		(1U << 18)
+
+static void run_ids(const uint8_t *data, size_t size)
+{
+	static uint8_t seen[IDSPAN];	/* by id - base */
+	struct pseq_idwin w;
+	uint32_t base, top = 0;
+	bool any = false;
+
+	if (size < 4)
+		return;
+	base = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+	       (uint32_t)data[2] << 8 | data[3];
+	memset(seen, 0, sizeof(seen));
+	check(pseq_idwin_init(&w) == 0);
+	for (size_t i = 4; i + 3 <= size; i += 3) {
+		uint32_t off = ((uint32_t)data[i] << 16 |
+				(uint32_t)data[i + 1] << 8 | data[i + 2]) %
+			       IDSPAN;
+		uint32_t id = base + off;
+		bool want = !any || (int32_t)(id - top) > 0 ||
+			    (top - id < PSEQ_IDWIN && !seen[off]);
+
+		check(pseq_idwin_new(&w, id) == want);
+		if (data[i] & 0x80) {
+			pseq_idwin_seen(&w, id);
+			seen[off] = 1;
+			if (!any || (int32_t)(id - top) > 0)
+				top = id;
+			any = true;
+			check(!pseq_idwin_new(&w, id));
+		}
+	}
+	pseq_idwin_fini(&w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!size)
 		return 0;
 	if (data[0] & 1)
 		run_raw(data, size);
+	else if (data[0] & 2)
+		run_ids(data + 1, size - 1);
 	else
 		run_sim(data + 1, size - 1);
 	return 0;

@@ -427,6 +427,22 @@ put("raw-barrier-after", bytes([63]) + hdr(1, 0x80, 1))
 put("raw-window", bytes([3]) + hdr(100, 0, 0))
 put("raw-zero", bytes([63]) + hdr(0, 0, 0))
 put("raw-wrap", bytes([63]) + hdr(0xffffffff, 0, 0) + hdr(1, 0, 2))
+# first byte 2: the peer's flow ids (a base, then 3-byte records, the
+# top bit: seen); in order, out of order, a jump past the window, across
+# 2^32
+def ids(base, recs):
+    return bytes([2]) + struct.pack(">I", base) + b"".join(
+        (r & 0x3ffff | (0x800000 if s else 0)).to_bytes(3, "big")
+        for r, s in recs)
+put("ids-inorder", ids(1, [(i, 1) for i in range(300)] + [(i, 0) for i in range(310)]))
+put("ids-shuffled", ids(100, [(rnd.randrange(2000), rnd.randrange(2))
+                              for _ in range(800)]))
+put("ids-jump", ids(5, [(1, 1), (2, 1), (70000, 1), (2, 0), (4470, 0),
+                        (4466, 0), (70000, 0), (70001, 1), (4466, 1)]))
+put("ids-wrap", ids(0xffffff00, [(i, 1) for i in range(0, 600, 3)] +
+                    [(i, 0) for i in range(600)]))
+put("ids-edge", ids(0, [(65536 + 10, 1), (10, 0), (11, 0), (11, 1),
+                        (65536 + 11, 1), (11, 0), (12, 0)]))
 for i in range(12):
     put("raw-rnd-%02d" % i, bytes([1 | rnd.randrange(256)]) +
         b"".join(hdr(rnd.randrange(1, 70), rnd.choice([0, 0x40, 0x80]),

@@ -15,6 +15,10 @@
  *     lower Sequence; nothing is written between a message's pieces; a
  *     replay is told apart; a frame beyond the window, a piece with the
  *     wrong After and Sequence 0 again are refused with a reason
+ *   - the peer's flow ids (pseq_idwin): an id is new iff above the newest
+ *     or in the window of 65536 below it and never seen; out of order,
+ *     sliding, jumps past the window, below it, across 2^32, and
+ *     against a literal model
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -314,6 +318,144 @@ static void test_rx_unopened(void **state)
 	pseq_rx_fini(&r);
 }
 
+/* ---- the peer's flow ids ---- */
+
+static void test_idwin_basic(void **state)
+{
+	struct pseq_idwin w;
+
+	(void)state;
+	assert_int_equal(pseq_idwin_init(&w), 0);
+	assert_true(pseq_idwin_new(&w, 1));
+	assert_true(pseq_idwin_new(&w, 0x80000000U));
+	pseq_idwin_seen(&w, 5);
+	assert_false(pseq_idwin_new(&w, 5));
+	/* below the newest, never seen: new (flows open out of order) */
+	assert_true(pseq_idwin_new(&w, 4));
+	assert_true(pseq_idwin_new(&w, 1));
+	assert_true(pseq_idwin_new(&w, 6));
+	pseq_idwin_seen(&w, 3);
+	assert_int_equal(w.top, 5);
+	assert_false(pseq_idwin_new(&w, 3));
+	assert_true(pseq_idwin_new(&w, 4));
+	/* 300 flows later (more than the old table of 256 ended ids) */
+	for (uint32_t id = 6; id < 306; id++) {
+		assert_true(pseq_idwin_new(&w, id));
+		pseq_idwin_seen(&w, id);
+	}
+	assert_false(pseq_idwin_new(&w, 3));
+	assert_false(pseq_idwin_new(&w, 5));
+	assert_false(pseq_idwin_new(&w, 100));
+	assert_true(pseq_idwin_new(&w, 4));
+	assert_true(pseq_idwin_new(&w, 306));
+	/* the window: (N - 65536, N] */
+	pseq_idwin_seen(&w, 65536 + 4);
+	assert_false(pseq_idwin_new(&w, 4));	/* N - 65536: below */
+	assert_true(pseq_idwin_new(&w, 306));	/* in it, not seen */
+	assert_false(pseq_idwin_new(&w, 305));	/* seen, still in it */
+	pseq_idwin_seen(&w, 65536 + 305);
+	assert_false(pseq_idwin_new(&w, 305));	/* now below */
+	assert_true(pseq_idwin_new(&w, 306));
+	/* the bits of ids that left the window are clear for their
+	 * successors 65536 up
+	 */
+	assert_true(pseq_idwin_new(&w, 65536 + 100));
+	/* a frame below the window marks nothing */
+	pseq_idwin_seen(&w, 7);
+	assert_int_equal(w.top, 65536 + 305);
+	assert_true(pseq_idwin_new(&w, 65536 + 7));
+	pseq_idwin_fini(&w);
+	pseq_idwin_fini(&w);	/* twice: harmless */
+}
+
+/* A jump past the whole window forgets everything; 2^32 wraps. */
+static void test_idwin_jump_wrap(void **state)
+{
+	struct pseq_idwin w;
+
+	(void)state;
+	assert_int_equal(pseq_idwin_init(&w), 0);
+	pseq_idwin_seen(&w, 10);
+	pseq_idwin_seen(&w, 11);
+	pseq_idwin_seen(&w, 200000);
+	assert_false(pseq_idwin_new(&w, 11));		/* below now */
+	assert_true(pseq_idwin_new(&w, 200000 - 10));
+	assert_false(pseq_idwin_new(&w, 200000));
+	pseq_idwin_fini(&w);
+
+	/* across 2^32: 0xfffffff0 .. 0x10, skipping 0 as the sender does */
+	assert_int_equal(pseq_idwin_init(&w), 0);
+	for (uint32_t id = 0xfffffff0U; id != 0x11; id++) {
+		if (!id)
+			continue;
+		assert_true(pseq_idwin_new(&w, id));
+		pseq_idwin_seen(&w, id);
+		assert_false(pseq_idwin_new(&w, id));
+	}
+	assert_int_equal(w.top, 0x10);
+	assert_false(pseq_idwin_new(&w, 0xfffffff0U));
+	assert_false(pseq_idwin_new(&w, 0xffffffffU));
+	assert_false(pseq_idwin_new(&w, 5));
+	assert_true(pseq_idwin_new(&w, 0x11));
+	assert_true(pseq_idwin_new(&w, 0xffffffe0U));	/* in, unseen */
+	assert_false(pseq_idwin_new(&w, 0x10 - 65536));	/* below */
+	assert_true(pseq_idwin_new(&w, 0x10 - 65535));
+	/* half the space away: below (serial arithmetic) */
+	assert_false(pseq_idwin_new(&w, 0x80000010U));
+	pseq_idwin_fini(&w);
+}
+
+/* Random ids near a moving top, across 2^32, against a literal model. */
+#define MODEL_SPAN	(1U << 19)
+
+static void test_idwin_model(void **state)
+{
+	static uint8_t seen[MODEL_SPAN];	/* by id - base */
+	const uint32_t base = 0xfffc0000U;
+	uint32_t top = 0, x = 12345;
+	bool any = false;
+	struct pseq_idwin w;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(pseq_idwin_init(&w), 0);
+	for (int i = 0; i < 400000; i++) {
+		uint32_t off, id;
+		bool want;
+
+		x = x * 1103515245U + 12345U;
+		/* around the top, the window's edge, or a jump ahead */
+		switch (x >> 28 & 7) {
+		case 0:
+			off = (top - base) + 1 + (x >> 8) % 70000;
+			break;
+		case 1:
+			off = (top - base) - 65536 + (x >> 8) % 4 - 2;
+			break;
+		default:
+			off = (top - base) - (x >> 8) % 66000 +
+			      (x >> 4) % 16;
+			break;
+		}
+		if (off >= MODEL_SPAN - 70000)
+			break;
+		id = base + off;
+		want = !any || (int32_t)(id - top) > 0 ||
+		       (top - id < 65536 && !seen[off]);
+		assert_int_equal(pseq_idwin_new(&w, id), want);
+		if (x & 0x100) {
+			pseq_idwin_seen(&w, id);
+			seen[off] = 1;
+			if (!any || (int32_t)(id - top) > 0)
+				top = id;
+			any = true;
+		}
+	}
+	/* the model walked across 2^32 */
+	assert_true(top < base);
+	pseq_idwin_fini(&w);
+}
+
 /*
  * Across the wrap with a window that is not a power of two (3 MiB:
  * 12288 frames): 0xfffffff5 and 4085 are 12288 apart modulo 2^32 but
@@ -461,6 +603,9 @@ int main(void)
 		cmocka_unit_test(test_rx_refused),
 		cmocka_unit_test(test_rx_held_bytes),
 		cmocka_unit_test(test_rx_unopened),
+		cmocka_unit_test(test_idwin_basic),
+		cmocka_unit_test(test_idwin_jump_wrap),
+		cmocka_unit_test(test_idwin_model),
 		cmocka_unit_test(test_rx_wrap),
 		cmocka_unit_test(test_rx_held_many),
 		cmocka_unit_test(test_rx_held_cost),

@@ -681,6 +681,37 @@ static void test_replay_ordered(void **state)
 	seal_key_free(&k);
 }
 
+/*
+ * An unordered plugin stream's key (seal_rx_no_window()): no window, any
+ * counter but 0 (replay is the data path's); the tag is still checked.
+ */
+static void test_replay_no_window(void **state)
+{
+	struct seal_key k;
+	struct seal_rx rx;
+	size_t n;
+
+	(void)state;
+	tx_init(&k, 1);
+	rx_init(&rx, 1, false);
+	seal_rx_no_window(&rx);
+	assert_int_equal(open_(&rx, frame, counter_zero_frame(frame)),
+			 SEAL_REPLAY);
+	assert_int_equal(open_ctr(&k, &rx, 5000), SEAL_OK);
+	/* far more than 1024 below the highest: accepted */
+	assert_int_equal(open_ctr(&k, &rx, 1), SEAL_OK);
+	assert_int_equal(open_ctr(&k, &rx, 3000), SEAL_OK);
+	/* the same counter again: not the key's to refuse */
+	assert_int_equal(open_ctr(&k, &rx, 3000), SEAL_OK);
+	n = seal_at(&k, 7, 16, frame);
+	frame[n - 1] ^= 1;
+	assert_int_equal(open_(&rx, frame, n), SEAL_AUTH);
+	frame[n - 1] ^= 1;
+	assert_int_equal(open_(&rx, frame, n), SEAL_OK);
+	seal_rx_free(&rx);
+	seal_key_free(&k);
+}
+
 /* Replay checked before the tag; state changed only after the tag. */
 static void test_replay_vs_auth(void **state)
 {
@@ -1149,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_open_malformed),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_replay_unordered),
+		cmocka_unit_test(test_replay_no_window),
 		cmocka_unit_test(test_replay_window_edges),
 		cmocka_unit_test(test_replay_model),
 		cmocka_unit_test(test_replay_ordered),

@@ -17,7 +17,11 @@
  *     connection is made; without, the flow connects and ends
  *   - the end mark that releases the last held frames leaves nothing
  *     waiting: the flow lives on past 30 s
- *   - a late frame of an ended flow opens nothing
+ *   - a late frame of an ended flow opens nothing (rx-drop-replay), nor
+ *     a flow's opening frame again after 300 others ended (more than a
+ *     table of 256 ended ids held: the window of flow ids, plugseq.h)
+ *   - keyed (unordered): a Sequence of a live flow again, its opening
+ *     frame too, ends the stream (the integrity callback, with why)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -92,6 +96,18 @@ static int sink(void *arg, const uint8_t *fr, size_t len)
 	return 0;
 }
 
+/* keyed streams (tp_keyed before tp_new()): integrity() calls */
+static bool tp_keyed;
+static unsigned int nintegrity;
+static char last_integrity[256];
+
+static void integrity(void *arg, const char *why)
+{
+	(void)arg;
+	nintegrity++;
+	snprintf(last_integrity, sizeof(last_integrity), "%s", why);
+}
+
 static void grant(void *arg, uint32_t flow, uint32_t bytes)
 {
 	(void)arg;
@@ -130,15 +146,18 @@ static void tp_new(struct tp *t, bool unord, uint32_t window)
 	struct tpath_stream_cfg cfg = { .id = 3, .kind = TPATH_CONNECT,
 					.ldap = true, .plugseq = true,
 					.unordered = unord, .window = window,
-					.grant = window ? grant : NULL };
+					.grant = window ? grant : NULL,
+					.keyed = tp_keyed,
+					.integrity = integrity };
 	struct sockaddr_in *in = (void *)&cfg.addr;
 	socklen_t sl = sizeof(*in);
 	char err[256];
 	int one = 1;
 
 	skew_ms = 0;
-	nsent = nends = nresets = nlogs = 0;
+	nsent = nends = nresets = nlogs = nintegrity = 0;
 	last_log[0] = '\0';
+	last_integrity[0] = '\0';
 	t->unord = unord;
 	t->l = loop_new();
 	assert_non_null(t->l);
@@ -456,7 +475,7 @@ static void test_end_first_rst(void **state)
 	data(&t, 5, 0, false, false, 0, NULL, 0);
 	assert_int_equal(tpath_stream_nflows(t.s), 0);
 	assert_int_equal(service_accept(&t), -1);
-	assert_int_equal(stat(&t, DROP(NO_FLOW)), 1);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
 	tp_free(&t);
 }
 
@@ -512,7 +531,7 @@ static void test_end_first_max(void **state)
 	assert_int_equal(nresets, 1);
 	data(&t, 65, 0, false, false, 0, NULL, 0);	/* refused: ended */
 	assert_int_equal(tpath_stream_nflows(t.s), 64);
-	assert_int_equal(stat(&t, DROP(NO_FLOW)), 1);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
 	assert_int_equal(service_accept(&t), -1);
 	tp_free(&t);
 }
@@ -540,8 +559,88 @@ static void test_late_frame(void **state)
 	data(&t, 5, 1, true, false, 0, "a", 1);		/* a retransmission */
 	data(&t, 5, 0, false, false, 0, NULL, 0);
 	assert_int_equal(tpath_stream_nflows(t.s), 0);
-	assert_int_equal(stat(&t, DROP(NO_FLOW)), 2);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 2);
 	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
+/*
+ * A flow's opening frame again after 300 other flows ended (unordered):
+ * it opens nothing, however many ended since (plugins.md 5.4).
+ */
+static void test_old_opening(void **state)
+{
+	uint64_t made;
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	for (uint32_t id = 1; id <= 301; id++) {
+		data(&t, id, 0, false, false, 0, NULL, 0);
+		c = service_accept(&t);
+		assert_true(c >= 0);
+		close(c);
+		flow_end(&t, id, true);
+	}
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	made = stat(&t, FUNNEL_A_STATS_FLOWS_CREATED);
+	assert_int_equal(made, 301);
+	data(&t, 1, 0, false, false, 0, NULL, 0);	/* replayed */
+	data(&t, 1, 1, true, false, 0, "a", 1);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), made);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 2);
+	assert_int_equal(service_accept(&t), -1);
+	/* a new flow, below the newest but never seen, still opens */
+	data(&t, 303, 0, false, false, 0, NULL, 0);
+	data(&t, 302, 0, false, false, 0, NULL, 0);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), made + 2);
+	tp_free(&t);
+}
+
+/* Keyed: a Sequence of a live flow again ends the stream. */
+static void test_keyed_replay(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_keyed = true;
+	tp_new(&t, true, 0);
+	tp_keyed = false;
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	assert_int_equal(nintegrity, 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);		/* replayed */
+	assert_int_equal(nintegrity, 1);
+	assert_string_equal(last_integrity,
+			    "flow 5: Sequence 1 again (a replayed frame)");
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
+	data(&t, 5, 0, false, false, 0, NULL, 0);	/* the opening one */
+	assert_int_equal(nintegrity, 2);
+	assert_string_equal(last_integrity,
+			    "flow 5: Sequence 0 again (a replayed frame)");
+	/* a frame waiting (held) and sent again: a replay too */
+	data(&t, 5, 3, false, false, 1, "c", 1);
+	data(&t, 5, 3, false, false, 1, "c", 1);
+	assert_int_equal(nintegrity, 3);
+	close(c);
+	tp_free(&t);
+
+	/* plaintext: dropped and counted, nothing more */
+	tp_new(&t, true, 0);
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	assert_int_equal(nintegrity, 0);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 1);
+	close(c);
 	tp_free(&t);
 }
 
@@ -557,6 +656,8 @@ int main(void)
 		cmocka_unit_test(test_wait_dependency),
 		cmocka_unit_test(test_empty_not_barrier),
 		cmocka_unit_test(test_end_mark_releases),
+		cmocka_unit_test(test_old_opening),
+		cmocka_unit_test(test_keyed_replay),
 		cmocka_unit_test(test_end_first_rst),
 		cmocka_unit_test(test_end_first),
 		cmocka_unit_test(test_end_first_no_open),

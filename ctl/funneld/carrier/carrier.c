@@ -386,6 +386,20 @@ void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes)
 	carrier_send_ctrl(cs->car, &m);
 }
 
+/*
+ * A keyed unordered plugin stream's frame was a replay (tpath.c): the
+ * stream ends, every flow reset (plugins.md 5.4); the tpath stream is
+ * only marked dead, inside its input.
+ */
+void car_tpath_integrity(void *arg, const char *why)
+{
+	struct cstream *cs = arg;
+	char text[DAEMON_TEXT_MAX];
+
+	snprintf(text, sizeof(text), "%s: every flow reset", why);
+	carrier_stream_fail(cs->car, cs, CTRL_R_INTEGRITY, text);
+}
+
 int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 		       size_t len)
 {
@@ -1320,12 +1334,19 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 	}
 	cs = cs_find(c, f.stream);
 	if (cs && csec_user_sealed(cs)) {
-		if (csec_sealed_type(cs, f.type) &&
-		    csec_open(c, cs, buf, len, &f)) {
+		int r = csec_sealed_type(cs, f.type) ?
+			csec_open(c, cs, buf, len, &f) : 0;
+
+		if (r) {
 			/* a byte stream with a hole or a forged part: its
-			 * flows cannot go on (wire-format.md 9.3)
+			 * flows cannot go on (wire-format.md 9.3); so for
+			 * an unordered plugin stream, but for a frame
+			 * without its key (-2: unsealed, such as a forged
+			 * FLOW_END, or of a key deleted): not the peer's,
+			 * or long late (plugins.md 5.4)
 			 */
-			if (!cs->unordered)
+			if (!cs->unordered ||
+			    (cs->plugin && r != -2))
 				carrier_stream_fail(c, cs, CTRL_R_INTEGRITY,
 						    "a frame failed its integrity check: every flow reset");
 			return;

@@ -593,6 +593,11 @@ static int slot_set(struct carrier *c, struct csec *sec, unsigned int i,
 		seal_key_free(&sec->tx[i]);
 		return -1;
 	}
+	/* an unordered plugin stream: replay per (flow, Sequence) in the
+	 * data path, no counter window (plugins.md 5.4)
+	 */
+	if (sec->cs->unordered && sec->cs->plugin)
+		seal_rx_no_window(&sec->rx[i]);
 	sec->used[i] = true;
 	return 0;
 }
@@ -1237,8 +1242,11 @@ bool csec_user_sealed(const struct cstream *cs)
 
 bool csec_sealed_type(const struct cstream *cs, uint8_t type)
 {
+	/* FLOW_END: ordered streams' and plugin streams' (a forged one
+	 * with R would reset an LDAP connection; wire-format.md 6)
+	 */
 	return type == FUNNEL_T_DATA ||
-	       (type == FUNNEL_T_FLOW_END && !cs->unordered);
+	       (type == FUNNEL_T_FLOW_END && (!cs->unordered || cs->plugin));
 }
 
 size_t csec_overhead(const struct cstream *cs)
@@ -1283,7 +1291,7 @@ int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,
 
 	if (!(f->flags & FUNNEL_F_SEALED)) {
 		FST(&c->st, RX_DROP_NO_KEY)++;
-		return -1;
+		return -2;
 	}
 	if (sec->used[sec->primary])
 		slot[FUNNEL_KEY_SLOT_PRIMARY] = &sec->rx[sec->primary];
@@ -1308,7 +1316,7 @@ int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,
 	}
 	if (v != SEAL_OK) {
 		csec_count_drop(c, v);
-		return -1;
+		return v == SEAL_NO_KEY ? -2 : -1;
 	}
 	f->flags &= (uint8_t)~(FUNNEL_F_SEALED | FUNNEL_F_KEY_PHASE);
 	f->body = c->sbuf;

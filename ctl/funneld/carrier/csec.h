@@ -112,10 +112,11 @@ void csec_key_expire(struct daemon *d, uint32_t kid, uint16_t stream,
  * -EMSGSIZE, too big to seal; -ENOKEY, the key is used up (counted as the
  * carrier's tx-drop-no-key); -EIO, the cipher failed (tx-drop-queue).
  * csec_open(): a received DATA frame of the stream (or FLOW_END of an
- * ordered stream); 0 with *f the plaintext frame (body in c->sbuf), or
- * -1 when dropped (counted).
+ * ordered or plugin stream); 0 with *f the plaintext frame (body in
+ * c->sbuf), or when dropped (counted): -2 for rx-drop-no-key (unsealed,
+ * or no key of its phase), -1 otherwise.
  * csec_sealed_type(): is a frame of this type sealed on a keyed stream
- * (DATA; FLOW_END on ordered streams, wire-format.md section 6)?
+ * (DATA; FLOW_END on ordered and plugin streams, wire-format.md 6)?
  * csec_overhead(): the bytes sealing adds to a frame of the stream.
  */
 bool csec_user_sealed(const struct cstream *cs);

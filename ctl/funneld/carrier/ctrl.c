@@ -83,7 +83,9 @@ static void car_up(struct carrier *c, const struct ctrl_msg *m)
 	for (struct map *mp = d->maps; mp && c->state == CAR_UP;
 	     mp = mp->next)
 		if (!strcmp(mp->s.peer, c->peer->s.name)) {
-			mp->plugin_off = false;	/* the peer may have it now */
+			/* the peer may have them now */
+			mp->plugin_off = false;
+			mp->plugin_ordered = false;
 			car_open_map(c, mp);
 		}
 }
@@ -205,15 +207,6 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
 			   "service %s has no plugin %s", m->service,
 			   m->plugin == STMT_PLUGIN_LDAP ? "ldap" : "of that id");
-		return;
-	}
-	/* unordered: keyed streams and funnel.ko keep a counter window
-	 * an unordered plugin stream would outrun (plugins.md 5.4)
-	 */
-	if ((m->present & CTRL_BIT(CTRL_A_PLUGIN)) && !m->ordered &&
-	    (!c->d->plaintext || c->kernel)) {
-		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
-			   "an unordered plugin stream needs a plaintext carrier of the userspace path here");
 		return;
 	}
 	if (cs_find(c, m->stream)) {
@@ -495,6 +488,19 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 		 closed ? "closed" : "refused", rname,
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
+	if (mp && cs->plugin && cs->unordered && !closed &&
+	    m->reason == CTRL_R_PROTO_MISMATCH) {
+		/* a peer of a version that takes unordered plugin streams
+		 * on plaintext userspace carriers only, or a service without
+		 * the plugin: an ordered plugin stream first (plugins.md 5.1)
+		 */
+		log_warn("%s: map %s: offered again as an ordered plugin stream",
+			 carrier_name(c), mp->addr);
+		mp->plugin_ordered = true;
+		cs_remove(c, cs);
+		car_open_map(c, mp);
+		return;
+	}
 	if (mp && cs->plugin && !closed &&
 	    m->reason == CTRL_R_PROTO_MISMATCH) {
 		/* the service takes no plugin stream: a plain one at once

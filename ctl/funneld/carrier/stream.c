@@ -181,6 +181,9 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		/* a plugin stream (phase 2): sub-headers on both ends */
 		tcfg.plugseq = tcfg.ldap && cs->plugin == STMT_PLUGIN_LDAP;
 		tcfg.unordered = tcfg.plugseq && cs->unordered;
+		/* sealed by funneld: a replayed frame ends the stream */
+		tcfg.keyed = tcfg.unordered && !c->d->plaintext;
+		tcfg.integrity = car_tpath_integrity;
 		if (tcfg.proxy && !tcfg.origin && !c->no_origin_logged) {
 			c->no_origin_logged = true;
 			log_warn("%s: the peer sends no flow origins (no FEAT_ORIGIN): service %s gets PROXY v2 LOCAL headers, without the client's address",
@@ -384,15 +387,14 @@ void car_open_map(struct carrier *c, struct map *m)
 	if (m->s.proto == IPPROTO_TCP && m->s.plugin && !m->plugin_off &&
 	    (c->peer_features & car_features(c) & CTRL_FEAT_PLUGIN))
 		cs->plugin = m->s.plugin;
-	/* unordered (ORDERED 0) on a plaintext SCTP carrier of the user
-	 * path at both ends: keyed streams keep the counter window of
-	 * wire-format.md 9.3 (funnel.ko, csec.c), which an unordered plugin
-	 * stream would outrun (plugins.md 5.4).  FUNNELD_PLUGIN_UNORDERED=1:
-	 * on any carrier (tests: the receiver's reordering over TCP)
+	/* unordered (ORDERED 0) on an SCTP carrier, keyed or not, either
+	 * data path (funneld seals and opens a plugin stream's frames
+	 * itself, without a counter window: plugins.md 5.4).
+	 * FUNNELD_PLUGIN_UNORDERED=1: on any carrier (tests: the
+	 * receiver's reordering over TCP)
 	 */
-	if (cs->plugin &&
-	    ((c->ops->protocol == IPPROTO_SCTP && c->d->plaintext &&
-	      !c->kernel && !(c->peer_features & CTRL_FEAT_KERNEL)) ||
+	if (cs->plugin && !m->plugin_ordered &&
+	    (c->ops->protocol == IPPROTO_SCTP ||
 	     getenv("FUNNELD_PLUGIN_UNORDERED")))
 		cs->unordered = true;
 	if (m->s.proto == IPPROTO_UDP)

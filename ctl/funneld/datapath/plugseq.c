@@ -514,3 +514,64 @@ take:
 	*out = f;
 	return 1;
 }
+
+/* ---- the peer's flow ids ---- */
+
+#define IDWIN_WORDS	(PSEQ_IDWIN / 64)
+
+int pseq_idwin_init(struct pseq_idwin *w)
+{
+	w->top = 0;
+	w->any = false;
+	w->bits = calloc(IDWIN_WORDS, sizeof(*w->bits));
+	return w->bits ? 0 : -1;
+}
+
+void pseq_idwin_fini(struct pseq_idwin *w)
+{
+	free(w->bits);
+	w->bits = NULL;
+}
+
+static bool idwin_test(const struct pseq_idwin *w, uint32_t id)
+{
+	uint32_t b = id % PSEQ_IDWIN;
+
+	return w->bits[b / 64] >> (b % 64) & 1;
+}
+
+bool pseq_idwin_new(const struct pseq_idwin *w, uint32_t id)
+{
+	if (!w->any || seq_after(id, w->top))
+		return true;
+	if (w->top - id >= PSEQ_IDWIN)	/* below the window */
+		return false;
+	return !idwin_test(w, id);
+}
+
+void pseq_idwin_seen(struct pseq_idwin *w, uint32_t id)
+{
+	uint32_t b;
+
+	if (!w->any || seq_after(id, w->top)) {
+		uint32_t d = w->any ? id - w->top : PSEQ_IDWIN;
+
+		if (d >= PSEQ_IDWIN) {
+			memset(w->bits, 0, IDWIN_WORDS * sizeof(*w->bits));
+		} else {
+			/* the ids that leave the window: top+1-W .. id-W,
+			 * whose bits are those of top+1 .. id
+			 */
+			for (uint32_t i = w->top + 1; i != id + 1; i++) {
+				b = i % PSEQ_IDWIN;
+				w->bits[b / 64] &= ~(1ULL << (b % 64));
+			}
+		}
+		w->top = id;
+		w->any = true;
+	} else if (w->top - id >= PSEQ_IDWIN) {
+		return;		/* below the window: not new anyway */
+	}
+	b = id % PSEQ_IDWIN;
+	w->bits[b / 64] |= 1ULL << (b % 64);
+}

@@ -175,4 +175,29 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
 int pseq_rx_next(struct pseq_rx *r, struct pseq_held **out, char *why,
 		 size_t whylen);
 
+/* ---- receiver: the peer's flow ids (an unordered stream) ---- */
+
+/*
+ * Which flow ids of the peer are new (plugins.md 5.4): N, the newest id
+ * seen (serial arithmetic), and a bit for each id in (N - PSEQ_IDWIN, N]
+ * seen.  An id is new iff above N, or in the window and not seen; below
+ * the window it is not.  The bitmap (PSEQ_IDWIN / 8 bytes) is allocated
+ * by pseq_idwin_init().
+ */
+#define PSEQ_IDWIN		65536U
+
+struct pseq_idwin {
+	uint32_t top;		/* N */
+	bool any;		/* an id was seen */
+	uint64_t *bits;		/* bit id % PSEQ_IDWIN: id seen */
+};
+
+/* 0, or -1 (out of memory). */
+int pseq_idwin_init(struct pseq_idwin *w);
+void pseq_idwin_fini(struct pseq_idwin *w);
+/* Would a frame of id open a flow (never seen, not below the window)? */
+bool pseq_idwin_new(const struct pseq_idwin *w, uint32_t id);
+/* A frame of id came (its flow made or refused): id is not new again. */
+void pseq_idwin_seen(struct pseq_idwin *w, uint32_t id);
+
 #endif /* FUNNEL_DATAPATH_PLUGSEQ_H */

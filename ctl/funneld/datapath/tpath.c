@@ -183,12 +183,9 @@ _Static_assert(TPATH_LDAP_WHOLE <= TPATH_WINDOW_INIT - TPATH_WINDOW_INIT / 4,
 _Static_assert(LDAP_ORDER_BARRIER == PSEQ_BARRIER &&
 	       LDAP_ORDER_LAST == PSEQ_LAST && LDAP_ORDER_FREE == PSEQ_FREE,
 	       "the LDAP orders are plugseq's");
-/* Unordered plugin streams: flow ids ended in the last TPATH_ENDED_MS
- * are not new (at most TPATH_ENDED of them); flows whose frames came
- * before their opening frame, at most TPATH_UNOPENED_MAX a stream
+/* Unordered plugin streams: flows whose frames came before their opening
+ * frame, at most TPATH_UNOPENED_MAX a stream
  */
-#define TPATH_ENDED		256
-#define TPATH_ENDED_MS		30000
 #define TPATH_UNOPENED_MAX	64
 /* Plugin streams: a flow whose frames wait this long without one written
  * (a dependency, or its opening frame, that never comes) is reset
@@ -293,9 +290,10 @@ struct tpath_stream {
 	bool plugseq;			/* a plugin stream: sub-headers */
 	bool unord;			/* ... unordered (FUNNEL_F_UNORDERED) */
 	uint32_t unopened;		/* flows waiting for their opening frame */
-	/* unordered: flow ids ended lately, never new again */
-	struct { uint32_t id; uint64_t at; } ended[TPATH_ENDED];
-	unsigned int ended_next;
+	bool keyed;			/* ... sealed: a replay ends it */
+	void (*integrity)(void *arg, const char *why);
+	/* unordered, tcp-connect: the peer's flow ids seen (plugseq.h) */
+	struct pseq_idwin ids;
 	uint64_t ldap_logged;		/* loop_now_ms() of the last log */
 };
 
@@ -362,16 +360,13 @@ static int flow_pseq_init(const struct tpath_stream *s,
 }
 
 /*
- * An unordered plugin stream's flow id of the peer ended (or was
- * refused): its late frames open no flow again (id_is_new()).
+ * An unordered plugin stream's flow id of the peer came (its flow made,
+ * ended or refused): its late frames open no flow again (id_is_new()).
  */
 static void id_ended(struct tpath_stream *s, uint32_t id)
 {
-	if (!s->unord || s->kind != TPATH_CONNECT)
-		return;
-	s->ended[s->ended_next].id = id;
-	s->ended[s->ended_next].at = loop_now_ms();
-	s->ended_next = (s->ended_next + 1) % TPATH_ENDED;
+	if (s->ids.bits)
+		pseq_idwin_seen(&s->ids, id);
 }
 
 /* ---- hash table ---- */
@@ -1875,26 +1870,18 @@ static int flow_open(struct tpath_stream *s, struct tpath_flow *flow)
 /*
  * Is id a new flow of the peer?  Ordered: newer than every flow id the
  * peer sent so far (serial order).  Unordered (a plugin stream over
- * SCTP: flows' first frames may come in any order): not ended in the
- * last TPATH_ENDED_MS (the last TPATH_ENDED of them), and not more than
- * 65536 below the newest.
+ * SCTP: flows' first frames may come in any order): never seen, and not
+ * below the window of PSEQ_IDWIN ids under the newest (plugins.md 5.4).
  */
 static bool id_is_new(const struct tpath_stream *s, uint32_t id)
 {
 	uint32_t d = id - s->last_id;
-	uint64_t now = loop_now_ms();
 
+	if (s->unord)
+		return pseq_idwin_new(&s->ids, id);
 	if (!s->seen_id)
 		return true;
-	if (!s->unord)
-		return d && d < 0x80000000U;
-	if ((!d || d >= 0x80000000U) && s->last_id - id > 65536)
-		return false;
-	for (unsigned int i = 0; i < TPATH_ENDED; i++)
-		if (s->ended[i].at && s->ended[i].id == id &&
-		    now - s->ended[i].at < TPATH_ENDED_MS)
-			return false;
-	return true;
+	return d && d < 0x80000000U;
 }
 
 /* ---- frames from the carrier ---- */
@@ -2069,20 +2056,33 @@ static void flow_pseq_input(struct tpath_stream *s, struct tpath_flow *flow,
 	}
 	p = f->body + PSEQ_HDR_LEN;
 	len = f->body_len - PSEQ_HDR_LEN;
-	if (!len && !h.barrier) {
+	if (s->keyed && !h.seq) {
+		/* keyed: the opening frame again is a replay too */
+		res = PSEQ_RX_REPLAY;
+	} else if (!len && !h.barrier) {
 		/* only the direction's last frame is empty: a barrier */
 		snprintf(why, sizeof(why),
 			 "Sequence %u: an empty frame without B", h.seq);
 		flow_pseq_refuse(s, flow, why);
 		return;
+	} else {
+		res = pseq_rx_input(&flow->prx, &h, p, len, why, sizeof(why));
 	}
-	res = pseq_rx_input(&flow->prx, &h, p, len, why, sizeof(why));
 	switch (res) {
 	case PSEQ_RX_ERR:
 		flow_pseq_refuse(s, flow, why);
 		return;
 	case PSEQ_RX_REPLAY:
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_REPLAY);
+		if (s->keyed && s->integrity) {
+			/* a sealed frame replayed on the way: the stream
+			 * ends (plugins.md 5.4); it may be freed (dead)
+			 */
+			snprintf(why, sizeof(why),
+				 "flow %u: Sequence %u again (a replayed frame)",
+				 flow->dp.node.id, h.seq);
+			s->integrity(s->dp.send_arg, why);
+		}
 		return;
 	case PSEQ_RX_NOMEM:
 		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
@@ -2157,10 +2157,9 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 		if (!s->seen_id || (d && d < 0x80000000U))
 			s->last_id = id;
 		s->seen_id = true;
-		if (rst) {
-			id_ended(s, id);
+		id_ended(s, id);	/* seen: not new again */
+		if (rst)
 			return;
-		}
 		if (s->unopened >= TPATH_UNOPENED_MAX) {
 			dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			flow_refuse(s, id);
@@ -2172,7 +2171,10 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 		return;
 	}
 	if (!flow) {
-		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		/* unordered: a flow that ended, or a replay (plugins.md 5.4) */
+		dp_count(&s->dp, s->unord && s->kind == TPATH_CONNECT ?
+			 FUNNEL_A_STATS_RX_DROP_REPLAY :
+			 FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		return;
 	}
 	if (rst) {
@@ -2219,7 +2221,12 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 
 	flow = flow_lookup(s, f->flow);
 	if (!flow && (s->kind == TPATH_LISTEN || !id_is_new(s, f->flow))) {
-		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		/* unordered: a flow that ended (a reset one's frames come
+		 * late), or a replay; it opens nothing (plugins.md 5.4)
+		 */
+		dp_count(&s->dp, s->unord && s->kind == TPATH_CONNECT ?
+			 FUNNEL_A_STATS_RX_DROP_REPLAY :
+			 FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		goto out;
 	}
 	if (!flow || flow->unopened) {
@@ -2232,6 +2239,7 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		if (!s->seen_id || (d && d < 0x80000000U))
 			s->last_id = id;
 		s->seen_id = true;
+		id_ended(s, id);	/* seen: not new again */
 		if (s->plugseq) {
 			/* the opening frame: Sequence 0, depending on none */
 			char why[PSEQ_WHY_MAX];
@@ -2320,7 +2328,8 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 	}
 	/* after its FLOW_END, or reset here: nowhere to write it */
 	if (flow->closed || flow->peer_end) {
-		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		dp_count(&s->dp, s->unord ? FUNNEL_A_STATS_RX_DROP_REPLAY :
+			 FUNNEL_A_STATS_RX_DROP_NO_FLOW);
 		goto out;
 	}
 	dp_flow_rx(&flow->dp, f->body_len, loop_now_ms());
@@ -2394,6 +2403,7 @@ static void stream_destroy(struct dp_stream *d)
 	}
 	dp_stream_fini(d);
 	dp_shared_put(&tpath_buf);
+	pseq_idwin_fini(&s->ids);
 	free(s);
 }
 
@@ -2451,6 +2461,8 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	s->ldap = cfg->ldap;
 	s->plugseq = cfg->ldap && cfg->plugseq;
 	s->unord = s->plugseq && cfg->unordered;
+	s->keyed = s->unord && cfg->keyed;
+	s->integrity = cfg->integrity;
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	loop_timer_init(&s->wait_t, wait_cb, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,
@@ -2461,6 +2473,9 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 				   s, err, errlen))
 			goto err;
 		s->lev = EPOLLIN;
+	} else if (s->unord && pseq_idwin_init(&s->ids)) {
+		snprintf(err, errlen, "out of memory");
+		goto err;
 	}
 	return s;
 

@@ -96,6 +96,15 @@ struct tpath_stream_cfg {
 	 * barrier) is written.
 	 */
 	bool unordered;
+	/*
+	 * With unordered: a keyed stream (funneld opens its sealed frames
+	 * without a counter window, plugins.md 5.4): a frame of a live
+	 * flow whose Sequence came already is a replay of a sealed frame;
+	 * integrity(send_arg, why) is called, which ends the stream (it may
+	 * free it: the stream is then only marked dead).
+	 */
+	bool keyed;
+	void (*integrity)(void *arg, const char *why);
 };
 
 /* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */

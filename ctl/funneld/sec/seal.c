@@ -282,6 +282,8 @@ bool seal_replay_ok(const struct seal_rx *rx, uint64_t c)
 {
 	if (!c)
 		return false;
+	if (rx->no_window)	/* replay: the data path's (plugin stream) */
+		return true;
 	if (rx->ordered)	/* exactly the next one: nothing missing */
 		return c == rx->top + 1;
 	if (c > rx->top)
@@ -293,7 +295,7 @@ bool seal_replay_ok(const struct seal_rx *rx, uint64_t c)
 
 void seal_replay_update(struct seal_rx *rx, uint64_t c)
 {
-	if (rx->ordered) {
+	if (rx->ordered || rx->no_window) {
 		if (c > rx->top)
 			rx->top = c;
 		return;

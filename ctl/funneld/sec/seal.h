@@ -11,7 +11,9 @@
  * The counter of a key starts at 1; the receiver keeps per-key replay
  * state (a 1024-counter window on unordered streams, the last counter on
  * ordered ones, which take exactly the next counter) checked before the
- * tag and updated after it.
+ * tag and updated after it.  An unordered plugin stream's has none
+ * (seal_rx_no_window(): any counter but 0; its replay is decided per
+ * flow and Sequence by the data path, plugins.md 5.4).
  *
  * One struct seal_key seals one direction of a stream, one struct
  * seal_rx opens the other; each holds a reusable cipher context set up
@@ -48,6 +50,7 @@ struct seal_rx {
 	uint8_t salt[FUNNEL_SALT_LEN];
 	struct evp_cipher_ctx_st *ctx;	/* key schedule, decrypt */
 	bool ordered;			/* replay rule of the stream */
+	bool no_window;			/* no replay rule (plugin stream) */
 	uint64_t top;			/* highest (last) counter accepted */
 	uint64_t window[SEAL_WINDOW_WORDS];	/* bit c % 1024: c accepted */
 };
@@ -105,6 +108,16 @@ int seal_rx_init(struct seal_rx *rx, uint32_t id,
 		 const uint8_t salt[FUNNEL_SALT_LEN], bool ordered);
 
 void seal_rx_free(struct seal_rx *rx);
+
+/*
+ * An unordered plugin stream's key (wire-format.md 9.3): no counter
+ * window, any counter but 0 is accepted (the tag still verified).
+ */
+static inline void seal_rx_no_window(struct seal_rx *rx)
+{
+	rx->ordered = false;
+	rx->no_window = true;
+}
 
 /*
  * Seal a DATA or FLOW_END frame (FLOW_END: len 0), or a CTRL frame of
