@@ -331,7 +331,7 @@ t87_main() {
 	local n t
 	# SCTP over UDP on fg's port too, so the UDP garbage trial runs
 	if relay_kdc funnel/gw funnel/gw2 funnel/hoster alice &&
-	   ip netns exec fg sysctl -qw net.sctp.udp_port=9899 &&
+	   modprobe sctp && ip netns exec fg sysctl -qw net.sctp.udp_port=9899 &&
 	   svc_dnsmasq dns fh 127.0.0.1 5353 &&
 	   fd_start H fh "$(t87_conf_h)" --datapath kernel --keepalive 2 -n hoster &&
 	   fd_start G fg "$(t87_conf_g)" --datapath kernel --keepalive 2 -n gw &&
