@@ -20,7 +20,9 @@
 #  - a map with the plugin to a service without it: refused
 #    (PROTO_MISMATCH), offered again at once as a plain stream; a client
 #    site without FEAT_PLUGIN (FUNNELD_NO_PLUGIN=1): phase 1, no
-#    sub-headers; both answer as slapd does;
+#    sub-headers; both answer as slapd does; a site without flow control
+#    (FUNNELD_NO_WINDOW=1) that offers a plugin stream anyway: refused
+#    (no window bounds the frames held), a plain stream answers;
 #  - sub-headers tampered on the way (mitm.py): a reserved bit set, a
 #    Sequence far beyond the window: the flow is reset, S logs why and
 #    counts rx-drop-malformed; a frame relayed twice: dropped as a
@@ -105,10 +107,10 @@ for p in "$P_BADREQ" "$P_BADLEN" "$P_CREDIT" "$P_TAIL" "$P_BIGHEAD" "$P_GOOD" "$
 	svc_wait_port "" tcp "$p" 10 || not_ok "a test service listens on port $p"
 done
 
-VG="valgrind --leak-check=full --show-leak-kinds=definite,indirect
+LVG="valgrind --leak-check=full --show-leak-kinds=definite,indirect
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
 	--track-fds=no --num-callers=30 --log-file=$SVC_DIR/vg-"
-FD_START_TIMEOUT=30 FD_WRAP=${VG}S.txt fd_start S "" "plaintext
+FD_START_TIMEOUT=30 FD_WRAP=${LVG}S.txt fd_start S "" "plaintext
 listen $L:$P_CAR
 service add ldap tcp $L:$P_LDAP plugin ldap
 service add ldapplain tcp $L:$P_LDAP
@@ -119,7 +121,7 @@ service add tail tcp $L:$P_TAIL plugin ldap
 service add bighead tcp $L:$P_BIGHEAD plugin ldap
 service add good tcp $L:$P_GOOD plugin ldap" --datapath user ||
 	{ not_ok "site S starts under valgrind"; exit 1; }
-FD_START_TIMEOUT=30 FD_WRAP=${VG}C.txt fd_start C "" "plaintext
+FD_START_TIMEOUT=30 FD_WRAP=${LVG}C.txt fd_start C "" "plaintext
 peer add s $L:$P_MITM carrier tcp
 map add tcp $L:$M_LDAP peer s service ldap plugin ldap
 map add tcp $L:$M_PLAIN peer s service ldapplain
@@ -339,7 +341,7 @@ check "a frame relayed twice: the copy dropped as a replay ($r0 -> $r1), the sea
 # ---- an unordered plugin stream (FUNNELD_PLUGIN_UNORDERED=1: over TCP,
 # where mitm.py reorders its frames as SCTP's unordered delivery may) ----
 svc_pick_port M_UNORD; svc_pick_port M_UGOOD; svc_pick_port M_UFALL
-FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${VG}U.txt fd_start U "" "plaintext
+FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${LVG}U.txt fd_start U "" "plaintext
 peer add s $L:$P_MITM carrier tcp
 map add tcp $L:$M_UNORD peer s service ldap plugin ldap
 map add tcp $L:$M_UGOOD peer s service good plugin ldap
@@ -422,7 +424,7 @@ svc_pick_port P_KCAR; svc_pick_port P_KMITM; svc_pick_port P_KCTL; svc_pick_port
 python3 -u "$MITM" proxy "$P_KMITM" $L "$P_KCAR" "$P_KCTL" >"$SVC_DIR/kmitm.log" 2>&1 &
 svc_register kmitm $!
 svc_wait_port "" tcp "$P_KMITM" 10 || not_ok "the second mitm.py listens"
-VGK="$VG --suppressions=$top/selftests/host/gss.supp --log-file=$SVC_DIR/vg-"
+VGK="$LVG --suppressions=$top/selftests/host/gss.supp --log-file=$SVC_DIR/vg-"
 FD_START_TIMEOUT=30 FD_WRAP=${VGK}KS.txt fd_start KS "" "identity funnel/hoster keytab $SVC_DIR/hoster.keytab
 listen $L:$P_KCAR
 service add ldap tcp $L:$P_LDAP plugin ldap allow alice@FUNNEL.TEST" --datapath user ||
@@ -532,6 +534,29 @@ else
 fi
 out=$(ldapcompare -x -H "ldap://$L:$M_OLD" "uid=u7,$BASE" "cn:User 7" 2>&1)
 check "... ldapcompare through it ($out)" test "$out" = TRUE
+
+# ---- a client site without flow control (FUNNELD_NO_WINDOW=1) that
+# offers a plugin stream anyway: S refuses it (held frames are bounded
+# by a flow's window; plugins.md 5.1), the map opens a plain stream ----
+svc_pick_port M_NOWIN
+FUNNELD_NO_WINDOW=1 fd_start NW "" "plaintext
+peer add s $L:$P_CAR carrier tcp
+map add tcp $L:$M_NOWIN peer s service ldap plugin ldap" --datapath user ||
+	not_ok "site NW (FUNNELD_NO_WINDOW=1) starts"
+if fd_wait NW 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" &&
+   grep -qE "stream [0-9]+ open: map $L:$M_NOWIN -> service ldap$" "$SVC_DIR/NW.log" &&
+   grep -q "a plugin stream needs flow control (FEAT_WINDOW) on the carrier" "$SVC_DIR/S.log"; then
+	ok "a peer without flow control: S refuses its plugin stream ($(grep -o 'refused.*needs flow control[^)]*' "$SVC_DIR/S.log" | head -n 1)), the map opens a plain stream"
+else
+	not_ok "a peer without flow control: plugin stream refused, plain stream open"
+	tail -n 5 "$SVC_DIR/NW.log" "$SVC_DIR/S.log" | diag
+fi
+if search "$M_NOWIN" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/nowin.ldif" 2>&1 &&
+   cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/nowin.ldif"; then
+	ok "... ldapsearch of all $n entries through it as slapd gives them"
+else
+	not_ok "... ldapsearch through the plain stream of NW as slapd gives it"
+fi
 
 # ---- stages of slow clients: within the carrier's budget ----
 # H holds no valgrind (its timing decides how many partial messages the

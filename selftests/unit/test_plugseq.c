@@ -462,6 +462,30 @@ static void test_idwin_model(void **state)
  * distinct frames; and a barrier after the wrap (1) waits for
  * 0xffffffff, not for 0.
  */
+/*
+ * Across the wrap no frame may name Sequence 0 as its dependency (only
+ * the opening frame has 0, and the sender skips it): refused, not held
+ * for a frame that never comes (review-s9 L1).  Before the wrap, a
+ * dependency on 0 (the opening frame) is met.
+ */
+static void test_rx_wrap_dep0(void **state)
+{
+	struct pseq_rx r;
+	uint32_t out[64];
+	unsigned int n = 0;
+
+	(void)state;
+	pseq_rx_init(&r, 1024);
+	assert_int_equal(feed(&r, 2, false, false, 2, out, &n),
+			 PSEQ_RX_DELIVER);
+	pseq_rx_fini(&r);
+	pseq_rx_init(&r, 1024);
+	r.d = r.top = 0xfffffff0U;
+	assert_int_equal(feed(&r, 3, false, false, 3, out, &n), PSEQ_RX_ERR);
+	assert_int_equal(r.nheld, 0);
+	pseq_rx_fini(&r);
+}
+
 static void test_rx_wrap(void **state)
 {
 	struct pseq_rx r;
@@ -607,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_idwin_jump_wrap),
 		cmocka_unit_test(test_idwin_model),
 		cmocka_unit_test(test_rx_wrap),
+		cmocka_unit_test(test_rx_wrap_dep0),
 		cmocka_unit_test(test_rx_held_many),
 		cmocka_unit_test(test_rx_held_cost),
 	};

@@ -735,7 +735,9 @@ uint32_t car_features(const struct carrier *c)
 
 	if (c->kernel)
 		f |= CTRL_FEAT_KERNEL;
-	f |= CTRL_FEAT_WINDOW;
+	/* FUNNELD_NO_WINDOW=1: as a funneld before flow control (tests) */
+	if (!getenv("FUNNELD_NO_WINDOW"))
+		f |= CTRL_FEAT_WINDOW;
 	/* FUNNELD_NO_ORIGIN=1: as a funneld before flow origins (tests) */
 	if (!getenv("FUNNELD_NO_ORIGIN"))
 		f |= CTRL_FEAT_ORIGIN;

@@ -209,6 +209,15 @@ static void car_on_open(struct carrier *c, const struct ctrl_msg *m)
 			   m->plugin == STMT_PLUGIN_LDAP ? "ldap" : "of that id");
 		return;
 	}
+	/* held frames are bounded by the flow's window: no plugin stream
+	 * without flow control (plugins.md 5.1)
+	 */
+	if ((m->present & CTRL_BIT(CTRL_A_PLUGIN)) &&
+	    !(c->peer_features & car_features(c) & CTRL_FEAT_WINDOW)) {
+		car_refuse(c, svc, m->stream, CTRL_R_PROTO_MISMATCH,
+			   "a plugin stream needs flow control (FEAT_WINDOW) on the carrier");
+		return;
+	}
 	if (cs_find(c, m->stream)) {
 		car_refuse(c, svc, m->stream, CTRL_R_STREAM_IN_USE,
 			   "stream %u is open", m->stream);

@@ -816,7 +816,8 @@ int rtcp_new(struct cstream *cs, struct cstream *next)
 	for (int i = 0; i < 2; i++) {
 		struct carrier *c = rt->hop[i]->car;
 
-		rt->window[i] = !!(c->peer_features & CTRL_FEAT_WINDOW);
+		rt->window[i] = !!(c->peer_features & car_features(c) &
+				   CTRL_FEAT_WINDOW);
 		rt->origin[i] = !!(c->peer_features & car_features(c) &
 				   CTRL_FEAT_ORIGIN);
 	}

@@ -159,7 +159,8 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 			.kind = listen ? TPATH_LISTEN : TPATH_CONNECT,
 			.budget = &c->flows,
 			/* both ends do flow control, or neither */
-			.window = c->peer_features & CTRL_FEAT_WINDOW ?
+			.window = c->peer_features & car_features(c) &
+					  CTRL_FEAT_WINDOW ?
 				  c->d->tcp_window : 0,
 			.grant = car_tpath_grant,
 			.resv = &c->tcp_resv,
@@ -381,11 +382,15 @@ void car_open_map(struct carrier *c, struct map *m)
 	}
 	cs->map = m;
 	cs->state = CS_OPENING;
-	/* a plugin stream when both HELLOs have FEAT_PLUGIN, unless the
-	 * peer's service refused it on this carrier (plugins.md 5.1)
+	/* a plugin stream when both HELLOs have FEAT_PLUGIN and the peer
+	 * does flow control (a receiver bounds held frames by the flow's
+	 * window; the server refuses PLUGIN without it: FUNNELD_NO_WINDOW
+	 * tests that), unless the peer's service refused it on this
+	 * carrier (plugins.md 5.1)
 	 */
 	if (m->s.proto == IPPROTO_TCP && m->s.plugin && !m->plugin_off &&
-	    (c->peer_features & car_features(c) & CTRL_FEAT_PLUGIN))
+	    (c->peer_features & car_features(c) & CTRL_FEAT_PLUGIN) &&
+	    (c->peer_features & CTRL_FEAT_WINDOW))
 		cs->plugin = m->s.plugin;
 	/* unordered (ORDERED 0) on an SCTP carrier, keyed or not, either
 	 * data path (funneld seals and opens a plugin stream's frames

@@ -427,6 +427,16 @@ enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
 	}
 	if (bit_get(r, h->seq) || held_of(r, h->seq))
 		return PSEQ_RX_REPLAY;
+	/* Sequence 0 is the opening frame's only: a frame after the wrap
+	 * that names it would wait for a frame never sent
+	 */
+	if (!h->barrier && h->after && h->seq == h->after &&
+	    seq_after(0, r->d)) {
+		snprintf(why, whylen,
+			 "Sequence %u has After %u: Sequence 0 across the wrap",
+			 h->seq, h->after);
+		return PSEQ_RX_ERR;
+	}
 	can = rx_can(r, h, why, whylen);
 	if (can < 0)
 		return PSEQ_RX_ERR;
