@@ -23,28 +23,30 @@
 #
 #   bench/ldap.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #
-# BENCH_DATAPATH=kernel: funneld on the kernel path (the plugin stream
-# is then ordered on SCTP too: a lost packet holds back every flow of
-# the stream behind it).
+# BENCH_DATAPATH=kernel: funneld on the kernel path.  BENCH_SEALED=1:
+# Kerberos on every carrier (a throwaway KDC in fs), every stream sealed.
 set -u
 if [ -z "${FUNNEL_TOP:-}" ]; then
 	# shellcheck source-path=SCRIPTDIR source=lib.sh
 	. "$(dirname "$0")/lib.sh"
-	BENCH_KINDS=${BENCH_DATAPATH:-} bench_boot bench/ldap.sh 1500 0 "$@"
+	BENCH_KINDS=${BENCH_DATAPATH:-}${BENCH_SEALED:+:sealed} bench_boot bench/ldap.sh 1500 0 "$@"
 fi
 
 export PATH=$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
 [ -n "${BENCH_BIN:-}" ] && export PATH=$BENCH_BIN:$PATH
-# bench_boot passes BENCH_KINDS into the guest: here the data path
-BENCH_DATAPATH=${BENCH_DATAPATH:-${BENCH_KINDS:-}}
+# bench_boot passes BENCH_KINDS into the guest: here "DATAPATH[:sealed]"
+BENCH_DATAPATH=${BENCH_DATAPATH:-${BENCH_KINDS%%:*}}
+case ${BENCH_KINDS:-} in *:sealed) BENCH_SEALED=1 ;; esac
 # shellcheck source=lib.sh
 . "$FUNNEL_TOP/bench/lib.sh"
 # shellcheck source=../selftests/kmod/lib.sh
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 # shellcheck source=../selftests/lib/services.sh
 . "$FUNNEL_TOP/selftests/lib/services.sh"
+# shellcheck source=../selftests/lib/kdc.sh
+. "$FUNNEL_TOP/selftests/lib/kdc.sh"
 W=$(mktemp -d)
-cleanup() { svc_stop_all; sites_down >/dev/null 2>&1; rm -rf "$W"; }
+cleanup() { svc_stop_all; kdc_stop; sites_down >/dev/null 2>&1; rm -rf "$W"; }
 trap cleanup EXIT
 modprobe funnel
 modprobe sctp
@@ -53,22 +55,33 @@ svc_init
 NCMP=200
 PEOPLE=20000
 DP=${BENCH_DATAPATH:-user}
+S_ID="plaintext" C_ID="plaintext" PRINC="" ALLOW="" MODE=plaintext
+if [ "${BENCH_SEALED:-}" = 1 ]; then
+	if ! { kdc_start "$W/krb" 10.99.0.2 fs && kdc_addprinc funnel/s &&
+	       kdc_addprinc c && kdc_keytab "$W/s.kt" funnel/s &&
+	       kdc_keytab "$W/c.kt" c; } >"$W/kdc.out" 2>&1; then
+		echo "bench: KDC set-up failed"; cat "$W/kdc.out"; exit 1
+	fi
+	S_ID="identity funnel/s keytab $W/s.kt"
+	C_ID="identity c keytab $W/c.kt"
+	PRINC=" principal funnel/s" ALLOW=" allow c@FUNNEL.TEST" MODE="sealed (Kerberos)"
+fi
 
-echo "bench: $(uname -r), funneld --datapath $DP, slapd with $PEOPLE people, ldapsearch of all of them in a loop beside $NCMP compares (one connection each), netem delay 5 ms each way (and loss 1% each way), 2 CPUs (TCG)"
+echo "bench: $(uname -r), funneld --datapath $DP, $MODE, slapd with $PEOPLE people, ldapsearch of all of them in a loop beside $NCMP compares (one connection each), netem delay 5 ms each way (and loss 1% each way), 2 CPUs (TCG)"
 t0=$(date +%s)
 svc_slapd bldap fs 127.0.0.1 7389 "$PEOPLE" 0 ||
 	{ echo "bench: slapd did not start"; exit 1; }
 BASE=ou=people,$SVC_LDAP_BASE
 echo "bench: slapd up with $PEOPLE entries in $(( $(date +%s) - t0 ))s"
 
-fd_start S fs "plaintext
+fd_start S fs "$S_ID
 listen :9899
-service add ldap tcp 127.0.0.1:7389 plugin ldap
-service add ldapplain tcp 127.0.0.1:7389" --datapath "$DP" -l warning ||
+service add ldap tcp 127.0.0.1:7389 plugin ldap$ALLOW
+service add ldapplain tcp 127.0.0.1:7389$ALLOW" --datapath "$DP" -l warning ||
 	{ echo "bench: funneld S did not start"; exit 1; }
-fd_start C fc "plaintext
-peer add ssctp 10.99.0.2:9899 carrier sctp
-peer add stcp 10.99.0.2:9899 carrier tcp
+fd_start C fc "$C_ID
+peer add ssctp 10.99.0.2:9899 carrier sctp$PRINC
+peer add stcp 10.99.0.2:9899 carrier tcp$PRINC
 map add tcp 127.0.0.1:3890 peer ssctp service ldap plugin ldap
 map add tcp 127.0.0.1:3891 peer stcp service ldapplain
 map add tcp 127.0.0.1:3892 peer stcp service ldap plugin ldap
