@@ -11,11 +11,11 @@
 #   plain tcp     a map without it over a TCP carrier
 #   plugin tcp, plain sctp: the other two, to tell the carrier from the
 #                 plugin
-# funneld on the userspace data path at both ends (TCP services run in
-# funneld on either; a plugin stream is unordered only on a plaintext
-# SCTP carrier of the userspace path), plaintext carriers, the link with
-# netem delay
-# 5 ms each way, then also loss 1% each way.  Prints the compares' p50
+# funneld on the userspace data path at both ends unless BENCH_DATAPATH
+# says otherwise (TCP services run in funneld on either; a plugin stream
+# is unordered on every SCTP carrier, keyed or not), plaintext carriers
+# unless BENCH_SEALED=1, the link with netem delay 5 ms each way, then
+# also loss 1% each way.  Prints the compares' p50
 # and p99 (ms) per row, the searches done meanwhile, and the ratios
 # plain tcp / plugin sctp (above 1: the plugin map's compares are
 # faster).  TCG emulates the CPUs: read ratios within the run, never
