@@ -644,6 +644,99 @@ static void test_keyed_replay(void **state)
 	tp_free(&t);
 }
 
+/*
+ * review-keyed H1: keyed unordered, a frame of a live flow removed on the
+ * way (its SEALED bit cleared: csec_open() -2, dropped as rx-drop-no-key,
+ * the stream goes on).  Nothing depends on it: the frames after it are
+ * delivered, and the hole is never noticed.  A keyed stream must not go on
+ * after a frame lost for good (plugins.md 5.4: "nothing of a tampered
+ * stream is delivered after it"): the flow (or the stream) must be reset
+ * within TPATH_WAIT_MS.  Fails on 12392c2: the flow lives on.
+ */
+static void test_keyed_hole_never_reset(void **state)
+{
+	char buf[16];
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_keyed = true;
+	tp_new(&t, true, 0);
+	tp_keyed = false;
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	/* Sequence 1 (a ModifyRequest, key 2) stripped on the way;
+	 * Sequence 2 (a SearchRequest, key 3, After 0) delivered
+	 */
+	data(&t, 5, 2, false, false, 0, "s", 1);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 1);
+	skew_ms = 120000;
+	run(&t, 20);
+	if (tpath_stream_nflows(t.s) == 1 && nintegrity == 0 && !nresets)
+		fail_msg("Sequence 1 never came: flow 5 still live after 120 s, nothing reset (a silently deleted LDAP message)");
+	close(c);
+	tp_free(&t);
+}
+
+/*
+ * review-keyed H1b: keyed unordered, the direction's empty B end-mark
+ * stripped on the way (or dropped for want of a key), then its sealed
+ * FLOW_END: end_wait is set, nothing is held, so wait_cb() never looks at
+ * the flow: it hangs for ever instead of being reset in 30 s.
+ */
+static void test_keyed_end_mark_lost(void **state)
+{
+	char buf[16];
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_keyed = true;
+	tp_new(&t, true, 0);
+	tp_keyed = false;
+	data(&t, 5, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 5, 1, true, false, 0, "a", 1);
+	assert_int_equal(service_read(&t, c, buf, sizeof(buf)), 1);
+	/* Sequence 2, the empty B end-mark, stripped */
+	flow_end(&t, 5, false);
+	skew_ms = 120000;
+	run(&t, 20);
+	if (tpath_stream_nflows(t.s) == 1 && !nresets && nintegrity == 0)
+		fail_msg("end-mark lost: flow 5 waits for it for ever (end_wait, nothing held, no timer)");
+	close(c);
+	tp_free(&t);
+}
+
+/*
+ * review-keyed M: a flow whose first frames come after those of 65536
+ * later flows (its chunk delayed on the way, SCTP retransmitting) is
+ * dropped as old, rx-drop-replay, and nothing goes back: the client side
+ * keeps the flow for ever (its LDAP client hangs).  A reset back
+ * (FLOW_END R) is harmless for an id that is not live at the peer.
+ * Fails on 12392c2: no reset is sent.
+ */
+static void test_below_window_no_reset(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	data(&t, 70000, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	data(&t, 3, 0, false, false, 0, NULL, 0);	/* long delayed */
+	data(&t, 3, 1, true, false, 0, "a", 1);
+	assert_int_equal(stat(&t, DROP(REPLAY)), 2);
+	if (!nresets)
+		fail_msg("flow 3 dropped as below the window, no FLOW_END R sent back: its client side hangs");
+	close(c);
+	tp_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +756,9 @@ int main(void)
 		cmocka_unit_test(test_end_first_no_open),
 		cmocka_unit_test(test_end_first_max),
 		cmocka_unit_test(test_late_frame),
+		cmocka_unit_test(test_keyed_hole_never_reset),
+		cmocka_unit_test(test_keyed_end_mark_lost),
+		cmocka_unit_test(test_below_window_no_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

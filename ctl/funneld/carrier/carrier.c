@@ -1342,13 +1342,14 @@ void carrier_frame(struct carrier *c, const uint8_t *buf, size_t len)
 		if (r) {
 			/* a byte stream with a hole or a forged part: its
 			 * flows cannot go on (wire-format.md 9.3); so for
-			 * an unordered plugin stream, but for a frame
-			 * without its key (-2: unsealed, such as a forged
-			 * FLOW_END, or of a key deleted): not the peer's,
-			 * or long late (plugins.md 5.4)
+			 * an unordered plugin stream, a frame without its
+			 * key (-2: unsealed, such as a forged FLOW_END, or
+			 * of a key deleted) too: SCTP acknowledged it, so
+			 * dropping it alone would delete it for good
+			 * (plugins.md 5.4); an unordered UDP stream's
+			 * datagrams may be lost
 			 */
-			if (!cs->unordered ||
-			    (cs->plugin && r != -2))
+			if (!cs->unordered || cs->plugin)
 				carrier_stream_fail(c, cs, CTRL_R_INTEGRITY,
 						    "a frame failed its integrity check: every flow reset");
 			return;

@@ -572,9 +572,18 @@ void pseq_idwin_seen(struct pseq_idwin *w, uint32_t id)
 			/* the ids that leave the window: top+1-W .. id-W,
 			 * whose bits are those of top+1 .. id
 			 */
-			for (uint32_t i = w->top + 1; i != id + 1; i++) {
+			/* whole words where
+			 * they can be, at most IDWIN_WORDS stores
+			 */
+			for (uint32_t i = w->top + 1; i != id + 1;) {
 				b = i % PSEQ_IDWIN;
+				if (!(b % 64) && id - i >= 63) {
+					w->bits[b / 64] = 0;
+					i += 64;
+					continue;
+				}
 				w->bits[b / 64] &= ~(1ULL << (b % 64));
+				i++;
 			}
 		}
 		w->top = id;

@@ -255,6 +255,11 @@ struct tpath_flow {
 	bool end_mark;		/* unordered: the peer's last frame written */
 	bool end_wait;		/* unordered: its FLOW_END waits for that */
 	uint64_t wait_at;	/* frames wait since (none written); 0: none */
+	/* unordered: a Sequence missing below one
+	 * delivered (prx.d < prx.top) since gap_at, d then gap_d
+	 */
+	uint64_t gap_at;
+	uint32_t gap_d;
 	uint32_t pkey;		/* then its operation key */
 	uint8_t porder;		/* and order */
 };
@@ -1527,6 +1532,17 @@ static void flow_pseq_refuse(struct tpath_stream *s, struct tpath_flow *flow,
 static void flow_pseq_waits(struct tpath_stream *s, struct tpath_flow *flow,
 			    bool progress);
 
+/* Frames wait, a Sequence is missing below one delivered, or (unordered)
+ * the end-mark after the FLOW_END that waits for it: timed (wait_cb()).
+ */
+static bool flow_stalled(const struct tpath_stream *s,
+			 const struct tpath_flow *flow)
+{
+	return flow->prx.nheld || flow->unopened ||
+	       flow->prx.top != flow->prx.d ||
+	       (s->unord && flow->end_wait && !flow->end_mark);
+}
+
 /*
  * Reset the flows of a plugin stream whose frames waited TPATH_WAIT_MS
  * with none written (plugins.md 5.4); again at the next one's time.
@@ -1543,17 +1559,22 @@ static void wait_cb(struct loop *l, void *arg)
 	flowtab_for_each(&s->dp.flows, n, tmp) {
 		struct tpath_flow *flow = tflow(dp_flow_of(n));
 
+		uint64_t at;
+
 		if (!flow->wait_at || flow->closed)
 			continue;
-		if (!flow->prx.nheld && !flow->unopened) {
+		if (!flow_stalled(s, flow)) {
 			flow->wait_at = 0;	/* nothing waits */
+			flow->gap_at = 0;
 			continue;
 		}
-		if (now - flow->wait_at >= TPATH_WAIT_MS) {
+		at = flow->gap_at && flow->gap_at < flow->wait_at ?
+		     flow->gap_at : flow->wait_at;
+		if (now - at >= TPATH_WAIT_MS) {
 			flow->dp.gc_next = late;
 			late = &flow->dp;
-		} else if (!first || flow->wait_at < first) {
-			first = flow->wait_at;
+		} else if (!first || at < first) {
+			first = at;
 		}
 	}
 	if (first)
@@ -1966,12 +1987,19 @@ static void flow_pseq_waits(struct tpath_stream *s, struct tpath_flow *flow,
 {
 	uint64_t now = loop_now_ms();
 
-	if (!flow->prx.nheld && !flow->unopened) {
+	if (!flow_stalled(s, flow)) {
 		flow->wait_at = 0;
+		flow->gap_at = 0;
 		return;
 	}
 	if (!flow->wait_at || progress)
 		flow->wait_at = now;
+	if (flow->prx.top == flow->prx.d)
+		flow->gap_at = 0;
+	else if (!flow->gap_at || flow->gap_d != flow->prx.d) {
+		flow->gap_at = now;
+		flow->gap_d = flow->prx.d;
+	}
 	if (!s->wait_t.armed)
 		loop_timer_arm(s->dp.loop, &s->wait_t, TPATH_WAIT_MS);
 }
@@ -2186,6 +2214,7 @@ static void flow_peer_end(struct tpath_stream *s, uint32_t id, bool rst)
 	if (s->unord && !flow->end_mark && !flow->closed) {
 		/* unordered: once the peer's last frame is written */
 		flow->end_wait = true;
+		flow_pseq_waits(s, flow, false);
 		return;
 	}
 	if (flow->prx.nheld && !flow->closed) {
@@ -2227,6 +2256,11 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 		dp_count(&s->dp, s->unord && s->kind == TPATH_CONNECT ?
 			 FUNNEL_A_STATS_RX_DROP_REPLAY :
 			 FUNNEL_A_STATS_RX_DROP_NO_FLOW);
+		/* the peer may still hold
+		 * the flow: a reset back (ignored there if not live)
+		 */
+		if (s->unord && s->kind == TPATH_CONNECT)
+			flow_refuse(s, f->flow);
 		goto out;
 	}
 	if (!flow || flow->unopened) {
