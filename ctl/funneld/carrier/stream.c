@@ -19,6 +19,7 @@
 
 #include "funneld/carrier/csec.h"
 #include "funneld/carrier/priv.h"
+#include "funneld/datapath/plugseq.h"
 #include "funneld/datapath/tpath.h"
 #include "funneld/datapath/upath.h"
 #include "funneld/log.h"
@@ -184,6 +185,13 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		tcfg.unordered = tcfg.plugseq && cs->unordered;
 		/* sealed by funneld: a replayed frame ends the stream */
 		tcfg.keyed = tcfg.unordered && !c->d->plaintext;
+		/* an old flow id (or Sequence) comes back as new only after
+		 * 2^31 later ones (serial arithmetic, PSEQ_IDWIN): more
+		 * frames than one key seals, and an old key is deleted 30 s
+		 * after the next one is in use (plugins.md 5.4)
+		 */
+		_Static_assert(CSEC_HARD_LIMIT < (1ULL << 31),
+			       "a key seals fewer frames than half the id space");
 		tcfg.integrity = car_tpath_integrity;
 		if (tcfg.proxy && !tcfg.origin && !c->no_origin_logged) {
 			c->no_origin_logged = true;
