@@ -646,12 +646,11 @@ static void test_keyed_replay(void **state)
 
 /*
  * review-keyed H1: keyed unordered, a frame of a live flow removed on the
- * way (its SEALED bit cleared: csec_open() -2, dropped as rx-drop-no-key,
- * the stream goes on).  Nothing depends on it: the frames after it are
- * delivered, and the hole is never noticed.  A keyed stream must not go on
- * after a frame lost for good (plugins.md 5.4: "nothing of a tampered
- * stream is delivered after it"): the flow (or the stream) must be reset
- * within TPATH_WAIT_MS.  Fails on 12392c2: the flow lives on.
+ * way (its header altered so that the carrier drops it before any key is
+ * tried: SCTP acknowledged it).  Nothing depends on it: the frames after
+ * it are delivered.  The hole must not go unnoticed: the flow is reset
+ * within TPATH_WAIT_MS (plugins.md 5.4).  Fails on 12392c2: the flow
+ * lives on.
  */
 static void test_keyed_hole_never_reset(void **state)
 {
