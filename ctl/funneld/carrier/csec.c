@@ -65,6 +65,7 @@ struct csec {
 	 * plugin streams: the MARK last sent (generation, counter), the
 	 * timer that sends the next, and per key slot what came
 	 */
+	bool mark;			/* marks in use (set with the keys) */
 	uint32_t mark_gen;
 	uint64_t mark_ctr;
 	struct loop_timer t_mark;	/* send MARK */
@@ -630,6 +631,8 @@ int csec_install_first(struct carrier *c, struct cstream *cs,
 		fill_kpath_key(c->d, sec, 1, kk);
 		return 1;
 	}
+	sec->mark = sec->cs->unordered && sec->cs->plugin &&
+		    (c->peer_features & car_features(c) & CTRL_FEAT_MARK);
 	sec->primary = 0;
 	if (slot_set(c, sec, 0, 1)) {
 		snprintf(err, errlen, "cannot set up AES-256-GCM");
@@ -688,8 +691,8 @@ static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
  */
 static bool mark_on(const struct carrier *c, const struct csec *sec)
 {
-	return sec->user && sec->cs->unordered && sec->cs->plugin &&
-	       (c->peer_features & car_features(c) & CTRL_FEAT_MARK);
+	(void)c;
+	return sec->mark;
 }
 
 /* How long a mark may stay unmet: CMARK_WAIT_MS, or less for tests
