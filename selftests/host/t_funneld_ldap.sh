@@ -576,7 +576,7 @@ wait "$actpid"
 check "... mitm.py dropped KN's SearchRequest" grep -q "^done drop $ST_N" "$SVC_DIR/kact-drop-$ST_N"
 check "without FEAT_MARK: no mark, nothing closes the stream within 6 s of a deleted SearchRequest (what marks add)" \
 	test "$(grep -c "did not come within" "$SVC_DIR/KS.log")" = "$m0"
-check "... KS still up, the map still open" \
+check "... KN's carrier still up, its map still open" \
 	fd_wait KN 5 "carrier('s').get('state') == 'up' and map_($M_KNOMARK).get('state') == 'open'"
 vg_check KC
 vg_check KS
