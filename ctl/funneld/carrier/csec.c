@@ -794,6 +794,21 @@ static void mdl_fire(struct loop *l, void *arg)
 }
 
 /*
+ * A new key is about to replace the old one kept in the secondary slot
+ * (a rekey within its retention): a mark of the old key still unmet
+ * can no longer be met.  True: the stream is closed (cs and sec gone).
+ */
+static bool old_mark_unmet(struct carrier *c, struct csec *sec)
+{
+	unsigned int i = !sec->primary;
+
+	if (!sec->user || !sec->used[i] || !cmark_pending(&sec->rxm[i]))
+		return false;
+	mark_fail(c, sec, i, "before the key was replaced");
+	return true;
+}
+
+/*
  * Counter ctr of key slot i authenticated.  -1: it would pass counters
  * never authenticated (plugins.md 5.4: deeper than SCTP can reorder),
  * or no memory for the window: the caller fails the stream.
@@ -1323,6 +1338,10 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 			return;
 		}
 		/* rekey: decrypt with G+1 now, encrypt on REKEY_DONE */
+		if (old_mark_unmet(c, sec)) {
+			fgss_token_free(&t);
+			return;		/* the stream is closed */
+		}
 		if (install_next(c, sec, gen)) {
 			fgss_token_free(&t);
 			carrier_stream_fail(c, cs, CTRL_R_INTERNAL,
@@ -1340,6 +1359,8 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 		return;
 	}
 	/* client rekey: the server decrypts G+1 already */
+	if (old_mark_unmet(c, sec))
+		return;		/* the stream is closed */
 	if (install_next(c, sec, gen)) {
 		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
 		return;
