@@ -41,6 +41,9 @@ static const struct {
 	[CTRL_ORIGIN] = {
 		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_FLOW) |
 		CTRL_BIT(CTRL_A_ORIGIN), 0 },
+	[CTRL_MARK] = {
+		CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION) |
+		CTRL_BIT(CTRL_A_COUNTER), 0 },
 };
 
 static const char *const ctrl_type_names[CTRL_TYPE_MAX + 1] = {
@@ -49,6 +52,7 @@ static const char *const ctrl_type_names[CTRL_TYPE_MAX + 1] = {
 	[CTRL_CLOSE] = "close", [CTRL_PING] = "ping", [CTRL_PONG] = "pong",
 	[CTRL_REKEY_DONE] = "rekey-done", [CTRL_REKEY] = "rekey",
 	[CTRL_WINDOW] = "window", [CTRL_ORIGIN] = "origin",
+	[CTRL_MARK] = "mark",
 };
 
 static const char *const ctrl_reason_names[] = {
@@ -140,6 +144,7 @@ static size_t attr_len(unsigned int a)
 	case CTRL_A_FLOW:	return 4;
 	case CTRL_A_CREDIT:	return 4;
 	case CTRL_A_PLUGIN:	return 1;
+	case CTRL_A_COUNTER:	return 4;
 	default:		return 0;
 	}
 }
@@ -200,6 +205,11 @@ static int decode_attr(struct ctrl_msg *m, unsigned int a, const uint8_t *v,
 		m->credit = (uint32_t)getn(v, 4);
 		if (!m->credit)
 			return fail(why, "credit 0");
+		break;
+	case CTRL_A_COUNTER:
+		m->counter = (uint32_t)getn(v, 4);
+		if (!m->counter)
+			return fail(why, "counter 0");
 		break;
 	case CTRL_A_PLUGIN:
 		m->plugin = v[0];
@@ -325,6 +335,7 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *buf, size_t len,
 		case CTRL_A_FLOW:     putn(val, m->flow, 4); break;
 		case CTRL_A_CREDIT:   putn(val, m->credit, 4); break;
 		case CTRL_A_PLUGIN:   val[0] = m->plugin; break;
+		case CTRL_A_COUNTER:  putn(val, m->counter, 4); break;
 		case CTRL_A_ORIGIN:
 			vlen = m->origin_len;
 			if (vlen > sizeof(m->origin))

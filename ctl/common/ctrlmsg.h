@@ -31,7 +31,8 @@ enum ctrl_type {
 	CTRL_REKEY,
 	CTRL_WINDOW,		/* more credit for a TCP flow (FEAT_WINDOW) */
 	CTRL_ORIGIN,		/* a UDP flow's origin (FEAT_ORIGIN) */
-	CTRL_TYPE_MAX = CTRL_ORIGIN
+	CTRL_MARK,		/* counter mark of a key (FEAT_MARK) */
+	CTRL_TYPE_MAX = CTRL_MARK
 };
 
 enum ctrl_attr {
@@ -49,7 +50,8 @@ enum ctrl_attr {
 	CTRL_A_CREDIT,
 	CTRL_A_ORIGIN,		/* common/origin.h's encoding, 16 or 40 bytes */
 	CTRL_A_PLUGIN,		/* a plugin stream's plugin id (FEAT_PLUGIN) */
-	CTRL_A_MAX = CTRL_A_PLUGIN
+	CTRL_A_COUNTER,		/* a frame counter, u32, 1.. (FEAT_MARK) */
+	CTRL_A_MAX = CTRL_A_COUNTER
 };
 
 #define CTRL_BIT(a)		(1U << (a))
@@ -60,6 +62,7 @@ enum ctrl_attr {
 #define CTRL_FEAT_WINDOW	0x8	/* per-flow credit on TCP streams */
 #define CTRL_FEAT_ORIGIN	0x10	/* the sender sends flow origins */
 #define CTRL_FEAT_PLUGIN	0x20	/* plugin streams (plugins.md 5) */
+#define CTRL_FEAT_MARK		0x40	/* counter marks (plugins.md 5.4) */
 
 /* The credit of each direction of a new TCP flow, before any WINDOW. */
 #define CTRL_WINDOW_INIT	(64U << 10)
@@ -99,6 +102,7 @@ struct ctrl_msg {
 	uint8_t origin[40];		/* origin.h's encoding */
 	uint8_t origin_len;		/* 16 or 40 */
 	uint8_t plugin;			/* 1..255 (1: ldap) */
+	uint32_t counter;		/* highest counter sealed, 1.. */
 	char node[CTRL_TEXT_MAX + 1];
 	char service[CTRL_SERVICE_MAX + 1];
 	char text[CTRL_TEXT_MAX + 1];

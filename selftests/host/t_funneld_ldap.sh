@@ -47,7 +47,12 @@
 #    a live flow relayed twice: the stream is closed (integrity, logged
 #    with flow and Sequence), the map opens again and answers; an
 #    injected unsealed FLOW_END with R: counted (rx-drop-no-key) and the
-#    stream closed (integrity), the map opens again;
+#    stream closed (integrity), the map opens again; a sealed
+#    SearchRequest deleted (nothing follows it in its flow): the
+#    sender's counter mark makes KS close the stream (integrity, logged)
+#    after FUNNELD_MARK_WAIT_MS (3 s here), the map opens again and
+#    answers; a site without counter marks (KN, FUNNELD_NO_MARK=1): its
+#    keyed unordered stream answers, and a deletion closes nothing;
 #  - a client writing a request one byte at a time: it still travels in
 #    one frame, and is answered;
 #  - an entry of 60000 bytes that completes while the flow's credit is
@@ -426,7 +431,9 @@ python3 -u "$MITM" proxy "$P_KMITM" $L "$P_KCAR" "$P_KCTL" >"$SVC_DIR/kmitm.log"
 svc_register kmitm $!
 svc_wait_port "" tcp "$P_KMITM" 10 || not_ok "the second mitm.py listens"
 VGK="$LVG --suppressions=$top/selftests/host/gss.supp --log-file=$SVC_DIR/vg-"
-FD_START_TIMEOUT=30 FD_WRAP=${VGK}KS.txt fd_start KS "" "identity funnel/hoster keytab $SVC_DIR/hoster.keytab
+# FUNNELD_MARK_WAIT_MS: a counter mark unmet fails the stream after 3 s
+# here, not 30 s
+FUNNELD_MARK_WAIT_MS=3000 FD_START_TIMEOUT=30 FD_WRAP=${VGK}KS.txt fd_start KS "" "identity funnel/hoster keytab $SVC_DIR/hoster.keytab
 listen $L:$P_KCAR
 service add ldap tcp $L:$P_LDAP plugin ldap allow alice@FUNNEL.TEST" --datapath user ||
 	not_ok "site KS (keyed) starts under valgrind"
@@ -521,6 +528,56 @@ if fd_wait KC 40 "map_($M_KEYED).get('state') == 'open' and map_($M_KEYED).get('
 else
 	not_ok "... the map opens again on a new stream"
 fi
+# a sealed SearchRequest deleted (mitm.py drops it; on SCTP an altered
+# header would do it, acknowledged): nothing follows it in its flow, the
+# client waits; the sender's counter mark (MARK on stream 0) says it was
+# sealed: KS ends the stream once the mark waited FUNNELD_MARK_WAIT_MS
+ST_K=$(fd_json KC "map_($M_KEYED)['stream']")
+karm drop "$ST_K" 3 || not_ok "mitm.py armed (drop 3)"
+t0=$(date +%s)
+timeout 20 ldapsearch -x -LLL -H "ldap://$L:$M_KEYED" -D "$SVC_LDAP_ADMIN" \
+	-w "$SVC_LDAP_PASS" -b "$BASE" '(uid=u5)' cn >"$SVC_DIR/kdrop.out" 2>&1 &
+lpid=$!
+wait "$actpid"
+for _ in $(seq 150); do
+	grep -q "stream $ST_K closed (integrity): frame(s) up to counter" "$SVC_DIR/KS.log" && break
+	sleep 0.1
+done
+t1=$(date +%s)
+wait "$lpid"
+check "keyed unordered: a sealed SearchRequest deleted, nothing after it in its flow: KS closes the stream after the sender's mark waited 3 s ($((t1 - t0)) s), no answer ($(grep -c '^cn:' "$SVC_DIR/kdrop.out") entries)" \
+	grep -qE "stream $ST_K closed \(integrity\): frame\(s\) up to counter [0-9]+ of key generation [0-9]+ did not come within 3 s of the sender's mark: every flow reset" "$SVC_DIR/KS.log"
+check "... within 10 s" test "$((t1 - t0))" -le 10
+if fd_wait KC 40 "map_($M_KEYED).get('state') == 'open' and map_($M_KEYED).get('stream') != $ST_K"; then
+	out=$(search "$M_KEYED" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+	check "... the map opens again on a new stream, and answers ($out)" test "$out" = "cn: User 5"
+else
+	not_ok "... the map opens again on a new stream"
+fi
+
+# ---- a keyed unordered plugin stream from a site without counter
+# marks (KN, FUNNELD_NO_MARK=1): it works as before; a deleted frame
+# goes unnoticed by marks (what the test above shows is theirs) ----
+svc_pick_port M_KNOMARK
+FUNNELD_NO_MARK=1 FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 fd_start KN "" "identity alice keytab $SVC_DIR/alice.keytab
+peer add s $L:$P_KMITM carrier tcp principal funnel/hoster
+map add tcp $L:$M_KNOMARK peer s service ldap plugin ldap" --datapath user ||
+	not_ok "site KN (keyed, FUNNELD_NO_MARK=1) starts"
+fd_wait KN 40 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
+	not_ok "site KN: carrier up, map open"
+ST_N=$(fd_json KN "map_($M_KNOMARK)['stream']")
+out=$(search "$M_KNOMARK" -b "$BASE" '(uid=u5)' cn 2>&1 | grep '^cn:')
+check "keyed unordered without FEAT_MARK (KN, stream $ST_N): answered ($out)" test "$out" = "cn: User 5"
+m0=$(grep -c "did not come within" "$SVC_DIR/KS.log")
+karm drop "$ST_N" 3 || not_ok "mitm.py armed (drop 3, KN)"
+timeout 6 ldapsearch -x -LLL -H "ldap://$L:$M_KNOMARK" -D "$SVC_LDAP_ADMIN" \
+	-w "$SVC_LDAP_PASS" -b "$BASE" '(uid=u5)' cn >/dev/null 2>&1
+wait "$actpid"
+check "... mitm.py dropped KN's SearchRequest" grep -q "^done drop $ST_N" "$SVC_DIR/kact-drop-$ST_N"
+check "without FEAT_MARK: no mark, nothing closes the stream within 6 s of a deleted SearchRequest (what marks add)" \
+	test "$(grep -c "did not come within" "$SVC_DIR/KS.log")" = "$m0"
+check "... KN's carrier still up, its map still open" \
+	fd_wait KN 5 "carrier('s').get('state') == 'up' and map_($M_KNOMARK).get('state') == 'open'"
 vg_check KC
 vg_check KS
 

@@ -112,6 +112,13 @@ static size_t seed(unsigned int i, uint8_t *buf, size_t cap)
 		m.origin[0] = i % 2 ? 4 : 6;
 		m.origin[3] = (uint8_t)i;
 		break;
+	case CTRL_MARK:
+		m.present = CTRL_BIT(CTRL_A_STREAM) |
+			    CTRL_BIT(CTRL_A_GENERATION) |
+			    CTRL_BIT(CTRL_A_COUNTER);
+		m.generation = i % 3 + 1;
+		m.counter = i + 1;
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		break;

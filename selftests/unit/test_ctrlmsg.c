@@ -68,6 +68,14 @@ static struct ctrl_msg sample(unsigned int type)
 		       "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x07"
 		       "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 40);
 		break;
+	case CTRL_MARK:
+		m.present = CTRL_BIT(CTRL_A_STREAM) |
+			    CTRL_BIT(CTRL_A_GENERATION) |
+			    CTRL_BIT(CTRL_A_COUNTER);
+		m.stream = 6;
+		m.generation = 2;
+		m.counter = 1U << 23;
+		break;
 	default:
 		m.present = CTRL_BIT(CTRL_A_NONCE);
 		m.nonce = 0x0102030405060708ULL;
@@ -186,6 +194,20 @@ static void test_refused(void **state)
 	REFUSED("not allowed", 1, CTRL_WINDOW, 0, 0, 0, 3, 0, 2, 0, 4,
 		0, 11, 0, 4, 0, 0, 0, 7, 0, 12, 0, 4, 0, 0, 1, 0,
 		0, 13, 0, 16, 4, 0, 0, 1, 0, 2, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
+	/* MARK: stream 6, generation 2, then the counter */
+	REFUSED("counter 0", 1, CTRL_MARK, 0, 0, 0, 3, 0, 2, 0, 6,
+		0, 10, 0, 4, 0, 0, 0, 2, 0, 15, 0, 4, 0, 0, 0, 0);
+	REFUSED("length", 1, CTRL_MARK, 0, 0, 0, 3, 0, 2, 0, 6,
+		0, 10, 0, 4, 0, 0, 0, 2, 0, 15, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1);
+	REFUSED("required attribute missing", 1, CTRL_MARK, 0, 0,
+		0, 3, 0, 2, 0, 6, 0, 10, 0, 4, 0, 0, 0, 2);
+	REFUSED("required attribute missing", 1, CTRL_MARK, 0, 0,
+		0, 3, 0, 2, 0, 6, 0, 15, 0, 4, 0, 0, 0, 9);
+	REFUSED("not allowed", 1, CTRL_MARK, 0, 0, 0, 3, 0, 2, 0, 6,
+		0, 10, 0, 4, 0, 0, 0, 2, 0, 15, 0, 4, 0, 0, 0, 9,
+		0, 11, 0, 4, 0, 0, 0, 7);
+	REFUSED("generation 0", 1, CTRL_MARK, 0, 0, 0, 3, 0, 2, 0, 6,
+		0, 10, 0, 4, 0, 0, 0, 0, 0, 15, 0, 4, 0, 0, 0, 9);
 	/* WINDOW: stream 4, flow 0 or credit 0 */
 	REFUSED("flow id 0", 1, CTRL_WINDOW, 0, 0, 0, 3, 0, 2, 0, 4,
 		0, 11, 0, 4, 0, 0, 0, 0, 0, 12, 0, 4, 0, 0, 1, 0);

@@ -744,6 +744,9 @@ uint32_t car_features(const struct carrier *c)
 	/* FUNNELD_NO_PLUGIN=1: as a funneld before plugin streams (tests) */
 	if (!getenv("FUNNELD_NO_PLUGIN"))
 		f |= CTRL_FEAT_PLUGIN;
+	/* FUNNELD_NO_MARK=1: as a funneld before counter marks (tests) */
+	if (!getenv("FUNNELD_NO_MARK"))
+		f |= CTRL_FEAT_MARK;
 	return f;
 }
 

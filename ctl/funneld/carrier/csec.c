@@ -18,6 +18,7 @@
 #include "funneld/sec/gss.h"
 #include "funneld/log.h"
 #include "funneld/sec/seal.h"
+#include "funneld/sec/ctrmark.h"
 #include "funneld/datapath/tpath.h"
 #include "funneld/worker.h"
 
@@ -59,6 +60,17 @@ struct csec {
 
 	struct loop_timer t_rekey;	/* client: before the context ends */
 	struct loop_timer t_del;	/* delete the old (secondary) key */
+
+	/* counter marks (FEAT_MARK, plugins.md 5.4), keyed unordered
+	 * plugin streams: the MARK last sent (generation, counter), the
+	 * timer that sends the next, and per key slot what came
+	 */
+	bool mark;			/* marks in use (set with the keys) */
+	uint32_t mark_gen;
+	uint64_t mark_ctr;
+	struct loop_timer t_mark;	/* send MARK */
+	struct cmark rxm[2];		/* per slot, receive side */
+	struct loop_timer t_mdl;	/* the earliest mark deadline */
 	struct carrier *c;
 	struct cstream *cs;
 };
@@ -570,6 +582,8 @@ static void fill_kpath_key(const struct daemon *d, const struct csec *sec,
 
 static void slot_free(struct csec *sec, unsigned int i)
 {
+	cmark_free(&sec->rxm[i]);
+	cmark_init(&sec->rxm[i]);
 	if (!sec->used[i])
 		return;
 	seal_key_free(&sec->tx[i]);
@@ -617,6 +631,8 @@ int csec_install_first(struct carrier *c, struct cstream *cs,
 		fill_kpath_key(c->d, sec, 1, kk);
 		return 1;
 	}
+	sec->mark = sec->cs->unordered && sec->cs->plugin &&
+		    (c->peer_features & car_features(c) & CTRL_FEAT_MARK);
 	sec->primary = 0;
 	if (slot_set(c, sec, 0, 1)) {
 		snprintf(err, errlen, "cannot set up AES-256-GCM");
@@ -663,6 +679,188 @@ static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 	return ret;
 }
 
+/* ---- counter marks (FEAT_MARK, plugins.md 5.4) ---- */
+
+/* MARK is sent this long after a frame was sealed (one timer a stream). */
+#define CSEC_MARK_DELAY_MS	200
+
+/*
+ * Does the stream use counter marks?  A keyed unordered plugin stream
+ * sealed in funneld (its receive side has no counter window), both
+ * HELLOs with FEAT_MARK.
+ */
+static bool mark_on(const struct carrier *c, const struct csec *sec)
+{
+	(void)c;
+	return sec->mark;
+}
+
+/* How long a mark may stay unmet: CMARK_WAIT_MS, or less for tests
+ * (FUNNELD_MARK_WAIT_MS).
+ */
+static uint64_t mark_wait_ms(void)
+{
+	const char *e = getenv("FUNNELD_MARK_WAIT_MS");
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return CMARK_WAIT_MS;
+	v = strtoul(e, &end, 10);
+	return *end || !v || v > CMARK_WAIT_MS ? CMARK_WAIT_MS : v;
+}
+
+/* Send MARK for key slot i if it sealed something since the last. */
+static void mark_send(struct carrier *c, struct csec *sec, unsigned int i)
+{
+	struct ctrl_msg m = { .type = CTRL_MARK };
+	uint64_t ctr;
+
+	if (!sec->used[i] || !mark_on(c, sec))
+		return;
+	ctr = sec->tx[i].next - 1;
+	if (ctr < sec->tx[i].first || ctr > UINT32_MAX ||
+	    (sec->mark_gen == sec->tx[i].id && sec->mark_ctr == ctr))
+		return;
+	m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION) |
+		    CTRL_BIT(CTRL_A_COUNTER);
+	m.stream = sec->cs->id;
+	m.generation = sec->tx[i].id;
+	m.counter = (uint32_t)ctr;
+	if (carrier_send_ctrl(c, &m)) {
+		/* no room now: try again */
+		loop_timer_arm(c->d->loop, &sec->t_mark, CSEC_MARK_DELAY_MS);
+		return;
+	}
+	sec->mark_gen = m.generation;
+	sec->mark_ctr = ctr;
+}
+
+static void mark_fire(struct loop *l, void *arg)
+{
+	struct csec *sec = arg;
+
+	(void)l;
+	mark_send(sec->c, sec, sec->primary);
+}
+
+/* Arm the deadline timer to the earliest pending mark's deadline. */
+static void mark_arm_deadline(struct carrier *c, struct csec *sec)
+{
+	uint64_t when = 0, now = loop_now_ms();
+
+	for (int i = 0; i < 2; i++)
+		if (cmark_pending(&sec->rxm[i]) &&
+		    (!when || sec->rxm[i].deadline < when))
+			when = sec->rxm[i].deadline;
+	if (!when)
+		loop_timer_cancel(c->d->loop, &sec->t_mdl);
+	else
+		loop_timer_arm(c->d->loop, &sec->t_mdl,
+			       when > now ? when - now : 0);
+}
+
+/* Fail the stream for the unmet mark of slot i; cs is gone after it. */
+static void mark_fail(struct carrier *c, struct csec *sec, unsigned int i,
+		      const char *when)
+{
+	char text[DAEMON_TEXT_MAX];
+
+	snprintf(text, sizeof(text),
+		 "frame(s) up to counter %llu of key generation %u did not come %s: every flow reset",
+		 (unsigned long long)sec->rxm[i].mark, sec->rx[i].id, when);
+	carrier_stream_fail(c, sec->cs, CTRL_R_INTEGRITY, text);
+}
+
+static void mdl_fire(struct loop *l, void *arg)
+{
+	struct csec *sec = arg;
+	struct carrier *c = sec->c;
+	uint64_t now = loop_now_ms();
+	char when[64];
+
+	(void)l;
+	for (unsigned int i = 0; i < 2; i++) {
+		if (sec->used[i] && cmark_expired(&sec->rxm[i], now)) {
+			snprintf(when, sizeof(when),
+				 "within %llu s of the sender's mark",
+				 (unsigned long long)(mark_wait_ms() + 999) /
+				 1000);
+			mark_fail(c, sec, i, when);
+			return;
+		}
+	}
+	mark_arm_deadline(c, sec);
+}
+
+/*
+ * A new key is about to replace the old one kept in the secondary slot
+ * (a rekey within its retention): a mark of the old key still unmet
+ * can no longer be met.  True: the stream is closed (cs and sec gone).
+ */
+static bool old_mark_unmet(struct carrier *c, struct csec *sec)
+{
+	unsigned int i = !sec->primary;
+
+	if (!sec->user || !sec->used[i] || !cmark_pending(&sec->rxm[i]))
+		return false;
+	mark_fail(c, sec, i, "before the key was replaced");
+	return true;
+}
+
+/*
+ * Counter ctr of key slot i authenticated.  -1: it would pass counters
+ * never authenticated (plugins.md 5.4: deeper than SCTP can reorder),
+ * or no memory for the window: the caller fails the stream.
+ */
+static int mark_seen(struct carrier *c, struct csec *sec, unsigned int i,
+		     const uint8_t *be)
+{
+	uint64_t ctr = 0, low = sec->rxm[i].low;
+	enum cmark_verdict v;
+
+	for (int k = 0; k < 8; k++)
+		ctr = ctr << 8 | be[k];
+	v = cmark_seen(&sec->rxm[i], ctr);
+	if (v == CMARK_OVERFLOW) {
+		log_warn("%s: stream %u: counter %llu of key generation %u came while counter %llu never did: frames deleted",
+			 carrier_name(c), sec->cs->id,
+			 (unsigned long long)ctr, sec->rx[i].id,
+			 (unsigned long long)low);
+		return -1;
+	}
+	if (v == CMARK_NOMEM) {
+		log_warn("%s: stream %u: no memory for the counter window",
+			 carrier_name(c), sec->cs->id);
+		return -1;
+	}
+	return 0;
+}
+
+void csec_mark(struct carrier *c, struct cstream *cs, uint32_t gen,
+	       uint32_t ctr)
+{
+	struct csec *sec = cs ? cs->sec : NULL;
+
+	if (!sec || !mark_on(c, sec) || cs->state != CS_OPEN) {
+		c->marks_ignored++;
+		log_debug("%s: MARK for stream %u ignored: not a keyed unordered plugin stream",
+			  carrier_name(c), cs ? cs->id : 0);
+		return;
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		if (!sec->used[i] || sec->rx[i].id != gen)
+			continue;
+		if (!cmark_mark(&sec->rxm[i], ctr, loop_now_ms(),
+				mark_wait_ms()))
+			mark_arm_deadline(c, sec);
+		return;
+	}
+	c->marks_ignored++;
+	log_debug("%s: stream %u: MARK for key generation %u ignored: not installed",
+		  carrier_name(c), cs->id, gen);
+}
+
 /*
  * Make the secondary key primary; the old one goes CSEC_DEL_OLD_MS later.
  * -1: the swap failed, the stream is closed (the two ends would be out
@@ -678,6 +876,9 @@ static int swap_keys(struct carrier *c, struct csec *sec, uint32_t gen)
 			snprintf(err, sizeof(err), "key swap: no new key");
 			goto fail;
 		}
+		/* the old key's mark goes before the new key is used */
+		loop_timer_cancel(c->d->loop, &sec->t_mark);
+		mark_send(c, sec, sec->primary);
 		sec->primary = !sec->primary;
 		/* ordered: the new key's first counter follows the old's
 		 * last, so that a frame dropped or moved across the
@@ -726,6 +927,12 @@ static void del_fire(struct loop *l, void *arg)
 	    sec->del_wait < CSEC_DEL_OLD_SCTP_MS) {
 		sec->del_wait += CSEC_DEL_OLD_MS;
 		loop_timer_arm(c->d->loop, &sec->t_del, CSEC_DEL_OLD_MS);
+		return;
+	}
+	if (sec->user && cmark_pending(&sec->rxm[!sec->primary])) {
+		/* its frames cannot come any more */
+		mark_fail(c, sec, !sec->primary,
+			  "before the key was deleted");
 		return;
 	}
 	if (sec->user)
@@ -953,6 +1160,10 @@ static struct csec *sec_new(struct carrier *c, struct cstream *cs)
 	sec->cs = cs;
 	loop_timer_init(&sec->t_rekey, rekey_fire, sec);
 	loop_timer_init(&sec->t_del, del_fire, sec);
+	loop_timer_init(&sec->t_mark, mark_fire, sec);
+	loop_timer_init(&sec->t_mdl, mdl_fire, sec);
+	cmark_init(&sec->rxm[0]);
+	cmark_init(&sec->rxm[1]);
 	cs->sec = sec;
 	return sec;
 }
@@ -1127,6 +1338,10 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 			return;
 		}
 		/* rekey: decrypt with G+1 now, encrypt on REKEY_DONE */
+		if (old_mark_unmet(c, sec)) {
+			fgss_token_free(&t);
+			return;		/* the stream is closed */
+		}
 		if (install_next(c, sec, gen)) {
 			fgss_token_free(&t);
 			carrier_stream_fail(c, cs, CTRL_R_INTERNAL,
@@ -1144,6 +1359,8 @@ void csec_stream_token(struct carrier *c, struct cstream *cs,
 		return;
 	}
 	/* client rekey: the server decrypts G+1 already */
+	if (old_mark_unmet(c, sec))
+		return;		/* the stream is closed */
 	if (install_next(c, sec, gen)) {
 		loop_timer_arm(c->d->loop, &sec->t_rekey, CSEC_RETRY_MS);
 		return;
@@ -1223,6 +1440,8 @@ void csec_free(struct carrier *c, struct cstream *cs)
 	gjob_cancel(sec->job);
 	loop_timer_cancel(c->d->loop, &sec->t_rekey);
 	loop_timer_cancel(c->d->loop, &sec->t_del);
+	loop_timer_cancel(c->d->loop, &sec->t_mark);
+	loop_timer_cancel(c->d->loop, &sec->t_mdl);
 	fgss_free(&sec->g);
 	fgss_free(&sec->ng);
 	fgss_token_free(&sec->first);
@@ -1275,6 +1494,8 @@ int csec_seal(struct carrier *c, struct cstream *cs, const uint8_t *frame,
 		return n == -EMSGSIZE || n == -ENOKEY ? n : -EIO;
 	if (soft)
 		soft_limit(c, sec);
+	if (!sec->t_mark.armed && mark_on(c, sec))
+		loop_timer_arm(c->d->loop, &sec->t_mark, CSEC_MARK_DELAY_MS);
 	*out = c->sbuf;
 	*outlen = (size_t)n;
 	return 0;
@@ -1302,6 +1523,10 @@ int csec_open(struct carrier *c, struct cstream *cs, const uint8_t *buf,
 		v = SEAL_NO_KEY;
 	} else if (cs->unordered) {
 		v = seal_open(rx, buf, len, c->sbuf, FUNNEL_MAX_FRAME, &n);
+		if (v == SEAL_OK && mark_on(c, sec) &&
+		    mark_seen(c, sec, (unsigned int)(rx - sec->rx),
+			      buf + FUNNEL_HDR_LEN))
+			return -1;
 	} else if (rx->id < sec->rx_gen) {
 		/* an older generation after a newer one: out of order */
 		v = SEAL_REPLAY;

@@ -100,6 +100,17 @@ void csec_rekey_done(struct carrier *c, struct cstream *cs, uint32_t gen);
 /* REKEY from the server (its key reached the soft limit): the client rekeys. */
 void csec_rekey_asked(struct carrier *c, struct cstream *cs, uint32_t gen);
 
+/*
+ * MARK (FEAT_MARK, plugins.md 5.4): the peer sealed up to counter ctr
+ * with key generation gen of stream cs (NULL: no such stream).  Ignored
+ * (and counted in c->marks_ignored) unless cs is a keyed unordered
+ * plugin stream with that generation installed; otherwise every counter
+ * up to ctr must be authenticated within CMARK_WAIT_MS, or the stream
+ * is failed (CTRL_R_INTEGRITY).
+ */
+void csec_mark(struct carrier *c, struct cstream *cs, uint32_t gen,
+	       uint32_t ctr);
+
 /* funnel.ko reported key-expire-ntf for a stream of carrier kid. */
 void csec_key_expire(struct daemon *d, uint32_t kid, uint16_t stream,
 		     uint32_t key_id);

@@ -616,6 +616,13 @@ void carrier_ctrl(struct carrier *c, const uint8_t *body, size_t len)
 			korigin_recv(cs, &m);
 		break;
 	}
+	case CTRL_MARK:
+		if (c->d->plaintext)
+			c->marks_ignored++;
+		else
+			csec_mark(c, cs_find(c, m.stream), m.generation,
+				  m.counter);
+		break;
 	case CTRL_PING:
 		m.type = CTRL_PONG;
 		carrier_send_ctrl(c, &m);

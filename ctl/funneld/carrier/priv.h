@@ -165,6 +165,7 @@ struct carrier {
 	char peer_node[CTRL_TEXT_MAX + 1];
 	uint32_t peer_features;
 	bool no_origin_logged;		/* proxy v2 without FEAT_ORIGIN */
+	uint64_t marks_ignored;		/* MARKs of no keyed plugin stream */
 	struct csec_car *gss;		/* the carrier's context (csec.c) */
 	struct resolve *resolving;	/* outgoing: the peer's HOST */
 	struct resolve_addrs addrs;	/* outgoing: tried in turn */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Counter marks (control-protocol.md MARK, plugins.md 5.4): the receive
+ * side of one key of a keyed unordered plugin stream.  Such a stream has
+ * no counter replay window (replay is decided per flow and Sequence);
+ * this tracks which counters were authenticated, so that a MARK from the
+ * sender ("I sealed up to counter c with this key") can tell whether a
+ * frame was deleted on the way.
+ *
+ * low: the lowest counter not yet authenticated (counters start at 1).
+ * Above it a bitmap of CMARK_WINDOW bits (c % CMARK_WINDOW) holds the
+ * counters authenticated out of order; it is allocated only while a gap
+ * exists (some counter above low came) and freed when low catches up.
+ *
+ * A counter at or above low + CMARK_WINDOW would push low past counters
+ * never authenticated: the stream is failed at once (cmark_seen() says
+ * so); plugins.md 5.4 says why legitimate reordering cannot be that deep.
+ *
+ * Pure: no clock, no I/O; times are passed in (ms, any monotonic origin).
+ */
+#ifndef FUNNEL_CTRMARK_H
+#define FUNNEL_CTRMARK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CMARK_WINDOW_BITS	18
+#define CMARK_WINDOW		(1U << CMARK_WINDOW_BITS)
+/* A marked counter must be met within this long (FUNNELD_MARK_WAIT_MS
+ * may lower it for tests).
+ */
+#define CMARK_WAIT_MS		30000
+
+struct cmark {
+	uint64_t low;			/* lowest counter not authenticated */
+	uint64_t top;			/* highest counter authenticated */
+	uint64_t *bits;			/* CMARK_WINDOW bits, or NULL */
+	uint64_t mark;			/* oldest unmet marked counter, 0: none */
+	uint64_t deadline;		/* ms: mark must be met by then */
+	uint64_t next;			/* highest later mark, 0: none */
+	uint64_t next_deadline;		/* the deadline of the first of them */
+};
+
+enum cmark_verdict {
+	CMARK_OK = 0,
+	CMARK_OVERFLOW,			/* would pass missing counters */
+	CMARK_NOMEM,
+};
+
+void cmark_init(struct cmark *m);
+void cmark_free(struct cmark *m);
+
+/*
+ * Counter c (>= 1) was authenticated.  A counter already seen is
+ * harmless (the data path decides replay).  CMARK_OVERFLOW: c is at or
+ * above low + CMARK_WINDOW, the state is unchanged; CMARK_NOMEM: the
+ * bitmap could not be allocated.  A pending mark that low now passes is
+ * cleared.
+ */
+enum cmark_verdict cmark_seen(struct cmark *m, uint64_t c);
+
+/*
+ * MARK(c) at time now: true if already met (every counter up to c
+ * authenticated); otherwise the mark is kept with deadline
+ * now + wait_ms.  Two are held: the oldest unmet (m->mark, m->deadline)
+ * and the highest later one with the deadline of the first mark after
+ * the oldest (never later than that of any mark it stands for).
+ */
+bool cmark_mark(struct cmark *m, uint64_t c, uint64_t now, uint64_t wait_ms);
+
+/* Is a mark pending (not met)?  Its deadline is m->deadline. */
+static inline bool cmark_pending(const struct cmark *m)
+{
+	return m->mark != 0;
+}
+
+/* True if a mark is pending and its deadline has come. */
+bool cmark_expired(const struct cmark *m, uint64_t now);
+
+#endif /* FUNNEL_CTRMARK_H */

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of ctl/funneld/sec/ctrmark.c, the receive side of counter
+ * marks (control-protocol.md MARK, plugins.md 5.4):
+ *
+ *   - in order: low follows, no bitmap is ever allocated
+ *   - a gap: the bitmap exists while it lasts, low jumps over the
+ *     counters authenticated above it once the hole fills, and the bitmap
+ *     is freed then; a counter seen twice or below low changes nothing
+ *   - the window: a counter at low + 2^18 - 1 is taken, at low + 2^18
+ *     it is refused (CMARK_OVERFLOW) and nothing changes
+ *   - marks: met at once when low is above; pending otherwise, cleared
+ *     when low passes it, expired at its deadline and not before; a later
+ *     mark keeps the earlier mark's deadline until that one is met, then
+ *     its own; counters near 2^23 (CSEC_HARD_LIMIT)
+ *   - against a literal model over random orders
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "funneld/sec/ctrmark.h"
+
+static void test_in_order(void **state)
+{
+	struct cmark m;
+
+	(void)state;
+	cmark_init(&m);
+	assert_int_equal(m.low, 1);
+	for (uint64_t c = 1; c <= 1000; c++) {
+		assert_int_equal(cmark_seen(&m, c), CMARK_OK);
+		assert_null(m.bits);
+	}
+	assert_int_equal(m.low, 1001);
+	/* seen again, or 0: nothing */
+	assert_int_equal(cmark_seen(&m, 5), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 0), CMARK_OK);
+	assert_int_equal(m.low, 1001);
+	cmark_free(&m);
+}
+
+static void test_gap(void **state)
+{
+	struct cmark m;
+
+	(void)state;
+	cmark_init(&m);
+	assert_int_equal(cmark_seen(&m, 1), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 3), CMARK_OK);
+	assert_non_null(m.bits);
+	assert_int_equal(m.low, 2);
+	assert_int_equal(cmark_seen(&m, 5), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 5), CMARK_OK);	/* twice */
+	assert_int_equal(m.low, 2);
+	assert_int_equal(cmark_seen(&m, 2), CMARK_OK);
+	assert_int_equal(m.low, 4);			/* 2, 3 */
+	assert_non_null(m.bits);
+	assert_int_equal(cmark_seen(&m, 4), CMARK_OK);
+	assert_int_equal(m.low, 6);
+	assert_null(m.bits);				/* caught up */
+	assert_int_equal(cmark_seen(&m, 6), CMARK_OK);
+	assert_int_equal(m.low, 7);
+	cmark_free(&m);
+}
+
+static void test_window(void **state)
+{
+	struct cmark m;
+
+	(void)state;
+	cmark_init(&m);
+	assert_int_equal(cmark_seen(&m, 1 + CMARK_WINDOW), CMARK_OVERFLOW);
+	assert_int_equal(m.low, 1);
+	assert_null(m.bits);
+	assert_int_equal(cmark_seen(&m, CMARK_WINDOW), CMARK_OK);
+	assert_int_equal(m.top, CMARK_WINDOW);
+	assert_int_equal(cmark_seen(&m, 1 + CMARK_WINDOW), CMARK_OVERFLOW);
+	/* fill the hole: low catches up; the bit of CMARK_WINDOW (0) and
+	 * of every counter below it are clear again
+	 */
+	for (uint64_t c = 1; c < CMARK_WINDOW; c++)
+		assert_int_equal(cmark_seen(&m, c), CMARK_OK);
+	assert_int_equal(m.low, CMARK_WINDOW + 1);
+	assert_null(m.bits);
+	/* the window moved with low */
+	assert_int_equal(cmark_seen(&m, 2 * CMARK_WINDOW), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 2 * CMARK_WINDOW + 1), CMARK_OVERFLOW);
+	cmark_free(&m);
+}
+
+static void test_marks(void **state)
+{
+	struct cmark m;
+
+	(void)state;
+	cmark_init(&m);
+	for (uint64_t c = 1; c <= 10; c++)
+		cmark_seen(&m, c);
+	assert_true(cmark_mark(&m, 10, 0, 100));	/* met */
+	assert_false(cmark_pending(&m));
+	assert_int_equal(cmark_seen(&m, 12), CMARK_OK);
+	assert_false(cmark_mark(&m, 12, 1000, 100));	/* 11 missing */
+	assert_true(cmark_pending(&m));
+	assert_false(cmark_expired(&m, 1099));
+	assert_true(cmark_expired(&m, 1100));
+	assert_int_equal(cmark_seen(&m, 11), CMARK_OK);	/* comes late */
+	assert_false(cmark_pending(&m));
+	assert_false(cmark_expired(&m, 5000));
+
+	/* two marks: the later keeps the earlier's deadline until that
+	 * one is met, then its own
+	 */
+	assert_false(cmark_mark(&m, 14, 2000, 100));	/* 13, 14 */
+	assert_false(cmark_mark(&m, 16, 2050, 100));
+	assert_false(cmark_mark(&m, 15, 2060, 100));	/* lower: no news */
+	assert_int_equal(m.mark, 14);
+	assert_int_equal(m.deadline, 2100);
+	cmark_seen(&m, 14);
+	cmark_seen(&m, 13);
+	assert_true(cmark_pending(&m));
+	assert_int_equal(m.mark, 16);
+	assert_int_equal(m.deadline, 2150);
+	assert_false(cmark_expired(&m, 2149));
+	assert_true(cmark_expired(&m, 2150));
+	cmark_seen(&m, 16);
+	cmark_seen(&m, 15);
+	assert_false(cmark_pending(&m));
+
+	/* both met at once */
+	assert_false(cmark_mark(&m, 17, 3000, 100));
+	assert_false(cmark_mark(&m, 18, 3010, 100));
+	cmark_seen(&m, 18);
+	cmark_seen(&m, 17);
+	assert_false(cmark_pending(&m));
+	assert_true(cmark_mark(&m, 0, 3020, 100));	/* nothing sealed */
+	cmark_free(&m);
+}
+
+static void test_high(void **state)
+{
+	const uint64_t hi = (1ULL << 23) - 5;
+	struct cmark m;
+
+	(void)state;
+	cmark_init(&m);
+	m.low = hi;
+	assert_int_equal(cmark_seen(&m, hi + 2), CMARK_OK);
+	assert_false(cmark_mark(&m, hi + 2, 0, 10));
+	assert_int_equal(cmark_seen(&m, hi), CMARK_OK);
+	assert_true(cmark_pending(&m));
+	assert_int_equal(cmark_seen(&m, hi + 1), CMARK_OK);
+	assert_false(cmark_pending(&m));
+	assert_int_equal(m.low, hi + 3);
+	assert_null(m.bits);
+	cmark_free(&m);
+}
+
+/* Random orders of 1..N within a bounded displacement, checked against
+ * a literal "lowest counter not seen" model.
+ */
+static void test_model(void **state)
+{
+	enum { N = 5000 };
+	static uint64_t order[N];
+	static bool seen[N + 2];
+	uint64_t low;
+	struct cmark m;
+
+	(void)state;
+	srand(7);
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < N; i++)
+			order[i] = (uint64_t)i + 1;
+		for (int i = 0; i < N; i++) {
+			int j = i + rand() % (round * 10 + 1);
+			uint64_t t;
+
+			if (j >= N)
+				j = N - 1;
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		memset(seen, 0, sizeof(seen));
+		cmark_init(&m);
+		low = 1;
+		for (int i = 0; i < N; i++) {
+			assert_int_equal(cmark_seen(&m, order[i]), CMARK_OK);
+			seen[order[i]] = true;
+			while (low <= N && seen[low])
+				low++;
+			assert_int_equal(m.low, low);
+			assert_true((m.bits == NULL) == (m.top < m.low));
+		}
+		assert_int_equal(m.low, N + 1);
+		assert_null(m.bits);
+		cmark_free(&m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_in_order),
+		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_high),
+		cmocka_unit_test(test_model),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
