@@ -11,8 +11,10 @@
  *     it is refused (CMARK_OVERFLOW) and nothing changes
  *   - marks: met at once when low is above; pending otherwise, cleared
  *     when low passes it, expired at its deadline and not before; a later
- *     mark keeps the earlier mark's deadline until that one is met, then
- *     its own; counters near 2^23 (CSEC_HARD_LIMIT)
+ *     mark raises the pending one and keeps its deadline; low moving
+ *     puts the deadline off, frames above the hole and replays do not;
+ *     a frame 25 s late leaves the next hole its whole wait (review
+ *     M1); counters near 2^23 (CSEC_HARD_LIMIT)
  *   - against a literal model over random orders
  */
 #include <setjmp.h>
@@ -34,13 +36,13 @@ static void test_in_order(void **state)
 	cmark_init(&m);
 	assert_int_equal(m.low, 1);
 	for (uint64_t c = 1; c <= 1000; c++) {
-		assert_int_equal(cmark_seen(&m, c), CMARK_OK);
+		assert_int_equal(cmark_seen(&m, c, 0), CMARK_OK);
 		assert_null(m.bits);
 	}
 	assert_int_equal(m.low, 1001);
 	/* seen again, or 0: nothing */
-	assert_int_equal(cmark_seen(&m, 5), CMARK_OK);
-	assert_int_equal(cmark_seen(&m, 0), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 5, 0), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 0, 0), CMARK_OK);
 	assert_int_equal(m.low, 1001);
 	cmark_free(&m);
 }
@@ -51,20 +53,20 @@ static void test_gap(void **state)
 
 	(void)state;
 	cmark_init(&m);
-	assert_int_equal(cmark_seen(&m, 1), CMARK_OK);
-	assert_int_equal(cmark_seen(&m, 3), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 1, 0), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 3, 0), CMARK_OK);
 	assert_non_null(m.bits);
 	assert_int_equal(m.low, 2);
-	assert_int_equal(cmark_seen(&m, 5), CMARK_OK);
-	assert_int_equal(cmark_seen(&m, 5), CMARK_OK);	/* twice */
+	assert_int_equal(cmark_seen(&m, 5, 0), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 5, 0), CMARK_OK);	/* twice */
 	assert_int_equal(m.low, 2);
-	assert_int_equal(cmark_seen(&m, 2), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 2, 0), CMARK_OK);
 	assert_int_equal(m.low, 4);			/* 2, 3 */
 	assert_non_null(m.bits);
-	assert_int_equal(cmark_seen(&m, 4), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 4, 0), CMARK_OK);
 	assert_int_equal(m.low, 6);
 	assert_null(m.bits);				/* caught up */
-	assert_int_equal(cmark_seen(&m, 6), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 6, 0), CMARK_OK);
 	assert_int_equal(m.low, 7);
 	cmark_free(&m);
 }
@@ -75,22 +77,22 @@ static void test_window(void **state)
 
 	(void)state;
 	cmark_init(&m);
-	assert_int_equal(cmark_seen(&m, 1 + CMARK_WINDOW), CMARK_OVERFLOW);
+	assert_int_equal(cmark_seen(&m, 1 + CMARK_WINDOW, 0), CMARK_OVERFLOW);
 	assert_int_equal(m.low, 1);
 	assert_null(m.bits);
-	assert_int_equal(cmark_seen(&m, CMARK_WINDOW), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, CMARK_WINDOW, 0), CMARK_OK);
 	assert_int_equal(m.top, CMARK_WINDOW);
-	assert_int_equal(cmark_seen(&m, 1 + CMARK_WINDOW), CMARK_OVERFLOW);
+	assert_int_equal(cmark_seen(&m, 1 + CMARK_WINDOW, 0), CMARK_OVERFLOW);
 	/* fill the hole: low catches up; the bit of CMARK_WINDOW (0) and
 	 * of every counter below it are clear again
 	 */
 	for (uint64_t c = 1; c < CMARK_WINDOW; c++)
-		assert_int_equal(cmark_seen(&m, c), CMARK_OK);
+		assert_int_equal(cmark_seen(&m, c, 0), CMARK_OK);
 	assert_int_equal(m.low, CMARK_WINDOW + 1);
 	assert_null(m.bits);
 	/* the window moved with low */
-	assert_int_equal(cmark_seen(&m, 2 * CMARK_WINDOW), CMARK_OK);
-	assert_int_equal(cmark_seen(&m, 2 * CMARK_WINDOW + 1), CMARK_OVERFLOW);
+	assert_int_equal(cmark_seen(&m, 2 * CMARK_WINDOW, 0), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 2 * CMARK_WINDOW + 1, 0), CMARK_OVERFLOW);
 	cmark_free(&m);
 }
 
@@ -101,42 +103,61 @@ static void test_marks(void **state)
 	(void)state;
 	cmark_init(&m);
 	for (uint64_t c = 1; c <= 10; c++)
-		cmark_seen(&m, c);
+		cmark_seen(&m, c, 0);
 	assert_true(cmark_mark(&m, 10, 0, 100));	/* met */
 	assert_false(cmark_pending(&m));
-	assert_int_equal(cmark_seen(&m, 12), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 12, 0), CMARK_OK);
 	assert_false(cmark_mark(&m, 12, 1000, 100));	/* 11 missing */
 	assert_true(cmark_pending(&m));
 	assert_false(cmark_expired(&m, 1099));
 	assert_true(cmark_expired(&m, 1100));
-	assert_int_equal(cmark_seen(&m, 11), CMARK_OK);	/* comes late */
+	assert_int_equal(cmark_seen(&m, 11, 0), CMARK_OK);	/* comes late */
 	assert_false(cmark_pending(&m));
 	assert_false(cmark_expired(&m, 5000));
 
-	/* two marks: the later keeps the earlier's deadline until that
-	 * one is met, then its own
+	/* two marks: the pending one becomes the higher; its deadline
+	 * stands until low moves (a late frame below it came), then is
+	 * put off; frames above the missing one, and replays, do not
 	 */
 	assert_false(cmark_mark(&m, 14, 2000, 100));	/* 13, 14 */
+	assert_int_equal(cmark_seen(&m, 15, 2010), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, 16, 2020), CMARK_OK);
 	assert_false(cmark_mark(&m, 16, 2050, 100));
 	assert_false(cmark_mark(&m, 15, 2060, 100));	/* lower: no news */
-	assert_int_equal(m.mark, 14);
-	assert_int_equal(m.deadline, 2100);
-	cmark_seen(&m, 14);
-	cmark_seen(&m, 13);
-	assert_true(cmark_pending(&m));
 	assert_int_equal(m.mark, 16);
-	assert_int_equal(m.deadline, 2150);
-	assert_false(cmark_expired(&m, 2149));
-	assert_true(cmark_expired(&m, 2150));
-	cmark_seen(&m, 16);
-	cmark_seen(&m, 15);
+	assert_int_equal(m.deadline, 2100);
+	assert_int_equal(cmark_seen(&m, 16, 2095), CMARK_OK);	/* replay */
+	assert_int_equal(m.deadline, 2100);
+	assert_int_equal(cmark_seen(&m, 13, 2090), CMARK_OK);	/* low: 14 */
+	assert_true(cmark_pending(&m));
+	assert_int_equal(m.deadline, 2190);
+	assert_false(cmark_expired(&m, 2189));
+	assert_true(cmark_expired(&m, 2190));
+	cmark_seen(&m, 14, 2200);			/* low: 17 */
 	assert_false(cmark_pending(&m));
+
+	/* review-ctrmark M1: a frame 25 s late does not leave a later
+	 * mark with 5 s: once it comes, the next missing has its wait
+	 */
+	assert_false(cmark_mark(&m, 18, 10000, 30000));	/* 17, 18 */
+	cmark_seen(&m, 18, 10001);
+	cmark_seen(&m, 20, 10002);
+	assert_false(cmark_mark(&m, 20, 11000, 30000));	/* 19 missing */
+	cmark_seen(&m, 17, 35000);			/* low: 19 */
+	assert_false(cmark_expired(&m, 40001));
+	assert_false(cmark_expired(&m, 64999));
+	assert_true(cmark_expired(&m, 65000));
+
+	cmark_free(&m);
+	cmark_init(&m);
+	for (uint64_t c = 1; c <= 16; c++)
+		cmark_seen(&m, c, 0);
 
 	/* both met at once */
 	assert_false(cmark_mark(&m, 17, 3000, 100));
 	assert_false(cmark_mark(&m, 18, 3010, 100));
-	cmark_seen(&m, 18);
-	cmark_seen(&m, 17);
+	cmark_seen(&m, 18, 0);
+	cmark_seen(&m, 17, 0);
 	assert_false(cmark_pending(&m));
 	assert_true(cmark_mark(&m, 0, 3020, 100));	/* nothing sealed */
 	cmark_free(&m);
@@ -150,11 +171,11 @@ static void test_high(void **state)
 	(void)state;
 	cmark_init(&m);
 	m.low = hi;
-	assert_int_equal(cmark_seen(&m, hi + 2), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, hi + 2, 0), CMARK_OK);
 	assert_false(cmark_mark(&m, hi + 2, 0, 10));
-	assert_int_equal(cmark_seen(&m, hi), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, hi, 0), CMARK_OK);
 	assert_true(cmark_pending(&m));
-	assert_int_equal(cmark_seen(&m, hi + 1), CMARK_OK);
+	assert_int_equal(cmark_seen(&m, hi + 1, 0), CMARK_OK);
 	assert_false(cmark_pending(&m));
 	assert_int_equal(m.low, hi + 3);
 	assert_null(m.bits);
@@ -191,7 +212,7 @@ static void test_model(void **state)
 		cmark_init(&m);
 		low = 1;
 		for (int i = 0; i < N; i++) {
-			assert_int_equal(cmark_seen(&m, order[i]), CMARK_OK);
+			assert_int_equal(cmark_seen(&m, order[i], 0), CMARK_OK);
 			seen[order[i]] = true;
 			while (low <= N && seen[low])
 				low++;

@@ -633,6 +633,9 @@ int csec_install_first(struct carrier *c, struct cstream *cs,
 	}
 	sec->mark = sec->cs->unordered && sec->cs->plugin &&
 		    (c->peer_features & car_features(c) & CTRL_FEAT_MARK);
+	if (sec->cs->unordered && sec->cs->plugin && !sec->mark)
+		log_warn("%s: stream %u: the peer sends no counter marks (no FEAT_MARK): a frame deleted on the way is noticed by its flow only (plugins.md 5.4)",
+			 carrier_name(c), sec->cs->id);
 	sec->primary = 0;
 	if (slot_set(c, sec, 0, 1)) {
 		snprintf(err, errlen, "cannot set up AES-256-GCM");
@@ -821,7 +824,7 @@ static int mark_seen(struct carrier *c, struct csec *sec, unsigned int i,
 
 	for (int k = 0; k < 8; k++)
 		ctr = ctr << 8 | be[k];
-	v = cmark_seen(&sec->rxm[i], ctr);
+	v = cmark_seen(&sec->rxm[i], ctr, loop_now_ms());
 	if (v == CMARK_OVERFLOW) {
 		log_warn("%s: stream %u: counter %llu of key generation %u came while counter %llu never did: frames deleted",
 			 carrier_name(c), sec->cs->id,

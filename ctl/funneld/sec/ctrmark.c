@@ -36,8 +36,10 @@ static void bit_set(struct cmark *m, uint64_t c, bool on)
 		m->bits[b / 64] &= ~(1ULL << (b % 64));
 }
 
-enum cmark_verdict cmark_seen(struct cmark *m, uint64_t c)
+enum cmark_verdict cmark_seen(struct cmark *m, uint64_t c, uint64_t now)
 {
+	uint64_t low = m->low;
+
 	if (!c || c < m->low)
 		return CMARK_OK;
 	if (c - m->low >= CMARK_WINDOW)
@@ -64,12 +66,11 @@ enum cmark_verdict cmark_seen(struct cmark *m, uint64_t c)
 			m->bits = NULL;
 		}
 	}
-	if (m->mark && m->low > m->mark) {
-		m->mark = m->next;
-		m->deadline = m->next_deadline;
-		m->next = 0;
-		if (m->mark && m->low > m->mark)
+	if (m->mark && m->low > low) {
+		if (m->low > m->mark)
 			m->mark = 0;
+		else
+			m->deadline = now + m->wait;
 	}
 	return CMARK_OK;
 }
@@ -78,14 +79,11 @@ bool cmark_mark(struct cmark *m, uint64_t c, uint64_t now, uint64_t wait_ms)
 {
 	if (!c || m->low > c)
 		return true;
-	if (!m->mark) {
-		m->mark = c;
+	if (!m->mark)
 		m->deadline = now + wait_ms;
-	} else if (c > m->mark && c > m->next) {
-		if (!m->next)
-			m->next_deadline = now + wait_ms;
-		m->next = c;
-	}
+	if (c > m->mark)
+		m->mark = c;
+	m->wait = wait_ms;
 	return false;
 }
 

@@ -35,10 +35,9 @@ struct cmark {
 	uint64_t low;			/* lowest counter not authenticated */
 	uint64_t top;			/* highest counter authenticated */
 	uint64_t *bits;			/* CMARK_WINDOW bits, or NULL */
-	uint64_t mark;			/* oldest unmet marked counter, 0: none */
-	uint64_t deadline;		/* ms: mark must be met by then */
-	uint64_t next;			/* highest later mark, 0: none */
-	uint64_t next_deadline;		/* the deadline of the first of them */
+	uint64_t mark;			/* highest unmet marked counter, 0: none */
+	uint64_t deadline;		/* ms: low must move on by then */
+	uint64_t wait;			/* ms: the mark's wait */
 };
 
 enum cmark_verdict {
@@ -51,20 +50,22 @@ void cmark_init(struct cmark *m);
 void cmark_free(struct cmark *m);
 
 /*
- * Counter c (>= 1) was authenticated.  A counter already seen is
- * harmless (the data path decides replay).  CMARK_OVERFLOW: c is at or
- * above low + CMARK_WINDOW, the state is unchanged; CMARK_NOMEM: the
- * bitmap could not be allocated.  A pending mark that low now passes is
- * cleared.
+ * Counter c (>= 1) was authenticated at time now.  A counter already
+ * seen is harmless (the data path decides replay).  CMARK_OVERFLOW: c
+ * is at or above low + CMARK_WINDOW, the state is unchanged;
+ * CMARK_NOMEM: the bitmap could not be allocated.  A pending mark that
+ * low now passes is cleared; one that low moves towards gets a new
+ * deadline (now + its wait): what is missing is on its way, in order
+ * (a retransmission, data queued ahead of the MARK).  Only low moving
+ * counts: frames above a deleted one, or replays, do not put it off.
  */
-enum cmark_verdict cmark_seen(struct cmark *m, uint64_t c);
+enum cmark_verdict cmark_seen(struct cmark *m, uint64_t c, uint64_t now);
 
 /*
  * MARK(c) at time now: true if already met (every counter up to c
- * authenticated); otherwise the mark is kept with deadline
- * now + wait_ms.  Two are held: the oldest unmet (m->mark, m->deadline)
- * and the highest later one with the deadline of the first mark after
- * the oldest (never later than that of any mark it stands for).
+ * authenticated); otherwise the pending mark becomes the highest
+ * marked counter, due now + wait_ms if none was pending (else its
+ * deadline stands: it moves only with low, cmark_seen()).
  */
 bool cmark_mark(struct cmark *m, uint64_t c, uint64_t now, uint64_t wait_ms);
 
