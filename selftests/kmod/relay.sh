@@ -4,7 +4,15 @@
 # netns, provider fp -> gateway fg -> hoster fh, and a KDC in fg.
 #   fp pg fd98::1 10.98.0.1  <->  fg gp fd98::2 10.98.0.2
 #   fg gh 10.97.0.1          <->  fh hg 10.97.0.2 (fh reaches 10.98.0.0/24 via fg)
-# Source services.sh and kdc.sh first.
+# Sourcing it loads funnel.ko and the AES-NI/GHASH drivers and sources
+# services.sh and kdc.sh.
+modprobe funnel
+modprobe aesni_intel 2>/dev/null
+modprobe ghash_clmulni_intel 2>/dev/null
+# shellcheck source=../lib/services.sh
+. "$FUNNEL_TOP/selftests/lib/services.sh"
+# shellcheck source=../lib/kdc.sh
+. "$FUNNEL_TOP/selftests/lib/kdc.sh"
 
 # shellcheck disable=SC2034 # used by the tests that source this
 relay_R=FUNNEL.TEST

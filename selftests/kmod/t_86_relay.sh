@@ -29,13 +29,6 @@
 #     bad request (addresses, flows, ordered, half a pair, an unknown
 #     carrier, its own carrier, a stream that is no relay, one paired
 #     already, relay attributes on another kind).
-modprobe funnel
-modprobe aesni_intel 2>/dev/null
-modprobe ghash_clmulni_intel 2>/dev/null
-# shellcheck source=../lib/services.sh
-. "$FUNNEL_TOP/selftests/lib/services.sh"
-# shellcheck source=../lib/kdc.sh
-. "$FUNNEL_TOP/selftests/lib/kdc.sh"
 # shellcheck source=relay.sh
 . "$FUNNEL_TOP/selftests/kmod/relay.sh"
 

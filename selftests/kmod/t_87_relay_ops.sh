@@ -21,13 +21,6 @@
 #      nothing left in funnel.ko, dns through fp answers all along,
 #      funneld in fg the same process;
 #   then no WARN/BUG in dmesg, rmmod funnel, taint only O/E.
-modprobe funnel
-modprobe aesni_intel 2>/dev/null
-modprobe ghash_clmulni_intel 2>/dev/null
-# shellcheck source=../lib/services.sh
-. "$FUNNEL_TOP/selftests/lib/services.sh"
-# shellcheck source=../lib/kdc.sh
-. "$FUNNEL_TOP/selftests/lib/kdc.sh"
 # shellcheck source=relay.sh
 . "$FUNNEL_TOP/selftests/kmod/relay.sh"
 

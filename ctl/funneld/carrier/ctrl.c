@@ -497,27 +497,23 @@ static void car_on_refused(struct carrier *c, const struct ctrl_msg *m,
 		 closed ? "closed" : "refused", rname,
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? ": " : "",
 		 m->present & CTRL_BIT(CTRL_A_TEXT) ? m->text : "");
-	if (mp && cs->plugin && cs->unordered && !closed &&
-	    m->reason == CTRL_R_PROTO_MISMATCH) {
-		/* a peer of a version that takes unordered plugin streams
-		 * on plaintext userspace carriers only, or a service without
-		 * the plugin: an ordered plugin stream first (plugins.md 5.1)
-		 */
-		log_warn("%s: map %s: offered again as an ordered plugin stream",
-			 carrier_name(c), mp->addr);
-		mp->plugin_ordered = true;
-		cs_remove(c, cs);
-		car_open_map(c, mp);
-		return;
-	}
 	if (mp && cs->plugin && !closed &&
 	    m->reason == CTRL_R_PROTO_MISMATCH) {
-		/* the service takes no plugin stream: a plain one at once
-		 * (phase 1 on this end), on this carrier from now on
+		/* an unordered plugin stream refused (a peer of a version
+		 * that takes them on plaintext userspace carriers only, or
+		 * a service without the plugin): an ordered plugin stream
+		 * first; an ordered one refused (the service takes no plugin
+		 * stream): a plain one, phase 1 on this end, on this carrier
+		 * from now on (plugins.md 5.1)
 		 */
-		log_warn("%s: map %s: offered again without its plugin stream (phase 1)",
-			 carrier_name(c), mp->addr);
-		mp->plugin_off = true;
+		if (cs->unordered)
+			mp->plugin_ordered = true;
+		else
+			mp->plugin_off = true;
+		log_warn("%s: map %s: offered again %s", carrier_name(c),
+			 mp->addr, cs->unordered ?
+			 "as an ordered plugin stream" :
+			 "without its plugin stream (phase 1)");
 		cs_remove(c, cs);
 		car_open_map(c, mp);
 		return;
