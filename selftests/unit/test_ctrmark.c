@@ -4,9 +4,11 @@
  * marks (control-protocol.md MARK, plugins.md 5.4):
  *
  *   - in order: low follows, no bitmap is ever allocated
- *   - a gap: the bitmap exists while it lasts, low jumps over the
- *     counters authenticated above it once the hole fills, and the bitmap
- *     is freed then; a counter seen twice or below low changes nothing
+ *   - a gap: low jumps over the counters authenticated above it once
+ *     the hole fills; a counter seen twice or below low changes nothing;
+ *     a gap below CMARK_INLINE allocates nothing (review-ctrmark L3:
+ *     2,1,4,3,... cost a 32 KiB calloc each pair); a larger one moves
+ *     the bits to the allocated bitmap, which lives while the gap does
  *   - the window: a counter at low + 2^18 - 1 is taken, at low + 2^18
  *     it is refused (CMARK_OVERFLOW) and nothing changes
  *   - marks: met at once when low is above; pending otherwise, cleared
@@ -15,7 +17,8 @@
  *     puts the deadline off, frames above the hole and replays do not;
  *     a frame 25 s late leaves the next hole its whole wait (review
  *     M1); counters near 2^23 (CSEC_HARD_LIMIT)
- *   - against a literal model over random orders
+ *   - against a literal model over random orders, small and large
+ *     displacements; at most one allocation per CMARK_INLINE counters
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,19 +58,81 @@ static void test_gap(void **state)
 	cmark_init(&m);
 	assert_int_equal(cmark_seen(&m, 1, 0), CMARK_OK);
 	assert_int_equal(cmark_seen(&m, 3, 0), CMARK_OK);
-	assert_non_null(m.bits);
 	assert_int_equal(m.low, 2);
 	assert_int_equal(cmark_seen(&m, 5, 0), CMARK_OK);
 	assert_int_equal(cmark_seen(&m, 5, 0), CMARK_OK);	/* twice */
 	assert_int_equal(m.low, 2);
 	assert_int_equal(cmark_seen(&m, 2, 0), CMARK_OK);
 	assert_int_equal(m.low, 4);			/* 2, 3 */
-	assert_non_null(m.bits);
 	assert_int_equal(cmark_seen(&m, 4, 0), CMARK_OK);
-	assert_int_equal(m.low, 6);
-	assert_null(m.bits);				/* caught up */
+	assert_int_equal(m.low, 6);			/* caught up */
 	assert_int_equal(cmark_seen(&m, 6, 0), CMARK_OK);
 	assert_int_equal(m.low, 7);
+	assert_null(m.bits);
+	assert_int_equal(m.nalloc, 0);			/* all inline */
+	cmark_free(&m);
+}
+
+/* review-ctrmark L3: small reordering allocates nothing */
+static void test_small_gaps(void **state)
+{
+	enum { N = 100000 };
+	struct cmark m;
+
+	(void)state;
+	cmark_init(&m);
+	/* 2,1,4,3,... */
+	for (uint64_t c = 1; c + 1 <= N; c += 2) {
+		assert_int_equal(cmark_seen(&m, c + 1, 0), CMARK_OK);
+		assert_int_equal(m.low, c);
+		assert_int_equal(cmark_seen(&m, c, 0), CMARK_OK);
+		assert_int_equal(m.low, c + 2);
+	}
+	/* blocks of CMARK_INLINE, each backwards: the deepest gap the
+	 * inline bits hold (top = low + CMARK_INLINE - 1)
+	 */
+	for (int blk = 0; blk < 50; blk++) {
+		uint64_t base = m.low;
+
+		for (uint64_t c = base + CMARK_INLINE - 1; c > base; c--) {
+			assert_int_equal(cmark_seen(&m, c, 0), CMARK_OK);
+			assert_int_equal(m.low, base);
+		}
+		assert_int_equal(cmark_seen(&m, base, 0), CMARK_OK);
+		assert_int_equal(m.low, base + CMARK_INLINE);
+	}
+	assert_null(m.bits);
+	assert_int_equal(m.nalloc, 0);
+
+	/* one further: the bits move to the allocated bitmap, and come
+	 * out right
+	 */
+	{
+		uint64_t base = m.low;
+
+		for (uint64_t c = base + 1; c < base + CMARK_INLINE; c += 2)
+			assert_int_equal(cmark_seen(&m, c, 0), CMARK_OK);
+		assert_null(m.bits);
+		assert_int_equal(cmark_seen(&m, base + CMARK_INLINE, 0),
+				 CMARK_OK);
+		assert_non_null(m.bits);
+		assert_int_equal(m.nalloc, 1);
+		assert_int_equal(m.low, base);
+		/* base, base + 2, ... fill the holes; each advances low
+		 * past the odd counter above it (the last also past
+		 * base + CMARK_INLINE)
+		 */
+		for (uint64_t c = base; c < base + CMARK_INLINE - 2; c += 2) {
+			assert_int_equal(cmark_seen(&m, c, 0), CMARK_OK);
+			assert_int_equal(m.low, c + 2);
+			assert_non_null(m.bits);
+		}
+		assert_int_equal(cmark_seen(&m, base + CMARK_INLINE - 2, 0),
+				 CMARK_OK);
+		assert_int_equal(m.low, base + CMARK_INLINE + 1);
+		assert_null(m.bits);
+		assert_int_equal(m.nalloc, 1);
+	}
 	cmark_free(&m);
 }
 
@@ -195,11 +260,14 @@ static void test_model(void **state)
 
 	(void)state;
 	srand(7);
-	for (int round = 0; round < 20; round++) {
+	for (int round = 0; round < 40; round++) {
+		/* displacements up to 10 * 19 + 1, then up to 600 */
+		int disp = round < 20 ? round * 10 + 1 : (round - 19) * 30;
+
 		for (int i = 0; i < N; i++)
 			order[i] = (uint64_t)i + 1;
 		for (int i = 0; i < N; i++) {
-			int j = i + rand() % (round * 10 + 1);
+			int j = i + rand() % disp;
 			uint64_t t;
 
 			if (j >= N)
@@ -217,10 +285,17 @@ static void test_model(void **state)
 			while (low <= N && seen[low])
 				low++;
 			assert_int_equal(m.low, low);
-			assert_true((m.bits == NULL) == (m.top < m.low));
+			if (m.top < m.low)
+				assert_null(m.bits);
+			if (m.top >= m.low + CMARK_INLINE)
+				assert_non_null(m.bits);
 		}
 		assert_int_equal(m.low, N + 1);
 		assert_null(m.bits);
+		/* each allocation lasts until CMARK_INLINE counters or more
+		 * came
+		 */
+		assert_true(m.nalloc <= N / CMARK_INLINE);
 		cmark_free(&m);
 	}
 }
@@ -230,6 +305,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_order),
 		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_small_gaps),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_high),

@@ -8,9 +8,15 @@
  * frame was deleted on the way.
  *
  * low: the lowest counter not yet authenticated (counters start at 1).
- * Above it a bitmap of CMARK_WINDOW bits (c % CMARK_WINDOW) holds the
- * counters authenticated out of order; it is allocated only while a gap
- * exists (some counter above low came) and freed when low catches up.
+ * Above it a bitmap holds the counters authenticated out of order.  While
+ * every such counter is below low + CMARK_INLINE, the bitmap is the
+ * CMARK_INLINE bits inside struct cmark (c % CMARK_INLINE): the common
+ * small reordering costs no allocation.  A counter further above low
+ * moves the bits to an allocated bitmap of CMARK_WINDOW bits
+ * (c % CMARK_WINDOW), freed when low catches up (past top).  Catching up
+ * takes every counter of the gap, at least CMARK_INLINE of them, so a
+ * peer cannot make funneld allocate more than once per CMARK_INLINE
+ * frames.
  *
  * A counter at or above low + CMARK_WINDOW would push low past counters
  * never authenticated: the stream is failed at once (cmark_seen() says
@@ -26,6 +32,7 @@
 
 #define CMARK_WINDOW_BITS	18
 #define CMARK_WINDOW		(1U << CMARK_WINDOW_BITS)
+#define CMARK_INLINE		256	/* bits kept in struct cmark */
 /* A marked counter must be met within this long (FUNNELD_MARK_WAIT_MS
  * may lower it for tests).
  */
@@ -35,6 +42,8 @@ struct cmark {
 	uint64_t low;			/* lowest counter not authenticated */
 	uint64_t top;			/* highest counter authenticated */
 	uint64_t *bits;			/* CMARK_WINDOW bits, or NULL */
+	uint64_t inl[CMARK_INLINE / 64];	/* the bits while bits is NULL */
+	unsigned int nalloc;		/* bits allocations (for tests) */
 	uint64_t mark;			/* highest unmet marked counter, 0: none */
 	uint64_t deadline;		/* ms: low must move on by then */
 	uint64_t wait;			/* ms: the mark's wait */
