@@ -455,6 +455,11 @@ else
 	not_ok "keyed unordered: ldapsearch as slapd gives it"
 	diff "$SVC_DIR/direct.ldif" "$SVC_DIR/keyed.ldif" | head -n 5 | diag
 fi
+# the MARKs of that search (200 ms after the last frame each way) are
+# all used: show --json counts none ignored on either side
+sleep 0.5
+check "keyed unordered: no MARK ignored (marks_ignored $(fd_json KS "carrier()['marks_ignored']") at KS, $(fd_json KC "carrier('s')['marks_ignored']") at KC)" \
+	fd_json KS "carrier()['marks_ignored'] == 0 and '$(fd_json KC "carrier('s')['marks_ignored']")' == '0'"
 karm() { # ACTION STREAM NTH: the second mitm.py's command, once armed
 	local f=$SVC_DIR/kact-$1-$2
 	: >"$f"

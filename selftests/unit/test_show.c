@@ -112,7 +112,7 @@ static struct snap_carrier carriers[] = {
 	{ .incoming = true, .transport = "tcp", .datapath = "user",
 	  .state = "up", .local = "192.0.2.10:9899",
 	  .remote = "192.0.2.5:41000", .peer_node = NODE, .up_ms = 999,
-	  .streams = streams1, .n_streams = 1 },
+	  .marks_ignored = 4, .streams = streams1, .n_streams = 1 },
 	{ .peer = "backup", .transport = NULL, .datapath = "user",
 	  .state = "backoff", .remote = "[fd00::2]:9899", .reconnects = 5,
 	  .next_try_ms = 2500, .last_error = "connect: Connection refused",
@@ -422,7 +422,8 @@ static const char schema_py[] =
 "           'datapath': 's', 'state': 's', 'local': 's', 'remote': 's',\n"
 "           'peer_node': 's', 'principal': 's', 'kernel_id': 'u', 'up_ms': 'u',\n"
 "           'reconnects': 'u', 'next_try_ms': 'u', 'last_error': 's',\n"
-"           'pings_missed': 'u', 'stats': S, 'streams': [STREAM],\n"
+"           'pings_missed': 'u', 'marks_ignored': 'u', 'stats': S,\n"
+"           'streams': [STREAM],\n"
 "           'tcp_buffers': BUF}\n"
 "SHOW = {'version': 's', 'datapath': 's', 'kernel_available': 'b',\n"
 "        'plaintext': 'b', 'identity': 's', 'uptime_ms': 'u',\n"
@@ -481,7 +482,7 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 6\n"
+"    assert doc['schema_version'] == 7\n"
 "    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
 "        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
@@ -525,6 +526,7 @@ static const char schema_py[] =
 "    assert c[0]['streams'][1]['reason'] == 'peer reset'\n"
 "    assert c[1]['peer'] == '' and c[1]['incoming'] is True\n"
 "    assert c[1]['peer_node'] == node, c[1]['peer_node']\n"
+"    assert c[0]['marks_ignored'] == 0 and c[1]['marks_ignored'] == 4\n"
 "    assert c[1]['streams'][0]['unordered'] is True\n"
 "    assert c[1]['streams'][0]['key_generation'] == 3\n"
 "    assert c[1]['streams'][0]['principal'] == 'alice@FUNNEL.TEST'\n"
@@ -1024,7 +1026,7 @@ static void test_show_text(void **state)
 	assert_has_line(t, "    flow 2 127.0.0.1:40002 -> 127.0.0.1:5300: idle 1m01s, rx 0 frames 0 bytes, tx 0 frames 0 bytes");
 	assert_has_line(t, "  stream 4 web tcp [::1]:8080: closed (peer reset), 0 flows");
 	assert_has_line(t, "carrier incoming from gw\"2\\x\\x0anode: up, tcp 192.0.2.10:9899 -> 192.0.2.5:41000, datapath user");
-	assert_has_line(t, "  up 999ms, reconnects 0");
+	assert_has_line(t, "  up 999ms, reconnects 0, marks ignored 4");
 	assert_has_line(t, "  stream 2 ntp udp 127.0.0.1:123: open, unordered, sealed by alice@FUNNEL.TEST, key generation 3, rekeys 2, 1 flow");
 	assert_has_line(t, "    flow 9 127.0.0.1:33000 -> 127.0.0.1:123 from 192.0.2.7:51234: idle 5ms, rx 0 frames 0 bytes, tx 0 frames 0 bytes");
 	assert_has_line(t, "carrier backup: backoff, - -> [fd00::2]:9899, datapath user");
@@ -1068,7 +1070,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":6,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":7,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");

@@ -148,6 +148,7 @@ static void snap_carrier_fill(struct daemon *d, struct carrier *c,
 			  c->next_try - now : 0;
 	snprintf(sc->last_error, sizeof(sc->last_error), "%s", c->last_error);
 	sc->pings_missed = c->pings_missed;
+	sc->marks_ignored = c->marks_ignored;
 	snap_buffers_fill(&sc->tcp, &c->tcp_resv, &c->tcp_buf);
 	if (c->kernel && c->kid) {
 		/* funnel.ko counts the carrier's frames; funneld adds what

@@ -322,6 +322,7 @@ static const struct jfield carrier_fields[] = {
 	F("next_try_ms", SHOW, struct snap_carrier, next_try_ms),
 	F("last_error", SHOW, struct snap_carrier, last_error),
 	F("pings_missed", SHOW, struct snap_carrier, pings_missed),
+	F("marks_ignored", SHOW, struct snap_carrier, marks_ignored),
 	F("stats", BOTH, struct snap_carrier, st),
 	A("streams", BOTH, struct snap_carrier, streams, n_streams,
 	  stream_obj),

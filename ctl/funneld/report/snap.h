@@ -93,6 +93,8 @@ struct snap_carrier {
 	uint64_t next_try_ms;		/* backoff: ms to the next attempt */
 	char last_error[SNAP_TEXT_MAX];	/* "" if none */
 	uint32_t pings_missed;
+	/* MARKs of no keyed unordered plugin stream (csec_mark()) */
+	uint64_t marks_ignored;
 	struct snap_buffers tcp;	/* its TCP flows' memory */
 	struct fstats st;		/* carrier-level counters */
 	struct snap_stream *streams;

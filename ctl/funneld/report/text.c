@@ -467,6 +467,8 @@ static void show_carrier(FILE *f, const struct snap_carrier *c)
 		     fmt_duration(buf, sizeof(buf), c->next_try_ms));
 	if (c->pings_missed)
 		item(&l, "pings missed %" PRIu32, c->pings_missed);
+	if (c->marks_ignored)
+		item(&l, "marks ignored %" PRIu64, c->marks_ignored);
 	if (c->tcp.reserved || c->tcp.queued_peak || c->tcp.short_windows)
 		item(&l, "tcp buffers: queued %" PRIu64 " (peak %" PRIu64
 		     "), windows %" PRIu64 " of %" PRIu64 ", %" PRIu64 " short",
