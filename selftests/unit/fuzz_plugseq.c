@@ -320,7 +320,7 @@ static void run_ids(const uint8_t *data, size_t size)
 	base = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
 	       (uint32_t)data[2] << 8 | data[3];
 	memset(seen, 0, sizeof(seen));
-	check(pseq_idwin_init(&w) == 0);
+	pseq_idwin_init(&w);
 	for (size_t i = 4; i + 3 <= size; i += 3) {
 		uint32_t off = ((uint32_t)data[i] << 16 |
 				(uint32_t)data[i + 1] << 8 | data[i + 2]) %
@@ -331,7 +331,7 @@ static void run_ids(const uint8_t *data, size_t size)
 
 		check(pseq_idwin_new(&w, id) == want);
 		if (data[i] & 0x80) {
-			pseq_idwin_seen(&w, id);
+			check(pseq_idwin_seen(&w, id) == 0);
 			seen[off] = 1;
 			if (!any || (int32_t)(id - top) > 0)
 				top = id;

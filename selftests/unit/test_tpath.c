@@ -20,6 +20,8 @@
  *   - a late frame of an ended flow opens nothing (rx-drop-replay), nor
  *     a flow's opening frame again after 300 others ended (more than a
  *     table of 256 ended ids held: the window of flow ids, plugseq.h)
+ *   - the window of flow ids is allocated at the first frame, not at
+ *     open (review-keyed L2), once; out of memory for it ends the stream
  *   - keyed (unordered): a Sequence of a live flow again, its opening
  *     frame too, ends the stream (the integrity callback, with why)
  */
@@ -60,6 +62,30 @@ int __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
 
 	if (!r && clk == CLOCK_MONOTONIC)
 		ts->tv_sec += (time_t)(skew_ms / 1000);
+	return r;
+}
+
+/* ---- the window of flow ids (8 KiB): its allocations counted, or
+ * refused (tpath.c's pseq_idwin_alloc() is wrapped) ----
+ */
+
+static unsigned int nidwin;	/* bitmaps allocated */
+static bool idwin_fail;		/* refuse the next allocation */
+
+int __real_pseq_idwin_alloc(struct pseq_idwin *w);
+int __wrap_pseq_idwin_alloc(struct pseq_idwin *w);
+int __wrap_pseq_idwin_alloc(struct pseq_idwin *w)
+{
+	bool had = w->bits;
+	int r;
+
+	if (!had && idwin_fail) {
+		idwin_fail = false;
+		return -1;
+	}
+	r = __real_pseq_idwin_alloc(w);
+	if (!r && !had)
+		nidwin++;
 	return r;
 }
 
@@ -155,7 +181,7 @@ static void tp_new(struct tp *t, bool unord, uint32_t window)
 	int one = 1;
 
 	skew_ms = 0;
-	nsent = nends = nresets = nlogs = nintegrity = 0;
+	nsent = nends = nresets = nlogs = nintegrity = nidwin = 0;
 	last_log[0] = '\0';
 	last_integrity[0] = '\0';
 	t->unord = unord;
@@ -600,6 +626,50 @@ static void test_old_opening(void **state)
 	tp_free(&t);
 }
 
+/*
+ * review-keyed L2: the window of flow ids (8 KiB) comes with the first
+ * frame, not with the stream; ordered streams never have one; out of
+ * memory for it, the stream ends (integrity, with why).
+ */
+static void test_idwin_lazy(void **state)
+{
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_new(&t, true, 0);
+	assert_int_equal(nidwin, 0);
+	run(&t, 10);
+	assert_int_equal(nidwin, 0);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	assert_int_equal(nidwin, 1);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	close(c);
+	data(&t, 2, 0, false, false, 0, NULL, 0);
+	flow_end(&t, 1, true);
+	assert_int_equal(nidwin, 1);		/* once */
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 2);
+	tp_free(&t);				/* freed: ASan's leak check */
+
+	tp_new(&t, false, 0);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	assert_int_equal(nidwin, 0);
+	tp_free(&t);
+
+	tp_new(&t, true, 0);
+	idwin_fail = true;
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	assert_false(idwin_fail);
+	assert_int_equal(nintegrity, 1);
+	assert_string_equal(last_integrity,
+			    "out of memory for the window of flow ids");
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 0);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+}
+
 /* Keyed: a Sequence of a live flow again ends the stream. */
 static void test_keyed_replay(void **state)
 {
@@ -749,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_empty_not_barrier),
 		cmocka_unit_test(test_end_mark_releases),
 		cmocka_unit_test(test_old_opening),
+		cmocka_unit_test(test_idwin_lazy),
 		cmocka_unit_test(test_keyed_replay),
 		cmocka_unit_test(test_end_first_rst),
 		cmocka_unit_test(test_end_first),

@@ -529,11 +529,17 @@ take:
 
 #define IDWIN_WORDS	(PSEQ_IDWIN / 64)
 
-int pseq_idwin_init(struct pseq_idwin *w)
+void pseq_idwin_init(struct pseq_idwin *w)
 {
 	w->top = 0;
 	w->any = false;
-	w->bits = calloc(IDWIN_WORDS, sizeof(*w->bits));
+	w->bits = NULL;
+}
+
+int pseq_idwin_alloc(struct pseq_idwin *w)
+{
+	if (!w->bits)
+		w->bits = calloc(IDWIN_WORDS, sizeof(*w->bits));
 	return w->bits ? 0 : -1;
 }
 
@@ -553,16 +559,18 @@ static bool idwin_test(const struct pseq_idwin *w, uint32_t id)
 bool pseq_idwin_new(const struct pseq_idwin *w, uint32_t id)
 {
 	if (!w->any || seq_after(id, w->top))
-		return true;
+		return true;	/* also while there is no bitmap */
 	if (w->top - id >= PSEQ_IDWIN)	/* below the window */
 		return false;
 	return !idwin_test(w, id);
 }
 
-void pseq_idwin_seen(struct pseq_idwin *w, uint32_t id)
+int pseq_idwin_seen(struct pseq_idwin *w, uint32_t id)
 {
 	uint32_t b;
 
+	if (pseq_idwin_alloc(w))
+		return -1;
 	if (!w->any || seq_after(id, w->top)) {
 		uint32_t d = w->any ? id - w->top : PSEQ_IDWIN;
 
@@ -589,8 +597,9 @@ void pseq_idwin_seen(struct pseq_idwin *w, uint32_t id)
 		w->top = id;
 		w->any = true;
 	} else if (w->top - id >= PSEQ_IDWIN) {
-		return;		/* below the window: not new anyway */
+		return 0;	/* below the window: not new anyway */
 	}
 	b = id % PSEQ_IDWIN;
 	w->bits[b / 64] |= 1ULL << (b % 64);
+	return 0;
 }

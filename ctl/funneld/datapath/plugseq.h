@@ -182,7 +182,9 @@ int pseq_rx_next(struct pseq_rx *r, struct pseq_held **out, char *why,
  * seen (serial arithmetic), and a bit for each id in (N - PSEQ_IDWIN, N]
  * seen.  An id is new iff above N, or in the window and not seen; below
  * the window it is not.  The bitmap (PSEQ_IDWIN / 8 bytes) is allocated
- * by pseq_idwin_init().
+ * on first use (pseq_idwin_alloc(), or the first pseq_idwin_seen()), not
+ * by pseq_idwin_init(): a stream that never gets a frame holds none
+ * (review-keyed L2: 8 KiB a stream at open, 8 MiB a carrier).
  */
 #define PSEQ_IDWIN		65536U
 
@@ -192,12 +194,18 @@ struct pseq_idwin {
 	uint64_t *bits;		/* bit id % PSEQ_IDWIN: id seen */
 };
 
-/* 0, or -1 (out of memory). */
-int pseq_idwin_init(struct pseq_idwin *w);
+/* Nothing seen; allocates nothing. */
+void pseq_idwin_init(struct pseq_idwin *w);
 void pseq_idwin_fini(struct pseq_idwin *w);
+/* The bitmap, if not there yet: 0, or -1 (out of memory). */
+int pseq_idwin_alloc(struct pseq_idwin *w);
 /* Would a frame of id open a flow (never seen, not below the window)? */
 bool pseq_idwin_new(const struct pseq_idwin *w, uint32_t id);
-/* A frame of id came (its flow made or refused): id is not new again. */
-void pseq_idwin_seen(struct pseq_idwin *w, uint32_t id);
+/*
+ * A frame of id came (its flow made or refused): id is not new again.
+ * 0, or -1: the bitmap could not be allocated, nothing is recorded
+ * (never once pseq_idwin_alloc() succeeded).
+ */
+int pseq_idwin_seen(struct pseq_idwin *w, uint32_t id);
 
 #endif /* FUNNEL_DATAPATH_PLUGSEQ_H */

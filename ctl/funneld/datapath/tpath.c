@@ -367,11 +367,13 @@ static int flow_pseq_init(const struct tpath_stream *s,
 /*
  * An unordered plugin stream's flow id of the peer came (its flow made,
  * ended or refused): its late frames open no flow again (id_is_new()).
+ * The window's bitmap is there: tpath_stream_input() allocated it at the
+ * stream's first frame, and flows come from frames only.
  */
 static void id_ended(struct tpath_stream *s, uint32_t id)
 {
-	if (s->ids.bits)
-		pseq_idwin_seen(&s->ids, id);
+	if (s->unord && s->kind == TPATH_CONNECT)
+		(void)pseq_idwin_seen(&s->ids, id);
 }
 
 /* ---- hash table ---- */
@@ -2243,6 +2245,19 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 	if (!dp_input(&s->dp, f))
 		return;
 	dp_hold(&s->dp);
+	if (s->unord && s->kind == TPATH_CONNECT && pseq_idwin_alloc(&s->ids)) {
+		/*
+		 * The window of the peer's flow ids, from its first frame
+		 * on (review-keyed L2).  Without it a replayed opening
+		 * frame would open its flow again: the stream ends (it may
+		 * be freed: dead)
+		 */
+		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		if (s->integrity)
+			s->integrity(s->dp.send_arg,
+				     "out of memory for the window of flow ids");
+		goto out;
+	}
 	if (f->type == FUNNEL_T_FLOW_END) {
 		flow_peer_end(s, f->flow, f->flags & FUNNEL_F_RESET);
 		goto out;
@@ -2507,9 +2522,9 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 				   s, err, errlen))
 			goto err;
 		s->lev = EPOLLIN;
-	} else if (s->unord && pseq_idwin_init(&s->ids)) {
-		snprintf(err, errlen, "out of memory");
-		goto err;
+	} else if (s->unord) {
+		/* its bitmap comes with the first frame */
+		pseq_idwin_init(&s->ids);
 	}
 	return s;
 
