@@ -62,12 +62,11 @@ struct csec {
 	struct loop_timer t_del;	/* delete the old (secondary) key */
 
 	/* counter marks (FEAT_MARK, plugins.md 5.4), keyed unordered
-	 * plugin streams: the MARK last sent (generation, counter), the
-	 * timer that sends the next, and per key slot what came
+	 * plugin streams: per key slot the counter its last MARK sent (0:
+	 * none), the timer that sends the next, and per key slot what came
 	 */
 	bool mark;			/* marks in use (set with the keys) */
-	uint32_t mark_gen;
-	uint64_t mark_ctr;
+	uint64_t mark_ctr[2];
 	struct loop_timer t_mark;	/* send MARK */
 	struct cmark rxm[2];		/* per slot, receive side */
 	struct loop_timer t_mdl;	/* the earliest mark deadline */
@@ -584,6 +583,7 @@ static void slot_free(struct csec *sec, unsigned int i)
 {
 	cmark_free(&sec->rxm[i]);
 	cmark_init(&sec->rxm[i]);
+	sec->mark_ctr[i] = 0;
 	if (!sec->used[i])
 		return;
 	seal_key_free(&sec->tx[i]);
@@ -651,6 +651,8 @@ void csec_forget_keys(struct cstream *cs)
 		explicit_bzero(cs->sec->keys, sizeof(cs->sec->keys));
 }
 
+static void mark_send(struct carrier *c, struct csec *sec, unsigned int i);
+
 /* Install generation gen (sec->keys) as the secondary key. */
 static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 {
@@ -663,6 +665,10 @@ static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 	 */
 	loop_timer_cancel(c->d->loop, &sec->t_del);
 	if (sec->user) {
+		/* the old key's MARK, if it is still to go, before the key
+		 * is replaced (a rekey within the old key's retention)
+		 */
+		mark_send(c, sec, !sec->primary);
 		ret = slot_set(c, sec, !sec->primary, gen);
 		if (ret)
 			log_warn("%s: stream %u: cannot set up AES-256-GCM",
@@ -723,7 +729,7 @@ static void mark_send(struct carrier *c, struct csec *sec, unsigned int i)
 		return;
 	ctr = sec->tx[i].next - 1;
 	if (ctr < sec->tx[i].first || ctr > UINT32_MAX ||
-	    (sec->mark_gen == sec->tx[i].id && sec->mark_ctr == ctr))
+	    sec->mark_ctr[i] == ctr)
 		return;
 	m.present = CTRL_BIT(CTRL_A_STREAM) | CTRL_BIT(CTRL_A_GENERATION) |
 		    CTRL_BIT(CTRL_A_COUNTER);
@@ -735,8 +741,7 @@ static void mark_send(struct carrier *c, struct csec *sec, unsigned int i)
 		loop_timer_arm(c->d->loop, &sec->t_mark, CSEC_MARK_DELAY_MS);
 		return;
 	}
-	sec->mark_gen = m.generation;
-	sec->mark_ctr = ctr;
+	sec->mark_ctr[i] = ctr;
 }
 
 static void mark_fire(struct loop *l, void *arg)
@@ -744,6 +749,10 @@ static void mark_fire(struct loop *l, void *arg)
 	struct csec *sec = arg;
 
 	(void)l;
+	/* the old key's first: its MARK at the swap may have found no
+	 * room (review-ctrmark L1); nothing if it went
+	 */
+	mark_send(sec->c, sec, !sec->primary);
 	mark_send(sec->c, sec, sec->primary);
 }
 
