@@ -1452,6 +1452,10 @@ void csec_free(struct carrier *c, struct cstream *cs)
 	gjob_cancel(sec->job);
 	loop_timer_cancel(c->d->loop, &sec->t_rekey);
 	loop_timer_cancel(c->d->loop, &sec->t_del);
+	/* no last MARK: the CLOSE (or the carrier's end) resets every
+	 * flow of the stream at the peer anyway, and would come right
+	 * after it (control-protocol.md section 9)
+	 */
 	loop_timer_cancel(c->d->loop, &sec->t_mark);
 	loop_timer_cancel(c->d->loop, &sec->t_mdl);
 	fgss_free(&sec->g);
