@@ -22,6 +22,8 @@
  *     table of 256 ended ids held: the window of flow ids, plugseq.h)
  *   - the window of flow ids is allocated at the first frame, not at
  *     open (review-keyed L2), once; out of memory for it ends the stream
+ *   - a flow's sender table and receiver bitmap are reserved in the
+ *     carrier's budget while it lives; no room for them: refused
  *   - keyed (unordered): a Sequence of a live flow again, its opening
  *     frame too, ends the stream (the integrity callback, with why)
  */
@@ -124,6 +126,8 @@ static int sink(void *arg, const uint8_t *fr, size_t len)
 
 /* keyed streams (tp_keyed before tp_new()): integrity() calls */
 static bool tp_keyed;
+/* the carrier's budgets (before tp_new()); NULL: none */
+static struct membudget *tp_resv, *tp_buf;
 static unsigned int nintegrity;
 static char last_integrity[256];
 
@@ -174,6 +178,7 @@ static void tp_new(struct tp *t, bool unord, uint32_t window)
 					.unordered = unord, .window = window,
 					.grant = window ? grant : NULL,
 					.keyed = tp_keyed,
+					.resv = tp_resv, .buf = tp_buf,
 					.integrity = integrity };
 	struct sockaddr_in *in = (void *)&cfg.addr;
 	socklen_t sl = sizeof(*in);
@@ -670,6 +675,51 @@ static void test_idwin_lazy(void **state)
 	tp_free(&t);
 }
 
+/*
+ * review-ldap2 L5: a plugin stream's flow reserves its sender's table
+ * and its receiver's bitmap in the carrier's budget, with its window,
+ * and gives them back when it ends; without room for them the flow is
+ * refused (a reset back).
+ */
+static void test_state_reserved(void **state)
+{
+	/* a 4 MiB window: 16384 frames, a 2 KiB bitmap */
+	const uint64_t fixed = sizeof(struct pseq_tx) + 2048;
+	struct membudget resv = { .max = 1ULL << 30 };
+	struct membudget buf = { .max = 1ULL << 30 };
+	struct tp t;
+	int c;
+
+	(void)state;
+	tp_resv = &resv;
+	tp_buf = &buf;
+	tp_new(&t, true, 4U << 20);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	c = service_accept(&t);
+	assert_true(c >= 0);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 1);
+	assert_int_equal(resv.used, TPATH_WINDOW_INIT + fixed);
+	flow_end(&t, 1, true);
+	close(c);
+	run(&t, 50);
+	assert_int_equal(tpath_stream_nflows(t.s), 0);
+	assert_int_equal(resv.used, 0);
+	assert_int_equal(resv.denied, 0);
+	tp_free(&t);
+
+	/* room for the window, not for the rest */
+	resv.max = TPATH_WINDOW_INIT + fixed - 1;
+	tp_new(&t, true, 4U << 20);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 0);
+	assert_int_equal(service_accept(&t), -1);
+	assert_int_equal(nresets, 1);
+	assert_int_equal(resv.used, 0);
+	assert_int_equal(resv.denied, 1);
+	tp_free(&t);
+	tp_resv = tp_buf = NULL;
+}
+
 /* Keyed: a Sequence of a live flow again ends the stream. */
 static void test_keyed_replay(void **state)
 {
@@ -820,6 +870,7 @@ int main(void)
 		cmocka_unit_test(test_end_mark_releases),
 		cmocka_unit_test(test_old_opening),
 		cmocka_unit_test(test_idwin_lazy),
+		cmocka_unit_test(test_state_reserved),
 		cmocka_unit_test(test_keyed_replay),
 		cmocka_unit_test(test_end_first_rst),
 		cmocka_unit_test(test_end_first),

@@ -74,7 +74,8 @@
  * chunks), never pass the budget.  A stream without flow control has
  * no windows: its queued bytes count in resv, and a queue that finds
  * no room there resets its flow (rx-drop-queue).  An LDAP stage
- * (below) is reserved in resv too, and counted in buf.
+ * (below) is reserved in resv too, and counted in buf; so is a plugin
+ * stream's flow state (flow_pseq_init()).
  *
  * The LDAP plugin (cfg->ldap, Documentation/plugins.md section 4): a
  * flow's socket is peeked at (MSG_PEEK) and the whole LDAPMessages in
@@ -250,6 +251,7 @@ struct tpath_flow {
 	/* plugin stream (s->plugseq) */
 	struct pseq_tx *ptx;	/* what this end sends */
 	struct pseq_rx prx;	/* what the peer sends */
+	uint64_t pcost;		/* their part reserved in s->resv */
 	bool pfirst;		/* big_left: its first frame not sent yet */
 	bool unopened;		/* unordered: its opening frame not come */
 	bool end_mark;		/* unordered: the peer's last frame written */
@@ -348,20 +350,44 @@ static void sock_nodelay(int fd)
 
 /*
  * A plugin stream's flow: its sender's state, and its receiver's, whose
- * window is the frames the peer may have in flight (5.4).  0 or -1.
+ * window is the frames the peer may have in flight (5.4).  0 or -1 (no
+ * memory, or no room in s->resv: the flow is refused).  Their fixed
+ * part, the sender's table (8 KiB) and the receiver's bitmap at its
+ * largest (window / PSEQ_COST_MIN bits), is reserved in s->resv while
+ * the flow exists, as its window is (review-ldap2 L5); what the frames
+ * held cost grows with them and stays within the flow's window
+ * (flow_pseq_input()).
  */
-static int flow_pseq_init(const struct tpath_stream *s,
-			  struct tpath_flow *flow)
+static int flow_pseq_init(struct tpath_stream *s, struct tpath_flow *flow)
 {
+	uint64_t cost;
+
 	if (!s->plugseq)
 		return 0;
+	pseq_rx_init(&flow->prx, (s->window ? s->window : TPATH_QUEUE_MAX) /
+				 PSEQ_COST_MIN);
+	cost = sizeof(*flow->ptx) + ((uint64_t)flow->prx.mask + 1) / 8;
+	if (!membudget_room(s->resv, cost)) {
+		membudget_deny(s->resv);
+		return -1;
+	}
 	flow->ptx = malloc(sizeof(*flow->ptx));
 	if (!flow->ptx)
 		return -1;
 	pseq_tx_init(flow->ptx);
-	pseq_rx_init(&flow->prx, (s->window ? s->window : TPATH_QUEUE_MAX) /
-				 PSEQ_COST_MIN);
+	membudget_charge(s->resv, cost);
+	flow->pcost = cost;
 	return 0;
+}
+
+/* What flow_pseq_init() made and reserved goes. */
+static void flow_pseq_fini(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	membudget_uncharge(s->resv, flow->pcost);
+	flow->pcost = 0;
+	free(flow->ptx);
+	flow->ptx = NULL;
+	pseq_rx_fini(&flow->prx);
 }
 
 /*
@@ -719,8 +745,7 @@ static void flow_free(struct tpath_stream *s, struct tpath_flow *flow)
 	if (flow->unopened)
 		s->unopened--;
 	free(flow->pend);
-	free(flow->ptx);
-	pseq_rx_fini(&flow->prx);
+	flow_pseq_fini(s, flow);
 	free(flow);
 }
 
@@ -1640,13 +1665,13 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 		return NULL;
 	}
 	if (!flow_reserve(s, flow)) {
-		free(flow->ptx);
+		flow_pseq_fini(s, flow);
 		free(flow);
 		return NULL;
 	}
 	if (flow_watch(s, flow)) {
 		flow_unreserve(s, flow);
-		free(flow->ptx);
+		flow_pseq_fini(s, flow);
 		free(flow);
 		return NULL;
 	}
@@ -1850,7 +1875,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	if (origin)
 		flow->origin = *origin;
 	if (flow_pseq_init(s, flow) || !flow_reserve(s, flow)) {
-		free(flow->ptx);
+		flow_pseq_fini(s, flow);
 		free(flow);
 		flow_refuse(s, id);
 		return NULL;
