@@ -879,8 +879,14 @@ static void funnel_tx_push(struct funnel_sock *fs)
 	struct sk_buff *skb;
 	int err;
 
-	if (fs->tx_broken)
+	/* a receive run that did not get the lock may have queued a frame
+	 * after funnel_tx_fail() purged the queues: drop it now, not at
+	 * close
+	 */
+	if (fs->tx_broken) {
+		funnel_tx_purge(fs);
 		return;
+	}
 	for (;;) {
 		skb = fs->tx_partial;
 		if (!skb) {
@@ -941,9 +947,13 @@ static bool funnel_tx_dead(const struct funnel_sock *fs)
 {
 	const struct sock *sk = fs->sk;
 
-	return fs->tx_broken || sk->sk_err ||
-	       (sk->sk_shutdown & SEND_SHUTDOWN) ||
-	       !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
+	/* also read without the socket's lock (funnel_tx_frame() from a
+	 * receive run that did not get it, sk_wait_event())
+	 */
+	return READ_ONCE(fs->tx_broken) || READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	       !((1 << READ_ONCE(sk->sk_state)) &
+		 (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT));
 }
 
 static void funnel_write_space(struct sock *sk)
