@@ -651,8 +651,6 @@ void csec_forget_keys(struct cstream *cs)
 		explicit_bzero(cs->sec->keys, sizeof(cs->sec->keys));
 }
 
-static void mark_send(struct carrier *c, struct csec *sec, unsigned int i);
-
 /* Install generation gen (sec->keys) as the secondary key. */
 static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 {
@@ -665,10 +663,13 @@ static int install_next(struct carrier *c, struct csec *sec, uint32_t gen)
 	 */
 	loop_timer_cancel(c->d->loop, &sec->t_del);
 	if (sec->user) {
-		/* the old key's MARK, if it is still to go, before the key
-		 * is replaced (a rekey within the old key's retention)
+		/* no MARK of the old key here, even one still to go: the
+		 * initiator starts a rekey only once it deleted its old
+		 * key (rekey_start()), so on the initiator the slot is
+		 * empty, and on the acceptor it holds a key the initiator
+		 * has deleted: a MARK of it would only be counted in the
+		 * peer's marks_ignored (review-lows L1)
 		 */
-		mark_send(c, sec, !sec->primary);
 		ret = slot_set(c, sec, !sec->primary, gen);
 		if (ret)
 			log_warn("%s: stream %u: cannot set up AES-256-GCM",
@@ -749,8 +750,11 @@ static void mark_fire(struct loop *l, void *arg)
 	struct csec *sec = arg;
 
 	(void)l;
-	/* the old key's first: its MARK at the swap may have found no
-	 * room (review-ctrmark L1); nothing if it went
+	/* both slots: the old key's MARK at the swap may have found no
+	 * room (review-ctrmark L1); nothing for a slot whose MARK went.
+	 * Their order does not matter: the receiver checks each MARK
+	 * against the key slot of its generation alone, and both go
+	 * back to back on the ordered control stream (review-lows L2).
 	 */
 	mark_send(sec->c, sec, !sec->primary);
 	mark_send(sec->c, sec, sec->primary);
