@@ -22,6 +22,9 @@
  *     table of 256 ended ids held: the window of flow ids, plugseq.h)
  *   - the window of flow ids is allocated at the first frame, not at
  *     open (review-keyed L2), once; out of memory for it ends the stream
+ *     with reason internal, not integrity (review-lows L3); it is
+ *     reserved in the carrier's budget while the stream has it, and no
+ *     room for it ends the stream the same way (review-lows L4)
  *   - a flow's sender table and receiver bitmap are reserved in the
  *     carrier's budget while it lives; no room for them: refused
  *   - keyed (unordered): a Sequence of a live flow again, its opening
@@ -126,16 +129,40 @@ static int sink(void *arg, const uint8_t *fr, size_t len)
 
 /* keyed streams (tp_keyed before tp_new()): integrity() calls */
 static bool tp_keyed;
-/* the carrier's budgets (before tp_new()); NULL: none */
+/* the carrier's budgets (before tp_new()); NULL: none (every test
+ * starts with none: tp_setup())
+ */
 static struct membudget *tp_resv, *tp_buf;
-static unsigned int nintegrity;
-static char last_integrity[256];
+static unsigned int nintegrity, ninternal;
+static char last_integrity[256], last_internal[256];
 
 static void integrity(void *arg, const char *why)
 {
 	(void)arg;
 	nintegrity++;
 	snprintf(last_integrity, sizeof(last_integrity), "%s", why);
+}
+
+/* the stream ends with reason internal (the carrier's callback) */
+static void internal(void *arg, const char *why)
+{
+	(void)arg;
+	ninternal++;
+	snprintf(last_internal, sizeof(last_internal), "%s", why);
+}
+
+/*
+ * Each test's start: no budgets, not keyed, no allocation refused, so
+ * that a test whose assertion failed (cmocka jumps out of it) leaves no
+ * pointer to its stack frame to the next ones (review-lows L8).
+ */
+static int tp_setup(void **state)
+{
+	(void)state;
+	tp_resv = tp_buf = NULL;
+	tp_keyed = false;
+	idwin_fail = false;
+	return 0;
 }
 
 static void grant(void *arg, uint32_t flow, uint32_t bytes)
@@ -179,7 +206,8 @@ static void tp_new(struct tp *t, bool unord, uint32_t window)
 					.grant = window ? grant : NULL,
 					.keyed = tp_keyed,
 					.resv = tp_resv, .buf = tp_buf,
-					.integrity = integrity };
+					.integrity = integrity,
+					.internal = internal };
 	struct sockaddr_in *in = (void *)&cfg.addr;
 	socklen_t sl = sizeof(*in);
 	char err[256];
@@ -187,8 +215,10 @@ static void tp_new(struct tp *t, bool unord, uint32_t window)
 
 	skew_ms = 0;
 	nsent = nends = nresets = nlogs = nintegrity = nidwin = 0;
+	ninternal = 0;
 	last_log[0] = '\0';
 	last_integrity[0] = '\0';
+	last_internal[0] = '\0';
 	t->unord = unord;
 	t->l = loop_new();
 	assert_non_null(t->l);
@@ -634,7 +664,8 @@ static void test_old_opening(void **state)
 /*
  * review-keyed L2: the window of flow ids (8 KiB) comes with the first
  * frame, not with the stream; ordered streams never have one; out of
- * memory for it, the stream ends (integrity, with why).
+ * memory for it, the stream ends with reason internal (internal(), with
+ * why; not integrity(): nothing forged came, review-lows L3).
  */
 static void test_idwin_lazy(void **state)
 {
@@ -666,8 +697,9 @@ static void test_idwin_lazy(void **state)
 	idwin_fail = true;
 	data(&t, 1, 0, false, false, 0, NULL, 0);
 	assert_false(idwin_fail);
-	assert_int_equal(nintegrity, 1);
-	assert_string_equal(last_integrity,
+	assert_int_equal(nintegrity, 0);
+	assert_int_equal(ninternal, 1);
+	assert_string_equal(last_internal,
 			    "out of memory for the window of flow ids");
 	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
 	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 0);
@@ -685,12 +717,14 @@ static void test_state_reserved(void **state)
 {
 	/* a 4 MiB window: 16384 frames, a 2 KiB bitmap */
 	const uint64_t fixed = sizeof(struct pseq_tx) + 2048;
-	struct membudget resv = { .max = 1ULL << 30 };
-	struct membudget buf = { .max = 1ULL << 30 };
+	/* static: the stream never points into a dead stack frame */
+	static struct membudget resv, buf;
 	struct tp t;
 	int c;
 
 	(void)state;
+	resv = (struct membudget){ .max = 1ULL << 30 };
+	buf = (struct membudget){ .max = 1ULL << 30 };
 	tp_resv = &resv;
 	tp_buf = &buf;
 	tp_new(&t, true, 4U << 20);
@@ -698,26 +732,82 @@ static void test_state_reserved(void **state)
 	c = service_accept(&t);
 	assert_true(c >= 0);
 	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 1);
-	assert_int_equal(resv.used, TPATH_WINDOW_INIT + fixed);
+	/* and the stream's window of flow ids (test_idwin_reserved) */
+	assert_int_equal(resv.used,
+			 TPATH_WINDOW_INIT + fixed + PSEQ_IDWIN_BYTES);
 	flow_end(&t, 1, true);
 	close(c);
 	run(&t, 50);
 	assert_int_equal(tpath_stream_nflows(t.s), 0);
-	assert_int_equal(resv.used, 0);
+	assert_int_equal(resv.used, PSEQ_IDWIN_BYTES);
 	assert_int_equal(resv.denied, 0);
 	tp_free(&t);
+	assert_int_equal(resv.used, 0);
 
 	/* room for the window, not for the rest */
-	resv.max = TPATH_WINDOW_INIT + fixed - 1;
+	resv.max = PSEQ_IDWIN_BYTES + TPATH_WINDOW_INIT + fixed - 1;
 	tp_new(&t, true, 4U << 20);
 	data(&t, 1, 0, false, false, 0, NULL, 0);
 	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 0);
 	assert_int_equal(service_accept(&t), -1);
 	assert_int_equal(nresets, 1);
-	assert_int_equal(resv.used, 0);
+	assert_int_equal(resv.used, PSEQ_IDWIN_BYTES);
 	assert_int_equal(resv.denied, 1);
+	assert_int_equal(ninternal, 0);
 	tp_free(&t);
-	tp_resv = tp_buf = NULL;
+	assert_int_equal(resv.used, 0);
+}
+
+/*
+ * review-lows L4: the window of flow ids (8 KiB) is reserved in the
+ * carrier's budget from the stream's first frame until the stream goes;
+ * with no room for it the stream ends with reason internal (why: no
+ * room), nothing reserved, no flow made.  An ordered stream reserves
+ * none.
+ */
+static void test_idwin_reserved(void **state)
+{
+	static struct membudget resv, buf;
+	struct tp t;
+
+	(void)state;
+	resv = (struct membudget){ .max = 1ULL << 30 };
+	buf = (struct membudget){ .max = 1ULL << 30 };
+	tp_resv = &resv;
+	tp_buf = &buf;
+	tp_new(&t, true, 0);
+	assert_int_equal(resv.used, 0);
+	flow_end(&t, 7, true);		/* a frame: no flow, the window */
+	assert_int_equal(nidwin, 1);
+	assert_int_equal(resv.used, PSEQ_IDWIN_BYTES);
+	flow_end(&t, 8, true);
+	assert_int_equal(resv.used, PSEQ_IDWIN_BYTES);	/* once */
+	tp_free(&t);
+	assert_int_equal(resv.used, 0);
+	assert_int_equal(resv.peak, PSEQ_IDWIN_BYTES);
+
+	/* ordered: none */
+	tp_new(&t, false, 0);
+	flow_end(&t, 7, true);
+	assert_int_equal(resv.used, 0);
+	tp_free(&t);
+
+	/* a byte short */
+	resv.max = PSEQ_IDWIN_BYTES - 1;
+	tp_new(&t, true, 0);
+	data(&t, 1, 0, false, false, 0, NULL, 0);
+	assert_int_equal(nidwin, 0);
+	assert_int_equal(ninternal, 1);
+	assert_int_equal(nintegrity, 0);
+	assert_string_equal(last_internal,
+			    "no room in the buffer budget for the window of flow ids");
+	assert_int_equal(resv.denied, 1);
+	assert_int_equal(resv.used, 0);
+	assert_int_equal(stat(&t, DROP(QUEUE)), 1);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 0);
+	assert_int_equal(service_accept(&t), -1);
+	tp_free(&t);
+	assert_int_equal(resv.used, 0);
 }
 
 /* Keyed: a Sequence of a live flow again ends the stream. */
@@ -859,27 +949,28 @@ static void test_below_window_no_reset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_flags),
-		cmocka_unit_test(test_ordered_first_not_zero),
-		cmocka_unit_test(test_ordered_end_while_waiting),
-		cmocka_unit_test(test_unopened_max),
-		cmocka_unit_test(test_held_cost),
-		cmocka_unit_test(test_held_empty),
-		cmocka_unit_test(test_wait_dependency),
-		cmocka_unit_test(test_empty_not_barrier),
-		cmocka_unit_test(test_end_mark_releases),
-		cmocka_unit_test(test_old_opening),
-		cmocka_unit_test(test_idwin_lazy),
-		cmocka_unit_test(test_state_reserved),
-		cmocka_unit_test(test_keyed_replay),
-		cmocka_unit_test(test_end_first_rst),
-		cmocka_unit_test(test_end_first),
-		cmocka_unit_test(test_end_first_no_open),
-		cmocka_unit_test(test_end_first_max),
-		cmocka_unit_test(test_late_frame),
-		cmocka_unit_test(test_keyed_hole_never_reset),
-		cmocka_unit_test(test_keyed_end_mark_lost),
-		cmocka_unit_test(test_below_window_no_reset),
+		cmocka_unit_test_setup(test_open_flags, tp_setup),
+		cmocka_unit_test_setup(test_ordered_first_not_zero, tp_setup),
+		cmocka_unit_test_setup(test_ordered_end_while_waiting, tp_setup),
+		cmocka_unit_test_setup(test_unopened_max, tp_setup),
+		cmocka_unit_test_setup(test_held_cost, tp_setup),
+		cmocka_unit_test_setup(test_held_empty, tp_setup),
+		cmocka_unit_test_setup(test_wait_dependency, tp_setup),
+		cmocka_unit_test_setup(test_empty_not_barrier, tp_setup),
+		cmocka_unit_test_setup(test_end_mark_releases, tp_setup),
+		cmocka_unit_test_setup(test_old_opening, tp_setup),
+		cmocka_unit_test_setup(test_idwin_lazy, tp_setup),
+		cmocka_unit_test_setup(test_state_reserved, tp_setup),
+		cmocka_unit_test_setup(test_idwin_reserved, tp_setup),
+		cmocka_unit_test_setup(test_keyed_replay, tp_setup),
+		cmocka_unit_test_setup(test_end_first_rst, tp_setup),
+		cmocka_unit_test_setup(test_end_first, tp_setup),
+		cmocka_unit_test_setup(test_end_first_no_open, tp_setup),
+		cmocka_unit_test_setup(test_end_first_max, tp_setup),
+		cmocka_unit_test_setup(test_late_frame, tp_setup),
+		cmocka_unit_test_setup(test_keyed_hole_never_reset, tp_setup),
+		cmocka_unit_test_setup(test_keyed_end_mark_lost, tp_setup),
+		cmocka_unit_test_setup(test_below_window_no_reset, tp_setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

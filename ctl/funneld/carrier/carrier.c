@@ -400,6 +400,21 @@ void car_tpath_integrity(void *arg, const char *why)
 	carrier_stream_fail(cs->car, cs, CTRL_R_INTEGRITY, text);
 }
 
+/*
+ * An unordered plugin stream could not have its window of flow ids (no
+ * memory, no room in the budget; tpath.c): the stream ends, every flow
+ * reset, with reason internal, not integrity: nothing came that was
+ * forged (review-lows L3).
+ */
+void car_tpath_internal(void *arg, const char *why)
+{
+	struct cstream *cs = arg;
+	char text[DAEMON_TEXT_MAX];
+
+	snprintf(text, sizeof(text), "%s: every flow reset", why);
+	carrier_stream_fail(cs->car, cs, CTRL_R_INTERNAL, text);
+}
+
 int carrier_send_token(struct carrier *c, uint16_t stream, const void *tok,
 		       size_t len)
 {

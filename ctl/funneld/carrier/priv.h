@@ -299,6 +299,7 @@ int car_upath_send(void *arg, const uint8_t *frame, size_t len);
 int car_tpath_send(void *arg, const uint8_t *frame, size_t len);
 void car_tpath_grant(void *arg, uint32_t flow, uint32_t bytes);
 void car_tpath_integrity(void *arg, const char *why);
+void car_tpath_internal(void *arg, const char *why);
 void car_upath_origin(void *arg, uint32_t flow, const uint8_t *enc,
 		      size_t len);
 /* Room for about a control message within the data's share of the

@@ -193,6 +193,7 @@ int cs_install(struct carrier *c, struct cstream *cs, bool listen,
 		_Static_assert(CSEC_HARD_LIMIT < (1ULL << 31),
 			       "a key seals fewer frames than half the id space");
 		tcfg.integrity = car_tpath_integrity;
+		tcfg.internal = car_tpath_internal;
 		if (tcfg.proxy && !tcfg.origin && !c->no_origin_logged) {
 			c->no_origin_logged = true;
 			log_warn("%s: the peer sends no flow origins (no FEAT_ORIGIN): service %s gets PROXY v2 LOCAL headers, without the client's address",

@@ -527,7 +527,7 @@ take:
 
 /* ---- the peer's flow ids ---- */
 
-#define IDWIN_WORDS	(PSEQ_IDWIN / 64)
+#define IDWIN_WORDS	(PSEQ_IDWIN_BYTES / 8)
 
 void pseq_idwin_init(struct pseq_idwin *w)
 {

@@ -187,6 +187,8 @@ int pseq_rx_next(struct pseq_rx *r, struct pseq_held **out, char *why,
  * (review-keyed L2: 8 KiB a stream at open, 8 MiB a carrier).
  */
 #define PSEQ_IDWIN		65536U
+/* Its bitmap's bytes (8 KiB). */
+#define PSEQ_IDWIN_BYTES	(PSEQ_IDWIN / 8)
 
 struct pseq_idwin {
 	uint32_t top;		/* N */

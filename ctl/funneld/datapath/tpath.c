@@ -75,7 +75,8 @@
  * no windows: its queued bytes count in resv, and a queue that finds
  * no room there resets its flow (rx-drop-queue).  An LDAP stage
  * (below) is reserved in resv too, and counted in buf; so is a plugin
- * stream's flow state (flow_pseq_init()).
+ * stream's flow state (flow_pseq_init()), and an unordered one's window
+ * of the peer's flow ids while the stream has it (idwin_take()).
  *
  * The LDAP plugin (cfg->ldap, Documentation/plugins.md section 4): a
  * flow's socket is peeked at (MSG_PEEK) and the whole LDAPMessages in
@@ -299,8 +300,10 @@ struct tpath_stream {
 	uint32_t unopened;		/* flows waiting for their opening frame */
 	bool keyed;			/* ... sealed: a replay ends it */
 	void (*integrity)(void *arg, const char *why);
+	void (*internal)(void *arg, const char *why);
 	/* unordered, tcp-connect: the peer's flow ids seen (plugseq.h) */
 	struct pseq_idwin ids;
+	uint64_t idcost;		/* its bitmap, reserved in resv */
 	uint64_t ldap_logged;		/* loop_now_ms() of the last log */
 };
 
@@ -388,6 +391,36 @@ static void flow_pseq_fini(struct tpath_stream *s, struct tpath_flow *flow)
 	free(flow->ptx);
 	flow->ptx = NULL;
 	pseq_rx_fini(&flow->prx);
+}
+
+/*
+ * The window of the peer's flow ids of an unordered plugin stream
+ * (tcp-connect), from its first frame on (review-keyed L2), reserved in
+ * s->resv until the stream goes (review-lows L4).  0, or -1: out of
+ * memory, or no room in s->resv; without the window a replayed opening
+ * frame would open its flow again, so the stream ends (internal(), it
+ * may be freed: dead).
+ */
+static int idwin_take(struct tpath_stream *s)
+{
+	const char *why;
+
+	if (s->ids.bits)
+		return 0;
+	if (!membudget_room(s->resv, PSEQ_IDWIN_BYTES)) {
+		membudget_deny(s->resv);
+		why = "no room in the buffer budget for the window of flow ids";
+	} else if (pseq_idwin_alloc(&s->ids)) {
+		why = "out of memory for the window of flow ids";
+	} else {
+		membudget_charge(s->resv, PSEQ_IDWIN_BYTES);
+		s->idcost = PSEQ_IDWIN_BYTES;
+		return 0;
+	}
+	dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+	if (s->internal)
+		s->internal(s->dp.send_arg, why);
+	return -1;
 }
 
 /*
@@ -2270,19 +2303,8 @@ void tpath_stream_input(struct tpath_stream *s, const struct funnel_frame *f)
 	if (!dp_input(&s->dp, f))
 		return;
 	dp_hold(&s->dp);
-	if (s->unord && s->kind == TPATH_CONNECT && pseq_idwin_alloc(&s->ids)) {
-		/*
-		 * The window of the peer's flow ids, from its first frame
-		 * on (review-keyed L2).  Without it a replayed opening
-		 * frame would open its flow again: the stream ends (it may
-		 * be freed: dead)
-		 */
-		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
-		if (s->integrity)
-			s->integrity(s->dp.send_arg,
-				     "out of memory for the window of flow ids");
-		goto out;
-	}
+	if (s->unord && s->kind == TPATH_CONNECT && idwin_take(s))
+		goto out;		/* the stream ends */
 	if (f->type == FUNNEL_T_FLOW_END) {
 		flow_peer_end(s, f->flow, f->flags & FUNNEL_F_RESET);
 		goto out;
@@ -2477,6 +2499,7 @@ static void stream_destroy(struct dp_stream *d)
 	}
 	dp_stream_fini(d);
 	dp_shared_put(&tpath_buf);
+	membudget_uncharge(s->resv, s->idcost);
 	pseq_idwin_fini(&s->ids);
 	free(s);
 }
@@ -2537,6 +2560,7 @@ struct tpath_stream *tpath_stream_new(struct loop *l,
 	s->unord = s->plugseq && cfg->unordered;
 	s->keyed = s->unord && cfg->keyed;
 	s->integrity = cfg->integrity;
+	s->internal = cfg->internal;
 	loop_timer_init(&s->accept_t, accept_resume, s);
 	loop_timer_init(&s->wait_t, wait_cb, s);
 	if (dp_stream_init(&s->dp, &tpath_ops, l, &dc, send, send_arg, err,

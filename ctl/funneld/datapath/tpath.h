@@ -105,6 +105,13 @@ struct tpath_stream_cfg {
 	 */
 	bool keyed;
 	void (*integrity)(void *arg, const char *why);
+	/*
+	 * With unordered: the window of the peer's flow ids could not be
+	 * had (no memory, or no room in resv for its PSEQ_IDWIN_BYTES):
+	 * internal(send_arg, why) is called, which ends the stream as
+	 * integrity() does, with reason internal.
+	 */
+	void (*internal)(void *arg, const char *why);
 };
 
 /* Credit of a new flow each way before any grant (CTRL_WINDOW_INIT). */
