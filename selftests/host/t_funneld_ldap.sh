@@ -39,7 +39,8 @@
 #  - a keyed (Kerberos, a throwaway KDC) unordered plugin stream (site KC
 #    with FUNNELD_PLUGIN_UNORDERED=1 to site KS, through a second
 #    mitm.py; plugins.md 5.4): both ends say ", unordered"; ldapsearch as
-#    slapd gives it; a sealed SearchRequest before its BindRequest: no
+#    slapd gives it, its counter marks sent both ways (logged at debug)
+#    and none ignored; a sealed SearchRequest before its BindRequest: no
 #    counter window refuses it, answered once and in order; a flow's
 #    sealed opening frame sent again after 300 other flows ended (more
 #    than an old table of 256 ended ids held): it opens nothing
@@ -435,11 +436,11 @@ VGK="$LVG --suppressions=$top/selftests/host/gss.supp --log-file=$SVC_DIR/vg-"
 # here, not 30 s
 FUNNELD_MARK_WAIT_MS=3000 FD_START_TIMEOUT=30 FD_WRAP=${VGK}KS.txt fd_start KS "" "identity funnel/hoster keytab $SVC_DIR/hoster.keytab
 listen $L:$P_KCAR
-service add ldap tcp $L:$P_LDAP plugin ldap allow alice@FUNNEL.TEST" --datapath user ||
+service add ldap tcp $L:$P_LDAP plugin ldap allow alice@FUNNEL.TEST" --datapath user -l debug ||
 	not_ok "site KS (keyed) starts under valgrind"
 FUNNELD_PLUGIN_UNORDERED=1 FD_START_TIMEOUT=30 FD_WRAP=${VGK}KC.txt fd_start KC "" "identity alice keytab $SVC_DIR/alice.keytab
 peer add s $L:$P_KMITM carrier tcp principal funnel/hoster
-map add tcp $L:$M_KEYED peer s service ldap plugin ldap" --datapath user ||
+map add tcp $L:$M_KEYED peer s service ldap plugin ldap" --datapath user -l debug ||
 	not_ok "site KC (keyed, FUNNELD_PLUGIN_UNORDERED=1) starts under valgrind"
 fd_wait KC 40 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
 	not_ok "site KC: carrier up, map open"
@@ -448,6 +449,10 @@ check "KC: keyed stream $ST_K is an unordered plugin stream" \
 	grep -qE "stream $ST_K open: map $L:$M_KEYED -> service ldap \(plugin stream ldap, phase 2, unordered\)$" "$SVC_DIR/KC.log"
 check "KS: ... and takes it so, sealed (key generation $(fd_json KS "stream('ldap').get('key_generation')"))" \
 	fd_json KS "stream('ldap').get('unordered') == True and stream('ldap').get('key_generation', 0) >= 1"
+# MARKs sent and received so far (-l debug: carrier.c's "send mark",
+# ctrl.c's "received mark"; KS's carrier is the only one either has)
+nmark() { grep -c ": $2 mark\$" "$SVC_DIR/$1.log"; }
+mk0="$(nmark KC send) $(nmark KS received) $(nmark KS send) $(nmark KC received)"
 if search "$M_KEYED" -b "$BASE" '(objectClass=inetOrgPerson)' >"$SVC_DIR/keyed.ldif" 2>&1 &&
    cmp -s "$SVC_DIR/direct.ldif" "$SVC_DIR/keyed.ldif"; then
 	ok "keyed unordered: ldapsearch of all $n entries as slapd gives them"
@@ -455,9 +460,19 @@ else
 	not_ok "keyed unordered: ldapsearch as slapd gives it"
 	diff "$SVC_DIR/direct.ldif" "$SVC_DIR/keyed.ldif" | head -n 5 | diag
 fi
-# the MARKs of that search (200 ms after the last frame each way) are
-# all used: show --json counts none ignored on either side
-sleep 0.5
+# the MARKs of that search (200 ms after the last frame each way) go
+# both ways and are all used: show --json counts none ignored on either
+# side (review-lows L8: and some were sent, so that none ignored says
+# something)
+mkmore() { # each of the four counts above its value before the search
+	local a b c d e f g h
+	read -r a b c d <<<"$mk0"
+	read -r e f g h <<<"$(nmark KC send) $(nmark KS received) $(nmark KS send) $(nmark KC received)"
+	[ "$e" -gt "$a" ] && [ "$f" -gt "$b" ] && [ "$g" -gt "$c" ] && [ "$h" -gt "$d" ]
+}
+for _ in $(seq 50); do mkmore && break; sleep 0.1; done
+check "keyed unordered: MARKs of that search sent both ways and received (KC send, KS received, KS send, KC received: before $mk0, now $(nmark KC send) $(nmark KS received) $(nmark KS send) $(nmark KC received))" \
+	mkmore
 check "keyed unordered: no MARK ignored (marks_ignored $(fd_json KS "carrier()['marks_ignored']") at KS, $(fd_json KC "carrier('s')['marks_ignored']") at KC)" \
 	fd_json KS "carrier()['marks_ignored'] == 0 and '$(fd_json KC "carrier('s')['marks_ignored']")' == '0'"
 karm() { # ACTION STREAM NTH: the second mitm.py's command, once armed
