@@ -8,6 +8,11 @@
 #
 #   bench/udp-paths.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #
+#   BENCH_KINDS="sctp": the SCTP rows only (kernel and userspace path);
+#   BENCH_ROUNDS=N (in the guest's environment, e.g. through
+#   selftests/vm/run -- env BENCH_ROUNDS=3 bench/udp-paths.sh): the SCTP
+#   rows N times, kernel and userspace runs interleaved, each run printed
+#
 # Inside the guest (FUNNEL_TOP set) it runs the measurement itself.
 set -u
 secs=5
@@ -18,6 +23,8 @@ if [ -z "${FUNNEL_TOP:-}" ]; then
 fi
 
 secs=${BENCH_SECS:-5}
+sctp_only=0
+[ "${BENCH_KINDS:-}" = sctp ] && sctp_only=1
 export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 W=$(mktemp -d)
@@ -74,30 +81,49 @@ oneway() { # CLIENT-PORT SINK-ADDR SINK-PORT
 }
 
 echo "bench: $(uname -r), ${secs}s per run, 64-byte datagrams"
+k_rr='' s_rr='' d_rr='' u_rr='' k_ow='' s_ow='' u_ow='' d_ow=''
+if [ "$sctp_only" = 0 ]; then
 k_rr=$(rr 127.0.0.1 8001); s_rr=$(rr 127.0.0.1 8002); d_rr=$(rr 10.99.0.3 7002)
 u_rr=$(rr 127.0.0.1 8003)
 k_ow=$(oneway 8101 127.0.0.1 7101); s_ow=$(oneway 8102 127.0.0.1 7102)
 u_ow=$(oneway 8103 127.0.0.1 7201)
-sk_rr=$(rr 127.0.0.1 8004); su_rr=$(rr 127.0.0.1 8005)
-sk_ow=$(oneway 8104 127.0.0.1 7301); su_ow=$(oneway 8105 127.0.0.1 7302)
+fi
+# the SCTP rows: kernel and userspace path interleaved, each round printed
+# when there are several; the last round's numbers go in the table
+rounds=${BENCH_ROUNDS:-1}
+for round in $(seq 1 "$rounds"); do
+	sk_rr=$(rr 127.0.0.1 8004); su_rr=$(rr 127.0.0.1 8005)
+	sk_ow=$(oneway 8104 127.0.0.1 7301); su_ow=$(oneway 8105 127.0.0.1 7302)
+	[ "$rounds" -gt 1 ] &&
+		echo "sctp round $round: kernel rr ${sk_rr:-0} one-way ${sk_ow:-0}, user rr ${su_rr:-0} one-way ${su_ow:-0}"
+done
 sk_dp=$(ip netns exec fc funnelctl -s "$W/skc.sock" show 2>/dev/null | sed -n 's/^carrier s: up, \([a-z-]*\) .*datapath \([a-z]*\).*/\1 \2/p')
+if [ "$sctp_only" = 0 ]; then
 d_ow=$(ip netns exec fs udp_pump sink 10.99.0.3 7103 -t "$secs" >"$W/dsink" 2>&1 &
 	sleep 0.3; ip netns exec fc udp_pump blast 10.99.0.3 7103 -t "$secs" -s 64 >/dev/null 2>&1
 	sleep 0.5; pkill -f 'sink 10.99.0.3 7103'; sleep 0.2; rate <"$W/dsink")
+fi
 
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
-printf '%-28s %12s %12s\n' "funnel kernel path" "${k_rr:-0}" "${k_ow:-0}"
-printf '%-28s %12s %12s\n' "funneld userspace path" "${u_rr:-0}" "${u_ow:-0}"
-printf '%-28s %12s %12s\n' "sctp, kernel path (${sk_dp:-?})" "${sk_rr:-0}" "${sk_ow:-0}"
-printf '%-28s %12s %12s\n' "sctp, funneld userspace path" "${su_rr:-0}" "${su_ow:-0}"
-printf '%-28s %12s %12s\n' "socat UDP-over-TCP relay" "${s_rr:-0}" "${s_ow:-0}"
-printf '%-28s %12s %12s\n' "direct (no tunnel)" "${d_rr:-0}" "${d_ow:-0}"
-echo "ratio kernel/socat:  rr $(ratio "$k_rr" "$s_rr")  one-way $(ratio "$k_ow" "$s_ow")"
-echo "ratio kernel/user:   rr $(ratio "$k_rr" "$u_rr")  one-way $(ratio "$k_ow" "$u_ow")"
-echo "ratio user/socat:    rr $(ratio "$u_rr" "$s_rr")  one-way $(ratio "$u_ow" "$s_ow")"
-echo "ratio kernel/direct: rr $(ratio "$k_rr" "$d_rr")  one-way $(ratio "$k_ow" "$d_ow")"
-echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
-echo "sctp/tcp (kernel):   rr $(ratio "$sk_rr" "$k_rr")  one-way $(ratio "$sk_ow" "$k_ow")"
+if [ "$sctp_only" = 1 ]; then
+	printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
+	printf '%-28s %12s %12s\n' "sctp, kernel path (${sk_dp:-?})" "${sk_rr:-0}" "${sk_ow:-0}"
+	printf '%-28s %12s %12s\n' "sctp, funneld userspace path" "${su_rr:-0}" "${su_ow:-0}"
+	echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
+else
+	printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
+	printf '%-28s %12s %12s\n' "funnel kernel path" "${k_rr:-0}" "${k_ow:-0}"
+	printf '%-28s %12s %12s\n' "funneld userspace path" "${u_rr:-0}" "${u_ow:-0}"
+	printf '%-28s %12s %12s\n' "sctp, kernel path (${sk_dp:-?})" "${sk_rr:-0}" "${sk_ow:-0}"
+	printf '%-28s %12s %12s\n' "sctp, funneld userspace path" "${su_rr:-0}" "${su_ow:-0}"
+	printf '%-28s %12s %12s\n' "socat UDP-over-TCP relay" "${s_rr:-0}" "${s_ow:-0}"
+	printf '%-28s %12s %12s\n' "direct (no tunnel)" "${d_rr:-0}" "${d_ow:-0}"
+	echo "ratio kernel/socat:  rr $(ratio "$k_rr" "$s_rr")  one-way $(ratio "$k_ow" "$s_ow")"
+	echo "ratio kernel/user:   rr $(ratio "$k_rr" "$u_rr")  one-way $(ratio "$k_ow" "$u_ow")"
+	echo "ratio user/socat:    rr $(ratio "$u_rr" "$s_rr")  one-way $(ratio "$u_ow" "$s_ow")"
+	echo "ratio kernel/direct: rr $(ratio "$k_rr" "$d_rr")  one-way $(ratio "$k_ow" "$d_ow")"
+	echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
+	echo "sctp/tcp (kernel):   rr $(ratio "$sk_rr" "$k_rr")  one-way $(ratio "$sk_ow" "$k_ow")"
+fi
 sites_down
 rm -rf "$W"
