@@ -11,7 +11,9 @@
 #   BENCH_KINDS="sctp": the SCTP rows only (kernel and userspace path);
 #   BENCH_ROUNDS=N (in the guest's environment, e.g. through
 #   selftests/vm/run -- env BENCH_ROUNDS=3 bench/udp-paths.sh): the SCTP
-#   rows N times, kernel and userspace runs interleaved, each run printed
+#   rows N times, kernel and userspace runs interleaved, each run printed;
+#   BENCH_PERF=1 (the same way): the SCTP kernel-path runs under perf
+#   record -a (as bench/profile.sh), and their top symbols printed
 #
 # Inside the guest (FUNNEL_TOP set) it runs the measurement itself.
 set -u
@@ -69,12 +71,31 @@ sctp_pair su 7602 user 8005 8105
 sleep 4
 
 rate() { sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p' | tail -n 1; }
-rr() { ip netns exec fc udp_pump rr "$@" -t "$secs" -w 1 -T 1000 2>&1 | rate; }
+# perf NAME CMD...: CMD, under perf record when BENCH_PERF is set (perf
+# wraps the load: see bench/profile.sh); then the top symbols
+perf_wrap() {
+	local name=$1
+	shift
+	if [ -z "${BENCH_PERF:-}" ]; then
+		"$@"
+		return
+	fi
+	perf record -q -e cpu-clock -F 499 -a -g -o "$W/perf.data" -- "$@"
+	{
+		echo "## perf: $name, self time"
+		perf report -q -i "$W/perf.data" --no-children --sort sym -g none \
+			--percent-limit 0.7 2>/dev/null | grep . | sed -n '1,30p'
+		echo "## perf: $name, funnel/sctp functions and below"
+		perf report -q -i "$W/perf.data" --children --sort sym -g none 2>/dev/null |
+			awk '/\[k\] (funnel_|sctp_|process_one_work|lock_sock|release_sock)/ && n < 25 { printf "  %s %s\n", $1, $NF; n++ }'
+	} >>"$W/perf.txt"
+}
+rr() { perf_wrap "rr $2" ip netns exec fc udp_pump rr "$@" -t "$secs" -w 1 -T 1000 2>&1 | rate; }
 oneway() { # CLIENT-PORT SINK-ADDR SINK-PORT
 	ip netns exec fs udp_pump sink "$2" "$3" -t "$secs" >"$W/sink" 2>&1 &
 	local s=$!
 	sleep 0.3
-	ip netns exec fc udp_pump blast 127.0.0.1 "$1" -t "$secs" -s 64 >/dev/null 2>&1
+	perf_wrap "one-way $1" ip netns exec fc udp_pump blast 127.0.0.1 "$1" -t "$secs" -s 64 >/dev/null 2>&1
 	sleep 0.5
 	kill $s 2>/dev/null; wait $s 2>/dev/null
 	rate <"$W/sink"
@@ -125,5 +146,6 @@ else
 	echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
 	echo "sctp/tcp (kernel):   rr $(ratio "$sk_rr" "$k_rr")  one-way $(ratio "$sk_ow" "$k_ow")"
 fi
+[ -r "$W/perf.txt" ] && cat "$W/perf.txt"
 sites_down
 rm -rf "$W"

@@ -70,6 +70,8 @@ static struct funnel_sock *funnel_sctp_fs(const struct sock *sk)
 	return fs;
 }
 
+static struct sctp_association *funnel_sctp_asoc(struct funnel_sock *fs);
+
 /* ---- callbacks: softirq, or release_sock() ---- */
 
 /* A callback that runs while funnel_sctp_stop() restores them finds no
@@ -501,23 +503,73 @@ static int funnel_sctp_ttl(struct funnel_sock *fs, struct sk_buff *skb,
 	return ret;
 }
 
-/* A frame of the kernel's (length prefix, header, body) to SCTP, without
- * waiting.  Process context (tx_work, close).
- */
-static int funnel_sctp_send_frame(struct funnel_sock *fs, struct sk_buff *skb)
+/* a kernel frame taken from txq or txq_ctrl, its lifetime checked */
+struct funnel_sctp_txf {
+	struct sk_buff *skb;
+	struct funnel_hdr hdr;
+	u32 ttl;		/* PR-SCTP lifetime left, ms; 0: none */
+	bool ctrl;		/* from txq_ctrl */
+};
+
+/* The frame's send is done (sent, or dropped): it leaves the count. */
+static void funnel_sctp_tx_done(struct funnel_sock *fs,
+				struct funnel_sctp_txf *f)
 {
+	atomic_sub(f->skb->truesize, funnel_tx_count(fs, f->ctrl));
+}
+
+/* Back to the head of its queue, still counted: a wake-up queues us. */
+static void funnel_sctp_tx_requeue(struct funnel_sock *fs,
+				   struct funnel_sctp_txf *f)
+{
+	skb_queue_head(f->ctrl ? &fs->txq_ctrl : &fs->txq, f->skb);
+}
+
+/*
+ * The next frame to send, CTRL-queue first: false when both queues are
+ * empty.  A frame whose lifetime was spent in the queue is abandoned
+ * here, as SCTP would abandon it, and counted with SCTP's.
+ */
+static bool funnel_sctp_tx_next(struct funnel_sock *fs,
+				struct funnel_sctp_txf *f)
+{
+	for (;;) {
+		f->ctrl = true;
+		f->skb = skb_dequeue(&fs->txq_ctrl);
+		if (!f->skb) {
+			f->ctrl = false;
+			f->skb = skb_dequeue(&fs->txq);
+		}
+		if (!f->skb)
+			return false;
+		if (skb_copy_bits(f->skb, FUNNEL_LEN_PREFIX, &f->hdr,
+				  sizeof(f->hdr)))
+			funnel_stat_inc(fs->stats,
+					FUNNEL_A_STATS_TX_DROP_QUEUE);
+		else if (!funnel_sctp_ttl(fs, f->skb, &f->hdr, &f->ttl))
+			return true;
+		funnel_sctp_tx_done(fs, f);
+		kfree_skb(f->skb);
+	}
+}
+
+/*
+ * A frame of the kernel's (length prefix, header, body) to SCTP, without
+ * waiting; more: another frame follows at once (MSG_MORE: SCTP holds
+ * this one's DATA chunk back to bundle it with the next ones in one
+ * packet; the next send without MSG_MORE lets them all go).  Process
+ * context (tx_work, close).
+ */
+static int funnel_sctp_send_frame(struct funnel_sock *fs,
+				  struct funnel_sctp_txf *f, bool more)
+{
+	struct sk_buff *skb = f->skb;
 	unsigned int len = skb->len - FUNNEL_LEN_PREFIX;
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-	struct funnel_hdr hdr;
 	struct kvec iov;
-	u32 ttl;
-	int ret;
 
-	if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, &hdr, sizeof(hdr)))
-		return -EINVAL;
-	ret = funnel_sctp_ttl(fs, skb, &hdr, &ttl);
-	if (ret)
-		return ret;
+	if (more)
+		msg.msg_flags |= MSG_MORE;
 	if (skb_is_nonlinear(skb)) {
 		if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, fs->tx_buf, len))
 			return -EINVAL;
@@ -527,54 +579,84 @@ static int funnel_sctp_send_frame(struct funnel_sock *fs, struct sk_buff *skb)
 	}
 	iov.iov_len = len;
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
-	return funnel_sctp_send(fs->sk, &msg, len, &hdr, ttl);
+	return funnel_sctp_send(fs->sk, &msg, len, &f->hdr, f->ttl);
 }
 
-/* Send what is queued until SCTP has no room: CTRL-queue first. */
+/*
+ * A send with MSG_MORE was the last to reach SCTP (the one after it
+ * failed before SCTP took it): SCTP would hold its chunks back until the
+ * next send.  Delay no longer; they go with SCTP's next flush of the
+ * queue (the next send, SACK or heartbeat).
+ */
+static void funnel_sctp_undelay(struct funnel_sock *fs)
+{
+	struct sctp_association *asoc;
+
+	lock_sock(fs->sk);
+	asoc = funnel_sctp_asoc(fs);
+	if (asoc)
+		asoc->force_delay = 0;
+	release_sock(fs->sk);
+}
+
+/*
+ * Send what is queued until SCTP has no room: CTRL-queue first.  Every
+ * frame but the last of a run goes with MSG_MORE, so that a burst leaves
+ * in few packets and a lone frame at once.
+ */
 static void funnel_sctp_tx_push(struct funnel_sock *fs)
 {
-	struct sk_buff *skb;
-	bool ctrl;
+	struct funnel_sctp_txf cur, next;
+	bool have_next, delayed = false;
 	int ret;
 
-	while (!READ_ONCE(fs->tx_broken)) {
-		ctrl = true;
-		skb = skb_dequeue(&fs->txq_ctrl);
-		if (!skb) {
-			ctrl = false;
-			skb = skb_dequeue(&fs->txq);
+	if (!funnel_sctp_tx_next(fs, &cur))
+		return;
+	for (;;) {
+		if (READ_ONCE(fs->tx_broken)) {
+			funnel_sctp_tx_requeue(fs, &cur);
+			break;
 		}
-		if (!skb)
-			return;
-
-		ret = funnel_sctp_send_frame(fs, skb);
+		have_next = funnel_sctp_tx_next(fs, &next);
+		ret = funnel_sctp_send_frame(fs, &cur, have_next);
 		if (ret == -EAGAIN) {
-			/* still counted: a wake-up meanwhile queues us */
-			skb_queue_head(ctrl ? &fs->txq_ctrl : &fs->txq, skb);
-			return;
+			/* no room: SCTP took neither; both wait for the
+			 * wake-up, the next one first back in its queue
+			 */
+			if (have_next)
+				funnel_sctp_tx_requeue(fs, &next);
+			funnel_sctp_tx_requeue(fs, &cur);
+			break;
 		}
-		atomic_sub(skb->truesize, funnel_tx_count(fs, ctrl));
+		funnel_sctp_tx_done(fs, &cur);
 		if (ret >= 0) {
+			delayed = have_next;
 			funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES,
-					  skb->len - FUNNEL_LEN_PREFIX);
-			consume_skb(skb);
-			continue;
+					  cur.skb->len - FUNNEL_LEN_PREFIX);
+			consume_skb(cur.skb);
+		} else {
+			kfree_skb(cur.skb);
+			funnel_stat_inc(fs->stats,
+					FUNNEL_A_STATS_TX_DROP_QUEUE);
+			/* this frame alone: no memory, or a stream SCTP
+			 * refuses; else the association is gone: nothing
+			 * more goes
+			 */
+			if (ret != -ENOMEM && ret != -EINVAL &&
+			    ret != -EMSGSIZE) {
+				WRITE_ONCE(fs->tx_broken, true);
+				if (!READ_ONCE(fs->down_reason))
+					WRITE_ONCE(fs->down_reason,
+						   FUNNEL_DOWN_SOCK_ERROR);
+				queue_work(funnel_workqueue(), &fs->down_work);
+			}
 		}
-		if (ret == -ETIME) {	/* abandoned: counted as such */
-			kfree_skb(skb);
-			continue;
-		}
-		kfree_skb(skb);
-		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
-		/* this frame alone: no memory, or a stream SCTP refuses */
-		if (ret == -ENOMEM || ret == -EINVAL || ret == -EMSGSIZE)
-			continue;
-		/* the association is gone: nothing more goes */
-		WRITE_ONCE(fs->tx_broken, true);
-		if (!READ_ONCE(fs->down_reason))
-			WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_SOCK_ERROR);
-		queue_work(funnel_workqueue(), &fs->down_work);
+		if (!have_next)
+			break;
+		cur = next;
 	}
+	if (delayed && !READ_ONCE(fs->tx_broken))
+		funnel_sctp_undelay(fs);
 }
 
 static void funnel_sctp_tx_work(struct work_struct *work)
