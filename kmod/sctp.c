@@ -38,6 +38,8 @@
 
 /* reader: messages read per run of rx_work before it yields */
 #define FUNNEL_SCTP_RX_BUDGET	64
+/* reader: frames handed on together, under one hold of the socket lock */
+#define FUNNEL_SCTP_RX_BATCH	16
 /* a frame up to this long is handed on in one linear buffer */
 #define FUNNEL_SCTP_RX_LINEAR	2048
 
@@ -192,15 +194,34 @@ static int funnel_sctp_rcv_sid(const u8 *cbuf, size_t used)
 	return -1;
 }
 
+/* Hand the frames read on, as the strparser's softirq would: the socket
+ * locked, BHs off; once for the lot.
+ */
+static void funnel_sctp_rx_hand(struct funnel_sock *fs,
+				struct sk_buff_head *batch)
+{
+	struct sock *sk = fs->sk;
+	struct sk_buff *skb;
+
+	if (skb_queue_empty(batch))
+		return;
+	lock_sock(sk);
+	local_bh_disable();
+	while ((skb = __skb_dequeue(batch)))
+		funnel_rx_frame(fs, skb);
+	local_bh_enable();
+	release_sock(sk);
+}
+
 /*
  * A whole message: wire-format.md section 2's checks (an 8-byte header at
  * least; CTRL on SCTP stream 0; DATA and FLOW_END on the SCTP stream their
  * header names), then section 12 as on TCP (funnel_rx_frame()).
  */
-static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
+static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
+			       struct sk_buff_head *batch)
 {
 	const struct funnel_hdr *hdr = (const struct funnel_hdr *)fs->rx_buf;
-	struct sock *sk = fs->sk;
 	struct sk_buff *skb;
 	bool ok = true;
 	int err;
@@ -256,20 +277,17 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 	}
 	strp_msg(skb)->offset = 0;
 	strp_msg(skb)->full_len = FUNNEL_LEN_PREFIX + len;
-
-	/* as in the strparser's softirq: the socket locked, BHs off */
-	lock_sock(sk);
-	local_bh_disable();
-	funnel_rx_frame(fs, skb);
-	local_bh_enable();
-	release_sock(sk);
+	__skb_queue_tail(batch, skb);
+	if (skb_queue_len(batch) >= FUNNEL_SCTP_RX_BATCH)
+		funnel_sctp_rx_hand(fs, batch);
 }
 
 /*
- * Read one message, or one part of it, into rx_buf.  Returns 1 when
- * something was read, 0 when SCTP has nothing, < 0 at the end.
+ * Read one message, or one part of it, into rx_buf; a whole one goes on
+ * batch.  Returns 1 when something was read, 0 when SCTP has nothing,
+ * < 0 at the end (the frames of batch handed on before).
  */
-static int funnel_sctp_read(struct funnel_sock *fs)
+static int funnel_sctp_read(struct funnel_sock *fs, struct sk_buff_head *batch)
 {
 	struct sock *sk = fs->sk;
 	u8 cbuf[FUNNEL_SCTP_RX_CMSG] __aligned(8);
@@ -287,6 +305,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 	if (n == -EAGAIN)
 		return 0;
 	if (n < 0) {
+		funnel_sctp_rx_hand(fs, batch);
 		funnel_sctp_rx_end(fs, -n, FUNNEL_DOWN_SOCK_ERROR);
 		return n;
 	}
@@ -294,6 +313,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 	if (msg.msg_flags & MSG_NOTIFICATION)
 		return 1;
 	if (!n) {
+		funnel_sctp_rx_hand(fs, batch);
 		funnel_sctp_rx_end(fs, 0, FUNNEL_DOWN_PEER_CLOSED);
 		return -EPIPE;
 	}
@@ -313,6 +333,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 	if (fs->rx_len > FUNNEL_MAX_FRAME) {
 		/* never buffer more: the carrier goes down */
 		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_sctp_rx_hand(fs, batch);
 		funnel_sctp_rx_end(fs, EMSGSIZE, FUNNEL_DOWN_OVERSIZE);
 		return -EMSGSIZE;
 	}
@@ -321,7 +342,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 
 	n = fs->rx_len;
 	fs->rx_len = 0;
-	funnel_sctp_rx_msg(fs, n);
+	funnel_sctp_rx_msg(fs, n, batch);
 	return 1;
 }
 
@@ -329,17 +350,24 @@ static void funnel_sctp_rx_work(struct work_struct *work)
 {
 	struct funnel_sock *fs = container_of(work, struct funnel_sock,
 					      rx_work);
+	struct sk_buff_head batch;
 	int i;
 
+	__skb_queue_head_init(&batch);
 	for (i = 0; i < FUNNEL_SCTP_RX_BUDGET; i++) {
+		/* (a pause shows once a batch was handed on: the reader
+		 * reads FUNNEL_SCTP_RX_BATCH frames beyond the limit at most)
+		 */
 		if (READ_ONCE(fs->closing) || READ_ONCE(fs->rx_end) ||
 		    READ_ONCE(fs->rx_paused))
-			return;
-		if (funnel_sctp_read(fs) <= 0)
-			return;
+			break;
+		if (funnel_sctp_read(fs, &batch) <= 0)
+			break;
 	}
+	funnel_sctp_rx_hand(fs, &batch);
 	/* more, maybe: after the other work items */
-	queue_work(funnel_workqueue(), &fs->rx_work);
+	if (i == FUNNEL_SCTP_RX_BUDGET)
+		queue_work(funnel_workqueue(), &fs->rx_work);
 }
 
 /* ---- funneld's recvmsg(), poll() ---- */

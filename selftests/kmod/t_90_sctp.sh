@@ -242,6 +242,9 @@ fi
 # --- bundling: the sender work sends every queued frame but the last
 # with MSG_MORE, so a burst leaves in far fewer SCTP packets than
 # datagrams (DATA chunks bundled); a lone datagram still goes at once
+# (MSG_MORE never stays on the last one)
+check "sctp: bundling: lone datagrams go at once (20 requests, one at a time, 300 ms timeout)" \
+	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 300
 sctp_out_packs() {
 	ip netns exec "$1" cat /proc/net/sctp/snmp | awk '$1 == "SctpOutSCTPPacks" { print $2 }'
 }
@@ -258,8 +261,10 @@ else
 	not_ok "sctp: bundling: $rx datagrams of a burst arrived (want >= 500) in $pk SCTP packets from the client (want <= a third)"
 	sed 's/^/#   /' "$W/blast.out"
 fi
-check "sctp: bundling: lone datagrams go at once (20 requests, one at a time, 300 ms timeout)" \
-	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 300
+ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 300 >"$W/after.out" 2>&1
+echo "# after the burst: $(cat "$W/after.out")"
+check "sctp: bundling: the stream carries datagrams after the burst" \
+	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 3000
 
 id=$(awk '/^event=carrier-down-ntf/ { e = 1 } e && /^carrier-id=/ { c = substr($0, 12) } e && /^reason=7$/ { print c; exit }' "$W/mon-fc.out")
 if [ -n "$id" ]; then
