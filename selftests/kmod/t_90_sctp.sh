@@ -255,10 +255,10 @@ sleep 1
 pk=$(( $(sctp_out_packs fc) - pk0 ))
 rx=$(( $(nlget fs stats.rx-frames stream-get carrier-id=u32:"$sp" stream-id=u16:1) - rx0 ))
 # (the client's packets include its SACKs of the echoed datagrams)
-if [ "$rx" -ge 500 ] && [ $((pk * 3)) -le "$rx" ]; then
+if [ "$rx" -ge 200 ] && [ $((pk * 3)) -le "$rx" ]; then
 	ok "sctp: bundling: $rx datagrams of a burst arrived, the client sent $pk SCTP packets"
 else
-	not_ok "sctp: bundling: $rx datagrams of a burst arrived (want >= 500) in $pk SCTP packets from the client (want <= a third)"
+	not_ok "sctp: bundling: $rx datagrams of a burst arrived (want >= 200) in $pk SCTP packets from the client (want <= a third)"
 	sed 's/^/#   /' "$W/blast.out"
 fi
 ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 300 >"$W/after.out" 2>&1
