@@ -14,15 +14,21 @@
  *
  * Receive: sk_data_ready (softirq) queues rx_work; rx_work reads SCTP
  * messages with sk_prot->recvmsg(MSG_DONTWAIT) and SCTP_RCVINFO, joins
- * the parts of one delivered in parts, and hands each frame to
- * funnel_rx_frame() (ulp.c), as the strparser does on TCP.  Frames for
+ * the parts of one delivered in parts, and hands the frames, up to 16
+ * under one hold of the socket lock, to funnel_rx_frame() (ulp.c), as
+ * the strparser does on TCP.  Frames for
  * funneld go on fs->rxq; while it is full the reader stops, SCTP's receive
  * queue fills and its window closes, until funneld's recvmsg() makes room.
  *
  * Transmit: funneld's sendmsg() goes to SCTP at once, in its context;
  * the kernel's own frames are queued (any context) and sent by tx_work
- * with MSG_DONTWAIT; when SCTP has no room, tx_work waits for the wait
- * queue entry's wake-up.
+ * with MSG_DONTWAIT, every one but the last of a run with MSG_MORE too
+ * (SCTP bundles their DATA chunks); when SCTP has no room, tx_work waits
+ * for the wait queue entry's wake-up.
+ *
+ * Both hops to process context are SCTP's doing: sctp_sendmsg() and
+ * sctp_recvmsg() take lock_sock(), which may sleep, and SCTP exports
+ * nothing a module could send or read with in softirq.
  */
 #include <linux/module.h>
 #include <linux/net.h>
