@@ -8,6 +8,13 @@
 #
 #   bench/udp-paths.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #
+#   BENCH_KINDS="sctp": the SCTP rows only (kernel and userspace path);
+#   BENCH_ROUNDS=N (in the guest's environment, e.g. through
+#   selftests/vm/run -- env BENCH_ROUNDS=3 bench/udp-paths.sh): the SCTP
+#   rows N times, kernel and userspace runs interleaved, each run printed;
+#   BENCH_PERF=1 (the same way): the SCTP kernel-path runs under perf
+#   record -a (as bench/profile.sh), and their top symbols printed
+#
 # Inside the guest (FUNNEL_TOP set) it runs the measurement itself.
 set -u
 secs=5
@@ -18,6 +25,8 @@ if [ -z "${FUNNEL_TOP:-}" ]; then
 fi
 
 secs=${BENCH_SECS:-5}
+sctp_only=0
+[ "${BENCH_KINDS:-}" = sctp ] && sctp_only=1
 export PATH=$FUNNEL_TOP/selftests/tools:$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
 . "$FUNNEL_TOP/selftests/kmod/lib.sh"
 W=$(mktemp -d)
@@ -62,42 +71,81 @@ sctp_pair su 7602 user 8005 8105
 sleep 4
 
 rate() { sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p' | tail -n 1; }
-rr() { ip netns exec fc udp_pump rr "$@" -t "$secs" -w 1 -T 1000 2>&1 | rate; }
+# perf NAME CMD...: CMD, under perf record when BENCH_PERF is set (perf
+# wraps the load: see bench/profile.sh); then the top symbols
+perf_wrap() {
+	local name=$1
+	shift
+	if [ -z "${BENCH_PERF:-}" ]; then
+		"$@"
+		return
+	fi
+	perf record -q -e cpu-clock -F 499 -a -g -o "$W/perf.data" -- "$@"
+	{
+		echo "## perf: $name, self time"
+		perf report -q -i "$W/perf.data" --no-children --sort sym -g none \
+			--percent-limit 0.7 2>/dev/null | grep . | sed -n '1,30p'
+		echo "## perf: $name, funnel/sctp functions and below"
+		perf report -q -i "$W/perf.data" --children --sort sym -g none 2>/dev/null |
+			awk '/\[k\] (funnel_|sctp_|process_one_work|lock_sock|release_sock)/ && n < 25 { printf "  %s %s\n", $1, $NF; n++ }'
+	} >>"$W/perf.txt"
+}
+rr() { perf_wrap "rr $2" ip netns exec fc udp_pump rr "$@" -t "$secs" -w 1 -T 1000 2>&1 | rate; }
 oneway() { # CLIENT-PORT SINK-ADDR SINK-PORT
 	ip netns exec fs udp_pump sink "$2" "$3" -t "$secs" >"$W/sink" 2>&1 &
 	local s=$!
 	sleep 0.3
-	ip netns exec fc udp_pump blast 127.0.0.1 "$1" -t "$secs" -s 64 >/dev/null 2>&1
+	perf_wrap "one-way $1" ip netns exec fc udp_pump blast 127.0.0.1 "$1" -t "$secs" -s 64 >/dev/null 2>&1
 	sleep 0.5
 	kill $s 2>/dev/null; wait $s 2>/dev/null
 	rate <"$W/sink"
 }
 
 echo "bench: $(uname -r), ${secs}s per run, 64-byte datagrams"
+k_rr='' s_rr='' d_rr='' u_rr='' k_ow='' s_ow='' u_ow='' d_ow=''
+if [ "$sctp_only" = 0 ]; then
 k_rr=$(rr 127.0.0.1 8001); s_rr=$(rr 127.0.0.1 8002); d_rr=$(rr 10.99.0.3 7002)
 u_rr=$(rr 127.0.0.1 8003)
 k_ow=$(oneway 8101 127.0.0.1 7101); s_ow=$(oneway 8102 127.0.0.1 7102)
 u_ow=$(oneway 8103 127.0.0.1 7201)
-sk_rr=$(rr 127.0.0.1 8004); su_rr=$(rr 127.0.0.1 8005)
-sk_ow=$(oneway 8104 127.0.0.1 7301); su_ow=$(oneway 8105 127.0.0.1 7302)
+fi
+# the SCTP rows: kernel and userspace path interleaved, each round printed
+# when there are several; the last round's numbers go in the table
+rounds=${BENCH_ROUNDS:-1}
+for round in $(seq 1 "$rounds"); do
+	sk_rr=$(rr 127.0.0.1 8004); su_rr=$(rr 127.0.0.1 8005)
+	sk_ow=$(oneway 8104 127.0.0.1 7301); su_ow=$(oneway 8105 127.0.0.1 7302)
+	[ "$rounds" -gt 1 ] &&
+		echo "sctp round $round: kernel rr ${sk_rr:-0} one-way ${sk_ow:-0}, user rr ${su_rr:-0} one-way ${su_ow:-0}"
+done
 sk_dp=$(ip netns exec fc funnelctl -s "$W/skc.sock" show 2>/dev/null | sed -n 's/^carrier s: up, \([a-z-]*\) .*datapath \([a-z]*\).*/\1 \2/p')
+if [ "$sctp_only" = 0 ]; then
 d_ow=$(ip netns exec fs udp_pump sink 10.99.0.3 7103 -t "$secs" >"$W/dsink" 2>&1 &
 	sleep 0.3; ip netns exec fc udp_pump blast 10.99.0.3 7103 -t "$secs" -s 64 >/dev/null 2>&1
 	sleep 0.5; pkill -f 'sink 10.99.0.3 7103'; sleep 0.2; rate <"$W/dsink")
+fi
 
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
-printf '%-28s %12s %12s\n' "funnel kernel path" "${k_rr:-0}" "${k_ow:-0}"
-printf '%-28s %12s %12s\n' "funneld userspace path" "${u_rr:-0}" "${u_ow:-0}"
-printf '%-28s %12s %12s\n' "sctp, kernel path (${sk_dp:-?})" "${sk_rr:-0}" "${sk_ow:-0}"
-printf '%-28s %12s %12s\n' "sctp, funneld userspace path" "${su_rr:-0}" "${su_ow:-0}"
-printf '%-28s %12s %12s\n' "socat UDP-over-TCP relay" "${s_rr:-0}" "${s_ow:-0}"
-printf '%-28s %12s %12s\n' "direct (no tunnel)" "${d_rr:-0}" "${d_ow:-0}"
-echo "ratio kernel/socat:  rr $(ratio "$k_rr" "$s_rr")  one-way $(ratio "$k_ow" "$s_ow")"
-echo "ratio kernel/user:   rr $(ratio "$k_rr" "$u_rr")  one-way $(ratio "$k_ow" "$u_ow")"
-echo "ratio user/socat:    rr $(ratio "$u_rr" "$s_rr")  one-way $(ratio "$u_ow" "$s_ow")"
-echo "ratio kernel/direct: rr $(ratio "$k_rr" "$d_rr")  one-way $(ratio "$k_ow" "$d_ow")"
-echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
-echo "sctp/tcp (kernel):   rr $(ratio "$sk_rr" "$k_rr")  one-way $(ratio "$sk_ow" "$k_ow")"
+if [ "$sctp_only" = 1 ]; then
+	printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
+	printf '%-28s %12s %12s\n' "sctp, kernel path (${sk_dp:-?})" "${sk_rr:-0}" "${sk_ow:-0}"
+	printf '%-28s %12s %12s\n' "sctp, funneld userspace path" "${su_rr:-0}" "${su_ow:-0}"
+	echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
+else
+	printf '%-28s %12s %12s\n' "path" "rr/s" "one-way/s"
+	printf '%-28s %12s %12s\n' "funnel kernel path" "${k_rr:-0}" "${k_ow:-0}"
+	printf '%-28s %12s %12s\n' "funneld userspace path" "${u_rr:-0}" "${u_ow:-0}"
+	printf '%-28s %12s %12s\n' "sctp, kernel path (${sk_dp:-?})" "${sk_rr:-0}" "${sk_ow:-0}"
+	printf '%-28s %12s %12s\n' "sctp, funneld userspace path" "${su_rr:-0}" "${su_ow:-0}"
+	printf '%-28s %12s %12s\n' "socat UDP-over-TCP relay" "${s_rr:-0}" "${s_ow:-0}"
+	printf '%-28s %12s %12s\n' "direct (no tunnel)" "${d_rr:-0}" "${d_ow:-0}"
+	echo "ratio kernel/socat:  rr $(ratio "$k_rr" "$s_rr")  one-way $(ratio "$k_ow" "$s_ow")"
+	echo "ratio kernel/user:   rr $(ratio "$k_rr" "$u_rr")  one-way $(ratio "$k_ow" "$u_ow")"
+	echo "ratio user/socat:    rr $(ratio "$u_rr" "$s_rr")  one-way $(ratio "$u_ow" "$s_ow")"
+	echo "ratio kernel/direct: rr $(ratio "$k_rr" "$d_rr")  one-way $(ratio "$k_ow" "$d_ow")"
+	echo "sctp kernel/user:    rr $(ratio "$sk_rr" "$su_rr")  one-way $(ratio "$sk_ow" "$su_ow")"
+	echo "sctp/tcp (kernel):   rr $(ratio "$sk_rr" "$k_rr")  one-way $(ratio "$sk_ow" "$k_ow")"
+fi
+[ -r "$W/perf.txt" ] && cat "$W/perf.txt"
 sites_down
 rm -rf "$W"

@@ -14,15 +14,21 @@
  *
  * Receive: sk_data_ready (softirq) queues rx_work; rx_work reads SCTP
  * messages with sk_prot->recvmsg(MSG_DONTWAIT) and SCTP_RCVINFO, joins
- * the parts of one delivered in parts, and hands each frame to
- * funnel_rx_frame() (ulp.c), as the strparser does on TCP.  Frames for
+ * the parts of one delivered in parts, and hands the frames, up to 16
+ * under one hold of the socket lock, to funnel_rx_frame() (ulp.c), as
+ * the strparser does on TCP.  Frames for
  * funneld go on fs->rxq; while it is full the reader stops, SCTP's receive
  * queue fills and its window closes, until funneld's recvmsg() makes room.
  *
  * Transmit: funneld's sendmsg() goes to SCTP at once, in its context;
  * the kernel's own frames are queued (any context) and sent by tx_work
- * with MSG_DONTWAIT; when SCTP has no room, tx_work waits for the wait
- * queue entry's wake-up.
+ * with MSG_DONTWAIT, every one but the last of a run with MSG_MORE too
+ * (SCTP bundles their DATA chunks); when SCTP has no room, tx_work waits
+ * for the wait queue entry's wake-up.
+ *
+ * Both hops to process context are SCTP's doing: sctp_sendmsg() and
+ * sctp_recvmsg() take lock_sock(), which may sleep, and SCTP exports
+ * nothing a module could send or read with in softirq.
  */
 #include <linux/module.h>
 #include <linux/net.h>
@@ -38,6 +44,8 @@
 
 /* reader: messages read per run of rx_work before it yields */
 #define FUNNEL_SCTP_RX_BUDGET	64
+/* reader: frames handed on together, under one hold of the socket lock */
+#define FUNNEL_SCTP_RX_BATCH	16
 /* a frame up to this long is handed on in one linear buffer */
 #define FUNNEL_SCTP_RX_LINEAR	2048
 
@@ -69,6 +77,8 @@ static struct funnel_sock *funnel_sctp_fs(const struct sock *sk)
 	rcu_read_unlock();
 	return fs;
 }
+
+static struct sctp_association *funnel_sctp_asoc(struct funnel_sock *fs);
 
 /* ---- callbacks: softirq, or release_sock() ---- */
 
@@ -190,15 +200,34 @@ static int funnel_sctp_rcv_sid(const u8 *cbuf, size_t used)
 	return -1;
 }
 
+/* Hand the frames read on, as the strparser's softirq would: the socket
+ * locked, BHs off; once for the lot.
+ */
+static void funnel_sctp_rx_hand(struct funnel_sock *fs,
+				struct sk_buff_head *batch)
+{
+	struct sock *sk = fs->sk;
+	struct sk_buff *skb;
+
+	if (skb_queue_empty(batch))
+		return;
+	lock_sock(sk);
+	local_bh_disable();
+	while ((skb = __skb_dequeue(batch)))
+		funnel_rx_frame(fs, skb);
+	local_bh_enable();
+	release_sock(sk);
+}
+
 /*
  * A whole message: wire-format.md section 2's checks (an 8-byte header at
  * least; CTRL on SCTP stream 0; DATA and FLOW_END on the SCTP stream their
  * header names), then section 12 as on TCP (funnel_rx_frame()).
  */
-static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
+static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
+			       struct sk_buff_head *batch)
 {
 	const struct funnel_hdr *hdr = (const struct funnel_hdr *)fs->rx_buf;
-	struct sock *sk = fs->sk;
 	struct sk_buff *skb;
 	bool ok = true;
 	int err;
@@ -254,20 +283,17 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len)
 	}
 	strp_msg(skb)->offset = 0;
 	strp_msg(skb)->full_len = FUNNEL_LEN_PREFIX + len;
-
-	/* as in the strparser's softirq: the socket locked, BHs off */
-	lock_sock(sk);
-	local_bh_disable();
-	funnel_rx_frame(fs, skb);
-	local_bh_enable();
-	release_sock(sk);
+	__skb_queue_tail(batch, skb);
+	if (skb_queue_len(batch) >= FUNNEL_SCTP_RX_BATCH)
+		funnel_sctp_rx_hand(fs, batch);
 }
 
 /*
- * Read one message, or one part of it, into rx_buf.  Returns 1 when
- * something was read, 0 when SCTP has nothing, < 0 at the end.
+ * Read one message, or one part of it, into rx_buf; a whole one goes on
+ * batch.  Returns 1 when something was read, 0 when SCTP has nothing,
+ * < 0 at the end (the frames of batch handed on before).
  */
-static int funnel_sctp_read(struct funnel_sock *fs)
+static int funnel_sctp_read(struct funnel_sock *fs, struct sk_buff_head *batch)
 {
 	struct sock *sk = fs->sk;
 	u8 cbuf[FUNNEL_SCTP_RX_CMSG] __aligned(8);
@@ -285,6 +311,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 	if (n == -EAGAIN)
 		return 0;
 	if (n < 0) {
+		funnel_sctp_rx_hand(fs, batch);
 		funnel_sctp_rx_end(fs, -n, FUNNEL_DOWN_SOCK_ERROR);
 		return n;
 	}
@@ -292,6 +319,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 	if (msg.msg_flags & MSG_NOTIFICATION)
 		return 1;
 	if (!n) {
+		funnel_sctp_rx_hand(fs, batch);
 		funnel_sctp_rx_end(fs, 0, FUNNEL_DOWN_PEER_CLOSED);
 		return -EPIPE;
 	}
@@ -311,6 +339,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 	if (fs->rx_len > FUNNEL_MAX_FRAME) {
 		/* never buffer more: the carrier goes down */
 		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_sctp_rx_hand(fs, batch);
 		funnel_sctp_rx_end(fs, EMSGSIZE, FUNNEL_DOWN_OVERSIZE);
 		return -EMSGSIZE;
 	}
@@ -319,7 +348,7 @@ static int funnel_sctp_read(struct funnel_sock *fs)
 
 	n = fs->rx_len;
 	fs->rx_len = 0;
-	funnel_sctp_rx_msg(fs, n);
+	funnel_sctp_rx_msg(fs, n, batch);
 	return 1;
 }
 
@@ -327,17 +356,24 @@ static void funnel_sctp_rx_work(struct work_struct *work)
 {
 	struct funnel_sock *fs = container_of(work, struct funnel_sock,
 					      rx_work);
+	struct sk_buff_head batch;
 	int i;
 
+	__skb_queue_head_init(&batch);
 	for (i = 0; i < FUNNEL_SCTP_RX_BUDGET; i++) {
+		/* (a pause shows once a batch was handed on: the reader
+		 * reads FUNNEL_SCTP_RX_BATCH frames beyond the limit at most)
+		 */
 		if (READ_ONCE(fs->closing) || READ_ONCE(fs->rx_end) ||
 		    READ_ONCE(fs->rx_paused))
-			return;
-		if (funnel_sctp_read(fs) <= 0)
-			return;
+			break;
+		if (funnel_sctp_read(fs, &batch) <= 0)
+			break;
 	}
+	funnel_sctp_rx_hand(fs, &batch);
 	/* more, maybe: after the other work items */
-	queue_work(funnel_workqueue(), &fs->rx_work);
+	if (i == FUNNEL_SCTP_RX_BUDGET)
+		queue_work(funnel_workqueue(), &fs->rx_work);
 }
 
 /* ---- funneld's recvmsg(), poll() ---- */
@@ -501,23 +537,73 @@ static int funnel_sctp_ttl(struct funnel_sock *fs, struct sk_buff *skb,
 	return ret;
 }
 
-/* A frame of the kernel's (length prefix, header, body) to SCTP, without
- * waiting.  Process context (tx_work, close).
- */
-static int funnel_sctp_send_frame(struct funnel_sock *fs, struct sk_buff *skb)
+/* a kernel frame taken from txq or txq_ctrl, its lifetime checked */
+struct funnel_sctp_txf {
+	struct sk_buff *skb;
+	struct funnel_hdr hdr;
+	u32 ttl;		/* PR-SCTP lifetime left, ms; 0: none */
+	bool ctrl;		/* from txq_ctrl */
+};
+
+/* The frame's send is done (sent, or dropped): it leaves the count. */
+static void funnel_sctp_tx_done(struct funnel_sock *fs,
+				struct funnel_sctp_txf *f)
 {
+	atomic_sub(f->skb->truesize, funnel_tx_count(fs, f->ctrl));
+}
+
+/* Back to the head of its queue, still counted: a wake-up queues us. */
+static void funnel_sctp_tx_requeue(struct funnel_sock *fs,
+				   struct funnel_sctp_txf *f)
+{
+	skb_queue_head(f->ctrl ? &fs->txq_ctrl : &fs->txq, f->skb);
+}
+
+/*
+ * The next frame to send, CTRL-queue first: false when both queues are
+ * empty.  A frame whose lifetime was spent in the queue is abandoned
+ * here, as SCTP would abandon it, and counted with SCTP's.
+ */
+static bool funnel_sctp_tx_next(struct funnel_sock *fs,
+				struct funnel_sctp_txf *f)
+{
+	for (;;) {
+		f->ctrl = true;
+		f->skb = skb_dequeue(&fs->txq_ctrl);
+		if (!f->skb) {
+			f->ctrl = false;
+			f->skb = skb_dequeue(&fs->txq);
+		}
+		if (!f->skb)
+			return false;
+		if (skb_copy_bits(f->skb, FUNNEL_LEN_PREFIX, &f->hdr,
+				  sizeof(f->hdr)))
+			funnel_stat_inc(fs->stats,
+					FUNNEL_A_STATS_TX_DROP_QUEUE);
+		else if (!funnel_sctp_ttl(fs, f->skb, &f->hdr, &f->ttl))
+			return true;
+		funnel_sctp_tx_done(fs, f);
+		kfree_skb(f->skb);
+	}
+}
+
+/*
+ * A frame of the kernel's (length prefix, header, body) to SCTP, without
+ * waiting; more: another frame follows at once (MSG_MORE: SCTP holds
+ * this one's DATA chunk back to bundle it with the next ones in one
+ * packet; the next send without MSG_MORE lets them all go).  Process
+ * context (tx_work, close).
+ */
+static int funnel_sctp_send_frame(struct funnel_sock *fs,
+				  struct funnel_sctp_txf *f, bool more)
+{
+	struct sk_buff *skb = f->skb;
 	unsigned int len = skb->len - FUNNEL_LEN_PREFIX;
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-	struct funnel_hdr hdr;
 	struct kvec iov;
-	u32 ttl;
-	int ret;
 
-	if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, &hdr, sizeof(hdr)))
-		return -EINVAL;
-	ret = funnel_sctp_ttl(fs, skb, &hdr, &ttl);
-	if (ret)
-		return ret;
+	if (more)
+		msg.msg_flags |= MSG_MORE;
 	if (skb_is_nonlinear(skb)) {
 		if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, fs->tx_buf, len))
 			return -EINVAL;
@@ -527,54 +613,84 @@ static int funnel_sctp_send_frame(struct funnel_sock *fs, struct sk_buff *skb)
 	}
 	iov.iov_len = len;
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
-	return funnel_sctp_send(fs->sk, &msg, len, &hdr, ttl);
+	return funnel_sctp_send(fs->sk, &msg, len, &f->hdr, f->ttl);
 }
 
-/* Send what is queued until SCTP has no room: CTRL-queue first. */
+/*
+ * A send with MSG_MORE was the last to reach SCTP (the one after it
+ * failed before SCTP took it): SCTP would hold its chunks back until the
+ * next send.  Delay no longer; they go with SCTP's next flush of the
+ * queue (the next send, SACK or heartbeat).
+ */
+static void funnel_sctp_undelay(struct funnel_sock *fs)
+{
+	struct sctp_association *asoc;
+
+	lock_sock(fs->sk);
+	asoc = funnel_sctp_asoc(fs);
+	if (asoc)
+		asoc->force_delay = 0;
+	release_sock(fs->sk);
+}
+
+/*
+ * Send what is queued until SCTP has no room: CTRL-queue first.  Every
+ * frame but the last of a run goes with MSG_MORE, so that a burst leaves
+ * in few packets and a lone frame at once.
+ */
 static void funnel_sctp_tx_push(struct funnel_sock *fs)
 {
-	struct sk_buff *skb;
-	bool ctrl;
+	struct funnel_sctp_txf cur, next;
+	bool have_next, delayed = false;
 	int ret;
 
-	while (!READ_ONCE(fs->tx_broken)) {
-		ctrl = true;
-		skb = skb_dequeue(&fs->txq_ctrl);
-		if (!skb) {
-			ctrl = false;
-			skb = skb_dequeue(&fs->txq);
+	if (!funnel_sctp_tx_next(fs, &cur))
+		return;
+	for (;;) {
+		if (READ_ONCE(fs->tx_broken)) {
+			funnel_sctp_tx_requeue(fs, &cur);
+			break;
 		}
-		if (!skb)
-			return;
-
-		ret = funnel_sctp_send_frame(fs, skb);
+		have_next = funnel_sctp_tx_next(fs, &next);
+		ret = funnel_sctp_send_frame(fs, &cur, have_next);
 		if (ret == -EAGAIN) {
-			/* still counted: a wake-up meanwhile queues us */
-			skb_queue_head(ctrl ? &fs->txq_ctrl : &fs->txq, skb);
-			return;
+			/* no room: SCTP took neither; both wait for the
+			 * wake-up, the next one first back in its queue
+			 */
+			if (have_next)
+				funnel_sctp_tx_requeue(fs, &next);
+			funnel_sctp_tx_requeue(fs, &cur);
+			break;
 		}
-		atomic_sub(skb->truesize, funnel_tx_count(fs, ctrl));
+		funnel_sctp_tx_done(fs, &cur);
 		if (ret >= 0) {
+			delayed = have_next;
 			funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES,
-					  skb->len - FUNNEL_LEN_PREFIX);
-			consume_skb(skb);
-			continue;
+					  cur.skb->len - FUNNEL_LEN_PREFIX);
+			consume_skb(cur.skb);
+		} else {
+			kfree_skb(cur.skb);
+			funnel_stat_inc(fs->stats,
+					FUNNEL_A_STATS_TX_DROP_QUEUE);
+			/* this frame alone: no memory, or a stream SCTP
+			 * refuses; else the association is gone: nothing
+			 * more goes
+			 */
+			if (ret != -ENOMEM && ret != -EINVAL &&
+			    ret != -EMSGSIZE) {
+				WRITE_ONCE(fs->tx_broken, true);
+				if (!READ_ONCE(fs->down_reason))
+					WRITE_ONCE(fs->down_reason,
+						   FUNNEL_DOWN_SOCK_ERROR);
+				queue_work(funnel_workqueue(), &fs->down_work);
+			}
 		}
-		if (ret == -ETIME) {	/* abandoned: counted as such */
-			kfree_skb(skb);
-			continue;
-		}
-		kfree_skb(skb);
-		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
-		/* this frame alone: no memory, or a stream SCTP refuses */
-		if (ret == -ENOMEM || ret == -EINVAL || ret == -EMSGSIZE)
-			continue;
-		/* the association is gone: nothing more goes */
-		WRITE_ONCE(fs->tx_broken, true);
-		if (!READ_ONCE(fs->down_reason))
-			WRITE_ONCE(fs->down_reason, FUNNEL_DOWN_SOCK_ERROR);
-		queue_work(funnel_workqueue(), &fs->down_work);
+		if (!have_next)
+			break;
+		cur = next;
 	}
+	if (delayed && !READ_ONCE(fs->tx_broken))
+		funnel_sctp_undelay(fs);
 }
 
 static void funnel_sctp_tx_work(struct work_struct *work)

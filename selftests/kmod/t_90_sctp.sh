@@ -5,7 +5,8 @@
 # extack or errno, one frame per recv(), EAGAIN and EPOLLOUT, EOF),
 # malformed messages from a raw SCTP peer, oversize, abort, close and a
 # socket owner going away, PR-SCTP abandoning datagrams of a stalled link,
-# and rmmod refused while SCTP carriers live.
+# a burst bundled in few SCTP packets, and rmmod refused while SCTP
+# carriers live.
 modprobe funnel
 modprobe sctp
 W=$(mktemp -d)
@@ -237,6 +238,33 @@ if [ "$late" -le 5 ] && [ "$ab" -ge 100 ] && [ $((ab + dq)) -ge 295 ]; then
 else
 	not_ok "sctp: PR-SCTP: burst of 300 into a stall: $late delivered late (want <= 5), $ab abandoned, $dq dropped at the queue (want >= 295 together)"
 fi
+
+# --- bundling: the sender work sends every queued frame but the last
+# with MSG_MORE, so a burst leaves in far fewer SCTP packets than
+# datagrams (DATA chunks bundled); a lone datagram still goes at once
+# (MSG_MORE never stays on the last one)
+check "sctp: bundling: lone datagrams go at once (20 requests, one at a time, 300 ms timeout)" \
+	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 300
+sctp_out_packs() {
+	ip netns exec "$1" cat /proc/net/sctp/snmp | awk '$1 == "SctpOutSCTPPacks" { print $2 }'
+}
+rx0=$(nlget fs stats.rx-frames stream-get carrier-id=u32:"$sp" stream-id=u16:1)
+pk0=$(sctp_out_packs fc)
+ip netns exec fc udp_pump blast 127.0.0.1 5600 -t 1 -s 64 >"$W/blast.out" 2>&1
+sleep 1
+pk=$(( $(sctp_out_packs fc) - pk0 ))
+rx=$(( $(nlget fs stats.rx-frames stream-get carrier-id=u32:"$sp" stream-id=u16:1) - rx0 ))
+# (the client's packets include its SACKs of the echoed datagrams)
+if [ "$rx" -ge 200 ] && [ $((pk * 3)) -le "$rx" ]; then
+	ok "sctp: bundling: $rx datagrams of a burst arrived, the client sent $pk SCTP packets"
+else
+	not_ok "sctp: bundling: $rx datagrams of a burst arrived (want >= 200) in $pk SCTP packets from the client (want <= a third)"
+	sed 's/^/#   /' "$W/blast.out"
+fi
+ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 300 >"$W/after.out" 2>&1
+echo "# after the burst: $(cat "$W/after.out")"
+check "sctp: bundling: the stream carries datagrams after the burst" \
+	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 3000
 
 id=$(awk '/^event=carrier-down-ntf/ { e = 1 } e && /^carrier-id=/ { c = substr($0, 12) } e && /^reason=7$/ { print c; exit }' "$W/mon-fc.out")
 if [ -n "$id" ]; then
