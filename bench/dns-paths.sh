@@ -21,6 +21,12 @@
 #
 #   bench/dns-paths.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #   BENCH_KINDS="tcp": the TCP carrier only
+#   BENCH_DPS="kernel": funnel.ko's data path only (default "kernel user")
+#   BENCH_MODES="plain": plaintext only (default "plain sealed")
+#   BENCH_DIRECT=0: no direct row
+# (set in the guest's environment: selftests/vm/run -- env ... this
+# script).  modprobe leaves a funnel.ko already loaded as it is, so a
+# wrapper may insmod another build of it first (an A/B comparison).
 set -u
 secs=5
 if [ -z "${FUNNEL_TOP:-}" ]; then
@@ -31,6 +37,8 @@ fi
 
 secs=${BENCH_SECS:-5}
 kinds=${BENCH_KINDS:-tcp sctp}
+dps=${BENCH_DPS:-kernel user}
+modes=${BENCH_MODES:-plain sealed}
 export PATH=$FUNNEL_TOP/build/tools:$FUNNEL_TOP/ctl/bin:$PATH
 [ -n "${BENCH_BIN:-}" ] && export PATH=$BENCH_BIN:$PATH
 # shellcheck source=lib.sh
@@ -158,11 +166,11 @@ map add udp 127.0.0.1:$pport peer s service pp"
 echo "bench: $(uname -r), ${secs}s per point, dnsperf -c 1/4/16 (8 outstanding each) to dnsmasq, sockperf UDP ping-pong (full round trip), 2 CPUs (TCG)"
 ip netns exec fc ip link set lo up
 PATHS[direct]="-"
-measure direct 10.99.0.2 $DNS $PP
+[ "${BENCH_DIRECT:-1}" = 0 ] || measure direct 10.99.0.2 $DNS $PP
 n=0
 for kind in $kinds; do
-	for dp in kernel user; do
-		for mode in plain sealed; do
+	for dp in $dps; do
+		for mode in $modes; do
 			n=$((n + 1))
 			funnel "$kind" "$dp" "$mode" $n
 		done

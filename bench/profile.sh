@@ -85,6 +85,33 @@ profile() {
 		     /native_queued_spin_lock_slowpath/ { spin += $1 }
 		     /\[k\] funnel_/ { own += $1 }
 		     END { printf "idle %.1f%%, spinning on a contended lock %.1f%%, in funnel.ko itself %.1f%%\n", idle, spin, own }'
+	spinners "$data"
+}
+# spinners DATA: who spun on a contended lock: the three callers nearest
+# to the spin (lock wrappers left out) of the samples in
+# native_queued_spin_lock_slowpath, the most frequent first
+spinners() {
+	timeout 120 perf script -i "$1" -F comm,ip,sym 2>/dev/null | awk '
+		function done() {
+			if (spin) { total++; n[path]++ }
+			spin = 0; path = ""; depth = -1
+		}
+		BEGIN { depth = -1 }
+		/^[^ \t]/ { done(); depth = 0; next }
+		/^$/ { done(); next }
+		depth >= 0 {
+			sym = $2
+			if (depth == 0 && sym == "native_queued_spin_lock_slowpath") spin = 1
+			depth++
+			if (!spin || depth > 12 || sym ~ /spin_lock|spin_trylock|queued_spin/) next
+			if (split(path, parts, " < ") < 3) path = path == "" ? sym : path " < " sym
+		}
+		END {
+			done()
+			if (!total) exit
+			printf "who spun (%d samples; the callers nearest the lock):\n", total
+			for (p in n) printf "  %5.1f%% %s\n", 100 * n[p] / total, p | "sort -rn | head -n 6"
+		}'
 }
 rate() { sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p' | tail -n 1; }
 
