@@ -38,10 +38,9 @@ def main():
         try:
             if not os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
                 continue
-            mine = borrow(pidfd, int(name))
+            s = socket.socket(fileno=borrow(pidfd, int(name)))
         except OSError:
             continue
-        s = socket.socket(fileno=mine)
         try:
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) != SOL_SCTP:
                 continue
