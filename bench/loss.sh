@@ -14,6 +14,17 @@
 #
 #   bench/loss.sh [-k KVER] [-t SECONDS]     (on the host: boots the VM)
 #
+# BENCH_KINDS (e.g. "sctp tcp") and BENCH_LOADS ("pingpong") measure
+# fewer carriers or loads.  For each SCTP point the "rto" column shows the
+# RTO of the association's path on the client and on the server side, in
+# jiffies, from /proc/net/sctp/remaddr once a second during the point
+# (lowest-highest).  To try other SCTP timers run the guest yourself with
+# funneld's test switches (funneld(8), ENVIRONMENT) in its environment:
+#   selftests/vm/run -t 900 -- env FUNNELD_SCTP_SACK_FREQ=1 \
+#	BENCH_KINDS="sctp tcp" BENCH_LOADS=pingpong bench/loss.sh
+# (BENCH_SCTP_SYSCTL="net.sctp.NAME=VALUE ..." sets SCTP sysctls in both
+# sites, for experiments).
+#
 # funneld runs with --datapath auto and plaintext (the carrier is what is
 # measured, not the crypto): funnel.ko carries the TCP carrier, and an
 # SCTP carrier too when funnel.ko takes SCTP; `show` says which.
@@ -32,6 +43,11 @@ W=$(mktemp -d)
 modprobe funnel
 modprobe sctp
 sites_up >/dev/null || exit 1
+# BENCH_SCTP_SYSCTL: "NAME=VALUE ..." set in both sites (experiments)
+for kv in ${BENCH_SCTP_SYSCTL:-}; do
+	ip netns exec fc sysctl -q -w "$kv" && ip netns exec fs sysctl -q -w "$kv" || exit 1
+	echo "bench: sysctl $kv"
+done
 NSVC=20
 ip netns exec fs udp_pump echo 127.0.0.1 7401-$((7400 + NSVC)) -q &
 
@@ -56,6 +72,27 @@ loss() {
 # field NAME LINE: the number after NAME in udp_pump's summary
 field() { echo "$2" | sed -n "s/.* $1 \([0-9]*\).*/\1/p"; }
 
+# rto_sample SECS: the lines of /proc/net/sctp/remaddr (one per SCTP
+# path) of the client and of the server, after "c " and "s ", once a
+# second for SECS s
+rto_sample() {
+	local i
+	for i in $(seq "$1"); do
+		sleep 1
+		ip netns exec fc cat /proc/net/sctp/remaddr | sed -n '2,$s/^/c /p'
+		ip netns exec fs cat /proc/net/sctp/remaddr | sed -n '2,$s/^/s /p'
+	done
+}
+
+# rto_range: "CLO-CHI/SLO-SHI" of rto_sample's lines on stdin (the RTO
+# is remaddr's 4th column), "-" if none
+rto_range() {
+	awk '{ if (!($1 in lo) || $5 < lo[$1]) lo[$1] = $5
+	       if (!($1 in hi) || $5 > hi[$1]) hi[$1] = $5 }
+	     END { if (!("c" in lo) || !("s" in lo)) { print "-"; exit }
+	           printf "%d-%d/%d-%d", lo["c"], hi["c"], lo["s"], hi["s"] }'
+}
+
 run_kind() { # KIND
 	local kind=$1 out dp l
 	ip netns exec fs funneld -f -l warning -c "$W/s.conf" -s "$W/s.sock" 2>"$W/s.log" &
@@ -70,18 +107,24 @@ run_kind() { # KIND
 		sleep 0.2
 	done
 	dp=$(ip netns exec fc funnelctl -s "$W/c.sock" show 2>/dev/null | sed -n 's/^carrier s: up, \([a-z-]*\) .*datapath \([a-z]*\).*/\1 \2/p')
-	for load in pingpong svc20; do
+	for load in $loads; do
 		case $load in
 		pingpong) ports=8401 rate=100 ;;
 		svc20) ports=8401-$((8400 + NSVC)) rate=50 ;;
 		esac
 		for l in 0 1 3; do
 			loss "$l"
+			: >"$W/rto"
+			if [ "$kind" != tcp ]; then
+				rto_sample "$secs" >"$W/rto" &
+				rpid=$!
+			fi
 			out=$(ip netns exec fc udp_pump rr 127.0.0.1 "$ports" -t "$secs" -w 1 -r "$rate" -T 1000 2>&1 | tail -n 1)
-			printf '%-8s %-9s %-14s %4s%% %8s %8s %8s %9s  %s\n' "$load" "$kind" "${dp:-?}" "$l" \
+			[ "$kind" != tcp ] && wait "$rpid"
+			printf '%-8s %-9s %-14s %4s%% %8s %8s %8s %9s %11s  %s\n' "$load" "$kind" "${dp:-?}" "$l" \
 				"$(field p50 "$out")" "$(field p99 "$out")" "$(field p99.9 "$out")" \
 				"$(awk -v g="$(field good "$out")" -v s="$(field sent "$out")" 'BEGIN { if (s) printf "%.4f", g / s; else print "n/a" }')" \
-				"$out" >>"$W/table"
+				"$(rto_range <"$W/rto")" "$out" >>"$W/table"
 			eval "p99_${load}_${kind//-/_}_$l=$(field p99 "$out")"
 		done
 	done
@@ -90,11 +133,13 @@ run_kind() { # KIND
 }
 
 echo "bench: $(uname -r), pingpong (1 service, 100/s) and 20 svc ($NSVC services, 50/s each), 1 outstanding each, ${secs}s per point, netem loss each way"
-for k in sctp sctp-udp tcp; do run_kind $k; done
-printf '%-8s %-9s %-14s %5s %8s %8s %8s %9s\n' load carrier "kind datapath" loss "p50 us" "p99 us" "p99.9 us" answered
-cut -c1-84 "$W/table"
+loads=${BENCH_LOADS:-pingpong svc20}
+env | sed -n 's/^\(FUNNELD_SCTP_[A-Z_]*=.*\)/bench: \1/p'
+for k in ${BENCH_KINDS:-sctp sctp-udp tcp}; do run_kind "$k"; done
+printf '%-8s %-9s %-14s %5s %8s %8s %8s %9s %11s\n' load carrier "kind datapath" loss "p50 us" "p99 us" "p99.9 us" answered "rto c/s"
+cut -c1-96 "$W/table"
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
-for load in pingpong svc20; do
+for load in $loads; do
 	for l in 0 1 3; do
 		t=0 s=0 u=0
 		eval "t=\${p99_${load}_tcp_$l:-0} s=\${p99_${load}_sctp_$l:-0} u=\${p99_${load}_sctp_udp_$l:-0}"

@@ -8,7 +8,8 @@
 # started with 32 streams (RFC 6525 add-streams), none of the first ones
 # interrupted; a multihomed carrier keeps running when one of its two
 # links goes down; PR-SCTP abandons datagrams older than their lifetime
-# while the link is stalled.
+# while the link is stalled; the SCTP timers funneld sets (RTO from 20 ms,
+# SACKs not delayed) read back from its sockets.
 modprobe sctp
 modprobe funnel
 # shellcheck source=../lib/services.sh
@@ -126,6 +127,22 @@ t74_trials() {
 	fi
 }
 
+# t74_timers: the SCTP timers funneld set on the association of each side
+# (ctl/funneld/carrier/sctp.c): RTO from 20 ms, SACKs not delayed
+t74_timers() {
+	local n out want="rto-initial 1000 rto-min 20 rto-max 3000 sack-delay 0 sack-freq 1"
+
+	for n in C S; do
+		out=$(python3 "$FUNNEL_TOP/selftests/kmod/sctpopts.py" "$(svc_pid $n)" 2>&1)
+		if [ -n "$out" ] && ! echo "$out" | grep -vq "^fd [0-9]* $want\$"; then
+			ok "sctp timers ($n): every SCTP socket of funneld has $want ($(echo "$out" | wc -l) sockets)"
+		else
+			not_ok "sctp timers ($n): $want on each SCTP socket"
+			echo "${out:-none}" | sed 's/^/#   /'
+		fi
+	done
+}
+
 t74_main() {
 	local out cap pid n s1 s2 i ids kid sid q
 
@@ -145,6 +162,7 @@ t74_main() {
 
 	# ---- native SCTP, userspace path, with a capture of the wire
 	t74_up "native" 10.99.0.2 sctp user user || return
+	t74_timers
 	cap=$SVC_DIR/sctp.pcap
 	ip netns exec fs tcpdump --immediate-mode -U -s 0 -i vs -w "$cap" sctp 2>"$cap.err" &
 	pid=$!

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,23 +36,76 @@
 #define SCTP_INIT_STREAMS	32	/* each way, stream 0 included */
 #define SCTP_ADD_STEP		32	/* streams added at a time, at least */
 #define SCTP_ADD_WAIT_MS	3000	/* for the peer to answer add-streams */
-/* timers of the association: a lost datagram is sent again well within
- * its lifetime, and a dead path is noticed in seconds, not minutes.  The
- * lowest RTO is a quarter of TCP's (200 ms): a request whose datagram is
- * lost and that nothing follows waits for the RTO, SRTT + 4 RTTVAR on a
- * path whose round trip is long, at least this on a short one
- * (bench/loss.sh, ping-pong)
+/* Timers of the association: a lost datagram is sent again well within
+ * its lifetime, and a dead path is noticed in a second, not minutes.
+ *
+ * A request whose datagram is lost and that nothing follows (one
+ * request outstanding, as a DNS query or sockperf's ping-pong) is sent
+ * again only at the RTO (RFC 4960 6.3.1/RFC 9260 6.3.1: SRTT + 4 RTTVAR,
+ * not below RTO.Min), so the RTO is the tail latency under loss.  Two
+ * choices keep it short where the round trip is short:
+ *
+ * - A SACK goes out at once for every packet (sack_freq 1: no delayed
+ *   SACK).  Then every RTT sample is the path's round trip; a SACK held
+ *   back for a second packet, for the reply or for the SACK timer adds
+ *   up to that delay to samples now and then.  Linux keeps SRTT and
+ *   RTTVAR in jiffies (4 ms at HZ 250) and RTTVAR -= RTTVAR >> 2 cannot
+ *   fall below 3 jiffies once there: a few samples inflated by 4 jiffies
+ *   or more hold the RTO at SRTT + 12 jiffies (48 ms and more) for the
+ *   rest of the association, whatever RTO.Min is (/proc/net/sctp/remaddr
+ *   showed 13-15 jiffies with SACKs delayed 20 or 5 ms; 5 with
+ *   immediate ones).  With immediate SACKs RTTVAR stays about a jiffy
+ *   and the RTO is SRTT + 4 jiffies, and RTO.Min binds.  The cost: one
+ *   SACK packet for each packet of a one-way stream instead of one for
+ *   two (bench/udp-paths.sh, SCTP one-way: see
+ *   Documentation/operations.md).
+ *
+ * - RTO.Min is 20 ms, a tenth of TCP's 200 ms.  RFC 4960 recommends 1 s
+ *   for the Internet at large; TCP's 200 ms floor is there to cover the
+ *   peer's delayed ACK (up to 200 ms), which does not exist here, and
+ *   QUIC (RFC 9002 6.2) has no floor beyond a 1 ms granularity.  On a
+ *   path whose round trip is longer or varies, SRTT + 4 RTTVAR is above
+ *   the floor and grows with the path: the floor decides only on short
+ *   paths, where a needless retransmission costs one duplicate datagram
+ *   (dropped by its TSN) and a congestion window reset.  The RTO doubles on
+ *   each expiry up to RTO.Max: a path that stops answering is marked
+ *   down after 4 expiries in a row, 0.3 s from a 20 ms RTO (0.75 s from
+ *   50 ms), which matters only with a second path to fail over to.
+ *
+ * bench/loss.sh, ping-pong at 1% loss each way, TCG guest, 6.12: p99
+ * 25 ms over SCTP with these values against 56-62 ms with a 50 ms floor
+ * and SACKs delayed 20 ms, and 209 ms over TCP (tail loss probe, 200 ms).
  */
 #define SCTP_RTO_INITIAL_MS	1000
-#define SCTP_RTO_MIN_MS		50
+#define SCTP_RTO_MIN_MS		20
 #define SCTP_RTO_MAX_MS		3000
 #define SCTP_HB_INTERVAL_MS	1000
 #define SCTP_PATH_MAX_RETRANS	3
-/* a SACK waits at most this long, well below the lowest RTO (the
- * default, 200 ms, would have a datagram answered by nothing sent again
- * for nothing)
+#define SCTP_SACK_FREQ		1	/* a SACK for every packet, at once */
+/* how long a SACK may wait when FUNNELD_SCTP_SACK_FREQ asks for delayed
+ * SACKs (measurements only): well below the lowest RTO (the default,
+ * 200 ms, would have a datagram answered by nothing sent again for
+ * nothing)
  */
 #define SCTP_SACK_DELAY_MS	20
+
+/* The number in environment variable NAME when it is one from LO to HI,
+ * else DEF: the timers can be changed for measurements (bench/loss.sh),
+ * not by configuration (funneld(8), ENVIRONMENT)
+ */
+static uint32_t sctp_env(const char *name, uint32_t def, uint32_t lo,
+			 uint32_t hi)
+{
+	const char *e = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return def;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	return errno || *end || v < lo || v > hi ? def : (uint32_t)v;
+}
 
 /* Options every carrier socket needs before connect() or listen(). */
 int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
@@ -77,7 +131,8 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 	struct sctp_rtoinfo rto = {
 		.srto_initial = SCTP_RTO_INITIAL_MS,
 		.srto_max = SCTP_RTO_MAX_MS,
-		.srto_min = SCTP_RTO_MIN_MS,
+		.srto_min = sctp_env("FUNNELD_SCTP_RTO_MIN_MS",
+				     SCTP_RTO_MIN_MS, 1, SCTP_RTO_MAX_MS),
 	};
 	struct sctp_paddrparams pp = {
 		.spp_hbinterval = SCTP_HB_INTERVAL_MS,
@@ -85,8 +140,12 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 		.spp_flags = SPP_HB_ENABLE,
 	};
 	struct sctp_sack_info sack = { .sack_assoc_id = SCTP_FUTURE_ASSOC,
-				       .sack_delay = SCTP_SACK_DELAY_MS,
-				       .sack_freq = 2 };
+				       .sack_delay = sctp_env(
+					"FUNNELD_SCTP_SACK_DELAY_MS",
+					SCTP_SACK_DELAY_MS, 1, 500),
+				       .sack_freq = sctp_env(
+					"FUNNELD_SCTP_SACK_FREQ", SCTP_SACK_FREQ, 1,
+					16) };
 	struct sctp_event ev = { .se_assoc_id = SCTP_FUTURE_ASSOC,
 				 .se_type = SCTP_PEER_ADDR_CHANGE, .se_on = 1 };
 	int one = 1;
