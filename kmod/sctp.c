@@ -618,9 +618,11 @@ static int funnel_sctp_send_frame(struct funnel_sock *fs,
 
 /*
  * A send with MSG_MORE was the last to reach SCTP (the one after it
- * failed before SCTP took it): SCTP would hold its chunks back until the
- * next send.  Delay no longer; they go with SCTP's next flush of the
- * queue (the next send, SACK or heartbeat).
+ * failed before SCTP took it, which funnel_sctp_may_bundle() leaves to
+ * a failed allocation): SCTP would hold its chunks back until the next
+ * send.  Delay no longer; they go with SCTP's next flush of the queue
+ * (the next send, a packet received, or at the latest the path's next
+ * heartbeat: about a second on funneld's carriers).
  */
 static void funnel_sctp_undelay(struct funnel_sock *fs)
 {
@@ -633,15 +635,53 @@ static void funnel_sctp_undelay(struct funnel_sock *fs)
 	release_sock(fs->sk);
 }
 
+/* a frame up to this long may be held for bundling (MSG_MORE) */
+#define FUNNEL_SCTP_BUNDLE_MAX	1024
+/* send buffer one held frame's DATA chunk takes at most: its skb's
+ * truesize and struct sctp_chunk (sctp_set_owner_w())
+ */
+#define FUNNEL_SCTP_HELD_COST	4096
+
+/*
+ * Whether cur may go with MSG_MORE, ahead of next: only when SCTP will
+ * take next too.  If next failed, cur's chunk would stay held until
+ * SCTP flushes its queue for another reason (a packet received, a
+ * heartbeat), and a module cannot make it flush (sctp_outq_uncork() is
+ * not exported): held chunks that fill the send buffer would then stop
+ * the carrier's transmit.  So: next is small (bundling is for small
+ * frames; a large one fills its packets alone), below any fragmentation
+ * limit, and SCTP has room for it beside cur with half its send buffer
+ * to spare (SCTP refuses a message longer than the space left:
+ * sctp_sendmsg_to_asoc()).  What can still fail next (no memory, SCTP's
+ * memory pressure) leaves cur to the next flush: see
+ * funnel_sctp_undelay().
+ */
+static bool funnel_sctp_may_bundle(const struct funnel_sock *fs,
+				   const struct funnel_sctp_txf *next)
+{
+	struct sock *sk = fs->sk;
+	unsigned int len = next->skb->len - FUNNEL_LEN_PREFIX;
+
+	/* disable_fragments: a bit the owner may set (setsockopt()) under
+	 * the socket's lock; a stale read costs one frame's bundling or
+	 * leaves it to funnel_sctp_undelay()
+	 */
+	if (len > FUNNEL_SCTP_BUNDLE_MAX || sctp_sk(sk)->disable_fragments)
+		return false;
+	return READ_ONCE(sk->sk_wmem_queued) + FUNNEL_SCTP_HELD_COST + len <=
+	       READ_ONCE(sk->sk_sndbuf) / 2;
+}
+
 /*
  * Send what is queued until SCTP has no room: CTRL-queue first.  Every
- * frame but the last of a run goes with MSG_MORE, so that a burst leaves
- * in few packets and a lone frame at once.
+ * frame but the last of a run goes with MSG_MORE while
+ * funnel_sctp_may_bundle() allows, so that a burst of small frames
+ * leaves in few packets and a lone frame at once.
  */
 static void funnel_sctp_tx_push(struct funnel_sock *fs)
 {
 	struct funnel_sctp_txf cur, next;
-	bool have_next, delayed = false;
+	bool have_next, more, delayed = false;
 	int ret;
 
 	if (!funnel_sctp_tx_next(fs, &cur))
@@ -652,7 +692,8 @@ static void funnel_sctp_tx_push(struct funnel_sock *fs)
 			break;
 		}
 		have_next = funnel_sctp_tx_next(fs, &next);
-		ret = funnel_sctp_send_frame(fs, &cur, have_next);
+		more = have_next && funnel_sctp_may_bundle(fs, &next);
+		ret = funnel_sctp_send_frame(fs, &cur, more);
 		if (ret == -EAGAIN) {
 			/* no room: SCTP took neither; both wait for the
 			 * wake-up, the next one first back in its queue
@@ -664,7 +705,7 @@ static void funnel_sctp_tx_push(struct funnel_sock *fs)
 		}
 		funnel_sctp_tx_done(fs, &cur);
 		if (ret >= 0) {
-			delayed = have_next;
+			delayed = more;
 			funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES,
 					  cur.skb->len - FUNNEL_LEN_PREFIX);
 			consume_skb(cur.skb);

@@ -5,7 +5,8 @@
 # extack or errno, one frame per recv(), EAGAIN and EPOLLOUT, EOF),
 # malformed messages from a raw SCTP peer, oversize, abort, close and a
 # socket owner going away, PR-SCTP abandoning datagrams of a stalled link,
-# a burst bundled in few SCTP packets, and rmmod refused while SCTP
+# a burst bundled in few SCTP packets and nothing held by bundling, and
+# rmmod refused while SCTP
 # carriers live.
 modprobe funnel
 modprobe sctp
@@ -265,6 +266,58 @@ ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 300 >"$W/after.out" 2>
 echo "# after the burst: $(cat "$W/after.out")"
 check "sctp: bundling: the stream carries datagrams after the burst" \
 	ip netns exec fc udp_pump rr 127.0.0.1 5600 -n 20 -w 1 -T 3000
+
+# --- bundling never holds a frame: with an 8 KiB send buffer, 20 small
+# datagrams then one of 9000 bytes (SCTP refuses it: EMSGSIZE), 20 times:
+# every small one is echoed at once.  A frame sent with MSG_MORE ahead of
+# one SCTP refuses stays held until SCTP flushes for another reason;
+# held chunks that fill the send buffer stopped the carrier's transmit
+# until a heartbeat (30 s on funnel-tun's carriers)
+old_wmem=$(sysctl -n net.core.wmem_default)
+sysctl -qw net.core.wmem_default=8192
+ip netns exec fs sysctl -qw net.core.wmem_default=8192 2>/dev/null
+ip netns exec fc sysctl -qw net.core.wmem_default=8192 2>/dev/null
+tun sh fs --sctp --listen 10.99.0.2:7004 --udp-connect 1:127.0.0.1:7401
+for i in $(seq 50); do
+	[ "$(ip netns exec fs ss -Hln --sctp | grep -c ':7004 ')" = 1 ] && break
+	sleep 0.1
+done
+tun ch fc --sctp --connect 10.99.0.2:7004 --udp-listen 1:127.0.0.1:5700
+if wait_files 20 "$W"/sh.id "$W"/ch.id; then
+	sysctl -qw net.core.wmem_default="$old_wmem"
+	ip netns exec fc python3 - >"$W/hold.out" 2>&1 <<'PY'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(0.05)
+short = []
+for r in range(20):
+    for i in range(20):
+        s.sendto(b"r%02d-%02d" % (r, i) + bytes(58), ("127.0.0.1", 5700))
+    s.sendto(bytes(9000), ("127.0.0.1", 5700))
+    got, t0 = 0, time.time()
+    while got < 20 and time.time() - t0 < 2:
+        try:
+            if len(s.recv(70000)) == 64:
+                got += 1
+        except socket.timeout:
+            pass
+    if got < 20:
+        short.append((r, got))
+print("rounds short of 20 echoes within 2 s:", short)
+PY
+	if grep -qx 'rounds short of 20 echoes within 2 s: \[\]' "$W/hold.out"; then
+		ok "sctp: bundling holds nothing: 20 x (20 small + 1 refused 9000-byte) with an 8 KiB send buffer, every small one echoed within 2 s"
+	else
+		not_ok "sctp: bundling holds nothing: $(cat "$W/hold.out")"
+		ip netns exec fc cat /proc/net/sctp/assocs | sed 's/^/#   /'
+	fi
+else
+	sysctl -qw net.core.wmem_default="$old_wmem"
+	not_ok "sctp: bundling holds nothing: carriers with an 8 KiB send buffer set up"
+fi
+ip netns exec fs sysctl -qw net.core.wmem_default="$old_wmem" 2>/dev/null
+ip netns exec fc sysctl -qw net.core.wmem_default="$old_wmem" 2>/dev/null
 
 id=$(awk '/^event=carrier-down-ntf/ { e = 1 } e && /^carrier-id=/ { c = substr($0, 12) } e && /^reason=7$/ { print c; exit }' "$W/mon-fc.out")
 if [ -n "$id" ]; then
