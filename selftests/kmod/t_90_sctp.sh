@@ -6,8 +6,7 @@
 # malformed messages from a raw SCTP peer, oversize, abort, close and a
 # socket owner going away, PR-SCTP abandoning datagrams of a stalled link,
 # a burst bundled in few SCTP packets and nothing held by bundling, and
-# rmmod refused while SCTP
-# carriers live.
+# rmmod refused while SCTP carriers live.
 modprobe funnel
 modprobe sctp
 W=$(mktemp -d)
