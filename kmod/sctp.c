@@ -284,7 +284,11 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 	strp_msg(skb)->offset = 0;
 	strp_msg(skb)->full_len = FUNNEL_LEN_PREFIX + len;
 	__skb_queue_tail(batch, skb);
-	if (skb_queue_len(batch) >= FUNNEL_SCTP_RX_BATCH)
+	/* a large frame goes on at once: a batch holds at most
+	 * FUNNEL_SCTP_RX_BATCH small ones beyond the reader's limit
+	 */
+	if (skb_queue_len(batch) >= FUNNEL_SCTP_RX_BATCH ||
+	    len > FUNNEL_SCTP_RX_LINEAR)
 		funnel_sctp_rx_hand(fs, batch);
 }
 
@@ -684,7 +688,7 @@ static void funnel_sctp_tx_push(struct funnel_sock *fs)
 	bool have_next, more, delayed = false;
 	int ret;
 
-	if (!funnel_sctp_tx_next(fs, &cur))
+	if (READ_ONCE(fs->tx_broken) || !funnel_sctp_tx_next(fs, &cur))
 		return;
 	for (;;) {
 		if (READ_ONCE(fs->tx_broken)) {
@@ -807,6 +811,10 @@ static int funnel_sctp_sendmsg(struct socket *sock, struct msghdr *msg,
 	if (!funnel_user_hdr_ok(fs, &hdr))
 		return -EINVAL;
 
+	/* the owner's MSG_MORE would hold the kernel's frames back too (SCTP
+	 * delays per association): each of its frames goes at once
+	 */
+	msg->msg_flags &= ~MSG_MORE;
 	ret = funnel_sctp_send(sk, msg, size, &hdr, 0);
 	if (ret >= 0)
 		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES, size);
