@@ -345,6 +345,11 @@ if [ "$out" != "reset got 0 prefix ok" ]; then
 	# seen in 2 of 3 make check runs under load (session 10: 'eof got 0',
 	# and no answer in 20 s), never alone: say so, and try once more
 	echo "# the 4th connection through G2, first try: '$out'"
+	# what P and G2 counted, to tell a refusal at P (flow limit) from
+	# one at G2 that P did not pass on as a reset
+	fd_json P "{k: v for s in carrier('g2').get('streams', []) for k, v in s.get('stats', {}).items() if v and ('drop' in k or 'reset' in k or 'flow' in k)}" 2>&1 | sed 's/^/# P: /'
+	fd_json G2 "[{k: v for k, v in s.get('stats', {}).items() if v and ('drop' in k or 'reset' in k or 'flow' in k)} for c in j['carriers'] for s in c.get('streams', [])]" 2>&1 | sed 's/^/# G2: /'
+	tail -n 5 "$SVC_DIR/P.log" | sed 's/^/# P.log: /'
 	sleep 2
 	out=$(timeout 20 python3 "$PROBE" echo $L "$P_ECHO2" 1000)
 fi

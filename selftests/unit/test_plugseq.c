@@ -589,6 +589,54 @@ static void test_rx_held_many(void **state)
 	pseq_rx_fini(&r);
 }
 
+/*
+ * The tables follow what is held (review-lows L5): a window's worth of
+ * frames held (3 waits for 2, which never comes; 4..16384 for 1), then
+ * 1 comes and all but 3 go: the tables are back to 16 buckets, and 3 is
+ * still found when 2 comes.
+ */
+static void test_rx_tables_shrink(void **state)
+{
+	char why[PSEQ_WHY_MAX];
+	struct pseq_hdr h;
+	struct pseq_held *f;
+	struct pseq_rx r;
+	uint32_t n = 0;
+
+	(void)state;
+	pseq_rx_init(&r, 16384);
+	for (uint32_t q = 3; q <= 16384; q++) {
+		h = (struct pseq_hdr){ .seq = q, .after = q == 3 ? 1 : q - 1 };
+		assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why,
+					       sizeof(why)), PSEQ_RX_HOLD);
+	}
+	assert_int_equal(r.hsize, 16384);
+	h = (struct pseq_hdr){ .seq = 1 };
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(pseq_rx_delivered(&r, &h, why, sizeof(why)), 0);
+	while (pseq_rx_next(&r, &f, why, sizeof(why)) == 1) {
+		assert_int_not_equal(f->h.seq, 3);
+		n++;
+		assert_int_equal(pseq_rx_delivered(&r, &f->h, why,
+						   sizeof(why)), 0);
+		free(f);
+	}
+	assert_int_equal(n, 16381);
+	assert_int_equal(r.nheld, 1);
+	assert_int_equal(r.hsize, 16);		/* not the 16384 of the peak */
+	h = (struct pseq_hdr){ .seq = 2 };
+	assert_int_equal(pseq_rx_input(&r, &h, NULL, 0, why, sizeof(why)),
+			 PSEQ_RX_DELIVER);
+	assert_int_equal(pseq_rx_delivered(&r, &h, why, sizeof(why)), 0);
+	assert_int_equal(pseq_rx_next(&r, &f, why, sizeof(why)), 1);
+	assert_int_equal(f->h.seq, 3);
+	free(f);
+	assert_int_equal(r.nheld, 0);
+	assert_int_equal(r.hsize, 0);
+	pseq_rx_fini(&r);
+}
+
 /* A held frame's cost: max(bytes, PSEQ_COST_MIN); empty ones apart. */
 static void test_rx_held_cost(void **state)
 {
@@ -642,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_rx_wrap_dep0),
 		cmocka_unit_test(test_rx_held_many),
 		cmocka_unit_test(test_rx_held_cost),
+		cmocka_unit_test(test_rx_tables_shrink),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

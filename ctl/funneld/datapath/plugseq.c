@@ -360,25 +360,21 @@ int pseq_rx_delivered(struct pseq_rx *r, const struct pseq_hdr *h, char *why,
 }
 
 /*
- * Double the tables (16 buckets at first, mask + 1 at most): 0, or -1 if
- * there are none (out of memory).  Without room to grow the old ones
- * stay: slower, still right.
+ * Rehash the tables into n buckets (a power of two, at least 16): 0, or
+ * -1 if there is no memory for them.  The frames and their lists stay;
+ * only the buckets move.
  */
-static int tables_grow(struct pseq_rx *r)
+static int tables_resize(struct pseq_rx *r, uint32_t n)
 {
-	uint32_t n = r->hsize ? r->hsize * 2 : 16, old = r->hsize;
 	struct pseq_held **held, **wait, **oh = r->held, **ow = r->wait;
+	uint32_t old = r->hsize;
 
-	if (n > r->mask + 1)
-		n = r->mask + 1;
-	if (n <= old)
-		return 0;
 	held = calloc(n, sizeof(*held));
 	wait = calloc(n, sizeof(*wait));
 	if (!held || !wait) {
 		free(held);
 		free(wait);
-		return old ? 0 : -1;
+		return -1;
 	}
 	for (uint32_t i = 0; i < old; i++) {
 		struct pseq_held *f, *next;
@@ -402,6 +398,36 @@ static int tables_grow(struct pseq_rx *r)
 	r->wait = wait;
 	r->hsize = n;
 	return 0;
+}
+
+/*
+ * Double the tables (16 buckets at first, mask + 1 at most): 0, or -1 if
+ * there are none (out of memory).  Without room to grow the old ones
+ * stay: slower, still right.
+ */
+static int tables_grow(struct pseq_rx *r)
+{
+	uint32_t n = r->hsize ? r->hsize * 2 : 16;
+
+	if (n > r->mask + 1)
+		n = r->mask + 1;
+	if (n <= r->hsize)
+		return 0;
+	if (tables_resize(r, n))
+		return r->hsize ? 0 : -1;
+	return 0;
+}
+
+/*
+ * Halve the tables once fewer than an eighth of their buckets hold a
+ * frame: they follow what is held, not the most that ever was (a peer
+ * that filled the window and then let all frames but one go keeps no
+ * tables sized for the window).  Without memory the old ones stay.
+ */
+static void tables_shrink(struct pseq_rx *r)
+{
+	if (r->hsize > 16 && r->nheld < r->hsize / 8)
+		tables_resize(r, r->hsize / 2);
 }
 
 enum pseq_rx_res pseq_rx_input(struct pseq_rx *r, const struct pseq_hdr *h,
@@ -492,6 +518,8 @@ static void rx_take(struct pseq_rx *r, struct pseq_held *f)
 		tables_free(r);
 		r->ready = NULL;
 		r->ready_tail = &r->ready;
+	} else {
+		tables_shrink(r);
 	}
 }
 

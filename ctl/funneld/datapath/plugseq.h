@@ -119,7 +119,8 @@ struct pseq_rx {
 	uint8_t *bits;		/* delivered above d (seq & mask); NULL: none */
 	/*
 	 * While frames are held, hash tables of hsize buckets (a power of
-	 * two, at least twice nheld up to mask + 1): held[seq & (hsize -
+	 * two, at least twice nheld up to mask + 1; halved as frames go
+	 * once under an eighth of it, 16 at least): held[seq & (hsize -
 	 * 1)] the frames by Sequence, wait[dep & (hsize - 1)] the lists of
 	 * those waiting for Sequence dep.  The Sequences in the window
 	 * have distinct indices modulo mask + 1 (across the wrap too), so
