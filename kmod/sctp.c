@@ -201,7 +201,8 @@ static int funnel_sctp_rcv_sid(const u8 *cbuf, size_t used)
 }
 
 /* Hand the frames read on, as the strparser's softirq would: the socket
- * locked, BHs off; once for the lot.
+ * locked once for the lot, BHs off for one frame at a time (softirqs
+ * pending meanwhile run between frames, not after up to 16 of them).
  */
 static void funnel_sctp_rx_hand(struct funnel_sock *fs,
 				struct sk_buff_head *batch)
@@ -212,10 +213,11 @@ static void funnel_sctp_rx_hand(struct funnel_sock *fs,
 	if (skb_queue_empty(batch))
 		return;
 	lock_sock(sk);
-	local_bh_disable();
-	while ((skb = __skb_dequeue(batch)))
+	while ((skb = __skb_dequeue(batch))) {
+		local_bh_disable();
 		funnel_rx_frame(fs, skb);
-	local_bh_enable();
+		local_bh_enable();
+	}
 	release_sock(sk);
 }
 
@@ -546,6 +548,7 @@ struct funnel_sctp_txf {
 	struct sk_buff *skb;
 	struct funnel_hdr hdr;
 	u32 ttl;		/* PR-SCTP lifetime left, ms; 0: none */
+	u64 ttl_ns;		/* when ttl was left */
 	bool ctrl;		/* from txq_ctrl */
 };
 
@@ -584,8 +587,10 @@ static bool funnel_sctp_tx_next(struct funnel_sock *fs,
 				  sizeof(f->hdr)))
 			funnel_stat_inc(fs->stats,
 					FUNNEL_A_STATS_TX_DROP_QUEUE);
-		else if (!funnel_sctp_ttl(fs, f->skb, &f->hdr, &f->ttl))
+		else if (!funnel_sctp_ttl(fs, f->skb, &f->hdr, &f->ttl)) {
+			f->ttl_ns = f->ttl ? ktime_get_ns() : 0;
 			return true;
+		}
 		funnel_sctp_tx_done(fs, f);
 		kfree_skb(f->skb);
 	}
@@ -608,6 +613,16 @@ static int funnel_sctp_send_frame(struct funnel_sock *fs,
 
 	if (more)
 		msg.msg_flags |= MSG_MORE;
+	if (f->ttl) {
+		/* the lifetime left now, not when the frame was looked
+		 * ahead at (the send before it may have waited for the
+		 * socket); spent meanwhile: SCTP abandons it at once, and
+		 * the send still lets chunks held for it go
+		 */
+		u64 gone = div_u64(ktime_get_ns() - f->ttl_ns, NSEC_PER_MSEC);
+
+		f->ttl = gone < f->ttl ? f->ttl - (u32)gone : 1;
+	}
 	if (skb_is_nonlinear(skb)) {
 		if (skb_copy_bits(skb, FUNNEL_LEN_PREFIX, fs->tx_buf, len))
 			return -EINVAL;
