@@ -145,6 +145,16 @@ t74_timers() {
 	done
 }
 
+# t74_show_has NAME RE...: NAME's show has a line matching each RE
+t74_show_has() {
+	local out re n=$1
+	shift
+	out=$(funnelctl -s "$SVC_DIR/$n.sock" show 2>&1) || return 1
+	for re in "$@"; do
+		printf '%s\n' "$out" | grep -Eq "$re" || { printf '%s\n' "$out"; return 1; }
+	done
+}
+
 # t74_udp_port: the peer takes SCTP over UDP on a port that is not this
 # end's (RFC 6951 lets each end pick its own): net.sctp.udp_port is 9900
 # in the server's netns, 9899 in the client's.  Without the udp-port
@@ -186,9 +196,8 @@ t74_udp_port() {
 		fi
 		check "sctp udp-port: show --json: the peer's udp_port 9900, its addresses" \
 			fd_json C "j['peers'][0]['udp_port'] == 9900 and j['peers'][0]['addresses'] == ['10.99.0.2:9899']"
-		out=$(funnelctl -s "$SVC_DIR/C.sock" show 2>&1)
 		check "sctp udp-port: show: the peer's UDP PORT 9900" \
-			sh -c 'printf "%s\n" "$1" | grep -A1 "^  NAME .* UDP PORT " | grep -Eq "^  s +10\.99\.0\.2:9899 +sctp-udp +9900 "' sh "$out"
+			t74_show_has C '^  NAME +HOST +CARRIER +UDP PORT +PRINCIPAL$' '^  s +10\.99\.0\.2:9899 +sctp-udp +9900 +funnel/site-s$'
 	fi
 
 	# auto: native SCTP dropped, the sctp-udp attempt goes to the
@@ -429,7 +438,7 @@ map add udp 127.0.0.1:7400 peer s service echo" --datapath user -n site-c &&
 		check "sctp multihomed: show --json lists both addresses of the peer: $(fd_json C "j['peers'][0]['addresses']" | tr '\n' ' ')" \
 			fd_json C "j['peers'][0]['addresses'] == ['10.99.0.2:9899', '10.98.0.2:9899'] and j['peers'][0]['host'] == '10.99.0.2:9899'"
 		check "sctp multihomed: show lists both addresses of the peer" \
-			sh -c "funnelctl -s $SVC_DIR/C.sock show | grep -Eq '^  s +10\.99\.0\.2:9899,10\.98\.0\.2:9899 +sctp '"
+			t74_show_has C '^  s +10\.99\.0\.2:9899,10\.98\.0\.2:9899 +sctp '
 	else
 		not_ok "sctp multihomed: up with the first address unreachable"
 		t74_logs C S
