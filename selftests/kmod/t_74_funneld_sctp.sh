@@ -200,6 +200,10 @@ t74_udp_port() {
 			t74_show_has C '^  NAME +HOST +CARRIER +UDP PORT +PRINCIPAL$' '^  s +10\.99\.0\.2:9899 +sctp-udp +9900 +funnel/site-s$'
 	fi
 
+	# funnel.ko takes the association as it is, with its UDP port
+	t74_up "udp-port 9900, kernel/kernel" 10.99.0.2 "sctp-udp udp-port 9900" kernel kernel &&
+		t74_services "udp-port 9900, kernel/kernel" sctp-udp kernel/kernel
+
 	# auto: native SCTP dropped, the sctp-udp attempt goes to the
 	# peer's udp-port; without it, to 9899: no answer, then tcp
 	ip netns exec fc nft add table inet t74u
