@@ -37,6 +37,16 @@ static bool is_udp(const struct gram_stmt *g, char *const w[])
 }
 
 /*
+ * "udp-port" (peer add) is for carrier sctp-udp or auto only: may the
+ * carrier named w come with it?
+ */
+static bool udp_carrier(const char *w)
+{
+	return !strcmp(w, gram_carriers[STMT_CARRIER_AUTO]) ||
+	       !strcmp(w, gram_carriers[STMT_CARRIER_SCTP_UDP]);
+}
+
+/*
  * After the command (and subcommand) of g: its n words w.  False when
  * they fit no statement; else the placeholder of a free word that may
  * come next in *ph (or NULL).
@@ -46,6 +56,7 @@ static bool complete_args(const struct gram_stmt *g, int n, char *const w[],
 			  const char **ph)
 {
 	const struct gram_clause_desc *cd;
+	const char *carrier = NULL;	/* the carrier clause's value */
 	unsigned int used = 0;
 	enum gram_clause c;
 	int i;
@@ -66,24 +77,38 @@ static bool complete_args(const struct gram_stmt *g, int n, char *const w[],
 		    (used & CL_BIT(c)))
 			return false;
 		used |= CL_BIT(c);
+		if (c == CL_UDP_PORT && carrier && !udp_carrier(carrier))
+			return false;
 		cd = &gram_clauses[c];
 		for (unsigned int v = 0; v < cd->n_vals; v++) {
 			const struct gram_arg *a = &cd->vals[v];
+			bool udp = c == CL_CARRIER && (used & CL_BIT(CL_UDP_PORT));
 
 			if (i + 1 == n) {	/* this value comes next */
-				if (a->words)
+				if (!a->words)
+					*ph = a->placeholder;
+				else if (!udp)
 					each(a->words, fn, arg);
 				else
-					*ph = a->placeholder;
+					for (const char *const *cw = a->words;
+					     *cw; cw++)
+						if (udp_carrier(*cw))
+							fn(*cw, arg);
 				return true;
 			}
 			i++;
 			if (a->words && !one_of(w[i], a->words))
 				return false;
+			if (c == CL_CARRIER)
+				carrier = w[i];
+			if (udp && !udp_carrier(w[i]))
+				return false;
 		}
 	}
 	for (c = 0; c < CL_N; c++) {
 		if (!(g->clauses & CL_BIT(c)) || (used & CL_BIT(c)))
+			continue;
+		if (c == CL_UDP_PORT && carrier && !udp_carrier(carrier))
 			continue;
 		if (c == CL_LIFETIME && !is_udp(g, w))
 			continue;

@@ -35,6 +35,7 @@ const struct gram_clause_desc gram_clauses[CL_N] = {
 	[CL_PROXY]	= { "proxy", 1, { { NULL, gram_proxies } } },
 	[CL_PLUGIN]	= { "plugin", 1, { { NULL, gram_plugins } } },
 	[CL_IDENTITY]	= { "identity", 3, { PRINCIPAL, KEYTAB, PATH } },
+	[CL_UDP_PORT]	= { "udp-port", 1, { { "PORT", NULL } } },
 };
 
 const struct gram_stmt gram_stmts[] = {
@@ -43,7 +44,7 @@ const struct gram_stmt gram_stmts[] = {
 	{ "listen", NULL, STMT_LISTEN, 1, { { "[ADDR]:PORT", NULL } }, 0 },
 	{ "peer", "add", STMT_PEER_ADD, 2,
 	  { NAME, { "HOST[,HOST...][:PORT]", NULL } },
-	  CL_BIT(CL_CARRIER) | CL_BIT(CL_PRINCIPAL) },
+	  CL_BIT(CL_CARRIER) | CL_BIT(CL_UDP_PORT) | CL_BIT(CL_PRINCIPAL) },
 	{ "peer", "del", STMT_PEER_DEL, 1, { NAME }, 0 },
 	{ "service", "add", STMT_SERVICE_ADD, 3,
 	  { NAME, PROTO, { "TARGET:PORT", NULL } },

@@ -26,6 +26,9 @@ enum gram_clause {
 	CL_IDENTITY,		/* identity PRINCIPAL keytab PATH (service
 				 * add, map add)
 				 */
+	CL_UDP_PORT,		/* udp-port PORT (peer add: the peer's SCTP
+				 * over UDP encapsulation port)
+				 */
 	CL_N
 };
 

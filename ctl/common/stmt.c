@@ -466,6 +466,28 @@ static int parse_lifetime(struct parser *p, struct stmt *s)
 	return 0;
 }
 
+/*
+ * "udp-port PORT" of peer add: the UDP port the peer takes SCTP over UDP
+ * on (RFC 6951), when it is not this end's net.sctp.udp_port
+ */
+static int parse_udp_port(struct parser *p, struct stmt *s)
+{
+	const char *w;
+	unsigned long v = 0;
+	size_t i;
+
+	if (s->udp_port)
+		return fail(p, "duplicate 'udp-port'");
+	if (!(w = need(p, "PORT after 'udp-port'")))
+		return -1;
+	for (i = 0; w[i] && is_digit(w[i]) && v <= 65535; i++)
+		v = v * 10 + (unsigned long)(w[i] - '0');
+	if (!i || w[i] || v < 1 || v > 65535)
+		return fail(p, "bad udp-port '%s' (1-65535)", w);
+	s->udp_port = (uint16_t)v;
+	return 0;
+}
+
 /* "proxy v2" (TCP only): a PROXY protocol v2 header to the service */
 static int parse_proxy(struct parser *p, struct stmt *s)
 {
@@ -624,6 +646,10 @@ static int parse_peer_add(struct parser *p, struct stmt *s)
 				return fail(p, "unknown carrier '%s' (" CARRIERS ")", w);
 			s->carrier = (enum stmt_carrier)i;
 			break;
+		case CL_UDP_PORT:
+			if (parse_udp_port(p, s))
+				return -1;
+			break;
 		case CL_PRINCIPAL:
 			if (parse_principal_clause(p, s))
 				return -1;
@@ -632,6 +658,11 @@ static int parse_peer_add(struct parser *p, struct stmt *s)
 			return fail(p, "unexpected word '%s'", w);
 		}
 	}
+	/* after every clause: "carrier" may follow "udp-port" */
+	if (s->udp_port && s->carrier == STMT_CARRIER_SCTP)
+		return fail(p, "'udp-port' is for carrier sctp-udp or auto (carrier sctp is SCTP without UDP)");
+	if (s->udp_port && s->carrier == STMT_CARRIER_TCP)
+		return fail(p, "'udp-port' is for carrier sctp-udp or auto (carrier tcp uses no SCTP over UDP)");
 	return 0;
 }
 
@@ -990,6 +1021,8 @@ int stmt_format(const struct stmt *s, char *buf, size_t len)
 		}
 		if (s->carrier != STMT_CARRIER_AUTO)
 			put(&o, " carrier %s", stmt_carrier_name(s->carrier));
+		if (s->udp_port)
+			put(&o, " udp-port %u", s->udp_port);
 		if (s->principal[0])
 			put(&o, " principal %s", s->principal);
 		break;

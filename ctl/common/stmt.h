@@ -6,7 +6,7 @@
  *   identity PRINCIPAL keytab PATH
  *   listen [ADDR]:PORT
  *   peer add NAME HOST[,HOST...][:PORT] [carrier auto|sctp|sctp-udp|tcp]
- *            [principal P]
+ *            [udp-port PORT] [principal P]
  *   peer del NAME
  *   service add NAME udp|tcp TARGET:PORT [allow PRINCIPAL[,PRINCIPAL...]]
  *               [identity PRINCIPAL keytab PATH] [lifetime MS] [proxy v2]
@@ -23,14 +23,17 @@
  *   stats [--prometheus]
  *   plaintext
  *
- * Optional clauses ("carrier", "principal"; "allow", "identity",
- * "lifetime", "proxy", "plugin"; "peer", "service", "identity",
- * "principal", "lifetime" and "plugin" of map add) come in any order,
- * each at most once.  The "identity" clause is the local principal and
+ * Optional clauses ("carrier", "udp-port", "principal"; "allow",
+ * "identity", "lifetime", "proxy", "plugin"; "peer", "service",
+ * "identity", "principal", "lifetime" and "plugin" of map add) come in
+ * any order, each at most once.  The "identity" clause is the local principal and
  * keytab of the streams of that service (acceptor) or map (initiator)
  * instead of the daemon's identity; "principal" of map add is the
  * principal the service must prove (the target of the stream's context)
  * instead of the peer's.
+ * "udp-port" of peer add (carrier sctp-udp or auto only) is the UDP port
+ * the peer takes SCTP over UDP on (its net.sctp.udp_port) when it is not
+ * this end's own.
  * "lifetime" (UDP only) is the PR-SCTP lifetime of the datagrams
  * this end sends on an SCTP carrier, in ms, 0: fully reliable.  "proxy
  * v2" (TCP services only): a PROXY protocol v2 header with the client's
@@ -125,7 +128,8 @@ struct stmt_addr {
  *   IDENTITY      principal, path
  *   LISTEN        addr (family 0: any address)
  *   PEER_ADD      name, addr (HOST[:PORT]), more[n_more] (its other
- *                 HOSTs, same port), carrier, principal ("": any)
+ *                 HOSTs, same port), carrier, udp_port (0: none),
+ *                 principal ("": any)
  *   PEER_DEL      name
  *   SERVICE_ADD   name, proto, addr (TARGET:PORT), allow[n_allow]
  *                 (n_allow 0: no allow clause), lifetime, proxy, plugin
@@ -163,6 +167,10 @@ struct stmt {
 	bool prometheus;
 	uint8_t proxy;			/* service add: 2 (proxy v2), 0: none */
 	uint8_t plugin;			/* service add, map add: STMT_PLUGIN_* */
+	/* peer add: the remote SCTP over UDP encapsulation port, 0: the
+	 * local net.sctp.udp_port (RFC 6951)
+	 */
+	uint16_t udp_port;
 };
 
 /* The plugins of "plugin NAME" (0: none): gram_plugins[plugin - 1]. */

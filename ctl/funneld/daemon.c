@@ -24,6 +24,9 @@
 #include "funneld/report/snap.h"
 #include "funneld/sec/gss.h"
 
+_Static_assert(SNAP_PEER_ADDRS_MAX == STMT_PEER_ADDRS_MAX,
+	       "show lists every address of a peer");
+
 /* At shutdown, jobs still running are waited for this long (each pool). */
 #define WK_STOP_GRACE_MS	500
 
@@ -778,6 +781,14 @@ static int snap_fill(struct daemon *d, struct snapshot *sn)
 		snprintf(sp->name, sizeof(sp->name), "%s", p->s.name);
 		host_port(&p->s.addr, FUNNEL_DEFAULT_PORT, sp->host,
 			  sizeof(sp->host));
+		snprintf(sp->addrs[0], sizeof(sp->addrs[0]), "%s", sp->host);
+		sp->n_addrs = 1;
+		for (unsigned int k = 0; k < p->s.n_more &&
+		     sp->n_addrs < SNAP_PEER_ADDRS_MAX; k++)
+			host_port(&p->s.more[k], FUNNEL_DEFAULT_PORT,
+				  sp->addrs[sp->n_addrs++],
+				  sizeof(sp->addrs[0]));
+		sp->udp_port = p->s.udp_port;
 		sp->carrier = stmt_carrier_name(p->s.carrier);
 		snprintf(sp->principal, sizeof(sp->principal), "%s",
 			 p->s.principal);

@@ -247,6 +247,11 @@ expect_rc "error: bad syntax (port 70000): exit 2" 2 '.' \
 	fd_ctl C map add udp $L:70000 peer s service dns
 expect_rc "error: no daemon on the socket: exit 1" 1 '.' \
 	funnelctl -s "$SVC_DIR/none.sock" show
+expect_rc "error: peer add with carrier tcp and udp-port: exit 2, says why" 2 \
+	"peer add: 'udp-port' is for carrier sctp-udp or auto \(carrier tcp uses no SCTP over UDP\)" \
+	fd_ctl C peer add u2 127.0.0.2 carrier tcp udp-port 9900
+expect_rc "error: peer add with udp-port 0: exit 2" 2 "peer add: bad udp-port '0' \(1-65535\)" \
+	fd_ctl C peer add u2 127.0.0.2 udp-port 0
 if [ "$(fd_json C "$config")" = "$before_c" ] && [ "$(fd_json S "$config")" = "$before_s" ]; then
 	ok "error: show --json of both sites unchanged by the refused commands"
 else
@@ -254,6 +259,26 @@ else
 	diff <(echo "$before_c" | python3 -m json.tool) <(fd_json C "$config" | python3 -m json.tool) | diag
 fi
 check "error: dns still answers after the refused commands" svc_dig_many "" $L "$P1" 20
+
+# ---- show: every address of a peer, its udp-port (a peer with two
+# addresses, on a port where nothing listens; deleted again)
+if fd_ctl C peer add u2 127.0.0.2,127.0.0.3:9 udp-port 9900 >/dev/null 2>&1; then
+	check "show --json: a peer's addresses and udp_port" \
+		fd_json C "[p for p in j['peers'] if p['name'] == 'u2'] == [{'name': 'u2', 'host': '127.0.0.2:9', 'carrier': 'auto', 'principal': '', 'addresses': ['127.0.0.2:9', '127.0.0.3:9'], 'udp_port': 9900}]"
+	check "show --json: a peer without udp-port: udp_port 0, its one address" \
+		fd_json C "[(p['addresses'], p['udp_port']) for p in j['peers'] if p['name'] == 's'] == [([p['host']], 0) for p in j['peers'] if p['name'] == 's']"
+	out=$(fd_ctl C show 2>&1)
+	if echo "$out" | grep -Eq '^  NAME +HOST +CARRIER +UDP PORT +PRINCIPAL$' &&
+	   echo "$out" | grep -Eq '^  u2 +127\.0\.0\.2:9,127\.0\.0\.3:9 +auto +9900 +-$' &&
+	   echo "$out" | grep -Eq '^  s +[^ ]+ +[a-z-]+ +- '; then
+		ok "show: the peers table has both addresses of u2 and its UDP PORT, - for s"
+	else
+		not_ok "show: u2's addresses and UDP PORT"; echo "$out" | diag
+	fi
+	check "peer del u2" fd_ctl C peer del u2
+else
+	not_ok "peer add u2 ... udp-port 9900"
+fi
 
 # ---- kill -9 of S, restart: traffic resumes by itself
 svc_stop S KILL

@@ -4,7 +4,9 @@
 # capture decoded by tshark shows the wire (DATA chunks with the U bit,
 # one SCTP stream per service, UDP port 9899 for sctp-udp, no payload in
 # clear); auto falls back to sctp-udp and then tcp as nftables drops
-# SCTP and then UDP 9899; 40 maps added to a live association that
+# SCTP and then UDP 9899; a server whose net.sctp.udp_port is 9900
+# reached with the peer's udp-port 9900 (sctp-udp, and auto's attempt),
+# not without it; 40 maps added to a live association that
 # started with 32 streams (RFC 6525 add-streams), none of the first ones
 # interrupted; a multihomed carrier keeps running when one of its two
 # links goes down; PR-SCTP abandons datagrams older than their lifetime
@@ -143,9 +145,83 @@ t74_timers() {
 	done
 }
 
-t74_main() {
-	local out cap pid n s1 s2 i ids kid sid q
+# t74_show_has NAME RE...: NAME's show has a line matching each RE
+t74_show_has() {
+	local out re n=$1
+	shift
+	out=$(funnelctl -s "$SVC_DIR/$n.sock" show 2>&1) || return 1
+	for re in "$@"; do
+		printf '%s\n' "$out" | grep -Eq "$re" || { printf '%s\n' "$out"; return 1; }
+	done
+}
 
+# t74_udp_port: the peer takes SCTP over UDP on a port that is not this
+# end's (RFC 6951 lets each end pick its own): net.sctp.udp_port is 9900
+# in the server's netns, 9899 in the client's.  Without the udp-port
+# clause the client sends to 9899, where nothing takes it; with
+# "udp-port 9900" the carrier comes up, and the capture shows every
+# packet to the server in UDP port 9900, none to 9899, none bare.
+t74_udp_port() {
+	local cap out n m b
+
+	svc_stop C TERM 2>/dev/null; svc_stop S TERM 2>/dev/null
+	ip netns exec fs sysctl -qw net.sctp.udp_port=9900
+	if fd_start S fs "$(t74_conf_s)" --datapath user -n site-s &&
+	   fd_start C fc "$(t74_conf_c 10.99.0.2 sctp-udp)" --datapath user -n site-c &&
+	   fd_wait C 20 "'no answer' in carrier('s').get('last_error', '')"; then
+		check "sctp udp-port: without it, sctp-udp to a server on udp 9900 does not come up, show says why: $(fd_json C "carrier('s').get('last_error')")" \
+			fd_json C "carrier('s').get('state') != 'up' and carrier('s').get('last_error').endswith('no answer in 5 s on udp port 9899')"
+	else
+		not_ok "sctp udp-port: without it: the carrier's error ($(fd_json C "carrier('s').get('last_error')"))"
+		t74_logs C S
+	fi
+	check "sctp udp-port: the server takes sctp-udp on udp 9900 (show: $(fd_json S "j['accepts']"))" \
+		fd_json S "j['accepts'].startswith('tcp, sctp, sctp-udp on udp 9900')"
+
+	if t74_up "udp-port 9900" 10.99.0.2 "sctp-udp udp-port 9900" user user; then
+		cap=$SVC_DIR/udpport.pcap
+		ip netns exec fs tcpdump --immediate-mode -U -s 128 -i vs -w "$cap" 'udp or sctp' 2>"$cap.err" &
+		out=$!
+		for _ in $(seq 50); do grep -q listening "$cap.err" && break; sleep 0.1; done
+		t74_services "udp-port 9900" sctp-udp
+		sleep 0.5
+		kill "$out" 2>/dev/null; wait "$out" 2>/dev/null
+		n=$(tcpdump -r "$cap" -nn 'dst host 10.99.0.2 and udp dst port 9900' 2>/dev/null | wc -l)
+		m=$(tcpdump -r "$cap" -nn 'src host 10.99.0.2 and udp src port 9900 and udp dst port 9899' 2>/dev/null | wc -l)
+		b=$(tcpdump -r "$cap" -nn '(dst host 10.99.0.2 and udp dst port 9899) or sctp' 2>/dev/null | wc -l)
+		if [ "$n" -ge 100 ] && [ "$m" -ge 100 ] && [ "$b" = 0 ]; then
+			ok "sctp udp-port: tcpdump: $n packets to udp 9900 of the server, $m back from 9900 to 9899, none to 9899 of the server, none bare"
+		else
+			not_ok "sctp udp-port: capture ($n to 9900, $m from 9900, $b to 9899 or bare)"
+		fi
+		check "sctp udp-port: show --json: the peer's udp_port 9900, its addresses" \
+			fd_json C "j['peers'][0]['udp_port'] == 9900 and j['peers'][0]['addresses'] == ['10.99.0.2:9899']"
+		check "sctp udp-port: show: the peer's UDP PORT 9900" \
+			t74_show_has C '^  NAME +HOST +CARRIER +UDP PORT +PRINCIPAL$' '^  s +10\.99\.0\.2:9899 +sctp-udp +9900 +funnel/site-s$'
+	fi
+
+	# funnel.ko takes the association as it is, with its UDP port
+	t74_up "udp-port 9900, kernel/kernel" 10.99.0.2 "sctp-udp udp-port 9900" kernel kernel &&
+		t74_services "udp-port 9900, kernel/kernel" sctp-udp kernel/kernel
+
+	# auto: native SCTP dropped, the sctp-udp attempt goes to the
+	# peer's udp-port; without it, to 9899: no answer, then tcp
+	ip netns exec fc nft add table inet t74u
+	ip netns exec fc nft add chain inet t74u out '{ type filter hook output priority 0; }'
+	ip netns exec fc nft add rule inet t74u out meta l4proto sctp drop
+	t74_up "auto, udp-port 9900, sctp dropped" 10.99.0.2 "auto udp-port 9900" user user &&
+		check "sctp udp-port: auto, sctp dropped: the carrier is sctp-udp to udp 9900: $(fd_json C "carrier('s').get('transport_why')")" \
+			fd_json C "carrier('s').get('transport') == 'sctp-udp' and carrier('s').get('transport_why') == 'sctp: no answer in 3 s; sctp-udp: ok'"
+	t74_up "auto, no udp-port, sctp dropped" 10.99.0.2 auto user user &&
+		check "sctp udp-port: auto without it, sctp dropped: not sctp-udp but tcp, show says why: $(fd_json C "carrier('s').get('transport_why')")" \
+			fd_json C "carrier('s').get('transport') == 'tcp' and 'sctp-udp: no answer in 3 s on udp port 9899' in carrier('s').get('transport_why')"
+	ip netns exec fc nft delete table inet t74u
+	svc_stop C TERM; svc_stop S TERM
+	ip netns exec fs sysctl -qw net.sctp.udp_port=9899
+}
+
+# t74_site: the KDC and the services of the server site, in netns fs
+t74_site() {
 	svc_init
 	if kdc_start "$SVC_DIR/krb" 10.99.0.2 fs &&
 	   kdc_addprinc funnel/site-s && kdc_addprinc alice &&
@@ -155,10 +231,16 @@ t74_main() {
 		ip netns exec fs udp_pump echo 127.0.0.1 7401-7450 -q &
 		svc_register echo $!
 		ok "sctp: KDC, dnsmasq, freeradius and 50 UDP echo ports in netns fs"
-	else
-		not_ok "sctp: server site up"
-		return
+		return 0
 	fi
+	not_ok "sctp: server site up"
+	return 1
+}
+
+t74_main() {
+	local out cap pid n s1 s2 i ids kid sid q
+
+	t74_site || return
 
 	# ---- native SCTP, userspace path, with a capture of the wire
 	t74_up "native" 10.99.0.2 sctp user user || return
@@ -286,6 +368,9 @@ service add echo udp 127.0.0.1:7401" --datapath user -n site-r; then
 			fd_json C "carrier('s').get('transport') == 'tcp' and 'sctp-udp: no answer' in carrier('s').get('transport_why')"
 	ip netns exec fc nft delete table inet t74
 
+	# ---- the peer's SCTP over UDP port differs from this end's
+	t74_udp_port
+
 	# ---- 40 more maps, one by one, on a live association of 32 streams
 	t74_up "add-streams" 10.99.0.2 sctp user user || return
 	ids=$(fd_json C "[map_(p).get('stream') for p in (5300, 18120, 7400)]" | tr '\n' ' ')
@@ -354,6 +439,10 @@ map add udp 127.0.0.1:5300 peer s service dns
 map add udp 127.0.0.1:7400 peer s service echo" --datapath user -n site-c &&
 	   fd_wait C 20 "carrier('s').get('state') == 'up' and $t74_open"; then
 		ok "sctp multihomed: up with 10.99.0.2 unreachable, through 10.98.0.2"
+		check "sctp multihomed: show --json lists both addresses of the peer: $(fd_json C "j['peers'][0]['addresses']" | tr '\n' ' ')" \
+			fd_json C "j['peers'][0]['addresses'] == ['10.99.0.2:9899', '10.98.0.2:9899'] and j['peers'][0]['host'] == '10.99.0.2:9899'"
+		check "sctp multihomed: show lists both addresses of the peer" \
+			t74_show_has C '^  s +10\.99\.0\.2:9899,10\.98\.0\.2:9899 +sctp '
 	else
 		not_ok "sctp multihomed: up with the first address unreachable"
 		t74_logs C S

@@ -41,6 +41,7 @@ static const struct {
 	{ "[ADDR:]PORT", "127.0.0.1:5300" },
 	{ "PRINCIPAL[,PRINCIPAL...]", "a@R,b@R" },
 	{ "MS", "250" },
+	{ "PORT", "9900" },
 };
 
 struct cand {
@@ -268,10 +269,11 @@ static void test_complete_nothing(void **state)
 			assert_null(ph);
 		}
 	}
-	/* peer add NAME HOST: the two clauses */
-	assert_int_equal(c.n, 2);
+	/* peer add NAME HOST: the three clauses */
+	assert_int_equal(c.n, 3);
 	assert_string_equal(c.w[0], "carrier");
 	assert_string_equal(c.w[1], "principal");
+	assert_string_equal(c.w[2], "udp-port");
 	/* the words fit a statement so far, or not (funnelctl's --json) */
 	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
 		assert_int_equal(stmt_fits(n[i], (char **)lines[i]), i == 5);
@@ -281,11 +283,42 @@ static void test_complete_nothing(void **state)
 	assert_true(stmt_fits(2, (char *[]){ "stats", "--prometheus" }));
 }
 
+/* "udp-port" goes with carrier sctp-udp or auto only, either order. */
+static void test_complete_udp_port(void **state)
+{
+	char *tcp[] = { "peer", "add", "a", "h", "carrier", "tcp" };
+	char *sctp_port[] = { "peer", "add", "a", "h", "carrier", "sctp",
+			      "udp-port" };
+	char *port_carrier[] = { "peer", "add", "a", "h", "udp-port", "9900",
+				 "carrier" };
+	char *port_tcp[] = { "peer", "add", "a", "h", "udp-port", "9900",
+			     "carrier", "tcp" };
+	char *udp[] = { "peer", "add", "a", "h", "carrier", "sctp-udp" };
+	struct cand c = { .n = 0 };
+
+	(void)state;
+	assert_null(stmt_complete(6, tcp, collect, &c));
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.w[0], "principal");
+	assert_false(stmt_fits(7, sctp_port));
+	c.n = 0;
+	assert_null(stmt_complete(7, port_carrier, collect, &c));
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.w[0], "auto");
+	assert_string_equal(c.w[1], "sctp-udp");
+	assert_false(stmt_fits(8, port_tcp));
+	c.n = 0;
+	assert_null(stmt_complete(6, udp, collect, &c));
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.w[1], "udp-port");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_complete_vs_parser),
 		cmocka_unit_test(test_complete_nothing),
+		cmocka_unit_test(test_complete_udp_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

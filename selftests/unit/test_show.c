@@ -43,8 +43,11 @@ static char listens[2][SNAP_ADDR_MAX] = { "0.0.0.0:9899", "[::]:9899" };
 
 static struct snap_peer peers[] = {
 	{ .name = "hoster", .host = "192.0.2.1:9899", .carrier = "auto",
-	  .principal = "host/hoster@EXAMPLE.COM" },
-	{ .name = "backup", .host = "[fd00::2]:9899", .carrier = "tcp" },
+	  .principal = "host/hoster@EXAMPLE.COM",
+	  .addrs = { "192.0.2.1:9899", "198.51.100.1:9899" }, .n_addrs = 2,
+	  .udp_port = 9900 },
+	{ .name = "backup", .host = "[fd00::2]:9899", .carrier = "tcp",
+	  .addrs = { "[fd00::2]:9899" }, .n_addrs = 1 },
 };
 
 static struct snap_service services[] = {
@@ -429,7 +432,8 @@ static const char schema_py[] =
 "        'plaintext': 'b', 'identity': 's', 'uptime_ms': 'u',\n"
 "        'listens': ['s'], 'accepts': 's',\n"
 "        'peers': [{'name': 's', 'host': 's', 'carrier': 's',\n"
-"                   'principal': 's'}],\n"
+"                   'principal': 's', 'addresses': ['s'],\n"
+"                   'udp_port': 'u'}],\n"
 "        'services': [{'name': 's', 'proto': 's', 'target': 's',\n"
 "                      'allow': 's', 'identity': 's', 'opens': 'u',\n"
 "                      'refusals': 'u', 'proxy': 's', 'plugin': 's',\n"
@@ -482,7 +486,7 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 7\n"
+"    assert doc['schema_version'] == 8\n"
 "    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
 "        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
@@ -490,6 +494,10 @@ static const char schema_py[] =
 "    assert doc['listens'] == ['0.0.0.0:9899', '[::]:9899']\n"
 "    assert [p['name'] for p in doc['peers']] == ['hoster', 'backup']\n"
 "    assert doc['peers'][1]['principal'] == ''\n"
+"    assert doc['peers'][0]['addresses'] == ['192.0.2.1:9899', '198.51.100.1:9899']\n"
+"    assert doc['peers'][0]['host'] == '192.0.2.1:9899'\n"
+"    assert doc['peers'][1]['addresses'] == ['[fd00::2]:9899']\n"
+"    assert doc['peers'][0]['udp_port'] == 9900 and doc['peers'][1]['udp_port'] == 0\n"
 "    assert doc['services'][0]['allow'] == 'alice@R,bob@R'\n"
 "    assert doc['services'][0]['opens'] == 3\n"
 "    assert doc['services'][0]['proxy'] == ''\n"
@@ -996,6 +1004,11 @@ static void test_show_text(void **state)
 	assert_has_line(t, "tcp buffers: queued 65537 bytes (peak 2097152), windows 4259840 of 4294967296 bytes, 3 short");
 	assert_has_line(t, "peers:");
 	assert_aligned(t, "peers:", "CARRIER", "  backup", "tcp");
+	/* every address of a multihomed peer; its udp-port, "-" without */
+	assert_aligned(t, "peers:", "HOST", "  hoster",
+		       "192.0.2.1:9899,198.51.100.1:9899");
+	assert_aligned(t, "peers:", "UDP PORT", "  hoster", "9900");
+	assert_aligned(t, "peers:", "UDP PORT", "  backup", "-");
 	assert_aligned(t, "services:", "ALLOW", "  dns", "alice@R");
 	assert_aligned(t, "services:", "PROXY", "  web", "v2");
 	assert_aligned(t, "services:", "PROXY", "  dns", "-");
@@ -1070,7 +1083,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":7,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":8,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");
@@ -1228,7 +1241,8 @@ static struct snap_map utf8_map = { .proto = "udp", .addr = "127.0.0.1:53",
 				    .peer = "p", .service = "s",
 				    .state = "refused", .reason = NOT_UTF8 };
 static struct snap_peer utf8_peer = { .name = "p", .host = "h:1",
-				      .principal = NOT_UTF8 };
+				      .principal = NOT_UTF8,
+				      .addrs = { "h:1" }, .n_addrs = 1 };
 static const struct snapshot utf8_snap = {
 	.identity = NOT_UTF8, .carriers = &utf8_carrier, .n_carriers = 1,
 	.maps = &utf8_map, .n_maps = 1, .peers = &utf8_peer, .n_peers = 1,

@@ -836,6 +836,63 @@ static void test_sctp_clauses(void **state)
 		  "service add: duplicate 'allow'");
 }
 
+/*
+ * "udp-port PORT" of peer add: the peer's SCTP over UDP port, for carrier
+ * sctp-udp and auto only (sctp and tcp use no UDP encapsulation), once,
+ * 1-65535; in either order with "carrier".
+ */
+static void test_udp_port(void **state)
+{
+	(void)state;
+	canon("peer add gw 10.0.0.1 carrier sctp-udp udp-port 9900", NULL);
+	assert_int_equal(st.carrier, STMT_CARRIER_SCTP_UDP);
+	assert_int_equal(st.udp_port, 9900);
+	canon("peer add gw 10.0.0.1 udp-port 1", NULL);
+	assert_int_equal(st.carrier, STMT_CARRIER_AUTO);
+	assert_int_equal(st.udp_port, 1);
+	canon("peer add gw 10.0.0.1 udp-port 65535 carrier auto",
+	      "peer add gw 10.0.0.1 udp-port 65535");
+	assert_int_equal(st.udp_port, 65535);
+	canon("peer add gw h principal p@R udp-port 9900 carrier sctp-udp",
+	      "peer add gw h carrier sctp-udp udp-port 9900 principal p@R");
+	canon("peer add gw 10.0.0.1,10.0.1.1:7000 carrier sctp-udp udp-port 09900",
+	      "peer add gw 10.0.0.1,10.0.1.1:7000 carrier sctp-udp udp-port 9900");
+	ok("peer add gw 10.0.0.1");
+	assert_int_equal(st.udp_port, 0);
+
+	bad_exact("peer add gw 10.0.0.1 carrier tcp udp-port 9900",
+		  "peer add: 'udp-port' is for carrier sctp-udp or auto (carrier tcp uses no SCTP over UDP)");
+	bad_exact("peer add gw 10.0.0.1 udp-port 9900 carrier tcp",
+		  "peer add: 'udp-port' is for carrier sctp-udp or auto (carrier tcp uses no SCTP over UDP)");
+	bad_exact("peer add gw 10.0.0.1 carrier sctp udp-port 9900",
+		  "peer add: 'udp-port' is for carrier sctp-udp or auto (carrier sctp is SCTP without UDP)");
+	bad_exact("peer add gw 10.0.0.1 udp-port 0",
+		  "peer add: bad udp-port '0' (1-65535)");
+	bad_exact("peer add gw 10.0.0.1 udp-port 65536",
+		  "peer add: bad udp-port '65536' (1-65535)");
+	bad_exact("peer add gw 10.0.0.1 udp-port 99999999999999999999",
+		  "peer add: bad udp-port '99999999999999999999' (1-65535)");
+	bad_exact("peer add gw 10.0.0.1 udp-port -1",
+		  "peer add: bad udp-port '-1' (1-65535)");
+	bad_exact("peer add gw 10.0.0.1 udp-port +9900",
+		  "peer add: bad udp-port '+9900' (1-65535)");
+	bad_exact("peer add gw 10.0.0.1 udp-port 9900x",
+		  "peer add: bad udp-port '9900x' (1-65535)");
+	bad_exact("peer add gw 10.0.0.1 udp-port 0x2694",
+		  "peer add: bad udp-port '0x2694' (1-65535)");
+	bad_exact("peer add gw 10.0.0.1 udp-port",
+		  "peer add: missing PORT after 'udp-port'");
+	bad_exact("peer add gw 10.0.0.1 udp-port 9900 udp-port 9900",
+		  "peer add: duplicate 'udp-port'");
+	bad_exact("peer add gw 10.0.0.1 udp-port 9900 9901",
+		  "peer add: unexpected word '9901'");
+	/* a clause of peer add only */
+	bad_exact("map add udp 5300 peer p service s udp-port 9900",
+		  "map add: unexpected word 'udp-port'");
+	bad_exact("service add dns udp 127.0.0.1:53 udp-port 9900",
+		  "service add: unexpected word 'udp-port'");
+}
+
 /* "proxy v2": TCP services only, v2 only, once. */
 static void test_proxy(void **state)
 {
@@ -1016,6 +1073,8 @@ static void test_err_argv_only(void **state)
 	char *empty_addr[] = { "map", "del", "udp", "" };
 	char *empty_cmd[] = { "" };
 	char *tab_path[] = { "identity", "a", "keytab", "/k\t" };
+	char *empty_port[] = { "peer", "add", "a", "h", "udp-port", "" };
+	char *space_port[] = { "peer", "add", "a", "h", "udp-port", "99 00" };
 
 	(void)state;
 	assert_int_equal(stmt_parse_argv(4, path_space, &st, err, sizeof(err)), -1);
@@ -1037,6 +1096,10 @@ static void test_err_argv_only(void **state)
 	assert_int_equal(stmt_parse_argv(4, tab_path, &st, err, sizeof(err)), -1);
 	/* the tab is shown as '?' */
 	assert_string_equal(err, "identity: bad keytab path '/k?': character '?' not allowed (no space, control or '#')");
+	assert_int_equal(stmt_parse_argv(6, empty_port, &st, err, sizeof(err)), -1);
+	assert_string_equal(err, "peer add: bad udp-port '' (1-65535)");
+	assert_int_equal(stmt_parse_argv(6, space_port, &st, err, sizeof(err)), -1);
+	assert_string_equal(err, "peer add: bad udp-port '99 00' (1-65535)");
 }
 
 static void test_err_buffer(void **state)
@@ -1186,6 +1249,7 @@ static void test_format_roundtrip(void **state)
 		"listen [::ffff:10.0.0.1]:9899",
 		"peer add a 10.0.0.1 carrier sctp",
 		"peer add a [::1]:1 carrier tcp principal host/x@Y",
+		"peer add a 10.0.0.1,[fd00::1]:7 carrier sctp-udp udp-port 9900 principal p",
 		"peer add a.b-c_d x-y.example:2 principal p",
 		"peer add 0 0x",
 		"peer del Z",
@@ -1307,6 +1371,7 @@ int main(void)
 		cmocka_unit_test(test_err_port),
 		cmocka_unit_test(test_err_address),
 		cmocka_unit_test(test_err_carrier_proto),
+		cmocka_unit_test(test_udp_port),
 		cmocka_unit_test(test_sctp_clauses),
 		cmocka_unit_test(test_err_name),
 		cmocka_unit_test(test_err_principal_path),

@@ -650,8 +650,16 @@ static void car_timeout(struct loop *l, void *arg)
 	if (c->state == CAR_CONNECTING && c->fd >= 0) {
 		char why[64];
 
-		snprintf(why, sizeof(why), "no answer in %u s",
-			 c->connect_ms / 1000);
+		/* SCTP over UDP: the port it was sent to, which the
+		 * peer may not take (its net.sctp.udp_port, udp-port)
+		 */
+		if (c->ops == &carrier_sctp_udp_ops)
+			snprintf(why, sizeof(why), "no answer in %u s on udp port %u",
+				 c->connect_ms / 1000,
+				 car_sctp_udp_remote_port(c));
+		else
+			snprintf(why, sizeof(why), "no answer in %u s",
+				 c->connect_ms / 1000);
 		/* blocked on the way, most likely: try it last for a while */
 		car_kind_demote(c, true);
 		car_connect_failed(c, why);

@@ -201,6 +201,26 @@ fail:
 	return -1;
 }
 
+/*
+ * The UDP port an outgoing SCTP over UDP carrier sends to: the peer's
+ * udp-port clause, else this end's own net.sctp.udp_port (both ends on
+ * the same port, 9899 by default).  0: SCTP over UDP is off here.
+ */
+uint16_t car_sctp_udp_remote_port(const struct carrier *c)
+{
+	if (!c->d->sctp_udp_port)
+		return 0;
+	if (c->peer && c->peer->s.udp_port)
+		return c->peer->s.udp_port;
+	return c->d->sctp_udp_port;
+}
+
+/*
+ * Before connect(): the association to be made takes the socket's
+ * encapsulation port (SCTP_FUTURE_ASSOC on a one-to-one socket; the
+ * kernel takes any value, 0 being "no encapsulation"), which it keeps
+ * for every path.  The local port is net.sctp.udp_port, per netns.
+ */
 static int sctp_prepare(struct carrier *c, char *err, size_t errlen)
 {
 	bool encap = c->ops == &carrier_sctp_udp_ops;
@@ -209,8 +229,8 @@ static int sctp_prepare(struct carrier *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", c->d->sctp_udp_why);
 		return -1;
 	}
-	return car_sctp_sockopts(c->fd, encap, c->d->sctp_udp_port, err,
-				 errlen);
+	return car_sctp_sockopts(c->fd, encap, car_sctp_udp_remote_port(c),
+				 err, errlen);
 }
 
 static int sctp_connected(struct carrier *c, char *err, size_t errlen)

@@ -86,6 +86,11 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 void car_sctp_paths(struct carrier *c, char *buf, size_t len);
 /* Messages PR-SCTP abandoned (sent or not) on the association. */
 uint64_t car_sctp_abandoned(struct carrier *c);
+/*
+ * Outgoing SCTP over UDP: the peer's UDP encapsulation port (its
+ * udp-port clause, else net.sctp.udp_port of this netns); 0: none.
+ */
+uint16_t car_sctp_udp_remote_port(const struct carrier *c);
 /* An accepted SCTP association: does it come encapsulated in UDP? */
 bool car_sctp_is_udp(int fd);
 

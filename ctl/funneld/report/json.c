@@ -228,6 +228,20 @@ static void peer_stats(const struct jw *w, const void *obj)
 	jstats(w->f, &st);
 }
 
+/* A peer's addresses: ["192.0.2.1:9899","192.0.2.2:9899"] */
+static void peer_addrs(const struct jw *w, const void *obj)
+{
+	const struct snap_peer *p = obj;
+
+	fputc('[', w->f);
+	for (size_t i = 0; i < p->n_addrs && i < SNAP_PEER_ADDRS_MAX; i++) {
+		if (i)
+			fputc(',', w->f);
+		json_string(w->f, p->addrs[i]);
+	}
+	fputc(']', w->f);
+}
+
 static void listens(const struct jw *w, const void *obj)
 {
 	const struct snapshot *s = obj;
@@ -337,6 +351,8 @@ static const struct jfield peer_fields[] = {
 	F("carrier", SHOW, struct snap_peer, carrier),
 	F("principal", SHOW, struct snap_peer, principal),
 	FN("stats", STATS, peer_stats),
+	FN("addresses", SHOW, peer_addrs),
+	F("udp_port", SHOW, struct snap_peer, udp_port),
 };
 static const struct jobject peer_obj = OBJECT(struct snap_peer, peer_fields);
 

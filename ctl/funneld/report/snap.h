@@ -101,11 +101,22 @@ struct snap_carrier {
 	size_t n_streams;
 };
 
+#define SNAP_PEER_ADDRS_MAX	4	/* STMT_PEER_ADDRS_MAX */
+
 struct snap_peer {
 	char name[64];
-	char host[SNAP_ADDR_MAX];	/* HOST:PORT as configured */
+	char host[SNAP_ADDR_MAX];	/* its first HOST:PORT as configured */
 	const char *carrier;		/* "auto", "sctp", "sctp-udp", "tcp" */
 	char principal[SNAP_TEXT_MAX];	/* "" if any */
+	/* every HOST:PORT as configured (SCTP multihoming: several; the
+	 * first is host)
+	 */
+	char addrs[SNAP_PEER_ADDRS_MAX][SNAP_ADDR_MAX];
+	size_t n_addrs;
+	/* the udp-port clause: the peer's SCTP over UDP encapsulation
+	 * port; 0: none (this end's net.sctp.udp_port)
+	 */
+	uint16_t udp_port;
 };
 
 struct snap_service {

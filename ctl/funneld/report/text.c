@@ -258,10 +258,27 @@ static void peer_row(const struct snapshot *s, size_t i, cells_t cells)
 {
 	const struct snap_peer *p = &s->peers[i];
 
+	char hosts[SNAP_PEER_ADDRS_MAX * SNAP_ADDR_MAX];
+	size_t off = 0;
+
+	/* every address of a multihomed peer, "A:P,B:P" */
+	hosts[0] = '\0';
+	for (size_t k = 0; k < p->n_addrs && k < SNAP_PEER_ADDRS_MAX; k++) {
+		int r = snprintf(hosts + off, sizeof(hosts) - off, "%s%s",
+				 k ? "," : "", p->addrs[k]);
+
+		if (r < 0 || (size_t)r >= sizeof(hosts) - off)
+			break;
+		off += (size_t)r;
+	}
 	cell(cells[0], p->name);
-	cell(cells[1], p->host);
+	cell(cells[1], p->n_addrs ? hosts : p->host);
 	cell(cells[2], p->carrier);
-	cell(cells[3], p->principal);
+	if (p->udp_port)
+		snprintf(cells[3], CLEAN_MAX, "%u", p->udp_port);
+	else
+		cell(cells[3], NULL);
+	cell(cells[4], p->principal);
 }
 
 static void service_row(const struct snapshot *s, size_t i, cells_t cells)
@@ -489,9 +506,12 @@ void show_text(FILE *f, const struct snapshot *s)
 {
 	const struct table peers = {
 		.title = "peers",
-		.head = { "NAME", "HOST", "CARRIER", "PRINCIPAL" },
+		.head = { "NAME", "HOST", "CARRIER", "UDP PORT",
+			  "PRINCIPAL" },
 		.nrows = s->n_peers,
 		.row = peer_row,
+		/* the peer's SCTP over UDP port, when one has one */
+		.optional = TBL_COL(3),
 	};
 	const struct table services = {
 		.title = "services",
