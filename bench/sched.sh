@@ -90,28 +90,45 @@ if [ "$stacks" -gt 0 ]; then
 	TRIGGERS+=("sched/sched_switch|prev_comm,$sk|prev_state == 1 || prev_state == 2")
 fi
 
-trig() {	# trig SPEC [!]: the trigger line of SPEC (removed with !)
+# trig SPEC [PREFIX] [SUFFIX]: the trigger line of SPEC: PREFIX "!"
+# removes it, SUFFIX ":pause", ":cont" or ":clear" acts on it
+trig() {
 	local ev keys filt
 	IFS='|' read -r ev keys filt <<<"$1"
-	echo "${2:-}hist:keys=$keys:sort=hitcount:size=4096${filt:+ if $filt}"
+	echo "${2:-}hist:keys=$keys:sort=hitcount:size=4096${3:-}${filt:+ if $filt}"
 }
-trace_on() {
+# trig_all [PREFIX] [SUFFIX]: trig on every trigger
+trig_all() {
 	local s ev
 	for s in "${TRIGGERS[@]}"; do
 		ev=${s%%|*}
-		trig "$s" >>"$T/events/$ev/trigger" ||
-			echo "bench: trigger on $ev refused: $(trig "$s")"
+		trig "$s" "${1:-}" "${2:-}" >>"$T/events/$ev/trigger" ||
+			echo "bench: $(trig "$s" "${1:-}" "${2:-}") on $ev refused"
 	done
 }
-# trace_off [DIR]: save each event's histogram in DIR, then remove the
-# triggers (and so the histograms)
+# The triggers are set once, paused, before any load: setting one turns
+# its tracepoint on, which patches the kernel's text, and under TCG a
+# patch made while other vCPUs run that code sometimes crashed the
+# guest (an int3 oops in __schedule()).  Each row clears them, lets them
+# count for its run, pauses them again and reads them.
+trace_setup() { trace_off; trig_all "" ":pause"; }
+trace_on() { trig_all "" ":clear"; trig_all "" ":cont"; }
+# trace_off [DIR]: pause the triggers, save each event's histograms in
+# DIR; with no DIR remove the triggers
 trace_off() {
 	local s ev i=0
+	if [ -z "${1:-}" ]; then
+		for s in "${TRIGGERS[@]}"; do
+			ev=${s%%|*}
+			trig "$s" '!' >>"$T/events/$ev/trigger" 2>/dev/null
+		done
+		return
+	fi
+	trig_all "" ":pause"
 	for s in "${TRIGGERS[@]}"; do
 		ev=${s%%|*}
 		i=$((i + 1))
-		[ -n "${1:-}" ] && cat "$T/events/$ev/hist" >"$1/h$i" 2>/dev/null
-		trig "$s" '!' >>"$T/events/$ev/trigger" 2>/dev/null
+		cat "$T/events/$ev/hist" >"$1/h$i" 2>/dev/null
 	done
 }
 
@@ -219,8 +236,9 @@ report() {
 	echo "## $row: switches per query by task (off: went off a CPU, asleep or preempted; on: got a CPU)"
 	awk -F'\t' -v q="$q" '
 		FILENAME ~ /out$/ {
-			# prev_state: 0 runnable, or TASK_REPORT_MAX (preempted)
-			if ($2 == 1 || $2 == 2) slept[$1] += $3; else pre[$1] += $3
+			# prev_state: 0 runnable, TASK_REPORT_MAX (256 on the
+			# kernels we build for) preempted; else S, D, I... asleep
+			if ($2 == 0 || $2 >= 256) pre[$1] += $3; else slept[$1] += $3
 			t[$1] = 1; tot += $3
 		}
 		FILENAME ~ /in$/ { on[$1] += $2; t[$1] = 1 }
@@ -325,7 +343,7 @@ run_rows() {
 }
 
 echo "bench: $(uname -r), ${secs}s per run, dnsperf -c $clients (8 outstanding each) to dnsmasq through a UDP map, TCP carrier, plaintext, 2 CPUs (TCG)"
-trace_off
+trace_setup
 n=0
 for dp in $dps; do
 	n=$((n + 1))
