@@ -10,10 +10,11 @@
  * leave in order and at most one of them is partially written to TCP at
  * any time (tx_partial); it is resumed when TCP has room again, so frames
  * never interleave.  A frame of the kernel's data path is pushed as it is
- * queued; frames queued while a user context owns the socket are pushed
- * by release_sock(), and when TCP has room again by a work item.  Frames
- * that go out together are written with MSG_MORE but the last, so TCP
- * fills its segments with them.
+ * queued, or, while the carrier is busy, by a work item on the next CPU
+ * with those queued meanwhile; frames queued while a user context owns
+ * the socket are pushed by release_sock(), and when TCP has room again by
+ * a work item.  Frames that go out together are written with MSG_MORE but
+ * the last, so TCP fills its segments with them.
  */
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -920,6 +921,16 @@ static void funnel_tx_push(struct funnel_sock *fs)
 	funnel_tx_resume(fs);
 }
 
+/*
+ * Push what is queued: under the socket's spinlock, as a softirq would,
+ * so that the socket is never owned here: a segment arriving meanwhile
+ * is then processed at once (the parser runs in its softirq), not put
+ * on the backlog for release_sock(), whose parser would hand it to its
+ * own work item.  An owned socket is pushed by its owner's
+ * release_sock() (funnel_release_cb()).  Only to uncork what TCP holds
+ * (funnel_tx_held()) is the socket locked: TCP offers no push under the
+ * spinlock.
+ */
 static void funnel_tx_work(struct work_struct *work)
 {
 	struct funnel_sock *fs = container_of(work, struct funnel_sock,
@@ -927,6 +938,16 @@ static void funnel_tx_work(struct work_struct *work)
 	struct sock *sk = fs->sk;
 	bool unplug;
 
+	if (!READ_ONCE(fs->tx_unplug)) {
+		local_bh_disable();
+		bh_lock_sock(sk);
+		if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing))
+			funnel_tx_push(fs);
+		bh_unlock_sock(sk);
+		local_bh_enable();
+		if (!READ_ONCE(fs->tx_unplug))
+			return;
+	}
 	lock_sock(sk);
 	if (!fs->closing)
 		funnel_tx_push(fs);
@@ -941,6 +962,18 @@ static void funnel_tx_work(struct work_struct *work)
 	release_sock(sk);
 	if (unplug)
 		tcp_sock_set_cork(sk, false);
+}
+
+/* The CPU after this one (BHs off): where a busy carrier's frames are
+ * pushed (funnel_tx_frame()); this CPU itself if it is the only one.
+ */
+static int funnel_tx_cpu(void)
+{
+	int cpu = cpumask_next(smp_processor_id(), cpu_online_mask);
+
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	return cpu;
 }
 
 static bool funnel_tx_dead(const struct funnel_sock *fs)
@@ -998,19 +1031,54 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
 }
 
+/* A carrier is busy while TCP has segments of ours in flight or frames
+ * wait in our queues.  Socket's spinlock held.
+ */
+static bool funnel_tx_busy(const struct funnel_sock *fs)
+{
+	return tcp_sk(fs->sk)->packets_out || fs->tx_partial ||
+	       skb_queue_len(&fs->txq) > 1;
+}
+
+/* A data frame just queued on a busy carrier, not by a receive run (which
+ * pushes its own once done): have tx_work push it on the next CPU (true),
+ * unless this CPU is the only one.  Socket's spinlock held, not owned.
+ */
+static bool funnel_tx_defer(struct funnel_sock *fs,
+			    const struct funnel_rx_run *run, bool prio)
+{
+	int cpu;
+
+	if (run->sk || prio || !funnel_tx_busy(fs))
+		return false;
+	cpu = funnel_tx_cpu();
+	if (cpu == smp_processor_id())
+		return false;
+	queue_work_on(cpu, funnel_workqueue(), &fs->tx_work);
+	return true;
+}
+
 /*
  * Queue a complete frame (length prefix, header, body) from the kernel's
  * own data path, in any context, and push it to TCP right away unless a
  * user context owns the socket (release_sock() pushes it then: our
- * release_cb).  Frames are not held back for a batch: TCP's autocorking
- * and small-queue limits coalesce a burst's frames into full segments
- * while earlier ones are still in the qdisc or the driver, as they do for
- * espintcp and ovpn's TCP transport, and a lone request waits for
- * nothing.  A frame that does not fit in its queue is dropped and
- * counted.  prio: the frame goes on the control queue (txq_ctrl), ahead
- * of data, as FLOW_END does: a flow ended under a flood must still end on
- * the peer, or the peer's flow table fills with flows nobody uses.
- * Consumes skb.
+ * release_cb), or the carrier is busy (funnel_tx_busy()).  A lone
+ * request waits for nothing.  A busy carrier's data frames are pushed
+ * by tx_work on the next CPU: the sender's context (a UDP client's or
+ * server's sendmsg(), whose softirq forwards its datagram) only queues
+ * the frame, and tx_work writes all that queued meanwhile in one go, so
+ * that TCP fills its segments with them and the peer's receive run
+ * delivers them together.  Pushed inline, each datagram took its own
+ * segment, its own receive run and its own wake-up of the receiving
+ * application, and the whole relay ran in the senders' contexts: a
+ * single-threaded server's sendmsg() carried its replies across both
+ * carriers, and the server became the bottleneck as clients were added
+ * (veth and loopback orphan skbs at once, so TCP's autocorking never
+ * held a segment back).  A frame that does not fit in its queue is
+ * dropped and counted.  prio: the frame goes on the control queue
+ * (txq_ctrl), ahead of data, as FLOW_END does: a flow ended under a flood
+ * must still end on the peer, or the peer's flow table fills with flows
+ * nobody uses.  Consumes skb.
  */
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 {
@@ -1053,6 +1121,7 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 		if (!locked)
 			queue_work(funnel_workqueue(), &fs->tx_work);
 		else if (!sock_owned_by_user(sk) &&
+			 !funnel_tx_defer(fs, run, prio) &&
 			 (atomic_read(&fs->tx_queued) >= FUNNEL_TX_PLUG_MAX ||
 			  !funnel_rx_run_plug(run, fs)))
 			funnel_tx_push(fs);
