@@ -538,7 +538,7 @@ static void car_close_fd(struct carrier *c, bool abort)
 	loop_timer_cancel(c->d->loop, &c->t_streams);
 	loop_timer_cancel(c->d->loop, &c->t_korigin);
 	c->fail_why[0] = '\0';
-	c->rlen = 0;
+	sctprx_reset(&c->srx);
 	c->streams_asked = 0;
 	memset(c->closed, 0, sizeof(c->closed));
 	c->closed_next = 0;
@@ -776,7 +776,17 @@ uint32_t car_features(const struct carrier *c)
 void carrier_hello(struct carrier *c)
 {
 	struct ctrl_msg m = { .type = CTRL_HELLO };
+	char err[DAEMON_TEXT_MAX];
 
+	/* not for a plaintext peer's HELLO answered only to say why it
+	 * is refused (csec.c): that peer is not authenticated
+	 */
+	if ((c->peer_principal[0] || c->d->plaintext) &&
+	    c->ops->authenticated &&
+	    c->ops->authenticated(c, err, sizeof(err))) {
+		carrier_fail(c, "%s", err);
+		return;
+	}
 	m.present = CTRL_BIT(CTRL_A_FEATURES) | CTRL_BIT(CTRL_A_NODE);
 	m.features = car_features(c);
 	snprintf(m.node, sizeof(m.node), "%s", c->d->node);

@@ -16,6 +16,7 @@
 #include "common/ctrlmsg.h"
 #include "common/frame.h"
 #include "common/fstats.h"
+#include "funneld/carrier/sctprx.h"
 #include "funneld/carrier/txruns.h"
 #include "funneld/carrier/carrier.h"
 #include "funneld/carrier/transport.h"
@@ -179,7 +180,7 @@ struct carrier {
 	size_t pre_have;
 	uint8_t *rbuf;
 	struct funnel_deframer df;
-	size_t rlen;			/* SCTP: a message read in part */
+	struct sctprx srx;		/* SCTP: a message read in part */
 
 	/* outgoing: the transports to try (auto: several), and why the
 	 * ones before the one in use were not used
