@@ -766,8 +766,13 @@ void carrier_sctp_need(struct daemon *d, bool udp)
 		if (!ret) {
 			port = SCTP_UDP_PORT_DEFAULT;
 			d->sctp_udp_set = true;
-			log_info("SCTP over UDP: set net.sctp.udp_port to %u",
-				 port);
+			/* netns-wide and left so at exit: every SCTP
+			 * socket of the netns now takes SCTP in UDP on
+			 * that port, which rules on IP protocol 132 do
+			 * not see (operations.md)
+			 */
+			log_warn("SCTP over UDP: set net.sctp.udp_port to %u for the whole network namespace, left so at exit: every SCTP socket of it now takes SCTP in UDP on port %u (a firewall must filter that port, not only IP protocol 132)",
+				 port, port);
 		} else {
 			snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why),
 				 "net.sctp.udp_port is 0 and funneld cannot set it (%s): set net.sctp.udp_port=%u",
