@@ -11,7 +11,9 @@
 # interrupted; a multihomed carrier keeps running when one of its two
 # links goes down; PR-SCTP abandons datagrams older than their lifetime
 # while the link is stalled; the SCTP timers funneld sets (RTO from 20 ms,
-# SACKs not delayed) read back from its sockets.
+# SACKs not delayed) read back from its sockets; review-sctp.md: no
+# add-streams before authentication, an SCTP restart fails the carrier,
+# a partial delivery aborted by PR-SCTP drops that datagram's head only.
 modprobe sctp
 modprobe funnel
 # shellcheck source=../lib/services.sh
@@ -237,6 +239,59 @@ t74_site() {
 	return 1
 }
 
+# t74_review: review-sctp.md, funneld's side.  M2: a peer that has not
+# authenticated asks the Kerberos server S for 1000 more streams each way
+# (RFC 6525 add-streams): refused, the association keeps 32 (before the
+# fix, 1032).  M1 and H1 against a plaintext funneld R on the userspace
+# path: an SCTP restart of the association (a raw peer gone without a
+# word comes back from the same port) fails the carrier; a datagram whose
+# partial delivery PR-SCTP aborted (funneld stopped with SIGSTOP, its
+# receive window closed) is dropped and counted, and the next datagram
+# of the same SCTP stream comes whole, not appended to its head.
+t74_review() {
+	local peer=$FUNNEL_TOP/selftests/kmod/fdsctp_peer.py st=$SVC_DIR/rv.state out rc n pid
+
+	out=$(ip netns exec fc python3 "$peer" 10.99.0.2 9899 - - addstreams 2>&1)
+	if echo "$out" | grep -q '^streams 32 32$'; then
+		ok "sctp add-streams before authentication: refused, the association keeps 32 streams each way"
+	else
+		not_ok "sctp add-streams before authentication: refused"
+		echo "$out" | sed 's/^/#   /'
+	fi
+
+	fd_start R fs "plaintext
+listen :9898
+service add echo udp 127.0.0.1:7401" --datapath user -n site-r || {
+		not_ok "sctp review: plaintext funneld up"; return; }
+	: >"$st"
+	out=$(ip netns exec fc python3 "$peer" 10.99.0.2 9898 echo "$st" restart 2>&1); rc=$?
+	if [ $rc = 0 ] && fd_wait R 5 "not j['carriers']" &&
+	   grep -q 'the peer restarted the SCTP association' "$SVC_DIR/R.log"; then
+		ok "sctp restart: an SCTP restart of the association fails the carrier: $(grep -o 'the peer restarted the SCTP association[^)]*)' "$SVC_DIR/R.log" | tail -n 1)"
+	else
+		not_ok "sctp restart: the carrier fails on SCTP_RESTART (peer exit $rc)"
+		echo "$out" | sed 's/^/#   /'; fd_json R "j['carriers']" | sed 's/^/#   /'; t74_logs R
+	fi
+
+	: >"$st"
+	ip netns exec fc python3 "$peer" 10.99.0.2 9898 echo "$st" pdabort >"$SVC_DIR/rv.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do grep -q ready "$st" && break; sleep 0.1; done
+	kill -STOP "$(svc_pid R)"
+	echo stopped >>"$st"
+	for _ in $(seq 300); do grep -q sent "$st" && break; sleep 0.1; done
+	kill -CONT "$(svc_pid R)"
+	wait "$pid"; rc=$?
+	n=$(fd_json R "carrier().get('stats', {}).get('rx-drop-malformed')")
+	if [ $rc = 0 ] && [ "${n:-0}" = 1 ] && fd_json R "len(j['carriers']) == 1" >/dev/null; then
+		ok "sctp partial delivery aborted: M1's head dropped (rx-drop-malformed $n), M2 echoed whole, the carrier up: $(grep '^# .*window' "$SVC_DIR/rv.out" | tr '\n' ' ')"
+	else
+		not_ok "sctp partial delivery aborted (peer exit $rc, rx-drop-malformed ${n:-?})"
+		sed 's/^/#   /' "$SVC_DIR/rv.out"; t74_logs R
+	fi
+	svc_stop R TERM
+}
+
 t74_main() {
 	local out cap pid n s1 s2 i ids kid sid q
 
@@ -336,6 +391,7 @@ service add echo udp 127.0.0.1:7401" --datapath user -n site-r; then
 	else
 		not_ok "sctp malformed: plaintext funneld up"
 	fi
+	t74_review
 
 	# The rest (auto, add-streams, PR-SCTP, multihoming) is funneld's own
 	# logic over the same SCTP features of both kernels: on 6.12 only,

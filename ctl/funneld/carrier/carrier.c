@@ -160,17 +160,17 @@ static int car_flush(struct carrier *c)
  * also says EAGAIN when the protocol is under memory pressure
  * (sk_wmem_schedule() fails in sctp_sendmsg_to_asoc()); then nothing of
  * this association may be in flight to free space and wake us, and a
- * level-triggered EPOLLOUT would come back at once, forever.  Stop
+ * level-triggered EPOLLOUT would come back at once, forever (TCP's
+ * poll() says writable only when a send takes bytes).  Stop
  * watching EPOLLOUT and try again after CAR_TX_WAIT_MS (or when the next
  * frame is queued: car_queue() writes when EPOLLOUT is not watched).
  */
 static void car_tx_wait(struct carrier *c)
 {
-	if (c->t_txwait.armed)
-		return;
 	c->pollout = false;
 	loop_mod(c->d->loop, c->fd, EPOLLIN);
-	loop_timer_arm(c->d->loop, &c->t_txwait, CAR_TX_WAIT_MS);
+	if (!c->t_txwait.armed)
+		loop_timer_arm(c->d->loop, &c->t_txwait, CAR_TX_WAIT_MS);
 }
 
 static void car_txwait_fire(struct loop *l, void *arg)
@@ -1467,7 +1467,8 @@ void car_io(struct loop *l, int fd, uint32_t events, void *arg)
 			carrier_fail(c, "send: %s", strerror(-err));
 			return;
 		}
-		if (c->ooff < c->olen && c->obase + c->ooff == at)
+		if (c->ops->protocol == IPPROTO_SCTP && c->ooff < c->olen &&
+		    c->obase + c->ooff == at)
 			car_tx_wait(c);
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
