@@ -25,7 +25,7 @@ fdsctp_peer.py HOST PORT SERVICE STATE-FILE MODE, MODE one of
               new one must then be ended by funneld
   pdabort     (H1) HELLO, OPEN, an echo; write "ready" and wait for
               "stopped" (the test stops funneld with SIGSTOP); fill its
-              receive window to less than a packet, send M1, a 60000-byte
+              receive window to less than two packets, send M1, a 60000-byte
               DATA of the echo stream with a 100 ms PR-SCTP lifetime (its
               head is delivered in part, the rest abandoned, FORWARD-TSN),
               then M2, a small DATA of the same stream; write "sent" (the
@@ -40,6 +40,7 @@ import time
 
 SOL_SCTP = 132
 SCTP_RTOINFO = 0
+SCTP_INITMSG = 2
 SCTP_NODELAY = 3
 SCTP_STATUS = 14
 SCTP_RECONFIG_SUPPORTED = 117
@@ -73,7 +74,8 @@ def send(s, sid, msg, unordered=False, ttl=0, flags=0):
                        0, 0, 0)
     anc = [(SOL_SCTP, SCTP_SNDINFO, info)]
     if ttl:
-        anc.append((SOL_SCTP, SCTP_PRINFO, struct.pack("=HI", SCTP_PR_SCTP_TTL, ttl)))
+        # struct sctp_prinfo: native alignment, 8 bytes
+        anc.append((SOL_SCTP, SCTP_PRINFO, struct.pack("@HI", SCTP_PR_SCTP_TTL, ttl)))
     return s.sendmsg([msg], anc, flags)
 
 
@@ -112,6 +114,7 @@ def note(state, word):
 
 def mode_addstreams(host, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+    s.setsockopt(SOL_SCTP, SCTP_INITMSG, struct.pack("HHHH", 32, 32, 0, 0))
     s.setsockopt(SOL_SCTP, SCTP_RECONFIG_SUPPORTED, struct.pack("iI", 0, 1))
     s.setsockopt(SOL_SCTP, SCTP_ENABLE_STREAM_RESET,
                  struct.pack("iI", 0, SCTP_ENABLE_CHANGE_ASSOC_REQ))
@@ -180,14 +183,23 @@ def mode_pdabort(host, port, service, state):
     if not wait_state(state, "stopped"):
         print("funneld was not stopped")
         return 1
-    # funneld does not read: fill its window to less than a packet with
-    # DATA of a stream it has not opened (dropped, no-stream, later)
+    # funneld does not read: fill its window with DATA of a stream it
+    # has not opened (dropped, no-stream, later) to between one and two
+    # packets: M1's second fragment then finds less window than its
+    # length, and SCTP hands the first to funneld's socket as a partial
+    # delivery (sctp_eat_data(): SCTP_CMD_PART_DELIVER)
     n = 0
-    for _ in range(2000):
+    for _ in range(3000):
         rwnd = status(s)[0]
-        if 0 < rwnd <= 1200:
-            break
-        size = min(1000, rwnd - 700) if rwnd > 1400 else 200
+        if 1600 < rwnd <= 2800:
+            time.sleep(0.2)		# SACKs settle: still so?
+            if 1600 < status(s)[0] <= 2800:
+                break
+            continue
+        if rwnd <= 1600:
+            time.sleep(0.02)
+            continue
+        size = min(1000, rwnd - 2200)
         send(s, 2, frame(2, DATA, UNORDERED, 9, b"f" * max(size - 8, 1)), True)
         n += 1
         time.sleep(0.01)
