@@ -30,7 +30,8 @@ fdsctp_peer.py HOST PORT SERVICE STATE-FILE MODE, MODE one of
               head is delivered in part, the rest abandoned, FORWARD-TSN),
               then M2, a small DATA of the same stream; write "sent" (the
               test lets funneld go on) and wait for M2's echo: it must
-              come back whole, not appended to M1's head
+              come back whole, not appended to M1's head; then write
+              "echoed" and wait for "done" (funneld's counters are read)
 """
 import socket
 import struct
@@ -148,15 +149,22 @@ def mode_restart(host, port, service, state):
         print("no OPEN_OK or no echo before the restart")
         return 1
     note(state, "up")
-    # gone without a word: the ABORT of SO_LINGER 0 is dropped
+    print("# %.3f up, echo done" % time.time())
+    # gone without a word: no ABORT leaves this netns, neither SO_LINGER
+    # 0's nor the one a heartbeat of the old association would get
+    # (out of the blue) until the new association is up
     subprocess.run(["nft", "add table inet fdpeer; add chain inet fdpeer out "
                     "{ type filter hook output priority 0; }; add rule inet fdpeer "
-                    "out meta l4proto sctp sctp dport %d drop" % port], check=True)
+                    "out sctp chunk abort exists drop"], check=True)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
+    print("# %.3f closed with SO_LINGER 0 (ABORT dropped)" % time.time())
     time.sleep(0.3)
-    subprocess.run(["nft", "delete table inet fdpeer"], check=True)
-    s = assoc()		# INIT from the same port: funneld's association restarts
+    try:
+        s = assoc()		# INIT from the same port: funneld's association restarts
+    finally:
+        subprocess.run(["nft", "delete table inet fdpeer"], check=True)
+    print("# %.3f associated again from port %d" % (time.time(), lport))
     note(state, "restarted")
     s.settimeout(5)
     try:
@@ -223,6 +231,9 @@ def mode_pdabort(host, port, service, state):
         print("no echo after")
         return 1
     print("# M2 echoed whole")
+    # the association stays while the test reads funneld's counters
+    note(state, "echoed")
+    wait_state(state, "done")
     return 0
 
 
