@@ -147,6 +147,24 @@ t74_timers() {
 	done
 }
 
+# t74_strreset WHAT: add-streams (SCTP_ENABLE_STREAM_RESET 4) on every
+# association of both sides, each authenticated; not on S's listener
+t74_strreset() {
+	local c s
+	c=$(python3 "$FUNNEL_TOP/selftests/kmod/sctpopts.py" "$(svc_pid C)" strreset 2>&1)
+	s=$(python3 "$FUNNEL_TOP/selftests/kmod/sctpopts.py" "$(svc_pid S)" strreset 2>&1)
+	if echo "$c" | grep -q ' association strreset 4$' &&
+	   ! echo "$c" | grep -vq ' association strreset 4$' &&
+	   echo "$s" | grep -q ' association strreset 4$' &&
+	   echo "$s" | grep -q ' listener strreset 0$' &&
+	   ! echo "$s" | grep -vq -e ' association strreset 4$' -e ' listener strreset 0$'; then
+		ok "sctp $1: add-streams enabled on the authenticated associations of both sides, not on the server's listener"
+	else
+		not_ok "sctp $1: add-streams on the authenticated associations only"
+		printf 'C %s\nS %s\n' "$c" "$s" | sed 's/^/#   /'
+	fi
+}
+
 # t74_show_has NAME RE...: NAME's show has a line matching each RE
 t74_show_has() {
 	local out re n=$1
@@ -306,6 +324,7 @@ t74_main() {
 	# ---- native SCTP, userspace path, with a capture of the wire
 	t74_up "native" 10.99.0.2 sctp user user || return
 	t74_timers
+	t74_strreset "native, user/user"
 	cap=$SVC_DIR/sctp.pcap
 	ip netns exec fs tcpdump --immediate-mode -U -s 0 -i vs -w "$cap" sctp 2>"$cap.err" &
 	pid=$!
@@ -360,6 +379,7 @@ for line in sys.stdin:
 	# ---- funnel.ko carries SCTP: kernel on both sides, and mixed
 	if t74_up "kernel/kernel" 10.99.0.2 sctp kernel kernel; then
 		t74_services "native, kernel/kernel" sctp kernel/kernel
+		t74_strreset "native, kernel/kernel"
 		read -r kid sid < <(fd_json C "[carrier('s').get('kernel_id'), stream('echo').get('id')]" | tr '\n' ' ')
 		out=$(nlget fc pr-ttl-ms stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
 		check "sctp kernel/kernel: funnel.ko has the echo stream with its 300 ms lifetime (pr-ttl-ms ${out:-none})" \
