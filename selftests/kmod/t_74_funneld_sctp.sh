@@ -305,7 +305,7 @@ service add echo udp 127.0.0.1:7401" --datapath user -n site-r || {
 		sleep 0.1
 	done
 	n=$(fd_json R "carrier().get('stats', {}).get('rx-drop-malformed')")
-	echo done >>"$st"
+	echo "done" >>"$st"
 	wait "$pid"; rc=$?
 	if [ $rc = 0 ] && [ "${n:-0}" = 1 ] && fd_json R "len(j['carriers']) == 1" >/dev/null; then
 		ok "sctp partial delivery aborted: M1's head dropped (rx-drop-malformed $n), M2 echoed whole, the carrier up: $(grep '^# .*window' "$SVC_DIR/rv.out" | tr '\n' ' ')"
