@@ -224,7 +224,7 @@ def mode_pdabort(host, port, service, state):
         print("no echo of M2")
         return 1
     if r[3] != b"M2-tag":
-        print("BUG: the echo of M2 is %d bytes, starts %r: M1's head joined with M2"
+        print("joined: the echo of M2 is %d bytes, starts %r: M1's head and M2 in one frame"
               % (len(r[3]), r[3][:8]))
         return 1
     if not echo(s, b"after"):
