@@ -6,7 +6,10 @@ selftests/kmod/t_74_funneld_sctp.sh: what funneld set on its carriers.
 sctpopts.py PID: for each SCTP socket PID holds, one line
     fd N rto-initial MS rto-min MS rto-max MS sack-delay MS sack-freq N
 (the association's values when the socket has one, else the socket's
-defaults for the associations to come).  The socket is borrowed with
+defaults for the associations to come).
+sctpopts.py PID strreset: instead, one line for each
+    fd N listener|association strreset V
+V: SCTP_ENABLE_STREAM_RESET (4: add-streams taken, RFC 6525).  The socket is borrowed with
 pidfd_getfd(2) (Linux 5.6 or later; root).  Exit 1 when there is none.
 """
 import ctypes
@@ -18,6 +21,7 @@ import sys
 SOL_SCTP = 132
 SCTP_RTOINFO = 0
 SCTP_DELAYED_SACK = 16
+SCTP_ENABLE_STREAM_RESET = 118
 SYS_PIDFD_GETFD = 438   # x86_64
 
 
@@ -43,6 +47,13 @@ def main():
             continue
         try:
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) != SOL_SCTP:
+                continue
+            if len(sys.argv) > 2 and sys.argv[2] == "strreset":
+                lst = s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                _, v = struct.unpack("=iI", s.getsockopt(
+                    SOL_SCTP, SCTP_ENABLE_STREAM_RESET, 8))
+                found += 1
+                print(f"fd {name} {'listener' if lst else 'association'} strreset {v}")
                 continue
             # a one-to-one socket: the association id is not looked at
             _, initial, rmax, rmin = struct.unpack(

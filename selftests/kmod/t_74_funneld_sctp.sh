@@ -11,7 +11,9 @@
 # interrupted; a multihomed carrier keeps running when one of its two
 # links goes down; PR-SCTP abandons datagrams older than their lifetime
 # while the link is stalled; the SCTP timers funneld sets (RTO from 20 ms,
-# SACKs not delayed) read back from its sockets.
+# SACKs not delayed) read back from its sockets; review-sctp.md: no
+# add-streams before authentication, an SCTP restart fails the carrier,
+# a partial delivery aborted by PR-SCTP drops that datagram's head only.
 modprobe sctp
 modprobe funnel
 # shellcheck source=../lib/services.sh
@@ -145,6 +147,24 @@ t74_timers() {
 	done
 }
 
+# t74_strreset WHAT: add-streams (SCTP_ENABLE_STREAM_RESET 4) on every
+# association of both sides, each authenticated; not on S's listener
+t74_strreset() {
+	local c s
+	c=$(python3 "$FUNNEL_TOP/selftests/kmod/sctpopts.py" "$(svc_pid C)" strreset 2>&1)
+	s=$(python3 "$FUNNEL_TOP/selftests/kmod/sctpopts.py" "$(svc_pid S)" strreset 2>&1)
+	if echo "$c" | grep -q ' association strreset 4$' &&
+	   ! echo "$c" | grep -vq ' association strreset 4$' &&
+	   echo "$s" | grep -q ' association strreset 4$' &&
+	   echo "$s" | grep -q ' listener strreset 0$' &&
+	   ! echo "$s" | grep -vq -e ' association strreset 4$' -e ' listener strreset 0$'; then
+		ok "sctp $1: add-streams enabled on the authenticated associations of both sides, not on the server's listener"
+	else
+		not_ok "sctp $1: add-streams on the authenticated associations only"
+		printf 'C %s\nS %s\n' "$c" "$s" | sed 's/^/#   /'
+	fi
+}
+
 # t74_show_has NAME RE...: NAME's show has a line matching each RE
 t74_show_has() {
 	local out re n=$1
@@ -237,6 +257,66 @@ t74_site() {
 	return 1
 }
 
+# t74_review: review-sctp.md, funneld's side.  M2: a peer that has not
+# authenticated asks the Kerberos server S for 1000 more streams each way
+# (RFC 6525 add-streams): refused, the association keeps 32 (before the
+# fix, 1032).  M1 and H1 against a plaintext funneld R on the userspace
+# path: an SCTP restart of the association (a raw peer gone without a
+# word comes back from the same port) fails the carrier; a datagram whose
+# partial delivery PR-SCTP aborted (funneld stopped with SIGSTOP, its
+# receive window closed) is dropped and counted, and the next datagram
+# of the same SCTP stream comes whole, not appended to its head.
+t74_review() {
+	local peer=$FUNNEL_TOP/selftests/kmod/fdsctp_peer.py st=$SVC_DIR/rv.state out rc n i pid
+
+	out=$(ip netns exec fc python3 "$peer" 10.99.0.2 9899 - - addstreams 2>&1)
+	if echo "$out" | grep -q '^streams 32 32$'; then
+		ok "sctp add-streams before authentication: refused, the association keeps 32 streams each way"
+	else
+		not_ok "sctp add-streams before authentication: refused"
+		echo "$out" | sed 's/^/#   /'
+	fi
+
+	fd_start R fs "plaintext
+listen :9898
+service add echo udp 127.0.0.1:7401" --datapath user -n site-r || {
+		not_ok "sctp review: plaintext funneld up"; return; }
+	: >"$st"
+	out=$(ip netns exec fc python3 "$peer" 10.99.0.2 9898 echo "$st" restart 2>&1); rc=$?
+	if [ $rc = 0 ] && fd_wait R 5 "not j['carriers']" &&
+	   grep -q 'the peer restarted the SCTP association' "$SVC_DIR/R.log"; then
+		ok "sctp restart: an SCTP restart of the association fails the carrier: $(grep -o 'the peer restarted the SCTP association[^)]*)' "$SVC_DIR/R.log" | tail -n 1)"
+	else
+		not_ok "sctp restart: the carrier fails on SCTP_RESTART (peer exit $rc)"
+		echo "$out" | sed 's/^/#   /'; fd_json R "j['carriers']" | sed 's/^/#   /'; t74_logs R
+	fi
+
+	: >"$st"
+	ip netns exec fc python3 "$peer" 10.99.0.2 9898 echo "$st" pdabort >"$SVC_DIR/rv.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do grep -q ready "$st" && break; sleep 0.1; done
+	kill -STOP "$(svc_pid R)"
+	echo stopped >>"$st"
+	for _ in $(seq 300); do grep -q sent "$st" && break; sleep 0.1; done
+	kill -CONT "$(svc_pid R)"
+	for _ in $(seq 200); do
+		grep -q echoed "$st" && break
+		svc_alive "$pid" || break
+		sleep 0.1
+	done
+	n=$(fd_json R "carrier().get('stats', {}).get('rx-drop-malformed')")
+	i=$(fd_json R "[c.get('state') for c in j['carriers']]")
+	echo "done" >>"$st"
+	wait "$pid"; rc=$?
+	if [ $rc = 0 ] && [ "${n:-0}" = 1 ] && [ "$i" = up ]; then
+		ok "sctp partial delivery aborted: M1's head dropped (rx-drop-malformed $n), M2 echoed whole, the carrier up: $(grep '^# .*window' "$SVC_DIR/rv.out" | tr '\n' ' ')"
+	else
+		not_ok "sctp partial delivery aborted (peer exit $rc, rx-drop-malformed ${n:-?}, carriers ${i:-none})"
+		sed 's/^/#   /' "$SVC_DIR/rv.out"; t74_logs R
+	fi
+	svc_stop R TERM
+}
+
 t74_main() {
 	local out cap pid n s1 s2 i ids kid sid q
 
@@ -245,6 +325,7 @@ t74_main() {
 	# ---- native SCTP, userspace path, with a capture of the wire
 	t74_up "native" 10.99.0.2 sctp user user || return
 	t74_timers
+	t74_strreset "native, user/user"
 	cap=$SVC_DIR/sctp.pcap
 	ip netns exec fs tcpdump --immediate-mode -U -s 0 -i vs -w "$cap" sctp 2>"$cap.err" &
 	pid=$!
@@ -299,6 +380,7 @@ for line in sys.stdin:
 	# ---- funnel.ko carries SCTP: kernel on both sides, and mixed
 	if t74_up "kernel/kernel" 10.99.0.2 sctp kernel kernel; then
 		t74_services "native, kernel/kernel" sctp kernel/kernel
+		t74_strreset "native, kernel/kernel"
 		read -r kid sid < <(fd_json C "[carrier('s').get('kernel_id'), stream('echo').get('id')]" | tr '\n' ' ')
 		out=$(nlget fc pr-ttl-ms stream-get carrier-id=u32:"$kid" stream-id=u16:"$sid")
 		check "sctp kernel/kernel: funnel.ko has the echo stream with its 300 ms lifetime (pr-ttl-ms ${out:-none})" \
@@ -336,6 +418,7 @@ service add echo udp 127.0.0.1:7401" --datapath user -n site-r; then
 	else
 		not_ok "sctp malformed: plaintext funneld up"
 	fi
+	t74_review
 
 	# The rest (auto, add-streams, PR-SCTP, multihoming) is funneld's own
 	# logic over the same SCTP features of both kernels: on 6.12 only,

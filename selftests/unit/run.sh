@@ -189,7 +189,7 @@ fi
 # ---- cmocka ----
 
 if [ $unit_ok = 1 ]; then
-	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin ldapber relay_tcp plugseq tpath ctrmark csec; do
+	for t in frame extack attrspec stmt complete ctrlmsg show seal json kpath loop flowtab dpstream origin upath origintab txruns tpwin ldapber relay_tcp plugseq tpath ctrmark csec sctprx; do
 		suite "$t" env CMOCKA_MESSAGE_OUTPUT=TAP "$here/build/test_$t"
 	done
 fi

@@ -155,6 +155,38 @@ static int car_flush(struct carrier *c)
 }
 
 /*
+ * EPOLLOUT came and nothing could be written: SCTP's poll() says
+ * writable while there is send space (sctp_writeable()), but sendmsg()
+ * also says EAGAIN when the protocol is under memory pressure
+ * (sk_wmem_schedule() fails in sctp_sendmsg_to_asoc()); then nothing of
+ * this association may be in flight to free space and wake us, and a
+ * level-triggered EPOLLOUT would come back at once, forever (TCP's
+ * poll() says writable only when a send takes bytes).  Stop
+ * watching EPOLLOUT and try again after CAR_TX_WAIT_MS (or when the next
+ * frame is queued: car_queue() writes when EPOLLOUT is not watched).
+ */
+static void car_tx_wait(struct carrier *c)
+{
+	c->pollout = false;
+	loop_mod(c->d->loop, c->fd, EPOLLIN);
+	if (!c->t_txwait.armed)
+		loop_timer_arm(c->d->loop, &c->t_txwait, CAR_TX_WAIT_MS);
+}
+
+static void car_txwait_fire(struct loop *l, void *arg)
+{
+	struct carrier *c = arg;
+	int err;
+
+	(void)l;
+	if (c->fd < 0 || c->pollout || c->ooff == c->olen)
+		return;
+	err = car_flush(c);
+	if (err)
+		carrier_fail(c, "send: %s", strerror(-err));
+}
+
+/*
  * A failure noticed while sending is acted on from a timer: the sender
  * (a stream, a control exchange) may hold pointers to streams that
  * carrier_fail() would free under it.
@@ -537,8 +569,9 @@ static void car_close_fd(struct carrier *c, bool abort)
 	loop_timer_cancel(c->d->loop, &c->t_fail);
 	loop_timer_cancel(c->d->loop, &c->t_streams);
 	loop_timer_cancel(c->d->loop, &c->t_korigin);
+	loop_timer_cancel(c->d->loop, &c->t_txwait);
 	c->fail_why[0] = '\0';
-	c->rlen = 0;
+	sctprx_reset(&c->srx);
 	c->streams_asked = 0;
 	memset(c->closed, 0, sizeof(c->closed));
 	c->closed_next = 0;
@@ -738,6 +771,7 @@ struct carrier *car_alloc(struct daemon *d)
 	loop_timer_init(&c->t_maps, car_maps_fire, c);
 	loop_timer_init(&c->t_streams, car_streams_fire, c);
 	loop_timer_init(&c->t_korigin, korigin_scan_fire, c);
+	loop_timer_init(&c->t_txwait, car_txwait_fire, c);
 	c->next = d->carriers;
 	d->carriers = c;
 	return c;
@@ -776,7 +810,17 @@ uint32_t car_features(const struct carrier *c)
 void carrier_hello(struct carrier *c)
 {
 	struct ctrl_msg m = { .type = CTRL_HELLO };
+	char err[DAEMON_TEXT_MAX];
 
+	/* not for a plaintext peer's HELLO answered only to say why it
+	 * is refused (csec.c): that peer is not authenticated
+	 */
+	if ((c->peer_principal[0] || c->d->plaintext) &&
+	    c->ops->authenticated &&
+	    c->ops->authenticated(c, err, sizeof(err))) {
+		carrier_fail(c, "%s", err);
+		return;
+	}
 	m.present = CTRL_BIT(CTRL_A_FEATURES) | CTRL_BIT(CTRL_A_NODE);
 	m.features = car_features(c);
 	snprintf(m.node, sizeof(m.node), "%s", c->d->node);
@@ -1416,12 +1460,16 @@ void car_io(struct loop *l, int fd, uint32_t events, void *arg)
 		break;
 	}
 	if ((events & EPOLLOUT) && c->olen) {
+		uint64_t at = c->obase + c->ooff;
 		int err = car_flush(c);
 
 		if (err) {
 			carrier_fail(c, "send: %s", strerror(-err));
 			return;
 		}
+		if (c->ops->protocol == IPPROTO_SCTP && c->ooff < c->olen &&
+		    c->obase + c->ooff == at)
+			car_tx_wait(c);
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		c->ops->read(c);

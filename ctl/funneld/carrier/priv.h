@@ -16,6 +16,7 @@
 #include "common/ctrlmsg.h"
 #include "common/frame.h"
 #include "common/fstats.h"
+#include "funneld/carrier/sctprx.h"
 #include "funneld/carrier/txruns.h"
 #include "funneld/carrier/carrier.h"
 #include "funneld/carrier/transport.h"
@@ -30,6 +31,10 @@
 #define CAR_AUTO_TRY_MS		3000	/* connect, auto: when more kinds wait */
 #define CAR_AUTO_DEMOTE_MS	600000	/* auto: a kind that failed goes last */
 #define CAR_STREAMS_POLL_MS	100	/* SCTP: added streams there yet? */
+/* writable said poll(), EAGAIN said send() (SCTP under memory pressure):
+ * the next try after this long, not at once
+ */
+#define CAR_TX_WAIT_MS		10
 /* SCTP: a closed stream's id is not used again for this long (its last
  * frames may still be retransmitted), unless every id is taken; the
  * last CAR_CLOSED_IDS closed ids are remembered
@@ -179,7 +184,7 @@ struct carrier {
 	size_t pre_have;
 	uint8_t *rbuf;
 	struct funnel_deframer df;
-	size_t rlen;			/* SCTP: a message read in part */
+	struct sctprx srx;		/* SCTP: a message read in part */
 
 	/* outgoing: the transports to try (auto: several), and why the
 	 * ones before the one in use were not used
@@ -221,6 +226,7 @@ struct carrier {
 	struct loop_timer t_fail;	/* a failure noticed while sending */
 	struct loop_timer t_maps;	/* the next refused map's retry */
 	struct loop_timer t_korigin;	/* kernel UDP flows' origins (korigin.c) */
+	struct loop_timer t_txwait;	/* EPOLLOUT that wrote nothing: retry */
 	/* server side: the peer's origins kept for its kernel UDP streams */
 	struct flowbudget korigins;
 	bool korigins_full_logged;

@@ -122,12 +122,13 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 				       .assoc_value = 1 };
 	struct sctp_assoc_value sched = { .assoc_id = SCTP_FUTURE_ASSOC,
 					  .assoc_value = SCTP_SS_RR };
+	/* RFC 6525 offered in INIT; add-streams itself is enabled on an
+	 * association only once its peer authenticated (sctp_authenticated)
+	 */
 	struct sctp_assoc_value reconf = { .assoc_id = SCTP_FUTURE_ASSOC,
 					   .assoc_value = 1 };
-	struct sctp_assoc_value strreset = {
-		.assoc_id = SCTP_FUTURE_ASSOC,
-		.assoc_value = SCTP_ENABLE_CHANGE_ASSOC_REQ,
-	};
+	struct sctp_assoc_value strreset = { .assoc_id = SCTP_FUTURE_ASSOC,
+					     .assoc_value = 0 };
 	struct sctp_rtoinfo rto = {
 		.srto_initial = SCTP_RTO_INITIAL_MS,
 		.srto_max = SCTP_RTO_MAX_MS,
@@ -146,8 +147,14 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 				       .sack_freq = sctp_env(
 					"FUNNELD_SCTP_SACK_FREQ", SCTP_SACK_FREQ, 1,
 					16) };
-	struct sctp_event ev = { .se_assoc_id = SCTP_FUTURE_ASSOC,
-				 .se_type = SCTP_PEER_ADDR_CHANGE, .se_on = 1 };
+	/* path changes (logged); a restart of the association (the
+	 * carrier fails); a partial delivery aborted by PR-SCTP (the
+	 * message in parts is dropped): the user path reads them, funnel.ko
+	 * subscribes what it needs itself
+	 */
+	static const uint16_t events[] = { SCTP_PEER_ADDR_CHANGE,
+					   SCTP_ASSOC_CHANGE,
+					   SCTP_PARTIAL_DELIVERY_EVENT };
 	int one = 1;
 	const char *what;
 
@@ -180,10 +187,18 @@ int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
 	setsockopt(fd, IPPROTO_SCTP, SCTP_STREAM_SCHEDULER, &sched,
 		   sizeof(sched));
 	if (setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one)) ||
-	    setsockopt(fd, IPPROTO_SCTP, SCTP_RECVRCVINFO, &one, sizeof(one)) ||
-	    setsockopt(fd, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev))) {
+	    setsockopt(fd, IPPROTO_SCTP, SCTP_RECVRCVINFO, &one, sizeof(one))) {
 		what = "SCTP socket options";
 		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		struct sctp_event ev = { .se_assoc_id = SCTP_FUTURE_ASSOC,
+					 .se_type = events[i], .se_on = 1 };
+
+		if (setsockopt(fd, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev))) {
+			what = "SCTP_EVENT";
+			goto fail;
+		}
 	}
 	if (udp_encap) {
 		struct sctp_udpencaps ue = { .sue_assoc_id = SCTP_FUTURE_ASSOC,
@@ -246,6 +261,48 @@ static void sctp_setup(struct carrier *c)
 	(void)c;		/* every option was set before connect/listen */
 }
 
+/*
+ * The peer authenticated: the association may now grow by add-streams
+ * (RFC 6525), asked by either end.  Not before: SCTP takes an
+ * add-streams request whenever SCTP_ENABLE_CHANGE_ASSOC_REQ is on and
+ * allocates state for up to 65535 streams each way (about 2.9 MB,
+ * GFP_ATOMIC, charged to no one), which an unauthenticated peer could
+ * have held for the handshake's time on every association it opened.
+ * Until now the association has what INIT gave it: SCTP_INIT_STREAMS
+ * each way at most (sinit_max_instreams bounds the peer's). Called
+ * before this end's HELLO: the peer asks for streams only after that
+ * HELLO, so this end takes them by then (a one-to-one socket: the
+ * option reaches the association whatever the id).
+ */
+static int sctp_authenticated(struct carrier *c, char *err, size_t errlen)
+{
+	struct sctp_assoc_value strreset = {
+		.assoc_value = SCTP_ENABLE_CHANGE_ASSOC_REQ,
+	};
+	struct sctp_status ss = { 0 };
+	socklen_t len = sizeof(ss);
+
+	if (getsockopt(c->fd, IPPROTO_SCTP, SCTP_STATUS, &ss, &len)) {
+		snprintf(err, errlen, "SCTP_STATUS: %s", strerror(errno));
+		return -1;
+	}
+	if (ss.sstat_instrms > SCTP_INIT_STREAMS ||
+	    ss.sstat_outstrms > SCTP_INIT_STREAMS) {
+		snprintf(err, errlen, "the SCTP association has %u/%u streams before authentication (at most %u)",
+			 ss.sstat_instrms, ss.sstat_outstrms,
+			 SCTP_INIT_STREAMS);
+		return -1;
+	}
+	strreset.assoc_id = ss.sstat_assoc_id;
+	if (setsockopt(c->fd, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET,
+		       &strreset, sizeof(strreset))) {
+		snprintf(err, errlen, "SCTP_ENABLE_STREAM_RESET: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int sctp_kernel_attach(struct carrier *c)
 {
 	/* funnel.ko takes the socket itself at carrier-new */
@@ -268,7 +325,7 @@ static bool sctp_frame_placed(const uint8_t *buf, size_t len, uint16_t sid)
 	return sid == stream;
 }
 
-static void sctp_notification(struct carrier *c, const uint8_t *buf,
+static void sctp_paddr_change(struct carrier *c, const uint8_t *buf,
 			      size_t len)
 {
 	struct sctp_paddr_change pc;
@@ -278,8 +335,6 @@ static void sctp_notification(struct carrier *c, const uint8_t *buf,
 	if (len < sizeof(pc))
 		return;
 	memcpy(&pc, buf, sizeof(pc));
-	if (pc.spc_type != SCTP_PEER_ADDR_CHANGE)
-		return;
 	memcpy(&ss, buf + offsetof(struct sctp_paddr_change, spc_aaddr),
 	       sizeof(ss));
 	addr_format(&ss, addr, sizeof(addr));
@@ -305,7 +360,72 @@ static void sctp_notification(struct carrier *c, const uint8_t *buf,
 	}
 }
 
-/* User path: one message a frame, reassembled until MSG_EOR. */
+/*
+ * A message in parts will not go on (partial delivery aborted, or a part
+ * of another stream came): its head is dropped and counted as malformed,
+ * as funnel.ko counts it.
+ */
+static void sctp_gave_up(struct carrier *c, const char *why)
+{
+	FST(&c->st, RX_DROP_MALFORMED)++;
+	log_debug("%s: an SCTP message in parts given up: %s",
+		  carrier_name(c), why);
+}
+
+/* 0, or -1 after carrier_fail() */
+static int sctp_notification(struct carrier *c, const uint8_t *buf,
+			     size_t len)
+{
+	uint16_t type;
+
+	if (len < sizeof(type))
+		return 0;
+	memcpy(&type, buf, sizeof(type));
+	switch (type) {
+	case SCTP_PEER_ADDR_CHANGE:
+		sctp_paddr_change(c, buf, len);
+		break;
+	case SCTP_ASSOC_CHANGE: {
+		struct sctp_assoc_change ac;
+
+		if (len < offsetof(struct sctp_assoc_change, sac_info))
+			break;
+		memcpy(&ac, buf, offsetof(struct sctp_assoc_change, sac_info));
+		/* the peer's endpoint started again from the same
+		 * addresses and port (RFC 9260 5.2.4.1): SCTP kept the
+		 * association but dropped what was queued and in parts
+		 * and reset the stream sequence numbers and counts; the
+		 * carrier's state (keys, streams) is the old peer's.
+		 * COMM_LOST and SHUTDOWN_COMP: the read that follows
+		 * says how it ended.
+		 */
+		if (ac.sac_state == SCTP_RESTART) {
+			carrier_fail(c, "the peer restarted the SCTP association (SCTP_RESTART): the carrier's state is gone with it");
+			return -1;
+		}
+		break;
+	}
+	case SCTP_PARTIAL_DELIVERY_EVENT: {
+		struct sctp_pdapi_event pd;
+
+		if (len < sizeof(pd))
+			break;
+		memcpy(&pd, buf, sizeof(pd));
+		/* PR-SCTP abandoned the rest (FORWARD-TSN): the next
+		 * part of this stream starts another message
+		 */
+		if (pd.pdapi_indication == SCTP_PARTIAL_DELIVERY_ABORTED &&
+		    sctprx_abort(&c->srx))
+			sctp_gave_up(c, "partial delivery aborted");
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* User path: one message a frame, its parts joined until MSG_EOR. */
 static void sctp_read_user(struct carrier *c)
 {
 	for (int i = 0; i < SCTP_RX_BATCH && c->fd >= 0; i++) {
@@ -313,14 +433,17 @@ static void sctp_read_user(struct carrier *c)
 			char buf[CMSG_SPACE(sizeof(struct sctp_rcvinfo))];
 			struct cmsghdr align;
 		} cb;
-		struct iovec iov = { .iov_base = c->rbuf + c->rlen,
-				     .iov_len = FUNNEL_DEFRAMER_BUFSZ - c->rlen };
+		struct iovec iov = {
+			.iov_base = c->rbuf + c->srx.len,
+			.iov_len = FUNNEL_DEFRAMER_BUFSZ - c->srx.len,
+		};
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = cb.buf,
 				     .msg_controllen = sizeof(cb.buf) };
 		struct sctp_rcvinfo ri = { 0 };
 		struct cmsghdr *cm;
 		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+		bool gaveup;
 		size_t len;
 
 		if (n < 0) {
@@ -330,27 +453,7 @@ static void sctp_read_user(struct carrier *c)
 		}
 		if (n == 0) {
 			carrier_fail(c, "closed by the peer%s",
-				     c->rlen ? " in the middle of a frame" : "");
-			return;
-		}
-		c->rlen += (size_t)n;
-		if (!(mh.msg_flags & MSG_EOR)) {
-			if (c->rlen == FUNNEL_DEFRAMER_BUFSZ) {
-				carrier_fail(c, "oversize frame (an SCTP message over %u bytes)",
-					     FUNNEL_MAX_FRAME);
-				return;
-			}
-			continue;
-		}
-		len = c->rlen;
-		c->rlen = 0;
-		if (mh.msg_flags & MSG_NOTIFICATION) {
-			sctp_notification(c, c->rbuf, len);
-			continue;
-		}
-		if (len > FUNNEL_MAX_FRAME) {
-			carrier_fail(c, "oversize frame (an SCTP message over %u bytes)",
-				     FUNNEL_MAX_FRAME);
+				     c->srx.len ? " in the middle of a frame" : "");
 			return;
 		}
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
@@ -358,6 +461,32 @@ static void sctp_read_user(struct carrier *c)
 			    cm->cmsg_type == SCTP_RCVINFO &&
 			    cm->cmsg_len >= CMSG_LEN(sizeof(ri)))
 				memcpy(&ri, CMSG_DATA(cm), sizeof(ri));
+		switch (sctprx_part(&c->srx, c->rbuf, FUNNEL_DEFRAMER_BUFSZ,
+				    (size_t)n, mh.msg_flags & MSG_EOR,
+				    mh.msg_flags & MSG_NOTIFICATION,
+				    ri.rcv_sid, &len, &gaveup)) {
+		case SCTPRX_MORE:
+			if (gaveup)
+				sctp_gave_up(c, "a part of another stream came");
+			continue;
+		case SCTPRX_OVERSIZE:
+			carrier_fail(c, "oversize frame (an SCTP message over %u bytes)",
+				     FUNNEL_MAX_FRAME);
+			return;
+		case SCTPRX_NOTE:
+			if (sctp_notification(c, c->srx.note, len))
+				return;
+			continue;
+		case SCTPRX_FRAME:
+			break;
+		}
+		if (gaveup)
+			sctp_gave_up(c, "a part of another stream came");
+		if (len > FUNNEL_MAX_FRAME) {
+			carrier_fail(c, "oversize frame (an SCTP message over %u bytes)",
+				     FUNNEL_MAX_FRAME);
+			return;
+		}
 		if (!sctp_frame_placed(c->rbuf, len, ri.rcv_sid)) {
 			FST(&c->st, RX_FRAMES)++;
 			FST(&c->st, RX_BYTES) += len;
@@ -549,6 +678,7 @@ static int sctp_stream_room(struct carrier *c, uint16_t id, bool add,
 	.write = sctp_write,			\
 	.stream_room = sctp_stream_room,	\
 	.send_now = sctp_send_now,		\
+	.authenticated = sctp_authenticated,	\
 }
 
 const struct carrier_ops carrier_sctp_ops = SCTP_CARRIER_OPS("sctp");
@@ -636,8 +766,13 @@ void carrier_sctp_need(struct daemon *d, bool udp)
 		if (!ret) {
 			port = SCTP_UDP_PORT_DEFAULT;
 			d->sctp_udp_set = true;
-			log_info("SCTP over UDP: set net.sctp.udp_port to %u",
-				 port);
+			/* netns-wide and left so at exit: every SCTP
+			 * socket of the netns now takes SCTP in UDP on
+			 * that port, which rules on IP protocol 132 do
+			 * not see (operations.md)
+			 */
+			log_warn("SCTP over UDP: set net.sctp.udp_port to %u for the whole network namespace, left so at exit: every SCTP socket of it now takes SCTP in UDP on port %u (a firewall must filter that port, not only IP protocol 132)",
+				 port, port);
 		} else {
 			snprintf(d->sctp_udp_why, sizeof(d->sctp_udp_why),
 				 "net.sctp.udp_port is 0 and funneld cannot set it (%s): set net.sctp.udp_port=%u",

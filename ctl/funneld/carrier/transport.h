@@ -65,6 +65,13 @@ struct carrier_ops {
 	 * frames are queued.
 	 */
 	int (*send_now)(struct carrier *c, const uint8_t *frame, size_t len);
+	/*
+	 * The peer authenticated (this end's context is established, or
+	 * plaintext), right before this end's HELLO: what is allowed only
+	 * to a known peer (SCTP: add-streams).  0, or -1 with err (the
+	 * carrier fails).  NULL: nothing to do.
+	 */
+	int (*authenticated)(struct carrier *c, char *err, size_t errlen);
 };
 
 extern const struct carrier_ops carrier_tcp_ops;
@@ -77,7 +84,8 @@ int car_write_kernel(struct carrier *c);
 
 /*
  * The options of an SCTP carrier socket (also a listener's), before
- * connect() or listen(): streams, reconfiguration, timers, events, and
+ * connect() or listen(): streams, reconfiguration (offered; add-streams
+ * is enabled only once the peer authenticated), timers, events, and
  * with udp_encap the remote UDP encapsulation port.  0, or -1 with err.
  */
 int car_sctp_sockopts(int fd, bool udp_encap, uint16_t udp_port, char *err,
