@@ -934,15 +934,20 @@ int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 /*
  * funneld's sendmsg(): one whole frame (header and body, no prefix) a
  * call, no control messages, no address; the checks of the TCP ULP's
- * sendmsg().  SCTP waits for room as it does for any sender (MSG_DONTWAIT:
- * -EAGAIN, then EPOLLOUT once there is room).
+ * sendmsg(), made on the copy that is sent (another thread of the owner
+ * cannot change the header between the check and SCTP's copy).  SCTP
+ * waits for room as it does for any sender (MSG_DONTWAIT: -EAGAIN, then
+ * EPOLLOUT once there is room).
  */
 static int funnel_sctp_sendmsg(struct socket *sock, struct msghdr *msg,
 			       size_t size)
 {
 	struct sock *sk = sock->sk;
 	struct funnel_sock *fs = funnel_sctp_fs(sk);
+	struct msghdr kmsg = {};
 	struct funnel_hdr hdr;
+	struct kvec iov;
+	void *buf;
 	int ret;
 
 	if (msg->msg_flags & MSG_OOB)
@@ -953,19 +958,38 @@ static int funnel_sctp_sendmsg(struct socket *sock, struct msghdr *msg,
 		return -EINVAL;
 	if (size > FUNNEL_MAX_FRAME)
 		return -EMSGSIZE;
-	if (copy_from_iter(&hdr, sizeof(hdr), &msg->msg_iter) != sizeof(hdr))
-		return -EFAULT;
-	iov_iter_revert(&msg->msg_iter, sizeof(hdr));
-	if (!funnel_user_hdr_ok(fs, &hdr))
-		return -EINVAL;
+	buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	if (!copy_from_iter_full(buf, size, &msg->msg_iter)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (!funnel_user_hdr_ok(fs, &hdr)) {
+		ret = -EINVAL;
+		goto revert;
+	}
 
 	/* the owner's MSG_MORE would hold the kernel's frames back too (SCTP
 	 * delays per association): each of its frames goes at once
 	 */
-	msg->msg_flags &= ~MSG_MORE;
-	ret = funnel_sctp_send(sk, msg, size, &hdr, 0);
-	if (ret >= 0)
+	kmsg.msg_flags = msg->msg_flags & ~MSG_MORE;
+	iov.iov_base = buf;
+	iov.iov_len = size;
+	iov_iter_kvec(&kmsg.msg_iter, ITER_SOURCE, &iov, 1, size);
+	ret = funnel_sctp_send(sk, &kmsg, size, &hdr, 0);
+	if (ret >= 0) {
 		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES, size);
+		goto out;
+	}
+revert:
+	/* nothing sent: the caller's iterator as it came (io_uring may
+	 * send it again after EAGAIN)
+	 */
+	iov_iter_revert(&msg->msg_iter, size);
+out:
+	kvfree(buf);
 	return ret;
 }
 
