@@ -18,6 +18,8 @@ sctpasoc.py pdabort PORT
     frame of M1; the given-up head counted (rx-drop-malformed).  Then
     carrier-del and carrier-new again on the same socket.
 sctpasoc.py restart PORT IDFILE
+    (The carrier's socket has SO_TIMESTAMPNS, SO_TIMESTAMPING and
+    SO_RCVMARK on: their cmsgs must not crowd out SCTP_RCVINFO.)
     The peer, bound to a fixed port, loses its association without the
     carrier hearing (its ABORT dropped by nft), and a new socket on the
     same port connects again: SCTP restarts the carrier's association
@@ -209,6 +211,12 @@ def restart(port, idfile):
     p.connect(("127.0.0.1", port))
     r, _ = lst.accept()
     lst.close()
+    # socket options whose cmsgs sctp_recvmsg() puts ahead of
+    # SCTP_RCVINFO (SO_TIMESTAMPNS, SO_TIMESTAMPING with software
+    # receive stamps, SO_RCVMARK): the reader has room for them all
+    r.setsockopt(socket.SOL_SOCKET, 35, 1)
+    r.setsockopt(socket.SOL_SOCKET, 37, 0x18)
+    r.setsockopt(socket.SOL_SOCKET, 75, 1)
     cid, out = carrier_new(r.fileno())
     ok(cid, "restart: carrier-new", out)
     if not cid:
@@ -218,7 +226,9 @@ def restart(port, idfile):
     send(p, hdr(0, CTRL, flow=1) + b"hello")
     r.settimeout(5)
     d = r.recv(100)
-    ok(d == hdr(0, CTRL, flow=1) + b"hello", "restart: the carrier reads", repr(d))
+    ok(d == hdr(0, CTRL, flow=1) + b"hello",
+       "restart: the carrier reads, its owner's timestamp and mark cmsgs "
+       "set (SCTP_RCVINFO not crowded out)", repr(d))
 
     # the peer's association ends without a word to the carrier
     rc, err = nft("table inet funnel_restart {\n"
