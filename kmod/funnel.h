@@ -152,9 +152,10 @@ struct funnel_sock {
 	bool rx_paused;				/* rxq full: recvmsg resumes */
 	bool rx_end;				/* the association's end read */
 	int rx_err;				/* for recvmsg() then; 0: EOF */
+	bool rx_ntf_rest;			/* the rest of a notification */
 	int rx_sid;				/* SCTP stream of rx_buf, -1: ? */
 	u32 rx_len;				/* bytes of a message in rx_buf */
-	u8 *rx_buf;				/* FUNNEL_MAX_FRAME + 1 bytes */
+	u8 *rx_buf;				/* FUNNEL_SCTP_RX_BUF bytes */
 	u8 *tx_buf;				/* a non-linear frame, copied */
 	atomic64_t tx_expired;			/* lifetime spent in txq */
 	struct work_struct rx_work;
@@ -295,6 +296,7 @@ static inline void funnel_stream_count(struct funnel_stream *st, int idx)
 }
 
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio);
+int funnel_tx_limit(const struct funnel_sock *fs, bool ctrl);
 bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl);
 bool funnel_tx_pending(const struct funnel_sock *fs);
 atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl);

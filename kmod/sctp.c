@@ -32,7 +32,9 @@
  */
 #include <linux/module.h>
 #include <linux/net.h>
+#include <linux/net_tstamp.h>
 #include <linux/sched/signal.h>
+#include <linux/time_types.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
 #include <net/inet_common.h>
@@ -49,12 +51,29 @@
 /* a frame up to this long is handed on in one linear buffer */
 #define FUNNEL_SCTP_RX_LINEAR	2048
 
-/* room for every receive cmsg SCTP may add (SCTP_NXTINFO if funneld
- * turned it on, SCTP_RCVINFO, and the old SCTP_SNDRCV if subscribed)
+/* room for every receive cmsg sctp_recvmsg() may add: first the socket
+ * layer's (sock_recv_cmsgs(), for socket options the owner may have set:
+ * a timestamp, SO_TIMESTAMPING and its PKTINFO, SO_WIFI_STATUS,
+ * SO_RXQ_OVFL, SO_MARK), then SCTP's (SCTP_NXTINFO if the owner turned
+ * it on, SCTP_RCVINFO, and the old SCTP_SNDRCV if subscribed).  Should
+ * a later kernel add more, MSG_CTRUNC ends the carrier rather than
+ * every message being dropped for want of its SCTP_RCVINFO.
  */
-#define FUNNEL_SCTP_RX_CMSG	(CMSG_SPACE(sizeof(struct sctp_nxtinfo)) + \
+#define FUNNEL_SCTP_RX_CMSG_SOCK (CMSG_SPACE(sizeof(struct __kernel_timespec)) + \
+				  CMSG_SPACE(3 * sizeof(struct __kernel_timespec)) + \
+				  CMSG_SPACE(sizeof(struct scm_ts_pktinfo)) + \
+				  3 * CMSG_SPACE(sizeof(u32)))
+#define FUNNEL_SCTP_RX_CMSG	(FUNNEL_SCTP_RX_CMSG_SOCK + \
+				 CMSG_SPACE(sizeof(struct sctp_nxtinfo)) + \
 				 CMSG_SPACE(sizeof(struct sctp_rcvinfo)) + \
 				 CMSG_SPACE(sizeof(struct sctp_sndrcvinfo)))
+
+/* rx_buf: a frame and one byte more (what shows a message too long),
+ * and room beyond for the head of a notification that comes while a
+ * message is in parts (SCTP's PARTIAL_DELIVERY_ABORTED)
+ */
+#define FUNNEL_SCTP_RX_NTF	64
+#define FUNNEL_SCTP_RX_BUF	(FUNNEL_MAX_FRAME + 1 + FUNNEL_SCTP_RX_NTF)
 #define FUNNEL_SCTP_TX_CMSG	(CMSG_SPACE(sizeof(struct sctp_sndinfo)) + \
 				 CMSG_SPACE(sizeof(struct sctp_prinfo)))
 
@@ -221,6 +240,16 @@ static void funnel_sctp_rx_hand(struct funnel_sock *fs,
 	release_sock(sk);
 }
 
+/* A message dropped before funnel_rx_frame() (which counts the frames it
+ * gets): a frame received all the same, as on TCP.
+ */
+static void funnel_sctp_rx_drop(struct funnel_sock *fs, unsigned int len,
+				int reason)
+{
+	funnel_stat_frame(fs->stats, FUNNEL_A_STATS_RX_FRAMES, len);
+	funnel_stat_inc(fs->stats, reason);
+}
+
 /*
  * A whole message: wire-format.md section 2's checks (an 8-byte header at
  * least; CTRL on SCTP stream 0; DATA and FLOW_END on the SCTP stream their
@@ -235,7 +264,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 	int err;
 
 	if (len < FUNNEL_HDR_LEN) {
-		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_sctp_rx_drop(fs, len, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		return;
 	}
 	switch (hdr->type) {
@@ -248,8 +277,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 		break;
 	}
 	if (!ok) {
-		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_RX_FRAMES, len);
-		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_sctp_rx_drop(fs, len, FUNNEL_A_STATS_RX_DROP_MALFORMED);
 		return;
 	}
 
@@ -259,7 +287,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 	if (len <= FUNNEL_SCTP_RX_LINEAR) {
 		skb = alloc_skb(FUNNEL_LEN_PREFIX + len, GFP_KERNEL);
 		if (!skb) {
-			funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			funnel_sctp_rx_drop(fs, len, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 		*(__be16 *)skb_put(skb, FUNNEL_LEN_PREFIX) = htons(len);
@@ -270,7 +298,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 					   PAGE_ALLOC_COSTLY_ORDER, &err,
 					   GFP_KERNEL);
 		if (!skb) {
-			funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			funnel_sctp_rx_drop(fs, len, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 		skb_put(skb, FUNNEL_LEN_PREFIX + FUNNEL_HDR_LEN);
@@ -279,7 +307,7 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 		*(__be16 *)skb->data = htons(len);
 		if (skb_store_bits(skb, FUNNEL_LEN_PREFIX, fs->rx_buf, len)) {
 			kfree_skb(skb);
-			funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_QUEUE);
+			funnel_sctp_rx_drop(fs, len, FUNNEL_A_STATS_RX_DROP_QUEUE);
 			return;
 		}
 	}
@@ -292,6 +320,86 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 	if (skb_queue_len(batch) >= FUNNEL_SCTP_RX_BATCH ||
 	    len > FUNNEL_SCTP_RX_LINEAR)
 		funnel_sctp_rx_hand(fs, batch);
+}
+
+/* The part of a message in parts read so far is given up: the rest of
+ * the message will not come (the sender abandoned it: PR-SCTP).  Not a
+ * frame, and the peer did nothing wrong; counted with the malformed
+ * drops, carrier-wide, as the head of a frame no check could place.
+ */
+static void funnel_sctp_rx_abandon(struct funnel_sock *fs)
+{
+	if (!fs->rx_len)
+		return;
+	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	fs->rx_len = 0;
+}
+
+/*
+ * A notification (or a part of one) read at buf: the two the carrier
+ * subscribes to at attach matter (funnel_sctp_take()), the rest of what
+ * the owner may have subscribed to is dropped.  Returns 1, or < 0 when
+ * the carrier ends.
+ */
+static int funnel_sctp_rx_ntf(struct funnel_sock *fs, const u8 *buf,
+			      unsigned int n, int flags,
+			      struct sk_buff_head *batch)
+{
+	union sctp_notification sn;
+	bool head = !fs->rx_ntf_rest;
+
+	/* a notification longer than what was left of rx_buf comes in
+	 * parts: only its head is looked at
+	 */
+	fs->rx_ntf_rest = !(flags & MSG_EOR);
+	if (!head || n < sizeof(sn.sn_header))
+		return 1;
+	memcpy(&sn, buf, min_t(unsigned int, n, sizeof(sn)));
+	switch (sn.sn_header.sn_type) {
+	case SCTP_PARTIAL_DELIVERY_EVENT:
+		/* SCTP gave up the message it was delivering in parts
+		 * (sctp_ulpq_abort_pd(): its rest abandoned by the sender,
+		 * FORWARD-TSN): the next message, maybe of the same SCTP
+		 * stream, starts a new frame
+		 */
+		if (n >= sizeof(sn.sn_pdapi_event) &&
+		    sn.sn_pdapi_event.pdapi_indication ==
+		    SCTP_PARTIAL_DELIVERY_ABORTED)
+			funnel_sctp_rx_abandon(fs);
+		break;
+	case SCTP_ASSOC_CHANGE:
+		/* the peer restarted (a new INIT from its addresses and
+		 * port, RFC 9260 5.2.4.1): SCTP dropped what was in flight
+		 * both ways and a message in parts, and the peer has none
+		 * of the carrier's state: the carrier ends, as on a reset
+		 */
+		if (n >= sizeof(sn.sn_assoc_change) &&
+		    sn.sn_assoc_change.sac_state == SCTP_RESTART) {
+			funnel_sctp_rx_abandon(fs);
+			funnel_sctp_rx_hand(fs, batch);
+			funnel_sctp_rx_end(fs, ECONNRESET,
+					   FUNNEL_DOWN_SOCK_ERROR);
+			return -ECONNRESET;
+		}
+		break;
+	}
+	return 1;
+}
+
+/* Our own SHUTDOWN (owner-gone, or the owner's shutdown(SHUT_WR)) done:
+ * SCTP freed the association and leaves the socket CLOSING with no
+ * RCV_SHUTDOWN, so its recvmsg() says EAGAIN forever.  Socket unlocked.
+ */
+static bool funnel_sctp_asoc_gone(struct funnel_sock *fs)
+{
+	bool gone;
+
+	if (!(READ_ONCE(fs->sk->sk_shutdown) & SEND_SHUTDOWN))
+		return false;
+	lock_sock(fs->sk);
+	gone = !funnel_sctp_asoc(fs);
+	release_sock(fs->sk);
+	return gone;
 }
 
 /*
@@ -308,12 +416,14 @@ static int funnel_sctp_read(struct funnel_sock *fs, struct sk_buff_head *batch)
 	struct kvec iov;
 
 	iov.iov_base = fs->rx_buf + fs->rx_len;
-	iov.iov_len = FUNNEL_MAX_FRAME + 1 - fs->rx_len;
+	iov.iov_len = FUNNEL_SCTP_RX_BUF - fs->rx_len;
 	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &iov, 1, iov.iov_len);
 	msg.msg_control = cbuf;
 	msg.msg_controllen = sizeof(cbuf);
 	n = sk->sk_prot->recvmsg(sk, &msg, iov.iov_len, MSG_DONTWAIT,
 				 &addr_len);
+	if (n == -EAGAIN && funnel_sctp_asoc_gone(fs))
+		n = 0;
 	if (n == -EAGAIN)
 		return 0;
 	if (n < 0) {
@@ -321,9 +431,10 @@ static int funnel_sctp_read(struct funnel_sock *fs, struct sk_buff_head *batch)
 		funnel_sctp_rx_end(fs, -n, FUNNEL_DOWN_SOCK_ERROR);
 		return n;
 	}
-	/* notifications are ours, and thrown away */
 	if (msg.msg_flags & MSG_NOTIFICATION)
-		return 1;
+		return funnel_sctp_rx_ntf(fs, iov.iov_base, n, msg.msg_flags,
+					  batch);
+	fs->rx_ntf_rest = false;
 	if (!n) {
 		funnel_sctp_rx_hand(fs, batch);
 		funnel_sctp_rx_end(fs, 0, FUNNEL_DOWN_PEER_CLOSED);
@@ -331,13 +442,21 @@ static int funnel_sctp_read(struct funnel_sock *fs, struct sk_buff_head *batch)
 	}
 
 	sid = funnel_sctp_rcv_sid(cbuf, sizeof(cbuf) - msg.msg_controllen);
-	if (fs->rx_len && sid != fs->rx_sid) {
-		/* the message in parts was given up (its rest abandoned):
-		 * what came of it is dropped, this part starts a new one
+	if (sid < 0 && (msg.msg_flags & MSG_CTRUNC)) {
+		/* the owner's socket options crowded SCTP_RCVINFO out
+		 * (FUNNEL_SCTP_RX_CMSG): no message could be placed
 		 */
-		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+		funnel_sctp_rx_hand(fs, batch);
+		funnel_sctp_rx_end(fs, ENOBUFS, FUNNEL_DOWN_SOCK_ERROR);
+		return -ENOBUFS;
+	}
+	if (fs->rx_len && sid != fs->rx_sid) {
+		/* the message in parts was given up without a word (its
+		 * rest abandoned): what came of it is dropped, this part
+		 * starts a new one
+		 */
 		memmove(fs->rx_buf, fs->rx_buf + fs->rx_len, n);
-		fs->rx_len = 0;
+		funnel_sctp_rx_abandon(fs);
 	}
 	if (!fs->rx_len)
 		fs->rx_sid = sid;
@@ -670,9 +789,13 @@ static void funnel_sctp_undelay(struct funnel_sock *fs)
  * the carrier's transmit.  So: next is small (bundling is for small
  * frames; a large one fills its packets alone), below any fragmentation
  * limit, and SCTP has room for it beside cur with half its send buffer
- * to spare (SCTP refuses a message longer than the space left:
- * sctp_sendmsg_to_asoc()).  What can still fail next (no memory, SCTP's
- * memory pressure) leaves cur to the next flush: see
+ * to spare.  (sctp_sendmsg_to_asoc() refuses a message only when no send
+ * buffer space is left at all, after pruning PR-SCTP chunks if the
+ * message is longer than the space left, or when sk_wmem_schedule()
+ * fails; the margin is stricter than SCTP needs: a message that would
+ * leave the buffer nearly full is sent without MSG_MORE before it,
+ * which costs bundling and nothing else.)  What can still fail next (no
+ * memory, SCTP's memory pressure) leaves cur to the next flush: see
  * funnel_sctp_undelay().
  */
 static bool funnel_sctp_may_bundle(const struct funnel_sock *fs,
@@ -780,18 +903,28 @@ static bool funnel_sctp_tx_dead(const struct funnel_sock *fs)
 int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 			 bool prio)
 {
-	int err = 0;
+	atomic_t *count = funnel_tx_count(fs, prio);
+	int len = skb->truesize;
+	int err = 0, n;
 
-	if (funnel_sctp_tx_dead(fs))
+	if (funnel_sctp_tx_dead(fs)) {
 		err = -EPIPE;
-	else if (!funnel_tx_room(fs, skb->truesize, prio))
-		err = -ENOBUFS;
+	} else {
+		/* the room taken and checked in one step (producers in any
+		 * context, no lock): over the bound, and the queue was not
+		 * empty, it is given back
+		 */
+		n = atomic_add_return(len, count);
+		if (n != len && n > funnel_tx_limit(fs, prio)) {
+			atomic_sub(len, count);
+			err = -ENOBUFS;
+		}
+	}
 	if (err) {
 		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		kfree_skb(skb);
 		return err;
 	}
-	atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 	FUNNEL_SCTP_CB(skb)->queued_ns = ktime_get_ns();
 	skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
 	queue_work(funnel_workqueue(), &fs->tx_work);
@@ -801,15 +934,20 @@ int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 /*
  * funneld's sendmsg(): one whole frame (header and body, no prefix) a
  * call, no control messages, no address; the checks of the TCP ULP's
- * sendmsg().  SCTP waits for room as it does for any sender (MSG_DONTWAIT:
- * -EAGAIN, then EPOLLOUT once there is room).
+ * sendmsg(), made on the copy that is sent (another thread of the owner
+ * cannot change the header between the check and SCTP's copy).  SCTP
+ * waits for room as it does for any sender (MSG_DONTWAIT: -EAGAIN, then
+ * EPOLLOUT once there is room).
  */
 static int funnel_sctp_sendmsg(struct socket *sock, struct msghdr *msg,
 			       size_t size)
 {
 	struct sock *sk = sock->sk;
 	struct funnel_sock *fs = funnel_sctp_fs(sk);
+	struct msghdr kmsg = {};
 	struct funnel_hdr hdr;
+	struct kvec iov;
+	void *buf;
 	int ret;
 
 	if (msg->msg_flags & MSG_OOB)
@@ -820,23 +958,47 @@ static int funnel_sctp_sendmsg(struct socket *sock, struct msghdr *msg,
 		return -EINVAL;
 	if (size > FUNNEL_MAX_FRAME)
 		return -EMSGSIZE;
-	if (copy_from_iter(&hdr, sizeof(hdr), &msg->msg_iter) != sizeof(hdr))
-		return -EFAULT;
-	iov_iter_revert(&msg->msg_iter, sizeof(hdr));
-	if (!funnel_user_hdr_ok(fs, &hdr))
-		return -EINVAL;
+	buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	if (!copy_from_iter_full(buf, size, &msg->msg_iter)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (!funnel_user_hdr_ok(fs, &hdr)) {
+		ret = -EINVAL;
+		goto revert;
+	}
 
 	/* the owner's MSG_MORE would hold the kernel's frames back too (SCTP
 	 * delays per association): each of its frames goes at once
 	 */
-	msg->msg_flags &= ~MSG_MORE;
-	ret = funnel_sctp_send(sk, msg, size, &hdr, 0);
-	if (ret >= 0)
+	kmsg.msg_flags = msg->msg_flags & ~MSG_MORE;
+	iov.iov_base = buf;
+	iov.iov_len = size;
+	iov_iter_kvec(&kmsg.msg_iter, ITER_SOURCE, &iov, 1, size);
+	ret = funnel_sctp_send(sk, &kmsg, size, &hdr, 0);
+	if (ret >= 0) {
 		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES, size);
+		goto out;
+	}
+revert:
+	/* nothing sent: the caller's iterator as it came (io_uring may
+	 * send it again after EAGAIN)
+	 */
+	iov_iter_revert(&msg->msg_iter, size);
+out:
+	kvfree(buf);
 	return ret;
 }
 
 /* ---- the socket operations: ours, the rest SCTP's ---- */
+
+union funnel_sctp_events {
+	struct sctp_event ev;
+	struct sctp_event_subscribe evs;
+};
 
 /* funnel.ko reads SCTP_RCVINFO, one message at a time, whole messages */
 static bool funnel_sctp_opt_ours(int level, int optname)
@@ -852,11 +1014,61 @@ static bool funnel_sctp_opt_ours(int level, int optname)
 	       optname == SCTP_INTERLEAVING_SUPPORTED;
 }
 
+/* the notifications the reader needs (funnel_sctp_rx_ntf()) */
+static bool funnel_sctp_event_ours(unsigned int type)
+{
+	return type == SCTP_PARTIAL_DELIVERY_EVENT || type == SCTP_ASSOC_CHANGE;
+}
+
+/*
+ * SCTP_EVENT or SCTP_EVENTS that would turn one of our notifications off:
+ * -EBUSY.  Else 0, and the copy checked (k) is what SCTP gets: *optval
+ * points to it.
+ */
+static int funnel_sctp_events_check(int optname, sockptr_t *optval,
+				    unsigned int optlen,
+				    union funnel_sctp_events *k)
+{
+	if (optname == SCTP_EVENT) {
+		/* SCTP takes sizeof(k->ev) of a longer one */
+		if (optlen < sizeof(k->ev))
+			return 0;	/* SCTP's EINVAL */
+		if (copy_from_sockptr(&k->ev, *optval, sizeof(k->ev)))
+			return -EFAULT;
+		if (funnel_sctp_event_ours(k->ev.se_type) && !k->ev.se_on)
+			return -EBUSY;
+	} else {
+		/* the old API: the whole mask, of the socket and of the
+		 * association, up to optlen (our bits are set in both at
+		 * attach, so a shorter one leaves them on)
+		 */
+		if (optlen > sizeof(k->evs))
+			return 0;	/* SCTP's EINVAL */
+		memset(&k->evs, 0xff, sizeof(k->evs));
+		if (copy_from_sockptr(&k->evs, *optval, optlen))
+			return -EFAULT;
+		if (!k->evs.sctp_association_event ||
+		    !k->evs.sctp_partial_delivery_event)
+			return -EBUSY;
+	}
+	*optval = KERNEL_SOCKPTR(k);
+	return 0;
+}
+
 static int funnel_sctp_setsockopt(struct socket *sock, int level, int optname,
 				  sockptr_t optval, unsigned int optlen)
 {
+	union funnel_sctp_events k;
+	int err;
+
 	if (funnel_sctp_opt_ours(level, optname))
 		return -EBUSY;
+	if (level == SOL_SCTP &&
+	    (optname == SCTP_EVENT || optname == SCTP_EVENTS)) {
+		err = funnel_sctp_events_check(optname, &optval, optlen, &k);
+		if (err)
+			return err;
+	}
 	return funnel_sctp_fs(sock->sk)->orig_ops->setsockopt(sock, level,
 							       optname, optval,
 							       optlen);
@@ -1000,12 +1212,6 @@ static bool funnel_sctp_is_ours(const struct socket *sock)
 
 /* ---- carrier-new, and its undoing ---- */
 
-static int funnel_sctp_setopt(struct sock *sk, int optname, int val)
-{
-	return sk->sk_prot->setsockopt(sk, SOL_SCTP, optname,
-				       KERNEL_SOCKPTR(&val), sizeof(val));
-}
-
 /* Can this SCTP socket be a carrier?  0, or why not in extack. */
 static int funnel_sctp_refusal(struct socket *sock,
 			       struct netlink_ext_ack *extack)
@@ -1062,10 +1268,63 @@ static int funnel_sctp_asoc_refusal(struct sock *sk,
 }
 
 /*
+ * Make the socket's reads what the reader needs: whole messages, one at a
+ * time (no fragment interleave: I-DATA stays off for associations to
+ * come too), each with its SCTP stream (SCTP_RECVRCVINFO); and subscribe
+ * the socket and its association to the two notifications the reader
+ * acts on (funnel_sctp_rx_ntf()).  What SCTP's setsockopt() would do,
+ * done under the socket lock the caller holds, after its last check: a
+ * refused carrier-new leaves the socket as it was.  (Linux has no
+ * SCTP_EXPLICIT_EOR: a message always ends with MSG_EOR.)
+ */
+static void funnel_sctp_take(struct sock *sk, struct sctp_association *asoc)
+{
+	struct sctp_sock *sp = sctp_sk(sk);
+
+	sp->recvrcvinfo = 1;
+	sp->frag_interleave = 0;
+	sp->ep->intl_enable = 0;
+	sctp_ulpevent_type_set(&sp->subscribe, SCTP_PARTIAL_DELIVERY_EVENT, 1);
+	sctp_ulpevent_type_set(&sp->subscribe, SCTP_ASSOC_CHANGE, 1);
+	sctp_ulpevent_type_set(&asoc->subscribe, SCTP_PARTIAL_DELIVERY_EVENT,
+			       1);
+	sctp_ulpevent_type_set(&asoc->subscribe, SCTP_ASSOC_CHANGE, 1);
+}
+
+/*
+ * carrier-new with a socket that is a carrier already, but no longer
+ * registered (carrier-del, or a registration refused after the socket
+ * was taken over): its carrier, registered again as a TCP socket's is,
+ * if its association still lives (funnel_carrier_register() refuses one
+ * that went down, and one registered).
+ */
+static struct funnel_sock *funnel_sctp_again(struct socket *sock,
+					     struct netlink_ext_ack *extack,
+					     int *errp)
+{
+	struct sock *sk = sock->sk;
+
+	if (!ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG(extack, "an SCTP carrier needs CAP_NET_ADMIN in its netns");
+		*errp = -EPERM;
+		return NULL;
+	}
+	lock_sock(sk);
+	if (sk->sk_state != SCTP_SS_ESTABLISHED) {
+		NL_SET_ERR_MSG(extack, "the SCTP association is not established");
+		*errp = -ENOTCONN;
+	} else {
+		*errp = funnel_sctp_asoc_refusal(sk, extack);
+	}
+	release_sock(sk);
+	/* the caller holds the socket's file: the carrier lives on */
+	return *errp ? NULL : funnel_sctp_fs(sk);
+}
+
+/*
  * carrier-new with an SCTP socket: check it, make its reads whole
- * messages with their stream (SCTP_RCVINFO, no fragment interleave, no
- * explicit EOR), and take it over.  Returns the carrier, not yet
- * registered, or NULL with *errp and extack set.
+ * messages with their stream, and take it over.  Returns the carrier, not
+ * yet registered, or NULL with *errp and extack set.
  */
 struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 				       struct netlink_ext_ack *extack,
@@ -1074,6 +1333,8 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	struct sock *sk = sock->sk;
 	struct funnel_sock *fs;
 
+	if (sk->sk_type == SOCK_STREAM && funnel_sctp_is_ours(sock))
+		return funnel_sctp_again(sock, extack, errp);
 	*errp = funnel_sctp_refusal(sock, extack);
 	if (!*errp) {
 		lock_sock(sk);
@@ -1082,24 +1343,12 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	}
 	if (*errp)
 		return NULL;
-	*errp = funnel_sctp_setopt(sk, SCTP_RECVRCVINFO, 1);
-	if (!*errp)
-		*errp = funnel_sctp_setopt(sk, SCTP_FRAGMENT_INTERLEAVE, 0);
-#ifdef SCTP_EXPLICIT_EOR
-	if (!*errp)
-		*errp = funnel_sctp_setopt(sk, SCTP_EXPLICIT_EOR, 0);
-#endif
-	if (*errp) {
-		NL_SET_ERR_MSG(extack,
-			       "cannot set SCTP_RECVRCVINFO, SCTP_FRAGMENT_INTERLEAVE, SCTP_EXPLICIT_EOR");
-		return NULL;
-	}
 
 	*errp = -ENOMEM;
 	fs = kzalloc(sizeof(*fs), GFP_KERNEL_ACCOUNT);
 	if (!fs)
 		goto nomem;
-	fs->rx_buf = kvmalloc(FUNNEL_MAX_FRAME + 1, GFP_KERNEL_ACCOUNT);
+	fs->rx_buf = kvmalloc(FUNNEL_SCTP_RX_BUF, GFP_KERNEL_ACCOUNT);
 	fs->tx_buf = kvmalloc(FUNNEL_MAX_FRAME, GFP_KERNEL_ACCOUNT);
 	fs->stats = funnel_stats_alloc();
 	if (!fs->rx_buf || !fs->tx_buf || !fs->stats)
@@ -1138,6 +1387,8 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 		*errp = -ENODEV;
 		goto free;
 	}
+	/* nothing can refuse the socket now */
+	funnel_sctp_take(sk, funnel_sctp_asoc(fs));
 	fs->orig_ops = sock->ops;
 	write_lock_bh(&sk->sk_callback_lock);
 	fs->saved_data_ready = sk->sk_data_ready;

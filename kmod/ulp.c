@@ -136,7 +136,9 @@ static void funnel_rx_user(struct funnel_sock *fs, struct sk_buff *skb)
 
 	rxm->offset += FUNNEL_LEN_PREFIX;
 	rxm->full_len -= FUNNEL_LEN_PREFIX;
-	skb = funnel_rx_compact(skb);
+	/* (the SCTP reader's skbs are sized to their frame already) */
+	if (!fs->sctp)
+		skb = funnel_rx_compact(skb);
 
 	skb_orphan(skb);
 	skb->sk = sk;
@@ -998,19 +1000,21 @@ static void funnel_write_space(struct sock *sk)
 	fs->saved_write_space(sk);
 }
 
+/* What the control or the data queue of kernel frames may hold (bytes of
+ * truesize; a frame is taken into an empty queue whatever its size).
+ */
+int funnel_tx_limit(const struct funnel_sock *fs, bool ctrl)
+{
+	if (ctrl)
+		return FUNNEL_TX_CTRL_MAX;
+	return max_t(int, READ_ONCE(fs->sk->sk_sndbuf), FUNNEL_TX_DATA_MIN);
+}
+
 bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl)
 {
-	int queued, max;
+	int queued = atomic_read(ctrl ? &fs->tx_ctrl_queued : &fs->tx_queued);
 
-	if (ctrl) {
-		queued = atomic_read(&fs->tx_ctrl_queued);
-		max = FUNNEL_TX_CTRL_MAX;
-	} else {
-		queued = atomic_read(&fs->tx_queued);
-		max = max_t(int, READ_ONCE(fs->sk->sk_sndbuf),
-			    FUNNEL_TX_DATA_MIN);
-	}
-	return !queued || queued + len <= max;
+	return !queued || queued + len <= funnel_tx_limit(fs, ctrl);
 }
 
 /* Room for a frame of userspace's: never while the queue is marked,

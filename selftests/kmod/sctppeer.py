@@ -411,6 +411,15 @@ def owner(addr, port):
         time.sleep(0.1)
     ok(state != 4, "socket owner gone: funnel.ko shut the association down, the socket still open",
        "state %r" % (state,))
+    # once the SHUTDOWN is done SCTP frees the association: the reader
+    # must see the end (SCTP's own recvmsg() says EAGAIN for ever then)
+    s.settimeout(5)
+    try:
+        got = s.recv(100)
+    except OSError as e:
+        got = e
+    ok(got == b"", "socket owner gone: recv() returns 0 once the SHUTDOWN is done",
+       repr(got))
     s.close()
     return 0
 

@@ -5,8 +5,9 @@
 # extack or errno, one frame per recv(), EAGAIN and EPOLLOUT, EOF),
 # malformed messages from a raw SCTP peer, oversize, abort, close and a
 # socket owner going away, PR-SCTP abandoning datagrams of a stalled link,
-# a burst bundled in few SCTP packets and nothing held by bundling, and
-# rmmod refused while SCTP carriers live.
+# a burst bundled in few SCTP packets and nothing held by bundling, a
+# partial delivery SCTP aborts, a restart of the peer, carrier-new again
+# after carrier-del, and rmmod refused while SCTP carriers live.
 modprobe funnel
 modprobe sctp
 W=$(mktemp -d)
@@ -344,6 +345,21 @@ down_seen fc "$mid" 1 "sctp: malformed: the carrier stayed up until the peer clo
 wait "$pid_oversize" "$pid_abort" "$pid_close" "$pid_malformed"
 check "sctp: oversize: funneld's recv() fails with EMSGSIZE" grep -q 'recv: Message too long' "$W/oversize.out"
 check "sctp: abort: funneld's recv() fails with ECONNRESET" grep -q 'recv: Connection reset by peer' "$W/abort.out"
+
+# --- what SCTP does to the association under a carrier (one netns,
+# loopback): a partial delivery aborted by PR-SCTP (FORWARD-TSN: the
+# abandoned message's head must not be joined with the next message of
+# its SCTP stream), and a restart of the peer (SCTP_RESTART: the
+# carrier ends); carrier-del, then carrier-new of the same socket
+asoc=$FUNNEL_TOP/selftests/kmod/sctpasoc.py
+ip -n fc link set lo mtu 1500
+ip netns exec fc python3 "$asoc" pdabort 7020 >"$W/pdabort.out" 2>&1
+ip -n fc link set lo mtu 65536
+sctp_tap <"$W/pdabort.out"
+ip netns exec fc python3 "$asoc" restart 7022 "$W/restart.id" >"$W/restart.out" 2>&1
+sctp_tap <"$W/restart.out"
+down_seen fc "$(cat "$W/restart.id" 2>/dev/null)" 4 \
+	"sctp: the peer restarts the association: carrier down, reason sock-error"
 
 # --- unload while SCTP carriers are live is refused
 refused "sctp: rmmod refused while SCTP carriers are live" "in use|busy" rmmod funnel

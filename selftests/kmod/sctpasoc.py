@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""What SCTP does to an association under a carrier, for
+selftests/kmod/t_90_sctp.sh: one netns, loopback, a plain SCTP peer and
+a funnel.ko carrier.  Prints "ok - ..." / "not ok - ..." lines (the test
+counts them) and notes starting with "#".
+
+sctpasoc.py pdabort PORT
+    (loopback MTU 1500, so that a large message is fragmented.)  The
+    carrier's socket subscribes to SCTP's partial delivery and association
+    notifications, and the owner cannot turn them off (SCTP_EVENT,
+    SCTP_EVENTS: EBUSY).  The peer sends 60 CTRL frames (the carrier's
+    frame queue fills, its reader pauses, the window closes), then M1, a
+    64008-byte CTRL frame (flow 0xdead) with a 100 ms PR-SCTP lifetime,
+    whose head alone is delivered (partial delivery point 1000) before
+    the peer abandons it (FORWARD-TSN: SCTP aborts the partial delivery),
+    then M2 (flow 0xbeef).  The owner must read the 60, then M2 whole, no
+    frame of M1; the given-up head counted (rx-drop-malformed).  Then
+    carrier-del and carrier-new again on the same socket.
+sctpasoc.py restart PORT IDFILE
+    (The carrier's socket has SO_TIMESTAMPNS, SO_TIMESTAMPING and
+    SO_RCVMARK on: their cmsgs must not crowd out SCTP_RCVINFO.)
+    The peer, bound to a fixed port, loses its association without the
+    carrier hearing (its ABORT dropped by nft), and a new socket on the
+    same port connects again: SCTP restarts the carrier's association
+    (SCTP_RESTART).  The carrier must end (the owner's recv() fails
+    with ECONNRESET; the test checks carrier-down-ntf sock-error with
+    the id written to IDFILE).
+"""
+import errno
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+SOL_SCTP = 132
+SCTP_RTOINFO = 0
+SCTP_NODELAY = 3
+SCTP_EVENTS = 11
+SCTP_PARTIAL_DELIVERY_POINT = 19
+SCTP_EVENT = 127
+SCTP_SNDINFO = 2
+SCTP_PRINFO = 5
+SCTP_PR_SCTP_TTL = 0x10
+SCTP_ASSOC_CHANGE = 0x8001
+SCTP_SHUTDOWN_EVENT = 0x8005
+SCTP_PARTIAL_DELIVERY_EVENT = 0x8006
+CTRL = 1
+FAILS = 0
+
+
+def ok(cond, name, diag=""):
+    global FAILS
+    if cond:
+        print("ok - sctp: " + name, flush=True)
+    else:
+        FAILS += 1
+        print("not ok - sctp: " + name, flush=True)
+        for line in str(diag).splitlines():
+            print("#   " + line, flush=True)
+
+
+def hdr(stream, ftype, flags=0, flow=0):
+    return struct.pack("!HBBI", stream, ftype, flags, flow)
+
+
+def send(s, data, sid=0, ttl=0):
+    anc = [(SOL_SCTP, SCTP_SNDINFO, struct.pack("@HHIIi", sid, 0, 0, 0, 0))]
+    if ttl:
+        anc.append((SOL_SCTP, SCTP_PRINFO,
+                    struct.pack("@HI", SCTP_PR_SCTP_TTL, ttl)))
+    return s.sendmsg([data], anc, socket.MSG_DONTWAIT)
+
+
+def nl(args, fd):
+    p = subprocess.run(["funnel-nl", "raw"] + args, pass_fds=(fd,),
+                       capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def carrier_new(fd):
+    rc, out = nl(["carrier-new", "sock-fd=s32:%d" % fd], fd)
+    m = re.search(r"carrier-id=(\d+)", out)
+    return (m.group(1) if rc == 0 and m else None), out
+
+
+def stat(cid, fd, name):
+    _, out = nl(["carrier-get", "carrier-id=u32:" + cid], fd)
+    m = re.search(r"^stats\.%s=(\d+)$" % name, out, re.M)
+    return int(m.group(1)) if m else None
+
+
+def setopt_err(s, opt, val):
+    try:
+        s.setsockopt(SOL_SCTP, opt, val)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def pair(port, bind=None):
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", port))
+    lst.listen(1)
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if bind:
+        c.bind(("127.0.0.1", bind))
+    return lst, c
+
+
+def pdabort(port):
+    lst, r = pair(port)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    r.connect(("127.0.0.1", port))
+    s, _ = lst.accept()
+    lst.close()
+    s.setsockopt(SOL_SCTP, SCTP_NODELAY, 1)
+    s.setsockopt(SOL_SCTP, SCTP_RTOINFO, struct.pack("iIII", 0, 100, 200, 50))
+    r.setsockopt(SOL_SCTP, SCTP_PARTIAL_DELIVERY_POINT, struct.pack("I", 1000))
+    cid, out = carrier_new(r.fileno())
+    ok(cid, "pdabort: carrier-new", out)
+    if not cid:
+        return
+
+    ev = lambda t, on: struct.pack("iHBx", 0, t, on)
+    errs = [setopt_err(r, SCTP_EVENT, ev(SCTP_PARTIAL_DELIVERY_EVENT, 0)),
+            setopt_err(r, SCTP_EVENT, ev(SCTP_ASSOC_CHANGE, 0)),
+            setopt_err(r, SCTP_EVENTS, bytes(14)),
+            setopt_err(r, SCTP_EVENTS, bytes(7)),
+            setopt_err(r, SCTP_EVENT, ev(SCTP_PARTIAL_DELIVERY_EVENT, 1)),
+            setopt_err(r, SCTP_EVENT, ev(SCTP_SHUTDOWN_EVENT, 0)),
+            setopt_err(r, SCTP_EVENTS, bytes([0, 1, 0, 0, 0, 0, 1]))]
+    want = [errno.EBUSY] * 4 + [0] * 3
+    ok(errs == want,
+       "the owner cannot turn the partial delivery and association "
+       "notifications off (SCTP_EVENT, SCTP_EVENTS: EBUSY), the rest passes",
+       "errnos %s, want %s" % (errs, want))
+
+    for i in range(60):
+        send(s, hdr(0, CTRL, flow=1) + bytes([i]) * 992)
+    time.sleep(0.5)
+    m2 = hdr(0, CTRL, flow=0xbeef) + b"M2" * 10
+    send(s, hdr(0, CTRL, flow=0xdead) + b"A" * 64000, ttl=100)
+    time.sleep(3)	# T3 at 50-200 ms: M1 abandoned, FORWARD-TSN
+    b = s.getsockopt(SOL_SCTP, 14, 184)	# SCTP_STATUS
+    unack = struct.unpack_from("iiIHH", b)[3]
+    print("# M1 sent; 3 s later the peer has %d unacked" % unack, flush=True)
+    send(s, m2)
+
+    r.settimeout(5)
+    frames = []
+    malformed = None
+    while True:
+        try:
+            d = r.recv(1 << 17)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        frames.append(d)
+        if d == m2:
+            # before anything else could count
+            malformed = stat(cid, r.fileno(), "rx-drop-malformed")
+            break
+    fl = {}
+    for d in frames:
+        fl.setdefault(struct.unpack_from("!I", d, 4)[0], []).append(len(d))
+    for flow, lens in sorted(fl.items()):
+        print("# flow %#x: %d frames, lengths %s" % (flow, len(lens),
+                                                    sorted(set(lens))),
+              flush=True)
+    ok(0xdead not in fl and fl.get(1) == [1000] * 60 and frames[-1:] == [m2],
+       "pdabort: a message whose partial delivery SCTP aborted (PR-SCTP "
+       "FORWARD-TSN) is dropped; the next one on its SCTP stream comes whole",
+       "frames by flow %s" % {hex(k): v for k, v in fl.items()})
+    ok(malformed == 1, "pdabort: the given-up head counted: rx-drop-malformed 1",
+       "rx-drop-malformed %s" % malformed)
+
+    # carrier-del, then the socket is a carrier again, as a TCP one is
+    rc, out = nl(["carrier-del", "carrier-id=u32:" + cid], r.fileno())
+    cid2, out2 = carrier_new(r.fileno())
+    ok(rc == 0 and cid2 and cid2 != cid,
+       "carrier-del, then carrier-new of the same SCTP socket registers it "
+       "again (id %s, then %s)" % (cid, cid2), out + out2)
+    _, out3 = carrier_new(r.fileno())
+    ok("already a carrier" in out3, "and refuses it once it is registered", out3)
+    send(s, hdr(0, CTRL, flow=2) + b"again")
+    try:
+        d = r.recv(100)
+    except OSError as e:
+        d = e
+    ok(d == hdr(0, CTRL, flow=2) + b"again",
+       "the carrier registered again reads on", repr(d))
+    r.close()
+    s.close()
+
+
+def nft(script):
+    p = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True,
+                       text=True)
+    return p.returncode, p.stderr
+
+
+def restart(port, idfile):
+    pport = port + 1
+    lst, p = pair(port, bind=pport)
+    p.connect(("127.0.0.1", port))
+    r, _ = lst.accept()
+    lst.close()
+    # socket options whose cmsgs sctp_recvmsg() puts ahead of
+    # SCTP_RCVINFO (SO_TIMESTAMPNS, SO_TIMESTAMPING with software
+    # receive stamps, SO_RCVMARK): the reader has room for them all
+    r.setsockopt(socket.SOL_SOCKET, 35, 1)
+    r.setsockopt(socket.SOL_SOCKET, 37, 0x18)
+    r.setsockopt(socket.SOL_SOCKET, 75, 1)
+    cid, out = carrier_new(r.fileno())
+    ok(cid, "restart: carrier-new", out)
+    if not cid:
+        return
+    with open(idfile, "w") as f:
+        f.write(cid + "\n")
+    send(p, hdr(0, CTRL, flow=1) + b"hello")
+    r.settimeout(5)
+    try:
+        d = r.recv(100)
+    except OSError as e:
+        d = e
+    ok(d == hdr(0, CTRL, flow=1) + b"hello",
+       "restart: the carrier reads, its owner's timestamp and mark cmsgs "
+       "set (SCTP_RCVINFO not crowded out)", repr(d))
+
+    # the peer's association ends without a word to the carrier
+    rc, err = nft("table inet funnel_restart {\n"
+                  " chain o { type filter hook output priority 0;"
+                  " sctp sport %d drop; }\n}\n" % pport)
+    ok(rc == 0, "restart: nft drops the peer's packets", err)
+    p.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    p.close()
+    time.sleep(0.2)
+    nft("delete table inet funnel_restart\n")
+
+    # the same port again: a new INIT, which SCTP takes as the peer's
+    # restart (RFC 9260 5.2.4.1, action A)
+    p2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+    p2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    p2.bind(("127.0.0.1", pport))
+    p2.settimeout(5)
+    try:
+        p2.connect(("127.0.0.1", port))
+        err = 0
+    except OSError as e:
+        err = e.errno
+    ok(err == 0, "restart: a new socket on the peer's port connects "
+       "(the carrier's association restarts)", "errno %s" % err)
+    try:
+        d = r.recv(100)
+    except OSError as e:
+        d = e
+    ok(isinstance(d, OSError) and d.errno == errno.ECONNRESET,
+       "restart: the carrier ends; its owner's recv() fails with ECONNRESET",
+       repr(d))
+    rc, out = nl(["carrier-get", "carrier-id=u32:" + cid], r.fileno())
+    ok(rc != 0 and "no such carrier" in out,
+       "restart: the carrier is gone from the table", out)
+    p2.close()
+    r.close()
+
+
+def main():
+    if sys.argv[1] == "pdabort":
+        pdabort(int(sys.argv[2]))
+    else:
+        restart(int(sys.argv[2]), sys.argv[3])
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
