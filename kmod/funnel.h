@@ -121,6 +121,13 @@ struct funnel_sock {
 						 * MSG_MORE: it may hold them
 						 */
 	bool tx_unplug;				/* tx_work: push what TCP holds */
+	bool tx_deferred;			/* frames wait for tx_work's push
+						 * (funnel_tx_defer()), since
+						 */
+	unsigned long tx_defer_at;		/* jiffies */
+	struct timer_list tx_defer_timer;	/* pushes them if tx_work is
+						 * late and no frame comes
+						 */
 	struct work_struct tx_work;
 	bool closing;
 	bool tx_broken;				/* a frame was cut: no more */

@@ -754,7 +754,7 @@ static void funnel_tx_resume(struct funnel_sock *fs)
 static void funnel_tx_held(struct funnel_sock *fs)
 {
 	if (fs->tx_more && !tcp_sk(fs->sk)->packets_out) {
-		fs->tx_unplug = true;
+		WRITE_ONCE(fs->tx_unplug, true);
 		queue_work(funnel_workqueue(), &fs->tx_work);
 	}
 }
@@ -882,6 +882,8 @@ static void funnel_tx_push(struct funnel_sock *fs)
 	struct sk_buff *skb;
 	int err;
 
+	/* whoever pushes takes the deferred frames along */
+	fs->tx_deferred = false;
 	/* a receive run that did not get the lock may have queued a frame
 	 * after funnel_tx_fail() purged the queues: drop it now, not at
 	 * close
@@ -958,7 +960,7 @@ static void funnel_tx_work(struct work_struct *work)
 	 */
 	unplug = fs->tx_unplug && fs->tx_more && !fs->closing &&
 		 !(tcp_sk(sk)->nonagle & TCP_NAGLE_CORK);
-	fs->tx_unplug = false;
+	WRITE_ONCE(fs->tx_unplug, false);
 	if (unplug)
 		fs->tx_more = false;
 	release_sock(sk);
@@ -1046,20 +1048,51 @@ static bool funnel_tx_busy(const struct funnel_sock *fs)
 
 /* A data frame just queued on a busy carrier, not by a receive run (which
  * pushes its own once done): have tx_work push it on the next CPU (true),
- * unless this CPU is the only one.  Socket's spinlock held, not owned.
+ * unless this CPU is the only online one.  Not while TCP has no room (a
+ * frame half written: sk_write_space queues tx_work anyway, and a push
+ * here costs less than a wake-up on the other CPU), and not once frames
+ * deferred earlier waited over a jiffy: that CPU's kworker is late (the
+ * CPU busy with a task of higher priority, or isolated), so this frame
+ * and those go now, in this context.  Socket's spinlock held, not owned.
  */
 static bool funnel_tx_defer(struct funnel_sock *fs,
 			    const struct funnel_rx_run *run, bool prio)
 {
 	int cpu;
 
-	if (run->sk || prio || !funnel_tx_busy(fs))
+	if (run->sk || prio || fs->tx_partial || !funnel_tx_busy(fs))
+		return false;
+	if (fs->tx_deferred && time_after(jiffies, fs->tx_defer_at + 1))
 		return false;
 	cpu = funnel_tx_cpu();
 	if (cpu == smp_processor_id())
 		return false;
+	if (!fs->tx_deferred) {
+		fs->tx_deferred = true;
+		fs->tx_defer_at = jiffies;
+		mod_timer(&fs->tx_defer_timer, jiffies + 2);
+	}
 	queue_work_on(cpu, funnel_workqueue(), &fs->tx_work);
 	return true;
+}
+
+/*
+ * Two jiffies after a first deferral: if the frames still wait (that
+ * CPU's kworker is late and no frame came to take them along), push
+ * them here, on the CPU that deferred them.  Timer softirq; funnel_close()
+ * deletes the timer once no deferral can happen.
+ */
+static void funnel_tx_defer_fire(struct timer_list *t)
+{
+	struct funnel_sock *fs = from_timer(fs, t, tx_defer_timer);
+	struct sock *sk = fs->sk;
+
+	bh_lock_sock(sk);
+	/* owned: release_sock() pushes them (funnel_release_cb()) */
+	if (fs->tx_deferred && !sock_owned_by_user(sk) &&
+	    !READ_ONCE(fs->closing))
+		funnel_tx_push(fs);
+	bh_unlock_sock(sk);
 }
 
 /*
@@ -1424,8 +1457,10 @@ static void funnel_close(struct sock *sk, long timeout)
 	release_sock(sk);
 
 	/* nothing schedules them any more but a relay's receive run on
-	 * another carrier (tx_work: cancelled again below)
+	 * another carrier (tx_work: cancelled again below); no frame is
+	 * deferred once closing is set, so the timer is not armed again
 	 */
+	del_timer_sync(&fs->tx_defer_timer);
 	cancel_work_sync(&fs->tx_work);
 	strp_done(&fs->strp);
 	/* no parser or state change runs any more, so no new down_work */
@@ -1551,6 +1586,7 @@ static int funnel_ulp_attach(struct sock *sk)
 	skb_queue_head_init(&fs->txq_ctrl);
 	skb_queue_head_init(&fs->txq_user);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
+	timer_setup(&fs->tx_defer_timer, funnel_tx_defer_fire, 0);
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;

@@ -270,15 +270,7 @@ def main():
         return mode_pdabort(host, port, service, state)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
     s.connect((host, port))
-    send(s, 0, frame(0, CTRL, 0, 0, ctrl(HELLO, attr(1, struct.pack("!I", FEAT_PLAINTEXT)),
-                                        attr(2, b"rawpeer"))))
-    send(s, 0, frame(0, CTRL, 0, 0, ctrl(OPEN, attr(3, struct.pack("!H", 1)),
-                                        attr(4, service.encode()),
-                                        attr(5, b"\x01"), attr(6, b"\x00"))))
-    r = recv_frame(s, CTRL)
-    while r is not None and not (r[3][1] == OPEN_OK):
-        r = recv_frame(s, CTRL)
-    if r is None:
+    if not hello_open(s, service):
         print("no OPEN_OK")
         return 1
     if not echo(s, b"before"):

@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+import sctppeer
+
 SOL_SCTP = 132
 SCTP_RTOINFO = 0
 SCTP_NODELAY = 3
@@ -48,22 +50,9 @@ SCTP_ASSOC_CHANGE = 0x8001
 SCTP_SHUTDOWN_EVENT = 0x8005
 SCTP_PARTIAL_DELIVERY_EVENT = 0x8006
 CTRL = 1
-FAILS = 0
-
-
-def ok(cond, name, diag=""):
-    global FAILS
-    if cond:
-        print("ok - sctp: " + name, flush=True)
-    else:
-        FAILS += 1
-        print("not ok - sctp: " + name, flush=True)
-        for line in str(diag).splitlines():
-            print("#   " + line, flush=True)
-
-
-def hdr(stream, ftype, flags=0, flow=0):
-    return struct.pack("!HBBI", stream, ftype, flags, flow)
+# the TAP lines and the frame header as sctppeer.py prints and builds them
+ok = sctppeer.ok
+hdr = sctppeer.hdr
 
 
 def send(s, data, sid=0, ttl=0):
@@ -275,7 +264,7 @@ def main():
         pdabort(int(sys.argv[2]))
     else:
         restart(int(sys.argv[2]), sys.argv[3])
-    return 1 if FAILS else 0
+    return 1 if sctppeer.FAILS else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@
 # comes back either way.  initcwnd 1000 on the carrier's route, so
 # that the congestion window does not coalesce them for us.  Then 50 lone
 # requests, one at a time: each pushed at once (a frame held for a batch
-# would wait for nothing to push it).
+# would wait for nothing to push it).  Then 8 pairs over a 30 ms link:
+# the second datagram of each, deferred behind the first in flight,
+# arrives with it, also while a SCHED_FIFO loop starves CPU 1's kworker.
 modprobe funnel
 W=$(mktemp -d)
 sites_up || not_ok "txbatch: two netns joined by veth"
@@ -132,6 +134,59 @@ if grep -q '^echoed 50 of 50$' "$W/lone.out" && [ "$frames" -ge 50 ] &&
 	ok "txbatch: 50 lone requests echoed, each pushed at once ($frames frames, $n segments)"
 else
 	not_ok "txbatch: 50 lone requests: $(cat "$W/lone.out"), tx-frames +$frames, $n segments"
+fi
+
+# pairs with 30 ms between the sites: B, sent right behind A, finds A in
+# flight and is deferred to tx_work on the other CPU; it must still
+# arrive with A, not when something else pushes the carrier (review-kwake
+# L4); 8 pairs, B at most 60 ms after A.  Then again with a SCHED_FIFO
+# busy loop on CPU 1, where the client's frames are deferred: that CPU's
+# kworker gets little time (RT throttling), and the deferral's timer must
+# push B on CPU 0 (review-kwake M1: B took 325 and 985 ms without it)
+cat >"$W/pair.py" <<'PY'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", 8101))
+s.settimeout(5)
+s.send(b"warm")
+s.recv(100)
+late = []
+for i in range(8):
+    t0 = time.monotonic()
+    s.send(b"A%d" % i)
+    s.send(b"B%d" % i)
+    got = {}
+    try:
+        while len(got) < 2:
+            d = s.recv(100)
+            got[d[:1]] = time.monotonic() - t0
+    except socket.timeout:
+        pass
+    if b"A" not in got or b"B" not in got or got[b"B"] - got[b"A"] > 0.06:
+        late.append("%d: %s" % (i, {k.decode(): round(v * 1000) for k, v in got.items()}))
+    time.sleep(0.1)
+print("late %d of 8 %s" % (len(late), " ".join(late)))
+PY
+ip netns exec fc tc qdisc add dev vc root netem delay 30ms
+ip netns exec fc taskset -c 0 python3 "$W/pair.py" >"$W/pair.out" 2>&1
+if grep -q '^late 0 of 8 $' "$W/pair.out"; then
+	ok "txbatch: 8 pairs over 30 ms: B, deferred behind A in flight, arrives with A"
+else
+	not_ok "txbatch: pairs over 30 ms: $(cat "$W/pair.out")"
+fi
+taskset -c 1 chrt -f 50 python3 -c 'import time
+e = time.monotonic() + 4
+while time.monotonic() < e:
+    pass' &
+hog=$!
+sleep 0.2
+ip netns exec fc taskset -c 0 python3 "$W/pair.py" >"$W/pairhog.out" 2>&1
+wait "$hog"
+ip netns exec fc tc qdisc del dev vc root
+if grep -q '^late 0 of 8 $' "$W/pairhog.out"; then
+	ok "txbatch: the same with a SCHED_FIFO busy loop on CPU 1 (its kworker starved): B still arrives with A"
+else
+	not_ok "txbatch: pairs with CPU 1 busy: $(cat "$W/pairhog.out")"
 fi
 sites_down
 rm -rf "$W"
