@@ -883,7 +883,8 @@ static void funnel_tx_push(struct funnel_sock *fs)
 	int err;
 
 	/* whoever pushes takes the deferred frames along */
-	fs->tx_deferred = false;
+	if (fs->tx_deferred)
+		WRITE_ONCE(fs->tx_deferred, false);
 	/* a receive run that did not get the lock may have queued a frame
 	 * after funnel_tx_fail() purged the queues: drop it now, not at
 	 * close
@@ -1068,7 +1069,7 @@ static bool funnel_tx_defer(struct funnel_sock *fs,
 	if (cpu == smp_processor_id())
 		return false;
 	if (!fs->tx_deferred) {
-		fs->tx_deferred = true;
+		WRITE_ONCE(fs->tx_deferred, true);
 		fs->tx_defer_at = jiffies;
 		mod_timer(&fs->tx_defer_timer, jiffies + 2);
 	}
@@ -1087,10 +1088,12 @@ static void funnel_tx_defer_fire(struct timer_list *t)
 	struct funnel_sock *fs = from_timer(fs, t, tx_defer_timer);
 	struct sock *sk = fs->sk;
 
+	if (!READ_ONCE(fs->tx_deferred))
+		return;		/* pushed meanwhile */
 	bh_lock_sock(sk);
 	/* owned: release_sock() pushes them (funnel_release_cb()) */
-	if (fs->tx_deferred && !sock_owned_by_user(sk) &&
-	    !READ_ONCE(fs->closing))
+	if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing) &&
+	    fs->tx_deferred)
 		funnel_tx_push(fs);
 	bh_unlock_sock(sk);
 }
@@ -1458,9 +1461,10 @@ static void funnel_close(struct sock *sk, long timeout)
 
 	/* nothing schedules them any more but a relay's receive run on
 	 * another carrier (tx_work: cancelled again below); no frame is
-	 * deferred once closing is set, so the timer is not armed again
+	 * deferred once closing is set; shut down, the timer could not be
+	 * armed again anyway
 	 */
-	del_timer_sync(&fs->tx_defer_timer);
+	timer_shutdown_sync(&fs->tx_defer_timer);
 	cancel_work_sync(&fs->tx_work);
 	strp_done(&fs->strp);
 	/* no parser or state change runs any more, so no new down_work */
@@ -1586,7 +1590,10 @@ static int funnel_ulp_attach(struct sock *sk)
 	skb_queue_head_init(&fs->txq_ctrl);
 	skb_queue_head_init(&fs->txq_user);
 	INIT_WORK(&fs->tx_work, funnel_tx_work);
-	timer_setup(&fs->tx_defer_timer, funnel_tx_defer_fire, 0);
+	/* pinned: it fires on the CPU that deferred, not on the one whose
+	 * kworker is late
+	 */
+	timer_setup(&fs->tx_defer_timer, funnel_tx_defer_fire, TIMER_PINNED);
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;
