@@ -160,6 +160,7 @@ static void fill_stats(void)
 	}
 	FST(&carriers[0].st, RX_FRAMES) = 120;
 	FST(&carriers[0].st, RX_DROP_MALFORMED) = 1;
+	FST(&carriers[0].st, RX_ABANDONED) = 2;
 }
 
 static int setup(void **state)
@@ -486,7 +487,7 @@ static const char schema_py[] =
 "    check(doc, STATS, 'stats')\n"
 "if mode == 'show-fixture':\n"
 "    assert doc['version'] == '0.1.0' and doc['datapath'] == 'auto'\n"
-"    assert doc['schema_version'] == 8\n"
+"    assert doc['schema_version'] == 9\n"
 "    assert doc['tcp_buffers'] == {'queued': 65537, 'queued_peak': 2097152,\n"
 "        'reserved': 4259840, 'max': 4294967296, 'short_windows': 3}\n"
 "    assert doc['kernel_available'] is True and doc['plaintext'] is True\n"
@@ -524,6 +525,7 @@ static const char schema_py[] =
 "    assert c[0]['kernel_id'] == 7 and c[0]['reconnects'] == 2\n"
 "    assert c[0]['stats']['rx-frames'] == 120\n"
 "    assert c[0]['stats']['rx-drop-malformed'] == 1\n"
+"    assert c[0]['stats']['rx-abandoned'] == 2\n"
 "    st = c[0]['streams'][0]\n"
 "    assert st['id'] == 1 and st['nflows'] == 2 and st['stats'] == s1\n"
 "    assert [f['id'] for f in st['flows']] == [1, 2]\n"
@@ -873,6 +875,8 @@ static void test_prometheus(void **state)
 	assert_has_line(t, "funnel_carrier_reconnects_total{" L_BACKUP "} 5");
 	assert_has_line(t, "# TYPE funnel_carrier_rx_drop_malformed_total counter");
 	assert_has_line(t, "funnel_carrier_rx_drop_malformed_total{" L_HOSTER "} 1");
+	assert_has_line(t, "# TYPE funnel_carrier_rx_abandoned_total counter");
+	assert_has_line(t, "funnel_carrier_rx_abandoned_total{" L_HOSTER "} 2");
 	assert_has_line(t, "# TYPE funnel_stream_flows gauge");
 	assert_has_line(t, "funnel_stream_flows{" L_HOSTER ",stream=\"1\",service=\"dns\"} 2");
 	assert_has_line(t, "funnel_stream_flows{" L_NODE ",stream=\"2\",service=\"ntp\"} 1");
@@ -899,6 +903,7 @@ static void test_show_json(void **state)
 	assert_non_null(strstr(t, "\"transport\":\"\""));
 	assert_non_null(strstr(t, "\"listens\":[\"0.0.0.0:9899\",\"[::]:9899\"]"));
 	assert_non_null(strstr(t, "\"rx-drop-malformed\":1,"));
+	assert_non_null(strstr(t, "\"flows-evicted\":0,\"rx-abandoned\":2}"));
 	free(t);
 }
 
@@ -1033,7 +1038,8 @@ static void test_show_text(void **state)
 	assert_has_line(t, "carrier hoster: up, tcp 10.0.0.1:40000 -> 192.0.2.1:9899, datapath kernel (id 7)");
 	assert_has_line(t, "  node hoster.example.com, peer funnel/hoster@FUNNEL.TEST, up 1m00s, reconnects 2, tcp buffers: queued 65536 (peak 1048576), windows 4194304 of 1073741824, 2 short");
 	assert_has_line(t, "  rx 120 frames 0 bytes, tx 0 frames 0 bytes");
-	assert_has_line(t, "  drops: rx-drop-malformed 1");
+	/* rx-abandoned, not a "drop" by name, is listed with them */
+	assert_has_line(t, "  drops: rx-drop-malformed 1, rx-abandoned 2");
 	assert_has_line(t, "  stream 1 dns udp 127.0.0.1:5300: open, 2 flows");
 	assert_has_line(t, "    flow 1 127.0.0.1:40001 -> 127.0.0.1:5300: idle 1.2s, rx 2 frames 3 bytes, tx 4 frames 5 bytes");
 	assert_has_line(t, "    flow 2 127.0.0.1:40002 -> 127.0.0.1:5300: idle 1m01s, rx 0 frames 0 bytes, tx 0 frames 0 bytes");
@@ -1083,7 +1089,7 @@ static void test_empty(void **state)
 	free(t);
 	t = render(show_json, &s);
 	assert_json(t);
-	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":8,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
+	assert_non_null(strstr(t, "\"listens\":[],\"accepts\":\"\",\"peers\":[],\"services\":[],\"maps\":[],\"carriers\":[],\"schema_version\":9,\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}"));
 	free(t);
 	t = render(stats_json, &s);
 	assert_string_equal(t, "{\"daemon\":{\"carriers-refused-handshakes\":0,\"carriers-refused-address\":0,\"carriers-refused-principal\":0,\"streams-refused-principal\":0},\"carriers\":[],\"peers\":[],\"maps\":[],\"tcp_buffers\":{\"queued\":0,\"queued_peak\":0,\"reserved\":0,\"max\":0,\"short_windows\":0}}\n");

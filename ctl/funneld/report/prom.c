@@ -63,6 +63,8 @@ static const char *const stat_help[FSTATS_N] = {
 		"New flows refused: flow limit reached",
 	[FUNNEL_A_STATS_FLOWS_EVICTED]		=
 		"Idle flows ended for new ones at a flow limit",
+	[FUNNEL_A_STATS_RX_ABANDONED]		=
+		"Partly received SCTP messages the peer abandoned (PR-SCTP)",
 };
 
 /* "# HELP" and "# TYPE" of a metric family; help is escaped (\\, \n). */

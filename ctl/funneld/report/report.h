@@ -20,7 +20,7 @@
  * at every change of the document's members (one added, removed or of
  * another type), together with the schema.
  */
-#define REPORT_SHOW_SCHEMA_VERSION	8U
+#define REPORT_SHOW_SCHEMA_VERSION	9U
 
 /* s, or "" for NULL (the snapshot's constant strings may be NULL). */
 static inline const char *report_str(const char *s)

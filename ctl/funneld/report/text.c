@@ -28,7 +28,9 @@ static bool is_drop(unsigned int i)
 {
 	const char *name = fstats_name(i);
 
-	return name && strstr(name, "drop");
+	/* rx-abandoned: received data lost, if not a frame refused */
+	return name && (strstr(name, "drop") ||
+			i == FUNNEL_A_STATS_RX_ABANDONED);
 }
 
 /*
