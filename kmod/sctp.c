@@ -324,14 +324,15 @@ static void funnel_sctp_rx_msg(struct funnel_sock *fs, unsigned int len,
 
 /* The part of a message in parts read so far is given up: the rest of
  * the message will not come (the sender abandoned it: PR-SCTP).  Not a
- * frame, and the peer did nothing wrong; counted with the malformed
- * drops, carrier-wide, as the head of a frame no check could place.
+ * frame, and the peer did nothing wrong: a loss, counted as such
+ * (rx-abandoned, not rx-drop-malformed), carrier-wide, as the head of a
+ * frame no stream could be named for.
  */
 static void funnel_sctp_rx_abandon(struct funnel_sock *fs)
 {
 	if (!fs->rx_len)
 		return;
-	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_DROP_MALFORMED);
+	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_RX_ABANDONED);
 	fs->rx_len = 0;
 }
 

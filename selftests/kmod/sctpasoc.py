@@ -15,7 +15,8 @@ sctpasoc.py pdabort PORT
     whose head alone is delivered (partial delivery point 1000) before
     the peer abandons it (FORWARD-TSN: SCTP aborts the partial delivery),
     then M2 (flow 0xbeef).  The owner must read the 60, then M2 whole, no
-    frame of M1; the given-up head counted (rx-drop-malformed).  Then
+    frame of M1; the given-up head counted as abandoned (rx-abandoned 1),
+    not as malformed (rx-drop-malformed 0).  Then
     carrier-del and carrier-new again on the same socket.
 sctpasoc.py restart PORT IDFILE
     (The carrier's socket has SO_TIMESTAMPNS, SO_TIMESTAMPING and
@@ -75,10 +76,11 @@ def carrier_new(fd):
     return (m.group(1) if rc == 0 and m else None), out
 
 
-def stat(cid, fd, name):
+def carrier_stats(cid, fd):
+    """The carrier's counters by name, from one carrier-get."""
     _, out = nl(["carrier-get", "carrier-id=u32:" + cid], fd)
-    m = re.search(r"^stats\.%s=(\d+)$" % name, out, re.M)
-    return int(m.group(1)) if m else None
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^stats\.([a-z-]+)=(\d+)$", out, re.M)}
 
 
 def setopt_err(s, opt, val):
@@ -142,7 +144,7 @@ def pdabort(port):
 
     r.settimeout(5)
     frames = []
-    malformed = None
+    abandoned = malformed = None
     while True:
         try:
             d = r.recv(1 << 17)
@@ -153,7 +155,9 @@ def pdabort(port):
         frames.append(d)
         if d == m2:
             # before anything else could count
-            malformed = stat(cid, r.fileno(), "rx-drop-malformed")
+            out = carrier_stats(cid, r.fileno())
+            abandoned = out.get("rx-abandoned")
+            malformed = out.get("rx-drop-malformed")
             break
     fl = {}
     for d in frames:
@@ -166,8 +170,10 @@ def pdabort(port):
        "pdabort: a message whose partial delivery SCTP aborted (PR-SCTP "
        "FORWARD-TSN) is dropped; the next one on its SCTP stream comes whole",
        "frames by flow %s" % {hex(k): v for k, v in fl.items()})
-    ok(malformed == 1, "pdabort: the given-up head counted: rx-drop-malformed 1",
-       "rx-drop-malformed %s" % malformed)
+    ok(abandoned == 1 and malformed == 0,
+       "pdabort: the given-up head counted as abandoned, not malformed: "
+       "rx-abandoned 1, rx-drop-malformed 0",
+       "rx-abandoned %s, rx-drop-malformed %s" % (abandoned, malformed))
 
     # carrier-del, then the socket is a carrier again, as a TCP one is
     rc, out = nl(["carrier-del", "carrier-id=u32:" + cid], r.fileno())

@@ -13,7 +13,8 @@
 # while the link is stalled; the SCTP timers funneld sets (RTO from 20 ms,
 # SACKs not delayed) read back from its sockets; review-sctp.md: no
 # add-streams before authentication, an SCTP restart fails the carrier,
-# a partial delivery aborted by PR-SCTP drops that datagram's head only.
+# a partial delivery aborted by PR-SCTP drops that datagram's head only
+# (counted rx-abandoned, not rx-drop-malformed).
 modprobe sctp
 modprobe funnel
 # shellcheck source=../lib/services.sh
@@ -304,14 +305,15 @@ service add echo udp 127.0.0.1:7401" --datapath user -n site-r || {
 		svc_alive "$pid" || break
 		sleep 0.1
 	done
-	n=$(fd_json R "carrier().get('stats', {}).get('rx-drop-malformed')")
+	# given up by the peer's PR-SCTP: counted abandoned, not malformed
+	n=$(fd_json R "'%s %s' % (carrier().get('stats', {}).get('rx-abandoned'), carrier().get('stats', {}).get('rx-drop-malformed'))")
 	i=$(fd_json R "[c.get('state') for c in j['carriers']]")
 	echo "done" >>"$st"
 	wait "$pid"; rc=$?
-	if [ $rc = 0 ] && [ "${n:-0}" = 1 ] && [ "$i" = up ]; then
-		ok "sctp partial delivery aborted: M1's head dropped (rx-drop-malformed $n), M2 echoed whole, the carrier up: $(grep '^# .*window' "$SVC_DIR/rv.out" | tr '\n' ' ')"
+	if [ $rc = 0 ] && [ "$n" = "1 0" ] && [ "$i" = up ]; then
+		ok "sctp partial delivery aborted: M1's head dropped (rx-abandoned 1, rx-drop-malformed 0), M2 echoed whole, the carrier up: $(grep '^# .*window' "$SVC_DIR/rv.out" | tr '\n' ' ')"
 	else
-		not_ok "sctp partial delivery aborted (peer exit $rc, rx-drop-malformed ${n:-?}, carriers ${i:-none})"
+		not_ok "sctp partial delivery aborted (peer exit $rc, rx-abandoned and rx-drop-malformed ${n:-?} (want 1 0), carriers ${i:-none})"
 		sed 's/^/#   /' "$SVC_DIR/rv.out"; t74_logs R
 	fi
 	svc_stop R TERM

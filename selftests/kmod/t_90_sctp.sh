@@ -349,7 +349,8 @@ check "sctp: abort: funneld's recv() fails with ECONNRESET" grep -q 'recv: Conne
 # --- what SCTP does to the association under a carrier (one netns,
 # loopback): a partial delivery aborted by PR-SCTP (FORWARD-TSN: the
 # abandoned message's head must not be joined with the next message of
-# its SCTP stream), and a restart of the peer (SCTP_RESTART: the
+# its SCTP stream; it is counted rx-abandoned, not rx-drop-malformed),
+# and a restart of the peer (SCTP_RESTART: the
 # carrier ends); carrier-del, then carrier-new of the same socket
 asoc=$FUNNEL_TOP/selftests/kmod/sctpasoc.py
 ip -n fc link set lo mtu 1500

@@ -362,12 +362,13 @@ static void sctp_paddr_change(struct carrier *c, const uint8_t *buf,
 
 /*
  * A message in parts will not go on (partial delivery aborted, or a part
- * of another stream came): its head is dropped and counted as malformed,
- * as funnel.ko counts it.
+ * of another stream came): its head is dropped and counted as abandoned
+ * (a loss, the peer's PR-SCTP, not a malformed frame), as funnel.ko
+ * counts it.
  */
 static void sctp_gave_up(struct carrier *c, const char *why)
 {
-	FST(&c->st, RX_DROP_MALFORMED)++;
+	FST(&c->st, RX_ABANDONED)++;
 	log_debug("%s: an SCTP message in parts given up: %s",
 		  carrier_name(c), why);
 }
