@@ -21,7 +21,8 @@ bench_boot() {
 	done
 	make -s -C "$top" kmods ctl tools >/dev/null || exit 1
 	exec "$top/selftests/vm/run" -k "$kver" -t "$timeout" -- \
-		env BENCH_SECS="$secs" BENCH_BIN="${BENCH_BIN:-}" BENCH_KINDS="${BENCH_KINDS:-}" "$script"
+		env BENCH_SECS="$secs" BENCH_BIN="${BENCH_BIN:-}" BENCH_KINDS="${BENCH_KINDS:-}" \
+		BENCH_ROUNDS="${BENCH_ROUNDS:-}" "$script"
 }
 
 # --- in the guest (FUNNEL_TOP set): pieces shared by the measurements ---

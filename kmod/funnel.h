@@ -125,6 +125,10 @@ struct funnel_sock {
 						 * (funnel_tx_defer()), since
 						 */
 	unsigned long tx_defer_at;		/* jiffies */
+	unsigned long tx_data_at;		/* jiffies: the last data frame
+						 * funnel_tx_defer() saw
+						 */
+	bool rx_since_tx;			/* a frame came in since */
 	struct timer_list tx_defer_timer;	/* pushes them if tx_work is
 						 * late and no frame comes
 						 */

@@ -209,6 +209,9 @@ void funnel_rx_frame(struct funnel_sock *fs, struct sk_buff *skb)
 	}
 
 	funnel_stat_frame(fs->stats, FUNNEL_A_STATS_RX_FRAMES, len);
+	/* the next data frame we send answers something (funnel_tx_streak()) */
+	if (!READ_ONCE(fs->rx_since_tx))
+		WRITE_ONCE(fs->rx_since_tx, true);
 
 	if (hdr.flags & FUNNEL_F_RESERVED) {
 		funnel_rx_drop(fs, skb, FUNNEL_A_STATS_RX_DROP_MALFORMED);
@@ -1047,7 +1050,33 @@ static bool funnel_tx_busy(const struct funnel_sock *fs)
 	       skb_queue_len(&fs->txq) > 1;
 }
 
-/* A data frame just queued on a busy carrier, not by a receive run (which
+/*
+ * Whether this data frame follows another one sent within a jiffy with no
+ * frame received in between: a stream of datagrams one way (a blaster, a
+ * log or media feed), not a request and its answer.  Such a stream keeps
+ * the carrier busy though TCP may not show it: where the peer's receive
+ * and its ACK run in the sender's own softirq (veth, loopback), TCP has
+ * nothing in flight between two frames, and pushed inline every datagram
+ * took a segment, an ACK and the peer's receive run, in the sender's
+ * context.  A request that answers nothing yet (its answer comes back
+ * first) is never part of one.  Socket's spinlock held; rx_since_tx is
+ * set by receive runs without it (a hint: a stale read costs one frame
+ * its inline push, or one its deferral).
+ */
+static bool funnel_tx_streak(struct funnel_sock *fs)
+{
+	unsigned long now = jiffies;
+	bool streak = !READ_ONCE(fs->rx_since_tx) &&
+		      time_before_eq(now, fs->tx_data_at + 1);
+
+	fs->tx_data_at = now;
+	if (READ_ONCE(fs->rx_since_tx))
+		WRITE_ONCE(fs->rx_since_tx, false);
+	return streak;
+}
+
+/* A data frame just queued on a busy carrier, or one in a one-way stream
+ * (funnel_tx_streak()), not by a receive run (which
  * pushes its own once done): have tx_work push it on the next CPU (true),
  * unless this CPU is the only online one.  Not while TCP has no room (a
  * frame half written: sk_write_space queues tx_work anyway, and a push
@@ -1061,7 +1090,9 @@ static bool funnel_tx_defer(struct funnel_sock *fs,
 {
 	int cpu;
 
-	if (run->sk || prio || fs->tx_partial || !funnel_tx_busy(fs))
+	if (run->sk || prio || fs->tx_partial)
+		return false;
+	if (!funnel_tx_streak(fs) && !funnel_tx_busy(fs))
 		return false;
 	if (fs->tx_deferred && time_after(jiffies, fs->tx_defer_at + 1))
 		return false;

@@ -12,7 +12,12 @@
 # comes back either way.  initcwnd 1000 on the carrier's route, so
 # that the congestion window does not coalesce them for us.  Then 50 lone
 # requests, one at a time: each pushed at once (a frame held for a batch
-# would wait for nothing to push it).  Then 8 pairs over a 30 ms link:
+# would wait for nothing to push it).  Then a one-way stream, each
+# datagram its own sendmsg() and softirq, with the peer's receive and ACK
+# run in that softirq too (veth): TCP has nothing in flight between two
+# frames, yet the frames after the first are deferred and go out
+# together (a module that pushed each frame of an idle carrier inline
+# sent one segment a datagram in most runs).  Then 8 pairs over a 30 ms link:
 # the second datagram of each, deferred behind the first in flight,
 # arrives with it, also while a SCHED_FIFO loop starves CPU 1's kworker.
 modprobe funnel
@@ -20,8 +25,10 @@ W=$(mktemp -d)
 sites_up || not_ok "txbatch: two netns joined by veth"
 ip -n fc route replace 10.99.0.0/24 dev vc src 10.99.0.1 initcwnd 1000
 ip netns exec fs udp_pump echo 127.0.0.1 7101 -q &
-tun s fs --listen 10.99.0.2:7000 --udp-connect 1:127.0.0.1:7101
-tun c fc --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:8101
+tun s fs --listen 10.99.0.2:7000 --udp-connect 1:127.0.0.1:7101 \
+	--udp-connect 2:127.0.0.1:7102
+tun c fc --connect 10.99.0.2:7000 --udp-listen 1:127.0.0.1:8101 \
+	--udp-listen 2:127.0.0.1:8102
 if wait_files 20 "$W/s.id" "$W/c.id"; then
 	ok "txbatch: carrier with a UDP stream set up"
 else
@@ -134,6 +141,25 @@ if grep -q '^echoed 50 of 50$' "$W/lone.out" && [ "$frames" -ge 50 ] &&
 	ok "txbatch: 50 lone requests echoed, each pushed at once ($frames frames, $n segments)"
 else
 	not_ok "txbatch: 50 lone requests: $(cat "$W/lone.out"), tx-frames +$frames, $n segments"
+fi
+
+# a one-way stream: udp_pump blast for 2 s to a sink behind stream 2
+ip netns exec fs udp_pump sink 127.0.0.1 7102 -t 4 >"$W/sink.out" 2>&1 &
+sink=$!
+sleep 0.3
+s0=$(segs)
+ip netns exec fc udp_pump blast 127.0.0.1 8102 -t 2 -s 64 >"$W/blast.out" 2>&1
+s1=$(segs)
+wait "$sink"
+sent=$(sed -n 's/.*sent \([0-9]*\).*/\1/p' "$W/blast.out")
+got=$(sed -n 's/.*received \([0-9]*\).*/\1/p' "$W/sink.out")
+n=$(( ${s1:-0} - ${s0:-0} ))
+echo "#   one-way: sent ${sent:-?}, received ${got:-?}, TCP data segments $n"
+if [ "${sent:-0}" -ge 1000 ] && [ "${got:-0}" -ge $(( sent / 2 )) ] &&
+   [ "$n" -ge 1 ] && [ "$n" -le $(( sent / 3 )) ]; then
+	ok "txbatch: a one-way stream of ${sent} datagrams in $n TCP segments (a third at most), ${got} received"
+else
+	not_ok "txbatch: one-way stream: sent ${sent:-?}, received ${got:-?}, $n TCP segments, want a third of the datagrams at most"
 fi
 
 # pairs with 30 ms between the sites: B, sent right behind A, finds A in
