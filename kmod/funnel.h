@@ -128,7 +128,15 @@ struct funnel_sock {
 	unsigned long tx_data_at;		/* jiffies: the last data frame
 						 * funnel_tx_defer() saw
 						 */
-	bool rx_since_tx;			/* a frame came in since */
+	bool rx_since_tx;			/* a frame came in since that
+						 * one (TCP carriers)
+						 */
+	bool tx_streak_pays;			/* the last push of deferred
+						 * frames took several
+						 */
+	u8 tx_streak_skip;			/* stream frames pushed inline
+						 * since (funnel_tx_streak())
+						 */
 	struct timer_list tx_defer_timer;	/* pushes them if tx_work is
 						 * late and no frame comes
 						 */

@@ -19,6 +19,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
+#include <linux/sched/isolation.h>
 #include <linux/skbuff.h>
 #include <linux/uio.h>
 #include <net/inet_common.h>
@@ -879,14 +880,21 @@ static int funnel_tx_send(struct funnel_sock *fs, struct sk_buff *skb,
 	return 0;
 }
 
-/* Write queued frames to TCP until it has no room.  Socket locked. */
-static void funnel_tx_push(struct funnel_sock *fs)
+/*
+ * Write queued frames to TCP until it has no room, or until budget bytes
+ * of whole frames are written: true when it stopped for the budget with
+ * frames left.  The frame that uses up the budget goes without MSG_MORE,
+ * so that TCP sends what it holds.  Socket locked.
+ */
+static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget)
 {
+	bool deferred = fs->tx_deferred, more, left = false;
+	unsigned int frames = 0, bytes = 0;
 	struct sk_buff *skb;
 	int err;
 
 	/* whoever pushes takes the deferred frames along */
-	if (fs->tx_deferred)
+	if (deferred)
 		WRITE_ONCE(fs->tx_deferred, false);
 	/* a receive run that did not get the lock may have queued a frame
 	 * after funnel_tx_fail() purged the queues: drop it now, not at
@@ -894,7 +902,7 @@ static void funnel_tx_push(struct funnel_sock *fs)
 	 */
 	if (fs->tx_broken) {
 		funnel_tx_purge(fs);
-		return;
+		return false;
 	}
 	for (;;) {
 		skb = fs->tx_partial;
@@ -909,14 +917,15 @@ static void funnel_tx_push(struct funnel_sock *fs)
 			fs->tx_off = 0;
 		}
 
-		err = funnel_tx_send(fs, skb, funnel_tx_more(fs));
+		more = funnel_tx_more(fs) && bytes + skb->len < budget;
+		err = funnel_tx_send(fs, skb, more);
 		if (err == -EAGAIN) {
 			funnel_tx_held(fs);
 			break;			/* resumed by write_space */
 		}
 		if (err) {
 			funnel_tx_fail(fs);
-			return;
+			return false;
 		}
 
 		funnel_stat_frame(fs->stats, FUNNEL_A_STATS_TX_FRAMES,
@@ -924,10 +933,33 @@ static void funnel_tx_push(struct funnel_sock *fs)
 		atomic_sub(skb->truesize,
 			   funnel_txq_count(fs, fs->tx_partial_q));
 		fs->tx_partial = NULL;
+		bytes += skb->len;
 		consume_skb(skb);
+		frames++;
+		if (bytes >= budget && funnel_tx_more(fs)) {
+			left = true;
+			break;
+		}
 	}
+	/* whether deferring a one-way stream's frames batches them */
+	if (deferred)
+		fs->tx_streak_pays = frames > 1;
 	funnel_tx_resume(fs);
+	return left;
 }
+
+/* Write queued frames to TCP until it has no room.  Socket locked. */
+static void funnel_tx_push(struct funnel_sock *fs)
+{
+	funnel_tx_push_some(fs, UINT_MAX);
+}
+
+/* tx_work writes at most this much with BHs off before it lets this
+ * CPU's softirqs and other work run, and queues itself again: TCP's
+ * notsent_lowat, which bounds a push otherwise, may be set larger by the
+ * carrier's owner
+ */
+#define FUNNEL_TX_WORK_BUDGET	(32 * 1024)
 
 /*
  * Push what is queued: under the socket's spinlock, as a softirq would,
@@ -944,15 +976,21 @@ static void funnel_tx_work(struct work_struct *work)
 	struct funnel_sock *fs = container_of(work, struct funnel_sock,
 					      tx_work);
 	struct sock *sk = fs->sk;
-	bool unplug;
+	bool unplug, left = false;
 
 	if (!READ_ONCE(fs->tx_unplug)) {
 		local_bh_disable();
 		bh_lock_sock(sk);
 		if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing))
-			funnel_tx_push(fs);
+			left = funnel_tx_push_some(fs, FUNNEL_TX_WORK_BUDGET);
 		bh_unlock_sock(sk);
 		local_bh_enable();
+		/* the rest after the softirqs and work this CPU has
+		 * (funnel_close()'s cancel_work_sync() takes a work item that
+		 * queues itself again)
+		 */
+		if (left)
+			queue_work(funnel_workqueue(), &fs->tx_work);
 		if (!READ_ONCE(fs->tx_unplug))
 			return;
 	}
@@ -972,16 +1010,19 @@ static void funnel_tx_work(struct work_struct *work)
 		tcp_sock_set_cork(sk, false);
 }
 
-/* The CPU after this one (BHs off): where a busy carrier's frames are
- * pushed (funnel_tx_frame()); this CPU itself if it is the only one.
+/* The next online CPU after this one that may run unbound kernel work
+ * (housekeeping_cpumask(HK_TYPE_WQ): not one isolated by isolcpus= or
+ * nohz_full=), BHs off: where a busy carrier's frames are pushed
+ * (funnel_tx_frame()); this CPU itself if there is no other.
  */
 static int funnel_tx_cpu(void)
 {
-	int cpu = cpumask_next(smp_processor_id(), cpu_online_mask);
+	const struct cpumask *hk = housekeeping_cpumask(HK_TYPE_WQ);
+	int cpu = cpumask_next_and(smp_processor_id(), hk, cpu_online_mask);
 
 	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	return cpu;
+		cpu = cpumask_first_and(hk, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : smp_processor_id();
 }
 
 static bool funnel_tx_dead(const struct funnel_sock *fs)
@@ -1050,18 +1091,27 @@ static bool funnel_tx_busy(const struct funnel_sock *fs)
 	       skb_queue_len(&fs->txq) > 1;
 }
 
+/* stream frames pushed inline, once deferring them did not batch them,
+ * before one is deferred again to see whether it does now
+ */
+#define FUNNEL_STREAK_PROBE	16
+
 /*
- * Whether this data frame follows another one sent within a jiffy with no
- * frame received in between: a stream of datagrams one way (a blaster, a
- * log or media feed), not a request and its answer.  Such a stream keeps
- * the carrier busy though TCP may not show it: where the peer's receive
- * and its ACK run in the sender's own softirq (veth, loopback), TCP has
+ * Whether this data frame continues a one-way stream worth deferring:
+ * it follows another data frame queued less than two jiffies before,
+ * with no frame received on the carrier in between (a blaster, a log or
+ * media feed: not a request, which follows the answer to the one
+ * before), and deferring the stream's frames has been batching them (the
+ * last push of deferred frames took more than one; else one frame in
+ * FUNNEL_STREAK_PROBE is deferred to see).  Such a stream keeps the
+ * carrier busy though TCP may not show it: where the peer's receive and
+ * its ACK run in the sender's own softirq (veth, loopback), TCP has
  * nothing in flight between two frames, and pushed inline every datagram
- * took a segment, an ACK and the peer's receive run, in the sender's
- * context.  A request that answers nothing yet (its answer comes back
- * first) is never part of one.  Socket's spinlock held; rx_since_tx is
- * set by receive runs without it (a hint: a stale read costs one frame
- * its inline push, or one its deferral).
+ * took a segment, an ACK and the peer's receive run in the sender's
+ * context.  A stream slower than a wake-up of the other CPU gains
+ * nothing from it and is pushed inline but for the probes.  Socket's
+ * spinlock held (the receive paths of a TCP carrier that set
+ * rx_since_tx hold it or own the socket).
  */
 static bool funnel_tx_streak(struct funnel_sock *fs)
 {
@@ -1072,18 +1122,23 @@ static bool funnel_tx_streak(struct funnel_sock *fs)
 	fs->tx_data_at = now;
 	if (READ_ONCE(fs->rx_since_tx))
 		WRITE_ONCE(fs->rx_since_tx, false);
-	return streak;
+	if (!streak || fs->tx_streak_pays)
+		return streak;
+	if (++fs->tx_streak_skip < FUNNEL_STREAK_PROBE)
+		return false;
+	fs->tx_streak_skip = 0;
+	return true;
 }
 
-/* A data frame just queued on a busy carrier, or one in a one-way stream
- * (funnel_tx_streak()), not by a receive run (which
- * pushes its own once done): have tx_work push it on the next CPU (true),
- * unless this CPU is the only online one.  Not while TCP has no room (a
- * frame half written: sk_write_space queues tx_work anyway, and a push
- * here costs less than a wake-up on the other CPU), and not once frames
- * deferred earlier waited over a jiffy: that CPU's kworker is late (the
- * CPU busy with a task of higher priority, or isolated), so this frame
- * and those go now, in this context.  Socket's spinlock held, not owned.
+/* A data frame just queued, not by a receive run (which pushes its own
+ * once done), on a busy carrier or in a one-way stream
+ * (funnel_tx_streak()): have tx_work push it on the next housekeeping
+ * CPU (true), unless this CPU is the only one.  Not while TCP has no
+ * room (a frame half written: sk_write_space queues tx_work anyway, and
+ * a push here costs less than a wake-up on the other CPU), and not once
+ * frames deferred earlier waited over a jiffy: that CPU's kworker is
+ * late (the CPU busy with a task of higher priority), so this frame and
+ * those go now, in this context.  Socket's spinlock held, not owned.
  */
 static bool funnel_tx_defer(struct funnel_sock *fs,
 			    const struct funnel_rx_run *run, bool prio)
@@ -1625,6 +1680,9 @@ static int funnel_ulp_attach(struct sock *sk)
 	 * kworker is late
 	 */
 	timer_setup(&fs->tx_defer_timer, funnel_tx_defer_fire, TIMER_PINNED);
+	/* no stream yet (funnel_tx_streak()); deferring one is tried */
+	fs->tx_data_at = jiffies - 2;
+	fs->tx_streak_pays = true;
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;

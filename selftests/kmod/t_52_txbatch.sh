@@ -15,9 +15,10 @@
 # would wait for nothing to push it).  Then a one-way stream, each
 # datagram its own sendmsg() and softirq, with the peer's receive and ACK
 # run in that softirq too (veth): TCP has nothing in flight between two
-# frames, yet the frames after the first are deferred and go out
-# together (a module that pushed each frame of an idle carrier inline
-# sent one segment a datagram in most runs).  Then 8 pairs over a 30 ms link:
+# frames, yet most frames are left to tx_work (tx-deferred) and go out
+# together; a ping-pong is pushed at once (each request follows a frame
+# received); a slow stream is deferred only now and then (tx_work took
+# its frames one by one).  Then 8 pairs over a 30 ms link:
 # the second datagram of each, deferred behind the first in flight,
 # arrives with it, also while a SCHED_FIFO loop starves CPU 1's kworker.
 modprobe funnel
@@ -143,23 +144,78 @@ else
 	not_ok "txbatch: 50 lone requests: $(cat "$W/lone.out"), tx-frames +$frames, $n segments"
 fi
 
+# frames the client (fc) or server (fs) carrier left to tx_work
+deferred() {
+	local id
+	id=$(cat "$W/$([ "$1" = fc ] && echo c || echo s).id")
+	nlget "$1" stats.tx-deferred carrier-get carrier-id=u32:"$id"
+}
+
 # a one-way stream: udp_pump blast for 2 s to a sink behind stream 2
 ip netns exec fs udp_pump sink 127.0.0.1 7102 -t 4 >"$W/sink.out" 2>&1 &
 sink=$!
 sleep 0.3
-s0=$(segs)
+s0=$(segs) d0=$(deferred fc)
 ip netns exec fc udp_pump blast 127.0.0.1 8102 -t 2 -s 64 >"$W/blast.out" 2>&1
-s1=$(segs)
+s1=$(segs) d1=$(deferred fc)
 wait "$sink"
 sent=$(sed -n 's/.*sent \([0-9]*\).*/\1/p' "$W/blast.out")
 got=$(sed -n 's/.*received \([0-9]*\).*/\1/p' "$W/sink.out")
-n=$(( ${s1:-0} - ${s0:-0} ))
-echo "#   one-way: sent ${sent:-?}, received ${got:-?}, TCP data segments $n"
+n=$(( ${s1:-0} - ${s0:-0} )) d=$(( ${d1:-0} - ${d0:-0} ))
+echo "#   one-way: sent ${sent:-?}, received ${got:-?}, TCP data segments $n, deferred $d"
 if [ "${sent:-0}" -ge 1000 ] && [ "${got:-0}" -ge $(( sent / 2 )) ] &&
-   [ "$n" -ge 1 ] && [ "$n" -le $(( sent / 3 )) ]; then
-	ok "txbatch: a one-way stream of ${sent} datagrams in $n TCP segments (a third at most), ${got} received"
+   [ "$n" -ge 1 ] && [ "$n" -le $(( sent / 3 )) ] && [ "$d" -ge $(( sent / 2 )) ]; then
+	ok "txbatch: a one-way stream of ${sent} datagrams: $d left to tx_work (half at least), $n TCP segments (a third at most), ${got} received"
 else
-	not_ok "txbatch: one-way stream: sent ${sent:-?}, received ${got:-?}, $n TCP segments, want a third of the datagrams at most"
+	not_ok "txbatch: one-way stream: sent ${sent:-?}, received ${got:-?}, $n TCP segments, $d deferred: want half deferred, a third as many segments"
+fi
+
+# requests one after the other, each sent once the answer to the one
+# before came back (a ping-pong, no pause): not a stream, nothing in
+# flight: every frame pushed at once on both carriers
+dc0=$(deferred fc) ds0=$(deferred fs)
+ip netns exec fc python3 - >"$W/pp.out" 2>&1 <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", 8101))
+s.settimeout(5)
+got = 0
+for i in range(300):
+    s.send(b"pp" + i.to_bytes(4, "big"))
+    if s.recv(2048) == b"pp" + i.to_bytes(4, "big"):
+        got += 1
+print(f"echoed {got} of 300")
+PY
+dc=$(( $(deferred fc) - dc0 )) ds=$(( $(deferred fs) - ds0 ))
+if grep -q '^echoed 300 of 300$' "$W/pp.out" && [ "$dc" -le 10 ] && [ "$ds" -le 10 ]; then
+	ok "txbatch: a ping-pong of 300 requests: pushed at once ($dc and $ds of 300 left to tx_work)"
+else
+	not_ok "txbatch: ping-pong: $(cat "$W/pp.out"), client deferred $dc, server $ds, want 10 at most"
+fi
+
+# a slow stream, a datagram every millisecond: within the stream window,
+# but tx_work would take each alone: after the first deferred push of
+# one frame only one in 16 is deferred (a probe)
+d0=$(deferred fc)
+ip netns exec fs udp_pump sink 127.0.0.1 7102 -t 4 >"$W/sink2.out" 2>&1 &
+sink=$!
+sleep 0.3
+ip netns exec fc python3 - >"$W/slow.out" 2>&1 <<'PY'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", 8102))
+for i in range(200):
+    s.send(b"slow" + i.to_bytes(4, "big"))
+    time.sleep(0.001)
+print("sent 200")
+PY
+wait "$sink"
+d=$(( $(deferred fc) - d0 ))
+got=$(sed -n 's/.*received \([0-9]*\).*/\1/p' "$W/sink2.out")
+if [ "${got:-0}" = 200 ] && [ "$d" -le 100 ]; then
+	ok "txbatch: a slow one-way stream (1 ms apart): $d of 200 left to tx_work (100 at most), 200 received"
+else
+	not_ok "txbatch: slow stream: received ${got:-?} of 200, $d deferred, want 100 at most"
 fi
 
 # pairs with 30 ms between the sites: B, sent right behind A, finds A in
