@@ -69,6 +69,7 @@ static const struct funnel_attr_desc stats_attrs[FUNNEL_A_STATS_MAX + 1] = {
 	[FUNNEL_A_STATS_FLOW_DROP_LIMIT]	= A("flow-drop-limit", U64),
 	[FUNNEL_A_STATS_FLOWS_EVICTED]		= A("flows-evicted", U64),
 	[FUNNEL_A_STATS_RX_ABANDONED]		= A("rx-abandoned", U64),
+	[FUNNEL_A_STATS_TX_DEFERRED]		= A("tx-deferred", U64),
 };
 
 static const struct funnel_attr_desc keyconf_attrs[FUNNEL_A_KEYCONF_MAX + 1] = {

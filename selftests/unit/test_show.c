@@ -161,6 +161,7 @@ static void fill_stats(void)
 	FST(&carriers[0].st, RX_FRAMES) = 120;
 	FST(&carriers[0].st, RX_DROP_MALFORMED) = 1;
 	FST(&carriers[0].st, RX_ABANDONED) = 2;
+	FST(&carriers[0].st, TX_DEFERRED) = 3;
 }
 
 static int setup(void **state)
@@ -526,6 +527,7 @@ static const char schema_py[] =
 "    assert c[0]['stats']['rx-frames'] == 120\n"
 "    assert c[0]['stats']['rx-drop-malformed'] == 1\n"
 "    assert c[0]['stats']['rx-abandoned'] == 2\n"
+"    assert c[0]['stats']['tx-deferred'] == 3\n"
 "    st = c[0]['streams'][0]\n"
 "    assert st['id'] == 1 and st['nflows'] == 2 and st['stats'] == s1\n"
 "    assert [f['id'] for f in st['flows']] == [1, 2]\n"
@@ -877,6 +879,8 @@ static void test_prometheus(void **state)
 	assert_has_line(t, "funnel_carrier_rx_drop_malformed_total{" L_HOSTER "} 1");
 	assert_has_line(t, "# TYPE funnel_carrier_rx_abandoned_total counter");
 	assert_has_line(t, "funnel_carrier_rx_abandoned_total{" L_HOSTER "} 2");
+	assert_has_line(t, "# TYPE funnel_carrier_tx_deferred_total counter");
+	assert_has_line(t, "funnel_carrier_tx_deferred_total{" L_HOSTER "} 3");
 	assert_has_line(t, "# TYPE funnel_stream_flows gauge");
 	assert_has_line(t, "funnel_stream_flows{" L_HOSTER ",stream=\"1\",service=\"dns\"} 2");
 	assert_has_line(t, "funnel_stream_flows{" L_NODE ",stream=\"2\",service=\"ntp\"} 1");
@@ -903,7 +907,7 @@ static void test_show_json(void **state)
 	assert_non_null(strstr(t, "\"transport\":\"\""));
 	assert_non_null(strstr(t, "\"listens\":[\"0.0.0.0:9899\",\"[::]:9899\"]"));
 	assert_non_null(strstr(t, "\"rx-drop-malformed\":1,"));
-	assert_non_null(strstr(t, "\"flows-evicted\":0,\"rx-abandoned\":2}"));
+	assert_non_null(strstr(t, "\"flows-evicted\":0,\"rx-abandoned\":2,\"tx-deferred\":3}"));
 	free(t);
 }
 
@@ -959,6 +963,7 @@ static void test_stats_text(void **state)
 	assert_has_line(t, "daemon carriers-refused-principal 3");
 	assert_has_line(t, "daemon streams-refused-principal 4");
 	assert_has_line(t, "carrier peer=hoster rx-frames 120");
+	assert_has_line(t, "carrier peer=hoster tx-deferred 3");
 	snprintf(line, sizeof(line),
 		 "carrier peer=hoster stream=1 service=dns rx-frames %" PRIu64,
 		 FST(&streams0[0].st, RX_FRAMES));
@@ -1038,7 +1043,9 @@ static void test_show_text(void **state)
 	assert_has_line(t, "carrier hoster: up, tcp 10.0.0.1:40000 -> 192.0.2.1:9899, datapath kernel (id 7)");
 	assert_has_line(t, "  node hoster.example.com, peer funnel/hoster@FUNNEL.TEST, up 1m00s, reconnects 2, tcp buffers: queued 65536 (peak 1048576), windows 4194304 of 1073741824, 2 short");
 	assert_has_line(t, "  rx 120 frames 0 bytes, tx 0 frames 0 bytes");
-	/* rx-abandoned, not a "drop" by name, is listed with them */
+	/* rx-abandoned, not a "drop" by name, is listed with them;
+	 * tx-deferred (3) is not a drop: not on the line
+	 */
 	assert_has_line(t, "  drops: rx-drop-malformed 1, rx-abandoned 2");
 	assert_has_line(t, "  stream 1 dns udp 127.0.0.1:5300: open, 2 flows");
 	assert_has_line(t, "    flow 1 127.0.0.1:40001 -> 127.0.0.1:5300: idle 1.2s, rx 2 frames 3 bytes, tx 4 frames 5 bytes");
@@ -1054,6 +1061,7 @@ static void test_show_text(void **state)
 	/* the drops of stream 1: every drop counter, each once */
 	assert_non_null(strstr(t, "    drops: rx-drop-malformed 601, "));
 	assert_null(strstr(t, "flows-created"));
+	assert_null(strstr(t, "tx-deferred"));
 	free(t);
 }
 

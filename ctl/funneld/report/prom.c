@@ -65,6 +65,8 @@ static const char *const stat_help[FSTATS_N] = {
 		"Idle flows ended for new ones at a flow limit",
 	[FUNNEL_A_STATS_RX_ABANDONED]		=
 		"Partly received SCTP messages the peer abandoned (PR-SCTP)",
+	[FUNNEL_A_STATS_TX_DEFERRED]		=
+		"TCP DATA frames left to the carrier's work item to push (not a drop)",
 };
 
 /* "# HELP" and "# TYPE" of a metric family; help is escaped (\\, \n). */

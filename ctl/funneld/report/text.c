@@ -23,7 +23,10 @@
 
 /* ---- text helpers ---- */
 
-/* A drop counter, of those show lists when they are not zero. */
+/*
+ * A drop counter, of those show lists when they are not zero
+ * (tx-deferred is not one: where frames are pushed, nothing lost).
+ */
 static bool is_drop(unsigned int i)
 {
 	const char *name = fstats_name(i);
