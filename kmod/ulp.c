@@ -1160,6 +1160,7 @@ static bool funnel_tx_defer(struct funnel_sock *fs,
 		mod_timer(&fs->tx_defer_timer, jiffies + 2);
 	}
 	queue_work_on(cpu, funnel_workqueue(), &fs->tx_work);
+	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DEFERRED);
 	return true;
 }
 
