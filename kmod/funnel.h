@@ -131,11 +131,11 @@ struct funnel_sock {
 	bool rx_since_tx;			/* a frame came in since that
 						 * one (TCP carriers)
 						 */
-	bool tx_streak_pays;			/* the last push of deferred
+	bool tx_defer_pays;			/* the last push of deferred
 						 * frames took several
 						 */
-	u8 tx_streak_skip;			/* stream frames pushed inline
-						 * since (funnel_tx_streak())
+	u8 tx_defer_skip;			/* frames pushed inline since
+						 * (funnel_tx_defer_pays())
 						 */
 	struct timer_list tx_defer_timer;	/* pushes them if tx_work is
 						 * late and no frame comes

@@ -941,9 +941,9 @@ static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget)
 			break;
 		}
 	}
-	/* whether deferring a one-way stream's frames batches them */
+	/* whether deferring frames batches them (funnel_tx_defer_pays()) */
 	if (deferred)
-		fs->tx_streak_pays = frames > 1;
+		fs->tx_defer_pays = frames > 1;
 	funnel_tx_resume(fs);
 	return left;
 }
@@ -1091,27 +1091,17 @@ static bool funnel_tx_busy(const struct funnel_sock *fs)
 	       skb_queue_len(&fs->txq) > 1;
 }
 
-/* stream frames pushed inline, once deferring them did not batch them,
- * before one is deferred again to see whether it does now
- */
-#define FUNNEL_STREAK_PROBE	16
-
 /*
- * Whether this data frame continues a one-way stream worth deferring:
- * it follows another data frame queued less than two jiffies before,
- * with no frame received on the carrier in between (a blaster, a log or
- * media feed: not a request, which follows the answer to the one
- * before), and deferring the stream's frames has been batching them (the
- * last push of deferred frames took more than one; else one frame in
- * FUNNEL_STREAK_PROBE is deferred to see).  Such a stream keeps the
- * carrier busy though TCP may not show it: where the peer's receive and
- * its ACK run in the sender's own softirq (veth, loopback), TCP has
- * nothing in flight between two frames, and pushed inline every datagram
- * took a segment, an ACK and the peer's receive run in the sender's
- * context.  A stream slower than a wake-up of the other CPU gains
- * nothing from it and is pushed inline but for the probes.  Socket's
- * spinlock held (the receive paths of a TCP carrier that set
- * rx_since_tx hold it or own the socket).
+ * Whether this data frame continues a one-way stream: it follows another
+ * data frame queued less than two jiffies before, with no frame received
+ * on the carrier in between (a blaster, a log or media feed: not a
+ * request, which follows the answer to the one before).  Such a stream
+ * keeps the carrier busy though TCP may not show it: where the peer's
+ * receive and its ACK run in the sender's own softirq (veth, loopback),
+ * TCP has nothing in flight between two frames, and pushed inline every
+ * datagram took a segment, an ACK and the peer's receive run in the
+ * sender's context.  Socket's spinlock held (the receive paths of a TCP
+ * carrier that set rx_since_tx hold it or own the socket).
  */
 static bool funnel_tx_streak(struct funnel_sock *fs)
 {
@@ -1122,18 +1112,38 @@ static bool funnel_tx_streak(struct funnel_sock *fs)
 	fs->tx_data_at = now;
 	if (READ_ONCE(fs->rx_since_tx))
 		WRITE_ONCE(fs->rx_since_tx, false);
-	if (!streak || fs->tx_streak_pays)
-		return streak;
-	if (++fs->tx_streak_skip < FUNNEL_STREAK_PROBE)
+	return streak;
+}
+
+/* frames pushed inline, once deferring did not batch, before one is
+ * deferred again to see whether it does now
+ */
+#define FUNNEL_DEFER_PROBE	16
+
+/*
+ * Whether deferring pays: the last push of deferred frames took more
+ * than one.  Frames slower than a wake-up of the other CPU (a slow
+ * stream, a trickle over a long link that keeps TCP's segments in
+ * flight) gain nothing from it: tx_work would take them one by one, each
+ * after a wake-up.  Those are pushed inline, but one in
+ * FUNNEL_DEFER_PROBE, deferred to see whether they batch now.  Socket's
+ * spinlock held.
+ */
+static bool funnel_tx_defer_pays(struct funnel_sock *fs)
+{
+	if (fs->tx_defer_pays)
+		return true;
+	if (++fs->tx_defer_skip < FUNNEL_DEFER_PROBE)
 		return false;
-	fs->tx_streak_skip = 0;
+	fs->tx_defer_skip = 0;
 	return true;
 }
 
 /* A data frame just queued, not by a receive run (which pushes its own
  * once done), on a busy carrier or in a one-way stream
- * (funnel_tx_streak()): have tx_work push it on the next housekeeping
- * CPU (true), unless this CPU is the only one.  Not while TCP has no
+ * (funnel_tx_streak()), while deferring pays (funnel_tx_defer_pays()):
+ * have tx_work push it on the next housekeeping CPU (true), unless this
+ * CPU is the only one.  Not while TCP has no
  * room (a frame half written: sk_write_space queues tx_work anyway, and
  * a push here costs less than a wake-up on the other CPU), and not once
  * frames deferred earlier waited over a jiffy: that CPU's kworker is
@@ -1148,6 +1158,8 @@ static bool funnel_tx_defer(struct funnel_sock *fs,
 	if (run->sk || prio || fs->tx_partial)
 		return false;
 	if (!funnel_tx_streak(fs) && !funnel_tx_busy(fs))
+		return false;
+	if (!funnel_tx_defer_pays(fs))
 		return false;
 	if (fs->tx_deferred && time_after(jiffies, fs->tx_defer_at + 1))
 		return false;
@@ -1681,9 +1693,9 @@ static int funnel_ulp_attach(struct sock *sk)
 	 * kworker is late
 	 */
 	timer_setup(&fs->tx_defer_timer, funnel_tx_defer_fire, TIMER_PINNED);
-	/* no stream yet (funnel_tx_streak()); deferring one is tried */
+	/* no stream yet (funnel_tx_streak()); deferring is tried */
 	fs->tx_data_at = jiffies - 2;
-	fs->tx_streak_pays = true;
+	fs->tx_defer_pays = true;
 	INIT_WORK(&fs->down_work, funnel_carrier_down_work);
 	xa_init(&fs->streams);
 	fs->sk_proto = sk->sk_prot;

@@ -193,9 +193,10 @@ else
 	not_ok "txbatch: ping-pong: $(cat "$W/pp.out"), client deferred $dc, server $ds, want 10 at most"
 fi
 
-# a slow stream, a datagram every millisecond: within the stream window,
-# but tx_work would take each alone: after the first deferred push of
-# one frame only one in 16 is deferred (a probe)
+# a slow stream, a datagram every millisecond: within the stream window
+# (and behind a segment in flight when the peer delays its ACK), but
+# tx_work would take each alone: after the first deferred push of one
+# frame only one in 16 is deferred (a probe)
 d0=$(deferred fc)
 ip netns exec fs udp_pump sink 127.0.0.1 7102 -t 4 >"$W/sink2.out" 2>&1 &
 sink=$!
