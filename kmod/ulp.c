@@ -941,9 +941,13 @@ static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget)
 			break;
 		}
 	}
-	/* whether deferring frames batches them (funnel_tx_defer_pays()) */
+	/* whether deferring frames batches them (funnel_tx_defer_pays()):
+	 * a push that stopped with frames left (TCP full, the budget) had
+	 * more than it took
+	 */
 	if (deferred)
-		fs->tx_defer_pays = frames > 1;
+		fs->tx_defer_pays = frames > 1 || left || fs->tx_partial ||
+				    funnel_tx_more(fs);
 	funnel_tx_resume(fs);
 	return left;
 }
@@ -952,6 +956,17 @@ static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget)
 static void funnel_tx_push(struct funnel_sock *fs)
 {
 	funnel_tx_push_some(fs, UINT_MAX);
+}
+
+/* Frames wait for tx_work since now: the timer pushes them two jiffies
+ * later if tx_work is late and no frame takes them along (the one-jiffy
+ * rule of funnel_tx_defer()).  Socket's spinlock held, not owned.
+ */
+static void funnel_tx_defer_mark(struct funnel_sock *fs)
+{
+	WRITE_ONCE(fs->tx_deferred, true);
+	fs->tx_defer_at = jiffies;
+	mod_timer(&fs->tx_defer_timer, jiffies + 2);
 }
 
 /* tx_work writes at most this much with BHs off before it lets this
@@ -983,6 +998,11 @@ static void funnel_tx_work(struct work_struct *work)
 		bh_lock_sock(sk);
 		if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing))
 			left = funnel_tx_push_some(fs, FUNNEL_TX_WORK_BUDGET);
+		/* what is left is deferred again: should this CPU's kworker
+		 * be starved, the timer or the next frame pushes it
+		 */
+		if (left && !fs->tx_deferred)
+			funnel_tx_defer_mark(fs);
 		bh_unlock_sock(sk);
 		local_bh_enable();
 		/* the rest after the softirqs and work this CPU has
@@ -1010,19 +1030,28 @@ static void funnel_tx_work(struct work_struct *work)
 		tcp_sock_set_cork(sk, false);
 }
 
-/* The next online CPU after this one that may run unbound kernel work
- * (housekeeping_cpumask(HK_TYPE_WQ): not one isolated by isolcpus= or
- * nohz_full=), BHs off: where a busy carrier's frames are pushed
- * (funnel_tx_frame()); this CPU itself if there is no other.
+/* Whether cpu may run our transmit work: not one isolated from the
+ * scheduler's domains (isolcpus=) or from unbound work (nohz_full=), as
+ * the workqueue core itself keeps unbound work off both.
+ */
+static bool funnel_tx_cpu_ok(int cpu)
+{
+	return housekeeping_test_cpu(cpu, HK_TYPE_WQ) &&
+	       housekeeping_test_cpu(cpu, HK_TYPE_DOMAIN);
+}
+
+/* The next online CPU after this one that may run our transmit work
+ * (funnel_tx_cpu_ok()), BHs off: where a busy carrier's frames are
+ * pushed (funnel_tx_frame()); this CPU itself if there is no other.
  */
 static int funnel_tx_cpu(void)
 {
-	const struct cpumask *hk = housekeeping_cpumask(HK_TYPE_WQ);
-	int cpu = cpumask_next_and(smp_processor_id(), hk, cpu_online_mask);
+	int this = smp_processor_id(), cpu;
 
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first_and(hk, cpu_online_mask);
-	return cpu < nr_cpu_ids ? cpu : smp_processor_id();
+	for_each_cpu_wrap(cpu, cpu_online_mask, this + 1)
+		if (cpu != this && funnel_tx_cpu_ok(cpu))
+			return cpu;
+	return this;
 }
 
 static bool funnel_tx_dead(const struct funnel_sock *fs)
@@ -1131,7 +1160,8 @@ static bool funnel_tx_streak(struct funnel_sock *fs)
  */
 static bool funnel_tx_defer_pays(struct funnel_sock *fs)
 {
-	if (fs->tx_defer_pays)
+	/* a probe waits: join it, so that it sees a batch if there is one */
+	if (fs->tx_defer_pays || fs->tx_deferred)
 		return true;
 	if (++fs->tx_defer_skip < FUNNEL_DEFER_PROBE)
 		return false;
@@ -1166,11 +1196,8 @@ static bool funnel_tx_defer(struct funnel_sock *fs,
 	cpu = funnel_tx_cpu();
 	if (cpu == smp_processor_id())
 		return false;
-	if (!fs->tx_deferred) {
-		WRITE_ONCE(fs->tx_deferred, true);
-		fs->tx_defer_at = jiffies;
-		mod_timer(&fs->tx_defer_timer, jiffies + 2);
-	}
+	if (!fs->tx_deferred)
+		funnel_tx_defer_mark(fs);
 	queue_work_on(cpu, funnel_workqueue(), &fs->tx_work);
 	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DEFERRED);
 	return true;
