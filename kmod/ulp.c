@@ -1150,13 +1150,13 @@ static bool funnel_tx_streak(struct funnel_sock *fs)
 #define FUNNEL_DEFER_PROBE	16
 
 /*
- * Whether deferring pays: the last push of deferred frames took more
- * than one.  Frames slower than a wake-up of the other CPU (a slow
- * stream, a trickle over a long link that keeps TCP's segments in
- * flight) gain nothing from it: tx_work would take them one by one, each
- * after a wake-up.  Those are pushed inline, but one in
- * FUNNEL_DEFER_PROBE, deferred to see whether they batch now.  Socket's
- * spinlock held.
+ * Whether deferring a one-way stream's frames pays: the last push of
+ * deferred frames took more than one.  A stream slower than a wake-up of
+ * the other CPU gains nothing from it: tx_work would take its frames one
+ * by one, each after a wake-up.  Those are pushed inline, but one in
+ * FUNNEL_DEFER_PROBE, deferred to see whether they batch now.  (A busy
+ * carrier's frames are deferred whatever this says: funnel_tx_defer().)
+ * Socket's spinlock held.
  */
 static bool funnel_tx_defer_pays(struct funnel_sock *fs)
 {
@@ -1171,7 +1171,7 @@ static bool funnel_tx_defer_pays(struct funnel_sock *fs)
 
 /* A data frame just queued, not by a receive run (which pushes its own
  * once done), on a busy carrier or in a one-way stream
- * (funnel_tx_streak()), while deferring pays (funnel_tx_defer_pays()):
+ * (funnel_tx_streak()) while deferring it pays (funnel_tx_defer_pays()):
  * have tx_work push it on the next housekeeping CPU (true), unless this
  * CPU is the only one.  Not while TCP has no
  * room (a frame half written: sk_write_space queues tx_work anyway, and
@@ -1187,9 +1187,13 @@ static bool funnel_tx_defer(struct funnel_sock *fs,
 
 	if (run->sk || prio || fs->tx_partial)
 		return false;
-	if (!funnel_tx_streak(fs) && !funnel_tx_busy(fs))
-		return false;
-	if (!funnel_tx_defer_pays(fs))
+	/* a busy carrier's frames always: even one by one, tx_work takes
+	 * the relay's work off the sender (a single-threaded server);
+	 * a stream's only while that batches them
+	 */
+	if (funnel_tx_busy(fs))
+		funnel_tx_streak(fs);
+	else if (!funnel_tx_streak(fs) || !funnel_tx_defer_pays(fs))
 		return false;
 	if (fs->tx_deferred && time_after(jiffies, fs->tx_defer_at + 1))
 		return false;

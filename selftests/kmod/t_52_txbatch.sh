@@ -193,10 +193,12 @@ else
 	not_ok "txbatch: ping-pong: $(cat "$W/pp.out"), client deferred $dc, server $ds, want 10 at most"
 fi
 
-# a slow stream, a datagram every millisecond: within the stream window
-# (and behind a segment in flight when the peer delays its ACK), but
-# tx_work would take each alone: after the first deferred push of one
-# frame only one in 16 is deferred (a probe)
+# a slow stream, a datagram every millisecond: within the stream window,
+# but tx_work would take each alone: after the first deferred push of
+# one frame only one in 16 is deferred (a probe).  The server ACKs at
+# once (quickack on its route), or its delayed ACK would keep the
+# carrier busy, whose frames are always deferred
+ip -n fs route replace 10.99.0.0/24 dev vs proto kernel scope link src 10.99.0.2 quickack 1
 d0=$(deferred fc)
 ip netns exec fs udp_pump sink 127.0.0.1 7102 -t 4 >"$W/sink2.out" 2>&1 &
 sink=$!
@@ -212,6 +214,7 @@ print("sent 200")
 PY
 wait "$sink"
 d=$(( $(deferred fc) - d0 ))
+ip -n fs route replace 10.99.0.0/24 dev vs proto kernel scope link src 10.99.0.2
 got=$(sed -n 's/.*received \([0-9]*\).*/\1/p' "$W/sink2.out")
 if [ "${got:-0}" = 200 ] && [ "$d" -ge 1 ] && [ "$d" -le 40 ]; then
 	ok "txbatch: a slow one-way stream (1 ms apart): $d of 200 left to tx_work (1-40: probes), 200 received"
