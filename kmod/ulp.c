@@ -1173,12 +1173,12 @@ static bool funnel_tx_defer_pays(struct funnel_sock *fs)
  * once done), on a busy carrier or in a one-way stream
  * (funnel_tx_streak()) while deferring it pays (funnel_tx_defer_pays()):
  * have tx_work push it on the next housekeeping CPU (true), unless this
- * CPU is the only one.  Not while TCP has no
- * room (a frame half written: sk_write_space queues tx_work anyway, and
- * a push here costs less than a wake-up on the other CPU), and not once
- * frames deferred earlier waited over a jiffy: that CPU's kworker is
- * late (the CPU busy with a task of higher priority), so this frame and
- * those go now, in this context.  Socket's spinlock held, not owned.
+ * CPU is the only one.  Not while TCP has no room (a frame half written:
+ * sk_write_space queues tx_work anyway, and a push here costs less than
+ * a wake-up on the other CPU), and not once frames deferred earlier
+ * waited over a jiffy: that CPU's kworker is late (the CPU busy with a
+ * task of higher priority), so this frame and those go now, in this
+ * context.  Socket's spinlock held, not owned.
  */
 static bool funnel_tx_defer(struct funnel_sock *fs,
 			    const struct funnel_rx_run *run, bool prio)

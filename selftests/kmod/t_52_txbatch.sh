@@ -117,23 +117,28 @@ else
 fi
 ip netns exec fc sysctl -qw net.ipv4.tcp_autocorking=1
 
-# 50 lone requests, one at a time: each frame pushed at once, in its own
-# segment; a frame held back would never be echoed
-s0=$(segs)
-f0=$(nlget fc stats.tx-frames carrier-get carrier-id=u32:"$c")
-ip netns exec fc python3 - >"$W/lone.out" 2>&1 <<'PY'
-import socket, time
+# pingpong.py N PAUSE: N requests through stream 1, each sent once the
+# echo of the one before came back, PAUSE seconds apart
+cat >"$W/pingpong.py" <<'PY'
+import socket, sys, time
+n, pause = int(sys.argv[1]), float(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.connect(("127.0.0.1", 8101))
 s.settimeout(5)
 got = 0
-for i in range(50):
-    s.send(b"lone" + i.to_bytes(4, "big"))
-    if s.recv(2048) == b"lone" + i.to_bytes(4, "big"):
+for i in range(n):
+    s.send(b"pp" + i.to_bytes(4, "big"))
+    if s.recv(2048) == b"pp" + i.to_bytes(4, "big"):
         got += 1
-    time.sleep(0.01)
-print(f"echoed {got} of 50")
+    time.sleep(pause)
+print(f"echoed {got} of {n}")
 PY
+
+# 50 lone requests, one at a time: each frame pushed at once, in its own
+# segment; a frame held back would never be echoed
+s0=$(segs)
+f0=$(nlget fc stats.tx-frames carrier-get carrier-id=u32:"$c")
+ip netns exec fc python3 "$W/pingpong.py" 50 0.01 >"$W/lone.out" 2>&1
 s1=$(segs)
 f1=$(nlget fc stats.tx-frames carrier-get carrier-id=u32:"$c")
 frames=$(( ${f1:-0} - ${f0:-0} )) n=$(( ${s1:-0} - ${s0:-0} ))
@@ -174,18 +179,7 @@ fi
 # before came back (a ping-pong, no pause): not a stream, nothing in
 # flight: every frame pushed at once on both carriers
 dc0=$(deferred fc) ds0=$(deferred fs)
-ip netns exec fc python3 - >"$W/pp.out" 2>&1 <<'PY'
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.connect(("127.0.0.1", 8101))
-s.settimeout(5)
-got = 0
-for i in range(300):
-    s.send(b"pp" + i.to_bytes(4, "big"))
-    if s.recv(2048) == b"pp" + i.to_bytes(4, "big"):
-        got += 1
-print(f"echoed {got} of 300")
-PY
+ip netns exec fc python3 "$W/pingpong.py" 300 0 >"$W/pp.out" 2>&1
 dc=$(( $(deferred fc) - dc0 )) ds=$(( $(deferred fs) - ds0 ))
 if grep -q '^echoed 300 of 300$' "$W/pp.out" && [ "$dc" -le 10 ] && [ "$ds" -le 10 ]; then
 	ok "txbatch: a ping-pong of 300 requests: pushed at once ($dc and $ds of 300 left to tx_work)"
