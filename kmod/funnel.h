@@ -121,6 +121,10 @@ struct funnel_sock {
 						 * MSG_MORE: it may hold them
 						 */
 	bool tx_unplug;				/* tx_work: push what TCP holds */
+	bool tx_pushing;			/* tx_work takes the socket's
+						 * spinlock to push (or waits
+						 * for it): senders join
+						 */
 	bool tx_deferred;			/* frames wait for tx_work's push
 						 * (funnel_tx_defer()), since
 						 */

@@ -884,18 +884,27 @@ static int funnel_tx_send(struct funnel_sock *fs, struct sk_buff *skb,
  * Write queued frames to TCP until it has no room, or until budget bytes
  * of whole frames are written: true when it stopped for the budget with
  * frames left.  The frame that uses up the budget goes without MSG_MORE,
- * so that TCP sends what it holds.  Socket locked.
+ * so that TCP sends what it holds.  judge: tx_work's push, which tells
+ * whether deferring frames batched them (funnel_tx_defer_pays()); the
+ * timer's, or a sender's that takes late frames along, found what a late
+ * kworker left piling up, which says nothing of it.  Socket locked.
  */
-static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget)
+static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget,
+				bool judge)
 {
-	bool deferred = fs->tx_deferred, more, left = false;
+	bool deferred = READ_ONCE(fs->tx_deferred), more, left = false;
 	unsigned int frames = 0, bytes = 0;
 	struct sk_buff *skb;
 	int err;
 
 	/* whoever pushes takes the deferred frames along */
-	if (deferred)
+	if (deferred) {
 		WRITE_ONCE(fs->tx_deferred, false);
+		/* the mark cleared, then the queue read: pairs with
+		 * funnel_tx_join(), which queues, then reads the mark
+		 */
+		smp_mb();
+	}
 	/* a receive run that did not get the lock may have queued a frame
 	 * after funnel_tx_fail() purged the queues: drop it now, not at
 	 * close
@@ -943,9 +952,10 @@ static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget)
 	}
 	/* whether deferring frames batches them (funnel_tx_defer_pays()):
 	 * a push that stopped with frames left (TCP full, the budget) had
-	 * more than it took
+	 * more than it took; one that found none (a sender took them
+	 * along, or marked a frame already pushed) tells nothing
 	 */
-	if (deferred)
+	if (deferred && judge && (frames || fs->tx_partial))
 		fs->tx_defer_pays = frames > 1 || left || fs->tx_partial ||
 				    funnel_tx_more(fs);
 	funnel_tx_resume(fs);
@@ -955,7 +965,7 @@ static bool funnel_tx_push_some(struct funnel_sock *fs, unsigned int budget)
 /* Write queued frames to TCP until it has no room.  Socket locked. */
 static void funnel_tx_push(struct funnel_sock *fs)
 {
-	funnel_tx_push_some(fs, UINT_MAX);
+	funnel_tx_push_some(fs, UINT_MAX, false);
 }
 
 /* Frames wait for tx_work since now: the timer pushes them two jiffies
@@ -964,8 +974,8 @@ static void funnel_tx_push(struct funnel_sock *fs)
  */
 static void funnel_tx_defer_mark(struct funnel_sock *fs)
 {
+	WRITE_ONCE(fs->tx_defer_at, jiffies);
 	WRITE_ONCE(fs->tx_deferred, true);
-	fs->tx_defer_at = jiffies;
 	mod_timer(&fs->tx_defer_timer, jiffies + 2);
 }
 
@@ -990,20 +1000,26 @@ static void funnel_tx_work(struct work_struct *work)
 {
 	struct funnel_sock *fs = container_of(work, struct funnel_sock,
 					      tx_work);
+	unsigned int budget = FUNNEL_TX_WORK_BUDGET;
 	struct sock *sk = fs->sk;
 	bool unplug, left = false;
 
 	if (!READ_ONCE(fs->tx_unplug)) {
 		local_bh_disable();
+		/* senders that find the lock taken meanwhile queue their
+		 * frames without it (funnel_tx_join())
+		 */
+		WRITE_ONCE(fs->tx_pushing, true);
 		bh_lock_sock(sk);
 		if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing))
-			left = funnel_tx_push_some(fs, FUNNEL_TX_WORK_BUDGET);
+			left = funnel_tx_push_some(fs, budget, true);
 		/* what is left is deferred again: should this CPU's kworker
 		 * be starved, the timer or the next frame pushes it
 		 */
-		if (left && !fs->tx_deferred)
+		if (left && !READ_ONCE(fs->tx_deferred))
 			funnel_tx_defer_mark(fs);
 		bh_unlock_sock(sk);
+		WRITE_ONCE(fs->tx_pushing, false);
 		local_bh_enable();
 		/* the rest after the softirqs and work this CPU has
 		 * (funnel_close()'s cancel_work_sync() takes a work item that
@@ -1117,7 +1133,7 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 static bool funnel_tx_busy(const struct funnel_sock *fs)
 {
 	return tcp_sk(fs->sk)->packets_out || fs->tx_partial ||
-	       skb_queue_len(&fs->txq) > 1;
+	       skb_queue_len_lockless(&fs->txq) > 1;
 }
 
 /*
@@ -1136,9 +1152,9 @@ static bool funnel_tx_streak(struct funnel_sock *fs)
 {
 	unsigned long now = jiffies;
 	bool streak = !READ_ONCE(fs->rx_since_tx) &&
-		      time_before_eq(now, fs->tx_data_at + 1);
+		      time_before_eq(now, READ_ONCE(fs->tx_data_at) + 1);
 
-	fs->tx_data_at = now;
+	WRITE_ONCE(fs->tx_data_at, now);
 	if (READ_ONCE(fs->rx_since_tx))
 		WRITE_ONCE(fs->rx_since_tx, false);
 	return streak;
@@ -1161,7 +1177,7 @@ static bool funnel_tx_streak(struct funnel_sock *fs)
 static bool funnel_tx_defer_pays(struct funnel_sock *fs)
 {
 	/* a probe waits: join it, so that it sees a batch if there is one */
-	if (fs->tx_defer_pays || fs->tx_deferred)
+	if (fs->tx_defer_pays || READ_ONCE(fs->tx_deferred))
 		return true;
 	if (++fs->tx_defer_skip < FUNNEL_DEFER_PROBE)
 		return false;
@@ -1195,12 +1211,13 @@ static bool funnel_tx_defer(struct funnel_sock *fs,
 		funnel_tx_streak(fs);
 	else if (!funnel_tx_streak(fs) || !funnel_tx_defer_pays(fs))
 		return false;
-	if (fs->tx_deferred && time_after(jiffies, fs->tx_defer_at + 1))
+	if (READ_ONCE(fs->tx_deferred) &&
+	    time_after(jiffies, READ_ONCE(fs->tx_defer_at) + 1))
 		return false;
 	cpu = funnel_tx_cpu();
 	if (cpu == smp_processor_id())
 		return false;
-	if (!fs->tx_deferred)
+	if (!READ_ONCE(fs->tx_deferred))
 		funnel_tx_defer_mark(fs);
 	queue_work_on(cpu, funnel_workqueue(), &fs->tx_work);
 	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DEFERRED);
@@ -1223,9 +1240,65 @@ static void funnel_tx_defer_fire(struct timer_list *t)
 	bh_lock_sock(sk);
 	/* owned: release_sock() pushes them (funnel_release_cb()) */
 	if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing) &&
-	    fs->tx_deferred)
+	    READ_ONCE(fs->tx_deferred))
 		funnel_tx_push(fs);
 	bh_unlock_sock(sk);
+}
+
+/*
+ * A data frame whose sender found the socket's spinlock taken while
+ * tx_work pushes (or waits for the lock to) or while frames are deferred
+ * to it: the frame joins them without the lock, rather than spin while
+ * tx_work writes up to its budget to TCP (which is where a one-way
+ * stream's sender spent a tenth of its time).  tx_work is queued again
+ * after the frame is, so it pushes it, or release_sock() does while a
+ * user context owns the socket.  Marked as deferred, so the timer pushes
+ * it if that CPU's kworker is starved (funnel_tx_defer_mark()).  The
+ * marks are written without the lock: a push clears the mark, then reads
+ * the queue; a joiner queues, then reads the mark, and marks afresh (and
+ * arms the timer) if it is clear, so a frame the push did not see is
+ * marked; a mark left for a frame the push took along only has the
+ * timer take the lock for nothing.  Not once frames deferred earlier
+ * waited over a jiffy (the kworker is late: the sender takes the lock
+ * and pushes, funnel_tx_defer()), and not while TCP has no room (a frame
+ * half written: write_space queues tx_work).  Joined frames count as
+ * tx-deferred.  False: take the lock.  BHs off.
+ */
+static bool funnel_tx_join(struct funnel_sock *fs, struct sk_buff *skb)
+{
+	unsigned long now;
+	int cpu;
+
+	if (!READ_ONCE(fs->tx_pushing) && !READ_ONCE(fs->tx_deferred))
+		return false;
+	/* (a push under way has a frame partial while it writes it) */
+	if (!READ_ONCE(fs->tx_pushing) && READ_ONCE(fs->tx_partial))
+		return false;
+	/* (and what goes wrong is the locked path's to report) */
+	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs) ||
+	    !funnel_tx_room(fs, skb->truesize, false))
+		return false;
+	now = jiffies;
+	if (READ_ONCE(fs->tx_deferred) &&
+	    time_after(now, READ_ONCE(fs->tx_defer_at) + 1))
+		return false;
+	cpu = funnel_tx_cpu();
+	if (cpu == smp_processor_id())
+		return false;
+	atomic_add(skb->truesize, &fs->tx_queued);
+	skb_queue_tail(&fs->txq, skb);
+	WRITE_ONCE(fs->tx_data_at, now);
+	smp_mb();	/* queued, then the mark read: see above */
+	if (!READ_ONCE(fs->tx_deferred)) {
+		WRITE_ONCE(fs->tx_defer_at, now);
+		WRITE_ONCE(fs->tx_deferred, true);
+		mod_timer(&fs->tx_defer_timer, now + 2);
+	} else if (!timer_pending(&fs->tx_defer_timer)) {
+		mod_timer(&fs->tx_defer_timer, now + 2);
+	}
+	queue_work_on(cpu, funnel_workqueue(), &fs->tx_work);
+	funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DEFERRED);
+	return true;
 }
 
 /*
@@ -1262,13 +1335,20 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	local_bh_disable();
 	/* from a carrier's receive run (a relay's frame): that carrier's
 	 * spinlock is held, so only take ours if it is free; else the
-	 * frame is queued without it and tx_work pushes it
+	 * frame is queued without it and tx_work pushes it.  A data frame
+	 * that finds it taken by tx_work may join the frames tx_work
+	 * pushes without it (funnel_tx_join()).
 	 */
 	run = this_cpu_ptr(&funnel_rx_run);
-	if (!run->sk)
+	locked = spin_trylock(&sk->sk_lock.slock);
+	if (!locked && !run->sk) {
+		if (!prio && funnel_tx_join(fs, skb)) {
+			local_bh_enable();
+			return 0;
+		}
 		bh_lock_sock(sk);
-	else
-		locked = spin_trylock(&sk->sk_lock.slock);
+		locked = true;
+	}
 	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {
 		err = -EPIPE;
 	} else if (!funnel_tx_room(fs, skb->truesize, prio)) {
