@@ -321,6 +321,7 @@ static inline void funnel_stream_count(struct funnel_stream *st, int idx)
 int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio);
 int funnel_tx_limit(const struct funnel_sock *fs, bool ctrl);
 bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl);
+bool funnel_tx_charge(struct funnel_sock *fs, unsigned int len, bool ctrl);
 bool funnel_tx_pending(const struct funnel_sock *fs);
 atomic_t *funnel_tx_count(struct funnel_sock *fs, bool ctrl);
 bool funnel_rx_full(const struct funnel_sock *fs);

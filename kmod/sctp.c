@@ -904,23 +904,12 @@ static bool funnel_sctp_tx_dead(const struct funnel_sock *fs)
 int funnel_sctp_tx_frame(struct funnel_sock *fs, struct sk_buff *skb,
 			 bool prio)
 {
-	atomic_t *count = funnel_tx_count(fs, prio);
-	int len = skb->truesize;
-	int err = 0, n;
+	int err = 0;
 
-	if (funnel_sctp_tx_dead(fs)) {
+	if (funnel_sctp_tx_dead(fs))
 		err = -EPIPE;
-	} else {
-		/* the room taken and checked in one step (producers in any
-		 * context, no lock): over the bound, and the queue was not
-		 * empty, it is given back
-		 */
-		n = atomic_add_return(len, count);
-		if (n != len && n > funnel_tx_limit(fs, prio)) {
-			atomic_sub(len, count);
-			err = -ENOBUFS;
-		}
-	}
+	else if (!funnel_tx_charge(fs, skb->truesize, prio))
+		err = -ENOBUFS;
 	if (err) {
 		funnel_stat_inc(fs->stats, FUNNEL_A_STATS_TX_DROP_QUEUE);
 		kfree_skb(skb);

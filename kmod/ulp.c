@@ -1000,7 +1000,6 @@ static void funnel_tx_work(struct work_struct *work)
 {
 	struct funnel_sock *fs = container_of(work, struct funnel_sock,
 					      tx_work);
-	unsigned int budget = FUNNEL_TX_WORK_BUDGET;
 	struct sock *sk = fs->sk;
 	bool unplug, left = false;
 
@@ -1012,7 +1011,8 @@ static void funnel_tx_work(struct work_struct *work)
 		WRITE_ONCE(fs->tx_pushing, true);
 		bh_lock_sock(sk);
 		if (!sock_owned_by_user(sk) && !READ_ONCE(fs->closing))
-			left = funnel_tx_push_some(fs, budget, true);
+			left = funnel_tx_push_some(fs, FUNNEL_TX_WORK_BUDGET,
+						   true);
 		/* what is left is deferred again: should this CPU's kworker
 		 * be starved, the timer or the next frame pushes it
 		 */
@@ -1107,6 +1107,24 @@ bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl)
 	int queued = atomic_read(ctrl ? &fs->tx_ctrl_queued : &fs->tx_queued);
 
 	return !queued || queued + len <= funnel_tx_limit(fs, ctrl);
+}
+
+/* Take len bytes of the queue's room if funnel_tx_room() would say so, in
+ * one step: producers without the socket's spinlock (a sender joining
+ * tx_work's frames, SCTP's any-context queueing) race with each other and
+ * with those that hold it, and the queue stays within its limit.
+ */
+bool funnel_tx_charge(struct funnel_sock *fs, unsigned int len, bool ctrl)
+{
+	atomic_t *count = funnel_tx_count(fs, ctrl);
+	int limit = funnel_tx_limit(fs, ctrl);
+	int queued = atomic_read(count);
+
+	do {
+		if (queued && queued + (int)len > limit)
+			return false;
+	} while (!atomic_try_cmpxchg(count, &queued, queued + len));
+	return true;
 }
 
 /* Room for a frame of userspace's: never while the queue is marked,
@@ -1275,17 +1293,17 @@ static bool funnel_tx_join(struct funnel_sock *fs, struct sk_buff *skb)
 	if (!READ_ONCE(fs->tx_pushing) && READ_ONCE(fs->tx_partial))
 		return false;
 	/* (and what goes wrong is the locked path's to report) */
-	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs) ||
-	    !funnel_tx_room(fs, skb->truesize, false))
+	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs))
 		return false;
 	now = jiffies;
 	if (READ_ONCE(fs->tx_deferred) &&
 	    time_after(now, READ_ONCE(fs->tx_defer_at) + 1))
 		return false;
 	cpu = funnel_tx_cpu();
-	if (cpu == smp_processor_id())
+	/* the charge last: from here on the frame is queued */
+	if (cpu == smp_processor_id() ||
+	    !funnel_tx_charge(fs, skb->truesize, false))
 		return false;
-	atomic_add(skb->truesize, &fs->tx_queued);
 	skb_queue_tail(&fs->txq, skb);
 	WRITE_ONCE(fs->tx_data_at, now);
 	smp_mb();	/* queued, then the mark read: see above */
@@ -1351,17 +1369,16 @@ int funnel_tx_frame(struct funnel_sock *fs, struct sk_buff *skb, bool prio)
 	}
 	if (READ_ONCE(fs->closing) || funnel_tx_dead(fs)) {
 		err = -EPIPE;
-	} else if (!funnel_tx_room(fs, skb->truesize, prio)) {
+	} else if (!funnel_tx_charge(fs, skb->truesize, prio)) {
 		/* what a receive run plugged may be what fills the queue:
 		 * TCP takes its share now, as it would without the plug
 		 */
 		if (locked && !sock_owned_by_user(sk))
 			funnel_tx_push(fs);
-		if (!funnel_tx_room(fs, skb->truesize, prio))
+		if (!funnel_tx_charge(fs, skb->truesize, prio))
 			err = -ENOBUFS;
 	}
 	if (!err) {
-		atomic_add(skb->truesize, funnel_tx_count(fs, prio));
 		skb_queue_tail(prio ? &fs->txq_ctrl : &fs->txq, skb);
 		/* owned: release_sock() pushes it (funnel_release_cb());
 		 * funnel_close() cancels tx_work once no receive run or
