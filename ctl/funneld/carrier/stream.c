@@ -62,14 +62,14 @@ void cs_remove(struct carrier *c, struct cstream *cs)
 		c->closed[c->closed_next].at = loop_now_ms();
 		c->closed_next = (c->closed_next + 1) % CAR_CLOSED_IDS;
 	}
-	/* -ENOENT: the kernel closed the carrier (or the stream) first, as
-	 * at carrier down; the stream is gone, which is what was asked
+	/* funnel.ko closed the carrier first, as at carrier down: its
+	 * streams went with it, which is what was asked
 	 */
 	if (cs->in_kernel && c->fd >= 0) {
 		int ret = kpath_stream_del(&c->d->kp, c->kid, cs->id, err,
 					   sizeof(err));
 
-		if (ret == -ENOENT)
+		if (ret == -ENOENT && kpath_no_carrier(&c->d->kp))
 			log_debug("%s: stream %u: %s", carrier_name(c), cs->id,
 				  err);
 		else if (ret)

@@ -243,6 +243,11 @@ int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
 	return ret ? kp_fail(k, "stream-del", ret, err, errlen) : 0;
 }
 
+bool kpath_no_carrier(const struct kpath *k)
+{
+	return k->g.ext.bad_attr == FUNNEL_A_CARRIER_ID;
+}
+
 /* A request naming carrier and stream, with an optional key slot. */
 static int key_op(struct kpath *k, uint8_t cmd, const char *op,
 		  uint32_t carrier, uint16_t stream, int slot,

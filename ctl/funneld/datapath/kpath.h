@@ -67,6 +67,10 @@ int kpath_relay_new(struct kpath *k, uint32_t carrier, uint16_t stream,
 		    size_t errlen);
 int kpath_stream_del(struct kpath *k, uint32_t carrier, uint16_t stream,
 		     char *err, size_t errlen);
+/* Whether the last request failed for want of its carrier: funnel.ko
+ * closed it (its extack points at carrier-id).
+ */
+bool kpath_no_carrier(const struct kpath *k);
 
 /*
  * Keys (UDP streams only): key-new into slot (enum funnel_key_slot),
