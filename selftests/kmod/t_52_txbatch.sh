@@ -268,7 +268,13 @@ fi
 # SCHED_FIFO busy loop on CPU 1, where the client's frames are deferred:
 # that CPU's kworker gets little time (RT throttling), and the
 # deferral's timer must push them on CPU 0 (review-kwake M1: B took 325
-# and 985 ms without it)
+# and 985 ms without it).  Before 6.5 a CPU whose ksoftirqd is runnable
+# leaves all its softirqs but HI and TASKLET to it (ksoftirqd_running(),
+# reverted in 6.5), so under the busy loop CPU 1's softirqs (its timers,
+# the transmit softirq of a qdisc scheduled there: netem's) wait for
+# RT throttling, about 950 ms: on those kernels one late group of the 8
+# is taken as long as it arrives whole (6.1, in CI: B-D at 958 ms,
+# once); the newer kernel holds every group to 60 ms
 cat >"$W/pair.py" <<'PY'
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -277,6 +283,7 @@ s.settimeout(5)
 s.send(b"warm")
 s.recv(100)
 late = []
+lost = 0
 for i in range(8):
     t0 = time.monotonic()
     for k in (b"A", b"B", b"C", b"D"):
@@ -288,16 +295,19 @@ for i in range(8):
             got[d[:1]] = time.monotonic() - t0
     except socket.timeout:
         pass
-    if len(got) < 4 or max(got.values()) - got[b"A"] > 0.06:
+    if len(got) < 4 or b"A" not in got:
+        lost += 1
+        late.append("%d: %s" % (i, {k.decode(): round(v * 1000) for k, v in got.items()}))
+    elif max(got.values()) - got[b"A"] > 0.06:
         late.append("%d: %s" % (i, {k.decode(): round(v * 1000) for k, v in got.items()}))
     time.sleep(0.1)
-print("late %d of 8 %s" % (len(late), " ".join(late)))
+print("late %d of 8 lost %d %s" % (len(late), lost, " ".join(late)))
 PY
 ip netns exec fc tc qdisc add dev vc root netem delay 30ms
 d0=$(deferred fc)
 ip netns exec fc taskset -c 0 python3 "$W/pair.py" >"$W/pair.out" 2>&1
 d=$(( $(deferred fc) - d0 ))
-if grep -q '^late 0 of 8 $' "$W/pair.out" && [ "$d" -ge 8 ]; then
+if grep -q '^late 0 of 8 lost 0 $' "$W/pair.out" && [ "$d" -ge 8 ]; then
 	ok "txbatch: 8 groups over 30 ms: B-D, deferred behind A in flight ($d), arrive with A"
 else
 	not_ok "txbatch: groups over 30 ms: $(cat "$W/pair.out"), $d deferred, want 8 at least"
@@ -313,8 +323,11 @@ ip netns exec fc taskset -c 0 python3 "$W/pair.py" >"$W/pairhog.out" 2>&1
 d=$(( $(deferred fc) - d0 ))
 wait "$hog"
 ip netns exec fc tc qdisc del dev vc root
-if grep -q '^late 0 of 8 $' "$W/pairhog.out" && [ "$d" -ge 8 ]; then
-	ok "txbatch: the same with a SCHED_FIFO busy loop on CPU 1 (its kworker starved): $d deferred, B-D still arrive with A"
+late_ok='^late 0 of 8 lost 0 $'
+kv=$(uname -r | awk -F. '{ print $1 * 100 + $2 }')
+[ "$kv" -lt 605 ] && late_ok='^late [01] of 8 lost 0 '
+if grep -Eq "$late_ok" "$W/pairhog.out" && [ "$d" -ge 8 ]; then
+	ok "txbatch: the same with a SCHED_FIFO busy loop on CPU 1 (its kworker starved): $d deferred, B-D still arrive with A ($(cat "$W/pairhog.out"))"
 else
 	not_ok "txbatch: groups with CPU 1 busy: $(cat "$W/pairhog.out"), $d deferred, want 8 at least"
 fi
