@@ -27,11 +27,6 @@ sctpasoc.py restart PORT IDFILE
     (SCTP_RESTART).  The carrier must end (the owner's recv() fails
     with ECONNRESET; the test checks carrier-down-ntf sock-error with
     the id written to IDFILE).
-sctpasoc.py pdrestart PORT
-    (loopback MTU 1500.)  The peer restarts while a message is half
-    delivered (pdabort's set-up): no frame of the given-up head, nothing
-    glued to a later message; the carrier ends (ECONNRESET) or reads
-    nothing more, and carrier-del takes it down.
 """
 import errno
 import re
@@ -270,114 +265,9 @@ def restart(port, idfile):
     r.close()
 
 
-def pdrestart(port):
-    """A restart while a 64008-byte message is half delivered to the
-    carrier (its rest held back by the closed window: the peer has a
-    chunk unacked).  Read in net/sctp (6.1, 6.12), sctp_assoc_update()
-    flushes the ULP queues without aborting a partial delivery, which
-    would park the SCTP_RESTART notification in the socket's lobby; run,
-    the carrier ends with ECONNRESET on both kernels.  Either way it must
-    deliver no frame of the given-up head and nothing glued to a later
-    message, and end or read nothing more; carrier-del takes it down."""
-    lst, r = pair(port)
-    r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-    r.connect(("127.0.0.1", port))
-    p, _ = lst.accept()
-    lst.close()
-    rport = r.getsockname()[1]
-    p.setsockopt(SOL_SCTP, SCTP_NODELAY, 1)
-    p.setsockopt(SOL_SCTP, SCTP_RTOINFO, struct.pack("iIII", 0, 100, 200, 50))
-    r.setsockopt(SOL_SCTP, SCTP_PARTIAL_DELIVERY_POINT, struct.pack("I", 1000))
-    cid, out = carrier_new(r.fileno())
-    ok(cid, "pdrestart: carrier-new", out)
-    if not cid:
-        return
-    for i in range(60):
-        send(p, hdr(0, CTRL, flow=1) + bytes([i]) * 992)
-    time.sleep(0.5)
-    send(p, hdr(0, CTRL, flow=0xdead) + b"A" * 64000)
-    time.sleep(1)
-    st = struct.unpack_from("iiIHH", p.getsockopt(SOL_SCTP, 14, 184))
-    print("# pdrestart: before the restart the peer has %d chunks unacked"
-          % st[3], flush=True)
-
-    # the peer's association ends unheard (its ABORT dropped, and the
-    # ABORTs its port answers the carrier's SACKs with meanwhile), the
-    # same port connects again
-    rc, err = nft("table inet funnel_pdrestart {\n"
-                  " chain o { type filter hook output priority 0;"
-                  " sctp sport %d sctp chunk abort exists drop; }\n}\n" % port)
-    ok(rc == 0, "pdrestart: nft drops the peer port's ABORTs", err)
-    p.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    p.close()
-    time.sleep(0.2)
-    p2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
-    p2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    p2.bind(("127.0.0.1", port))
-    p2.settimeout(5)
-    try:
-        p2.connect(("127.0.0.1", rport))
-        err = 0
-    except OSError as e:
-        err = e.errno
-    nft("delete table inet funnel_pdrestart\n")
-    m2 = hdr(0, CTRL, flow=0xbeef) + b"M2" * 10
-    m3 = hdr(0, CTRL, flow=0xbeef) + b"M3" + b"B" * 3000
-    if not err:
-        send(p2, m2)
-        send(p2, m3)
-
-    r.settimeout(3)
-    frames, end = [], None
-    while True:
-        try:
-            d = r.recv(1 << 17)
-        except socket.timeout:
-            end = "nothing more"
-            break
-        except OSError as e:
-            end = errno.errorcode.get(e.errno, e.errno)
-            break
-        if not d:
-            end = "eof"
-            break
-        frames.append(d)
-    # the peer's connect() may fail: the carrier resets the association
-    # it restarted, which races the handshake's end
-    print("# pdrestart: the peer's new socket: connect() %s" %
-          (errno.errorcode.get(err, err) if err else "ok"), flush=True)
-    fl = {}
-    for d in frames:
-        fl.setdefault(struct.unpack_from("!I", d, 4)[0], []).append(len(d))
-    print("# pdrestart: frames by flow (count, lengths) %s, then %s" %
-          ({hex(k): (len(v), sorted(set(v))) for k, v in fl.items()}, end),
-          flush=True)
-    good = fl.get(1) == [1000] * 60 and 0xdead not in fl and \
-        all(d in (m2, m3) for d in frames if d[4:8] == b"\0\0\xbe\xef")
-    ok(good and end in ("nothing more", "ECONNRESET"),
-       "pdrestart: the 60 frames, no frame of the given-up head, nothing "
-       "glued to a later message; then %s" % end,
-       "frames by flow %s, then %s" %
-       ({hex(k): (len(v), sorted(set(v))) for k, v in fl.items()}, end))
-    stats = carrier_stats(cid, r.fileno())
-    if stats:
-        ok(stats.get("rx-drop-malformed", 1) == 0,
-           "pdrestart: nothing counted malformed", repr(stats))
-    else:
-        ok(end == "ECONNRESET", "pdrestart: the carrier is gone once it "
-           "ended", "no carrier-get answer, and it read %s" % end)
-    rc, out = nl(["carrier-del", "carrier-id=u32:" + cid], r.fileno())
-    ok(rc == 0 or end == "ECONNRESET",
-       "pdrestart: carrier-del takes a carrier that did not end down", out)
-    p2.close()
-    r.close()
-
-
 def main():
     if sys.argv[1] == "pdabort":
         pdabort(int(sys.argv[2]))
-    elif sys.argv[1] == "pdrestart":
-        pdrestart(int(sys.argv[2]))
     else:
         restart(int(sys.argv[2]), sys.argv[3])
     return 1 if sctppeer.FAILS else 0
