@@ -1121,7 +1121,7 @@ bool funnel_tx_charge(struct funnel_sock *fs, unsigned int len, bool ctrl)
 	int queued = atomic_read(count);
 
 	do {
-		if (queued && queued + (int)len > limit)
+		if (queued && (int)len > limit - queued)
 			return false;
 	} while (!atomic_try_cmpxchg(count, &queued, queued + len));
 	return true;

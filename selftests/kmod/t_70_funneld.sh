@@ -158,6 +158,7 @@ t70_main() {
 	# the client daemon stopped meanwhile, so that funnel.ko closes its
 	# carrier before it can delete its streams (checked below)
 	cpid=$(svc_pid C)
+	[ -n "$cpid" ] || not_ok "funneld: the client daemon's pid not found"
 	[ -n "$cpid" ] && kill -STOP "$cpid"
 	svc_stop S KILL
 	gone=0 end=$((SECONDS + 10))
