@@ -134,6 +134,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -305,6 +306,7 @@ struct tpath_stream {
 	struct pseq_idwin ids;
 	uint64_t idcost;		/* its bitmap, reserved in resv */
 	uint64_t ldap_logged;		/* loop_now_ms() of the last log */
+	uint64_t budget_logged;		/* ... of a flow refused (budget) */
 };
 
 /* Bytes between a DATA frame's header and its message. */
@@ -372,11 +374,11 @@ static int flow_pseq_init(struct tpath_stream *s, struct tpath_flow *flow)
 	cost = sizeof(*flow->ptx) + ((uint64_t)flow->prx.mask + 1) / 8;
 	if (!membudget_room(s->resv, cost)) {
 		membudget_deny(s->resv);
-		return -1;
+		return -ENOBUFS;
 	}
 	flow->ptx = malloc(sizeof(*flow->ptx));
 	if (!flow->ptx)
-		return -1;
+		return -ENOMEM;
 	pseq_tx_init(flow->ptx);
 	membudget_charge(s->resv, cost);
 	flow->pcost = cost;
@@ -638,6 +640,38 @@ static bool flow_reserve(struct tpath_stream *s, struct tpath_flow *flow)
 	flow->win = TPATH_WINDOW_INIT;
 	tpwin_init(&flow->tw, TPATH_WINDOW_INIT);	/* the initial credit */
 	return true;
+}
+
+/*
+ * What a new flow reserves: its sequencing state on a plugin stream and
+ * its initial window.  0; -ENOMEM; -ENOBUFS: the carrier's buffer budget
+ * (or the daemon's) has no room for them, the flow is refused: counted in
+ * flow-drop-limit and logged at most once a second per stream, since
+ * nothing else tells the client's reset from a failure of the service.
+ */
+static int flow_admit(struct tpath_stream *s, struct tpath_flow *flow)
+{
+	uint64_t now;
+	int err;
+
+	err = flow_pseq_init(s, flow);
+	if (!err && !flow_reserve(s, flow))
+		err = -ENOBUFS;
+	if (!err)
+		return 0;
+	flow_pseq_fini(s, flow);
+	if (err != -ENOBUFS)
+		return err;
+	dp_count(&s->dp, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	now = loop_now_ms();
+	if (!s->budget_logged || now - s->budget_logged >= TPATH_LDAP_LOG_MS) {
+		s->budget_logged = now;
+		log_warn("stream %u: %s refused: no room in the buffer budget for its window (reserved %" PRIu64 " of %" PRIu64 " bytes: --carrier-buffer-max, --buffer-max)",
+			 s->dp.id, flow->ldap.from_service ?
+			 "a flow the peer opened" : "a new connection",
+			 s->resv->used, s->resv->max);
+	}
+	return err;
 }
 
 /* The flow takes no more bytes: its queue and its window go. */
@@ -1693,12 +1727,7 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 	flow->ldap.from_service = false;	/* the client's requests */
 	flow->remote = *peer;
 	dp_sa_local(fd, &flow->local);
-	if (flow_pseq_init(s, flow)) {
-		free(flow);
-		return NULL;
-	}
-	if (!flow_reserve(s, flow)) {
-		flow_pseq_fini(s, flow);
+	if (flow_admit(s, flow)) {
 		free(flow);
 		return NULL;
 	}
@@ -1907,8 +1936,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	flow->remote = s->dp.addr;
 	if (origin)
 		flow->origin = *origin;
-	if (flow_pseq_init(s, flow) || !flow_reserve(s, flow)) {
-		flow_pseq_fini(s, flow);
+	if (flow_admit(s, flow)) {
 		free(flow);
 		flow_refuse(s, id);
 		return NULL;
