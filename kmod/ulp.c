@@ -1102,11 +1102,21 @@ int funnel_tx_limit(const struct funnel_sock *fs, bool ctrl)
 	return max_t(int, READ_ONCE(fs->sk->sk_sndbuf), FUNNEL_TX_DATA_MIN);
 }
 
+/* The room rule of every queue of frames: a frame goes into an empty queue
+ * whatever its size, else only within the limit (a queue that a frame took
+ * past it has no room; no sum that could overflow near INT_MAX).
+ */
+static bool funnel_tx_fits(int queued, unsigned int len, int limit)
+{
+	return !queued ||
+	       (queued <= limit && len <= (unsigned int)(limit - queued));
+}
+
 bool funnel_tx_room(const struct funnel_sock *fs, unsigned int len, bool ctrl)
 {
 	int queued = atomic_read(ctrl ? &fs->tx_ctrl_queued : &fs->tx_queued);
 
-	return !queued || queued + len <= funnel_tx_limit(fs, ctrl);
+	return funnel_tx_fits(queued, len, funnel_tx_limit(fs, ctrl));
 }
 
 /* Take len bytes of the queue's room if funnel_tx_room() would say so, in
@@ -1121,7 +1131,7 @@ bool funnel_tx_charge(struct funnel_sock *fs, unsigned int len, bool ctrl)
 	int queued = atomic_read(count);
 
 	do {
-		if (queued && (int)len > limit - queued)
+		if (!funnel_tx_fits(queued, len, limit))
 			return false;
 	} while (!atomic_try_cmpxchg(count, &queued, queued + len));
 	return true;
@@ -1142,7 +1152,7 @@ static bool funnel_tx_user_room(const struct funnel_sock *fs,
 		       funnel_tx_room(fs, len, true);
 	queued = atomic_read(&fs->tx_user_queued);
 	return !READ_ONCE(fs->tx_user_wait) &&
-	       (!queued || queued + len <= FUNNEL_TX_USER_MAX);
+	       funnel_tx_fits(queued, len, FUNNEL_TX_USER_MAX);
 }
 
 /* A carrier is busy while TCP has segments of ours in flight or frames
