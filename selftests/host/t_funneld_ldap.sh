@@ -652,13 +652,12 @@ fi
 # ---- stages of slow clients: within the carrier's budget ----
 # H holds no valgrind (its timing decides how many partial messages the
 # kernel wakes it for).  A flow of a plugin stream reserves its window
-# (64 KiB) and its sequencing state (10260 bytes); stages are made while
-# three quarters of the budget hold them (49160 bytes each).  If every
-# flow were woken for its partial message as it came, 31 stages would
-# be made (31 x 124956 bytes), and the 9 flows after them take 682164:
-# 4555800 bytes of the 5 MiB, so all 40 connections are taken whatever
-# the host's timing.  (With 4 MiB at most 25 stages fit that way and the
-# last connection was refused, once in a loaded CI run.)
+# (64 KiB) and its sequencing state (10260 bytes): 75796 bytes; a stage
+# 49160 more.  40 flows each with a stage take 4998240 bytes of the
+# 5 MiB, so all 40 connections are taken whatever the host's timing (no
+# bytes come back, so no window grows; nothing else charges H's budget).
+# With 4 MiB, stages made early left too little for the last
+# connections: the 40th was refused once in a loaded CI run.
 svc_pick_port M_HOLD
 fd_start H "" "plaintext
 peer add s $L:$P_CAR carrier tcp
@@ -687,6 +686,8 @@ for _ in $(seq 1 20); do
 done
 check "40 clients holding partial 49106-byte requests: stages made and reserved within the 5 MiB budget ($out)" hold_ok "$out"
 hold_ok "$out" || { tail -n 5 "$SVC_DIR/hold.out"; tail -n 10 "$SVC_DIR/H.log"; } | diag
+out=$(fd_json H "'%d %d' % tuple(sum(s[k] if k == 'nflows' else s['stats'][k] for c in j['carriers'] for s in c['streams']) for k in ('nflows', 'flow-drop-limit'))")
+check "... all 40 connections taken (flows, refused: $out)" test "$out" = "40 0"
 kill "$hold_pid" 2>/dev/null
 
 # ---- a new connection without room in the budget: refused, said so ----
@@ -699,7 +700,8 @@ map add tcp $L:$M_TIGHT peer s service ldap plugin ldap" --datapath user \
 	--carrier-buffer-max 196608 || not_ok "site T starts"
 fd_wait T 30 "carrier('s').get('state') == 'up' and all(m.get('state') == 'open' for m in j['maps'])" ||
 	not_ok "site T: carrier up, map open"
-tight=$(python3 - "$L" "$M_TIGHT" <<'EOF'
+# the client holds its connections open (killed below) while T is read
+python3 - "$L" "$M_TIGHT" >"$SVC_DIR/tight.out" 2>&1 <<'EOF' &
 import socket, sys, time
 res = []
 socks = []
@@ -714,13 +716,36 @@ for s in socks:
         res.append("open")
     except ConnectionResetError:
         res.append("reset")
-print(" ".join(res))
+print(" ".join(res), flush=True)
+time.sleep(60)
 EOF
-)
-drops=$(fd_json T "sum(s['stats']['flow-drop-limit'] for c in j['carriers'] for s in c['streams'])")
-check "the budget has room for two connections, not three: $tight, flow-drop-limit $drops" \
-	test "$tight" = "open open reset" -a "$drops" = 1
-check "... T logs why" grep -qE "stream [0-9]+: a new connection refused: no room in the buffer budget for its window \(reserved [0-9]+ of 196608 bytes" "$SVC_DIR/T.log"
+tight_pid=$!
+svc_register tight $tight_pid
+for _ in $(seq 1 100); do [ -s "$SVC_DIR/tight.out" ] && break; sleep 0.1; done
+tight=$(head -n 1 "$SVC_DIR/tight.out")
+t_state() { fd_json T "'%d %d' % (sum(s['stats']['flow-drop-limit'] for c in j['carriers'] for s in c['streams']), carrier('s')['tcp_buffers']['reserved'])"; }
+out=$(t_state)
+check "the budget has room for two connections, not three: $tight; flow-drop-limit, reserved: $out" \
+	test "$tight" = "open open reset" -a "$out" = "1 151592"
+check "... T logs why" grep -qE "stream [0-9]+: a new connection refused: no room in the buffer budget for its window \(reserved 151592 of 196608 bytes, --carrier-buffer-max\)" "$SVC_DIR/T.log"
+# two more at once, seconds after the first: refused and counted, one
+# more line (at most one a second)
+python3 - "$L" "$M_TIGHT" <<'EOF'
+import socket, sys
+for _ in range(2):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    s.settimeout(1)
+    try:
+        s.recv(1)
+    except OSError:
+        pass
+    s.close()
+EOF
+out=$(t_state)
+logs=$(grep -c "a new connection refused: no room in the buffer budget" "$SVC_DIR/T.log")
+check "... two more refused at once: counted, nothing of theirs kept, one more log line (flow-drop-limit, reserved: $out; $logs lines)" \
+	test "$out" = "3 151592" -a "$logs" = 2
+kill "$tight_pid" 2>/dev/null
 fd_stop T
 
 # ---- whole messages of one operation share a frame (plugins.md 5.3) ----

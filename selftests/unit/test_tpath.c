@@ -749,6 +749,7 @@ static void test_state_reserved(void **state)
 	tp_new(&t, true, 4U << 20);
 	data(&t, 1, 0, false, false, 0, NULL, 0);
 	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOWS_CREATED), 0);
+	assert_int_equal(stat(&t, FUNNEL_A_STATS_FLOW_DROP_LIMIT), 1);
 	assert_int_equal(service_accept(&t), -1);
 	assert_int_equal(nresets, 1);
 	assert_int_equal(resv.used, PSEQ_IDWIN_BYTES);

@@ -15,8 +15,21 @@ struct membudget {
 	uint64_t used, max;
 	uint64_t peak;			/* the most used so far */
 	uint64_t denied;		/* requests that did not fit */
+	uint64_t logged;		/* its user's last log of a denial */
 	struct membudget *parent;	/* NULL at the top */
 };
+
+/* The level with the least room left: the one that denies first. */
+static inline struct membudget *membudget_tightest(struct membudget *b)
+{
+	struct membudget *t = b;
+
+	for (; b; b = b->parent)
+		if ((b->used < b->max ? b->max - b->used : 0) <
+		    (t->used < t->max ? t->max - t->used : 0))
+			t = b;
+	return t;
+}
 
 /* Bytes that can still be charged at every level (0 if none). */
 static inline uint64_t membudget_avail(const struct membudget *b)

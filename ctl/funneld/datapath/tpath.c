@@ -306,7 +306,6 @@ struct tpath_stream {
 	struct pseq_idwin ids;
 	uint64_t idcost;		/* its bitmap, reserved in resv */
 	uint64_t ldap_logged;		/* loop_now_ms() of the last log */
-	uint64_t budget_logged;		/* ... of a flow refused (budget) */
 };
 
 /* Bytes between a DATA frame's header and its message. */
@@ -355,8 +354,8 @@ static void sock_nodelay(int fd)
 
 /*
  * A plugin stream's flow: its sender's state, and its receiver's, whose
- * window is the frames the peer may have in flight (5.4).  0 or -1 (no
- * memory, or no room in s->resv: the flow is refused).  Their fixed
+ * window is the frames the peer may have in flight (5.4).  0, -ENOMEM or
+ * -ENOBUFS (no room in s->resv: the flow is refused).  Their fixed
  * part, the sender's table (8 KiB) and the receiver's bitmap at its
  * largest (window / PSEQ_COST_MIN bits), is reserved in s->resv while
  * the flow exists, as its window is (review-ldap2 L5); what the frames
@@ -645,12 +644,13 @@ static bool flow_reserve(struct tpath_stream *s, struct tpath_flow *flow)
 /*
  * What a new flow reserves: its sequencing state on a plugin stream and
  * its initial window.  0; -ENOMEM; -ENOBUFS: the carrier's buffer budget
- * (or the daemon's) has no room for them, the flow is refused: counted in
- * flow-drop-limit and logged at most once a second per stream, since
+ * or the daemon's has no room for them, the flow is refused: counted in
+ * flow-drop-limit and logged (at most once a second per budget), since
  * nothing else tells the client's reset from a failure of the service.
  */
 static int flow_admit(struct tpath_stream *s, struct tpath_flow *flow)
 {
+	struct membudget *b;
 	uint64_t now;
 	int err;
 
@@ -663,13 +663,15 @@ static int flow_admit(struct tpath_stream *s, struct tpath_flow *flow)
 	if (err != -ENOBUFS)
 		return err;
 	dp_count(&s->dp, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
+	b = membudget_tightest(s->resv);
 	now = loop_now_ms();
-	if (!s->budget_logged || now - s->budget_logged >= TPATH_LDAP_LOG_MS) {
-		s->budget_logged = now;
-		log_warn("stream %u: %s refused: no room in the buffer budget for its window (reserved %" PRIu64 " of %" PRIu64 " bytes: --carrier-buffer-max, --buffer-max)",
+	if (!b->logged || now - b->logged >= TPATH_LDAP_LOG_MS) {
+		b->logged = now;
+		log_warn("stream %u: %s refused: no room in the buffer budget for its window (reserved %" PRIu64 " of %" PRIu64 " bytes, %s)",
 			 s->dp.id, flow->ldap.from_service ?
 			 "a flow the peer opened" : "a new connection",
-			 s->resv->used, s->resv->max);
+			 b->used, b->max, b->parent ? "--carrier-buffer-max" :
+			 "--buffer-max");
 	}
 	return err;
 }

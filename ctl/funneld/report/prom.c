@@ -60,7 +60,7 @@ static const char *const stat_help[FSTATS_N] = {
 	[FUNNEL_A_STATS_FLOWS_CREATED]		= "Flows created",
 	[FUNNEL_A_STATS_FLOWS_EXPIRED]		= "Flows expired",
 	[FUNNEL_A_STATS_FLOW_DROP_LIMIT]	=
-		"New flows refused: flow limit reached",
+		"New flows refused: flow limit reached, or no room in the buffer budget",
 	[FUNNEL_A_STATS_FLOWS_EVICTED]		=
 		"Idle flows ended for new ones at a flow limit",
 	[FUNNEL_A_STATS_RX_ABANDONED]		=
