@@ -27,6 +27,14 @@ sctpasoc.py restart PORT IDFILE
     (SCTP_RESTART).  The carrier must end (the owner's recv() fails
     with ECONNRESET; the test checks carrier-down-ntf sock-error with
     the id written to IDFILE).
+sctpasoc.py pdrestart PORT
+    (loopback MTU 1500.)  The same restart while SCTP is in partial
+    delivery of M1 to the carrier (its fragments after the first held
+    back by nft): SCTP keeps the partial delivery, the SCTP_RESTART
+    notification and the new peer's M2 wait behind it, and the carrier
+    reads nothing more and stays up until carrier-del.  Pins down a
+    limitation (architecture.md 8.1): a change here means the
+    documentation is wrong.
 """
 import errno
 import re
@@ -42,7 +50,9 @@ SOL_SCTP = 132
 SCTP_RTOINFO = 0
 SCTP_NODELAY = 3
 SCTP_EVENTS = 11
+SCTP_STATUS = 14
 SCTP_PARTIAL_DELIVERY_POINT = 19
+SCTP_GET_ASSOC_STATS = 112
 SCTP_EVENT = 127
 SCTP_SNDINFO = 2
 SCTP_PRINFO = 5
@@ -265,9 +275,134 @@ def restart(port, idfile):
     r.close()
 
 
+def assoc_stats(s):
+    """SCTP_GET_ASSOC_STATS: the DATA chunks received in order (iodchunks)."""
+    b = s.getsockopt(SOL_SCTP, SCTP_GET_ASSOC_STATS, 256)
+    return struct.unpack_from("=Q", b, 136 + 12 * 8)[0]
+
+
+def nft_counters(table):
+    p = subprocess.run(["nft", "list", "table", "inet", table],
+                       capture_output=True, text=True)
+    return [int(n) for n in re.findall(r"counter packets (\d+)", p.stdout)]
+
+
+def pdrestart(port):
+    """A restart of the peer while SCTP is in partial delivery to the
+    carrier: M1's first fragment delivered in part (partial delivery
+    point 1000), the rest held back by nft; the peer's new socket on the
+    same port connects (the carrier's socket is not listening: only a
+    restart of its association answers), then sends M2.  SCTP keeps the
+    partial delivery through the restart (sctp_assoc_update() flushes
+    the reassembly queue, not pd_mode), so the SCTP_RESTART notification
+    and M2 wait in the socket's lobby: the carrier reads nothing more and
+    stays up (the owner's keepalive has to end it); carrier-del takes it
+    down.  (With the window closed instead, the new socket's connect()
+    fails: Linux refuses an INIT ACK whose a_rwnd is below 1500.)"""
+    lst, r = pair(port)
+    r.connect(("127.0.0.1", port))
+    p, _ = lst.accept()
+    lst.close()
+    rport = r.getsockname()[1]
+    p.setsockopt(SOL_SCTP, SCTP_NODELAY, 1)
+    p.setsockopt(SOL_SCTP, SCTP_RTOINFO, struct.pack("iIII", 0, 100, 200, 50))
+    r.setsockopt(SOL_SCTP, SCTP_PARTIAL_DELIVERY_POINT, struct.pack("I", 1000))
+    cid, out = carrier_new(r.fileno())
+    ok(cid, "pdrestart: carrier-new", out)
+    if not cid:
+        return
+    r.settimeout(3)
+    m0 = hdr(0, CTRL, flow=1) + b"hello"
+    send(p, m0)
+    try:
+        d = r.recv(1 << 17)
+    except OSError as e:
+        d = repr(e)
+    ok(d == m0, "pdrestart: the carrier reads a frame", repr(d)[:80])
+    rc, err = nft("table inet funnel_pdr {\n"
+                  " chain o { type filter hook output priority 0;"
+                  " sctp sport %d sctp chunk data flags & 2 == 0 counter drop;"
+                  " sctp sport %d sctp chunk abort exists counter drop; }\n}\n"
+                  % (port, port))
+    ok(rc == 0, "pdrestart: nft holds back the peer's fragments after "
+       "the first, and its ABORTs", err)
+    err = -1
+    try:
+        data0 = assoc_stats(r)
+        send(p, hdr(0, CTRL, flow=0xdead) + b"A" * 64000)
+        data1 = data0
+        for _ in range(50):
+            time.sleep(0.1)
+            data1 = assoc_stats(r)
+            if data1 > data0 and nft_counters("funnel_pdr")[0]:
+                break
+        held = nft_counters("funnel_pdr")[0]
+        ok(data1 > data0 and held > 0,
+           "pdrestart: M1's first fragment in, the rest held back "
+           "(DATA chunks %d -> %d, %d packets held)" % (data0, data1, held))
+        # the peer's association ends unheard; the same port connects
+        p.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        p.close()
+        p2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM,
+                           socket.IPPROTO_SCTP)
+        p2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        p2.bind(("127.0.0.1", port))
+        p2.settimeout(5)
+        try:
+            p2.connect(("127.0.0.1", rport))
+            err = 0
+        except OSError as e:
+            err = e.errno
+        ok(err == 0, "pdrestart: a new socket on the peer's port connects "
+           "to the carrier's (not listening): its association restarted",
+           "connect: %s" % errno.errorcode.get(err, err))
+        aborts = nft_counters("funnel_pdr")[1]
+        ok(aborts >= 1, "pdrestart: the old peer's ABORT was held back "
+           "(%d)" % aborts)
+    finally:
+        nft("delete table inet funnel_pdr\n")
+    if err:
+        p2.close()
+        r.close()
+        return
+    m2 = hdr(0, CTRL, flow=0xbeef) + b"M2" * 10
+    send(p2, m2)
+    frames, end = [], None
+    while True:
+        try:
+            d = r.recv(1 << 17)
+        except socket.timeout:
+            end = "nothing more"
+            break
+        except OSError as e:
+            end = errno.errorcode.get(e.errno, e.errno)
+            break
+        if not d:
+            end = "eof"
+            break
+        frames.append(d)
+    st = struct.unpack_from("iiIHH", p2.getsockopt(SOL_SCTP, SCTP_STATUS, 184))
+    ok(not frames and end == "nothing more" and st[3] == 0,
+       "pdrestart: M2 taken by SCTP (acked) but parked behind the partial "
+       "delivery: the carrier reads nothing in 3 s (no frame of M1 either)",
+       "frames %r, then %s; M2 unacked %d" % (
+           [(x[4:8].hex(), len(x)) for x in frames], end, st[3]))
+    stats = carrier_stats(cid, r.fileno())
+    ok(stats.get("rx-frames") == 1 and stats.get("rx-drop-malformed") == 0,
+       "pdrestart: the carrier is still up: rx-frames 1, nothing malformed",
+       repr(stats))
+    rc, out = nl(["carrier-del", "carrier-id=u32:" + cid], r.fileno())
+    ok(rc == 0, "pdrestart: carrier-del takes the stalled carrier down", out)
+    p2.close()
+    r.close()
+
+
 def main():
     if sys.argv[1] == "pdabort":
         pdabort(int(sys.argv[2]))
+    elif sys.argv[1] == "pdrestart":
+        pdrestart(int(sys.argv[2]))
     else:
         restart(int(sys.argv[2]), sys.argv[3])
     return 1 if sctppeer.FAILS else 0
