@@ -336,6 +336,20 @@ static void funnel_sctp_rx_abandon(struct funnel_sock *fs)
 	fs->rx_len = 0;
 }
 
+/* The peer restarted (a new INIT from its addresses and port, RFC 9260
+ * 5.2.4.1): SCTP dropped what was in flight both ways and a message in
+ * parts, and the peer has none of the carrier's state: the carrier ends,
+ * as on a reset.
+ */
+static int funnel_sctp_rx_restart(struct funnel_sock *fs,
+				  struct sk_buff_head *batch)
+{
+	funnel_sctp_rx_abandon(fs);
+	funnel_sctp_rx_hand(fs, batch);
+	funnel_sctp_rx_end(fs, ECONNRESET, FUNNEL_DOWN_SOCK_ERROR);
+	return -ECONNRESET;
+}
+
 /*
  * A notification (or a part of one) read at buf: the two the carrier
  * subscribes to at attach matter (funnel_sctp_take()), the rest of what
@@ -369,19 +383,9 @@ static int funnel_sctp_rx_ntf(struct funnel_sock *fs, const u8 *buf,
 			funnel_sctp_rx_abandon(fs);
 		break;
 	case SCTP_ASSOC_CHANGE:
-		/* the peer restarted (a new INIT from its addresses and
-		 * port, RFC 9260 5.2.4.1): SCTP dropped what was in flight
-		 * both ways and a message in parts, and the peer has none
-		 * of the carrier's state: the carrier ends, as on a reset
-		 */
 		if (n >= sizeof(sn.sn_assoc_change) &&
-		    sn.sn_assoc_change.sac_state == SCTP_RESTART) {
-			funnel_sctp_rx_abandon(fs);
-			funnel_sctp_rx_hand(fs, batch);
-			funnel_sctp_rx_end(fs, ECONNRESET,
-					   FUNNEL_DOWN_SOCK_ERROR);
-			return -ECONNRESET;
-		}
+		    sn.sn_assoc_change.sac_state == SCTP_RESTART)
+			return funnel_sctp_rx_restart(fs, batch);
 		break;
 	}
 	return 1;
@@ -401,6 +405,26 @@ static bool funnel_sctp_asoc_gone(struct funnel_sock *fs)
 	gone = !funnel_sctp_asoc(fs);
 	release_sock(fs->sk);
 	return gone;
+}
+
+/* A restart while SCTP delivers a message in parts (rx_len): SCTP keeps
+ * the partial delivery (sctp_assoc_update() flushes the reassembly queue
+ * only), so SCTP_RESTART waits in the socket's lobby, with every later
+ * message, behind a message whose rest will never come.  The restart
+ * still calls sk_state_change (the association enters ESTABLISHED
+ * again), which runs the reader: the peer's verification tag changed.
+ * Socket unlocked.
+ */
+static bool funnel_sctp_restarted(struct funnel_sock *fs)
+{
+	struct sctp_association *asoc;
+	bool restarted;
+
+	lock_sock(fs->sk);
+	asoc = funnel_sctp_asoc(fs);
+	restarted = asoc && asoc->c.peer_vtag != fs->sctp_peer_vtag;
+	release_sock(fs->sk);
+	return restarted;
 }
 
 /*
@@ -425,6 +449,8 @@ static int funnel_sctp_read(struct funnel_sock *fs, struct sk_buff_head *batch)
 				 &addr_len);
 	if (n == -EAGAIN && funnel_sctp_asoc_gone(fs))
 		n = 0;
+	if (n == -EAGAIN && fs->rx_len && funnel_sctp_restarted(fs))
+		return funnel_sctp_rx_restart(fs, batch);
 	if (n == -EAGAIN)
 		return 0;
 	if (n < 0) {
@@ -1379,6 +1405,7 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	}
 	/* nothing can refuse the socket now */
 	funnel_sctp_take(sk, funnel_sctp_asoc(fs));
+	fs->sctp_peer_vtag = funnel_sctp_asoc(fs)->c.peer_vtag;
 	fs->orig_ops = sock->ops;
 	write_lock_bh(&sk->sk_callback_lock);
 	fs->saved_data_ready = sk->sk_data_ready;

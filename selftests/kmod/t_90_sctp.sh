@@ -351,18 +351,21 @@ check "sctp: abort: funneld's recv() fails with ECONNRESET" grep -q 'recv: Conne
 # abandoned message's head must not be joined with the next message of
 # its SCTP stream; it is counted rx-abandoned, not rx-drop-malformed),
 # a restart of the peer during a partial delivery (SCTP keeps the
-# partial delivery: the carrier stalls, stays up, until carrier-del),
-# and a restart of the peer (SCTP_RESTART: the carrier ends);
+# partial delivery and parks SCTP_RESTART behind it: funnel.ko sees the
+# peer's new verification tag, the carrier ends), and a restart of the
+# peer (SCTP_RESTART: the carrier ends);
 # carrier-del, then carrier-new of the same socket
 asoc=$FUNNEL_TOP/selftests/kmod/sctpasoc.py
 ip -n fc link set lo mtu 1500
 ip netns exec fc python3 "$asoc" pdabort 7020 >"$W/pdabort.out" 2>&1
-ip netns exec fc python3 "$asoc" pdrestart 7024 >"$W/pdrestart.out" 2>&1
+ip netns exec fc python3 "$asoc" pdrestart 7024 "$W/pdrestart.id" >"$W/pdrestart.out" 2>&1
 pdr_rc=$?
 ip -n fc link set lo mtu 65536
 sctp_tap <"$W/pdabort.out"
 sctp_tap <"$W/pdrestart.out"
 check "sctp: pdrestart ran to its end (exit $pdr_rc)" test "$pdr_rc" = 0
+down_seen fc "$(cat "$W/pdrestart.id" 2>/dev/null)" 4 \
+	"sctp: the peer restarts during a partial delivery: carrier down, reason sock-error"
 ip netns exec fc python3 "$asoc" restart 7022 "$W/restart.id" >"$W/restart.out" 2>&1
 sctp_tap <"$W/restart.out"
 down_seen fc "$(cat "$W/restart.id" 2>/dev/null)" 4 \
