@@ -179,6 +179,7 @@ struct funnel_sock {
 	int rx_sid;				/* SCTP stream of rx_buf, -1: ? */
 	u32 rx_len;				/* bytes of a message in rx_buf */
 	u32 sctp_peer_vtag;			/* a change: the peer restarted */
+	atomic_t sctp_state_changed;		/* sk_state_change since read */
 	u8 *rx_buf;				/* FUNNEL_SCTP_RX_BUF bytes */
 	u8 *tx_buf;				/* a non-linear frame, copied */
 	atomic64_t tx_expired;			/* lifetime spent in txq */

@@ -136,6 +136,8 @@ static void funnel_sctp_state_change(struct sock *sk)
 					   FUNNEL_DOWN_SOCK_ERROR);
 			queue_work(funnel_workqueue(), &fs->down_work);
 		}
+		/* a restart, maybe: funnel_sctp_restarted() looks */
+		atomic_set(&fs->sctp_state_changed, 1);
 		queue_work(funnel_workqueue(), &fs->rx_work);
 	}
 	rcu_read_unlock();
@@ -407,19 +409,24 @@ static bool funnel_sctp_asoc_gone(struct funnel_sock *fs)
 	return gone;
 }
 
-/* A restart while SCTP delivers a message in parts (rx_len): SCTP keeps
- * the partial delivery (sctp_assoc_update() flushes the reassembly queue
+/* A restart while SCTP delivers a message in parts: SCTP keeps the
+ * partial delivery (sctp_assoc_update() flushes the reassembly queue
  * only), so SCTP_RESTART waits in the socket's lobby, with every later
  * message, behind a message whose rest will never come.  The restart
  * still calls sk_state_change (the association enters ESTABLISHED
- * again), which runs the reader: the peer's verification tag changed.
- * Socket unlocked.
+ * again), which runs the reader: once it has read what there is, the
+ * peer's verification tag tells.  (It changes in a restart, and in the
+ * other case where SCTP resets an established association's state,
+ * 5.2.4's action B, which says nothing the carrier could see.)  Socket
+ * unlocked.
  */
 static bool funnel_sctp_restarted(struct funnel_sock *fs)
 {
 	struct sctp_association *asoc;
 	bool restarted;
 
+	if (!atomic_xchg(&fs->sctp_state_changed, 0))
+		return false;
 	lock_sock(fs->sk);
 	asoc = funnel_sctp_asoc(fs);
 	restarted = asoc && asoc->c.peer_vtag != fs->sctp_peer_vtag;
@@ -449,7 +456,7 @@ static int funnel_sctp_read(struct funnel_sock *fs, struct sk_buff_head *batch)
 				 &addr_len);
 	if (n == -EAGAIN && funnel_sctp_asoc_gone(fs))
 		n = 0;
-	if (n == -EAGAIN && fs->rx_len && funnel_sctp_restarted(fs))
+	if (n == -EAGAIN && funnel_sctp_restarted(fs))
 		return funnel_sctp_rx_restart(fs, batch);
 	if (n == -EAGAIN)
 		return 0;
@@ -1283,6 +1290,19 @@ static int funnel_sctp_asoc_refusal(struct sock *sk,
 	return 0;
 }
 
+/* A socket whose owner read a part of a message: the reader would take
+ * the rest for a frame of its own (socket locked).
+ */
+static int funnel_sctp_pd_refusal(struct sock *sk,
+				  struct netlink_ext_ack *extack)
+{
+	if (atomic_read(&sctp_sk(sk)->pd_mode)) {
+		NL_SET_ERR_MSG(extack, "a message is delivered in parts: read it whole first");
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /*
  * Make the socket's reads what the reader needs: whole messages, one at a
  * time (no fragment interleave: I-DATA stays off for associations to
@@ -1355,6 +1375,8 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	if (!*errp) {
 		lock_sock(sk);
 		*errp = funnel_sctp_asoc_refusal(sk, extack);
+		if (!*errp)
+			*errp = funnel_sctp_pd_refusal(sk, extack);
 		release_sock(sk);
 	}
 	if (*errp)
@@ -1389,6 +1411,8 @@ struct funnel_sock *funnel_sctp_attach(struct socket *sock,
 	*errp = funnel_sctp_refusal(sock, extack);
 	if (!*errp)
 		*errp = funnel_sctp_asoc_refusal(sk, extack);
+	if (!*errp)
+		*errp = funnel_sctp_pd_refusal(sk, extack);
 	if (*errp) {
 		release_sock(sk);
 		goto free;

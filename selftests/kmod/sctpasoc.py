@@ -18,6 +18,10 @@ sctpasoc.py pdabort PORT
     frame of M1; the given-up head counted as abandoned (rx-abandoned 1),
     not as malformed (rx-drop-malformed 0).  Then
     carrier-del and carrier-new again on the same socket.
+sctpasoc.py pdrefuse PORT
+    (loopback MTU 1500.)  carrier-new of a socket while SCTP delivers a
+    message to it in parts is refused (the reader would take the rest
+    for a frame); once the owner has read it whole, it is taken.
 sctpasoc.py restart PORT IDFILE
     (The carrier's socket has SO_TIMESTAMPNS, SO_TIMESTAMPING and
     SO_RCVMARK on: their cmsgs must not crowd out SCTP_RCVINFO.)
@@ -56,6 +60,7 @@ SCTP_EVENT = 127
 SCTP_SNDINFO = 2
 SCTP_PRINFO = 5
 SCTP_PR_SCTP_TTL = 0x10
+SCTP_UNORDERED = 1
 SCTP_ASSOC_CHANGE = 0x8001
 SCTP_SHUTDOWN_EVENT = 0x8005
 SCTP_PARTIAL_DELIVERY_EVENT = 0x8006
@@ -65,8 +70,9 @@ ok = sctppeer.ok
 hdr = sctppeer.hdr
 
 
-def send(s, data, sid=0, ttl=0):
-    anc = [(SOL_SCTP, SCTP_SNDINFO, struct.pack("@HHIIi", sid, 0, 0, 0, 0))]
+def send(s, data, sid=0, ttl=0, flags=0):
+    anc = [(SOL_SCTP, SCTP_SNDINFO,
+            struct.pack("@HHIIi", sid, flags, 0, 0, 0))]
     if ttl:
         anc.append((SOL_SCTP, SCTP_PRINFO,
                     struct.pack("@HI", SCTP_PR_SCTP_TTL, ttl)))
@@ -83,6 +89,17 @@ def carrier_new(fd):
     rc, out = nl(["carrier-new", "sock-fd=s32:%d" % fd], fd)
     m = re.search(r"carrier-id=(\d+)", out)
     return (m.group(1) if rc == 0 and m else None), out
+
+
+def carrier_gone(cid, fd):
+    """carrier-get until it fails, for up to 1 s: the owner's recv() is
+    woken before the carrier's down work unregisters it."""
+    for _ in range(20):
+        rc, out = nl(["carrier-get", "carrier-id=u32:" + cid], fd)
+        if rc:
+            break
+        time.sleep(0.05)
+    return rc, out
 
 
 def carrier_stats(cid, fd):
@@ -267,7 +284,7 @@ def restart(port, idfile):
     ok(isinstance(d, OSError) and d.errno == errno.ECONNRESET,
        "restart: the carrier ends; its owner's recv() fails with ECONNRESET",
        repr(d))
-    rc, out = nl(["carrier-get", "carrier-id=u32:" + cid], r.fileno())
+    rc, out = carrier_gone(cid, r.fileno())
     ok(rc != 0 and "no such carrier" in out,
        "restart: the carrier is gone from the table", out)
     p2.close()
@@ -343,6 +360,9 @@ def pdrestart(port, idfile):
         ok(data1 > data0 and held > 0,
            "pdrestart: M1's first fragment in, the rest held back "
            "(DATA chunks %d -> %d, %d packets held)" % (data0, data1, held))
+        # a whole unordered frame after it waits behind the partial
+        # delivery (not read below), or shows there is none
+        send(p, hdr(0, CTRL, flow=0xf00d) + b"U", flags=SCTP_UNORDERED)
         # the peer's association ends unheard; the same port connects
         p.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      struct.pack("ii", 1, 0))
@@ -387,19 +407,71 @@ def pdrestart(port, idfile):
         frames.append(d)
     ok(not frames and end == "ECONNRESET",
        "pdrestart: the carrier ends (its owner's recv() fails with "
-       "ECONNRESET), no frame of M1 or M2 read",
+       "ECONNRESET), no frame of M1, of the unordered frame behind it, or "
+       "of M2 read",
        "frames %r, then %s" % ([(x[4:8].hex(), len(x)) for x in frames],
                                 end))
-    rc, out = nl(["carrier-get", "carrier-id=u32:" + cid], r.fileno())
+    rc, out = carrier_gone(cid, r.fileno())
     ok(rc != 0 and "no such carrier" in out,
        "pdrestart: the carrier is gone from the table", out)
     p2.close()
     r.close()
 
 
+def pdrefuse(port):
+    """carrier-new while SCTP delivers a message in parts to the socket
+    (its fragments after the first held back by nft): refused (EBUSY,
+    the extack says why); once the owner read the message whole, taken."""
+    lst, r = pair(port)
+    r.connect(("127.0.0.1", port))
+    p, _ = lst.accept()
+    lst.close()
+    r.setsockopt(SOL_SCTP, SCTP_PARTIAL_DELIVERY_POINT, struct.pack("I", 1000))
+    m1 = hdr(0, CTRL, flow=0xdead) + b"A" * 64000
+    rc, err = nft("table inet funnel_pdref {\n"
+                  " chain o { type filter hook output priority 0;"
+                  " sctp sport %d sctp chunk data flags & 2 == 0 drop; }\n}\n"
+                  % port)
+    ok(rc == 0, "pdrefuse: nft holds back the peer's fragments after the "
+       "first", err)
+    try:
+        data0 = assoc_stats(r)
+        send(p, m1)
+        for _ in range(50):
+            time.sleep(0.1)
+            if assoc_stats(r) > data0:
+                break
+        cid, out = carrier_new(r.fileno())
+        ok(not cid and "delivered in parts: read it whole first" in out,
+           "pdrefuse: carrier-new refused while a message is delivered "
+           "in parts", out.strip())
+    finally:
+        nft("delete table inet funnel_pdref\n")
+    got, flags = b"", 0
+    r.settimeout(5)
+    try:
+        while not flags & socket.MSG_EOR:
+            d, _, flags, _ = r.recvmsg(1 << 17)
+            if not d:
+                break
+            got += d
+    except OSError as e:
+        got = repr(e).encode()
+    ok(got == m1, "pdrefuse: the owner reads the message whole (%d bytes)"
+       % len(got))
+    cid, out = carrier_new(r.fileno())
+    ok(cid, "pdrefuse: then carrier-new takes the socket", out.strip())
+    if cid:
+        nl(["carrier-del", "carrier-id=u32:" + cid], r.fileno())
+    p.close()
+    r.close()
+
+
 def main():
     if sys.argv[1] == "pdabort":
         pdabort(int(sys.argv[2]))
+    elif sys.argv[1] == "pdrefuse":
+        pdrefuse(int(sys.argv[2]))
     elif sys.argv[1] == "pdrestart":
         pdrestart(int(sys.argv[2]), sys.argv[3])
     else:

@@ -360,10 +360,14 @@ ip -n fc link set lo mtu 1500
 ip netns exec fc python3 "$asoc" pdabort 7020 >"$W/pdabort.out" 2>&1
 ip netns exec fc python3 "$asoc" pdrestart 7024 "$W/pdrestart.id" >"$W/pdrestart.out" 2>&1
 pdr_rc=$?
+ip netns exec fc python3 "$asoc" pdrefuse 7026 >"$W/pdrefuse.out" 2>&1
+pdf_rc=$?
 ip -n fc link set lo mtu 65536
 sctp_tap <"$W/pdabort.out"
 sctp_tap <"$W/pdrestart.out"
 check "sctp: pdrestart ran to its end (exit $pdr_rc)" test "$pdr_rc" = 0
+sctp_tap <"$W/pdrefuse.out"
+check "sctp: pdrefuse ran to its end (exit $pdf_rc)" test "$pdf_rc" = 0
 down_seen fc "$(cat "$W/pdrestart.id" 2>/dev/null)" 4 \
 	"sctp: the peer restarts during a partial delivery: carrier down, reason sock-error"
 ip netns exec fc python3 "$asoc" restart 7022 "$W/restart.id" >"$W/restart.out" 2>&1
