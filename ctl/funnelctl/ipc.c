@@ -104,6 +104,17 @@ static int reply_grow(struct reply *r)
 	return 0;
 }
 
+/*
+ * funneld refuses a connection (too many at once, not root) with an
+ * "error" reply and closes at once; a request that reached it after it
+ * looked makes the end a reset (unread data) instead of end of file.
+ */
+static bool reply_is_refusal(const struct reply *r)
+{
+	return r->len > 6 && !memcmp(r->buf, "error\n", 6) &&
+	       r->buf[r->len - 1] == '\n';
+}
+
 /* Read the reply up to end of file: 0, -errno or -EFBIG (too long). */
 static int read_reply(int fd, struct reply *r)
 {
@@ -118,6 +129,8 @@ static int read_reply(int fd, struct reply *r)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ECONNRESET && reply_is_refusal(r))
+				return 0;
 			return -errno;
 		}
 		if (!n)

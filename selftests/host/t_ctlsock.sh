@@ -102,7 +102,10 @@ except (BrokenPipeError, ConnectionResetError):
     pass    # refused and closed before the request went out: read why
 d = b""
 while True:
-    x = s.recv(65536)
+    try:
+        x = s.recv(65536)
+    except ConnectionResetError:
+        break   # a refusal closed with the request unread: its reply came
     if not x:
         break
     d += x

@@ -91,6 +91,20 @@ def carrier_new(fd):
     return (m.group(1) if rc == 0 and m else None), out
 
 
+def connect_from(sport, dport):
+    """A new SCTP socket on 127.0.0.1:sport connects to dport: the socket
+    and 0, or the connect()'s errno."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", sport))
+    s.settimeout(5)
+    try:
+        s.connect(("127.0.0.1", dport))
+    except OSError as e:
+        return s, e.errno
+    return s, 0
+
+
 def carrier_gone(cid, fd):
     """carrier-get until it fails, for up to 1 s: the owner's recv() is
     woken before the carrier's down work unregisters it."""
@@ -266,15 +280,7 @@ def restart(port, idfile):
 
     # the same port again: a new INIT, which SCTP takes as the peer's
     # restart (RFC 9260 5.2.4.1, action A)
-    p2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
-    p2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    p2.bind(("127.0.0.1", pport))
-    p2.settimeout(5)
-    try:
-        p2.connect(("127.0.0.1", port))
-        err = 0
-    except OSError as e:
-        err = e.errno
+    p2, err = connect_from(pport, port)
     ok(err == 0, "restart: a new socket on the peer's port connects "
        "(the carrier's association restarts)", "errno %s" % err)
     try:
@@ -367,16 +373,7 @@ def pdrestart(port, idfile):
         p.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      struct.pack("ii", 1, 0))
         p.close()
-        p2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM,
-                           socket.IPPROTO_SCTP)
-        p2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        p2.bind(("127.0.0.1", port))
-        p2.settimeout(5)
-        try:
-            p2.connect(("127.0.0.1", rport))
-            err = 0
-        except OSError as e:
-            err = e.errno
+        p2, err = connect_from(port, rport)
         ok(err == 0, "pdrestart: a new socket on the peer's port connects "
            "to the carrier's (not listening): its association restarted",
            "connect: %s" % errno.errorcode.get(err, err))

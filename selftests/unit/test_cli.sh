@@ -167,7 +167,7 @@ tap $? "funnelctl without funneld: 'cannot reach funneld', exit 1"
 # The fake funneld: accepts one connection, keeps the request in a file,
 # answers REPLY (with Python escapes: \n) and closes.
 cat >"$tmp/fake.py" <<'PY'
-import socket, sys
+import socket, sys, time
 path, reply, request, ready = sys.argv[1:5]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(path)
@@ -176,6 +176,14 @@ open(ready, "w").close()
 s.settimeout(20)
 c, _ = s.accept()
 c.settimeout(20)
+if reply.startswith("REFUSE:"):
+    # as funneld refuses a connection: the reply at once, then close
+    # with the request unread (the client's read ends in a reset)
+    c.sendall(reply[7:].encode().decode("unicode_escape").encode("latin-1"))
+    time.sleep(0.5)
+    open(request, "wb").close()
+    c.close()
+    sys.exit(0)
 data = b""
 while True:
     d = c.recv(65536)
@@ -251,6 +259,15 @@ for args in "--json stats --prometheus" "stats --prometheus --json" \
 		"stats: --prometheus and --json exclude each other" \
 		"$funnelctl" -s "$tmp/no-such.sock" $args
 done
+
+fake 'REFUSE:error\ntoo many control connections at once (16): try again\n' -- show
+[ $rc -eq 1 ] && [ ! -s "$out" ] &&
+	[ "$(cat "$err")" = "funnelctl: too many control connections at once (16): try again" ]
+tap $? "funnelctl: a refusal whose end is a reset (request unread): its message, exit 1"
+
+fake 'REFUSE:ok\nhalf of a repl' -- show
+[ $rc -eq 1 ] && [ ! -s "$out" ] && grep -q "Connection reset by peer" "$err"
+tap $? "funnelctl: any other reply cut by a reset: an error, nothing printed"
 
 fake 'garbage\n' -- show
 [ $rc -eq 1 ] && [ ! -s "$out" ] &&
