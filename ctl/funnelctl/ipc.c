@@ -109,7 +109,7 @@ static int reply_grow(struct reply *r)
  * "error" reply and closes at once; a request that reached it after it
  * looked makes the end a reset (unread data) instead of end of file.
  */
-static bool reply_is_refusal(const struct reply *r)
+static bool reply_is_complete_error(const struct reply *r)
 {
 	return r->len > 6 && !memcmp(r->buf, "error\n", 6) &&
 	       r->buf[r->len - 1] == '\n';
@@ -129,7 +129,7 @@ static int read_reply(int fd, struct reply *r)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == ECONNRESET && reply_is_refusal(r))
+			if (errno == ECONNRESET && reply_is_complete_error(r))
 				return 0;
 			return -errno;
 		}

@@ -101,7 +101,7 @@ def connect_from(sport, dport):
     try:
         s.connect(("127.0.0.1", dport))
     except OSError as e:
-        return s, e.errno
+        return s, e.errno or errno.ETIMEDOUT
     return s, 0
 
 

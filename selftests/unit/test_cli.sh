@@ -167,7 +167,7 @@ tap $? "funnelctl without funneld: 'cannot reach funneld', exit 1"
 # The fake funneld: accepts one connection, keeps the request in a file,
 # answers REPLY (with Python escapes: \n) and closes.
 cat >"$tmp/fake.py" <<'PY'
-import socket, sys, time
+import socket, sys
 path, reply, request, ready = sys.argv[1:5]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(path)
@@ -180,7 +180,7 @@ if reply.startswith("REFUSE:"):
     # as funneld refuses a connection: the reply at once, then close
     # with the request unread (the client's read ends in a reset)
     c.sendall(reply[7:].encode().decode("unicode_escape").encode("latin-1"))
-    time.sleep(0.5)
+    c.recv(1, socket.MSG_PEEK)  # the request is there, unread
     open(request, "wb").close()
     c.close()
     sys.exit(0)
