@@ -19,6 +19,9 @@
 /* a client that sends or reads nothing for this long is dropped */
 #define CTL_TIMEOUT_MS		5000
 #define CTL_CLIENTS_MAX		16
+/* refused clients whose request funneld waits for, and for how long */
+#define CTL_REFUSING_MAX	16
+#define CTL_REFUSING_MS		1000
 #define STR_(x)			#x
 #define STR(x)			STR_(x)
 /* one reply, and the replies of all clients still to be sent */
@@ -30,11 +33,19 @@
  * sent without blocking, the rest on EPOLLOUT, then the connection
  * closes.  A short reply (an error) is written in buf, which the request
  * no longer needs; a long one is allocated and counted in ctl_out.
+ *
+ * A client refused at accept (too many clients, wrong uid) is told why
+ * at once, and the connection closes once the client has closed its end
+ * (or after CTL_REFUSING_MS): what it sent meanwhile is read and
+ * dropped.  Closing a Unix socket with data unread makes the client's
+ * read fail with ECONNRESET instead of seeing the end of the reply, and
+ * a request may land just after the refusal.
  */
 struct ctl_client {
 	struct ctl_client *next;
 	struct daemon *d;
 	int fd;
+	bool refused;		/* counted in ctl_refusing, not ctl_clients */
 	size_t len;		/* request bytes in buf */
 	char *out;		/* the reply, NULL while reading the request */
 	size_t out_len, out_off;
@@ -45,6 +56,7 @@ struct ctl_client {
 static int ctl_fd = -1;
 static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static unsigned int ctl_clients;
+static unsigned int ctl_refusing;
 static struct ctl_client *ctl_list;
 static struct loop_timer ctl_pause;
 static size_t ctl_out;		/* bytes of allocated replies */
@@ -66,8 +78,11 @@ static void client_close(struct ctl_client *cl)
 	loop_timer_cancel(cl->d->loop, &cl->t);
 	loop_del(cl->d->loop, cl->fd);
 	close(cl->fd);
+	if (cl->refused)
+		ctl_refusing--;
+	else
+		ctl_clients--;
 	free(cl);
-	ctl_clients--;
 }
 
 /*
@@ -96,6 +111,12 @@ static void client_flush(struct ctl_client *cl)
 			break;
 		cl->out_off += (size_t)n;
 		progress = true;
+	}
+	if (cl->refused && cl->out_off == cl->out_len &&
+	    !shutdown(cl->fd, SHUT_WR)) {
+		/* told why: wait for the client's end (client_io) */
+		loop_mod(l, cl->fd, EPOLLIN);
+		return;
 	}
 	client_close(cl);
 }
@@ -205,6 +226,16 @@ static void client_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)l;
 	(void)events;
+	if (cl->refused && cl->out_off == cl->out_len) {
+		/* refused: what it sends is dropped, its end closes ours */
+		n = recv(fd, cl->buf, sizeof(cl->buf), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		cl->len += n > 0 ? (size_t)n : 0;
+		if (n <= 0 || cl->len > CTL_REQ_MAX)
+			client_close(cl);
+		return;
+	}
 	if (cl->out) {
 		client_flush(cl);
 		return;
@@ -235,7 +266,7 @@ static void client_timeout(struct loop *l, void *arg)
 	struct ctl_client *cl = arg;
 
 	(void)l;
-	if (cl->out)
+	if (cl->out && !cl->refused)
 		log_warn("control socket: a client read nothing for %d s: dropped with %zu of %zu bytes of its reply unsent",
 			 CTL_TIMEOUT_MS / 1000, cl->out_len - cl->out_off,
 			 cl->out_len);
@@ -243,11 +274,13 @@ static void client_timeout(struct loop *l, void *arg)
 }
 
 /*
- * Say why and close, without blocking.  What the client sent (a request
- * at most) is read first: closing a Unix socket with unread data makes the client's next
- * read fail with ECONNRESET instead of seeing the end of the reply.
+ * Say why and close, without blocking, when no more refused clients may
+ * wait (CTL_REFUSING_MAX) or memory is short.  What the client sent (a
+ * request at most) is read first; a request that lands later makes its
+ * read end in ECONNRESET after the reply (funnelctl takes a complete
+ * "error" reply as the answer).
  */
-static void refuse(int fd, const char *msg, size_t len)
+static void refuse_now(int fd, const char *msg, size_t len)
 {
 	char sink[4096];
 	size_t got = 0;
@@ -260,6 +293,36 @@ static void refuse(int fd, const char *msg, size_t len)
 		/* nothing more to say */
 	}
 	close(fd);
+}
+
+/* Say why (msg, len < CTL_REQ_MAX) and close once the client has. */
+static void refuse(struct daemon *d, int fd, const char *msg, size_t len)
+{
+	struct ctl_client *cl = NULL;
+
+	if (ctl_refusing < CTL_REFUSING_MAX)
+		cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		refuse_now(fd, msg, len);
+		return;
+	}
+	cl->d = d;
+	cl->fd = fd;
+	cl->refused = true;
+	loop_timer_init(&cl->t, client_timeout, cl);
+	if (loop_add(d->loop, fd, EPOLLIN, client_io, cl)) {
+		free(cl);
+		refuse_now(fd, msg, len);
+		return;
+	}
+	ctl_refusing++;
+	cl->next = ctl_list;
+	ctl_list = cl;
+	loop_timer_arm(d->loop, &cl->t, CTL_REFUSING_MS);
+	memcpy(cl->buf, msg, len);
+	cl->out = cl->buf;
+	cl->out_len = len;
+	client_flush(cl);
 }
 
 static void ctl_accept(struct loop *l, int lfd, uint32_t events, void *arg)
@@ -288,11 +351,11 @@ static void ctl_accept(struct loop *l, int lfd, uint32_t events, void *arg)
 		static const char no[] = "error\npermission denied: only root may control funneld\n";
 
 		log_warn("control socket: refused uid %u", (unsigned int)cred.uid);
-		refuse(fd, no, sizeof(no) - 1);
+		refuse(d, fd, no, sizeof(no) - 1);
 		return;
 	}
 	if (ctl_clients >= CTL_CLIENTS_MAX) {
-		refuse(fd, busy, sizeof(busy) - 1);
+		refuse(d, fd, busy, sizeof(busy) - 1);
 		return;
 	}
 	cl = calloc(1, sizeof(*cl));

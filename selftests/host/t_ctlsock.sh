@@ -76,6 +76,51 @@ for s in socks:
     s.close()
 open(out, "w").write("\n".join(res) + "\n")
 EOF
+# late.py SOCK: 17 clients refused (16 others hold the slots) that send
+# their request only after the refusal came; for each: told why or not,
+# whether the late request went out (sent/epipe), how the reply ended
+# (eof/reset/more/open), and whether funneld had closed the connection
+# 1.5 s later (closed/open).  funneld waits for a refused client's end
+# (1 s at most, 16 such clients at most), so a late request is read and
+# the reply ends cleanly; a refusal beyond those 16 closes at once.
+cat >"$SVC_DIR/late.py" <<'EOF'
+import socket, sys, time
+res, socks = [], []
+for _ in range(17):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    s.settimeout(2)
+    got = b""
+    while got.count(b"\n") < 2:
+        d = s.recv(4096)
+        if not d:
+            break
+        got += d
+    socks.append((s, got))
+time.sleep(0.3)
+for s, got in socks:
+    try:
+        s.sendall(b"text show\n")
+        sent = "sent"
+    except (BrokenPipeError, ConnectionResetError):
+        sent = "epipe"
+    try:
+        end = "eof" if not s.recv(4096) else "more"
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        end = "open"
+    told = got.startswith(b"error\ntoo many control connections")
+    res.append("%s/%s/%s" % ("told" if told else "not-told", sent, end))
+time.sleep(1.5)
+for i, (s, _) in enumerate(socks):
+    try:
+        s.sendall(b"x\n")
+        res[i] += "/open"
+    except (BrokenPipeError, ConnectionResetError):
+        res[i] += "/closed"
+print(" ".join(res))
+EOF
 # clients N REQUEST HOLD NAME: clients.py in the background ($cpid),
 # back once all are connected; release NAME ends their hold
 clients() {
@@ -182,11 +227,18 @@ fi
 # ---- at most 16 clients at once
 clients 16 "" 10 idle || not_ok "16 idle clients connect"
 out=$(raw "text show" | head -n 2)
+late=$(python3 "$SVC_DIR/late.py" "$SVC_DIR/S.sock")
 release idle
 if [ "$out" = "$(printf 'error\ntoo many control connections at once (16): try again')" ]; then
 	ok "a 17th concurrent client: told 'too many control connections'"
 else
 	not_ok "a 17th concurrent client: got '$out'"
+fi
+want="$(for _ in $(seq 16); do printf 'told/sent/eof/closed '; done)told/epipe/eof/closed"
+if [ "$late" = "$want" ]; then
+	ok "17 refused clients sending late: 16 waited for (request read, clean end), the 17th closed at once; all closed after 1 s"
+else
+	not_ok "17 refused clients sending late: got '$late'"
 fi
 wait $cpid
 t=$(timed_show S)
