@@ -1290,8 +1290,10 @@ static int funnel_sctp_asoc_refusal(struct sock *sk,
 	return 0;
 }
 
-/* A socket whose owner read a part of a message: the reader would take
- * the rest for a frame of its own (socket locked).
+/* A socket in partial delivery: SCTP has begun to queue a message in
+ * parts (whether or not the owner read any), and the reader, which
+ * cannot tell how much of it is gone, would take the rest for a frame of
+ * its own (socket locked).
  */
 static int funnel_sctp_pd_refusal(struct sock *sk,
 				  struct netlink_ext_ack *extack)

@@ -644,9 +644,10 @@ static bool flow_reserve(struct tpath_stream *s, struct tpath_flow *flow)
 /*
  * What a new flow reserves: its sequencing state on a plugin stream and
  * its initial window.  0; -ENOMEM; -ENOBUFS: the carrier's buffer budget
- * or the daemon's has no room for them, the flow is refused: counted in
- * flow-drop-limit and logged (at most once a second per budget), since
- * nothing else tells the client's reset from a failure of the service.
+ * or the daemon's has no room for them.  A flow refused either way is
+ * counted in flow-drop-limit, since nothing else tells the client's reset
+ * from a failure of the service; a budget's refusal is also logged (at
+ * most once a second per budget), an allocation failure is not.
  */
 static int flow_admit(struct tpath_stream *s, struct tpath_flow *flow)
 {
@@ -660,9 +661,9 @@ static int flow_admit(struct tpath_stream *s, struct tpath_flow *flow)
 	if (!err)
 		return 0;
 	flow_pseq_fini(s, flow);
+	dp_count(&s->dp, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 	if (err != -ENOBUFS)
 		return err;
-	dp_count(&s->dp, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 	b = membudget_tightest(s->resv);
 	now = loop_now_ms();
 	if (!b->logged || now - b->logged >= TPATH_LDAP_LOG_MS) {
