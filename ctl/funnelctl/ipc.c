@@ -106,8 +106,10 @@ static int reply_grow(struct reply *r)
 
 /*
  * funneld refuses a connection (too many at once, not root) with an
- * "error" reply and closes at once; a request that reached it after it
- * looked makes the end a reset (unread data) instead of end of file.
+ * "error" reply, and waits for the client to close, 1 s at most; beyond
+ * 16 refused clients at a time it closes at once, and a request that
+ * reached it after it looked makes the end a reset (unread data)
+ * instead of end of file.
  */
 static bool reply_is_complete_error(const struct reply *r)
 {

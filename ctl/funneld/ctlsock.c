@@ -102,7 +102,7 @@ static void client_flush(struct ctl_client *cl)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (progress)
+			if (progress && !cl->refused)
 				loop_timer_arm(l, &cl->t, CTL_TIMEOUT_MS);
 			loop_mod(l, cl->fd, EPOLLOUT);
 			return;
