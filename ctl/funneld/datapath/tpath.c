@@ -1715,15 +1715,17 @@ static void accept_resume(struct loop *l, void *arg)
 /*
  * A flow for an accepted connection, within flow-max.  Its id is the
  * next free one (flowtab_alloc_id()); flows.count < flow_max <= 2^32 - 1
- * leaves one free.
+ * leaves one free.  NULL: refused (counted in flow-drop-limit).
  */
 static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 					  const union dp_sa *peer)
 {
 	struct tpath_flow *flow = calloc(1, sizeof(*flow));
 
-	if (!flow)
+	if (!flow) {
+		dp_count(&s->dp, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		return NULL;
+	}
 	dp_flow_init(&s->dp, &flow->dp, loop_now_ms());
 	flow->dp.fd = fd;
 	flow->credit = TPATH_WINDOW_INIT;
@@ -1735,6 +1737,7 @@ static struct tpath_flow *listen_flow_new(struct tpath_stream *s, int fd,
 		return NULL;
 	}
 	if (flow_watch(s, flow)) {
+		dp_count(&s->dp, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		flow_unreserve(s, flow);
 		flow_pseq_fini(s, flow);
 		free(flow);
