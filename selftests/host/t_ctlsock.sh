@@ -49,7 +49,7 @@ for _ in range(n):
     socks.append(s)
 open(out + ".ready", "w").close()
 end = time.monotonic() + hold
-hup = select.POLLRDHUP | select.POLLHUP
+hup = select.POLLHUP	# closed; POLLRDHUP alone: funneld shut its side only
 poll = select.poll()
 for s in socks:
     poll.register(s, hup)
@@ -80,9 +80,10 @@ EOF
 # their request only after the refusal came; for each: told why or not,
 # whether the late request went out (sent/epipe), then 1.5 s later how
 # the connection ended (eof; reset: funneld closed it with the request
-# unread; more; open) and whether funneld had closed it (closed/open).  funneld waits for a refused client's end
-# (1 s at most, 16 such clients at most), so a late request is read and
-# the reply ends cleanly; a refusal beyond those 16 closes at once.
+# unread; more; open) and whether funneld had closed it (closed/open).
+# funneld waits for a refused client's end (1 s at most, 16 such
+# clients at most), so a late request is read and the reply ends
+# cleanly; a refusal beyond those 16 closes at once.
 cat >"$SVC_DIR/late.py" <<'EOF'
 import socket, sys, time
 res, socks = [], []
@@ -287,6 +288,7 @@ clients 1 "json show" 10 vg-last	# still waiting at SIGTERM
 lpid=$cpid
 raw "text show" >/dev/null
 clients 1 "" 10 vg-refused		# refused, still open at SIGTERM
+sleep 0.3	# its refusal sent, within the 1 s funneld waits for its end
 svc_stop S TERM; rc=$?
 release vg-idle; release vg-last; release vg-refused
 wait $ipid $lpid $cpid

@@ -1931,7 +1931,7 @@ static struct tpath_flow *connect_flow_new(struct tpath_stream *s,
 	}
 	flow = calloc(1, sizeof(*flow));
 	if (!flow) {
-		dp_count(&s->dp, FUNNEL_A_STATS_RX_DROP_QUEUE);
+		dp_count(&s->dp, FUNNEL_A_STATS_FLOW_DROP_LIMIT);
 		flow_refuse(s, id);
 		return NULL;
 	}
